@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Test entry point (`npm test`): build, run every test/**/*.test.ts under uvu,
+// and close with one "N passed, N failed" line taken from uvu's own totals.
+// uvu prints "Total / Passed / Skipped" and counts skipped tests apart from
+// Total, so every test in Total that did not pass failed: failed = total - passed.
+import {spawnSync, spawn} from 'node:child_process';
+import {fileURLToPath} from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const skipBuild = args.includes('--no-build');
+const pattern = args.filter((a) => !a.startsWith('--'))[0] ?? '\\.test\\.ts$';
+
+if (!skipBuild) {
+  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {cwd: root, stdio: 'inherit'});
+  if (tsc.status !== 0) {
+    console.log('build failed (tsc); no test ran');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'node_modules/uvu/bin.js'), 'test', pattern, '--color=false'], {
+  cwd: root,
+  env: {...process.env, FORCE_COLOR: '0', NO_COLOR: '1'},
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let out = '';
+child.stdout.on('data', (d) => {
+  out += d;
+  process.stdout.write(d);
+});
+child.on('close', (code) => {
+  const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = plain.match(/Total:\s+(\d+)/);
+  const passed = plain.match(/Passed:\s+(\d+)/);
+  const skipped = plain.match(/Skipped:\s+(\d+)/);
+  if (!total || !passed) {
+    // uvu died before its summary (e.g. a test file threw on import).
+    let ran = 0, ok = 0;
+    for (const m of plain.matchAll(/\((\d+) \/ (\d+)\)/g)) { ok += Number(m[1]); ran += Number(m[2]); }
+    console.log(`uvu exited with code ${code} before printing its totals`);
+    console.log(`${ok} passed, ${ran - ok + 1} failed`);
+    process.exit(code || 1);
+  }
+  const nTotal = Number(total[1]);
+  const nPassed = Number(passed[1]);
+  const nSkipped = skipped ? Number(skipped[1]) : 0;
+  const nFailed = nTotal - nPassed;
+  console.log(`${nPassed} passed, ${nFailed} failed${nSkipped ? `, ${nSkipped} skipped` : ''}`);
+  if (nTotal === 0) {
+    console.log('no test ran');
+    process.exit(1);
+  }
+  process.exit(nFailed > 0 || code !== 0 ? 1 : 0);
+});

@@ -1,0 +1,42 @@
+import {Command, Errors, Flags} from '@oclif/core';
+import {isUserError} from '../errors.js';
+
+/**
+ * Base of every ktrail command: `--json` support (oclif's enableJsonFlag) and
+ * the error policy. An expected failure (UserError, bad flags) is one line on
+ * stderr and exit 2; an unexpected one is also one line and exit 2, with the
+ * stack only when DEBUG is set. No command prints a stack trace by default.
+ */
+export abstract class KtrailCommand extends Command {
+  static enableJsonFlag = true;
+
+  protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // oclif's own exit (this.exit(n)) travels as an error: let it through.
+    if (err instanceof Errors.ExitError) throw err;
+    const message = oneLine(err?.message ?? String(err));
+    if (isUserError(err)) {
+      this.logToStderr(`ktrail: ${message}`);
+      this.exit(2);
+    }
+    if (err?.oclif?.exit !== undefined && err.oclif.exit !== 2) {
+      // oclif usage errors (unknown flag, missing arg) already carry exit 2; others keep theirs.
+      this.logToStderr(`ktrail: ${message}`);
+      this.exit(err.oclif.exit);
+    }
+    if (err?.oclif) {
+      this.logToStderr(`ktrail: ${message}`);
+      this.exit(2);
+    }
+    if (process.env.DEBUG) this.logToStderr(err?.stack ?? message);
+    this.logToStderr(`ktrail: internal error: ${message} (set DEBUG=1 for details)`);
+    this.exit(2);
+  }
+}
+
+export function oneLine(s: string): string {
+  const first = s.split('\n').find((l) => l.trim() !== '') ?? s;
+  return first.replace(/\s+/g, ' ').trim();
+}
+
+export const dbFlag = (defaultPath: string) =>
+  Flags.string({description: 'DuckDB database file', default: defaultPath, helpValue: 'PATH'});

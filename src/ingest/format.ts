@@ -1,0 +1,30 @@
+import type {LineResult} from './record.js';
+
+/**
+ * Reader contract. A Format is sniffed from the head of an input and creates
+ * one Tokenizer per source. A Tokenizer is pure with respect to I/O: it sees
+ * one line at a time (without its line terminator; a trailing CR is already
+ * removed and counted in meta), keeps whatever per-source state the format
+ * needs (header seen, boot number, pending continuation), and returns exactly
+ * one LineResult per line. It never throws: a line it cannot read is an
+ * `unparsed` row with a named reason.
+ */
+export interface Tokenizer {
+  line(text: string, seq: number): LineResult;
+  /** Facts for sources.meta (tracer, clock, cpus, boots, ...), read after the last line. */
+  meta(): Record<string, unknown>;
+}
+
+export interface Format {
+  /** Stable id, used by `--format` and stored in sources.format. */
+  id: string;
+  /** One line for `ktrail ingest --help`. */
+  description: string;
+  /** Lower runs first; the first format whose sniff() accepts wins. */
+  priority: number;
+  /** Bumped when the tokenizer's output for the same input changes. */
+  parserVersion: number;
+  /** Decide from the first lines (at most 64 lines / 64 KiB) whether this format reads the input. */
+  sniff(head: string[]): boolean;
+  createTokenizer(): Tokenizer;
+}

@@ -1,0 +1,22 @@
+import type {Db} from '../store/db.js';
+import type {TableDef} from '../store/tables.js';
+
+/**
+ * A projector derives typed tables from the event log (or from other
+ * projections). Projections are disposable: `ktrail rebuild` drops them and
+ * runs every projector again, in dependency order, and must get identical
+ * rows. Bump `version` when the output for the same event log changes.
+ */
+export interface Projector {
+  /** Name used in `dependsOn` and by rules' `meta.needs.projections`. */
+  name: string;
+  version: number;
+  /** One line for docs. */
+  description: string;
+  /** Tables this projector owns (created empty before build). */
+  tables: TableDef[];
+  /** Other projectors whose tables this one reads. */
+  dependsOn: string[];
+  /** Fill the (empty, freshly created) tables from the store. */
+  build(db: Db): Promise<void>;
+}

@@ -1,0 +1,105 @@
+import type {z} from 'zod';
+import type {Db} from '../store/db.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+export const SEVERITIES: Severity[] = ['info', 'warning', 'error'];
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+/**
+ * How sure a finding is: `certain` when every proving event is in the capture,
+ * `inferred` when part of it is deduced (e.g. an end that may have been lost,
+ * a window whose end is unknown).
+ */
+export type Confidence = 'certain' | 'likely' | 'inferred';
+
+/** One proving line: the user can open the source at `seq`. */
+export interface Evidence {
+  source_id: number;
+  seq: number;
+  ts_ns: bigint | null;
+  /** What this line shows, e.g. `start`, `sleep`, `header`, `lock #1`. */
+  role: string;
+  /** The line's text as stored (log text, or `event: body`). */
+  text: string;
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  confidence: Confidence;
+  /** Human title, like the kernel's (addresses, pids, timestamps allowed here). */
+  title: string;
+  /** Stable across runs: hash of rule + normalized title (see fingerprint.ts). */
+  fingerprint: string;
+  source_id: number;
+  ts_ns: bigint | null;
+  ts_end_ns: bigint | null;
+  pid: number | null;
+  comm: string | null;
+  message: string;
+  evidence: Evidence[];
+}
+
+export type CoverageStatus = 'evaluated' | 'partial' | 'not-evaluated';
+
+/** Per rule and source: whether the rule could look, and why not. */
+export interface Coverage {
+  rule: string;
+  source_id: number;
+  status: CoverageStatus;
+  /** Empty when fully evaluated; otherwise what was missing or lost. */
+  reason: string;
+}
+
+export interface RuleNeeds {
+  /** Projector names whose tables the rule reads. */
+  projections: string[];
+  /**
+   * Inputs without which the rule cannot look at a source, e.g.
+   * `log_lines`, `event:sched_switch`, `probe:__mmu_notifier_invalidate_range_start`.
+   * Each rule's coverage() decides per source; this list is for docs.
+   */
+  inputs: string[];
+}
+
+export interface RuleMeta<Opts extends z.ZodTypeAny = z.ZodTypeAny> {
+  id: string;
+  description: string;
+  severity: Severity;
+  needs: RuleNeeds;
+  /** Message templates by id; `{name}` placeholders are filled from data. */
+  messages: Record<string, string>;
+  /** Options schema; `.parse({})` gives the defaults. */
+  options: Opts;
+  /** Path of the rule's docs file, relative to the repo root (docs/rules/<id>.md). */
+  docs: string;
+}
+
+export interface SourceInfo {
+  source_id: number;
+  path: string;
+  format: string;
+  lines: number;
+  first_ts_ns: bigint | null;
+  last_ts_ns: bigint | null;
+}
+
+export interface RuleContext<O = unknown> {
+  db: Db;
+  options: O;
+  /** Sources to evaluate (all sources in the store). */
+  sources: SourceInfo[];
+  report(f: Omit<Finding, 'rule' | 'fingerprint'> & {fingerprintTitle?: string}): void;
+  coverage(source_id: number, status: CoverageStatus, reason?: string): void;
+}
+
+export interface Rule<Opts extends z.ZodTypeAny = z.ZodTypeAny> {
+  meta: RuleMeta<Opts>;
+  evaluate(ctx: RuleContext<z.infer<Opts>>): Promise<void>;
+}
+
+export function defineRule<Opts extends z.ZodTypeAny>(rule: Rule<Opts>): Rule<Opts> {
+  return rule;
+}

@@ -1,0 +1,100 @@
+import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api';
+import {UserError} from '../errors.js';
+import {createTableSql, type TableDef} from './tables.js';
+
+export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
+export type Row = Record<string, unknown>;
+
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** DuckDB worker threads; the machine has 2 cores. */
+  threads?: number;
+}
+
+/**
+ * Thin wrapper over one DuckDB connection. @duckdb/node-api is imported here,
+ * lazily, so that commands which never touch a database (`--help`, `rules
+ * list`, `probes`) start without loading the native module.
+ */
+export class Db {
+  private constructor(
+    readonly path: string,
+    readonly instance: DuckDBInstance,
+    readonly conn: DuckDBConnection,
+    readonly readOnly: boolean,
+  ) {}
+
+  static async open(path: string, opts: OpenOptions = {}): Promise<Db> {
+    const duck = await import('@duckdb/node-api');
+    const options: Record<string, string> = {threads: String(opts.threads ?? 2)};
+    if (opts.readOnly && path !== ':memory:') options.access_mode = 'READ_ONLY';
+    let instance: DuckDBInstance;
+    try {
+      instance = await duck.DuckDBInstance.create(path, options);
+    } catch (err) {
+      throw new UserError(describeOpenError(path, err));
+    }
+    const conn = await instance.connect();
+    return new Db(path, instance, conn, !!opts.readOnly);
+  }
+
+  async run(sql: string, params?: Params): Promise<void> {
+    await this.conn.run(sql, params);
+  }
+
+  /** All rows as plain JS objects (BIGINT stays bigint). */
+  async all<T = Row>(sql: string, params?: Params): Promise<T[]> {
+    const reader = await this.conn.runAndReadAll(sql, params);
+    return reader.getRowObjectsJS() as T[];
+  }
+
+  /** All rows as JSON-safe objects (BIGINT as string, timestamps as ISO). */
+  async allJson<T = Row>(sql: string, params?: Params): Promise<T[]> {
+    const reader = await this.conn.runAndReadAll(sql, params);
+    return reader.getRowObjectsJson() as T[];
+  }
+
+  async one<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  async tableExists(name: string): Promise<boolean> {
+    const r = await this.all<{n: bigint}>(
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`,
+      [name],
+    );
+    return Number(r[0]?.n ?? 0) > 0;
+  }
+
+  async ensureTables(defs: TableDef[]): Promise<void> {
+    for (const def of defs) await this.run(createTableSql(def));
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run('BEGIN TRANSACTION');
+    try {
+      const out = await fn();
+      await this.run('COMMIT');
+      return out;
+    } catch (err) {
+      await this.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function describeOpenError(path: string, err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/lock/i.test(msg)) return `database ${path} is in use by another ktrail process (${firstLine(msg)}); wait for it to finish and retry`;
+  if (/not a valid DuckDB database|Catalog Error|IO Error/i.test(msg)) return `cannot open database ${path}: ${firstLine(msg)}`;
+  return `cannot open database ${path}: ${firstLine(msg)}`;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}

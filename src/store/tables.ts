@@ -1,0 +1,42 @@
+/**
+ * Tables are declared once, as data. The CREATE statements, the bulk writer's
+ * column order and docs/schema.md are all generated from these declarations.
+ */
+export type ColumnType = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'UBIGINT' | 'HUGEINT' | 'DOUBLE' | 'VARCHAR' | 'JSON' | 'TIMESTAMP' | 'VARCHAR[]';
+
+export interface ColumnDef {
+  name: string;
+  type: ColumnType;
+  doc: string;
+  /** NOT NULL when false; columns are nullable by default. */
+  nullable?: boolean;
+}
+
+export type TableKind = 'event-log' | 'projection';
+
+export interface TableDef {
+  name: string;
+  kind: TableKind;
+  doc: string;
+  columns: ColumnDef[];
+  primaryKey?: string[];
+}
+
+export function defineTable(def: TableDef): TableDef {
+  const seen = new Set<string>();
+  for (const c of def.columns) {
+    if (seen.has(c.name)) throw new Error(`table ${def.name}: duplicate column ${c.name}`);
+    seen.add(c.name);
+  }
+  return def;
+}
+
+export function createTableSql(def: TableDef): string {
+  const cols = def.columns.map((c) => `  "${c.name}" ${c.type}${c.nullable === false ? ' NOT NULL' : ''}`);
+  if (def.primaryKey?.length) cols.push(`  PRIMARY KEY (${def.primaryKey.map((k) => `"${k}"`).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS "${def.name}" (\n${cols.join(',\n')}\n)`;
+}
+
+export function columnNames(def: TableDef): string[] {
+  return def.columns.map((c) => c.name);
+}
