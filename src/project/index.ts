@@ -1,0 +1,13 @@
+import type {Projector} from './types.js';
+
+/**
+ * Every projector, sorted by name. Rebuild order follows `dependsOn`
+ * (see src/project/run.ts).
+ */
+const ALL: Projector[] = [];
+
+export const PROJECTORS: readonly Projector[] = [...ALL].sort((a, b) => a.name.localeCompare(b.name));
+
+export function projectorByName(name: string): Projector | undefined {
+  return PROJECTORS.find((p) => p.name === name);
+}

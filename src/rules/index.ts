@@ -1,0 +1,10 @@
+import type {Rule} from './types.js';
+
+/** The rule registry: one sorted list (by id). Add a rule by importing it here. */
+const ALL: Rule[] = [];
+
+export const RULES: readonly Rule[] = [...ALL].sort((a, b) => a.meta.id.localeCompare(b.meta.id));
+
+export function ruleById(id: string): Rule | undefined {
+  return RULES.find((r) => r.meta.id === id);
+}

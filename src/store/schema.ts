@@ -1,0 +1,8 @@
+import {EVENT_LOG_TABLES} from './eventlog.js';
+import {PROJECTORS} from '../project/index.js';
+import type {TableDef} from './tables.js';
+
+/** Every table ktrail creates: the event log first, then projections. */
+export function allTables(extra: TableDef[] = []): TableDef[] {
+  return [...EVENT_LOG_TABLES, ...PROJECTORS.flatMap((p) => p.tables), ...extra];
+}
