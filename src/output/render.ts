@@ -1,0 +1,62 @@
+import Papa from 'papaparse';
+import {sanitizeForTerminal} from './sanitize.js';
+
+export type Cell = string | number | bigint | boolean | null | undefined | Date | object;
+export type OutputFormat = 'table' | 'csv' | 'json' | 'ndjson';
+export const OUTPUT_FORMATS: OutputFormat[] = ['table', 'csv', 'json', 'ndjson'];
+
+/** JSON-safe copy: bigint becomes a number when exact, else a string. */
+export function toJsonValue(v: unknown): unknown {
+  if (typeof v === 'bigint') {
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+  }
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(toJsonValue);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = toJsonValue(x);
+    return out;
+  }
+  return v;
+}
+
+function cellText(v: Cell): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && !(v instanceof Date)) return JSON.stringify(toJsonValue(v));
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
+
+/** Aligned text table for terminals; control characters in cells are escaped. */
+export function renderTable(columns: string[], rows: Cell[][]): string {
+  const text = rows.map((r) => r.map((c) => sanitizeForTerminal(cellText(c))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => (r[i] ?? '').length)));
+  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const lines = [fmt(columns), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const r of text) lines.push(fmt(r));
+  return lines.join('\n') + '\n';
+}
+
+export function renderCsv(columns: string[], rows: Cell[][]): string {
+  return Papa.unparse({fields: columns, data: rows.map((r) => r.map(cellText))}, {newline: '\n'}) + '\n';
+}
+
+export function rowsToObjects(columns: string[], rows: Cell[][]): Record<string, unknown>[] {
+  return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, toJsonValue(r[i])])));
+}
+
+export function render(format: OutputFormat, columns: string[], rows: Cell[][]): string {
+  switch (format) {
+    case 'table':
+      return renderTable(columns, rows);
+    case 'csv':
+      return renderCsv(columns, rows);
+    case 'json':
+      return JSON.stringify(rowsToObjects(columns, rows), null, 2) + '\n';
+    case 'ndjson':
+      return rowsToObjects(columns, rows).map((o) => JSON.stringify(o)).join('\n') + (rows.length ? '\n' : '');
+  }
+}
