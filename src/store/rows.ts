@@ -1,0 +1,63 @@
+import type {Db} from './db.js';
+import type {ColumnType, TableDef} from './tables.js';
+
+export type RowObject = Record<string, unknown>;
+
+/**
+ * Append plain JS rows to a table through DuckDB's appender, converting each
+ * field by its declared column type. For projections and findings built in
+ * TypeScript (bulk event-log ingest has its own faster path). Missing or
+ * undefined fields are NULL; numbers given for BIGINT columns are converted.
+ */
+export async function appendRows(db: Db, def: TableDef, rows: Iterable<RowObject>): Promise<number> {
+  const appender = await db.conn.createAppender(def.name);
+  let n = 0;
+  try {
+    for (const row of rows) {
+      for (const col of def.columns) appendCell(appender, col.type, row[col.name]);
+      appender.endRow();
+      n++;
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+  return n;
+}
+
+type Appender = Awaited<ReturnType<Db['conn']['createAppender']>>;
+
+function appendCell(a: Appender, type: ColumnType, v: unknown): void {
+  if (v === null || v === undefined) {
+    a.appendNull();
+    return;
+  }
+  switch (type) {
+    case 'BOOLEAN':
+      a.appendBoolean(Boolean(v));
+      return;
+    case 'INTEGER':
+      a.appendInteger(Number(v));
+      return;
+    case 'BIGINT':
+      a.appendBigInt(typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+      return;
+    case 'UBIGINT':
+      a.appendUBigInt(typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+      return;
+    case 'HUGEINT':
+      a.appendHugeInt(typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+      return;
+    case 'DOUBLE':
+      a.appendDouble(Number(v));
+      return;
+    case 'JSON':
+      a.appendVarchar(typeof v === 'string' ? v : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
+      return;
+    case 'VARCHAR[]':
+      a.appendList((v as unknown[]).map(String));
+      return;
+    default:
+      a.appendVarchar(typeof v === 'string' ? v : String(v));
+  }
+}
