@@ -1,10 +1,12 @@
+import {ftraceArgs} from './ftrace-args.js';
 import type {Projector} from './types.js';
 
 /**
  * Every projector, sorted by name. Rebuild order follows `dependsOn`
  * (see src/project/run.ts).
  */
-const ALL: Projector[] = [];
+const ALL: Projector[] = [
+  ftraceArgs,];
 
 export const PROJECTORS: readonly Projector[] = [...ALL].sort((a, b) => a.name.localeCompare(b.name));
 

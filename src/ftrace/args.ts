@@ -1,0 +1,125 @@
+/**
+ * Pure parsers for ftrace event bodies that are read in TypeScript (probe
+ * events and generic `key=value` bodies). High-volume tracepoints
+ * (sched_switch, kvm ranges, ...) are parsed in SQL by the ftrace_args
+ * projector instead; see src/project/ftrace-args.ts.
+ */
+
+const KEY_START = /(?:^|\s)([A-Za-z_$][\w$.[\]-]*)=/g;
+
+/**
+ * Generic `key=value key2=value2` body. Values may contain spaces (task names)
+ * and quoted strings with unescaped quotes inside, as the kernel prints
+ * string probe arguments (`arg1="echo "hello world""`): a value runs to the
+ * start of the next ` key=`, and one pair of surrounding quotes is removed.
+ */
+export function parseKeyValues(body: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const starts: {key: string; keyAt: number; valueAt: number}[] = [];
+  KEY_START.lastIndex = 0;
+  for (let m = KEY_START.exec(body); m; m = KEY_START.exec(body)) {
+    const keyAt = m.index + (m[0].length - m[1]!.length - 1);
+    starts.push({key: m[1]!, keyAt, valueAt: m.index + m[0].length});
+  }
+  // Inside a quoted value a ` key=` is part of the string: merge it back.
+  const merged: typeof starts = [];
+  for (const s of starts) {
+    const prev = merged[merged.length - 1];
+    if (prev && insideOpenQuote(body.slice(prev.valueAt, s.keyAt))) continue;
+    merged.push(s);
+  }
+  for (let i = 0; i < merged.length; i++) {
+    const s = merged[i]!;
+    const end = i + 1 < merged.length ? merged[i + 1]!.keyAt : body.length;
+    out.set(s.key, unquote(body.slice(s.valueAt, end).trim()));
+  }
+  return out;
+}
+
+function insideOpenQuote(value: string): boolean {
+  const v = value.trimStart();
+  if (!v.startsWith('"')) return false;
+  const t = v.trimEnd();
+  return t.length === 1 || !t.endsWith('"');
+}
+
+function unquote(v: string): string {
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+}
+
+export type ProbeType = 'kprobe' | 'kretprobe' | 'fprobe' | 'fexit' | 'uprobe' | 'uretprobe' | 'eprobe' | 'tprobe';
+
+export interface ProbeCall {
+  kind: 'entry' | 'return';
+  type: ProbeType;
+  /** The probed function (or address for uprobes, `system.event` for eprobes, the tracepoint for tprobes). */
+  symbol: string;
+  /** Offset of the probe inside symbol (entry probes with `sym+0xN/0xM`). */
+  offset: bigint | null;
+  /** Where a return probe returned to, as printed (`caller+0x1b/0x1d`). */
+  caller: string | null;
+  args: Map<string, string>;
+}
+
+const PROBE_HEAD = /^\(([^()\s]+?)(?: <- ([^()\s]+))?\)(?:\s+(.*))?$/s;
+const SYM_OFF = /^(.+?)\+0x([0-9a-fA-F]+)\/0x[0-9a-fA-F]+$/;
+const HEX_ADDR = /^0x[0-9a-fA-F]+$/;
+
+/**
+ * A dynamic-event body: `(sym+0x0/0x1a0) a=1`, `(caller+0x1b/0x1d <- sym) $retval=3`,
+ * `(0x48db60) ...` (uprobe), `(0x41e876 <- 0x48db60)` (uretprobe),
+ * `(sched.sched_switch) ...` (eprobe), `(__probestub_sched_switch+0x4/0x10) ...` (tprobe).
+ * The probe's own name (the event name) is the user's choice and is not
+ * used, except the `__entry`/`__exit` suffixes fprobe gives by default to tell
+ * fprobes from kprobes. Returns null for a body that is not a probe body.
+ */
+export function parseProbeBody(body: string, eventName = ''): ProbeCall | null {
+  const m = PROBE_HEAD.exec(body);
+  if (!m) return null;
+  const [, first, returned, rest] = m;
+  const args = rest ? parseKeyValues(rest) : new Map<string, string>();
+  if (returned !== undefined) {
+    const user = HEX_ADDR.test(returned);
+    const type: ProbeType = user ? 'uretprobe' : eventName.endsWith('__exit') ? 'fexit' : 'kretprobe';
+    return {kind: 'return', type, symbol: stripOffset(returned), offset: null, caller: first!, args};
+  }
+  if (HEX_ADDR.test(first!)) return {kind: 'entry', type: 'uprobe', symbol: first!, offset: null, caller: null, args};
+  const so = SYM_OFF.exec(first!);
+  if (!so) {
+    // `(system.event)`: an event probe on another event.
+    if (/^[\w-]+\.[\w-]+$/.test(first!)) return {kind: 'entry', type: 'eprobe', symbol: first!, offset: null, caller: null, args};
+    return null;
+  }
+  const sym = so[1]!;
+  const offset = BigInt('0x' + so[2]!);
+  if (sym.startsWith('__probestub_')) {
+    return {kind: 'entry', type: 'tprobe', symbol: sym.slice('__probestub_'.length), offset, caller: null, args};
+  }
+  const type: ProbeType = eventName.endsWith('__entry') ? 'fprobe' : 'kprobe';
+  return {kind: 'entry', type, symbol: sym, offset, caller: null, args};
+}
+
+function stripOffset(s: string): string {
+  const so = SYM_OFF.exec(s);
+  return so ? so[1]! : s;
+}
+
+/**
+ * A number as printed in ftrace bodies: `0x1f`, `-11`, `42`. Probe arguments
+ * typed `:x64` print as `0x...`; `:s32` as signed decimal. A bare hex string
+ * without `0x` (old kernels' default probe type) is read as hex only when it
+ * has a hex letter; otherwise it is decimal. Returns null when not a number.
+ */
+export function parseNumber(v: string | undefined | null): bigint | null {
+  if (v === undefined || v === null) return null;
+  const s = v.trim();
+  if (/^-?0x[0-9a-fA-F]+$/.test(s)) return s.startsWith('-') ? -BigInt(s.slice(1)) : BigInt(s);
+  if (/^-?\d+$/.test(s)) return BigInt(s);
+  if (/^[0-9a-fA-F]+$/.test(s)) return BigInt('0x' + s);
+  return null;
+}
+
+/** Interpret a 64-bit value printed unsigned (`0xfffffffffffffff5`) as signed (-11). */
+export function toSigned64(v: bigint): bigint {
+  return v >= 1n << 63n && v < 1n << 64n ? v - (1n << 64n) : v;
+}

@@ -1,0 +1,116 @@
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {Db} from '../../src/store/db.js';
+import {EVENT_LOG_TABLES, events} from '../../src/store/eventlog.js';
+import {appendRows} from '../../src/store/rows.js';
+import {ftraceArgs} from '../../src/project/ftrace-args.js';
+
+// Bodies copied verbatim from the real captures in ../shared/captures
+// (cap1 tracefs `trace`, cap5 `trace-cmd report`) and ../shared/formats.
+const BODIES: [string, string][] = [
+  ['sched_switch', 'prev_comm=capture.sh prev_pid=2631 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120'],
+  ['sched_switch', 'capture.sh:2631 [120] R+ ==> capture.sh:4279 [120]'],
+  ['sched_switch', 'prev_comm=Web Content prev_pid=77 prev_prio=120 prev_state=D ==> next_comm=kworker/u34:5 next_pid=141 next_prio=120'],
+  ['sched_switch', '(__probestub_sched_switch+0x4/0x10) preempt=0 prev=0xffff88800664e100 next=0xffffffff828229c0 prev_state=1'],
+  ['sched_wakeup', 'comm=rcu_preempt pid=15 prio=120 target_cpu=000'],
+  ['sched_wakeup', 'rcu_preempt:15 [120] CPU:001'],
+  ['sched_wakeup_new', 'capture.sh:4279 [120] CPU:001'],
+  ['sched_process_fork', 'comm=capture.sh pid=2631 child_comm=capture.sh child_pid=4020'],
+  ['sched_process_exit', 'comm=kvm_mm-child pid=4024 prio=120 group_dead=true'],
+  ['sched_process_exec', 'filename=/tmp/capture/kvm_mm pid=4020 old_pid=4020'],
+  ['task_newtask', 'pid=4020 comm=capture.sh clone_flags=1200000 oom_score_adj=0'],
+  ['task_rename', 'pid=4020 oldcomm=capture.sh newcomm=kvm_mm oom_score_adj=0'],
+  ['kvm_unmap_hva_range', 'mmu notifier unmap range: 0x007f3214400000 -- 0x007f3214c00000'],
+  ['kvm_test_age_hva', 'mmu notifier test age hva: 0x007f3221679000'],
+  ['contention_begin', '00000000bfce7f7c (flags=SPIN)'],
+  ['contention_end', '0xffff888627d2ba80 (ret=0)'],
+  ['mmap_lock_acquire_returned', 'mm=000000007d6a018d memcg_id=5579 write=true success=true'],
+  ['sys_enter_clone', 'clone_flags: 0x01200011, newsp: 0x00000000, parent_tidptr: 0x00000000, child_tidptr: 0x7f5a6458aa10, tls: 0x00000000'],
+  ['sys_exit_clone', '0x10b7'],
+  ['sys_enter_munmap', 'sys_munmap(addr: 0x7f6122475000, len: 0x8773)'],
+  ['sys_exit_madvise', 'sys_madvise -> 0xffffffffffffffea'],
+  ['myretprobe', '(sys_open+0x1b/0x1d <- do_sys_open) $retval=3'],
+  ['vfs_read__entry', '(vfs_read+0x4/0x340) file=0xffff888005cf9a80 buf=0x7ffef36c6879 count=1 pos=0xffffc900005aff08'],
+  ['readline', '(0x41e876 <- 0x48db60) arg1="echo "hello world""'],
+  ['switch', '(sched.sched_switch) prev=1082 next=0'],
+  ['function', 'mutex_unlock+0x0/0x40 <-rb_simple_write+0x8c/0xc0'],
+];
+
+async function store(): Promise<Db> {
+  const db = await Db.open(':memory:');
+  await db.ensureTables([...EVENT_LOG_TABLES, ...ftraceArgs.tables]);
+  await appendRows(db, events, BODIES.map(([event, body], i) => ({
+    source_id: 1, seq: i + 1, ts_ns: 1_000_000n * BigInt(i), cpu: i % 2, pid: 100 + i, tgid: null, comm: 'task', flags: null, event, body,
+  })));
+  await ftraceArgs.build(db);
+  return db;
+}
+
+test('sched_switch: tracefs and trace-cmd forms, comm with spaces; tprobe body is not a switch', async () => {
+  const db = await store();
+  const rows = await db.all(`SELECT seq, prev_comm, prev_pid, prev_state, next_comm, next_pid, next_prio FROM sched_switches ORDER BY seq`);
+  assert.equal(rows, [
+    {seq: 1n, prev_comm: 'capture.sh', prev_pid: 2631, prev_state: 'S', next_comm: 'swapper/0', next_pid: 0, next_prio: 120},
+    {seq: 2n, prev_comm: 'capture.sh', prev_pid: 2631, prev_state: 'R+', next_comm: 'capture.sh', next_pid: 4279, next_prio: 120},
+    {seq: 3n, prev_comm: 'Web Content', prev_pid: 77, prev_state: 'D', next_comm: 'kworker/u34:5', next_pid: 141, next_prio: 120},
+  ]);
+  db.close();
+});
+
+test('wakeups, lifecycle, kvm ranges, locks, mmap_lock', async () => {
+  const db = await store();
+  assert.equal(await db.all(`SELECT event, comm, target_pid, target_cpu FROM sched_wakeups ORDER BY seq`), [
+    {event: 'sched_wakeup', comm: 'rcu_preempt', target_pid: 15, target_cpu: 0},
+    {event: 'sched_wakeup', comm: 'rcu_preempt', target_pid: 15, target_cpu: 1},
+    {event: 'sched_wakeup_new', comm: 'capture.sh', target_pid: 4279, target_cpu: 1},
+  ]);
+  assert.equal(await db.all(`SELECT event, target_comm, target_pid, parent_pid, child_pid, child_comm, detail FROM task_lifecycle ORDER BY seq`), [
+    {event: 'sched_process_fork', target_comm: 'capture.sh', target_pid: 2631, parent_pid: 2631, child_pid: 4020, child_comm: 'capture.sh', detail: null},
+    {event: 'sched_process_exit', target_comm: 'kvm_mm-child', target_pid: 4024, parent_pid: null, child_pid: null, child_comm: null, detail: 'true'},
+    {event: 'sched_process_exec', target_comm: null, target_pid: 4020, parent_pid: null, child_pid: null, child_comm: null, detail: '/tmp/capture/kvm_mm'},
+    {event: 'task_newtask', target_comm: null, target_pid: null, parent_pid: 110, child_pid: 4020, child_comm: 'capture.sh', detail: '1200000'},
+    {event: 'task_rename', target_comm: 'kvm_mm', target_pid: 4020, parent_pid: null, child_pid: null, child_comm: null, detail: 'capture.sh'},
+  ]);
+  assert.equal(await db.all(`SELECT event, start, "end" FROM kvm_hva_ranges ORDER BY seq`), [
+    {event: 'kvm_unmap_hva_range', start: 0x7f3214400000n, end: 0x7f3214c00000n},
+    {event: 'kvm_test_age_hva', start: 0x7f3221679000n, end: 0x7f3221679000n},
+  ]);
+  assert.equal(await db.all(`SELECT event, lock, flags, ret FROM lock_contention ORDER BY seq`), [
+    {event: 'contention_begin', lock: 0xbfce7f7cn, flags: 'SPIN', ret: null},
+    {event: 'contention_end', lock: 0xffff888627d2ba80n, flags: null, ret: 0},
+  ]);
+  assert.equal(await db.all(`SELECT mm, memcg, write, success FROM mmap_lock_events`), [{mm: 0x7d6a018dn, memcg: '5579', write: true, success: true}]);
+  db.close();
+});
+
+test('syscalls: trace-cmd and tracefs forms, negative returns', async () => {
+  const db = await store();
+  const rows = await db.all<{name: string; kind: string; args: string | null; ret: bigint | null}>(`SELECT name, kind, args, ret FROM syscalls ORDER BY seq`);
+  assert.equal(rows.map((r) => [r.name, r.kind, r.ret]), [['clone', 'enter', null], ['clone', 'exit', 0x10b7n], ['munmap', 'enter', null], ['madvise', 'exit', -22n]]);
+  assert.equal(JSON.parse(rows[0]!.args!).child_tidptr, '0x7f5a6458aa10');
+  assert.equal(JSON.parse(rows[2]!.args!), {addr: '0x7f6122475000', len: '0x8773'});
+  db.close();
+});
+
+test('probe_calls: kinds recognised from the body; quoted string args', async () => {
+  const db = await store();
+  const rows = await db.all<Record<string, unknown>>(`SELECT event, kind, probe_type, symbol, "offset", caller, args FROM probe_calls ORDER BY seq`);
+  assert.equal(rows.map((r) => [r.event, r.kind, r.probe_type, r.symbol, r.offset, r.caller]), [
+    ['sched_switch', 'entry', 'tprobe', 'sched_switch', 4n, null],
+    ['myretprobe', 'return', 'kretprobe', 'do_sys_open', null, 'sys_open+0x1b/0x1d'],
+    ['vfs_read__entry', 'entry', 'fprobe', 'vfs_read', 4n, null],
+    ['readline', 'return', 'uretprobe', '0x48db60', null, '0x41e876'],
+    ['switch', 'entry', 'eprobe', 'sched.sched_switch', null, null],
+  ]);
+  assert.equal(JSON.parse(rows[3]!.args as string), {arg1: 'echo "hello world"'});
+  assert.equal(JSON.parse(rows[1]!.args as string), {$retval: '3'});
+  db.close();
+});
+
+test('function tracer lines', async () => {
+  const db = await store();
+  assert.equal(await db.all(`SELECT func, parent FROM function_calls`), [{func: 'mutex_unlock', parent: 'rb_simple_write'}]);
+  db.close();
+});
+
+test.run();
