@@ -75,6 +75,13 @@ export interface RuleMeta<Opts extends z.ZodTypeAny = z.ZodTypeAny> {
   options: Opts;
   /** Path of the rule's docs file, relative to the repo root (docs/rules/<id>.md). */
   docs: string;
+  /**
+   * Set when the rule compares its own time windows with the `gaps` table
+   * (see loadGapSpans/overlapsGap in engine.ts) and reports `partial` itself.
+   * Otherwise any gap in a source makes a rule that reads ftrace events
+   * (`needs.inputs` has `events`, `event:*` or `probe:*`) partial there.
+   */
+  checksGapOverlap?: boolean;
 }
 
 export interface SourceInfo {

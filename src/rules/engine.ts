@@ -1,0 +1,273 @@
+import {UserError} from '../errors.js';
+import {ensureProjections} from '../project/run.js';
+import {projectorByName} from '../project/index.js';
+import type {Db} from '../store/db.js';
+import {EVENT_LOG_TABLES} from '../store/eventlog.js';
+import {appendRows} from '../store/rows.js';
+import {toJsonValue} from '../output/render.js';
+import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
+import {fingerprintOf} from './fingerprint.js';
+import {RULES, ruleById} from './index.js';
+import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, RuleMeta, SourceInfo} from './types.js';
+
+export interface RunOptions {
+  /** Rules to run (all registered rules when absent or empty). */
+  ruleIds?: string[];
+  /** Options by rule id, validated by each rule's zod schema. */
+  ruleOptions?: Record<string, unknown>;
+}
+
+export interface RunResult {
+  findings: Finding[];
+  coverage: Coverage[];
+  sources: SourceInfo[];
+}
+
+const STATUS_RANK: Record<CoverageStatus, number> = {evaluated: 0, partial: 1, 'not-evaluated': 2};
+
+/** Fill a message template of `meta` by id; an unknown id is a bug in the rule. */
+export function formatMessage(meta: Pick<RuleMeta, 'id' | 'messages'>, id: string, data: Record<string, unknown> = {}): string {
+  const template = meta.messages[id];
+  if (template === undefined) throw new Error(`rule ${meta.id}: unknown message id ${id}`);
+  return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in data && data[name] !== undefined && data[name] !== null ? String(data[name]) : m));
+}
+
+/** Inputs that come from ftrace events: a rule that reads them is made partial by lost events. */
+export function readsTraceEvents(meta: RuleMeta): boolean {
+  return meta.needs.inputs.some((i) => i === 'events' || i.startsWith('event:') || i.startsWith('probe:'));
+}
+
+export function selectRules(ids?: string[]): Rule[] {
+  if (!ids || ids.length === 0) return [...RULES];
+  const out: Rule[] = [];
+  for (const id of ids) {
+    const r = ruleById(id);
+    if (!r) throw new UserError(`unknown rule ${id} (see \`ktrail rules list\`)`);
+    if (!out.includes(r)) out.push(r);
+  }
+  return out.sort((a, b) => a.meta.id.localeCompare(b.meta.id));
+}
+
+export function parseRuleOptions(rule: Rule, value: unknown): unknown {
+  const r = rule.meta.options.safeParse(value ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new UserError(`invalid options for rule ${rule.meta.id}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'rejected'}`);
+  }
+  return r.data;
+}
+
+export async function loadSources(db: Db): Promise<SourceInfo[]> {
+  const rows = await db.all<{source_id: number; path: string | null; format: string; lines: bigint | null; first_ts_ns: bigint | null; last_ts_ns: bigint | null}>(
+    'SELECT source_id, path, format, lines, first_ts_ns, last_ts_ns FROM sources ORDER BY source_id',
+  );
+  return rows.map((r) => ({
+    source_id: r.source_id,
+    path: r.path ?? '',
+    format: r.format,
+    lines: Number(r.lines ?? 0),
+    first_ts_ns: r.first_ts_ns,
+    last_ts_ns: r.last_ts_ns,
+  }));
+}
+
+export interface GapSpan {
+  source_id: number;
+  seq: number;
+  cpu: number | null;
+  kind: string | null;
+  lost: bigint | null;
+  /** Last event before the gap on that CPU (any CPU when the gap names none); NULL when none. */
+  ts_start_ns: bigint | null;
+  /** The gap's own timestamp (the next event on that CPU). */
+  ts_end_ns: bigint | null;
+}
+
+/**
+ * Lost-event gaps with the time span they may cover: events on that CPU were
+ * lost after the last event seen before the gap line and before the gap's
+ * timestamp. Rules with time windows use this to report `partial`.
+ */
+export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]> {
+  const rows = await db.all<{source_id: number; seq: bigint; cpu: number | null; kind: string | null; lost: bigint | null; ts_start_ns: bigint | null; ts_end_ns: bigint | null}>(
+    `SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, g.ts_ns AS ts_end_ns,
+            (SELECT max(e.ts_ns) FROM events e
+              WHERE e.source_id = g.source_id AND e.seq < g.seq AND (g.cpu IS NULL OR e.cpu = g.cpu)) AS ts_start_ns
+       FROM gaps g ${sourceId === undefined ? '' : 'WHERE g.source_id = $1'}
+      ORDER BY g.source_id, g.seq`,
+    sourceId === undefined ? undefined : [sourceId],
+  );
+  return rows.map((r) => ({...r, seq: Number(r.seq)}));
+}
+
+/** Whether [start, end] (ns) overlaps a gap span (an open end counts as overlapping). */
+export function overlapsGap(spans: GapSpan[], start: bigint | null, end: bigint | null, cpu?: number | null): GapSpan | undefined {
+  return spans.find((g) => {
+    if (cpu !== undefined && cpu !== null && g.cpu !== null && g.cpu !== cpu) return false;
+    const gs = g.ts_start_ns ?? null;
+    const ge = g.ts_end_ns ?? null;
+    if (start !== null && ge !== null && ge < start) return false;
+    if (end !== null && gs !== null && gs > end) return false;
+    return true;
+  });
+}
+
+interface GapSummary {
+  n: number;
+  lost: bigint;
+  unknown: number;
+}
+
+async function gapSummaries(db: Db): Promise<Map<number, GapSummary>> {
+  const rows = await db.all<{source_id: number; n: bigint; lost: bigint | null; unknown: bigint}>(
+    'SELECT source_id, count(*) AS n, sum(lost)::BIGINT AS lost, count(*) - count(lost) AS unknown FROM gaps GROUP BY source_id',
+  );
+  return new Map(rows.map((r) => [r.source_id, {n: Number(r.n), lost: r.lost ?? 0n, unknown: Number(r.unknown)}]));
+}
+
+export function describeGaps(g: GapSummary): string {
+  const parts = [`${g.n} lost-event gap${g.n === 1 ? '' : 's'}`];
+  if (g.lost > 0n) parts.push(`${g.lost} events lost`);
+  if (g.unknown > 0) parts.push(`${g.unknown} of unknown size`);
+  return parts.join(', ');
+}
+
+function firstSeq(f: Finding): number | null {
+  let min: number | null = null;
+  for (const e of f.evidence) if (e.source_id === f.source_id && (min === null || e.seq < min)) min = e.seq;
+  return min;
+}
+
+function compareFindings(a: Finding, b: Finding): number {
+  return (
+    a.source_id - b.source_id ||
+    (firstSeq(a) ?? Number.MAX_SAFE_INTEGER) - (firstSeq(b) ?? Number.MAX_SAFE_INTEGER) ||
+    a.rule.localeCompare(b.rule) ||
+    a.title.localeCompare(b.title) ||
+    a.fingerprint.localeCompare(b.fingerprint)
+  );
+}
+
+async function evaluateRule(db: Db, rule: Rule, options: unknown, sources: SourceInfo[], gaps: Map<number, GapSummary>): Promise<{findings: Finding[]; coverage: Coverage[]}> {
+  const id = rule.meta.id;
+  const findings: Finding[] = [];
+  const reported = new Map<number, {status: CoverageStatus; reasons: string[]}>();
+  const cover = (source_id: number, status: CoverageStatus, reason = '') => {
+    const cur = reported.get(source_id);
+    if (!cur) {
+      reported.set(source_id, {status, reasons: reason ? [reason] : []});
+      return;
+    }
+    if (STATUS_RANK[status] > STATUS_RANK[cur.status]) cur.status = status;
+    if (reason && !cur.reasons.includes(reason)) cur.reasons.push(reason);
+  };
+
+  const missing = rule.meta.needs.projections.filter((n) => !projectorByName(n));
+  if (missing.length > 0) {
+    for (const s of sources) cover(s.source_id, 'not-evaluated', `projection ${missing.join(', ')} is not available in this build`);
+  } else {
+    const ctx: RuleContext = {
+      db,
+      options,
+      sources,
+      report(f) {
+        const {fingerprintTitle, ...rest} = f;
+        findings.push({...rest, rule: id, fingerprint: fingerprintOf(id, fingerprintTitle ?? f.title)});
+      },
+      coverage: cover,
+    };
+    try {
+      await rule.evaluate(ctx);
+    } catch (err) {
+      if (process.env.DEBUG) throw err;
+      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      findings.length = 0;
+      for (const s of sources) cover(s.source_id, 'not-evaluated', `rule failed: ${msg}`);
+    }
+  }
+
+  const windowed = readsTraceEvents(rule.meta) && !rule.meta.checksGapOverlap;
+  const coverage: Coverage[] = sources.map((s) => {
+    const r = reported.get(s.source_id);
+    if (!r) return {rule: id, source_id: s.source_id, status: 'not-evaluated', reason: 'the rule reported no coverage for this source'};
+    let {status} = r;
+    const reasons = [...r.reasons];
+    const g = gaps.get(s.source_id);
+    if (windowed && g && status === 'evaluated') {
+      status = 'partial';
+      reasons.push(`${describeGaps(g)} in this source; windows that overlap them may be incomplete`);
+    }
+    return {rule: id, source_id: s.source_id, status, reason: status === 'evaluated' ? '' : reasons.join('; ') || status};
+  });
+  return {findings, coverage};
+}
+
+/**
+ * Run rules over every source of the store: build the projections they
+ * need, evaluate, and replace those rules' rows in `findings` and
+ * `coverage`. Findings come out in a deterministic order (source, first
+ * evidence line, rule, title), so a rebuilt store gives identical rows.
+ */
+export async function runRules(db: Db, opts: RunOptions = {}): Promise<RunResult> {
+  const rules = selectRules(opts.ruleIds);
+  const options = new Map(rules.map((r) => [r.meta.id, parseRuleOptions(r, opts.ruleOptions?.[r.meta.id])]));
+  for (const key of Object.keys(opts.ruleOptions ?? {})) {
+    if (!ruleById(key)) throw new UserError(`options given for unknown rule ${key}`);
+  }
+  await db.ensureTables([...EVENT_LOG_TABLES, ...RULE_TABLES]);
+  const sources = await loadSources(db);
+  const available = [...new Set(rules.flatMap((r) => r.meta.needs.projections))].filter((n) => projectorByName(n));
+  await ensureProjections(db, available);
+  const gaps = await gapSummaries(db);
+
+  let findings: Finding[] = [];
+  let coverage: Coverage[] = [];
+  for (const rule of rules) {
+    const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps);
+    findings.push(...r.findings);
+    coverage.push(...r.coverage);
+  }
+  findings = findings.sort(compareFindings);
+  coverage = coverage.sort((a, b) => a.rule.localeCompare(b.rule) || a.source_id - b.source_id);
+
+  await writeResults(db, rules, findings, coverage);
+  return {findings, coverage, sources};
+}
+
+async function writeResults(db: Db, rules: Rule[], findings: Finding[], coverage: Coverage[]): Promise<void> {
+  const ids = rules.map((r) => r.meta.id);
+  const all = ids.length === RULES.length;
+  await db.transaction(async () => {
+    if (all) {
+      await db.run(`DELETE FROM "${findingsTable.name}"`);
+      await db.run(`DELETE FROM "${coverageTable.name}"`);
+    } else {
+      for (const id of ids) {
+        await db.run(`DELETE FROM "${findingsTable.name}" WHERE rule = $1`, [id]);
+        await db.run(`DELETE FROM "${coverageTable.name}" WHERE rule = $1`, [id]);
+      }
+    }
+    const base = all ? 0 : Number((await db.one<{m: number | null}>(`SELECT max(finding_id) AS m FROM "${findingsTable.name}"`))?.m ?? 0);
+    await appendRows(
+      db,
+      findingsTable,
+      findings.map((f, i) => ({
+        finding_id: base + i + 1,
+        rule: f.rule,
+        severity: f.severity,
+        confidence: f.confidence,
+        title: f.title,
+        fingerprint: f.fingerprint,
+        source_id: f.source_id,
+        seq: firstSeq(f),
+        ts_ns: f.ts_ns,
+        ts_end_ns: f.ts_end_ns,
+        pid: f.pid,
+        comm: f.comm,
+        message: f.message,
+        evidence: JSON.stringify(toJsonValue(f.evidence)),
+      })),
+    );
+    await appendRows(db, coverageTable, coverage.map((c) => ({...c})));
+  });
+}

@@ -1,0 +1,74 @@
+import {existsSync, readFileSync} from 'node:fs';
+import path from 'node:path';
+import {z} from 'zod';
+import {UserError} from '../errors.js';
+import {packageRoot} from './paths.js';
+import {ruleById, RULES} from './index.js';
+import type {Rule} from './types.js';
+
+export function docsPath(rule: Rule): string {
+  return path.join(packageRoot(), rule.meta.docs);
+}
+
+export function readRuleDocs(rule: Rule): string | undefined {
+  const p = docsPath(rule);
+  return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+}
+
+/** Defaults of a rule's options, as JSON (`{}` when it has none). */
+export function optionDefaults(rule: Rule): unknown {
+  return rule.meta.options.parse({});
+}
+
+/** The options' JSON schema, for `rules explain --json` and docs. */
+export function optionSchema(rule: Rule): unknown {
+  try {
+    return z.toJSONSchema(rule.meta.options, {unrepresentable: 'any'});
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * `ktrail rules explain ID`: the rule's metadata followed by its docs file
+ * (what it detects, kernel background, how to capture its inputs, an example
+ * finding). Markdown text.
+ */
+export function explainRule(id: string): string {
+  const rule = ruleById(id);
+  if (!rule) throw new UserError(`unknown rule ${id} (see \`ktrail rules list\`)`);
+  const m = rule.meta;
+  const lines: string[] = [];
+  lines.push(`# ${m.id}`, '', m.description, '');
+  lines.push(`- default severity: ${m.severity}`);
+  lines.push(`- projections: ${m.needs.projections.length ? m.needs.projections.map((p) => `\`${p}\``).join(', ') : 'none'}`);
+  lines.push(`- inputs: ${m.needs.inputs.length ? m.needs.inputs.map((p) => `\`${p}\``).join(', ') : 'none'}`);
+  lines.push(`- options (defaults): \`${JSON.stringify(optionDefaults(rule))}\``);
+  lines.push(`- docs: ${m.docs}`, '');
+  lines.push('## Messages', '');
+  for (const [k, v] of Object.entries(m.messages)) lines.push(`- \`${k}\`: ${v}`);
+  lines.push('');
+  const docs = readRuleDocs(rule);
+  if (docs === undefined) lines.push(`(docs file ${m.docs} is missing)`);
+  else lines.push(docs.replace(/^# .*\n+/, '').trimEnd());
+  return lines.join('\n') + '\n';
+}
+
+/** docs/rules/README.md: the index of every rule, generated from meta. */
+export function rulesIndexMarkdown(): string {
+  const lines = [
+    '# Rules',
+    '',
+    '<!-- Generated from the rules\' meta: `ktrail rules list --format markdown > docs/rules/README.md`. A test fails when it is stale. -->',
+    '',
+    '| rule | severity | description | needs |',
+    '|---|---|---|---|',
+  ];
+  for (const r of RULES) {
+    const m = r.meta;
+    const needs = [...m.needs.projections.map((p) => `projection \`${p}\``), ...m.needs.inputs.map((i) => `\`${i}\``)].join(', ');
+    const rel = path.posix.relative('docs/rules', m.docs);
+    lines.push(`| [${m.id}](${rel}) | ${m.severity} | ${m.description.replace(/\|/g, '\\|')} | ${needs} |`);
+  }
+  return lines.join('\n') + '\n';
+}
