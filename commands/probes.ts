@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core';
+import {KtrailCommand} from '../src/cli/base.js';
+import {UserError} from '../src/errors.js';
+import {ARCHES, hostArch, type Arch} from '../src/probes/catalog.js';
+import {checkProbes} from '../src/probes/check.js';
+import {listProbes, renderProbeText} from '../src/probes/render.js';
+
+export default class Probes extends KtrailCommand {
+  static summary = 'Print the kprobe/fprobe definitions and tracepoints the mm rules need, or check which exist here.';
+  static description = `Definitions are ready to append to /sys/kernel/tracing/kprobe_events (or dynamic_events with --fprobe);
+tracepoint names go to set_event. ktrail recognises probe events by the probed symbol, so you may rename the events.
+--check only reads tracefs and /proc/kallsyms; it never enables tracing. See docs/capture.md.`;
+
+  static examples = [
+    '<%= config.bin %> probes > probes.txt',
+    '<%= config.bin %> probes --arch arm64 --fprobe',
+    '<%= config.bin %> probes --check',
+  ];
+
+  static flags = {
+    arch: Flags.string({description: 'target architecture (default: this machine)', options: ARCHES}),
+    fprobe: Flags.boolean({description: 'print fprobe definitions for dynamic_events instead of kprobes', default: false}),
+    check: Flags.boolean({description: 'report which probes and tracepoints this machine can provide (read-only)', default: false}),
+  };
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(Probes);
+    const arch = (flags.arch as Arch | undefined) ?? hostArch();
+    if (!arch) throw new UserError(`unknown host architecture ${process.arch}; pass --arch ${ARCHES.join('|')}`);
+    if (flags.check) {
+      const report = checkProbes();
+      if (!this.jsonEnabled()) {
+        this.log(`tracefs: ${report.tracefs ?? 'not found'}`);
+        this.log(`kprobe_events: ${report.kprobe_events ? 'yes' : 'no'}   dynamic_events: ${report.dynamic_events ? 'yes' : 'no'}   fprobe: ${report.fprobe ? 'yes' : 'no'}`);
+        for (const n of report.notes) this.log(`note: ${n}`);
+        for (const i of report.items) {
+          this.log(`${i.status.padEnd(9)} ${i.kind.padEnd(10)} ${i.name}${i.optional ? ' (optional)' : ''}: ${i.detail}`);
+        }
+      }
+      return report;
+    }
+    const listing = listProbes(arch, flags.fprobe ? 'fprobe' : 'kprobe');
+    if (!this.jsonEnabled()) process.stdout.write(renderProbeText(listing));
+    return listing;
+  }
+}

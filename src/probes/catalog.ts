@@ -1,0 +1,154 @@
+/**
+ * The probes and tracepoints the mm rules read, declared as data (DESIGN §6).
+ * `ktrail probes` renders them per architecture; the projectors recognise
+ * probe events by the probed symbol, so the names below (`ktrail/...`) are
+ * only suggestions and any user-chosen name works.
+ */
+
+export type Arch = 'x86_64' | 'arm64';
+export const ARCHES: Arch[] = ['x86_64', 'arm64'];
+
+/** Kernel probe fetch types (Documentation/trace/kprobetrace.rst, "Types"). */
+export type FetchType = 'x64' | 'x32' | 'u32' | 's32' | 'u64' | 's64';
+
+export interface ProbeArg {
+  /** Conventional name (DESIGN §6): mm start end flags event ret nr_pages gup_flags src_mm dst_mm addr. */
+  name: string;
+  /** 1-based function parameter number, or 'retval'. */
+  param: number | 'retval';
+  /** Dereference: fetch at +offset(param) instead of the parameter itself. */
+  offset?: number;
+  type: FetchType;
+}
+
+export type ProbeGroup = 'notifier' | 'callback' | 'interval' | 'gup' | 'fork' | 'hugetlb';
+
+export interface ProbeSpec {
+  /** Suggested event name (used as `ktrail/<event>`). */
+  event: string;
+  symbol: string;
+  kind: 'entry' | 'return';
+  args: ProbeArg[];
+  group: ProbeGroup;
+  /** Why the rules need it. */
+  purpose: string;
+  /** Same function under another name in other kernel versions; probe whichever exists. */
+  aliases?: string[];
+  /** Driver- or config-specific: useful when present, never required. */
+  optional?: boolean;
+}
+
+/** struct mmu_notifier_range on 64-bit: mm +0, start +8, end +16, flags +24 (u32), event +28 (enum). */
+function rangeArgs(param: number): ProbeArg[] {
+  return [
+    {name: 'mm', param, offset: 0, type: 'x64'},
+    {name: 'start', param, offset: 8, type: 'x64'},
+    {name: 'end', param, offset: 16, type: 'x64'},
+    {name: 'flags', param, offset: 24, type: 'x32'},
+    {name: 'event', param, offset: 28, type: 'u32'},
+  ];
+}
+const RET_S32: ProbeArg[] = [{name: 'ret', param: 'retval', type: 's32'}];
+
+export const PROBES: ProbeSpec[] = [
+  {event: 'mmu_inv_start', symbol: '__mmu_notifier_invalidate_range_start', kind: 'entry', args: rangeArgs(1), group: 'notifier',
+    purpose: 'invalidation start: task, mm, range, blockable (flags bit 0)'},
+  {event: 'mmu_inv_start_ret', symbol: '__mmu_notifier_invalidate_range_start', kind: 'return', args: RET_S32, group: 'notifier',
+    purpose: 'start result (0 or -EAGAIN) and the end of the non-blocking window'},
+  {event: 'mmu_inv_end', symbol: '__mmu_notifier_invalidate_range_end', kind: 'entry', args: rangeArgs(1), group: 'notifier',
+    purpose: 'invalidation end, paired with its start by task, mm and range'},
+  {event: 'mmu_inv_end_ret', symbol: '__mmu_notifier_invalidate_range_end', kind: 'return', args: [], group: 'notifier',
+    purpose: 'end of the end-callback window (groups the subscriptions called for one end)'},
+  {event: 'kvm_mn_start', symbol: 'kvm_mmu_notifier_invalidate_range_start', kind: 'entry', args: rangeArgs(2), group: 'callback', optional: true,
+    purpose: "KVM's subscription start callback (one subscription's start)"},
+  {event: 'kvm_mn_start_ret', symbol: 'kvm_mmu_notifier_invalidate_range_start', kind: 'return', args: RET_S32, group: 'callback', optional: true,
+    purpose: "KVM's start callback result"},
+  {event: 'kvm_mn_end', symbol: 'kvm_mmu_notifier_invalidate_range_end', kind: 'entry', args: rangeArgs(2), group: 'callback', optional: true,
+    purpose: "KVM's subscription end callback"},
+  {event: 'mn_itree_inv', symbol: 'mn_itree_invalidate', kind: 'entry', args: rangeArgs(2), group: 'interval', optional: true,
+    purpose: 'interval-tree invalidation (calls every interval notifier invalidate())'},
+  {event: 'mn_itree_inv_ret', symbol: 'mn_itree_invalidate', kind: 'return', args: RET_S32, group: 'interval', optional: true,
+    purpose: 'end of the interval invalidate window'},
+  {event: 'mni_insert', symbol: 'mmu_interval_notifier_insert', kind: 'entry',
+    args: [{name: 'mm', param: 2, type: 'x64'}, {name: 'start', param: 3, type: 'x64'}, {name: 'length', param: 4, type: 'x64'}], group: 'interval',
+    purpose: 'interval notifier insert (must not run inside an invalidate callback)'},
+  {event: 'mni_insert_locked', symbol: 'mmu_interval_notifier_insert_locked', kind: 'entry',
+    args: [{name: 'mm', param: 2, type: 'x64'}, {name: 'start', param: 3, type: 'x64'}, {name: 'length', param: 4, type: 'x64'}], group: 'interval',
+    purpose: 'interval notifier insert with mmap lock held'},
+  {event: 'mni_remove', symbol: 'mmu_interval_notifier_remove', kind: 'entry', args: [{name: 'sub', param: 1, type: 'x64'}], group: 'interval',
+    purpose: 'interval notifier remove (waits for running invalidations)'},
+  {event: 'gup_fast', symbol: 'get_user_pages_fast', kind: 'entry',
+    args: [{name: 'start', param: 1, type: 'x64'}, {name: 'nr_pages', param: 2, type: 's32'}, {name: 'gup_flags', param: 3, type: 'x32'}], group: 'gup',
+    purpose: 'GUP-fast call (mm is the caller\'s)'},
+  {event: 'gup_fast_ret', symbol: 'get_user_pages_fast', kind: 'return', args: RET_S32, group: 'gup', purpose: 'pages got'},
+  {event: 'pin_fast', symbol: 'pin_user_pages_fast', kind: 'entry',
+    args: [{name: 'start', param: 1, type: 'x64'}, {name: 'nr_pages', param: 2, type: 's32'}, {name: 'gup_flags', param: 3, type: 'x32'}], group: 'gup',
+    purpose: 'FOLL_PIN GUP-fast call'},
+  {event: 'pin_fast_ret', symbol: 'pin_user_pages_fast', kind: 'return', args: RET_S32, group: 'gup', purpose: 'pages pinned'},
+  {event: 'gup_lockless', symbol: 'gup_fast', aliases: ['lockless_pages_from_mm'], kind: 'entry',
+    args: [{name: 'start', param: 1, type: 'x64'}, {name: 'end', param: 2, type: 'x64'}, {name: 'gup_flags', param: 3, type: 'x32'}], group: 'gup', optional: true,
+    purpose: 'the lockless page-table walk itself (6.9+: gup_fast; before: lockless_pages_from_mm)'},
+  {event: 'gup_lockless_ret', symbol: 'gup_fast', aliases: ['lockless_pages_from_mm'], kind: 'return', args: [{name: 'ret', param: 'retval', type: 'u64'}],
+    group: 'gup', optional: true, purpose: 'pages taken without the mmap lock (no fallback when it equals nr_pages)'},
+  {event: 'dup_mmap', symbol: 'dup_mmap', kind: 'entry', args: [{name: 'dst_mm', param: 1, type: 'x64'}, {name: 'src_mm', param: 2, type: 'x64'}], group: 'fork',
+    purpose: 'fork copy window start (parent mm = src_mm)'},
+  {event: 'dup_mmap_ret', symbol: 'dup_mmap', kind: 'return', args: RET_S32, group: 'fork', purpose: 'fork copy window end'},
+  {event: 'huge_pmd_unshare', symbol: 'huge_pmd_unshare', kind: 'entry', args: [{name: 'mm', param: 1, type: 'x64'}, {name: 'addr', param: 3, type: 'x64'}], group: 'hugetlb',
+    purpose: 'hugetlb PMD unshare: mm and address'},
+  {event: 'huge_pmd_unshare_ret', symbol: 'huge_pmd_unshare', kind: 'return', args: RET_S32, group: 'hugetlb', purpose: '1 when a shared PMD page was unshared'},
+];
+
+/** Tracepoints for `set_event` (system:event). */
+export interface TracepointSpec {
+  name: string;
+  purpose: string;
+  optional?: boolean;
+}
+export const TRACEPOINTS: TracepointSpec[] = [
+  {name: 'sched:sched_switch', purpose: 'sleeping vs preempted (prev_state) inside non-blockable windows'},
+  {name: 'sched:sched_wakeup', purpose: 'when a sleeping task was woken'},
+  {name: 'sched:sched_process_fork', purpose: 'forks (parent, child)'},
+  {name: 'sched:sched_process_exit', purpose: 'a task exiting with an invalidation still open'},
+  {name: 'task:task_newtask', purpose: 'clone flags: which tasks share an mm (CLONE_VM)'},
+  {name: 'syscalls:sys_enter_clone', purpose: 'fork window when dup_mmap is not probed', optional: true},
+  {name: 'syscalls:sys_exit_clone', purpose: 'fork window when dup_mmap is not probed', optional: true},
+  {name: 'syscalls:sys_enter_process_mrelease', purpose: 'non-blocking reap windows', optional: true},
+  {name: 'syscalls:sys_exit_process_mrelease', purpose: 'non-blocking reap windows', optional: true},
+  {name: 'kvm:kvm_unmap_hva_range', purpose: 'KVM invalidation starts (start only: no end event)', optional: true},
+  {name: 'printk:console', purpose: 'kernel messages (callback failed / two mmu_notifiers / BUG lines) in the same stream', optional: true},
+];
+
+export const ARG_REGS: Record<Arch, string[]> = {
+  x86_64: ['%di', '%si', '%dx', '%cx', '%r8', '%r9'],
+  arm64: ['%x0', '%x1', '%x2', '%x3', '%x4', '%x5', '%x6', '%x7'],
+};
+
+export function hostArch(): Arch | undefined {
+  if (process.arch === 'x64') return 'x86_64';
+  if (process.arch === 'arm64') return 'arm64';
+  return undefined;
+}
+
+export type ProbeStyle = 'kprobe' | 'fprobe';
+
+function fetchArg(a: ProbeArg, arch: Arch, style: ProbeStyle): string {
+  if (a.param === 'retval') return `${a.name}=$retval:${a.type}`;
+  const base = style === 'fprobe' ? `$arg${a.param}` : ARG_REGS[arch][a.param - 1];
+  if (!base) throw new Error(`no register for parameter ${a.param} on ${arch}`);
+  const val = a.offset === undefined ? base : `+${a.offset}(${base})`;
+  return `${a.name}=${val}:${a.type}`;
+}
+
+/** One definition line for kprobe_events (kprobe style) or dynamic_events (fprobe style). */
+export function probeDefinition(p: ProbeSpec, arch: Arch, style: ProbeStyle = 'kprobe', symbol = p.symbol): string {
+  const args = p.args.map((a) => fetchArg(a, arch, style));
+  let head: string;
+  if (style === 'fprobe') head = `f:ktrail/${p.event} ${symbol}${p.kind === 'return' ? '%return' : ''}`;
+  else head = `${p.kind === 'return' ? 'r' : 'p'}:ktrail/${p.event} ${symbol}`;
+  return [head, ...args].join(' ');
+}
+
+/** Human label used in coverage reasons: `kprobe sym` / `kretprobe sym`. */
+export function probeLabel(symbol: string, kind: 'entry' | 'return'): string {
+  return `${kind === 'return' ? 'kretprobe' : 'kprobe'} ${symbol}`;
+}
