@@ -1,0 +1,321 @@
+import {createHash} from 'node:crypto';
+import {UserError} from '../errors.js';
+import {toJsonValue} from '../output/render.js';
+import type {Db} from '../store/db.js';
+import type {Format, Tokenizer} from './format.js';
+import {FORMATS} from './formats/index.js';
+import {createProgress} from './progress.js';
+import {LineSplitter, openRaw, type LineBatch} from './reader.js';
+import type {LineResult} from './record.js';
+import {chooseFormat, headForSniff, isTraceDat, looksBinary, SNIFF_BYTES, SNIFF_LINES} from './sniff.js';
+import {spoolToFile, traceCmdReport} from './tracedat.js';
+import {SourceWriter} from './writer.js';
+
+export interface IngestOptions {
+  /** Force a format id instead of sniffing. */
+  format?: string;
+  /** Progress on stderr (shown only when stderr is a terminal). */
+  progress?: boolean;
+  /** Formats to choose from (default: the FORMATS registry); tests pass their own. */
+  formats?: readonly Format[];
+  /** Rows buffered per chunk before a bulk load (default 200k). */
+  chunkRows?: number;
+}
+
+export interface IngestResult {
+  path: string;
+  source_id: number;
+  status: 'ingested' | 'duplicate';
+  format: string;
+  bytes: number;
+  lines: number;
+  header_lines: number;
+  events: number;
+  log_lines: number;
+  markers: number;
+  gaps: number;
+  unparsed: number;
+}
+
+/**
+ * Ingests each path (a file, `-` for stdin; gzip/zstd/xz recognised by magic;
+ * trace.dat through `trace-cmd report`) into the event log, one transaction
+ * per source. Content already ingested (same sha256) is reported as
+ * `duplicate` and nothing is written. Bad input throws a UserError and
+ * leaves nothing of that source behind.
+ */
+export async function ingestPaths(db: Db, paths: string[], opts: IngestOptions = {}): Promise<IngestResult[]> {
+  if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
+  const out: IngestResult[] = [];
+  for (const p of paths) out.push(await ingestOne(db, p, opts));
+  return out;
+}
+
+/** Head of a byte stream: the chunks read to see at least `want` bytes, and the rest. */
+async function readHead(it: AsyncIterator<Buffer>, want: number): Promise<{chunks: Buffer[]; size: number; done: boolean}> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size < want) {
+    const r = await it.next();
+    if (r.done) return {chunks, size, done: true};
+    if (r.value.length === 0) continue;
+    chunks.push(r.value);
+    size += r.value.length;
+  }
+  return {chunks, size, done: false};
+}
+
+async function* concat(first: Buffer[], it: AsyncIterator<Buffer>, done: boolean, hash?: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  for (const b of first) {
+    hash?.update(b);
+    yield b;
+  }
+  if (done) return;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    hash?.update(r.value);
+    yield r.value;
+  }
+}
+
+interface LineSource {
+  /** Text bytes to split into lines. */
+  text: AsyncIterable<Buffer>;
+  /** sha256 of the input's decompressed content, available once `text` is exhausted (or at once for trace.dat). */
+  digest: () => string;
+  /** Known before reading the text (trace.dat): lets a duplicate skip the work. */
+  earlyDigest: string | null;
+  bytes: () => number;
+  forcedFormat?: string;
+  facts: Record<string, unknown>;
+  cleanup: () => void;
+}
+
+async function openLineSource(path: string, opts: IngestOptions, formats: readonly Format[]): Promise<LineSource> {
+  const raw = await openRaw(path);
+  const it = raw.chunks[Symbol.asyncIterator]();
+  const head = await readHead(it, SNIFF_BYTES);
+  if (head.size === 0) throw new UserError(`${path} is empty${raw.compression !== 'none' ? ` (after ${raw.compression} decompression)` : ''}; nothing to ingest`);
+  const headBytes = Buffer.concat(head.chunks);
+  const facts: Record<string, unknown> = {compression: raw.compression};
+
+  if (isTraceDat(headBytes)) {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let file = raw.plainFile;
+    let cleanup = () => {};
+    if (file) {
+      for await (const b of concat(head.chunks, it, head.done, hash)) bytes += b.length;
+    } else {
+      const counting = (async function* () {
+        for await (const b of concat(head.chunks, it, head.done, hash)) {
+          bytes += b.length;
+          yield b;
+        }
+      })();
+      const spooled = await spoolToFile(counting, []);
+      file = spooled.file;
+      cleanup = spooled.cleanup;
+    }
+    const digest = hash.digest('hex');
+    facts.trace_dat = true;
+    facts.converted_by = 'trace-cmd report';
+    const forced = opts.format ?? (formats.some((f) => f.id === 'trace-cmd') ? 'trace-cmd' : undefined);
+    return {
+      text: traceCmdReport(file, path),
+      digest: () => digest,
+      earlyDigest: digest,
+      bytes: () => bytes,
+      forcedFormat: forced,
+      facts,
+      cleanup,
+    };
+  }
+  if (looksBinary(headBytes)) {
+    throw new UserError(`${path} is a binary file, not a text trace or log (nor a trace-cmd trace.dat); nothing to ingest`);
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const text = (async function* () {
+    for await (const b of concat(head.chunks, it, head.done, hash)) {
+      bytes += b.length;
+      yield b;
+    }
+  })();
+  let digest: string | null = null;
+  return {
+    text,
+    digest: () => (digest ??= hash.digest('hex')),
+    earlyDigest: null,
+    bytes: () => bytes,
+    forcedFormat: opts.format,
+    facts,
+    cleanup: () => {},
+  };
+}
+
+async function findDuplicate(db: Db, sha: string): Promise<{source_id: number; format: string; lines: number; header_lines: number} | null> {
+  const row = await db.one<{source_id: number; format: string; lines: bigint; header_lines: bigint}>(
+    'SELECT source_id, format, lines, header_lines FROM sources WHERE sha256 = $1 ORDER BY source_id LIMIT 1',
+    [sha],
+  );
+  return row ? {source_id: row.source_id, format: row.format, lines: Number(row.lines), header_lines: Number(row.header_lines)} : null;
+}
+
+async function duplicateResult(db: Db, path: string, bytes: number, dup: {source_id: number; format: string; lines: number; header_lines: number}): Promise<IngestResult> {
+  const counts = await sourceCounts(db, dup.source_id);
+  return {path, source_id: dup.source_id, status: 'duplicate', format: dup.format, bytes, lines: dup.lines, header_lines: dup.header_lines, ...counts};
+}
+
+export async function sourceCounts(db: Db, sourceId: number): Promise<{events: number; log_lines: number; markers: number; gaps: number; unparsed: number}> {
+  const tables = ['events', 'log_lines', 'markers', 'gaps', 'unparsed'] as const;
+  const sql = tables.map((t) => `(SELECT count(*) FROM "${t}" WHERE source_id = $1) AS ${t}`).join(', ');
+  const r = (await db.one<Record<string, bigint>>(`SELECT ${sql}`, [sourceId]))!;
+  return {events: Number(r.events), log_lines: Number(r.log_lines), markers: Number(r.markers), gaps: Number(r.gaps), unparsed: Number(r.unparsed)};
+}
+
+async function ingestOne(db: Db, path: string, opts: IngestOptions): Promise<IngestResult> {
+  const formats = opts.formats ?? FORMATS;
+  if (opts.format && !formats.some((f) => f.id === opts.format)) {
+    throw new UserError(`unknown format '${opts.format}' (known: ${formats.map((f) => f.id).join(', ') || 'none'})`);
+  }
+  const src = await openLineSource(path, opts, formats);
+  try {
+    if (src.earlyDigest) {
+      const dup = await findDuplicate(db, src.earlyDigest);
+      if (dup) return await duplicateResult(db, path, src.bytes(), dup);
+    }
+    try {
+      return await db.transaction(() => ingestLines(db, path, src, formats, opts));
+    } catch (err) {
+      // A duplicate is only known after reading the content; the transaction has been rolled back.
+      if (err instanceof DuplicateFound) return await duplicateResult(db, path, src.bytes(), err.dup);
+      throw err;
+    }
+  } finally {
+    src.cleanup();
+  }
+}
+
+class DuplicateFound extends Error {
+  constructor(readonly dup: {source_id: number; format: string; lines: number; header_lines: number}) {
+    super('duplicate');
+  }
+}
+
+async function ingestLines(db: Db, path: string, src: LineSource, formats: readonly Format[], opts: IngestOptions): Promise<IngestResult> {
+  const idRow = await db.one<{id: number}>('SELECT CAST(coalesce(max(source_id), 0) + 1 AS INTEGER) AS id FROM sources');
+  const sourceId = idRow!.id;
+  const writer = new SourceWriter(db, sourceId, {chunkRows: opts.chunkRows});
+  const splitter = new LineSplitter();
+  const progress = createProgress(path, opts.progress ?? false);
+  let format: Format | null = null;
+  let tok: Tokenizer | null = null;
+  let head: Array<{text: string; long: boolean}> = [];
+  let headChars = 0;
+  let seq = 0;
+  let headerLines = 0;
+  let minTs: bigint | null = null;
+  let maxTs: bigint | null = null;
+
+  const consume = (text: string, tooLong: boolean) => {
+    seq++;
+    let r: LineResult;
+    if (tooLong) {
+      r = {t: 'unparsed', reason: 'line-too-long', text};
+    } else {
+      try {
+        r = tok!.line(text, seq);
+      } catch (err) {
+        // Tokenizers must not throw; if one does, the line is still accounted for.
+        r = {t: 'unparsed', reason: 'tokenizer-error', text};
+      }
+    }
+    if (r.t === 'header') {
+      headerLines++;
+      return;
+    }
+    const ts = (r as {ts_ns?: bigint | null}).ts_ns;
+    if (ts !== undefined && ts !== null) {
+      if (minTs === null || ts < minTs) minTs = ts;
+      if (maxTs === null || ts > maxTs) maxTs = ts;
+    }
+    writer.add(r, seq);
+  };
+
+  const startTokenizer = () => {
+    format = chooseFormat(path, headForSniff(head.map((h) => h.text)), formats, src.forcedFormat);
+    tok = format.createTokenizer();
+    const pending = head;
+    head = [];
+    for (const h of pending) consume(h.text, h.long);
+  };
+
+  const handle = (batch: LineBatch) => {
+    const long = batch.tooLong;
+    let k = 0;
+    for (let i = 0; i < batch.lines.length; i++) {
+      const line = batch.lines[i]!;
+      const isLong = long !== null && long[k] === i;
+      if (isLong) k++;
+      if (tok) {
+        consume(line, isLong);
+        continue;
+      }
+      head.push({text: line, long: isLong});
+      headChars += line.length;
+      if (head.length >= SNIFF_LINES || headChars >= SNIFF_BYTES) startTokenizer();
+    }
+  };
+
+  try {
+    for await (const chunk of src.text) {
+      handle(splitter.push(chunk));
+      if (writer.full) await writer.flush();
+      progress.update(src.bytes(), seq + head.length);
+    }
+    handle(splitter.end());
+    if (!tok) {
+      if (head.length === 0) throw new UserError(`${path} is empty; nothing to ingest`);
+      startTokenizer();
+    }
+    const sha = src.digest();
+    if (!src.earlyDigest) {
+      const dup = await findDuplicate(db, sha);
+      if (dup) throw new DuplicateFound(dup);
+    }
+    await writer.finish();
+    const fmt = format as unknown as Format;
+    const t = tok as unknown as Tokenizer;
+    let tokMeta: Record<string, unknown> = {};
+    try {
+      tokMeta = t.meta() ?? {};
+    } catch {
+      tokMeta = {meta_error: true};
+    }
+    const stats = splitter.stats;
+    const input: Record<string, unknown> = {...src.facts};
+    for (const [k, v] of Object.entries(stats)) if (v) input[k] = v;
+    const meta = {...(toJsonValue(tokMeta) as Record<string, unknown>), input};
+    const c = writer.counts;
+    await db.run(
+      `INSERT INTO sources (source_id, path, sha256, format, parser_version, ingested_at, bytes, lines, header_lines, first_ts_ns, last_ts_ns, meta)
+       VALUES ($1, $2, $3, $4, $5, now()::TIMESTAMP, $6, $7, $8, $9, $10, $11::JSON)`,
+      [sourceId, path, sha, fmt.id, fmt.parserVersion, BigInt(src.bytes()), BigInt(seq), BigInt(headerLines), minTs, maxTs, JSON.stringify(meta)],
+    );
+    return {
+      path,
+      source_id: sourceId,
+      status: 'ingested',
+      format: fmt.id,
+      bytes: src.bytes(),
+      lines: seq,
+      header_lines: headerLines,
+      ...c,
+    };
+  } finally {
+    progress.done();
+    await writer.dispose();
+  }
+}

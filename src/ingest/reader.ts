@@ -1,0 +1,362 @@
+import fs from 'node:fs';
+import {Readable} from 'node:stream';
+import zlib from 'node:zlib';
+import {UserError} from '../errors.js';
+
+/**
+ * Byte-level input: opens a file or stdin, recognises the compression by its
+ * magic bytes (not the file name, so stdin and misnamed files work) and yields
+ * decompressed chunks. Decompressors are pure JS / wasm: Node 20's zlib has
+ * gzip only.
+ */
+export type Compression = 'none' | 'gzip' | 'zstd' | 'xz';
+
+export const READ_CHUNK = 1 << 20;
+
+const GZIP = [0x1f, 0x8b];
+const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
+const XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+
+function startsWith(buf: Uint8Array, magic: number[]): boolean {
+  if (buf.length < magic.length) return false;
+  return magic.every((b, i) => buf[i] === b);
+}
+
+export function compressionOf(head: Uint8Array): Compression {
+  if (startsWith(head, GZIP)) return 'gzip';
+  if (startsWith(head, ZSTD)) return 'zstd';
+  if (startsWith(head, XZ)) return 'xz';
+  return 'none';
+}
+
+export interface RawInput {
+  /** Path as given (`-` for stdin). */
+  path: string;
+  compression: Compression;
+  /** Decompressed content, in chunks. Errors are UserErrors naming the path. */
+  chunks: AsyncIterable<Buffer>;
+  /** Compressed bytes read so far (for progress). */
+  rawBytes(): number;
+  /** Regular file path when the input is a plain uncompressed file (trace.dat can be handed to trace-cmd as is). */
+  plainFile: string | null;
+}
+
+function rawStream(path: string): Readable {
+  if (path === '-') return process.stdin;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${path}: no such file`);
+    if (code === 'EACCES') throw new UserError(`${path}: permission denied`);
+    throw new UserError(`${path}: cannot read (${code ?? (err as Error).message})`);
+  }
+  if (st.isDirectory()) throw new UserError(`${path} is a directory; give the trace or log files inside it`);
+  return fs.createReadStream(path, {highWaterMark: READ_CHUNK});
+}
+
+function ioError(path: string, err: unknown, what: string): UserError {
+  if (err instanceof UserError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const msg = (e?.message ?? String(err)).split('\n')[0];
+  if (e?.code === 'EACCES') return new UserError(`${path}: permission denied`);
+  if (e?.code === 'EISDIR') return new UserError(`${path} is a directory; give the trace or log files inside it`);
+  return new UserError(`${path}: ${what} (${msg})`);
+}
+
+/** Opens `path` and returns its decompressed byte chunks. */
+export async function openRaw(path: string): Promise<RawInput> {
+  const stream = rawStream(path);
+  let raw = 0;
+  const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  // Peek enough bytes to see a magic number.
+  const pending: Buffer[] = [];
+  let peeked = 0;
+  let ended = false;
+  try {
+    while (peeked < 8) {
+      const r = await it.next();
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+      pending.push(b);
+      peeked += b.length;
+      raw += b.length;
+    }
+  } catch (err) {
+    throw ioError(path, err, 'cannot read');
+  }
+  const head = Buffer.concat(pending);
+  const compression = compressionOf(head);
+
+  async function* rawChunks(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (ended) return;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+        raw += b.length;
+        yield b;
+      }
+    } catch (err) {
+      throw ioError(path, err, 'cannot read');
+    }
+  }
+
+  let chunks: AsyncIterable<Buffer>;
+  switch (compression) {
+    case 'none':
+      chunks = rawChunks();
+      break;
+    case 'gzip':
+      chunks = gunzip(path, rawChunks());
+      break;
+    case 'zstd':
+      chunks = unzstd(path, rawChunks());
+      break;
+    case 'xz':
+      chunks = unxz(path, rawChunks());
+      break;
+  }
+  return {path, compression, chunks, rawBytes: () => raw, plainFile: path !== '-' && compression === 'none' ? path : null};
+}
+
+async function* gunzip(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const z = zlib.createGunzip({chunkSize: 256 * 1024});
+  const input = Readable.from(src, {objectMode: false});
+  input.on('error', (err) => z.destroy(err));
+  input.pipe(z);
+  try {
+    for await (const b of z as AsyncIterable<Buffer>) yield b;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const msg = (err as Error).message ?? String(err);
+    if (/unexpected end of file/i.test(msg)) throw new UserError(`${path}: truncated gzip data (unexpected end of file); nothing was ingested from it`);
+    throw new UserError(`${path}: corrupt gzip data (${msg.split('\n')[0]}); nothing was ingested from it`);
+  } finally {
+    input.destroy();
+  }
+}
+
+async function* unzstd(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const fzstd = await import('fzstd');
+  const out: Buffer[] = [];
+  const d = new fzstd.Decompress((chunk: Uint8Array) => {
+    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  });
+  const fail = (err: unknown) => {
+    const msg = (err as Error)?.message ?? String(err);
+    if (/unexpected EOF/i.test(msg)) return new UserError(`${path}: truncated zstd data; nothing was ingested from it`);
+    return new UserError(`${path}: corrupt zstd data (${msg}); nothing was ingested from it`);
+  };
+  let prev: Buffer | null = null;
+  // Push each chunk one step late so the last one can be flagged final.
+  for await (const b of src) {
+    if (prev) {
+      try {
+        d.push(prev, false);
+      } catch (err) {
+        throw fail(err);
+      }
+      while (out.length) yield out.shift()!;
+    }
+    prev = b;
+  }
+  try {
+    d.push(prev ?? new Uint8Array(0), true);
+  } catch (err) {
+    throw fail(err);
+  }
+  while (out.length) yield out.shift()!;
+}
+
+async function* unxz(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const {XzReadableStream} = await import('xz-decompress');
+  const web = Readable.toWeb(Readable.from(src, {objectMode: false})) as unknown as ReadableStream<Uint8Array>;
+  const xz = new XzReadableStream(web);
+  try {
+    for await (const chunk of xz as unknown as AsyncIterable<Uint8Array>) {
+      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const msg = (err as Error)?.message ?? String(err);
+    throw new UserError(`${path}: truncated or corrupt xz data (${msg.split('\n')[0]}); nothing was ingested from it`);
+  }
+}
+
+/**
+ * Streaming line splitter with bounded memory. Splits on LF; a CR right
+ * before the LF is removed and counted. Bytes are decoded as UTF-8 with
+ * U+FFFD for invalid sequences (counted). NUL bytes are stripped from the
+ * line and counted (serial consoles and syslog files after a crash carry
+ * runs of NULs; the rest of the line is still readable). A line longer than
+ * MAX_LINE bytes is cut: its first TOO_LONG_KEEP bytes are kept and the line
+ * is flagged so the pipeline records it as `unparsed` (`line-too-long`).
+ */
+export const MAX_LINE = 1 << 20;
+export const TOO_LONG_KEEP = 64 * 1024;
+
+export interface LineBatch {
+  lines: string[];
+  /** Indices in `lines` of lines that were over MAX_LINE (rare). */
+  tooLong: number[] | null;
+}
+
+export interface SplitStats {
+  crlf_lines: number;
+  invalid_utf8_sequences: number;
+  invalid_utf8_lines: number;
+  nul_bytes: number;
+  nul_lines: number;
+  long_lines: number;
+  /** True when the input did not end with a newline (the last line still counts). */
+  missing_final_newline: boolean;
+}
+
+export class LineSplitter {
+  private readonly decoder = new TextDecoder('utf-8', {fatal: false, ignoreBOM: true});
+  private carry: Buffer[] = [];
+  private carryLen = 0;
+  /** While skipping the rest of an over-long line: its kept prefix. */
+  private overflow: Buffer | null = null;
+  private sawAnyByte = false;
+  private lastByte = -1;
+  readonly stats: SplitStats = {
+    crlf_lines: 0,
+    invalid_utf8_sequences: 0,
+    invalid_utf8_lines: 0,
+    nul_bytes: 0,
+    nul_lines: 0,
+    long_lines: 0,
+    missing_final_newline: false,
+  };
+
+  push(buf: Buffer): LineBatch {
+    const out: LineBatch = {lines: [], tooLong: null};
+    if (buf.length === 0) return out;
+    this.sawAnyByte = true;
+    this.lastByte = buf[buf.length - 1]!;
+    let pos = 0;
+    if (this.overflow) {
+      const nl = buf.indexOf(10);
+      if (nl < 0) return out;
+      this.emitTooLong(out, this.overflow);
+      this.overflow = null;
+      pos = nl + 1;
+    }
+    const lastNl = buf.lastIndexOf(10);
+    if (lastNl < pos) {
+      this.addCarry(buf.subarray(pos), out);
+      return out;
+    }
+    // Everything up to the last LF is complete lines: decode once, split once.
+    let block: Buffer;
+    if (this.carryLen) {
+      this.carry.push(buf.subarray(pos, lastNl + 1));
+      block = Buffer.concat(this.carry);
+      this.carry = [];
+      this.carryLen = 0;
+    } else {
+      block = buf.subarray(pos, lastNl + 1);
+    }
+    this.decodeBlock(block, out);
+    if (lastNl + 1 < buf.length) this.addCarry(buf.subarray(lastNl + 1), out);
+    return out;
+  }
+
+  /** Call at end of input: returns the last line when it had no final newline. */
+  end(): LineBatch {
+    const out: LineBatch = {lines: [], tooLong: null};
+    if (this.overflow) {
+      this.emitTooLong(out, this.overflow);
+      this.overflow = null;
+      this.stats.missing_final_newline = true;
+      return out;
+    }
+    if (this.carryLen) {
+      const block = Buffer.concat(this.carry);
+      this.carry = [];
+      this.carryLen = 0;
+      this.stats.missing_final_newline = true;
+      this.decodeBlock(Buffer.concat([block, Buffer.from([10])]), out);
+    }
+    return out;
+  }
+
+  get empty(): boolean {
+    return !this.sawAnyByte;
+  }
+
+  private addCarry(part: Buffer, out: LineBatch): void {
+    this.carry.push(Buffer.from(part)); // copy: the source buffer is reused by some streams
+    this.carryLen += part.length;
+    if (this.carryLen > MAX_LINE) {
+      const all = Buffer.concat(this.carry);
+      this.carry = [];
+      this.carryLen = 0;
+      this.overflow = all.subarray(0, TOO_LONG_KEEP);
+      void out;
+    }
+  }
+
+  private emitTooLong(out: LineBatch, prefix: Buffer): void {
+    this.stats.long_lines++;
+    let text = this.decoder.decode(prefix);
+    text = text.replace(/\0/g, '');
+    (out.tooLong ??= []).push(out.lines.length);
+    out.lines.push(text);
+  }
+
+  private decodeBlock(block: Buffer, out: LineBatch): void {
+    // block ends with LF; LF bytes map 1:1 to '\n' characters after decoding.
+    const text = this.decoder.decode(block);
+    let replaced = 0;
+    if (text.includes('\uFFFD')) {
+      // Count only replacement characters the decoder produced, not literal U+FFFD in the input.
+      let literal = 0;
+      for (let i = block.indexOf(0xef); i >= 0; i = block.indexOf(0xef, i + 1)) {
+        if (block[i + 1] === 0xbf && block[i + 2] === 0xbd) literal++;
+      }
+      let total = 0;
+      for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) total++;
+      replaced = total - literal;
+      this.stats.invalid_utf8_sequences += replaced;
+    }
+    const hasNul = block.indexOf(0) >= 0;
+    const parts = text.split('\n');
+    parts.pop(); // after the final LF
+    for (let i = 0; i < parts.length; i++) {
+      let line = parts[i]!;
+      if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) {
+        line = line.slice(0, -1);
+        this.stats.crlf_lines++;
+      }
+      if (replaced > 0 && line.includes('\uFFFD')) this.stats.invalid_utf8_lines++;
+      if (hasNul && line.includes('\0')) {
+        const before = line.length;
+        line = line.replace(/\0/g, '');
+        this.stats.nul_bytes += before - line.length;
+        this.stats.nul_lines++;
+      }
+      if (line.length * 3 > MAX_LINE && Buffer.byteLength(line) > MAX_LINE) {
+        this.stats.long_lines++;
+        (out.tooLong ??= []).push(out.lines.length);
+        out.lines.push(truncateUtf8(line, TOO_LONG_KEEP));
+        continue;
+      }
+      out.lines.push(line);
+    }
+  }
+}
+
+function truncateUtf8(s: string, maxBytes: number): string {
+  const b = Buffer.from(s.slice(0, maxBytes));
+  if (b.length <= maxBytes) return b.toString('utf8');
+  return new TextDecoder().decode(b.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
+}

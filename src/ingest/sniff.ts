@@ -1,0 +1,64 @@
+import {UserError} from '../errors.js';
+import type {Format} from './format.js';
+
+/** How much of the head the detectors see (DESIGN §2: priority-ordered detectors over the head). */
+export const SNIFF_LINES = 64;
+export const SNIFF_BYTES = 64 * 1024;
+
+/** trace-cmd's binary trace.dat starts with "\x17\x08\x44tracing". */
+const TRACE_DAT_MAGIC = Buffer.from([0x17, 0x08, 0x44, ...Buffer.from('tracing')]);
+
+export function isTraceDat(head: Uint8Array): boolean {
+  if (head.length < TRACE_DAT_MAGIC.length) return false;
+  for (let i = 0; i < TRACE_DAT_MAGIC.length; i++) if (head[i] !== TRACE_DAT_MAGIC[i]) return false;
+  return true;
+}
+
+/**
+ * A head that is mostly control bytes is binary (an image, an ELF, a
+ * database...). Text logs may carry the odd NUL run or escape sequence, so
+ * this looks at the share of such bytes rather than at their presence.
+ */
+export function looksBinary(head: Uint8Array): boolean {
+  const n = Math.min(head.length, SNIFF_BYTES);
+  if (n === 0) return false;
+  let control = 0;
+  for (let i = 0; i < n; i++) {
+    const b = head[i]!;
+    // TAB LF VT FF CR, BS and ESC occur in real console logs.
+    if (b < 0x20 && b !== 9 && b !== 10 && b !== 11 && b !== 12 && b !== 13 && b !== 8 && b !== 27) control++;
+  }
+  return control / n > 0.1;
+}
+
+/** Picks the format for a head of lines: forced by id, else the first (by priority) whose sniff() accepts. */
+export function chooseFormat(path: string, head: string[], formats: readonly Format[], forced?: string): Format {
+  if (forced) {
+    const f = formats.find((x) => x.id === forced);
+    if (!f) throw new UserError(`unknown format '${forced}' (known: ${formats.map((x) => x.id).join(', ') || 'none'})`);
+    return f;
+  }
+  for (const f of formats) {
+    let ok = false;
+    try {
+      ok = f.sniff(head);
+    } catch {
+      ok = false; // a detector bug must not stop the others
+    }
+    if (ok) return f;
+  }
+  const tried = formats.map((x) => x.id).join(', ') || 'no format is registered';
+  throw new UserError(`cannot recognise the format of ${path} (tried: ${tried}); use --format`);
+}
+
+/** The first SNIFF_LINES lines, cut at SNIFF_BYTES characters in total. */
+export function headForSniff(lines: string[]): string[] {
+  const out: string[] = [];
+  let size = 0;
+  for (const l of lines) {
+    if (out.length >= SNIFF_LINES || size >= SNIFF_BYTES) break;
+    out.push(l);
+    size += l.length + 1;
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import {UserError} from '../errors.js';
+import {Db} from './db.js';
+import {EVENT_LOG_TABLES} from './eventlog.js';
+
+export interface OpenStoreOptions {
+  readOnly?: boolean;
+  /**
+   * How long to wait for another ktrail process that holds the database
+   * (DuckDB allows one writing process per file). Default 30 s, or
+   * KTRAIL_LOCK_TIMEOUT (seconds); 0 fails at once.
+   */
+  lockTimeoutMs?: number;
+}
+
+export function defaultLockTimeoutMs(): number {
+  const env = process.env.KTRAIL_LOCK_TIMEOUT;
+  if (env !== undefined && env !== '' && Number.isFinite(Number(env)) && Number(env) >= 0) return Number(env) * 1000;
+  return 30_000;
+}
+
+/**
+ * Opens the store: the database with the event-log tables created (unless
+ * read-only). A database held by another process is retried with backoff
+ * until the lock timeout, then reported as one line.
+ */
+export async function openStore(path: string, opts: OpenStoreOptions = {}): Promise<Db> {
+  if (opts.readOnly && path !== ':memory:' && !fs.existsSync(path)) {
+    throw new UserError(`database ${path} does not exist; create it with \`ktrail ingest FILE --db ${path}\``);
+  }
+  const timeout = opts.lockTimeoutMs ?? defaultLockTimeoutMs();
+  const deadline = Date.now() + timeout;
+  let delay = 50;
+  for (;;) {
+    try {
+      const db = await Db.open(path, {readOnly: opts.readOnly});
+      if (!opts.readOnly) await db.ensureTables(EVENT_LOG_TABLES);
+      return db;
+    } catch (err) {
+      const busy = err instanceof UserError && /in use by another ktrail process/.test(err.message);
+      if (!busy) throw err;
+      if (Date.now() + delay > deadline) {
+        const waited = timeout > 0 ? ` (waited ${Math.round(timeout / 1000)} s; set KTRAIL_LOCK_TIMEOUT to wait longer)` : '';
+        throw new UserError(`database ${path} is in use by another ktrail process${waited}; retry when it has finished`);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+}

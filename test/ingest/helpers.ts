@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type {Format, Tokenizer} from '../../src/ingest/format.js';
+import {HEADER, type LineResult} from '../../src/ingest/record.js';
+
+/**
+ * A tiny test-only format so the pipeline is tested apart from the real
+ * tokenizers. A source starts with a `#tfmt` line; then per line:
+ *   `E <ts_ns> <event> <body...>`  -> events
+ *   `L <text...>`                  -> log_lines
+ *   `M <text...>`                  -> markers
+ *   `G <cpu> <lost>`               -> gaps
+ *   `#...` or blank                -> header
+ *   anything else                  -> unparsed 'no-match'
+ */
+export const TEST_FORMAT: Format = {
+  id: 'tfmt',
+  description: 'test-only format',
+  priority: 10,
+  parserVersion: 1,
+  sniff: (head) => head[0]?.startsWith('#tfmt') ?? false,
+  createTokenizer(): Tokenizer {
+    let n = 0;
+    return {
+      line(text: string): LineResult {
+        n++;
+        if (text === '' || text.startsWith('#')) return HEADER;
+        const sp = text.indexOf(' ');
+        const kind = sp < 0 ? text : text.slice(0, sp);
+        const rest = sp < 0 ? '' : text.slice(sp + 1);
+        if (kind === 'E') {
+          const m = /^(\d+) (\S+) ?(.*)$/s.exec(rest);
+          if (!m) return {t: 'unparsed', reason: 'bad-event', text};
+          return {t: 'events', ts_ns: BigInt(m[1]!), cpu: 0, pid: 1, tgid: null, comm: 'c', flags: null, event: m[2]!, body: m[3]!};
+        }
+        if (kind === 'L') return {t: 'log_lines', boot: 0, ts_ns: null, level: null, facility: null, caller: null, text: rest};
+        if (kind === 'M') return {t: 'markers', ts_ns: null, cpu: null, pid: null, comm: null, text: rest};
+        if (kind === 'G') {
+          const [cpu, lost] = rest.split(' ');
+          return {t: 'gaps', cpu: Number(cpu), ts_ns: null, lost: BigInt(lost ?? '0'), kind: 'lost'};
+        }
+        return {t: 'unparsed', reason: 'no-match', text};
+      },
+      meta: () => ({tfmt_lines: n}),
+    };
+  },
+};
+
+/** A second test format that accepts anything, to check priority order. */
+export const CATCH_ALL: Format = {
+  id: 'tall',
+  description: 'test-only catch-all',
+  priority: 100,
+  parserVersion: 1,
+  sniff: () => true,
+  createTokenizer: () => ({line: (text) => ({t: 'unparsed', reason: 'catch-all', text}), meta: () => ({})}),
+};
+
+export const FORMATS_T: readonly Format[] = [TEST_FORMAT];
+
+export function tmpDir(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `ktrail-test-${name}-`));
+}
+
+export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const sharedDir = path.resolve(repoRoot, '../shared');
