@@ -8,7 +8,10 @@ import {toJsonValue} from '../output/render.js';
 import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById} from './index.js';
-import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, RuleMeta, SourceInfo} from './types.js';
+import {readsTraceEvents} from './support.js';
+import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, SourceInfo} from './types.js';
+
+export {formatMessage, readsTraceEvents, loadGapSpans, overlapsGap, type GapSpan} from './support.js';
 
 export interface RunOptions {
   /** Rules to run (all registered rules when absent or empty). */
@@ -24,18 +27,6 @@ export interface RunResult {
 }
 
 const STATUS_RANK: Record<CoverageStatus, number> = {evaluated: 0, partial: 1, 'not-evaluated': 2};
-
-/** Fill a message template of `meta` by id; an unknown id is a bug in the rule. */
-export function formatMessage(meta: Pick<RuleMeta, 'id' | 'messages'>, id: string, data: Record<string, unknown> = {}): string {
-  const template = meta.messages[id];
-  if (template === undefined) throw new Error(`rule ${meta.id}: unknown message id ${id}`);
-  return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in data && data[name] !== undefined && data[name] !== null ? String(data[name]) : m));
-}
-
-/** Inputs that come from ftrace events: a rule that reads them is made partial by lost events. */
-export function readsTraceEvents(meta: RuleMeta): boolean {
-  return meta.needs.inputs.some((i) => i === 'events' || i.startsWith('event:') || i.startsWith('probe:'));
-}
 
 export function selectRules(ids?: string[]): Rule[] {
   if (!ids || ids.length === 0) return [...RULES];
@@ -69,47 +60,6 @@ export async function loadSources(db: Db): Promise<SourceInfo[]> {
     first_ts_ns: r.first_ts_ns,
     last_ts_ns: r.last_ts_ns,
   }));
-}
-
-export interface GapSpan {
-  source_id: number;
-  seq: number;
-  cpu: number | null;
-  kind: string | null;
-  lost: bigint | null;
-  /** Last event before the gap on that CPU (any CPU when the gap names none); NULL when none. */
-  ts_start_ns: bigint | null;
-  /** The gap's own timestamp (the next event on that CPU). */
-  ts_end_ns: bigint | null;
-}
-
-/**
- * Lost-event gaps with the time span they may cover: events on that CPU were
- * lost after the last event seen before the gap line and before the gap's
- * timestamp. Rules with time windows use this to report `partial`.
- */
-export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]> {
-  const rows = await db.all<{source_id: number; seq: bigint; cpu: number | null; kind: string | null; lost: bigint | null; ts_start_ns: bigint | null; ts_end_ns: bigint | null}>(
-    `SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, g.ts_ns AS ts_end_ns,
-            (SELECT max(e.ts_ns) FROM events e
-              WHERE e.source_id = g.source_id AND e.seq < g.seq AND (g.cpu IS NULL OR e.cpu = g.cpu)) AS ts_start_ns
-       FROM gaps g ${sourceId === undefined ? '' : 'WHERE g.source_id = $1'}
-      ORDER BY g.source_id, g.seq`,
-    sourceId === undefined ? undefined : [sourceId],
-  );
-  return rows.map((r) => ({...r, seq: Number(r.seq)}));
-}
-
-/** Whether [start, end] (ns) overlaps a gap span (an open end counts as overlapping). */
-export function overlapsGap(spans: GapSpan[], start: bigint | null, end: bigint | null, cpu?: number | null): GapSpan | undefined {
-  return spans.find((g) => {
-    if (cpu !== undefined && cpu !== null && g.cpu !== null && g.cpu !== cpu) return false;
-    const gs = g.ts_start_ns ?? null;
-    const ge = g.ts_end_ns ?? null;
-    if (start !== null && ge !== null && ge < start) return false;
-    if (end !== null && gs !== null && gs > end) return false;
-    return true;
-  });
 }
 
 interface GapSummary {

@@ -3,31 +3,18 @@ import path from 'node:path';
 import {suite} from 'uvu';
 import * as assert from 'uvu/assert';
 import {z} from 'zod';
-import {Db} from '../store/db.js';
-import {EVENT_LOG_TABLES} from '../store/eventlog.js';
+import {ingestPaths} from '../ingest/pipeline.js';
+import {openStore} from '../store/open.js';
 import {runRules, type RunOptions, type RunResult} from './engine.js';
 import {docsPath} from './explain.js';
 import {ruleById} from './index.js';
 import {packageRoot} from './paths.js';
 import type {Finding} from './types.js';
 
-interface IngestModule {
-  ingestPaths(db: Db, paths: string[], opts?: {format?: string; progress?: boolean}): Promise<unknown[]>;
-}
-
-// Written against H1's pinned ingest API; loaded lazily so the engine builds
-// before ingest lands.
-async function loadIngest(): Promise<IngestModule> {
-  const spec = '../ingest/pipeline.js';
-  return (await import(spec)) as IngestModule;
-}
-
 /** Ingest files into a fresh in-memory store, run rules, close the store. */
 export async function checkFiles(paths: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const db = await Db.open(':memory:');
+  const db = await openStore(':memory:');
   try {
-    await db.ensureTables(EVENT_LOG_TABLES);
-    const {ingestPaths} = await loadIngest();
     await ingestPaths(db, paths);
     return await runRules(db, opts);
   } finally {

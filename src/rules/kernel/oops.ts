@@ -1,0 +1,107 @@
+import {z} from 'zod';
+import {formatMessage} from '../support.js';
+import {defineRule, type Severity} from '../types.js';
+import {loadReportLines, loadReports, logCoverage, task} from './reports-common.js';
+
+const sev = z.enum(['error', 'warning', 'info']);
+
+/**
+ * Report classes this rule turns into findings, with their default
+ * severity. OOM is a warning: an OOM kill under a memcg limit is the limit
+ * working, not a kernel bug (the real captures have them).
+ */
+const DEFAULT_SEVERITIES = {
+  BUG: 'error',
+  NULL_DEREF: 'error',
+  PAGE_FAULT: 'error',
+  GPF: 'error',
+  KASAN: 'error',
+  KMSAN: 'error',
+  KFENCE: 'error',
+  PANIC: 'error',
+  HANG: 'error',
+  RCU_STALL: 'error',
+  SOFT_LOCKUP: 'error',
+  HARD_LOCKUP: 'error',
+  KCSAN: 'warning',
+  UBSAN: 'warning',
+  MEMORY_LEAK: 'warning',
+  OOM: 'warning',
+  OTHER: 'warning',
+} as const satisfies Record<string, Severity>;
+const CLASSES = Object.keys(DEFAULT_SEVERITIES);
+
+const KIND: Record<string, string> = {
+  BUG: 'a kernel BUG (BUG_ON or an internal consistency check)',
+  NULL_DEREF: 'a NULL pointer dereference in the kernel',
+  PAGE_FAULT: 'a kernel page fault on a bad address',
+  GPF: 'a general protection fault',
+  KASAN: 'a KASAN memory-safety error (out-of-bounds or use-after-free)',
+  KMSAN: 'a KMSAN use of uninitialized memory',
+  KFENCE: 'a KFENCE memory-safety error',
+  PANIC: 'a kernel panic',
+  HANG: 'a hung task (blocked in D state longer than hung_task_timeout_secs)',
+  RCU_STALL: 'an RCU stall (a CPU or task did not pass a quiescent state)',
+  SOFT_LOCKUP: 'a soft lockup (a CPU ran kernel code without scheduling)',
+  HARD_LOCKUP: 'a hard lockup (a CPU stopped taking interrupts)',
+  KCSAN: 'a KCSAN data race',
+  UBSAN: 'undefined behaviour caught by UBSAN',
+  MEMORY_LEAK: 'a kmemleak memory leak',
+  OOM: 'an out-of-memory kill',
+  OTHER: 'a kernel report',
+};
+
+const meta = {
+  id: 'kernel/oops',
+  description: 'Kernel crashes and stalls: BUG, oops, GPF, KASAN/KMSAN/KFENCE/UBSAN, panic, hung task, RCU stall, soft/hard lockup; OOM kills as warnings.',
+  severity: 'error' as Severity,
+  needs: {projections: ['reports'], inputs: ['log_lines']},
+  messages: {
+    report: '{task} hit {kind}{at}.{tainted}',
+    oom: 'The OOM killer ran for {task}{at}: memory (of the system or of a memory cgroup) ran out and a process was killed. Expected under a memcg limit; a bug only if the workload should have fit.',
+    corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
+  },
+  options: z.object({
+    /** Severity per report class (classes of the `reports` projection). */
+    severities: z
+      .object(Object.fromEntries(CLASSES.map((c) => [c, sev.default(DEFAULT_SEVERITIES[c as keyof typeof DEFAULT_SEVERITIES])])) as Record<keyof typeof DEFAULT_SEVERITIES, z.ZodDefault<typeof sev>>)
+      .prefault({}),
+    evidenceLines: z.number().int().min(1).max(200).default(12),
+  }),
+  docs: 'docs/rules/kernel/oops.md',
+};
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    await logCoverage(ctx);
+    const reports = await loadReports(ctx.db, CLASSES);
+    const lines = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
+      {pattern: '^RIP: ', role: 'rip'},
+      {pattern: '^(Killed process|Memory cgroup out of memory|oom-kill:)', role: 'kill'},
+      {pattern: '^Kernel panic - not syncing', role: 'panic'},
+    ]);
+    for (const r of reports) {
+      const data = {
+        task: task(r),
+        kind: KIND[r.class] ?? 'a kernel report',
+        at: r.location ? ` at ${r.location}` : r.frame ? ` in ${r.frame}` : '',
+        tainted: r.tainted ? ` Kernel tainted: ${r.tainted}.` : '',
+      };
+      let message = formatMessage(meta, r.class === 'OOM' ? 'oom' : 'report', data);
+      if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
+      ctx.report({
+        severity: (ctx.options.severities as Record<string, Severity>)[r.class] ?? 'warning',
+        confidence: r.corrupted ? 'likely' : 'certain',
+        title: r.title,
+        source_id: r.source_id,
+        ts_ns: r.ts_ns,
+        ts_end_ns: r.ts_end_ns,
+        pid: r.pid,
+        comm: r.comm,
+        message,
+        evidence: lines.get(r.report_id) ?? [],
+      });
+    }
+  },
+});

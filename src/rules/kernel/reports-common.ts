@@ -1,0 +1,114 @@
+import type {Db} from '../../store/db.js';
+import type {Evidence, RuleContext} from '../types.js';
+
+/** One row of the `reports` projection (H4), plus the time of its last line. */
+export interface ReportRow {
+  report_id: bigint;
+  source_id: number;
+  boot: number | null;
+  seq_start: bigint;
+  seq_end: bigint;
+  ts_ns: bigint | null;
+  ts_end_ns: bigint | null;
+  class: string;
+  title: string;
+  type: string | null;
+  frame: string | null;
+  corrupted: boolean | null;
+  corrupted_reason: string | null;
+  comm: string | null;
+  pid: number | null;
+  cpu: number | null;
+  tainted: string | null;
+  location: string | null;
+  header: string | null;
+  in_atomic: number | null;
+  irqs_disabled: number | null;
+  non_block: number | null;
+}
+
+// Class names are constants from the rules, never log text.
+function classList(classes: readonly string[]): string {
+  return classes.map((c) => `'${c.replace(/'/g, "''")}'`).join(', ');
+}
+
+/** Reports of the given classes, in log order. */
+export async function loadReports(db: Db, classes: readonly string[]): Promise<ReportRow[]> {
+  if (classes.length === 0) return [];
+  return db.all<ReportRow>(
+    `SELECT r.report_id, r.source_id, r.boot, r.seq_start, r.seq_end, r.ts_ns,
+            (SELECT max(l.ts_ns) FROM log_lines l WHERE l.source_id = r.source_id AND l.seq BETWEEN r.seq_start AND r.seq_end) AS ts_end_ns,
+            r.class, r.title, r.type, r.frame, r.corrupted, r.corrupted_reason, r.comm, r.pid, r.cpu,
+            r.tainted, r.location, r.header, r.in_atomic, r.irqs_disabled, r.non_block
+       FROM reports r
+      WHERE r.class IN (${classList(classes)})
+      ORDER BY r.source_id, r.seq_start, r.report_id`,
+  );
+}
+
+export interface KeyLine {
+  /** DuckDB regular expression matched against the line text. */
+  pattern: string;
+  role: string;
+}
+
+/**
+ * The proving lines of each report: its first `head` lines (the header first)
+ * and, beyond them, every line matching a key pattern (e.g. the
+ * `in_atomic(): ...` line). One SQL query for all reports.
+ */
+export async function loadReportLines(db: Db, classes: readonly string[], head: number, keys: KeyLine[] = []): Promise<Map<bigint, Evidence[]>> {
+  const out = new Map<bigint, Evidence[]>();
+  if (classes.length === 0) return out;
+  const keyCase = keys.length
+    ? `CASE ${keys.map((_, i) => `WHEN regexp_matches(l.text, $${i * 2 + 1}) THEN $${i * 2 + 2}`).join(' ')} ELSE NULL END`
+    : 'NULL';
+  const params = keys.flatMap((k) => [k.pattern, k.role]);
+  const rows = await db.all<{report_id: bigint; source_id: number; seq: bigint; ts_ns: bigint | null; text: string | null; rn: bigint; key_role: string | null; seq_start: bigint}>(
+    `SELECT * FROM (
+       SELECT r.report_id, r.seq_start, l.source_id, l.seq, l.ts_ns, l.text,
+              row_number() OVER (PARTITION BY r.report_id ORDER BY l.seq) AS rn,
+              ${keyCase} AS key_role
+         FROM reports r
+         JOIN log_lines l ON l.source_id = r.source_id AND l.seq BETWEEN r.seq_start AND r.seq_end
+        WHERE r.class IN (${classList(classes)})
+     ) WHERE rn <= ${Math.max(1, Math.trunc(head))} OR key_role IS NOT NULL
+     ORDER BY report_id, seq`,
+    params,
+  );
+  for (const r of rows) {
+    let list = out.get(r.report_id);
+    if (!list) out.set(r.report_id, (list = []));
+    list.push({
+      source_id: r.source_id,
+      seq: Number(r.seq),
+      ts_ns: r.ts_ns,
+      role: r.seq === r.seq_start ? 'header' : (r.key_role ?? 'report'),
+      text: r.text ?? '',
+    });
+  }
+  return out;
+}
+
+/**
+ * Coverage of a rule that reads kernel log reports: a source with kernel log
+ * lines is evaluated; one without (an ftrace capture without printk:console)
+ * cannot show a report, so the rule did not look there.
+ */
+export async function logCoverage(ctx: RuleContext): Promise<void> {
+  const rows = await ctx.db.all<{source_id: number}>('SELECT DISTINCT source_id FROM log_lines');
+  const withLog = new Set(rows.map((r) => r.source_id));
+  for (const s of ctx.sources) {
+    if (withLog.has(s.source_id)) ctx.coverage(s.source_id, 'evaluated');
+    else ctx.coverage(s.source_id, 'not-evaluated', 'no kernel log lines in this source (add the dmesg/console log of the run, or enable printk:console in the trace)');
+  }
+}
+
+export function task(r: ReportRow): string {
+  if (r.comm && r.pid !== null) return `${r.comm}/${r.pid}`;
+  if (r.comm) return r.comm;
+  if (r.pid !== null) return `pid ${r.pid}`;
+  return 'an unknown task';
+}
+
+export const evidenceLinesOption = 12;

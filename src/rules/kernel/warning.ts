@@ -1,0 +1,54 @@
+import {z} from 'zod';
+import {formatMessage} from '../support.js';
+import {defineRule, type Severity} from '../types.js';
+import {loadReportLines, loadReports, logCoverage, task} from './reports-common.js';
+
+const CLASSES = ['WARNING', 'REFCOUNT_WARNING'] as const;
+
+const meta = {
+  id: 'kernel/warning',
+  description: 'Kernel WARNING splats (WARN_ON, WARN_ONCE, refcount_t saturation/underflow) other than the sleep-in-atomic reports.',
+  severity: 'warning' as Severity,
+  needs: {projections: ['reports'], inputs: ['log_lines']},
+  messages: {
+    warning: '{task} hit a kernel WARNING{at}: the kernel detected a state its code asserts cannot happen and continued.{tainted}',
+    refcount:
+      '{task} hit a refcount_t warning{at}: a reference count saturated, underflowed or was incremented from zero; the object may be freed while still in use (use-after-free) or leak.{tainted}',
+    corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
+  },
+  options: z.object({
+    severity: z.enum(['error', 'warning', 'info']).default('warning'),
+    evidenceLines: z.number().int().min(1).max(200).default(12),
+  }),
+  docs: 'docs/rules/kernel/warning.md',
+};
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    await logCoverage(ctx);
+    const reports = await loadReports(ctx.db, CLASSES);
+    const lines = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [{pattern: '^RIP: ', role: 'rip'}]);
+    for (const r of reports) {
+      const data = {
+        task: task(r),
+        at: r.location ? ` at ${r.location}` : r.frame ? ` in ${r.frame}` : '',
+        tainted: r.tainted ? ` Kernel tainted: ${r.tainted}.` : '',
+      };
+      let message = formatMessage(meta, r.class === 'REFCOUNT_WARNING' ? 'refcount' : 'warning', data);
+      if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
+      ctx.report({
+        severity: ctx.options.severity,
+        confidence: r.corrupted ? 'likely' : 'certain',
+        title: r.title,
+        source_id: r.source_id,
+        ts_ns: r.ts_ns,
+        ts_end_ns: r.ts_end_ns,
+        pid: r.pid,
+        comm: r.comm,
+        message,
+        evidence: lines.get(r.report_id) ?? [],
+      });
+    }
+  },
+});

@@ -1,0 +1,126 @@
+import {z} from 'zod';
+import {formatMessage} from '../support.js';
+import {loadReportLines, loadReports, logCoverage, task} from '../kernel/reports-common.js';
+import {defineRule, type Evidence, type Severity} from '../types.js';
+
+const CLASSES = ['LOCKDEP'] as const;
+const MMU_PSEUDO_LOCK = 'mmu_notifier_invalidate_range_start';
+
+const meta = {
+  id: 'lockdep/report',
+  description: 'Lockdep reports (circular dependency, inconsistent lock state, recursive locking, bad unlock balance, suspicious RCU usage, ...), with the lock chain.',
+  severity: 'error' as Severity,
+  needs: {projections: ['reports'], inputs: ['log_lines']},
+  messages: {
+    report: 'lockdep reported "{title}" for {task}.{locks}',
+    locks: ' Locks involved: {locks}.',
+    mmuNotifier:
+      ' The chain includes the pseudo-lock mmu_notifier_invalidate_range_start: lockdep models every mmu_notifier invalidate callback as taking it, and knows reclaim can invalidate. A lock taken inside an invalidate callback is therefore also ordered against memory allocation and unmapping; holding it there while allocating with reclaim, or while unmapping, can deadlock (see `ktrail rules explain lockdep/report`).',
+    corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
+  },
+  options: z.object({
+    severity: z.enum(['error', 'warning', 'info']).default('error'),
+    evidenceLines: z.number().int().min(1).max(200).default(8),
+  }),
+  docs: 'docs/rules/lockdep/report.md',
+};
+
+interface LockRow {
+  report_id: bigint;
+  role: string | null;
+  idx: number | null;
+  lock_name: string | null;
+  lock_class: string | null;
+  func: string | null;
+  seq: bigint | null;
+  ts_ns: bigint | null;
+  text: string | null;
+  source_id: number;
+}
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    await logCoverage(ctx);
+    const reports = await loadReports(ctx.db, CLASSES);
+    if (reports.length === 0) return;
+    const head = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
+      {pattern: MMU_PSEUDO_LOCK, role: 'mmu_notifier pseudo-lock'},
+    ]);
+    const locks = await loadLocks(ctx.db);
+    for (const r of reports) {
+      const evidence: Evidence[] = [...(head.get(r.report_id) ?? [])];
+      const seen = new Set(evidence.map((e) => e.seq));
+      const names: string[] = [];
+      for (const l of locks.get(r.report_id) ?? []) {
+        const name = l.lock_name ?? l.lock_class;
+        if (name && !names.includes(name)) names.push(name);
+        if (l.seq !== null && !seen.has(Number(l.seq))) {
+          seen.add(Number(l.seq));
+          evidence.push({source_id: l.source_id, seq: Number(l.seq), ts_ns: l.ts_ns, role: `lock ${l.role ?? ''}${l.idx !== null ? ` #${l.idx}` : ''}`.trim(), text: l.text ?? ''});
+        }
+      }
+      evidence.sort((a, b) => a.seq - b.seq);
+      const pseudo = names.some((n) => n.includes(MMU_PSEUDO_LOCK)) || evidence.some((e) => e.text.includes(MMU_PSEUDO_LOCK));
+      let message = formatMessage(meta, 'report', {
+        title: r.title,
+        task: task(r),
+        locks: names.length ? formatMessage(meta, 'locks', {locks: names.join(' -> ')}) : '',
+      });
+      if (pseudo) message += formatMessage(meta, 'mmuNotifier');
+      if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
+      ctx.report({
+        severity: ctx.options.severity,
+        confidence: r.corrupted ? 'likely' : 'certain',
+        title: r.title,
+        source_id: r.source_id,
+        ts_ns: r.ts_ns,
+        ts_end_ns: r.ts_end_ns,
+        pid: r.pid,
+        comm: r.comm,
+        message,
+        evidence,
+      });
+    }
+  },
+});
+
+/**
+ * The locks of every lockdep report, each with the first report line that
+ * names it (report_locks has no line numbers; the name is matched as data,
+ * never spliced into SQL).
+ */
+async function loadLocks(db: Parameters<typeof loadReports>[0]): Promise<Map<bigint, LockRow[]>> {
+  const rows = await db.all<LockRow>(
+    `SELECT k.report_id, k.role, k.idx, k.lock_name, k.lock_class, k.func, r.source_id,
+            (SELECT min(l.seq) FROM log_lines l
+              WHERE l.source_id = r.source_id AND l.seq BETWEEN r.seq_start AND r.seq_end
+                AND k.lock_name IS NOT NULL AND position(k.lock_name IN l.text) > 0) AS seq,
+            NULL::BIGINT AS ts_ns, NULL::VARCHAR AS text
+       FROM report_locks k JOIN reports r ON r.report_id = k.report_id
+      WHERE r.class = 'LOCKDEP'
+      ORDER BY k.report_id, k.role, k.idx`,
+  );
+  const texts = new Map<string, {text: string; ts_ns: bigint | null}>();
+  const wanted = rows.filter((r) => r.seq !== null);
+  if (wanted.length) {
+    const lines = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string | null}>(
+      `SELECT l.source_id, l.seq, l.ts_ns, l.text FROM log_lines l
+        JOIN reports r ON r.source_id = l.source_id AND l.seq BETWEEN r.seq_start AND r.seq_end
+       WHERE r.class = 'LOCKDEP'`,
+    );
+    for (const l of lines) texts.set(`${l.source_id}:${l.seq}`, {text: l.text ?? '', ts_ns: l.ts_ns});
+  }
+  const out = new Map<bigint, LockRow[]>();
+  for (const r of rows) {
+    const t = r.seq !== null ? texts.get(`${r.source_id}:${r.seq}`) : undefined;
+    if (t) {
+      r.text = t.text;
+      r.ts_ns = t.ts_ns;
+    }
+    let list = out.get(r.report_id);
+    if (!list) out.set(r.report_id, (list = []));
+    list.push(r);
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+import {z} from 'zod';
+import {formatMessage, loadGapSpans, type GapSpan} from '../support.js';
+import {defineRule, type Severity} from '../types.js';
+
+const meta = {
+  id: 'trace/lost-events',
+  description: 'A capture lost events (ring-buffer overrun, dropped events): every rule that looks at the lost windows sees an incomplete trace.',
+  severity: 'warning' as Severity,
+  needs: {projections: [], inputs: ['gaps']},
+  messages: {
+    lost: '{total} in {n} gap(s) ({perCpu}). Events in these windows are missing, so pairing and window rules report partial coverage there: {windows}. Enlarge buffer_size_kb, read the buffer faster (trace-cmd record instead of a slow trace_pipe reader), or trace fewer events.',
+  },
+  options: z.object({
+    severity: z.enum(['error', 'warning', 'info']).default('warning'),
+    /** Gap lines kept as evidence. */
+    evidenceLines: z.number().int().min(1).max(1000).default(20),
+    /** Windows listed in the message. */
+    windowsInMessage: z.number().int().min(1).max(100).default(5),
+  }),
+  docs: 'docs/rules/trace/lost-events.md',
+};
+
+function gapText(g: GapSpan): string {
+  const cpu = g.cpu !== null ? `CPU:${g.cpu} ` : '';
+  if (g.kind === 'dropped') return `[${g.lost ?? '?'} EVENTS DROPPED]`;
+  if (g.kind === 'buffer-started') return `##### CPU ${g.cpu ?? '?'} buffer started ####`;
+  return g.lost !== null ? `${cpu}[LOST ${g.lost} EVENTS]` : `${cpu}[LOST EVENTS]`;
+}
+
+function seconds(ns: bigint | null): string {
+  if (ns === null) return '?';
+  const s = ns / 1_000_000_000n;
+  const us = (ns % 1_000_000_000n) / 1000n;
+  return `${s}.${us.toString().padStart(6, '0')}`;
+}
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    // Every tokenizer records the gaps its format can show, so every source is looked at.
+    for (const s of ctx.sources) ctx.coverage(s.source_id, 'evaluated');
+    const spans = await loadGapSpans(ctx.db);
+    const bySource = new Map<number, GapSpan[]>();
+    for (const g of spans) {
+      let list = bySource.get(g.source_id);
+      if (!list) bySource.set(g.source_id, (list = []));
+      list.push(g);
+    }
+    for (const [source_id, gaps] of bySource) {
+      let lost = 0n;
+      let unknown = 0;
+      const perCpu = new Map<string, bigint>();
+      for (const g of gaps) {
+        const key = g.cpu === null ? 'CPU ?' : `CPU ${g.cpu}`;
+        if (g.lost === null) unknown++;
+        else {
+          lost += g.lost;
+          perCpu.set(key, (perCpu.get(key) ?? 0n) + g.lost);
+        }
+      }
+      const total = [lost > 0n ? `${lost} events lost` : '', unknown ? `${unknown} gap(s) of unknown size` : ''].filter(Boolean).join(' and ');
+      const starts = gaps.map((g) => g.ts_start_ns ?? g.ts_end_ns).filter((x): x is bigint => x !== null);
+      const ends = gaps.map((g) => g.ts_end_ns ?? g.ts_start_ns).filter((x): x is bigint => x !== null);
+      const windows = gaps
+        .slice(0, ctx.options.windowsInMessage)
+        .map((g) => `${g.cpu !== null ? `CPU ${g.cpu} ` : ''}${seconds(g.ts_start_ns)}..${seconds(g.ts_end_ns)}s`)
+        .join(', ');
+      ctx.report({
+        severity: ctx.options.severity,
+        confidence: 'certain',
+        title: `lost trace events: ${total}`,
+        fingerprintTitle: 'lost trace events',
+        source_id,
+        ts_ns: starts.length ? starts.reduce((a, b) => (b < a ? b : a)) : null,
+        ts_end_ns: ends.length ? ends.reduce((a, b) => (b > a ? b : a)) : null,
+        pid: null,
+        comm: null,
+        message: formatMessage(meta, 'lost', {
+          total: total.charAt(0).toUpperCase() + total.slice(1),
+          n: gaps.length,
+          perCpu: [...perCpu].map(([k, v]) => `${k}: ${v}`).join(', ') || 'sizes unknown',
+          windows: windows + (gaps.length > ctx.options.windowsInMessage ? `, and ${gaps.length - ctx.options.windowsInMessage} more` : ''),
+        }),
+        evidence: gaps.slice(0, ctx.options.evidenceLines).map((g) => ({source_id, seq: g.seq, ts_ns: g.ts_end_ns, role: g.kind ?? 'lost', text: gapText(g)})),
+      });
+    }
+  },
+});
