@@ -1,0 +1,51 @@
+/**
+ * Boot numbering within one source (0-based). A new boot starts when
+ *  - a `Linux version ` line follows kernel lines of the current boot, or
+ *  - the monotonic time restarts: it drops by more than RESTART_SLACK_NS below
+ *    the largest time of the current boot and lands in the first
+ *    RESTART_WINDOW_NS after boot (console timestamps from different CPUs go
+ *    back too: a secondary CPU's early `kvm-clock: cpu 1` line prints 0.02 s
+ *    after 1.7 s), or
+ *  - the format has an explicit separator (journalctl's `-- Reboot --`).
+ */
+const RESTART_SLACK_NS = 5_000_000_000n;
+const RESTART_WINDOW_NS = 30_000_000_000n;
+
+export class BootTracker {
+  boot = 0;
+  private maxTs: bigint | null = null;
+  private kernelLines = 0;
+  /** seq of the first line of each boot after the first (for meta). */
+  readonly starts: number[] = [];
+
+  /** Boot number for a line; `kernel` = the line had a kernel prefix. */
+  observe(seq: number, tsNs: bigint | null, text: string, kernel: boolean): number {
+    if (this.kernelLines > 0) {
+      const restart =
+        tsNs !== null &&
+        this.maxTs !== null &&
+        tsNs + RESTART_SLACK_NS < this.maxTs &&
+        tsNs < RESTART_WINDOW_NS;
+      if (restart || (text.charCodeAt(0) === 76 && text.startsWith('Linux version '))) this.next(seq);
+    }
+    if (kernel) this.kernelLines++;
+    if (tsNs !== null && (this.maxTs === null || tsNs > this.maxTs)) this.maxTs = tsNs;
+    return this.boot;
+  }
+
+  /** An explicit boot separator line: the next line starts a new boot. */
+  separator(seq: number): void {
+    if (this.kernelLines > 0) this.next(seq + 1);
+  }
+
+  private next(seq: number): void {
+    this.boot++;
+    this.maxTs = null;
+    this.kernelLines = 0;
+    this.starts.push(seq);
+  }
+
+  meta(): Record<string, unknown> {
+    return this.boot > 0 ? {boots: this.boot + 1, boot_start_seqs: this.starts} : {boots: 1};
+  }
+}
