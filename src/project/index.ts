@@ -1,4 +1,5 @@
 import {ftraceArgs} from './ftrace-args.js';
+import {MM_PROJECTORS} from './mm/index.js';
 import type {Projector} from './types.js';
 
 /**
@@ -6,7 +7,9 @@ import type {Projector} from './types.js';
  * (see src/project/run.ts).
  */
 const ALL: Projector[] = [
-  ftraceArgs,];
+  ftraceArgs,
+  ...MM_PROJECTORS,
+];
 
 export const PROJECTORS: readonly Projector[] = [...ALL].sort((a, b) => a.name.localeCompare(b.name));
 

@@ -1,0 +1,136 @@
+import {parseNumber, toSigned64} from '../../ftrace/args.js';
+import {applyMapping, mappingFromEnv, type ProbeMapping} from '../../probes/mapping.js';
+import type {Db} from '../../store/db.js';
+import type {ColumnDef} from '../../store/tables.js';
+
+/** One probe_calls row as the mm projectors read it. */
+export interface ProbeRow {
+  source_id: number;
+  seq: bigint;
+  ts_ns: bigint | null;
+  cpu: number | null;
+  pid: number | null;
+  tgid: number | null;
+  comm: string | null;
+  event: string;
+  kind: 'entry' | 'return';
+  probe_type: string | null;
+  symbol: string;
+  args: Record<string, string>;
+}
+
+/** Probe rows for some symbols, in capture order, with arguments renamed by the mapping file. */
+export async function loadProbeRows(db: Db, symbolWhere: string, mapping: ProbeMapping = mappingFromEnv()): Promise<ProbeRow[]> {
+  const rows = await db.all<Omit<ProbeRow, 'args'> & {args: string | null}>(
+    `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, kind, probe_type, symbol, args::VARCHAR AS args
+       FROM probe_calls WHERE ${symbolWhere} ORDER BY source_id, seq`,
+  );
+  return rows.map((r) => {
+    let args: Record<string, string> = {};
+    if (r.args) {
+      try {
+        args = JSON.parse(r.args) as Record<string, string>;
+      } catch {
+        args = {};
+      }
+    }
+    return {...r, args: applyMapping(mapping, r.symbol, args)};
+  });
+}
+
+/** A number argument (hex `0x..`, decimal, or old-style bare hex). */
+export function num(args: Record<string, string>, ...names: string[]): bigint | null {
+  for (const n of names) {
+    const v = parseNumber(args[n]);
+    if (v !== null) return v;
+  }
+  return null;
+}
+
+/** An address argument as an unsigned 64-bit value (negative decimal prints wrap). */
+export function addr(args: Record<string, string>, ...names: string[]): bigint | null {
+  const v = num(args, ...names);
+  if (v === null) return null;
+  return v < 0n ? v + (1n << 64n) : v & ((1n << 64n) - 1n);
+}
+
+/**
+ * The return value of a return probe: `ret`, `retval`, `$retval`, or the
+ * only argument. `bits` = 32 for functions returning int (an `x64`-typed
+ * fetch of `-11` prints `0xfffffff5` or `0xfffffffffffffff5`).
+ */
+export function retval(args: Record<string, string>, bits: 32 | 64): bigint | null {
+  let v = num(args, 'ret', 'retval', '$retval', 'rc');
+  if (v === null) {
+    const keys = Object.keys(args);
+    if (keys.length === 1) v = num(args, keys[0]!);
+  }
+  if (v === null) return null;
+  if (bits === 32 && v >= 0n && v < 1n << 32n) return BigInt.asIntN(32, v);
+  if (v >= 0n && v < 1n << 64n) {
+    const s = toSigned64(v);
+    // A 32-bit int sign-extended into a 64-bit register: keep it small.
+    return bits === 32 ? BigInt.asIntN(32, s) : s;
+  }
+  return v;
+}
+
+/**
+ * Entry/return pairing for probes: per source, task and symbol, a return
+ * closes the innermost open entry (recursion and nesting are LIFO on one
+ * task). Returns each entry with its return (or null).
+ */
+export function pairCalls(rows: ProbeRow[]): Array<{entry: ProbeRow; ret: ProbeRow | null}> {
+  const out: Array<{entry: ProbeRow; ret: ProbeRow | null}> = [];
+  const open = new Map<string, Array<{entry: ProbeRow; ret: ProbeRow | null}>>();
+  for (const r of rows) {
+    const key = `${r.source_id}|${r.pid}|${r.symbol}`;
+    if (r.kind === 'entry') {
+      const item = {entry: r, ret: null};
+      out.push(item);
+      const st = open.get(key) ?? [];
+      st.push(item);
+      open.set(key, st);
+    } else {
+      const st = open.get(key);
+      const item = st?.pop();
+      if (item) item.ret = r;
+    }
+  }
+  return out;
+}
+
+export function sqlList(values: readonly string[]): string {
+  return values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
+}
+
+/** Columns every call-shaped mm table starts with. */
+export const CALL_COLUMNS: ColumnDef[] = [
+  {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
+  {name: 'seq', type: 'BIGINT', doc: 'Line of the entry event (NULL when only the return was captured).'},
+  {name: 'return_seq', type: 'BIGINT', doc: 'Line of the return event, NULL when not captured.'},
+  {name: 'pid', type: 'INTEGER', doc: 'Calling task.'},
+  {name: 'tgid', type: 'INTEGER', doc: 'Its thread group when the capture has a TGID column.'},
+  {name: 'comm', type: 'VARCHAR', doc: 'Task name.'},
+  {name: 'cpu', type: 'INTEGER', doc: 'CPU of the entry event.'},
+  {name: 'return_cpu', type: 'INTEGER', doc: 'CPU of the return event.'},
+  {name: 'symbol', type: 'VARCHAR', doc: 'Probed function (recognised from the event body, not the probe name).'},
+  {name: 'ts_ns', type: 'BIGINT', doc: 'Entry time (ns).'},
+  {name: 'ts_return_ns', type: 'BIGINT', doc: 'Return time (ns), NULL when not captured.'},
+];
+
+export function callRow(c: {entry: ProbeRow; ret: ProbeRow | null}): Record<string, unknown> {
+  return {
+    source_id: c.entry.source_id,
+    seq: c.entry.seq,
+    return_seq: c.ret?.seq ?? null,
+    pid: c.entry.pid,
+    tgid: c.entry.tgid,
+    comm: c.entry.comm,
+    cpu: c.entry.cpu,
+    return_cpu: c.ret?.cpu ?? null,
+    symbol: c.entry.symbol,
+    ts_ns: c.entry.ts_ns,
+    ts_return_ns: c.ret?.ts_ns ?? null,
+  };
+}

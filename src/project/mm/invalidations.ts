@@ -1,0 +1,248 @@
+import type {Db} from '../../store/db.js';
+import {appendRows} from '../../store/rows.js';
+import {defineTable} from '../../store/tables.js';
+import type {Projector} from '../types.js';
+import {addr, loadProbeRows, num, retval, type ProbeRow} from './common.js';
+
+export const NOTIFIER_START = '__mmu_notifier_invalidate_range_start';
+export const NOTIFIER_END = '__mmu_notifier_invalidate_range_end';
+
+export type InvalidationLevel = 'notifier' | 'callback' | 'interval' | 'tracepoint' | 'kvm';
+
+/**
+ * What a probed symbol is to the invalidation model: the core start/end,
+ * a subscription's start/end callback (`*_invalidate_range_start/_end`), or
+ * an interval notifier's invalidate (`*_invalidate`, mn_itree_invalidate).
+ */
+export function classifyInvalidationSymbol(sym: string): {level: 'notifier' | 'callback' | 'interval'; part: 'start' | 'end'; family: string} | null {
+  if (sym === NOTIFIER_START) return {level: 'notifier', part: 'start', family: 'notifier'};
+  if (sym === NOTIFIER_END) return {level: 'notifier', part: 'end', family: 'notifier'};
+  if (sym.startsWith('mmu_interval_notifier_')) return null;
+  let m = /^(.+)_invalidate_range_(start|end)$/.exec(sym);
+  if (m) return {level: 'callback', part: m[2] as 'start' | 'end', family: m[1]!};
+  m = /^(.+)_invalidate$/.exec(sym);
+  if (m) return {level: 'interval', part: 'start', family: m[1]!};
+  return null;
+}
+
+/** Custom `mmu_notifier:*` tracepoints carrying `mm= start= end= flags= event=`. */
+export const TRACEPOINT_EVENTS = ['mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end', 'invalidate_range_start', 'invalidate_range_end'];
+
+export const mmuInvalidations = defineTable({
+  name: 'mmu_invalidations',
+  kind: 'projection',
+  doc: 'One row per mmu_notifier invalidation at one level (core start/end, a subscription callback, an interval invalidate, a custom tracepoint, or KVM\'s start-only tracepoint), with its start paired to its end.',
+  columns: [
+    {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
+    {name: 'inv_id', type: 'BIGINT', nullable: false, doc: 'Row id (unique per store build).'},
+    {name: 'level', type: 'VARCHAR', doc: '`notifier` (__mmu_notifier_invalidate_range_start/_end), `callback` (a subscription\'s *_invalidate_range_start/_end), `interval` (*_invalidate), `tracepoint` (mmu_notifier:*), `kvm` (kvm_unmap_hva_range).'},
+    {name: 'origin', type: 'VARCHAR', doc: 'How it was seen: kprobe, fprobe, tracepoint, kvm_tracepoint.'},
+    {name: 'symbol', type: 'VARCHAR', doc: 'Start function / event (NULL for an end without start).'},
+    {name: 'end_symbol', type: 'VARCHAR', doc: 'End function / event that closed it.'},
+    {name: 'pid', type: 'INTEGER', doc: 'Task.'},
+    {name: 'tgid', type: 'INTEGER', doc: 'Thread group when captured.'},
+    {name: 'comm', type: 'VARCHAR', doc: 'Task name.'},
+    {name: 'cpu', type: 'INTEGER', doc: 'CPU of the start.'},
+    {name: 'mm', type: 'UBIGINT', doc: 'range->mm (NULL when the capture has no mm: KVM tracepoint, function probes without args).'},
+    {name: 'start', type: 'UBIGINT', doc: 'range->start.'},
+    {name: 'end', type: 'UBIGINT', doc: 'range->end (exclusive).'},
+    {name: 'flags', type: 'BIGINT', doc: 'range->flags.'},
+    {name: 'blockable', type: 'BOOLEAN', doc: 'flags & MMU_NOTIFIER_RANGE_BLOCKABLE (bit 0); for KVM rows false inside process_mrelease or the OOM reaper, else NULL (unknown).'},
+    {name: 'event', type: 'INTEGER', doc: 'range->event (enum mmu_notifier_event).'},
+    {name: 'seq', type: 'BIGINT', doc: 'Line of the start (entry) event.'},
+    {name: 'ts_start_ns', type: 'BIGINT', doc: 'Start entry time.'},
+    {name: 'return_seq', type: 'BIGINT', doc: 'Line of the start\'s return event.'},
+    {name: 'ts_return_ns', type: 'BIGINT', doc: 'When the start returned (end of the non-blocking window); NULL when not captured.'},
+    {name: 'ret', type: 'INTEGER', doc: 'Start\'s return value (0, -EAGAIN = -11, ...), NULL when not captured.'},
+    {name: 'end_seq', type: 'BIGINT', doc: 'Line of the matched end event; NULL when no end was seen.'},
+    {name: 'ts_end_ns', type: 'BIGINT', doc: 'Time of the matched end. Always NULL for KVM rows: kvm_unmap_hva_range has no end event.'},
+    {name: 'end_cpu', type: 'INTEGER', doc: 'CPU of the end.'},
+    {name: 'end_return_seq', type: 'BIGINT', doc: 'Line where the end call returned.'},
+    {name: 'ts_end_return_ns', type: 'BIGINT', doc: 'When the end call returned.'},
+    {name: 'end_mm', type: 'UBIGINT', doc: 'mm printed by the end event.'},
+    {name: 'end_start', type: 'UBIGINT', doc: 'range start printed by the end event.'},
+    {name: 'end_end', type: 'UBIGINT', doc: 'range end printed by the end event.'},
+    {name: 'range_mismatch', type: 'BOOLEAN', doc: 'The end\'s mm/range differ from its start\'s.'},
+    {name: 'has_end_event', type: 'BOOLEAN', doc: 'Whether this kind of invalidation can show an end at all (false for kvm_unmap_hva_range, interval invalidates).'},
+    {name: 'parent_inv_id', type: 'BIGINT', doc: 'For callbacks: the core start/end call (inv_id) during which it ran.'},
+    {name: 'parent_part', type: 'VARCHAR', doc: '`start` or `end`: which core call the callback ran under.'},
+  ],
+});
+
+interface Inv extends Record<string, unknown> {
+  source_id: number;
+  inv_id: number;
+  level: InvalidationLevel;
+  family: string;
+  pid: number | null;
+  mm: bigint | null;
+  start: bigint | null;
+  end: bigint | null;
+  ts_start_ns: bigint | null;
+  ret: number | null;
+  end_seq: bigint | null;
+}
+
+function rangeOf(args: Record<string, string>): {mm: bigint | null; start: bigint | null; end: bigint | null; flags: bigint | null; event: bigint | null} {
+  return {mm: addr(args, 'mm'), start: addr(args, 'start'), end: addr(args, 'end'), flags: num(args, 'flags'), event: num(args, 'event')};
+}
+
+function sameRange(a: {mm: bigint | null; start: bigint | null; end: bigint | null}, b: {mm: bigint | null; start: bigint | null; end: bigint | null}): boolean {
+  return a.mm === b.mm && a.start === b.start && a.end === b.end;
+}
+
+/** The fold: pair starts with returns and ends, per source and task (exported for tests). */
+export function foldInvalidations(rows: ProbeRow[], firstId = 1): Inv[] {
+  const out: Inv[] = [];
+  let id = firstId;
+  // Calls awaiting their return, per source|pid|symbol (LIFO).
+  const calls = new Map<string, Array<{inv: Inv; part: 'start' | 'end'}>>();
+  // Started, not yet ended invalidations per source|pid|level|family.
+  const openInv = new Map<string, Inv[]>();
+  // Core calls in progress per source|pid (to attribute callbacks).
+  const coreStack = new Map<string, Array<{inv: Inv; part: 'start' | 'end'}>>();
+
+  for (const r of rows) {
+    const cls = classifyInvalidationSymbol(r.symbol);
+    if (!cls) continue;
+    const origin = r.probe_type === 'tracepoint' ? 'tracepoint' : r.probe_type?.startsWith('f') ? 'fprobe' : 'kprobe';
+    const level: InvalidationLevel = r.probe_type === 'tracepoint' ? 'tracepoint' : cls.level;
+    const taskKey = `${r.source_id}|${r.pid}`;
+    const callKey = `${taskKey}|${r.symbol}`;
+    const openKey = `${taskKey}|${level}|${cls.family}`;
+    if (r.kind === 'entry') {
+      const rg = rangeOf(r.args);
+      const core = coreStack.get(taskKey);
+      const parent = level === 'callback' || level === 'interval' ? core?.[core.length - 1] : undefined;
+      if (cls.part === 'start') {
+        const inv: Inv = {
+          source_id: r.source_id, inv_id: id++, level, family: cls.family, origin, symbol: r.symbol, end_symbol: null,
+          pid: r.pid, tgid: r.tgid, comm: r.comm, cpu: r.cpu, mm: rg.mm, start: rg.start, end: rg.end, flags: rg.flags,
+          blockable: rg.flags === null ? null : (rg.flags & 1n) === 1n, event: rg.event === null ? null : Number(rg.event),
+          seq: r.seq, ts_start_ns: r.ts_ns, return_seq: null, ts_return_ns: null, ret: null,
+          end_seq: null, ts_end_ns: null, end_cpu: null, end_return_seq: null, ts_end_return_ns: null,
+          end_mm: null, end_start: null, end_end: null, range_mismatch: null,
+          has_end_event: level !== 'interval', parent_inv_id: parent?.inv.inv_id ?? null, parent_part: parent?.part ?? null,
+        };
+        out.push(inv);
+        if (level !== 'tracepoint') push(calls, callKey, {inv, part: 'start'});
+        if (level !== 'interval') push(openInv, openKey, inv);
+        if (level === 'notifier') push(coreStack, taskKey, {inv, part: 'start'});
+      } else {
+        const open = openInv.get(openKey) ?? [];
+        let idx = -1;
+        for (let i = open.length - 1; i >= 0; i--) if (sameRange(open[i]!, rg)) { idx = i; break; }
+        let mismatch = false;
+        if (idx < 0 && open.length > 0) {
+          // Same task and level but another range: the innermost open start is the one this end closes.
+          for (let i = open.length - 1; i >= 0; i--) if (rg.mm === null || open[i]!.mm === null || open[i]!.mm === rg.mm) { idx = i; break; }
+          mismatch = idx >= 0;
+        }
+        let inv: Inv;
+        if (idx >= 0) {
+          inv = open.splice(idx, 1)[0]!;
+        } else {
+          inv = {
+            source_id: r.source_id, inv_id: id++, level, family: cls.family, origin, symbol: null, end_symbol: null,
+            pid: r.pid, tgid: r.tgid, comm: r.comm, cpu: null, mm: rg.mm, start: rg.start, end: rg.end, flags: rg.flags,
+            blockable: rg.flags === null ? null : (rg.flags & 1n) === 1n, event: rg.event === null ? null : Number(rg.event),
+            seq: null, ts_start_ns: null, return_seq: null, ts_return_ns: null, ret: null,
+            end_seq: null, ts_end_ns: null, end_cpu: null, end_return_seq: null, ts_end_return_ns: null,
+            end_mm: null, end_start: null, end_end: null, range_mismatch: null,
+            has_end_event: true, parent_inv_id: parent?.inv.inv_id ?? null, parent_part: parent?.part ?? null,
+          };
+          out.push(inv);
+        }
+        inv.end_symbol = r.symbol;
+        inv.end_seq = r.seq;
+        inv.ts_end_ns = r.ts_ns;
+        inv.end_cpu = r.cpu;
+        inv.end_mm = rg.mm;
+        inv.end_start = rg.start;
+        inv.end_end = rg.end;
+        inv.range_mismatch = inv.seq === null ? null : mismatch || !sameRange(inv, rg);
+        if (level !== 'tracepoint') push(calls, callKey, {inv, part: 'end'});
+        if (level === 'notifier') push(coreStack, taskKey, {inv, part: 'end'});
+      }
+    } else {
+      const c = calls.get(callKey)?.pop();
+      if (!c) continue;
+      if (level === 'notifier') {
+        const st = coreStack.get(taskKey) ?? [];
+        for (let i = st.length - 1; i >= 0; i--) {
+          if (st[i]!.inv === c.inv && st[i]!.part === c.part) {
+            st.splice(i, 1);
+            break;
+          }
+        }
+      }
+      if (c.part === 'start') {
+        c.inv.return_seq = r.seq;
+        c.inv.ts_return_ns = r.ts_ns;
+        const rv = retval(r.args, 32);
+        c.inv.ret = rv === null ? null : Number(rv);
+        if (rv !== null && rv !== 0n) {
+          // A failed start expects no end: it is no longer open.
+          const open = openInv.get(openKey);
+          const i = open ? open.indexOf(c.inv) : -1;
+          if (open && i >= 0) open.splice(i, 1);
+        }
+      } else {
+        c.inv.end_return_seq = r.seq;
+        c.inv.ts_end_return_ns = r.ts_ns;
+      }
+    }
+  }
+  return out;
+
+  function push<T>(m: Map<string, T[]>, k: string, v: T): void {
+    const a = m.get(k);
+    if (a) a.push(v);
+    else m.set(k, [v]);
+  }
+}
+
+async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {
+  const {parseKeyValues} = await import('../../ftrace/args.js');
+  const rows = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null; event: string; body: string}>(
+    `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
+      WHERE event IN (${TRACEPOINT_EVENTS.map((e) => `'${e}'`).join(', ')}) AND body LIKE '%mm=%' ORDER BY source_id, seq`,
+  );
+  return rows.map((r) => ({
+    ...r,
+    kind: 'entry' as const,
+    probe_type: 'tracepoint',
+    symbol: r.event.startsWith('mmu_notifier_') ? `__${r.event}` : `__mmu_notifier_${r.event}`,
+    args: Object.fromEntries(parseKeyValues(r.body)),
+  }));
+}
+
+export const mmuInvalidationsProjector: Projector = {
+  name: 'mmu_invalidations',
+  version: 1,
+  description: 'mmu_notifier invalidations (probes, custom tracepoints, KVM) with starts paired to returns and ends.',
+  tables: [mmuInvalidations],
+  dependsOn: ['ftrace_args'],
+  async build(db: Db): Promise<void> {
+    const probes = await loadProbeRows(db, `symbol LIKE '%invalidate%'`);
+    const tps = await loadTracepointRows(db);
+    const rows = [...probes, ...tps].sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+    const invs = foldInvalidations(rows);
+    await appendRows(db, mmuInvalidations, invs);
+    const base = invs.length + 1;
+    // KVM's tracepoint fires once per start; blockable is known only on the non-blocking paths.
+    await db.run(`
+      INSERT INTO mmu_invalidations (source_id, inv_id, level, origin, symbol, pid, tgid, comm, cpu, "start", "end", blockable, seq, ts_start_ns, has_end_event)
+      WITH mr AS (
+        SELECT source_id, pid, ts_ns AS t0,
+               lead(ts_ns) OVER (PARTITION BY source_id, pid ORDER BY seq) AS t1,
+               lead(kind) OVER (PARTITION BY source_id, pid ORDER BY seq) AS k1, kind
+          FROM syscalls WHERE name = 'process_mrelease')
+      SELECT k.source_id, ${base} + row_number() OVER (ORDER BY k.source_id, k.seq) - 1, 'kvm', 'kvm_tracepoint', k.event, k.pid, k.tgid, k.comm, k.cpu,
+             k."start", k."end",
+             CASE WHEN k.comm = 'oom_reaper' OR EXISTS (SELECT 1 FROM mr WHERE mr.kind = 'enter' AND mr.k1 = 'exit' AND mr.source_id = k.source_id
+                       AND mr.pid = k.pid AND k.ts_ns BETWEEN mr.t0 AND mr.t1) THEN false END,
+             k.seq, k.ts_ns, false
+        FROM kvm_hva_ranges k WHERE k.event = 'kvm_unmap_hva_range'`);
+  },
+};
