@@ -1,0 +1,59 @@
+import type {Format} from '../format.js';
+import {FtraceTokenizer} from './tokenizer.js';
+
+export {FtraceTokenizer} from './tokenizer.js';
+export {parseFuncgraphBody, type FuncgraphCall} from './funcgraph.js';
+export {parseTimestamp, parseTsText} from './timestamp.js';
+
+const TRACECMD_FIRST_RE = /^(?:\s*\S+: )?(?:cpus=\d+|version = \d+|CPU \d+ is empty)\s*$/;
+
+/** `trace-cmd report` starts with `cpus=N` (3.x), `version = N` (2.x) or `CPU N is empty` lines. */
+export function sniffTraceCmd(head: string[]): boolean {
+  let seen = 0;
+  for (const l of head) {
+    if (l.trim() === '') continue;
+    if (TRACECMD_FIRST_RE.test(l)) return true;
+    if (++seen >= 4) break;
+  }
+  return false;
+}
+
+/**
+ * tracefs `trace` / `trace_pipe` (and latency / function_graph output): a
+ * `# tracer:` header, or a head whose non-comment lines mostly read as trace
+ * lines. Kernel logs (dmesg, kmsg, journal) have none of these shapes.
+ */
+export function sniffFtrace(head: string[]): boolean {
+  const tok = new FtraceTokenizer('ftrace');
+  let traceLines = 0;
+  let other = 0;
+  let seq = 0;
+  for (const l of head) {
+    if (l.startsWith('# tracer:')) return true;
+    const r = tok.line(l, ++seq);
+    if (r.t === 'header') continue;
+    if (r.t === 'unparsed') other++;
+    else traceLines++;
+  }
+  return traceLines >= 1 && traceLines >= other;
+}
+
+export const traceCmdFormat: Format = {
+  id: 'trace-cmd',
+  description: '`trace-cmd report` text (3.x default, 2.x `version = 6`, `-l` latency columns, instances)',
+  priority: 10,
+  parserVersion: 1,
+  sniff: sniffTraceCmd,
+  createTokenizer: () => new FtraceTokenizer('trace-cmd'),
+};
+
+export const ftraceFormat: Format = {
+  id: 'ftrace',
+  description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
+  priority: 20,
+  parserVersion: 1,
+  sniff: sniffFtrace,
+  createTokenizer: () => new FtraceTokenizer('ftrace'),
+};
+
+export const FTRACE_FORMATS: readonly Format[] = [traceCmdFormat, ftraceFormat];

@@ -1,0 +1,532 @@
+import type {Tokenizer} from '../format.js';
+import {HEADER, type EventRow, type GapRow, type LineResult, type LogRow, type MarkerRow, unparsedLine} from '../record.js';
+import {parseTsText} from './timestamp.js';
+
+/**
+ * One tokenizer for every ftrace text layout: tracefs `trace` / `trace_pipe`
+ * (with or without TGID and flags columns, any clock), the latency format,
+ * function / function_graph output and `trace-cmd report` (default, `-l`,
+ * instances). Each line is tried against the layouts from the most common
+ * (the `comm-pid [cpu]` layout, scanned by index) to the rarer ones (regexes).
+ * How every kind of line maps to rows is documented in docs/formats-ftrace.md.
+ */
+
+const SP = 32;
+const TAB = 9;
+const LBRACK = 91;
+const RBRACK = 93;
+const LPAREN = 40;
+const RPAREN = 41;
+const DASH = 45;
+const DOT = 46;
+const COLON = 58;
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === DOT;
+}
+
+/** The task/cpu/flags/time columns of one line, filled in place to avoid allocations. */
+interface Head {
+  comm: string;
+  pid: number;
+  tgid: number | null;
+  cpu: number | null;
+  flags: string | null;
+  ts: bigint | null;
+  /** Index in the line where the event text (after `ts: `) starts. */
+  rest: number;
+}
+
+// Gap / banner lines.
+const GAP_RE = /^\s*(?:CPU:(\d+) )?\[(?:LOST(?: (\d+))? EVENTS|(?:(\d+) )?EVENTS DROPPED)\]\s*$/;
+const BUFFER_STARTED_RE = /^#{3,} CPU (\d+) buffer started #{3,}\s*$/;
+// function_graph: optional abs time, CPU `N)`, then the rest.
+const FUNCGRAPH_RE = /^\s*(?:(\d+\.\d+)\s+\|\s+)?(\d+)\)(?: |$)/;
+const CTXSW_RE = /^\s*(.*?)-(\d+)\s+=>\s+(.*?)-(\d+)\s*$/;
+// Latency format (kernel `options/latency-format`, `trace-cmd report -l`):
+// `comm8-pid  <cpu><flags> <time>: rest`; time is `sec.usec` or relative `NNNus<mark>`.
+const LATENCY_RE = /^\s*(.*?)-(\d+)\s+(\d+)([^\s\d]\S{2,7})\s+(?:(\d+)us(.)|(\d+(?:\.\d+)?)):(?: |$)/;
+const CTX_WAKE_RE = /^\s*\d+:\s*\d+:\S+\s+(\+|==>)\s/;
+const BPRINT_RE = /^[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+: /;
+const TRACECMD_HEAD_RE = /^(?:\s*(\S+): )?(?:cpus=(\d+)|version = (\d+)|CPU (\d+) is empty)\s*$/;
+const TRACECMD_SUMMARY_RE = /^(?:Average wakeup latency|Maximum Latency|Minimum Latency|RT task timings):/;
+const SUBBUFFER_RE = /^CPU:\d+ \[SUBBUFFER START\]/;
+const ELISION_RE = /^\s*(?:\[\.\.\.\]|\.{3,})\s*$/;
+const DASHES_RE = /^\s*-{10,}/;
+const ENTRIES_RE = /entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/;
+const NPROC_RE = /#P:(\d+)/;
+const INSTANCE_PREFIX_RE = /^\s*([^\s:]+): +(\S.*)$/;
+
+export type FtraceDialect = 'ftrace' | 'trace-cmd';
+
+export class FtraceTokenizer implements Tokenizer {
+  private readonly h: Head = {comm: '', pid: 0, tgid: null, cpu: null, flags: null, ts: null, rest: 0};
+  private readonly m: Record<string, unknown> = {};
+  private readonly eventCounts = {bracket: 0, latency: 0, funcgraph: 0};
+  private tgidSeen = false;
+  private flagsSeen = false;
+  private noFlagsSeen = false;
+  private clock: 'ns' | 'counter' | 'relative-us' | null = null;
+  private lost = 0n;
+  private lostLines = 0;
+  private failedToParse = 0;
+  private continuation = 0;
+  private elisions = 0;
+  private instances = new Set<string>();
+  private emptyCpus: number[] = [];
+  /** Last row that a following continuation or stack frame line belongs to. */
+  private last: EventRow | MarkerRow | null = null;
+  /** Task last seen running on each CPU in function_graph output (banners, proc column). */
+  private readonly graphTask = new Map<number, {comm: string; pid: number}>();
+
+  constructor(private readonly dialect: FtraceDialect) {}
+
+  line(text: string, _seq: number): LineResult {
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c !== SP && c !== TAB) break;
+      i++;
+    }
+    if (i === n) return HEADER;
+    const c0 = text.charCodeAt(i);
+    if (c0 === 35 /* # */) return this.comment(text);
+
+    if (this.scanBracket(text, i)) {
+      this.eventCounts.bracket++;
+      return this.classify(text, this.h.rest);
+    }
+    if (c0 === 61 /* = */ && text.charCodeAt(i + 1) === 62 /* > */) return this.stackFrame(text, i + 2);
+
+    const gap = GAP_RE.exec(text);
+    if (gap) return this.gapRow(gap);
+
+    const fg = FUNCGRAPH_RE.exec(text);
+    if (fg) {
+      const r = this.funcgraph(text, fg);
+      if (r) return r;
+    }
+    if (this.scanLatency(text)) {
+      this.eventCounts.latency++;
+      return this.classify(text, this.h.rest);
+    }
+    const tc = TRACECMD_HEAD_RE.exec(text);
+    if (tc) {
+      if (tc[1]) this.instances.add(tc[1]);
+      if (tc[2]) this.m.cpus = Number(tc[2]);
+      if (tc[3]) this.m.trace_cmd_file_version = Number(tc[3]);
+      if (tc[4]) this.emptyCpus.push(Number(tc[4]));
+      this.last = null;
+      return HEADER;
+    }
+    if (TRACECMD_SUMMARY_RE.test(text) || SUBBUFFER_RE.test(text) || DASHES_RE.test(text)) {
+      this.last = null;
+      return HEADER;
+    }
+    if (ELISION_RE.test(text)) {
+      this.elisions++;
+      this.last = null;
+      return HEADER;
+    }
+    // A line of a multi-line payload (e.g. a trace_marker write containing '\n').
+    if (this.last !== null) {
+      this.continuation++;
+      if (this.last.t === 'markers') {
+        const p = this.last;
+        return {t: 'markers', ts_ns: p.ts_ns, cpu: p.cpu, pid: p.pid, comm: p.comm, text};
+      }
+      return unparsedLine('continuation-line', text);
+    }
+    return unparsedLine('not-an-ftrace-line', text);
+  }
+
+  meta(): Record<string, unknown> {
+    const m: Record<string, unknown> = {dialect: this.dialect, ...this.m};
+    if (this.clock) m.clock = this.clock;
+    m.tgid_column = this.tgidSeen;
+    m.flags_column = this.flagsSeen ? (this.noFlagsSeen ? 'mixed' : 'present') : this.noFlagsSeen ? 'absent' : 'n/a';
+    const layouts: string[] = [];
+    if (this.eventCounts.bracket) layouts.push('columns');
+    if (this.eventCounts.latency) layouts.push('latency');
+    if (this.eventCounts.funcgraph) layouts.push('function_graph');
+    m.layouts = layouts;
+    if (this.lostLines) {
+      m.lost_event_lines = this.lostLines;
+      m.lost_events = this.lost.toString();
+    }
+    if (this.failedToParse) m.failed_to_parse = this.failedToParse;
+    if (this.continuation) m.continuation_lines = this.continuation;
+    if (this.elisions) m.elision_lines = this.elisions;
+    if (this.instances.size) m.instances = [...this.instances];
+    if (this.emptyCpus.length) m.empty_cpus = this.emptyCpus;
+    return m;
+  }
+
+  // ---- header / comment lines -------------------------------------------------
+
+  private comment(text: string): LineResult {
+    this.last = null;
+    const bs = BUFFER_STARTED_RE.exec(text);
+    if (bs) {
+      return {t: 'gaps', cpu: Number(bs[1]), ts_ns: null, lost: null, kind: 'buffer-started'};
+    }
+    if (text.startsWith('# tracer:')) {
+      this.m.tracer = text.slice(9).trim();
+    } else if (text.includes('entries-in-buffer')) {
+      const e = ENTRIES_RE.exec(text);
+      if (e) {
+        this.m.entries_in_buffer = Number(e[1]);
+        this.m.entries_written = Number(e[2]);
+      }
+      const p = NPROC_RE.exec(text);
+      if (p) this.m.cpus = Number(p[1]);
+    } else if (/^# \S+ latency trace v/.test(text)) {
+      this.m.latency_format = true;
+    } else if (text.startsWith('# latency:')) {
+      const l = /^# latency: (\d+) us/.exec(text);
+      if (l) this.m.latency_us = Number(l[1]);
+      const p = NPROC_RE.exec(text);
+      if (p) this.m.cpus = Number(p[1]);
+    }
+    return HEADER;
+  }
+
+  // ---- `comm-pid (tgid) [cpu] flags ts:` layout ------------------------------
+
+  /** Index scan of the column layout; fills this.h and returns true if the line has it. */
+  private scanBracket(s: string, start: number): boolean {
+    const n = s.length;
+    let b = s.indexOf('[', start + 1);
+    while (b > 0) {
+      let j = b + 1;
+      let cpu = 0;
+      while (j < n) {
+        const c = s.charCodeAt(j);
+        if (!isDigit(c)) break;
+        cpu = cpu * 10 + (c - 48);
+        j++;
+      }
+      if (j > b + 1 && j < n && s.charCodeAt(j) === RBRACK && s.charCodeAt(b - 1) === SP && this.scanHeadAround(s, start, b, j + 1, cpu)) {
+        return true;
+      }
+      b = s.indexOf('[', b + 1);
+    }
+    return false;
+  }
+
+  private scanHeadAround(s: string, start: number, lb: number, after: number, cpu: number): boolean {
+    const h = this.h;
+    const n = s.length;
+    // Backwards from the `[`: optional `(tgid)`, then `-pid`.
+    let k = lb - 1;
+    while (k > start && s.charCodeAt(k) === SP) k--;
+    let tgid: number | null = null;
+    let hasTgid = false;
+    if (s.charCodeAt(k) === RPAREN) {
+      const p = s.lastIndexOf('(', k);
+      if (p <= start) return false;
+      let v = 0;
+      let digits = 0;
+      for (let q = p + 1; q < k; q++) {
+        const c = s.charCodeAt(q);
+        if (isDigit(c)) {
+          v = v * 10 + (c - 48);
+          digits++;
+        } else if (c !== SP && c !== DASH) return false;
+      }
+      tgid = digits > 0 ? v : null;
+      hasTgid = true;
+      k = p - 1;
+      while (k > start && s.charCodeAt(k) === SP) k--;
+    }
+    const pidEnd = k + 1;
+    while (k >= start && isDigit(s.charCodeAt(k))) k--;
+    if (k === pidEnd - 1 || k < start || s.charCodeAt(k) !== DASH) return false;
+    let pid = 0;
+    for (let q = k + 1; q < pidEnd; q++) pid = pid * 10 + (s.charCodeAt(q) - 48);
+
+    // Forwards from the `]`: optional flags token, then `ts:`.
+    let j = after;
+    while (j < n && s.charCodeAt(j) === SP) j++;
+    let tokEnd = j;
+    while (tokEnd < n && s.charCodeAt(tokEnd) !== SP) tokEnd++;
+    let flags: string | null = null;
+    let ts: bigint | null = null;
+    let tsAt = j;
+    if (tokEnd > j + 1 && s.charCodeAt(tokEnd - 1) === COLON && (ts = parseTsText(s, j, tokEnd - 1)) !== null) {
+      // no flags column
+    } else {
+      if (tokEnd === j || tokEnd - j > 10) return false;
+      flags = s.slice(j, tokEnd);
+      j = tokEnd;
+      while (j < n && s.charCodeAt(j) === SP) j++;
+      tokEnd = j;
+      tsAt = j;
+      while (tokEnd < n && s.charCodeAt(tokEnd) !== SP) tokEnd++;
+      if (tokEnd <= j + 1 || s.charCodeAt(tokEnd - 1) !== COLON) return false;
+      ts = parseTsText(s, j, tokEnd - 1);
+      if (ts === null) return false;
+    }
+    if (this.clock === null) {
+      const dot = s.indexOf('.', tsAt);
+      this.clock = dot >= 0 && dot < tokEnd ? 'ns' : 'counter';
+    }
+    let comm = s.slice(start, k);
+    if (this.dialect === 'trace-cmd' && comm.indexOf(': ') >= 0) {
+      const ip = INSTANCE_PREFIX_RE.exec(comm);
+      if (ip) {
+        this.instances.add(ip[1]!);
+        comm = ip[2]!;
+      }
+    }
+    h.comm = comm;
+    h.pid = pid;
+    h.tgid = tgid;
+    h.cpu = cpu;
+    h.flags = flags;
+    h.ts = ts;
+    h.rest = tokEnd < n ? tokEnd + 1 : n;
+    if (hasTgid) this.tgidSeen = true;
+    if (flags === null) this.noFlagsSeen = true;
+    else this.flagsSeen = true;
+    return true;
+  }
+
+  // ---- latency layout -----------------------------------------------------------
+
+  private scanLatency(s: string): boolean {
+    const m = LATENCY_RE.exec(s);
+    if (!m) return false;
+    const h = this.h;
+    h.comm = m[1]!;
+    h.pid = Number(m[2]);
+    h.tgid = null;
+    h.cpu = Number(m[3]);
+    h.flags = m[4]!;
+    if (m[5] !== undefined) {
+      h.ts = BigInt(m[5]) * 1000n;
+      if (this.clock === null) this.clock = 'relative-us';
+    } else {
+      h.ts = parseTsText(m[7]!, 0, m[7]!.length);
+      if (this.clock === null) this.clock = m[7]!.includes('.') ? 'ns' : 'counter';
+    }
+    h.rest = m.index + m[0].length;
+    this.flagsSeen = true;
+    return true;
+  }
+
+  // ---- what follows `ts: ` ------------------------------------------------------
+
+  private classify(s: string, rest: number): LineResult {
+    const h = this.h;
+    const n = s.length;
+    let q = rest;
+    while (q < n && isNameChar(s.charCodeAt(q))) q++;
+    if (q > rest && (q === n || s.charCodeAt(q) === COLON) && (q + 1 >= n || s.charCodeAt(q + 1) === SP)) {
+      if (q === n) return this.event(s.slice(rest), s.slice(rest), 'function');
+      const name = s.slice(rest, q);
+      let b = q + 1;
+      while (b < n && s.charCodeAt(b) === SP) b++;
+      return this.named(name, s, q + 1, b);
+    }
+    const c = s.charCodeAt(rest);
+    if (c === 60 /* < */) {
+      if (s.startsWith('<stack trace>', rest)) return this.event('kernel_stack', s.slice(rest));
+      if (s.startsWith('<user stack trace>', rest)) return this.event('user_stack', s.slice(rest));
+    }
+    const body = s.slice(rest);
+    if (q > rest) {
+      const d = s.charCodeAt(q);
+      // Syscall events in their tracefs form: `sys_x(args)` / `sys_x -> ret`.
+      if (s.startsWith('sys_', rest)) {
+        if (d === LPAREN) return this.event('sys_enter_' + s.slice(rest + 4, q), body);
+        if (d === SP && s.startsWith(' -> ', q)) return this.event('sys_exit_' + s.slice(rest + 4, q), body);
+      }
+      // Function tracer: `func <-parent`, `func+0x1/0x2 <-parent+0x3/0x4`.
+      const arrow = s.indexOf(' <-', q);
+      if (arrow >= 0 && s.lastIndexOf(' ', arrow - 1) < rest) return this.event('function', body);
+      if (BPRINT_RE.test(body)) return this.event('bprint', body);
+    }
+    if (c === 35 /* # */ && isDigit(s.charCodeAt(rest + 1))) return this.event('hwlat', body);
+    const cw = CTX_WAKE_RE.exec(body);
+    if (cw) return this.event(cw[1] === '+' ? 'wakeup' : 'context_switch', body.trim());
+    return unparsedLine('no-event-name', s);
+  }
+
+  /** An `event: body` line; `bodyAt` is the first non-blank character after the colon. */
+  private named(name: string, s: string, afterColon: number, bodyAt: number): LineResult {
+    const h = this.h;
+    if (name === 'tracing_mark_write' || name === 'print') {
+      // tracefs prints the marker as `tracing_mark_write: text`; trace-cmd as
+      // `print: tracing_mark_write: text` (or `print: <ip>: text`).
+      let t = afterColon < s.length && s.charCodeAt(afterColon) === SP ? afterColon + 1 : afterColon;
+      if (name === 'print') {
+        t = bodyAt;
+        const colon = s.indexOf(': ', t);
+        if (colon > t && s.lastIndexOf(' ', colon - 1) < t) t = colon + 2;
+      }
+      const row: MarkerRow = {t: 'markers', ts_ns: h.ts, cpu: h.cpu, pid: h.pid, comm: h.comm, text: s.slice(t)};
+      this.last = row;
+      return row;
+    }
+    if (name === 'console') {
+      this.last = null;
+      const row: LogRow = {t: 'log_lines', boot: 0, ts_ns: h.ts, level: null, facility: null, caller: null, text: s.slice(bodyAt)};
+      return row;
+    }
+    const body = s.slice(bodyAt);
+    if (body.startsWith('[FAILED TO PARSE]')) this.failedToParse++;
+    return this.event(name, body);
+  }
+
+  private event(event: string, body: string, _kind?: string): EventRow {
+    const h = this.h;
+    const row: EventRow = {t: 'events', ts_ns: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, flags: h.flags, event, body};
+    this.last = row;
+    return row;
+  }
+
+  // ---- stack frames, gaps ---------------------------------------------------------
+
+  private stackFrame(s: string, at: number): LineResult {
+    let b = at;
+    while (b < s.length && s.charCodeAt(b) === SP) b++;
+    const p = this.last;
+    const row: EventRow = {
+      t: 'events',
+      ts_ns: p ? p.ts_ns : null,
+      cpu: p ? p.cpu : null,
+      pid: p ? p.pid : null,
+      tgid: p && p.t === 'events' ? p.tgid : null,
+      comm: p ? p.comm : null,
+      flags: p && p.t === 'events' ? p.flags : null,
+      event: 'stack_frame',
+      body: s.slice(b).trimEnd(),
+    };
+    return row;
+  }
+
+  private gapRow(m: RegExpExecArray): GapRow {
+    this.last = null;
+    const cpu = m[1] !== undefined ? Number(m[1]) : null;
+    const n = m[2] ?? m[3];
+    const lost = n !== undefined ? BigInt(n) : null;
+    if (lost !== null) this.lost += lost;
+    this.lostLines++;
+    return {t: 'gaps', cpu, ts_ns: null, lost, kind: m[2] !== undefined || m[0].includes('LOST') ? 'lost' : 'dropped'};
+  }
+
+  // ---- function_graph layout --------------------------------------------------------
+
+  private funcgraph(s: string, m: RegExpExecArray): LineResult | null {
+    const cpu = Number(m[2]);
+    const ts = m[1] !== undefined ? parseTsText(m[1], 0, m[1].length) : null;
+    let at = m.index + m[0].length;
+    const n = s.length;
+    const restText = s.slice(at);
+    const cs = CTXSW_RE.exec(restText);
+    if (cs) {
+      const next = {comm: cs[3]!, pid: Number(cs[4])};
+      this.graphTask.set(cpu, next);
+      this.eventCounts.funcgraph++;
+      const row: EventRow = {
+        t: 'events', ts_ns: ts, cpu, pid: Number(cs[2]), tgid: null, comm: cs[1]!, flags: null,
+        event: 'funcgraph_ctxsw', body: `${cs[1]}-${cs[2]} => ${cs[3]}-${cs[4]}`,
+      };
+      this.last = row;
+      return row;
+    }
+    // Up to two columns before the duration: funcgraph-proc `comm-pid |`, latency flags `d..1 |`.
+    let comm: string | null = null;
+    let pid: number | null = null;
+    let flags: string | null = null;
+    for (let col = 0; col < 2; col++) {
+      const bar = s.indexOf('|', at);
+      if (bar < 0) return null;
+      const seg = s.slice(at, bar).trim();
+      const pm = /^(.*)-(\d+)$/.exec(seg);
+      if (col === 0 && pm && comm === null && !seg.includes(' us')) {
+        comm = pm[1]!.trim();
+        pid = Number(pm[2]);
+        at = bar + 1;
+        continue;
+      }
+      if (flags === null && seg.length >= 3 && seg.length <= 6 && !seg.includes(' ') && !/^\d/.test(seg) && !seg.includes('=')) {
+        flags = seg;
+        at = bar + 1;
+        continue;
+      }
+      break;
+    }
+    while (at < n && s.charCodeAt(at) === SP) at++;
+    const bar = s.indexOf('|', at);
+    if (bar < 0) return null;
+    const durSeg = s.slice(at, bar).trim();
+    if (durSeg !== '' && !/^(?:[+!#*@$] +)?\d+(?:\.\d+)? +(?:us|ms|ns|s)$/.test(durSeg) && !/=+>$|^<=+$/.test(durSeg)) return null;
+    if (pid !== null && comm !== null) this.graphTask.set(cpu, {comm, pid});
+    else {
+      const t = this.graphTask.get(cpu);
+      if (t) {
+        comm = t.comm;
+        pid = t.pid;
+      }
+    }
+    this.eventCounts.funcgraph++;
+    const h = this.h;
+    h.comm = comm ?? '';
+    h.pid = pid ?? 0;
+    h.tgid = null;
+    h.cpu = cpu;
+    h.flags = flags;
+    h.ts = ts;
+    const fn = s.slice(bar + 1).trim();
+    let event: string;
+    if (/=+>$|^<=+$/.test(durSeg)) {
+      return this.graphRow('funcgraph_irq', durSeg + (fn ? ' ' + fn : ''), comm, pid);
+    }
+    if (fn.startsWith('/*') && fn.endsWith('*/')) {
+      // An event or trace_printk printed inside function_graph output.
+      const inner = fn.slice(2, -2).trim();
+      return this.graphComment(inner, comm, pid);
+    }
+    if (fn.startsWith('}')) event = 'funcgraph_exit';
+    else if (fn.endsWith('{') || fn.includes(');')) event = 'funcgraph_entry';
+    else if (fn === '' && /=+>$|^<=+$/.test(durSeg)) event = 'funcgraph_irq';
+    else return null;
+    return this.graphRow(event, s.slice(at).trimEnd(), comm, pid);
+  }
+
+  private graphRow(event: string, body: string, comm: string | null, pid: number | null): EventRow {
+    const h = this.h;
+    const row: EventRow = {t: 'events', ts_ns: h.ts, cpu: h.cpu, pid, tgid: null, comm, flags: h.flags, event, body};
+    this.last = row;
+    return row;
+  }
+
+  private graphComment(inner: string, comm: string | null, pid: number | null): LineResult {
+    const q = /^([\w.]+)(:(?: |$)|\(| -> )/.exec(inner);
+    const h = this.h;
+    if (q) {
+      const name = q[1]!;
+      if (q[2]!.startsWith(':')) {
+        const row = this.named(name, inner, name.length + 1, Math.min(inner.length, name.length + 2));
+        if (row.t === 'events' || row.t === 'markers') {
+          row.pid = pid;
+          row.comm = comm;
+        }
+        return row;
+      }
+      if (name.startsWith('sys_')) {
+        const ev = (q[2] === '(' ? 'sys_enter_' : 'sys_exit_') + name.slice(4);
+        return this.graphRow(ev, inner, comm, pid);
+      }
+    }
+    void h;
+    return this.graphRow('funcgraph_comment', inner, comm, pid);
+  }
+}
