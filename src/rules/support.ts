@@ -24,7 +24,7 @@ export interface GapSpan {
   lost: bigint | null;
   /** Last event before the gap on that CPU (any CPU when the gap names none); NULL when none. */
   ts_start_ns: bigint | null;
-  /** The gap's own timestamp (the next event on that CPU). */
+  /** The gap's own timestamp, else the next event on that CPU after it; NULL when none. */
   ts_end_ns: bigint | null;
 }
 
@@ -35,7 +35,9 @@ export interface GapSpan {
  */
 export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]> {
   const rows = await db.all<{source_id: number; seq: bigint; cpu: number | null; kind: string | null; lost: bigint | null; ts_start_ns: bigint | null; ts_end_ns: bigint | null}>(
-    `SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, g.ts_ns AS ts_end_ns,
+    `SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost,
+            coalesce(g.ts_ns, (SELECT min(e.ts_ns) FROM events e
+              WHERE e.source_id = g.source_id AND e.seq > g.seq AND (g.cpu IS NULL OR e.cpu = g.cpu))) AS ts_end_ns,
             (SELECT max(e.ts_ns) FROM events e
               WHERE e.source_id = g.source_id AND e.seq < g.seq AND (g.cpu IS NULL OR e.cpu = g.cpu)) AS ts_start_ns
        FROM gaps g ${sourceId === undefined ? '' : 'WHERE g.source_id = $1'}

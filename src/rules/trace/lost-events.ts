@@ -27,8 +27,8 @@ function gapText(g: GapSpan): string {
   return g.lost !== null ? `${cpu}[LOST ${g.lost} EVENTS]` : `${cpu}[LOST EVENTS]`;
 }
 
-function seconds(ns: bigint | null): string {
-  if (ns === null) return '?';
+function seconds(ns: bigint | null, open: string): string {
+  if (ns === null) return open;
   const s = ns / 1_000_000_000n;
   const us = (ns % 1_000_000_000n) / 1000n;
   return `${s}.${us.toString().padStart(6, '0')}`;
@@ -63,7 +63,7 @@ export default defineRule({
       const ends = gaps.map((g) => g.ts_end_ns ?? g.ts_start_ns).filter((x): x is bigint => x !== null);
       const windows = gaps
         .slice(0, ctx.options.windowsInMessage)
-        .map((g) => `${g.cpu !== null ? `CPU ${g.cpu} ` : ''}${seconds(g.ts_start_ns)}..${seconds(g.ts_end_ns)}s`)
+        .map((g) => `${g.cpu !== null ? `CPU ${g.cpu} ` : ''}${seconds(g.ts_start_ns, 'start')}..${seconds(g.ts_end_ns, 'end')}s`)
         .join(', ');
       ctx.report({
         severity: ctx.options.severity,

@@ -1,0 +1,180 @@
+import type {RunResult} from '../rules/engine.js';
+import {severityRank, type Coverage, type Finding, type Severity, type SourceInfo} from '../rules/types.js';
+import {renderCsv, renderTable, toJsonValue} from './render.js';
+import {sanitizeForTerminal} from './sanitize.js';
+
+export type FindingsFormat = 'table' | 'json' | 'csv' | 'markdown';
+export const FINDINGS_FORMATS: FindingsFormat[] = ['table', 'json', 'csv', 'markdown'];
+
+export interface CheckSummary {
+  findings: number;
+  shown: number;
+  by_severity: Record<Severity, number>;
+  fail_on: Severity;
+  /** Findings at or above fail_on (all findings, shown or not). */
+  failing: number;
+  sources: number;
+  rules: number;
+  not_evaluated: number;
+  partial: number;
+}
+
+export interface CheckReport {
+  summary: CheckSummary;
+  findings: Finding[];
+  coverage: Coverage[];
+  sources: SourceInfo[];
+}
+
+export function buildReport(result: RunResult, opts: {minSeverity: Severity; failOn: Severity}): CheckReport {
+  const by: Record<Severity, number> = {error: 0, warning: 0, info: 0};
+  for (const f of result.findings) by[f.severity]++;
+  const shown = result.findings.filter((f) => severityRank(f.severity) >= severityRank(opts.minSeverity));
+  return {
+    summary: {
+      findings: result.findings.length,
+      shown: shown.length,
+      by_severity: by,
+      fail_on: opts.failOn,
+      failing: result.findings.filter((f) => severityRank(f.severity) >= severityRank(opts.failOn)).length,
+      sources: result.sources.length,
+      rules: new Set(result.coverage.map((c) => c.rule)).size,
+      not_evaluated: result.coverage.filter((c) => c.status === 'not-evaluated').length,
+      partial: result.coverage.filter((c) => c.status === 'partial').length,
+    },
+    findings: shown,
+    coverage: result.coverage,
+    sources: result.sources,
+  };
+}
+
+function sourceName(sources: SourceInfo[], id: number): string {
+  return sources.find((s) => s.source_id === id)?.path || `source ${id}`;
+}
+
+function seconds(ns: bigint | null): string {
+  if (ns === null) return '';
+  const neg = ns < 0n;
+  const a = neg ? -ns : ns;
+  return `${neg ? '-' : ''}${a / 1_000_000_000n}.${((a % 1_000_000_000n) / 1000n).toString().padStart(6, '0')}`;
+}
+
+function groupByRule(findings: Finding[]): Map<string, Finding[]> {
+  const m = new Map<string, Finding[]>();
+  for (const f of findings) {
+    let l = m.get(f.rule);
+    if (!l) m.set(f.rule, (l = []));
+    l.push(f);
+  }
+  return new Map([...m].sort((a, b) => a[0].localeCompare(b[0])));
+}
+
+function summaryLine(r: CheckReport): string {
+  const s = r.summary;
+  const counts = `${s.by_severity.error} error, ${s.by_severity.warning} warning, ${s.by_severity.info} info`;
+  const hidden = s.findings - s.shown;
+  return `${s.findings} finding${s.findings === 1 ? '' : 's'} (${counts})${hidden ? `, ${hidden} below --severity not shown` : ''} in ${s.sources} source${s.sources === 1 ? '' : 's'}; ${s.failing} at or above ${s.fail_on}.`;
+}
+
+const t = sanitizeForTerminal;
+
+/** Human output: findings grouped by rule with their evidence lines, then coverage gaps. */
+export function renderFindingsText(r: CheckReport): string {
+  const out: string[] = [];
+  for (const [rule, fs] of groupByRule(r.findings)) {
+    out.push(`${rule} (${fs.length})`);
+    for (const f of fs) {
+      out.push(`  ${f.severity.toUpperCase().padEnd(7)} ${t(f.title)}${f.confidence === 'certain' ? '' : `  [${f.confidence}]`}`);
+      const where = [sourceName(r.sources, f.source_id), f.ts_ns !== null ? `t=${seconds(f.ts_ns)}s` : '', f.comm || f.pid !== null ? `task ${f.comm ?? '?'}${f.pid !== null ? `/${f.pid}` : ''}` : ''].filter(Boolean);
+      out.push(`          ${t(where.join('  '))}`);
+      out.push(`          ${t(f.message)}`);
+      const width = Math.max(...f.evidence.map((e) => String(e.seq).length), 1);
+      for (const e of f.evidence) {
+        const src = e.source_id === f.source_id ? '' : `${sourceName(r.sources, e.source_id)}:`;
+        out.push(`          ${t(src)}${String(e.seq).padStart(width)} | ${t(e.text)}${e.role && e.role !== 'report' ? `   <- ${t(e.role)}` : ''}`);
+      }
+      out.push(`          fingerprint ${f.fingerprint}`);
+    }
+    out.push('');
+  }
+  out.push(...renderCoverageText(r));
+  out.push(summaryLine(r));
+  return out.join('\n') + '\n';
+}
+
+function renderCoverageText(r: CheckReport): string[] {
+  const lacking = r.coverage.filter((c) => c.status !== 'evaluated');
+  if (lacking.length === 0) return [`Coverage: all ${r.summary.rules} rules evaluated on all ${r.sources.length} sources.`, ''];
+  const rows = lacking.map((c) => [c.rule, sourceName(r.sources, c.source_id), c.status, c.reason]);
+  return ['Coverage: rules that could not look everywhere (no finding there does not mean clean):', renderTable(['rule', 'source', 'status', 'reason'], rows).trimEnd(), ''];
+}
+
+export function renderFindingsCsv(r: CheckReport): string {
+  const cols = ['rule', 'severity', 'confidence', 'title', 'fingerprint', 'source', 'seq', 'ts_ns', 'ts_end_ns', 'pid', 'comm', 'message', 'evidence'];
+  return renderCsv(
+    cols,
+    r.findings.map((f) => [
+      f.rule,
+      f.severity,
+      f.confidence,
+      f.title,
+      f.fingerprint,
+      sourceName(r.sources, f.source_id),
+      f.evidence[0]?.seq ?? null,
+      f.ts_ns,
+      f.ts_end_ns,
+      f.pid,
+      f.comm,
+      f.message,
+      JSON.stringify(toJsonValue(f.evidence)),
+    ]),
+  );
+}
+
+function mdEscape(s: string): string {
+  return t(s).replace(/([\\`*_[\]<>|])/g, '\\$1');
+}
+
+export function renderFindingsMarkdown(r: CheckReport): string {
+  const out: string[] = ['# ktrail check', '', summaryLine(r), ''];
+  for (const [rule, fs] of groupByRule(r.findings)) {
+    out.push(`## ${rule} (${fs.length})`, '');
+    for (const f of fs) {
+      out.push(`### ${f.severity}: ${mdEscape(f.title)}`, '');
+      out.push(`${mdEscape(sourceName(r.sources, f.source_id))}${f.ts_ns !== null ? ` at ${seconds(f.ts_ns)}s` : ''}, fingerprint \`${f.fingerprint}\``, '');
+      out.push(mdEscape(f.message), '');
+      if (f.evidence.length) {
+        out.push('```');
+        for (const e of f.evidence) out.push(`${e.seq}: ${t(e.text).replace(/```/g, "'''")}`);
+        out.push('```', '');
+      }
+    }
+  }
+  const lacking = r.coverage.filter((c) => c.status !== 'evaluated');
+  out.push('## Coverage', '');
+  if (lacking.length === 0) out.push(`All ${r.summary.rules} rules evaluated on all ${r.sources.length} sources.`, '');
+  else {
+    out.push('| rule | source | status | reason |', '|---|---|---|---|');
+    for (const c of lacking) out.push(`| ${c.rule} | ${mdEscape(sourceName(r.sources, c.source_id))} | ${c.status} | ${mdEscape(c.reason)} |`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** JSON-safe payload (bigint timestamps as numbers when exact). */
+export function reportJson(r: CheckReport): unknown {
+  return toJsonValue(r);
+}
+
+export function renderFindings(format: FindingsFormat, r: CheckReport): string {
+  switch (format) {
+    case 'table':
+      return renderFindingsText(r);
+    case 'csv':
+      return renderFindingsCsv(r);
+    case 'markdown':
+      return renderFindingsMarkdown(r);
+    case 'json':
+      return JSON.stringify(reportJson(r), null, 2) + '\n';
+  }
+}
