@@ -1,0 +1,94 @@
+import {Args, Flags} from '@oclif/core';
+import {KtrailCommand} from '../src/cli/base.js';
+import {escapeTerminal} from '../src/gate/escape.js';
+import type {GateRun} from '../src/gate/run.js';
+import {toJsonValue} from '../src/output/render.js';
+import type {Severity} from '../src/rules/types.js';
+
+export default class Gate extends KtrailCommand {
+  static summary = 'CI gate: ingest the logs of a test run, run all rules, fail on new findings not in the baseline.';
+  static description = `Ingests every LOG (dmesg/console logs, ftrace captures, trace.dat, .gz/.zst/.xz, - for stdin), runs all
+rules, names the test that was running when each finding happened (KTAP/kselftest results or test markers),
+and compares the findings with a baseline of known fingerprints.
+Exit codes: 0 no new finding at or above --fail-on; 1 new (or expired-baseline) findings at or above it;
+2 usage or input error (including a baseline file that does not validate).
+Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (summary; appended when FILE is
+$GITHUB_STEP_SUMMARY), --github (workflow-command annotations on stdout), --json (the full result).
+See docs/gate.md.`;
+
+  static examples = [
+    '<%= config.bin %> gate console.log trace.txt.gz --baseline ktrail-baseline.yml',
+    '<%= config.bin %> gate dmesg.txt --fail-on warning --junit junit.xml --sarif ktrail.sarif --markdown "$GITHUB_STEP_SUMMARY" --github',
+    '<%= config.bin %> gate console.log --baseline ktrail-baseline.yml --update-baseline',
+  ];
+
+  static strict = false;
+  static args = {
+    log: Args.string({description: 'log or trace file(s) of the run; - reads stdin', required: true}),
+  };
+
+  static flags = {
+    db: Flags.string({description: 'DuckDB database to ingest into (default: in memory, discarded after the gate)', default: ':memory:', helpValue: 'PATH'}),
+    baseline: Flags.string({description: 'baseline of known findings (YAML, or JSON when the name ends in .json)', helpValue: 'FILE'}),
+    'update-baseline': Flags.boolean({description: 'write the current findings into --baseline as known (keeps owner/comment/expires of existing entries)', default: false}),
+    'fail-on': Flags.string({description: 'lowest severity of a new finding that fails the gate', options: ['error', 'warning', 'info'], default: 'error'}),
+    junit: Flags.string({description: 'write a JUnit XML report', helpValue: 'FILE'}),
+    sarif: Flags.string({description: 'write a SARIF 2.1.0 report', helpValue: 'FILE'}),
+    markdown: Flags.string({description: 'write a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")', helpValue: 'FILE'}),
+    github: Flags.boolean({description: 'print GitHub Actions annotations (::error file=...,line=...::...)', default: false}),
+    today: Flags.string({description: 'date (YYYY-MM-DD, UTC) used for baseline expiry instead of the current date', helpValue: 'DATE', hidden: true}),
+  };
+
+  async run(): Promise<unknown> {
+    const {argv, flags} = await this.parse(Gate);
+    const {runGate} = await import('../src/gate/run.js');
+    const {UserError} = await import('../src/errors.js');
+    if (flags.today !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.today)) throw new UserError(`--today ${flags.today}: expected YYYY-MM-DD`);
+    const run = await runGate({
+      paths: argv as string[],
+      db: flags.db,
+      baseline: flags.baseline,
+      updateBaseline: flags['update-baseline'],
+      failOn: flags['fail-on'] as Severity,
+      junit: flags.junit,
+      sarif: flags.sarif,
+      markdown: flags.markdown,
+      toolVersion: this.config.version,
+      today: flags.today,
+    });
+    if (flags.github) for (const line of run.github) this.log(line);
+    if (!this.jsonEnabled()) for (const line of describe(run)) this.log(line);
+    // Exit 1 after the output is printed (this.exit would skip the --json output).
+    if (run.result.exit_code !== 0) process.exitCode = run.result.exit_code;
+    return toJsonValue({...run.result, baseline_update: run.baselineUpdate, written: run.written});
+  }
+}
+
+/** Terminal summary; log text made safe for a terminal and for the GitHub runner's command scanner. */
+function describe(run: GateRun): string[] {
+  const r = run.result;
+  const c = r.counts;
+  const out: string[] = [];
+  for (const f of r.findings) {
+    if (f.status === 'known' && !f.gating) continue;
+    const where = f.location ? `${f.location.path}:${f.location.line}` : `source ${f.source_id}`;
+    const test = f.test ? ` [test ${f.test.test}${f.test.passed_despite_finding ? ', passed' : ''}]` : '';
+    out.push(`${f.gating ? 'FAIL' : 'note'} ${f.status.padEnd(7)} ${f.severity.padEnd(7)} ${escapeTerminal(`${f.rule}: ${f.title}`)}  ${escapeTerminal(where)}${escapeTerminal(test)}`);
+  }
+  for (const o of r.baseline?.outcomes ?? []) {
+    out.push(`${o.status === 'fixed' ? 'fixed' : 'unverified'}${o.expired ? ' (expired)' : ''}  ${escapeTerminal(`${o.entry.rule}: ${o.entry.title}`)}${o.status === 'unverified' ? escapeTerminal(` (${o.reason})`) : ''}`);
+  }
+  for (const t of r.tests.filter((t) => t.passed_despite_finding)) {
+    out.push(`test passed despite findings: ${escapeTerminal(t.test)} (${t.rules.map(escapeTerminal).join(', ')})`);
+  }
+  const gaps = new Set(r.coverage_gaps.filter((g) => g.status === 'not-evaluated').map((g) => g.rule));
+  if (run.baselineUpdate) {
+    const u = run.baselineUpdate;
+    out.push(`baseline ${escapeTerminal(u.path)} written: ${u.entries} entries (${u.added} added, ${u.removed} removed)`);
+  }
+  out.push(
+    `ktrail gate ${r.passed ? 'passed' : 'FAILED'} (fail-on ${r.fail_on}): ${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ` +
+      `${r.coverage_gaps.length} coverage gaps${gaps.size ? ` (not evaluated somewhere: ${[...gaps].sort().join(', ')})` : ''}`,
+  );
+  return out;
+}

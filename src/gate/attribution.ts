@@ -1,0 +1,187 @@
+import type {Db} from '../store/db.js';
+
+/**
+ * A test's run window. From KTAP/kselftest results (test_results: from
+ * ts_start_ns to the result line's ts_ns) or from trace markers that name a
+ * test's start and end.
+ */
+export interface TestSpan {
+  /** Full name: `suite.name` for KTAP subtests, the marker's name otherwise. */
+  name: string;
+  source_id: number;
+  /** Line of the result (KTAP) or of the end marker. */
+  seq: number;
+  ts_start_ns: bigint;
+  ts_end_ns: bigint;
+  /** KTAP nesting depth (0 = top level); markers nest by containment. */
+  depth: number;
+  /** `ok` / `not ok` for KTAP; null when the markers do not say. */
+  result: 'ok' | 'not ok' | null;
+  directive: string | null;
+  origin: 'test_results' | 'markers';
+}
+
+export interface Attribution {
+  test: string;
+  source_id: number;
+  seq: number;
+  result: 'ok' | 'not ok' | null;
+  directive: string | null;
+  origin: TestSpan['origin'];
+  /** The test reported success (ok, not skipped) although this finding happened while it ran. */
+  passed_despite_finding: boolean;
+}
+
+/**
+ * The test that was running at `ts`: the innermost span containing it (the
+ * deepest, then the shortest), preferring spans from the finding's own
+ * source when two are equally specific. Start is inclusive, end inclusive
+ * (a splat printed just before the result line belongs to that test).
+ */
+export function attributeAt(spans: readonly TestSpan[], ts: bigint | null, source_id: number): TestSpan | null {
+  if (ts === null) return null;
+  let best: TestSpan | null = null;
+  for (const s of spans) {
+    if (ts < s.ts_start_ns || ts > s.ts_end_ns) continue;
+    if (!best) {
+      best = s;
+      continue;
+    }
+    const len = s.ts_end_ns - s.ts_start_ns;
+    const bestLen = best.ts_end_ns - best.ts_start_ns;
+    if (s.depth > best.depth || (s.depth === best.depth && len < bestLen) || (s.depth === best.depth && len === bestLen && s.source_id === source_id && best.source_id !== source_id)) {
+      best = s;
+    }
+  }
+  return best;
+}
+
+export function toAttribution(span: TestSpan): Attribution {
+  return {
+    test: span.name,
+    source_id: span.source_id,
+    seq: span.seq,
+    result: span.result,
+    directive: span.directive,
+    origin: span.origin,
+    passed_despite_finding: span.result === 'ok' && (span.directive === null || span.directive === ''),
+  };
+}
+
+interface MarkerRow {
+  source_id: number;
+  seq: number;
+  ts_ns: bigint | null;
+  text: string;
+}
+
+/**
+ * Marker texts that name a test's start or end. Accepted spellings (docs/gate.md):
+ *   `test_start=NAME` / `test_end=NAME`, `test=NAME start|end`,
+ *   `ktrail-test: start NAME` / `ktrail-test: end NAME [ok|not ok]`,
+ *   and the capture kit's `phase=NAME_start` / `phase=NAME_end`.
+ */
+export function parseTestMarker(text: string): {kind: 'start' | 'end'; name: string; result: 'ok' | 'not ok' | null} | null {
+  const t = text.trim();
+  let m = /^test_(start|end)=(\S+)(?:\s+(ok|not ok))?$/.exec(t);
+  if (m) return {kind: m[1] as 'start' | 'end', name: m[2]!, result: (m[3] as 'ok' | 'not ok' | undefined) ?? null};
+  m = /^test=(\S+)\s+(start|begin|end)(?:\s+(ok|not ok))?$/.exec(t);
+  if (m) return {kind: m[2] === 'end' ? 'end' : 'start', name: m[1]!, result: (m[3] as 'ok' | 'not ok' | undefined) ?? null};
+  m = /^ktrail-test:\s*(start|begin|end)\s+(\S+)(?:\s+(ok|not ok))?$/.exec(t);
+  if (m) return {kind: m[1] === 'end' ? 'end' : 'start', name: m[2]!, result: (m[3] as 'ok' | 'not ok' | undefined) ?? null};
+  m = /^phase=(\S+)_(start|end)(?:\s.*)?$/.exec(t);
+  if (m) return {kind: m[2] as 'start' | 'end', name: m[1]!, result: null};
+  return null;
+}
+
+/** Pair start/end markers per source and name into spans (unclosed starts end at the source's last timestamp). */
+export function spansFromMarkers(rows: readonly MarkerRow[], lastTs: Map<number, bigint>): TestSpan[] {
+  const out: TestSpan[] = [];
+  const open = new Map<string, {row: MarkerRow; depth: number}[]>();
+  const depthBySource = new Map<number, number>();
+  const sorted = [...rows].sort((a, b) => a.source_id - b.source_id || a.seq - b.seq);
+  for (const r of sorted) {
+    if (r.ts_ns === null) continue;
+    const p = parseTestMarker(r.text);
+    if (!p) continue;
+    const key = `${r.source_id}\u0000${p.name}`;
+    const depth = depthBySource.get(r.source_id) ?? 0;
+    if (p.kind === 'start') {
+      const stack = open.get(key) ?? [];
+      stack.push({row: r, depth});
+      open.set(key, stack);
+      depthBySource.set(r.source_id, depth + 1);
+    } else {
+      const start = open.get(key)?.pop();
+      if (!start) continue; // an end without its start names no window
+      depthBySource.set(r.source_id, Math.max(0, depth - 1));
+      out.push({name: p.name, source_id: r.source_id, seq: r.seq, ts_start_ns: start.row.ts_ns!, ts_end_ns: r.ts_ns, depth: start.depth, result: p.result, directive: null, origin: 'markers'});
+    }
+  }
+  for (const stack of open.values()) {
+    for (const s of stack) {
+      const end = lastTs.get(s.row.source_id);
+      if (end === undefined) continue;
+      out.push({name: p2(s.row.text), source_id: s.row.source_id, seq: s.row.seq, ts_start_ns: s.row.ts_ns!, ts_end_ns: end, depth: s.depth, result: null, directive: null, origin: 'markers'});
+    }
+  }
+  return out;
+}
+
+function p2(text: string): string {
+  return parseTestMarker(text)?.name ?? text;
+}
+
+interface TestResultRow {
+  source_id: number;
+  seq: number | bigint;
+  ts_ns: bigint | number | null;
+  ts_start_ns: bigint | number | null;
+  depth: number | null;
+  suite: string | null;
+  name: string | null;
+  result: string | null;
+  directive: string | null;
+}
+
+export function spansFromTestResults(rows: readonly TestResultRow[]): TestSpan[] {
+  const out: TestSpan[] = [];
+  for (const r of rows) {
+    if (r.ts_ns === null || r.ts_start_ns === null || !r.name) continue;
+    const name = r.suite && r.suite !== r.name ? `${r.suite}.${r.name}` : r.name;
+    out.push({
+      name,
+      source_id: Number(r.source_id),
+      seq: Number(r.seq),
+      ts_start_ns: BigInt(r.ts_start_ns),
+      ts_end_ns: BigInt(r.ts_ns),
+      depth: r.depth ?? 0,
+      result: r.result === 'ok' || r.result === 'not ok' ? r.result : null,
+      directive: r.directive ?? null,
+      origin: 'test_results',
+    });
+  }
+  return out;
+}
+
+/** All test spans the store knows: test_results (when that projection exists) and test markers. */
+export async function loadTestSpans(db: Db): Promise<TestSpan[]> {
+  const spans: TestSpan[] = [];
+  if (await db.tableExists('test_results')) {
+    const rows = await db.all<TestResultRow>(
+      'SELECT source_id, seq, ts_ns, ts_start_ns, depth, suite, name, result, directive FROM test_results WHERE ts_ns IS NOT NULL AND ts_start_ns IS NOT NULL',
+    );
+    spans.push(...spansFromTestResults(rows));
+  }
+  if (await db.tableExists('markers')) {
+    const rows = await db.all<{source_id: number; seq: number | bigint; ts_ns: bigint | number | null; text: string}>('SELECT source_id, seq, ts_ns, text FROM markers ORDER BY source_id, seq');
+    const last = await db.all<{source_id: number; last_ts_ns: bigint | number}>('SELECT source_id, last_ts_ns FROM sources WHERE last_ts_ns IS NOT NULL');
+    spans.push(
+      ...spansFromMarkers(
+        rows.map((r) => ({source_id: Number(r.source_id), seq: Number(r.seq), ts_ns: r.ts_ns === null ? null : BigInt(r.ts_ns), text: r.text})),
+        new Map(last.map((l) => [Number(l.source_id), BigInt(l.last_ts_ns)])),
+      ),
+    );
+  }
+  return spans;
+}

@@ -1,0 +1,122 @@
+import {promises as fs} from 'node:fs';
+import path from 'node:path';
+import {z} from 'zod';
+import YAML from 'yaml';
+import {UserError} from '../errors.js';
+
+/**
+ * The baseline: findings a team already knows about, by fingerprint. A known
+ * finding does not fail the gate until its entry expires.
+ */
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a calendar date');
+
+export const BaselineEntrySchema = z.strictObject({
+  fingerprint: z.string().regex(/^[0-9a-zA-Z_:.-]{4,128}$/, 'fingerprint must be 4-128 characters of [0-9a-zA-Z_:.-]'),
+  rule: z.string().min(1),
+  title: z.string(),
+  owner: z.string().optional(),
+  comment: z.string().optional(),
+  /** Last day (UTC) on which the entry still suppresses the finding. */
+  expires: isoDate.optional(),
+});
+
+export const BaselineSchema = z
+  .strictObject({
+    version: z.literal(1),
+    entries: z.array(BaselineEntrySchema),
+  })
+  .superRefine((b, ctx) => {
+    const seen = new Set<string>();
+    b.entries.forEach((e, i) => {
+      if (seen.has(e.fingerprint)) ctx.addIssue({code: 'custom', path: ['entries', i, 'fingerprint'], message: `duplicate fingerprint ${e.fingerprint}`});
+      seen.add(e.fingerprint);
+    });
+  });
+
+export type BaselineEntry = z.infer<typeof BaselineEntrySchema>;
+export type Baseline = z.infer<typeof BaselineSchema>;
+
+export function emptyBaseline(): Baseline {
+  return {version: 1, entries: []};
+}
+
+function isJsonPath(file: string): boolean {
+  return path.extname(file).toLowerCase() === '.json';
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
+  return `${where}: ${issue.message}`;
+}
+
+/** Parse baseline text; `file` names the source in the one-line error. */
+export function parseBaseline(text: string, file: string): Baseline {
+  let data: unknown;
+  try {
+    if (isJsonPath(file)) data = JSON.parse(text);
+    else {
+      const doc = YAML.parseDocument(text, {prettyErrors: false});
+      if (doc.errors.length) throw new Error(doc.errors[0]!.message);
+      data = doc.toJS();
+    }
+  } catch (err) {
+    throw new UserError(`baseline ${file}: cannot parse ${isJsonPath(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  // An empty YAML file is an empty baseline, not an error.
+  if (data === null || data === undefined) return emptyBaseline();
+  const parsed = BaselineSchema.safeParse(data);
+  if (!parsed.success) throw new UserError(`baseline ${file}: ${describeIssue(parsed.error.issues[0]!)}`);
+  return parsed.data;
+}
+
+export async function loadBaseline(file: string, opts: {missingOk?: boolean} = {}): Promise<Baseline> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && opts.missingOk) return emptyBaseline();
+    throw new UserError(`baseline ${file}: cannot read (${code ?? (err as Error).message})`);
+  }
+  return parseBaseline(text, file);
+}
+
+export function serializeBaseline(b: Baseline, file: string): string {
+  const clean: Baseline = {
+    version: 1,
+    entries: b.entries.map((e) => {
+      // Fixed key order, absent optional keys left out.
+      const o: BaselineEntry = {fingerprint: e.fingerprint, rule: e.rule, title: e.title};
+      if (e.owner !== undefined) o.owner = e.owner;
+      if (e.comment !== undefined) o.comment = e.comment;
+      if (e.expires !== undefined) o.expires = e.expires;
+      return o;
+    }),
+  };
+  if (isJsonPath(file)) return JSON.stringify(clean, null, 2) + '\n';
+  return (
+    '# ktrail gate baseline: known findings by fingerprint (docs/gate.md).\n' +
+    '# owner/comment/expires are kept by --update-baseline; expires is the last day (UTC) an entry suppresses its finding.\n' +
+    YAML.stringify(clean, {lineWidth: 0})
+  );
+}
+
+export async function saveBaseline(b: Baseline, file: string): Promise<void> {
+  try {
+    await fs.writeFile(file, serializeBaseline(b, file));
+  } catch (err) {
+    throw new UserError(`baseline ${file}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** True when the entry no longer suppresses on `today` (YYYY-MM-DD, UTC). */
+export function isExpired(e: BaselineEntry, today: string): boolean {
+  return e.expires !== undefined && e.expires < today;
+}
+
+export function todayUtc(now = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}

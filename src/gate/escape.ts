@@ -1,0 +1,120 @@
+/**
+ * Escaping of log text for each gate output. Kernel logs carry whatever
+ * shared the console (ANSI colours, binary junk, text that looks like markup),
+ * so every output format gets its own escaper and no raw log text is ever
+ * spliced into an output.
+ */
+
+/** C0/C1 controls except TAB and LF, plus DEL: shown as visible `\xNN`. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_KEEP_LF = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+function hexEscape(c: string): string {
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+}
+
+/** Control characters (ANSI ESC included) made visible; newlines kept when asked. */
+export function visibleControls(text: string, keepNewlines = false): string {
+  return text.replace(keepNewlines ? CONTROL_KEEP_LF : CONTROL_ALL, hexEscape);
+}
+
+/**
+ * XML 1.0 text or attribute value. Characters XML 1.0 cannot carry at all
+ * (most C0 controls, lone surrogates, U+FFFE/U+FFFF) become visible `\xNN`
+ * or `\u{...}`; markup characters become entities. Used for element text
+ * and attributes alike (no CDATA, so `]]>` needs no special case).
+ */
+export function escapeXml(text: string, opts: {attribute?: boolean} = {}): string {
+  const attribute = opts.attribute ?? true;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const c = text[i]!;
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        out += c + text[i + 1];
+        i++;
+      } else out += `\\u{${code.toString(16)}}`;
+      continue;
+    }
+    if (code >= 0xdc00 && code <= 0xdfff) {
+      out += `\\u{${code.toString(16)}}`;
+      continue;
+    }
+    if (code === 0xfffe || code === 0xffff) {
+      out += `\\u{${code.toString(16)}}`;
+      continue;
+    }
+    // TAB stays; CR/LF in attributes become entities so attribute-value normalization keeps them.
+    if (code === 0x09) out += c;
+    else if (code === 0x0a) out += attribute ? '&#10;' : '\n';
+    else if (code === 0x0d) out += '&#13;';
+    else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) out += hexEscape(c);
+    else if (c === '&') out += '&amp;';
+    else if (c === '<') out += '&lt;';
+    else if (c === '>') out += '&gt;';
+    else if (c === '"') out += '&quot;';
+    else if (c === "'") out += '&apos;';
+    else out += c;
+  }
+  return out;
+}
+
+/** XML element text: like escapeXml, but line breaks stay literal. */
+export function escapeXmlText(text: string): string {
+  return escapeXml(text, {attribute: false});
+}
+
+/**
+ * GitHub Actions workflow-command message (the part after `::`): the runner
+ * decodes `%25`, `%0D`, `%0A`, so these are the only escapes it needs; other
+ * controls are made visible so no ANSI sequence reaches the log viewer.
+ */
+export function escapeGithubData(text: string): string {
+  return visibleControls(text, true).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** GitHub workflow-command property value (`file=`, `title=`): also `:` and `,`. */
+export function escapeGithubProperty(text: string): string {
+  return escapeGithubData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+/**
+ * Markdown inline text (paragraphs, list items, table cells): HTML
+ * metacharacters become entities (GitHub renders raw HTML), Markdown
+ * punctuation is backslash-escaped, `|` too (table cells), newlines become
+ * a space, controls are made visible.
+ */
+export function escapeMarkdownInline(text: string): string {
+  return visibleControls(text.replace(/\r?\n/g, ' '))
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A fenced code block around log lines. The fence is longer than any
+ * backtick run in the content, so no line can close it; controls are made
+ * visible. Inside a fence GitHub renders text literally (no HTML).
+ */
+export function markdownCodeBlock(lines: string[]): string {
+  const body = lines.map((l) => visibleControls(l.replace(/\r?\n/g, ' '))).join('\n');
+  let longest = 0;
+  for (const m of body.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${body}\n${fence}`;
+}
+
+/**
+ * A line of terminal output: controls made visible (no ANSI, no line
+ * breaks), and a leading `::` defused so the GitHub runner, which scans every
+ * stdout line for workflow commands, cannot read log text as one.
+ */
+export function escapeTerminal(text: string): string {
+  const s = visibleControls(text);
+  return s.startsWith('::') ? `\\${s}` : s;
+}

@@ -1,0 +1,42 @@
+import type {Severity} from '../rules/types.js';
+import {escapeGithubData, escapeGithubProperty} from './escape.js';
+import type {GateResult} from './result.js';
+
+const COMMAND: Record<Severity, 'error' | 'warning' | 'notice'> = {error: 'error', warning: 'warning', info: 'notice'};
+
+/** Evidence lines in an annotation body (the runner shows it in the job log and the PR). */
+const ANNOTATION_EVIDENCE = 6;
+
+/**
+ * GitHub Actions workflow commands, one line each: an annotation per new or
+ * expired finding (`::error file=…,line=…,title=…::message`; level from the
+ * finding's severity), and a summary notice. Known findings are not
+ * annotated. Every value is escaped so log text cannot end the command or
+ * start another one.
+ */
+export function renderGithub(result: GateResult): string[] {
+  const out: string[] = [];
+  for (const f of result.findings) {
+    if (f.status === 'known') continue;
+    const props: string[] = [];
+    if (f.location) {
+      props.push(`file=${escapeGithubProperty(f.location.path)}`);
+      props.push(`line=${f.location.line}`);
+    }
+    props.push(`title=${escapeGithubProperty(`${f.rule}${f.status === 'expired' ? ' (baseline entry expired)' : ''}`)}`);
+    const body = [f.title];
+    if (f.test) body.push(`during test ${f.test.test}${f.test.passed_despite_finding ? ' (the test PASSED)' : ''}`);
+    body.push(`fingerprint ${f.fingerprint}`);
+    for (const e of f.evidence.slice(0, ANNOTATION_EVIDENCE)) body.push(`${e.seq}: ${e.text}`);
+    if (f.evidence.length > ANNOTATION_EVIDENCE) body.push(`... ${f.evidence.length - ANNOTATION_EVIDENCE} more lines`);
+    out.push(`::${COMMAND[f.severity]} ${props.join(',')}::${escapeGithubData(body.join('\n'))}`);
+  }
+  for (const o of result.baseline?.outcomes ?? []) {
+    if (o.status !== 'fixed') continue;
+    out.push(`::notice title=${escapeGithubProperty(`${o.entry.rule} fixed`)}::${escapeGithubData(`baseline entry no longer occurs: ${o.entry.title} (fingerprint ${o.entry.fingerprint})`)}`);
+  }
+  const c = result.counts;
+  const summary = `ktrail gate ${result.passed ? 'passed' : 'FAILED'} (fail-on ${result.fail_on}): ${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ${result.coverage_gaps.length} coverage gaps`;
+  out.push(`::${result.passed ? 'notice' : 'error'} title=ktrail gate::${escapeGithubData(summary)}`);
+  return out;
+}

@@ -1,0 +1,82 @@
+import {escapeXml, escapeXmlText} from './escape.js';
+import type {GateFinding, GateResult} from './result.js';
+import {findingText} from './text.js';
+
+/**
+ * JUnit XML in the common Jenkins/GitLab/GitHub-reporter dialect:
+ * - suite `ktrail.rules`: one testcase per rule that ran, failing with its
+ *   gating findings that no test claims, skipped when the rule could not look
+ *   at any source;
+ * - one suite per test that findings are attributed to, with one testcase per
+ *   rule that fired during it.
+ * Non-gating findings (known, or below --fail-on) go to <system-out>.
+ */
+export function renderJunit(result: GateResult): string {
+  const rules = [...new Set([...result.coverage.map((c) => c.rule), ...result.findings.map((f) => f.rule)])].sort();
+  const suites: string[] = [];
+  let totalTests = 0;
+  let totalFailures = 0;
+  let totalSkipped = 0;
+
+  const unattributed = result.findings.filter((f) => !f.test);
+  const ruleCases: string[] = [];
+  let failures = 0;
+  let skipped = 0;
+  for (const rule of rules) {
+    const fs = unattributed.filter((f) => f.rule === rule);
+    const cov = result.coverage.filter((c) => c.rule === rule);
+    const notEvaluated = cov.length > 0 && cov.every((c) => c.status === 'not-evaluated');
+    const c = testcase('ktrail.rules', rule, result, fs, notEvaluated && fs.length === 0 ? cov.map((c) => `source ${c.source_id}: ${c.reason}`).join('; ') : null);
+    if (c.failed) failures++;
+    if (c.skipped) skipped++;
+    ruleCases.push(c.xml);
+  }
+  suites.push(suite('ktrail.rules', ruleCases, failures, skipped));
+  totalTests += ruleCases.length;
+  totalFailures += failures;
+  totalSkipped += skipped;
+
+  for (const t of result.tests) {
+    const cases: string[] = [];
+    let tf = 0;
+    const inTest = result.findings.filter((f) => f.test && f.test.source_id === t.source_id && f.test.seq === t.seq && f.test.test === t.test);
+    for (const rule of t.rules) {
+      const c = testcase(`ktrail.test.${t.test}`, rule, result, inTest.filter((f) => f.rule === rule), null);
+      if (c.failed) tf++;
+      cases.push(c.xml);
+    }
+    suites.push(suite(t.test, cases, tf, 0, t.passed_despite_finding ? `test ${t.test} reported ${t.result} although kernel findings happened while it ran` : null));
+    totalTests += cases.length;
+    totalFailures += tf;
+  }
+
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<testsuites name="ktrail gate" tests="${totalTests}" failures="${totalFailures}" errors="0" skipped="${totalSkipped}">\n` +
+    suites.join('') +
+    '</testsuites>\n'
+  );
+}
+
+function suite(name: string, cases: string[], failures: number, skipped: number, note: string | null = null): string {
+  const props = note ? `    <properties>\n      <property name="ktrail.note" value="${escapeXml(note)}"/>\n    </properties>\n` : '';
+  return `  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}">\n${props}${cases.join('')}  </testsuite>\n`;
+}
+
+function testcase(classname: string, name: string, result: GateResult, findings: GateFinding[], skipReason: string | null): {xml: string; failed: boolean; skipped: boolean} {
+  const gating = findings.filter((f) => f.gating);
+  const other = findings.filter((f) => !f.gating);
+  const open = `    <testcase classname="${escapeXml(classname)}" name="${escapeXml(name)}"`;
+  const body: string[] = [];
+  if (gating.length) {
+    const first = gating[0]!;
+    const message = gating.length === 1 ? first.title : `${gating.length} findings; first: ${first.title}`;
+    const text = gating.map((f) => findingText(result, f)).join('\n\n');
+    body.push(`      <failure message="${escapeXml(message)}" type="${escapeXml(first.severity)}">${escapeXmlText(text)}</failure>\n`);
+  } else if (skipReason !== null) {
+    body.push(`      <skipped message="${escapeXml(`not evaluated: ${skipReason}`)}"/>\n`);
+  }
+  if (other.length) body.push(`      <system-out>${escapeXmlText(other.map((f) => findingText(result, f)).join('\n\n'))}</system-out>\n`);
+  const xml = body.length ? `${open}>\n${body.join('')}    </testcase>\n` : `${open}/>\n`;
+  return {xml, failed: gating.length > 0, skipped: gating.length === 0 && skipReason !== null};
+}

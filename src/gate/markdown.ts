@@ -1,0 +1,115 @@
+import {escapeMarkdownInline as md, markdownCodeBlock} from './escape.js';
+import type {GateFinding, GateResult} from './result.js';
+import {TOP_EVIDENCE, evidenceRef} from './text.js';
+
+/** Findings shown in full (with evidence) per section; the rest are listed in one line each. */
+const DETAILED = 15;
+
+/**
+ * Markdown summary for `$GITHUB_STEP_SUMMARY` (or a merge-request note):
+ * verdict, counts by rule and severity, new / known / fixed, tests that
+ * passed despite a finding, coverage gaps, and the top evidence lines of new
+ * findings. Every piece of log text is escaped (inline) or fenced.
+ */
+export function renderMarkdown(result: GateResult): string {
+  const c = result.counts;
+  const out: string[] = [];
+  out.push(`## ktrail gate: ${result.passed ? 'passed' : 'FAILED'}`);
+  out.push('');
+  out.push(
+    `Fail on: **${result.fail_on}** or worse. ` +
+      `**${c.gating}** gating, ${c.new} new, ${c.known} known, ${c.expired} expired (baseline entry past its date), ` +
+      `${c.fixed} fixed, ${c.unverified} not re-checked. Sources: ${result.sources.map((s) => `${md(s.path)} (${md(s.format)}, ${s.lines} lines)`).join(', ') || 'none'}.`,
+  );
+  out.push('');
+
+  out.push('### Findings by rule');
+  out.push('');
+  if (result.by_rule.length === 0) out.push('No findings.');
+  else {
+    out.push('| rule | severity | new | known | expired | total |');
+    out.push('|---|---|---:|---:|---:|---:|');
+    for (const r of result.by_rule) out.push(`| ${md(r.rule)} | ${r.severity} | ${r.new} | ${r.known} | ${r.expired} | ${r.total} |`);
+    out.push('');
+    out.push('| severity | new | known | expired |');
+    out.push('|---|---:|---:|---:|');
+    for (const s of ['error', 'warning', 'info'] as const) {
+      const v = result.by_severity[s];
+      out.push(`| ${s} | ${v.new} | ${v.known} | ${v.expired} |`);
+    }
+  }
+  out.push('');
+
+  const fresh = result.findings.filter((f) => f.status !== 'known');
+  if (fresh.length) {
+    out.push('### New findings');
+    out.push('');
+    fresh.slice(0, DETAILED).forEach((f) => out.push(...detail(result, f), ''));
+    for (const f of fresh.slice(DETAILED)) out.push(`- ${oneLine(f)}`);
+    if (fresh.length > DETAILED) out.push('');
+  }
+
+  const suspicious = result.tests.filter((t) => t.passed_despite_finding);
+  if (suspicious.length) {
+    out.push('### Tests that passed while a kernel finding happened');
+    out.push('');
+    out.push('| test | result | rules | findings |');
+    out.push('|---|---|---|---:|');
+    for (const t of suspicious) out.push(`| ${md(t.test)} | ${md(t.result ?? '')} | ${t.rules.map(md).join(', ')} | ${t.findings} |`);
+    out.push('');
+  }
+
+  const outcomes = result.baseline?.outcomes ?? [];
+  if (outcomes.length) {
+    out.push('### Baseline entries not seen in this run');
+    out.push('');
+    out.push('| status | rule | title | owner | why |');
+    out.push('|---|---|---|---|---|');
+    for (const o of outcomes) out.push(`| ${o.status}${o.expired ? ' (expired)' : ''} | ${md(o.entry.rule)} | ${md(o.entry.title)} | ${md(o.entry.owner ?? '')} | ${md(o.reason)} |`);
+    out.push('');
+  }
+
+  if (result.coverage_gaps.length) {
+    out.push('### Coverage gaps');
+    out.push('');
+    out.push('A rule listed here could not (fully) look at a source: no finding from it there does not mean no bug.');
+    out.push('');
+    out.push('| rule | source | status | reason |');
+    out.push('|---|---|---|---|');
+    for (const g of result.coverage_gaps) out.push(`| ${md(g.rule)} | ${md(evidenceRef(result, g.source_id, 0).replace(/:0$/, ''))} | ${g.status} | ${md(g.reason)} |`);
+    out.push('');
+  }
+
+  const known = result.findings.filter((f) => f.status === 'known');
+  if (known.length) {
+    out.push('<details><summary>Known findings (in the baseline)</summary>');
+    out.push('');
+    for (const f of known) out.push(`- ${oneLine(f)}${f.baseline?.owner ? ` — owner ${md(f.baseline.owner)}` : ''}`);
+    out.push('');
+    out.push('</details>');
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function oneLine(f: GateFinding): string {
+  const where = f.location ? ` at ${md(`${f.location.path}:${f.location.line}`)}` : '';
+  const test = f.test ? ` during ${md(f.test.test)}` : '';
+  return `**${f.severity}** ${md(f.rule)}: ${md(f.title)}${where}${test}`;
+}
+
+function detail(result: GateResult, f: GateFinding): string[] {
+  const lines = [`#### ${f.severity}: ${md(f.title)}`, ''];
+  lines.push(`- rule: ${md(f.rule)}${f.status === 'expired' ? ' (baseline entry expired)' : ''}${f.gating ? ' — **fails the gate**' : ''}`);
+  if (f.location) lines.push(`- at: ${md(`${f.location.path}:${f.location.line}`)}`);
+  if (f.test) lines.push(`- during test: ${md(f.test.test)}${f.test.result ? ` (${md(f.test.result)})` : ''}${f.test.passed_despite_finding ? ' — **the test passed**' : ''}`);
+  lines.push(`- fingerprint: ${md(f.fingerprint)}`);
+  if (f.message && f.message !== f.title) lines.push(`- ${md(f.message)}`);
+  if (f.evidence.length) {
+    lines.push('');
+    const ev = f.evidence.slice(0, TOP_EVIDENCE).map((e) => `${evidenceRef(result, e.source_id, e.seq)}  ${e.text}`);
+    if (f.evidence.length > TOP_EVIDENCE) ev.push(`... ${f.evidence.length - TOP_EVIDENCE} more lines`);
+    lines.push(markdownCodeBlock(ev));
+  }
+  return lines;
+}

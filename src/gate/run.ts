@@ -1,0 +1,119 @@
+import {promises as fs} from 'node:fs';
+import {UserError} from '../errors.js';
+import type {Severity} from '../rules/types.js';
+import {loadTestSpans} from './attribution.js';
+import {type Baseline, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
+import {renderGithub} from './github.js';
+import {renderJunit} from './junit.js';
+import {renderMarkdown} from './markdown.js';
+import {type GateResult, compareWithBaseline, updatedBaseline} from './result.js';
+import {type SarifRuleInfo, renderSarif} from './sarif.js';
+
+export interface GateOptions {
+  paths: string[];
+  db: string;
+  baseline?: string;
+  updateBaseline?: boolean;
+  failOn: Severity;
+  junit?: string;
+  sarif?: string;
+  markdown?: string;
+  /** Version written into SARIF's tool.driver. */
+  toolVersion: string;
+  /** Override "today" (YYYY-MM-DD) for expiry; tests and reproducible reruns. */
+  today?: string;
+}
+
+export interface GateRun {
+  result: GateResult;
+  /** GitHub workflow-command lines (always computed; printed only with --github). */
+  github: string[];
+  baselineUpdate: {path: string; added: number; removed: number; entries: number} | null;
+  written: {junit?: string; sarif?: string; markdown?: string};
+}
+
+async function writeOutput(file: string, text: string, what: string): Promise<void> {
+  try {
+    await fs.writeFile(file, text);
+  } catch (err) {
+    throw new UserError(`cannot write ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/**
+ * One gate run: read the baseline first (a bad one must fail before any
+ * work), ingest the logs into the store, run every rule, attribute findings to
+ * tests, compare with the baseline, write the requested outputs.
+ */
+export async function runGate(opts: GateOptions): Promise<GateRun> {
+  if (opts.updateBaseline && !opts.baseline) throw new UserError('--update-baseline needs --baseline FILE (the file to write)');
+  const today = opts.today ?? todayUtc();
+  let baseline: Baseline | null = opts.baseline ? await loadBaseline(opts.baseline, {missingOk: opts.updateBaseline}) : null;
+
+  const {openStore} = await import('../store/open.js');
+  const {ingestPaths} = await import('../ingest/pipeline.js');
+  const {runRules} = await import('../rules/engine.js');
+  const {ensureProjections} = await import('../project/run.js');
+  const {projectorByName} = await import('../project/index.js');
+  const {RULES} = await import('../rules/index.js');
+  const {explainRule} = await import('../rules/explain.js');
+
+  const db = await openStore(opts.db);
+  try {
+    await ingestPaths(db, opts.paths, {progress: false});
+    const run = await runRules(db);
+    if (projectorByName('test_results')) await ensureProjections(db, ['test_results']);
+    const spans = await loadTestSpans(db);
+
+    let baselineUpdate: GateRun['baselineUpdate'] = null;
+    if (opts.updateBaseline && opts.baseline) {
+      const u = updatedBaseline(baseline, run.findings, run.coverage);
+      await saveBaseline(u.baseline, opts.baseline);
+      baseline = u.baseline;
+      baselineUpdate = {path: opts.baseline, added: u.added, removed: u.removed, entries: u.baseline.entries.length};
+    }
+
+    const result = compareWithBaseline({
+      findings: run.findings,
+      coverage: run.coverage,
+      sources: run.sources,
+      baseline,
+      baselinePath: opts.baseline ?? null,
+      failOn: opts.failOn,
+      today,
+      spans,
+    });
+
+    const written: GateRun['written'] = {};
+    if (opts.junit) {
+      await writeOutput(opts.junit, renderJunit(result), 'JUnit report');
+      written.junit = opts.junit;
+    }
+    if (opts.sarif) {
+      const rules: SarifRuleInfo[] = RULES.map((r) => ({id: r.meta.id, description: r.meta.description, severity: r.meta.severity, help: safeExplain(explainRule, r.meta.id)}));
+      await writeOutput(opts.sarif, JSON.stringify(renderSarif(result, {toolVersion: opts.toolVersion, rules}), null, 2) + '\n', 'SARIF report');
+      written.sarif = opts.sarif;
+    }
+    if (opts.markdown) {
+      // $GITHUB_STEP_SUMMARY is shared by all steps of a job: append to it, never truncate; other files are replaced.
+      const append = process.env.GITHUB_STEP_SUMMARY !== undefined && opts.markdown === process.env.GITHUB_STEP_SUMMARY;
+      try {
+        await (append ? fs.appendFile : fs.writeFile)(opts.markdown, renderMarkdown(result) + '\n');
+      } catch (err) {
+        throw new UserError(`cannot write Markdown summary ${opts.markdown} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+      written.markdown = opts.markdown;
+    }
+    return {result, github: renderGithub(result), baselineUpdate, written};
+  } finally {
+    db.close();
+  }
+}
+
+function safeExplain(explain: (id: string) => string, id: string): string {
+  try {
+    return explain(id);
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,137 @@
+import type {Severity} from '../rules/types.js';
+import {visibleControls} from './escape.js';
+import type {GateFinding, GateResult} from './result.js';
+import {evidenceRef} from './text.js';
+
+/** What SARIF says about a rule (from the rule registry and `rules explain`). */
+export interface SarifRuleInfo {
+  id: string;
+  description: string;
+  severity: Severity;
+  /** Markdown help text (explainRule). */
+  help: string;
+}
+
+export interface SarifOptions {
+  toolVersion: string;
+  rules: SarifRuleInfo[];
+  /** Relative log paths are resolved against this directory for artifact URIs (default: left relative). */
+  informationUri?: string;
+}
+
+const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {error: 'error', warning: 'warning', info: 'note'};
+
+/** A file path as a SARIF artifact URI reference: forward slashes, percent-encoded where needed. */
+export function pathToUri(p: string): string {
+  const slashed = p.replace(/\\/g, '/');
+  const encoded = slashed
+    .split('/')
+    .map((seg) => encodeURIComponent(seg))
+    .join('/');
+  return slashed.startsWith('/') ? `file://${encoded}` : encoded;
+}
+
+/** Markdown help is rendered by SARIF viewers; strip controls only (the text is ours, from rule docs). */
+function plain(text: string): string {
+  return visibleControls(text, true);
+}
+
+export function renderSarif(result: GateResult, opts: SarifOptions): object {
+  const ruleIds = [...new Set([...opts.rules.map((r) => r.id), ...result.findings.map((f) => f.rule)])].sort();
+  const info = new Map(opts.rules.map((r) => [r.id, r]));
+  const rules = ruleIds.map((id) => {
+    const r = info.get(id);
+    const severity = r?.severity ?? result.findings.find((f) => f.rule === id)?.severity ?? 'warning';
+    const rule: Record<string, unknown> = {
+      id,
+      name: id.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')),
+      shortDescription: {text: plain(r?.description ?? id)},
+      defaultConfiguration: {level: LEVEL[severity]},
+      properties: {tags: ['kernel', id.split('/')[0]]},
+    };
+    if (r?.help) {
+      rule.fullDescription = {text: plain(r.description)};
+      rule.help = {text: plain(r.help), markdown: plain(r.help)};
+    }
+    return rule;
+  });
+  const ruleIndex = new Map(ruleIds.map((id, i) => [id, i]));
+
+  const artifacts = result.sources.map((s) => ({location: {uri: pathToUri(s.path)}, properties: {format: s.format, lines: s.lines}}));
+  const artifactIndex = new Map(result.sources.map((s, i) => [s.source_id, i]));
+  const physical = (source_id: number, line: number) => {
+    const src = result.sources.find((s) => s.source_id === source_id);
+    return {
+      physicalLocation: {
+        artifactLocation: {uri: pathToUri(src?.path ?? `source-${source_id}`), ...(artifactIndex.has(source_id) ? {index: artifactIndex.get(source_id)} : {})},
+        region: {startLine: Math.max(1, line)},
+      },
+    };
+  };
+
+  const results = result.findings.map((f: GateFinding) => {
+    const text = [f.title, f.test ? `(during test ${f.test.test}${f.test.passed_despite_finding ? ', which passed' : ''})` : '', f.message && f.message !== f.title ? `\n${f.message}` : '']
+      .filter(Boolean)
+      .join(' ');
+    const r: Record<string, unknown> = {
+      ruleId: f.rule,
+      ruleIndex: ruleIndex.get(f.rule),
+      level: LEVEL[f.severity],
+      kind: 'fail',
+      message: {text: visibleControls(text, true)},
+      partialFingerprints: {'ktrail/v1': f.fingerprint},
+      baselineState: f.status === 'known' ? 'unchanged' : 'new',
+      properties: {
+        status: f.status,
+        gating: f.gating,
+        confidence: f.confidence,
+        ...(f.test ? {test: f.test.test, testResult: f.test.result, testPassedDespiteFinding: f.test.passed_despite_finding} : {}),
+        ...(f.pid !== null ? {pid: f.pid} : {}),
+        ...(f.comm !== null ? {comm: visibleControls(f.comm)} : {}),
+      },
+    };
+    if (f.location) {
+      const src = result.sources.find((s) => s.path === f.location!.path);
+      r.locations = [physical(src?.source_id ?? f.source_id, f.location.line)];
+    }
+    if (f.evidence.length) {
+      r.relatedLocations = f.evidence.map((e, i) => ({
+        id: i + 1,
+        ...physical(e.source_id, e.seq),
+        message: {text: visibleControls(`[${e.role}] ${e.text}`)},
+      }));
+    }
+    if (f.status === 'known' && f.baseline) {
+      const just = [f.baseline.owner ? `owner: ${f.baseline.owner}` : '', f.baseline.comment ?? '', f.baseline.expires ? `expires ${f.baseline.expires}` : ''].filter(Boolean).join('; ');
+      r.suppressions = [{kind: 'external', status: 'accepted', ...(just ? {justification: visibleControls(just)} : {})}];
+    }
+    return r;
+  });
+
+  const notifications = result.coverage_gaps.map((c) => ({
+    level: 'warning',
+    message: {text: visibleControls(`${c.rule} ${c.status} on ${evidenceRef(result, c.source_id, 1).replace(/:1$/, '')}${c.reason ? `: ${c.reason}` : ''}`)},
+    associatedRule: {id: c.rule, ...(ruleIndex.has(c.rule) ? {index: ruleIndex.get(c.rule)} : {})},
+  }));
+
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'ktrail',
+            version: opts.toolVersion,
+            ...(opts.informationUri ? {informationUri: opts.informationUri} : {}),
+            rules,
+          },
+        },
+        invocations: [{executionSuccessful: true, ...(notifications.length ? {toolExecutionNotifications: notifications} : {})}],
+        artifacts,
+        results,
+        properties: {passed: result.passed, failOn: result.fail_on, counts: result.counts},
+      },
+    ],
+  };
+}
