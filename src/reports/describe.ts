@@ -1,0 +1,182 @@
+import {STACK, type OopsDef, type StackSpec, type TitleFormat} from './classes.js';
+import {compileSkip, hangFrame, stallFrame, titleFrameName} from './frames.js';
+import {re} from './shorthand.js';
+
+/**
+ * Title and corruption of one report, from its text (the report's lines,
+ * `?` frames removed, each ending in '\n'). Mirrors the model of syzkaller's
+ * pkg/report so that titles are comparable.
+ */
+export interface Description {
+  rawTitle: string;
+  altTitles: string[];
+  corruptedReason: string | null;
+  format: TitleFormat | null;
+}
+
+/** Lines that start a stack trace (and end the previous one). `stack backtrace:` is not one. */
+const STACK_STARTS = [
+  /Call Trace/, /Call trace:/, /Backtrace:/, /Allocated:/, /Allocated by task [0-9]+:/, /Freed:/, /Freed by task [0-9]+:/,
+  /[^k] backtrace(?: \(crc [0-9a-f]+\))?:/, /Last potentially related work creation:/, /Second to last potentially related work creation:/,
+  /^(?:out-of-bounds|use-after-free|invalid) (?:read|write|free) at/, /^allocated by task [0-9]+ on cpu/, /^freed by task [0-9]+ on cpu/,
+];
+/** Fault-injection stacks are often mixed into crash reports; frames read after one are unreliable. */
+const CORRUPTING_LINES = [/^( \[<?(?:0x)?[0-9a-f]+>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x/];
+const TIMESTAMP_IN_TITLE = /\[ *[0-9]+\.[0-9]+\]/;
+
+export const NO_FRAMES = 'extracted no frames';
+
+export function describe(text: string, oops: OopsDef): Description {
+  let startPos = text.length;
+  let title = '';
+  let alt: string[] = [];
+  let corrupted: string | null = null;
+  let format: TitleFormat | null = null;
+  let matchedTitle = false;
+  for (const f of oops.formats) {
+    const t = re(f.title).exec(text);
+    if (!t || t.index > startPos) continue;
+    if (t.index === startPos && title !== '') continue;
+    if (t.index < startPos) {
+      title = '';
+      format = null;
+      startPos = t.index;
+    }
+    matchedTitle = true;
+    let m: RegExpExecArray | null = t;
+    if (f.report) {
+      m = re(f.report).exec(text);
+      if (!m) continue;
+    }
+    const args = m.slice(1).map((a) => a ?? '');
+    corrupted = null;
+    if (f.stack) {
+      const {frames, ok} = guiltyFrames(f.stack, text.slice(m.index));
+      if (!ok) corrupted = NO_FRAMES;
+      args.push(...frames);
+    }
+    title = fill(f.fmt, args);
+    alt = (f.alt ?? []).map((a) => fill(a, args));
+    format = f;
+  }
+  if (title === '') {
+    if (matchedTitle) corrupted = 'matched title but not report regexp';
+    const pos = text.indexOf(oops.header);
+    if (pos >= 0) {
+      const end = text.indexOf('\n', pos);
+      title = text.slice(pos, end < 0 ? undefined : end);
+    }
+  }
+  if (corrupted === null && format?.corrupted) corrupted = 'report format is marked as corrupted';
+  return {rawTitle: title, altTitles: alt, corruptedReason: corrupted, format};
+}
+
+function fill(fmt: string, args: string[]): string {
+  return fmt.replace(/\$(\d+)/g, (_, n: string) => args[Number(n) - 1] ?? '');
+}
+
+/** Walk `parts` over the lines; each parsed stack (and the end) yields one guilty frame. */
+export function guiltyFrames(spec: StackSpec, text: string): {frames: string[]; ok: boolean} {
+  const skip = compileSkip(spec.skip);
+  const pick = (frames: string[]): string | null => {
+    if (!frames.length) return null;
+    if (spec.extractor === 'stall') return stallFrame(frames);
+    if (spec.extractor === 'hang') return hangFrame(frames);
+    return frames[0]!;
+  };
+  const first = walk(spec.parts, text, skip, pick);
+  if (first.ok || !spec.parts2) return first;
+  return walk(spec.parts2, text, skip, pick);
+}
+
+function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) => string | null): {frames: string[]; ok: boolean} {
+  const lines = text.split('\n');
+  let li = 0;
+  let frames: string[] = [];
+  const results: string[] = [];
+  let ok = true;
+  let stacks = 0;
+  const add = (m: RegExpExecArray | null) => {
+    if (!m) return;
+    for (const g of m.slice(1)) {
+      if (g !== undefined && g !== '' && !skip.test(g)) {
+        frames.push(g);
+        break;
+      }
+    }
+  };
+  for (let pi = 0; ; pi++) {
+    if (pi === parts.length || (parts[pi] === STACK && stacks > 0)) {
+      const key = pick(frames);
+      if (key === null) ok = false;
+      results.push(key ?? 'corrupted');
+      frames = [];
+    }
+    if (pi === parts.length) break;
+    const part = parts[pi]!;
+    if (part === STACK) {
+      stacks++;
+      while (li < lines.length) {
+        const ln = lines[li++]!;
+        if (CORRUPTING_LINES.some((r) => r.test(ln))) {
+          ok = false;
+          break;
+        }
+        if (STACK_STARTS.some((r) => r.test(ln))) break;
+        if (pi !== parts.length - 1) {
+          const m = re(parts[pi + 1]!).exec(ln);
+          if (m) {
+            add(m);
+            pi++;
+            break;
+          }
+        }
+        const name = titleFrameName(ln);
+        if (name !== null && !skip.test(name)) frames.push(name);
+      }
+    } else {
+      const r = re(part);
+      while (li < lines.length) {
+        const ln = lines[li++]!;
+        if (CORRUPTING_LINES.some((c) => c.test(ln))) {
+          ok = false;
+          break;
+        }
+        const m = r.exec(ln);
+        if (!m) continue;
+        add(m);
+        break;
+      }
+    }
+  }
+  return {frames: results, ok};
+}
+
+/** Checks on the whole report once a title is known. */
+export function corruptionOf(title: string, text: string, format: TitleFormat | null): string | null {
+  if (TIMESTAMP_IN_TITLE.test(title)) return 'title matches corrupted regexp';
+  if (!format) return null;
+  if (!format.noStackTrace && !text.includes('Call Trace') && !text.includes('Call trace') && !text.includes('backtrace') && !text.includes('Backtrace')) {
+    return 'no stack trace in report';
+  }
+  if (format.noStackTrace) return null;
+  // Each stack keyword must be followed by at least one frame within a few lines.
+  const lines = text.split('\n');
+  for (const key of STACK_STARTS) {
+    const at = lines.findIndex((l) => key.test(l));
+    if (at < 0) continue;
+    const rest = lines.slice(at + 1);
+    if (rest.length < 3) return 'call trace is missed';
+    let found = false;
+    for (let i = 0; i < 15 && i < rest.length; i++) {
+      const l = rest[i]!;
+      if (STACK_STARTS.some((k) => k.test(l))) break;
+      if (l.includes('(stack is not available)') || /^ *(?:\[<?(?:[0-9a-f]+)>?\] ?){0,2}[ \t]+(?:[0-9]+:)?([a-zA-Z0-9_.]+)\+0x([0-9a-f]+)\/0x([0-9a-f]+)/.test(l) || /^ *\[<[0-9a-f]+>\] \(/.test(l)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return 'no frames in a stack trace';
+  }
+  return null;
+}

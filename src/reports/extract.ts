@@ -1,0 +1,231 @@
+import {END_OF_REPORT, INFO_MESSAGES_WITH_STACK, OOPSES, REPORT_START_IGNORES, type OopsDef} from './classes.js';
+import {corruptionOf, describe} from './describe.js';
+import {factsOf, framesOf, locksOf} from './details.js';
+import {isQuestionable} from './frames.js';
+import {re} from './shorthand.js';
+import {finalTitle} from './title.js';
+import type {ExtractedReport, ReportClass, ReportInputLine} from './types.js';
+
+/**
+ * Streaming splat extractor. Feed log lines of ONE source in seq order with
+ * push(); finish() returns the reports, in the order their header lines
+ * appeared. Memory is bounded by the open reports (at most MAX_REPORT_LINES
+ * lines each) plus the finished reports' facts.
+ *
+ * A report starts at a line matching a class header (./classes.ts) and
+ * collects the following lines of the same printk context: the caller id
+ * (`T123`/`C1`) when the console printed one, else "console" for timestamped
+ * lines and "" for bare lines. After "Sending NMI from CPU" it also takes
+ * the CPU-context lines of the NMI backtraces. It ends at the next report
+ * header in its context, after `---[ end trace`/`end Kernel panic` (a panic
+ * that follows an end-trace line still belongs to it), at a class `end`
+ * line, after MAX_REPORT_LINES lines, or at the end of the input.
+ */
+export const MAX_REPORT_LINES = 2000;
+/** Lines of the report's context after the header that are used for the title (syzkaller stops at panic text after 22). */
+const PANIC_TEXT_AFTER = 22;
+
+interface Open {
+  oops: OopsDef;
+  ctx: string;
+  header: ReportInputLine;
+  headerText: string;
+  seqEnd: number;
+  lines: string[];
+  titleLines: string[];
+  textLines: number;
+  skipText: boolean;
+  cpuTraceback: boolean;
+  ended: boolean;
+  cutBy: number | null;
+}
+
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
+/** Strip ANSI colour codes, CRs and other control characters (tabs stay). */
+export function cleanText(text: string): string {
+  let t = text;
+  if (t.includes('\x1b')) t = t.replace(ANSI, '');
+  return t.replace(CONTROL, '');
+}
+
+export function contextOf(line: ReportInputLine): string {
+  if (line.caller) {
+    const c = line.caller.replace(/\s+/g, '');
+    if (/^[TC]\d+$/.test(c)) return c;
+  }
+  return line.ts_ns !== null && line.ts_ns !== undefined ? 'console' : '';
+}
+
+const startIgnores = REPORT_START_IGNORES.map((s) => new RegExp(s));
+const endOfReport = new RegExp(END_OF_REPORT);
+const oopsIgnores = new Map<OopsDef, RegExp[]>(OOPSES.map((o) => [o, (o.ignores ?? []).map((s) => new RegExp(s))]));
+
+/** The report class whose header is in this line, if any. */
+export function matchOops(text: string, opts: {includeKtrailOnly?: boolean} = {}): OopsDef | null {
+  for (const o of OOPSES) {
+    if (o.ktrailOnly && opts.includeKtrailOnly === false) continue;
+    if (!text.includes(o.header)) continue;
+    if (oopsIgnores.get(o)!.some((r) => r.test(text))) continue;
+    return o;
+  }
+  return null;
+}
+
+export interface ExtractOptions {
+  /** Also report ktrail-only classes (OOM); default true. The corpus comparison turns them off. */
+  includeKtrailOnly?: boolean;
+  /** Keep each report's text lines in ExtractedReport.lines (default false, to keep memory small). */
+  keepLines?: boolean;
+}
+
+export class ReportExtractor {
+  private readonly open = new Map<string, Open>();
+  private readonly done: ExtractedReport[] = [];
+  private hangupSeen = false;
+
+  constructor(private readonly opts: ExtractOptions = {}) {}
+
+  push(line: ReportInputLine): void {
+    const text = cleanText(line.text);
+    const ctx = contextOf(line);
+    if (text.includes('serialport: VM disconnected.')) this.hangupSeen = true;
+    const oops = matchOops(text, this.opts);
+    if (oops) {
+      const cur = this.open.get(ctx);
+      if (cur && startIgnores.some((r) => r.test(text))) {
+        cur.ended = false;
+        this.add(cur, line, text, true);
+        return;
+      }
+      if (cur) {
+        cur.cutBy = line.seq;
+        this.close(cur);
+      }
+      const rep: Open = {
+        oops, ctx, header: line, headerText: text, seqEnd: line.seq, lines: [], titleLines: [], textLines: 0,
+        skipText: false, cpuTraceback: false, ended: false, cutBy: null,
+      };
+      this.open.set(ctx, rep);
+      this.add(rep, line, text, true);
+      return;
+    }
+    for (const rep of [...this.open.values()]) {
+      const mine = rep.ctx === ctx || (rep.cpuTraceback && /^C\d+$/.test(ctx));
+      if (!mine) continue;
+      if (rep.ended) {
+        this.close(rep);
+        continue;
+      }
+      if (INFO_MESSAGES_WITH_STACK.some((p) => text.includes(p))) {
+        rep.cutBy = line.seq;
+        this.close(rep);
+        continue;
+      }
+      this.add(rep, line, text, false);
+      if (rep.oops.end && re(rep.oops.end).test(text)) this.close(rep);
+      else if (endOfReport.test(text.trimStart())) {
+        if (text.includes('end Kernel panic')) this.close(rep);
+        else rep.ended = true;
+      } else if (rep.lines.length >= MAX_REPORT_LINES) this.close(rep);
+    }
+  }
+
+  finish(): ExtractedReport[] {
+    for (const rep of [...this.open.values()]) this.close(rep);
+    if (this.hangupSeen) {
+      for (const r of this.done) {
+        if (!r.corrupted) {
+          r.corrupted = true;
+          r.corrupted_reason = 'console connection lost (serialport: VM disconnected)';
+        }
+      }
+    }
+    return this.done.sort((a, b) => a.seq_start - b.seq_start);
+  }
+
+  private add(rep: Open, line: ReportInputLine, text: string, isHeader: boolean): void {
+    rep.lines.push(text);
+    rep.seqEnd = line.seq;
+    if (!isHeader && text.includes('Sending NMI from CPU')) rep.cpuTraceback = true;
+    if (!isHeader && isQuestionable(text)) return;
+    rep.textLines++;
+    let skip = rep.skipText;
+    if (text.includes('Disabling lock debugging due to kernel taint')) skip = true;
+    else if (rep.textLines > PANIC_TEXT_AFTER && (text.includes('Kernel panic - not syncing') || text.includes('WARNING: possible circular locking dependency detected'))) {
+      // panic_on_warn repeats the stack; lockdep reports caused by the oops itself are noise.
+      rep.skipText = true;
+      skip = true;
+    }
+    if (isHeader || !skip) rep.titleLines.push(text);
+  }
+
+  private close(rep: Open): void {
+    this.open.delete(rep.ctx);
+    this.done.push(analyze(rep, this.opts));
+  }
+}
+
+function analyze(rep: Open, opts: ExtractOptions): ExtractedReport {
+  const text = rep.titleLines.map((l) => l + '\n').join('');
+  const d = describe(text, rep.oops);
+  const title = finalTitle(d.rawTitle);
+  let reason = d.corruptedReason ?? corruptionOf(title, text, d.format);
+  const facts = factsOf(rep.lines);
+  if (reason && rep.cutBy !== null) reason += ` (cut short by another report at line ${rep.cutBy})`;
+  if (!reason && facts.pids.size > 1 && !['RCU_STALL', 'HANG', 'SOFT_LOCKUP', 'HARD_LOCKUP'].includes(classOf(rep.oops, d.format?.cls))) {
+    reason = `interleaved output of several tasks (pids ${[...facts.pids].join(', ')})`;
+  }
+  const cls = classOf(rep.oops, d.format?.cls);
+  const frameMatch = /.* in ([a-zA-Z0-9_]+)/.exec(title);
+  return {
+    seq_start: rep.header.seq,
+    seq_end: rep.seqEnd,
+    ts_ns: rep.header.ts_ns ?? null,
+    boot: rep.header.boot ?? null,
+    class: cls,
+    title,
+    alt_titles: d.altTitles.map(finalTitle),
+    type: typeOf(title, cls),
+    frame: frameMatch && frameMatch[1] !== 'corrupted' ? frameMatch[1]! : null,
+    corrupted: reason !== null,
+    corrupted_reason: reason,
+    comm: facts.comm,
+    pid: facts.pid,
+    cpu: facts.cpu,
+    tainted: facts.tainted,
+    kernel_release: facts.kernel_release,
+    header: rep.headerText,
+    location: facts.location,
+    in_atomic: facts.in_atomic,
+    irqs_disabled: facts.irqs_disabled,
+    non_block: facts.non_block,
+    frames: framesOf(rep.lines),
+    locks: cls === 'LOCKDEP' || /lock/i.test(title) ? locksOf(rep.lines) : [],
+    context: rep.ctx,
+    lines: opts.keepLines ? rep.lines : [],
+  };
+}
+
+function classOf(oops: OopsDef, formatCls: ReportClass | undefined): ReportClass {
+  return formatCls ?? oops.cls;
+}
+
+/** A coarse bug type like syzkaller's crash types (HANG, LEAK, DATARACE, ...). */
+function typeOf(title: string, cls: ReportClass): string {
+  if (title === 'unexpected kernel reboot') return 'REBOOT';
+  if (title.startsWith('memory leak in ')) return 'LEAK';
+  if (title.startsWith('KCSAN: data-race')) return 'DATARACE';
+  if (/^(?:INFO: rcu detected stall|INFO: task hung|BUG: soft lockup|INFO: task can't die)/.test(title)) return 'HANG';
+  const km = /^(KASAN|KMSAN|KFENCE): ([a-z\- ]+?)(?: (Read|Write|read|write))? in /.exec(title);
+  if (km) return [km[1], km[2]!.replace(/ /g, '-'), km[3]].filter(Boolean).join('-').toUpperCase();
+  return cls;
+}
+
+/** Convenience: all reports of a sequence of lines (one source, seq order). */
+export function extractReports(lines: Iterable<ReportInputLine>, opts: ExtractOptions = {}): ExtractedReport[] {
+  const x = new ReportExtractor(opts);
+  for (const l of lines) x.push(l);
+  return x.finish();
+}
