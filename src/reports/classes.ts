@@ -98,14 +98,17 @@ export const OOPSES: OopsDef[] = [
         title: 'BUG: KMSAN: kernel-usb-infoleak',
         report: 'BUG: KMSAN: kernel-usb-infoleak in {{FUNC}}',
         fmt: 'KMSAN: kernel-usb-infoleak in $2',
-        stack: {parts: [CALL_TRACE, STACK], skip: ['usb_submit_urb', 'usb_start_wait_urb', 'usb_bulk_msg', 'usb_interrupt_msg', 'usb_control_msg']},
+        stack: {parts: ['BUG: KMSAN:', STACK], parts2: [CALL_TRACE, STACK], skip: ['usb_submit_urb', 'usb_start_wait_urb', 'usb_bulk_msg', 'usb_interrupt_msg', 'usb_control_msg']},
+        noStackTrace: true,
         cls: 'KMSAN',
       },
       {
         title: 'BUG: KMSAN:',
         report: 'BUG: KMSAN: ([a-z\\-]+) in {{FUNC}}',
         fmt: 'KMSAN: $1 in $3',
-        stack: {parts: [CALL_TRACE, STACK], skip: ['alloc_skb', 'netlink_ack', 'netlink_rcv_skb']},
+        alt: ['bad-access in $3'],
+        stack: {parts: ['BUG: KMSAN:', STACK], parts2: [CALL_TRACE, STACK]},
+        noStackTrace: true,
         cls: 'KMSAN',
       },
       {title: 'BUG: KCSAN: data-race', report: 'BUG: KCSAN: (.*)', fmt: 'KCSAN: $1', noStackTrace: true, cls: 'KCSAN'},
@@ -167,8 +170,8 @@ export const OOPSES: OopsDef[] = [
       {title: 'BUG: non-zero nr_ptes on freeing mm', fmt: 'BUG: non-zero nr_ptes on freeing mm', noStackTrace: true},
       {title: 'BUG: non-zero nr_pmds on freeing mm', fmt: 'BUG: non-zero nr_pmds on freeing mm', noStackTrace: true},
       {title: 'BUG: non-zero pgtables_bytes on freeing mm', fmt: 'BUG: non-zero pgtables_bytes on freeing mm', noStackTrace: true},
-      {title: 'BUG: Dentry .* still in use \\([0-9]+\\) \\[unmount of ([^\\]]+)\\]', fmt: 'BUG: Dentry still in use [unmount of $1]'},
-      {title: 'BUG: Dentry .* still in use \\([0-9]+\\) \\[unmount of ([^\\]]+)\\]', fmt: 'BUG: Dentry still in use in $2', stack: callTrace()},
+      {title: 'BUG: Dentry .* still in use \\([0-9]+\\) \\[(unmount) of ([^\\]]+)\\]', fmt: 'BUG: Dentry still in use in $1', noStackTrace: true},
+      {title: 'BUG: Bad page state', fmt: 'BUG: Bad page state in $1', stack: {parts: [CALL_TRACE, STACK], skip: ['bad_page', 'free_page', 'free_pages', 'put_page', 'folio_put', 'free_unref', '__free_', 'free_pcp', 'release_pages', 'page_pool', 'check_new_page', 'prep_new_page', 'get_page_from_freelist', 'alloc_pages', '__alloc_', 'alloc_frozen', 'folios_put', 'destroy_large_folio', '__folio_put']}},
       {title: 'BUG: Bad page state', fmt: 'BUG: Bad page state'},
       {title: 'BUG: Bad page map', fmt: 'BUG: Bad page map'},
       {title: 'BUG: workqueue lockup', fmt: 'BUG: workqueue lockup', noStackTrace: true, cls: 'HANG'},
@@ -253,7 +256,9 @@ export const OOPSES: OopsDef[] = [
       {title: 'WARNING: .*mm/vmalloc\\.c.*__vmalloc_node_range', fmt: 'WARNING: zero-size vmalloc in $1', stack: warningStack('vmalloc', 'kvmalloc', 'kvzalloc', 'kvcalloc', 'kvmemdup')},
       {title: 'WARNING: .*mm/.*\\.c.* k?.?malloc', fmt: 'WARNING: kmalloc bug in $1', stack: warningStack('kmalloc', 'krealloc', 'kcalloc', 'kzalloc', 'vmalloc', 'slab', 'kmem', 'kvmalloc')},
       {title: 'WARNING: .* usb_submit_urb', fmt: 'WARNING in $1/usb_submit_urb', stack: warningStack('usb_submit_urb', 'usb_start_wait_urb', 'usb_bulk_msg', 'usb_interrupt_msg', 'usb_control_msg')},
+      {title: 'WARNING: (?:\\[.*?\\] )?lib/refcount\\.c:[0-9]+ at ', fmt: 'WARNING: refcount bug in $1', stack: warningStack('refcount', 'kobject_'), cls: 'REFCOUNT_WARNING'},
       {title: 'WARNING: .* at {{SRC}} {{FUNC}}', fmt: 'WARNING in $3', stack: warningStack()},
+      {title: 'WARNING: (?:\\[.*?\\] )?{{SRC}} at .*, CPU', fmt: 'WARNING in $2', stack: warningStack()},
       {title: 'WARNING: .* at {{SRC}}', fmt: 'WARNING in $2', stack: warningStack()},
       {
         title: 'WARNING: possible circular locking dependency detected',
@@ -395,6 +400,7 @@ export const OOPSES: OopsDef[] = [
       {title: 'INFO:[\\s]*(?:\\n|$)', fmt: 'INFO: corrupted', corrupted: true},
     ],
     ignores: [
+      'INFO:\\S',
       'INFO: lockdep is turned off', 'INFO: Stall ended before state dump start', 'INFO: NMI handler',
       'INFO: recovery required on readonly filesystem', '(handler|interrupt).*took too long', '_INFO::',
       'INFO: sys_.* is not present in /proc/kallsyms', 'INFO: no syscalls can create resource', 'INFO: task .* blocked for more than .* seconds \\(and',
@@ -407,8 +413,8 @@ export const OOPSES: OopsDef[] = [
     formats: [
       {
         title: 'Unable to handle kernel (paging request|NULL pointer dereference|access to user memory|execute from non-executable memory|write to read-only memory)',
-        report: 'Unable to handle kernel (?:paging request|NULL pointer dereference|access to user memory|execute from non-executable memory|write to read-only memory)(?:.*\\n)+?.*(?:PC is at|pc :) (?:{{PC}} +)?{{FUNC}}',
-        fmt: 'unable to handle kernel $1 in $2',
+        stack: {parts: ['(?:PC is at|pc :) (?:{{PC}} +)?{{FUNC}}', '(?:Backtrace:|Call trace:)', STACK], parts2: ['(?:Backtrace:|Call trace:)', STACK]},
+        fmt: 'BUG: unable to handle kernel $1 in $2',
         alt: ['bad-access in $2'],
       },
     ],
@@ -469,7 +475,7 @@ export const OOPSES: OopsDef[] = [
     formats: [
       {title: 'kernel BUG at mm/usercopy.c', fmt: 'BUG: bad usercopy in $1', stack: {parts: [CALL_TRACE, STACK], skip: ['usercopy', '__check']}},
       {title: 'kernel BUG at lib/list_debug.c', fmt: 'BUG: corrupted list in $1', stack: callTrace()},
-      {title: 'kernel BUG at (?:.*)', fmt: 'kernel BUG in $1', stack: {parts: [PC_FRAME, CALL_TRACE, STACK], parts2: [CALL_TRACE, STACK], skip: ['^BUG$', 'rust_helper_BUG']}},
+      {title: 'kernel BUG at (?:.*)', fmt: 'kernel BUG in $1', stack: {parts: [CALL_TRACE, STACK], parts2: [PC_FRAME], skip: ['^BUG$', 'rust_helper_BUG']}},
     ],
   },
   {
@@ -506,6 +512,7 @@ export const OOPSES: OopsDef[] = [
     header: 'Booting the kernel.',
     cls: 'OTHER',
     formats: [{title: 'Booting the kernel.', fmt: 'unexpected kernel reboot', noStackTrace: true}],
+    ignores: ['^(?!\\s*Booting the kernel)'],
   },
   {
     header: 'unregister_netdevice: waiting for',
@@ -563,8 +570,9 @@ export const OOPSES: OopsDef[] = [
   {
     header: 'fatal error: ',
     cls: 'OTHER',
-    formats: [{title: 'fatal error: (?:out of memory|runtime:|unexpected signal|concurrent map|all goroutines)', fmt: 'go runtime error', noStackTrace: true}],
-    ignores: ['ALSA: ', 'seq fatal error'],
+    formats: [{title: 'fatal error: ', fmt: 'go runtime error', noStackTrace: true}],
+    // Only the Go runtime's own fatal errors, at the start of a line.
+    ignores: ['^(?!fatal error: (?:runtime|out of memory|unexpected signal|concurrent map|all goroutines|stack overflow|morestack))'],
   },
   {
     header: 'panic:',

@@ -34,6 +34,10 @@ export const SKIP_FRAMES: string[] = [
   'readb$', 'readw$', 'readl$', 'readq$', '__ubsan_handle', 'ubsan_epilogue', 'bug_handler', 'handle_bug',
   'exc_invalid_op', 'asm_exc_invalid_op', '__pfx_', 'do_trap', 'math_error', 'do_int3', 'ex_handler', 'fixup_exception',
   'rcu_lockdep_current_cpu_online', 'stack_trace_save', 'kmemleak_alloc', 'asan_report', 'report_',
+  // Generic library helpers that are never the culprit themselves.
+  'print_report', 'hex_dump', '^rb_', '^__rb_', 'klist_', 'read_once', '__phys_addr', 'lock_timer_base', 'timer_delete',
+  'try_to_del_timer', 'fortify', '^test_and_', 'stack_trace_consume', 'atomic_dec_and', '^kmalloc', '__kmalloc', '__alloc_pages',
+  'alloc_frozen_pages', 'memdup', 'queue_work', '__hwasan', '^dput$', 'fast_dput', 'mark_buffer_dirty',
 ];
 
 /** A frame of the strict kind used for titles: `[<pc>] [<pc>] func+0x1/0x2` or `func.isra.0+...`. */
@@ -98,7 +102,7 @@ const STALL_ANCHORS = [
   '^netlink_unicast', '^netlink_sendmsg', '^(compat_)?(SYSC|SyS|__sys|___sys|__do_sys|__se_sys|__x64_sys)_(socketpair|connect|ioctl)',
   '__do_fault', 'handle_mm_fault', 'do_page_fault', '^page_fault$', '__fput', 'task_work_run', 'exit_to_usermode',
   'smp_call_function', 'tasklet_action', 'tasklet_hi_action', 'sysvec_', 'irq_exit', 'ksys_', 'path_openat',
-  'do_sys_open', '^do_sys_', 'kvm_vcpu_ioctl',
+  'do_sys_open', '^do_sys_',
 ].map((s) => new RegExp(s));
 
 const SYSCALL_PREFIXES = ['__x64_', '__ia32_', '__arm64_', 'SYSC_', 'SyS_', 'compat_SYSC_', 'compat_SyS_', '__se_', '__do_'];
