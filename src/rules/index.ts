@@ -3,10 +3,24 @@ import kernelOops from './kernel/oops.js';
 import kernelWarning from './kernel/warning.js';
 import lockdepReport from './lockdep/report.js';
 import traceLostEvents from './trace/lost-events.js';
+import gupForkRace from './gup/fork-race.js';
+import mmuCallbackErrorContract from './mmu-notifier/callback-error-contract.js';
+import mmuHugetlbPmdShareRange from './mmu-notifier/hugetlb-pmd-share-range.js';
+import mmuIntervalUpdateInInvalidate from './mmu-notifier/interval-update-in-invalidate.js';
+import mmuMultipleRangeEnd from './mmu-notifier/multiple-range-end-subscriptions.js';
+import mmuSleepInNonblockable from './mmu-notifier/sleep-in-nonblockable.js';
+import mmuUnpairedInvalidate from './mmu-notifier/unpaired-invalidate.js';
 import type {Rule} from './types.js';
 
 /** The rule registry: one sorted list (by id). Add a rule by importing it here. */
 const ALL: Rule[] = [
+  gupForkRace,
+  mmuCallbackErrorContract,
+  mmuHugetlbPmdShareRange,
+  mmuIntervalUpdateInInvalidate,
+  mmuMultipleRangeEnd,
+  mmuSleepInNonblockable,
+  mmuUnpairedInvalidate,
   kernelAtomicSleep,
   kernelOops,
   kernelWarning,

@@ -1,0 +1,113 @@
+import {z} from 'zod';
+import {formatMessage} from '../support.js';
+import {defineRule, type Confidence, type Severity} from '../types.js';
+import {emptyInventory, evidence, hex, inventory, missingReason, secs, task, type ProbeNeed} from '../mmu-notifier/common.js';
+
+const meta = {
+  id: 'gup/fork-race',
+  description: 'A GUP-fast call (get/pin_user_pages_fast) on mm M starts inside the page-table copy window of a fork of M on another CPU and takes pages without falling back: COW may then give the pinned page to the child (lost DMA / data).',
+  severity: 'error' as Severity,
+  checksGapOverlap: true,
+  needs: {
+    projections: ['forks', 'gup_calls'],
+    inputs: ['probe:get_user_pages_fast', 'probe:pin_user_pages_fast', 'probe:dup_mmap', 'event:sys_enter_clone', 'event:task_newtask'],
+  },
+  messages: {
+    race: '{gupTask} on CPU {gupCpu} called {symbol}({start}, {nrPages} pages, gup_flags={flags}) at {gupTs} (line {gupSeq}), inside the fork copy window of {forkTask} on CPU {forkCpu} ({forkWhat}, lines {forkSeq}-{forkEnd}, {forkFrom}-{forkTo}), and got {ret} pages{how}. copy_page_range() write-protects the parent\'s pages for COW while GUP-fast walks the same page tables without mmap_lock: a page pinned now can be replaced in the parent by the COW fault that follows, so DMA goes to the child\'s copy. Fixed kernels make GUP-fast check mm->write_protect_seq and fall back.{note}',
+  },
+  options: z.object({
+    /** FOLL_LONGTERM bit in gup_flags (1<<8 since 6.5; 0x10000 before). */
+    follLongterm: z.number().int().nonnegative().default(0x100),
+  }),
+  docs: 'docs/rules/gup/fork-race.md',
+};
+
+const GUP_NEEDS: ProbeNeed[] = [['entry', 'get_user_pages_fast'], ['return', 'get_user_pages_fast'], ['entry', 'pin_user_pages_fast'], ['return', 'pin_user_pages_fast']];
+const CLONE_VM = 0x100n;
+
+interface Fork {source_id: number; seq: bigint; return_seq: bigint | null; pid: number; tgid: number | null; comm: string | null; cpu: number | null; symbol: string;
+  ts_ns: bigint; ts_return_ns: bigint | null; origin: string; exact: boolean; src_mm: bigint | null; child_pid: number | null}
+interface Gup {source_id: number; seq: bigint; return_seq: bigint | null; pid: number; tgid: number | null; comm: string | null; cpu: number | null; symbol: string;
+  ts_ns: bigint; ts_return_ns: bigint | null; lockless: boolean; pin: boolean; mm: bigint | null; start: bigint | null; nr_pages: bigint | null; gup_flags: bigint | null; ret: bigint | null}
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    const inv = await inventory(ctx.db);
+    const forks = await ctx.db.all<Fork>(`SELECT source_id, seq, return_seq, pid, tgid, comm, cpu, symbol, ts_ns, ts_return_ns, origin, exact, src_mm, child_pid FROM forks WHERE seq IS NOT NULL ORDER BY source_id, seq`);
+    const gups = await ctx.db.all<Gup>(`SELECT source_id, seq, return_seq, pid, tgid, comm, cpu, symbol, ts_ns, ts_return_ns, lockless, pin, mm, start, nr_pages, gup_flags, ret FROM gup_calls WHERE seq IS NOT NULL ORDER BY source_id, seq`);
+    // Which tasks share an mm: CLONE_VM children join their parent's group.
+    const newtasks = await ctx.db.all<{source_id: number; pid: number; child_pid: number; detail: string | null}>(
+      `SELECT source_id, pid, child_pid, detail FROM task_lifecycle WHERE event = 'task_newtask' AND child_pid IS NOT NULL ORDER BY source_id, seq`);
+
+    for (const src of ctx.sources) {
+      const si = inv.get(src.source_id) ?? emptyInventory();
+      const myForks = forks.filter((f) => f.source_id === src.source_id);
+      const myGups = gups.filter((g) => g.source_id === src.source_id);
+      const gupSeen = myGups.length > 0 || GUP_NEEDS.some(([k, s]) => si.probes.has(`${k}:${s}`));
+      const forkSeen = myForks.length > 0 || si.probes.has('entry:dup_mmap') || (si.events.get('sys_enter_clone') ?? 0) > 0;
+      if (!gupSeen || !forkSeen) {
+        const missing: string[] = [];
+        if (!gupSeen) missing.push('kprobe get_user_pages_fast', 'kretprobe get_user_pages_fast', 'kprobe pin_user_pages_fast', 'kretprobe pin_user_pages_fast');
+        if (!forkSeen) missing.push('kprobe dup_mmap', 'kretprobe dup_mmap');
+        const extra = !forkSeen ? ' (or syscalls:sys_enter_clone/sys_exit_clone for approximate fork windows)' : '';
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing, extra));
+        continue;
+      }
+      const group = new Map<number, number>();
+      const root = (p: number): number => {
+        let x = p;
+        for (let i = 0; i < 64 && group.has(x); i++) x = group.get(x)!;
+        return x;
+      };
+      for (const n of newtasks.filter((t) => t.source_id === src.source_id)) {
+        if (n.detail && /^[0-9a-fA-F]+$/.test(n.detail) && (BigInt('0x' + n.detail) & CLONE_VM) !== 0n) group.set(n.child_pid, root(n.pid));
+      }
+      const exactForks = myForks.some((f) => f.exact);
+      const windows = myForks.filter((f) => f.exact === exactForks && f.ts_return_ns !== null);
+      const partial: string[] = [];
+      if (!exactForks) partial.push('fork windows are whole clone syscalls (no dup_mmap probe): matches are inferred');
+      for (const f of windows) {
+        // Same mm as the forking parent: by probed mm, by TGID column, or by CLONE_VM ancestry.
+        const sameMm = (g: Gup): 'mm' | 'group' | null => {
+          if (g.mm !== null && f.src_mm !== null) return g.mm === f.src_mm ? 'mm' : null;
+          if (g.tgid !== null && f.tgid !== null) return g.tgid === f.tgid ? 'group' : null;
+          return root(g.pid) === root(f.pid) ? 'group' : null;
+        };
+        const inside = myGups.filter((g) => g.pid !== f.pid && g.pid !== f.child_pid && g.ts_ns >= f.ts_ns && g.ts_ns <= f.ts_return_ns! && sameMm(g));
+        // Per outer call, prefer the evidence of the lockless walk inside it.
+        const reported = new Set<bigint>();
+        for (const g of inside) {
+          if (reported.has(g.seq)) continue;
+          const outer = g.lockless ? inside.find((o) => !o.lockless && o.pid === g.pid && o.seq < g.seq && (o.return_seq ?? 0n) > g.seq) : undefined;
+          const inner = !g.lockless ? inside.find((i) => i.lockless && i.pid === g.pid && i.seq > g.seq && (g.return_seq === null || i.seq < g.return_seq)) : undefined;
+          if (inner) continue; // handled from the inner call
+          const took = g.ret ?? null;
+          if (took === null || took <= 0n) continue;
+          if (outer) reported.add(outer.seq);
+          const call = outer ?? g;
+          const pin = call.pin;
+          const longterm = call.gup_flags !== null && (call.gup_flags & BigInt(ctx.options.follLongterm)) !== 0n;
+          const how = g.lockless ? ` locklessly (${g.symbol} returned ${took}${call.nr_pages !== null && took >= call.nr_pages ? ', all of them: no fallback' : ''})` :
+            ' (whether the lockless walk or the fallback took them is not captured)';
+          const certain = g.lockless && f.exact && sameMm(g) !== null;
+          const confidence: Confidence = certain ? 'certain' : 'inferred';
+          const severity: Severity = pin || longterm ? 'error' : 'warning';
+          const title = `GUP-fast ${call.symbol}${pin ? ' (FOLL_PIN)' : ''}${longterm ? ' (FOLL_LONGTERM)' : ''} inside fork copy window`;
+          ctx.report({
+            severity, confidence, title: `${title} of ${task(f.comm, f.pid)} by ${task(call.comm, call.pid)}`, fingerprintTitle: title,
+            source_id: src.source_id, ts_ns: call.ts_ns, ts_end_ns: call.ts_return_ns, pid: call.pid, comm: call.comm,
+            message: formatMessage(meta, 'race', {gupTask: task(call.comm, call.pid), gupCpu: call.cpu, symbol: call.symbol, start: hex(call.start), nrPages: call.nr_pages ?? '?',
+              flags: hex(call.gup_flags), gupTs: secs(call.ts_ns), gupSeq: call.seq, forkTask: task(f.comm, f.pid), forkCpu: f.cpu, forkWhat: f.symbol,
+              forkSeq: f.seq, forkEnd: f.return_seq, forkFrom: secs(f.ts_ns), forkTo: secs(f.ts_return_ns), ret: took, how,
+              note: confidence === 'inferred' ? ' Inferred: ' + (f.exact ? '' : 'the fork window is the whole clone syscall; ') + (g.lockless ? '' : 'the lockless walk was not probed.') : ''}),
+            evidence: await evidence(ctx.db, src.source_id, [{seq: f.seq, role: `fork copy start (CPU ${f.cpu})`}, {seq: call.seq, role: `GUP-fast call (CPU ${call.cpu})`},
+              ...(g !== call ? [{seq: g.seq, role: 'lockless walk'}, {seq: g.return_seq, role: `lockless walk took ${took}`}] : []),
+              {seq: call.return_seq, role: `GUP-fast returned ${call === g ? took : 'pages'}`}, {seq: f.return_seq, role: 'fork copy end'}]),
+          });
+        }
+      }
+      ctx.coverage(src.source_id, partial.length ? 'partial' : 'evaluated', partial.join('; '));
+    }
+  },
+});

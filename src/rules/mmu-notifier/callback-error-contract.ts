@@ -1,0 +1,83 @@
+import {z} from 'zod';
+import {formatMessage} from '../support.js';
+import {defineRule, type Severity} from '../types.js';
+import {callbackProbes, EAGAIN, emptyInventory, evidence, hex, inventory, loadInvalidations, missingReason, range, task} from './common.js';
+
+const meta = {
+  id: 'mmu-notifier/callback-error-contract',
+  description: 'An invalidate_range_start (or its subscription callback) fails while blockable, or fails with an error other than -EAGAIN; also the kernel\'s own "callback failed with N in [non-]blockable context" lines that show such a failure.',
+  severity: 'error' as Severity,
+  checksGapOverlap: true,
+  needs: {
+    projections: ['mmu_invalidations'],
+    inputs: ['probe:__mmu_notifier_invalidate_range_start', 'log_lines'],
+  },
+  messages: {
+    blockable: '{task}: {symbol} returned {ret} ({errname}) for mm {mm} range {range} in a blockable context (flags={flags}, lines {seq}-{returnSeq}). A start callback may fail only with -EAGAIN and only when the range is not blockable; callers of a blockable start do not expect failure (the kernel WARNs).',
+    nonBlockable: '{task}: {symbol} returned {ret} ({errname}) for mm {mm} range {range} in a non-blockable context (lines {seq}-{returnSeq}). The only allowed failure is -EAGAIN (-11); the kernel WARNs on any other.',
+    unknown: '{task}: {symbol} returned {ret} ({errname}) for mm {mm} range {range} (lines {seq}-{returnSeq}); only -EAGAIN (-11) in a non-blockable context is allowed. The blockable flag was not captured.',
+    log: 'The kernel printed "{text}" (line {seq}): {why}',
+  },
+  options: z.object({}),
+  docs: 'docs/rules/mmu-notifier/callback-error-contract.md',
+};
+
+const ERRNO: Record<number, string> = {[-1]: '-EPERM', [-4]: '-EINTR', [-11]: '-EAGAIN', [-12]: '-ENOMEM', [-14]: '-EFAULT', [-16]: '-EBUSY', [-22]: '-EINVAL', [-110]: '-ETIMEDOUT', [-512]: '-ERESTARTSYS'};
+const errname = (n: number) => ERRNO[n] ?? `errno ${n}`;
+
+// mm/mmu_notifier.c: pr_info("%pS callback failed with %d in %sblockable context.\n", ...)
+const LOG_RE = /(\S+) callback failed with (-?\d+) in (non-)?blockable context\.?\s*$/;
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    const inv = await inventory(ctx.db);
+    const rows = await loadInvalidations(ctx.db, `level IN ('notifier', 'callback', 'interval') AND ret IS NOT NULL`);
+    const logs = await ctx.db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string}>(
+      `SELECT source_id, seq, ts_ns, text FROM log_lines WHERE text LIKE '%callback failed with%blockable context%' ORDER BY source_id, seq`);
+    const bad = (r: {ret: number | null; blockable: boolean | null}) => r.ret !== null && r.ret !== 0 && (r.blockable === true || r.ret !== EAGAIN);
+
+    for (const src of ctx.sources) {
+      const si = inv.get(src.source_id) ?? emptyInventory();
+      const cb = callbackProbes(si);
+      const hasReturns = si.probes.has('return:__mmu_notifier_invalidate_range_start') || cb.startReturns.length > 0 || [...si.probes].some((p) => /^return:.+_invalidate$/.test(p));
+      if (!hasReturns && si.logLines === 0) {
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(['kretprobe __mmu_notifier_invalidate_range_start'], ' and no kernel log lines'));
+        continue;
+      }
+      const mine = rows.filter((r) => r.source_id === src.source_id);
+      const violators = new Set(mine.filter((r) => r.level !== 'notifier' && bad(r)).map((r) => r.parent_inv_id));
+      for (const r of mine) {
+        if (!bad(r)) continue;
+        // The core start returns what its failing callback returned: report the callback only.
+        if (r.level === 'notifier' && violators.has(r.inv_id)) continue;
+        const id = r.blockable === true ? 'blockable' : r.blockable === false ? 'nonBlockable' : 'unknown';
+        const title = `invalidate_range_start callback error contract: ${r.symbol} returned ${errname(r.ret!)} in ${r.blockable === true ? 'blockable' : r.blockable === false ? 'non-blockable' : 'unknown'} context`;
+        ctx.report({
+          severity: 'error', confidence: r.blockable === null ? 'likely' : 'certain', title,
+          source_id: r.source_id, ts_ns: r.ts_start_ns, ts_end_ns: r.ts_return_ns, pid: r.pid, comm: r.comm,
+          message: formatMessage(meta, id, {task: task(r.comm, r.pid), symbol: r.symbol, ret: r.ret, errname: errname(r.ret!), mm: hex(r.mm), range: range(r.start, r.end),
+            flags: hex(r.flags), seq: r.seq, returnSeq: r.return_seq}),
+          evidence: await evidence(ctx.db, r.source_id, [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: `returned ${r.ret}`}]),
+        });
+      }
+      for (const l of logs.filter((x) => x.source_id === src.source_id)) {
+        const m = LOG_RE.exec(l.text);
+        if (!m) continue;
+        const code = Number(m[2]);
+        const nonBlock = !!m[3];
+        if (nonBlock && code === EAGAIN) continue; // the allowed failure
+        const fn = m[1]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, '');
+        const why = nonBlock ? `only -EAGAIN may be returned, got ${errname(code)}` : 'a blockable start must not fail';
+        ctx.report({
+          severity: 'error', confidence: 'certain', title: `invalidate_range_start callback error contract: ${fn} returned ${errname(code)} in ${nonBlock ? 'non-blockable' : 'blockable'} context`,
+          source_id: l.source_id, ts_ns: l.ts_ns, ts_end_ns: null, pid: null, comm: null,
+          message: formatMessage(meta, 'log', {text: l.text.trim(), seq: l.seq, why}),
+          evidence: await evidence(ctx.db, l.source_id, [{seq: l.seq, role: 'kernel message'}]),
+        });
+      }
+      if (!hasReturns) ctx.coverage(src.source_id, 'partial', missingReason(['kretprobe __mmu_notifier_invalidate_range_start'], '; only kernel "callback failed" messages were checked'));
+      else ctx.coverage(src.source_id, 'evaluated');
+    }
+  },
+});

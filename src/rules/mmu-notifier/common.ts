@@ -1,0 +1,182 @@
+import {probeLabel} from '../../probes/catalog.js';
+import type {Db} from '../../store/db.js';
+import type {Evidence, SourceInfo} from '../types.js';
+
+/**
+ * Shared by the mmu-notifier/* and gup/* rules: what each source contains
+ * (which probes fired, which tracepoints), evidence lines, and small
+ * formatting helpers. Probes are identified by symbol and kind, never by the
+ * probe name the user chose.
+ */
+export interface SourceInventory {
+  /** `entry:sym` / `return:sym` for every probed symbol that fired. */
+  probes: Set<string>;
+  /** Event names present (tracepoints). */
+  events: Map<string, number>;
+  logLines: number;
+  kvmUnmap: number;
+  schedSwitches: number;
+}
+
+export async function inventory(db: Db): Promise<Map<number, SourceInventory>> {
+  const out = new Map<number, SourceInventory>();
+  const get = (id: number) => {
+    let v = out.get(id);
+    if (!v) out.set(id, (v = {probes: new Set(), events: new Map(), logLines: 0, kvmUnmap: 0, schedSwitches: 0}));
+    return v;
+  };
+  if (await db.tableExists('probe_calls')) {
+    for (const r of await db.all<{source_id: number; kind: string; symbol: string}>('SELECT DISTINCT source_id, kind, symbol FROM probe_calls')) {
+      get(r.source_id).probes.add(`${r.kind}:${r.symbol}`);
+    }
+  }
+  for (const r of await db.all<{source_id: number; event: string; n: bigint}>('SELECT source_id, event, count(*) AS n FROM events GROUP BY ALL')) {
+    get(r.source_id).events.set(r.event, Number(r.n));
+  }
+  for (const r of await db.all<{source_id: number; n: bigint}>('SELECT source_id, count(*) AS n FROM log_lines GROUP BY ALL')) {
+    get(r.source_id).logLines = Number(r.n);
+  }
+  for (const inv of out.values()) {
+    inv.kvmUnmap = inv.events.get('kvm_unmap_hva_range') ?? 0;
+    inv.schedSwitches = inv.events.get('sched_switch') ?? 0;
+  }
+  return out;
+}
+
+export function emptyInventory(): SourceInventory {
+  return {probes: new Set(), events: new Map(), logLines: 0, kvmUnmap: 0, schedSwitches: 0};
+}
+
+export type ProbeNeed = [kind: 'entry' | 'return', symbol: string];
+
+/** Labels of the needed probes that did not fire in this source (`kprobe sym`, `kretprobe sym`). */
+export function missingProbes(inv: SourceInventory, needs: ProbeNeed[]): string[] {
+  return needs.filter(([k, s]) => !inv.probes.has(`${k}:${s}`)).map(([k, s]) => probeLabel(s, k));
+}
+
+export function hasAny(inv: SourceInventory, needs: ProbeNeed[]): boolean {
+  return needs.some(([k, s]) => inv.probes.has(`${k}:${s}`));
+}
+
+export function missingReason(missing: string[], extra = ''): string {
+  return `missing probes: ${missing.join(', ')} (no such events in this capture; see \`ktrail probes\`)${extra}`;
+}
+
+export function kvmNote(inv: SourceInventory): string {
+  return inv.kvmUnmap > 0
+    ? `; kvm:kvm_unmap_hva_range (${inv.kvmUnmap} events) is start-only: ends and return values cannot be seen from it`
+    : '';
+}
+
+/** Evidence lines by (source, seq): the event (`event: body`) or log line text as stored. */
+export async function evidence(db: Db, sourceId: number, items: Array<{seq: bigint | number | null; role: string}>): Promise<Evidence[]> {
+  const wanted = items.filter((i) => i.seq !== null && i.seq !== undefined) as Array<{seq: bigint | number; role: string}>;
+  if (wanted.length === 0) return [];
+  const seqs = [...new Set(wanted.map((i) => Number(i.seq)))];
+  const list = seqs.join(', ');
+  const rows = await db.all<{seq: bigint; ts_ns: bigint | null; text: string}>(
+    `SELECT seq, ts_ns, event || ': ' || coalesce(body, '') AS text FROM events WHERE source_id = $1 AND seq IN (${list})
+     UNION ALL SELECT seq, ts_ns, text FROM log_lines WHERE source_id = $1 AND seq IN (${list})`,
+    [sourceId],
+  );
+  const bySeq = new Map(rows.map((r) => [Number(r.seq), r]));
+  return wanted.map((i) => {
+    const r = bySeq.get(Number(i.seq));
+    return {source_id: sourceId, seq: Number(i.seq), ts_ns: r?.ts_ns ?? null, role: i.role, text: r?.text ?? ''};
+  });
+}
+
+export function hex(v: bigint | null | undefined): string {
+  return v === null || v === undefined ? '?' : '0x' + v.toString(16);
+}
+
+export function range(start: bigint | null | undefined, end: bigint | null | undefined): string {
+  return `[${hex(start)}-${hex(end)})`;
+}
+
+export function task(comm: string | null | undefined, pid: number | null | undefined): string {
+  return `${comm ?? '?'}/${pid ?? '?'}`;
+}
+
+export function secs(ts: bigint | null | undefined): string {
+  if (ts === null || ts === undefined) return '?';
+  const s = ts / 1_000_000_000n;
+  const us = (ts % 1_000_000_000n) / 1000n;
+  return `${s}.${us.toString().padStart(6, '0')}`;
+}
+
+export function lastTs(src: SourceInfo): bigint | null {
+  return src.last_ts_ns;
+}
+
+/** Probe needs for invalidation pairing at the core level. */
+export const CORE_PAIRING: ProbeNeed[] = [
+  ['entry', '__mmu_notifier_invalidate_range_start'],
+  ['return', '__mmu_notifier_invalidate_range_start'],
+  ['entry', '__mmu_notifier_invalidate_range_end'],
+];
+
+export const CORE_START_WINDOW: ProbeNeed[] = [
+  ['entry', '__mmu_notifier_invalidate_range_start'],
+  ['return', '__mmu_notifier_invalidate_range_start'],
+];
+
+/** Callback-level probes that fired in this source (`*_invalidate_range_start/_end`). */
+export function callbackProbes(inv: SourceInventory): {starts: string[]; ends: string[]; startReturns: string[]} {
+  const starts: string[] = [];
+  const ends: string[] = [];
+  const startReturns: string[] = [];
+  for (const p of inv.probes) {
+    const [kind, sym] = p.split(':') as [string, string];
+    if (sym.startsWith('__mmu_notifier_')) continue;
+    if (sym.endsWith('_invalidate_range_start')) (kind === 'entry' ? starts : startReturns).push(sym);
+    else if (sym.endsWith('_invalidate_range_end') && kind === 'entry') ends.push(sym);
+  }
+  return {starts, ends, startReturns};
+}
+
+export interface InvRow {
+  source_id: number;
+  inv_id: bigint;
+  level: string;
+  origin: string;
+  symbol: string | null;
+  end_symbol: string | null;
+  pid: number | null;
+  tgid: number | null;
+  comm: string | null;
+  cpu: number | null;
+  mm: bigint | null;
+  start: bigint | null;
+  end: bigint | null;
+  flags: bigint | null;
+  blockable: boolean | null;
+  seq: bigint | null;
+  ts_start_ns: bigint | null;
+  return_seq: bigint | null;
+  ts_return_ns: bigint | null;
+  ret: number | null;
+  end_seq: bigint | null;
+  ts_end_ns: bigint | null;
+  end_cpu: number | null;
+  end_return_seq: bigint | null;
+  ts_end_return_ns: bigint | null;
+  end_mm: bigint | null;
+  end_start: bigint | null;
+  end_end: bigint | null;
+  range_mismatch: boolean | null;
+  parent_inv_id: bigint | null;
+  parent_part: string | null;
+}
+
+export async function loadInvalidations(db: Db, where = 'true'): Promise<InvRow[]> {
+  return db.all<InvRow>(`SELECT * FROM mmu_invalidations WHERE ${where} ORDER BY source_id, coalesce(seq, end_seq)`);
+}
+
+/** Family of a callback symbol: `kvm_mmu_notifier_invalidate_range_start` -> `kvm_mmu_notifier`. */
+export function family(sym: string | null): string {
+  if (!sym) return '?';
+  return sym.replace(/_invalidate_range_(start|end)$/, '').replace(/_invalidate$/, '');
+}
+
+export const EAGAIN = -11;

@@ -1,0 +1,89 @@
+import {z} from 'zod';
+import {formatMessage} from '../support.js';
+import {defineRule, type Severity} from '../types.js';
+import {CORE_PAIRING, emptyInventory, evidence, hex, inventory, kvmNote, loadInvalidations, missingProbes, missingReason, range, task, type InvRow} from './common.js';
+
+const meta = {
+  id: 'mmu-notifier/hugetlb-pmd-share-range',
+  description: 'huge_pmd_unshare() unshared a shared hugetlb PMD page (returned 1) at an address whose PUD-aligned region is not inside the active invalidation\'s range: the range was not widened (adjust_range_if_pmd_sharing_possible), so secondary MMUs keep stale mappings.',
+  severity: 'error' as Severity,
+  checksGapOverlap: true,
+  needs: {
+    projections: ['mmu_invalidations', 'pmd_unshares'],
+    inputs: ['probe:huge_pmd_unshare', 'probe:__mmu_notifier_invalidate_range_start', 'probe:__mmu_notifier_invalidate_range_end'],
+  },
+  messages: {
+    outside: '{task}: huge_pmd_unshare(mm {mm}, addr {addr}) returned 1 at line {seq}, unsharing the PUD-aligned region {region}, but the active invalidation (line {invSeq}) only covers {range}. Unsharing drops the mapping of the whole region for this mm; secondary MMUs (KVM, GPUs, RDMA) notified for the narrower range keep stale translations. The range must be widened with adjust_range_if_pmd_sharing_possible() before invalidate_range_start.',
+    none: '{task}: huge_pmd_unshare(mm {mm}, addr {addr}) returned 1 at line {seq} with no invalidation of this mm in progress for the task (its invalidate_range_start/end were probed). Secondary MMUs were not told about the region {region}.',
+  },
+  options: z.object({
+    /** PUD size in bytes (1 GiB with 4 KiB pages on x86-64 and arm64). */
+    pudSize: z.number().int().positive().default(1 << 30),
+  }),
+  docs: 'docs/rules/mmu-notifier/hugetlb-pmd-share-range.md',
+};
+
+interface Unshare {source_id: number; seq: bigint; return_seq: bigint | null; pid: number; comm: string | null; mm: bigint | null; addr: bigint | null; ts_ns: bigint; ret: number | null}
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    const inv = await inventory(ctx.db);
+    const rows = await loadInvalidations(ctx.db, `level IN ('notifier', 'tracepoint') AND seq IS NOT NULL`);
+    const unshares = await ctx.db.all<Unshare>(`SELECT source_id, seq, return_seq, pid, comm, mm, addr, ts_ns, ret FROM pmd_unshares WHERE seq IS NOT NULL ORDER BY source_id, seq`);
+    const pud = BigInt(ctx.options.pudSize);
+
+    for (const src of ctx.sources) {
+      const si = inv.get(src.source_id) ?? emptyInventory();
+      const missing = [...missingProbes(si, [['entry', 'huge_pmd_unshare'], ['return', 'huge_pmd_unshare']])];
+      const tp = (si.events.get('mmu_notifier_invalidate_range_start') ?? 0) > 0;
+      if (!tp) missing.push(...missingProbes(si, CORE_PAIRING));
+      if (missing.length > 0) {
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing, kvmNote(si)));
+        continue;
+      }
+      const partial: string[] = [];
+      const mine = rows.filter((r) => r.source_id === src.source_id);
+      for (const u of unshares.filter((x) => x.source_id === src.source_id)) {
+        if (u.ret !== 1 || u.addr === null) continue;
+        const base = u.addr & ~(pud - 1n);
+        const region = range(base, base + pud);
+        // Innermost invalidation of this task and mm in progress at the unshare.
+        let active: InvRow | undefined;
+        let openEnded = false;
+        for (const r of mine) {
+          if (r.pid !== u.pid || r.seq! > u.seq) continue;
+          if (u.mm !== null && r.mm !== null && u.mm !== r.mm) continue;
+          if (r.ret !== null && r.ret !== 0) continue;
+          if (r.end_seq !== null && r.end_seq < u.seq) continue;
+          active = r;
+          openEnded = r.end_seq === null;
+        }
+        const data = {task: task(u.comm, u.pid), mm: hex(u.mm), addr: hex(u.addr), seq: u.seq, region};
+        if (!active) {
+          const title = 'huge_pmd_unshare outside any mmu_notifier invalidation';
+          ctx.report({
+            severity: 'error', confidence: 'inferred', title: `${title} (${task(u.comm, u.pid)}, mm ${hex(u.mm)})`, fingerprintTitle: title,
+            source_id: u.source_id, ts_ns: u.ts_ns, ts_end_ns: null, pid: u.pid, comm: u.comm, message: formatMessage(meta, 'none', data),
+            evidence: await evidence(ctx.db, u.source_id, [{seq: u.seq, role: 'huge_pmd_unshare'}, {seq: u.return_seq, role: 'returned 1'}]),
+          });
+          continue;
+        }
+        if (active.start === null || active.end === null) {
+          partial.push(`invalidation at line ${active.seq} has no range arguments`);
+          continue;
+        }
+        if (active.start <= base && base + pud <= active.end) continue;
+        const title = 'huge_pmd_unshare outside the invalidated range (range not widened for PMD sharing)';
+        ctx.report({
+          severity: 'error', confidence: openEnded ? 'inferred' : 'certain', title: `${title} (${task(u.comm, u.pid)}, mm ${hex(u.mm)})`, fingerprintTitle: title,
+          source_id: u.source_id, ts_ns: u.ts_ns, ts_end_ns: active.ts_end_ns, pid: u.pid, comm: u.comm,
+          message: formatMessage(meta, 'outside', {...data, invSeq: active.seq, range: range(active.start, active.end)}),
+          evidence: await evidence(ctx.db, u.source_id, [{seq: active.seq, role: 'invalidate start'}, {seq: u.seq, role: 'huge_pmd_unshare'},
+            {seq: u.return_seq, role: 'returned 1'}, {seq: active.end_seq, role: 'invalidate end'}]),
+        });
+      }
+      ctx.coverage(src.source_id, partial.length ? 'partial' : 'evaluated', partial.join('; '));
+    }
+  },
+});

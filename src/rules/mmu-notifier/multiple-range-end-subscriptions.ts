@@ -1,0 +1,90 @@
+import {z} from 'zod';
+import {formatMessage} from '../support.js';
+import {defineRule, type Severity} from '../types.js';
+import {callbackProbes, emptyInventory, evidence, family, hex, inventory, loadInvalidations, missingReason, range, task, type InvRow} from './common.js';
+
+const meta = {
+  id: 'mmu-notifier/multiple-range-end-subscriptions',
+  description: 'Two or more subscriptions with invalidate_range_end on one mm: a non-blocking start that fails in one of them cannot be undone for the others (seen from the callbacks of one invalidation, or from the kernel\'s warning).',
+  severity: 'warning' as Severity,
+  checksGapOverlap: true,
+  needs: {
+    projections: ['mmu_invalidations'],
+    inputs: ['probe:*_invalidate_range_end', 'log_lines'],
+  },
+  messages: {
+    callbacks: '{task}: one invalidation of mm {mm} range {range} (lines {first}-{last}) called invalidate_range_end of {count} subscriptions: {families}. With two subscriptions that need an end, a non-blocking start (OOM reaper, process_mrelease) that fails with -EAGAIN in the second leaves the first with a start and no end (e.g. KVM\'s mmu_invalidate_in_progress stays raised). Fixed kernels order such subscriptions last and disable non-blocking invalidation when two exist.',
+    log: 'The kernel printed "{text}" (line {seq}): {comm} ({pid}) has two subscriptions with invalidate_range_end ({a} and {b}); non-blocking invalidations (OOM reaper, process_mrelease) are disabled for it, because a failing start could not be undone for the other subscription.',
+  },
+  options: z.object({}),
+  docs: 'docs/rules/mmu-notifier/multiple-range-end-subscriptions.md',
+};
+
+// "%s (%d) created two mmu_notifier's with invalidate_range_end(): %ps and %ps, non-blocking notifiers disabled"
+const LOG_RE = /(.+?) \((\d+)\) created two mmu_notifier's with invalidate_range_end\(\): (\S+) and (\S+), non-blocking notifiers disabled/;
+
+function overlaps(a: InvRow, b: InvRow): boolean {
+  const a0 = a.ts_start_ns ?? a.ts_end_ns!;
+  const a1 = a.ts_end_ns ?? a.ts_start_ns!;
+  const b0 = b.ts_start_ns ?? b.ts_end_ns!;
+  const b1 = b.ts_end_ns ?? b.ts_start_ns!;
+  return a0 <= b1 && b0 <= a1;
+}
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    const inv = await inventory(ctx.db);
+    const rows = await loadInvalidations(ctx.db, `level = 'callback' AND end_seq IS NOT NULL`);
+    const logs = await ctx.db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string}>(
+      `SELECT source_id, seq, ts_ns, text FROM log_lines WHERE text LIKE '%created two mmu_notifier''s with invalidate_range_end%' ORDER BY source_id, seq`);
+
+    for (const src of ctx.sources) {
+      const si = inv.get(src.source_id) ?? emptyInventory();
+      const cb = callbackProbes(si);
+      if (cb.ends.length === 0 && si.logLines === 0) {
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(['kprobe <subscription>_invalidate_range_end (e.g. kvm_mmu_notifier_invalidate_range_end)'], ' and no kernel log lines'));
+        continue;
+      }
+      // Group the subscription ends of one invalidation: same core call when probed, else same task, mm, range and overlapping windows.
+      const mine = rows.filter((r) => r.source_id === src.source_id);
+      const groups: InvRow[][] = [];
+      for (const r of mine) {
+        const g = groups.find((gr) => gr.some((x) =>
+          x.pid === r.pid && (r.parent_inv_id !== null && x.parent_inv_id !== null
+            ? x.parent_inv_id === r.parent_inv_id
+            : x.end_mm === r.end_mm && x.end_start === r.end_start && x.end_end === r.end_end && overlaps(x, r))));
+        if (g) g.push(r);
+        else groups.push([r]);
+      }
+      for (const g of groups) {
+        const fams = [...new Set(g.map((r) => family(r.end_symbol)))].sort();
+        if (fams.length < 2) continue;
+        const first = g[0]!;
+        const seqs = g.flatMap((r) => [r.seq, r.end_seq]).filter((s): s is bigint => s !== null).sort((a, b) => (a < b ? -1 : 1));
+        const title = `two mmu_notifier subscriptions with invalidate_range_end: ${fams.join(' and ')}`;
+        ctx.report({
+          severity: 'warning', confidence: 'certain', title: `${title} (mm ${hex(first.end_mm)})`, fingerprintTitle: title,
+          source_id: src.source_id, ts_ns: first.ts_start_ns ?? first.ts_end_ns, ts_end_ns: g[g.length - 1]!.ts_end_ns, pid: first.pid, comm: first.comm,
+          message: formatMessage(meta, 'callbacks', {task: task(first.comm, first.pid), mm: hex(first.end_mm), range: range(first.end_start, first.end_end),
+            first: seqs[0], last: seqs[seqs.length - 1], count: fams.length, families: fams.join(', ')}),
+          evidence: await evidence(ctx.db, src.source_id, g.map((r) => ({seq: r.end_seq, role: `${family(r.end_symbol)} end`}))),
+        });
+      }
+      for (const l of logs.filter((x) => x.source_id === src.source_id)) {
+        const m = LOG_RE.exec(l.text);
+        if (!m) continue;
+        const a = m[3]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, '');
+        const b = m[4]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, '');
+        ctx.report({
+          severity: 'warning', confidence: 'certain', title: `two mmu_notifier subscriptions with invalidate_range_end: ${[a, b].sort().join(' and ')}`,
+          source_id: l.source_id, ts_ns: l.ts_ns, ts_end_ns: null, pid: Number(m[2]), comm: m[1]!.trim(),
+          message: formatMessage(meta, 'log', {text: l.text.trim(), seq: l.seq, comm: m[1]!.trim(), pid: m[2], a, b}),
+          evidence: await evidence(ctx.db, l.source_id, [{seq: l.seq, role: 'kernel warning'}]),
+        });
+      }
+      if (cb.ends.length === 0) ctx.coverage(src.source_id, 'partial', 'no subscription end callbacks probed; only the kernel warning line was checked');
+      else ctx.coverage(src.source_id, 'evaluated');
+    }
+  },
+});

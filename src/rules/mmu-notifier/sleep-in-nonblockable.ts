@@ -1,0 +1,103 @@
+import {z} from 'zod';
+import {ensureProjections} from '../../project/run.js';
+import {projectorByName} from '../../project/index.js';
+import {formatMessage, loadGapSpans, overlapsGap} from '../support.js';
+import {defineRule, type Severity} from '../types.js';
+import {CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, range, task} from './common.js';
+
+const meta = {
+  id: 'mmu-notifier/sleep-in-nonblockable',
+  description: 'A task sleeps (switches out in S/D/...) or the kernel reports a sleep inside a non-blockable mmu_notifier invalidate_range_start (flags without MMU_NOTIFIER_RANGE_BLOCKABLE). Preemption (R, R+) is not a sleep.',
+  severity: 'error' as Severity,
+  checksGapOverlap: true,
+  needs: {
+    projections: ['mmu_invalidations', 'task_states'],
+    inputs: ['probe:__mmu_notifier_invalidate_range_start', 'event:sched_switch', 'log_lines'],
+  },
+  messages: {
+    sleep: '{task} switched out with prev_state={state} (line {switchSeq}) inside a non-blockable {symbol} on mm {mm} range {range} (flags={flags}, lines {seq}-{returnSeq}). A non-blockable start runs between non_block_start() and non_block_end() (OOM reaper, process_mrelease): its callbacks must not sleep and may only fail with -EAGAIN.{woken}',
+    report: 'The kernel reported "{title}" for {task} (line {reportSeq}) inside the non-blockable {symbol} on mm {mm} range {range} (lines {seq}-{returnSeq}): a callback slept where blocking is forbidden.',
+  },
+  options: z.object({}),
+  docs: 'docs/rules/mmu-notifier/sleep-in-nonblockable.md',
+};
+
+interface Report {source_id: number; seq_start: bigint; ts_ns: bigint | null; pid: number | null; title: string; class: string; non_block: number | null}
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    const inv = await inventory(ctx.db);
+    // Non-blockable windows: a start call (or interval invalidate) from entry to return.
+    const windows = await loadInvalidations(ctx.db, `level IN ('notifier', 'callback', 'interval') AND blockable = false AND seq IS NOT NULL`);
+    const kvmNonBlock = await ctx.db.all<{source_id: number; n: bigint}>(
+      `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level = 'kvm' AND blockable = false GROUP BY ALL`);
+    const kvmNB = new Map(kvmNonBlock.map((r) => [r.source_id, Number(r.n)]));
+    let reports: Report[] = [];
+    if (projectorByName('reports')) {
+      await ensureProjections(ctx.db, ['reports']);
+      reports = await ctx.db.all<Report>(
+        `SELECT source_id, seq_start, ts_ns, pid, title, class, non_block FROM reports
+          WHERE class = 'NON_BLOCK_SCHEDULE' OR (class = 'ATOMIC_SLEEP' AND coalesce(non_block, 0) > 0)`);
+    }
+    const gaps = await loadGapSpans(ctx.db);
+    const sleeps = await ctx.db.all<{source_id: number; pid: number; prev_state: string; seq: bigint; ts_start_ns: bigint; wakeup_seq: bigint | null}>(
+      `SELECT source_id, pid, prev_state, seq, ts_start_ns, wakeup_seq FROM task_states WHERE state IN ('sleeping') ORDER BY source_id, seq`);
+
+    for (const src of ctx.sources) {
+      const si = inv.get(src.source_id) ?? emptyInventory();
+      const mine = windows.filter((w) => w.source_id === src.source_id);
+      const missing = missingProbes(si, CORE_START_WINDOW);
+      const hasWindows = mine.length > 0 || hasAny(si, CORE_START_WINDOW);
+      const kvm = kvmNB.get(src.source_id) ?? 0;
+      const kvmText = kvm > 0 ? `; ${kvm} non-blockable KVM invalidations (kvm_unmap_hva_range in process_mrelease / OOM reaper) not evaluated: the tracepoint has no end, so their window is unknown` : '';
+      if (!hasWindows && missing.length > 0) {
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing, kvmText));
+        continue;
+      }
+      if (si.schedSwitches === 0 && si.logLines === 0) {
+        ctx.coverage(src.source_id, 'not-evaluated', 'no sched:sched_switch events and no kernel log lines: sleeps cannot be seen' + kvmText);
+        continue;
+      }
+      const partial: string[] = [];
+      if (missing.length > 0) partial.push(missingReason(missing));
+      if (si.schedSwitches === 0) partial.push('no sched:sched_switch events: only kernel BUG reports are used');
+      if (kvmText) partial.push(kvmText.slice(2));
+      for (const w of mine) {
+        const end = w.ts_return_ns;
+        if (end === null) {
+          partial.push(`non-blockable start at line ${w.seq} has no captured return: its window is open-ended and was not evaluated`);
+          continue;
+        }
+        const data = {task: task(w.comm, w.pid), symbol: w.symbol, mm: hex(w.mm), range: range(w.start, w.end), flags: hex(w.flags), seq: w.seq, returnSeq: w.return_seq};
+        const sl = sleeps.find((s) => s.source_id === src.source_id && s.pid === w.pid && s.seq > w.seq! && s.seq < w.return_seq!);
+        const rep = reports.find((r) => r.pid === w.pid && r.ts_ns !== null && w.ts_start_ns !== null && r.ts_ns >= w.ts_start_ns && r.ts_ns <= end);
+        if (!sl && !rep) {
+          const gap = overlapsGap(gaps.filter((g) => g.source_id === src.source_id), w.ts_start_ns, end);
+          if (gap) partial.push(`events were lost during the non-blockable window at lines ${w.seq}-${w.return_seq} (gap at line ${gap.seq})`);
+          continue;
+        }
+        const title = `sleep in non-blockable mmu_notifier invalidation: ${w.symbol}`;
+        if (sl) {
+          ctx.report({
+            severity: 'error', confidence: 'certain', title: `${title} (${task(w.comm, w.pid)} state ${sl.prev_state})`, fingerprintTitle: title,
+            source_id: src.source_id, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
+            message: formatMessage(meta, 'sleep', {...data, state: sl.prev_state, switchSeq: sl.seq, woken: sl.wakeup_seq ? ` Woken at line ${sl.wakeup_seq}.` : ''}),
+            evidence: await evidence(ctx.db, src.source_id, [{seq: w.seq, role: 'non-blockable start'}, {seq: sl.seq, role: `switch out (${sl.prev_state})`},
+              {seq: sl.wakeup_seq, role: 'wakeup'}, {seq: w.return_seq, role: 'start returned'}]),
+          });
+        } else if (rep) {
+          const ev = await evidence(ctx.db, src.source_id, [{seq: w.seq, role: 'non-blockable start'}, {seq: w.return_seq, role: 'start returned'}]);
+          ev.push(...(await evidence(ctx.db, rep.source_id, [{seq: rep.seq_start, role: 'kernel report'}])));
+          ctx.report({
+            severity: 'error', confidence: 'certain', title: `${title} (${task(w.comm, w.pid)}: ${rep.title})`, fingerprintTitle: title,
+            source_id: src.source_id, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
+            message: formatMessage(meta, 'report', {...data, title: rep.title, reportSeq: rep.seq_start}), evidence: ev,
+          });
+        }
+      }
+      if (partial.length > 0) ctx.coverage(src.source_id, hasWindows ? 'partial' : 'not-evaluated', partial.join('; '));
+      else ctx.coverage(src.source_id, 'evaluated');
+    }
+  },
+});

@@ -1,0 +1,141 @@
+import {z} from 'zod';
+import {formatMessage, loadGapSpans, overlapsGap} from '../support.js';
+import {defineRule, type Confidence, type Severity} from '../types.js';
+import {
+  callbackProbes, CORE_PAIRING, EAGAIN, emptyInventory, evidence, family, hasAny, hex, inventory, kvmNote, loadInvalidations,
+  missingProbes, missingReason, range, task, type InvRow,
+} from './common.js';
+
+const meta = {
+  id: 'mmu-notifier/unpaired-invalidate',
+  description: 'mmu_notifier invalidate_range_start without its invalidate_range_end (or the reverse, or with another range), including subscriptions left without an end after a non-blocking start failed with -EAGAIN.',
+  severity: 'error' as Severity,
+  checksGapOverlap: true,
+  needs: {
+    projections: ['mmu_invalidations'],
+    inputs: ['probe:__mmu_notifier_invalidate_range_start', 'probe:__mmu_notifier_invalidate_range_end', 'event:sched_process_exit'],
+  },
+  messages: {
+    exited: '{task} called {symbol} on mm {mm} range {range} at line {seq} (returned {ret}) and exited at line {exitSeq} without calling its invalidate_range_end. Subscribers such as KVM keep mmu_invalidate_in_progress raised: the guest or device hangs on this range.',
+    aborted: '{task}: subscription {family} got invalidate_range_start for mm {mm} range {range} (line {seq}), then the non-blocking start of this invalidation failed with -EAGAIN (line {abortSeq}) and the subscription never got its invalidate_range_end. Subscriptions that succeeded before the failing one must be ended (kernel fix: call their end on -EAGAIN, keep subscriptions with invalidate_range_end last); otherwise e.g. KVM\'s mmu_invalidate_in_progress stays raised.',
+    captureEnd: '{task} called {symbol} on mm {mm} range {range} at line {seq} and no invalidate_range_end followed in the remaining {after} ms of the capture (the task ran on: last seen at line {lastSeq}). The end may lie after the capture, so this is inferred.',
+    endWithoutStart: '{task} called {symbol} on mm {mm} range {range} at line {seq} with no matching start, although this task\'s earlier invalidations were captured (line {prevSeq}) and no events were lost in between.',
+    mismatch: '{task}: invalidate_range_end at line {endSeq} ({endMm} {endRange}) does not match its start at line {seq} ({mm} {range}). Subscribers track the range given to start; an end with another range leaves part of it invalidated forever or ends a range never started.',
+  },
+  options: z.object({
+    /** A start still open at the end of the capture is reported only if the capture continued this long after it (ms). */
+    minOpenMs: z.number().min(0).default(10),
+  }),
+  docs: 'docs/rules/mmu-notifier/unpaired-invalidate.md',
+};
+
+export default defineRule({
+  meta,
+  async evaluate(ctx) {
+    const inv = await inventory(ctx.db);
+    const rows = await loadInvalidations(ctx.db, `level IN ('notifier', 'callback', 'tracepoint')`);
+    const exits = await ctx.db.all<{source_id: number; pid: number; seq: bigint; ts_ns: bigint | null}>(
+      `SELECT source_id, coalesce(target_pid, pid) AS pid, seq, ts_ns FROM task_lifecycle WHERE event = 'sched_process_exit' ORDER BY seq`,
+    );
+    const lastSeen = await ctx.db.all<{source_id: number; pid: number; seq: bigint; ts_ns: bigint}>(
+      `SELECT source_id, pid, max(seq) AS seq, max(ts_ns) AS ts_ns FROM events WHERE pid IS NOT NULL GROUP BY ALL`,
+    );
+    const last = new Map(lastSeen.map((r) => [`${r.source_id}|${r.pid}`, r]));
+    const gaps = await loadGapSpans(ctx.db);
+    const byId = new Map(rows.map((r) => [r.inv_id, r]));
+    const parents = await ctx.db.all<InvRow>(`SELECT * FROM mmu_invalidations WHERE level = 'notifier'`);
+    for (const p of parents) byId.set(p.inv_id, p);
+
+    for (const src of ctx.sources) {
+      const si = inv.get(src.source_id) ?? emptyInventory();
+      const cb = callbackProbes(si);
+      const tp = (si.events.get('mmu_notifier_invalidate_range_start') ?? 0) + (si.events.get('invalidate_range_start') ?? 0) > 0;
+      const coreOk = missingProbes(si, CORE_PAIRING).length === 0;
+      const cbOk = cb.starts.length > 0 && cb.ends.length > 0;
+      if (!coreOk && !cbOk && !tp) {
+        const have = hasAny(si, CORE_PAIRING) ? ' (some fired, not all)' : '';
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missingProbes(si, CORE_PAIRING), have + kvmNote(si)));
+        continue;
+      }
+      const partial: string[] = [];
+      if (!coreOk && hasAny(si, CORE_PAIRING)) partial.push(missingReason(missingProbes(si, CORE_PAIRING)));
+      if (si.kvmUnmap > 0) partial.push(`kvm:kvm_unmap_hva_range starts (${si.kvmUnmap}) have no end event and were not paired`);
+
+      const mine = rows.filter((r) => r.source_id === src.source_id);
+      const seenBefore = new Map<string, InvRow>();
+      let openAtEnd = 0;
+      for (const r of mine) {
+        const key = `${r.pid}|${r.level}`;
+        const prev = seenBefore.get(key);
+        if (r.seq !== null) seenBefore.set(key, r);
+        const data = {task: task(r.comm, r.pid), symbol: r.symbol ?? r.end_symbol, mm: hex(r.mm), range: range(r.start, r.end), seq: r.seq, ret: r.ret ?? '?',
+          family: family(r.symbol), endSeq: r.end_seq, endMm: hex(r.end_mm), endRange: range(r.end_start, r.end_end)};
+
+        if (r.seq === null) {
+          // An end without a start: only a finding if the start would have been captured.
+          if (!prev || !prev.end_seq) continue;
+          const from = prev.ts_end_ns ?? prev.ts_start_ns;
+          if (overlapsGap(gaps.filter((g) => g.source_id === src.source_id), from, r.ts_end_ns)) {
+            partial.push(`end at line ${r.end_seq} without start: lost events since line ${prev.end_seq} may hold its start`);
+            continue;
+          }
+          await report(r, 'certain', 'error', formatMessage(meta, 'endWithoutStart', {...data, seq: r.end_seq, prevSeq: prev.end_seq}),
+            `unpaired invalidate_range_end without start: ${r.end_symbol}`, [{seq: prev.end_seq, role: 'previous end'}, {seq: r.end_seq, role: 'end without start'}]);
+          continue;
+        }
+        if (r.end_seq !== null) {
+          if (r.range_mismatch) {
+            await report(r, 'certain', 'error', formatMessage(meta, 'mismatch', data), `invalidate_range_end range differs from its start: ${r.symbol}`,
+              [{seq: r.seq, role: 'start'}, {seq: r.end_seq, role: 'end (other range)'}]);
+          }
+          continue;
+        }
+        // Started, no end. A failed start expects none.
+        if (r.ret !== null && r.ret !== 0) continue;
+        if (r.ret === null && r.return_seq === null && si.probes.has(`return:${r.symbol}`)) continue; // still inside the start call
+        const parent = r.parent_inv_id !== null ? byId.get(r.parent_inv_id) : undefined;
+        if (r.level === 'callback' && parent && parent.ret === EAGAIN && parent.return_seq !== null) {
+          await report(r, 'certain', 'error', formatMessage(meta, 'aborted', {...data, abortSeq: parent.return_seq}),
+            `subscription left without invalidate_range_end after -EAGAIN: ${family(r.symbol)}`,
+            [{seq: parent.seq, role: 'non-blocking start'}, {seq: r.seq, role: 'subscription start'}, {seq: r.return_seq, role: 'subscription start returned'},
+              {seq: parent.return_seq, role: 'start failed -EAGAIN'}]);
+          continue;
+        }
+        const exit = exits.find((e) => e.source_id === src.source_id && e.pid === r.pid && e.seq > r.seq!);
+        const windowEnd = exit?.ts_ns ?? src.last_ts_ns;
+        const gap = overlapsGap(gaps.filter((g) => g.source_id === src.source_id), r.ts_start_ns, windowEnd);
+        if (gap) {
+          partial.push(`start at line ${r.seq} has no end, but events were lost after it (gap at line ${gap.seq})`);
+          continue;
+        }
+        if (exit) {
+          await report(r, 'certain', 'error', formatMessage(meta, 'exited', {...data, exitSeq: exit.seq}), `invalidate_range_start never ended before task exit: ${r.symbol}`,
+            [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: exit.seq, role: 'task exit'}]);
+          continue;
+        }
+        const seen = last.get(`${src.source_id}|${r.pid}`);
+        const after = src.last_ts_ns !== null && r.ts_start_ns !== null ? Number(src.last_ts_ns - r.ts_start_ns) / 1e6 : 0;
+        const ranOn = seen && r.seq !== null && seen.seq > (r.return_seq ?? r.seq);
+        if (after >= ctx.options.minOpenMs && ranOn) {
+          await report(r, 'inferred', 'warning', formatMessage(meta, 'captureEnd', {...data, after: after.toFixed(1), lastSeq: seen!.seq}),
+            `invalidate_range_start without end by the end of the capture: ${r.symbol}`,
+            [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: seen!.seq, role: 'task last seen'}]);
+        } else {
+          openAtEnd++;
+        }
+      }
+      if (openAtEnd > 0) partial.push(`${openAtEnd} invalidation(s) still open when the capture ended`);
+      if (partial.length > 0 && !coreOk && !cbOk && !tp) ctx.coverage(src.source_id, 'not-evaluated', partial.join('; '));
+      else if (partial.length > 0) ctx.coverage(src.source_id, 'partial', partial.join('; '));
+      else ctx.coverage(src.source_id, 'evaluated');
+    }
+
+    async function report(r: InvRow, confidence: Confidence, severity: Severity, message: string, title: string, ev: Array<{seq: bigint | null; role: string}>) {
+      ctx.report({
+        severity, confidence, title: `${title} (${task(r.comm, r.pid)}, mm ${hex(r.mm ?? r.end_mm)})`, fingerprintTitle: title,
+        source_id: r.source_id, ts_ns: r.ts_start_ns ?? r.ts_end_ns, ts_end_ns: r.ts_end_ns, pid: r.pid, comm: r.comm, message,
+        evidence: await evidence(ctx.db, r.source_id, ev),
+      });
+    }
+  },
+});
