@@ -33,14 +33,95 @@ type TableKey = 'events' | 'log_lines' | 'markers' | 'gaps' | 'unparsed';
 
 const TABLES: Record<TableKey, TableDef> = {events, log_lines: logLines, markers, gaps, unparsed};
 
-interface TableBuffer {
-  def: TableDef;
-  /** Columns after source_id and seq, in table order: the record's field names. */
-  fields: string[];
-  rows: string[];
-  side: unknown[][];
-  chars: number;
+/** Serializes one record into a row (without newline), or returns null when a field cannot go through the file. */
+type Serializer = (rec: Record<string, unknown>, seq: number) => string | null;
+
+/**
+ * Builds a serializer specialised for a table's columns (after source_id and
+ * seq, which the record does not carry). Generated from the TableDef so the
+ * file layout always follows the schema; about twice as fast as a loop over
+ * column names.
+ */
+function makeSerializer(fields: string[]): Serializer {
+  const body = fields
+    .map((f, i) => {
+      const v = `v${i}`;
+      return (
+        `const ${v} = r[${JSON.stringify(f)}];\n` +
+        `if (${v} === null || ${v} === undefined) s += D + N;\n` +
+        `else if (typeof ${v} === 'string') { if (U.test(${v})) return null; s += D + ${v}; }\n` +
+        `else if (typeof ${v} === 'object') { const j = JSON.stringify(${v}); if (U.test(j)) return null; s += D + j; }\n` +
+        `else s += D + ${v};\n`
+      );
+    })
+    .join('');
+  const make = new Function('D', 'N', 'U', `return function serialize(r, seq) {\nlet s = '' + seq;\n${body}return s;\n};`);
+  return make(DELIM, NULL, UNSAFE) as Serializer;
 }
+
+/** Buffered writer of one table's rows into the current chunk file. */
+class TableSink {
+  readonly fields: string[];
+  readonly serialize: Serializer;
+  side: unknown[][] = [];
+  private buf = Buffer.allocUnsafe(SINK_BUFFER);
+  private off = 0;
+  private fd: number | null = null;
+  file: string | null = null;
+  rows = 0;
+
+  constructor(readonly def: TableDef) {
+    const names = def.columns.map((c) => c.name);
+    if (names[0] !== 'source_id' || names[1] !== 'seq') throw new Error(`event-log table ${def.name} must start with source_id, seq`);
+    this.fields = names.slice(2);
+    this.serialize = makeSerializer(this.fields);
+  }
+
+  write(row: string, fileFor: () => string): number {
+    // Worst case 3 bytes per UTF-16 unit, plus the newline.
+    const need = row.length * 3 + 1;
+    if (this.off + need > this.buf.length) {
+      this.spill(fileFor);
+      if (need > this.buf.length) this.buf = Buffer.allocUnsafe(need);
+    }
+    const n = this.buf.write(row, this.off);
+    this.buf[this.off + n] = 10;
+    this.off += n + 1;
+    this.rows++;
+    return n + 1;
+  }
+
+  private spill(fileFor: () => string): void {
+    if (this.off === 0) return;
+    if (this.fd === null) {
+      this.file = fileFor();
+      this.fd = fs.openSync(this.file, 'w');
+    }
+    let done = 0;
+    while (done < this.off) done += fs.writeSync(this.fd, this.buf, done, this.off - done);
+    this.off = 0;
+  }
+
+  /** Completes the chunk file; returns its path, or null when no row was written. */
+  close(fileFor: () => string): string | null {
+    this.spill(fileFor);
+    const file = this.file;
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    this.file = null;
+    this.rows = 0;
+    return file;
+  }
+
+  discard(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    this.file = null;
+    this.off = 0;
+  }
+}
+
+const SINK_BUFFER = 4 * 1024 * 1024;
 
 export interface WriteCounts {
   events: number;
@@ -55,13 +136,14 @@ function sqlString(s: string): string {
 }
 
 export class SourceWriter {
-  private readonly buffers: Record<TableKey, TableBuffer>;
+  private readonly sinks: Record<TableKey, TableSink>;
+  private readonly sinkList: TableSink[];
   private pending: Promise<void> | null = null;
   private chunkNo = 0;
   private rowsInChunk = 0;
-  private charsInChunk = 0;
+  private bytesInChunk = 0;
   private readonly chunkRows: number;
-  private readonly chunkChars: number;
+  private readonly chunkBytes: number;
   private readonly dir: string;
   readonly counts: WriteCounts = {events: 0, log_lines: 0, markers: 0, gaps: 0, unparsed: 0};
 
@@ -70,60 +152,39 @@ export class SourceWriter {
     private readonly sourceId: number,
     opts: WriterOptions = {},
   ) {
-    this.chunkRows = opts.chunkRows ?? 200_000;
-    this.chunkChars = opts.chunkChars ?? 24 * 1024 * 1024;
+    this.chunkRows = opts.chunkRows ?? 500_000;
+    this.chunkBytes = opts.chunkChars ?? 64 * 1024 * 1024;
     this.dir = fs.mkdtempSync(path.join(opts.tmpDir ?? os.tmpdir(), 'ktrail-ingest-'));
-    const mk = (def: TableDef): TableBuffer => {
-      const names = def.columns.map((c) => c.name);
-      if (names[0] !== 'source_id' || names[1] !== 'seq') throw new Error(`event-log table ${def.name} must start with source_id, seq`);
-      return {def, fields: names.slice(2), rows: [], side: [], chars: 0};
+    this.sinks = {
+      events: new TableSink(TABLES.events),
+      log_lines: new TableSink(TABLES.log_lines),
+      markers: new TableSink(TABLES.markers),
+      gaps: new TableSink(TABLES.gaps),
+      unparsed: new TableSink(TABLES.unparsed),
     };
-    this.buffers = {
-      events: mk(events),
-      log_lines: mk(logLines),
-      markers: mk(markers),
-      gaps: mk(gaps),
-      unparsed: mk(unparsed),
-    };
+    this.sinkList = Object.values(this.sinks);
   }
 
   /** Adds one non-header line result. */
   add(r: Exclude<LineResult, {t: 'header'}>, seq: number): void {
-    const buf = this.buffers[r.t];
+    const sink = this.sinks[r.t];
     this.counts[r.t]++;
     const rec = r as unknown as Record<string, unknown>;
-    let row = String(seq);
-    for (const f of buf.fields) {
-      const v = rec[f];
-      if (v === null || v === undefined) {
-        row += DELIM + NULL;
-      } else if (typeof v === 'string') {
-        if (UNSAFE.test(v)) {
-          buf.side.push([seq, ...buf.fields.map((x) => rec[x] ?? null)]);
-          return;
-        }
-        row += DELIM + v;
-      } else if (typeof v === 'object') {
-        const s = JSON.stringify(v);
-        if (UNSAFE.test(s)) {
-          buf.side.push([seq, ...buf.fields.map((x) => rec[x] ?? null)]);
-          return;
-        }
-        row += DELIM + s;
-      } else {
-        row += DELIM + String(v);
-      }
+    const row = sink.serialize(rec, seq);
+    if (row === null) {
+      sink.side.push([seq, ...sink.fields.map((x) => rec[x] ?? null)]);
+      return;
     }
-    buf.rows.push(row);
+    const n = this.chunkNo;
+    this.bytesInChunk += sink.write(row, () => path.join(this.dir, `${sink.def.name}-${n}.txt`));
     this.rowsInChunk++;
-    this.charsInChunk += row.length;
   }
 
   get full(): boolean {
-    return this.rowsInChunk >= this.chunkRows || this.charsInChunk >= this.chunkChars;
+    return this.rowsInChunk >= this.chunkRows || this.bytesInChunk >= this.chunkBytes;
   }
 
-  /** Writes the buffered chunk to files and starts loading it; waits for the previous load first. */
+  /** Completes the chunk files and starts loading them; waits for the previous load first. */
   async flush(): Promise<void> {
     if (this.pending) {
       const p = this.pending;
@@ -133,21 +194,16 @@ export class SourceWriter {
     const loads: Array<{def: TableDef; file: string}> = [];
     const side: Array<{def: TableDef; rows: unknown[][]}> = [];
     const n = this.chunkNo++;
-    for (const buf of Object.values(this.buffers)) {
-      if (buf.rows.length) {
-        const file = path.join(this.dir, `${buf.def.name}-${n}.txt`);
-        buf.rows.push('');
-        fs.writeFileSync(file, buf.rows.join('\n'));
-        buf.rows = [];
-        loads.push({def: buf.def, file});
-      }
-      if (buf.side.length) {
-        side.push({def: buf.def, rows: buf.side});
-        buf.side = [];
+    for (const sink of this.sinkList) {
+      const file = sink.close(() => path.join(this.dir, `${sink.def.name}-${n}.txt`));
+      if (file) loads.push({def: sink.def, file});
+      if (sink.side.length) {
+        side.push({def: sink.def, rows: sink.side});
+        sink.side = [];
       }
     }
     this.rowsInChunk = 0;
-    this.charsInChunk = 0;
+    this.bytesInChunk = 0;
     if (!loads.length && !side.length) return;
     this.pending = this.load(loads, side);
     // Keep a rejected load from being reported as unhandled before it is awaited.
@@ -196,6 +252,7 @@ export class SourceWriter {
   async dispose(): Promise<void> {
     if (this.pending) await this.pending.catch(() => undefined);
     this.pending = null;
+    for (const sink of this.sinkList) sink.discard();
     fs.rmSync(this.dir, {recursive: true, force: true});
   }
 }

@@ -1,0 +1,39 @@
+import {dbFlag, KtrailCommand} from '../src/cli/base.js';
+import {render} from '../src/output/render.js';
+import type {SourceSummary} from '../src/store/query.js';
+
+export default class Sources extends KtrailCommand {
+  static summary = 'List ingested sources with their format, time span and line accounting.';
+  static description = `For every source: lines read = header + events + log_lines + markers + gaps + unparsed
+(the "ok" column checks it). Time span is last_ts_ns - first_ts_ns.`;
+
+  static examples = ['<%= config.bin %> sources', '<%= config.bin %> sources --db run1.duckdb --json'];
+
+  static flags = {
+    db: dbFlag('./ktrail.duckdb'),
+  };
+
+  async run(): Promise<SourceSummary[]> {
+    const {flags} = await this.parse(Sources);
+    const {openStore} = await import('../src/store/open.js');
+    const {listSources} = await import('../src/store/query.js');
+    const db = await openStore(flags.db, {readOnly: true});
+    let list: SourceSummary[];
+    try {
+      if (!(await db.tableExists('sources'))) list = [];
+      else list = await listSources(db);
+    } finally {
+      db.close();
+    }
+    if (!this.jsonEnabled()) {
+      if (!list.length) {
+        this.log('no sources');
+      } else {
+        const cols = ['id', 'path', 'format', 'span_s', 'lines', 'header', 'events', 'log_lines', 'markers', 'gaps', 'unparsed', 'ok'];
+        const rows = list.map((s) => [s.source_id, s.path, s.format, s.span_s === null ? null : Number(s.span_s.toFixed(6)), s.lines, s.header_lines, s.events, s.log_lines, s.markers, s.gaps, s.unparsed, s.accounted ? 'yes' : 'NO']);
+        process.stdout.write(render('table', cols, rows));
+      }
+    }
+    return list;
+  }
+}

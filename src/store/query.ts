@@ -1,0 +1,91 @@
+import {UserError} from '../errors.js';
+import type {Db} from './db.js';
+
+export interface QueryResult {
+  columns: string[];
+  rows: unknown[][];
+}
+
+/** Runs one user SQL statement; a DuckDB error becomes a one-line UserError. */
+export async function runUserQuery(db: Db, sql: string): Promise<QueryResult> {
+  if (!sql.trim()) throw new UserError('empty SQL statement');
+  try {
+    const reader = await db.conn.runAndReadAll(sql);
+    return {columns: reader.columnNames(), rows: reader.getRowsJS() as unknown[][]};
+  } catch (err) {
+    const msg = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
+    // DuckDB puts the error class on the first line and sometimes the detail ("LINE 1: ...") after it.
+    throw new UserError(`SQL error: ${msg[0] ?? 'unknown error'}`);
+  }
+}
+
+export interface SourceSummary {
+  source_id: number;
+  path: string;
+  format: string;
+  parser_version: number;
+  ingested_at: string | null;
+  bytes: number;
+  lines: number;
+  header_lines: number;
+  events: number;
+  log_lines: number;
+  markers: number;
+  gaps: number;
+  unparsed: number;
+  /** header_lines + events + log_lines + markers + gaps + unparsed = lines. */
+  accounted: boolean;
+  first_ts_ns: string | null;
+  last_ts_ns: string | null;
+  span_s: number | null;
+  sha256: string;
+  meta: unknown;
+}
+
+/** Every source with the per-table counts that prove the line accounting invariant. */
+export async function listSources(db: Db): Promise<SourceSummary[]> {
+  const count = (t: string) => `(SELECT count(*) FROM "${t}" x WHERE x.source_id = s.source_id)`;
+  const rows = await db.all<Record<string, unknown>>(`
+    SELECT s.source_id, s.path, s.format, s.parser_version, CAST(s.ingested_at AS VARCHAR) AS ingested_at,
+           s.bytes, s.lines, s.header_lines,
+           ${count('events')} AS events, ${count('log_lines')} AS log_lines, ${count('markers')} AS markers,
+           ${count('gaps')} AS gaps, ${count('unparsed')} AS unparsed,
+           CAST(s.first_ts_ns AS VARCHAR) AS first_ts_ns, CAST(s.last_ts_ns AS VARCHAR) AS last_ts_ns,
+           s.sha256, CAST(s.meta AS VARCHAR) AS meta
+    FROM sources s ORDER BY s.source_id`);
+  return rows.map((r) => {
+    const n = (k: string) => Number(r[k] ?? 0);
+    const lines = n('lines');
+    const sum = n('header_lines') + n('events') + n('log_lines') + n('markers') + n('gaps') + n('unparsed');
+    const first = r.first_ts_ns as string | null;
+    const last = r.last_ts_ns as string | null;
+    let meta: unknown = null;
+    try {
+      meta = r.meta ? JSON.parse(r.meta as string) : null;
+    } catch {
+      meta = r.meta;
+    }
+    return {
+      source_id: n('source_id'),
+      path: String(r.path ?? ''),
+      format: String(r.format),
+      parser_version: n('parser_version'),
+      ingested_at: (r.ingested_at as string | null) ?? null,
+      bytes: n('bytes'),
+      lines,
+      header_lines: n('header_lines'),
+      events: n('events'),
+      log_lines: n('log_lines'),
+      markers: n('markers'),
+      gaps: n('gaps'),
+      unparsed: n('unparsed'),
+      accounted: sum === lines,
+      first_ts_ns: first,
+      last_ts_ns: last,
+      // Exact difference in BigInt, then seconds for display.
+      span_s: first !== null && last !== null ? Number(BigInt(last) - BigInt(first)) / 1e9 : null,
+      sha256: String(r.sha256),
+      meta,
+    };
+  });
+}
