@@ -107,7 +107,8 @@ export const OOPSES: OopsDef[] = [
         report: 'BUG: KMSAN: ([a-z\\-]+) in {{FUNC}}',
         fmt: 'KMSAN: $1 in $3',
         alt: ['bad-access in $3'],
-        stack: {parts: ['BUG: KMSAN:', STACK], parts2: [CALL_TRACE, STACK]},
+        // Crypto and checksum library code only propagates the uninit value it was given.
+        stack: {parts: ['BUG: KMSAN:', STACK], parts2: [CALL_TRACE, STACK], skip: ['aes_', 'aesti_', 'crypto_', 'xts_', 'crc32', 'chacha', 'sha[0-9]', 'blake2', 'poly1305']},
         noStackTrace: true,
         cls: 'KMSAN',
       },
@@ -161,8 +162,9 @@ export const OOPSES: OopsDef[] = [
       },
       {
         title: 'BUG: bad unlock balance detected!',
-        report: 'BUG: bad unlock balance detected!(?:.*\\n){0,15}?.*is trying to release lock(?:.*\\n){0,15}?.*(?:{{PC}} +|at: ){{FUNC}}',
         fmt: 'BUG: bad unlock balance in $1',
+        stack: {parts: ['is trying to release lock', '(?:{{PC}} +|at: |^ *){{FUNC}}']},
+        noStackTrace: true,
         cls: 'LOCKDEP',
       },
       {title: 'BUG: held lock freed!', report: 'BUG: held lock freed!(?:.*\\n)+?.*(?:{{PC}} +|at: ){{FUNC}}', fmt: 'BUG: held lock freed in $1', cls: 'LOCKDEP'},
@@ -279,6 +281,13 @@ export const OOPSES: OopsDef[] = [
       },
       {
         title: 'WARNING: (?:HARD|SOFT)IRQ-safe -> (?:HARD|SOFT)IRQ-unsafe lock order detected',
+        fmt: 'possible deadlock in $1',
+        // Blame where the irq-safe lock is taken in irq context.
+        stack: {parts: ['which became (?:HARD|SOFT)IRQ-irq-safe at:', STACK], skip: ['lock_acquire', '_raw_', 'spin_lock', 'read_lock', 'write_lock']},
+        cls: 'LOCKDEP',
+      },
+      {
+        title: 'WARNING: (?:HARD|SOFT)IRQ-safe -> (?:HARD|SOFT)IRQ-unsafe lock order detected',
         report: 'WARNING: (?:HARD|SOFT)IRQ-safe -> (?:HARD|SOFT)IRQ-unsafe lock order detected(?:.*\\n)+?.*is trying to acquire(?:.*\\n)+?.*at: (?:{{PC}} +)?{{FUNC}}',
         fmt: 'possible deadlock in $1',
         cls: 'LOCKDEP',
@@ -306,8 +315,9 @@ export const OOPSES: OopsDef[] = [
       {title: 'WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad value', fmt: 'WARNING: kernel stack frame pointer has bad value', noStackTrace: true},
       {
         title: 'WARNING: bad unlock balance detected!',
-        report: 'WARNING: bad unlock balance detected!(?:.*\\n){0,15}?.*is trying to release lock(?:.*\\n){0,15}?.*(?:{{PC}} +|at: ){{FUNC}}',
         fmt: 'WARNING: bad unlock balance in $1',
+        stack: {parts: ['is trying to release lock', '(?:{{PC}} +|at: |^ *){{FUNC}}'], skip: ['might_fault']},
+        noStackTrace: true,
         cls: 'LOCKDEP',
       },
       {title: 'WARNING: held lock freed!', report: 'WARNING: held lock freed!(?:.*\\n)+?.*at:(?: {{PC}})? +{{FUNC}}', fmt: 'WARNING: held lock freed in $1', cls: 'LOCKDEP'},
@@ -367,8 +377,9 @@ export const OOPSES: OopsDef[] = [
         fmt: 'INFO: rcu detected stall in $1',
         alt: ['stall in $1'],
         stack: {
-          parts: ['apic_timer_interrupt|Call Trace:|Call trace:|NMI backtrace for cpu', PC_FRAME, STACK],
-          parts2: ['apic_timer_interrupt|sysvec_apic_timer_interrupt|Call Trace:|Call trace:', STACK],
+          // The stalled code is what the timer interrupt interrupted.
+          parts: ['apic_timer_interrupt', PC_FRAME, STACK],
+          parts2: ['apic_timer_interrupt', STACK],
           skip: ['apic_timer_interrupt', 'rcu'],
           extractor: 'stall',
         },
@@ -475,7 +486,8 @@ export const OOPSES: OopsDef[] = [
     formats: [
       {title: 'kernel BUG at mm/usercopy.c', fmt: 'BUG: bad usercopy in $1', stack: {parts: [CALL_TRACE, STACK], skip: ['usercopy', '__check']}},
       {title: 'kernel BUG at lib/list_debug.c', fmt: 'BUG: corrupted list in $1', stack: callTrace()},
-      {title: 'kernel BUG at (?:.*)', fmt: 'kernel BUG in $1', stack: {parts: [CALL_TRACE, STACK], parts2: [PC_FRAME], skip: ['^BUG$', 'rust_helper_BUG']}},
+      // BUG_ON in a generic helper (folio_unlock, skb_pull, ...) is the caller's fault: those helpers are skipped.
+      {title: 'kernel BUG at (?:.*)', fmt: 'kernel BUG in $1', stack: {parts: [PC_FRAME, CALL_TRACE, STACK], parts2: [CALL_TRACE, STACK], skip: ['^BUG$', 'rust_helper_BUG', 'folio_unlock', '^skb_pull$', '^__skb_pull$']}},
     ],
   },
   {
@@ -536,7 +548,7 @@ export const OOPSES: OopsDef[] = [
         title: 'Unhandled fault:',
         fmt: 'Unhandled fault in $1',
         alt: ['bad-access in $1'],
-        stack: {parts: ['(?:PC is at|pc :) (?:{{PC}} +)?{{FUNC}}', '(?:Backtrace:|Call trace:)', STACK], parts2: ['(?:Backtrace:|Call trace:)', STACK], skip: ['__sanitizer', 'trace_hardirqs', 'do_DataAbort', 'do_page_fault', '__dabt_', 'do_translation_fault', 'do_bad_area', 'do_alignment']},
+        stack: {parts: ['(?:PC is at|pc :) (?:{{PC}} +)?{{FUNC}}', '(?:Backtrace:|Call trace:)', STACK], parts2: ['(?:Backtrace:|Call trace:)', STACK], skip: ['__sanitizer', 'trace_hardirqs', 'do_DataAbort', 'do_page_fault', 'do_translation_fault', 'do_bad_area', 'do_alignment']},
       },
     ],
   },
