@@ -1,5 +1,6 @@
 import {ftraceArgs} from './ftrace-args.js';
 import {MM_PROJECTORS} from './mm/index.js';
+import {testResultsProjector} from './test-results.js';
 import type {Projector} from './types.js';
 
 /**
@@ -9,6 +10,7 @@ import type {Projector} from './types.js';
 const ALL: Projector[] = [
   ftraceArgs,
   ...MM_PROJECTORS,
+  testResultsProjector,
 ];
 
 export const PROJECTORS: readonly Projector[] = [...ALL].sort((a, b) => a.name.localeCompare(b.name));

@@ -1,15 +1,18 @@
 /**
  * Boot numbering within one source (0-based). A new boot starts when
- *  - a `Linux version ` line follows kernel lines of the current boot, or
+ *  - a `Linux version ` line follows kernel lines of the current boot (unless
+ *    they are the first seconds of this very boot, see sameBootBanner), or
  *  - the monotonic time restarts: it drops by more than RESTART_SLACK_NS below
  *    the largest time of the current boot and lands in the first
  *    RESTART_WINDOW_NS after boot (console timestamps from different CPUs go
  *    back too: a secondary CPU's early `kvm-clock: cpu 1` line prints 0.02 s
- *    after 1.7 s), or
+ *    after 1.7 s), or it drops to exactly 0 (printed only before timekeeping
+ *    starts) after more than a second, or
  *  - the format has an explicit separator (journalctl's `-- Reboot --`).
  */
 const RESTART_SLACK_NS = 5_000_000_000n;
 const RESTART_WINDOW_NS = 30_000_000_000n;
+const ZERO_RESTART_MIN_NS = 1_000_000_000n;
 
 export class BootTracker {
   boot = 0;
@@ -26,11 +29,21 @@ export class BootTracker {
         this.maxTs !== null &&
         tsNs + RESTART_SLACK_NS < this.maxTs &&
         tsNs < RESTART_WINDOW_NS;
-      if (restart || (text.charCodeAt(0) === 76 && text.startsWith('Linux version '))) this.next(seq);
+      // Time 0 is printed only before timekeeping starts: a fresh boot, however short the last one.
+      const zero = tsNs === 0n && this.maxTs !== null && this.maxTs >= ZERO_RESTART_MIN_NS;
+      if (restart || zero || (text.charCodeAt(0) === 76 && text.startsWith('Linux version ') && !this.sameBootBanner(tsNs))) this.next(seq);
     }
     if (kernel) this.kernelLines++;
     if (tsNs !== null && (this.maxTs === null || tsNs > this.maxTs)) this.maxTs = tsNs;
     return this.boot;
+  }
+
+  /**
+   * arm64 prints `Booting Linux on physical CPU` before `Linux version`: a
+   * banner that does not go back in time, early in a boot, belongs to it.
+   */
+  private sameBootBanner(tsNs: bigint | null): boolean {
+    return tsNs !== null && this.maxTs !== null && tsNs >= this.maxTs && this.maxTs < RESTART_SLACK_NS;
   }
 
   /** An explicit boot separator line: the next line starts a new boot. */

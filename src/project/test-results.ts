@@ -1,0 +1,159 @@
+import {KTAP_CANDIDATE_SQL_RE, parseKtapLine, type KtapLine} from '../ingest/log/ktap.js';
+import type {Db} from '../store/db.js';
+import {appendRows, type RowObject} from '../store/rows.js';
+import {defineTable} from '../store/tables.js';
+import type {Projector} from './types.js';
+
+/**
+ * KTAP / kselftest results found in log_lines (KUnit, kselftest and any TAP
+ * producer whose output reaches the log), so that a finding can be attributed
+ * to the test that was running when it happened.
+ */
+export const testResults = defineTable({
+  name: 'test_results',
+  kind: 'projection',
+  doc: 'One row per KTAP / TAP test result line (`ok N name`, `not ok N name # SKIP reason`) in log_lines, nested subtests included.',
+  columns: [
+    {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
+    {name: 'seq', type: 'BIGINT', nullable: false, doc: 'Line of the result (log_lines.seq).'},
+    {name: 'boot', type: 'INTEGER', doc: 'Boot the test ran in (log_lines.boot).'},
+    {name: 'ts_ns', type: 'BIGINT', doc: 'Time of the result line; when the line has no kernel time (user-space output), the nearest earlier kernel time of the same boot, else the next one.'},
+    {name: 'ts_start_ns', type: 'BIGINT', doc: 'When the test started: time of the previous result at the same depth, or of the version / plan / `# Subtest:` line that opened the level.'},
+    {name: 'depth', type: 'INTEGER', doc: 'Nesting level: 0 for top-level tests, 1 for their subtests, ...'},
+    {name: 'suite', type: 'VARCHAR', doc: 'Name of the enclosing test: the level\'s `# Subtest:` name, else the parent\'s result name; NULL at depth 0.'},
+    {name: 'number', type: 'INTEGER', doc: 'Test number as printed.'},
+    {name: 'name', type: 'VARCHAR', doc: 'Test name as printed (TAP 13 `- ` separator and `# ...` comment removed).'},
+    {name: 'result', type: 'VARCHAR', doc: '`ok` or `not ok`.'},
+    {name: 'directive', type: 'VARCHAR', doc: '`SKIP`, `TODO` or `XFAIL` when the line has one, else NULL.'},
+    {name: 'reason', type: 'VARCHAR', doc: 'Text after the directive, NULL when none.'},
+  ],
+});
+
+interface Candidate {
+  source_id: number;
+  seq: bigint;
+  boot: number | null;
+  ts: bigint | null;
+  text: string;
+}
+
+interface Level {
+  nest: number;
+  startTs: bigint | null;
+  name: string | null;
+  /** Results at this level still waiting for a suite name from their parent's result line. */
+  orphans: RowObject[];
+}
+
+/** Turns the KTAP lines of one source (in line order) into result rows. */
+export class KtapAssembler {
+  private stack: Level[] = [];
+  private boot: number | null = null;
+  private seenTap = false;
+  readonly rows: RowObject[] = [];
+
+  constructor(readonly sourceId: number) {}
+
+  add(seq: bigint, boot: number | null, ts: bigint | null, line: KtapLine): void {
+    if (boot !== this.boot) {
+      // Tests do not survive a reboot.
+      this.stack = [];
+      this.boot = boot;
+    }
+    if (line.kind !== 'result') {
+      this.seenTap = true;
+      const level = this.levelAt(line.nest);
+      if (line.kind === 'version') {
+        level.startTs = ts;
+        level.name = null;
+      } else if (line.kind === 'subtest') {
+        level.name = line.name;
+        level.startTs = ts;
+      } else {
+        level.startTs = ts;
+      }
+      return;
+    }
+    // A bare `ok 1 x` in a log with no TAP version or plan line is not trusted.
+    if (!this.seenTap) return;
+    const closed = this.popDeeper(line.nest);
+    const level = this.levelAt(line.nest);
+    const depth = this.stack.length - 1;
+    if (closed) {
+      for (const orphan of closed.orphans) orphan.suite = line.name;
+    }
+    const parent = depth > 0 ? this.stack[depth - 1] : undefined;
+    const row: RowObject = {
+      source_id: this.sourceId,
+      seq,
+      boot,
+      ts_ns: ts,
+      ts_start_ns: level.startTs,
+      depth,
+      suite: level.name ?? null,
+      number: line.number,
+      name: line.name,
+      result: line.ok ? 'ok' : 'not ok',
+      directive: line.directive,
+      reason: line.reason,
+    };
+    if (row.suite === null && parent !== undefined) level.orphans.push(row);
+    level.startTs = ts;
+    this.rows.push(row);
+  }
+
+  /** Close levels deeper than `nest`; returns the shallowest one closed. */
+  private popDeeper(nest: number): Level | undefined {
+    let closed: Level | undefined;
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1]!.nest > nest) closed = this.stack.pop();
+    return closed;
+  }
+
+  private levelAt(nest: number): Level {
+    this.popDeeper(nest);
+    const top = this.stack[this.stack.length - 1];
+    if (top && top.nest === nest) return top;
+    const level: Level = {nest, startTs: null, name: null, orphans: []};
+    this.stack.push(level);
+    return level;
+  }
+}
+
+export const testResultsProjector: Projector = {
+  name: 'test_results',
+  version: 1,
+  description: 'KTAP / kselftest results in kernel log lines, with start and end times.',
+  tables: [testResults],
+  dependsOn: [],
+  async build(db: Db): Promise<void> {
+    // Only candidate lines reach JS; their time is the line's own or the
+    // nearest kernel time around it (window over the whole boot).
+    const rows = await db.all<Candidate>(
+      `WITH t AS (
+         SELECT source_id, seq, boot, text,
+                coalesce(ts_ns,
+                  last_value(ts_ns IGNORE NULLS) OVER (PARTITION BY source_id, boot ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+                  first_value(ts_ns IGNORE NULLS) OVER (PARTITION BY source_id, boot ORDER BY seq ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)) AS ts
+         FROM log_lines
+       )
+       SELECT source_id, seq, boot, ts, text FROM t
+       WHERE regexp_matches(text, $1)
+       ORDER BY source_id, seq`,
+      [KTAP_CANDIDATE_SQL_RE],
+    );
+    let asm: KtapAssembler | null = null;
+    const flush = async () => {
+      if (asm && asm.rows.length) await appendRows(db, testResults, asm.rows);
+    };
+    for (const r of rows) {
+      const sourceId = Number(r.source_id);
+      if (!asm || asm.sourceId !== sourceId) {
+        await flush();
+        asm = new KtapAssembler(sourceId);
+      }
+      const line = parseKtapLine(r.text);
+      if (line) asm.add(BigInt(r.seq), r.boot === null ? null : Number(r.boot), r.ts === null ? null : BigInt(r.ts), line);
+    }
+    await flush();
+  },
+};
