@@ -35,22 +35,29 @@ export interface Attribution {
 /**
  * The test that was running at `ts`: the innermost span containing it (the
  * deepest, then the shortest), preferring spans from the finding's own
- * source when two are equally specific. Start is inclusive, end inclusive
- * (a splat printed just before the result line belongs to that test).
+ * source when two are equally specific. Both ends are inclusive (a splat
+ * printed in the same microsecond as the result line belongs to that test);
+ * when `ts` is both one test's end and the next one's start, the test that
+ * ends there wins, since the next test starts only after that result line.
  */
 export function attributeAt(spans: readonly TestSpan[], ts: bigint | null, source_id: number): TestSpan | null {
   if (ts === null) return null;
   let best: TestSpan | null = null;
+  const key = (s: TestSpan): [number, number, bigint, number] => [s.depth, s.ts_start_ns < ts || s.ts_start_ns === s.ts_end_ns ? 1 : 0, -(s.ts_end_ns - s.ts_start_ns), s.source_id === source_id ? 1 : 0];
   for (const s of spans) {
     if (ts < s.ts_start_ns || ts > s.ts_end_ns) continue;
     if (!best) {
       best = s;
       continue;
     }
-    const len = s.ts_end_ns - s.ts_start_ns;
-    const bestLen = best.ts_end_ns - best.ts_start_ns;
-    if (s.depth > best.depth || (s.depth === best.depth && len < bestLen) || (s.depth === best.depth && len === bestLen && s.source_id === source_id && best.source_id !== source_id)) {
-      best = s;
+    const a = key(s);
+    const b = key(best);
+    for (let i = 0; i < a.length; i++) {
+      if (a[i]! > b[i]!) {
+        best = s;
+        break;
+      }
+      if (a[i]! < b[i]!) break;
     }
   }
   return best;

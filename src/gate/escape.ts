@@ -5,9 +5,9 @@
  * spliced into an output.
  */
 
-/** C0/C1 controls except TAB and LF, plus DEL: shown as visible `\xNN`. */
+/** C0/C1 controls except TAB, LF and CR, plus DEL: shown as visible `\xNN`. */
 // eslint-disable-next-line no-control-regex
-const CONTROL_KEEP_LF = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+const CONTROL_KEEP_LF = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
 // eslint-disable-next-line no-control-regex
 const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 
@@ -15,7 +15,7 @@ function hexEscape(c: string): string {
   return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
 }
 
-/** Control characters (ANSI ESC included) made visible; newlines kept when asked. */
+/** Control characters (ANSI ESC included) made visible; line breaks (LF, CR) kept when asked. */
 export function visibleControls(text: string, keepNewlines = false): string {
   return text.replace(keepNewlines ? CONTROL_KEEP_LF : CONTROL_ALL, hexEscape);
 }

@@ -47,7 +47,7 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
       name: id.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')),
       shortDescription: {text: plain(r?.description ?? id)},
       defaultConfiguration: {level: LEVEL[severity]},
-      properties: {tags: ['kernel', id.split('/')[0]]},
+      properties: {tags: [...new Set(['kernel', id.split('/')[0]!])]},
     };
     if (r?.help) {
       rule.fullDescription = {text: plain(r.description)};

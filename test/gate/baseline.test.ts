@@ -1,0 +1,112 @@
+import {promises as fs} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {isUserError} from '../../src/errors.js';
+import {isExpired, loadBaseline, parseBaseline, saveBaseline, serializeBaseline} from '../../src/gate/baseline.js';
+
+function userErrorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(isUserError(err), `expected a UserError, got ${String(err)}`);
+    return (err as Error).message;
+  }
+  assert.unreachable('no error thrown');
+  return '';
+}
+
+const YAML_OK = `version: 1
+entries:
+  - fingerprint: 0123abcd
+    rule: lockdep/report
+    title: possible circular locking dependency detected
+    owner: mm-team
+    comment: "tracked in bug 123"
+    expires: 2026-12-31
+  - fingerprint: beef0002
+    rule: kernel/warning
+    title: "WARNING in foo"
+`;
+
+test('parses a YAML baseline with owner, comment and expiry', () => {
+  const b = parseBaseline(YAML_OK, 'b.yml');
+  assert.is(b.entries.length, 2);
+  assert.equal(b.entries[0], {fingerprint: '0123abcd', rule: 'lockdep/report', title: 'possible circular locking dependency detected', owner: 'mm-team', comment: 'tracked in bug 123', expires: '2026-12-31'});
+  assert.is(b.entries[1]!.expires, undefined);
+});
+
+test('parses a JSON baseline when the file name ends in .json', () => {
+  const b = parseBaseline(JSON.stringify({version: 1, entries: [{fingerprint: 'abcd1234', rule: 'r/x', title: 't'}]}), 'base.json');
+  assert.is(b.entries[0]!.fingerprint, 'abcd1234');
+});
+
+test('an empty YAML file is an empty baseline', () => {
+  assert.equal(parseBaseline('', 'empty.yml'), {version: 1, entries: []});
+  assert.equal(parseBaseline('# only a comment\n', 'empty.yml'), {version: 1, entries: []});
+});
+
+test('invalid baselines: one-line UserError naming the file and the problem', () => {
+  const cases: [string, string, RegExp][] = [
+    ['version: 2\nentries: []\n', 'v.yml', /^baseline v\.yml: version: /],
+    ['version: 1\nentries:\n  - rule: a/b\n    title: t\n', 'nofp.yml', /^baseline nofp\.yml: entries\.0\.fingerprint: /],
+    ['version: 1\nentries:\n  - fingerprint: abcd1234\n    rule: a/b\n    title: t\n    expires: 2026-02-30\n', 'date.yml', /^baseline date\.yml: entries\.0\.expires: not a calendar date/],
+    ['version: 1\nentries:\n  - fingerprint: abcd1234\n    rule: a/b\n    title: t\n    expires: tomorrow\n', 'date2.yml', /expires: expected a date YYYY-MM-DD/],
+    ['version: 1\nentries:\n  - fingerprint: abcd1234\n    rule: a/b\n    title: t\n    ownr: typo\n', 'typo.yml', /^baseline typo\.yml: entries\.0: .*ownr/],
+    ['version: 1\nentries:\n  - {fingerprint: abcd1234, rule: a/b, title: t}\n  - {fingerprint: abcd1234, rule: a/c, title: u}\n', 'dup.yml', /entries\.1\.fingerprint: duplicate fingerprint abcd1234/],
+    ['version: 1\nentries: [\n', 'broken.yml', /^baseline broken\.yml: cannot parse YAML: /],
+    ['{"version": 1, "entries": [', 'broken.json', /^baseline broken\.json: cannot parse JSON: /],
+    ['- just\n- a list\n', 'list.yml', /^baseline list\.yml: \(top level\): /],
+    ['version: 1\nentries:\n  - fingerprint: "has space"\n    rule: a/b\n    title: t\n', 'fp.yml', /entries\.0\.fingerprint: fingerprint must be/],
+  ];
+  for (const [text, file, re] of cases) {
+    const msg = userErrorOf(() => parseBaseline(text, file));
+    assert.match(msg, re, `${file}: ${msg}`);
+    assert.not.match(msg, /\n/, `${file}: message must be one line`);
+  }
+});
+
+test('serialize then parse gives the same baseline (YAML and JSON), hostile titles included', () => {
+  const b = {
+    version: 1 as const,
+    entries: [
+      {fingerprint: 'aaaa1111', rule: 'lockdep/report', title: 'title: with "quotes", #hash, newline\nand ]]> :: %', owner: 'o', comment: '- not a list', expires: '2027-01-01'},
+      {fingerprint: 'bbbb2222', rule: 'kernel/warning', title: 'yes'},
+    ],
+  };
+  for (const file of ['x.yml', 'x.json']) {
+    const text = serializeBaseline(b, file);
+    assert.equal(parseBaseline(text, file), b, file);
+  }
+});
+
+test('expiry: an entry suppresses through its expiry day and stops the day after', () => {
+  const e = {fingerprint: 'aaaa1111', rule: 'r/x', title: 't', expires: '2026-11-26'};
+  assert.is(isExpired(e, '2026-11-25'), false);
+  assert.is(isExpired(e, '2026-11-26'), false);
+  assert.is(isExpired(e, '2026-11-27'), true);
+  assert.is(isExpired({fingerprint: 'aaaa1111', rule: 'r/x', title: 't'}, '2999-01-01'), false);
+});
+
+test('load: missing file is an error unless missingOk; save writes a file that loads back', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ktrail-gate-baseline-'));
+  try {
+    const missing = path.join(dir, 'nope.yml');
+    try {
+      await loadBaseline(missing);
+      assert.unreachable('missing baseline must fail');
+    } catch (err) {
+      assert.ok(isUserError(err));
+      assert.match((err as Error).message, /nope\.yml: cannot read \(ENOENT\)/);
+    }
+    assert.equal(await loadBaseline(missing, {missingOk: true}), {version: 1, entries: []});
+    const b = {version: 1 as const, entries: [{fingerprint: 'cccc3333', rule: 'r/x', title: 't', owner: 'me'}]};
+    await saveBaseline(b, missing);
+    assert.equal(await loadBaseline(missing), b);
+  } finally {
+    await fs.rm(dir, {recursive: true, force: true});
+  }
+});
+
+test.run();

@@ -1,0 +1,205 @@
+import {readFileSync} from 'node:fs';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import Ajv04 from 'ajv-draft-04';
+import {XMLParser, XMLValidator} from 'fast-xml-parser';
+import {escapeGithubData, escapeGithubProperty, escapeMarkdownInline, escapeTerminal, escapeXml, markdownCodeBlock, visibleControls} from '../../src/gate/escape.js';
+import {renderGithub} from '../../src/gate/github.js';
+import {renderJunit} from '../../src/gate/junit.js';
+import {renderMarkdown} from '../../src/gate/markdown.js';
+import {compareWithBaseline, type GateResult} from '../../src/gate/result.js';
+import {renderSarif} from '../../src/gate/sarif.js';
+import type {TestSpan} from '../../src/gate/attribution.js';
+import {HOSTILE_LINES, SOURCES, coverage, finding, hostileFinding} from './fixtures.js';
+
+const S = 1_000_000_000n;
+
+/** A result with hostile text everywhere: findings (new, known, attributed to a passing test with a hostile name), fixed entries, coverage gaps. */
+function hostileResult(): GateResult {
+  const h = hostileFinding();
+  const known = finding({rule: 'lockdep/report', fingerprint: 'fp0known0001', title: 'known ]]> </testcase> | `x`', ts_ns: 50n * S});
+  const inTest = finding({rule: 'kernel/oops', fingerprint: 'fp0intest001', title: 'BUG: in test <b>', ts_ns: 20n * S, evidence: [{source_id: 2, seq: 3, ts_ns: 20n * S, role: 'header', text: HOSTILE_LINES[2]!}]});
+  const spans: TestSpan[] = [{name: 'suite.</testcase>::evil|`name`', source_id: 1, seq: 99, ts_start_ns: 19n * S, ts_end_ns: 21n * S, depth: 1, result: 'ok', directive: null, origin: 'test_results'}];
+  return compareWithBaseline({
+    findings: [h, known, inTest],
+    coverage: [coverage('kernel/warning'), coverage('lockdep/report'), coverage('kernel/oops'), coverage('trace/lost-events', 'not-evaluated', 1, `no trace events ${HOSTILE_LINES[0]}`)],
+    sources: [...SOURCES, {source_id: 3, path: 'weird dir/a,b:c%d|e`f<g>.log', format: 'dmesg', lines: 3, first_ts_ns: null, last_ts_ns: null}],
+    baseline: {
+      version: 1,
+      entries: [
+        {fingerprint: 'fp0known0001', rule: 'lockdep/report', title: 'known', owner: '<owner> | `me`', comment: HOSTILE_LINES.join(' ')},
+        {fingerprint: 'fp0fixed0001', rule: 'kernel/warning', title: `fixed ${HOSTILE_LINES.join(' ')}`},
+      ],
+    },
+    baselinePath: 'b.yml',
+    failOn: 'error',
+    today: '2026-11-26',
+    spans,
+  });
+}
+
+const C0 = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+
+test('escapers: each format neutralises its own metacharacters', () => {
+  assert.is(escapeXml('a<b>&"\'\x1b]]>\n'), 'a&lt;b&gt;&amp;&quot;&apos;\\x1b]]&gt;&#10;');
+  assert.is(escapeXml('\ud800x\uffff'), '\\u{d800}x\\u{ffff}');
+  assert.is(escapeXml('\u{1f600}'), '\u{1f600}');
+  assert.is(escapeGithubData('50%\r\n::x'), '50%25%0D%0A::x');
+  assert.is(escapeGithubProperty('a:b,c%'), 'a%3Ab%2Cc%25');
+  assert.is(escapeMarkdownInline('a|b `c` <i> *d*\ne'), 'a\\|b \\`c\\` &lt;i&gt; \\*d\\* e');
+  assert.is(escapeTerminal('::error::x\x1b[31m'), '\\::error::x\\x1b[31m');
+  assert.is(visibleControls('a\tb\nc\x07', true), 'a\tb\nc\\x07');
+  const block = markdownCodeBlock(['has ``` fence', 'and ```` longer']);
+  assert.ok(block.startsWith('`````text\n'), block);
+  assert.ok(block.endsWith('\n`````'), block);
+});
+
+test('JUnit: well-formed with hostile text, log text survives as text, structure as specified', () => {
+  const r = hostileResult();
+  const xml = renderJunit(r);
+  assert.is(XMLValidator.validate(xml), true);
+  assert.not.match(xml, C0);
+  const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => ['testsuite', 'testcase'].includes(name), processEntities: true, htmlEntities: false}).parse(xml);
+  const suites = doc.testsuites.testsuite as any[];
+  // One suite of per-rule testcases + one suite per attributed test.
+  assert.equal(suites.map((s) => s['@name']), ['ktrail.rules', 'suite.</testcase>::evil|`name`']);
+  const rules = suites[0].testcase as any[];
+  assert.equal(rules.map((c) => c['@name']), ['kernel/oops', 'kernel/warning', 'lockdep/report', 'trace/lost-events']);
+  // No testcase was injected by log text.
+  assert.is(xml.match(/<testcase /g)!.length, 5);
+  assert.not.ok(rules.some((c) => c['@name'] === 'injected'));
+  const warning = rules.find((c) => c['@name'] === 'kernel/warning');
+  const failureText: string = warning.failure['#text'];
+  for (const line of ['</failure></testcase><testcase name="injected"><failure>', 'CDATA end ]]> and <![CDATA[ start', '<script>alert(1)</script>']) {
+    assert.ok(failureText.includes(line), `failure text keeps ${line}`);
+  }
+  assert.ok(failureText.includes('\\x1b[31mred'), 'ANSI made visible');
+  assert.ok(warning.failure['@message'].includes('</testcase>'));
+  // Known finding: not a failure, listed in system-out.
+  const lockdep = rules.find((c) => c['@name'] === 'lockdep/report');
+  assert.is(lockdep.failure, undefined);
+  assert.ok(String(lockdep['system-out']).includes('known ]]> </testcase>'));
+  // Rule not evaluated anywhere and without findings: skipped.
+  assert.ok(rules.find((c) => c['@name'] === 'trace/lost-events').skipped !== undefined);
+  // Attributed finding: in the test's suite, not in ktrail.rules; the suite says the test passed.
+  const oops = rules.find((c) => c['@name'] === 'kernel/oops');
+  assert.is(oops.failure, undefined);
+  const testSuite = suites[1];
+  assert.is(testSuite.testcase[0]['@name'], 'kernel/oops');
+  assert.ok(testSuite.testcase[0].failure['#text'].includes('PASSED'));
+  assert.match(xml, /<testsuites name="ktrail gate" tests="5" failures="2" errors="0" skipped="1">/);
+});
+
+test('SARIF: valid against the vendored SARIF 2.1.0 schema, with rules, locations and fingerprints', () => {
+  const r = hostileResult();
+  const sarif = renderSarif(r, {
+    toolVersion: '0.1.0',
+    rules: [
+      {id: 'kernel/warning', description: 'Kernel WARNING', severity: 'warning', help: '# kernel/warning\n\nHelp *markdown*.'},
+      {id: 'lockdep/report', description: 'Lockdep', severity: 'error', help: ''},
+      {id: 'kernel/oops', description: 'Oops', severity: 'error', help: 'oops help'},
+      {id: 'trace/lost-events', description: 'Lost', severity: 'warning', help: 'lost help'},
+    ],
+  }) as any;
+  const schema = JSON.parse(readFileSync('test/gate/schema/sarif-2.1.0-rtm.5.json', 'utf8'));
+  const ajv = new Ajv04({allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false});
+  const validate = ajv.compile(schema);
+  const ok = validate(JSON.parse(JSON.stringify(sarif)));
+  assert.ok(ok, JSON.stringify(validate.errors?.slice(0, 5)));
+  const run = sarif.runs[0];
+  assert.equal(run.tool.driver.rules.map((x: any) => x.id), ['kernel/oops', 'kernel/warning', 'lockdep/report', 'trace/lost-events']);
+  assert.is(run.tool.driver.rules[1].help.markdown, '# kernel/warning\n\nHelp *markdown*.');
+  const w = run.results.find((x: any) => x.ruleId === 'kernel/warning');
+  assert.is(w.partialFingerprints['ktrail/v1'], 'deadbeef0001');
+  assert.equal(w.locations[0].physicalLocation.artifactLocation.uri, 'logs/console.log');
+  assert.equal(w.locations[0].physicalLocation.region, {startLine: 10});
+  assert.is(w.relatedLocations.length, HOSTILE_LINES.length);
+  assert.is(w.level, 'error');
+  assert.is(w.baselineState, 'new');
+  assert.is(run.tool.driver.rules[w.ruleIndex].id, 'kernel/warning');
+  const known = run.results.find((x: any) => x.ruleId === 'lockdep/report');
+  assert.is(known.baselineState, 'unchanged');
+  assert.is(known.suppressions[0].kind, 'external');
+  const inTest = run.results.find((x: any) => x.ruleId === 'kernel/oops');
+  assert.is(inTest.properties.test, 'suite.</testcase>::evil|`name`');
+  assert.is(inTest.properties.testPassedDespiteFinding, true);
+  assert.is(inTest.locations[0].physicalLocation.artifactLocation.uri, 'logs/trace.txt');
+  // Odd path characters are URI-encoded; the artifact list covers every source.
+  assert.ok(run.artifacts.some((a: any) => a.location.uri === 'weird%20dir/a%2Cb%3Ac%25d%7Ce%60f%3Cg%3E.log'));
+  assert.is(run.invocations[0].toolExecutionNotifications.length, 1);
+  assert.not.match(JSON.stringify(sarif), /\\u001b/);
+});
+
+test('GitHub annotations: one line each, values escaped, known findings not annotated', () => {
+  const r = hostileResult();
+  const lines = renderGithub(r);
+  for (const l of lines) {
+    assert.not.match(l, /[\r\n]/);
+    assert.not.match(l, C0);
+    assert.match(l, /^::(error|warning|notice) [^:]*::/);
+  }
+  const warn = lines.find((l) => l.includes('title=kernel/warning'))!;
+  assert.ok(warn.startsWith('::error file=logs/console.log,line=10,title=kernel/warning::'), warn);
+  // Decoding the message (as the runner does) gives back the text, line breaks included.
+  const msg = warn.slice(warn.indexOf('::', 2) + 2);
+  const decoded = msg.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
+  assert.ok(decoded.includes('100% done %0A%25 already-encoded'), decoded);
+  assert.ok(decoded.includes('::error file=evil.c,line=1::injected annotation'));
+  assert.ok(decoded.split('\n').length > 3);
+  assert.not.ok(lines.some((l) => l.includes('title=lockdep/report')), 'known finding annotated');
+  assert.ok(lines.some((l) => l.startsWith('::notice title=kernel/warning fixed::')));
+  assert.ok(lines.some((l) => l.includes('during test suite.</testcase>::evil|`name` (the test PASSED)')));
+  assert.ok(lines[lines.length - 1]!.startsWith('::error title=ktrail gate::ktrail gate FAILED'));
+});
+
+test('Markdown: counts, sections, hostile text cannot add HTML, break tables or close the code fence', () => {
+  const r = hostileResult();
+  const md = renderMarkdown(r);
+  assert.not.match(md, C0);
+  // Outside code fences (where GitHub shows text literally) no raw HTML survives.
+  const outside = md.replace(/^(`{3,})text\n[\s\S]*?\n\1$/gm, '');
+  assert.ok(outside.length < md.length, 'evidence is fenced');
+  assert.not.match(outside, /<script>|<img|<b>|<!--|<owner>/);
+  assert.match(outside, /&lt;script&gt;/);
+  assert.match(md, /^## ktrail gate: FAILED/);
+  assert.match(md, /\| kernel\/warning \| error \| 1 \| 0 \| 0 \| 1 \|/);
+  assert.match(md, /\| error \| 2 \| 1 \| 0 \|/);
+  for (const h of ['### Findings by rule', '### New findings', '### Tests that passed while a kernel finding happened', '### Baseline entries not seen in this run', '### Coverage gaps', 'Known findings']) {
+    assert.ok(md.includes(h), h);
+  }
+  // Every table row has exactly its header's number of unescaped cell separators.
+  const lines = md.split('\n');
+  let cols = -1;
+  let inFence = '';
+  for (const l of lines) {
+    const fence = /^(`{3,})/.exec(l)?.[1];
+    if (fence && (!inFence || fence === inFence)) {
+      inFence = inFence ? '' : fence;
+      continue;
+    }
+    if (inFence) continue;
+    if (!l.startsWith('|')) {
+      cols = -1;
+      continue;
+    }
+    const n = l.replace(/\\\|/g, '').split('|').length;
+    if (cols === -1) cols = n;
+    assert.is(n, cols, `table row breaks its table: ${l}`);
+  }
+  assert.is(inFence, '', 'a code fence was left open');
+  // Evidence lines are inside a fence longer than any backtick run in them.
+  const fenceLine = lines.find((l) => /^`{5,}text$/.test(l));
+  assert.ok(fenceLine, 'the fence grows past the ```` in the evidence');
+  assert.ok(md.includes('::error file=evil.c,line=1::injected annotation'), 'evidence text shown verbatim in the code block');
+});
+
+test('Markdown and JUnit of a clean run', () => {
+  const r = compareWithBaseline({findings: [], coverage: [coverage('kernel/warning')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26', spans: []});
+  assert.match(renderMarkdown(r), /^## ktrail gate: passed[\s\S]*No findings\./);
+  const xml = renderJunit(r);
+  assert.is(XMLValidator.validate(xml), true);
+  assert.match(xml, /tests="1" failures="0"/);
+  assert.equal(renderGithub(r), ['::notice title=ktrail gate::ktrail gate passed (fail-on error): 0 gating, 0 new, 0 known, 0 expired, 0 fixed, 0 unverified; 0 coverage gaps']);
+});
+
+test.run();
