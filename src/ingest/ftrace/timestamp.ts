@@ -63,3 +63,4 @@ export function usecTextToNs(text: string): bigint | null {
   if (!/^\d+$/.test(whole) || !/^\d{1,3}$/.test(frac)) return null;
   return BigInt(whole) * 1000n + BigInt(frac.padEnd(3, '0'));
 }
+

@@ -2,6 +2,57 @@ import type {Tokenizer} from '../format.js';
 import {HEADER, type EventRow, type GapRow, type LineResult, type LogRow, type MarkerRow, unparsedLine} from '../record.js';
 import {parseTsText} from './timestamp.js';
 
+const NS_PER_SEC = 1_000_000_000n;
+const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+const SAFE_SEC = 9_000_000;
+
+/** Set by scanTsColon: index of the `:` after the timestamp, and whether it had a fraction (module-local: no getter on the hot path). */
+let tsColon = -1;
+let tsDotted = false;
+
+/**
+ * Read `digits[.digits]:` at s[i] in one pass (the hot path of the column
+ * layout). Returns the timestamp (ns, or raw counter value) and sets
+ * tsScan.colon; null if the text at i is not a timestamp followed by `:`.
+ */
+function scanTsColon(s: string, i: number): bigint | null {
+  const n = s.length;
+  const secStart = i;
+  let sec = 0;
+  let c = 0;
+  while (i < n) {
+    c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    sec = sec * 10 + (c - 48);
+    i++;
+  }
+  const secLen = i - secStart;
+  if (secLen === 0 || i === n) return null;
+  if (c === 58) {
+    tsColon = i;
+    tsDotted = false;
+    return secLen <= 15 ? BigInt(sec) : BigInt(s.slice(secStart, i));
+  }
+  if (c !== 46) return null;
+  i++;
+  const fracStart = i;
+  let frac = 0;
+  while (i < n) {
+    c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    frac = frac * 10 + (c - 48);
+    i++;
+  }
+  const fracLen = i - fracStart;
+  if (c !== 58 || i === n || fracLen === 0 || fracLen > 9) return null;
+  tsColon = i;
+  tsDotted = true;
+  const fracNs = frac * POW10[9 - fracLen]!;
+  if (secLen <= 7 && sec < SAFE_SEC) return BigInt(sec * 1e9 + fracNs);
+  return BigInt(s.slice(secStart, fracStart - 1)) * NS_PER_SEC + BigInt(fracNs);
+}
+
+
 /**
  * One tokenizer for every ftrace text layout: tracefs `trace` / `trace_pipe`
  * (with or without TGID and flags columns, any clock), the latency format,
@@ -23,6 +74,11 @@ const COLON = 58;
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
+}
+
+function isEventName(t: string): boolean {
+  for (let i = 0; i < t.length; i++) if (!isNameChar(t.charCodeAt(i))) return false;
+  return t.length > 0;
 }
 
 function isNameChar(c: number): boolean {
@@ -77,6 +133,8 @@ export class FtraceTokenizer implements Tokenizer {
   private continuation = 0;
   private elisions = 0;
   private instances = new Set<string>();
+  /** Event names seen (interned), or null for text before a colon that is not a name. */
+  private readonly names = new Map<string, string | null>();
   private emptyCpus: number[] = [];
   /** Last row that a following continuation or stack frame line belongs to. */
   private last: EventRow | MarkerRow | null = null;
@@ -253,29 +311,19 @@ export class FtraceTokenizer implements Tokenizer {
     // Forwards from the `]`: optional flags token, then `ts:`.
     let j = after;
     while (j < n && s.charCodeAt(j) === SP) j++;
-    let tokEnd = j;
-    while (tokEnd < n && s.charCodeAt(tokEnd) !== SP) tokEnd++;
     let flags: string | null = null;
-    let ts: bigint | null = null;
-    let tsAt = j;
-    if (tokEnd > j + 1 && s.charCodeAt(tokEnd - 1) === COLON && (ts = parseTsText(s, j, tokEnd - 1)) !== null) {
-      // no flags column
-    } else {
-      if (tokEnd === j || tokEnd - j > 10) return false;
+    let ts = scanTsColon(s, j);
+    if (ts === null) {
+      const tokEnd = s.indexOf(' ', j);
+      if (tokEnd <= j || tokEnd - j > 10) return false;
       flags = s.slice(j, tokEnd);
-      j = tokEnd;
+      j = tokEnd + 1;
       while (j < n && s.charCodeAt(j) === SP) j++;
-      tokEnd = j;
-      tsAt = j;
-      while (tokEnd < n && s.charCodeAt(tokEnd) !== SP) tokEnd++;
-      if (tokEnd <= j + 1 || s.charCodeAt(tokEnd - 1) !== COLON) return false;
-      ts = parseTsText(s, j, tokEnd - 1);
+      ts = scanTsColon(s, j);
       if (ts === null) return false;
     }
-    if (this.clock === null) {
-      const dot = s.indexOf('.', tsAt);
-      this.clock = dot >= 0 && dot < tokEnd ? 'ns' : 'counter';
-    }
+    const colon = tsColon;
+    if (this.clock === null) this.clock = tsDotted ? 'ns' : 'counter';
     let comm = s.slice(start, k);
     if (this.dialect === 'trace-cmd' && comm.indexOf(': ') >= 0) {
       const ip = INSTANCE_PREFIX_RE.exec(comm);
@@ -290,7 +338,7 @@ export class FtraceTokenizer implements Tokenizer {
     h.cpu = cpu;
     h.flags = flags;
     h.ts = ts;
-    h.rest = tokEnd < n ? tokEnd + 1 : n;
+    h.rest = colon + 1 < n && s.charCodeAt(colon + 1) === SP ? colon + 2 : colon + 1;
     if (hasTgid) this.tgidSeen = true;
     if (flags === null) this.noFlagsSeen = true;
     else this.flagsSeen = true;
@@ -323,17 +371,26 @@ export class FtraceTokenizer implements Tokenizer {
   // ---- what follows `ts: ` ------------------------------------------------------
 
   private classify(s: string, rest: number): LineResult {
-    const h = this.h;
     const n = s.length;
+    // Fast path: `name: body`, with names validated once and interned.
+    const colon = s.indexOf(':', rest);
+    if (colon > rest && (colon + 1 === n || s.charCodeAt(colon + 1) === SP)) {
+      const key = s.slice(rest, colon);
+      let name = this.names.get(key);
+      if (name === undefined) {
+        name = isEventName(key) ? key : null;
+        if (this.names.size < 10000) this.names.set(key, name);
+      }
+      if (name !== null) {
+        let b = colon + 1;
+        while (b < n && s.charCodeAt(b) === SP) b++;
+        return this.named(name, s, colon + 1, b);
+      }
+    }
     let q = rest;
     while (q < n && isNameChar(s.charCodeAt(q))) q++;
-    if (q > rest && (q === n || s.charCodeAt(q) === COLON) && (q + 1 >= n || s.charCodeAt(q + 1) === SP)) {
-      if (q === n) return this.event(s.slice(rest), s.slice(rest), 'function');
-      const name = s.slice(rest, q);
-      let b = q + 1;
-      while (b < n && s.charCodeAt(b) === SP) b++;
-      return this.named(name, s, q + 1, b);
-    }
+    // Function tracer without print-parent: just the function name.
+    if (q === n && q > rest) return this.event('function', s.slice(rest));
     const c = s.charCodeAt(rest);
     if (c === 60 /* < */) {
       if (s.startsWith('<stack trace>', rest)) return this.event('kernel_stack', s.slice(rest));
