@@ -163,7 +163,7 @@ export const OOPSES: OopsDef[] = [
       {
         title: 'BUG: bad unlock balance detected!',
         fmt: 'BUG: bad unlock balance in $1',
-        stack: {parts: ['is trying to release lock', '(?:{{PC}} +|at: |^ *){{FUNC}}']},
+        stack: {parts: ['is trying to release lock', '(?:{{PC}} +|at: |^ *){{FUNC}}', CALL_TRACE, STACK]},
         noStackTrace: true,
         cls: 'LOCKDEP',
       },
@@ -217,8 +217,8 @@ export const OOPSES: OopsDef[] = [
         },
         cls: 'MEMORY_LEAK',
       },
-      {title: 'BUG: stack guard page was hit at', fmt: 'BUG: stack guard page was hit in $1', alt: ['stack-overflow in $1'], stack: {parts: [PC_FRAME], skip: []}, noStackTrace: true},
-      {title: 'BUG: Invalid wait context', report: 'BUG: Invalid wait context(?:.*\\n)+?.*is trying to lock:(?:.*\\n)+?.*at: (?:{{PC}} +)?{{FUNC}}', fmt: 'BUG: Invalid wait context in $1', cls: 'LOCKDEP'},
+      {title: 'BUG: (?:TASK )?stack guard page was hit at', fmt: 'BUG: stack guard page was hit in $1', alt: ['stack-overflow in $1'], stack: ripThenTrace(), noStackTrace: true},
+      {title: 'BUG: Invalid wait context', report: 'BUG: Invalid wait context(?:.*\\n)+?.*is trying to lock:(?:.*\\n)+?.*at: (?:{{PC}} +)?{{FUNC}}', fmt: 'WARNING: locking bug in $1', cls: 'LOCKDEP'},
       {title: 'BUG: MAX_LOCKDEP_KEYS too low!', fmt: 'BUG: MAX_LOCKDEP_KEYS too low!', cls: 'LOCKDEP'},
       {title: 'BUG: MAX_LOCKDEP_ENTRIES too low!', fmt: 'BUG: MAX_LOCKDEP_ENTRIES too low!', cls: 'LOCKDEP'},
       {title: 'BUG: MAX_LOCKDEP_CHAINS too low!', fmt: 'BUG: MAX_LOCKDEP_CHAINS too low!', cls: 'LOCKDEP'},
@@ -226,7 +226,6 @@ export const OOPSES: OopsDef[] = [
       {title: 'BUG: MAX_STACK_TRACE_ENTRIES too low!', fmt: 'BUG: MAX_STACK_TRACE_ENTRIES too low!', cls: 'LOCKDEP'},
       {title: 'BUG: looking up invalid subclass', fmt: 'BUG: looking up invalid subclass in $1', stack: callTrace(), cls: 'LOCKDEP'},
       {title: 'BUG: corrupted list in ([a-zA-Z0-9_]+)', fmt: 'BUG: corrupted list in $1'},
-      {title: 'BUG: TASK stack guard page was hit at', fmt: 'BUG: TASK stack guard page was hit in $1', stack: {parts: [PC_FRAME]}, noStackTrace: true},
       {title: 'BUG:[\\s]*(?:\\n|$)', fmt: 'BUG: corrupted', corrupted: true},
     ],
     ignores: [
@@ -296,12 +295,14 @@ export const OOPSES: OopsDef[] = [
         title: 'WARNING: possible recursive locking detected',
         report: 'WARNING: possible recursive locking detected(?:.*\\n)+?.*is trying to acquire lock(?:.*\\n)+?.*at: (?:{{PC}} +)?{{FUNC}}',
         fmt: 'possible deadlock in $1',
+        stack: {parts: ['is trying to acquire lock', 'at: (?:{{PC}} +)?{{FUNC}}', CALL_TRACE, STACK]},
         cls: 'LOCKDEP',
       },
       {
         title: 'WARNING: inconsistent lock state',
         report: 'WARNING: inconsistent lock state(?:.*\\n)+?.*takes(?:.*\\n)+?.*at: (?:{{PC}} +)?{{FUNC}}',
         fmt: 'inconsistent lock state in $1',
+        stack: {parts: ['takes', 'at: (?:{{PC}} +)?{{FUNC}}', CALL_TRACE, STACK]},
         cls: 'LOCKDEP',
       },
       {
@@ -316,7 +317,7 @@ export const OOPSES: OopsDef[] = [
       {
         title: 'WARNING: bad unlock balance detected!',
         fmt: 'WARNING: bad unlock balance in $1',
-        stack: {parts: ['is trying to release lock', '(?:{{PC}} +|at: |^ *){{FUNC}}'], skip: ['might_fault']},
+        stack: {parts: ['is trying to release lock', '(?:{{PC}} +|at: |^ *){{FUNC}}', CALL_TRACE, STACK]},
         noStackTrace: true,
         cls: 'LOCKDEP',
       },
@@ -378,8 +379,8 @@ export const OOPSES: OopsDef[] = [
         alt: ['stall in $1'],
         stack: {
           // The stalled code is what the timer interrupt interrupted.
-          parts: ['apic_timer_interrupt', PC_FRAME, STACK],
-          parts2: ['apic_timer_interrupt', STACK],
+          parts: ['apic_timer_interrupt|__irq_svc|el1_interrupt|el1h_64_irq', PC_FRAME, STACK],
+          parts2: ['apic_timer_interrupt|__irq_svc|el1_interrupt|el1h_64_irq', STACK],
           skip: ['apic_timer_interrupt', 'rcu'],
           extractor: 'stall',
         },
@@ -617,6 +618,8 @@ export const REPORT_START_IGNORES: string[] = [
   'PANIC: double fault',
   'Internal error:',
   'general protection fault .* error:\\d+ in ',
+  // A Rust panic ends in BUG() through this helper.
+  'kernel BUG at rust/helpers/bug\\.c',
 ];
 
 /** Informational messages that carry a stack trace: seen inside a report, they end it. */

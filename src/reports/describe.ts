@@ -1,5 +1,5 @@
 import {STACK, type OopsDef, type StackSpec, type TitleFormat} from './classes.js';
-import {compileSkip, hangFrame, stallFrame, titleFrameName} from './frames.js';
+import {compileSkip, hangFrame, stallFrame, titleFrameNames} from './frames.js';
 import {re} from './shorthand.js';
 
 /**
@@ -131,8 +131,8 @@ function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) =
             break;
           }
         }
-        const name = titleFrameName(ln);
-        if (name !== null && !skip.test(name)) frames.push(name);
+        const name = titleFrameNames(ln).find((n) => !skip.test(n));
+        if (name !== undefined) frames.push(name);
       }
     } else {
       const r = re(part);

@@ -49,7 +49,8 @@ export function factsOf(lines: string[]): ReportFacts {
   }
   for (const line of lines) {
     if ((m = CPU_LINE.exec(line))) {
-      f.pids.add(Number(m[2]));
+      // pid 0 is the idle task an interrupt or NMI backtrace ran on, not a second reporter.
+      if (m[2] !== '0') f.pids.add(Number(m[2]));
       if (f.cpu === null) f.cpu = Number(m[1]);
       if (f.pid === null || f.comm === null) {
         f.pid = Number(m[2]);

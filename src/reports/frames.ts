@@ -37,17 +37,23 @@ export const SKIP_FRAMES: string[] = [
   // Generic library helpers that are never the culprit themselves.
   'print_report', 'hex_dump', '^rb_', '^__rb_', 'klist_', 'read_once', '__phys_addr', 'lock_timer_base', 'timer_delete',
   'try_to_del_timer', 'fortify', '^test_and_', 'stack_trace_consume', 'atomic_dec_and', '^kmalloc', '__kmalloc', '__alloc_pages',
-  'alloc_frozen_pages', 'memdup', 'queue_work', '__hwasan', '^dput$', 'fast_dput', 'mark_buffer_dirty',
+  'alloc_frozen_pages', 'memdup', 'kmalloc', 'queue_work', '__hwasan', '^dput$', 'fast_dput', 'mark_buffer_dirty',
+  'print_tainted', 'get_taint', 'do_kernel_fault', 'do_DataAbort', 'do_mem_abort', 'kvfree', 'trace_hardirqs', 'local_bh_enable',
+  'cleanup_srcu_struct',
 ];
 
 /** A frame of the strict kind used for titles: `[<pc>] [<pc>] func+0x1/0x2` or `func.isra.0+...`. */
 const TITLE_FRAME = /^ *(?:\[<?(?:0x)?[0-9a-f]+>?\] ?){0,2}[ \t]*([a-zA-Z0-9_]+)(?:\.|\+)/;
-/** Arm32 `[<c0123456>] (func) from [<c0654321>] (caller+0x..)`. */
-const ARM_FROM_FRAME = /^ *\[<[0-9a-f]+>\] \(([a-zA-Z0-9_]+)(?:\.|\+|\))/;
+/** Arm32 `[<c0123456>] (func) from [<c0654321>] (caller+0x..)`: both names are candidates, callee first. */
+const ARM_FROM_FRAME = /^ *\[<[0-9a-f]+>\] \(([a-zA-Z0-9_]+)(?:\.[^)]*)?\)(?: from \[<[0-9a-f]+>\] \(([a-zA-Z0-9_]+)(?:\.|\+|\)))?/;
 
-export function titleFrameName(line: string): string | null {
-  const m = TITLE_FRAME.exec(line) ?? ARM_FROM_FRAME.exec(line);
-  return m ? m[1]! : null;
+/** Candidate function names of one stack line, in blame order (empty when the line is not a frame). */
+export function titleFrameNames(line: string): string[] {
+  const m = TITLE_FRAME.exec(line);
+  if (m) return [m[1]!];
+  const a = ARM_FROM_FRAME.exec(line);
+  if (a) return a[2] ? [a[1]!, a[2]] : [a[1]!];
+  return [];
 }
 
 /** True for `? func+0x..` frames the unwinder is unsure about (x86) and `(unreliable)` (powerpc). */
@@ -102,7 +108,7 @@ const STALL_ANCHORS = [
   '^netlink_unicast', '^netlink_sendmsg', '^(compat_)?(SYSC|SyS|__sys|___sys|__do_sys|__se_sys|__x64_sys)_(socketpair|connect|ioctl)',
   '__do_fault', 'handle_mm_fault', 'do_page_fault', '^page_fault$', '__fput', 'task_work_run', 'exit_to_usermode',
   'smp_call_function', 'tasklet_action', 'tasklet_hi_action', 'sysvec_', 'irq_exit', 'ksys_', 'path_openat',
-  'do_sys_open', '^do_sys_',
+  'do_sys_open', '^do_sys_', '^ret_fast_syscall', '^el0_svc', '^invoke_syscall',
 ].map((s) => new RegExp(s));
 
 const SYSCALL_PREFIXES = ['__x64_', '__ia32_', '__arm64_', 'SYSC_', 'SyS_', 'compat_SYSC_', 'compat_SyS_', '__se_', '__do_'];
