@@ -2,7 +2,7 @@
  * Console captures carry terminal noise: carriage returns (serial consoles
  * send CR LF, programs redraw lines with a bare CR) and ANSI escape sequences
  * (init scripts colour their `[ ok ]`). Neither is part of a message, so both
- * are removed before parsing and counted in sources.meta.
+ * are removed before parsing and counted in sources.meta (as are NUL bytes).
  */
 
 // CSI (ESC [ params final), OSC (ESC ] ... BEL / ESC \), charset selection
@@ -14,10 +14,11 @@ export interface CleanCounts {
   ansi_sequences: number;
   lines_with_cr: number;
   lines_with_ansi: number;
+  nul_chars: number;
 }
 
 export function newCleanCounts(): CleanCounts {
-  return {cr_chars: 0, ansi_sequences: 0, lines_with_cr: 0, lines_with_ansi: 0};
+  return {cr_chars: 0, ansi_sequences: 0, lines_with_cr: 0, lines_with_ansi: 0, nul_chars: 0};
 }
 
 /** The line without CR characters and ANSI escapes; counts what was removed. */
@@ -37,6 +38,12 @@ export function cleanLine(text: string, counts: CleanCounts): string {
     });
     counts.ansi_sequences += n;
     counts.lines_with_ansi++;
+  }
+  if (out.indexOf('\0') !== -1) {
+    // NUL bytes (binary dumped to the console) are no text and do not survive SQL strings.
+    const before = out.length;
+    out = out.replaceAll('\0', '');
+    counts.nul_chars += before - out.length;
   }
   return out;
 }

@@ -1,0 +1,156 @@
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {formatOf, readLines, SAMPLES, sniffLog, tokenize} from './helpers.js';
+
+const console_ = formatOf('console');
+const sample = (name: string) => readLines(path.join(SAMPLES, name));
+
+function accounted(t: ReturnType<typeof tokenize>, lines: string[]): void {
+  assert.is(t.results.length, lines.length);
+  assert.not.ok(t.counts.unparsed, 'nothing unparsed');
+}
+
+test('caller ids: task `[ T1194]` and CPU `[    C1]`', () => {
+  const a = tokenize(formatOf('dmesg'), sample('corpus-345-caller-ids.log'));
+  const warn = a.logs.find((r) => r.text.startsWith('WARNING: '))!;
+  assert.is(warn.text, 'WARNING: CPU: 2 PID: 1194 at net/xfrm/xfrm_state.c:2381 xfrm_state_fini+0x440/0x5c0');
+  assert.is(warn.caller, 'T1194');
+  assert.is(warn.ts_ns, 560_713_151_000n);
+  const lines = sample('corpus-348-cpu-callers.log');
+  assert.is(sniffLog(lines)?.id, 'dmesg');
+  const b = tokenize(formatOf('dmesg'), lines);
+  accounted(b, lines);
+  assert.ok(b.logs.every((r) => r.caller === 'C1'));
+  // Five-digit pids fill the field: no space after the bracket.
+  assert.is(tokenize(console_, ['[  602.265237][T27130] FAULT_INJECTION: forcing a failure.']).logs[0]!.caller, 'T27130');
+  assert.ok(b.logs.every((r) => r.ts_ns !== null && !r.text.startsWith('[')));
+  assert.is(b.meta.unprefixed_lines, 0);
+});
+
+test('stack frames keep their own indentation after the one separating space', () => {
+  const t = tokenize(console_, sample('corpus-118-login-noise.log'));
+  assert.ok(t.logs.some((r) => r.text === ' ? arch_local_irq_restore+0x53/0x53'));
+  assert.ok(t.logs.some((r) => r.text === ' dump_stack+0x194/0x257'));
+});
+
+test('foreign text before the kernel prefix: `syzkaller login:`, `** N printk messages dropped **`', () => {
+  const login = tokenize(console_, sample('corpus-118-login-noise.log'));
+  assert.is(login.logs[0]!.text, 'INFO: trying to register non-static key.');
+  assert.is(login.logs[0]!.ts_ns, 16_305_150_000n);
+  assert.is(login.meta.foreign_prefix_lines, 1);
+  const lines = sample('corpus-107-printk-dropped.log');
+  assert.is(sniffLog(lines)?.id, 'console');
+  const dropped = tokenize(console_, lines);
+  accounted(dropped, lines);
+  assert.ok(dropped.logs.some((r) => r.text === 'BUG: KASAN: slab-out-of-bounds in do_raw_write_lock+0x1a3/0x1d0 at addr ffff8801c464b568'));
+  assert.ok(dropped.logs.every((r) => !r.text.includes('printk messages dropped')));
+  assert.is(dropped.meta.printk_messages_dropped, 93 + 1987);
+});
+
+test('ANSI colour codes removed and counted; user-space lines kept with no time, level or caller', () => {
+  const lines = sample('corpus-152-ansi-foreign.log');
+  assert.ok(lines.some((l) => l.includes('\x1b[')));
+  const t = tokenize(console_, lines);
+  accounted(t, lines);
+  assert.ok(t.logs.every((r) => !r.text.includes('\x1b')));
+  assert.ok((t.meta.ansi_sequences as number) >= 30);
+  const audit = t.logs[0]!;
+  assert.ok(audit.text.startsWith('audit: type=1400 audit(1515564630.515:5): avc:  denied  { syslog }'));
+  assert.is(audit.ts_ns, 12_037_795_000n);
+  const ssh = t.logs.find((r) => r.text.startsWith('Warning: Permanently added'))!;
+  assert.equal([ssh.ts_ns, ssh.level, ssh.facility, ssh.caller], [null, null, null, null]);
+  assert.ok(t.logs.some((r) => r.text === 'WARNING: possible circular locking dependency detected' && r.ts_ns === 26_226_988_000n));
+  assert.is(t.meta.unprefixed_lines, t.logs.filter((r) => r.ts_ns === null).length);
+});
+
+test('CR characters (CRLF consoles, redrawn lines) are removed and counted', () => {
+  const lines = sample('corpus-118-login-noise.log');
+  const plain = tokenize(console_, lines);
+  const crlf = lines.map((l, i) => (i === 3 ? '\r' + l + '\r' : l + '\r'));
+  const t = tokenize(console_, crlf);
+  assert.equal(
+    t.logs.map((r) => [r.ts_ns, r.text]),
+    plain.logs.map((r) => [r.ts_ns, r.text]),
+  );
+  assert.is(t.meta.cr_chars, lines.length + 1);
+  // A progress line redrawn with a bare CR before the kernel line.
+  const redrawn = tokenize(console_, ['Loading, please wait...\r[    2.000000] virtio_blk virtio1: [vda] 2097152 512-byte logical blocks']);
+  assert.is(redrawn.logs[0]!.text, 'virtio_blk virtio1: [vda] 2097152 512-byte logical blocks');
+});
+
+test('invalid UTF-8 and NUL bytes: read as bytes, every line accounted, no NUL in text', () => {
+  const lines = sample('corpus-620-invalid-utf8.log');
+  assert.ok(lines.some((l) => l.includes('\uFFFD')));
+  const t = tokenize(console_, lines);
+  accounted(t, lines);
+  assert.ok(t.logs.every((r) => !r.text.includes('\0')));
+  assert.ok((t.meta.nul_chars as number) > 0);
+  assert.ok(t.logs.some((r) => r.caller === 'T10579' && r.text.startsWith('syz-executor846[10579]: segfault at 4cb420')));
+});
+
+test('console lines interleaved with a syslog line: the kernel message is found after the debris', () => {
+  const lines = sample('corpus-706-interleaved-syslog.log');
+  const t = tokenize(console_, lines);
+  accounted(t, lines);
+  const kernel = t.logs.filter((r) => r.ts_ns !== null);
+  assert.is(kernel.length, 5);
+  assert.ok(kernel.every((r) => r.caller === 'T2742' && r.text === 'ALSA: seq fatal error: cannot create timer (-22)'));
+  assert.is(t.logs[5]!.text, 'fatal error: cannot create timer (-22)');
+  assert.is(t.logs[5]!.ts_ns, null);
+});
+
+test('user-space brackets are not taken for a kernel time', () => {
+  const t = tokenize(console_, ['[    1.000000] x', '[....] Starting cron [ ok ]', 'took [1.5] s', '[<80126690>] (panic) from [<80126484>] (warn_slowpath_fmt+0x0/0x5c)']);
+  assert.equal(
+    t.logs.map((r) => [r.ts_ns, r.text]),
+    [
+      [1_000_000_000n, 'x'],
+      [null, '[....] Starting cron [ ok ]'],
+      [null, 'took [1.5] s'],
+      [null, '[<80126690>] (panic) from [<80126484>] (warn_slowpath_fmt+0x0/0x5c)'],
+    ],
+  );
+});
+
+test('empty message after the prefix; blank lines are header lines', () => {
+  const t = tokenize(console_, ['[   54.712691][ T1737]', '', '   ', '[   54.712700][ T1737] x']);
+  assert.equal(t.counts, {log_lines: 2, header: 2});
+  assert.equal(
+    t.logs.map((r) => [r.caller, r.text]),
+    [
+      ['T1737', ''],
+      ['T1737', 'x'],
+    ],
+  );
+});
+
+test('boots: `Linux version` after a reboot, time back to 0, not a secondary CPU going back', () => {
+  const lines = sample('multi-boot-console.log');
+  const t = tokenize(console_, lines);
+  accounted(t, lines);
+  const bootOf = (prefix: string, nth = 0) => t.logs.filter((r) => r.text.startsWith(prefix))[nth]!.boot;
+  assert.is(bootOf('SeaBIOS'), 0);
+  assert.is(bootOf('kvm-clock: cpu 1'), 0);
+  assert.is(bootOf('Rebooting in 1 seconds'), 0);
+  assert.is(bootOf('Linux version', 1), 1);
+  assert.is(bootOf('Kernel panic - not syncing: Attempted to kill init'), 1);
+  assert.is(bootOf('Booting Linux on physical CPU'), 2);
+  assert.is(bootOf('Linux version', 2), 2);
+  assert.is(bootOf('random: crng init done'), 2);
+  assert.equal(t.meta.boot_start_seqs, [13, 17]);
+  assert.is(t.meta.boots, 3);
+});
+
+test('boots in a real capture: the reboot in corpus 317', () => {
+  const lines = sample('corpus-317-reboot.log');
+  const t = tokenize(console_, lines);
+  accounted(t, lines);
+  assert.is(t.meta.boots, 2);
+  const second = t.logs.find((r) => r.boot === 1)!;
+  assert.ok(second.text.startsWith('Linux version 4.20.0-rc3+'));
+  assert.is(t.logs.find((r) => r.text.startsWith('kvm-clock: cpu 1, msr'))!.boot, 1);
+  assert.ok(t.logs.some((r) => r.boot === 0 && r.text.startsWith('SeaBIOS (version')));
+});
+
+test.run();
