@@ -39,7 +39,8 @@ export const SKIP_FRAMES: string[] = [
   'try_to_del_timer', 'fortify', '^test_and_', 'stack_trace_consume', 'atomic_dec_and', '^kmalloc', '__kmalloc', '__alloc_pages',
   'alloc_frozen_pages', 'memdup', 'kmalloc', 'queue_work', '__hwasan', '^dput$', 'fast_dput', 'mark_buffer_dirty',
   'print_tainted', 'get_taint', 'do_kernel_fault', 'do_DataAbort', 'do_mem_abort', 'kvfree', 'trace_hardirqs', 'local_bh_enable',
-  'cleanup_srcu_struct',
+  'cleanup_srcu_struct', '^print_', 'do_translation_fault', 'stack_walk', 'mod_timer', 'sk_stop_timer', 'sk_reset_timer',
+  'queue_delayed_work', '__raw_read', '__raw_write', 'logic_in', 'logic_out',
 ];
 
 /** A frame of the strict kind used for titles: `[<pc>] [<pc>] func+0x1/0x2` or `func.isra.0+...`. */
