@@ -7,7 +7,7 @@ import {FORMATS} from './formats/index.js';
 import {createProgress} from './progress.js';
 import {LineSplitter, openRaw, type LineBatch} from './reader.js';
 import type {LineResult} from './record.js';
-import {chooseFormat, headForSniff, isTraceDat, looksBinary, SNIFF_BYTES, SNIFF_LINES} from './sniff.js';
+import {chooseFormat, headForSniff, isTraceDat, looksBinary, SNIFF_BYTES, SNIFF_LINES, unsupportedContainer} from './sniff.js';
 import {spoolToFile, traceCmdReport} from './tracedat.js';
 import {SourceWriter} from './writer.js';
 
@@ -131,6 +131,10 @@ async function openLineSource(path: string, opts: IngestOptions, formats: readon
       facts,
       cleanup,
     };
+  }
+  const container = unsupportedContainer(headBytes);
+  if (container) {
+    throw new UserError(`${path} is ${container === 'tar' ? 'a tar archive' : `${container}-compressed`}; ktrail reads plain, gzip, zstd and xz input: ${container === 'tar' || container === 'zip' ? 'extract it' : 'decompress it'} first`);
   }
   if (looksBinary(headBytes)) {
     throw new UserError(`${path} is a binary file, not a text trace or log (nor a trace-cmd trace.dat); nothing to ingest`);

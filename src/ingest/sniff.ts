@@ -28,7 +28,22 @@ export function looksBinary(head: Uint8Array): boolean {
     // TAB LF VT FF CR, BS and ESC occur in real console logs.
     if (b < 0x20 && b !== 9 && b !== 10 && b !== 11 && b !== 12 && b !== 13 && b !== 8 && b !== 27) control++;
   }
-  return control / n > 0.1;
+  if (control / n > 0.1) return true;
+  // High-entropy data (compressed, encrypted, images) is mostly invalid UTF-8.
+  const text = new TextDecoder('utf-8', {fatal: false}).decode(head.subarray(0, n));
+  let bad = 0;
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) bad++;
+  return bad / n > 0.2;
+}
+
+/** Compressed or archive formats ktrail does not read, by magic bytes: a hint instead of "binary file". */
+export function unsupportedContainer(head: Uint8Array): string | null {
+  const at = (magic: number[]) => magic.every((b, i) => head[i] === b);
+  if (at([0x42, 0x5a, 0x68])) return 'bzip2';
+  if (at([0x50, 0x4b, 0x03, 0x04])) return 'zip';
+  if (at([0x04, 0x22, 0x4d, 0x18])) return 'lz4';
+  if (head.length > 262 && Buffer.from(head.subarray(257, 262)).toString('latin1') === 'ustar') return 'tar';
+  return null;
 }
 
 /** Picks the format for a head of lines: forced by id, else the first (by priority) whose sniff() accepts. */

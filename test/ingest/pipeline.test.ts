@@ -1,0 +1,243 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {ingestPaths, type IngestResult} from '../../src/ingest/pipeline.js';
+import {UserError} from '../../src/errors.js';
+import {openStore} from '../../src/store/open.js';
+import type {Db} from '../../src/store/db.js';
+import {CATCH_ALL, FORMATS_T, TEST_FORMAT, repoRoot, tmpDir} from './helpers.js';
+
+const dir = tmpDir('pipeline');
+const write = (name: string, content: string | Buffer) => {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, content);
+  return p;
+};
+
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openStore(':memory:');
+  try {
+    return await fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+async function rejects(p: Promise<unknown>, re: RegExp): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, UserError, `expected a UserError, got ${(err as Error).stack}`);
+    const msg = (err as Error).message;
+    assert.match(msg, re);
+    assert.not.match(msg, /\n/, 'one-line message');
+    return msg;
+  }
+  assert.unreachable('expected a rejection');
+  return '';
+}
+
+async function tableCounts(db: Db): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of ['sources', 'events', 'log_lines', 'markers', 'gaps', 'unparsed']) {
+    out[t] = Number((await db.one<{n: bigint}>(`SELECT count(*) AS n FROM ${t}`))!.n);
+  }
+  return out;
+}
+
+function invariantHolds(r: IngestResult): boolean {
+  return r.header_lines + r.events + r.log_lines + r.markers + r.gaps + r.unparsed === r.lines;
+}
+
+const TFMT = ['#tfmt v1', 'E 100 sched_switch prev_comm=a prev_pid=1', 'E 250 x # not a comment', 'L hello', 'M marker text', 'G 1 5', 'garbage line', '', 'E 50 late'].join('\n') + '\n';
+
+test('every line is accounted for; rows carry seq = line number; stored counts match the tables', async () => {
+  await withDb(async (db) => {
+    const [r] = await ingestPaths(db, [write('a.tf', TFMT)], {formats: FORMATS_T});
+    assert.is(r!.status, 'ingested');
+    assert.is(r!.format, 'tfmt');
+    assert.equal([r!.lines, r!.header_lines, r!.events, r!.log_lines, r!.markers, r!.gaps, r!.unparsed], [9, 2, 3, 1, 1, 1, 1]);
+    assert.ok(invariantHolds(r!));
+    const src = (await db.one<Record<string, unknown>>('SELECT * FROM sources'))!;
+    assert.is(Number(src.lines), 9);
+    assert.is(Number(src.header_lines), 2);
+    assert.is(src.first_ts_ns, 50n);
+    assert.is(src.last_ts_ns, 250n);
+    assert.is(src.parser_version, 1);
+    const meta = JSON.parse(src.meta as string);
+    assert.is(meta.tfmt_lines, 9, 'tokenizer meta is stored');
+    assert.is(meta.input.compression, 'none');
+    const ev = await db.all<{seq: bigint; event: string; body: string}>('SELECT seq, event, body FROM events ORDER BY seq');
+    assert.equal(ev.map((e) => [Number(e.seq), e.event, e.body]), [[2, 'sched_switch', 'prev_comm=a prev_pid=1'], [3, 'x', '# not a comment'], [9, 'late', '']]);
+    const un = await db.all<{seq: bigint; reason: string; text: string}>('SELECT seq, reason, text FROM unparsed');
+    assert.equal(un.map((u) => [Number(u.seq), u.reason, u.text]), [[7, 'no-match', 'garbage line']]);
+    const gap = await db.one<{cpu: number; lost: bigint; kind: string}>('SELECT cpu, lost, kind FROM gaps');
+    assert.equal([gap!.cpu, gap!.lost, gap!.kind], [1, 5n, 'lost']);
+  });
+});
+
+test('the same content twice is a duplicate: nothing written, the first source is reported', async () => {
+  await withDb(async (db) => {
+    const p = write('dup.tf', TFMT);
+    const [a] = await ingestPaths(db, [p], {formats: FORMATS_T});
+    const before = await tableCounts(db);
+    const [b] = await ingestPaths(db, [write('dup-copy.tf', TFMT)], {formats: FORMATS_T});
+    assert.is(b!.status, 'duplicate');
+    assert.is(b!.source_id, a!.source_id);
+    assert.is(b!.lines, a!.lines);
+    assert.is(b!.events, a!.events);
+    assert.equal(await tableCounts(db), before);
+    // Different content gets a new source id.
+    const [c] = await ingestPaths(db, [write('other.tf', TFMT + 'E 1 more\n')], {formats: FORMATS_T});
+    assert.is(c!.status, 'ingested');
+    assert.is(c!.source_id, a!.source_id + 1);
+  });
+});
+
+test('rows are loaded in several chunks when the input is larger than a chunk', async () => {
+  await withDb(async (db) => {
+    const lines = ['#tfmt'];
+    for (let i = 0; i < 5000; i++) lines.push(i % 10 === 0 ? `L log ${i}` : `E ${i} ev${i % 7} body ${i}`);
+    const [r] = await ingestPaths(db, [write('many.tf', lines.join('\n') + '\n')], {formats: FORMATS_T, chunkRows: 333});
+    assert.is(r!.lines, 5001);
+    assert.is(r!.events, 4500);
+    assert.is(r!.log_lines, 500);
+    const n = await db.one<{n: bigint; d: bigint}>('SELECT count(*) AS n, count(DISTINCT seq) AS d FROM events');
+    assert.is(Number(n!.n), 4500);
+    assert.is(Number(n!.d), 4500);
+    const last = await db.one<{body: string}>('SELECT body FROM events WHERE seq = 5000');
+    assert.is(last!.body, 'body 4998');
+  });
+});
+
+test('text containing the file delimiters, CR or quotes is stored exactly', async () => {
+  await withDb(async (db) => {
+    const odd = ['a\x1fb', 'c\x1ed', 'e\rf', '"quoted" and \\backslash\\', 'tab\there', "it's"];
+    const text = '#tfmt\n' + odd.map((o) => `L ${o}`).join('\n') + '\n';
+    const [r] = await ingestPaths(db, [write('odd.tf', text)], {formats: FORMATS_T, chunkRows: 2});
+    assert.is(r!.log_lines, odd.length);
+    const rows = await db.all<{text: string}>('SELECT text FROM log_lines ORDER BY seq');
+    assert.equal(rows.map((x) => x.text), odd);
+  });
+});
+
+test('gzip, zstd and xz inputs decompress to the same content (duplicates of the plain file)', async () => {
+  await withDb(async (db) => {
+    const base = path.join(repoRoot, 'samples/ingest/cap1-head.txt');
+    const [plain] = await ingestPaths(db, [base], {formats: [TEST_FORMAT, CATCH_ALL]});
+    assert.is(plain!.status, 'ingested');
+    assert.is(plain!.lines, 300);
+    for (const ext of ['gz', 'zst', 'xz']) {
+      const [r] = await ingestPaths(db, [`${base}.${ext}`], {formats: [TEST_FORMAT, CATCH_ALL]});
+      assert.is(r!.status, 'duplicate', ext);
+      assert.is(r!.source_id, plain!.source_id, ext);
+    }
+  });
+  for (const ext of ['gz', 'zst', 'xz']) {
+    await withDb(async (db) => {
+      const [r] = await ingestPaths(db, [path.join(repoRoot, `samples/ingest/cap1-head.txt.${ext}`)], {formats: [CATCH_ALL]});
+      assert.is(r!.lines, 300, ext);
+      const src = await db.one<{meta: string; bytes: bigint}>('SELECT CAST(meta AS VARCHAR) AS meta, bytes FROM sources');
+      assert.is(JSON.parse(src!.meta).input.compression, {gz: 'gzip', zst: 'zstd', xz: 'xz'}[ext]);
+      assert.is(Number(src!.bytes), fs.statSync(path.join(repoRoot, 'samples/ingest/cap1-head.txt')).size);
+    });
+  }
+});
+
+test('compressed input is recognised by content, not by name', async () => {
+  await withDb(async (db) => {
+    const p = write('misnamed.txt', zlib.gzipSync(TFMT));
+    const [r] = await ingestPaths(db, [p], {formats: FORMATS_T});
+    assert.is(r!.lines, 9);
+  });
+});
+
+test('formats are tried in priority order; --format forces one; unknown ids are rejected', async () => {
+  await withDb(async (db) => {
+    const p = write('prio.tf', TFMT);
+    const [r] = await ingestPaths(db, [p], {formats: [CATCH_ALL, TEST_FORMAT].sort((a, b) => a.priority - b.priority)});
+    assert.is(r!.format, 'tfmt', 'the specific format (priority 10) wins over the catch-all (100)');
+    const [f] = await ingestPaths(db, [write('prio2.tf', TFMT + '\n')], {formats: [TEST_FORMAT, CATCH_ALL], format: 'tall'});
+    assert.is(f!.format, 'tall');
+    assert.is(f!.unparsed, 10);
+    await rejects(ingestPaths(db, [p], {formats: [TEST_FORMAT], format: 'nope'}), /unknown format 'nope' \(known: tfmt\)/);
+  });
+});
+
+test('bad input: empty file, empty gzip, binary file, unrecognised text, missing file, directory', async () => {
+  await withDb(async (db) => {
+    await rejects(ingestPaths(db, [write('empty.txt', '')], {formats: FORMATS_T}), /empty\.txt is empty/);
+    await rejects(ingestPaths(db, [write('empty.gz', zlib.gzipSync(''))], {formats: FORMATS_T}), /is empty \(after gzip decompression\)/);
+    const bin = Buffer.alloc(8192);
+    for (let i = 0; i < bin.length; i++) bin[i] = (i * 7919) % 256;
+    await rejects(ingestPaths(db, [write('blob.bin', bin)], {formats: FORMATS_T}), /blob\.bin is a binary file, not a text trace or log/);
+    const msg = await rejects(ingestPaths(db, [write('prose.txt', 'Dear diary,\ntoday I traced nothing.\n')], {formats: FORMATS_T}), /cannot recognise the format of .*prose\.txt \(tried: tfmt\); use --format/);
+    assert.ok(msg.length < 300);
+    await rejects(ingestPaths(db, [path.join(dir, 'missing.txt')], {formats: FORMATS_T}), /missing\.txt: no such file/);
+    await rejects(ingestPaths(db, [dir], {formats: FORMATS_T}), /is a directory/);
+    assert.equal(await tableCounts(db), {sources: 0, events: 0, log_lines: 0, markers: 0, gaps: 0, unparsed: 0});
+  });
+});
+
+test('bad input: truncated gzip, zstd and xz write nothing', async () => {
+  await withDb(async (db) => {
+    const lines = ['#tfmt'];
+    for (let i = 0; i < 20000; i++) lines.push(`E ${i} ev body ${i} ${'x'.repeat(i % 50)}`);
+    const gz = zlib.gzipSync(lines.join('\n') + '\n');
+    await rejects(ingestPaths(db, [write('cut.gz', gz.subarray(0, gz.length - 200))], {formats: FORMATS_T, chunkRows: 1000}), /cut\.gz: truncated gzip data/);
+    for (const ext of ['zst', 'xz']) {
+      const full = fs.readFileSync(path.join(repoRoot, `samples/ingest/cap1-head.txt.${ext}`));
+      await rejects(ingestPaths(db, [write(`cut.${ext}`, full.subarray(0, full.length - 100))], {formats: [CATCH_ALL]}), new RegExp(`cut\\.${ext}: truncated`));
+    }
+    assert.equal(await tableCounts(db), {sources: 0, events: 0, log_lines: 0, markers: 0, gaps: 0, unparsed: 0});
+  });
+});
+
+test('bad input: a line over 1 MiB is unparsed line-too-long, text cut to 64 KiB; CRLF, invalid UTF-8 and NULs are counted in meta', async () => {
+  await withDb(async (db) => {
+    const content = Buffer.concat([
+      Buffer.from('#tfmt\r\n'),
+      Buffer.from(`E 1 huge ${'y'.repeat(1 << 21)}\r\n`),
+      Buffer.from('L caf'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from(' invalid\r\nL nul\0\0here\r\nE 2 after\r\n'),
+    ]);
+    const [r] = await ingestPaths(db, [write('mixed.tf', content)], {formats: FORMATS_T});
+    assert.equal([r!.lines, r!.header_lines, r!.events, r!.log_lines, r!.unparsed], [5, 1, 1, 2, 1]);
+    const un = await db.one<{seq: bigint; reason: string; n: bigint}>('SELECT seq, reason, length(text) AS n FROM unparsed');
+    assert.equal([Number(un!.seq), un!.reason, Number(un!.n)], [2, 'line-too-long', 64 * 1024]);
+    const logs = await db.all<{text: string}>('SELECT text FROM log_lines ORDER BY seq');
+    assert.equal(logs.map((l) => l.text), ['caf\uFFFD( invalid', 'nulhere']);
+    const meta = JSON.parse((await db.one<{m: string}>('SELECT CAST(meta AS VARCHAR) AS m FROM sources'))!.m);
+    assert.equal(meta.input, {compression: 'none', crlf_lines: 4, invalid_utf8_sequences: 1, invalid_utf8_lines: 1, nul_bytes: 2, nul_lines: 1, long_lines: 1});
+  });
+});
+
+test('stdin (-) is read like a file', async () => {
+  const {spawnSync} = await import('node:child_process');
+  const script = `
+    import {openStore} from './src/store/open.ts';
+    import {ingestPaths} from './src/ingest/pipeline.ts';
+    import {FORMATS_T} from './test/ingest/helpers.ts';
+    const db = await openStore(':memory:');
+    const r = await ingestPaths(db, ['-'], {formats: FORMATS_T});
+    process.stdout.write(JSON.stringify(r));`;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {cwd: repoRoot, input: zlib.gzipSync(TFMT), encoding: 'utf8'});
+  assert.is(res.status, 0, res.stderr);
+  const [r] = JSON.parse(res.stdout);
+  assert.equal([r.path, r.lines, r.events], ['-', 9, 3]);
+});
+
+test('a tokenizer that throws does not lose the line', async () => {
+  await withDb(async (db) => {
+    const broken = {...TEST_FORMAT, id: 'broken', createTokenizer: () => ({line: (t: string) => (t.startsWith('#') ? {t: 'header' as const} : (null as never as {t: 'header'}).t && {t: 'header' as const}), meta: () => ({})})};
+    const [r] = await ingestPaths(db, [write('broken.tf', '#tfmt\nboom\n')], {formats: [broken]});
+    assert.equal([r!.lines, r!.header_lines, r!.unparsed], [2, 1, 1]);
+    const u = await db.one<{reason: string}>('SELECT reason FROM unparsed');
+    assert.is(u!.reason, 'tokenizer-error');
+  });
+});
+
+test.run();

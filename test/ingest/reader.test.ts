@@ -1,0 +1,124 @@
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {LineSplitter, MAX_LINE, TOO_LONG_KEEP, compressionOf} from '../../src/ingest/reader.js';
+import {isTraceDat, looksBinary, unsupportedContainer} from '../../src/ingest/sniff.js';
+
+/** Feeds `input` to a splitter cut at the given byte offsets; returns every line and the too-long flags. */
+function split(input: Buffer, cuts: number[] = []) {
+  const sp = new LineSplitter();
+  const lines: string[] = [];
+  const long: boolean[] = [];
+  let prev = 0;
+  const take = (b: {lines: string[]; tooLong: number[] | null}) => {
+    b.lines.forEach((l, i) => {
+      lines.push(l);
+      long.push(b.tooLong?.includes(i) ?? false);
+    });
+  };
+  for (const c of [...cuts, input.length]) {
+    take(sp.push(input.subarray(prev, c)));
+    prev = c;
+  }
+  take(sp.end());
+  return {lines, long, stats: sp.stats};
+}
+
+test('splits on LF, keeps empty lines, counts a missing final newline', () => {
+  const r = split(Buffer.from('a\n\nb c\nlast'));
+  assert.equal(r.lines, ['a', '', 'b c', 'last']);
+  assert.ok(r.stats.missing_final_newline);
+  assert.not.ok(split(Buffer.from('a\n')).stats.missing_final_newline);
+});
+
+test('the same lines whatever the chunk boundaries (inside multi-byte characters too)', () => {
+  const text = 'héllo wörld\r\n€uro\n\n日本語のテキスト\nplain\r\n';
+  const buf = Buffer.from(text);
+  const whole = split(buf);
+  assert.equal(whole.lines, ['héllo wörld', '€uro', '', '日本語のテキスト', 'plain']);
+  for (let i = 1; i < buf.length; i++) {
+    const r = split(buf, [i]);
+    assert.equal(r.lines, whole.lines, `cut at ${i}`);
+    assert.is(r.stats.invalid_utf8_sequences, 0, `cut at ${i}`);
+  }
+  assert.equal(split(buf, [1, 2, 3, 5, 8, 13, 21]).lines, whole.lines);
+});
+
+test('CR before LF is removed and counted; a lone CR elsewhere is kept', () => {
+  const r = split(Buffer.from('a\r\nb\r\nc\rd\n'));
+  assert.equal(r.lines, ['a', 'b', 'c\rd']);
+  assert.is(r.stats.crlf_lines, 2);
+});
+
+test('invalid UTF-8 becomes U+FFFD and is counted; a literal U+FFFD is not counted', () => {
+  const buf = Buffer.concat([Buffer.from('ok\nbad '), Buffer.from([0xff, 0xfe]), Buffer.from(' x\nlit \uFFFD\n')]);
+  const r = split(buf);
+  assert.equal(r.lines, ['ok', 'bad \uFFFD\uFFFD x', 'lit \uFFFD']);
+  assert.is(r.stats.invalid_utf8_sequences, 2);
+});
+
+test('NUL bytes are stripped from the line and counted', () => {
+  const buf = Buffer.from('a\0\0b\n\0\0\0\nc\n');
+  const r = split(buf);
+  assert.equal(r.lines, ['ab', '', 'c']);
+  assert.is(r.stats.nul_bytes, 5);
+  assert.is(r.stats.nul_lines, 2);
+});
+
+test('a line over 1 MiB is cut to 64 KiB and flagged; the following lines are intact', () => {
+  const big = 'x'.repeat(MAX_LINE + 10);
+  const input = Buffer.from(`before\n${big}\nafter\n`);
+  // Cut in small pieces, as a stream would deliver it, and in one piece.
+  for (const cuts of [[], Array.from({length: 40}, (_, i) => (i + 1) * 65536)]) {
+    const r = split(input, cuts);
+    assert.is(r.lines.length, 3);
+    assert.is(r.lines[0], 'before');
+    assert.is(r.lines[1]!.length, TOO_LONG_KEEP);
+    assert.equal(r.long, [false, true, false]);
+    assert.is(r.lines[2], 'after');
+    assert.is(r.stats.long_lines, 1);
+  }
+  // Exactly at the limit is not too long.
+  const atLimit = split(Buffer.from('y'.repeat(MAX_LINE) + '\n'));
+  assert.equal(atLimit.long, [false]);
+});
+
+test('an over-long last line without newline is still flagged', () => {
+  const r = split(Buffer.from('z'.repeat(MAX_LINE + 1)), [70000, 500000]);
+  assert.equal(r.long, [true]);
+  assert.ok(r.stats.missing_final_newline);
+});
+
+test('compression and trace.dat are recognised by magic bytes', () => {
+  assert.is(compressionOf(Buffer.from([0x1f, 0x8b, 8, 0])), 'gzip');
+  assert.is(compressionOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0])), 'zstd');
+  assert.is(compressionOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])), 'xz');
+  assert.is(compressionOf(Buffer.from('# tracer: nop')), 'none');
+  assert.ok(isTraceDat(Buffer.concat([Buffer.from([0x17, 0x08, 0x44]), Buffer.from('tracing6')])));
+  assert.not.ok(isTraceDat(Buffer.from('tracing')));
+});
+
+test('binary detection: control-byte heavy heads are binary; text with a few NULs or escapes is not', () => {
+  const elf = Buffer.alloc(4096);
+  elf.write('\x7fELF', 0, 'latin1');
+  assert.ok(looksBinary(elf));
+  const text = Buffer.from('[    0.000000] Linux version 6.1\n'.repeat(100) + '\0\0\0\x1b[0m\n');
+  assert.not.ok(looksBinary(text));
+  // High-entropy bytes (compressed data of an unknown kind) are binary even with few control bytes.
+  const noise = Buffer.alloc(8192);
+  for (let i = 0; i < noise.length; i++) noise[i] = 0x80 + ((i * 7919) % 128);
+  assert.ok(looksBinary(noise));
+  // Latin-1 accents in an otherwise ASCII log are not.
+  assert.not.ok(looksBinary(Buffer.from('[    1.0] caf\xe9 ok\n'.repeat(200), 'latin1')));
+});
+
+test('bzip2, zip, lz4 and tar are named', () => {
+  assert.is(unsupportedContainer(Buffer.from('BZh91AY&SY')), 'bzip2');
+  assert.is(unsupportedContainer(Buffer.from([0x50, 0x4b, 3, 4, 0])), 'zip');
+  assert.is(unsupportedContainer(Buffer.from([0x04, 0x22, 0x4d, 0x18, 0])), 'lz4');
+  const tar = Buffer.alloc(1024);
+  tar.write('ustar', 257, 'latin1');
+  assert.is(unsupportedContainer(tar), 'tar');
+  assert.is(unsupportedContainer(Buffer.from('# tracer: nop\n')), null);
+});
+
+test.run();
