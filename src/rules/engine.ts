@@ -159,10 +159,19 @@ async function evaluateRule(db: Db, rule: Rule, options: unknown, sources: Sourc
  * evidence line, rule, title), so a rebuilt store gives identical rows.
  */
 export async function runRules(db: Db, opts: RunOptions = {}): Promise<RunResult> {
-  const rules = selectRules(opts.ruleIds);
+  return runRuleSet(db, selectRules(opts.ruleIds), opts.ruleOptions);
+}
+
+/**
+ * runRules over given rule modules (registered or not: tests pass their
+ * own). Rows of other rules in `findings`/`coverage` are kept unless `rules`
+ * is the whole registry.
+ */
+export async function runRuleSet(db: Db, rules: Rule[], ruleOptions?: Record<string, unknown>): Promise<RunResult> {
+  const opts = {ruleOptions};
   const options = new Map(rules.map((r) => [r.meta.id, parseRuleOptions(r, opts.ruleOptions?.[r.meta.id])]));
   for (const key of Object.keys(opts.ruleOptions ?? {})) {
-    if (!ruleById(key)) throw new UserError(`options given for unknown rule ${key}`);
+    if (!rules.some((r) => r.meta.id === key)) throw new UserError(`options given for rule ${key}, which is not being run`);
   }
   await db.ensureTables([...EVENT_LOG_TABLES, ...RULE_TABLES]);
   const sources = await loadSources(db);
@@ -186,7 +195,7 @@ export async function runRules(db: Db, opts: RunOptions = {}): Promise<RunResult
 
 async function writeResults(db: Db, rules: Rule[], findings: Finding[], coverage: Coverage[]): Promise<void> {
   const ids = rules.map((r) => r.meta.id);
-  const all = ids.length === RULES.length;
+  const all = ids.length === RULES.length && RULES.every((r) => ids.includes(r.meta.id));
   await db.transaction(async () => {
     if (all) {
       await db.run(`DELETE FROM "${findingsTable.name}"`);

@@ -1,0 +1,251 @@
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {z} from 'zod';
+import {isUserError} from '../../src/errors.js';
+import {ingestPaths} from '../../src/ingest/pipeline.js';
+import {ensureProjections, rebuildAll} from '../../src/project/run.js';
+import {formatMessage, loadGapSpans, overlapsGap, runRules, runRuleSet} from '../../src/rules/engine.js';
+import {fingerprintOf, normalizeTitle} from '../../src/rules/fingerprint.js';
+import {RULES} from '../../src/rules/index.js';
+import {defineRule, type Rule, type RuleMeta} from '../../src/rules/types.js';
+import type {Db} from '../../src/store/db.js';
+import {EVENT_LOG_TABLES} from '../../src/store/eventlog.js';
+import {openStore} from '../../src/store/open.js';
+
+const LOST = 'samples/rules/trace/lost-events/positive/pipe-lost.txt';
+const CLEAN_TRACE = 'samples/rules/trace/lost-events/negative/tracefs-trace.txt';
+
+function meta(id: string, over: Partial<RuleMeta> = {}): RuleMeta {
+  return {
+    id,
+    description: 'test rule',
+    severity: 'warning',
+    needs: {projections: [], inputs: []},
+    messages: {hit: 'hit {what}'},
+    options: z.object({limit: z.number().int().default(3)}),
+    docs: 'docs/rules/none.md',
+    ...over,
+  };
+}
+
+async function store(paths: string[]): Promise<Db> {
+  const db = await openStore(':memory:');
+  await ingestPaths(db, paths);
+  return db;
+}
+
+async function expectUserError(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    assert.ok(isUserError(err), `expected a UserError, got ${String(err)}`);
+    assert.match((err as Error).message, re);
+    return;
+  }
+  assert.unreachable('expected a UserError');
+}
+
+test('normalizeTitle drops addresses, pids, timestamps, line numbers and offsets', () => {
+  assert.is(
+    normalizeTitle('BUG: scheduling while atomic: syz-executor.1/9519/0x00000102'),
+    normalizeTitle('BUG: scheduling while atomic: syz-executor.0/5582/0x00000101'),
+  );
+  assert.is(normalizeTitle('WARNING in foo+0x1a/0x40 at mm/gup.c:123'), 'WARNING in foo at mm/gup.c:LINE');
+  assert.is(normalizeTitle('[  12.345678] kasan: bad access at ffff888012345678 by task kworker/0:1'), 'kasan: bad access at ADDR by task kworker/NUM:NUM');
+  assert.is(normalizeTitle('KASAN: use-after-free Read in ext4_fill_super'), 'KASAN: use-after-free Read in ext4_fill_super');
+});
+
+test('fingerprintOf is stable per rule and normalized title, and differs by rule', () => {
+  const a = fingerprintOf('kernel/oops', 'INFO: task hung in rtnl_lock (pid 764)');
+  assert.is(a, fingerprintOf('kernel/oops', 'INFO: task hung in rtnl_lock (pid 1201)'));
+  assert.match(a, /^[0-9a-f]{16}$/);
+  assert.is.not(a, fingerprintOf('kernel/warning', 'INFO: task hung in rtnl_lock (pid 764)'));
+  assert.is.not(a, fingerprintOf('kernel/oops', 'INFO: task hung in netdev_run_todo (pid 764)'));
+});
+
+test('formatMessage fills placeholders and rejects an unknown message id', () => {
+  const m = meta('t/msg');
+  assert.is(formatMessage(m, 'hit', {what: 'x'}), 'hit x');
+  assert.is(formatMessage(m, 'hit', {}), 'hit {what}');
+  assert.throws(() => formatMessage(m, 'nope'), /unknown message id nope/);
+});
+
+test('coverage: unreported sources are not-evaluated, failures and missing projections say why, gaps make trace rules partial', async () => {
+  const db = await store([LOST, CLEAN_TRACE]);
+  try {
+    const silent = defineRule({meta: meta('t/silent'), async evaluate() {}});
+    const broken = defineRule({
+      meta: meta('t/broken'),
+      async evaluate(ctx) {
+        for (const s of ctx.sources) ctx.coverage(s.source_id, 'evaluated');
+        throw new Error('boom');
+      },
+    });
+    const needsMissing = defineRule({meta: meta('t/missing', {needs: {projections: ['no_such_projection'], inputs: []}}), async evaluate() {}});
+    const tracer = defineRule({
+      meta: meta('t/tracer', {needs: {projections: [], inputs: ['event:sched_switch']}}),
+      async evaluate(ctx) {
+        for (const s of ctx.sources) ctx.coverage(s.source_id, 'evaluated');
+      },
+    });
+    const selfGaps = defineRule({
+      meta: meta('t/self', {needs: {projections: [], inputs: ['event:sched_switch']}, checksGapOverlap: true}),
+      async evaluate(ctx) {
+        for (const s of ctx.sources) ctx.coverage(s.source_id, 'evaluated');
+      },
+    });
+    const r = await runRuleSet(db, [silent, broken, needsMissing, tracer, selfGaps] as Rule[]);
+    const cov = (rule: string, source: number) => r.coverage.find((c) => c.rule === rule && c.source_id === source)!;
+    assert.is(r.sources.length, 2);
+    const lost = r.sources.find((s) => s.path.endsWith('pipe-lost.txt'))!.source_id;
+    const clean = r.sources.find((s) => s.path.endsWith('tracefs-trace.txt'))!.source_id;
+    assert.is(cov('t/silent', lost).status, 'not-evaluated');
+    assert.match(cov('t/silent', lost).reason, /reported no coverage/);
+    assert.is(cov('t/broken', clean).status, 'not-evaluated');
+    assert.match(cov('t/broken', clean).reason, /rule failed: boom/);
+    assert.is(cov('t/missing', clean).status, 'not-evaluated');
+    assert.match(cov('t/missing', clean).reason, /no_such_projection/);
+    assert.is(cov('t/tracer', clean).status, 'evaluated');
+    assert.is(cov('t/tracer', clean).reason, '');
+    assert.is(cov('t/tracer', lost).status, 'partial');
+    assert.match(cov('t/tracer', lost).reason, /4 lost-event gaps, \d+ events lost/);
+    assert.is(cov('t/self', lost).status, 'evaluated');
+    // coverage rows were written too
+    const rows = await db.all<{n: bigint}>(`SELECT count(*) AS n FROM coverage WHERE status = 'not-evaluated'`);
+    assert.is(Number(rows[0]!.n), 6);
+  } finally {
+    db.close();
+  }
+});
+
+test('findings get fingerprints, deterministic order and ids, and evidence JSON in the findings table', async () => {
+  const db = await store([LOST, CLEAN_TRACE]);
+  try {
+    const reporter = defineRule({
+      meta: meta('t/report'),
+      async evaluate(ctx) {
+        for (const s of [...ctx.sources].reverse()) {
+          ctx.coverage(s.source_id, 'evaluated');
+          for (const seq of [9, 3]) {
+            ctx.report({
+              severity: 'info',
+              confidence: 'certain',
+              title: `thing at 0xffff888012345678 seq ${seq}`,
+              source_id: s.source_id,
+              ts_ns: 5n,
+              ts_end_ns: null,
+              pid: 1,
+              comm: 'x',
+              message: formatMessage(meta('t/report'), 'hit', {what: seq}),
+              evidence: [{source_id: s.source_id, seq, ts_ns: 5n, role: 'header', text: `line ${seq}`}],
+            });
+          }
+        }
+      },
+    });
+    const r = await runRuleSet(db, [reporter as Rule]);
+    assert.equal(
+      r.findings.map((f) => [f.source_id, f.evidence[0]!.seq]),
+      [
+        [1, 3],
+        [1, 9],
+        [2, 3],
+        [2, 9],
+      ],
+    );
+    assert.is(new Set(r.findings.map((f) => f.fingerprint)).size, 1, 'numbers and addresses do not change the fingerprint');
+    const rows = await db.all<{finding_id: number; seq: bigint; evidence: string; rule: string}>('SELECT finding_id, seq, evidence, rule FROM findings ORDER BY finding_id');
+    assert.equal(rows.map((x) => x.finding_id), [1, 2, 3, 4]);
+    assert.equal(JSON.parse(rows[0]!.evidence), [{source_id: 1, seq: 3, ts_ns: 5, role: 'header', text: 'line 3'}]);
+  } finally {
+    db.close();
+  }
+});
+
+test('runRules rejects unknown rules and invalid options with a UserError', async () => {
+  const db = await openStore(':memory:');
+  try {
+    await expectUserError(() => runRules(db, {ruleIds: ['no/such-rule']}), /unknown rule no\/such-rule/);
+    await expectUserError(() => runRules(db, {ruleIds: ['trace/lost-events'], ruleOptions: {'trace/lost-events': {evidenceLines: -1}}}), /invalid options for rule trace\/lost-events: evidenceLines/);
+    await expectUserError(() => runRules(db, {ruleIds: ['trace/lost-events'], ruleOptions: {'kernel/oops': {}}}), /kernel\/oops/);
+  } finally {
+    db.close();
+  }
+});
+
+test('gap spans: windows come from the events around each LOST line', async () => {
+  const db = await store([LOST]);
+  try {
+    const spans = await loadGapSpans(db);
+    assert.is(spans.length, 4);
+    assert.is(spans[0]!.seq, 1);
+    assert.is(spans[0]!.ts_start_ns, null, 'nothing before the first line');
+    assert.ok(spans[0]!.ts_end_ns !== null);
+    for (const g of spans.slice(1)) assert.ok(g.ts_start_ns! <= g.ts_end_ns!, 'start before end');
+    const g = spans[2]!;
+    assert.ok(overlapsGap(spans, g.ts_end_ns!, g.ts_end_ns! + 1n, g.cpu));
+    assert.not.ok(overlapsGap(spans.slice(2, 3), g.ts_end_ns! + 1n, g.ts_end_ns! + 2n, g.cpu));
+    assert.not.ok(overlapsGap(spans.slice(2, 3), g.ts_start_ns!, g.ts_end_ns!, g.cpu! + 7));
+  } finally {
+    db.close();
+  }
+});
+
+test('ensureProjections builds once and rebuilds when sources change', async () => {
+  const db = await store([CLEAN_TRACE]);
+  try {
+    await ensureProjections(db, ['ftrace_args']);
+    const before = await db.one<{n: bigint}>('SELECT count(*) AS n FROM sched_switches');
+    assert.ok(Number(before!.n) > 0);
+    await db.run('DELETE FROM sched_switches');
+    await ensureProjections(db, ['ftrace_args']);
+    assert.is(Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sched_switches'))!.n), 0, 'current projection is not rebuilt');
+    await ingestPaths(db, [LOST]);
+    await ensureProjections(db, ['ftrace_args']);
+    assert.ok(Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sched_switches'))!.n) > Number(before!.n), 'a new source triggers a rebuild');
+    await expectUserError(() => ensureProjections(db, ['no_such_projection']), /unknown projection no_such_projection/);
+  } finally {
+    db.close();
+  }
+});
+
+const DERIVED_INPUTS = [
+  LOST,
+  CLEAN_TRACE,
+  'samples/rules/kernel/oops/positive/memcg-oom.txt',
+  'samples/rules/lockdep/report/positive/mmu-notifier-chain.txt',
+  'samples/rules/kernel/warning/positive/refcount.txt',
+  'samples/rules/kernel/atomic-sleep/positive/non-block-sleep.txt',
+];
+
+async function snapshot(db: Db): Promise<string> {
+  const f = await db.allJson('SELECT * FROM findings ORDER BY finding_id');
+  const c = await db.allJson('SELECT * FROM coverage ORDER BY rule, source_id');
+  return JSON.stringify({f, c});
+}
+
+test('event sourcing: dropping every derived table and rebuilding gives identical findings', async () => {
+  const db = await store(DERIVED_INPUTS);
+  try {
+    const first = await runRules(db);
+    assert.ok(first.findings.length > 0);
+    assert.is(first.coverage.length, RULES.length * DERIVED_INPUTS.length);
+    const before = await snapshot(db);
+    const keep = new Set(EVENT_LOG_TABLES.map((t) => t.name));
+    const tables = await db.all<{name: string}>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main'`);
+    const dropped = tables.filter((t) => !keep.has(t.name));
+    assert.ok(dropped.some((t) => t.name === 'findings'));
+    for (const t of dropped) await db.run(`DROP TABLE "${t.name}"`);
+    await rebuildAll(db);
+    await runRules(db);
+    assert.is(await snapshot(db), before);
+    // and a second rebuild without dropping anything
+    await rebuildAll(db);
+    await runRules(db);
+    assert.is(await snapshot(db), before);
+  } finally {
+    db.close();
+  }
+});
+
+test.run();

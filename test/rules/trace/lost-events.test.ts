@@ -1,0 +1,31 @@
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {checkFiles, ruleSampleSuite} from '../../../src/rules/testing.js';
+
+ruleSampleSuite('trace/lost-events');
+
+test('lost counts per CPU, windows and every gap line as evidence', async () => {
+  const r = await checkFiles(['samples/rules/trace/lost-events/positive/pipe-lost.txt'], {ruleIds: ['trace/lost-events']});
+  assert.is(r.findings.length, 1);
+  const f = r.findings[0]!;
+  // The four LOST lines of the sample (lines 1, 80, 337, 414 of cap3's trace_pipe.txt).
+  assert.equal(f.evidence.map((e) => e.seq), [1, 80, 337, 414]);
+  assert.equal(f.evidence.map((e) => e.text), ['CPU:1 [LOST 1675 EVENTS]', 'CPU:0 [LOST 1103 EVENTS]', 'CPU:0 [LOST 30346 EVENTS]', 'CPU:1 [LOST 174255 EVENTS]']);
+  assert.is(f.title, `lost trace events: ${1675 + 1103 + 30346 + 174255} events lost`);
+  assert.match(f.message, /CPU 1: 175930, CPU 0: 31449/);
+  assert.match(f.message, /CPU 1 start\.\.\d+\.\d{6}s/);
+  assert.ok(f.ts_ns !== null && f.ts_end_ns !== null && f.ts_ns < f.ts_end_ns);
+});
+
+test('the fingerprint does not depend on how many events were lost', async () => {
+  const a = await checkFiles(['samples/rules/trace/lost-events/positive/pipe-lost.txt'], {ruleIds: ['trace/lost-events']});
+  // The whole capture (shared/ sits beside the repo, as in CI).
+  const b = await checkFiles([path.resolve('../shared/captures/cap3_pipe_lost/trace_pipe.txt')], {ruleIds: ['trace/lost-events']});
+  assert.is(b.findings.length, 1);
+  assert.is.not(a.findings[0]!.title, b.findings[0]!.title);
+  assert.is(a.findings[0]!.fingerprint, b.findings[0]!.fingerprint);
+  assert.match(b.findings[0]!.title, /^lost trace events: 1771827 events lost$/);
+});
+
+test.run();
