@@ -13,12 +13,14 @@
 const RESTART_SLACK_NS = 5_000_000_000n;
 const RESTART_WINDOW_NS = 30_000_000_000n;
 const ZERO_RESTART_MIN_NS = 1_000_000_000n;
+// Memory stays bounded however many boots a file holds.
+const MAX_LISTED = 1000;
 
 export class BootTracker {
   boot = 0;
   private maxTs: bigint | null = null;
   private kernelLines = 0;
-  /** seq of the first line of each boot after the first (for meta). */
+  /** seq of the first line of each boot after the first (for meta; the first MAX_LISTED only). */
   readonly starts: number[] = [];
 
   /** Boot number for a line; `kernel` = the line had a kernel prefix. */
@@ -55,7 +57,7 @@ export class BootTracker {
     this.boot++;
     this.maxTs = null;
     this.kernelLines = 0;
-    this.starts.push(seq);
+    if (this.starts.length < MAX_LISTED) this.starts.push(seq);
   }
 
   meta(): Record<string, unknown> {
