@@ -153,4 +153,27 @@ test('boots in a real capture: the reboot in corpus 317', () => {
   assert.ok(t.logs.some((r) => r.boot === 0 && r.text.startsWith('SeaBIOS (version')));
 });
 
+test('prefix variants: dmesg -d, -x with -T, --time-format iso, `<N>` on a console, caller after a wall time', () => {
+  const t = tokenize(console_, [
+    '[    0.430205 <    0.000123>] amd_pstate: x',
+    'kern  :warn  : [Thu Nov 26 10:05:52 2026] y',
+    '2026-11-26T10:05:52,430205+00:00 z',
+    '<12>[    1.500000][ T1] w',
+    '[Thu Nov 26 10:05:53 2026][   T42] v',
+  ]);
+  assert.equal(
+    t.logs.map((r) => [r.ts_ns, r.level, r.facility, r.caller, r.text]),
+    [
+      [430_205_000n, null, null, null, 'amd_pstate: x'],
+      [null, 4, 0, null, 'y'],
+      [null, null, null, null, 'z'],
+      [1_500_000_000n, 4, 1, 'T1', 'w'],
+      [null, null, null, 'T42', 'v'],
+    ],
+  );
+  assert.is(t.meta.unprefixed_lines, 0);
+  assert.is(t.meta.wall_time_first, '2026-11-26T10:05:52');
+  assert.is(t.meta.wall_time_last, '2026-11-26T10:05:53');
+});
+
 test.run();
