@@ -1,5 +1,6 @@
 import {ftraceArgs} from './ftrace-args.js';
 import {MM_PROJECTORS} from './mm/index.js';
+import {reportsProjector} from './reports.js';
 import {testResultsProjector} from './test-results.js';
 import type {Projector} from './types.js';
 
@@ -10,6 +11,7 @@ import type {Projector} from './types.js';
 const ALL: Projector[] = [
   ftraceArgs,
   ...MM_PROJECTORS,
+  reportsProjector,
   testResultsProjector,
 ];
 

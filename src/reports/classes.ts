@@ -599,7 +599,7 @@ export const OOPSES: OopsDef[] = [
     header: 'invoked oom-killer:',
     cls: 'OOM',
     ktrailOnly: true,
-    formats: [{title: '([^ ]+) invoked oom-killer: (?:gfp_mask=(0x[0-9a-f]+)[^,]*, )?order=([0-9-]+)', fmt: 'OOM kill invoked by $1 in $4', stack: callTrace('oom', 'out_of_memory', 'dump_header', 'dump_stack', 'mem_cgroup', 'charge', 'alloc', 'page_fault', 'handle_mm_fault')}],
+    formats: [{title: '([^ ]+) invoked oom-killer: (?:gfp_mask=(0x[0-9a-f]+)[^,]*, )?order=([0-9-]+)', fmt: 'OOM kill in $4', stack: callTrace('oom', 'out_of_memory', 'dump_header', 'dump_stack', 'mem_cgroup', 'charge', 'alloc', 'page_fault', 'handle_mm_fault')}],
     end: '(?:Killed process [0-9]+|oom_reaper: reaped process|Out of memory and no killable processes)',
   },
 ];

@@ -1,0 +1,165 @@
+import {OOPSES} from '../reports/classes.js';
+import {ReportExtractor} from '../reports/extract.js';
+import type {ExtractedReport} from '../reports/types.js';
+import type {Db} from '../store/db.js';
+import {appendRows, type RowObject} from '../store/rows.js';
+import {defineTable} from '../store/tables.js';
+import type {Projector} from './types.js';
+
+/**
+ * Kernel splats (WARNING, BUG, KASAN, lockdep, oops, hangs, OOM, ...) found
+ * in log_lines by the extractor in src/reports. Classes and title rules:
+ * docs/reports.md.
+ */
+export const reportsTable = defineTable({
+  name: 'reports',
+  kind: 'projection',
+  doc: 'One row per kernel splat found in log_lines, in log order (see docs/reports.md).',
+  primaryKey: ['report_id'],
+  columns: [
+    {name: 'report_id', type: 'BIGINT', nullable: false, doc: 'Report number, 1.. in (source_id, seq_start) order; key of report_frames/report_locks.'},
+    {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
+    {name: 'boot', type: 'INTEGER', doc: 'log_lines.boot of the header line.'},
+    {name: 'seq_start', type: 'BIGINT', nullable: false, doc: 'Line (log_lines.seq) of the header.'},
+    {name: 'seq_end', type: 'BIGINT', nullable: false, doc: 'Last line that belongs to the report (same printk context).'},
+    {name: 'ts_ns', type: 'BIGINT', doc: 'Timestamp of the header line, when it has one.'},
+    {name: 'class', type: 'VARCHAR', nullable: false, doc: 'WARNING, REFCOUNT_WARNING, ATOMIC_SLEEP, SCHEDULING_WHILE_ATOMIC, NON_BLOCK_SCHEDULE, LOCKDEP, KASAN, KMSAN, KCSAN, KFENCE, UBSAN, GPF, BUG, NULL_DEREF, PAGE_FAULT, HANG, RCU_STALL, SOFT_LOCKUP, HARD_LOCKUP, PANIC, OOM, MEMORY_LEAK or OTHER.'},
+    {name: 'title', type: 'VARCHAR', nullable: false, doc: 'Title comparable with syzkaller\'s (e.g. `WARNING in foo`, `possible deadlock in bar`): addresses, numbers and `:LINE` normalized, at most 120 characters.'},
+    {name: 'type', type: 'VARCHAR', doc: 'Coarse bug type: HANG, LEAK, DATARACE, REBOOT, KASAN-USE-AFTER-FREE-READ-like sanitizer types, else the class.'},
+    {name: 'frame', type: 'VARCHAR', doc: 'Guilty function (the `in X` of the title), helper frames skipped; NULL when unknown.'},
+    {name: 'corrupted', type: 'BOOLEAN', nullable: false, doc: 'The report is truncated or mixed with other output; title and frame are less reliable.'},
+    {name: 'corrupted_reason', type: 'VARCHAR', doc: 'Why the report is marked corrupted (e.g. `no stack trace in report`, `extracted no frames`, `cut short by another report at line N`).'},
+    {name: 'comm', type: 'VARCHAR', doc: 'Task name (from `Comm:`, the header, or `name:` of the atomic-sleep line).'},
+    {name: 'pid', type: 'INTEGER', doc: 'Task pid.'},
+    {name: 'cpu', type: 'INTEGER', doc: 'CPU of the `CPU: N PID: ...` line or the WARNING header.'},
+    {name: 'tainted', type: 'VARCHAR', doc: 'Taint flags as printed (`G        W`), empty string for `Not tainted`.'},
+    {name: 'kernel_release', type: 'VARCHAR', doc: 'Kernel release from the `CPU:` line (e.g. `6.1.0-rc5-syzkaller`).'},
+    {name: 'header', type: 'VARCHAR', doc: 'The header line as printed (without prefixes).'},
+    {name: 'location', type: 'VARCHAR', doc: '`file.c:123` from the header when present (WARNING at, kernel BUG at, sleeping function called ... at).'},
+    {name: 'in_atomic', type: 'INTEGER', doc: 'ATOMIC_SLEEP: `in_atomic()` from the second line.'},
+    {name: 'irqs_disabled', type: 'INTEGER', doc: 'ATOMIC_SLEEP: `irqs_disabled()`.'},
+    {name: 'non_block', type: 'INTEGER', doc: 'ATOMIC_SLEEP: `non_block` (kernels >= 5.4; NULL before).'},
+    {name: 'alt_titles', type: 'VARCHAR[]', doc: 'Alternative titles for deduplication (e.g. `bad-access in foo`, `hang in bar`), like syzkaller\'s ALT titles; NULL when none.'},
+    {name: 'context', type: 'VARCHAR', doc: 'printk context of the report: caller id (`T123`/`C1`), `console` for timestamped lines without caller id, empty for bare lines.'},
+  ],
+});
+
+export const reportFrames = defineTable({
+  name: 'report_frames',
+  kind: 'projection',
+  doc: 'Every stack frame of every report (Call Trace, RIP/PC, Allocated by / Freed by, lockdep acquisition stacks, NMI backtraces).',
+  columns: [
+    {name: 'report_id', type: 'BIGINT', nullable: false, doc: 'reports.report_id.'},
+    {name: 'section', type: 'VARCHAR', nullable: false, doc: '`call_trace` (`call_trace#2`, ... for later traces), `RIP`, `PC`, `LR`, `allocated`, `freed`, `aux`, `backtrace` (kmemleak), `access` (KFENCE), `nmi_cpuN`, `chain#N` (lockdep `-> #N` stacks).'},
+    {name: 'idx', type: 'INTEGER', nullable: false, doc: 'Position in the section, 0 = innermost (printed first).'},
+    {name: 'func', type: 'VARCHAR', nullable: false, doc: 'Function name as printed (with `.isra.0`-like suffixes).'},
+    {name: 'offset', type: 'BIGINT', doc: 'Offset in the function (`+0x12`), NULL for symbolized inline frames.'},
+    {name: 'size', type: 'BIGINT', doc: 'Function size (`/0x340`).'},
+    {name: 'module', type: 'VARCHAR', doc: 'Module name when printed (`[kvm]`).'},
+    {name: 'file', type: 'VARCHAR', doc: 'Source file when the trace is symbolized.'},
+    {name: 'line', type: 'INTEGER', doc: 'Source line when the trace is symbolized.'},
+    {name: 'reliable', type: 'BOOLEAN', nullable: false, doc: 'False for `? func` frames (and powerpc `(unreliable)`): the unwinder is unsure.'},
+  ],
+});
+
+export const reportLocks = defineTable({
+  name: 'report_locks',
+  kind: 'projection',
+  doc: 'Locks named by lockdep reports: held locks, the lock being acquired or released, and the `-> #N` dependency chain of circular reports.',
+  columns: [
+    {name: 'report_id', type: 'BIGINT', nullable: false, doc: 'reports.report_id.'},
+    {name: 'role', type: 'VARCHAR', nullable: false, doc: '`held` (`#N:` lines under `N locks held by`), `acquiring`, `releasing`, `already_held`, `chain` (`-> #N` sections), `new_dependency`, `irq_safe`, `irq_unsafe`, `state_changed`, `other`.'},
+    {name: 'idx', type: 'INTEGER', nullable: false, doc: 'The `#N` of held and chain locks; running number for the others.'},
+    {name: 'lock_name', type: 'VARCHAR', nullable: false, doc: 'Lock class name as printed, e.g. `&mm->mmap_lock`, `rtnl_mutex`.'},
+    {name: 'lock_class', type: 'VARCHAR', doc: 'Usage bits and wait-type as printed, e.g. `++++-{3:3}`.'},
+    {name: 'func', type: 'VARCHAR', doc: 'Where it was taken: the `at:` function, or for a chain entry the first non-locking frame of its stack.'},
+    {name: 'held_by', type: 'VARCHAR', doc: '`comm/pid` of the task holding (held) or taking (acquiring/releasing) the lock.'},
+  ],
+});
+
+/** Substrings every report header contains; a source with none of them has no report and is skipped quickly. */
+const HEADER_NEEDLES = [...new Set(OOPSES.map((o) => o.header))];
+const PAGE = 50_000;
+
+interface LineRow {
+  seq: bigint;
+  boot: number | null;
+  ts_ns: bigint | null;
+  level: number | null;
+  caller: string | null;
+  text: string | null;
+}
+
+export const reportsProjector: Projector = {
+  name: 'reports',
+  version: 1,
+  description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
+  tables: [reportsTable, reportFrames, reportLocks],
+  dependsOn: [],
+  async build(db: Db): Promise<void> {
+    const needles = HEADER_NEEDLES.map((_, i) => `contains(text, $${i + 1})`).join(' OR ');
+    const sources = await db.all<{source_id: number}>(
+      `SELECT DISTINCT source_id FROM log_lines WHERE ${needles} ORDER BY source_id`,
+      HEADER_NEEDLES,
+    );
+    let nextId = 1n;
+    for (const {source_id} of sources) {
+      const x = new ReportExtractor();
+      // Keyset pages in seq order: memory stays bounded whatever the log size.
+      let after = -1n;
+      for (;;) {
+        const page = await db.all<LineRow>(
+          `SELECT seq, boot, ts_ns, level, caller, text FROM log_lines WHERE source_id = $1 AND seq > $2 ORDER BY seq LIMIT ${PAGE}`,
+          [source_id, after],
+        );
+        for (const r of page) {
+          x.push({seq: Number(r.seq), boot: r.boot, ts_ns: r.ts_ns, level: r.level, caller: r.caller, text: r.text ?? ''});
+        }
+        if (page.length < PAGE) break;
+        after = page[page.length - 1]!.seq;
+      }
+      const found = x.finish();
+      const reports: RowObject[] = [];
+      const frames: RowObject[] = [];
+      const locks: RowObject[] = [];
+      for (const rep of found) {
+        const id = nextId++;
+        reports.push(reportRow(id, Number(source_id), rep));
+        for (const f of rep.frames) frames.push({report_id: id, ...f});
+        for (const l of rep.locks) locks.push({report_id: id, ...l});
+      }
+      await appendRows(db, reportsTable, reports);
+      await appendRows(db, reportFrames, frames);
+      await appendRows(db, reportLocks, locks);
+    }
+  },
+};
+
+function reportRow(id: bigint, sourceId: number, r: ExtractedReport): RowObject {
+  return {
+    report_id: id,
+    source_id: sourceId,
+    boot: r.boot,
+    seq_start: r.seq_start,
+    seq_end: r.seq_end,
+    ts_ns: r.ts_ns,
+    class: r.class,
+    title: r.title,
+    type: r.type,
+    frame: r.frame,
+    corrupted: r.corrupted,
+    corrupted_reason: r.corrupted_reason,
+    comm: r.comm,
+    pid: r.pid,
+    cpu: r.cpu,
+    tainted: r.tainted,
+    kernel_release: r.kernel_release,
+    header: r.header,
+    location: r.location,
+    in_atomic: r.in_atomic,
+    irqs_disabled: r.irqs_disabled,
+    non_block: r.non_block,
+    alt_titles: r.alt_titles.length ? r.alt_titles : null,
+    context: r.context,
+  };
+}
