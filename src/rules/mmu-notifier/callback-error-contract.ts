@@ -26,7 +26,7 @@ const ERRNO: Record<number, string> = {[-1]: '-EPERM', [-4]: '-EINTR', [-11]: '-
 const errname = (n: number) => ERRNO[n] ?? `errno ${n}`;
 
 // mm/mmu_notifier.c: pr_info("%pS callback failed with %d in %sblockable context.\n", ...)
-const LOG_RE = /(\S+) callback failed with (-?\d+) in (non-)?blockable context\.?\s*$/;
+const LOG_RE = /(\S+)(?: \[[^\]]+\])? callback failed with (-?\d+) in (non-)?blockable context\.?\s*$/;
 
 export default defineRule({
   meta,

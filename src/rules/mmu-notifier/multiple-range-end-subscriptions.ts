@@ -21,7 +21,7 @@ const meta = {
 };
 
 // "%s (%d) created two mmu_notifier's with invalidate_range_end(): %ps and %ps, non-blocking notifiers disabled"
-const LOG_RE = /(.+?) \((\d+)\) created two mmu_notifier's with invalidate_range_end\(\): (\S+) and (\S+), non-blocking notifiers disabled/;
+const LOG_RE = /(.+?) \((\d+)\) created two mmu_notifier's with invalidate_range_end\(\): (\S+)(?: \[[^\]]+\])? and (\S+)(?: \[[^\]]+\])?, non-blocking notifiers disabled/;
 
 function overlaps(a: InvRow, b: InvRow): boolean {
   const a0 = a.ts_start_ns ?? a.ts_end_ns!;
@@ -74,8 +74,8 @@ export default defineRule({
       for (const l of logs.filter((x) => x.source_id === src.source_id)) {
         const m = LOG_RE.exec(l.text);
         if (!m) continue;
-        const a = m[3]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, '');
-        const b = m[4]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, '');
+        const a = family(m[3]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, ''));
+        const b = family(m[4]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, ''));
         ctx.report({
           severity: 'warning', confidence: 'certain', title: `two mmu_notifier subscriptions with invalidate_range_end: ${[a, b].sort().join(' and ')}`,
           source_id: l.source_id, ts_ns: l.ts_ns, ts_end_ns: null, pid: Number(m[2]), comm: m[1]!.trim(),

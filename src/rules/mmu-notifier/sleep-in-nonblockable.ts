@@ -50,7 +50,7 @@ export default defineRule({
       const missing = missingProbes(si, CORE_START_WINDOW);
       const hasWindows = mine.length > 0 || hasAny(si, CORE_START_WINDOW);
       const kvm = kvmNB.get(src.source_id) ?? 0;
-      const kvmText = kvm > 0 ? `; ${kvm} non-blockable KVM invalidations (kvm_unmap_hva_range in process_mrelease / OOM reaper) not evaluated: the tracepoint has no end, so their window is unknown` : '';
+      const kvmText = kvm > 0 && missing.length > 0 ? `; ${kvm} non-blockable KVM invalidations (kvm_unmap_hva_range in process_mrelease / OOM reaper) not evaluated: the tracepoint has no end, so their window is unknown` : '';
       if (!hasWindows && missing.length > 0) {
         ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing, kvmText));
         continue;
@@ -63,6 +63,8 @@ export default defineRule({
       if (missing.length > 0) partial.push(missingReason(missing));
       if (si.schedSwitches === 0) partial.push('no sched:sched_switch events: only kernel BUG reports are used');
       if (kvmText) partial.push(kvmText.slice(2));
+      // One finding per sleep: the outermost window (the core start) names it.
+      const used = new Set<string>();
       for (const w of mine) {
         const end = w.ts_return_ns;
         if (end === null) {
@@ -72,6 +74,9 @@ export default defineRule({
         const data = {task: task(w.comm, w.pid), symbol: w.symbol, mm: hex(w.mm), range: range(w.start, w.end), flags: hex(w.flags), seq: w.seq, returnSeq: w.return_seq};
         const sl = sleeps.find((s) => s.source_id === src.source_id && s.pid === w.pid && s.seq > w.seq! && s.seq < w.return_seq!);
         const rep = reports.find((r) => r.pid === w.pid && r.ts_ns !== null && w.ts_start_ns !== null && r.ts_ns >= w.ts_start_ns && r.ts_ns <= end);
+        const key = sl ? `s${sl.seq}` : rep ? `r${rep.source_id}:${rep.seq_start}` : '';
+        if (key && used.has(key)) continue;
+        if (key) used.add(key);
         if (!sl && !rep) {
           const gap = overlapsGap(gaps.filter((g) => g.source_id === src.source_id), w.ts_start_ns, end);
           if (gap) partial.push(`events were lost during the non-blockable window at lines ${w.seq}-${w.return_seq} (gap at line ${gap.seq})`);

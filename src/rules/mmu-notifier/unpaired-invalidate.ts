@@ -59,7 +59,7 @@ export default defineRule({
       }
       const partial: string[] = [];
       if (!coreOk && hasAny(si, CORE_PAIRING)) partial.push(missingReason(missingProbes(si, CORE_PAIRING)));
-      if (si.kvmUnmap > 0) partial.push(`kvm:kvm_unmap_hva_range starts (${si.kvmUnmap}) have no end event and were not paired`);
+      if (si.kvmUnmap > 0 && !coreOk && !cbOk) partial.push(`kvm:kvm_unmap_hva_range starts (${si.kvmUnmap}) have no end event and were not paired`);
 
       const mine = rows.filter((r) => r.source_id === src.source_id);
       const seenBefore = new Map<string, InvRow>();
@@ -125,8 +125,7 @@ export default defineRule({
         }
       }
       if (openAtEnd > 0) partial.push(`${openAtEnd} invalidation(s) still open when the capture ended`);
-      if (partial.length > 0 && !coreOk && !cbOk && !tp) ctx.coverage(src.source_id, 'not-evaluated', partial.join('; '));
-      else if (partial.length > 0) ctx.coverage(src.source_id, 'partial', partial.join('; '));
+      if (partial.length > 0) ctx.coverage(src.source_id, 'partial', partial.join('; '));
       else ctx.coverage(src.source_id, 'evaluated');
     }
 
