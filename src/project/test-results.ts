@@ -18,7 +18,7 @@ export const testResults = defineTable({
     {name: 'seq', type: 'BIGINT', nullable: false, doc: 'Line of the result (log_lines.seq).'},
     {name: 'boot', type: 'INTEGER', doc: 'Boot the test ran in (log_lines.boot).'},
     {name: 'ts_ns', type: 'BIGINT', doc: 'Time of the result line; when the line has no kernel time (user-space output), the nearest earlier kernel time of the same boot, else the next one.'},
-    {name: 'ts_start_ns', type: 'BIGINT', doc: 'When the test started: time of the previous result at the same depth, or of the version / plan / `# Subtest:` line that opened the level.'},
+    {name: 'ts_start_ns', type: 'BIGINT', doc: 'When the test started: time of the previous result at the same depth, or of the version / plan / `# Subtest:` line that opened the level (for a level with none of these, when its parent test started).'},
     {name: 'depth', type: 'INTEGER', doc: 'Nesting level: 0 for top-level tests, 1 for their subtests, ...'},
     {name: 'suite', type: 'VARCHAR', doc: 'Name of the enclosing test: the level\'s `# Subtest:` name, else the parent\'s result name; NULL at depth 0.'},
     {name: 'number', type: 'INTEGER', doc: 'Test number as printed.'},
@@ -88,7 +88,8 @@ export class KtapAssembler {
       seq,
       boot,
       ts_ns: ts,
-      ts_start_ns: level.startTs,
+      // A level opened by its first result (no version/plan line): the test began no earlier than its parent.
+      ts_start_ns: level.startTs ?? parent?.startTs ?? null,
       depth,
       suite: level.name ?? null,
       number: line.number,

@@ -134,6 +134,35 @@ test('result lines without any TAP version or plan line are not taken for tests'
   }
 });
 
+test('a nested level without its own version or plan line starts with its parent test', async () => {
+  const db = await Db.open(':memory:');
+  try {
+    await db.ensureTables(EVENT_LOG_TABLES);
+    const texts: [bigint | null, string][] = [
+      [10n, 'TAP version 13'],
+      [20n, '1..1'],
+      [null, '# selftests: mm: gup_test'],
+      [30n, 'mm: gup_test started'],
+      [null, '# ok 1 get_user_pages'],
+      [40n, 'mm: gup_test done'],
+      [null, 'ok 1 selftests: mm: gup_test'],
+    ];
+    const rows = texts.map(([ts, text], i) => ({source_id: 7, seq: i + 1, boot: 0, ts_ns: ts, level: null, facility: null, caller: null, text}));
+    await appendRows(db, logLines, rows);
+    await db.ensureTables([testResults]);
+    await testResultsProjector.build(db);
+    assert.equal(
+      (await results(db)).map((r) => [r.seq, r.depth, r.suite, r.name, r.ts_start_ns, r.ts_ns]),
+      [
+        [5, 1, 'selftests: mm: gup_test', 'get_user_pages', 20, 30],
+        [7, 0, null, 'selftests: mm: gup_test', 20, 40],
+      ],
+    );
+  } finally {
+    db.close();
+  }
+});
+
 test('end to end: ingest the console sample, build test_results, rebuild gives the same rows', async () => {
   const db = await openStore(':memory:');
   try {

@@ -127,7 +127,7 @@ const JOURNAL_MONO_RE = /^\[ *\d+\.\d+\] [\w.-]+ kernel: /;
 
 // Lines only a kernel prints, for console captures whose first lines carry no time prefix.
 const KERNEL_SIGNATURE_RE =
-  /^(?:Linux version \d|Kernel panic - not syncing|Call Trace:|CPU: \d+ PID: \d+|Hardware name: |-+\[ cut here \]-+|BUG: |WARNING: CPU: |general protection fault|Unable to handle kernel|Oops: |RIP: [0-9a-f]{4}:|Booting Linux on physical CPU|Decompressing Linux)/;
+  /^(?:Linux version \d|Kernel panic - not syncing|Call Trace:|CPU: \d+ PID: \d+|Hardware name: |-+\[ cut here \]-+|BUG: |WARNING: CPU: |general protection fault|Unable to handle kernel|Oops: |RIP: [0-9a-f]{4}:|Booting Linux on physical CPU|Decompressing Linux|Modules linked in:|unreferenced object 0x[0-9a-f]+ \(size \d+\)|INFO: task \S+ blocked for more than| {1,2}(?:\? )?[A-Za-z_.][\w.]*\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w-]+\])?(?: [\w/.-]+:\d+)?$)/;
 
 interface HeadStats {
   considered: number;
