@@ -8,11 +8,16 @@
  *    back too: a secondary CPU's early `kvm-clock: cpu 1` line prints 0.02 s
  *    after 1.7 s), or it drops to exactly 0 (printed only before timekeeping
  *    starts) after more than a second, or
+ *  - a firmware / boot loader banner (`SeaBIOS (version`, `GNU GRUB`,
+ *    `U-Boot`, `Decompressing Linux...`) follows kernel lines: that banner is
+ *    the first line of the next boot, or
  *  - the format has an explicit separator (journalctl's `-- Reboot --`).
  */
 const RESTART_SLACK_NS = 5_000_000_000n;
 const RESTART_WINDOW_NS = 30_000_000_000n;
 const ZERO_RESTART_MIN_NS = 1_000_000_000n;
+// First lines a machine prints on its console before the kernel runs.
+const FIRMWARE_RE = /^(?:SeaBIOS \(version |iPXE \(|Booting from (?:ROM|Hard Disk|DVD|Floppy)|GNU GRUB |U-Boot \d|BdsDxe: |Decompressing Linux\.\.\.|early console in (?:extract_kernel|setup code)|Booting the kernel\.)/;
 // Memory stays bounded however many boots a file holds.
 const MAX_LISTED = 1000;
 
@@ -46,6 +51,16 @@ export class BootTracker {
    */
   private sameBootBanner(tsNs: bigint | null): boolean {
     return tsNs !== null && this.maxTs !== null && tsNs >= this.maxTs && this.maxTs < RESTART_SLACK_NS;
+  }
+
+  /**
+   * A firmware or boot-loader banner (no kernel prefix) after kernel lines:
+   * the machine is rebooting, and this line already belongs to the next boot.
+   */
+  firmwareBanner(seq: number, text: string): boolean {
+    if (this.kernelLines === 0 || !FIRMWARE_RE.test(text)) return false;
+    this.next(seq);
+    return true;
   }
 
   /** An explicit boot separator line: the next line starts a new boot. */

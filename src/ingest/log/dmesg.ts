@@ -61,6 +61,7 @@ export class DmesgTokenizer implements Tokenizer {
     this.prefixWidth = 0;
     if (leadingSpaces(s) === s.length) return HEADER;
     this.unprefixedLines++;
+    this.boots.firmwareBanner(seq, s);
     const boot = this.boots.observe(seq, null, s, false);
     this.last = null;
     return {t: 'log_lines', boot, ts_ns: null, level: null, facility: null, caller: null, text: s};
