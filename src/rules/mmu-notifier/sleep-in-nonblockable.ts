@@ -51,6 +51,11 @@ export default defineRule({
       const hasWindows = mine.length > 0 || hasAny(si, CORE_START_WINDOW);
       const kvm = kvmNB.get(src.source_id) ?? 0;
       const kvmText = kvm > 0 && missing.length > 0 ? `; ${kvm} non-blockable KVM invalidations (kvm_unmap_hva_range in process_mrelease / OOM reaper) not evaluated: the tracepoint has no end, so their window is unknown` : '';
+      if (!hasWindows && si.logLines > 0 && windows.length > 0) {
+        // A kernel log beside a probed trace: its reports were matched against that trace's windows.
+        ctx.coverage(src.source_id, 'evaluated');
+        continue;
+      }
       if (!hasWindows && missing.length > 0) {
         ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing, kvmText));
         continue;

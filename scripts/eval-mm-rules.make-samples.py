@@ -7,14 +7,14 @@ exact kernel print format of kprobe/kretprobe events:
   comm-pid (tgid) [cpu] flags ts: name: (sym+0x0/0x1f0) mm=0x... start=0x... ...
   comm-pid (tgid) [cpu] flags ts: name: (caller+0x9c/0x170 <- sym) ret=-11
 (tracefs `trace`), or in `trace-cmd report`'s column layout. Run from the repo root:
-  python3 test/rules/mmu-notifier/make_samples.py
+  python3 scripts/eval-mm-rules.make-samples.py
 """
 import gzip
 import json
 import os
 import sys
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 SHARED = os.path.join(ROOT, '..', 'shared', 'captures')
 CAP1 = os.path.join(SHARED, 'cap1_tracefs_mm', 'trace_tgid.txt.gz')
 CAP5R = os.path.join(SHARED, 'cap5_tracecmd_mm', 'report.txt.gz')
@@ -267,6 +267,35 @@ def sleep_samples():
         wrap_kvm(s, t, MM_VICTIM, 0x0, 1, REAP, k, post_anchor=s.lines[s.find(BACK)])
     mrelease_probed(s, special={'1525.486640': special2})
     write(rule, 'negative', 'mrelease-preempted-tracefs.txt', s.text())
+
+    # positive, directory case: the probed trace plus the kernel's BUG report (dmesg) for the task inside the window
+    s = base_mrelease()
+
+    def special4(t, k):
+        wrap_kvm(s, t, MM_VICTIM, 0x0, 1, REAP, k, post_anchor=s.lines[s.find(BACK)])
+    mrelease_probed(s, special={'1525.486640': special4})
+    bug = [
+        '[ 1525.486702] BUG: sleeping function called from invalid context at kernel/locking/mutex.c:283',
+        '[ 1525.486704] in_atomic(): 0, irqs_disabled(): 0, non_block: 1, pid: 4020, name: kvm_mm-mut',
+        '[ 1525.486705] preempt_count: 0, expected: 0',
+        '[ 1525.486706] RCU nest depth: 0, expected: 0',
+        '[ 1525.486708] CPU: 0 UID: 0 PID: 4020 Comm: kvm_mm-mut Not tainted 6.18.44-fc-v669 #1 PREEMPT_DYNAMIC',
+        '[ 1525.486710] Call Trace:',
+        '[ 1525.486711]  <TASK>',
+        '[ 1525.486712]  dump_stack_lvl+0x5d/0x80',
+        '[ 1525.486714]  __might_resched+0x13e/0x190',
+        '[ 1525.486715]  mutex_lock+0x1a/0x40',
+        '[ 1525.486717]  kvm_mmu_notifier_invalidate_range_start+0x1d5/0x2b0 [kvm]',
+        '[ 1525.486719]  __mmu_notifier_invalidate_range_start+0x8c/0x1f0',
+        '[ 1525.486720]  __oom_reap_task_mm+0x9c/0x170',
+        '[ 1525.486722]  __do_sys_process_mrelease+0x1a6/0x260',
+        '[ 1525.486723]  do_syscall_64+0x7e/0x170',
+        '[ 1525.486725]  entry_SYSCALL_64_after_hwframe+0x76/0x7e',
+        '[ 1525.486726]  </TASK>',
+    ]
+    d = read(DMESG)[419:425] + bug
+    write(rule, 'positive', 'mrelease-bug-report', {'trace.txt': s.text(), 'dmesg.txt': '\n'.join(d) + '\n'},
+          {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020: BUG: sleeping function called from invalid context/', 'severity': 'error', 'count': 1}]})
 
     # positive, trace-cmd layout: cap5 report fork window; a blockable and a non-blockable start by two tasks on two CPUs
     r = cap5_fork_base()
