@@ -77,7 +77,7 @@ export default defineRule({
     await logCoverage(ctx);
     const reports = await loadReports(ctx.db, CLASSES);
     const lines = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
-      {pattern: '^RIP: ', role: 'rip'},
+      {pattern: '^RIP: 0010:', role: 'rip'},
       {pattern: '^(Killed process|Memory cgroup out of memory|oom-kill:)', role: 'kill'},
       {pattern: '^Kernel panic - not syncing', role: 'panic'},
     ]);

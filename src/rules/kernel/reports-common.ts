@@ -57,7 +57,14 @@ export interface KeyLine {
  * and, beyond them, every line matching a key pattern (e.g. the
  * `in_atomic(): ...` line). One SQL query for all reports.
  */
-export async function loadReportLines(db: Db, classes: readonly string[], head: number, keys: KeyLine[] = []): Promise<Map<bigint, Evidence[]>> {
+export async function loadReportLines(
+  db: Db,
+  classes: readonly string[],
+  head: number,
+  keys: KeyLine[] = [],
+  /** Lines before the header that may belong to the report (e.g. `refcount_t: ...` before its WARNING); kept only when a key pattern matches. */
+  before = 0,
+): Promise<Map<bigint, Evidence[]>> {
   const out = new Map<bigint, Evidence[]>();
   if (classes.length === 0) return out;
   const keyCase = keys.length
@@ -67,12 +74,12 @@ export async function loadReportLines(db: Db, classes: readonly string[], head: 
   const rows = await db.all<{report_id: bigint; source_id: number; seq: bigint; ts_ns: bigint | null; text: string | null; rn: bigint; key_role: string | null; seq_start: bigint}>(
     `SELECT * FROM (
        SELECT r.report_id, r.seq_start, l.source_id, l.seq, l.ts_ns, l.text,
-              row_number() OVER (PARTITION BY r.report_id ORDER BY l.seq) AS rn,
+              row_number() OVER (PARTITION BY r.report_id, l.seq >= r.seq_start ORDER BY l.seq) AS rn,
               ${keyCase} AS key_role
          FROM reports r
-         JOIN log_lines l ON l.source_id = r.source_id AND l.seq BETWEEN r.seq_start AND r.seq_end
+         JOIN log_lines l ON l.source_id = r.source_id AND l.seq BETWEEN r.seq_start - ${Math.max(0, Math.trunc(before))} AND r.seq_end
         WHERE r.class IN (${classList(classes)})
-     ) WHERE rn <= ${Math.max(1, Math.trunc(head))} OR key_role IS NOT NULL
+     ) WHERE (seq >= seq_start AND rn <= ${Math.max(1, Math.trunc(head))}) OR key_role IS NOT NULL
      ORDER BY report_id, seq`,
     params,
   );

@@ -13,7 +13,7 @@ const meta = {
   messages: {
     warning: '{task} hit a kernel WARNING{at}: the kernel detected a state its code asserts cannot happen and continued.{tainted}',
     refcount:
-      '{task} hit a refcount_t warning{at}: a reference count saturated, underflowed or was incremented from zero; the object may be freed while still in use (use-after-free) or leak.{tainted}',
+      '{task} hit a refcount_t warning{detail}{at}: a reference count saturated, underflowed or was incremented from zero; the object may be freed while still in use (use-after-free) or leak.{tainted}',
     corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
   },
   options: z.object({
@@ -28,10 +28,22 @@ export default defineRule({
   async evaluate(ctx) {
     await logCoverage(ctx);
     const reports = await loadReports(ctx.db, CLASSES);
-    const lines = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [{pattern: '^RIP: ', role: 'rip'}]);
+    const lines = await loadReportLines(
+      ctx.db,
+      CLASSES,
+      ctx.options.evidenceLines,
+      [
+        {pattern: '^refcount_t: ', role: 'refcount'},
+        {pattern: '^RIP: 0010:', role: 'rip'},
+      ],
+      3,
+    );
     for (const r of reports) {
+      const evidence = lines.get(r.report_id) ?? [];
+      const refcount = evidence.find((e) => e.role === 'refcount')?.text.replace(/^refcount_t:\s*/, '');
       const data = {
         task: task(r),
+        detail: refcount ? ` (${refcount.replace(/\.$/, '')})` : '',
         at: r.location ? ` at ${r.location}` : r.frame ? ` in ${r.frame}` : '',
         tainted: r.tainted ? ` Kernel tainted: ${r.tainted}.` : '',
       };
@@ -47,7 +59,7 @@ export default defineRule({
         pid: r.pid,
         comm: r.comm,
         message,
-        evidence: lines.get(r.report_id) ?? [],
+        evidence,
       });
     }
   },

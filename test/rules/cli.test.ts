@@ -1,0 +1,134 @@
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+
+// CLI-level tests of `check`, `rebuild` and `rules list|explain` (need `npx tsc -p .`; npm test builds first).
+
+function ktrail(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0'}});
+  return {code: r.status, out: r.stdout, err: r.stderr};
+}
+
+const LOST = 'samples/rules/trace/lost-events/positive/pipe-lost.txt';
+const CLEAN = 'samples/rules/trace/lost-events/negative/tracefs-trace.txt';
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'ktrail-check-'));
+
+test('check FILE: findings grouped by rule with numbered evidence lines, coverage, exit 0 below --fail-on', () => {
+  const r = ktrail('check', LOST, '--rule', 'trace/lost-events');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /^trace\/lost-events \(1\)$/m);
+  assert.match(r.out, /^\s+WARNING lost trace events: 207379 events lost$/m);
+  assert.match(r.out, /^\s+1 \| CPU:1 \[LOST 1675 EVENTS\]/m);
+  assert.match(r.out, /^\s+414 \| CPU:1 \[LOST 174255 EVENTS\]/m);
+  assert.match(r.out, /Coverage: all 1 rules evaluated on all 1 sources\./);
+  assert.match(r.out, /1 finding \(0 error, 1 warning, 0 info\) in 1 source; 0 at or above error\./);
+});
+
+test('check --fail-on warning exits 1, and --json still prints the payload', () => {
+  assert.is(ktrail('check', LOST, '--rule', 'trace/lost-events', '--fail-on', 'warning').code, 1);
+  const r = ktrail('check', LOST, '--rule', 'trace/lost-events', '--fail-on', 'warning', '--json');
+  assert.is(r.code, 1);
+  const j = JSON.parse(r.out);
+  assert.is(j.summary.failing, 1);
+  assert.is(j.findings[0].rule, 'trace/lost-events');
+  assert.equal(j.findings[0].evidence[0], {source_id: 1, seq: 1, ts_ns: j.findings[0].evidence[0].ts_ns, role: 'lost', text: 'CPU:1 [LOST 1675 EVENTS]'});
+  assert.is(j.coverage.length, 1);
+});
+
+test('check --severity hides lower findings from output but not from --fail-on', () => {
+  const r = ktrail('check', LOST, '--rule', 'trace/lost-events', '--severity', 'error', '--fail-on', 'warning');
+  assert.is(r.code, 1);
+  assert.not.match(r.out, /LOST 1675/);
+  assert.match(r.out, /1 below --severity not shown/);
+});
+
+test('check shows rules that could not look, so no finding is not read as clean', () => {
+  const r = ktrail('check', CLEAN);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /Coverage: rules that could not look everywhere/);
+  assert.match(r.out, /kernel\/oops\s+\S+tracefs-trace\.txt\s+not-evaluated/);
+});
+
+test('check --format csv and markdown', () => {
+  const csv = ktrail('check', LOST, '--rule', 'trace/lost-events', '--format', 'csv');
+  assert.is(csv.code, 0);
+  const lines = csv.out.trim().split('\n');
+  assert.is(lines[0], 'rule,severity,confidence,title,fingerprint,source,seq,ts_ns,ts_end_ns,pid,comm,message,evidence');
+  assert.is(lines.length, 2);
+  const md = ktrail('check', LOST, '--rule', 'trace/lost-events', '--format', 'markdown');
+  assert.match(md.out, /^## trace\/lost-events \(1\)$/m);
+  assert.match(md.out, /^1: CPU:1 \[LOST 1675 EVENTS\]$/m);
+});
+
+test('check sanitizes control characters of log text in evidence', () => {
+  const f = path.join(tmp, 'esc.txt');
+  writeFileSync(
+    f,
+    [
+      '[   34.517718] ------------[ cut here ]------------',
+      '[   34.522456] kernel BUG at mm/gup.c:1284!',
+      '[   34.527367] invalid opcode: 0000 [#1] SMP KASAN',
+      '[   34.532361] Modules linked in: evil\x1b[2J\x1b]0;owned\x07 x\x01y\x7fz',
+      '[   34.535649] CPU: 0 PID: 3918 Comm: a.out Not tainted 6.18.0 #6',
+      '[   34.559224] RIP: 0010:follow_page_mask+0x3b3/0x3d0',
+      '',
+    ].join('\n'),
+  );
+  const r = ktrail('check', f, '--rule', 'kernel/oops');
+  assert.is(r.code, 1, r.out + r.err);
+  assert.not.ok(/[\x00-\x08\x0b-\x1f\x7f]/.test(r.out), 'no raw control characters in the output');
+  assert.match(r.out, /x\\x01y\\x7fz/);
+});
+
+test('check usage and input errors exit 2 with one line', () => {
+  for (const args of [['check'], ['check', LOST, '--db', path.join(tmp, 'x.duckdb')], ['check', path.join(tmp, 'missing.txt')], ['check', LOST, '--rule', 'no/such'], ['check', '--db', path.join(tmp, 'none.duckdb')], ['check', LOST, '--fail-on', 'fatal']]) {
+    const r = ktrail(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.out}${r.err}`);
+    assert.is(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /^ktrail: /);
+  }
+});
+
+test('check --db evaluates a store and rebuild gives the same findings', () => {
+  const db = path.join(tmp, 'store.duckdb');
+  assert.is(ktrail('ingest', LOST, CLEAN, '--db', db).code, 0);
+  const a = ktrail('check', '--db', db, '--json');
+  assert.is(a.code, 0, a.err);
+  const rb = ktrail('rebuild', '--db', db, '--json');
+  assert.is(rb.code, 0, rb.err);
+  const rebuilt = JSON.parse(rb.out);
+  assert.ok(rebuilt.tables.some((t: {table: string}) => t.table === 'sched_switches'));
+  assert.is(rebuilt.findings, JSON.parse(a.out).summary.findings);
+  const b = ktrail('check', '--db', db, '--json');
+  assert.equal(JSON.parse(b.out), JSON.parse(a.out));
+  assert.is(ktrail('rebuild', '--db', path.join(tmp, 'nope.duckdb')).code, 2);
+});
+
+test('rules list and explain come from the rules\' meta and docs', () => {
+  const list = ktrail('rules', 'list', '--json');
+  assert.is(list.code, 0);
+  const rules = JSON.parse(list.out) as {id: string; severity: string; docs: string}[];
+  const ids = rules.map((r) => r.id);
+  for (const id of ['kernel/atomic-sleep', 'kernel/oops', 'kernel/warning', 'lockdep/report', 'trace/lost-events']) assert.ok(ids.includes(id), id);
+  assert.equal(ids, [...ids].sort());
+  const text = ktrail('rules', 'list');
+  assert.match(text.out, /^lockdep\/report\s+error\s+Lockdep reports/m);
+  const ex = ktrail('rules', 'explain', 'lockdep/report');
+  assert.is(ex.code, 0);
+  assert.match(ex.out, /^# lockdep\/report$/m);
+  assert.match(ex.out, /## Kernel background/);
+  assert.match(ex.out, /## How to capture the inputs/);
+  assert.match(ex.out, /## Example finding/);
+  const exj = JSON.parse(ktrail('rules', 'explain', 'kernel/oops', '--json').out);
+  assert.is(exj.options.severities.OOM, 'warning');
+  assert.ok(exj.docs.includes('## What it detects'));
+  const bad = ktrail('rules', 'explain', 'nope/nope');
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /unknown rule nope\/nope/);
+});
+
+test.after(() => rmSync(tmp, {recursive: true, force: true}));
+test.run();

@@ -1,0 +1,34 @@
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {checkFiles, ruleSampleSuite} from '../../../src/rules/testing.js';
+
+ruleSampleSuite('kernel/oops');
+
+const S = 'samples/rules/kernel/oops/positive';
+
+test('a memcg OOM kill is a warning that says why, with the kill line as evidence', async () => {
+  const r = await checkFiles([`${S}/memcg-oom.txt`], {ruleIds: ['kernel/oops']});
+  assert.is(r.findings.length, 1);
+  const f = r.findings[0]!;
+  assert.is(f.severity, 'warning');
+  assert.match(f.message, /memory cgroup/);
+  assert.ok(f.evidence.some((e) => /invoked oom-killer/.test(e.text)), 'header line');
+});
+
+test('severities are options per report class', async () => {
+  const r = await checkFiles([`${S}/memcg-oom.txt`, `${S}/hung-task.txt`], {
+    ruleIds: ['kernel/oops'],
+    ruleOptions: {'kernel/oops': {severities: {OOM: 'info'}}},
+  });
+  assert.equal(r.findings.map((f) => f.severity).sort(), ['error', 'info']);
+});
+
+test('a kernel BUG names the task and the source line', async () => {
+  const r = await checkFiles([`${S}/kernel-bug.txt`], {ruleIds: ['kernel/oops']});
+  const f = r.findings[0]!;
+  assert.is(f.comm, 'syz-executor5');
+  assert.is(f.pid, 3918);
+  assert.ok(f.evidence.some((e) => e.text.includes('kernel BUG at arch/x86/kvm/mmu.c:1284!')));
+});
+
+test.run();
