@@ -10,9 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {FORMATS, formatById} from '../src/ingest/formats/index.js';
-import type {Format} from '../src/ingest/format.js';
-import {evaluateCase, parseCorpusFile, summarize, type CaseResult} from '../src/reports/corpus.js';
-import type {ReportInputLine} from '../src/reports/types.js';
+import {evaluateCase, parseCorpusFile, summarize, tokenizeLog, type CaseResult} from '../src/reports/corpus.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -30,42 +28,9 @@ if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
 }
 
 const forced = opt('--format');
-let forcedFormat: Format | undefined;
-if (forced) {
-  forcedFormat = formatById(forced);
-  if (!forcedFormat) {
-    console.error(`eval-corpus: unknown format ${forced} (known: ${FORMATS.map((f) => f.id).join(', ') || 'none'})`);
-    process.exit(2);
-  }
-}
-
-/** Kernel log formats only: a corpus log is console output, never an ftrace capture. */
-function pickFormat(head: string[]): Format | undefined {
-  if (forcedFormat) return forcedFormat;
-  return FORMATS.find((f) => {
-    try {
-      return f.sniff(head);
-    } catch {
-      return false;
-    }
-  });
-}
-
-async function toLogLines(log: string[]): Promise<{lines: ReportInputLine[]; format: string}> {
-  // A log no format claims (e.g. a few bare lines) is read as a serial console capture, as `ktrail ingest --format console` would.
-  const format = pickFormat(log.slice(0, 64)) ?? formatById('console');
-  if (!format) {
-    console.error('eval-corpus: no kernel log format is registered (expected the `console` format)');
-    process.exit(2);
-  }
-  const tok = format.createTokenizer();
-  const lines: ReportInputLine[] = [];
-  log.forEach((raw, i) => {
-    const seq = i + 1;
-    const r = tok.line(raw.endsWith('\r') ? raw.slice(0, -1) : raw, seq);
-    if (r.t === 'log_lines') lines.push({seq, ts_ns: r.ts_ns, text: r.text, level: r.level, caller: r.caller, boot: r.boot});
-  });
-  return {lines, format: format.id};
+if (forced && !formatById(forced)) {
+  console.error(`eval-corpus: unknown format ${forced} (known: ${FORMATS.map((f) => f.id).join(', ') || 'none'})`);
+  process.exit(2);
 }
 
 const names = fs.readdirSync(dir).filter((n) => fs.statSync(path.join(dir, n)).isFile() && !n.startsWith('.') && n !== 'README.md');
@@ -75,7 +40,7 @@ const results: CaseResult[] = [];
 const formatsUsed = new Map<string, number>();
 for (const name of names) {
   const c = parseCorpusFile(decoder.decode(fs.readFileSync(path.join(dir, name))));
-  const {lines, format} = await toLogLines(c.log);
+  const {lines, format} = tokenizeLog(c.log, forced);
   formatsUsed.set(format, (formatsUsed.get(format) ?? 0) + 1);
   results.push(evaluateCase(name, c, lines));
 }

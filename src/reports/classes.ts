@@ -473,6 +473,8 @@ export const OOPSES: OopsDef[] = [
       {title: 'Kernel panic - not syncing: hung_task: blocked tasks', fmt: 'kernel panic: hung_task: blocked tasks', corrupted: true, cls: 'HANG'},
       {title: 'Kernel panic - not syncing: (.*)', fmt: 'kernel panic: $1', noStackTrace: true},
     ],
+    // The closing line of a panic is not a new report.
+    ignores: ['---\\[ end Kernel panic'],
   },
   {
     header: 'PANIC: double fault',

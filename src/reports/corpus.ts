@@ -1,3 +1,5 @@
+import {FORMATS, formatById} from '../ingest/formats/index.js';
+import type {Format} from '../ingest/format.js';
 import {extractReports} from './extract.js';
 import type {ExtractedReport, ReportInputLine} from './types.js';
 
@@ -93,4 +95,29 @@ export function summarize(results: CaseResult[]): CorpusSummary {
     titlePct: pct(titleAgree, withTitle.length),
     corruptedPct: pct(corruptedAgree, results.length),
   };
+}
+
+/**
+ * Read raw log lines the way `ktrail ingest` does: the first registered
+ * format whose sniff accepts the head (or `formatId`), falling back to the
+ * serial-console format, and keep what the tokenizer stores as log_lines.
+ */
+export function tokenizeLog(log: string[], formatId?: string): {lines: ReportInputLine[]; format: string} {
+  let format: Format | undefined;
+  if (formatId) {
+    format = formatById(formatId);
+    if (!format) throw new Error(`unknown format ${formatId}`);
+  } else {
+    const head = log.slice(0, 64);
+    format = FORMATS.find((f) => f.sniff(head)) ?? formatById('console');
+  }
+  if (!format) throw new Error('no kernel log format is registered (expected the `console` format)');
+  const tok = format.createTokenizer();
+  const lines: ReportInputLine[] = [];
+  log.forEach((raw, i) => {
+    const seq = i + 1;
+    const r = tok.line(raw.endsWith('\r') ? raw.slice(0, -1) : raw, seq);
+    if (r.t === 'log_lines') lines.push({seq, ts_ns: r.ts_ns, text: r.text, level: r.level, caller: r.caller, boot: r.boot});
+  });
+  return {lines, format: format.id};
 }

@@ -97,6 +97,7 @@ export class ReportExtractor {
       if (cur && startIgnores.some((r) => r.test(text))) {
         cur.ended = false;
         this.add(cur, line, text, true);
+        this.checkEnd(cur, text);
         return;
       }
       if (cur) {
@@ -124,12 +125,16 @@ export class ReportExtractor {
         continue;
       }
       this.add(rep, line, text, false);
-      if (rep.oops.end && re(rep.oops.end).test(text)) this.close(rep);
-      else if (endOfReport.test(text.trimStart())) {
-        if (text.includes('end Kernel panic')) this.close(rep);
-        else rep.ended = true;
-      } else if (rep.lines.length >= MAX_REPORT_LINES) this.close(rep);
+      this.checkEnd(rep, text);
     }
+  }
+
+  private checkEnd(rep: Open, text: string): void {
+    if (rep.oops.end && re(rep.oops.end).test(text)) this.close(rep);
+    else if (endOfReport.test(text.trimStart())) {
+      if (text.includes('end Kernel panic')) this.close(rep);
+      else rep.ended = true;
+    } else if (rep.lines.length >= MAX_REPORT_LINES) this.close(rep);
   }
 
   finish(): ExtractedReport[] {

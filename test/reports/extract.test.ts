@@ -1,0 +1,153 @@
+// Report extraction on log lines as ktrail stores them, through the real
+// dmesg/console tokenizer: fields, frames, locks, classes, and damaged input.
+import fs from 'node:fs';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {parseCorpusFile, tokenizeLog} from '../../src/reports/corpus.js';
+import {extractReports} from '../../src/reports/extract.js';
+import type {ExtractedReport} from '../../src/reports/types.js';
+
+function reportsOf(text: string): ExtractedReport[] {
+  return extractReports(tokenizeLog(text.split('\n')).lines);
+}
+
+const ATOMIC_SLEEP = `[  100.000001][ T1234] BUG: sleeping function called from invalid context at kernel/locking/mutex.c:283
+[  100.000002][ T1234] in_atomic(): 0, irqs_disabled(): 0, non_block: 1, pid: 1234, name: kvm_mm
+[  100.000003][ T1234] preempt_count: 0, expected: 0
+[  100.000004][ T1234] CPU: 1 PID: 1234 Comm: kvm_mm Tainted: G        W          6.1.0 #1
+[  100.000005][ T1234] Call Trace:
+[  100.000006][ T1234]  <TASK>
+[  100.000007][ T1234]  dump_stack_lvl+0x57/0x80
+[  100.000008][ T1234]  __might_resched+0x1f0/0x2e0
+[  100.000009][ T1234]  ? __pfx_mutex_lock+0x10/0x10
+[  100.000010][ T1234]  mutex_lock+0x1c/0x40
+[  100.000011][ T1234]  kvm_mmu_notifier_invalidate_range_start+0x61/0x2c0 [kvm]
+[  100.000012][ T1234]  __mmu_notifier_invalidate_range_start+0x8b/0x1f0
+[  100.000013][ T1234]  </TASK>`;
+
+test('atomic sleep: class, title, guilty frame, second-line fields', () => {
+  const [r, ...rest] = reportsOf(ATOMIC_SLEEP);
+  assert.is(rest.length, 0);
+  assert.is(r!.class, 'ATOMIC_SLEEP');
+  assert.is(r!.title, 'BUG: sleeping function called from invalid context in kvm_mmu_notifier_invalidate_range_start');
+  assert.is(r!.frame, 'kvm_mmu_notifier_invalidate_range_start');
+  assert.is(r!.location, 'kernel/locking/mutex.c:283');
+  assert.equal([r!.in_atomic, r!.irqs_disabled, r!.non_block, r!.pid, r!.comm], [0, 0, 1, 1234, 'kvm_mm']);
+  assert.is(r!.cpu, 1);
+  assert.is(r!.tainted, 'G        W');
+  assert.is(r!.kernel_release, '6.1.0');
+  assert.is(r!.corrupted, false);
+  assert.is(r!.seq_start, 1);
+  assert.is(r!.seq_end, 13);
+  assert.is(r!.ts_ns, 100_000_001_000n);
+});
+
+test('frames: every frame of the trace, `?` frames unreliable, module kept', () => {
+  const [r] = reportsOf(ATOMIC_SLEEP);
+  const trace = r!.frames.filter((f) => f.section === 'call_trace');
+  assert.equal(trace.map((f) => f.func), ['dump_stack_lvl', '__might_resched', '__pfx_mutex_lock', 'mutex_lock', 'kvm_mmu_notifier_invalidate_range_start', '__mmu_notifier_invalidate_range_start']);
+  assert.equal(trace.map((f) => f.idx), [0, 1, 2, 3, 4, 5]);
+  assert.is(trace[2]!.reliable, false);
+  assert.is(trace[3]!.reliable, true);
+  assert.is(trace[4]!.module, 'kvm');
+  assert.is(trace[4]!.offset, 0x61n);
+  assert.is(trace[4]!.size, 0x2c0n);
+});
+
+test('scheduling in a non-blocking section and while atomic', () => {
+  const nb = reportsOf(`[    5.1] BUG: scheduling in a non-blocking section: oom_reaper/35/0x00000000
+[    5.2] CPU: 0 PID: 35 Comm: oom_reaper Not tainted 5.4.0 #1
+[    5.3] Call Trace:
+[    5.4]  dump_stack+0x50/0x70
+[    5.5]  __schedule+0x6b6/0x7b0
+[    5.6]  schedule+0x44/0xb0
+[    5.7]  my_invalidate_range_start+0x30/0x50 [mydrv]
+[    5.8]  __mmu_notifier_invalidate_range_start+0x60/0xc0`)[0]!;
+  assert.is(nb.class, 'NON_BLOCK_SCHEDULE');
+  assert.is(nb.title, 'BUG: scheduling in a non-blocking section in my_invalidate_range_start');
+  assert.equal([nb.comm, nb.pid], ['oom_reaper', 35]);
+  const wa = reportsOf(`[    7.1] BUG: scheduling while atomic: kworker/0:1/21/0x00000002
+[    7.2] CPU: 0 PID: 21 Comm: kworker/0:1 Not tainted 5.4.0 #1
+[    7.3] Call Trace:
+[    7.4]  dump_stack+0x50/0x70
+[    7.5]  __schedule_bug+0x5d/0x70
+[    7.6]  __schedule+0x6b6/0x7b0
+[    7.7]  schedule+0x44/0xb0
+[    7.8]  msleep+0x2c/0x40
+[    7.9]  my_work_fn+0x20/0x40`)[0]!;
+  assert.is(wa.class, 'SCHEDULING_WHILE_ATOMIC');
+  assert.is(wa.title, 'BUG: scheduling while atomic in msleep');
+  assert.equal([wa.comm, wa.pid], ['kworker/0:1', 21]);
+});
+
+test('circular lockdep report: chain, held and acquiring locks', () => {
+  const c = parseCorpusFile(fs.readFileSync('samples/reports/corpus/185', 'utf8'));
+  const [r] = extractReports(tokenizeLog(c.log).lines);
+  assert.is(r!.class, 'LOCKDEP');
+  assert.is(r!.title, c.title);
+  const chain = r!.locks.filter((l) => l.role === 'chain').sort((a, b) => a.idx - b.idx);
+  assert.equal(chain.map((l) => l.lock_name), ['sk_lock-AF_INET', '&xt[i].mutex', 'rtnl_mutex']);
+  assert.is(chain[0]!.func, 'do_ip_setsockopt.isra.12');
+  assert.equal(r!.locks.filter((l) => l.role === 'acquiring').map((l) => [l.lock_name, l.func, l.held_by]), [['sk_lock-AF_INET', 'do_ip_setsockopt.isra.12', 'syz-executor5/5807']]);
+  assert.equal(r!.locks.filter((l) => l.role === 'already_held').map((l) => l.lock_name), ['rtnl_mutex']);
+  assert.equal(r!.locks.filter((l) => l.role === 'held').map((l) => [l.idx, l.lock_name, l.lock_class, l.func, l.held_by]), [[0, 'rtnl_mutex', '+.+.', 'rtnl_lock', 'syz-executor5/5807']]);
+  const sections = new Set(r!.frames.map((f) => f.section));
+  for (const s of ['chain#0', 'chain#1', 'chain#2', 'call_trace']) assert.ok(sections.has(s), s);
+});
+
+test('WARNING then panic_on_warn after the end-trace line is one report', () => {
+  const reps = reportsOf(`[   20.000000] ------------[ cut here ]------------
+[   20.000001] WARNING: CPU: 1 PID: 77 at mm/mmu_notifier.c:210 __mmu_notifier_invalidate_range_start+0x1a0/0x1c0
+[   20.000002] Modules linked in:
+[   20.000003] CPU: 1 PID: 77 Comm: oom_reaper Not tainted 6.1.0 #1
+[   20.000004] RIP: 0010:__mmu_notifier_invalidate_range_start+0x1a0/0x1c0
+[   20.000005] Call Trace:
+[   20.000006]  <TASK>
+[   20.000007]  __oom_reap_task_mm+0x9c/0x170
+[   20.000008]  oom_reaper+0x1d0/0x400
+[   20.000009]  </TASK>
+[   20.000010] ---[ end trace 0000000000000000 ]---
+[   20.000011] Kernel panic - not syncing: kernel: panic_on_warn set ...
+[   20.000012] ---[ end Kernel panic - not syncing: kernel: panic_on_warn set ... ]---
+[   21.000000] random: crng init done`);
+  assert.is(reps.length, 1);
+  assert.is(reps[0]!.class, 'WARNING');
+  assert.is(reps[0]!.title, 'WARNING in __mmu_notifier_invalidate_range_start');
+  assert.is(reps[0]!.location, 'mm/mmu_notifier.c:210');
+  assert.is(reps[0]!.seq_end, 13);
+  assert.equal(reps[0]!.frames.filter((f) => f.section === 'RIP').map((f) => f.func), ['__mmu_notifier_invalidate_range_start']);
+});
+
+test('OOM killer: class OOM, ends at the kill line', () => {
+  const reps = reportsOf(`[  818.578380] kvm_mm-oomkid invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0
+[  818.578412] CPU: 0 UID: 0 PID: 21267 Comm: kvm_mm-oomkid Not tainted 6.18.44-fc-v669 #1 PREEMPT(none)
+[  818.578432] Call Trace:
+[  818.579669]  <TASK>
+[  818.579719]  dump_stack_lvl+0x57/0x80
+[  818.580183]  dump_header+0x43/0x1c0
+[  818.580213]  oom_kill_process.cold+0x8/0x8a
+[  818.580217]  out_of_memory+0x214/0x500
+[  818.580454]  mem_cgroup_out_of_memory+0xc0/0x110
+[  818.580702]  try_charge_memcg+0x422/0x6f0
+[  818.580734]  do_anonymous_page+0x343/0xa20
+[  818.581016]  exc_page_fault+0x176/0x770
+[  818.581370]  </TASK>
+[  818.581701] Memory cgroup out of memory: Killed process 21267 (kvm_mm-oomkid) total-vm:528764kB, anon-rss:47744kB
+[  866.544731] trace-cmd[22389]: segfault at 0 ip 00007f56ca43e132 sp 00007ffd410833a8 error 4`);
+  assert.is(reps.length, 1);
+  assert.is(reps[0]!.class, 'OOM');
+  assert.is(reps[0]!.title, 'OOM kill in do_anonymous_page');
+  assert.equal([reps[0]!.comm, reps[0]!.pid, reps[0]!.kernel_release], ['kvm_mm-oomkid', 21267, '6.18.44-fc-v669']);
+  assert.is(reps[0]!.seq_end, 14);
+  // The corpus comparison leaves ktrail-only classes out.
+  assert.is(extractReports(tokenizeLog(['[  818.578380] x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0']).lines, {includeKtrailOnly: false}).length, 0);
+});
+
+test('the real dmesg capture has its six OOM reports and nothing else', () => {
+  const text = fs.readFileSync('samples/reports/dmesg-oom.txt', 'utf8');
+  const reps = reportsOf(text.replace(/\n$/, ''));
+  assert.equal(reps.map((r) => r.class), ['OOM', 'OOM', 'OOM', 'OOM', 'OOM', 'OOM']);
+  for (const r of reps) assert.is(r.corrupted, false);
+});
+
+test.run();
