@@ -99,7 +99,7 @@ interface Head {
 
 // Gap / banner lines.
 const GAP_RE = /^\s*(?:CPU:(\d+) )?\[(?:LOST(?: (\d+))? EVENTS|(?:(\d+) )?EVENTS DROPPED)\]\s*$/;
-const BUFFER_STARTED_RE = /^#{3,} CPU (\d+) buffer started #{3,}\s*$/;
+const BUFFER_STARTED_RE = /^\s*#{3,} CPU (\d+) buffer started #{3,}\s*$/;
 // function_graph: optional abs time, CPU `N)`, then the rest.
 const FUNCGRAPH_RE = /^\s*(?:(\d+\.\d+)\s+\|\s+)?(\d+)\)(?: |$)/;
 const CTXSW_RE = /^\s*(.*?)-(\d+)\s+=>\s+(.*?)-(\d+)\s*$/;
@@ -111,6 +111,7 @@ const BPRINT_RE = /^[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+: /;
 const TRACECMD_HEAD_RE = /^(?:\s*(\S+): )?(?:cpus=(\d+)|version = (\d+)|CPU (\d+) is empty)\s*$/;
 const TRACECMD_SUMMARY_RE = /^(?:Average wakeup latency|Maximum Latency|Minimum Latency|RT task timings):/;
 const SUBBUFFER_RE = /^CPU:\d+ \[SUBBUFFER START\]/;
+const TSDIFF_RE = /^ *(?:\(\+\d+\))? +/;
 const ELISION_RE = /^\s*(?:\[\.\.\.\]|\.{3,})\s*$/;
 const DASHES_RE = /^\s*-{10,}/;
 const ENTRIES_RE = /entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/;
@@ -370,7 +371,7 @@ export class FtraceTokenizer implements Tokenizer {
 
   // ---- what follows `ts: ` ------------------------------------------------------
 
-  private classify(s: string, rest: number): LineResult {
+  private classify(s: string, rest: number, retried = false): LineResult {
     const n = s.length;
     // Fast path: `name: body`, with names validated once and interned.
     const colon = s.indexOf(':', rest);
@@ -386,6 +387,11 @@ export class FtraceTokenizer implements Tokenizer {
         while (b < n && s.charCodeAt(b) === SP) b++;
         return this.named(name, s, colon + 1, b);
       }
+    }
+    // trace-cmd report --ts-diff prints `(+N)` between the time and the event name.
+    if (this.dialect === 'trace-cmd' && !retried) {
+      const d = TSDIFF_RE.exec(s.slice(rest, rest + 32));
+      if (d && d[0].length > 0) return this.classify(s, rest + d[0].length, true);
     }
     let q = rest;
     while (q < n && isNameChar(s.charCodeAt(q))) q++;
