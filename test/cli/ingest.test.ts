@@ -1,0 +1,142 @@
+import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+
+const root = process.cwd();
+const bin = path.join(root, 'bin/run.js');
+const shared = path.resolve(root, '../shared');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-cli-ingest-'));
+const sample = path.join(root, 'samples/ingest/cap1-head.txt');
+
+function ktrail(args: string[], opts: {input?: string | Buffer; env?: Record<string, string>} = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {cwd: dir, input: opts.input, env: {...process.env, ...opts.env}, encoding: 'utf8'});
+  return {code: r.status, out: r.stdout, err: r.stderr};
+}
+
+function expectUserError(r: {code: number | null; out: string; err: string}, re: RegExp) {
+  assert.is(r.code, 2, r.err);
+  assert.match(r.err, re);
+  assert.is(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+  assert.not.match(r.err, /\bat .*:\d+:\d+/, 'no stack trace');
+}
+
+test('ingest prints one line per source with the accounting, then duplicate on the same content', () => {
+  const db = path.join(dir, 'a.duckdb');
+  const r = ktrail(['ingest', sample, `${sample}.zst`, '--db', db]);
+  assert.is(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n');
+  assert.is(lines.length, 2);
+  assert.match(lines[0]!, /^ingested\s+.*cap1-head\.txt: source 1, format ftrace, 300 lines = 12 header \+ \d+ events \+ 0 log lines \+ \d+ markers \+ 0 gaps \+ 0 unparsed$/);
+  assert.match(lines[1]!, /^duplicate\s+.*cap1-head\.txt\.zst: same content as source 1 \(ftrace, 300 lines\); nothing written$/);
+  assert.is(r.err, '', 'no progress output when stderr is not a terminal');
+});
+
+test('ingest --json returns IngestResult[]; default database is ./ktrail.duckdb; stdin with -', () => {
+  const r = ktrail(['ingest', '-', '--json'], {input: zlib.gzipSync(fs.readFileSync(sample))});
+  assert.is(r.code, 0, r.err);
+  const res = JSON.parse(r.out);
+  assert.is(res.length, 1);
+  assert.equal(Object.keys(res[0]).sort(), ['bytes', 'events', 'format', 'gaps', 'header_lines', 'lines', 'log_lines', 'markers', 'path', 'source_id', 'status', 'unparsed']);
+  assert.is(res[0].path, '-');
+  assert.is(res[0].status, 'ingested');
+  assert.is(res[0].lines, 300);
+  assert.is(res[0].header_lines + res[0].events + res[0].log_lines + res[0].markers + res[0].gaps + res[0].unparsed, 300);
+  assert.ok(fs.existsSync(path.join(dir, 'ktrail.duckdb')));
+});
+
+test('--format forces a format; an unknown one is a one-line error', () => {
+  const db = path.join(dir, 'f.duckdb');
+  const r = ktrail(['ingest', sample, '--db', db, '--format', 'console', '--json']);
+  assert.is(r.code, 0, r.err);
+  assert.is(JSON.parse(r.out)[0].format, 'console');
+  expectUserError(ktrail(['ingest', sample, '--db', db, '--format', 'nope']), /^ktrail: unknown format 'nope' \(known: .*ftrace/);
+});
+
+test('bad input matrix: one line on stderr, exit 2, nothing written', () => {
+  const db = path.join(dir, 'bad.duckdb');
+  const f = (name: string, content: string | Buffer) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, content);
+    return p;
+  };
+  expectUserError(ktrail(['ingest', f('empty.txt', ''), '--db', db]), /empty\.txt is empty/);
+  const elf = Buffer.alloc(10000);
+  elf.write('\x7fELF', 'latin1');
+  expectUserError(ktrail(['ingest', f('prog.bin', elf), '--db', db]), /prog\.bin is a binary file/);
+  const gz = zlib.gzipSync(fs.readFileSync(sample));
+  expectUserError(ktrail(['ingest', f('cut.txt.gz', gz.subarray(0, gz.length - 300)), '--db', db]), /cut\.txt\.gz: truncated gzip data/);
+  expectUserError(ktrail(['ingest', f('poem.txt', 'Roses are red,\nviolets are blue.\n'), '--db', db]), /cannot recognise the format of \S*poem\.txt \(tried: .*\); use --format/);
+  expectUserError(ktrail(['ingest', 'nothere.txt', '--db', db]), /nothere\.txt: no such file/);
+  const s = ktrail(['sources', '--db', db, '--json']);
+  assert.is(s.code, 0, s.err);
+  assert.equal(JSON.parse(s.out), []);
+});
+
+test('CRLF, NUL bytes, invalid UTF-8 and an over-long line in a real trace are accounted for', () => {
+  const text = fs.readFileSync(sample, 'utf8').split('\n');
+  text[20] = text[20]!.replace('contention', 'conten\0tion');
+  const body = Buffer.concat([
+    Buffer.from(text.slice(0, 30).join('\r\n') + '\r\n'),
+    Buffer.from('      capture.sh-2631    [000] .....  1521.870999: tracing_mark_write: caf'),
+    Buffer.from([0xff]),
+    Buffer.from('\n' + 'x'.repeat(1100 * 1024) + '\n'),
+  ]);
+  const p = path.join(dir, 'messy.txt');
+  fs.writeFileSync(p, body);
+  const db = path.join(dir, 'messy.duckdb');
+  const r = ktrail(['ingest', p, '--db', db, '--json']);
+  assert.is(r.code, 0, r.err);
+  const res = JSON.parse(r.out)[0];
+  assert.is(res.lines, 32);
+  assert.is(res.header_lines + res.events + res.log_lines + res.markers + res.gaps + res.unparsed, 32);
+  const q = ktrail(['query', "SELECT reason, length(text) AS n FROM unparsed WHERE reason = 'line-too-long'", '--db', db, '--json']);
+  assert.equal(JSON.parse(q.out), [{reason: 'line-too-long', n: 65536}]);
+  const m = ktrail(['query', 'SELECT meta->>\'$.input.crlf_lines\' AS crlf, meta->>\'$.input.nul_bytes\' AS nul, meta->>\'$.input.invalid_utf8_sequences\' AS bad FROM sources', '--db', db, '--json']);
+  assert.equal(JSON.parse(m.out), [{crlf: '30', nul: '1', bad: '1'}]);
+});
+
+const traceDat = path.join(shared, 'captures/cap5_tracecmd_mm/trace.dat');
+const hasTraceCmd = spawnSync('trace-cmd', ['--version']).error === undefined;
+
+test('trace.dat goes through trace-cmd report and gives the same events as report.txt.gz', () => {
+  if (!fs.existsSync(traceDat)) assert.unreachable(`missing ${traceDat}`);
+  if (!hasTraceCmd) assert.unreachable('trace-cmd is not installed (apt-get install trace-cmd; .ci/run installs it)');
+  const db = path.join(dir, 'dat.duckdb');
+  const r = ktrail(['ingest', traceDat, path.join(shared, 'captures/cap5_tracecmd_mm/report.txt.gz'), '--db', db, '--json']);
+  assert.is(r.code, 0, r.err);
+  const [dat, txt] = JSON.parse(r.out);
+  assert.is(dat.format, 'trace-cmd');
+  assert.is(dat.events, txt.events);
+  assert.is(dat.markers, txt.markers);
+  assert.ok(dat.events > 29000);
+  const cmp = ktrail(['query', `
+    WITH a AS (SELECT seq, ts_ns, cpu, pid, comm, event, body FROM events WHERE source_id = 1),
+         b AS (SELECT seq, ts_ns, cpu, pid, comm, event, body FROM events WHERE source_id = 2)
+    SELECT (SELECT count(*) FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM b)) AS only_dat,
+           (SELECT count(*) FROM (SELECT * FROM b EXCEPT ALL SELECT * FROM a)) AS only_txt`, '--db', db, '--json']);
+  assert.equal(JSON.parse(cmp.out), [{only_dat: 0, only_txt: 0}]);
+  const per = ktrail(['query', `SELECT count(*) AS n FROM (SELECT event, count(*) FILTER (source_id = 1) AS a, count(*) FILTER (source_id = 2) AS b FROM events GROUP BY event) WHERE a <> b`, '--db', db, '--json']);
+  assert.equal(JSON.parse(per.out), [{n: 0}]);
+  const meta = ktrail(['query', "SELECT meta->>'$.input.trace_dat' AS dat FROM sources WHERE source_id = 1", '--db', db, '--json']);
+  assert.equal(JSON.parse(meta.out), [{dat: 'true'}]);
+});
+
+test('trace.dat without trace-cmd: one line saying how to install it', () => {
+  if (!fs.existsSync(traceDat)) assert.unreachable(`missing ${traceDat}`);
+  const r = ktrail(['ingest', traceDat, '--db', path.join(dir, 'nodat.duckdb')], {env: {KTRAIL_TRACE_CMD: '/nonexistent/trace-cmd'}});
+  expectUserError(r, /trace\.dat; reading it needs trace-cmd, which is not installed: .*apt-get install trace-cmd/);
+});
+
+test('--help lists the formats and does not need a database', () => {
+  const r = ktrail(['ingest', '--help']);
+  assert.is(r.code, 0);
+  assert.match(r.out, /ftrace/);
+  assert.match(r.out, /trace-cmd/);
+  assert.not.ok(fs.existsSync(path.join(dir, 'never.duckdb')));
+});
+
+test.run();

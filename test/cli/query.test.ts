@@ -1,0 +1,73 @@
+import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Papa from 'papaparse';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+
+const root = process.cwd();
+const bin = path.join(root, 'bin/run.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-cli-query-'));
+const db = path.join(dir, 'q.duckdb');
+const ktrail = (args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8'});
+  return {code: r.status, out: r.stdout, err: r.stderr};
+};
+
+const trace = path.join(root, 'samples/ingest/cap1-head.txt');
+// Independent count of sched_switch lines in the sample.
+const expectedSwitches = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => / sched_switch: /.test(l)).length;
+
+test('setup: ingest the sample', () => {
+  const r = ktrail(['ingest', trace, '--db', db]);
+  assert.is(r.code, 0, r.err);
+});
+
+test('table, csv, json, ndjson and --json outputs', () => {
+  const sql = "SELECT event, count(*) AS n FROM events WHERE event IN ('sched_switch', 'sched_wakeup') GROUP BY event ORDER BY event";
+  const t = ktrail(['query', sql, '--db', db]);
+  assert.is(t.code, 0, t.err);
+  const lines = t.out.trim().split('\n');
+  assert.match(lines[0]!, /^event\s+n$/);
+  assert.match(lines[2]!, new RegExp(`^sched_switch\\s+${expectedSwitches}$`));
+
+  const c = ktrail(['query', sql, '--db', db, '--format', 'csv']);
+  const parsed = Papa.parse<string[]>(c.out.trim());
+  assert.equal(parsed.data[0], ['event', 'n']);
+  assert.equal(parsed.data[1], ['sched_switch', String(expectedSwitches)]);
+
+  const j = ktrail(['query', sql, '--db', db, '--format', 'json']);
+  assert.equal(JSON.parse(j.out)[0], {event: 'sched_switch', n: expectedSwitches});
+  const nd = ktrail(['query', sql, '--db', db, '--format', 'ndjson']);
+  assert.equal(nd.out.trim().split('\n').map((l) => JSON.parse(l))[0], {event: 'sched_switch', n: expectedSwitches});
+  const oclifJson = ktrail(['query', sql, '--db', db, '--json']);
+  assert.equal(JSON.parse(oclifJson.out), JSON.parse(j.out));
+});
+
+test('CSV quotes commas, quotes and newlines (papaparse round trip)', () => {
+  const c = ktrail(['query', `SELECT 'a,b' AS x, 'say "hi"' AS y, 'two' || chr(10) || 'lines' AS z`, '--db', db, '--format', 'csv']);
+  const parsed = Papa.parse<string[]>(c.out.trim());
+  assert.equal(parsed.data[1], ['a,b', 'say "hi"', 'two\nlines']);
+});
+
+test('the database is opened read-only; SQL errors are one line, exit 2', () => {
+  const w = ktrail(['query', 'DELETE FROM events', '--db', db]);
+  assert.is(w.code, 2);
+  assert.match(w.err, /^ktrail: SQL error: .*read-only/i);
+  const bad = ktrail(['query', 'SELEC nonsense', '--db', db]);
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /^ktrail: SQL error: Parser Error/);
+  assert.is(bad.err.trim().split('\n').length, 1);
+  const n = ktrail(['query', 'SELECT count(*) AS n FROM events', '--db', db, '--json']);
+  assert.ok(JSON.parse(n.out)[0].n > 0, 'nothing was deleted');
+});
+
+test('query on a missing database is a one-line error and creates nothing', () => {
+  const r = ktrail(['query', 'SELECT 1', '--db', path.join(dir, 'nope.duckdb')]);
+  assert.is(r.code, 2);
+  assert.match(r.err, /^ktrail: database .*nope\.duckdb does not exist/);
+  assert.not.ok(fs.existsSync(path.join(dir, 'nope.duckdb')));
+});
+
+test.run();

@@ -1,0 +1,55 @@
+import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+
+const root = process.cwd();
+const bin = path.join(root, 'bin/run.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-cli-sources-'));
+const db = path.join(dir, 's.duckdb');
+const ktrail = (args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8'});
+  return {code: r.status, out: r.stdout, err: r.stderr};
+};
+
+test('sources lists each source with format, span and counts that sum to lines', () => {
+  const trace = path.join(root, 'samples/ingest/cap1-head.txt');
+  const log = path.join(dir, 'dmesg.txt');
+  fs.writeFileSync(log, '[    0.000000] Linux version 6.18.0 (x@y) #1 SMP\n[    0.500000] hello\n[    1.250000] world\n');
+  const ing = ktrail(['ingest', trace, log, '--db', db]);
+  assert.is(ing.code, 0, ing.err);
+
+  const j = ktrail(['sources', '--db', db, '--json']);
+  assert.is(j.code, 0, j.err);
+  const list = JSON.parse(j.out);
+  assert.is(list.length, 2);
+  for (const s of list) {
+    assert.is(s.header_lines + s.events + s.log_lines + s.markers + s.gaps + s.unparsed, s.lines, s.path);
+    assert.ok(s.accounted);
+  }
+  assert.is(list[0].format, 'ftrace');
+  assert.is(list[0].lines, 300);
+  assert.is(list[0].first_ts_ns, '1521870525000');
+  assert.ok(list[0].span_s > 0);
+  assert.is(list[1].lines, 3);
+  assert.is(list[1].log_lines, 3);
+  assert.is(list[1].span_s, 1.25);
+
+  const t = ktrail(['sources', '--db', db]);
+  assert.is(t.code, 0);
+  const rows = t.out.trim().split('\n');
+  assert.match(rows[0]!, /^id\s+path\s+format\s+span_s\s+lines\s+header\s+events\s+log_lines\s+markers\s+gaps\s+unparsed\s+ok$/);
+  assert.is(rows.length, 4);
+  assert.match(rows[2]!, /cap1-head\.txt\s+ftrace\s+[\d.]+\s+300\s+12\s+\d+\s+0\s+\d+\s+0\s+0\s+yes$/);
+});
+
+test('sources on a missing database is a one-line error', () => {
+  const r = ktrail(['sources', '--db', path.join(dir, 'none.duckdb')]);
+  assert.is(r.code, 2);
+  assert.match(r.err, /^ktrail: database .*none\.duckdb does not exist/);
+  assert.not.ok(fs.existsSync(path.join(dir, 'none.duckdb')), 'not created by a read-only command');
+});
+
+test.run();
