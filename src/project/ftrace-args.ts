@@ -1,6 +1,7 @@
 import {parseProbeBody} from '../ftrace/args.js';
+import {parseFuncgraphBody} from '../ingest/ftrace/funcgraph.js';
 import type {Db} from '../store/db.js';
-import {appendRows} from '../store/rows.js';
+import {openRowWriter, type RowObject} from '../store/rows.js';
 import {defineTable, type ColumnDef, type TableDef} from '../store/tables.js';
 import type {Projector} from './types.js';
 
@@ -136,11 +137,17 @@ export const probeCalls = defineTable({
 export const functionCalls = defineTable({
   name: 'function_calls',
   kind: 'projection',
-  doc: 'Function tracer lines (`func <-parent`). One row per line.',
+  doc: 'Function tracer lines (`func <-parent`, one row each) and function_graph calls (one row per call: its entry line, paired with its exit line per task, or per CPU and current task when the pid is not printed).',
   columns: at([
     {name: 'comm', type: 'VARCHAR', doc: 'Task.'},
     {name: 'func', type: 'VARCHAR', doc: 'Traced function (offset stripped).'},
-    {name: 'parent', type: 'VARCHAR', doc: 'Caller (offset stripped).'},
+    {name: 'parent', type: 'VARCHAR', doc: 'Function tracer: the caller (offset stripped).'},
+    {name: 'depth', type: 'INTEGER', doc: 'function_graph nesting depth (0 = outermost printed).'},
+    {name: 'exit_seq', type: 'BIGINT', doc: 'function_graph: line of the closing `}` (= seq for a leaf `func();`); NULL when the call had not returned by the end of the capture.'},
+    {name: 'ts_end_ns', type: 'BIGINT', doc: 'function_graph: return time, when timestamps are printed.'},
+    {name: 'duration_ns', type: 'BIGINT', doc: 'function_graph: duration as printed.'},
+    {name: 'retval', type: 'VARCHAR', doc: 'function_graph with funcgraph-retval: the return value as printed.'},
+    {name: 'entry_seen', type: 'BOOLEAN', doc: 'function_graph: false when only the exit is in the capture (the entry was before it started); seq is then the exit line.'},
   ]),
 });
 
@@ -266,35 +273,122 @@ const SQL_SPECS: SqlSpec[] = [
       WITH x AS (
         SELECT source_id, seq, ts_ns, cpu, pid, comm, regexp_extract(body, '^(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)? <-(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?\\s*$', ['f','p']) AS s
         FROM events WHERE event = 'function')
-      SELECT source_id, seq, ts_ns, cpu, pid, comm, s.f, s.p FROM x WHERE s.f <> ''`,
+      SELECT source_id, seq, ts_ns, cpu, pid, comm, s.f, s.p, NULL, NULL, NULL, NULL, NULL, NULL FROM x WHERE s.f <> ''`,
   },
 ];
 
+interface EventRow {
+  source_id: number;
+  seq: bigint;
+  ts_ns: bigint | null;
+  cpu: number | null;
+  pid: number | null;
+  tgid: number | null;
+  comm: string | null;
+  event: string;
+  body: string;
+}
+
 async function buildProbeCalls(db: Db): Promise<void> {
-  // Only bodies that open with `(` can be probe bodies; let SQL filter first.
-  const rows = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null; event: string; body: string}>(
-    `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events WHERE starts_with(body, '(') ORDER BY source_id, seq`,
-  );
-  const out: Record<string, unknown>[] = [];
-  for (const r of rows) {
-    const p = parseProbeBody(r.body, r.event);
-    if (!p) continue;
-    out.push({
-      source_id: r.source_id, seq: r.seq, ts_ns: r.ts_ns, cpu: r.cpu, pid: r.pid, tgid: r.tgid, comm: r.comm, event: r.event,
-      kind: p.kind, probe_type: p.type, symbol: p.symbol, offset: p.offset, caller: p.caller, args: Object.fromEntries(p.args),
-    });
+  const w = await openRowWriter(db, probeCalls);
+  try {
+    // Only bodies that open with `(` can be probe bodies; let SQL filter first.
+    for await (const batch of db.stream<EventRow>(
+      `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events WHERE starts_with(body, '(') ORDER BY source_id, seq`,
+    )) {
+      for (const r of batch) {
+        const p = parseProbeBody(r.body, r.event);
+        if (!p) continue;
+        w.append({
+          source_id: r.source_id, seq: r.seq, ts_ns: r.ts_ns, cpu: r.cpu, pid: r.pid, tgid: r.tgid, comm: r.comm, event: r.event,
+          kind: p.kind, probe_type: p.type, symbol: p.symbol, offset: p.offset, caller: p.caller, args: Object.fromEntries(p.args),
+        });
+      }
+    }
+  } finally {
+    w.close();
   }
-  await appendRows(db, probeCalls, out);
+}
+
+/**
+ * Pair function_graph entries and exits. Calls nest per task; when the pid is
+ * not printed (plain function_graph), per CPU and the task that the last
+ * context-switch banner put on it. An exit closes the innermost open entry
+ * at its depth; entries still open at the end keep exit_seq NULL.
+ */
+async function buildFuncgraphCalls(db: Db): Promise<void> {
+  const w = await openRowWriter(db, functionCalls);
+  const stacks = new Map<string, RowObject[]>();
+  const onCpu = new Map<string, string>();
+  let source = -1;
+  const flush = () => {
+    for (const stack of stacks.values()) for (const open of stack) w.append(open);
+    stacks.clear();
+    onCpu.clear();
+  };
+  try {
+    for await (const batch of db.stream<EventRow>(
+      `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
+        WHERE event IN ('funcgraph_entry', 'funcgraph_exit', 'funcgraph_ctxsw') ORDER BY source_id, seq`,
+    )) {
+      for (const r of batch) {
+        if (r.source_id !== source) {
+          flush();
+          source = r.source_id;
+        }
+        if (r.event === 'funcgraph_ctxsw') {
+          const next = /-(\d+)\s*$/.exec(r.body);
+          if (next) onCpu.set(String(r.cpu), next[1]!);
+          continue;
+        }
+        const call = parseFuncgraphBody(r.body);
+        if (!call) continue;
+        const key = r.pid !== null ? `p${r.pid}` : `c${r.cpu}:${onCpu.get(String(r.cpu)) ?? ''}`;
+        const base = {source_id: r.source_id, seq: r.seq, ts_ns: r.ts_ns, cpu: r.cpu, pid: r.pid, comm: r.comm, parent: null, depth: call.depth};
+        if (call.kind === 'leaf') {
+          w.append({...base, func: call.func, exit_seq: r.seq, ts_end_ns: r.ts_ns !== null && call.duration_ns !== null ? r.ts_ns + call.duration_ns : null,
+            duration_ns: call.duration_ns, retval: call.retval, entry_seen: true});
+          continue;
+        }
+        let stack = stacks.get(key);
+        if (!stack) stacks.set(key, (stack = []));
+        if (call.kind === 'entry') {
+          stack.push({...base, func: call.func, exit_seq: null, ts_end_ns: null, duration_ns: null, retval: null, entry_seen: true});
+          continue;
+        }
+        // Exit: close the innermost entry at this depth; deeper ones never returned in the capture.
+        let open: RowObject | undefined;
+        while (stack.length) {
+          const top = stack.pop()!;
+          if ((top.depth as number) <= call.depth) {
+            open = top;
+            break;
+          }
+          w.append(top);
+        }
+        if (open) {
+          w.append({...open, exit_seq: r.seq, ts_end_ns: r.ts_ns, duration_ns: call.duration_ns, retval: call.retval, func: open.func ?? call.func});
+        } else {
+          w.append({...base, func: call.func, exit_seq: r.seq, ts_ns: r.ts_ns !== null && call.duration_ns !== null ? r.ts_ns - call.duration_ns : null,
+            ts_end_ns: r.ts_ns, duration_ns: call.duration_ns, retval: call.retval, entry_seen: false});
+        }
+      }
+    }
+    flush();
+  } finally {
+    w.close();
+  }
 }
 
 export const ftraceArgs: Projector = {
   name: 'ftrace_args',
-  version: 1,
+  version: 2,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), probeCalls],
   dependsOn: [],
   async build(db: Db): Promise<void> {
     for (const spec of SQL_SPECS) await db.run(`INSERT INTO "${spec.table.name}" ${spec.sql}`);
     await buildProbeCalls(db);
+    await buildFuncgraphCalls(db);
   },
 };

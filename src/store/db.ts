@@ -54,6 +54,15 @@ export class Db {
     return reader.getRowObjectsJson() as T[];
   }
 
+  /**
+   * Rows in batches (one DuckDB data chunk, ~2048 rows, at a time), for scans
+   * too large to materialise in JS at once.
+   */
+  async *stream<T = Row>(sql: string, params?: Params): AsyncGenerator<T[]> {
+    const result = await this.conn.stream(sql, params);
+    for await (const batch of result.yieldRowObjectJs()) yield batch as T[];
+  }
+
   async one<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
     return (await this.all<T>(sql, params))[0];
   }

@@ -10,19 +10,43 @@ export type RowObject = Record<string, unknown>;
  * undefined fields are NULL; numbers given for BIGINT columns are converted.
  */
 export async function appendRows(db: Db, def: TableDef, rows: Iterable<RowObject>): Promise<number> {
-  const appender = await db.conn.createAppender(def.name);
-  let n = 0;
+  const w = await openRowWriter(db, def);
   try {
-    for (const row of rows) {
+    for (const row of rows) w.append(row);
+  } finally {
+    w.close();
+  }
+  return w.count;
+}
+
+export interface RowWriter {
+  append(row: RowObject): void;
+  /** Flush and release the appender; call exactly once. */
+  close(): void;
+  readonly count: number;
+}
+
+/** An open appender for producers that emit rows while streaming their input. */
+export async function openRowWriter(db: Db, def: TableDef): Promise<RowWriter> {
+  const appender = await db.conn.createAppender(def.name);
+  let count = 0;
+  return {
+    append(row) {
       for (const col of def.columns) appendCell(appender, col.type, row[col.name]);
       appender.endRow();
-      n++;
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
-  return n;
+      count++;
+    },
+    close() {
+      try {
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    },
+    get count() {
+      return count;
+    },
+  };
 }
 
 type Appender = Awaited<ReturnType<Db['conn']['createAppender']>>;
