@@ -22,9 +22,9 @@ test('the sample covers reports, corrupted reports and logs without a report', (
   assert.ok(results.filter((r) => r.expected.corrupted).length >= 5);
 });
 
-// Figures reached on this sample when it was taken (38/39 titles, 45/45 corrupted flags).
-test('title agreement stays at or above 97%', () => {
-  assert.ok(s.titlePct >= 97, `title agreement ${s.titlePct}%:\n${mismatches.join('\n')}`);
+// Figures reached on this sample when it was taken (51/52 titles, 58/58 corrupted flags).
+test('title agreement stays at or above 98%', () => {
+  assert.ok(s.titlePct >= 98, `title agreement ${s.titlePct}%:\n${mismatches.join('\n')}`);
 });
 
 test('no report is found in logs that have none', () => {
