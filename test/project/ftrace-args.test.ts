@@ -4,6 +4,9 @@ import {Db} from '../../src/store/db.js';
 import {EVENT_LOG_TABLES, events} from '../../src/store/eventlog.js';
 import {appendRows} from '../../src/store/rows.js';
 import {ftraceArgs} from '../../src/project/ftrace-args.js';
+import {openStore} from '../../src/store/open.js';
+import {ingestPaths} from '../../src/ingest/pipeline.js';
+import path from 'node:path';
 
 // Bodies copied verbatim from the real captures in ../shared/captures
 // (cap1 tracefs `trace`, cap5 `trace-cmd report`) and ../shared/formats.
@@ -110,6 +113,29 @@ test('probe_calls: kinds recognised from the body; quoted string args', async ()
 test('function tracer lines', async () => {
   const db = await store();
   assert.equal(await db.all(`SELECT func, parent FROM function_calls`), [{func: 'mutex_unlock', parent: 'rb_simple_write'}]);
+  db.close();
+});
+
+test('function_graph: entries paired with exits per CPU; exits without entries kept', async () => {
+  // Real function_graph output (brendangregg/perf-tools funcgraph example), via ../shared/formats.
+  const file = path.resolve('../shared/formats/real-perftools-function_graph-ctxswitch.txt');
+  const db = await openStore(':memory:');
+  await ingestPaths(db, [file]);
+  await db.ensureTables(ftraceArgs.tables);
+  await ftraceArgs.build(db);
+  const rows = await db.all<Record<string, unknown>>(`SELECT seq, func, depth, exit_seq, duration_ns, entry_seen FROM function_calls ORDER BY seq LIMIT 4`);
+  assert.equal(rows, [
+    {seq: 1n, func: 'do_nanosleep', depth: 0, exit_seq: null, duration_ns: null, entry_seen: true},
+    {seq: 2n, func: 'hrtimer_start_range_ns', depth: 1, exit_seq: 12n, duration_ns: 3998n, entry_seen: true},
+    {seq: 3n, func: '__hrtimer_start_range_ns', depth: 2, exit_seq: 11n, duration_ns: 3447n, entry_seen: true},
+    {seq: 4n, func: 'lock_hrtimer_base.isra.24', depth: 3, exit_seq: 6n, duration_ns: 908n, entry_seen: true},
+  ]);
+  // Every call line is one row: leaves + entries + exits whose entry is not in the capture.
+  const [counts] = await db.all<{calls: bigint; lines: bigint}>(`
+    SELECT (SELECT count(*) FROM function_calls) AS calls,
+           (SELECT count(*) FROM events WHERE event IN ('funcgraph_entry')) +
+           (SELECT count(*) FROM function_calls WHERE NOT entry_seen) AS lines`);
+  assert.is(counts!.calls, counts!.lines);
   db.close();
 });
 
