@@ -1,0 +1,142 @@
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {FtraceTokenizer} from '../../src/ingest/ftrace/formats.js';
+import type {LineResult} from '../../src/ingest/record.js';
+
+/**
+ * Line shapes that none of the shared files contain, written after the
+ * kernel's print code (kernel/trace/trace_output.c, trace_functions_graph.c)
+ * and trace-cmd's trace-read.c.
+ */
+function run(dialect: 'ftrace' | 'trace-cmd', lines: string[]): LineResult[] {
+  const tok = new FtraceTokenizer(dialect);
+  return lines.map((l, i) => tok.line(l, i + 1));
+}
+
+function ev(r: LineResult | undefined) {
+  if (!r || r.t !== 'events') throw new Error(`not an event: ${JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+  return r;
+}
+
+test('task names with spaces, dashes and -digits split at the last -pid', () => {
+  const [a, b, c, d] = run('ftrace', [
+    '     Web Content-4123  [002] d..2.  1000.000001: sched_switch: prev_comm=Web Content prev_pid=4123',
+    ' snapshot-test-2-2229  [002] d...  2440.707438: sched_switch: x=1',
+    'memfd:sealed-91-2450    (   2450) [000] d..2.  1521.914436: sched_switch: y=2',
+    '           <...>-29476 [001] d... 6910688.231101: do_sys_open: (SyS_open+0x1e/0x20 <- do_sys_open)',
+  ]);
+  assert.equal([ev(a).comm, ev(a).pid], ['Web Content', 4123]);
+  assert.equal([ev(b).comm, ev(b).pid], ['snapshot-test-2', 2229]);
+  assert.equal([ev(c).comm, ev(c).pid, ev(c).tgid], ['memfd:sealed-91', 2450, 2450]);
+  assert.equal([ev(d).comm, ev(d).pid], ['<...>', 29476]);
+});
+
+test('tgid column: 7-wide, dashes, old 5-wide', () => {
+  const [a, b, c] = run('ftrace', [
+    '      capture.sh-2631    (   2631) [000] ...1.  1521.870525: foo: a=1',
+    '          <idle>-0       (-------) [000] dNh2.  1521.914394: foo: a=2',
+    '          <idle>-0     (-----) [006] ....    10.258854: foo: a=3',
+  ]);
+  assert.is(ev(a).tgid, 2631);
+  assert.is(ev(b).tgid, null);
+  assert.is(ev(c).tgid, null);
+  assert.is(ev(c).ts_ns, 10258854000n);
+});
+
+test('flags of 4 to 8 characters, or none', () => {
+  const rows = run('ftrace', [
+    '            bash-1977  [000] .... 17284.993652: sys_close <-system_call_fastpath',
+    '            bash-1977  [000] d..2. 17284.993652: foo: x',
+    '            bash-1977  [000] dNhs21ab 17284.993652: foo: x',
+    '            bash-1977  [000] 17284.993652: foo: x',
+  ]);
+  assert.equal(rows.map((r) => ev(r).flags), ['....', 'd..2.', 'dNhs21ab', null]);
+});
+
+test('counter clocks keep the raw integer and say so in meta', () => {
+  const tok = new FtraceTokenizer('ftrace');
+  const r = ev(tok.line('            bash-1998  [000] d... 4294967296123: sched_wakeup: comm=bash pid=1 prio=120', 1));
+  assert.is(r.ts_ns, 4294967296123n);
+  assert.is(tok.meta().clock, 'counter');
+});
+
+test('gap lines: lost, dropped (with and without count), buffer started', () => {
+  const rows = run('trace-cmd', [
+    'CPU:2 [LOST 11745 EVENTS]',
+    '[LOST EVENTS]',
+    'CPU:7 [204600 EVENTS DROPPED]',
+    'CPU:3 [EVENTS DROPPED]',
+    '##### CPU 2 buffer started ####',
+  ]);
+  assert.equal(rows, [
+    {t: 'gaps', cpu: 2, ts_ns: null, lost: 11745n, kind: 'lost'},
+    {t: 'gaps', cpu: null, ts_ns: null, lost: null, kind: 'lost'},
+    {t: 'gaps', cpu: 7, ts_ns: null, lost: 204600n, kind: 'dropped'},
+    {t: 'gaps', cpu: 3, ts_ns: null, lost: null, kind: 'dropped'},
+    {t: 'gaps', cpu: 2, ts_ns: null, lost: null, kind: 'buffer-started'},
+  ]);
+});
+
+test('function_graph irq markers and context-switch banners become events', () => {
+  const rows = run('ftrace', [
+    ' 1)               |  handle_irq() {',
+    ' 1)   ==========> |',
+    ' 1)   0.301 us    |    irq_enter();',
+    ' 1)   <========== |',
+    ' ------------------------------------------',
+    ' 1)    bash-1994   =>    <idle>-0   ',
+    ' ------------------------------------------',
+    ' 1)   2.000 us    |  }',
+  ]);
+  assert.equal(rows.map((r) => r.t), ['events', 'events', 'events', 'events', 'header', 'events', 'header', 'events']);
+  assert.equal([ev(rows[1]).event, ev(rows[1]).body], ['funcgraph_irq', '==========>']);
+  assert.equal([ev(rows[3]).event, ev(rows[3]).body], ['funcgraph_irq', '<==========']);
+  const sw = ev(rows[5]);
+  assert.equal([sw.event, sw.body, sw.comm, sw.pid, sw.cpu], ['funcgraph_ctxsw', 'bash-1994 => <idle>-0', 'bash', 1994, 1]);
+  // after the banner the CPU runs <idle>-0: later lines on CPU 1 carry it
+  assert.equal([ev(rows[7]).comm, ev(rows[7]).pid], ['<idle>', 0]);
+});
+
+test('events printed inside function_graph comments keep their name; markers become markers', () => {
+  const rows = run('ftrace', [
+    ' 9344.127719 |   1)   ping-1922    |  .... |               |  /* kfree_skb: skbaddr=0000000024fe4664 protocol=0 */',
+    ' 9344.127720 |   1)   ping-1922    |  .... |               |  /* tracing_mark_write: hello */',
+    ' 9344.127721 |   1)   ping-1922    |  .... |               |  /* sys_brk -> 0x64506a988000 */',
+  ]);
+  assert.equal([ev(rows[0]).event, ev(rows[0]).body, ev(rows[0]).pid], ['kfree_skb', 'skbaddr=0000000024fe4664 protocol=0', 1922]);
+  assert.equal(rows[1], {t: 'markers', ts_ns: 9344127720000n, cpu: 1, pid: 1922, comm: 'ping', text: 'hello'});
+  assert.equal([ev(rows[2]).event, ev(rows[2]).body], ['sys_exit_brk', 'sys_brk -> 0x64506a988000']);
+});
+
+test('user stack traces and stack frames', () => {
+  const rows = run('ftrace', [
+    '            bash-1977  [000] .... 17284.993652: <user stack trace>',
+    ' =>  <00007f1a2b3c4d5e>',
+  ]);
+  assert.equal([ev(rows[0]).event, ev(rows[1]).event, ev(rows[1]).body, ev(rows[1]).pid], ['user_stack', 'stack_frame', '<00007f1a2b3c4d5e>', 1977]);
+});
+
+test('trace-cmd print markers and console log lines', () => {
+  const rows = run('trace-cmd', [
+    'cpus=2',
+    '      capture.sh-2631  [001]  1549.745226: print:                tracing_mark_write: phase=workload_start cap=cap5',
+    '           <...>-1165  [005]    42.763508: console:              [   42.763501] subsys-restart: modem count:1',
+  ]);
+  assert.equal(rows[1], {t: 'markers', ts_ns: 1549745226000n, cpu: 1, pid: 2631, comm: 'capture.sh', text: 'phase=workload_start cap=cap5'});
+  assert.equal(rows[2], {t: 'log_lines', boot: 0, ts_ns: 42763508000n, level: null, facility: null, caller: null, text: '[   42.763501] subsys-restart: modem count:1'});
+});
+
+test('the tokenizer never throws and names what it cannot read', () => {
+  const tok = new FtraceTokenizer('ftrace');
+  const junk = ['', '   ', '\u0000\u0001', '[', ']', '-1 [0] 1:', 'x-1 [001] ....', 'x-1 [001] .... 12.5', 'x-1 [001] .... 12.5: ',
+    ' 0)', ' 0) |', '=>', 'CPU:', '#', 'a'.repeat(100000), '\uFFFD\uFFFD-12 [000] 1.0: ev: x'];
+  for (const j of junk) {
+    const r = tok.line(j, 1);
+    assert.ok(['header', 'events', 'unparsed', 'markers', 'gaps', 'log_lines'].includes(r.t));
+    if (r.t === 'unparsed') assert.ok(r.reason.length > 0);
+  }
+  const r = tok.line('x-1 [001] .... 12.5', 2);
+  assert.is(r.t, 'unparsed');
+});
+
+test.run();
