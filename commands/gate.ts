@@ -56,7 +56,9 @@ See docs/gate.md.`;
       toolVersion: this.config.version,
       today: flags.today,
     });
-    if (flags.github) for (const line of run.github) this.log(line);
+    // Annotations go to stdout, where the runner reads workflow commands; with --json, stdout is the JSON
+    // document, so they go to stderr (the runner reads commands there too).
+    if (flags.github) for (const line of run.github) (this.jsonEnabled() ? process.stderr : process.stdout).write(line + '\n');
     if (!this.jsonEnabled()) for (const line of describe(run)) this.log(line);
     // Exit 1 after the output is printed (this.exit would skip the --json output).
     if (run.result.exit_code !== 0) process.exitCode = run.result.exit_code;

@@ -1,0 +1,262 @@
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import Ajv04 from 'ajv-draft-04';
+import {XMLValidator} from 'fast-xml-parser';
+import YAML from 'yaml';
+
+// `ktrail gate` end to end on real captures (samples/gate/README.md): needs the
+// build (npm test runs tsc first).
+const REAL = 'samples/gate/real';
+const DMESG = `${REAL}/dmesg-clean.txt`;
+const TRACE = `${REAL}/trace-pipe-lost-excerpt.txt`;
+const SPLAT = `${REAL}/splat-lockdep-185.txt`;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'ktrail-gate-cli-'));
+const WITH_SPLAT = path.join(tmp, 'console-with-splat.txt');
+writeFileSync(WITH_SPLAT, readFileSync(DMESG, 'utf8') + readFileSync(SPLAT, 'utf8'));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function gate(...args: string[]): Run {
+  const env = {...process.env};
+  delete env.GITHUB_STEP_SUMMARY;
+  const r = spawnSync(process.execPath, ['bin/run.js', 'gate', ...args], {encoding: 'utf8', env});
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr};
+}
+
+function json(r: Run): any {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    assert.unreachable(`not JSON (exit ${r.code}): ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 300)}`);
+  }
+}
+
+const sarifValidate = (() => {
+  const schema = JSON.parse(readFileSync('test/gate/schema/sarif-2.1.0-rtm.5.json', 'utf8'));
+  return new Ajv04({allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false}).compile(schema);
+})();
+
+function lockdepFindings(result: any): any[] {
+  return result.findings.filter((f: any) => f.rule === 'lockdep/report');
+}
+
+test('usage and input errors exit 2 with one line naming the problem', () => {
+  const bad = path.join(tmp, 'bad-baseline.yml');
+  writeFileSync(bad, 'version: 1\nentries:\n  - fingerprint: abcd1234\n    rule: lockdep/report\n    title: t\n    expires: 31/12/2026\n');
+  const cases: [string[], RegExp][] = [
+    [[DMESG, '--baseline', bad], /^ktrail: baseline .*bad-baseline\.yml: entries\.0\.expires: expected a date YYYY-MM-DD\n$/],
+    [[DMESG, '--baseline', path.join(tmp, 'missing.yml')], /^ktrail: baseline .*missing\.yml: cannot read \(ENOENT\)\n$/],
+    [[DMESG, '--update-baseline'], /^ktrail: --update-baseline needs --baseline FILE/],
+    [[path.join(tmp, 'no-such-log.txt')], /^ktrail: .*no-such-log\.txt/],
+    [[DMESG, '--fail-on', 'fatal'], /^ktrail: .*fail-on/],
+  ];
+  for (const [args, re] of cases) {
+    const r = gate(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
+test('real capture: a clean dmesg + trace passes; its warning-level finding gates only with --fail-on warning', () => {
+  const r = gate(DMESG, TRACE, '--json');
+  assert.is(r.code, 0, r.stderr);
+  const res = json(r);
+  assert.is(res.passed, true);
+  // The rules really looked at the dmesg source (a pass must not come from rules that could not look).
+  const dmesgId = res.sources.find((s: any) => s.path.endsWith('dmesg-clean.txt')).source_id;
+  for (const rule of ['lockdep/report', 'kernel/warning', 'kernel/oops']) {
+    const cov = res.coverage.find((c: any) => c.rule === rule && c.source_id === dmesgId);
+    assert.is(cov?.status, 'evaluated', `${rule} on dmesg: ${JSON.stringify(cov)}`);
+  }
+  assert.is(lockdepFindings(res).length, 0);
+  const lost = res.findings.filter((f: any) => f.rule === 'trace/lost-events');
+  assert.ok(lost.length > 0, 'the real trace_pipe capture lost events');
+  assert.ok(lost.every((f: any) => f.status === 'new' && !f.gating && f.severity !== 'error'));
+  assert.ok(res.findings.every((f: any) => f.severity !== 'error'), JSON.stringify(res.findings.map((f: any) => f.title)));
+
+  const strict = gate(DMESG, TRACE, '--fail-on', 'warning');
+  assert.is(strict.code, 1);
+  assert.match(strict.stdout, /FAIL new {5}warning trace\/lost-events/);
+});
+
+test('real capture + a real lockdep splat: exit 1; with its fingerprint in the baseline: exit 0; without the splat: fixed', () => {
+  const junit = path.join(tmp, 'junit.xml');
+  const sarif = path.join(tmp, 'out.sarif');
+  const md = path.join(tmp, 'summary.md');
+  const r = gate(WITH_SPLAT, TRACE, '--json', '--junit', junit, '--sarif', sarif, '--markdown', md);
+  assert.is(r.code, 1, r.stderr);
+  const res = json(r);
+  const splat = lockdepFindings(res);
+  assert.is(splat.length, 1, JSON.stringify(res.findings.map((f: any) => [f.rule, f.title])));
+  assert.is(splat[0].status, 'new');
+  assert.is(splat[0].gating, true);
+  assert.is(splat[0].location.path, WITH_SPLAT);
+  // The report starts after the 900 lines of the clean log.
+  assert.ok(splat[0].location.line > 900, String(splat[0].location.line));
+
+  // Outputs of this failing run are valid and carry the finding.
+  const xml = readFileSync(junit, 'utf8');
+  assert.is(XMLValidator.validate(xml), true);
+  assert.match(xml, /<testcase classname="ktrail.rules" name="lockdep\/report">\s*<failure /);
+  const s = JSON.parse(readFileSync(sarif, 'utf8'));
+  assert.ok(sarifValidate(s), JSON.stringify(sarifValidate.errors?.slice(0, 3)));
+  const sr = s.runs[0].results.find((x: any) => x.ruleId === 'lockdep/report');
+  assert.is(sr.partialFingerprints['ktrail/v1'], splat[0].fingerprint);
+  assert.is(sr.locations[0].physicalLocation.region.startLine, splat[0].location.line);
+  const lockdepRule = s.runs[0].tool.driver.rules.find((x: any) => x.id === 'lockdep/report');
+  assert.ok(lockdepRule.help.text.length > 100, 'help text from rules explain');
+  const summary = readFileSync(md, 'utf8');
+  assert.match(summary, /^## ktrail gate: FAILED/);
+  assert.match(summary, /\| lockdep\/report \| error \| 1 \| 0 \| 0 \| 1 \|/);
+
+  // Accept it: --update-baseline writes the known set; the same run then passes.
+  const baseline = path.join(tmp, 'baseline.yml');
+  const u = gate(WITH_SPLAT, TRACE, '--baseline', baseline, '--update-baseline');
+  assert.is(u.code, 0, u.stdout + u.stderr);
+  assert.match(u.stdout, /baseline .*baseline\.yml written: \d+ entries/);
+  const written = YAML.parse(readFileSync(baseline, 'utf8'));
+  assert.ok(written.entries.some((e: any) => e.fingerprint === splat[0].fingerprint && e.rule === 'lockdep/report'));
+
+  // A human adds an owner and comment; only the splat's entry is kept.
+  writeFileSync(
+    baseline,
+    YAML.stringify({version: 1, entries: [{fingerprint: splat[0].fingerprint, rule: 'lockdep/report', title: splat[0].title, owner: 'net-team', comment: 'known rtnl vs sk_lock inversion'}]}),
+  );
+  const known = gate(WITH_SPLAT, TRACE, '--baseline', baseline, '--json');
+  assert.is(known.code, 0, known.stderr);
+  const kres = json(known);
+  assert.is(lockdepFindings(kres)[0].status, 'known');
+  assert.is(lockdepFindings(kres)[0].baseline.owner, 'net-team');
+
+  // Expired entry: the splat fails the gate again and is reported as expired.
+  const expBase = path.join(tmp, 'expired.yml');
+  writeFileSync(expBase, YAML.stringify({version: 1, entries: [{fingerprint: splat[0].fingerprint, rule: 'lockdep/report', title: 't', expires: '2026-01-31'}]}));
+  const exp = gate(WITH_SPLAT, '--baseline', expBase, '--today', '2026-02-01', '--json');
+  assert.is(exp.code, 1);
+  assert.is(lockdepFindings(json(exp))[0].status, 'expired');
+  assert.is(gate(WITH_SPLAT, '--baseline', expBase, '--today', '2026-01-31').code, 0);
+
+  // The splat is gone: the entry is reported as fixed (lockdep/report looked at the dmesg).
+  const fixed = gate(DMESG, TRACE, '--baseline', baseline, '--json');
+  assert.is(fixed.code, 0);
+  const fres = json(fixed);
+  assert.equal(
+    fres.baseline.outcomes.map((o: any) => [o.entry.fingerprint, o.status]),
+    [[splat[0].fingerprint, 'fixed']],
+  );
+  const fixedText = gate(DMESG, '--baseline', baseline);
+  assert.match(fixedText.stdout, /^fixed {2}lockdep\/report: /m);
+
+  // Only a trace (no log lines): lockdep/report could not look, so the entry is not "fixed".
+  const unverified = json(gate(TRACE, '--baseline', baseline, '--json'));
+  assert.is(unverified.baseline.outcomes[0].status, 'unverified');
+  assert.match(unverified.baseline.outcomes[0].reason, /not-evaluated/);
+
+  // --update-baseline on the clean run drops the fixed entry.
+  const drop = gate(DMESG, '--baseline', baseline, '--update-baseline', '--json');
+  assert.is(drop.code, 0);
+  assert.is(json(drop).baseline_update.removed, 1);
+  assert.not.ok(readFileSync(baseline, 'utf8').includes(splat[0].fingerprint));
+});
+
+test('update-baseline keeps owner/comment/expires of entries that still occur (JSON baseline)', () => {
+  const first = json(gate(WITH_SPLAT, '--json'));
+  const fp = lockdepFindings(first)[0].fingerprint;
+  const b = path.join(tmp, 'keep.json');
+  writeFileSync(b, JSON.stringify({version: 1, entries: [{fingerprint: fp, rule: 'lockdep/report', title: 'old', owner: 'me', comment: 'c', expires: '2099-01-01'}]}));
+  const r = gate(WITH_SPLAT, TRACE, '--baseline', b, '--update-baseline', '--json');
+  assert.is(r.code, 0);
+  const saved = JSON.parse(readFileSync(b, 'utf8'));
+  assert.equal(saved.entries[0], {fingerprint: fp, rule: 'lockdep/report', title: 'old', owner: 'me', comment: 'c', expires: '2099-01-01'});
+  assert.ok(saved.entries.length >= 2, 'the trace finding was added');
+});
+
+test('attribution: a splat during a capture-kit phase names that phase (trace markers); a KTAP test that passed during a splat is pointed out', () => {
+  // Move the real splat into the gupfork phase of the real cap5 markers (1550.353141 .. 1550.510913).
+  const clean = readFileSync(DMESG, 'utf8').trimEnd().split('\n');
+  const shift = (line: string) =>
+    line.replace(/^\[\s*(\d+)\.(\d{6})\]/, (_m, s: string, us: string) => {
+      const t = BigInt(s) * 1_000_000n + BigInt(us) - 1_600_000_000n + 1_550_400_000n;
+      return `[${String(t / 1_000_000n).padStart(5)}.${String(t % 1_000_000n).padStart(6, '0')}]`;
+    });
+  const splat = readFileSync(SPLAT, 'utf8').trimEnd().split('\n').map(shift);
+  const inPhase = path.join(tmp, 'console-splat-in-gupfork.txt');
+  writeFileSync(inPhase, [...clean.slice(0, -1), ...splat, clean[clean.length - 1]].join('\n') + '\n');
+  const res = json(gate(inPhase, `${REAL}/cap5-trace-markers-excerpt.txt`, '--json'));
+  const f = lockdepFindings(res)[0];
+  assert.ok(f, 'lockdep finding');
+  assert.is(f.test?.test, 'gupfork');
+  assert.is(f.test.origin, 'markers');
+  assert.is(f.test.passed_despite_finding, false);
+
+  const junit = path.join(tmp, 'ktap-junit.xml');
+  const sarif = path.join(tmp, 'ktap.sarif');
+  const k = gate('samples/gate/ktap-pass-with-lockdep.log', '--junit', junit, '--sarif', sarif, '--github');
+  assert.is(k.code, 1);
+  const sr = JSON.parse(readFileSync(sarif, 'utf8')).runs[0].results.find((x: any) => x.ruleId === 'lockdep/report');
+  assert.equal([sr.properties.test, sr.properties.testResult, sr.properties.testPassedDespiteFinding], ['sock_locking.setsockopt_under_rtnl', 'ok', true]);
+  const xml = readFileSync(junit, 'utf8');
+  assert.is(XMLValidator.validate(xml), true);
+  assert.match(xml, /<testsuite name="sock_locking.setsockopt_under_rtnl"[^>]*>[\s\S]*?<testcase classname="ktrail.test.sock_locking.setsockopt_under_rtnl" name="lockdep\/report">\s*<failure /);
+  const annotations = k.stdout.split('\n').filter((l) => l.startsWith('::'));
+  assert.ok(
+    annotations.some((a) => a.startsWith('::error file=samples/gate/ktap-pass-with-lockdep.log,line=') && a.includes('title=lockdep/report::') && a.includes('during test sock_locking.setsockopt_under_rtnl (the test PASSED)')),
+    annotations.join('\n'),
+  );
+  assert.match(k.stdout, /^test passed despite findings: sock_locking\.setsockopt_under_rtnl \(.*lockdep\/report.*\)$/m);
+
+  // With --json, stdout stays one JSON document and the annotations go to stderr.
+  const j = gate('samples/gate/ktap-pass-with-lockdep.log', '--json', '--github');
+  const kres = json(j);
+  assert.equal(kres.tests.filter((t: any) => t.passed_despite_finding).map((t: any) => t.test), ['sock_locking.setsockopt_under_rtnl']);
+  assert.ok(j.stderr.split('\n').some((l) => l.startsWith('::error file=samples/gate/ktap-pass-with-lockdep.log,')), j.stderr);
+});
+
+test('hostile log text: outputs stay valid and nothing is injected into terminal, annotations, XML or Markdown', () => {
+  const junit = path.join(tmp, 'hostile.xml');
+  const sarif = path.join(tmp, 'hostile.sarif');
+  const md = path.join(tmp, 'hostile.md');
+  const r = gate('samples/gate/hostile-warning.log', '--fail-on', 'info', '--github', '--junit', junit, '--sarif', sarif, '--markdown', md);
+  assert.is(r.code, 1, r.stderr);
+  // Terminal: no control characters; only our annotations start with "::".
+  assert.not.match(r.stdout, /[\x00-\x08\x0b-\x1f\x7f]/);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  for (const l of lines.filter((l) => l.startsWith('::'))) assert.match(l, /^::(error|warning|notice) (file=[^,:]+,line=\d+,)?title=[^:,]+::/, l);
+  assert.ok(lines.some((l) => l.startsWith('::') && l.includes('kernel/warning')), r.stdout);
+  const xml = readFileSync(junit, 'utf8');
+  assert.is(XMLValidator.validate(xml), true);
+  assert.not.match(xml, /name="injected"/);
+  assert.not.match(xml, /[\x00-\x08\x0b\x0c\x0e-\x1f]/);
+  const s = JSON.parse(readFileSync(sarif, 'utf8'));
+  assert.ok(sarifValidate(s), JSON.stringify(sarifValidate.errors?.slice(0, 3)));
+  const summary = readFileSync(md, 'utf8');
+  assert.not.match(summary.replace(/^(`{3,})text\n[\s\S]*?\n\1$/gm, ''), /<script>|<\/testcase>/);
+  assert.not.match(summary, /\x1b/);
+});
+
+test('--markdown appends to $GITHUB_STEP_SUMMARY and replaces other files', () => {
+  const summary = path.join(tmp, 'step-summary.md');
+  writeFileSync(summary, '# earlier step\n');
+  const env = {...process.env, GITHUB_STEP_SUMMARY: summary};
+  const r = spawnSync(process.execPath, ['bin/run.js', 'gate', DMESG, '--markdown', summary], {encoding: 'utf8', env});
+  assert.is(r.status, 0, r.stderr);
+  const text = readFileSync(summary, 'utf8');
+  assert.ok(text.startsWith('# earlier step\n## ktrail gate: passed'), text.slice(0, 80));
+  const other = path.join(tmp, 'other.md');
+  writeFileSync(other, 'stale\n');
+  assert.is(gate(DMESG, '--markdown', other).code, 0);
+  assert.ok(readFileSync(other, 'utf8').startsWith('## ktrail gate: passed'));
+});
+
+test.after(() => rmSync(tmp, {recursive: true, force: true}));
+
+test.run();
