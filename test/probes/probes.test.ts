@@ -1,0 +1,212 @@
+import {spawnSync} from 'node:child_process';
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {ARCHES, PROBES, TRACEPOINTS, probeDefinition, type Arch} from '../../src/probes/catalog.js';
+import {checkProbes} from '../../src/probes/check.js';
+import {applyMapping, parseProbeMapping} from '../../src/probes/mapping.js';
+import {listProbes, renderProbeText} from '../../src/probes/render.js';
+
+/*
+ * A validator for the kernel's dynamic-event definition grammar, written from
+ * Documentation/trace/kprobetrace.rst ("Synopsis of kprobe_events") and
+ * fprobetrace.rst ("Synopsis of fprobe-events"):
+ *   p[:[GRP/][EVENT]] [MOD:]SYM[+offs]|MEMADDR [FETCHARGS]
+ *   r[MAXACTIVE][:[GRP/][EVENT]] [MOD:]SYM[+0] [FETCHARGS]
+ *   f[:[GRP/][EVENT]] [MOD:]SYM[%return] [FETCHARGS]
+ *   FETCHARGS: [NAME=]FETCHARG[:TYPE] (NAME optional); FETCHARG: %REG, @ADDR, @SYM[+|-offs], $stackN, $stack,
+ *   $retval, $comm, $argN, +|-[u]OFFS(FETCHARG), \IMM; TYPE: u8/16/32/64, s8/16/32/64,
+ *   x8/16/32/64, char, string, ustring, symbol, symstr, bitfield, array.
+ * $retval only on return probes; $argN for fprobes (and kprobes at function entry).
+ */
+const X86_REGS = new Set(['%ax', '%bx', '%cx', '%dx', '%si', '%di', '%bp', '%sp', '%r8', '%r9', '%r10', '%r11', '%r12', '%r13', '%r14', '%r15', '%ip', '%flags']);
+const ARM64_REGS = new Set([...Array.from({length: 31}, (_, i) => `%x${i}`), '%sp', '%pc', '%pstate']);
+const TYPE = /^(?:[usx](?:8|16|32|64)|char|string|ustring|symbol|symstr|b\d+@\d+\/\d+|(?:[usx](?:8|16|32|64))\[\d+\])$/;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function validFetch(f: string, arch: Arch, isReturn: boolean, kind: 'k' | 'f'): string | null {
+  const regs = arch === 'x86_64' ? X86_REGS : ARM64_REGS;
+  if (f.startsWith('%')) return regs.has(f) ? null : `unknown register ${f} on ${arch}`;
+  if (f === '$retval') return isReturn ? null : '$retval on an entry probe';
+  if (/^\$arg\d+$/.test(f)) return kind === 'f' || !isReturn ? null : '$argN on a kretprobe';
+  if (/^\$stack\d*$/.test(f) || f === '$comm') return null;
+  if (/^@(?:0x[0-9a-fA-F]+|\d+|[A-Za-z_]\w*(?:[+-]\d+)?)$/.test(f)) return null;
+  if (/^\\\S+$/.test(f)) return null;
+  const m = /^[+-]u?(\d+)\((.+)\)$/.exec(f);
+  if (m) return validFetch(m[2]!, arch, isReturn, kind);
+  return `bad fetcharg ${f}`;
+}
+
+/** null when `line` is a valid definition; otherwise what is wrong. */
+export function validateDefinition(line: string, arch: Arch): string | null {
+  const parts = line.trim().split(/\s+/);
+  const head = parts[0]!;
+  const hm = /^([prf])(\d*)(?::(?:([A-Za-z_][\w]*)\/)?([A-Za-z_][\w]*)?)?$/.exec(head);
+  if (!hm) return `bad head ${head}`;
+  const [, type, maxactive] = hm;
+  if (maxactive && type !== 'r') return 'MAXACTIVE only for r';
+  const sym = parts[1];
+  if (!sym) return 'no symbol';
+  let isReturn = type === 'r';
+  let symbol = sym;
+  if (type === 'f') {
+    if (sym.endsWith('%return')) {
+      isReturn = true;
+      symbol = sym.slice(0, -'%return'.length);
+    }
+  }
+  if (!/^(?:[\w-]+:)?[A-Za-z_.][\w.]*(?:\+(?:0x[0-9a-fA-F]+|\d+))?$/.test(symbol)) return `bad symbol ${symbol}`;
+  if (type === 'r' && /\+(?!0$|0x0$)/.test(symbol)) return 'kretprobe offset must be 0';
+  const names = new Set<string>();
+  for (const a of parts.slice(2)) {
+    const am = /^(?:([^=]+)=)?([^:=]+(?:\([^)]*\))?)(?::(.+))?$/.exec(a);
+    if (!am) return `bad argument ${a}`;
+    const [, name, fetch, t] = am;
+    if (name !== undefined) {
+      if (!NAME.test(name)) return `bad argument name ${name}`;
+      if (names.has(name)) return `duplicate argument ${name}`;
+      names.add(name);
+    }
+    const err = validFetch(fetch!, arch, isReturn, type === 'f' ? 'f' : 'k');
+    if (err) return err;
+    if (t !== undefined && !TYPE.test(t)) return `bad type ${t}`;
+  }
+  return null;
+}
+
+const CASES: Array<[string, Arch, boolean]> = [
+  ['p:myprobe do_sys_open dfd=%ax filename=%dx flags=%cx mode=+4($stack)', 'x86_64', true],
+  ['r:myretprobe do_sys_open $retval', 'x86_64', true],
+  ['r:e sym 1x=$retval', 'x86_64', false],
+  ['r:myretprobe do_sys_open ret=$retval', 'x86_64', true],
+  ['p:g/e sym a=$retval', 'x86_64', false],
+  ['p:e sym a=%x0', 'x86_64', false],
+  ['p:e sym a=%x0:u64', 'arm64', true],
+  ['p:e sym a=+8(%di):x99', 'x86_64', false],
+  ['f:e vfs_read%return ret=$retval', 'x86_64', true],
+  ['f:e vfs_read count=$arg3:u64', 'x86_64', true],
+  ['r:e sym+4', 'x86_64', false],
+  ['p:e sym a=1', 'x86_64', false],
+  ['p:e sym a=%di a=%si', 'x86_64', false],
+];
+for (const [line, arch, ok] of CASES) {
+  test(`validator: ${ok ? 'accepts' : 'rejects'} ${line} (${arch})`, () => {
+    const err = validateDefinition(line, arch);
+    if (ok) assert.is(err, null);
+    else assert.type(err, 'string');
+  });
+}
+
+for (const arch of ARCHES) {
+  for (const style of ['kprobe', 'fprobe'] as const) {
+    test(`every ${style} definition for ${arch} is valid kernel syntax`, () => {
+      const l = listProbes(arch, style);
+      assert.is(l.definitions.length, PROBES.length);
+      for (const d of l.definitions) assert.is(validateDefinition(d.line, arch), null, d.line);
+    });
+  }
+}
+
+test('x86-64 range offsets follow DESIGN §6: mm +0, start +8, end +16, flags +24 (u32)', () => {
+  const start = PROBES.find((p) => p.symbol === '__mmu_notifier_invalidate_range_start' && p.kind === 'entry')!;
+  const line = probeDefinition(start, 'x86_64');
+  assert.ok(line.startsWith('p:ktrail/mmu_inv_start __mmu_notifier_invalidate_range_start '));
+  assert.ok(line.includes('mm=+0(%di):x64 start=+8(%di):x64 end=+16(%di):x64 flags=+24(%di):x32'));
+  assert.ok(probeDefinition(start, 'arm64').includes('mm=+0(%x0):x64'));
+  assert.ok(probeDefinition(start, 'x86_64', 'fprobe').includes('mm=+0($arg1):x64'));
+  const ret = PROBES.find((p) => p.symbol === '__mmu_notifier_invalidate_range_start' && p.kind === 'return')!;
+  assert.is(probeDefinition(ret, 'arm64'), 'r:ktrail/mmu_inv_start_ret __mmu_notifier_invalidate_range_start ret=$retval:s32');
+  assert.is(probeDefinition(ret, 'x86_64', 'fprobe'), 'f:ktrail/mmu_inv_start_ret __mmu_notifier_invalidate_range_start%return ret=$retval:s32');
+  const kvm = PROBES.find((p) => p.symbol === 'kvm_mmu_notifier_invalidate_range_start' && p.kind === 'entry')!;
+  assert.ok(probeDefinition(kvm, 'x86_64').includes('mm=+0(%si):x64'), 'callbacks take the range as 2nd parameter');
+});
+
+test('argument names follow DESIGN §6 conventions', () => {
+  const names = (sym: string, kind: string) => PROBES.find((p) => p.symbol === sym && p.kind === kind)!.args.map((a) => a.name);
+  assert.equal(names('__mmu_notifier_invalidate_range_start', 'entry'), ['mm', 'start', 'end', 'flags', 'event']);
+  assert.equal(names('get_user_pages_fast', 'entry'), ['start', 'nr_pages', 'gup_flags']);
+  assert.equal(names('dup_mmap', 'entry'), ['dst_mm', 'src_mm']);
+  assert.equal(names('huge_pmd_unshare', 'entry'), ['mm', 'addr']);
+});
+
+test('text output: definitions and set_event lines, comments marked with #', () => {
+  const text = renderProbeText(listProbes('x86_64', 'kprobe'));
+  const lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
+  const defs = lines.filter((l) => /^[pr]:/.test(l));
+  const events = lines.filter((l) => !/^[pr]:/.test(l));
+  assert.is(defs.length, PROBES.length);
+  assert.equal(events, TRACEPOINTS.map((t) => t.name));
+  for (const e of events) assert.match(e, /^[a-z_]+:[a-z_0-9]+$/);
+});
+
+function fakeTracefs(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ktrail-tracefs-'));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), {recursive: true});
+    writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+test('--check: tracefs without kprobe_events says so and marks probes missing', () => {
+  const tfs = fakeTracefs({available_events: 'sched:sched_switch\nkvm:kvm_unmap_hva_range\n', README: 'tracing mini-HOWTO\n'});
+  const ksyms = path.join(tfs, 'kallsyms');
+  writeFileSync(ksyms, 'ffffffff816616a0 T __mmu_notifier_invalidate_range_start\nffffffff815f3470 T dup_mmap\n');
+  const r = checkProbes({tracefsCandidates: ['/nonexistent-ktrail', tfs], kallsyms: ksyms});
+  assert.is(r.tracefs, tfs);
+  assert.is(r.kprobe_events, false);
+  assert.ok(r.notes.some((n) => n.includes('no kprobe_events')));
+  const start = r.items.find((i) => i.kind === 'kprobe' && i.name === '__mmu_notifier_invalidate_range_start')!;
+  assert.is(start.status, 'missing');
+  assert.match(start.detail, /no kprobe_events/);
+  assert.is(r.items.find((i) => i.name === 'sched:sched_switch')!.status, 'available');
+  assert.is(r.items.find((i) => i.name === 'sched:sched_wakeup')!.status, 'missing');
+});
+
+test('--check: kprobe_events present, symbols found or not, fprobe from README', () => {
+  const tfs = fakeTracefs({kprobe_events: '', dynamic_events: '', available_events: '', README: '  f[:[<group>/][<event>]] <func-name>[%return] [<args>]\n'});
+  const ksyms = path.join(tfs, 'kallsyms');
+  writeFileSync(ksyms, 'ffffffff816616a0 T __mmu_notifier_invalidate_range_start\nffffffff81215f46 t gup_fast.cold\n');
+  const r = checkProbes({tracefsCandidates: [tfs], kallsyms: ksyms});
+  assert.is(r.kprobe_events, true);
+  assert.is(r.fprobe, true);
+  assert.is(r.items.find((i) => i.kind === 'kprobe' && i.name === '__mmu_notifier_invalidate_range_start')!.status, 'available');
+  const lockless = r.items.find((i) => i.kind === 'kprobe' && i.name === 'gup_fast')!;
+  assert.is(lockless.status, 'missing');
+  assert.match(lockless.detail, /\.cold/);
+});
+
+test('--check: no tracefs at all', () => {
+  const r = checkProbes({tracefsCandidates: ['/nonexistent-ktrail-a'], kallsyms: '/nonexistent-ktrail-k'});
+  assert.is(r.tracefs, null);
+  assert.ok(r.notes.some((n) => /not mounted/.test(n)));
+  assert.ok(r.items.every((i) => i.status === 'unknown' || i.status === 'missing'));
+});
+
+test('mapping file: zod-validated, renames per symbol and globally', () => {
+  const m = parseProbeMapping('args: {range_mm: mm}\nsymbols: {huge_pmd_unshare: {address: addr}}\n');
+  assert.equal(applyMapping(m, 'huge_pmd_unshare', {address: '0x1', range_mm: '0x2'}), {addr: '0x1', mm: '0x2'});
+  assert.equal(applyMapping(m, 'dup_mmap', {address: '0x1'}), {address: '0x1'});
+  assert.throws(() => parseProbeMapping('args: [1, 2]'), /args/);
+  assert.throws(() => parseProbeMapping('bogus: {}'), /bogus|Unrecognized/);
+});
+
+test('CLI: probes prints definitions; --check exits 0 read-only; --json; bad arch exits 2', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, ['bin/run.js', 'probes', ...args], {encoding: 'utf8'});
+  const a = run('--arch', 'arm64');
+  assert.is(a.status, 0, a.stderr);
+  assert.ok(a.stdout.includes('p:ktrail/mmu_inv_start __mmu_notifier_invalidate_range_start mm=+0(%x0):x64'));
+  const j = run('--arch', 'x86_64', '--fprobe', '--json');
+  assert.is(j.status, 0, j.stderr);
+  const parsed = JSON.parse(j.stdout) as {definitions: Array<{line: string}>};
+  for (const d of parsed.definitions) assert.is(validateDefinition(d.line, 'x86_64'), null, d.line);
+  const c = run('--check');
+  assert.is(c.status, 0, c.stderr);
+  assert.match(c.stdout, /kprobe_events: (yes|no)/);
+  const bad = run('--arch', 'sparc');
+  assert.is(bad.status, 2);
+});
+
+test.run();

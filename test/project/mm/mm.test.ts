@@ -1,0 +1,204 @@
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {ftraceArgs, probeCalls, schedSwitches, syscalls, taskLifecycle, kvmHvaRanges, schedWakeups} from '../../../src/project/ftrace-args.js';
+import {forksProjector, gupCallsProjector, intervalNotifierCallsProjector, pmdUnsharesProjector, taskStatesProjector} from '../../../src/project/mm/calls.js';
+import {retval, type ProbeRow} from '../../../src/project/mm/common.js';
+import {classifyInvalidationSymbol, foldInvalidations, mmuInvalidationsProjector} from '../../../src/project/mm/invalidations.js';
+import {Db} from '../../../src/store/db.js';
+import {EVENT_LOG_TABLES} from '../../../src/store/eventlog.js';
+import {appendRows} from '../../../src/store/rows.js';
+
+// Rows are inserted directly into the ftrace_args tables (pinned columns), as
+// the projectors see them after ftrace_args has parsed a capture.
+
+const S = '__mmu_notifier_invalidate_range_start';
+const E = '__mmu_notifier_invalidate_range_end';
+const KS = 'kvm_mmu_notifier_invalidate_range_start';
+const KE = 'kvm_mmu_notifier_invalidate_range_end';
+
+let seq = 0;
+function row(pid: number, cpu: number, kind: 'entry' | 'return', symbol: string, args: Record<string, string> = {}): ProbeRow {
+  seq++;
+  return {source_id: 1, seq: BigInt(seq), ts_ns: BigInt(seq) * 1000n, cpu, pid, tgid: pid, comm: `t${pid}`, event: 'x', kind, probe_type: 'kprobe', symbol, args};
+}
+const range = (mm: string, start: string, end: string, flags = '0x1') => ({mm, start, end, flags, event: '1'});
+
+test('symbols are classified by the probed function, not the probe name', () => {
+  assert.equal(classifyInvalidationSymbol(S), {level: 'notifier', part: 'start', family: 'notifier'});
+  assert.equal(classifyInvalidationSymbol(KE), {level: 'callback', part: 'end', family: 'kvm_mmu_notifier'});
+  assert.equal(classifyInvalidationSymbol('nouveau_svm_range_invalidate'), {level: 'interval', part: 'start', family: 'nouveau_svm_range'});
+  assert.is(classifyInvalidationSymbol('mmu_interval_notifier_remove'), null);
+  assert.is(classifyInvalidationSymbol('do_sys_open'), null);
+});
+
+test('return values: s32 decimal, x32/x64 hex of -11, old bare hex, lone unnamed argument', () => {
+  assert.is(retval({ret: '-11'}, 32), -11n);
+  assert.is(retval({ret: '0xfffffff5'}, 32), -11n);
+  assert.is(retval({$retval: 'fffffffffffffff5'}, 32), -11n);
+  assert.is(retval({arg1: '0x10'}, 64), 16n);
+  assert.is(retval({}, 32), null);
+});
+
+test('fold: nested and interleaved invalidations on two tasks/CPUs pair by task, mm and range (LIFO)', () => {
+  seq = 0;
+  const rows = [
+    row(10, 0, 'entry', S, range('0xa', '0x1000', '0x2000')),
+    row(20, 1, 'entry', S, range('0xb', '0x1000', '0x2000')),
+    row(10, 0, 'return', S, {ret: '0'}),
+    row(10, 0, 'entry', S, range('0xc', '0x5000', '0x6000')), // nested, other mm
+    row(20, 1, 'return', S, {ret: '0'}),
+    row(10, 0, 'return', S, {ret: '0'}),
+    row(10, 0, 'entry', E, range('0xc', '0x5000', '0x6000')),
+    row(20, 1, 'entry', E, range('0xb', '0x1000', '0x2000')),
+    row(10, 0, 'entry', E, range('0xa', '0x1000', '0x2000')),
+  ];
+  const inv = foldInvalidations(rows);
+  assert.is(inv.length, 3);
+  const by = (mm: bigint) => inv.find((i) => i.mm === mm)!;
+  assert.is(by(0xan).end_seq, 9n);
+  assert.is(by(0xbn).end_seq, 8n);
+  assert.is(by(0xcn).end_seq, 7n);
+  assert.is(by(0xan).return_seq, 3n);
+  assert.is(by(0xcn).return_seq, 6n);
+  for (const i of inv) assert.is(i.range_mismatch, false);
+  assert.is(by(0xan).blockable, true);
+});
+
+test('fold: -EAGAIN start is closed (no end expected), callbacks point to their core call, mismatch and end-without-start', () => {
+  seq = 0;
+  const nb = range('0xa', '0x1000', '0x2000', '0x0');
+  const rows = [
+    row(10, 0, 'entry', S, nb),
+    row(10, 0, 'entry', KS, nb),
+    row(10, 0, 'return', KS, {ret: '0'}),
+    row(10, 0, 'entry', 'hmm_invalidate_range_start', nb),
+    row(10, 0, 'return', 'hmm_invalidate_range_start', {ret: '-11'}),
+    row(10, 0, 'return', S, {ret: '-11'}),
+    row(11, 1, 'entry', S, range('0xd', '0x1000', '0x3000')),
+    row(11, 1, 'return', S, {ret: '0'}),
+    row(11, 1, 'entry', E, range('0xd', '0x1000', '0x2000')),
+    row(12, 1, 'entry', E, range('0xe', '0x1000', '0x2000')),
+  ];
+  const inv = foldInvalidations(rows);
+  const core = inv.find((i) => i.level === 'notifier' && i.mm === 0xan)!;
+  assert.is(core.ret, -11);
+  assert.is(core.blockable, false);
+  assert.is(core.end_seq, null);
+  const kvm = inv.find((i) => i.symbol === KS)!;
+  assert.is(kvm.parent_inv_id, core.inv_id);
+  assert.is(kvm.parent_part, 'start');
+  assert.is(kvm.end_seq, null);
+  const mism = inv.find((i) => i.mm === 0xdn)!;
+  assert.is(mism.end_seq, 9n);
+  assert.is(mism.range_mismatch, true);
+  const orphan = inv.find((i) => i.end_mm === 0xen)!;
+  assert.is(orphan.seq, null);
+  assert.is(orphan.end_seq, 10n);
+});
+
+async function store(): Promise<Db> {
+  const db = await Db.open(':memory:');
+  await db.ensureTables([...EVENT_LOG_TABLES, ...ftraceArgs.tables]);
+  return db;
+}
+
+function at(s: number, pid: number, cpu: number, extra: Record<string, unknown>) {
+  return {source_id: 1, seq: s, ts_ns: BigInt(s) * 1000n, cpu, pid, ...extra};
+}
+function probe(s: number, pid: number, cpu: number, kind: string, symbol: string, args: Record<string, string>) {
+  return at(s, pid, cpu, {tgid: null, comm: `t${pid}`, event: 'p', kind, probe_type: kind === 'entry' ? 'kprobe' : 'kretprobe', symbol, offset: null, caller: null, args});
+}
+
+test('mmu_invalidations projector: probes paired, KVM rows start-only and non-blockable inside process_mrelease', async () => {
+  const db = await store();
+  await appendRows(db, probeCalls, [
+    probe(1, 10, 0, 'entry', S, range('0xffff888118455180', '0x7f0000000000', '0x7f0000200000', '0x0')),
+    probe(2, 10, 0, 'return', S, {ret: '0'}),
+    probe(3, 10, 0, 'entry', E, range('0xffff888118455180', '0x7f0000000000', '0x7f0000200000', '0x0')),
+  ]);
+  await appendRows(db, syscalls, [
+    at(4, 20, 1, {comm: 'kvm_mm-mut', name: 'process_mrelease', kind: 'enter', args: {}, ret: null}),
+    at(7, 20, 1, {comm: 'kvm_mm-mut', name: 'process_mrelease', kind: 'exit', args: null, ret: 0}),
+  ]);
+  await appendRows(db, kvmHvaRanges, [
+    at(5, 20, 1, {tgid: 20, comm: 'kvm_mm-mut', event: 'kvm_unmap_hva_range', start: 0x7f41b4963000n, end: 0x7f41b4965000n}),
+    at(8, 20, 1, {tgid: 20, comm: 'kvm_mm-mut', event: 'kvm_unmap_hva_range', start: 0x7f41b4963000n, end: 0x7f41b4965000n}),
+    at(9, 21, 0, {tgid: 21, comm: 'kdamond.0', event: 'kvm_age_hva', start: 1n, end: 2n}),
+  ]);
+  await db.ensureTables(mmuInvalidationsProjector.tables);
+  await mmuInvalidationsProjector.build(db);
+  const rows = await db.all<Record<string, unknown>>(`SELECT level, origin, seq, end_seq, ts_end_ns, mm, blockable, has_end_event FROM mmu_invalidations ORDER BY seq`);
+  assert.equal(rows, [
+    {level: 'notifier', origin: 'kprobe', seq: 1n, end_seq: 3n, ts_end_ns: 3000n, mm: 0xffff888118455180n, blockable: false, has_end_event: true},
+    {level: 'kvm', origin: 'kvm_tracepoint', seq: 5n, end_seq: null, ts_end_ns: null, mm: null, blockable: false, has_end_event: false},
+    {level: 'kvm', origin: 'kvm_tracepoint', seq: 8n, end_seq: null, ts_end_ns: null, mm: null, blockable: null, has_end_event: false},
+  ]);
+  db.close();
+});
+
+test('task_states: R/R+ are preempted, S/D sleeping with their wakeup, idle task excluded', async () => {
+  const db = await store();
+  const sw = (s: number, cpu: number, pc: string, pp: number, ps: string, nc: string, np: number) =>
+    at(s, pp, cpu, {prev_comm: pc, prev_pid: pp, prev_prio: 120, prev_state: ps, next_comm: nc, next_pid: np, next_prio: 120});
+  await appendRows(db, schedSwitches, [
+    sw(1, 0, 'a', 10, 'R+', 'b', 11),
+    sw(2, 0, 'b', 11, 'D', 'a', 10),
+    sw(4, 0, 'a', 10, 'S', 'swapper/0', 0),
+    sw(5, 0, 'swapper/0', 0, 'R', 'b', 11),
+  ]);
+  await appendRows(db, schedWakeups, [at(3, 10, 0, {event: 'sched_wakeup', comm: 'b', target_pid: 11, prio: 120, target_cpu: 0})]);
+  await db.ensureTables(taskStatesProjector.tables);
+  await taskStatesProjector.build(db);
+  const rows = await db.all(`SELECT pid, state, prev_state, seq, end_seq, wakeup_seq FROM task_states ORDER BY pid, seq`);
+  assert.equal(rows, [
+    {pid: 10, state: 'preempted', prev_state: 'R+', seq: 1n, end_seq: 2n, wakeup_seq: null},
+    {pid: 10, state: 'running', prev_state: null, seq: 2n, end_seq: 4n, wakeup_seq: null},
+    {pid: 10, state: 'sleeping', prev_state: 'S', seq: 4n, end_seq: null, wakeup_seq: null},
+    {pid: 11, state: 'running', prev_state: null, seq: 1n, end_seq: 2n, wakeup_seq: null},
+    {pid: 11, state: 'sleeping', prev_state: 'D', seq: 2n, end_seq: 5n, wakeup_seq: 3n},
+    {pid: 11, state: 'running', prev_state: null, seq: 5n, end_seq: null, wakeup_seq: null},
+  ]);
+  db.close();
+});
+
+test('forks, gup_calls, pmd_unshares, interval_notifier_calls from probes; clone windows skip CLONE_VM threads', async () => {
+  const db = await store();
+  await appendRows(db, probeCalls, [
+    probe(1, 10, 1, 'entry', 'dup_mmap', {dst_mm: '0xffff888109a3e880', src_mm: '0xffff888118455180'}),
+    probe(2, 11, 0, 'entry', 'pin_user_pages_fast', {start: '0x7f6115ff0000', nr_pages: '16', gup_flags: '0x101'}),
+    probe(3, 11, 0, 'entry', 'gup_fast', {start: '0x7f6115ff0000', end: '0x7f6116000000', gup_flags: '0x40101'}),
+    probe(4, 11, 0, 'return', 'gup_fast', {ret: '0x10'}),
+    probe(5, 11, 0, 'return', 'pin_user_pages_fast', {ret: '16'}),
+    probe(6, 10, 1, 'return', 'dup_mmap', {ret: '0'}),
+    probe(7, 12, 0, 'entry', 'huge_pmd_unshare', {mm: '0xffff88810c4a9a00', addr: '0x7f4000200000'}),
+    probe(8, 12, 0, 'return', 'huge_pmd_unshare', {ret: '1'}),
+    probe(9, 12, 0, 'entry', 'mmu_interval_notifier_insert', {mm: '0xffff88810c4a9a00', start: '0x1000', length: '0x2000'}),
+  ]);
+  await appendRows(db, syscalls, [
+    at(10, 10, 1, {comm: 'p', name: 'clone', kind: 'enter', args: {clone_flags: '0x1200011'}, ret: null}),
+    at(12, 10, 1, {comm: 'p', name: 'clone', kind: 'exit', args: null, ret: 4299}),
+    at(13, 10, 1, {comm: 'p', name: 'clone3', kind: 'enter', args: {uargs: '0x7ffe'}, ret: null}),
+    at(15, 10, 1, {comm: 'p', name: 'clone3', kind: 'exit', args: null, ret: 4300}),
+  ]);
+  await appendRows(db, taskLifecycle, [
+    at(11, 10, 1, {comm: 'p', event: 'task_newtask', target_comm: null, target_pid: null, parent_pid: 10, child_pid: 4299, child_comm: 'p', detail: '1200000'}),
+    at(14, 10, 1, {comm: 'p', event: 'task_newtask', target_comm: null, target_pid: null, parent_pid: 10, child_pid: 4300, child_comm: 'p', detail: '3d0f00'}),
+  ]);
+  for (const p of [forksProjector, gupCallsProjector, pmdUnsharesProjector, intervalNotifierCallsProjector]) {
+    await db.ensureTables(p.tables);
+    await p.build(db);
+  }
+  assert.equal(await db.all(`SELECT origin, exact, seq, return_seq, src_mm, child_pid FROM forks ORDER BY seq`), [
+    {origin: 'probe', exact: true, seq: 1n, return_seq: 6n, src_mm: 0xffff888118455180n, child_pid: null},
+    {origin: 'syscall', exact: false, seq: 10n, return_seq: 12n, src_mm: null, child_pid: 4299},
+  ]);
+  assert.equal(await db.all(`SELECT symbol, lockless, pin, nr_pages, gup_flags, ret FROM gup_calls ORDER BY seq`), [
+    {symbol: 'pin_user_pages_fast', lockless: false, pin: true, nr_pages: 16n, gup_flags: 0x101n, ret: 16n},
+    {symbol: 'gup_fast', lockless: true, pin: false, nr_pages: 16n, gup_flags: 0x40101n, ret: 16n},
+  ]);
+  assert.equal(await db.all(`SELECT mm, addr, ret FROM pmd_unshares`), [{mm: 0xffff88810c4a9a00n, addr: 0x7f4000200000n, ret: 1}]);
+  assert.equal(await db.all(`SELECT op, mm, start, length, ret FROM interval_notifier_calls`), [{op: 'insert', mm: 0xffff88810c4a9a00n, start: 0x1000n, length: 0x2000n, ret: null}]);
+  db.close();
+});
+
+test.run();
