@@ -83,17 +83,19 @@ export function escapeGithubProperty(text: string): string {
 }
 
 /**
- * Markdown inline text (paragraphs, list items, table cells): HTML
- * metacharacters become entities (GitHub renders raw HTML), Markdown
- * punctuation is backslash-escaped, `|` too (table cells), newlines become
- * a space, controls are made visible.
+ * Markdown inline text (paragraphs, list items, table cells; never the
+ * start of a line): HTML metacharacters become entities (GitHub renders raw
+ * HTML), emphasis/code/link/strikethrough punctuation and `|` (table cells)
+ * are backslash-escaped, newlines become a space, controls are made visible.
+ * Line-start syntax (`-`, `+`, `1.`, `>`) cannot occur mid-line, so it is
+ * left alone; `#` is escaped so `#123` is not linked to an issue.
  */
 export function escapeMarkdownInline(text: string): string {
   return visibleControls(text.replace(/\r?\n/g, ' '))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (c) => `\\${c}`);
+    .replace(/[\\`*_{}[\]#|~]/g, (c) => `\\${c}`);
 }
 
 /**
