@@ -103,7 +103,7 @@ export default defineRule({
               note: confidence === 'inferred' ? ' Inferred: ' + (f.exact ? '' : 'the fork window is the whole clone syscall; ') + (g.lockless ? '' : 'the lockless walk was not probed.') : ''}),
             evidence: await evidence(ctx.db, src.source_id, [{seq: f.seq, role: `fork copy start (CPU ${f.cpu})`}, {seq: call.seq, role: `GUP-fast call (CPU ${call.cpu})`},
               ...(g !== call ? [{seq: g.seq, role: 'lockless walk'}, {seq: g.return_seq, role: `lockless walk took ${took}`}] : []),
-              {seq: call.return_seq, role: `GUP-fast returned ${call === g ? took : 'pages'}`}, {seq: f.return_seq, role: 'fork copy end'}]),
+              {seq: call.return_seq, role: `GUP-fast returned ${call.ret ?? '?'}`}, {seq: f.return_seq, role: 'fork copy end'}]),
           });
         }
       }
