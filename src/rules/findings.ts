@@ -53,3 +53,6 @@ export const projectionStateTable = defineTable({
 });
 
 export const RULE_TABLES = [findingsTable, coverageTable];
+
+/** Every table the rule engine and src/project/run.ts write (for allTables() and docs/schema.md). */
+export const ENGINE_TABLES = [findingsTable, coverageTable, projectionStateTable];

@@ -1,8 +1,9 @@
 import {EVENT_LOG_TABLES} from './eventlog.js';
 import {PROJECTORS} from '../project/index.js';
+import {ENGINE_TABLES} from '../rules/findings.js';
 import type {TableDef} from './tables.js';
 
-/** Every table ktrail creates: the event log first, then projections. */
+/** Every table ktrail creates: the event log first, then projections, then the rule engine's (findings, coverage, bookkeeping). */
 export function allTables(extra: TableDef[] = []): TableDef[] {
-  return [...EVENT_LOG_TABLES, ...PROJECTORS.flatMap((p) => p.tables), ...extra];
+  return [...EVENT_LOG_TABLES, ...PROJECTORS.flatMap((p) => p.tables), ...ENGINE_TABLES, ...extra];
 }
