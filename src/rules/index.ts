@@ -3,6 +3,7 @@ import kernelOops from './kernel/oops.js';
 import kernelWarning from './kernel/warning.js';
 import lockdepReport from './lockdep/report.js';
 import traceLostEvents from './trace/lost-events.js';
+import printkWarnOnce from './printk/warn-once.js';
 import gupForkRace from './gup/fork-race.js';
 import mmuCallbackErrorContract from './mmu-notifier/callback-error-contract.js';
 import mmuHugetlbPmdShareRange from './mmu-notifier/hugetlb-pmd-share-range.js';
@@ -26,6 +27,7 @@ const ALL: Rule[] = [
   kernelWarning,
   lockdepReport,
   traceLostEvents,
+  printkWarnOnce,
 ];
 
 export const RULES: readonly Rule[] = [...ALL].sort((a, b) => a.meta.id.localeCompare(b.meta.id));

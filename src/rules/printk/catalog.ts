@@ -90,7 +90,10 @@ export class MessageIndex {
   }
 
   /** Entries whose matcher matches `text`, in catalog order. */
-  match(text: string): CatalogEntry[] {
+  match(record: string): CatalogEntry[] {
+    // kmsg and JSON logs keep a multi-line message in one record; matchers describe its first line.
+    const nl = record.indexOf('\n');
+    const text = nl >= 0 ? record.slice(0, nl) : record;
     const out: CatalogEntry[] = [];
     const seen = new Set<string>();
     const test = (c: Candidate): void => {

@@ -34,6 +34,7 @@ const meta = {
     warnHit: 'The WARNING at {location} is {macro} at {site}{fn}: it fires once per boot, so later hits of this check in this boot were suppressed and did not print.{extra}',
     sites: ' The same text is printed by {n} sites: {list}; each prints once per boot.',
     catalogVersion: ' (Site from the Linux {kernel} catalog; this boot runs {running}, so line numbers may differ.)',
+    supplement: ' (Site from the catalog supplement: this text is not in the Linux {kernel} sources; provenance in data/warn-once-supplement.json.)',
     deprecated: ' Userspace used an interface the kernel has deprecated; nothing failed in the kernel, but the interface will go away.',
     double:
       'The once-message of {site}{fn} appears {count} times in boot {boot} although {allowedText}. One boot of one kernel cannot do that: the log joins two boots without a boot banner or a timestamp restart (a reboot the log does not show), or two copies of the code printed it (a module unloaded and loaded again, or two modules built from the same source), or the once-flags were reset through /sys/kernel/debug/clear_warn_once. First hit: line {first}; this hit: line {second}.',
@@ -174,6 +175,11 @@ async function evaluateSource(
       const text = r.text ?? '';
       const boot = r.boot ?? 0;
       if (text.startsWith('Linux version ')) kernelOfBoot.set(boot, text.split(' ')[2] ?? '');
+      else if (!kernelOfBoot.has(boot) && text.startsWith('CPU: ')) {
+        // Splat banner: `CPU: 0 UID: 0 PID: 1 Comm: x Not tainted 6.12.117 #1`.
+        const k = /(?:Not tainted|Tainted: \S+) (\S+)/.exec(text);
+        if (k) kernelOfBoot.set(boot, k[1]!);
+      }
       if (text.startsWith('WARNING:')) warningLines.set(Number(r.seq), r);
       const sites = messages.match(text);
       if (sites.length === 0) continue;
@@ -300,7 +306,7 @@ function reportHit(ctx: RuleContext<Options>, sourceId: number, o: Occurrence, c
           fn: fnText(site),
           levelName: level !== null ? `level ${LEVEL_NAMES[level] ?? level}` : 'level unknown',
           sites: others,
-          extra: (site.supplement ? ` Catalog note: ${site.provenance}` : '') + versionNote + extra,
+          extra: (site.supplement ? formatMessage(meta, 'supplement', {kernel: catalog.kernel}) : '') + versionNote + extra,
         });
   const siteTag = `${site.macro} ${siteText(site)}${o.sites.length > 1 ? ` +${o.sites.length - 1} site${o.sites.length > 2 ? 's' : ''}` : ''}`;
   const title = o.via === 'location' ? `once-WARNING: ${site.macro} in ${site.function ?? '?'} [${siteText(site)}]` : `once-message: ${shortFormat(site)} [${siteTag}]`;
