@@ -48,6 +48,23 @@ function lockdepFindings(result: any): any[] {
   return result.findings.filter((f: any) => f.rule === 'lockdep/report');
 }
 
+/**
+ * The clean log with the real splat moved to start at `startUs` (µs) and put
+ * before the log's last line (which is later), keeping the log in time order.
+ */
+function spliceSplat(cleanPath: string, startUs: bigint, name: string): string {
+  const clean = readFileSync(cleanPath, 'utf8').trimEnd().split('\n');
+  const shift = (line: string) =>
+    line.replace(/^\[\s*(\d+)\.(\d{6})\]/, (_m, s: string, us: string) => {
+      const t = BigInt(s) * 1_000_000n + BigInt(us) - 1_600_000_000n + startUs;
+      return `[${String(t / 1_000_000n).padStart(5)}.${String(t % 1_000_000n).padStart(6, '0')}]`;
+    });
+  const splat = readFileSync(SPLAT, 'utf8').trimEnd().split('\n').map(shift);
+  const out = path.join(tmp, name);
+  writeFileSync(out, [...clean.slice(0, -1), ...splat, clean[clean.length - 1]].join('\n') + '\n');
+  return out;
+}
+
 test('usage and input errors exit 2 with one line naming the problem', () => {
   const bad = path.join(tmp, 'bad-baseline.yml');
   writeFileSync(bad, 'version: 1\nentries:\n  - fingerprint: abcd1234\n    rule: lockdep/report\n    title: t\n    expires: 31/12/2026\n');
@@ -182,15 +199,7 @@ test('update-baseline keeps owner/comment/expires of entries that still occur (J
 
 test('attribution: a splat during a capture-kit phase names that phase (trace markers); a KTAP test that passed during a splat is pointed out', () => {
   // Move the real splat into the gupfork phase of the real cap5 markers (1550.353141 .. 1550.510913).
-  const clean = readFileSync(DMESG, 'utf8').trimEnd().split('\n');
-  const shift = (line: string) =>
-    line.replace(/^\[\s*(\d+)\.(\d{6})\]/, (_m, s: string, us: string) => {
-      const t = BigInt(s) * 1_000_000n + BigInt(us) - 1_600_000_000n + 1_550_400_000n;
-      return `[${String(t / 1_000_000n).padStart(5)}.${String(t % 1_000_000n).padStart(6, '0')}]`;
-    });
-  const splat = readFileSync(SPLAT, 'utf8').trimEnd().split('\n').map(shift);
-  const inPhase = path.join(tmp, 'console-splat-in-gupfork.txt');
-  writeFileSync(inPhase, [...clean.slice(0, -1), ...splat, clean[clean.length - 1]].join('\n') + '\n');
+  const inPhase = spliceSplat(DMESG, 1_550_400_000n, 'console-splat-in-gupfork.txt');
   const res = json(gate(inPhase, `${REAL}/cap5-trace-markers-excerpt.txt`, '--json'));
   const f = lockdepFindings(res)[0];
   assert.ok(f, 'lockdep finding');
@@ -219,6 +228,22 @@ test('attribution: a splat during a capture-kit phase names that phase (trace ma
   const kres = json(j);
   assert.equal(kres.tests.filter((t: any) => t.passed_despite_finding).map((t: any) => t.test), ['sock_locking.setsockopt_under_rtnl']);
   assert.ok(j.stderr.split('\n').some((l) => l.startsWith('::error file=samples/gate/ktap-pass-with-lockdep.log,')), j.stderr);
+});
+
+test('fresh capture-kit run on this machine (samples/gate/kit): clean passes; a splat during its gupfork phase fails and names the phase', () => {
+  const KIT = 'samples/gate/kit';
+  const clean = gate(`${KIT}/dmesg.txt`, `${KIT}/cap5-trace-markers.txt`, '--json');
+  assert.is(clean.code, 0, clean.stderr);
+  const cres = json(clean);
+  assert.is(cres.coverage.find((c: any) => c.rule === 'lockdep/report' && c.source_id === 1).status, 'evaluated');
+  assert.is(cres.counts.gating, 0);
+  // gupfork ran from 1696.369953 to 1696.673165 in this capture.
+  const withSplat = spliceSplat(`${KIT}/dmesg.txt`, 1_696_400_000n, 'kit-console-with-splat.txt');
+  const r = gate(withSplat, `${KIT}/cap5-trace-markers.txt`, '--json');
+  assert.is(r.code, 1);
+  const f = lockdepFindings(json(r))[0];
+  assert.is(f.status, 'new');
+  assert.is(f.test.test, 'gupfork');
 });
 
 test('hostile log text: outputs stay valid and nothing is injected into terminal, annotations, XML or Markdown', () => {
