@@ -5,6 +5,7 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import Ajv04 from 'ajv-draft-04';
+import addFormats from 'ajv-formats';
 import {XMLValidator} from 'fast-xml-parser';
 import YAML from 'yaml';
 
@@ -41,7 +42,7 @@ function json(r: Run): any {
 
 const sarifValidate = (() => {
   const schema = JSON.parse(readFileSync('test/gate/schema/sarif-2.1.0-rtm.5.json', 'utf8'));
-  return new Ajv04({allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false}).compile(schema);
+  return addFormats(new Ajv04({allErrors: true, strict: false, unicodeRegExp: false})).compile(schema);
 })();
 
 function lockdepFindings(result: any): any[] {

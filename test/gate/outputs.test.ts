@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import Ajv04 from 'ajv-draft-04';
+import addFormats from 'ajv-formats';
 import {XMLParser, XMLValidator} from 'fast-xml-parser';
 import {escapeGithubData, escapeGithubProperty, escapeMarkdownInline, escapeTerminal, escapeXml, markdownCodeBlock, visibleControls} from '../../src/gate/escape.js';
 import {renderGithub} from '../../src/gate/github.js';
@@ -102,7 +103,7 @@ test('SARIF: valid against the vendored SARIF 2.1.0 schema, with rules, location
     ],
   }) as any;
   const schema = JSON.parse(readFileSync('test/gate/schema/sarif-2.1.0-rtm.5.json', 'utf8'));
-  const ajv = new Ajv04({allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false});
+  const ajv = addFormats(new Ajv04({allErrors: true, strict: false, unicodeRegExp: false}));
   const validate = ajv.compile(schema);
   const ok = validate(JSON.parse(JSON.stringify(sarif)));
   assert.ok(ok, JSON.stringify(validate.errors?.slice(0, 5)));
