@@ -25,6 +25,11 @@ export async function loadProbeRows(db: Db, symbolWhere: string, mapping: ProbeM
     `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, kind, probe_type, symbol, args::VARCHAR AS args
        FROM probe_calls WHERE ${symbolWhere} ORDER BY source_id, seq`,
   );
+  const graph = await loadFuncgraphRows(db, symbolWhere);
+  if (graph.length > 0) {
+    rows.push(...graph);
+    rows.sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+  }
   return rows.map((r) => {
     let args: Record<string, string> = {};
     if (r.args) {
@@ -36,6 +41,34 @@ export async function loadProbeRows(db: Db, symbolWhere: string, mapping: ProbeM
     }
     return {...r, args: applyMapping(mapping, r.symbol, args)};
   });
+}
+
+/**
+ * function_graph calls of the same functions, as entry/return rows: no
+ * arguments (no mm or range), the return value only with funcgraph-retval.
+ */
+async function loadFuncgraphRows(db: Db, symbolWhere: string): Promise<Array<Omit<ProbeRow, 'args'> & {args: string | null}>> {
+  if (!(await db.tableExists('function_calls'))) return [];
+  const cols = await db.all<{column_name: string}>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'function_calls'`);
+  const have = new Set(cols.map((c) => c.column_name));
+  if (!have.has('exit_seq') || !have.has('depth')) return [];
+  const retval = have.has('retval') ? 'retval' : 'NULL';
+  const entrySeen = have.has('entry_seen') ? 'entry_seen' : 'true';
+  const calls = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; comm: string | null; symbol: string;
+    exit_seq: bigint | null; ts_end_ns: bigint | null; retval: string | null; entry_seen: boolean}>(
+    `SELECT * FROM (SELECT source_id, seq, ts_ns, cpu, pid, comm, func AS symbol, exit_seq, ts_end_ns, ${retval} AS retval, ${entrySeen} AS entry_seen
+       FROM function_calls WHERE depth IS NOT NULL) WHERE ${symbolWhere} ORDER BY source_id, seq`,
+  );
+  const out: Array<Omit<ProbeRow, 'args'> & {args: string | null}> = [];
+  for (const c of calls) {
+    const base = {source_id: c.source_id, cpu: c.cpu, pid: c.pid, tgid: null, comm: c.comm, event: 'function_graph', probe_type: 'function_graph', symbol: c.symbol};
+    if (c.entry_seen) out.push({...base, seq: c.seq, ts_ns: c.ts_ns, kind: 'entry', args: null});
+    if (c.exit_seq !== null) {
+      // A leaf call (`func();`) has its exit on the entry line: keep the return after the entry.
+      out.push({...base, seq: c.exit_seq, ts_ns: c.ts_end_ns, kind: 'return', args: c.retval !== null ? JSON.stringify({ret: c.retval}) : null});
+    }
+  }
+  return out;
 }
 
 /** A number argument (hex `0x..`, decimal, or old-style bare hex). */

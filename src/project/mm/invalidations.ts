@@ -36,7 +36,7 @@ export const mmuInvalidations = defineTable({
     {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
     {name: 'inv_id', type: 'BIGINT', nullable: false, doc: 'Row id (unique per store build).'},
     {name: 'level', type: 'VARCHAR', doc: '`notifier` (__mmu_notifier_invalidate_range_start/_end), `callback` (a subscription\'s *_invalidate_range_start/_end), `interval` (*_invalidate), `tracepoint` (mmu_notifier:*), `kvm` (kvm_unmap_hva_range).'},
-    {name: 'origin', type: 'VARCHAR', doc: 'How it was seen: kprobe, fprobe, tracepoint, kvm_tracepoint.'},
+    {name: 'origin', type: 'VARCHAR', doc: 'How it was seen: kprobe, fprobe, function_graph (no arguments), tracepoint, kvm_tracepoint.'},
     {name: 'symbol', type: 'VARCHAR', doc: 'Start function / event (NULL for an end without start).'},
     {name: 'end_symbol', type: 'VARCHAR', doc: 'End function / event that closed it.'},
     {name: 'pid', type: 'INTEGER', doc: 'Task.'},
@@ -105,7 +105,7 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1): Inv[] {
   for (const r of rows) {
     const cls = classifyInvalidationSymbol(r.symbol);
     if (!cls) continue;
-    const origin = r.probe_type === 'tracepoint' ? 'tracepoint' : r.probe_type?.startsWith('f') ? 'fprobe' : 'kprobe';
+    const origin = r.probe_type === 'tracepoint' || r.probe_type === 'function_graph' ? r.probe_type : r.probe_type?.startsWith('f') ? 'fprobe' : 'kprobe';
     const level: InvalidationLevel = r.probe_type === 'tracepoint' ? 'tracepoint' : cls.level;
     const taskKey = `${r.source_id}|${r.pid}`;
     const callKey = `${taskKey}|${r.symbol}`;
@@ -226,6 +226,7 @@ export const mmuInvalidationsProjector: Projector = {
   async build(db: Db): Promise<void> {
     const probes = await loadProbeRows(db, `symbol LIKE '%invalidate%'`);
     const tps = await loadTracepointRows(db);
+    // Stable sort: a leaf function_graph call has its entry and return on one line.
     const rows = [...probes, ...tps].sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
     const invs = foldInvalidations(rows);
     await appendRows(db, mmuInvalidations, invs);

@@ -30,6 +30,17 @@ export async function inventory(db: Db): Promise<Map<number, SourceInventory>> {
       get(r.source_id).probes.add(`${r.kind}:${r.symbol}`);
     }
   }
+  if (await db.tableExists('function_calls')) {
+    const cols = new Set((await db.all<{column_name: string}>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'function_calls'`)).map((c) => c.column_name));
+    if (cols.has('exit_seq') && cols.has('depth')) {
+      // function_graph shows entry and return of every traced function (but no arguments).
+      for (const r of await db.all<{source_id: number; func: string; ret: boolean}>(
+        `SELECT DISTINCT source_id, func, exit_seq IS NOT NULL AS ret FROM function_calls WHERE depth IS NOT NULL AND func LIKE '%invalidat%'`)) {
+        get(r.source_id).probes.add(`entry:${r.func}`);
+        if (r.ret) get(r.source_id).probes.add(`return:${r.func}`);
+      }
+    }
+  }
   for (const r of await db.all<{source_id: number; event: string; n: bigint}>('SELECT source_id, event, count(*) AS n FROM events GROUP BY ALL')) {
     get(r.source_id).events.set(r.event, Number(r.n));
   }

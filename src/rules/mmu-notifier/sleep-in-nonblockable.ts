@@ -30,6 +30,9 @@ export default defineRule({
     const inv = await inventory(ctx.db);
     // Non-blockable windows: a start call (or interval invalidate) from entry to return.
     const windows = await loadInvalidations(ctx.db, `level IN ('notifier', 'callback', 'interval') AND blockable = false AND seq IS NOT NULL`);
+    const unknownFlags = new Map((await ctx.db.all<{source_id: number; n: bigint}>(
+      `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level IN ('notifier', 'callback', 'interval') AND seq IS NOT NULL AND blockable IS NULL GROUP BY ALL`,
+    )).map((r) => [r.source_id, Number(r.n)]));
     const kvmNonBlock = await ctx.db.all<{source_id: number; n: bigint}>(
       `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level = 'kvm' AND blockable = false GROUP BY ALL`);
     const kvmNB = new Map(kvmNonBlock.map((r) => [r.source_id, Number(r.n)]));
@@ -68,6 +71,8 @@ export default defineRule({
       if (missing.length > 0) partial.push(missingReason(missing));
       if (si.schedSwitches === 0) partial.push('no sched:sched_switch events: only kernel BUG reports are used');
       if (kvmText) partial.push(kvmText.slice(2));
+      const unknown = unknownFlags.get(src.source_id) ?? 0;
+      if (unknown > 0) partial.push(`${unknown} invalidation start(s) without the flags argument (function_graph, or probes without flags=): blockable unknown, not evaluated`);
       // One finding per sleep: the outermost window (the core start) names it.
       const used = new Set<string>();
       for (const w of mine) {

@@ -1,6 +1,6 @@
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {ftraceArgs, probeCalls, schedSwitches, syscalls, taskLifecycle, kvmHvaRanges, schedWakeups} from '../../../src/project/ftrace-args.js';
+import {ftraceArgs, functionCalls, probeCalls, schedSwitches, syscalls, taskLifecycle, kvmHvaRanges, schedWakeups} from '../../../src/project/ftrace-args.js';
 import {forksProjector, gupCallsProjector, intervalNotifierCallsProjector, pmdUnsharesProjector, taskStatesProjector} from '../../../src/project/mm/calls.js';
 import {retval, type ProbeRow} from '../../../src/project/mm/common.js';
 import {classifyInvalidationSymbol, foldInvalidations, mmuInvalidationsProjector} from '../../../src/project/mm/invalidations.js';
@@ -132,6 +132,28 @@ test('mmu_invalidations projector: probes paired, KVM rows start-only and non-bl
     {level: 'notifier', origin: 'kprobe', seq: 1n, end_seq: 3n, ts_end_ns: 3000n, mm: 0xffff888118455180n, blockable: false, has_end_event: true},
     {level: 'kvm', origin: 'kvm_tracepoint', seq: 5n, end_seq: null, ts_end_ns: null, mm: null, blockable: false, has_end_event: false},
     {level: 'kvm', origin: 'kvm_tracepoint', seq: 8n, end_seq: null, ts_end_ns: null, mm: null, blockable: null, has_end_event: false},
+  ]);
+  db.close();
+});
+
+test('function_graph calls of the notifier functions become invalidations without arguments (entry/exit paired by ftrace_args)', async () => {
+  const db = await store();
+  const fc = (s: number, pid: number, func: string, depth: number, exit: number | null, retval: string | null, entrySeen = true) =>
+    at(s, pid, 0, {comm: `t${pid}`, func, parent: null, depth, exit_seq: exit, ts_end_ns: exit === null ? null : BigInt(exit) * 1000n, duration_ns: null, retval, entry_seen: entrySeen});
+  await appendRows(db, functionCalls, [
+    fc(1, 10, S, 1, 4, '0x0'),
+    fc(2, 10, KS, 2, 3, null),
+    fc(5, 10, E, 1, 6, null),
+    fc(7, 11, S, 0, 7, '-11'),   // leaf call: entry and exit on one line
+    fc(9, 12, E, 0, 9, null, false), // only the exit was captured
+  ]);
+  await db.ensureTables(mmuInvalidationsProjector.tables);
+  await mmuInvalidationsProjector.build(db);
+  const rows = await db.all(`SELECT level, origin, symbol, pid, seq, return_seq, ret, end_seq, parent_inv_id IS NOT NULL AS has_parent FROM mmu_invalidations ORDER BY coalesce(seq, end_seq)`);
+  assert.equal(rows, [
+    {level: 'notifier', origin: 'function_graph', symbol: S, pid: 10, seq: 1n, return_seq: 4n, ret: 0, end_seq: 5n, has_parent: false},
+    {level: 'callback', origin: 'function_graph', symbol: KS, pid: 10, seq: 2n, return_seq: 3n, ret: null, end_seq: null, has_parent: true},
+    {level: 'notifier', origin: 'function_graph', symbol: S, pid: 11, seq: 7n, return_seq: 7n, ret: -11, end_seq: null, has_parent: false},
   ]);
   db.close();
 });
