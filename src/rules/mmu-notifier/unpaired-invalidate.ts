@@ -63,6 +63,12 @@ export default defineRule({
 
       const mine = rows.filter((r) => r.source_id === src.source_id);
       const seenBefore = new Map<string, InvRow>();
+      // A subscription's callback row is not reported again when its core call already was, for the same reason.
+      const reportedCore = new Map<bigint, string>();
+      const dup = (r: InvRow, kind: string) => r.level === 'callback' && r.parent_inv_id !== null && reportedCore.get(r.parent_inv_id) === kind;
+      const mark = (r: InvRow, kind: string) => {
+        if (r.level === 'notifier') reportedCore.set(r.inv_id, kind);
+      };
       let openAtEnd = 0;
       for (const r of mine) {
         const key = `${r.pid}|${r.level}`;
@@ -84,7 +90,8 @@ export default defineRule({
           continue;
         }
         if (r.end_seq !== null) {
-          if (r.range_mismatch) {
+          if (r.range_mismatch && !dup(r, 'mismatch')) {
+            mark(r, 'mismatch');
             await report(r, 'certain', 'error', formatMessage(meta, 'mismatch', data), `invalidate_range_end range differs from its start: ${r.symbol}`,
               [{seq: r.seq, role: 'start'}, {seq: r.end_seq, role: 'end (other range)'}]);
           }
@@ -109,6 +116,8 @@ export default defineRule({
           continue;
         }
         if (exit) {
+          if (dup(r, 'exited')) continue;
+          mark(r, 'exited');
           await report(r, 'certain', 'error', formatMessage(meta, 'exited', {...data, exitSeq: exit.seq}), `invalidate_range_start never ended before task exit: ${r.symbol}`,
             [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: exit.seq, role: 'task exit'}]);
           continue;
@@ -117,6 +126,8 @@ export default defineRule({
         const after = src.last_ts_ns !== null && r.ts_start_ns !== null ? Number(src.last_ts_ns - r.ts_start_ns) / 1e6 : 0;
         const ranOn = seen && r.seq !== null && seen.seq > (r.return_seq ?? r.seq);
         if (after >= ctx.options.minOpenMs && ranOn) {
+          if (dup(r, 'open')) continue;
+          mark(r, 'open');
           await report(r, 'inferred', 'warning', formatMessage(meta, 'captureEnd', {...data, after: after.toFixed(1), lastSeq: seen!.seq}),
             `invalidate_range_start without end by the end of the capture: ${r.symbol}`,
             [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: seen!.seq, role: 'task last seen'}]);
