@@ -5,7 +5,7 @@ import {forksProjector, gupCallsProjector, intervalNotifierCallsProjector, pmdUn
 import {retval, type ProbeRow} from '../../../src/project/mm/common.js';
 import {classifyInvalidationSymbol, foldInvalidations, mmuInvalidationsProjector} from '../../../src/project/mm/invalidations.js';
 import {Db} from '../../../src/store/db.js';
-import {EVENT_LOG_TABLES} from '../../../src/store/eventlog.js';
+import {EVENT_LOG_TABLES, events} from '../../../src/store/eventlog.js';
 import {appendRows} from '../../../src/store/rows.js';
 
 // Rows are inserted directly into the ftrace_args tables (pinned columns), as
@@ -154,6 +154,23 @@ test('function_graph calls of the notifier functions become invalidations withou
     {level: 'notifier', origin: 'function_graph', symbol: S, pid: 10, seq: 1n, return_seq: 4n, ret: 0, end_seq: 5n, has_parent: false},
     {level: 'callback', origin: 'function_graph', symbol: KS, pid: 10, seq: 2n, return_seq: 3n, ret: null, end_seq: null, has_parent: true},
     {level: 'notifier', origin: 'function_graph', symbol: S, pid: 11, seq: 7n, return_seq: 7n, ret: -11, end_seq: null, has_parent: false},
+  ]);
+  db.close();
+});
+
+test('custom mmu_notifier:* tracepoints (mm= start= end= flags= event=) pair by task and range', async () => {
+  const db = await store();
+  const ev = (s: number, pid: number, event: string, body: string) => at(s, pid, 0, {tgid: null, comm: `t${pid}`, flags: null, event, body});
+  await appendRows(db, events, [
+    ev(1, 10, 'mmu_notifier_invalidate_range_start', 'mm=0xffff888118455180 start=0x7f0000000000 end=0x7f0000200000 flags=0x1 event=1'),
+    ev(2, 11, 'mmu_notifier_invalidate_range_start', 'mm=0xffff888104c1d600 start=0x1000 end=0x2000 flags=0x0 event=0'),
+    ev(3, 10, 'mmu_notifier_invalidate_range_end', 'mm=0xffff888118455180 start=0x7f0000000000 end=0x7f0000200000 flags=0x1 event=1'),
+  ]);
+  await db.ensureTables(mmuInvalidationsProjector.tables);
+  await mmuInvalidationsProjector.build(db);
+  assert.equal(await db.all(`SELECT level, origin, pid, seq, end_seq, blockable, "end" FROM mmu_invalidations ORDER BY seq`), [
+    {level: 'tracepoint', origin: 'tracepoint', pid: 10, seq: 1n, end_seq: 3n, blockable: true, end: 0x7f0000200000n},
+    {level: 'tracepoint', origin: 'tracepoint', pid: 11, seq: 2n, end_seq: null, blockable: false, end: 0x2000n},
   ]);
   db.close();
 });
