@@ -93,9 +93,8 @@ export function renderFindingsText(r: CheckReport): string {
         const src = e.source_id === f.source_id ? '' : `${sourceName(r.sources, e.source_id)}:`;
         out.push(`          ${t(src)}${String(e.seq).padStart(width)} | ${t(e.text)}${e.role && e.role !== 'report' ? `   <- ${t(e.role)}` : ''}`);
       }
-      out.push(`          fingerprint ${f.fingerprint}`);
+      out.push(`          fingerprint ${f.fingerprint}`, '');
     }
-    out.push('');
   }
   out.push(...renderCoverageText(r));
   out.push(summaryLine(r));

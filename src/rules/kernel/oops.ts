@@ -58,7 +58,8 @@ const meta = {
   needs: {projections: ['reports'], inputs: ['log_lines']},
   messages: {
     report: '{task} hit {kind}{at}.{tainted}',
-    oom: 'The OOM killer ran for {task}{at}: memory (of the system or of a memory cgroup) ran out and a process was killed. Expected under a memcg limit; a bug only if the workload should have fit.',
+    oom: 'The OOM killer ran for {task}{at}: the system ran out of memory and a process was killed. A bug only if the workload should have fit (or the kernel leaks memory).',
+    oomMemcg: 'The OOM killer ran for {task}{at}: the memory cgroup {memcg} reached its limit and a process in it was killed. Expected when a workload outgrows its memcg limit, not a kernel bug by itself.',
     corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
   },
   options: z.object({
@@ -88,7 +89,15 @@ export default defineRule({
         at: r.location ? ` at ${r.location}` : r.frame ? ` in ${r.frame}` : '',
         tainted: r.tainted ? ` Kernel tainted: ${r.tainted}.` : '',
       };
-      let message = formatMessage(meta, r.class === 'OOM' ? 'oom' : 'report', data);
+      const evidence = lines.get(r.report_id) ?? [];
+      const memcgLine = r.class === 'OOM' ? evidence.find((e) => /^Memory cgroup out of memory|oom_memcg=/.test(e.text)) : undefined;
+      const memcg = evidence.map((e) => /oom_memcg=([^,\s]+)/.exec(e.text)?.[1]).find(Boolean);
+      let message =
+        r.class !== 'OOM'
+          ? formatMessage(meta, 'report', data)
+          : memcgLine
+            ? formatMessage(meta, 'oomMemcg', {...data, memcg: memcg ?? '(unnamed)'})
+            : formatMessage(meta, 'oom', data);
       if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
       ctx.report({
         severity: (ctx.options.severities as Record<string, Severity>)[r.class] ?? 'warning',
@@ -100,7 +109,7 @@ export default defineRule({
         pid: r.pid,
         comm: r.comm,
         message,
-        evidence: lines.get(r.report_id) ?? [],
+        evidence,
       });
     }
   },
