@@ -134,8 +134,11 @@ export class FtraceTokenizer implements Tokenizer {
   private continuation = 0;
   private elisions = 0;
   private instances = new Set<string>();
-  /** Event names seen (interned), or null for text before a colon that is not a name. */
-  private readonly names = new Map<string, string | null>();
+  /** Event names seen, by length (see eventName). */
+  private readonly namesByLen: (string[] | undefined)[] = [];
+  /** Column of `[cpu]` and of the TGID `(` in the last line read (fixed-column fast path). */
+  private lbGuess = -1;
+  private lpGuess = -1;
   private emptyCpus: number[] = [];
   /** Last row that a following continuation or stack frame line belongs to. */
   private last: EventRow | MarkerRow | null = null;
@@ -260,7 +263,10 @@ export class FtraceTokenizer implements Tokenizer {
   /** Index scan of the column layout; fills this.h and returns true if the line has it. */
   private scanBracket(s: string, start: number): boolean {
     const n = s.length;
-    let b = s.indexOf('[', start + 1);
+    // Fixed columns: most lines have the `[cpu]` column where the previous line had it.
+    const g = this.lbGuess;
+    let b = g > start && g < n && s.charCodeAt(g) === LBRACK ? g : s.indexOf('[', start + 1);
+    let guessed = b === g;
     while (b > 0) {
       let j = b + 1;
       let cpu = 0;
@@ -271,7 +277,13 @@ export class FtraceTokenizer implements Tokenizer {
         j++;
       }
       if (j > b + 1 && j < n && s.charCodeAt(j) === RBRACK && s.charCodeAt(b - 1) === SP && this.scanHeadAround(s, start, b, j + 1, cpu)) {
+        this.lbGuess = b;
         return true;
+      }
+      if (guessed) {
+        guessed = false;
+        b = s.indexOf('[', start + 1);
+        continue;
       }
       b = s.indexOf('[', b + 1);
     }
@@ -287,8 +299,10 @@ export class FtraceTokenizer implements Tokenizer {
     let tgid: number | null = null;
     let hasTgid = false;
     if (s.charCodeAt(k) === RPAREN) {
-      const p = s.lastIndexOf('(', k);
+      const g = this.lpGuess;
+      const p = g > start && g < k && s.charCodeAt(g) === LPAREN ? g : s.lastIndexOf('(', k);
       if (p <= start) return false;
+      this.lpGuess = p;
       let v = 0;
       let digits = 0;
       for (let q = p + 1; q < k; q++) {
@@ -376,12 +390,7 @@ export class FtraceTokenizer implements Tokenizer {
     // Fast path: `name: body`, with names validated once and interned.
     const colon = s.indexOf(':', rest);
     if (colon > rest && (colon + 1 === n || s.charCodeAt(colon + 1) === SP)) {
-      const key = s.slice(rest, colon);
-      let name = this.names.get(key);
-      if (name === undefined) {
-        name = isEventName(key) ? key : null;
-        if (this.names.size < 10000) this.names.set(key, name);
-      }
+      const name = this.eventName(s, rest, colon);
       if (name !== null) {
         let b = colon + 1;
         while (b < n && s.charCodeAt(b) === SP) b++;
@@ -421,6 +430,27 @@ export class FtraceTokenizer implements Tokenizer {
     return unparsedLine('no-event-name', s);
   }
 
+  /**
+   * The event name in s[rest, colon), or null if that text is not a name.
+   * Names already seen are found in a per-length bucket and returned as one
+   * shared string.
+   */
+  private eventName(s: string, rest: number, colon: number): string | null {
+    const len = colon - rest;
+    const bucket = this.namesByLen[len];
+    const key = s.slice(rest, colon);
+    if (bucket !== undefined) {
+      // `===` on strings is a fast builtin; startsWith(x, pos) and Map hashing were slower here.
+      for (let i = 0; i < bucket.length; i++) if (bucket[i] === key) return bucket[i]!;
+    }
+    if (!isEventName(key)) return null;
+    // A flat copy, so the interned name does not keep its first line alive.
+    const name = Buffer.from(key, 'latin1').toString('latin1');
+    if (bucket === undefined) this.namesByLen[len] = [name];
+    else if (bucket.length < 256) bucket.push(name);
+    return name;
+  }
+
   /** An `event: body` line; `bodyAt` is the first non-blank character after the colon. */
   private named(name: string, s: string, afterColon: number, bodyAt: number): LineResult {
     const h = this.h;
@@ -443,7 +473,7 @@ export class FtraceTokenizer implements Tokenizer {
       return row;
     }
     const body = s.slice(bodyAt);
-    if (body.startsWith('[FAILED TO PARSE]')) this.failedToParse++;
+    if (s.charCodeAt(bodyAt) === LBRACK && body.startsWith('[FAILED TO PARSE]')) this.failedToParse++;
     return this.event(name, body);
   }
 
