@@ -7,14 +7,11 @@ import type {Severity} from '../src/rules/types.js';
 
 export default class Gate extends KtrailCommand {
   static summary = 'CI gate: ingest the logs of a test run, run all rules, fail on new findings not in the baseline.';
-  static description = `Ingests every LOG (dmesg/console logs, ftrace captures, trace.dat, .gz/.zst/.xz, - for stdin), runs all
-rules, names the test that was running when each finding happened (KTAP/kselftest results or test markers),
-and compares the findings with a baseline of known fingerprints.
-Exit codes: 0 no new finding at or above --fail-on; 1 new (or expired-baseline) findings at or above it;
-2 usage or input error (including a baseline file that does not validate).
-Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (summary; appended when FILE is
-$GITHUB_STEP_SUMMARY), --github (workflow-command annotations on stdout), --json (the full result).
-See docs/gate.md.`;
+  static description = `Ingests every LOG (dmesg/console logs, ftrace captures, trace.dat, .gz/.zst/.xz, - for stdin), runs all rules, names the test that was running when each finding happened (KTAP/kselftest results or test markers), and compares the findings with a baseline of known fingerprints.
+
+Exit codes: 0 no new finding at or above --fail-on; 1 new (or expired-baseline) findings at or above it; 2 usage or input error (including a baseline file that does not validate).
+
+Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (summary; appended when FILE is $GITHUB_STEP_SUMMARY), --github (workflow-command annotations; on stderr with --json), --json (the full result). See docs/gate.md.`;
 
   static examples = [
     '<%= config.bin %> gate console.log trace.txt.gz --baseline ktrail-baseline.yml',
