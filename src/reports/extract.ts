@@ -207,7 +207,7 @@ function analyze(rep: Open, opts: ExtractOptions): ExtractedReport {
     irqs_disabled: facts.irqs_disabled,
     non_block: facts.non_block,
     frames: framesOf(rep.lines),
-    locks: cls === 'LOCKDEP' || /lock/i.test(title) ? locksOf(rep.lines) : [],
+    locks: locksOf(rep.lines),
     context: rep.ctx,
     lines: opts.keepLines ? rep.lines : [],
   };
