@@ -22,7 +22,7 @@ export interface GapSpan {
   cpu: number | null;
   kind: string | null;
   lost: bigint | null;
-  /** Last event before the gap on that CPU (any CPU when the gap names none); NULL when none. */
+  /** Time of the last event before the gap line on that CPU (any CPU when the gap names none); NULL when none. */
   ts_start_ns: bigint | null;
   /** The gap's own timestamp, else the next event on that CPU after it; NULL when none. */
   ts_end_ns: bigint | null;
@@ -34,14 +34,28 @@ export interface GapSpan {
  * timestamp. Rules with time windows use this to report `partial`.
  */
 export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]> {
+  // ASOF joins find the nearest event before/after each gap line on its CPU
+  // (on any CPU when the gap names none) without a scan of events per gap.
+  const where = sourceId === undefined ? '' : 'WHERE source_id = $1';
   const rows = await db.all<{source_id: number; seq: bigint; cpu: number | null; kind: string | null; lost: bigint | null; ts_start_ns: bigint | null; ts_end_ns: bigint | null}>(
-    `SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost,
-            coalesce(g.ts_ns, (SELECT min(e.ts_ns) FROM events e
-              WHERE e.source_id = g.source_id AND e.seq > g.seq AND (g.cpu IS NULL OR e.cpu = g.cpu))) AS ts_end_ns,
-            (SELECT max(e.ts_ns) FROM events e
-              WHERE e.source_id = g.source_id AND e.seq < g.seq AND (g.cpu IS NULL OR e.cpu = g.cpu)) AS ts_start_ns
-       FROM gaps g ${sourceId === undefined ? '' : 'WHERE g.source_id = $1'}
-      ORDER BY g.source_id, g.seq`,
+    `WITH g AS (SELECT source_id, seq, cpu, kind, lost, ts_ns FROM gaps ${where}),
+          ev AS (SELECT source_id, seq, coalesce(cpu, -1) AS cpu, ts_ns FROM events
+                  WHERE ts_ns IS NOT NULL AND source_id IN (SELECT DISTINCT source_id FROM g)),
+          per_cpu AS (
+            SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, g.ts_ns, p.ts_ns AS prev_ts, n.ts_ns AS next_ts
+              FROM g
+              ASOF LEFT JOIN ev p ON p.source_id = g.source_id AND p.cpu = g.cpu AND p.seq < g.seq
+              ASOF LEFT JOIN ev n ON n.source_id = g.source_id AND n.cpu = g.cpu AND n.seq > g.seq
+             WHERE g.cpu IS NOT NULL),
+          any_cpu AS (
+            SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, g.ts_ns, p.ts_ns AS prev_ts, n.ts_ns AS next_ts
+              FROM g
+              ASOF LEFT JOIN ev p ON p.source_id = g.source_id AND p.seq < g.seq
+              ASOF LEFT JOIN ev n ON n.source_id = g.source_id AND n.seq > g.seq
+             WHERE g.cpu IS NULL)
+     SELECT source_id, seq, cpu, kind, lost, prev_ts AS ts_start_ns, coalesce(ts_ns, next_ts) AS ts_end_ns
+       FROM (SELECT * FROM per_cpu UNION ALL SELECT * FROM any_cpu)
+      ORDER BY source_id, seq`,
     sourceId === undefined ? undefined : [sourceId],
   );
   return rows.map((r) => ({...r, seq: Number(r.seq)}));

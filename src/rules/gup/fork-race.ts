@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {formatMessage} from '../support.js';
+import {formatMessage, loadGapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
 import {emptyInventory, evidence, hex, inventory, missingReason, secs, task, type ProbeNeed} from '../mmu-notifier/common.js';
 
@@ -40,6 +40,7 @@ export default defineRule({
     const newtasks = await ctx.db.all<{source_id: number; pid: number; child_pid: number; detail: string | null}>(
       `SELECT source_id, pid, child_pid, detail FROM task_lifecycle WHERE event = 'task_newtask' AND child_pid IS NOT NULL ORDER BY source_id, seq`);
 
+    const gaps = await loadGapSpans(ctx.db);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
       const myForks = forks.filter((f) => f.source_id === src.source_id);
@@ -68,6 +69,8 @@ export default defineRule({
       const partial: string[] = [];
       if (!exactForks) partial.push('fork windows are whole clone syscalls (no dup_mmap probe): matches are inferred');
       for (const f of windows) {
+        const gap = overlapsGap(gaps.filter((g) => g.source_id === src.source_id), f.ts_ns, f.ts_return_ns);
+        if (gap) partial.push(`events were lost during the fork window at lines ${f.seq}-${f.return_seq} (gap at line ${gap.seq}): GUP calls in it may be missing`);
         // Same mm as the forking parent: by probed mm, by TGID column, or by CLONE_VM ancestry.
         const sameMm = (g: Gup): 'mm' | 'group' | null => {
           if (g.mm !== null && f.src_mm !== null) return g.mm === f.src_mm ? 'mm' : null;

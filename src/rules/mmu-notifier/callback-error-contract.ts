@@ -7,7 +7,6 @@ const meta = {
   id: 'mmu-notifier/callback-error-contract',
   description: 'An invalidate_range_start (or its subscription callback) fails while blockable, or fails with an error other than -EAGAIN; also the kernel\'s own "callback failed with N in [non-]blockable context" lines that show such a failure.',
   severity: 'error' as Severity,
-  checksGapOverlap: true,
   needs: {
     projections: ['mmu_invalidations'],
     inputs: ['probe:__mmu_notifier_invalidate_range_start', 'log_lines'],

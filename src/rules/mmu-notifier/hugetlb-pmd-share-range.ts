@@ -7,7 +7,6 @@ const meta = {
   id: 'mmu-notifier/hugetlb-pmd-share-range',
   description: 'huge_pmd_unshare() unshared a shared hugetlb PMD page (returned 1) at an address whose PUD-aligned region is not inside the active invalidation\'s range: the range was not widened (adjust_range_if_pmd_sharing_possible), so secondary MMUs keep stale mappings.',
   severity: 'error' as Severity,
-  checksGapOverlap: true,
   needs: {
     projections: ['mmu_invalidations', 'pmd_unshares'],
     inputs: ['probe:huge_pmd_unshare', 'probe:__mmu_notifier_invalidate_range_start', 'probe:__mmu_notifier_invalidate_range_end'],

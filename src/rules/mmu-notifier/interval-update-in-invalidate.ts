@@ -7,7 +7,6 @@ const meta = {
   id: 'mmu-notifier/interval-update-in-invalidate',
   description: 'mmu_interval_notifier_insert/_insert_locked/_remove called by a task while it is inside an invalidate callback of that mm: remove waits for the invalidation the caller is part of (deadlock).',
   severity: 'error' as Severity,
-  checksGapOverlap: true,
   needs: {
     projections: ['mmu_invalidations', 'interval_notifier_calls'],
     inputs: ['probe:mmu_interval_notifier_insert', 'probe:mmu_interval_notifier_remove', 'probe:__mmu_notifier_invalidate_range_start'],

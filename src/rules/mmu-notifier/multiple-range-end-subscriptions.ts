@@ -7,7 +7,6 @@ const meta = {
   id: 'mmu-notifier/multiple-range-end-subscriptions',
   description: 'Two or more subscriptions with invalidate_range_end on one mm: a non-blocking start that fails in one of them cannot be undone for the others (seen from the callbacks of one invalidation, or from the kernel\'s warning).',
   severity: 'warning' as Severity,
-  checksGapOverlap: true,
   needs: {
     projections: ['mmu_invalidations'],
     inputs: ['probe:*_invalidate_range_end', 'log_lines'],
