@@ -19,7 +19,8 @@ export function renderGithub(result: GateResult): string[] {
   for (const f of result.findings) {
     if (f.status === 'known') continue;
     const props: string[] = [];
-    if (f.location) {
+    // stdin (`-`) is no file GitHub can show; the annotation then has no location.
+    if (f.location && f.location.path !== '-') {
       props.push(`file=${escapeGithubProperty(f.location.path)}`);
       props.push(`line=${f.location.line}`);
     }

@@ -153,6 +153,20 @@ test('GitHub annotations: one line each, values escaped, known findings not anno
   assert.ok(lines[lines.length - 1]!.startsWith('::error title=ktrail gate::ktrail gate FAILED'));
 });
 
+test('GitHub annotation of a finding read from stdin has no file location', () => {
+  const r = compareWithBaseline({
+    findings: [finding({rule: 'kernel/oops', fingerprint: 'fpstdin00001', source_id: 9, evidence: [{source_id: 9, seq: 4, ts_ns: null, role: 'header', text: 'BUG: x'}]})],
+    coverage: [],
+    sources: [{source_id: 9, path: '-', format: 'dmesg', lines: 9, first_ts_ns: null, last_ts_ns: null}],
+    baseline: null,
+    baselinePath: null,
+    failOn: 'error',
+    today: '2026-11-26',
+    spans: [],
+  });
+  assert.ok(renderGithub(r)[0]!.startsWith('::error title=kernel/oops::'), renderGithub(r)[0]);
+});
+
 test('Markdown: counts, sections, hostile text cannot add HTML, break tables or close the code fence', () => {
   const r = hostileResult();
   const md = renderMarkdown(r);
