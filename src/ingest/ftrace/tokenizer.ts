@@ -477,7 +477,7 @@ export class FtraceTokenizer implements Tokenizer {
     return this.event(name, body);
   }
 
-  private event(event: string, body: string, _kind?: string): EventRow {
+  private event(event: string, body: string): EventRow {
     const h = this.h;
     const row: EventRow = {t: 'events', ts_ns: h.ts, cpu: h.cpu, pid: h.pid, tgid: h.tgid, comm: h.comm, flags: h.flags, event, body};
     this.last = row;
