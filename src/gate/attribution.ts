@@ -104,7 +104,7 @@ export function parseTestMarker(text: string): {kind: 'start' | 'end'; name: str
 /** Pair start/end markers per source and name into spans (unclosed starts end at the source's last timestamp). */
 export function spansFromMarkers(rows: readonly MarkerRow[], lastTs: Map<number, bigint>): TestSpan[] {
   const out: TestSpan[] = [];
-  const open = new Map<string, {row: MarkerRow; depth: number}[]>();
+  const open = new Map<string, {row: MarkerRow; name: string; depth: number}[]>();
   const depthBySource = new Map<number, number>();
   const sorted = [...rows].sort((a, b) => a.source_id - b.source_id || a.seq - b.seq);
   for (const r of sorted) {
@@ -115,7 +115,7 @@ export function spansFromMarkers(rows: readonly MarkerRow[], lastTs: Map<number,
     const depth = depthBySource.get(r.source_id) ?? 0;
     if (p.kind === 'start') {
       const stack = open.get(key) ?? [];
-      stack.push({row: r, depth});
+      stack.push({row: r, name: p.name, depth});
       open.set(key, stack);
       depthBySource.set(r.source_id, depth + 1);
     } else {
@@ -129,14 +129,10 @@ export function spansFromMarkers(rows: readonly MarkerRow[], lastTs: Map<number,
     for (const s of stack) {
       const end = lastTs.get(s.row.source_id);
       if (end === undefined) continue;
-      out.push({name: p2(s.row.text), source_id: s.row.source_id, seq: s.row.seq, ts_start_ns: s.row.ts_ns!, ts_end_ns: end, depth: s.depth, result: null, directive: null, origin: 'markers'});
+      out.push({name: s.name, source_id: s.row.source_id, seq: s.row.seq, ts_start_ns: s.row.ts_ns!, ts_end_ns: end, depth: s.depth, result: null, directive: null, origin: 'markers'});
     }
   }
   return out;
-}
-
-function p2(text: string): string {
-  return parseTestMarker(text)?.name ?? text;
 }
 
 interface TestResultRow {

@@ -86,9 +86,9 @@ test('a test that passed while a finding happened is pointed out; a failed or sk
   assert.is(byFp.get('fpa000000004')!.test!.passed_despite_finding, false);
   assert.is(byFp.get('fpa000000005')!.test, null);
   assert.equal(
-    r.tests.map((t) => [t.test, t.findings, t.rules, t.passed_despite_finding]),
+    r.tests.map((t) => [t.test, t.findings, [...t.rules].sort(), t.passed_despite_finding]),
     [
-      ['suite.passes', 2, ['lockdep/report', 'kernel/warning'].sort((a, b) => (r.findings.findIndex((f) => f.rule === a) < r.findings.findIndex((f) => f.rule === b) ? -1 : 1)), true],
+      ['suite.passes', 2, ['kernel/warning', 'lockdep/report'], true],
       ['suite.fails', 1, ['kernel/warning'], false],
       ['suite.skips', 1, ['kernel/warning'], false],
     ],
