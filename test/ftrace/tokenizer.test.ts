@@ -60,6 +60,15 @@ test('counter clocks keep the raw integer and say so in meta', () => {
   assert.is(tok.meta().clock, 'counter');
 });
 
+test('function tracer repeat records are func_repeats', () => {
+  const [a, b] = run('ftrace', [
+    '          <idle>-0       [001] d..1.   142.542117: arch_cpu_idle <-default_idle_call',
+    '          <idle>-0       [001] d..1.   142.542119: arch_cpu_idle <-default_idle_call (repeats: 5, last_ts:   142.542216)',
+  ]);
+  assert.equal([ev(a).event, ev(b).event], ['function', 'func_repeats']);
+  assert.is(ev(b).body, 'arch_cpu_idle <-default_idle_call (repeats: 5, last_ts:   142.542216)');
+});
+
 test('gap lines: lost, dropped (with and without count), buffer started', () => {
   const rows = run('trace-cmd', [
     'CPU:2 [LOST 11745 EVENTS]',

@@ -421,7 +421,10 @@ export class FtraceTokenizer implements Tokenizer {
       }
       // Function tracer: `func <-parent`, `func+0x1/0x2 <-parent+0x3/0x4`.
       const arrow = s.indexOf(' <-', q);
-      if (arrow >= 0 && s.lastIndexOf(' ', arrow - 1) < rest) return this.event('function', body);
+      if (arrow >= 0 && s.lastIndexOf(' ', arrow - 1) < rest) {
+        // `func <-parent (repeats: N, last_ts: T)`: the func_repeats record of the function tracer.
+        return this.event(body.includes(' (repeats: ') ? 'func_repeats' : 'function', body);
+      }
       if (BPRINT_RE.test(body)) return this.event('bprint', body);
     }
     if (c === 35 /* # */ && isDigit(s.charCodeAt(rest + 1))) return this.event('hwlat', body);
