@@ -37,26 +37,22 @@ export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]
   // ASOF joins find the nearest event before/after each gap line on its CPU
   // (on any CPU when the gap names none) without a scan of events per gap.
   const where = sourceId === undefined ? '' : 'WHERE source_id = $1';
+  const params = sourceId === undefined ? undefined : [sourceId];
+  const kinds = await db.all<{cpu_known: boolean}>(`SELECT DISTINCT cpu IS NOT NULL AS cpu_known FROM gaps ${where}`, params);
+  if (kinds.length === 0) return [];
+  const branch = (cpuKnown: boolean) => `
+            SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, p.ts_ns AS ts_start_ns, coalesce(g.ts_ns, n.ts_ns) AS ts_end_ns
+              FROM g
+              ASOF LEFT JOIN ev p ON p.source_id = g.source_id ${cpuKnown ? 'AND p.cpu = g.cpu' : ''} AND p.seq < g.seq
+              ASOF LEFT JOIN ev n ON n.source_id = g.source_id ${cpuKnown ? 'AND n.cpu = g.cpu' : ''} AND n.seq > g.seq
+             WHERE g.cpu IS ${cpuKnown ? 'NOT NULL' : 'NULL'}`;
   const rows = await db.all<{source_id: number; seq: bigint; cpu: number | null; kind: string | null; lost: bigint | null; ts_start_ns: bigint | null; ts_end_ns: bigint | null}>(
     `WITH g AS (SELECT source_id, seq, cpu, kind, lost, ts_ns FROM gaps ${where}),
-          ev AS (SELECT source_id, seq, coalesce(cpu, -1) AS cpu, ts_ns FROM events
-                  WHERE ts_ns IS NOT NULL AND source_id IN (SELECT DISTINCT source_id FROM g)),
-          per_cpu AS (
-            SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, g.ts_ns, p.ts_ns AS prev_ts, n.ts_ns AS next_ts
-              FROM g
-              ASOF LEFT JOIN ev p ON p.source_id = g.source_id AND p.cpu = g.cpu AND p.seq < g.seq
-              ASOF LEFT JOIN ev n ON n.source_id = g.source_id AND n.cpu = g.cpu AND n.seq > g.seq
-             WHERE g.cpu IS NOT NULL),
-          any_cpu AS (
-            SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, g.ts_ns, p.ts_ns AS prev_ts, n.ts_ns AS next_ts
-              FROM g
-              ASOF LEFT JOIN ev p ON p.source_id = g.source_id AND p.seq < g.seq
-              ASOF LEFT JOIN ev n ON n.source_id = g.source_id AND n.seq > g.seq
-             WHERE g.cpu IS NULL)
-     SELECT source_id, seq, cpu, kind, lost, prev_ts AS ts_start_ns, coalesce(ts_ns, next_ts) AS ts_end_ns
-       FROM (SELECT * FROM per_cpu UNION ALL SELECT * FROM any_cpu)
+          ev AS MATERIALIZED (SELECT source_id, seq, cpu, ts_ns FROM events
+                  WHERE ts_ns IS NOT NULL AND source_id IN (SELECT DISTINCT source_id FROM g))
+     ${kinds.map((k) => branch(k.cpu_known)).join('\n     UNION ALL')}
       ORDER BY source_id, seq`,
-    sourceId === undefined ? undefined : [sourceId],
+    params,
   );
   return rows.map((r) => ({...r, seq: Number(r.seq)}));
 }
