@@ -116,6 +116,11 @@ test('real capture + a real lockdep splat: exit 1; with its fingerprint in the b
   const splat = lockdepFindings(res);
   assert.is(splat.length, 1, JSON.stringify(res.findings.map((f: any) => [f.rule, f.title])));
   assert.is(splat[0].status, 'new');
+  // The --json payload is a contract: its keys are fixed (docs/gate.md).
+  assert.equal(Object.keys(res).sort(), ['baseline', 'baseline_update', 'by_rule', 'by_severity', 'counts', 'coverage', 'coverage_gaps', 'exit_code', 'fail_on', 'findings', 'passed', 'sources', 'tests', 'today', 'written']);
+  assert.equal(Object.keys(splat[0]).sort(), ['baseline', 'comm', 'confidence', 'evidence', 'fingerprint', 'gating', 'location', 'message', 'pid', 'rule', 'severity', 'source_id', 'status', 'test', 'title', 'ts_end_ns', 'ts_ns']);
+  assert.equal(Object.keys(res.counts).sort(), ['expired', 'findings', 'fixed', 'gating', 'known', 'new', 'tests_passed_despite_findings', 'unverified']);
+  assert.equal(res.written, {junit, sarif, markdown: md});
   assert.is(splat[0].gating, true);
   assert.is(splat[0].location.path, WITH_SPLAT);
   // The report starts after the 900 lines of the clean log.
