@@ -70,5 +70,29 @@ export function rulesIndexMarkdown(): string {
     const rel = path.posix.relative('docs/rules', m.docs);
     lines.push(`| [${m.id}](${rel}) | ${m.severity} | ${m.description.replace(/\|/g, '\\|')} | ${needs} |`);
   }
+  lines.push(
+    '',
+    '`ktrail rules explain ID` prints a rule\'s metadata and its docs page. Coverage: every rule reports, per source, `evaluated`, `partial` or',
+    '`not-evaluated` with the reason; `ktrail check` prints where a rule could not look, so a rule that could not look never reads as clean.',
+    'Lost events (`gaps`) make a rule that reads ftrace events `partial` on that source, unless the rule sets `checksGapOverlap` and compares',
+    'its own windows with the gaps (`loadGapSpans`/`overlapsGap` in src/rules/support.ts).',
+    '',
+    '## Writing a rule',
+    '',
+    'For a rule `fam/name` (the same name in four places, like ESLint):',
+    '',
+    '- `src/rules/fam/name.ts`: `export default defineRule({meta, evaluate})`; `meta` has the id, a one-line description, the default severity,',
+    '  `needs` (projections it reads, inputs for the docs), message templates by id (`formatMessage(meta, id, data)`), a zod options schema whose',
+    '  `.parse({})` gives the defaults, and the docs path. `evaluate(ctx)` reads projections with SQL, calls `ctx.report(...)` per finding',
+    '  (evidence: source id, line, timestamp, role, text) and `ctx.coverage(source, status, reason)` per source. Register it in `src/rules/index.ts`.',
+    '- `docs/rules/fam/name.md`: what it detects, the kernel background, how to capture the inputs, an example finding.',
+    '- `samples/rules/fam/name/{positive,negative}/`: a case is a file or a directory of files checked together; a positive case has',
+    '  `<case>.expect.json` = `{"findings": [{"title": "exact or /regex/", "severity": "error|warning|info", "count": 1, "message": "/optional/"}]}`',
+    '  (optional `"options"` for the rule, `"coverage"` to expect `partial`/`not-evaluated`). A negative case must give no finding and be',
+    '  `evaluated` everywhere. `samples/rules/fam/name/README.md` gives the provenance of every sample.',
+    '- `test/rules/fam/name.test.ts`: `ruleSampleSuite(\'fam/name\')` (src/rules/testing.ts) plus tests of the rule\'s own behaviour.',
+    '',
+    '`test/rules/registry.test.ts` fails when a registered rule lacks any of these, or when this index is stale.',
+  );
   return lines.join('\n') + '\n';
 }
