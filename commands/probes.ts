@@ -3,7 +3,7 @@ import {KtrailCommand} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
 import {ARCHES, hostArch, type Arch} from '../src/probes/catalog.js';
 import {checkProbes} from '../src/probes/check.js';
-import {listProbes, renderProbeText} from '../src/probes/render.js';
+import {listProbes, renderProbeLines, renderProbeText} from '../src/probes/render.js';
 
 export default class Probes extends KtrailCommand {
   static summary = 'Print the kprobe/fprobe definitions and tracepoints the mm rules need, or check which exist here.';
@@ -14,6 +14,8 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
   static examples = [
     '<%= config.bin %> probes > probes.txt',
     '<%= config.bin %> probes --arch arm64 --fprobe',
+    '<%= config.bin %> probes --only definitions >> /sys/kernel/tracing/kprobe_events',
+    '<%= config.bin %> probes --only set_event > /sys/kernel/tracing/set_event',
     '<%= config.bin %> probes --check',
   ];
 
@@ -21,6 +23,7 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
     arch: Flags.string({description: 'target architecture (default: this machine)', options: ARCHES}),
     fprobe: Flags.boolean({description: 'print fprobe definitions for dynamic_events instead of kprobes', default: false}),
     check: Flags.boolean({description: 'report which probes and tracepoints this machine can provide (read-only)', default: false}),
+    only: Flags.string({description: 'print only the lines for one file, without comments', options: ['definitions', 'set_event']}),
   };
 
   async run(): Promise<unknown> {
@@ -40,7 +43,9 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
       return report;
     }
     const listing = listProbes(arch, flags.fprobe ? 'fprobe' : 'kprobe');
-    if (!this.jsonEnabled()) process.stdout.write(renderProbeText(listing));
+    if (!this.jsonEnabled()) {
+      process.stdout.write(flags.only ? renderProbeLines(listing, flags.only as 'definitions' | 'set_event') : renderProbeText(listing));
+    }
     return listing;
   }
 }

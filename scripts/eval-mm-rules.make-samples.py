@@ -69,6 +69,7 @@ SIZES = {
     'get_user_pages_fast': 0x60,
     'pin_user_pages_fast': 0x60,
     'gup_fast': 0x2f0,
+    'gup_fast_fallback': 0x1b0,
     'huge_pmd_unshare': 0x1c0,
 }
 EVENTS = {
@@ -85,6 +86,7 @@ EVENTS = {
     'get_user_pages_fast': 'gup_fast',
     'pin_user_pages_fast': 'pin_fast',
     'gup_fast': 'gup_lockless',
+    'gup_fast_fallback': 'gup_fast_fallback',
     'huge_pmd_unshare': 'huge_pmd_unshare',
 }
 
@@ -670,6 +672,8 @@ def gup_samples():
     s.add_before(s.lines[s.find('1522.498488: task_newtask')], [mut.ret('1522.498480', 'dup_mmap', 'copy_process+0x1a2b/0x1dd0', 0)])
     s.add_before(s.lines[s.find('1522.496095: contention_begin')], [
         vcpu.enter('1522.496088', 'get_user_pages_fast', [('start', '0x7f32212ac000'), ('nr_pages', '1'), ('gup_flags', '0x1')]),
+        vcpu.enter('1522.496089', 'gup_fast_fallback', [('start', '0x7f32212ac000'), ('nr_pages', '1'), ('gup_flags', '0x1')]),
+        vcpu.ret('1522.496091', 'gup_fast_fallback', 'get_user_pages_fast+0x3c/0x60', 1),
         vcpu.ret('1522.496092', 'get_user_pages_fast', 'hva_to_pfn+0x9e/0x3b0', 1),
     ])
     write(rule, 'positive', 'vcpu-gup-outer-only-tracefs.txt', s.text(), {'findings': [

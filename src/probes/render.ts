@@ -26,6 +26,12 @@ export function listProbes(arch: Arch, style: ProbeStyle): ProbeListing {
   };
 }
 
+/** Only the lines for one file, without comments: `definitions` (kprobe_events / dynamic_events) or `set_event`. */
+export function renderProbeLines(l: ProbeListing, only: 'definitions' | 'set_event'): string {
+  const lines = only === 'definitions' ? l.definitions.map((d) => d.line) : l.set_event;
+  return lines.join('\n') + '\n';
+}
+
 /** Text meant to be pasted into a shell script: comments explain, lines are ready to append. */
 export function renderProbeText(l: ProbeListing): string {
   const file = l.style === 'fprobe' ? 'dynamic_events' : 'kprobe_events';

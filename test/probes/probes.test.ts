@@ -205,6 +205,10 @@ test('CLI: probes prints definitions; --check exits 0 read-only; --json; bad arc
   const c = run('--check');
   assert.is(c.status, 0, c.stderr);
   assert.match(c.stdout, /kprobe_events: (yes|no)/);
+  const defs = run('--arch', 'x86_64', '--only', 'definitions').stdout.trim().split('\n');
+  assert.is(defs.length, PROBES.length);
+  for (const d of defs) assert.is(validateDefinition(d, 'x86_64'), null, d);
+  assert.equal(run('--only', 'set_event').stdout.trim().split('\n'), TRACEPOINTS.map((t) => t.name));
   const bad = run('--arch', 'sparc');
   assert.is(bad.status, 2);
 });

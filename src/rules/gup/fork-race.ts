@@ -85,6 +85,8 @@ export default defineRule({
           const outer = g.lockless ? inside.find((o) => !o.lockless && o.pid === g.pid && o.seq < g.seq && (o.return_seq ?? 0n) > g.seq) : undefined;
           const inner = !g.lockless ? inside.find((i) => i.lockless && i.pid === g.pid && i.seq > g.seq && (g.return_seq === null || i.seq < g.return_seq)) : undefined;
           if (inner) continue; // handled from the inner call
+          // get_user_pages_fast -> gup_fast_fallback (internal_get_user_pages_fast): report the outermost call only.
+          if (!g.lockless && inside.some((o) => !o.lockless && o !== g && o.pid === g.pid && o.seq < g.seq && (o.return_seq === null || o.return_seq > g.seq))) continue;
           const took = g.ret ?? null;
           if (took === null || took <= 0n) continue;
           if (outer) reported.add(outer.seq);
