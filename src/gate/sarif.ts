@@ -70,9 +70,8 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
   };
 
   const results = result.findings.map((f: GateFinding) => {
-    const text = [f.title, f.test ? `(during test ${f.test.test}${f.test.passed_despite_finding ? ', which passed' : ''})` : '', f.message && f.message !== f.title ? `\n${f.message}` : '']
-      .filter(Boolean)
-      .join(' ');
+    const head = f.test ? `${f.title} (during test ${f.test.test}${f.test.passed_despite_finding ? ', which passed' : ''})` : f.title;
+    const text = f.message && f.message !== f.title ? `${head}\n${f.message}` : head;
     const r: Record<string, unknown> = {
       ruleId: f.rule,
       ruleIndex: ruleIndex.get(f.rule),
