@@ -1,3 +1,6 @@
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {ftraceArgs, functionCalls, probeCalls, schedSwitches, syscalls, taskLifecycle, kvmHvaRanges, schedWakeups} from '../../../src/project/ftrace-args.js';
@@ -172,6 +175,30 @@ test('custom mmu_notifier:* tracepoints (mm= start= end= flags= event=) pair by 
     {level: 'tracepoint', origin: 'tracepoint', pid: 10, seq: 1n, end_seq: 3n, blockable: true, end: 0x7f0000200000n},
     {level: 'tracepoint', origin: 'tracepoint', pid: 11, seq: 2n, end_seq: null, blockable: false, end: 0x2000n},
   ]);
+  db.close();
+});
+
+test('KTRAIL_PROBE_MAPPING renames user argument names before the projection reads them', async () => {
+  const db = await store();
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ktrail-map-')), 'map.yaml');
+  writeFileSync(file, `args: {range_mm: mm, range_start: start, range_end: end, range_flags: flags}\nsymbols: {huge_pmd_unshare: {address: addr}}\n`);
+  await appendRows(db, probeCalls, [
+    probe(1, 10, 0, 'entry', S, {range_mm: '0xffff888118455180', range_start: '0x1000', range_end: '0x2000', range_flags: '0x0'}),
+    probe(2, 10, 0, 'entry', 'huge_pmd_unshare', {mm: '0xffff888118455180', address: '0x40000000'}),
+  ]);
+  const before = process.env.KTRAIL_PROBE_MAPPING;
+  process.env.KTRAIL_PROBE_MAPPING = file;
+  try {
+    for (const p of [mmuInvalidationsProjector, pmdUnsharesProjector]) {
+      await db.ensureTables(p.tables);
+      await p.build(db);
+    }
+  } finally {
+    if (before === undefined) delete process.env.KTRAIL_PROBE_MAPPING;
+    else process.env.KTRAIL_PROBE_MAPPING = before;
+  }
+  assert.equal(await db.all(`SELECT mm, start, "end", blockable FROM mmu_invalidations`), [{mm: 0xffff888118455180n, start: 0x1000n, end: 0x2000n, blockable: false}]);
+  assert.equal(await db.all(`SELECT addr FROM pmd_unshares`), [{addr: 0x40000000n}]);
   db.close();
 });
 
