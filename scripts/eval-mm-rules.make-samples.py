@@ -71,6 +71,7 @@ SIZES = {
     'gup_fast': 0x2f0,
     'gup_fast_fallback': 0x1b0,
     'huge_pmd_unshare': 0x1c0,
+    'nouveau_svm_range_invalidate': 0x150,
 }
 EVENTS = {
     '__mmu_notifier_invalidate_range_start': 'mmu_inv_start',
@@ -88,6 +89,7 @@ EVENTS = {
     'gup_fast': 'gup_lockless',
     'gup_fast_fallback': 'gup_fast_fallback',
     'huge_pmd_unshare': 'huge_pmd_unshare',
+    'nouveau_svm_range_invalidate': 'svm_inv',
 }
 
 
@@ -599,6 +601,23 @@ def interval_samples():
             wrap_kvm(s, vcpu, MM_KVM, 0x1, 1, 'zap_page_range_single+0x113/0x1d0', k)
     write(rule, 'positive', 'remove-inside-start-tracefs.txt', s.text(), {'findings': [
         {'title': '/^mmu_interval_notifier_remove called inside mmu_notifier invalidation kvm_mmu_notifier_invalidate_range_start \\(kvm_mm-vcpu0\\/4021\\)$/', 'severity': 'error', 'count': 1}]})
+
+    # positive, trace-cmd: insert from inside an interval notifier's invalidate() callback, same mm
+    r = cap5_fork_base()
+    vcpu = Task('tcmd', 'kvm_mm-vcpu0', 4280, cpu=0)
+    anchor = r.lines[r.find('kvm_mm-vcpu0-4280  [000]  1550.361098')]
+    rg = rng(MM_KVM, 0x7f6116000000, 0x7f6116800000, 0x1, 1)
+    r.add_after(anchor, [
+        vcpu.enter('1550.361099', CORE_S, rg),
+        vcpu.enter('1550.361099', 'nouveau_svm_range_invalidate', rg),
+        vcpu.enter('1550.361100', 'mmu_interval_notifier_insert', [('mm', f'0x{MM_KVM:x}'), ('start', '0x7f6116000000'), ('length', '0x800000')]),
+        vcpu.ret('1550.361102', 'nouveau_svm_range_invalidate', 'mn_itree_invalidate+0x8e/0x130', 1),
+        vcpu.ret('1550.361103', CORE_S, 'zap_page_range_single+0x113/0x1d0', 0),
+        vcpu.enter('1550.361104', CORE_E, rg),
+        vcpu.ret('1550.361105', CORE_E, 'zap_page_range_single+0x12a/0x1d0'),
+    ])
+    write(rule, 'positive', 'insert-inside-interval-invalidate-tracecmd.txt', r.text(), {'findings': [
+        {'title': 'mmu_interval_notifier_insert called inside mmu_notifier invalidation nouveau_svm_range_invalidate (kvm_mm-vcpu0/4280)', 'severity': 'error', 'count': 1}]})
 
     # negative: remove right after the window returned; insert by another task while kvm_mm-mut is inside its own window
     s = Sample(CAP1_HEADER, cut(CAP1, 3240, 3300))
