@@ -660,6 +660,19 @@ def hugetlb_samples():
     scenario(0x7f4000200000, 0x7f4000400000, [(0x7f4000200000, 1)], 'range-not-widened-tracefs.txt', 'positive', {'findings': [
         {'title': 'huge_pmd_unshare outside the invalidated range (range not widened for PMD sharing) (kvm_mm-mut/4020, mm 0xffff88810c4a9a00)', 'severity': 'error', 'count': 1}]})
     scenario(0x7f4000000000, 0x7f4040000000, [(0x7f4000200000, 1), (0x7f4000400000, 0)], 'range-widened-tracefs.txt', 'negative')
+
+    # positive, trace-cmd: the parent's COW invalidations are probed, but an unshare on another (hugetlb) mm happens with no invalidation of it in progress
+    r = cap5_fork_base()
+    mut = Task('tcmd', 'kvm_mm-mut', 4279, cpu=1)
+    for k in kvm_lines(r):
+        if 'kvm_mm-mut-4279' in k[3]:
+            wrap_kvm(r, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+    r.add_after(r.lines[r.find('kvm_mm-mut-4279  [001]  1550.358649')], [
+        mut.enter('1550.358650', huge_pmd_unshare, [('mm', f'0x{MM_H:x}'), ('addr', '0x7f5000000000')]),
+        mut.ret('1550.358651', huge_pmd_unshare, 'move_hugetlb_page_tables+0x1e4/0x2c0', 1),
+    ])
+    write(rule, 'positive', 'unshare-without-invalidation-tracecmd.txt', r.text(), {'findings': [
+        {'title': 'huge_pmd_unshare outside any mmu_notifier invalidation (kvm_mm-mut/4279, mm 0xffff88810c4a9a00)', 'severity': 'error', 'count': 1}]})
     scenario(0x7f4000200000, 0x7f4000400000, [(0x7f4000200000, 0)], 'not-shared-tracefs.txt', 'negative')
 
 
