@@ -110,6 +110,15 @@ export class MessageIndex {
     return out;
   }
 
+  /** The words matchers are filed under: a line without any of them (or a substring anchor) matches nothing. */
+  anchorWords(): string[] {
+    return [...this.byWord.keys()];
+  }
+
+  anchorSubstrings(): string[] {
+    return [...new Set(this.bySubstring.map((s) => s.anchor))];
+  }
+
   /** How many matchers `text` would be tested against (for tests of the index). */
   candidateCount(text: string): number {
     const words = new Set(lineWords(text));

@@ -37,7 +37,7 @@ const meta = {
     supplement: ' (Site from the catalog supplement: this text is not in the Linux {kernel} sources; provenance in data/warn-once-supplement.json.)',
     deprecated: ' Userspace used an interface the kernel has deprecated; nothing failed in the kernel, but the interface will go away.',
     double:
-      'The once-message of {site}{fn} appears {count} times in boot {boot} although {allowedText}. One boot of one kernel cannot do that: the log joins two boots without a boot banner or a timestamp restart (a reboot the log does not show), or two copies of the code printed it (a module unloaded and loaded again, or two modules built from the same source), or the once-flags were reset through /sys/kernel/debug/clear_warn_once. First hit: line {first}; this hit: line {second}.',
+      'The once-message of {site}{fn} appears {count} times in boot {boot} although {allowedText}. One boot of one kernel cannot do that: the log joins two boots without a boot banner or a timestamp restart (a reboot the log does not show), or two copies of the code printed it (a module unloaded and loaded again, or two modules built from the same source), or the once-flags were reset through /sys/kernel/debug/clear_warn_once. First hit: line {first}; first extra hit: line {second}; last: line {last}.',
     mmuTwoRangeEnd:
       '{comm} (pid {pid}) registered a second mmu_notifier subscription with invalidate_range_end() on its mm ({cb1} and {cb2}). With two of them, a non-blocking invalidate_range_start() that gets -EAGAIN from one subscription would leave the other with a start that never gets its end (KVM would keep mmu_invalidate_in_progress raised and hang the guest), so the kernel disabled non-blocking invalidation for this mm. Consequence: the OOM reaper and process_mrelease() can no longer reap this mm without blocking; they fail on it (the reaper retries, then logs "oom_reaper: unable to reap pid"; process_mrelease returns EAGAIN) and its memory comes back only when the process exits. Find which driver registered the second notifier ({cb2}).',
   },
@@ -136,10 +136,14 @@ interface WarnReport {
   header: string | null;
 }
 
-/** WARNING splats with their `at FILE:LINE`, from the reports projection; null when this build has none. */
+/**
+ * WARNING splats with their `at FILE:LINE`, from the reports projection when
+ * the store has it (another rule of the run needed it); null otherwise, and
+ * the rule reads the header lines itself rather than building the projection.
+ */
 async function warningReports(db: Db): Promise<Map<number, WarnReport[]> | null> {
   const out = new Map<number, WarnReport[]>();
-  if (!projectorByName('reports')) return null;
+  if (!projectorByName('reports') || !(await db.tableExists('reports'))) return null;
   await ensureProjections(db, ['reports']);
   const rows = await db.all<{source_id: number; seq_start: bigint; seq_end: bigint; location: string; header: string | null}>(
     `SELECT source_id, seq_start, seq_end, location, header FROM reports
@@ -153,7 +157,24 @@ async function warningReports(db: Db): Promise<Map<number, WarnReport[]> | null>
   return out;
 }
 
-const BATCH = 20000;
+/** Lines per query: bounds memory on big logs. */
+const CHUNK = 200_000;
+
+/**
+ * The SQL filter that keeps only lines the rule can use: those containing an
+ * index anchor (one RE2 alternation over the anchor words, evaluated inside
+ * DuckDB), WARNING headers and the lines that name the running kernel. The
+ * anchors are catalog words ([A-Za-z0-9_]+) and catalog substrings, passed
+ * as parameters; log text never enters the SQL.
+ */
+function lineFilter(messages: MessageIndex): {sql: string; params: string[]} {
+  const params = ['\\b(?:' + messages.anchorWords().join('|') + ')\\b', ...messages.anchorSubstrings()];
+  const subs = params.slice(1).map((_, i) => ` OR contains(text, $${i + 5})`).join('');
+  return {
+    sql: `(regexp_matches(text, $4)${subs} OR starts_with(text, 'WARNING:') OR starts_with(text, 'Linux version ') OR starts_with(text, 'CPU: '))`,
+    params,
+  };
+}
 
 async function evaluateSource(
   ctx: RuleContext<Options>,
@@ -164,12 +185,13 @@ async function evaluateSource(
   const occurrences: Occurrence[] = [];
   const kernelOfBoot = new Map<number, string>();
   const warningLines = new Map<number, LineRow>();
-  let after = -1n;
-  for (;;) {
+  const span = await ctx.db.one<{lo: bigint | null; hi: bigint | null}>('SELECT min(seq) AS lo, max(seq) AS hi FROM log_lines WHERE source_id = $1', [sourceId]);
+  const filter = lineFilter(messages);
+  for (let lo = span?.lo ?? 1n; span?.hi !== null && span?.hi !== undefined && lo <= span.hi; lo += BigInt(CHUNK)) {
     const rows = await ctx.db.all<LineRow>(
       `SELECT seq, boot, ts_ns, level, caller, text FROM log_lines
-        WHERE source_id = $1 AND seq > $2 ORDER BY seq LIMIT ${BATCH}`,
-      [sourceId, after],
+        WHERE source_id = $1 AND seq >= $2 AND seq < $3 AND ${filter.sql} ORDER BY seq`,
+      [sourceId, lo, lo + BigInt(CHUNK), ...filter.params],
     );
     for (const r of rows) {
       const text = r.text ?? '';
@@ -198,8 +220,6 @@ async function evaluateSource(
         text,
       });
     }
-    if (rows.length < BATCH) break;
-    after = rows[rows.length - 1]!.seq;
   }
 
   if (ctx.options.warnLocations) {
@@ -253,17 +273,22 @@ async function evaluateSource(
     occurrences.sort((a, b) => a.firstSeq - b.firstSeq);
   }
 
-  // Per boot and site set: each site may print once; the rest are second hits.
-  const seen = new Map<string, Occurrence[]>();
+  // Per boot and site set: each site may print once; more hits than sites make one second-hit finding.
+  const groups = new Map<string, Occurrence[]>();
   for (const o of occurrences) {
     const k = `${o.boot}\n${o.key}`;
-    let prior = seen.get(k);
-    if (!prior) seen.set(k, (prior = []));
-    const running = kernelOfBoot.get(o.boot) ?? null;
-    const sameKernel = running !== null && running.startsWith(catalog.kernel.split('.').slice(0, 2).join('.') + '.');
-    if (prior.length >= o.sites.length) reportDouble(ctx, sourceId, o, prior[0]!, prior.length + 1);
-    else reportHit(ctx, sourceId, o, catalog, running, sameKernel);
-    prior.push(o);
+    let group = groups.get(k);
+    if (!group) groups.set(k, (group = []));
+    if (group.length < o.sites.length) {
+      const running = kernelOfBoot.get(o.boot) ?? null;
+      const sameKernel = running !== null && running.startsWith(catalog.kernel.split('.').slice(0, 2).join('.') + '.');
+      reportHit(ctx, sourceId, o, catalog, running, sameKernel);
+    }
+    group.push(o);
+  }
+  for (const group of groups.values()) {
+    const allowed = group[0]!.sites.length;
+    if (group.length > allowed) reportDouble(ctx, sourceId, group[allowed]!, group[0]!, group.length, group[group.length - 1]!);
   }
 }
 
@@ -325,7 +350,7 @@ function reportHit(ctx: RuleContext<Options>, sourceId: number, o: Occurrence, c
   });
 }
 
-function reportDouble(ctx: RuleContext<Options>, sourceId: number, o: Occurrence, first: Occurrence, count: number): void {
+function reportDouble(ctx: RuleContext<Options>, sourceId: number, o: Occurrence, first: Occurrence, count: number, last: Occurrence): void {
   const site = o.sites[0]!;
   const allowedText = o.sites.length === 1 ? 'one site prints it once per boot' : `${o.sites.length} sites print it, each once per boot`;
   const {comm, pid} = extraFor(o, ctx.options);
@@ -335,10 +360,10 @@ function reportDouble(ctx: RuleContext<Options>, sourceId: number, o: Occurrence
     title: `second hit of once-message in one boot: ${o.via === 'location' ? `${site.macro} in ${site.function ?? '?'}` : shortFormat(site)} [${site.macro} ${siteText(site)}]`,
     source_id: sourceId,
     ts_ns: first.ts_ns,
-    ts_end_ns: o.evidence[o.evidence.length - 1]!.ts_ns,
+    ts_end_ns: last.evidence[last.evidence.length - 1]!.ts_ns,
     pid,
     comm,
-    message: formatMessage(meta, 'double', {site: siteText(site), fn: fnText(site), count, boot: o.boot, allowedText, first: first.firstSeq, second: o.firstSeq}),
+    message: formatMessage(meta, 'double', {site: siteText(site), fn: fnText(site), count, boot: o.boot, allowedText, first: first.firstSeq, second: o.firstSeq, last: last.firstSeq}),
     evidence: [...first.evidence.map((e) => ({...e, role: `first hit: ${e.role}`})), ...o.evidence.map((e) => ({...e, role: `second hit: ${e.role}`}))],
   });
 }

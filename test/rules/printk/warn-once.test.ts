@@ -76,6 +76,34 @@ test('three hits of a text two sites print: the third is a second hit', async ()
   }
 });
 
+test('many hits of one once-site in one boot: one second-hit finding that counts them', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ktrail-warn-once-'));
+  try {
+    const line = "process 'kvm_mm-mut' launched '/bin/true' with NULL argv: empty string added";
+    const file = path.join(dir, 'many.txt');
+    writeFileSync(file, [1, 2, 3, 4].map((i) => `[  ${i}0.000000] ${line}\n`).join(''));
+    const f = (await checkFiles([file], opts)).findings;
+    assert.is(f.length, 2);
+    const second = f.find((x) => x.title.startsWith('second hit'))!;
+    assert.match(second.message, /appears 4 times in boot 0/);
+    assert.match(second.message, /First hit: line 1; first extra hit: line 2; last: line 4\./);
+    assert.equal(second.evidence.map((e) => [e.seq, e.role]), [[1, 'first hit: once-message'], [2, 'second hit: once-message']]);
+  } finally {
+    rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+test('WARN_ON_ONCE by location: the same answer from the reports projection as from the header lines', async () => {
+  const file = 'samples/rules/printk/warn-once/positive/warn-on-once-location.txt';
+  const alone = (await checkFiles([file], opts)).findings;
+  const withReports = (await checkFiles([file], {ruleIds: [RULE, 'kernel/warning']})).findings.filter((x) => x.rule === RULE);
+  assert.is(alone.length, 1);
+  assert.equal(
+    withReports.map((x) => [x.title, x.severity, x.evidence.map((e) => e.seq)]),
+    alone.map((x) => [x.title, x.severity, x.evidence.map((e) => e.seq)]),
+  );
+});
+
 test('levels from the log line: a pr_warn_once line printed at info level is info', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ktrail-warn-once-'));
   try {
