@@ -97,7 +97,8 @@ function fnText(e: CatalogEntry): string {
 }
 
 function shortFormat(e: CatalogEntry): string {
-  const f = (e.format ?? '').replace(/\s+/g, ' ').trim();
+  // pr_fmt's KBUILD_MODNAME: the module name kbuild gives the object, as the line prints it.
+  const f = (e.format ?? '').replace(/\{KBUILD_MODNAME\}/g, e.modname ?? '{KBUILD_MODNAME}').replace(/\s+/g, ' ').trim();
   return f.length > 110 ? `${f.slice(0, 107)}...` : f;
 }
 
@@ -319,7 +320,7 @@ function reportHit(ctx: RuleContext<Options>, sourceId: number, o: Occurrence, c
   const site = o.sites[0]!;
   const {extra, comm, pid, special} = extraFor(o, ctx.options);
   const splat = o.via === 'location' || o.evidence.some((e) => e.role === 'WARNING header');
-  const versionNote = running && !sameKernel ? formatMessage(meta, 'catalogVersion', {kernel: catalog.kernel, running}) : '';
+  const versionNote = running && !sameKernel && !site.supplement ? formatMessage(meta, 'catalogVersion', {kernel: catalog.kernel, running}) : '';
   const level = o.level ?? site.level;
   const others = o.sites.length > 1 ? formatMessage(meta, 'sites', {n: o.sites.length, list: o.sites.map((s) => `${siteText(s)}${fnText(s)}`).join(', ')}) : '';
   const message =

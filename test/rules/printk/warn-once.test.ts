@@ -33,7 +33,7 @@ for (const name of REAL) {
     assert.is(f.filter((x) => x.title.startsWith('second hit')).length, 0, 'the two oom_control lines come from two sites');
     assert.equal(
       f.filter((x) => x.severity === 'warning').map((x) => x.title.replace(/^once-message: /, '').slice(0, 30)).sort(),
-      ["process '%s' launched '%s' wit", '{KBUILD_MODNAME}: The CPPC fea', '{KBUILD_MODNAME}: the _CPC obj'],
+      ['amd_pstate: The CPPC feature i', 'amd_pstate: the _CPC object is', "process '%s' launched '%s' wit"],
     );
   });
 }
