@@ -34,6 +34,9 @@ See docs/ingest.md.`;
     const {openStore} = await import('../src/store/open.js');
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
     const db = await openStore(flags.db);
+    // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
+    // DuckDB spills to the database file beyond it.
+    await db.run(`SET memory_limit = '${process.env.KTRAIL_INGEST_MEMORY ?? '160MB'}'`).catch(() => undefined);
     const results: IngestResult[] = [];
     try {
       for (const p of paths) {

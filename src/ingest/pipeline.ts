@@ -18,7 +18,7 @@ export interface IngestOptions {
   progress?: boolean;
   /** Formats to choose from (default: the FORMATS registry); tests pass their own. */
   formats?: readonly Format[];
-  /** Rows buffered per chunk before a bulk load (default 200k). */
+  /** Rows buffered per chunk before a bulk load (default 100k). */
   chunkRows?: number;
 }
 
@@ -46,9 +46,17 @@ export interface IngestResult {
  */
 export async function ingestPaths(db: Db, paths: string[], opts: IngestOptions = {}): Promise<IngestResult[]> {
   if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
-  const out: IngestResult[] = [];
-  for (const p of paths) out.push(await ingestOne(db, p, opts));
-  return out;
+  // Loads run on one DuckDB thread: measured on this 2-core machine, an ordered INSERT from read_csv costs
+  // ~40% less CPU with 1 thread than with 2, and the tokenizer keeps the other core busy meanwhile.
+  const threads = await db.one<{t: bigint | number}>("SELECT current_setting('threads') AS t").catch(() => undefined);
+  if (threads) await db.run('SET threads = 1');
+  try {
+    const out: IngestResult[] = [];
+    for (const p of paths) out.push(await ingestOne(db, p, opts));
+    return out;
+  } finally {
+    if (threads) await db.run(`SET threads = ${Number(threads.t)}`).catch(() => undefined);
+  }
 }
 
 /** Head of a byte stream: the chunks read to see at least `want` bytes, and the rest. */

@@ -5,6 +5,7 @@ import type {Db} from '../store/db.js';
 import {events, gaps, logLines, markers, unparsed} from '../store/eventlog.js';
 import type {TableDef} from '../store/tables.js';
 import type {LineResult} from './record.js';
+import {UserError} from '../errors.js';
 
 /**
  * Bulk writer of the event log. Measured on this machine for 1M rows x 8
@@ -152,8 +153,8 @@ export class SourceWriter {
     private readonly sourceId: number,
     opts: WriterOptions = {},
   ) {
-    this.chunkRows = opts.chunkRows ?? 500_000;
-    this.chunkBytes = opts.chunkChars ?? 64 * 1024 * 1024;
+    this.chunkRows = opts.chunkRows ?? 100_000;
+    this.chunkBytes = opts.chunkChars ?? 16 * 1024 * 1024;
     this.dir = fs.mkdtempSync(path.join(opts.tmpDir ?? os.tmpdir(), 'ktrail-ingest-'));
     this.sinks = {
       events: new TableSink(TABLES.events),
@@ -212,7 +213,13 @@ export class SourceWriter {
 
   private async load(loads: Array<{def: TableDef; file: string}>, side: Array<{def: TableDef; rows: unknown[][]}>): Promise<void> {
     try {
-      for (const {def, file} of loads) await this.db.run(this.loadSql(def, file));
+      for (const {def, file} of loads) {
+        try {
+          await this.db.run(this.loadSql(def, file));
+        } catch (err) {
+          throw loadError(def.name, err);
+        }
+      }
       for (const {def, rows} of side) {
         const cols = def.columns.map((c) => `"${c.name}"`).join(', ');
         const params = def.columns.map((_, i) => `$${i + 1}`).join(', ');
@@ -255,6 +262,16 @@ export class SourceWriter {
     for (const sink of this.sinkList) sink.discard();
     fs.rmSync(this.dir, {recursive: true, force: true});
   }
+}
+
+/** DuckDB failures while loading (memory, disk) as one actionable line; the transaction is rolled back. */
+function loadError(table: string, err: unknown): UserError {
+  const msg = ((err as Error)?.message ?? String(err)).split('\n')[0]!.trim();
+  if (/out of memory/i.test(msg)) {
+    return new UserError(`DuckDB ran out of memory loading ${table} (${msg}); raise KTRAIL_INGEST_MEMORY (default 160MB); nothing was written`);
+  }
+  if (/no space left|could not write/i.test(msg)) return new UserError(`cannot write the database: ${msg}; nothing was written`);
+  return new UserError(`cannot load rows into ${table}: ${msg}; nothing was written`);
 }
 
 function toParam(v: unknown, type: string): unknown {

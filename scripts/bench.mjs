@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+// Ingest benchmark (`npm run bench`, not a test): generates a large ftrace
+// text by repeating a real capture with shifted timestamps, then times
+// `ktrail ingest` and a DuckDB-only baseline on the same file in the same run,
+// and prints both times, the ratio and ktrail's peak RSS.
+//
+//   npm run bench                      # 2,000,000 lines
+//   npm run bench -- --lines 500000
+//   npm run bench -- --gb 1            # >= 1 GiB input, for the RSS check
+//   npm run bench -- --check           # also time `ktrail check` on the result
+//   npm run bench -- --skip-baseline --keep
+//
+// The baseline is what a user could do with DuckDB alone: read_csv of the
+// lines, then regexp_extract into typed columns (comm, pid, cpu, flags, ts,
+// event, body), 2 threads, into a table in a database file.
+import {spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import {fileURLToPath} from 'node:url';
+import zlib from 'node:zlib';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined && !args[i + 1].startsWith('--') ? args[i + 1] : dflt;
+};
+const flag = (name) => args.includes(`--${name}`);
+
+const gb = opt('gb', null);
+const lines = gb ? null : Number(opt('lines', '2000000'));
+const targetBytes = gb ? Number(gb) * 1024 ** 3 : null;
+const workDir = opt('dir', path.join(os.tmpdir(), 'ktrail-bench'));
+const source = opt('source', path.resolve(root, '../shared/captures/cap1_tracefs_mm/trace_notgid.txt.gz'));
+fs.mkdirSync(workDir, {recursive: true});
+
+const cpuText = (r) => (r.cpu === null ? 'n/a' : `${r.cpu.toFixed(2)} s`);
+
+function fmtBytes(n) {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** Streams `source` again and again into `out`, shifting timestamps so they keep increasing. */
+async function generate(out) {
+  const read = async () => {
+    const header = [];
+    const body = [];
+    const rl = readline.createInterface({input: fs.createReadStream(source).pipe(zlib.createGunzip()), crlfDelay: Infinity});
+    for await (const l of rl) (l.startsWith('#') ? header : body).push(l);
+    return {header, body};
+  };
+  const {header, body} = await read();
+  const ts = /^(.*?\]\s+(?:\S{4,8}\s+)?)(\d+)(\.\d+: .*)$/;
+  const parsed = body.map((l) => ts.exec(l));
+  const secs = parsed.filter(Boolean).map((m) => Number(m[2]));
+  const span = Math.max(...secs) - Math.min(...secs) + 1;
+  const fd = fs.openSync(out + '.part', 'w');
+  let n = 0;
+  let size = 0;
+  const write = (s) => {
+    const b = Buffer.from(s);
+    fs.writeSync(fd, b);
+    size += b.length;
+  };
+  write(header.join('\n') + '\n');
+  n += header.length;
+  for (let rep = 0; ; rep++) {
+    const shift = rep * span;
+    const chunk = [];
+    for (let i = 0; i < body.length; i++) {
+      const m = parsed[i];
+      chunk.push(m ? m[1] + (Number(m[2]) + shift) + m[3] : body[i]);
+      n++;
+      if ((lines && n >= lines) || (chunk.length >= 20000 && targetBytes && size >= targetBytes)) break;
+    }
+    write(chunk.join('\n') + '\n');
+    if ((lines && n >= lines) || (targetBytes && size >= targetBytes)) break;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(out + '.part', out);
+  return {lines: n, bytes: size};
+}
+
+/** Runs a command, returns wall seconds and peak RSS (from /usr/bin/time when present, else polled VmHWM). */
+function timed(cmd, argv, env = {}, cwd = process.cwd()) {
+  return new Promise((resolve, reject) => {
+    const useTime = fs.existsSync('/usr/bin/time');
+    const rssFile = path.join(workDir, `rss-${process.pid}-${Date.now()}.txt`);
+    const full = useTime ? ['/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, cmd, ...argv]] : [cmd, argv];
+    const t0 = process.hrtime.bigint();
+    const child = spawn(full[0], full[1], {cwd, stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...env}});
+    let out = '';
+    let err = '';
+    let hwm = 0;
+    let cpu = null;
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const poll = useTime
+      ? null
+      : setInterval(() => {
+          try {
+            const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+            if (m) hwm = Math.max(hwm, Number(m[1]));
+          } catch {}
+        }, 50);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (poll) clearInterval(poll);
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (useTime && fs.existsSync(rssFile)) {
+        const [m, u, sy] = fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        hwm = m || 0;
+        cpu = (u || 0) + (sy || 0);
+        fs.rmSync(rssFile, {force: true});
+      }
+      if (code !== 0) reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      else resolve({secs, cpu, rssMiB: hwm / 1024, out, err});
+    });
+  });
+}
+
+const BASELINE = String.raw`
+import {DuckDBInstance} from '@duckdb/node-api';
+const [file, db] = process.argv.slice(1);
+const inst = await DuckDBInstance.create(db, {threads: '2'});
+const c = await inst.connect();
+await c.run(String.raw${'`'}CREATE TABLE events AS
+  WITH lines AS (
+    SELECT line FROM read_csv('${'${file}'}', columns = {'line': 'VARCHAR'}, delim = '${'\x1f'}', quote = '', escape = '',
+                              header = false, auto_detect = false)
+    WHERE NOT starts_with(line, '#')),
+  m AS (
+    SELECT regexp_extract(line, '^\s*(.*)-(\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(\d+)\]\s+(?:(\S{4,8})\s+)?(\d+)\.(\d+):\s+([^:\s]+):\s?(.*)$',
+                          ['comm', 'pid', 'cpu', 'flags', 'sec', 'frac', 'event', 'body']) AS r
+    FROM lines)
+  SELECT r.comm AS comm, TRY_CAST(r.pid AS INTEGER) AS pid, TRY_CAST(r.cpu AS INTEGER) AS cpu, r.flags AS flags,
+         TRY_CAST(r.sec AS BIGINT) * 1000000000 + TRY_CAST(rpad(r.frac, 9, '0') AS BIGINT) AS ts_ns,
+         r.event AS event, r.body AS body
+  FROM m${'`'});
+const n = (await c.runAndReadAll('SELECT count(*) AS n, count(*) FILTER (event <> \'\') AS parsed FROM events')).getRowObjectsJS()[0];
+process.stdout.write(JSON.stringify({rows: Number(n.n), parsed: Number(n.parsed)}));
+`;
+
+async function main() {
+  const dist = path.join(root, 'dist/commands/ingest.js');
+  if (!fs.existsSync(dist) || flag('build')) {
+    console.log('building (tsc)...');
+    spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], {stdio: 'inherit'});
+  }
+  const name = gb ? `trace-${gb}gb.txt` : `trace-${lines}.txt`;
+  const file = path.join(workDir, name);
+  let info;
+  if (fs.existsSync(file) && fs.existsSync(file + '.json')) {
+    info = JSON.parse(fs.readFileSync(file + '.json', 'utf8'));
+  } else {
+    process.stdout.write(`generating ${file} from ${path.relative(root, source)} ... `);
+    info = await generate(file);
+    fs.writeFileSync(file + '.json', JSON.stringify(info));
+    console.log('done');
+  }
+  console.log(`input: ${info.lines.toLocaleString('en-US')} lines, ${fmtBytes(info.bytes)} (${file})`);
+  console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+  const ktDb = path.join(workDir, 'ktrail.duckdb');
+  const clean = (p) => ['', '.wal'].forEach((s) => fs.rmSync(p + s, {force: true}));
+  clean(ktDb);
+  const kt = await timed(process.execPath, [path.join(root, 'bin/run.js'), 'ingest', file, '--db', ktDb, '--json']);
+  const res = JSON.parse(kt.out)[0];
+  console.log(
+    `ktrail ingest: ${kt.secs.toFixed(2)} s (CPU ${cpuText(kt)}), ${Math.round(info.lines / kt.secs).toLocaleString('en-US')} lines/s, peak RSS ${kt.rssMiB.toFixed(0)} MiB ` +
+      `(events ${res.events}, markers ${res.markers}, unparsed ${res.unparsed}, header ${res.header_lines})`,
+  );
+
+  let base = null;
+  if (!flag('skip-baseline')) {
+    const bDb = path.join(workDir, 'baseline.duckdb');
+    clean(bDb);
+    // Evaluated as a module from the repo root so that @duckdb/node-api resolves.
+    base = await timed(process.execPath, ['--input-type=module', '-e', BASELINE, file, bDb], {}, root);
+    const b = JSON.parse(base.out);
+    console.log(`DuckDB-only baseline (read_csv + regexp_extract, 2 threads): ${base.secs.toFixed(2)} s (CPU ${cpuText(base)}), peak RSS ${base.rssMiB.toFixed(0)} MiB (rows ${b.rows}, matched ${b.parsed})`);
+    console.log(`ratio: ktrail is ${(base.secs / kt.secs).toFixed(2)}x the baseline's throughput (target >= 3x)` +
+      (kt.cpu && base.cpu ? `; by CPU time ${(base.cpu / kt.cpu).toFixed(2)}x (less sensitive to other load on the machine)` : ''));
+    clean(bDb);
+  }
+  console.log(`peak RSS of ktrail ingest: ${kt.rssMiB.toFixed(0)} MiB (target < 400 MiB)`);
+
+  if (flag('check')) {
+    // Hook for timing the rule run on the same database.
+    const ck = await timed(process.execPath, [path.join(root, 'bin/run.js'), 'check', '--db', ktDb, '--json']).catch((e) => ({error: e}));
+    if (ck.error) console.log(`ktrail check: failed (${ck.error.message})`);
+    else console.log(`ktrail check: ${ck.secs.toFixed(2)} s, peak RSS ${ck.rssMiB.toFixed(0)} MiB`);
+  }
+  if (!flag('keep')) clean(ktDb);
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.message}`);
+  process.exit(1);
+});
