@@ -1,4 +1,18 @@
+import {readFileSync} from 'node:fs';
+import Ajv04 from 'ajv-draft-04';
+import addFormats from 'ajv-formats';
 import type {Coverage, Finding, Severity, SourceInfo} from '../../src/rules/types.js';
+
+/**
+ * Validator for the vendored SARIF 2.1.0 schema (draft-04, test/gate/schema/README.md).
+ * The schema's `language` pattern is not valid in unicode mode, hence unicodeRegExp: false.
+ * `.default`: both packages are CommonJS with the class also exported as `default`.
+ */
+export function sarifValidator(): {validate(doc: unknown): boolean; errors(): string} {
+  const schema = JSON.parse(readFileSync('test/gate/schema/sarif-2.1.0-rtm.5.json', 'utf8'));
+  const check = addFormats.default(new Ajv04.default({allErrors: true, strict: false, unicodeRegExp: false})).compile(schema);
+  return {validate: (doc) => check(doc) === true, errors: () => JSON.stringify(check.errors?.slice(0, 5))};
+}
 
 /** Log lines that try to break or inject into every output format. */
 export const HOSTILE_LINES = [
