@@ -339,7 +339,8 @@ function defines(text: string): {pos: number; name: string; params: string | nul
 function collectScope(text: string, scope: FileScope, posOverride: number | null): void {
   for (const d of defines(text)) {
     const pos = posOverride ?? d.pos;
-    if (d.params !== null) scope.macroParams.set(d.name, d.params.split(',').map((p) => p.trim().replace(/\.\.\.$/, '')).filter(Boolean));
+    // `...` is __VA_ARGS__; GCC's named `args...` keeps its name and its dots (both take the rest).
+    if (d.params !== null) scope.macroParams.set(d.name, d.params.split(',').map((p) => p.trim()).map((p) => (p === '...' ? '__VA_ARGS__...' : p)).filter(Boolean));
     if (d.name === 'pr_fmt' && d.params !== null) {
       const param = d.params.trim();
       const toks = tokenize(d.body);
@@ -521,6 +522,8 @@ export interface CatalogEntry {
   anchor?: string;
   anchor_kind?: 'word' | 'substring';
   in_macro?: string;
+  /** The once-call is in the body of this file-local macro; the site is one of its uses. */
+  wrapper?: string;
   modname?: string;
   note?: string;
   supplement?: true;
@@ -549,22 +552,12 @@ function scanFile(root: string, rel: string, entries: CatalogEntry[], matcherWor
   collectScope(text, scope, null);
   scope.prFmt.sort((a, b) => a.pos - b.pos);
   const defs = defines(text).map((d) => ({start: d.pos, end: d.pos + 8 + d.name.length + (d.params?.length ?? 0) + d.body.length + 64, name: d.name}));
-  let spans: FnSpan[] | null = null;
-  let perLine = new Map<number, number>();
-  for (const m of text.matchAll(CALL)) {
-    const name = m[1]!;
-    const info = classifyMacro(name);
-    if (!info) continue;
-    const pos = m.index!;
-    // `#define pr_warn_once(fmt, ...)`: a definition, not a use.
-    if (/#\s*define\s+$/.test(text.slice(Math.max(0, pos - 40), pos))) continue;
-    const open = pos + m[0].length - 1;
-    const call = callArgs(text, open);
+  const spans = functionSpans(text);
+  const perLine = new Map<number, number>();
+  const inDefine = (pos: number): string | undefined => [...defs].reverse().find((d) => d.start <= pos && isInDefine(text, d.start, pos))?.name;
+  const emit = (name: string, info: MacroInfo, pos: number, end: number | null, args: string[] | null, wrapper?: string): CatalogEntry | null => {
     const line = lines.lineOf(pos);
-    const endLine = call ? lines.lineOf(call.end - 1) : line;
-    spans ??= functionSpans(text);
-    const fn = spans.find((s) => s.start < pos && pos < s.end)?.name ?? null;
-    const lineDef = [...defs].reverse().find((d) => d.start <= pos && isInDefine(text, d.start, pos));
+    const endLine = end !== null ? lines.lineOf(end - 1) : line;
     const n = (perLine.get(line) ?? 0) + 1;
     perLine.set(line, n);
     const entry: CatalogEntry = {
@@ -572,21 +565,70 @@ function scanFile(root: string, rel: string, entries: CatalogEntry[], matcherWor
       file: rel,
       line,
       ...(endLine !== line ? {end_line: endLine} : {}),
-      function: fn,
+      function: spans.find((s) => s.start < pos && pos < s.end)?.name ?? null,
       macro: name,
       kind: info.kind,
       level: info.level,
       format: null,
       matcher: null,
     };
-    if (lineDef) entry.in_macro = lineDef.name;
+    if (wrapper) entry.wrapper = wrapper;
+    const def = inDefine(pos);
+    if (def) entry.in_macro = def;
     if (info.kind !== 'warn') {
-      const isPrintk = describeMessage(entry, info, call?.args ?? null, scope, pos, root, rel, matcherWords, longest);
+      const isPrintk = describeMessage(entry, info, args, scope, pos, root, rel, matcherWords, longest);
       // i915_request_set_error_once(rq, err) and the like share the naming but print nothing.
-      if (!isPrintk && info.fmtArg === -1 && info.kind === 'message') continue;
+      if (!isPrintk && info.fmtArg === -1 && info.kind === 'message') return null;
     }
-    entries.push(entry);
+    return entry;
+  };
+  for (const m of text.matchAll(CALL)) {
+    const name = m[1]!;
+    const info = classifyMacro(name);
+    if (!info) continue;
+    const pos = m.index!;
+    // `#define pr_warn_once(fmt, ...)`: a definition, not a use.
+    if (/#\s*define\s+$/.test(text.slice(Math.max(0, pos - 40), pos))) continue;
+    const call = callArgs(text, pos + m[0].length - 1);
+    const entry = emit(name, info, pos, call?.end ?? null, call?.args ?? null);
+    if (!entry) continue;
+    // A once-site in the body of a macro this file uses: every expansion has its own once-flag, its own
+    // __FILE__:__LINE__ (what a WARNING header prints) and, when the format is a macro parameter, its own text.
+    const uses = entry.in_macro && call ? wrapperUses(text, entry.in_macro, scope.macroParams.get(entry.in_macro), inDefine) : [];
+    if (uses.length === 0) {
+      entries.push(entry);
+      continue;
+    }
+    for (const use of uses) {
+      const args = call!.args.map((a) => substituteParams(a, use.bindings));
+      const e = emit(name, info, use.pos, use.end, args, entry.in_macro);
+      if (e) entries.push(e);
+    }
   }
+}
+
+/** Calls of the function-like macro `name` outside #define bodies, with its parameters bound to the call's arguments. */
+function wrapperUses(text: string, name: string, params: string[] | undefined, inDefine: (pos: number) => string | undefined): {pos: number; end: number; bindings: Map<string, string>}[] {
+  if (!params) return [];
+  const out: {pos: number; end: number; bindings: Map<string, string>}[] = [];
+  for (const m of text.matchAll(new RegExp(`\\b${name}\\s*\\(`, 'g'))) {
+    const pos = m.index!;
+    if (/#\s*define\s+$/.test(text.slice(Math.max(0, pos - 40), pos)) || inDefine(pos)) continue;
+    const call = callArgs(text, pos + m[0].length - 1);
+    if (!call) continue;
+    const bindings = new Map<string, string>();
+    params.forEach((p, i) => {
+      if (p.endsWith('...')) bindings.set(p.slice(0, -3), call.args.slice(i).join(', '));
+      else bindings.set(p, call.args[i] ?? '');
+    });
+    out.push({pos, end: call.end, bindings});
+  }
+  return out;
+}
+
+/** Replace macro parameter names in an argument's text by the caller's arguments (`##` pasting dropped). */
+function substituteParams(arg: string, bindings: Map<string, string>): string {
+  return arg.replace(/#?#?\s*\b([A-Za-z_]\w*)\b/g, (whole, id: string) => (bindings.has(id) ? ` ${bindings.get(id)!} ` : whole));
 }
 
 /** Is `pos` inside the #define starting at `start` (continuation lines included)? */
@@ -639,7 +681,7 @@ function describeMessage(
   entry.format = shown.replace(/\n$/, '');
   // `#define orc_warn(fmt, ...) printk_deferred_once(KERN_WARNING "WARNING: " fmt, ...)`: the text comes from
   // the wrapper's callers, so the site alone cannot be matched.
-  const params = entry.in_macro ? (scope.macroParams.get(entry.in_macro) ?? []) : [];
+  const params = entry.in_macro ? (scope.macroParams.get(entry.in_macro) ?? []).map((p) => p.replace(/\.\.\.$/, '')) : [];
   if (segs.some((s) => 'unknown' in s && (params.includes(s.unknown) || s.unknown === '__VA_ARGS__'))) {
     entry.note = `format comes from the callers of macro ${entry.in_macro}`;
     return true;

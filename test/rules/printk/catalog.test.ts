@@ -207,6 +207,13 @@ SYSCALL_DEFINE2(demo_call, int, a, int, b)
 	my_warn("callers supply this text %d\\n", b);
 	return 0;
 }
+
+#define CHECK(x) WARN_ON_ONCE(!(x))
+static void third(int v)
+{
+	CHECK(v > 0);
+	CHECK(v < 9);
+}
 `,
 };
 
@@ -223,12 +230,14 @@ test('generator: calls, functions, pr_fmt, string macros, concatenation, exclusi
     const cat = JSON.parse(readFileSync(out, 'utf8')) as Catalog & {entries_total: number};
     assert.is(cat.kernel, '6.99.1-test');
     const by = (macro: string): CatalogEntry[] => cat.entries.filter((e) => e.macro === macro);
-    assert.equal(cat.entries.map((e) => e.macro), ['pr_warn_once', 'pr_warn_once', 'WARN_ON_ONCE', 'printk_once', 'WARN_ONCE', 'dev_warn_once']);
+    assert.equal(cat.entries.map((e) => e.macro), ['pr_warn_once', 'pr_warn_once', 'WARN_ON_ONCE', 'printk_once', 'WARN_ONCE', 'dev_warn_once', 'WARN_ON_ONCE', 'WARN_ON_ONCE']);
 
-    const wrapper = by('pr_warn_once')[0]!;
-    assert.is(wrapper.in_macro, 'my_warn');
-    assert.is(wrapper.matcher, null);
-    assert.match(wrapper.note ?? '', /callers of macro my_warn/);
+    // A once-call in a file-local macro is a site per use: its text is the caller's, its line the use's.
+    const wrapped = by('pr_warn_once')[0]!;
+    assert.equal([wrapped.wrapper, wrapped.in_macro, wrapped.line, wrapped.function], ['my_warn', undefined, 32, 'sys_demo_call']);
+    assert.is(wrapped.format, '{KBUILD_MODNAME}: my: callers supply this text %d');
+    assert.ok(new RegExp(wrapped.matcher!).test('demo: my: callers supply this text 7'));
+    assert.equal(by('WARN_ON_ONCE').slice(1).map((e) => [e.wrapper, e.line, e.function]), [['CHECK', 39, 'third'], ['CHECK', 40, 'third']]);
 
     const first = by('pr_warn_once')[1]!;
     assert.is(first.line, 9);
