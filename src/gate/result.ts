@@ -91,9 +91,12 @@ export interface GateInput {
   spans: readonly TestSpan[];
 }
 
+/** Where to open the log: the earliest evidence line in the finding's own source (else any evidence line, else line 1). */
 function locate(f: Finding, paths: Map<number, string>): GateFinding['location'] {
-  const ev = f.evidence.find((e) => paths.has(e.source_id) && e.seq > 0);
-  if (ev) return {path: paths.get(ev.source_id)!, line: ev.seq};
+  const usable = f.evidence.filter((e) => paths.has(e.source_id) && e.seq > 0);
+  const own = usable.filter((e) => e.source_id === f.source_id);
+  const pick = (own.length ? own : usable).reduce<Finding['evidence'][number] | null>((best, e) => (best === null || e.seq < best.seq ? e : best), null);
+  if (pick) return {path: paths.get(pick.source_id)!, line: pick.seq};
   const p = paths.get(f.source_id);
   return p === undefined ? null : {path: p, line: 1};
 }

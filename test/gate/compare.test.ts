@@ -122,4 +122,21 @@ test('update-baseline: keeps owner/comment/expires and order, drops fixed, keeps
   assert.is(r.counts.known, 3);
 });
 
+test('location: earliest evidence line of the finding\'s own source; line 1 of its source without evidence', () => {
+  const mixed = finding({
+    rule: 'mmu-notifier/sleep-in-nonblockable',
+    fingerprint: 'fp0location01',
+    source_id: 2,
+    evidence: [
+      {source_id: 1, seq: 3, ts_ns: null, role: 'log', text: 'dmesg line'},
+      {source_id: 2, seq: 40, ts_ns: null, role: 'sleep', text: 'sched_switch'},
+      {source_id: 2, seq: 12, ts_ns: null, role: 'start', text: 'invalidate start'},
+    ],
+  });
+  const bare = finding({rule: 'trace/lost-events', fingerprint: 'fp0location02', source_id: 2, evidence: []});
+  const r = compareWithBaseline(input({findings: [mixed, bare]}));
+  assert.equal(r.findings.find((f) => f.fingerprint === 'fp0location01')!.location, {path: 'logs/trace.txt', line: 12});
+  assert.equal(r.findings.find((f) => f.fingerprint === 'fp0location02')!.location, {path: 'logs/trace.txt', line: 1});
+});
+
 test.run();
