@@ -33,6 +33,10 @@ See docs/ingest.md.`;
     const paths = argv as string[];
     const {openStore} = await import('../src/store/open.js');
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
+    // Ctrl-C: exit normally so temporary chunk files are removed; the open transaction is never committed.
+    const interrupted = () => process.exit(130);
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
     const db = await openStore(flags.db);
     // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
     // DuckDB spills to the database file beyond it.

@@ -156,6 +156,7 @@ export class SourceWriter {
     this.chunkRows = opts.chunkRows ?? 100_000;
     this.chunkBytes = opts.chunkChars ?? 16 * 1024 * 1024;
     this.dir = fs.mkdtempSync(path.join(opts.tmpDir ?? os.tmpdir(), 'ktrail-ingest-'));
+    trackTempDir(this.dir);
     this.sinks = {
       events: new TableSink(TABLES.events),
       log_lines: new TableSink(TABLES.log_lines),
@@ -261,7 +262,21 @@ export class SourceWriter {
     this.pending = null;
     for (const sink of this.sinkList) sink.discard();
     fs.rmSync(this.dir, {recursive: true, force: true});
+    liveTempDirs.delete(this.dir);
   }
+}
+
+/** Chunk directories still on disk; removed on process exit (e.g. Ctrl-C: the command exits, the transaction is dropped). */
+const liveTempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function trackTempDir(dir: string): void {
+  liveTempDirs.add(dir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const d of liveTempDirs) fs.rmSync(d, {recursive: true, force: true});
+  });
 }
 
 /** DuckDB failures while loading (memory, disk) as one actionable line; the transaction is rolled back. */

@@ -131,6 +131,32 @@ test('trace.dat without trace-cmd: one line saying how to install it', () => {
   expectUserError(r, /trace\.dat; reading it needs trace-cmd, which is not installed: .*apt-get install trace-cmd/);
 });
 
+test('SIGTERM during an ingest: exit 130, no source written, temporary chunk files removed', async () => {
+  const {spawn} = await import('node:child_process');
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  const db = path.join(dir, 'term.duckdb');
+  const child = spawn(process.execPath, [bin, 'ingest', '-', '--db', db], {cwd: dir, env: {...process.env, TMPDIR: tmp}, stdio: ['pipe', 'pipe', 'pipe']});
+  child.stdin.on('error', () => undefined);
+  const lines = fs.readFileSync(sample, 'utf8').trimEnd().split('\n');
+  const body = lines.filter((l) => !l.startsWith('#'));
+  const block: string[] = [];
+  while (block.length < 150_000) block.push(...body);
+  child.stdin.write(lines.join('\n') + '\n' + block.join('\n') + '\n');
+  // Wait until chunk files exist: the ingest is in the middle of its transaction.
+  const deadline = Date.now() + 60_000;
+  const chunkFiles = () => fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-ingest-'));
+  while (chunkFiles().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(chunkFiles().length > 0, 'ingest started');
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('exit', (c) => resolve(c));
+    child.kill('SIGTERM');
+  });
+  assert.is(code, 130);
+  assert.equal(chunkFiles(), []);
+  const s = ktrail(['query', 'SELECT (SELECT count(*) FROM sources) AS s, (SELECT count(*) FROM events) AS e', '--db', db, '--json']);
+  assert.equal(JSON.parse(s.out), [{s: 0, e: 0}]);
+});
+
 test('--help lists the formats and does not need a database', () => {
   const r = ktrail(['ingest', '--help']);
   assert.is(r.code, 0);
