@@ -598,6 +598,12 @@ export const OOPSES: OopsDef[] = [
   },
   // ktrail additions that syzkaller does not treat as crashes.
   {
+    header: 'Watchdog detected hard LOCKUP on cpu',
+    cls: 'HARD_LOCKUP',
+    ktrailOnly: true,
+    formats: [{title: 'Watchdog detected hard LOCKUP on cpu', fmt: 'watchdog: hard lockup in $1', stack: ripThenTrace('native_queued_spin_lock', 'queued_spin_lock', 'nmi', 'watchdog')}],
+  },
+  {
     header: 'invoked oom-killer:',
     cls: 'OOM',
     ktrailOnly: true,

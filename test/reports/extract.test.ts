@@ -150,4 +150,22 @@ test('the real dmesg capture has its six OOM reports and nothing else', () => {
   for (const r of reps) assert.is(r.corrupted, false);
 });
 
+test('hard lockup (NMI watchdog): class HARD_LOCKUP, spinning site skipped', () => {
+  const [r] = reportsOf(`[  300.000001] NMI watchdog: Watchdog detected hard LOCKUP on cpu 1
+[  300.000002] Modules linked in: kvm
+[  300.000003] CPU: 1 PID: 4242 Comm: qemu-kvm Not tainted 6.1.0 #1
+[  300.000004] RIP: 0010:native_queued_spin_lock_slowpath+0x1c/0x2e0
+[  300.000005] Call Trace:
+[  300.000006]  <NMI>
+[  300.000007]  </NMI>
+[  300.000008]  <TASK>
+[  300.000009]  _raw_spin_lock+0x30/0x40
+[  300.000010]  kvm_mmu_invalidate_begin+0x20/0x80 [kvm]
+[  300.000011]  kvm_mmu_notifier_invalidate_range_start+0x90/0x2c0 [kvm]
+[  300.000012]  </TASK>`);
+  assert.is(r!.class, 'HARD_LOCKUP');
+  assert.is(r!.title, 'watchdog: hard lockup in kvm_mmu_invalidate_begin');
+  assert.equal([r!.comm, r!.pid, r!.cpu], ['qemu-kvm', 4242, 1]);
+});
+
 test.run();
