@@ -70,7 +70,6 @@ const LPAREN = 40;
 const RPAREN = 41;
 const DASH = 45;
 const DOT = 46;
-const COLON = 58;
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -606,7 +605,6 @@ export class FtraceTokenizer implements Tokenizer {
 
   private graphComment(inner: string, comm: string | null, pid: number | null): LineResult {
     const q = /^([\w.]+)(:(?: |$)|\(| -> )/.exec(inner);
-    const h = this.h;
     if (q) {
       const name = q[1]!;
       if (q[2]!.startsWith(':')) {
@@ -622,7 +620,6 @@ export class FtraceTokenizer implements Tokenizer {
         return this.graphRow(ev, inner, comm, pid);
       }
     }
-    void h;
     return this.graphRow('funcgraph_comment', inner, comm, pid);
   }
 }
