@@ -68,7 +68,7 @@ export const reportLocks = defineTable({
   doc: 'Locks named by lockdep reports: held locks, the lock being acquired or released, and the `-> #N` dependency chain of circular reports.',
   columns: [
     {name: 'report_id', type: 'BIGINT', nullable: false, doc: 'reports.report_id.'},
-    {name: 'role', type: 'VARCHAR', nullable: false, doc: '`held` (`#N:` lines under `N locks held by`), `acquiring`, `releasing`, `already_held`, `chain` (`-> #N` sections), `new_dependency`, `irq_safe`, `irq_unsafe`, `state_changed`, `other`.'},
+    {name: 'role', type: 'VARCHAR', nullable: false, doc: '`held` (`#N:` lines under `N locks held by`), `acquiring` (also the lock an inconsistent-state report `takes:`), `releasing`, `freed` (held lock freed), `already_held`, `chain` (`-> #N` sections), `new_dependency`, `irq_safe`, `irq_unsafe`, `state_changed`, `other`.'},
     {name: 'idx', type: 'INTEGER', nullable: false, doc: 'The `#N` of held and chain locks; running number for the others.'},
     {name: 'lock_name', type: 'VARCHAR', nullable: false, doc: 'Lock class name as printed, e.g. `&mm->mmap_lock`, `rtnl_mutex`.'},
     {name: 'lock_class', type: 'VARCHAR', doc: 'Usage bits and wait-type as printed, e.g. `++++-{3:3}`.'},

@@ -184,6 +184,17 @@ export function locksOf(lines: string[]): ReportLock[] {
       heldBy = holderOf(line);
       continue;
     }
+    if (/ takes:\s*$/.test(line)) {
+      // inconsistent lock state: the lock taken in the conflicting irq context
+      role = 'acquiring';
+      heldBy = holderOf(line);
+      continue;
+    }
+    if (/is freeing memory .*with a lock still held there!/.test(line)) {
+      role = 'freed';
+      heldBy = holderOf(line);
+      continue;
+    }
     if (/is trying to release lock/.test(line)) {
       role = 'releasing';
       heldBy = holderOf(line);
@@ -223,7 +234,7 @@ export function locksOf(lines: string[]): ReportLock[] {
     }
     if (role && (m = LOCK_DESC.exec(line))) {
       const idx = m[1] !== undefined ? Number(m[1]) : idxAcq++;
-      out.push({role, idx, lock_name: m[2]!, lock_class: m[3]! + (m[4] ?? ''), func: m[5] ?? null, held_by: role === 'held' ? heldBy : role === 'acquiring' || role === 'releasing' ? heldBy : null});
+      out.push({role, idx, lock_name: m[2]!, lock_class: m[3]! + (m[4] ?? ''), func: m[5] ?? null, held_by: role === 'held' || role === 'acquiring' || role === 'releasing' || role === 'freed' ? heldBy : null});
       if (role !== 'held') role = null;
       continue;
     }
@@ -233,6 +244,7 @@ export function locksOf(lines: string[]): ReportLock[] {
 }
 
 function holderOf(line: string): string | null {
-  const m = /^\s*(.+?)\/(\d+) is trying to/.exec(line);
+  // `comm/pid is trying to ...`, `comm/pid [HC0[0]:SC0[0]:HE1:SE1] takes:`
+  const m = /^\s*(\S+?)\/(\d+)(?: \[.*\])? (?:is trying to|takes:|is freeing memory)/.exec(line);
   return m ? `${m[1]}/${m[2]}` : null;
 }

@@ -168,4 +168,11 @@ test('hard lockup (NMI watchdog): class HARD_LOCKUP, spinning site skipped', () 
   assert.equal([r!.comm, r!.pid, r!.cpu], ['qemu-kvm', 4242, 1]);
 });
 
+test('lockdep roles: inconsistent state takes, held lock freed, held locks of an atomic sleep', () => {
+  const locks = (n: string) => extractReports(tokenizeLog(parseCorpusFile(fs.readFileSync(`samples/reports/corpus/${n}`, 'utf8')).log).lines)[0]!.locks;
+  assert.equal(locks('33').map((l) => [l.role, l.lock_name, l.func, l.held_by]), [['acquiring', '&(&hashinfo->ehash_locks[i])->rlock', 'inet_ehash_insert', 'syz-executor3/5076']]);
+  assert.equal(locks('38').map((l) => [l.role, l.lock_name, l.func, l.held_by]), [['freed', 'slock-AF_INET6', 'sk_clone_lock', 'syz-executor7/27251']]);
+  assert.equal(locks('608').map((l) => [l.role, l.idx, l.lock_name, l.lock_class, l.func, l.held_by]), [['held', 0, 'rcu_read_lock', '....-{1:2}', 'nfnetlink_rcv_msg', 'syz-executor.1/22160']]);
+});
+
 test.run();
