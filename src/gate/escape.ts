@@ -5,14 +5,19 @@
  * spliced into an output.
  */
 
-/** C0/C1 controls except TAB, LF and CR, plus DEL: shown as visible `\xNN`. */
+/**
+ * C0/C1 controls except TAB, LF and CR, plus DEL, shown as visible `\xNN`;
+ * also the bidirectional overrides/isolates (U+202A-202E, U+2066-2069), which
+ * can make displayed text read differently from what it is, shown as `\u{NNNN}`.
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL_KEEP_LF = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
+const CONTROL_KEEP_LF = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 // eslint-disable-next-line no-control-regex
-const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 
 function hexEscape(c: string): string {
-  return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  const code = c.charCodeAt(0);
+  return code > 0xff ? `\\u{${code.toString(16)}}` : `\\x${code.toString(16).padStart(2, '0')}`;
 }
 
 /** Control characters (ANSI ESC included) made visible; line breaks (LF, CR) kept when asked. */
@@ -22,8 +27,8 @@ export function visibleControls(text: string, keepNewlines = false): string {
 
 /**
  * XML 1.0 text or attribute value. Characters XML 1.0 cannot carry at all
- * (most C0 controls, lone surrogates, U+FFFE/U+FFFF) become visible `\xNN`
- * or `\u{...}`; markup characters become entities. Used for element text
+ * (most C0 controls, lone surrogates, U+FFFE/U+FFFF) and bidi overrides
+ * become visible `\xNN` or `\u{...}`; markup characters become entities. Used for element text
  * and attributes alike (no CDATA, so `]]>` needs no special case).
  */
 export function escapeXml(text: string, opts: {attribute?: boolean} = {}): string {
@@ -44,7 +49,7 @@ export function escapeXml(text: string, opts: {attribute?: boolean} = {}): strin
       out += `\\u{${code.toString(16)}}`;
       continue;
     }
-    if (code === 0xfffe || code === 0xffff) {
+    if (code === 0xfffe || code === 0xffff || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)) {
       out += `\\u{${code.toString(16)}}`;
       continue;
     }

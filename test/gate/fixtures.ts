@@ -26,7 +26,7 @@ export const HOSTILE_LINES = [
   '<script>alert(1)</script> <img src=x onerror=alert(2)> &amp; &lt;',
   '\x1b[31mred\x1b[0m \x1b]0;title\x07 bell\x07 nul\x00 del\x7f c1\x9b',
   '# heading *bold* _em_ [link](http://x) ![img](y) <!-- comment -->',
-  'lone surrogate \ud800 and U+FFFF \uffff and emoji \u{1f600}',
+  'lone surrogate \ud800 and U+FFFF \uffff and emoji \u{1f600} and bidi \u202eoverride',
 ];
 
 export const SOURCES: SourceInfo[] = [

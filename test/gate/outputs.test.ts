@@ -36,7 +36,7 @@ function hostileResult(): GateResult {
   });
 }
 
-const C0 = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+const C0 = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 test('escapers: each format neutralises its own metacharacters', () => {
   assert.is(escapeXml('a<b>&"\'\x1b]]>\n'), 'a&lt;b&gt;&amp;&quot;&apos;\\x1b]]&gt;&#10;');
@@ -47,6 +47,7 @@ test('escapers: each format neutralises its own metacharacters', () => {
   assert.is(escapeMarkdownInline('a|b `c` <i> *d*\ne'), 'a\\|b \\`c\\` &lt;i&gt; \\*d\\* e');
   assert.is(escapeTerminal('::error::x\x1b[31m'), '\\::error::x\\x1b[31m');
   assert.is(visibleControls('a\tb\nc\x07', true), 'a\tb\nc\\x07');
+  assert.is(visibleControls('user\u202eexe.txt \u2066x\u2069'), 'user\\u{202e}exe.txt \\u{2066}x\\u{2069}');
   const block = markdownCodeBlock(['has ``` fence', 'and ```` longer']);
   assert.ok(block.startsWith('`````text\n'), block);
   assert.ok(block.endsWith('\n`````'), block);
