@@ -106,6 +106,16 @@ test('function_graph irq markers and context-switch banners become events', () =
   assert.equal([ev(rows[7]).comm, ev(rows[7]).pid], ['<idle>', 0]);
 });
 
+test('function_graph without the CPU column (funcgraph-cpu off)', () => {
+  const tok = new FtraceTokenizer('ftrace');
+  const rows = ['# tracer: function_graph', '#', '               |  sys_open() {', '   1.382 us    |    __might_sleep();', '   2.478 us    |  }',
+    ' 360.774522 |   0.541 us    |  }', 'not a graph line'].map((l, i) => tok.line(l, i + 1));
+  assert.equal(rows.map((r) => r.t), ['header', 'header', 'events', 'events', 'events', 'events', 'unparsed']);
+  assert.equal([ev(rows[2]).event, ev(rows[2]).cpu, ev(rows[2]).body], ['funcgraph_entry', null, '|  sys_open() {']);
+  assert.equal([ev(rows[3]).event, ev(rows[3]).body], ['funcgraph_entry', '1.382 us    |    __might_sleep();']);
+  assert.equal([ev(rows[4]).event, ev(rows[5]).ts_ns], ['funcgraph_exit', 360774522000n]);
+});
+
 test('events printed inside function_graph comments keep their name; markers become markers', () => {
   const rows = run('ftrace', [
     ' 9344.127719 |   1)   ping-1922    |  .... |               |  /* kfree_skb: skbaddr=0000000024fe4664 protocol=0 */',

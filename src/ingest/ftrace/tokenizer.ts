@@ -101,6 +101,7 @@ const GAP_RE = /^\s*(?:CPU:(\d+) )?\[(?:LOST(?: (\d+))? EVENTS|(?:(\d+) )?EVENTS
 const BUFFER_STARTED_RE = /^\s*#{3,} CPU (\d+) buffer started #{3,}\s*$/;
 // function_graph: optional abs time, CPU `N)`, then the rest.
 const FUNCGRAPH_RE = /^\s*(?:(\d+\.\d+)\s+\|\s+)?(\d+)\)(?: |$)/;
+const FUNCGRAPH_NOCPU_RE = /^\s*(?:(\d+\.\d+)\s+\|)?/;
 const CTXSW_RE = /^\s*(.*?)-(\d+)\s+=>\s+(.*?)-(\d+)\s*$/;
 // Latency format (kernel `options/latency-format`, `trace-cmd report -l`):
 // `comm8-pid  <cpu><flags> <time>: rest`; time is `sec.usec` or relative `NNNus<mark>`.
@@ -169,12 +170,18 @@ export class FtraceTokenizer implements Tokenizer {
 
     const fg = FUNCGRAPH_RE.exec(text);
     if (fg) {
-      const r = this.funcgraph(text, fg);
+      const r = this.funcgraph(text, fg[1], Number(fg[2]), fg.index + fg[0].length);
       if (r) return r;
     }
     if (this.scanLatency(text)) {
       this.eventCounts.latency++;
       return this.classify(text, this.h.rest);
+    }
+    // function_graph with funcgraph-cpu off: no `N)` column; only inside function_graph output.
+    if (!fg && (this.m.tracer === 'function_graph' || this.eventCounts.funcgraph > 0) && text.indexOf('|') >= 0) {
+      const a = FUNCGRAPH_NOCPU_RE.exec(text)!;
+      const r = this.funcgraph(text, a[1], null, a[0].length);
+      if (r) return r;
     }
     const tc = TRACECMD_HEAD_RE.exec(text);
     if (tc) {
@@ -518,16 +525,14 @@ export class FtraceTokenizer implements Tokenizer {
 
   // ---- function_graph layout --------------------------------------------------------
 
-  private funcgraph(s: string, m: RegExpExecArray): LineResult | null {
-    const cpu = Number(m[2]);
-    const ts = m[1] !== undefined ? parseTsText(m[1], 0, m[1].length) : null;
-    let at = m.index + m[0].length;
+  /** A function_graph line; `at` is where the text after the abs-time and CPU columns starts. */
+  private funcgraph(s: string, absTime: string | undefined, cpu: number | null, at: number): LineResult | null {
+    const ts = absTime !== undefined ? parseTsText(absTime, 0, absTime.length) : null;
     const n = s.length;
     const restText = s.slice(at);
     const cs = CTXSW_RE.exec(restText);
     if (cs) {
-      const next = {comm: cs[3]!, pid: Number(cs[4])};
-      this.graphTask.set(cpu, next);
+      if (cpu !== null) this.graphTask.set(cpu, {comm: cs[3]!, pid: Number(cs[4])});
       this.eventCounts.funcgraph++;
       const row: EventRow = {
         t: 'events', ts_ns: ts, cpu, pid: Number(cs[2]), tgid: null, comm: cs[1]!, flags: null,
@@ -563,7 +568,9 @@ export class FtraceTokenizer implements Tokenizer {
     if (bar < 0) return null;
     const durSeg = s.slice(at, bar).trim();
     if (durSeg !== '' && !/^(?:[+!#*@$] +)?\d+(?:\.\d+)? +(?:us|ms|ns|s)$/.test(durSeg) && !/=+>$|^<=+$/.test(durSeg)) return null;
-    if (pid !== null && comm !== null) this.graphTask.set(cpu, {comm, pid});
+    if (cpu === null) {
+      // no CPU column: no per-CPU task to infer from
+    } else if (pid !== null && comm !== null) this.graphTask.set(cpu, {comm, pid});
     else {
       const t = this.graphTask.get(cpu);
       if (t) {
