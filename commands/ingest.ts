@@ -40,7 +40,7 @@ See docs/ingest.md.`;
     const db = await openStore(flags.db);
     // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
     // DuckDB spills to the database file beyond it.
-    await db.run(`SET memory_limit = '${process.env.KTRAIL_INGEST_MEMORY ?? '160MB'}'`).catch(() => undefined);
+    await db.run(`SET memory_limit = '${process.env.KTRAIL_INGEST_MEMORY ?? '64MB'}'`).catch(() => undefined);
     const results: IngestResult[] = [];
     try {
       for (const p of paths) {

@@ -122,7 +122,7 @@ class TableSink {
   }
 }
 
-const SINK_BUFFER = 4 * 1024 * 1024;
+const SINK_BUFFER = 1024 * 1024;
 
 export interface WriteCounts {
   events: number;
@@ -283,7 +283,7 @@ function trackTempDir(dir: string): void {
 function loadError(table: string, err: unknown): UserError {
   const msg = ((err as Error)?.message ?? String(err)).split('\n')[0]!.trim();
   if (/out of memory/i.test(msg)) {
-    return new UserError(`DuckDB ran out of memory loading ${table} (${msg}); raise KTRAIL_INGEST_MEMORY (default 160MB); nothing was written`);
+    return new UserError(`DuckDB ran out of memory loading ${table} (${msg}); raise KTRAIL_INGEST_MEMORY (default 64MB); nothing was written`);
   }
   if (/no space left|could not write/i.test(msg)) return new UserError(`cannot write the database: ${msg}; nothing was written`);
   return new UserError(`cannot load rows into ${table}: ${msg}; nothing was written`);
