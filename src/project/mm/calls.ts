@@ -28,7 +28,7 @@ export const taskStates = defineTable({
 
 export const taskStatesProjector: Projector = {
   name: 'task_states',
-  version: 1,
+  version: 2,
   description: 'Running / preempted / sleeping intervals per task from sched_switch and sched_wakeup.',
   tables: [taskStates],
   dependsOn: ['ftrace_args'],
@@ -41,17 +41,18 @@ export const taskStatesProjector: Projector = {
         SELECT source_id, seq, ts_ns, cpu, next_pid, next_comm, NULL FROM sched_switches WHERE next_pid <> 0),
       y AS (
         SELECT *, lead(seq) OVER w AS end_seq, lead(ts_ns) OVER w AS ts_end_ns FROM x
-        WINDOW w AS (PARTITION BY source_id, pid ORDER BY ts_ns, seq))
+        WINDOW w AS (PARTITION BY source_id, pid ORDER BY ts_ns, seq)),
+      wk AS (SELECT source_id, target_pid, seq, ts_ns FROM sched_wakeups WHERE event <> 'sched_waking')
+      -- The first wakeup after a task went to sleep: an ASOF join finds the
+      -- nearest following wakeup line per task in one sorted pass (a
+      -- correlated min() subquery per interval was quadratic in practice).
       SELECT y.source_id, y.pid, y.comm,
              CASE WHEN y.st IS NULL THEN 'running' WHEN y.st LIKE 'R%' THEN 'preempted'
                   WHEN y.st LIKE 'X%' OR y.st LIKE 'Z%' THEN 'exited' ELSE 'sleeping' END,
              y.st, y.cpu, y.seq, y.ts_ns, y.end_seq, y.ts_end_ns,
-             (SELECT min(w.seq) FROM sched_wakeups w WHERE y.st IS NOT NULL AND y.st NOT LIKE 'R%' AND w.source_id = y.source_id
-                AND w.target_pid = y.pid AND w.event <> 'sched_waking' AND w.seq > y.seq AND (y.end_seq IS NULL OR w.seq < y.end_seq)),
-             NULL
-        FROM y`);
-    await db.run(`UPDATE task_states SET ts_wakeup_ns = (SELECT w.ts_ns FROM sched_wakeups w WHERE w.source_id = task_states.source_id AND w.seq = task_states.wakeup_seq)
-                   WHERE wakeup_seq IS NOT NULL`);
+             CASE WHEN y.st IS NOT NULL AND y.st NOT LIKE 'R%' AND (y.end_seq IS NULL OR k.seq < y.end_seq) THEN k.seq END,
+             CASE WHEN y.st IS NOT NULL AND y.st NOT LIKE 'R%' AND (y.end_seq IS NULL OR k.seq < y.end_seq) THEN k.ts_ns END
+        FROM y ASOF LEFT JOIN wk k ON k.source_id = y.source_id AND k.target_pid = y.pid AND k.seq > y.seq`);
   },
 };
 
