@@ -159,31 +159,75 @@ interface SqlSpec {
   sql: string;
 }
 
+/**
+ * DuckDB's regexp_extract with capture groups costs ~10 µs a row here, string
+ * functions well under 1 µs, and these three tables take most rows of a
+ * typical capture (KVM ranges alone can be half of it). So the fixed print
+ * formats of sched_switch, sched_wakeup* and the KVM range events are cut
+ * with instr/substr/split_part; `rinstr` (last occurrence) is a temp macro
+ * created before the build. Task names may contain spaces, `:`, `[` and
+ * `=`: every cut is anchored on the field that follows the name.
+ */
+const MACROS = [
+  `CREATE OR REPLACE TEMP MACRO rinstr(s, n) AS
+     CASE WHEN instr(s, n) = 0 THEN 0 ELSE length(s) - instr(reverse(s), reverse(n)) - length(n) + 2 END`,
+  // trace-cmd's compact task field `comm:pid [prio]`, cut from the right.
+  `CREATE OR REPLACE TEMP MACRO tc_task(t) AS {
+     comm: substr(t, 1, rinstr(substr(t, 1, rinstr(t, ' [') - 1), ':') - 1),
+     pid: TRY_CAST(substr(substr(t, 1, rinstr(t, ' [') - 1), rinstr(substr(t, 1, rinstr(t, ' [') - 1), ':') + 1) AS INTEGER),
+     prio: TRY_CAST(rtrim(substr(t, rinstr(t, ' [') + 2), ']') AS INTEGER)}`,
+];
+
 const SQL_SPECS: SqlSpec[] = [
   {
     table: schedSwitches,
     sql: `
       WITH x AS (
+        SELECT source_id, seq, ts_ns, cpu, pid, body,
+          starts_with(body, 'prev_comm=') AS fs,
+          instr(body, ' prev_pid=') AS i_pid, instr(body, ' ==> ') AS i_arrow
+        FROM events WHERE event = 'sched_switch'),
+      fs AS (
         SELECT source_id, seq, ts_ns, cpu, pid,
-          CASE WHEN starts_with(body, 'prev_comm=')
-            THEN regexp_extract(body, '^prev_comm=(.*) prev_pid=${NUM} prev_prio=${NUM} prev_state=(\\S+) ==> next_comm=(.*) next_pid=${NUM} next_prio=${NUM}$', ['pc','pp','pr','ps','nc','np','nr'])
-            ELSE regexp_extract(body, '^(.*):${NUM} \\[${NUM}\\] (\\S+) ==> (.*):${NUM} \\[${NUM}\\]$', ['pc','pp','pr','ps','nc','np','nr'])
-          END AS s
-        FROM events WHERE event = 'sched_switch')
-      SELECT source_id, seq, ts_ns, cpu, pid, s.pc, s.pp::INTEGER, s.pr::INTEGER, s.ps, s.nc, s.np::INTEGER, s.nr::INTEGER
-      FROM x WHERE s.pp <> ''`,
+          substr(body, 11, i_pid - 11) AS pc,
+          TRY_CAST(split_part(substr(body, i_pid + 10), ' ', 1) AS INTEGER) AS pp,
+          TRY_CAST(split_part(split_part(body, ' prev_prio=', 2), ' ', 1) AS INTEGER) AS pr,
+          split_part(split_part(body, ' prev_state=', 2), ' ', 1) AS ps,
+          substr(body, i_arrow + 15, instr(substr(body, i_arrow), ' next_pid=') - 16) AS nc,
+          TRY_CAST(split_part(split_part(substr(body, i_arrow), ' next_pid=', 2), ' ', 1) AS INTEGER) AS np,
+          TRY_CAST(split_part(substr(body, i_arrow), ' next_prio=', 2) AS INTEGER) AS nr
+        FROM x WHERE fs AND i_pid > 0 AND instr(substr(body, i_arrow), ' ==> next_comm=') = 1),
+      tc AS (
+        SELECT source_id, seq, ts_ns, cpu, pid,
+          tc_task(substr(l, 1, rinstr(l, ' ') - 1)) AS prev, substr(l, rinstr(l, ' ') + 1) AS ps, tc_task(r) AS next
+        FROM (SELECT *, substr(body, 1, i_arrow - 1) AS l, substr(body, i_arrow + 5) AS r FROM x WHERE NOT fs AND i_arrow > 0))
+      SELECT source_id, seq, ts_ns, cpu, pid, pc, pp, pr, ps, nc, np, nr FROM fs WHERE pp IS NOT NULL AND np IS NOT NULL
+      UNION ALL
+      SELECT source_id, seq, ts_ns, cpu, pid, prev.comm, prev.pid, prev.prio, ps, next.comm, next.pid, next.prio
+        FROM tc WHERE prev.pid IS NOT NULL AND next.pid IS NOT NULL
+      ORDER BY source_id, seq`,
   },
   {
     table: schedWakeups,
     sql: `
       WITH x AS (
+        SELECT source_id, seq, ts_ns, cpu, pid, event, body, starts_with(body, 'comm=') AS fs
+        FROM events WHERE event IN ('sched_wakeup', 'sched_wakeup_new', 'sched_waking')),
+      fs AS (
         SELECT source_id, seq, ts_ns, cpu, pid, event,
-          CASE WHEN starts_with(body, 'comm=')
-            THEN regexp_extract(body, '^comm=(.*) pid=${NUM} prio=${NUM}(?: success=\\d+)? target_cpu=(\\d+)$', ['c','p','pr','t'])
-            ELSE regexp_extract(body, '^(.*):${NUM} \\[${NUM}\\](?: success=\\d+)? CPU:(\\d+)$', ['c','p','pr','t'])
-          END AS s
-        FROM events WHERE event IN ('sched_wakeup', 'sched_wakeup_new', 'sched_waking'))
-      SELECT source_id, seq, ts_ns, cpu, pid, event, s.c, s.p::INTEGER, s.pr::INTEGER, s.t::INTEGER FROM x WHERE s.p <> ''`,
+          substr(body, 6, instr(body, ' pid=') - 6) AS c,
+          TRY_CAST(split_part(split_part(body, ' pid=', 2), ' ', 1) AS INTEGER) AS p,
+          TRY_CAST(split_part(split_part(body, ' prio=', 2), ' ', 1) AS INTEGER) AS pr,
+          TRY_CAST(split_part(body, ' target_cpu=', 2) AS INTEGER) AS t
+        FROM x WHERE fs AND instr(body, ' pid=') > 0),
+      tc AS (
+        SELECT source_id, seq, ts_ns, cpu, pid, event,
+          tc_task(substr(body, 1, instr(body, ']'))) AS task, TRY_CAST(split_part(body, ' CPU:', 2) AS INTEGER) AS t
+        FROM x WHERE NOT fs AND instr(body, ' CPU:') > 0)
+      SELECT source_id, seq, ts_ns, cpu, pid, event, c, p, pr, t FROM fs WHERE p IS NOT NULL
+      UNION ALL
+      SELECT source_id, seq, ts_ns, cpu, pid, event, task.comm, task.pid, task.prio, t FROM tc WHERE task.pid IS NOT NULL
+      ORDER BY source_id, seq`,
   },
   {
     table: taskLifecycle,
@@ -217,11 +261,13 @@ const SQL_SPECS: SqlSpec[] = [
     sql: `
       WITH x AS (
         SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event,
-          regexp_extract(body, '0x([0-9a-fA-F]+)(?: -- 0x([0-9a-fA-F]+))?\\s*$', ['s','e']) AS r
-        FROM events WHERE event IN ('kvm_unmap_hva_range', 'kvm_age_hva', 'kvm_test_age_hva', 'kvm_set_spte_hva', 'kvm_unmap_hva'))
-      SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event,
-        ('0x' || r.s)::UBIGINT, ('0x' || coalesce(nullif(r.e, ''), r.s))::UBIGINT
-      FROM x WHERE r.s <> ''`,
+          split_part(body, ': 0x', 2) AS r
+        FROM events WHERE event IN ('kvm_unmap_hva_range', 'kvm_age_hva', 'kvm_test_age_hva', 'kvm_set_spte_hva', 'kvm_unmap_hva')),
+      y AS (
+        SELECT *, TRY_CAST('0x' || split_part(r, ' -- 0x', 1) AS UBIGINT) AS s,
+          CASE WHEN instr(r, ' -- 0x') > 0 THEN TRY_CAST('0x' || trim(split_part(r, ' -- 0x', 2)) AS UBIGINT) END AS e
+        FROM x WHERE r <> '')
+      SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, s, coalesce(e, s) FROM y WHERE s IS NOT NULL`,
   },
   {
     table: lockContention,
@@ -382,11 +428,12 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
 
 export const ftraceArgs: Projector = {
   name: 'ftrace_args',
-  version: 2,
+  version: 3,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), probeCalls],
   dependsOn: [],
   async build(db: Db): Promise<void> {
+    for (const m of MACROS) await db.run(m);
     for (const spec of SQL_SPECS) await db.run(`INSERT INTO "${spec.table.name}" ${spec.sql}`);
     await buildProbeCalls(db);
     await buildFuncgraphCalls(db);
