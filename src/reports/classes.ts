@@ -637,3 +637,12 @@ export const INFO_MESSAGES_WITH_STACK: string[] = [
 
 /** Lines that mark the end of a report as printed by the kernel. */
 export const END_OF_REPORT = '^---\\[ end (?:trace|Kernel panic)';
+
+/**
+ * Reports framed by a closing rule line: the sanitizers print `=====...`
+ * before the header and again after the report. The rule line ends the
+ * report like `---[ end trace` does.
+ */
+export const FRAMED_REPORTS: Array<{header: string; end: string}> = [
+  {header: '(?:BUG: (?:KASAN|KMSAN|KCSAN|KFENCE):|UBSAN:)', end: '^={20,}\\s*$'},
+];

@@ -1,4 +1,4 @@
-import {END_OF_REPORT, INFO_MESSAGES_WITH_STACK, OOPSES, REPORT_START_IGNORES, type OopsDef} from './classes.js';
+import {END_OF_REPORT, FRAMED_REPORTS, INFO_MESSAGES_WITH_STACK, OOPSES, REPORT_START_IGNORES, type OopsDef} from './classes.js';
 import {corruptionOf, describe} from './describe.js';
 import {factsOf, framesOf, locksOf} from './details.js';
 import {isQuestionable} from './frames.js';
@@ -17,8 +17,9 @@ import type {ExtractedReport, ReportClass, ReportInputLine} from './types.js';
  * (`T123`/`C1`) when the console printed one, else "console" for timestamped
  * lines and "" for bare lines. After "Sending NMI from CPU" it also takes
  * the CPU-context lines of the NMI backtraces. It ends at the next report
- * header in its context, after `---[ end trace`/`end Kernel panic` (a panic
- * that follows an end-trace line still belongs to it), at a class `end`
+ * header in its context, after `---[ end trace`/`end Kernel panic` or the
+ * closing `=====` of a sanitizer report (a panic that follows still belongs
+ * to it), at a class `end`
  * line, after MAX_REPORT_LINES lines, or at the end of the input.
  */
 export const MAX_REPORT_LINES = 2000;
@@ -38,6 +39,8 @@ interface Open {
   cpuTraceback: boolean;
   ended: boolean;
   cutBy: number | null;
+  /** Closing rule line of framed (sanitizer) reports. */
+  endRule: RegExp | null;
 }
 
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
@@ -59,6 +62,7 @@ export function contextOf(line: ReportInputLine): string {
 }
 
 const startIgnores = REPORT_START_IGNORES.map((s) => new RegExp(s));
+const framed = FRAMED_REPORTS.map((f) => ({header: new RegExp(f.header), end: new RegExp(f.end)}));
 const endOfReport = new RegExp(END_OF_REPORT);
 const oopsIgnores = new Map<OopsDef, RegExp[]>(OOPSES.map((o) => [o, (o.ignores ?? []).map((s) => new RegExp(s))]));
 
@@ -107,6 +111,7 @@ export class ReportExtractor {
       const rep: Open = {
         oops, ctx, header: line, headerText: text, seqEnd: line.seq, lines: [], titleLines: [], textLines: 0,
         skipText: false, cpuTraceback: false, ended: false, cutBy: null,
+        endRule: framed.find((f) => f.header.test(text))?.end ?? null,
       };
       this.open.set(ctx, rep);
       this.add(rep, line, text, true);
@@ -116,6 +121,11 @@ export class ReportExtractor {
       const mine = rep.ctx === ctx || (rep.cpuTraceback && /^C\d+$/.test(ctx));
       if (!mine) continue;
       if (rep.ended) {
+        // Taint notices sit between a report and the panic that may follow it.
+        if (text.includes('Disabling lock debugging due to kernel taint')) {
+          this.add(rep, line, text, false);
+          continue;
+        }
         this.close(rep);
         continue;
       }
@@ -131,6 +141,7 @@ export class ReportExtractor {
 
   private checkEnd(rep: Open, text: string): void {
     if (rep.oops.end && re(rep.oops.end).test(text)) this.close(rep);
+    else if (rep.endRule && rep.lines.length > 2 && rep.endRule.test(text)) rep.ended = true;
     else if (endOfReport.test(text.trimStart())) {
       if (text.includes('end Kernel panic')) this.close(rep);
       else rep.ended = true;

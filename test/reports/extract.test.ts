@@ -175,4 +175,38 @@ test('lockdep roles: inconsistent state takes, held lock freed, held locks of an
   assert.equal(locks('608').map((l) => [l.role, l.idx, l.lock_name, l.lock_class, l.func, l.held_by]), [['held', 0, 'rcu_read_lock', '....-{1:2}', 'nfnetlink_rcv_msg', 'syz-executor.1/22160']]);
 });
 
+test('a sanitizer report ends at its closing rule line; a panic right after still belongs to it', () => {
+  const reps = reportsOf(`[   50.000001] ==================================================================
+[   50.000002] BUG: KASAN: use-after-free in mmu_interval_notifier_remove+0x40/0x1c0
+[   50.000003] Read of size 8 at addr ffff888012345678 by task kvm_mm/321
+[   50.000004] CPU: 0 PID: 321 Comm: kvm_mm Not tainted 6.1.0 #1
+[   50.000005] Call Trace:
+[   50.000006]  <TASK>
+[   50.000007]  dump_stack_lvl+0x57/0x80
+[   50.000008]  print_report+0xc1/0x5e0
+[   50.000009]  kasan_report+0xb9/0xf0
+[   50.000010]  mmu_interval_notifier_remove+0x40/0x1c0
+[   50.000011]  my_release+0x20/0x60 [mydrv]
+[   50.000012]  </TASK>
+[   50.000013] ==================================================================
+[   50.000014] Disabling lock debugging due to kernel taint
+[   50.000015] Kernel panic - not syncing: KASAN: panic_on_warn set ...
+[   50.000016] ---[ end Kernel panic - not syncing: KASAN: panic_on_warn set ... ]---
+[   60.000000] random: crng init done
+[   61.000000] ==================================================================
+[   61.000001] BUG: KASAN: slab-out-of-bounds in foo_write+0x40/0x1c0
+[   61.000002] Write of size 4 at addr ffff888012345678 by task x/322
+[   61.000003] Call Trace:
+[   61.000004]  foo_write+0x40/0x1c0
+[   61.000005]  vfs_write+0x1/0x2
+[   61.000006]  ksys_write+0x1/0x2
+[   61.000007] ==================================================================
+[   62.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd`);
+  assert.equal(reps.map((r) => [r.class, r.title, r.seq_start, r.seq_end, r.corrupted]), [
+    ['KASAN', 'KASAN: use-after-free Read in mmu_interval_notifier_remove', 2, 16, false],
+    ['KASAN', 'KASAN: slab-out-of-bounds Write in foo_write', 19, 25, false],
+  ]);
+  assert.equal([reps[0]!.comm, reps[0]!.pid], ['kvm_mm', 321]);
+});
+
 test.run();
