@@ -226,7 +226,6 @@ export class LineSplitter {
   /** While skipping the rest of an over-long line: its kept prefix. */
   private overflow: Buffer | null = null;
   private sawAnyByte = false;
-  private lastByte = -1;
   readonly stats: SplitStats = {
     crlf_lines: 0,
     invalid_utf8_sequences: 0,
@@ -241,7 +240,6 @@ export class LineSplitter {
     const out: LineBatch = {lines: [], tooLong: null};
     if (buf.length === 0) return out;
     this.sawAnyByte = true;
-    this.lastByte = buf[buf.length - 1]!;
     let pos = 0;
     if (this.overflow) {
       const nl = buf.indexOf(10);
@@ -252,7 +250,7 @@ export class LineSplitter {
     }
     const lastNl = buf.lastIndexOf(10);
     if (lastNl < pos) {
-      this.addCarry(buf.subarray(pos), out);
+      this.addCarry(buf.subarray(pos));
       return out;
     }
     // Everything up to the last LF is complete lines: decode once, split once.
@@ -266,7 +264,7 @@ export class LineSplitter {
       block = buf.subarray(pos, lastNl + 1);
     }
     this.decodeBlock(block, out);
-    if (lastNl + 1 < buf.length) this.addCarry(buf.subarray(lastNl + 1), out);
+    if (lastNl + 1 < buf.length) this.addCarry(buf.subarray(lastNl + 1));
     return out;
   }
 
@@ -293,15 +291,15 @@ export class LineSplitter {
     return !this.sawAnyByte;
   }
 
-  private addCarry(part: Buffer, out: LineBatch): void {
+  private addCarry(part: Buffer): void {
     this.carry.push(Buffer.from(part)); // copy: the source buffer is reused by some streams
     this.carryLen += part.length;
     if (this.carryLen > MAX_LINE) {
       const all = Buffer.concat(this.carry);
       this.carry = [];
       this.carryLen = 0;
+      // Keep the prefix only; the rest of the line is skipped until its LF.
       this.overflow = all.subarray(0, TOO_LONG_KEEP);
-      void out;
     }
   }
 
