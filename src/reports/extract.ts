@@ -19,10 +19,13 @@ import type {ExtractedReport, ReportClass, ReportInputLine} from './types.js';
  * the CPU-context lines of the NMI backtraces. It ends at the next report
  * header in its context, after `---[ end trace`/`end Kernel panic` or the
  * closing `=====` of a sanitizer report (a panic that follows still belongs
- * to it), at a class `end`
- * line, after MAX_REPORT_LINES lines, or at the end of the input.
+ * to it), at a class `end` line, at a line more than MAX_REPORT_GAP_NS after
+ * the report's last line or in another boot, after MAX_REPORT_LINES lines,
+ * or at the end of the input.
  */
 export const MAX_REPORT_LINES = 2000;
+/** A report is printed in one burst: a line of its context this long after its last line starts unrelated output. */
+export const MAX_REPORT_GAP_NS = 10_000_000_000n;
 /** Lines of the report's context after the header that are used for the title (syzkaller stops at panic text after 22). */
 const PANIC_TEXT_AFTER = 22;
 
@@ -32,6 +35,7 @@ interface Open {
   header: ReportInputLine;
   headerText: string;
   seqEnd: number;
+  lastTs: bigint | null;
   lines: string[];
   titleLines: string[];
   textLines: number;
@@ -109,7 +113,7 @@ export class ReportExtractor {
         this.close(cur);
       }
       const rep: Open = {
-        oops, ctx, header: line, headerText: text, seqEnd: line.seq, lines: [], titleLines: [], textLines: 0,
+        oops, ctx, header: line, headerText: text, seqEnd: line.seq, lastTs: null, lines: [], titleLines: [], textLines: 0,
         skipText: false, cpuTraceback: false, ended: false, cutBy: null,
         endRule: framed.find((f) => f.header.test(text))?.end ?? null,
       };
@@ -120,6 +124,12 @@ export class ReportExtractor {
     for (const rep of [...this.open.values()]) {
       const mine = rep.ctx === ctx || (rep.cpuTraceback && /^C\d+$/.test(ctx));
       if (!mine) continue;
+      const otherBoot = line.boot !== undefined && line.boot !== null && rep.header.boot !== undefined && rep.header.boot !== null && line.boot !== rep.header.boot;
+      const late = rep.lastTs !== null && line.ts_ns !== null && line.ts_ns !== undefined && line.ts_ns - rep.lastTs > MAX_REPORT_GAP_NS;
+      if (otherBoot || late) {
+        this.close(rep);
+        continue;
+      }
       if (rep.ended) {
         // Taint notices sit between a report and the panic that may follow it.
         if (text.includes('Disabling lock debugging due to kernel taint')) {
@@ -164,6 +174,7 @@ export class ReportExtractor {
   private add(rep: Open, line: ReportInputLine, text: string, isHeader: boolean): void {
     rep.lines.push(text);
     rep.seqEnd = line.seq;
+    if (line.ts_ns !== null && line.ts_ns !== undefined) rep.lastTs = line.ts_ns;
     if (!isHeader && text.includes('Sending NMI from CPU')) rep.cpuTraceback = true;
     if (!isHeader && isQuestionable(text)) return;
     rep.textLines++;

@@ -209,4 +209,30 @@ test('a sanitizer report ends at its closing rule line; a panic right after stil
   assert.equal([reps[0]!.comm, reps[0]!.pid], ['kvm_mm', 321]);
 });
 
+test('a report without an end line stops at a long pause or a new boot', () => {
+  const reps = reportsOf(`[  200.000001] INFO: task kvm_mm:321 blocked for more than 143 seconds.
+[  200.000002]       Not tainted 6.1.0 #1
+[  200.000003] task:kvm_mm          state:D stack:0     pid:321   ppid:1      flags:0x00004000
+[  200.000004] Call Trace:
+[  200.000005]  <TASK>
+[  200.000006]  __schedule+0x1/0x2
+[  200.000007]  schedule+0x1/0x2
+[  200.000008]  rwsem_down_write_slowpath+0x1/0x2
+[  200.000009]  down_write+0x1/0x2
+[  200.000010]  mmu_interval_notifier_insert+0x1/0x2
+[  200.000011]  my_ioctl+0x1/0x2
+[  200.000012]  </TASK>
+[  260.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd
+[  261.000000] INFO: task kvm_mm:322 blocked for more than 143 seconds.
+[  261.000001] Call Trace:
+[  261.000002]  schedule+0x1/0x2
+[    0.000000] Linux version 6.1.0 (gcc 12) #1 SMP
+[    0.000001] Command line: console=ttyS0`);
+  assert.equal(reps.map((r) => [r.class, r.title, r.seq_start, r.seq_end]), [
+    ['HANG', 'INFO: task hung in mmu_interval_notifier_insert', 1, 12],
+    ['HANG', 'INFO: task hung in corrupted', 14, 16],
+  ]);
+  assert.equal([reps[0]!.comm, reps[0]!.pid], ['kvm_mm', 321]);
+});
+
 test.run();
