@@ -12,6 +12,9 @@ import {repoRoot, tmpDir} from './helpers.js';
  * while its transaction is open and it holds the database.
  */
 function startHolder(db: string): ChildProcessWithoutNullStreams {
+  // Chunk files of a SIGKILLed child stay behind: keep them in the test's own folder.
+  const tmp = path.join(path.dirname(db), 'tmp');
+  fs.mkdirSync(tmp, {recursive: true});
   const script = `
     import {openStore} from './src/store/open.ts';
     import {ingestPaths} from './src/ingest/pipeline.ts';
@@ -23,7 +26,7 @@ function startHolder(db: string): ChildProcessWithoutNullStreams {
     const r = await ingestPaths(db, ['-'], {formats: FORMATS_T, chunkRows: 50000});
     db.close();
     process.stdout.write('DONE ' + JSON.stringify(r) + '\\n');`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe']});
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {cwd: repoRoot, env: {...process.env, TMPDIR: tmp}, stdio: ['pipe', 'pipe', 'pipe']});
   child.stdin.on('error', () => undefined); // EPIPE once the child is killed
   return child;
 }
