@@ -28,7 +28,7 @@ no finding there does not mean clean. See \`ktrail rules list\` and \`ktrail rul
 
   static flags = {
     db: Flags.string({description: 'check this DuckDB store instead of FILEs', helpValue: 'PATH'}),
-    rule: Flags.string({description: 'run only this rule (repeatable)', multiple: true, helpValue: 'ID'}),
+    rule: Flags.string({description: 'run only this rule (repeatable: --rule A --rule B)', multiple: true, multipleNonGreedy: true, helpValue: 'ID'}),
     severity: Flags.string({description: 'lowest severity shown', options: SEVERITIES, default: 'info'}),
     'fail-on': Flags.string({description: 'exit 1 when a finding is at or above this severity', options: SEVERITIES, default: 'error'}),
     format: Flags.string({description: 'output format', options: FINDINGS_FORMATS, default: 'table'}),
