@@ -144,7 +144,8 @@ async function openLineSource(path: string, opts: IngestOptions, formats: readon
   if (container) {
     throw new UserError(`${path} is ${container === 'tar' ? 'a tar archive' : `${container}-compressed`}; ktrail reads plain, gzip, zstd and xz input: ${container === 'tar' || container === 'zip' ? 'extract it' : 'decompress it'} first`);
   }
-  if (looksBinary(headBytes)) {
+  // A forced format is the user's word that this is text of that kind (e.g. a console log full of NULs).
+  if (!opts.format && looksBinary(headBytes)) {
     throw new UserError(`${path} is a binary file, not a text trace or log (nor a trace-cmd trace.dat); nothing to ingest`);
   }
   const hash = createHash('sha256');

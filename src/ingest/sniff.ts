@@ -16,24 +16,32 @@ export function isTraceDat(head: Uint8Array): boolean {
 
 /**
  * A head that is mostly control bytes is binary (an image, an ELF, a
- * database...). Text logs may carry the odd NUL run or escape sequence, so
- * this looks at the share of such bytes rather than at their presence.
+ * database...). Text logs may carry the odd escape sequence, so this looks at
+ * the share of such bytes rather than at their presence. NUL bytes are left
+ * out of both shares: a serial console or syslog file after a crash carries
+ * long NUL runs in front of readable text (the reader strips and counts
+ * them), so what decides is whether the other bytes look like text. A head
+ * of NULs only is not called binary; the format detectors decide.
  */
 export function looksBinary(head: Uint8Array): boolean {
   const n = Math.min(head.length, SNIFF_BYTES);
-  if (n === 0) return false;
   let control = 0;
+  let nul = 0;
   for (let i = 0; i < n; i++) {
     const b = head[i]!;
-    // TAB LF VT FF CR, BS and ESC occur in real console logs.
-    if (b < 0x20 && b !== 9 && b !== 10 && b !== 11 && b !== 12 && b !== 13 && b !== 8 && b !== 27) control++;
+    if (b === 0) nul++;
+    // TAB LF VT FF CR, BS and ESC occur in real console logs; DEL does not (it starts an ELF).
+    else if ((b < 0x20 && b !== 9 && b !== 10 && b !== 11 && b !== 12 && b !== 13 && b !== 8 && b !== 27) || b === 0x7f) control++;
   }
-  if (control / n > 0.1) return true;
+  const rest = n - nul;
+  if (rest === 0) return false;
+  if (control / rest > 0.1) return true;
   // High-entropy data (compressed, encrypted, images) is mostly invalid UTF-8.
-  const text = new TextDecoder('utf-8', {fatal: false}).decode(head.subarray(0, n));
+  const bytes = nul ? head.subarray(0, n).filter((b) => b !== 0) : head.subarray(0, n);
+  const text = new TextDecoder('utf-8', {fatal: false}).decode(bytes);
   let bad = 0;
   for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) bad++;
-  return bad / n > 0.2;
+  return bad / rest > 0.2;
 }
 
 /** Compressed or archive formats ktrail does not read, by magic bytes: a hint instead of "binary file". */
