@@ -1,8 +1,8 @@
 import {OOPSES} from '../reports/classes.js';
-import {ReportExtractor} from '../reports/extract.js';
+import {HANGUP_REASON, ReportExtractor} from '../reports/extract.js';
 import type {ExtractedReport} from '../reports/types.js';
 import type {Db} from '../store/db.js';
-import {appendRows, type RowObject} from '../store/rows.js';
+import {openRowWriter, type RowObject, type RowWriter} from '../store/rows.js';
 import {defineTable} from '../store/tables.js';
 import type {Projector} from './types.js';
 
@@ -81,15 +81,6 @@ export const reportLocks = defineTable({
 const HEADER_NEEDLES = [...new Set(OOPSES.map((o) => o.header))];
 const PAGE = 50_000;
 
-interface LineRow {
-  seq: bigint;
-  boot: number | null;
-  ts_ns: bigint | null;
-  level: number | null;
-  caller: string | null;
-  text: string | null;
-}
-
 export const reportsProjector: Projector = {
   name: 'reports',
   version: 1,
@@ -104,36 +95,78 @@ export const reportsProjector: Projector = {
     );
     let nextId = 1n;
     for (const {source_id} of sources) {
+      const sourceId = Number(source_id);
       const x = new ReportExtractor();
-      // Keyset pages in seq order: memory stays bounded whatever the log size.
-      let after = -1n;
-      for (;;) {
-        const page = await db.all<LineRow>(
-          `SELECT seq, boot, ts_ns, level, caller, text FROM log_lines WHERE source_id = $1 AND seq > $2 ORDER BY seq LIMIT ${PAGE}`,
-          [source_id, after],
-        );
-        for (const r of page) {
-          x.push({seq: Number(r.seq), boot: r.boot, ts_ns: r.ts_ns, level: r.level, caller: r.caller, text: r.text ?? ''});
+      // Reports are written as soon as their order is settled (drain), so memory
+      // holds one page of lines plus the open reports, whatever the log size.
+      const out = await openWriters(db);
+      const write = (reps: ExtractedReport[]) => {
+        for (const rep of reps) {
+          const id = nextId++;
+          out.reports.append(reportRow(id, sourceId, rep));
+          for (const f of rep.frames) out.frames.append({report_id: id, ...f});
+          for (const l of rep.locks) out.locks.append({report_id: id, ...l});
         }
-        if (page.length < PAGE) break;
-        after = page[page.length - 1]!.seq;
+      };
+      try {
+        // Keyset pages in seq order, read column-wise (no row objects).
+        let after = -1n;
+        for (;;) {
+          const res = await db.conn.run(
+            `SELECT seq, boot, ts_ns, caller, text FROM log_lines WHERE source_id = $1 AND seq > $2 ORDER BY seq LIMIT ${PAGE}`,
+            [sourceId, after],
+          );
+          let rows = 0;
+          for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+            const n = chunk.rowCount;
+            const seqs = chunk.getColumnVector(0);
+            const boots = chunk.getColumnVector(1);
+            const tss = chunk.getColumnVector(2);
+            const callers = chunk.getColumnVector(3);
+            const texts = chunk.getColumnVector(4);
+            for (let i = 0; i < n; i++) {
+              x.push({
+                seq: Number(seqs.getItem(i) as bigint),
+                boot: boots.getItem(i) as number | null,
+                ts_ns: tss.getItem(i) as bigint | null,
+                caller: callers.getItem(i) as string | null,
+                text: (texts.getItem(i) as string | null) ?? '',
+              });
+            }
+            after = seqs.getItem(n - 1) as bigint;
+            rows += n;
+          }
+          write(x.drain());
+          if (rows < PAGE) break;
+        }
+        write(x.finish());
+      } finally {
+        out.close();
       }
-      const found = x.finish();
-      const reports: RowObject[] = [];
-      const frames: RowObject[] = [];
-      const locks: RowObject[] = [];
-      for (const rep of found) {
-        const id = nextId++;
-        reports.push(reportRow(id, Number(source_id), rep));
-        for (const f of rep.frames) frames.push({report_id: id, ...f});
-        for (const l of rep.locks) locks.push({report_id: id, ...l});
+      if (x.hangupSeen) {
+        // finish() marked only the reports still held; the drained ones are already written.
+        await db.run(
+          `UPDATE reports SET corrupted = true, corrupted_reason = $1 WHERE source_id = $2 AND NOT corrupted`,
+          [HANGUP_REASON, sourceId],
+        );
       }
-      await appendRows(db, reportsTable, reports);
-      await appendRows(db, reportFrames, frames);
-      await appendRows(db, reportLocks, locks);
     }
   },
 };
+
+async function openWriters(db: Db): Promise<{reports: RowWriter; frames: RowWriter; locks: RowWriter; close(): void}> {
+  const reports = await openRowWriter(db, reportsTable);
+  const frames = await openRowWriter(db, reportFrames);
+  const locks = await openRowWriter(db, reportLocks);
+  return {
+    reports, frames, locks,
+    close() {
+      reports.close();
+      frames.close();
+      locks.close();
+    },
+  };
+}
 
 function reportRow(id: bigint, sourceId: number, r: ExtractedReport): RowObject {
   return {

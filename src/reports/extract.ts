@@ -26,6 +26,8 @@ import type {ExtractedReport, ReportClass, ReportInputLine} from './types.js';
 export const MAX_REPORT_LINES = 2000;
 /** A report is printed in one burst: a line of its context this long after its last line starts unrelated output. */
 export const MAX_REPORT_GAP_NS = 10_000_000_000n;
+/** corrupted_reason of reports in a log whose console connection was lost. */
+export const HANGUP_REASON = 'console connection lost (serialport: VM disconnected)';
 /** Lines of the report's context after the header that are used for the title (syzkaller stops at panic text after 22). */
 const PANIC_TEXT_AFTER = 22;
 
@@ -59,10 +61,22 @@ export function cleanText(text: string): string {
 
 export function contextOf(line: ReportInputLine): string {
   if (line.caller) {
-    const c = line.caller.replace(/\s+/g, '');
-    if (/^[TC]\d+$/.test(c)) return c;
+    const c = callerContext(line.caller);
+    if (c !== null) return c;
   }
   return line.ts_ns !== null && line.ts_ns !== undefined ? 'console' : '';
+}
+
+// Consecutive lines mostly share a caller id: remember the last one instead of normalizing each line's.
+let lastCaller: string | null = null;
+let lastCallerCtx: string | null = null;
+function callerContext(caller: string): string | null {
+  if (caller !== lastCaller) {
+    const c = caller.replace(/\s+/g, '');
+    lastCallerCtx = /^[TC]\d+$/.test(c) ? c : null;
+    lastCaller = caller;
+  }
+  return lastCallerCtx;
 }
 
 const startIgnores = REPORT_START_IGNORES.map((s) => new RegExp(s));
@@ -70,8 +84,12 @@ const framed = FRAMED_REPORTS.map((f) => ({header: new RegExp(f.header), end: ne
 const endOfReport = new RegExp(END_OF_REPORT);
 const oopsIgnores = new Map<OopsDef, RegExp[]>(OOPSES.map((o) => [o, (o.ignores ?? []).map((s) => new RegExp(s))]));
 
+/** Matches exactly the lines that contain some class header: one pass instead of one substring search per class. */
+const ANY_HEADER = new RegExp([...new Set(OOPSES.map((o) => o.header))].map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+
 /** The report class whose header is in this line, if any. */
 export function matchOops(text: string, opts: {includeKtrailOnly?: boolean} = {}): OopsDef | null {
+  if (!ANY_HEADER.test(text)) return null;
   for (const o of OOPSES) {
     if (o.ktrailOnly && opts.includeKtrailOnly === false) continue;
     if (!text.includes(o.header)) continue;
@@ -90,16 +108,18 @@ export interface ExtractOptions {
 
 export class ReportExtractor {
   private readonly open = new Map<string, Open>();
-  private readonly done: ExtractedReport[] = [];
-  private hangupSeen = false;
+  private done: ExtractedReport[] = [];
+  private hangup = false;
 
   constructor(private readonly opts: ExtractOptions = {}) {}
 
   push(line: ReportInputLine): void {
     const text = cleanText(line.text);
-    const ctx = contextOf(line);
-    if (text.includes('serialport: VM disconnected.')) this.hangupSeen = true;
+    if (text.includes('serialport: VM disconnected.')) this.hangup = true;
     const oops = matchOops(text, this.opts);
+    // Outside any report only a header line matters.
+    if (!oops && this.open.size === 0) return;
+    const ctx = contextOf(line);
     if (oops) {
       const cur = this.open.get(ctx);
       if (cur && startIgnores.some((r) => r.test(text))) {
@@ -121,7 +141,8 @@ export class ReportExtractor {
       this.add(rep, line, text, true);
       return;
     }
-    for (const rep of [...this.open.values()]) {
+    // close() deletes only the entry being visited, which Map iteration tolerates.
+    for (const rep of this.open.values()) {
       const mine = rep.ctx === ctx || (rep.cpuTraceback && /^C\d+$/.test(ctx));
       if (!mine) continue;
       const otherBoot = line.boot !== undefined && line.boot !== null && rep.header.boot !== undefined && rep.header.boot !== null && line.boot !== rep.header.boot;
@@ -164,11 +185,34 @@ export class ReportExtractor {
       for (const r of this.done) {
         if (!r.corrupted) {
           r.corrupted = true;
-          r.corrupted_reason = 'console connection lost (serialport: VM disconnected)';
+          r.corrupted_reason = HANGUP_REASON;
         }
       }
     }
-    return this.done.sort((a, b) => a.seq_start - b.seq_start);
+    const out = this.done.sort((a, b) => a.seq_start - b.seq_start);
+    this.done = [];
+    return out;
+  }
+
+  /**
+   * Finished reports that no later report can precede (header before every
+   * open report's header), in header order, removed from the extractor: a
+   * caller that writes them out as it goes keeps memory bounded. They have
+   * not been marked for a console hangup seen later (see hangupSeen).
+   */
+  drain(): ExtractedReport[] {
+    if (this.done.length === 0) return [];
+    let limit = Infinity;
+    for (const rep of this.open.values()) limit = Math.min(limit, rep.header.seq);
+    this.done.sort((a, b) => a.seq_start - b.seq_start);
+    let n = 0;
+    while (n < this.done.length && this.done[n]!.seq_start < limit) n++;
+    return this.done.splice(0, n);
+  }
+
+  /** The console connection was lost: finish() marks its reports corrupted with HANGUP_REASON; drained ones are the caller's. */
+  get hangupSeen(): boolean {
+    return this.hangup;
   }
 
   private add(rep: Open, line: ReportInputLine, text: string, isHeader: boolean): void {

@@ -63,8 +63,17 @@ export function isQuestionable(line: string): boolean {
   return /^ *(?:\[<?[0-9a-f]+>?\] ?)? ?\? /.test(line) || line.endsWith(' (unreliable)');
 }
 
-export function compileSkip(extra: string[] = []): RegExp {
-  return new RegExp([...SKIP_FRAMES, ...extra].join('|'));
+const skipCache = new WeakMap<string[], RegExp>();
+const NO_EXTRA: string[] = [];
+
+/** The skip regex for the global list plus `extra` (cached per array: the class table's lists are static). */
+export function compileSkip(extra: string[] = NO_EXTRA): RegExp {
+  let hit = skipCache.get(extra);
+  if (!hit) {
+    hit = new RegExp([...SKIP_FRAMES, ...extra].join('|'));
+    skipCache.set(extra, hit);
+  }
+  return hit;
 }
 
 // func+0x12/0x34 [module] file.c:12 [inline]   |   func file.c:12 [inline]   |   [<pc>] (func+0x1/0x2) from
