@@ -19,6 +19,14 @@ if (!skipBuild) {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
+  // Same as `npm run build`: help renders from oclif.manifest.json, so it is
+  // regenerated from the freshly compiled commands on every build.
+  const manifest = spawnSync(process.execPath, [path.join(root, 'scripts/gen-manifest.mjs')], {cwd: root, stdio: 'inherit'});
+  if (manifest.status !== 0) {
+    console.log('build failed (oclif manifest); no test ran');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
 }
 
 const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'node_modules/uvu/bin.js'), 'test', pattern, '--color=false'], {
