@@ -4,12 +4,14 @@ import {toJsonValue} from '../output/render.js';
 import type {Db} from '../store/db.js';
 import type {Format, Tokenizer} from './format.js';
 import {FORMATS} from './formats/index.js';
-import {createProgress} from './progress.js';
-import {LineSplitter, openRaw, type LineBatch} from './reader.js';
-import type {LineResult} from './record.js';
-import {chooseFormat, headForSniff, isTraceDat, looksBinary, SNIFF_BYTES, SNIFF_LINES, unsupportedContainer} from './sniff.js';
+import {Worker} from 'node:worker_threads';
+import {LineEngine, type EngineSummary} from './engine.js';
+import {createProgress, type Progress} from './progress.js';
+import {openRaw} from './reader.js';
+import {isTraceDat, looksBinary, SNIFF_BYTES, unsupportedContainer} from './sniff.js';
 import {spoolToFile, traceCmdReport} from './tracedat.js';
-import {SourceWriter} from './writer.js';
+import type {FromWorker, ToWorker, WorkerInit} from './worker.js';
+import {ChunkLoader, makeChunkDir} from './writer.js';
 
 export interface IngestOptions {
   /** Force a format id instead of sniffing. */
@@ -20,6 +22,11 @@ export interface IngestOptions {
   formats?: readonly Format[];
   /** Rows buffered per chunk before a bulk load (default 100k). */
   chunkRows?: number;
+  /**
+   * Tokenize in a worker thread (default: when the input is over 64 KiB and
+   * the formats are the registry's; KTRAIL_INGEST_WORKER=0 turns it off).
+   */
+  worker?: boolean;
 }
 
 export interface IngestResult {
@@ -96,6 +103,8 @@ interface LineSource {
   earlyDigest: string | null;
   bytes: () => number;
   forcedFormat?: string;
+  /** The whole input fit in the sniffed head (under 64 KiB). */
+  small: boolean;
   facts: Record<string, unknown>;
   cleanup: () => void;
 }
@@ -136,6 +145,7 @@ async function openLineSource(path: string, opts: IngestOptions, formats: readon
       earlyDigest: digest,
       bytes: () => bytes,
       forcedFormat: forced,
+      small: false,
       facts,
       cleanup,
     };
@@ -163,6 +173,7 @@ async function openLineSource(path: string, opts: IngestOptions, formats: readon
     earlyDigest: null,
     bytes: () => bytes,
     forcedFormat: opts.format,
+    small: head.done,
     facts,
     cleanup: () => {},
   };
@@ -217,105 +228,151 @@ class DuplicateFound extends Error {
   }
 }
 
-async function ingestLines(db: Db, path: string, src: LineSource, formats: readonly Format[], opts: IngestOptions): Promise<IngestResult> {
-  const idRow = await db.one<{id: number}>('SELECT CAST(coalesce(max(source_id), 0) + 1 AS INTEGER) AS id FROM sources');
-  const sourceId = idRow!.id;
-  const writer = new SourceWriter(db, sourceId, {chunkRows: opts.chunkRows});
-  const splitter = new LineSplitter();
-  const progress = createProgress(path, opts.progress ?? false);
-  let format: Format | null = null;
-  let tok: Tokenizer | null = null;
-  let head: Array<{text: string; long: boolean}> = [];
-  let headChars = 0;
-  let seq = 0;
-  let headerLines = 0;
-  let minTs: bigint | null = null;
-  let maxTs: bigint | null = null;
+/** The line stage's run, inline or in the worker: its summary once all its chunks are loaded. */
+type LineStage = (ctx: {path: string; src: LineSource; formats: readonly Format[]; opts: IngestOptions; loader: ChunkLoader; dir: string; progress: Progress}) => Promise<EngineSummary>;
 
-  const consume = (text: string, tooLong: boolean) => {
-    seq++;
-    let r: LineResult;
-    if (tooLong) {
-      r = {t: 'unparsed', reason: 'line-too-long', text};
-    } else {
-      try {
-        r = tok!.line(text, seq);
-      } catch (err) {
-        // Tokenizers must not throw; if one does, the line is still accounted for.
-        r = {t: 'unparsed', reason: 'tokenizer-error', text};
-      }
+/** Everything on the main thread: simplest, used for small inputs and custom format lists. */
+const inlineStage: LineStage = async ({path, src, formats, opts, loader, dir, progress}) => {
+  const engine = new LineEngine(path, formats, src.forcedFormat, dir, {chunkRows: opts.chunkRows});
+  try {
+    for await (const chunk of src.text) {
+      engine.push(chunk);
+      if (engine.full) await loader.submit(engine.take());
+      progress.update(src.bytes(), engine.linesSeen);
     }
-    if (r.t === 'header') {
-      headerLines++;
-      return;
-    }
-    const ts = (r as {ts_ns?: bigint | null}).ts_ns;
-    if (ts !== undefined && ts !== null) {
-      if (minTs === null || ts < minTs) minTs = ts;
-      if (maxTs === null || ts > maxTs) maxTs = ts;
-    }
-    writer.add(r, seq);
-  };
+    const summary = engine.end();
+    await loader.submit(engine.take());
+    await loader.settle();
+    return summary;
+  } finally {
+    engine.discard();
+  }
+};
 
-  const startTokenizer = () => {
-    format = chooseFormat(path, headForSniff(head.map((h) => h.text)), formats, src.forcedFormat);
-    tok = format.createTokenizer();
-    const pending = head;
-    head = [];
-    for (const h of pending) consume(h.text, h.long);
-  };
+/** Input blocks and loaded-or-loading chunks the worker may be ahead by (bounds memory and temp disk). */
+const MAX_BLOCKS_IN_FLIGHT = 2;
+const MAX_CHUNKS_OUTSTANDING = 2;
 
-  const handle = (batch: LineBatch) => {
-    const long = batch.tooLong;
-    let k = 0;
-    for (let i = 0; i < batch.lines.length; i++) {
-      const line = batch.lines[i]!;
-      const isLong = long !== null && long[k] === i;
-      if (isLong) k++;
-      if (tok) {
-        consume(line, isLong);
-        continue;
-      }
-      head.push({text: line, long: isLong});
-      headChars += line.length;
-      if (head.length >= SNIFF_LINES || headChars >= SNIFF_BYTES) startTokenizer();
-    }
+function startWorker(init: WorkerInit): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), {workerData: init});
+  // Run from TypeScript sources (tests, via tsx): Node 20 does not pass tsx's loader on to workers, so register it there first.
+  const url = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url)}); })`;
+  return new Worker(boot, {eval: true, workerData: init});
+}
+
+/**
+ * The line stage in a worker thread (worker.ts): on 2 cores the tokenizer
+ * and DuckDB's loads then run at the same time. The main thread reads and
+ * hashes the input, hands blocks to the worker (at most
+ * MAX_BLOCKS_IN_FLIGHT ahead) and loads the chunk files the worker reports,
+ * one at a time, in order.
+ */
+const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) => {
+  const init: WorkerInit = {path, forced: src.forcedFormat, dir, chunkRows: opts.chunkRows};
+  const worker = startWorker(init);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => worker.once('exit', () => ((exited = true), resolve())));
+  let waiters: Array<() => void> = [];
+  const signal = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
   };
+  const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
+  let failure: unknown = null;
+  const fail = (err: unknown) => {
+    failure ??= err;
+    signal();
+  };
+  let inFlight = 0;
+  let lines = 0;
+  let outstanding = 0;
+  let loads: Promise<void> = Promise.resolve();
+  let summary: EngineSummary | null = null;
+
+  worker.on('message', (m: FromWorker) => {
+    switch (m.type) {
+      case 'ack':
+        inFlight--;
+        lines = m.lines;
+        signal();
+        break;
+      case 'chunk':
+        outstanding++;
+        loads = loads.then(async () => {
+          if (failure) return;
+          try {
+            await loader.submit(m.chunk);
+            await loader.settle();
+          } catch (err) {
+            fail(err);
+          }
+          outstanding--;
+          signal();
+        });
+        break;
+      case 'done':
+        summary = m.summary;
+        signal();
+        break;
+      case 'error':
+        fail(m.user ? new UserError(m.message) : new Error(`ingest worker failed: ${m.message}`));
+        break;
+    }
+  });
+  worker.on('error', fail);
+  void exit.then(() => {
+    if (!summary) fail(new Error('ingest worker exited unexpectedly'));
+  });
 
   try {
     for await (const chunk of src.text) {
-      handle(splitter.push(chunk));
-      if (writer.full) await writer.flush();
-      progress.update(src.bytes(), seq + head.length);
+      while (!failure && (inFlight >= MAX_BLOCKS_IN_FLIGHT || outstanding >= MAX_CHUNKS_OUTSTANDING)) await changed();
+      if (failure) throw failure;
+      inFlight++;
+      worker.postMessage({type: 'data', buf: chunk} satisfies ToWorker);
+      progress.update(src.bytes(), lines);
     }
-    handle(splitter.end());
-    if (!tok) {
-      if (head.length === 0) throw new UserError(`${path} is empty; nothing to ingest`);
-      startTokenizer();
+    worker.postMessage({type: 'end'} satisfies ToWorker);
+    while (!failure && !summary) await changed();
+    if (failure) throw failure;
+    await loads;
+    if (failure) throw failure;
+    return summary!;
+  } finally {
+    if (!exited) {
+      worker.postMessage({type: 'abort'} satisfies ToWorker);
+      await exit;
     }
+    await loads;
+  }
+};
+
+async function ingestLines(db: Db, path: string, src: LineSource, formats: readonly Format[], opts: IngestOptions): Promise<IngestResult> {
+  const idRow = await db.one<{id: number}>('SELECT CAST(coalesce(max(source_id), 0) + 1 AS INTEGER) AS id FROM sources');
+  const sourceId = idRow!.id;
+  const loader = new ChunkLoader(db, sourceId);
+  const chunkDir = makeChunkDir();
+  const progress = createProgress(path, opts.progress ?? false);
+  // The worker needs the formats by id from the registry; small inputs are not worth a thread's start-up.
+  const useWorker = formats === FORMATS && (opts.worker ?? (process.env.KTRAIL_INGEST_WORKER !== '0' && !src.small));
+  const stage = useWorker ? workerStage : inlineStage;
+  try {
+    const sum = await stage({path, src, formats, opts, loader, dir: chunkDir.dir, progress});
     const sha = src.digest();
     if (!src.earlyDigest) {
       const dup = await findDuplicate(db, sha);
       if (dup) throw new DuplicateFound(dup);
     }
-    await writer.finish();
-    const fmt = format as unknown as Format;
-    const t = tok as unknown as Tokenizer;
-    let tokMeta: Record<string, unknown> = {};
-    try {
-      tokMeta = t.meta() ?? {};
-    } catch {
-      tokMeta = {meta_error: true};
-    }
-    const stats = splitter.stats;
     const input: Record<string, unknown> = {...src.facts};
-    for (const [k, v] of Object.entries(stats)) if (v) input[k] = v;
-    const meta = {...(toJsonValue(tokMeta) as Record<string, unknown>), input};
-    const c = writer.counts;
+    for (const [k, v] of Object.entries(sum.stats)) if (v) input[k] = v;
+    const meta = {...(toJsonValue(sum.meta) as Record<string, unknown>), input};
+    const fmt = formats.find((f) => f.id === sum.format)!;
     await db.run(
       `INSERT INTO sources (source_id, path, sha256, format, parser_version, ingested_at, bytes, lines, header_lines, first_ts_ns, last_ts_ns, meta)
        VALUES ($1, $2, $3, $4, $5, now()::TIMESTAMP, $6, $7, $8, $9, $10, $11::JSON)`,
-      [sourceId, path, sha, fmt.id, fmt.parserVersion, BigInt(src.bytes()), BigInt(seq), BigInt(headerLines), minTs, maxTs, JSON.stringify(meta)],
+      [sourceId, path, sha, fmt.id, fmt.parserVersion, BigInt(src.bytes()), BigInt(sum.lines), BigInt(sum.headerLines), sum.minTs, sum.maxTs, JSON.stringify(meta)],
     );
     return {
       path,
@@ -323,12 +380,13 @@ async function ingestLines(db: Db, path: string, src: LineSource, formats: reado
       status: 'ingested',
       format: fmt.id,
       bytes: src.bytes(),
-      lines: seq,
-      header_lines: headerLines,
-      ...c,
+      lines: sum.lines,
+      header_lines: sum.headerLines,
+      ...sum.counts,
     };
   } finally {
     progress.done();
-    await writer.dispose();
+    await loader.dispose();
+    chunkDir.remove();
   }
 }

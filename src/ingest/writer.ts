@@ -30,7 +30,7 @@ export interface WriterOptions {
   tmpDir?: string;
 }
 
-type TableKey = 'events' | 'log_lines' | 'markers' | 'gaps' | 'unparsed';
+export type TableKey = 'events' | 'log_lines' | 'markers' | 'gaps' | 'unparsed';
 
 const TABLES: Record<TableKey, TableDef> = {events, log_lines: logLines, markers, gaps, unparsed};
 
@@ -136,27 +136,33 @@ function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-export class SourceWriter {
+/** One chunk's output: a file per table with rows in it, and the rows that must go through parameterised INSERTs. */
+export interface Chunk {
+  loads: Array<{table: TableKey; file: string}>;
+  side: Array<{table: TableKey; rows: unknown[][]}>;
+}
+
+/**
+ * The JavaScript half of the writer: serializes rows into per-table chunk
+ * files in `dir`. Pure CPU and file writes, no database, so it can run in a
+ * worker thread (see engine.ts) while the main thread loads chunks.
+ */
+export class ChunkSerializer {
   private readonly sinks: Record<TableKey, TableSink>;
   private readonly sinkList: TableSink[];
-  private pending: Promise<void> | null = null;
   private chunkNo = 0;
   private rowsInChunk = 0;
   private bytesInChunk = 0;
   private readonly chunkRows: number;
   private readonly chunkBytes: number;
-  private readonly dir: string;
   readonly counts: WriteCounts = {events: 0, log_lines: 0, markers: 0, gaps: 0, unparsed: 0};
 
   constructor(
-    private readonly db: Db,
-    private readonly sourceId: number,
+    private readonly dir: string,
     opts: WriterOptions = {},
   ) {
     this.chunkRows = opts.chunkRows ?? 100_000;
     this.chunkBytes = opts.chunkChars ?? 16 * 1024 * 1024;
-    this.dir = fs.mkdtempSync(path.join(opts.tmpDir ?? os.tmpdir(), 'ktrail-ingest-'));
-    trackTempDir(this.dir);
     this.sinks = {
       events: new TableSink(TABLES.events),
       log_lines: new TableSink(TABLES.log_lines),
@@ -186,42 +192,78 @@ export class SourceWriter {
     return this.rowsInChunk >= this.chunkRows || this.bytesInChunk >= this.chunkBytes;
   }
 
-  /** Completes the chunk files and starts loading them; waits for the previous load first. */
-  async flush(): Promise<void> {
-    if (this.pending) {
-      const p = this.pending;
-      this.pending = null;
-      await p;
-    }
-    const loads: Array<{def: TableDef; file: string}> = [];
-    const side: Array<{def: TableDef; rows: unknown[][]}> = [];
+  /** Completes the current chunk's files; null when it has no row. */
+  take(): Chunk | null {
+    const loads: Chunk['loads'] = [];
+    const side: Chunk['side'] = [];
     const n = this.chunkNo++;
     for (const sink of this.sinkList) {
       const file = sink.close(() => path.join(this.dir, `${sink.def.name}-${n}.txt`));
-      if (file) loads.push({def: sink.def, file});
+      const table = sink.def.name as TableKey;
+      if (file) loads.push({table, file});
       if (sink.side.length) {
-        side.push({def: sink.def, rows: sink.side});
+        side.push({table, rows: sink.side});
         sink.side = [];
       }
     }
     this.rowsInChunk = 0;
     this.bytesInChunk = 0;
-    if (!loads.length && !side.length) return;
-    this.pending = this.load(loads, side);
+    return loads.length || side.length ? {loads, side} : null;
+  }
+
+  discard(): void {
+    for (const sink of this.sinkList) sink.discard();
+  }
+}
+
+/**
+ * The database half: loads chunks with INSERT ... SELECT FROM read_csv, one
+ * at a time; `submit` returns once the previous load is done and the new one
+ * has started, so one chunk loads while the next is being made.
+ */
+export class ChunkLoader {
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sourceId: number,
+  ) {}
+
+  async submit(chunk: Chunk | null): Promise<void> {
+    await this.settle();
+    if (!chunk) return;
+    this.pending = this.load(chunk);
     // Keep a rejected load from being reported as unhandled before it is awaited.
     this.pending.catch(() => undefined);
   }
 
-  private async load(loads: Array<{def: TableDef; file: string}>, side: Array<{def: TableDef; rows: unknown[][]}>): Promise<void> {
+  /** Waits for the load in flight (rethrowing its error). */
+  async settle(): Promise<void> {
+    if (this.pending) {
+      const p = this.pending;
+      this.pending = null;
+      await p;
+    }
+  }
+
+  /** Waits for an in-flight load, ignoring its outcome. */
+  async dispose(): Promise<void> {
+    if (this.pending) await this.pending.catch(() => undefined);
+    this.pending = null;
+  }
+
+  private async load({loads, side}: Chunk): Promise<void> {
     try {
-      for (const {def, file} of loads) {
+      for (const {table, file} of loads) {
+        const def = TABLES[table];
         try {
           await this.db.run(this.loadSql(def, file));
         } catch (err) {
           throw loadError(def.name, err);
         }
       }
-      for (const {def, rows} of side) {
+      for (const {table, rows} of side) {
+        const def = TABLES[table];
         const cols = def.columns.map((c) => `"${c.name}"`).join(', ');
         const params = def.columns.map((_, i) => `$${i + 1}`).join(', ');
         const sql = `INSERT INTO "${def.name}" (${cols}) VALUES (${params})`;
@@ -245,25 +287,19 @@ export class SourceWriter {
       `new_line = '\\n', auto_detect = false, comment = '', columns = {${columns}})`
     );
   }
+}
 
-  /** Flushes the rest and waits for every load. */
-  async finish(): Promise<void> {
-    await this.flush();
-    if (this.pending) {
-      const p = this.pending;
-      this.pending = null;
-      await p;
-    }
-  }
-
-  /** Waits for an in-flight load (ignoring its outcome) and removes the temp files. */
-  async dispose(): Promise<void> {
-    if (this.pending) await this.pending.catch(() => undefined);
-    this.pending = null;
-    for (const sink of this.sinkList) sink.discard();
-    fs.rmSync(this.dir, {recursive: true, force: true});
-    liveTempDirs.delete(this.dir);
-  }
+/** A private directory for one source's chunk files, removed on dispose or at process exit. */
+export function makeChunkDir(tmpDir?: string): {dir: string; remove: () => void} {
+  const dir = fs.mkdtempSync(path.join(tmpDir ?? os.tmpdir(), 'ktrail-ingest-'));
+  trackTempDir(dir);
+  return {
+    dir,
+    remove: () => {
+      fs.rmSync(dir, {recursive: true, force: true});
+      liveTempDirs.delete(dir);
+    },
+  };
 }
 
 /** Chunk directories still on disk; removed on process exit (e.g. Ctrl-C: the command exits, the transaction is dropped). */

@@ -1,0 +1,60 @@
+import {parentPort, workerData} from 'node:worker_threads';
+import {UserError} from '../errors.js';
+import {LineEngine, type EngineSummary} from './engine.js';
+import {FORMATS} from './formats/index.js';
+import type {Chunk} from './writer.js';
+
+/**
+ * The ingest worker thread: runs the line stage (split, sniff, tokenize,
+ * serialize into chunk files; engine.ts) on its own core while the main
+ * thread reads, hashes and drives DuckDB's loads. Formats come from the
+ * registry by id (functions cannot cross threads).
+ */
+export interface WorkerInit {
+  path: string;
+  forced: string | undefined;
+  dir: string;
+  chunkRows: number | undefined;
+}
+
+export type ToWorker = {type: 'data'; buf: Uint8Array} | {type: 'end'} | {type: 'abort'};
+
+export type FromWorker =
+  | {type: 'ack'; lines: number}
+  | {type: 'chunk'; chunk: Chunk}
+  | {type: 'done'; summary: EngineSummary}
+  | {type: 'error'; user: boolean; message: string};
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const engine = new LineEngine(init.path, FORMATS, init.forced, init.dir, {chunkRows: init.chunkRows});
+let failed = false;
+
+const post = (m: FromWorker) => port.postMessage(m);
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'abort') {
+    engine.discard();
+    process.exit(0);
+  }
+  if (failed) return;
+  try {
+    if (m.type === 'data') {
+      engine.push(Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength));
+      if (engine.full) {
+        const chunk = engine.take();
+        if (chunk) post({type: 'chunk', chunk});
+      }
+      post({type: 'ack', lines: engine.linesSeen});
+    } else {
+      const summary = engine.end();
+      const chunk = engine.take();
+      if (chunk) post({type: 'chunk', chunk});
+      post({type: 'done', summary});
+    }
+  } catch (err) {
+    failed = true;
+    engine.discard();
+    post({type: 'error', user: err instanceof UserError, message: err instanceof UserError ? err.message : ((err as Error)?.stack ?? String(err))});
+  }
+});
