@@ -1,6 +1,7 @@
 import type {Db} from '../../store/db.js';
 import {appendRows} from '../../store/rows.js';
 import {defineTable} from '../../store/tables.js';
+import {eventIn} from '../sql.js';
 import type {Projector} from '../types.js';
 import {addr, loadProbeRows, num, retval, type ProbeRow} from './common.js';
 
@@ -206,7 +207,7 @@ async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {
   const {parseKeyValues} = await import('../../ftrace/args.js');
   const rows = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null; event: string; body: string}>(
     `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
-      WHERE event IN (${TRACEPOINT_EVENTS.map((e) => `'${e}'`).join(', ')}) AND body LIKE '%mm=%' ORDER BY source_id, seq`,
+      WHERE ${eventIn(TRACEPOINT_EVENTS)} AND body LIKE '%mm=%' ORDER BY source_id, seq`,
   );
   return rows.map((r) => ({
     ...r,
@@ -232,18 +233,28 @@ export const mmuInvalidationsProjector: Projector = {
     await appendRows(db, mmuInvalidations, invs);
     const base = invs.length + 1;
     // KVM's tracepoint fires once per start; blockable is known only on the non-blocking paths.
+    // A KVM row is non-blockable when some process_mrelease enter..exit window of its task
+    // covers its time (t0 <= ts <= t1). Instead of an EXISTS per row (a nested scan over
+    // ~1M rows), an ASOF join takes the last window with t0 <= ts, and the running max of
+    // t1 over windows ordered by t0 answers "does any window that began by ts end at or
+    // after ts": the same test, exact even if windows overlap, in one sorted pass.
     await db.run(`
       INSERT INTO mmu_invalidations (source_id, inv_id, level, origin, symbol, pid, tgid, comm, cpu, "start", "end", blockable, seq, ts_start_ns, has_end_event)
       WITH mr AS (
         SELECT source_id, pid, ts_ns AS t0,
                lead(ts_ns) OVER (PARTITION BY source_id, pid ORDER BY seq) AS t1,
                lead(kind) OVER (PARTITION BY source_id, pid ORDER BY seq) AS k1, kind
-          FROM syscalls WHERE name = 'process_mrelease')
+          FROM syscalls WHERE name = 'process_mrelease'),
+      win AS (
+        SELECT source_id, pid, t0, max(t1) OVER (PARTITION BY source_id, pid ORDER BY t0) AS t1_max
+          FROM mr WHERE kind = 'enter' AND k1 = 'exit' AND t0 IS NOT NULL AND t1 IS NOT NULL)
       SELECT k.source_id, ${base} + row_number() OVER (ORDER BY k.source_id, k.seq) - 1, 'kvm', 'kvm_tracepoint', k.event, k.pid, k.tgid, k.comm, k.cpu,
              k."start", k."end",
-             CASE WHEN k.comm = 'oom_reaper' OR EXISTS (SELECT 1 FROM mr WHERE mr.kind = 'enter' AND mr.k1 = 'exit' AND mr.source_id = k.source_id
-                       AND mr.pid = k.pid AND k.ts_ns BETWEEN mr.t0 AND mr.t1) THEN false END,
+             CASE WHEN k.comm = 'oom_reaper' OR k.ts_ns <= w.t1_max THEN false END,
              k.seq, k.ts_ns, false
-        FROM kvm_hva_ranges k WHERE k.event = 'kvm_unmap_hva_range'`);
+        FROM kvm_hva_ranges k
+        ASOF LEFT JOIN win w ON w.source_id = k.source_id AND w.pid = k.pid AND w.t0 <= k.ts_ns
+       WHERE k.event = 'kvm_unmap_hva_range'
+       ORDER BY k.source_id, k.seq`);
   },
 };

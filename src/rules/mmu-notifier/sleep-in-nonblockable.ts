@@ -44,8 +44,12 @@ export default defineRule({
           WHERE class = 'NON_BLOCK_SCHEDULE' OR (class = 'ATOMIC_SLEEP' AND coalesce(non_block, 0) > 0)`);
     }
     const gaps = await loadGapSpans(ctx.db);
-    const sleeps = await ctx.db.all<{source_id: number; pid: number; prev_state: string; seq: bigint; ts_start_ns: bigint; wakeup_seq: bigint | null}>(
-      `SELECT source_id, pid, prev_state, seq, ts_start_ns, wakeup_seq FROM task_states WHERE state IN ('sleeping') ORDER BY source_id, seq`);
+    // Read on first use: only sources with non-blockable windows need them, and a large
+    // trace without probes has ~100k sleeping intervals and no window to match them against.
+    type Sleep = {source_id: number; pid: number; prev_state: string; seq: bigint; ts_start_ns: bigint; wakeup_seq: bigint | null};
+    let sleeps: Sleep[] | undefined;
+    const loadSleeps = async (): Promise<Sleep[]> => (sleeps ??= await ctx.db.all<Sleep>(
+      `SELECT source_id, pid, prev_state, seq, ts_start_ns, wakeup_seq FROM task_states WHERE state IN ('sleeping') ORDER BY source_id, seq`));
 
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
@@ -82,7 +86,7 @@ export default defineRule({
           continue;
         }
         const data = {task: task(w.comm, w.pid), symbol: w.symbol, mm: hex(w.mm), range: range(w.start, w.end), flags: hex(w.flags), seq: w.seq, returnSeq: w.return_seq};
-        const sl = sleeps.find((s) => s.source_id === src.source_id && s.pid === w.pid && s.seq > w.seq! && s.seq < w.return_seq!);
+        const sl = (await loadSleeps()).find((s) => s.source_id === src.source_id && s.pid === w.pid && s.seq > w.seq! && s.seq < w.return_seq!);
         const rep = reports.find((r) => r.pid === w.pid && r.ts_ns !== null && w.ts_start_ns !== null && r.ts_ns >= w.ts_start_ns && r.ts_ns <= end);
         const key = sl ? `s${sl.seq}` : rep ? `r${rep.source_id}:${rep.seq_start}` : '';
         if (key && used.has(key)) continue;

@@ -1,0 +1,39 @@
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {Db} from '../../src/store/db.js';
+import {EVENT_LOG_TABLES, events} from '../../src/store/eventlog.js';
+import {appendRows} from '../../src/store/rows.js';
+import {ftraceArgs} from '../../src/project/ftrace-args.js';
+
+// kvm_hva_ranges cuts the usual bodies by position (fast path) and anything
+// else with the general split on ': 0x' / ' -- 0x'. These bodies take the
+// general path, or sit on the edge between the two; the expected rows are
+// what the general split gives.
+const CASES: Array<[body: string, start: bigint | null, end: bigint | null]> = [
+  ['mmu notifier unmap range: 0x007f3214400000 -- 0x007f3214c00000', 0x7f3214400000n, 0x7f3214c00000n],
+  ['mmu notifier unmap range: 0x10 -- 0x20 ', 0x10n, 0x20n],
+  ['mmu notifier unmap range: 0x10 -- 0x20 -- 0x30', 0x10n, 0x20n],
+  ['mmu notifier unmap range: 0x10 -- 0x', 0x10n, 0x10n],
+  ['mmu notifier unmap range: 0x -- 0x20', null, null],
+  ['mmu notifier unmap range: 0xzz -- 0x20', null, null],
+  ['weird: 0x10: 0x20 -- 0x30', 0x10n, 0x10n],
+  ['a -- 0x5 b: 0x10', 0x10n, 0x10n],
+  ['mmu notifier test age hva: 0x007f3221679000', 0x7f3221679000n, 0x7f3221679000n],
+  ['mmu notifier test age hva: 0x12: 0x34', 0x12n, 0x12n],
+  ['no address here', null, null],
+];
+
+test('kvm_hva_ranges: the fast path and the general split give the same rows', async () => {
+  const db = await Db.open(':memory:');
+  await db.ensureTables([...EVENT_LOG_TABLES, ...ftraceArgs.tables]);
+  await appendRows(db, events, CASES.map(([body], i) => ({
+    source_id: 1, seq: i + 1, ts_ns: BigInt(i), cpu: 0, pid: 1, tgid: null, comm: 'task', flags: null, event: 'kvm_unmap_hva_range', body,
+  })));
+  await ftraceArgs.build(db);
+  const rows = await db.all<{seq: bigint; start: bigint; end: bigint}>(`SELECT seq, start, "end" FROM kvm_hva_ranges ORDER BY seq`);
+  const expected = CASES.flatMap(([, start, end], i) => (start === null ? [] : [{seq: BigInt(i + 1), start, end}]));
+  assert.equal(rows, expected);
+  db.close();
+});
+
+test.run();
