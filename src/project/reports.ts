@@ -1,6 +1,6 @@
 import {OOPSES} from '../reports/classes.js';
 import {HANGUP_REASON, ReportExtractor} from '../reports/extract.js';
-import type {ExtractedReport} from '../reports/types.js';
+import type {ExtractedReport, ReportFrame, ReportLock} from '../reports/types.js';
 import type {Db} from '../store/db.js';
 import {openRowWriter, type RowObject, type RowWriter} from '../store/rows.js';
 import {defineTable} from '../store/tables.js';
@@ -88,13 +88,13 @@ export const reportsProjector: Projector = {
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
   async build(db: Db): Promise<void> {
-    const needles = HEADER_NEEDLES.map((_, i) => `contains(text, $${i + 1})`).join(' OR ');
-    const sources = await db.all<{source_id: number}>(
-      `SELECT DISTINCT source_id FROM log_lines WHERE ${needles} ORDER BY source_id`,
-      HEADER_NEEDLES,
+    // One regex pass (RE2 over escaped literals) finds the same lines as a substring test per header, much faster.
+    const sources = await db.all<{source_id: number; lo: bigint; hi: bigint}>(
+      `SELECT source_id, min(seq) AS lo, max(seq) AS hi FROM log_lines GROUP BY source_id HAVING bool_or(regexp_matches(text, $1)) ORDER BY source_id`,
+      [HEADER_NEEDLES.map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')],
     );
     let nextId = 1n;
-    for (const {source_id} of sources) {
+    for (const {source_id, lo, hi} of sources) {
       const sourceId = Number(source_id);
       const x = new ReportExtractor();
       // Reports are written as soon as their order is settled (drain), so memory
@@ -104,17 +104,18 @@ export const reportsProjector: Projector = {
         for (const rep of reps) {
           const id = nextId++;
           out.reports.append(reportRow(id, sourceId, rep));
-          for (const f of rep.frames) out.frames.append({report_id: id, ...f});
-          for (const l of rep.locks) out.locks.append({report_id: id, ...l});
+          for (const f of rep.frames) out.frame(id, f);
+          for (const l of rep.locks) out.lock(id, l);
         }
       };
       try {
-        // Keyset pages in seq order, read column-wise (no row objects).
-        let after = -1n;
-        for (;;) {
+        // Pages are seq ranges (at most PAGE lines each): zone maps skip what is
+        // not in the range, where LIMIT/OFFSET-like paging rescans the rest of the log.
+        for (let from = lo; from <= hi; ) {
+          const to = from + BigInt(PAGE);
           const res = await db.conn.run(
-            `SELECT seq, boot, ts_ns, caller, text FROM log_lines WHERE source_id = $1 AND seq > $2 ORDER BY seq LIMIT ${PAGE}`,
-            [sourceId, after],
+            `SELECT seq, boot, ts_ns, caller, text FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+            [sourceId, from, to],
           );
           let rows = 0;
           for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
@@ -133,11 +134,16 @@ export const reportsProjector: Projector = {
                 text: (texts.getItem(i) as string | null) ?? '',
               });
             }
-            after = seqs.getItem(n - 1) as bigint;
             rows += n;
           }
           write(x.drain());
-          if (rows < PAGE) break;
+          from = to;
+          if (rows === 0 && from <= hi) {
+            // A gap in seq (lines that are events, not log lines): jump to the next log line.
+            const next = await db.one<{seq: bigint | null}>(`SELECT min(seq) AS seq FROM log_lines WHERE source_id = $1 AND seq >= $2`, [sourceId, from]);
+            if (next?.seq === null || next?.seq === undefined) break;
+            from = next.seq;
+          }
         }
         write(x.finish());
       } finally {
@@ -154,16 +160,58 @@ export const reportsProjector: Projector = {
   },
 };
 
-async function openWriters(db: Db): Promise<{reports: RowWriter; frames: RowWriter; locks: RowWriter; close(): void}> {
+interface Writers {
+  reports: RowWriter;
+  frame(id: bigint, f: ReportFrame): void;
+  lock(id: bigint, l: ReportLock): void;
+  close(): void;
+}
+
+/** Frames and locks are most of the rows: appended with their column types known, no row objects. */
+async function openWriters(db: Db): Promise<Writers> {
   const reports = await openRowWriter(db, reportsTable);
-  const frames = await openRowWriter(db, reportFrames);
-  const locks = await openRowWriter(db, reportLocks);
+  const frames = await db.conn.createAppender(reportFrames.name);
+  const locks = await db.conn.createAppender(reportLocks.name);
+  const str = (a: typeof frames, v: string | null) => (v === null ? a.appendNull() : a.appendVarchar(v));
+  const big = (a: typeof frames, v: bigint | null) => (v === null ? a.appendNull() : a.appendBigInt(v));
+  const int = (a: typeof frames, v: number | null) => (v === null ? a.appendNull() : a.appendInteger(v));
   return {
-    reports, frames, locks,
+    reports,
+    frame(id, f) {
+      frames.appendBigInt(id);
+      frames.appendVarchar(f.section);
+      frames.appendInteger(f.idx);
+      frames.appendVarchar(f.func);
+      big(frames, f.offset);
+      big(frames, f.size);
+      str(frames, f.module);
+      str(frames, f.file);
+      int(frames, f.line);
+      frames.appendBoolean(f.reliable);
+      frames.endRow();
+    },
+    lock(id, l) {
+      locks.appendBigInt(id);
+      locks.appendVarchar(l.role);
+      locks.appendInteger(l.idx);
+      locks.appendVarchar(l.lock_name);
+      str(locks, l.lock_class);
+      str(locks, l.func);
+      str(locks, l.held_by);
+      locks.endRow();
+    },
     close() {
-      reports.close();
-      frames.close();
-      locks.close();
+      try {
+        reports.close();
+      } finally {
+        for (const a of [frames, locks]) {
+          try {
+            a.flushSync();
+          } finally {
+            a.closeSync();
+          }
+        }
+      }
     },
   };
 }

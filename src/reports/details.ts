@@ -87,6 +87,10 @@ const SECTION_STARTS: Array<[RegExp, (m: RegExpExecArray) => string]> = [
   [/^-> #(\d+) /, (m) => `chain#${m[1]}`],
   [/^\s*(?:(?:out-of-bounds|use-after-free|invalid) (?:read|write|free) at|invalid free|memory corruption)/, () => 'access'],
 ];
+/** Every line that can match one of SECTION_STARTS matches this (one test instead of nine on frame lines). */
+const MAYBE_SECTION = /^\s*(?:Call [Tt]race:|Backtrace:|Allocated|allocated by|Freed|freed by|Second to last|Last potentially|backtrace|NMI backtrace|out-of-bounds|use-after-free|invalid|memory corruption)|^-> #/;
+/** Likewise for SINGLE_FRAME_LINES. */
+const MAYBE_SINGLE = /^\s*(?:N?RIP: |PC is at |LR is at |pc : |lr : )/;
 const SINGLE_FRAME_LINES: Array<[RegExp, string]> = [
   [/^\s*N?RIP: [0-9a-f]+:(.*)$/, 'RIP'],
   [/^\s*PC is at (.*)$/, 'PC'],
@@ -106,7 +110,7 @@ export function framesOf(lines: string[]): ReportFrame[] {
   };
   for (const line of lines) {
     let started = false;
-    for (const [r, name] of SECTION_STARTS) {
+    if (MAYBE_SECTION.test(line)) for (const [r, name] of SECTION_STARTS) {
       const m = r.exec(line);
       if (m) {
         let sec = name(m);
@@ -124,7 +128,7 @@ export function framesOf(lines: string[]): ReportFrame[] {
     }
     if (started) continue;
     let single = false;
-    for (const [r, name] of SINGLE_FRAME_LINES) {
+    if (MAYBE_SINGLE.test(line)) for (const [r, name] of SINGLE_FRAME_LINES) {
       const m = r.exec(line);
       if (m) {
         const fr = parseFrameLine(' ' + m[1]!.trim().replace(/^\[<[0-9a-f]+>\]\s*/, ''));
@@ -151,6 +155,8 @@ const CHAIN_HEAD = /^-> #(\d+) \((.+?)\)\{([^}]*)\}(-\{[^}]*\})?/;
 
 const LOCK_FRAME_SKIP = /^(?:lock_acquire|__lock_acquire|lock_acquire\.part|_raw_|__raw_|do_raw_|__mutex_lock|mutex_lock|down_|__down|rwsem|__rwsem|lock_sock_nested|lock_sock|__might_fault|might_fault|__flush_work|flush_work|__flush_workqueue|touch_wq_lockdep_map|touch_work_lockdep_map|validate_chain|check_prev_add|check_prevs_add|lockdep_|save_trace|print_circular_bug|__lock_release|lock_release)/;
 
+const LOCK_HINT = /-> #|lock|takes:|acquire|holding/;
+
 export function locksOf(lines: string[]): ReportLock[] {
   const out: ReportLock[] = [];
   let role: string | null = null;
@@ -158,6 +164,8 @@ export function locksOf(lines: string[]): ReportLock[] {
   let chain: ReportLock | null = null;
   let idxAcq = 0;
   for (const line of lines) {
+    // Outside a chain and a lock list, only a line with one of these words changes anything below.
+    if (chain === null && role === null && !LOCK_HINT.test(line)) continue;
     let m: RegExpExecArray | null;
     if ((m = CHAIN_HEAD.exec(line))) {
       chain = {role: 'chain', idx: Number(m[1]), lock_name: m[2]!, lock_class: m[3]! + (m[4] ?? ''), func: null, held_by: null};

@@ -28,6 +28,17 @@ export const MAX_REPORT_LINES = 2000;
 export const MAX_REPORT_GAP_NS = 10_000_000_000n;
 /** corrupted_reason of reports in a log whose console connection was lost. */
 export const HANGUP_REASON = 'console connection lost (serialport: VM disconnected)';
+const MAX_REPORT_GAP = Number(MAX_REPORT_GAP_NS);
+const EXACT = 2 ** 53;
+
+/** ts - last > MAX_REPORT_GAP_NS, in doubles while they are exact (a BigInt subtraction per line allocates). */
+function isLate(last: bigint, ts: bigint): boolean {
+  const a = Number(ts);
+  const b = Number(last);
+  if (a < EXACT && a > -EXACT && b < EXACT && b > -EXACT) return a - b > MAX_REPORT_GAP;
+  return ts - last > MAX_REPORT_GAP_NS;
+}
+
 /** Lines of the report's context after the header that are used for the title (syzkaller stops at panic text after 22). */
 const PANIC_TEXT_AFTER = 22;
 
@@ -109,6 +120,8 @@ export interface ExtractOptions {
 export class ReportExtractor {
   private readonly open = new Map<string, Open>();
   private done: ExtractedReport[] = [];
+  /** Open reports that also take the lines of CPU contexts (NMI backtraces). */
+  private readonly tracebacks = new Set<Open>();
   private hangup = false;
 
   constructor(private readonly opts: ExtractOptions = {}) {}
@@ -141,33 +154,39 @@ export class ReportExtractor {
       this.add(rep, line, text, true);
       return;
     }
-    // close() deletes only the entry being visited, which Map iteration tolerates.
-    for (const rep of this.open.values()) {
-      const mine = rep.ctx === ctx || (rep.cpuTraceback && /^C\d+$/.test(ctx));
-      if (!mine) continue;
-      const otherBoot = line.boot !== undefined && line.boot !== null && rep.header.boot !== undefined && rep.header.boot !== null && line.boot !== rep.header.boot;
-      const late = rep.lastTs !== null && line.ts_ns !== null && line.ts_ns !== undefined && line.ts_ns - rep.lastTs > MAX_REPORT_GAP_NS;
-      if (otherBoot || late) {
-        this.close(rep);
-        continue;
-      }
-      if (rep.ended) {
-        // Taint notices sit between a report and the panic that may follow it.
-        if (text.includes('Disabling lock debugging due to kernel taint')) {
-          this.add(rep, line, text, false);
-          continue;
-        }
-        this.close(rep);
-        continue;
-      }
-      if (INFO_MESSAGES_WITH_STACK.some((p) => text.includes(p))) {
-        rep.cutBy = line.seq;
-        this.close(rep);
-        continue;
-      }
-      this.add(rep, line, text, false);
-      this.checkEnd(rep, text);
+    // A line belongs to the open report of its context and, when it is a CPU
+    // context, to reports collecting NMI backtraces. Reports are independent of
+    // each other here (the order they close in does not matter: done is sorted).
+    const own = this.open.get(ctx);
+    if (own) this.follow(own, line, text);
+    if (this.tracebacks.size > 0 && /^C\d+$/.test(ctx)) {
+      for (const rep of [...this.tracebacks]) if (rep !== own) this.follow(rep, line, text);
     }
+  }
+
+  private follow(rep: Open, line: ReportInputLine, text: string): void {
+    const otherBoot = line.boot !== undefined && line.boot !== null && rep.header.boot !== undefined && rep.header.boot !== null && line.boot !== rep.header.boot;
+    const late = rep.lastTs !== null && line.ts_ns !== null && line.ts_ns !== undefined && isLate(rep.lastTs, line.ts_ns);
+    if (otherBoot || late) {
+      this.close(rep);
+      return;
+    }
+    if (rep.ended) {
+      // Taint notices sit between a report and the panic that may follow it.
+      if (text.includes('Disabling lock debugging due to kernel taint')) {
+        this.add(rep, line, text, false);
+        return;
+      }
+      this.close(rep);
+      return;
+    }
+    if (INFO_MESSAGES_WITH_STACK.some((p) => text.includes(p))) {
+      rep.cutBy = line.seq;
+      this.close(rep);
+      return;
+    }
+    this.add(rep, line, text, false);
+    this.checkEnd(rep, text);
   }
 
   private checkEnd(rep: Open, text: string): void {
@@ -219,7 +238,10 @@ export class ReportExtractor {
     rep.lines.push(text);
     rep.seqEnd = line.seq;
     if (line.ts_ns !== null && line.ts_ns !== undefined) rep.lastTs = line.ts_ns;
-    if (!isHeader && text.includes('Sending NMI from CPU')) rep.cpuTraceback = true;
+    if (!isHeader && !rep.cpuTraceback && text.includes('Sending NMI from CPU')) {
+      rep.cpuTraceback = true;
+      this.tracebacks.add(rep);
+    }
     if (!isHeader && isQuestionable(text)) return;
     rep.textLines++;
     let skip = rep.skipText;
@@ -234,6 +256,7 @@ export class ReportExtractor {
 
   private close(rep: Open): void {
     this.open.delete(rep.ctx);
+    this.tracebacks.delete(rep);
     this.done.push(analyze(rep, this.opts));
   }
 }
