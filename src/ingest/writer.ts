@@ -60,13 +60,16 @@ function makeSerializer(fields: string[]): Serializer {
   return make(DELIM, NULL, UNSAFE) as Serializer;
 }
 
-/** Buffered writer of one table's rows into the current chunk file. */
+/**
+ * Buffered writer of one table's rows into the current chunk file. Rows are
+ * appended to a string and encoded once per SINK_CHARS: measured, one
+ * Buffer.write per row cost about a tenth of the line stage.
+ */
 class TableSink {
   readonly fields: string[];
   readonly serialize: Serializer;
   side: unknown[][] = [];
-  private buf = Buffer.allocUnsafe(SINK_BUFFER);
-  private off = 0;
+  private pending = '';
   private fd: number | null = null;
   file: string | null = null;
   rows = 0;
@@ -78,33 +81,29 @@ class TableSink {
     this.serialize = makeSerializer(this.fields);
   }
 
-  write(row: string, fileFor: () => string): number {
-    // Worst case 3 bytes per UTF-16 unit, plus the newline.
-    const need = row.length * 3 + 1;
-    if (this.off + need > this.buf.length) {
-      this.spill(fileFor);
-      if (need > this.buf.length) this.buf = Buffer.allocUnsafe(need);
-    }
-    const n = this.buf.write(row, this.off);
-    this.buf[this.off + n] = 10;
-    this.off += n + 1;
+  /** Appends a row; returns its length in characters (with the newline). */
+  write(row: string, fileFor: (sink: TableSink) => string): number {
+    this.pending += row;
+    this.pending += '\n';
     this.rows++;
-    return n + 1;
+    if (this.pending.length >= SINK_CHARS) this.spill(fileFor);
+    return row.length + 1;
   }
 
-  private spill(fileFor: () => string): void {
-    if (this.off === 0) return;
+  private spill(fileFor: (sink: TableSink) => string): void {
+    if (this.pending.length === 0) return;
     if (this.fd === null) {
-      this.file = fileFor();
+      this.file = fileFor(this);
       this.fd = fs.openSync(this.file, 'w');
     }
+    const buf = Buffer.from(this.pending, 'utf8');
+    this.pending = '';
     let done = 0;
-    while (done < this.off) done += fs.writeSync(this.fd, this.buf, done, this.off - done);
-    this.off = 0;
+    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done);
   }
 
   /** Completes the chunk file; returns its path, or null when no row was written. */
-  close(fileFor: () => string): string | null {
+  close(fileFor: (sink: TableSink) => string): string | null {
     this.spill(fileFor);
     const file = this.file;
     if (this.fd !== null) fs.closeSync(this.fd);
@@ -118,11 +117,11 @@ class TableSink {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
     this.file = null;
-    this.off = 0;
+    this.pending = '';
   }
 }
 
-const SINK_BUFFER = 1024 * 1024;
+const SINK_CHARS = 64 * 1024;
 
 export interface WriteCounts {
   events: number;
@@ -183,10 +182,11 @@ export class ChunkSerializer {
       sink.side.push([seq, ...sink.fields.map((x) => rec[x] ?? null)]);
       return;
     }
-    const n = this.chunkNo;
-    this.bytesInChunk += sink.write(row, () => path.join(this.dir, `${sink.def.name}-${n}.txt`));
+    this.bytesInChunk += sink.write(row, this.fileFor);
     this.rowsInChunk++;
   }
+
+  private readonly fileFor = (sink: TableSink): string => path.join(this.dir, `${sink.def.name}-${this.chunkNo}.txt`);
 
   get full(): boolean {
     return this.rowsInChunk >= this.chunkRows || this.bytesInChunk >= this.chunkBytes;
@@ -196,9 +196,8 @@ export class ChunkSerializer {
   take(): Chunk | null {
     const loads: Chunk['loads'] = [];
     const side: Chunk['side'] = [];
-    const n = this.chunkNo++;
     for (const sink of this.sinkList) {
-      const file = sink.close(() => path.join(this.dir, `${sink.def.name}-${n}.txt`));
+      const file = sink.close(this.fileFor);
       const table = sink.def.name as TableKey;
       if (file) loads.push({table, file});
       if (sink.side.length) {
@@ -206,6 +205,7 @@ export class ChunkSerializer {
         sink.side = [];
       }
     }
+    this.chunkNo++;
     this.rowsInChunk = 0;
     this.bytesInChunk = 0;
     return loads.length || side.length ? {loads, side} : null;
