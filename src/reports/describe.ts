@@ -1,5 +1,5 @@
 import {STACK, type OopsDef, type StackSpec, type TitleFormat} from './classes.js';
-import {compileSkip, hangFrame, stallFrame, titleFrameNames} from './frames.js';
+import {compileSkip, hangFrame, isSkipped, stallFrame, titleFrameNames} from './frames.js';
 import {re} from './shorthand.js';
 
 /**
@@ -20,6 +20,11 @@ const STACK_STARTS = [
   /[^k] backtrace(?: \(crc [0-9a-f]+\))?:/, /Last potentially related work creation:/, /Second to last potentially related work creation:/,
   /^(?:out-of-bounds|use-after-free|invalid) (?:read|write|free) at/, /^allocated by task [0-9]+ on cpu/, /^freed by task [0-9]+ on cpu/,
 ];
+/** Every line that matches one of STACK_STARTS matches this (one test instead of thirteen on most lines). */
+const MAYBE_STACK_START = /Call|Backtrace:|Allocated|Freed|backtrace|potentially related|^(?:out-of-bounds|use-after-free|invalid|allocated|freed)/;
+function isStackStart(line: string): boolean {
+  return MAYBE_STACK_START.test(line) && STACK_STARTS.some((r) => r.test(line));
+}
 /** Fault-injection stacks are often mixed into crash reports; frames read after one are unreliable. */
 const CORRUPTING_LINES = [/^( \[<?(?:0x)?[0-9a-f]+>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x/];
 const TIMESTAMP_IN_TITLE = /\[ *[0-9]+\.[0-9]+\]/;
@@ -99,7 +104,7 @@ function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) =
   const add = (m: RegExpExecArray | null) => {
     if (!m) return;
     for (const g of m.slice(1)) {
-      if (g !== undefined && g !== '' && !skip.test(g)) {
+      if (g !== undefined && g !== '' && !isSkipped(skip, g)) {
         frames.push(g);
         break;
       }
@@ -122,7 +127,7 @@ function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) =
           ok = false;
           break;
         }
-        if (STACK_STARTS.some((r) => r.test(ln))) break;
+        if (isStackStart(ln)) break;
         if (pi !== parts.length - 1) {
           const m = re(parts[pi + 1]!).exec(ln);
           if (m) {
@@ -131,7 +136,7 @@ function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) =
             break;
           }
         }
-        const name = titleFrameNames(ln).find((n) => !skip.test(n));
+        const name = titleFrameNames(ln).find((n) => !isSkipped(skip, n));
         if (name !== undefined) frames.push(name);
       }
     } else {
@@ -162,15 +167,19 @@ export function corruptionOf(title: string, text: string, format: TitleFormat | 
   if (format.noStackTrace) return null;
   // Each stack keyword must be followed by at least one frame within a few lines.
   const lines = text.split('\n');
+  // Only these lines can match a stack keyword: search them instead of every line per keyword.
+  const candidates: number[] = [];
+  for (let i = 0; i < lines.length; i++) if (MAYBE_STACK_START.test(lines[i]!)) candidates.push(i);
   for (const key of STACK_STARTS) {
-    const at = lines.findIndex((l) => key.test(l));
+    const hit = candidates.find((i) => key.test(lines[i]!));
+    const at = hit === undefined ? -1 : hit;
     if (at < 0) continue;
     const rest = lines.slice(at + 1);
     if (rest.length < 3) return 'call trace is missed';
     let found = false;
     for (let i = 0; i < 15 && i < rest.length; i++) {
       const l = rest[i]!;
-      if (STACK_STARTS.some((k) => k.test(l))) break;
+      if (isStackStart(l)) break;
       if (l.includes('(stack is not available)') || /^ *(?:\[<?(?:[0-9a-f]+)>?\] ?){0,2}[ \t]+(?:[0-9]+:)?([a-zA-Z0-9_.]+)\+0x([0-9a-f]+)\/0x([0-9a-f]+)/.test(l) || /^ *\[<[0-9a-f]+>\] \(/.test(l)) {
         found = true;
         break;

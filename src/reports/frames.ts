@@ -64,6 +64,24 @@ export function isQuestionable(line: string): boolean {
 }
 
 const skipCache = new WeakMap<string[], RegExp>();
+const skippedCache = new WeakMap<RegExp, Map<string, boolean>>();
+
+/** skip.test(name), remembered: the same kernel functions recur in every report. */
+export function isSkipped(skip: RegExp, name: string): boolean {
+  let memo = skippedCache.get(skip);
+  if (!memo) {
+    memo = new Map();
+    skippedCache.set(skip, memo);
+  }
+  let hit = memo.get(name);
+  if (hit === undefined) {
+    // Bounded: kernels have many functions, but a huge log must not grow this forever.
+    if (memo.size >= 100_000) memo.clear();
+    hit = skip.test(name);
+    memo.set(name, hit);
+  }
+  return hit;
+}
 const NO_EXTRA: string[] = [];
 
 /** The skip regex for the global list plus `extra` (cached per array: the class table's lists are static). */
