@@ -188,16 +188,33 @@ const SQL_SPECS: SqlSpec[] = [
           starts_with(body, 'prev_comm=') AS fs,
           instr(body, ' prev_pid=') AS i_pid, instr(body, ' ==> ') AS i_arrow
         FROM events WHERE event = 'sched_switch'),
+      -- Fast path (about a third of the cost of the split_part chains below): when every
+      -- field name occurs once, in print order, and no field value holds a space, each value
+      -- is the text between one name and the next, and that is what the split gives.
+      -- Other bodies take the split, which defines the result.
+      p AS (
+        SELECT *, instr(body, ' prev_prio=') AS i_pr, instr(body, ' prev_state=') AS i_ps,
+          instr(body, ' next_pid=') AS i_np, instr(body, ' next_prio=') AS i_nr
+        FROM x WHERE fs AND i_pid > 0 AND instr(substr(body, i_arrow), ' ==> next_comm=') = 1),
+      q AS (
+        SELECT *, substr(body, i_pid + 10, i_pr - i_pid - 10) AS s_pp, substr(body, i_pr + 11, i_ps - i_pr - 11) AS s_pr,
+          substr(body, i_ps + 12, i_arrow - i_ps - 12) AS s_ps, substr(body, i_np + 10, i_nr - i_np - 10) AS s_np, substr(body, i_nr + 11) AS s_nr
+        FROM p),
+      r AS (
+        SELECT *, i_pid < i_pr AND i_pr < i_ps AND i_ps < i_arrow AND i_arrow < i_np AND i_np < i_nr
+          AND NOT contains(s_pp || s_pr || s_ps || s_np, ' ') AND NOT contains(s_nr, ' next_prio=') AS fast
+        FROM q),
       fs AS (
         SELECT source_id, seq, ts_ns, cpu, pid,
           substr(body, 11, i_pid - 11) AS pc,
-          TRY_CAST(split_part(substr(body, i_pid + 10), ' ', 1) AS INTEGER) AS pp,
-          TRY_CAST(split_part(split_part(body, ' prev_prio=', 2), ' ', 1) AS INTEGER) AS pr,
-          split_part(split_part(body, ' prev_state=', 2), ' ', 1) AS ps,
-          substr(body, i_arrow + 15, instr(substr(body, i_arrow), ' next_pid=') - 16) AS nc,
-          TRY_CAST(split_part(split_part(substr(body, i_arrow), ' next_pid=', 2), ' ', 1) AS INTEGER) AS np,
-          TRY_CAST(split_part(substr(body, i_arrow), ' next_prio=', 2) AS INTEGER) AS nr
-        FROM x WHERE fs AND i_pid > 0 AND instr(substr(body, i_arrow), ' ==> next_comm=') = 1),
+          TRY_CAST(CASE WHEN fast THEN s_pp ELSE split_part(substr(body, i_pid + 10), ' ', 1) END AS INTEGER) AS pp,
+          TRY_CAST(CASE WHEN fast THEN s_pr ELSE split_part(split_part(body, ' prev_prio=', 2), ' ', 1) END AS INTEGER) AS pr,
+          CASE WHEN fast THEN s_ps ELSE split_part(split_part(body, ' prev_state=', 2), ' ', 1) END AS ps,
+          CASE WHEN fast THEN substr(body, i_arrow + 15, i_np - i_arrow - 15)
+               ELSE substr(body, i_arrow + 15, instr(substr(body, i_arrow), ' next_pid=') - 16) END AS nc,
+          TRY_CAST(CASE WHEN fast THEN s_np ELSE split_part(split_part(substr(body, i_arrow), ' next_pid=', 2), ' ', 1) END AS INTEGER) AS np,
+          TRY_CAST(CASE WHEN fast THEN s_nr ELSE split_part(substr(body, i_arrow), ' next_prio=', 2) END AS INTEGER) AS nr
+        FROM r),
       tc AS (
         SELECT source_id, seq, ts_ns, cpu, pid,
           tc_task(substr(l, 1, rinstr(l, ' ') - 1)) AS prev, substr(l, rinstr(l, ' ') + 1) AS ps, tc_task(r) AS next
