@@ -88,89 +88,94 @@ export const reportsProjector: Projector = {
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
   async build(db: Db): Promise<void> {
-    // One regex pass (RE2 over escaped literals) finds the same lines as a substring test per header, much faster.
-    const sources = await db.all<{source_id: number; lo: bigint; hi: bigint}>(
-      `SELECT source_id, min(seq) AS lo, max(seq) AS hi FROM log_lines GROUP BY source_id HAVING bool_or(regexp_matches(text, $1)) ORDER BY source_id`,
-      [HEADER_NEEDLES.map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')],
-    );
-    let nextId = 1n;
-    for (const {source_id, lo, hi} of sources) {
-      const sourceId = Number(source_id);
-      const x = new ReportExtractor();
-      // Reports are written as soon as their order is settled (drain), so memory
-      // holds one page of lines plus the open reports, whatever the log size.
-      const out = await openWriters(db);
-      const write = (reps: ExtractedReport[]) => {
-        for (const rep of reps) {
-          const id = nextId++;
-          out.reports.append(reportRow(id, sourceId, rep));
-          for (const f of rep.frames) out.frame(id, f);
-          for (const l of rep.locks) out.lock(id, l);
-        }
-      };
-      try {
-        // Pages are seq ranges (at most PAGE lines each): zone maps skip what is
-        // not in the range, where LIMIT/OFFSET-like paging rescans the rest of the log.
-        for (let from = lo; from <= hi; ) {
-          const to = from + BigInt(PAGE);
-          const range = [sourceId, from, to];
-          // The texts of a page come as one string: decoding each line's string
-          // separately costs more than the extraction itself on quiet logs.
-          const agg = await db.conn.run(
-            `SELECT count(*)::INTEGER AS n, string_agg(coalesce(text, ''), chr(10) ORDER BY seq) AS t FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3`,
-            range,
-          );
-          const head = (await agg.fetchChunk())!;
-          const count = head.getColumnVector(0).getItem(0) as number;
-          let joined: string[] | null = count > 0 ? (head.getColumnVector(1).getItem(0) as string).split('\n') : [];
-          // A line holding a newline itself: read this page's texts one by one.
-          if (joined.length !== count) joined = null;
-          const res = await db.conn.run(
-            `SELECT seq, boot, ts_ns, caller${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
-            range,
-          );
-          let rows = 0;
-          for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
-            const n = chunk.rowCount;
-            const seqs = chunk.getColumnVector(0);
-            const boots = chunk.getColumnVector(1);
-            const tss = chunk.getColumnVector(2);
-            const callers = chunk.getColumnVector(3);
-            const texts = joined ? null : chunk.getColumnVector(4);
-            for (let i = 0; i < n; i++) {
-              x.push({
-                seq: Number(seqs.getItem(i) as bigint),
-                boot: boots.getItem(i) as number | null,
-                ts_ns: tss.getItem(i) as bigint | null,
-                caller: callers.getItem(i) as string | null,
-                text: joined ? joined[rows + i]! : ((texts!.getItem(i) as string | null) ?? ''),
-              });
-            }
-            rows += n;
-          }
-          write(x.drain());
-          from = to;
-          if (rows === 0 && from <= hi) {
-            // A gap in seq (lines that are events, not log lines): jump to the next log line.
-            const next = await db.one<{seq: bigint | null}>(`SELECT min(seq) AS seq FROM log_lines WHERE source_id = $1 AND seq >= $2`, [sourceId, from]);
-            if (next?.seq === null || next?.seq === undefined) break;
-            from = next.seq;
-          }
-        }
-        write(x.finish());
-      } finally {
-        out.close();
-      }
-      if (x.hangupSeen) {
-        // finish() marked only the reports still held; the drained ones are already written.
-        await db.run(
-          `UPDATE reports SET corrupted = true, corrupted_reason = $1 WHERE source_id = $2 AND NOT corrupted`,
-          [HANGUP_REASON, sourceId],
-        );
-      }
-    }
+    await buildReports(db);
   },
 };
+
+/** The projector's work; `pageLines` is the most log lines held at once (tests use small pages). */
+export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
+  // One regex pass (RE2 over escaped literals) finds the same lines as a substring test per header, much faster.
+  const sources = await db.all<{source_id: number; lo: bigint; hi: bigint}>(
+    `SELECT source_id, min(seq) AS lo, max(seq) AS hi FROM log_lines GROUP BY source_id HAVING bool_or(regexp_matches(text, $1)) ORDER BY source_id`,
+    [HEADER_NEEDLES.map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')],
+  );
+  let nextId = 1n;
+  for (const {source_id, lo, hi} of sources) {
+    const sourceId = Number(source_id);
+    const x = new ReportExtractor();
+    // Reports are written as soon as their order is settled (drain), so memory
+    // holds one page of lines plus the open reports, whatever the log size.
+    const out = await openWriters(db);
+    const write = (reps: ExtractedReport[]) => {
+      for (const rep of reps) {
+        const id = nextId++;
+        out.reports.append(reportRow(id, sourceId, rep));
+        for (const f of rep.frames) out.frame(id, f);
+        for (const l of rep.locks) out.lock(id, l);
+      }
+    };
+    try {
+      // Pages are seq ranges (at most PAGE lines each): zone maps skip what is
+      // not in the range, where LIMIT/OFFSET-like paging rescans the rest of the log.
+      for (let from = lo; from <= hi; ) {
+        const to = from + BigInt(pageLines);
+        const range = [sourceId, from, to];
+        // The texts of a page come as one string: decoding each line's string
+        // separately costs more than the extraction itself on quiet logs.
+        const agg = await db.conn.run(
+          `SELECT count(*)::INTEGER AS n, string_agg(coalesce(text, ''), chr(10) ORDER BY seq) AS t FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3`,
+          range,
+        );
+        const head = (await agg.fetchChunk())!;
+        const count = head.getColumnVector(0).getItem(0) as number;
+        let joined: string[] | null = count > 0 ? (head.getColumnVector(1).getItem(0) as string).split('\n') : [];
+        // A line holding a newline itself: read this page's texts one by one.
+        if (joined.length !== count) joined = null;
+        const res = await db.conn.run(
+          `SELECT seq, boot, ts_ns, caller${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+          range,
+        );
+        let rows = 0;
+        for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+          const n = chunk.rowCount;
+          const seqs = chunk.getColumnVector(0);
+          const boots = chunk.getColumnVector(1);
+          const tss = chunk.getColumnVector(2);
+          const callers = chunk.getColumnVector(3);
+          const texts = joined ? null : chunk.getColumnVector(4);
+          for (let i = 0; i < n; i++) {
+            x.push({
+              seq: Number(seqs.getItem(i) as bigint),
+              boot: boots.getItem(i) as number | null,
+              ts_ns: tss.getItem(i) as bigint | null,
+              caller: callers.getItem(i) as string | null,
+              text: joined ? joined[rows + i]! : ((texts!.getItem(i) as string | null) ?? ''),
+            });
+          }
+          rows += n;
+        }
+        write(x.drain());
+        from = to;
+        if (rows === 0 && from <= hi) {
+          // A gap in seq (lines that are events, not log lines): jump to the next log line.
+          const next = await db.one<{seq: bigint | null}>(`SELECT min(seq) AS seq FROM log_lines WHERE source_id = $1 AND seq >= $2`, [sourceId, from]);
+          if (next?.seq === null || next?.seq === undefined) break;
+          from = next.seq;
+        }
+      }
+      write(x.finish());
+    } finally {
+      out.close();
+    }
+    if (x.hangupSeen) {
+      // finish() marked only the reports still held; the drained ones are already written.
+      await db.run(
+        `UPDATE reports SET corrupted = true, corrupted_reason = $1 WHERE source_id = $2 AND NOT corrupted`,
+        [HANGUP_REASON, sourceId],
+      );
+    }
+  }
+}
 
 interface Writers {
   reports: RowWriter;

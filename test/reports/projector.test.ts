@@ -3,8 +3,10 @@
 import fs from 'node:fs';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {reportsProjector} from '../../src/project/reports.js';
+import {buildReports, reportsProjector} from '../../src/project/reports.js';
 import {parseCorpusFile, tokenizeLog} from '../../src/reports/corpus.js';
+import {extractReports} from '../../src/reports/extract.js';
+import type {ReportInputLine} from '../../src/reports/types.js';
 import {Db} from '../../src/store/db.js';
 import {EVENT_LOG_TABLES, logLines} from '../../src/store/eventlog.js';
 import {appendRows} from '../../src/store/rows.js';
@@ -84,6 +86,48 @@ test('rebuilding gives the same rows; a store without reports gets empty tables'
     assert.is(r.class, 'ATOMIC_SLEEP');
     assert.type(r.in_atomic, 'number');
     assert.type(r.pid, 'number');
+  } finally {
+    db.close();
+  }
+});
+
+test('small pages give the rows of one pass: seq gaps, a newline inside a text, a console hangup after drained reports', async () => {
+  const logs = [corpusLog('185'), corpusLog('380'), fs.readFileSync('samples/reports/dmesg-oom.txt', 'utf8').trimEnd().split('\n'), corpusLog('1001')];
+  const lines: ReportInputLine[] = [];
+  let seq = 0;
+  for (const [i, log] of logs.entries()) {
+    for (const l of tokenizeLog(log).lines) lines.push({...l, seq: (seq += i === 1 ? 1 : 3)});
+    seq += 500; // a gap wider than a page
+  }
+  // Inside the first report, in its context: a page read with shifted texts would change it.
+  const at = lines.findIndex((l) => l.seq === extractReports(lines)[0]!.seq_start) + 2;
+  lines.splice(at, 0, {...lines[at - 1]!, text: '  a line\nwith a newline'});
+  for (let i = at; i < lines.length; i++) lines[i]!.seq += 1;
+  lines.push({seq: seq + 1, text: 'serialport: VM disconnected.', ts_ns: null, caller: null, boot: null});
+  const want = extractReports(lines);
+  assert.ok(want.length >= 8);
+  assert.ok(want.every((r) => r.corrupted));
+
+  const db = await Db.open(':memory:');
+  try {
+    await db.ensureTables(EVENT_LOG_TABLES);
+    await appendRows(db, logLines, lines.map((l) => ({source_id: 1, seq: l.seq, boot: l.boot ?? 0, ts_ns: l.ts_ns, level: l.level, caller: l.caller, text: l.text})));
+    // Pages of 7 lines (drains, gaps) and one page for all (a misread newline would shift every later line).
+    for (const pageLines of [7, 1_000_000]) {
+      for (const t of reportsProjector.tables) await db.run(`DROP TABLE IF EXISTS "${t.name}"`);
+      await db.ensureTables(reportsProjector.tables);
+      await buildReports(db, pageLines);
+      const got = await db.all<{seq_start: bigint; seq_end: bigint; title: string; corrupted_reason: string | null; frames: bigint; locks: bigint}>(
+        `SELECT seq_start, seq_end, title, corrupted_reason,
+                (SELECT count(*) FROM report_frames f WHERE f.report_id = r.report_id) AS frames,
+                (SELECT count(*) FROM report_locks l WHERE l.report_id = r.report_id) AS locks
+           FROM reports r ORDER BY report_id`,
+      );
+      assert.equal(
+        got.map((r) => [Number(r.seq_start), Number(r.seq_end), r.title, r.corrupted_reason, Number(r.frames), Number(r.locks)]),
+        want.map((r) => [r.seq_start, r.seq_end, r.title, r.corrupted_reason, r.frames.length, r.locks.length]),
+      );
+    }
   } finally {
     db.close();
   }
