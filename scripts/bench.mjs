@@ -9,6 +9,7 @@
 //   npm run bench -- --gb 1            # >= 1 GiB input, for the RSS check
 //   npm run bench -- --check           # also time `ktrail check` on the result
 //   npm run bench -- --skip-baseline --keep
+//   KTRAIL_INGEST_WORKER=0 npm run bench   # line stage on the main thread (A/B)
 //
 // The baseline is what a user could do with DuckDB alone: read_csv of the
 // lines, then regexp_extract into typed columns (comm, pid, cpu, flags, ts,
@@ -186,6 +187,8 @@ async function main() {
     clean(bDb);
   }
   console.log(`peak RSS of ktrail ingest: ${kt.rssMiB.toFixed(0)} MiB (target < 400 MiB)`);
+  // Wall-time ratios only mean something next to the machine's load: both sides want 2 cores.
+  console.log(`machine load average after the runs: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   if (flag('check')) {
     // Hook for timing the rule run on the same database.
