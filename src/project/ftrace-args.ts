@@ -67,10 +67,44 @@ export const taskLifecycle = defineTable({
   ]),
 });
 
+/**
+ * kvm_hva_ranges is a view: its rows (often half of a KVM capture) are read
+ * once, by the mmu_invalidations projector, so storing them cost more than
+ * computing them.
+ *
+ * Fast path, a third of the cost: cut both addresses out of the body by position and cast
+ * them ('0x…' as printed). Taken only when both casts succeed, which means the cut text is
+ * a hex number with no further separator in it; then it gives what the general split
+ * below gives. Anything else (a second ': 0x', a missing end, stray text) takes the
+ * general split, which defines the result.
+ */
+const KVM_HVA_RANGES_SQL = `
+      WITH x AS (
+        SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body,
+          instr(body, ': 0x') AS i, instr(body, ' -- 0x') AS j
+        FROM events WHERE ${eventIn(['kvm_unmap_hva_range', 'kvm_age_hva', 'kvm_test_age_hva', 'kvm_set_spte_hva', 'kvm_unmap_hva'])}),
+      f AS (
+        SELECT *,
+          CASE WHEN i = 0 THEN NULL WHEN j = 0 THEN TRY_CAST(substr(body, i + 2) AS UBIGINT)
+               WHEN j > i THEN TRY_CAST(substr(body, i + 2, j - i - 2) AS UBIGINT) END AS fs,
+          CASE WHEN i > 0 AND j > i THEN TRY_CAST(substr(body, j + 4) AS UBIGINT) END AS fe
+        FROM x),
+      g AS (
+        SELECT *, fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL) AS fast,
+          CASE WHEN NOT (fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL)) THEN split_part(body, ': 0x', 2) END AS r
+        FROM f),
+      y AS (
+        SELECT *,
+          CASE WHEN fast THEN fs ELSE TRY_CAST('0x' || split_part(r, ' -- 0x', 1) AS UBIGINT) END AS s,
+          CASE WHEN fast THEN fe WHEN instr(r, ' -- 0x') > 0 THEN TRY_CAST('0x' || trim(split_part(r, ' -- 0x', 2)) AS UBIGINT) END AS e
+        FROM g WHERE fast OR r <> '')
+      SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, s, coalesce(e, s) FROM y WHERE s IS NOT NULL`;
+
 export const kvmHvaRanges = defineTable({
   name: 'kvm_hva_ranges',
   kind: 'projection',
-  doc: 'KVM mmu_notifier tracepoints: kvm_unmap_hva_range (an invalidation START only; KVM has no end tracepoint), kvm_age_hva, kvm_test_age_hva, kvm_set_spte_hva.',
+  doc: 'KVM mmu_notifier tracepoints: kvm_unmap_hva_range (an invalidation START only; KVM has no end tracepoint), kvm_age_hva, kvm_test_age_hva, kvm_set_spte_hva. A view over `events` (computed on read).',
+  view: KVM_HVA_RANGES_SQL,
   columns: at([
     {name: 'tgid', type: 'INTEGER', doc: 'events.tgid.'},
     {name: 'comm', type: 'VARCHAR', doc: 'Task.'},
@@ -275,35 +309,6 @@ const SQL_SPECS: SqlSpec[] = [
          OR (event IN ('sched_process_exit','sched_process_free','sched_process_wait') AND task.p <> '')`,
   },
   {
-    table: kvmHvaRanges,
-    // Fast path, a third of the cost: cut both addresses out of the body by position and cast
-    // them ('0x…' as printed). Taken only when both casts succeed, which means the cut text is
-    // a hex number with no further separator in it; then it gives what the general split
-    // below gives. Anything else (a second ': 0x', a missing end, stray text) takes the
-    // general split, which defines the result.
-    sql: `
-      WITH x AS (
-        SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body,
-          instr(body, ': 0x') AS i, instr(body, ' -- 0x') AS j
-        FROM events WHERE ${eventIn(['kvm_unmap_hva_range', 'kvm_age_hva', 'kvm_test_age_hva', 'kvm_set_spte_hva', 'kvm_unmap_hva'])}),
-      f AS (
-        SELECT *,
-          CASE WHEN i = 0 THEN NULL WHEN j = 0 THEN TRY_CAST(substr(body, i + 2) AS UBIGINT)
-               WHEN j > i THEN TRY_CAST(substr(body, i + 2, j - i - 2) AS UBIGINT) END AS fs,
-          CASE WHEN i > 0 AND j > i THEN TRY_CAST(substr(body, j + 4) AS UBIGINT) END AS fe
-        FROM x),
-      g AS (
-        SELECT *, fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL) AS fast,
-          CASE WHEN NOT (fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL)) THEN split_part(body, ': 0x', 2) END AS r
-        FROM f),
-      y AS (
-        SELECT *,
-          CASE WHEN fast THEN fs ELSE TRY_CAST('0x' || split_part(r, ' -- 0x', 1) AS UBIGINT) END AS s,
-          CASE WHEN fast THEN fe WHEN instr(r, ' -- 0x') > 0 THEN TRY_CAST('0x' || trim(split_part(r, ' -- 0x', 2)) AS UBIGINT) END AS e
-        FROM g WHERE fast OR r <> '')
-      SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, s, coalesce(e, s) FROM y WHERE s IS NOT NULL`,
-  },
-  {
     table: lockContention,
     sql: `
       WITH x AS (
@@ -463,9 +468,9 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
 
 export const ftraceArgs: Projector = {
   name: 'ftrace_args',
-  version: 3,
+  version: 4,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
-  tables: [...SQL_SPECS.map((s) => s.table), probeCalls],
+  tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],
   async build(db: Db): Promise<void> {
     for (const m of MACROS) await db.run(m);

@@ -35,7 +35,7 @@ async function sourcesKey(db: Db): Promise<string> {
 }
 
 async function dropTables(db: Db, p: Projector): Promise<void> {
-  for (const t of p.tables) await db.run(`DROP TABLE IF EXISTS "${t.name}"`);
+  for (const t of p.tables) await db.dropRelation(t.name);
 }
 
 async function buildOne(db: Db, p: Projector, key: string): Promise<void> {

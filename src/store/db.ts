@@ -75,6 +75,16 @@ export class Db {
     return Number(r[0]?.n ?? 0) > 0;
   }
 
+  /** Drop a table or view by name, whichever it is (a projection may change kind between versions). */
+  async dropRelation(name: string): Promise<void> {
+    const r = await this.one<{table_type: string}>(
+      `SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`,
+      [name],
+    );
+    if (!r) return;
+    await this.run(`DROP ${r.table_type === 'VIEW' ? 'VIEW' : 'TABLE'} "${name}"`);
+  }
+
   async ensureTables(defs: TableDef[]): Promise<void> {
     for (const def of defs) await this.run(createTableSql(def));
   }

@@ -20,6 +20,12 @@ export interface TableDef {
   doc: string;
   columns: ColumnDef[];
   primaryKey?: string[];
+  /**
+   * A projection computed on read instead of stored: a SELECT yielding
+   * `columns` in order. For large tables that only one projector reads
+   * once, writing the rows would cost more than computing them.
+   */
+  view?: string;
 }
 
 export function defineTable(def: TableDef): TableDef {
@@ -32,6 +38,9 @@ export function defineTable(def: TableDef): TableDef {
 }
 
 export function createTableSql(def: TableDef): string {
+  if (def.view !== undefined) {
+    return `CREATE OR REPLACE VIEW "${def.name}" (${def.columns.map((c) => `"${c.name}"`).join(', ')}) AS ${def.view}`;
+  }
   const cols = def.columns.map((c) => `  "${c.name}" ${c.type}${c.nullable === false ? ' NOT NULL' : ''}`);
   if (def.primaryKey?.length) cols.push(`  PRIMARY KEY (${def.primaryKey.map((k) => `"${k}"`).join(', ')})`);
   return `CREATE TABLE IF NOT EXISTS "${def.name}" (\n${cols.join(',\n')}\n)`;

@@ -235,7 +235,7 @@ test('event sourcing: dropping every derived table and rebuilding gives identica
     const tables = await db.all<{name: string}>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main'`);
     const dropped = tables.filter((t) => !keep.has(t.name));
     assert.ok(dropped.some((t) => t.name === 'findings'));
-    for (const t of dropped) await db.run(`DROP TABLE "${t.name}"`);
+    for (const t of dropped) await db.dropRelation(t.name);
     await rebuildAll(db);
     await runRules(db);
     assert.is(await snapshot(db), before);
