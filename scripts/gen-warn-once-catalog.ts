@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import type {CatalogEntry, SiteKind} from '../src/rules/printk/catalog.js';
 import {buildMatcher, decodeCString, stripLevelMarkers, UNKNOWN_PART, type PrefixKind} from '../src/rules/printk/format.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,8 +67,6 @@ function fail(msg: string): never {
 }
 
 // ---------------------------------------------------------------- macro families
-
-export type SiteKind = 'message' | 'warn' | 'warn-message';
 
 interface MacroInfo {
   kind: SiteKind;
@@ -508,27 +507,6 @@ function moduleName(root: string, rel: string): string {
 
 // ---------------------------------------------------------------- scanning
 
-export interface CatalogEntry {
-  id: string;
-  file: string;
-  line: number;
-  end_line?: number;
-  function: string | null;
-  macro: string;
-  kind: SiteKind;
-  level: number | null;
-  format: string | null;
-  matcher: string | null;
-  anchor?: string;
-  anchor_kind?: 'word' | 'substring';
-  in_macro?: string;
-  /** The once-call is in the body of this file-local macro; the site is one of its uses. */
-  wrapper?: string;
-  modname?: string;
-  note?: string;
-  supplement?: true;
-  provenance?: string;
-}
 
 const CALL = /\b([A-Za-z_]\w*_(?:once|ONCE))\s*\(/g;
 const SKIP_DIRS = new Set(['tools', 'scripts', 'Documentation', 'samples', 'usr', '.git']);

@@ -31,6 +31,8 @@ export interface CatalogEntry {
   anchor_kind?: 'word' | 'substring';
   /** The site is in the body of this #define: its WARNING location is where that macro is used. */
   in_macro?: string;
+  /** The once-call is in the body of this file-local macro; the site is one of its uses. */
+  wrapper?: string;
   modname?: string;
   note?: string;
   supplement?: true;
