@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {loadReportLines, loadReports, logCoverage, task} from './reports-common.js';
+import {loadReportLines, loadReports, logCoverage, task, reportFinding} from './reports-common.js';
 
 const sev = z.enum(['error', 'warning', 'info']);
 
@@ -99,18 +99,7 @@ export default defineRule({
             ? formatMessage(meta, 'oomMemcg', {...data, memcg: memcg ?? '(unnamed)'})
             : formatMessage(meta, 'oom', data);
       if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
-      ctx.report({
-        severity: (ctx.options.severities as Record<string, Severity>)[r.class] ?? 'warning',
-        confidence: r.corrupted ? 'likely' : 'certain',
-        title: r.title,
-        source_id: r.source_id,
-        ts_ns: r.ts_ns,
-        ts_end_ns: r.ts_end_ns,
-        pid: r.pid,
-        comm: r.comm,
-        message,
-        evidence,
-      });
+      reportFinding(ctx, r, (ctx.options.severities as Record<string, Severity>)[r.class] ?? 'warning', message, evidence);
     }
   },
 });

@@ -1,5 +1,5 @@
 import type {Db} from '../../store/db.js';
-import type {Evidence, RuleContext} from '../types.js';
+import type {Evidence, RuleContext, Severity} from '../types.js';
 
 /** One row of the `reports` projection (H4), plus the time of its last line. */
 export interface ReportRow {
@@ -130,6 +130,26 @@ export async function logCoverage(ctx: RuleContext): Promise<void> {
     else if (withLog.has(s.source_id)) ctx.coverage(s.source_id, 'evaluated');
     else ctx.coverage(s.source_id, 'not-evaluated', 'no kernel log lines in this source (add the dmesg/console log of the run, or enable printk:console in the trace)');
   }
+}
+
+/**
+ * One finding for one kernel report: titled like the report, placed at its
+ * source, time and task; `likely` rather than `certain` when the report is
+ * damaged.
+ */
+export function reportFinding(ctx: RuleContext<unknown>, r: ReportRow, severity: Severity, message: string, evidence: Evidence[]): void {
+  ctx.report({
+    severity,
+    confidence: r.corrupted ? 'likely' : 'certain',
+    title: r.title,
+    source_id: r.source_id,
+    ts_ns: r.ts_ns,
+    ts_end_ns: r.ts_end_ns,
+    pid: r.pid,
+    comm: r.comm,
+    message,
+    evidence,
+  });
 }
 
 export function task(r: ReportRow): string {

@@ -1,6 +1,6 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
-import {loadReportLines, loadReports, logCoverage, task} from '../kernel/reports-common.js';
+import {loadReportLines, loadReports, logCoverage, task, reportFinding} from '../kernel/reports-common.js';
 import {defineRule, type Evidence, type Severity} from '../types.js';
 
 const CLASSES = ['LOCKDEP'] as const;
@@ -69,18 +69,7 @@ export default defineRule({
       });
       if (pseudo) message += formatMessage(meta, 'mmuNotifier');
       if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
-      ctx.report({
-        severity: ctx.options.severity,
-        confidence: r.corrupted ? 'likely' : 'certain',
-        title: r.title,
-        source_id: r.source_id,
-        ts_ns: r.ts_ns,
-        ts_end_ns: r.ts_end_ns,
-        pid: r.pid,
-        comm: r.comm,
-        message,
-        evidence,
-      });
+      reportFinding(ctx, r, ctx.options.severity, message, evidence);
     }
   },
 });
