@@ -1,4 +1,11 @@
 import type {LineResult} from './record.js';
+import type {FastRowWriter} from './writer.js';
+
+/** Where fastLine writes its row. */
+export interface FastEventSink {
+  beginFastEvent(seq: number, maxBytes: number): FastRowWriter | null;
+  commitFastEvent(ts: number): void;
+}
 
 /**
  * Reader contract. A Format is sniffed from the head of an input and creates
@@ -11,6 +18,17 @@ import type {LineResult} from './record.js';
  */
 export interface Tokenizer {
   line(text: string, seq: number): LineResult;
+  /**
+   * Optional byte fast path for the common line shapes of a format. Called
+   * only on ASCII lines without NUL, CR, US or RS bytes (so byte offsets are
+   * string indices). Either reads the line `b[start, end)` as an `events`
+   * row and writes it through `out` (serializer.beginFastEvent), returning
+   * true, or returns false without writing, and the line then goes through
+   * line(). Must give exactly the rows line() would.
+   */
+  fastLine?(b: Buffer, start: number, end: number, seq: number, out: FastEventSink): boolean;
+  /** Called at the end of each block given to fastLine: the block's bytes may be reused after it. */
+  endBlock?(): void;
   /** Facts for sources.meta (tracer, clock, cpus, boots, ...), read after the last line. */
   meta(): Record<string, unknown>;
 }
@@ -27,4 +45,6 @@ export interface Format {
   /** Decide from the first lines (at most 64 lines / 64 KiB) whether this format reads the input. */
   sniff(head: string[]): boolean;
   createTokenizer(): Tokenizer;
+  /** Its tokenizers have fastLine: the engine then keeps input as bytes until a line needs decoding. */
+  hasFastPath?: boolean;
 }

@@ -206,6 +206,11 @@ export interface LineBatch {
   lines: string[];
   /** Indices in `lines` of lines that were over MAX_LINE (rare). */
   tooLong: number[] | null;
+  /**
+   * In raw mode: complete lines (ending with LF) still as bytes, coming
+   * after `lines`; the caller reads them or hands them to decode().
+   */
+  block?: Buffer;
 }
 
 export interface SplitStats {
@@ -220,6 +225,8 @@ export interface SplitStats {
 }
 
 export class LineSplitter {
+  /** Return blocks of complete lines undecoded (LineBatch.block) instead of as strings. */
+  raw = false;
   private readonly decoder = new TextDecoder('utf-8', {fatal: false, ignoreBOM: true});
   private carry: Buffer[] = [];
   private carryLen = 0;
@@ -263,7 +270,8 @@ export class LineSplitter {
     } else {
       block = buf.subarray(pos, lastNl + 1);
     }
-    this.decodeBlock(block, out);
+    if (this.raw) out.block = block;
+    else this.decode(block, out);
     if (lastNl + 1 < buf.length) this.addCarry(buf.subarray(lastNl + 1));
     return out;
   }
@@ -282,7 +290,7 @@ export class LineSplitter {
       this.carry = [];
       this.carryLen = 0;
       this.stats.missing_final_newline = true;
-      this.decodeBlock(Buffer.concat([block, Buffer.from([10])]), out);
+      this.decode(Buffer.concat([block, Buffer.from([10])]), out);
     }
     return out;
   }
@@ -311,7 +319,8 @@ export class LineSplitter {
     out.lines.push(text);
   }
 
-  private decodeBlock(block: Buffer, out: LineBatch): void {
+  /** Decodes a block of complete lines (ending with LF) into out.lines, with the accounting above. */
+  decode(block: Buffer, out: LineBatch): void {
     // block ends with LF; LF bytes map 1:1 to '\n' characters after decoding.
     const text = this.decoder.decode(block);
     let replaced = 0;

@@ -61,15 +61,20 @@ function makeSerializer(fields: string[]): Serializer {
 }
 
 /**
- * Buffered writer of one table's rows into the current chunk file. Rows are
- * appended to a string and encoded once per SINK_CHARS: measured, one
- * Buffer.write per row cost about a tenth of the line stage.
+ * Buffered writer of one table's rows into the current chunk file. Rows come
+ * in two forms: strings from the serializer (appended to `pending` and
+ * encoded once per SINK_CHARS: measured, one Buffer.write per row cost about
+ * a tenth of the line stage) and bytes written in place by a tokenizer's
+ * byte fast path (`bytes`, see FastRowWriter). Bytes always precede the
+ * pending string, so rows reach the file in the order they were added.
  */
 class TableSink {
   readonly fields: string[];
   readonly serialize: Serializer;
   side: unknown[][] = [];
   private pending = '';
+  bytes: Buffer = EMPTY;
+  bpos = 0;
   private fd: number | null = null;
   file: string | null = null;
   rows = 0;
@@ -90,16 +95,35 @@ class TableSink {
     return row.length + 1;
   }
 
+  /** Makes room for `n` bytes at `bpos` in `bytes`, keeping the row order. */
+  reserve(n: number, fileFor: (sink: TableSink) => string): void {
+    if (this.pending.length > 0) {
+      // Rows from both paths interleave (e.g. an event and its stack frames): move the string rows into
+      // the byte buffer instead of a write per switch.
+      if (this.bpos + this.pending.length * 3 + n <= this.bytes.length) {
+        this.bpos += this.bytes.write(this.pending, this.bpos, 'utf8');
+        this.pending = '';
+      } else this.spill(fileFor);
+    }
+    if (this.bpos + n > this.bytes.length) this.spill(fileFor);
+    if (n > this.bytes.length) this.bytes = Buffer.allocUnsafe(Math.max(SINK_BYTES, n));
+  }
+
   private spill(fileFor: (sink: TableSink) => string): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 && this.bpos === 0) return;
     if (this.fd === null) {
       this.file = fileFor(this);
       this.fd = fs.openSync(this.file, 'w');
     }
-    const buf = Buffer.from(this.pending, 'utf8');
-    this.pending = '';
-    let done = 0;
-    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done);
+    if (this.bpos > 0) {
+      writeAll(this.fd, this.bytes, this.bpos);
+      this.bpos = 0;
+    }
+    if (this.pending.length > 0) {
+      const buf = Buffer.from(this.pending, 'utf8');
+      this.pending = '';
+      writeAll(this.fd, buf, buf.length);
+    }
   }
 
   /** Completes the chunk file; returns its path, or null when no row was written. */
@@ -118,10 +142,44 @@ class TableSink {
     this.fd = null;
     this.file = null;
     this.pending = '';
+    this.bpos = 0;
   }
 }
 
+function writeAll(fd: number, buf: Buffer, len: number): void {
+  let done = 0;
+  while (done < len) done += fs.writeSync(fd, buf, done, len - done);
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Byte buffer of a sink for rows written in place; flushed when the next row may not fit. */
+const SINK_BYTES = 1024 * 1024;
+
+/**
+ * Where a tokenizer's byte fast path writes one `events` row in place: the
+ * fields after seq, in the file layout above (US between fields, RS for
+ * NULL, LF at the end), starting at `pos` in `buf` (seq is already
+ * there); it sets `pos` past the row.
+ */
+export interface FastRowWriter {
+  buf: Buffer;
+  pos: number;
+}
+
+/** The events columns after seq, in the order the byte fast path writes them. */
+export const FAST_EVENT_FIELDS = ['ts_ns', 'cpu', 'pid', 'tgid', 'comm', 'flags', 'event', 'body'];
+
+/** Field separator, NULL marker and row end of the chunk files, as bytes. */
+export const FIELD_SEP = 0x1f;
+export const NULL_FIELD = 0x1e;
+
+/** Bytes that cannot appear in a chunk file's fields (see UNSAFE). */
+export function hasUnsafeByte(b: Buffer): boolean {
+  return b.indexOf(0x1f) >= 0 || b.indexOf(0x1e) >= 0 || b.indexOf(13) >= 0 || b.indexOf(0) >= 0;
+}
+
 const SINK_CHARS = 64 * 1024;
+
 
 export interface WriteCounts {
   events: number;
@@ -170,6 +228,7 @@ export class ChunkSerializer {
       unparsed: new TableSink(TABLES.unparsed),
     };
     this.sinkList = Object.values(this.sinks);
+    if (this.sinks.events.fields.join() !== FAST_EVENT_FIELDS.join()) throw new Error('events columns changed: update the byte fast path (FAST_EVENT_FIELDS)');
   }
 
   /** Adds one non-header line result. */
@@ -185,6 +244,39 @@ export class ChunkSerializer {
     this.bytesInChunk += sink.write(row, this.fileFor);
     this.rowsInChunk++;
   }
+
+  /**
+   * Starts a fast-path `events` row of at most `maxBytes` bytes (after
+   * seq): writes seq and returns the writer to fill, or null when the row
+   * is too large for the byte path.
+   */
+  beginFastEvent(seq: number, maxBytes: number): FastRowWriter | null {
+    if (maxBytes > SINK_BYTES) return null;
+    const sink = this.sinks.events;
+    sink.reserve(maxBytes + 24, this.fileFor);
+    const w = this.fast;
+    w.buf = sink.bytes;
+    w.pos = writeUint(sink.bytes, sink.bpos, seq);
+    return w;
+  }
+
+  /** Completes the row begun by beginFastEvent; `ts` is its timestamp. */
+  commitFastEvent(ts: number): void {
+    if (ts < this.fastMinTs) this.fastMinTs = ts;
+    if (ts > this.fastMaxTs) this.fastMaxTs = ts;
+    const sink = this.sinks.events;
+    const w = this.fast;
+    this.bytesInChunk += w.pos - sink.bpos;
+    sink.bpos = w.pos;
+    sink.rows++;
+    this.counts.events++;
+    this.rowsInChunk++;
+  }
+
+  private readonly fast: FastRowWriter = {buf: EMPTY, pos: 0};
+  /** Smallest and largest timestamp of the fast-path rows (safe integers). */
+  fastMinTs = Infinity;
+  fastMaxTs = -Infinity;
 
   private readonly fileFor = (sink: TableSink): string => path.join(this.dir, `${sink.def.name}-${this.chunkNo}.txt`);
 
@@ -227,7 +319,20 @@ export class ChunkLoader {
   constructor(
     private readonly db: Db,
     private readonly sourceId: number,
+    /** DuckDB's thread setting outside ingest (null: unknown, leave threads alone). */
+    private readonly threads: number | null = null,
   ) {}
+
+  private allThreads = false;
+
+  /** Loads on one DuckDB thread (while the line stage runs) or on all of them (after). */
+  async useAllThreads(all: boolean): Promise<void> {
+    if (this.threads === null || all === this.allThreads) return;
+    this.allThreads = all;
+    await this.db.run(`SET threads = ${all ? this.threads : 1}`);
+    await this.db.run(`SET preserve_insertion_order = ${all ? 'false' : 'true'}`);
+    await this.db.run(`SET memory_limit = '${all ? (process.env.KTRAIL_INGEST_MEMORY2 ?? '160MB') : (process.env.KTRAIL_INGEST_MEMORY ?? '64MB')}'`);
+  }
 
   async submit(chunk: Chunk | null): Promise<void> {
     await this.settle();
@@ -252,17 +357,29 @@ export class ChunkLoader {
     this.pending = null;
   }
 
-  private async load({loads, side}: Chunk): Promise<void> {
+  private load(chunk: Chunk): Promise<void> {
+    return this.loadMany([chunk]);
+  }
+
+  /**
+   * Loads several chunks with one INSERT per table (read_csv over their
+   * files, in order), then their side rows. A load of more than one row
+   * group is what lets DuckDB's insert run on more than one thread.
+   */
+  async loadMany(chunks: Chunk[]): Promise<void> {
+    const files = chunks.flatMap((c) => c.loads);
     try {
-      for (const {table, file} of loads) {
+      for (const table of Object.keys(TABLES) as TableKey[]) {
+        const list = files.filter((l) => l.table === table).map((l) => l.file);
+        if (list.length === 0) continue;
         const def = TABLES[table];
         try {
-          await this.db.run(this.loadSql(def, file));
+          await this.db.run(this.loadSql(def, list));
         } catch (err) {
           throw loadError(def.name, err);
         }
       }
-      for (const {table, rows} of side) {
+      for (const {table, rows} of chunks.flatMap((c) => c.side)) {
         const def = TABLES[table];
         const cols = def.columns.map((c) => `"${c.name}"`).join(', ');
         const params = def.columns.map((_, i) => `$${i + 1}`).join(', ');
@@ -273,17 +390,17 @@ export class ChunkLoader {
         }
       }
     } finally {
-      for (const {file} of loads) fs.rmSync(file, {force: true});
+      for (const {file} of files) fs.rmSync(file, {force: true});
     }
   }
 
-  private loadSql(def: TableDef, file: string): string {
+  private loadSql(def: TableDef, files: string[]): string {
     const cols = def.columns.slice(1);
     const columns = cols.map((c) => `${sqlString(c.name)}: ${sqlString(c.type === 'JSON' ? 'VARCHAR' : c.type)}`).join(', ');
     const names = def.columns.map((c) => `"${c.name}"`).join(', ');
     return (
       `INSERT INTO "${def.name}" (${names}) SELECT ${this.sourceId}::INTEGER, ${cols.map((c) => `"${c.name}"`).join(', ')} ` +
-      `FROM read_csv(${sqlString(file)}, delim = '\x1f', quote = '', escape = '', header = false, nullstr = '\x1e', ` +
+      `FROM read_csv([${files.map(sqlString).join(', ')}], delim = '\x1f', quote = '', escape = '', header = false, nullstr = '\x1e', ` +
       `new_line = '\\n', auto_detect = false, comment = '', columns = {${columns}})`
     );
   }
@@ -331,4 +448,32 @@ function toParam(v: unknown, type: string): unknown {
   if (type === 'INTEGER') return Number(v);
   if (type === 'JSON' && typeof v !== 'string') return JSON.stringify(v);
   return v;
+}
+
+/** Writes a non-negative safe integer as decimal digits at `p`; returns the position after it. */
+export function writeUint(b: Buffer, p: number, v: number): number {
+  if (v < 100_000_000) return writeSmall(b, p, v | 0);
+  // Two halves of at most 8 digits each keep the digit loop in 32-bit integer arithmetic.
+  const hi = Math.floor(v / 100_000_000);
+  const lo = (v - hi * 100_000_000) | 0;
+  p = hi < 100_000_000 ? writeSmall(b, p, hi) : writeUint(b, p, hi);
+  for (let q = p + 7, x = lo; q >= p; q--) {
+    const d = (x / 10) | 0;
+    b[q] = 48 + x - d * 10;
+    x = d;
+  }
+  return p + 8;
+}
+
+/** writeUint for 0 <= v < 10^8. */
+function writeSmall(b: Buffer, p: number, v: number): number {
+  let digits = 1;
+  for (let t = v; t >= 10; t = (t / 10) | 0) digits++;
+  const end = p + digits;
+  for (let q = end - 1, x = v; q >= p; q--) {
+    const d = (x / 10) | 0;
+    b[q] = 48 + x - d * 10;
+    x = d;
+  }
+  return end;
 }

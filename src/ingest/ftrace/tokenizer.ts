@@ -1,6 +1,7 @@
-import type {Tokenizer} from '../format.js';
+import type {FastEventSink, Tokenizer} from '../format.js';
 import {HEADER, type EventRow, type GapRow, type LineResult, type LogRow, type MarkerRow, unparsedLine} from '../record.js';
 import {parseTsText} from './timestamp.js';
+import {FIELD_SEP, NULL_FIELD, writeUint} from '../writer.js';
 
 const NS_PER_SEC = 1_000_000_000n;
 const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
@@ -52,6 +53,87 @@ function scanTsColon(s: string, i: number): bigint | null {
   return BigInt(s.slice(secStart, fracStart - 1)) * NS_PER_SEC + BigInt(fracNs);
 }
 
+
+/** scanTsBytes: not a timestamp followed by `:`. */
+const NOT_TS = -1;
+/** scanTsBytes: a timestamp, but too large for an exact double (line() reads it with BigInt). */
+const TS_TOO_LARGE = -2;
+
+/** Set by scanTsBytes: where the seconds and fraction digits are (the fast path copies digits, it does not format numbers). */
+let tsSecEnd = 0;
+let tsFracEnd = 0;
+
+/** scanTsColon on bytes: the timestamp at b[i] as a safe integer, NOT_TS or TS_TOO_LARGE; sets tsColon, tsDotted, tsSecEnd, tsFracEnd. */
+function scanTsBytes(b: Buffer, i: number, n: number): number {
+  const secStart = i;
+  let sec = 0;
+  let c = 0;
+  while (i < n) {
+    c = b[i]!;
+    if (c < 48 || c > 57) break;
+    sec = sec * 10 + (c - 48);
+    i++;
+  }
+  const secLen = i - secStart;
+  if (secLen === 0 || i === n) return NOT_TS;
+  if (c === 58) {
+    tsColon = i;
+    tsDotted = false;
+    tsSecEnd = i;
+    return secLen <= 15 ? sec : TS_TOO_LARGE;
+  }
+  if (c !== 46) return NOT_TS;
+  tsSecEnd = i;
+  i++;
+  const fracStart = i;
+  let frac = 0;
+  while (i < n) {
+    c = b[i]!;
+    if (c < 48 || c > 57) break;
+    frac = frac * 10 + (c - 48);
+    i++;
+  }
+  const fracLen = i - fracStart;
+  if (c !== 58 || i === n || fracLen === 0 || fracLen > 9) return NOT_TS;
+  tsColon = i;
+  tsDotted = true;
+  tsFracEnd = i;
+  if (secLen <= 7 && sec < SAFE_SEC) return sec * 1e9 + frac * POW10[9 - fracLen]!;
+  return TS_TOO_LARGE;
+}
+
+/** Index of byte `v` in b[from, to), or -1 (Buffer.indexOf would search past the line). */
+function indexOfByte(b: Buffer, v: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (b[i] === v) return i;
+  return -1;
+}
+
+function hasColonSpace(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i + 1 < to; i++) if (b[i] === 58 && b[i + 1] === 32) return true;
+  return false;
+}
+
+const SPECIAL_NAMES = ['tracing_mark_write', 'print', 'console'].map((n) => Buffer.from(n, 'latin1'));
+
+/** Names line() gives rows other than `events` (markers, log_lines). */
+function isSpecialName(b: Buffer, from: number, to: number): boolean {
+  const len = to - from;
+  for (const name of SPECIAL_NAMES) {
+    if (name.length !== len || name[0] !== b[from]) continue;
+    let i = 1;
+    while (i < len && name[i] === b[from + i]) i++;
+    if (i === len) return true;
+  }
+  return false;
+}
+
+/** Copies b[from, to) to o at p; short fields by hand (Buffer.copy costs a native call). */
+function copyBytes(b: Buffer, from: number, to: number, o: Buffer, p: number): number {
+  const len = to - from;
+  if (len > 256) return p + b.copy(o, p, from, to);
+  for (let i = from; i < to; i++) o[p++] = b[i]!;
+  return p;
+}
 
 /**
  * One tokenizer for every ftrace text layout: tracefs `trace` / `trace_pipe`
@@ -140,8 +222,8 @@ export class FtraceTokenizer implements Tokenizer {
   private lbGuess = -1;
   private lpGuess = -1;
   private emptyCpus: number[] = [];
-  /** Last row that a following continuation or stack frame line belongs to. */
-  private last: EventRow | MarkerRow | null = null;
+  /** Last row that a following continuation or stack frame line belongs to (see `last`). */
+  private lastRow: EventRow | MarkerRow | null = null;
   /** Task last seen running on each CPU in function_graph output (banners, proc column). */
   private readonly graphTask = new Map<number, {comm: string; pid: number}>();
 
@@ -233,6 +315,248 @@ export class FtraceTokenizer implements Tokenizer {
     if (this.instances.size) m.instances = [...this.instances];
     if (this.emptyCpus.length) m.empty_cpus = this.emptyCpus;
     return m;
+  }
+
+  // ---- byte fast path (Tokenizer.fastLine) -------------------------------------
+
+  /**
+   * The row a continuation or stack frame line belongs to. After a line read
+   * by fastLine it exists only as offsets into that line's block (no strings
+   * are made per line); it is built here when a later line needs it, or at
+   * the end of the block.
+   */
+  private get last(): EventRow | MarkerRow | null {
+    if (this.lazyBuf !== null) this.materialize();
+    return this.lastRow;
+  }
+
+  private set last(row: EventRow | MarkerRow | null) {
+    this.lazyBuf = null;
+    this.lastRow = row;
+  }
+
+  private lazyBuf: Buffer | null = null;
+  private lzComm = 0;
+  private lzCommEnd = 0;
+  private lzFlags = -1;
+  private lzFlagsEnd = 0;
+  private lzName = 0;
+  private lzNameEnd = 0;
+  private lzBody = 0;
+  private lzEnd = 0;
+  private lzTs = 0;
+  private lzCpu = 0;
+  private lzPid = 0;
+  private lzTgid = -1;
+
+  private materialize(): void {
+    const b = this.lazyBuf!;
+    this.lazyBuf = null;
+    this.lastRow = {
+      t: 'events',
+      ts_ns: BigInt(this.lzTs),
+      cpu: this.lzCpu,
+      pid: this.lzPid,
+      tgid: this.lzTgid < 0 ? null : this.lzTgid,
+      comm: b.toString('latin1', this.lzComm, this.lzCommEnd),
+      flags: this.lzFlags < 0 ? null : b.toString('latin1', this.lzFlags, this.lzFlagsEnd),
+      event: b.toString('latin1', this.lzName, this.lzNameEnd),
+      body: b.toString('latin1', this.lzBody, this.lzEnd),
+    };
+  }
+
+  endBlock(): void {
+    if (this.lazyBuf !== null) this.materialize();
+  }
+
+  // Head columns found by fastHead (fields, not a returned object: this runs once per line).
+  private fTgid = -1;
+  private fHasTgid = false;
+  private fPid = 0;
+  private fCpu = 0;
+  private fCommEnd = 0;
+  private fFlags = -1;
+  private fFlagsEnd = 0;
+  private fTs = 0;
+  private fRest = 0;
+  /** Digit runs of the pid, cpu and time columns, copied as they are (leading zeros read the same). */
+  private fPidEnd = 0;
+  private fCpuEnd = 0;
+  private fTsAt = 0;
+  private fSecEnd = 0;
+  private fFracEnd = 0;
+  private fDotted = false;
+
+  /**
+   * The common line `comm-pid [(tgid)] [cpu] [flags] ts: name: body` read
+   * from bytes and written straight into the chunk file. Anything else, or
+   * anything the string path treats specially (markers, console, instance
+   * prefixes, `[FAILED TO PARSE]`, timestamps beyond 2^53 ns), returns false
+   * and goes through line(); tests check both paths give the same rows.
+   */
+  fastLine(b: Buffer, ls: number, le: number, seq: number, out: FastEventSink): boolean {
+    let start = ls;
+    while (start < le) {
+      const c = b[start]!;
+      if (c !== SP && c !== TAB) break;
+      start++;
+    }
+    if (start === le || b[start] === 35) return false;
+    // `[cpu]` where the previous line had it, else the first `[` (the order line() tries them in).
+    const g = ls + this.lbGuess;
+    let lb = this.lbGuess > start - ls && g < le && b[g] === LBRACK ? g : -1;
+    if (lb < 0 || !this.fastHead(b, ls, start, lb, le)) {
+      const first = indexOfByte(b, LBRACK, start + 1, le);
+      if (first < 0 || first === lb || !this.fastHead(b, ls, start, first, le)) return false;
+      lb = first;
+    }
+    // `name: ` right after the timestamp.
+    const rest = this.fRest;
+    let q = rest;
+    while (q < le && isNameChar(b[q]!)) q++;
+    if (q === rest || q === le || b[q] !== 58 /* : */ || (q + 1 < le && b[q + 1] !== SP)) return false;
+    if (isSpecialName(b, rest, q)) return false;
+    let bodyAt = q + 1;
+    while (bodyAt < le && b[bodyAt] === SP) bodyAt++;
+    if (bodyAt < le && b[bodyAt] === LBRACK) return false;
+    if (this.dialect === 'trace-cmd' && hasColonSpace(b, start, this.fCommEnd)) return false;
+
+    const w = out.beginFastEvent(seq, le - ls + 64);
+    if (w === null) return false;
+    const o = w.buf;
+    let p = w.pos;
+    o[p++] = FIELD_SEP;
+    // ts_ns as text: the seconds digits, then the fraction padded to 9 digits (ns).
+    p = copyBytes(b, this.fTsAt, this.fSecEnd, o, p);
+    if (this.fDotted) {
+      const frac = this.fSecEnd + 1;
+      p = copyBytes(b, frac, this.fFracEnd, o, p);
+      for (let z = this.fFracEnd - frac; z < 9; z++) o[p++] = 48;
+    }
+    o[p++] = FIELD_SEP;
+    p = copyBytes(b, lb + 1, this.fCpuEnd, o, p);
+    o[p++] = FIELD_SEP;
+    p = copyBytes(b, this.fCommEnd + 1, this.fPidEnd, o, p);
+    o[p++] = FIELD_SEP;
+    if (this.fTgid < 0) o[p++] = NULL_FIELD;
+    else p = writeUint(o, p, this.fTgid);
+    o[p++] = FIELD_SEP;
+    p = copyBytes(b, start, this.fCommEnd, o, p);
+    o[p++] = FIELD_SEP;
+    if (this.fFlags < 0) o[p++] = NULL_FIELD;
+    else p = copyBytes(b, this.fFlags, this.fFlagsEnd, o, p);
+    o[p++] = FIELD_SEP;
+    p = copyBytes(b, rest, q, o, p);
+    o[p++] = FIELD_SEP;
+    p = copyBytes(b, bodyAt, le, o, p);
+    o[p++] = 10;
+    w.pos = p;
+    out.commitFastEvent(this.fTs);
+
+    // The same per-source facts line() keeps.
+    this.eventCounts.bracket++;
+    this.lbGuess = lb - ls;
+    if (this.clock === null) this.clock = tsDotted ? 'ns' : 'counter';
+    if (this.fHasTgid) this.tgidSeen = true;
+    if (this.fFlags < 0) this.noFlagsSeen = true;
+    else this.flagsSeen = true;
+    this.lastRow = null;
+    this.lazyBuf = b;
+    this.lzComm = start;
+    this.lzCommEnd = this.fCommEnd;
+    this.lzFlags = this.fFlags;
+    this.lzFlagsEnd = this.fFlagsEnd;
+    this.lzName = rest;
+    this.lzNameEnd = q;
+    this.lzBody = bodyAt;
+    this.lzEnd = le;
+    this.lzTs = this.fTs;
+    this.lzCpu = this.fCpu;
+    this.lzPid = this.fPid;
+    this.lzTgid = this.fTgid;
+    return true;
+  }
+
+  /** scanHeadAround on bytes: the columns around the `[` at lb, into the f* fields. */
+  private fastHead(b: Buffer, ls: number, start: number, lb: number, le: number): boolean {
+    let j = lb + 1;
+    let cpu = 0;
+    while (j < le) {
+      const c = b[j]!;
+      if (c < 48 || c > 57) break;
+      cpu = cpu * 10 + (c - 48);
+      j++;
+    }
+    if (j === lb + 1 || j === le || b[j] !== RBRACK || b[lb - 1] !== SP) return false;
+    const after = j + 1;
+    let k = lb - 1;
+    while (k > start && b[k] === SP) k--;
+    let tgid = -1;
+    let hasTgid = false;
+    if (b[k] === RPAREN) {
+      const g = ls + this.lpGuess;
+      let p = this.lpGuess > start - ls && g < k && b[g] === LPAREN ? g : -1;
+      if (p < 0) {
+        p = k - 1;
+        while (p >= ls && b[p] !== LPAREN) p--;
+      }
+      if (p <= start) return false;
+      this.lpGuess = p - ls;
+      let v = 0;
+      let digits = 0;
+      for (let x = p + 1; x < k; x++) {
+        const c = b[x]!;
+        if (c >= 48 && c <= 57) {
+          v = v * 10 + (c - 48);
+          digits++;
+        } else if (c !== SP && c !== DASH) return false;
+      }
+      tgid = digits > 0 ? v : -1;
+      hasTgid = true;
+      k = p - 1;
+      while (k > start && b[k] === SP) k--;
+    }
+    const pidEnd = k + 1;
+    while (k >= start && isDigit(b[k]!)) k--;
+    if (k === pidEnd - 1 || k < start || b[k] !== DASH) return false;
+    let pid = 0;
+    for (let x = k + 1; x < pidEnd; x++) pid = pid * 10 + (b[x]! - 48);
+
+    const cpuEnd = j;
+    j = after;
+    while (j < le && b[j] === SP) j++;
+    let flags = -1;
+    let flagsEnd = 0;
+    let ts = scanTsBytes(b, j, le);
+    if (ts === NOT_TS) {
+      let sp = j;
+      const lim = Math.min(le, j + 11);
+      while (sp < lim && b[sp] !== SP) sp++;
+      if (sp === lim || sp === j) return false;
+      flags = j;
+      flagsEnd = sp;
+      j = sp + 1;
+      while (j < le && b[j] === SP) j++;
+      ts = scanTsBytes(b, j, le);
+    }
+    if (ts < 0) return false;
+    this.fTsAt = j;
+    this.fSecEnd = tsSecEnd;
+    this.fFracEnd = tsFracEnd;
+    this.fDotted = tsDotted;
+    this.fCpuEnd = cpuEnd;
+    this.fPidEnd = pidEnd;
+    const colon = tsColon;
+    this.fTgid = tgid;
+    this.fHasTgid = hasTgid;
+    this.fPid = pid;
+    this.fCpu = cpu;
+    this.fCommEnd = k;
+    this.fFlags = flags;
+    this.fFlagsEnd = flagsEnd;
+    this.fTs = ts;
+    this.fRest = colon + 1 < le && b[colon + 1] === SP ? colon + 2 : colon + 1;
+    return true;
   }
 
   // ---- header / comment lines -------------------------------------------------
