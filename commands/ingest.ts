@@ -37,7 +37,10 @@ See docs/ingest.md.`;
     const interrupted = () => process.exit(130);
     process.once('SIGINT', interrupted);
     process.once('SIGTERM', interrupted);
+    const {mark} = await import('../src/ingest/timings.js');
+    mark('database opening');
     const db = await openStore(flags.db);
+    mark('database open');
     // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
     // DuckDB spills to the database file beyond it.
     await db.run(`SET memory_limit = '${process.env.KTRAIL_INGEST_MEMORY ?? '64MB'}'`).catch(() => undefined);
@@ -51,6 +54,7 @@ See docs/ingest.md.`;
       }
     } finally {
       db.close();
+      mark('database closed');
     }
     return results;
   }

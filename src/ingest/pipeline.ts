@@ -11,7 +11,8 @@ import {openRaw} from './reader.js';
 import {isTraceDat, looksBinary, SNIFF_BYTES, unsupportedContainer} from './sniff.js';
 import {spoolToFile, traceCmdReport} from './tracedat.js';
 import type {FromWorker, ToWorker, WorkerInit} from './worker.js';
-import {ChunkLoader, makeChunkDir} from './writer.js';
+import {ChunkLoader, makeChunkDir, type Chunk} from './writer.js';
+import {mark} from './timings.js';
 
 export interface IngestOptions {
   /** Force a format id instead of sniffing. */
@@ -27,6 +28,8 @@ export interface IngestOptions {
    * the formats are the registry's; KTRAIL_INGEST_WORKER=0 turns it off).
    */
   worker?: boolean;
+  /** Let tokenizers read common lines straight from bytes (default; KTRAIL_FAST_PATH=0 turns it off). */
+  fastPath?: boolean;
 }
 
 export interface IngestResult {
@@ -53,13 +56,14 @@ export interface IngestResult {
  */
 export async function ingestPaths(db: Db, paths: string[], opts: IngestOptions = {}): Promise<IngestResult[]> {
   if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
-  // Loads run on one DuckDB thread: measured on this 2-core machine, an ordered INSERT from read_csv costs
-  // ~40% less CPU with 1 thread than with 2, and the tokenizer keeps the other core busy meanwhile.
+  // Loads run on one DuckDB thread while the tokenizer has the other core (measured on this 2-core
+  // machine: an INSERT from read_csv costs ~40% less CPU on 1 thread than on 2); once the line stage is
+  // done, the loads left use all of DuckDB's threads (ChunkLoader.useAllThreads).
   const threads = await db.one<{t: bigint | number}>("SELECT current_setting('threads') AS t").catch(() => undefined);
   if (threads) await db.run('SET threads = 1');
   try {
     const out: IngestResult[] = [];
-    for (const p of paths) out.push(await ingestOne(db, p, opts));
+    for (const p of paths) out.push(await ingestOne(db, p, opts, threads ? Number(threads.t) : null));
     return out;
   } finally {
     if (threads) await db.run(`SET threads = ${Number(threads.t)}`).catch(() => undefined);
@@ -199,7 +203,7 @@ export async function sourceCounts(db: Db, sourceId: number): Promise<{events: n
   return {events: Number(r.events), log_lines: Number(r.log_lines), markers: Number(r.markers), gaps: Number(r.gaps), unparsed: Number(r.unparsed)};
 }
 
-async function ingestOne(db: Db, path: string, opts: IngestOptions): Promise<IngestResult> {
+async function ingestOne(db: Db, path: string, opts: IngestOptions, threads: number | null): Promise<IngestResult> {
   const formats = opts.formats ?? FORMATS;
   if (opts.format && !formats.some((f) => f.id === opts.format)) {
     throw new UserError(`unknown format '${opts.format}' (known: ${formats.map((f) => f.id).join(', ') || 'none'})`);
@@ -211,7 +215,9 @@ async function ingestOne(db: Db, path: string, opts: IngestOptions): Promise<Ing
       if (dup) return await duplicateResult(db, path, src.bytes(), dup);
     }
     try {
-      return await db.transaction(() => ingestLines(db, path, src, formats, opts));
+      const r = await db.transaction(() => ingestLines(db, path, src, formats, opts, threads));
+      mark('committed');
+      return r;
     } catch (err) {
       // A duplicate is only known after reading the content; the transaction has been rolled back.
       if (err instanceof DuplicateFound) return await duplicateResult(db, path, src.bytes(), err.dup);
@@ -231,9 +237,13 @@ class DuplicateFound extends Error {
 /** The line stage's run, inline or in the worker: its summary once all its chunks are loaded. */
 type LineStage = (ctx: {path: string; src: LineSource; formats: readonly Format[]; opts: IngestOptions; loader: ChunkLoader; dir: string; progress: Progress}) => Promise<EngineSummary>;
 
+function fastPathOn(opts: IngestOptions): boolean {
+  return opts.fastPath ?? process.env.KTRAIL_FAST_PATH !== '0';
+}
+
 /** Everything on the main thread: simplest, used for small inputs and custom format lists. */
 const inlineStage: LineStage = async ({path, src, formats, opts, loader, dir, progress}) => {
-  const engine = new LineEngine(path, formats, src.forcedFormat, dir, {chunkRows: opts.chunkRows});
+  const engine = new LineEngine(path, formats, src.forcedFormat, dir, {chunkRows: opts.chunkRows, fastPath: fastPathOn(opts)});
   try {
     for await (const chunk of src.text) {
       engine.push(chunk);
@@ -250,8 +260,10 @@ const inlineStage: LineStage = async ({path, src, formats, opts, loader, dir, pr
 };
 
 /** Input blocks and loaded-or-loading chunks the worker may be ahead by (bounds memory and temp disk). */
-const MAX_BLOCKS_IN_FLIGHT = 2;
-const MAX_CHUNKS_OUTSTANDING = 2;
+// More than the worker's ACK_EVERY (4), so it always has blocks to work on.
+const MAX_BLOCKS_IN_FLIGHT = 8;
+const MAX_CHUNKS_OUTSTANDING = 24;
+const MAX_CHUNKS_PER_LOAD = 8;
 
 /**
  * The worker's young generation is capped at 16 MB: rows die young, and with
@@ -278,7 +290,8 @@ function startWorker(init: WorkerInit): Worker {
  * one at a time, in order.
  */
 const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) => {
-  const init: WorkerInit = {path, forced: src.forcedFormat, dir, chunkRows: opts.chunkRows};
+  const init: WorkerInit = {path, forced: src.forcedFormat, dir, chunkRows: opts.chunkRows, fastPath: fastPathOn(opts)};
+  mark('line stage starts (worker)');
   const worker = startWorker(init);
   let exited = false;
   const exit = new Promise<void>((resolve) => worker.once('exit', () => ((exited = true), resolve())));
@@ -299,29 +312,45 @@ const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) 
   let outstanding = 0;
   let loads: Promise<void> = Promise.resolve();
   let summary: EngineSummary | null = null;
+  // Chunks made while a load runs are loaded together next: one INSERT over several row groups runs on
+  // DuckDB's threads in parallel, where chunk-by-chunk loads ran on one.
+  const queue: Chunk[] = [];
+  let pumping = false;
+  const pump = async (): Promise<void> => {
+    pumping = true;
+    try {
+      while (queue.length > 0 && !failure) {
+        const batch = queue.splice(0, MAX_CHUNKS_PER_LOAD);
+        try {
+          await loader.useAllThreads(summary !== null);
+          mark(`load ${batch.length} chunk(s) on ${summary !== null ? 'all threads' : '1 thread'}`);
+          await loader.loadMany(batch);
+          mark('load done');
+        } catch (err) {
+          fail(err);
+        }
+        outstanding -= batch.length;
+        signal();
+      }
+    } finally {
+      pumping = false;
+    }
+  };
 
   worker.on('message', (m: FromWorker) => {
     switch (m.type) {
       case 'ack':
-        inFlight--;
+        inFlight -= m.blocks;
         lines = m.lines;
         signal();
         break;
       case 'chunk':
         outstanding++;
-        loads = loads.then(async () => {
-          if (failure) return;
-          try {
-            await loader.submit(m.chunk);
-            await loader.settle();
-          } catch (err) {
-            fail(err);
-          }
-          outstanding--;
-          signal();
-        });
+        queue.push(m.chunk);
+        if (!pumping) loads = pump();
         break;
       case 'done':
+        mark('line stage done');
         summary = m.summary;
         signal();
         break;
@@ -363,10 +392,10 @@ const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) 
   }
 };
 
-async function ingestLines(db: Db, path: string, src: LineSource, formats: readonly Format[], opts: IngestOptions): Promise<IngestResult> {
+async function ingestLines(db: Db, path: string, src: LineSource, formats: readonly Format[], opts: IngestOptions, threads: number | null): Promise<IngestResult> {
   const idRow = await db.one<{id: number}>('SELECT CAST(coalesce(max(source_id), 0) + 1 AS INTEGER) AS id FROM sources');
   const sourceId = idRow!.id;
-  const loader = new ChunkLoader(db, sourceId);
+  const loader = new ChunkLoader(db, sourceId, threads);
   const chunkDir = makeChunkDir();
   const progress = createProgress(path, opts.progress ?? false);
   // The worker needs the formats by id from the registry; small inputs are not worth a thread's start-up.
@@ -401,6 +430,7 @@ async function ingestLines(db: Db, path: string, src: LineSource, formats: reado
   } finally {
     progress.done();
     await loader.dispose();
+    await loader.useAllThreads(false).catch(() => undefined);
     chunkDir.remove();
   }
 }

@@ -15,20 +15,24 @@ export interface WorkerInit {
   forced: string | undefined;
   dir: string;
   chunkRows: number | undefined;
+  fastPath: boolean | undefined;
 }
 
 export type ToWorker = {type: 'data'; buf: Uint8Array} | {type: 'end'} | {type: 'abort'};
 
 export type FromWorker =
-  | {type: 'ack'; lines: number}
+  | {type: 'ack'; blocks: number; lines: number}
   | {type: 'chunk'; chunk: Chunk}
   | {type: 'done'; summary: EngineSummary}
   | {type: 'error'; user: boolean; message: string};
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
-const engine = new LineEngine(init.path, FORMATS, init.forced, init.dir, {chunkRows: init.chunkRows});
+const engine = new LineEngine(init.path, FORMATS, init.forced, init.dir, {chunkRows: init.chunkRows, fastPath: init.fastPath});
 let failed = false;
+let unacked = 0;
+/** Input blocks the worker acknowledges at once; the main thread keeps more than this in flight. */
+const ACK_EVERY = 4;
 
 const post = (m: FromWorker) => port.postMessage(m);
 
@@ -45,7 +49,11 @@ port.on('message', (m: ToWorker) => {
         const chunk = engine.take();
         if (chunk) post({type: 'chunk', chunk});
       }
-      post({type: 'ack', lines: engine.linesSeen});
+      // Acknowledged in groups: a message per block cost the worker ~0.1 ms each (measured in profiles).
+      if (++unacked >= ACK_EVERY) {
+        post({type: 'ack', blocks: unacked, lines: engine.linesSeen});
+        unacked = 0;
+      }
     } else {
       const summary = engine.end();
       const chunk = engine.take();
