@@ -320,7 +320,9 @@ const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) 
     pumping = true;
     try {
       while (queue.length > 0 && !failure) {
-        const batch = queue.splice(0, MAX_CHUNKS_PER_LOAD);
+        // While the line stage runs, one chunk per load: a long single-threaded load would keep the
+        // remaining chunks from the all-threads loads that start when the line stage ends.
+        const batch = queue.splice(0, summary !== null ? MAX_CHUNKS_PER_LOAD : 1);
         try {
           await loader.useAllThreads(summary !== null);
           mark(`load ${batch.length} chunk(s) on ${summary !== null ? 'all threads' : '1 thread'}`);

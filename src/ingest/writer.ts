@@ -323,15 +323,34 @@ export class ChunkLoader {
     private readonly threads: number | null = null,
   ) {}
 
-  private allThreads = false;
+  /** Settings changed for loads on all threads, to restore after (null: on one thread). */
+  private saved: {memory: string; order: string} | null = null;
 
-  /** Loads on one DuckDB thread (while the line stage runs) or on all of them (after). */
+  /**
+   * Loads on one DuckDB thread (while the line stage runs) or on all of
+   * them (after). On all threads, insertion order is not preserved (an
+   * ordered insert did not run faster on 2 threads than on 1; unordered it
+   * took half the time, and readers order by seq anyway) and the memory
+   * limit is at least PARALLEL_LOAD_MEMORY (a parallel insert needs a
+   * ~30 MiB block per thread: 64MB failed).
+   */
   async useAllThreads(all: boolean): Promise<void> {
-    if (this.threads === null || all === this.allThreads) return;
-    this.allThreads = all;
-    await this.db.run(`SET threads = ${all ? this.threads : 1}`);
-    await this.db.run(`SET preserve_insertion_order = ${all ? 'false' : 'true'}`);
-    await this.db.run(`SET memory_limit = '${all ? (process.env.KTRAIL_INGEST_MEMORY2 ?? '160MB') : (process.env.KTRAIL_INGEST_MEMORY ?? '64MB')}'`);
+    if (this.threads === null || all === (this.saved !== null)) return;
+    if (all) {
+      const cur = await this.db.one<{memory: string; order: string}>(
+        "SELECT current_setting('memory_limit') AS memory, current_setting('preserve_insertion_order')::VARCHAR AS order",
+      );
+      this.saved = cur!;
+      await this.db.run(`SET threads = ${this.threads}`);
+      await this.db.run('SET preserve_insertion_order = false');
+      if (sizeBytes(cur!.memory) < PARALLEL_LOAD_MEMORY) await this.db.run(`SET memory_limit = '${PARALLEL_LOAD_MEMORY / 2 ** 20}MiB'`);
+    } else {
+      const s = this.saved!;
+      this.saved = null;
+      await this.db.run('SET threads = 1');
+      await this.db.run(`SET preserve_insertion_order = ${s.order}`);
+      await this.db.run(`SET memory_limit = ${sqlString(s.memory)}`);
+    }
   }
 
   async submit(chunk: Chunk | null): Promise<void> {
@@ -404,6 +423,17 @@ export class ChunkLoader {
       `new_line = '\\n', auto_detect = false, comment = '', columns = {${columns}})`
     );
   }
+}
+
+/** DuckDB memory limit while chunks load on all threads (RSS stays under 400 MB: see docs/ingest.md). */
+const PARALLEL_LOAD_MEMORY = 160 * 2 ** 20;
+
+/** Bytes of a DuckDB size setting as it prints them (`61.0 MiB`, `1.5 GB`); Infinity when unreadable. */
+export function sizeBytes(text: string): number {
+  const m = /^\s*([\d.]+)\s*([KMGT]?)(i?)B\s*$/i.exec(text);
+  if (!m) return Infinity;
+  const pow = ' KMGT'.indexOf(m[2]!.toUpperCase() || ' ');
+  return Number(m[1]) * (m[3] ? 1024 : 1000) ** pow;
 }
 
 /** A private directory for one source's chunk files, removed on dispose or at process exit. */
