@@ -1,10 +1,20 @@
 #!/usr/bin/env node
-// Startup is kept small so `ktrail --help` stays fast: oclif's execute entry
-// point only (not the whole @oclif/core index), and help is rendered from
-// oclif.manifest.json without importing any command file.
+// Startup is kept small so `ktrail --help` stays fast: the root help is
+// served from a cache of oclif's own output when nothing it depends on has
+// changed (src/cli/help-cache.ts); otherwise oclif's execute entry point only
+// (not the whole @oclif/core index) renders help from oclif.manifest.json
+// without importing any command file.
 import {fileURLToPath} from 'node:url';
 import {ensureFreshManifest} from '../dist/src/cli/manifest.js';
-import {execute} from '@oclif/core/execute';
+import {helpCacheFile, isRootHelp, printCachedHelp, recordHelp} from '../dist/src/cli/help-cache.js';
 
-await ensureFreshManifest(fileURLToPath(new URL('..', import.meta.url)));
-await execute({dir: import.meta.url});
+const root = fileURLToPath(new URL('..', import.meta.url));
+await ensureFreshManifest(root);
+const argv = process.argv.slice(2);
+const cacheFile = isRootHelp(argv) && process.env.KTRAIL_HELP_CACHE !== '0' ? helpCacheFile(root) : null;
+if (!(cacheFile && printCachedHelp(cacheFile))) {
+  const {execute} = await import('@oclif/core/execute');
+  const run = () => execute({dir: import.meta.url});
+  if (cacheFile) await recordHelp(cacheFile, run);
+  else await run();
+}

@@ -97,13 +97,37 @@ for (const args of [['--help'], [], ['query', '--help'], ['ingest', '--help'], [
     const r = recordedHelp(args);
     assert.is(r.code, 0, r.err);
     assert.match(r.out, /USAGE/);
-    assert.ok(loaded(r.modules, /@oclif\/core/).length > 0, 'the recorder sees CommonJS modules');
+    // The root help is served from the help cache (filled by recordedHelp's first run): no oclif at all.
+    if (args.join(' ') === '--help') assert.equal(loaded(r.modules, /@oclif\/core/), []);
+    else assert.ok(loaded(r.modules, /@oclif\/core/).length > 0, 'the recorder sees CommonJS modules');
     assert.ok(loaded(r.modules, /\/bin\/run\.js$/).length > 0, 'the recorder sees ES modules');
     assert.equal(loaded(r.modules, COMMAND_FILES), []);
     assert.equal(loaded(r.modules, ZOD), []);
     assert.equal(loaded(r.modules, DUCKDB), []);
   });
 }
+
+test('root help from the cache is byte for byte what oclif prints, per width and manifest', () => {
+  const cacheDir = path.join(root, 'dist/.help-cache');
+  const oclif = (env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [bin, '--help'], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env, KTRAIL_HELP_CACHE: '0'}}).stdout;
+  const cached = (env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, '--help'], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env}});
+  for (const env of [{}, {OCLIF_COLUMNS: '52'}, {OCLIF_COLUMNS: '140'}]) {
+    cached(env); // fills the cache for this key
+    const r = cached(env);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, oclif(env), `same output with ${JSON.stringify(env)}`);
+  }
+  assert.is.not(oclif({OCLIF_COLUMNS: '52'}), oclif({OCLIF_COLUMNS: '140'}), 'width changes the text, so it is in the key');
+  // A regenerated manifest (new mtime) misses the old entries: stale help is never served.
+  const before = new Set(fs.readdirSync(cacheDir));
+  const now = new Date();
+  fs.utimesSync(manifestFile, now, new Date(now.getTime() + 5000));
+  const r = cached();
+  assert.is(r.stdout, oclif());
+  const added = fs.readdirSync(cacheDir).filter((f) => !before.has(f));
+  assert.is(added.length, 1, `one new cache entry after the manifest changed (${added.join(', ')})`);
+});
 
 test('control: running a command does load it, and ingest loads DuckDB', () => {
   const list = recorded(['rules', 'list']);
