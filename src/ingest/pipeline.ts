@@ -262,7 +262,7 @@ const inlineStage: LineStage = async ({path, src, formats, opts, loader, dir, pr
 /** Input blocks and loaded-or-loading chunks the worker may be ahead by (bounds memory and temp disk). */
 // More than the worker's ACK_EVERY (4), so it always has blocks to work on.
 const MAX_BLOCKS_IN_FLIGHT = 8;
-const MAX_CHUNKS_OUTSTANDING = 24;
+const MAX_CHUNKS_OUTSTANDING = 16;
 const MAX_CHUNKS_PER_LOAD = 8;
 
 /**

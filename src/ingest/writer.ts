@@ -426,7 +426,7 @@ export class ChunkLoader {
 }
 
 /** DuckDB memory limit while chunks load on all threads (RSS stays under 400 MB: see docs/ingest.md). */
-const PARALLEL_LOAD_MEMORY = 160 * 2 ** 20;
+const PARALLEL_LOAD_MEMORY = 128 * 2 ** 20;
 
 /** Bytes of a DuckDB size setting as it prints them (`61.0 MiB`, `1.5 GB`); Infinity when unreadable. */
 export function sizeBytes(text: string): number {
