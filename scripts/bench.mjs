@@ -8,6 +8,7 @@
 //   npm run bench -- --lines 500000
 //   npm run bench -- --gb 1            # >= 1 GiB input, for the RSS check
 //   npm run bench -- --check           # also time `ktrail check` on the result
+//   npm run bench -- --floor           # also time DuckDB alone storing ktrail's events once more
 //   npm run bench -- --skip-baseline --keep
 //   KTRAIL_INGEST_WORKER=0 npm run bench   # line stage on the main thread (A/B)
 //
@@ -189,6 +190,24 @@ async function main() {
   console.log(`peak RSS of ktrail ingest: ${kt.rssMiB.toFixed(0)} MiB (target < 400 MiB)`);
   // Wall-time ratios only mean something next to the machine's load: both sides want 2 cores.
   console.log(`machine load average after the runs: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+  if (flag('floor')) {
+    // What storing these rows costs DuckDB alone: copy ktrail's events table into a new table of the same
+    // database (no parsing, same compression), on 1 thread. ktrail's ingest cannot take less CPU than this.
+    const FLOOR = String.raw`
+import {DuckDBInstance} from '@duckdb/node-api';
+const [db] = process.argv.slice(1);
+const inst = await DuckDBInstance.create(db, {threads: '1'});
+const c = await inst.connect();
+const t0 = performance.now();
+await c.run('CREATE TABLE bench_floor AS SELECT * FROM events');
+const secs = (performance.now() - t0) / 1000;
+await c.run('DROP TABLE bench_floor');
+process.stdout.write(JSON.stringify({secs}));
+`;
+    const fl = await timed(process.execPath, ['--input-type=module', '-e', FLOOR, ktDb], {}, root);
+    console.log(`DuckDB alone storing ktrail's ${res.events} events again (CREATE TABLE AS SELECT, 1 thread): ${JSON.parse(fl.out).secs.toFixed(2)} s`);
+  }
 
   if (flag('check')) {
     // Hook for timing the rule run on the same database.
