@@ -4,20 +4,11 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {ingestPaths, type IngestOptions} from '../../src/ingest/pipeline.js';
 import {openStore} from '../../src/store/open.js';
-import type {Db} from '../../src/store/db.js';
-import {repoRoot, tmpDir} from './helpers.js';
+import {dumpEventLog, repoRoot, tmpDir} from './helpers.js';
 
 // The ftrace tokenizer reads common lines straight from bytes (fastLine); every other line, and every
 // line when the fast path is off, goes through line() as a string. Both must store the same rows.
 const dir = tmpDir('fastpath');
-const TABLES = ['events', 'log_lines', 'markers', 'gaps', 'unparsed'];
-
-async function dump(db: Db): Promise<string> {
-  const out: Record<string, unknown> = {};
-  for (const t of TABLES) out[t] = await db.allJson(`SELECT * FROM ${t} ORDER BY source_id, seq`);
-  out.sources = await db.allJson('SELECT source_id, path, sha256, format, bytes, lines, header_lines, first_ts_ns, last_ts_ns, meta FROM sources ORDER BY source_id');
-  return JSON.stringify(out);
-}
 
 async function ingestDump(files: string[], opts: IngestOptions): Promise<{dump: string; results: unknown}> {
   const db = await openStore(':memory:');
@@ -25,7 +16,7 @@ async function ingestDump(files: string[], opts: IngestOptions): Promise<{dump: 
     // One file at a time: a file that is not a trace (a dmesg form) fails alone.
     const results: unknown[] = [];
     for (const f of files) results.push(await ingestPaths(db, [f], opts).catch((e: Error) => e.message));
-    return {dump: await dump(db), results};
+    return {dump: await dumpEventLog(db), results};
   } finally {
     db.close();
   }

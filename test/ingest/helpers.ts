@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type {Format, Tokenizer} from '../../src/ingest/format.js';
+import type {Db} from '../../src/store/db.js';
 import {HEADER, type LineResult} from '../../src/ingest/record.js';
 
 /**
@@ -65,3 +66,13 @@ export function tmpDir(name: string): string {
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const sharedDir = path.resolve(repoRoot, '../shared');
+
+const EVENT_LOG_TABLES = ['events', 'log_lines', 'markers', 'gaps', 'unparsed'];
+
+/** Every event-log row and source (without ingest times), in seq order, as one string: for comparing two ingests of the same inputs. */
+export async function dumpEventLog(db: Db): Promise<string> {
+  const out: Record<string, unknown> = {};
+  for (const t of EVENT_LOG_TABLES) out[t] = await db.allJson(`SELECT * FROM ${t} ORDER BY source_id, seq`);
+  out.sources = await db.allJson('SELECT source_id, path, sha256, format, parser_version, bytes, lines, header_lines, first_ts_ns, last_ts_ns, meta FROM sources ORDER BY source_id');
+  return JSON.stringify(out);
+}

@@ -5,25 +5,16 @@ import * as assert from 'uvu/assert';
 import {ingestPaths} from '../../src/ingest/pipeline.js';
 import {UserError} from '../../src/errors.js';
 import {openStore} from '../../src/store/open.js';
-import type {Db} from '../../src/store/db.js';
-import {repoRoot, tmpDir} from './helpers.js';
+import {dumpEventLog, repoRoot, tmpDir} from './helpers.js';
 
 // The line stage runs inline or in a worker thread (large inputs); both must store the same rows.
 const dir = tmpDir('worker');
-const TABLES = ['events', 'log_lines', 'markers', 'gaps', 'unparsed'];
-
-async function dump(db: Db): Promise<string> {
-  const out: Record<string, unknown> = {};
-  for (const t of TABLES) out[t] = await db.allJson(`SELECT * FROM ${t} ORDER BY source_id, seq`);
-  out.sources = await db.allJson('SELECT source_id, path, sha256, format, parser_version, bytes, lines, header_lines, first_ts_ns, last_ts_ns, meta FROM sources ORDER BY source_id');
-  return JSON.stringify(out);
-}
 
 async function ingestDump(files: string[], worker: boolean, format?: string): Promise<{dump: string; results: unknown}> {
   const db = await openStore(':memory:');
   try {
     const results = await ingestPaths(db, files, {worker, chunkRows: 300, format});
-    return {dump: await dump(db), results};
+    return {dump: await dumpEventLog(db), results};
   } finally {
     db.close();
   }
