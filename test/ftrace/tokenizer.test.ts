@@ -69,6 +69,16 @@ test('function tracer repeat records are func_repeats', () => {
   assert.is(ev(b).body, 'arch_cpu_idle <-default_idle_call (repeats: 5, last_ts:   142.542216)');
 });
 
+test('function tracer with sym-offset: module functions carry their module name', () => {
+  // kernel/kallsyms.c __sprint_symbol: `name+off/size [module]` when the symbol is in a module.
+  const [a, b] = run('ftrace', [
+    '        qemu-kvm-4020    [001] .....   120.000001: kvm_arch_vcpu_ioctl_run+0x1a/0x6c0 [kvm] <-kvm_vcpu_ioctl+0x2b4/0x7a0 [kvm]',
+    '        qemu-kvm-4020    [001] .....   120.000002: vcpu_enter_guest+0x10/0x12a0 [kvm] <-vcpu_run+0x40/0x2b0 [kvm] (repeats: 3, last_ts:   120.000009)',
+  ]);
+  assert.equal([ev(a).event, ev(a).body], ['function', 'kvm_arch_vcpu_ioctl_run+0x1a/0x6c0 [kvm] <-kvm_vcpu_ioctl+0x2b4/0x7a0 [kvm]']);
+  assert.is(ev(b).event, 'func_repeats');
+});
+
 test('gap lines: lost, dropped (with and without count), buffer started', () => {
   const rows = run('trace-cmd', [
     'CPU:2 [LOST 11745 EVENTS]',

@@ -113,6 +113,8 @@ function hasColonSpace(b: Buffer, from: number, to: number): boolean {
   return false;
 }
 
+const FUNCTION_EVENT = Buffer.from('function', 'latin1');
+
 const SPECIAL_NAMES = ['tracing_mark_write', 'print', 'console'].map((n) => Buffer.from(n, 'latin1'));
 
 /** Names line() gives rows other than `events` (markers, log_lines). */
@@ -189,6 +191,7 @@ const CTXSW_RE = /^\s*(.*?)-(\d+)\s+=>\s+(.*?)-(\d+)\s*$/;
 // `comm8-pid  <cpu><flags> <time>: rest`; time is `sec.usec` or relative `NNNus<mark>`.
 const LATENCY_RE = /^\s*(.*?)-(\d+)\s+(\d+)([^\s\d]\S{2,7})\s+(?:(\d+)us(.)|(\d+(?:\.\d+)?)):(?: |$)/;
 const CTX_WAKE_RE = /^\s*\d+:\s*\d+:\S+\s+(\+|==>)\s/;
+const MODULE_SYMBOL_RE = /^\S+ \[[\w.-]+\]$/;
 const BPRINT_RE = /^[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+: /;
 const TRACECMD_HEAD_RE = /^(?:\s*(\S+): )?(?:cpus=(\d+)|version = (\d+)|CPU (\d+) is empty)\s*$/;
 const TRACECMD_SUMMARY_RE = /^(?:Average wakeup latency|Maximum Latency|Minimum Latency|RT task timings):/;
@@ -340,6 +343,8 @@ export class FtraceTokenizer implements Tokenizer {
   private lzCommEnd = 0;
   private lzFlags = -1;
   private lzFlagsEnd = 0;
+  /** The event name when it is not cut from the line (function tracer lines). */
+  private lzFixedEvent: string | null = null;
   private lzName = 0;
   private lzNameEnd = 0;
   private lzBody = 0;
@@ -360,7 +365,7 @@ export class FtraceTokenizer implements Tokenizer {
       tgid: this.lzTgid < 0 ? null : this.lzTgid,
       comm: b.toString('latin1', this.lzComm, this.lzCommEnd),
       flags: this.lzFlags < 0 ? null : b.toString('latin1', this.lzFlags, this.lzFlagsEnd),
-      event: b.toString('latin1', this.lzName, this.lzNameEnd),
+      event: this.lzFixedEvent ?? b.toString('latin1', this.lzName, this.lzNameEnd),
       body: b.toString('latin1', this.lzBody, this.lzEnd),
     };
   }
@@ -410,15 +415,23 @@ export class FtraceTokenizer implements Tokenizer {
       if (first < 0 || first === lb || !this.fastHead(b, ls, start, first, le)) return false;
       lb = first;
     }
-    // `name: ` right after the timestamp.
+    // `name: ` right after the timestamp, or a function tracer line `func <-parent`.
     const rest = this.fRest;
     let q = rest;
     while (q < le && isNameChar(b[q]!)) q++;
-    if (q === rest || q === le || b[q] !== 58 /* : */ || (q + 1 < le && b[q + 1] !== SP)) return false;
-    if (isSpecialName(b, rest, q)) return false;
-    let bodyAt = q + 1;
-    while (bodyAt < le && b[bodyAt] === SP) bodyAt++;
-    if (bodyAt < le && b[bodyAt] === LBRACK) return false;
+    if (q === rest) return false;
+    let bodyAt: number;
+    let fixedEvent: Buffer | null = null;
+    if (q < le && b[q] === 58 /* : */ && (q + 1 === le || b[q + 1] === SP)) {
+      if (isSpecialName(b, rest, q)) return false;
+      bodyAt = q + 1;
+      while (bodyAt < le && b[bodyAt] === SP) bodyAt++;
+      if (bodyAt < le && b[bodyAt] === LBRACK) return false;
+    } else {
+      if (!this.isFunctionLine(b, rest, q, le)) return false;
+      fixedEvent = FUNCTION_EVENT;
+      bodyAt = rest;
+    }
     if (this.dialect === 'trace-cmd' && hasColonSpace(b, start, this.fCommEnd)) return false;
 
     const w = out.beginFastEvent(seq, le - ls + 64);
@@ -446,7 +459,7 @@ export class FtraceTokenizer implements Tokenizer {
     if (this.fFlags < 0) o[p++] = NULL_FIELD;
     else p = copyBytes(b, this.fFlags, this.fFlagsEnd, o, p);
     o[p++] = FIELD_SEP;
-    p = copyBytes(b, rest, q, o, p);
+    p = fixedEvent === null ? copyBytes(b, rest, q, o, p) : copyBytes(fixedEvent, 0, fixedEvent.length, o, p);
     o[p++] = FIELD_SEP;
     p = copyBytes(b, bodyAt, le, o, p);
     o[p++] = 10;
@@ -466,6 +479,7 @@ export class FtraceTokenizer implements Tokenizer {
     this.lzCommEnd = this.fCommEnd;
     this.lzFlags = this.fFlags;
     this.lzFlagsEnd = this.fFlagsEnd;
+    this.lzFixedEvent = fixedEvent === null ? null : 'function';
     this.lzName = rest;
     this.lzNameEnd = q;
     this.lzBody = bodyAt;
@@ -474,6 +488,22 @@ export class FtraceTokenizer implements Tokenizer {
     this.lzCpu = this.fCpu;
     this.lzPid = this.fPid;
     this.lzTgid = this.fTgid;
+    return true;
+  }
+
+  /**
+   * What classify() reads as a plain function tracer line: `func <-parent`
+   * (either with `+off/size`), `func` and `parent` without spaces or colons.
+   * Lines it treats otherwise (syscalls `sys_x(...)` and `sys_x -> r`,
+   * `(repeats: ...)`, module suffixes, no parent) are left to it.
+   */
+  private isFunctionLine(b: Buffer, rest: number, q: number, le: number): boolean {
+    if (q === le || b[q] === 58 /* : */) return false;
+    let sp = q;
+    while (sp < le && b[sp] !== SP) sp++;
+    if (sp + 3 > le || b[sp + 1] !== 60 /* < */ || b[sp + 2] !== DASH) return false;
+    for (let i = sp + 3; i < le; i++) if (b[i] === SP || b[i] === 58) return false;
+    for (let i = q; i < sp; i++) if (b[i] === 58) return false;
     return true;
   }
 
@@ -751,7 +781,8 @@ export class FtraceTokenizer implements Tokenizer {
       }
       // Function tracer: `func <-parent`, `func+0x1/0x2 <-parent+0x3/0x4`.
       const arrow = s.indexOf(' <-', q);
-      if (arrow >= 0 && s.lastIndexOf(' ', arrow - 1) < rest) {
+      // With sym-offset, module functions carry their module: `func+0x1/0x2 [kvm] <-parent+0x3/0x4 [kvm]`.
+      if (arrow >= 0 && (s.lastIndexOf(' ', arrow - 1) < rest || MODULE_SYMBOL_RE.test(s.slice(rest, arrow)))) {
         // `func <-parent (repeats: N, last_ts: T)`: the func_repeats record of the function tracer.
         return this.event(body.includes(' (repeats: ') ? 'func_repeats' : 'function', body);
       }
