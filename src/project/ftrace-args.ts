@@ -175,8 +175,8 @@ export const functionCalls = defineTable({
   doc: 'Function tracer lines (`func <-parent`, one row each) and function_graph calls (one row per call: its entry line, paired with its exit line per task, or per CPU and current task when the pid is not printed).',
   columns: at([
     {name: 'comm', type: 'VARCHAR', doc: 'Task.'},
-    {name: 'func', type: 'VARCHAR', doc: 'Traced function (offset stripped).'},
-    {name: 'parent', type: 'VARCHAR', doc: 'Function tracer: the caller (offset stripped).'},
+    {name: 'func', type: 'VARCHAR', doc: 'Traced function (offset, module and address stripped).'},
+    {name: 'parent', type: 'VARCHAR', doc: 'Function tracer: the caller (offset, module and address stripped).'},
     {name: 'depth', type: 'INTEGER', doc: 'function_graph nesting depth (0 = outermost printed).'},
     {name: 'exit_seq', type: 'BIGINT', doc: 'function_graph: line of the closing `}` (= seq for a leaf `func();`); NULL when the call had not returned by the end of the capture.'},
     {name: 'ts_end_ns', type: 'BIGINT', doc: 'function_graph: return time, when timestamps are printed.'},
@@ -357,7 +357,7 @@ const SQL_SPECS: SqlSpec[] = [
     table: functionCalls,
     sql: `
       WITH x AS (
-        SELECT source_id, seq, ts_ns, cpu, pid, comm, regexp_extract(body, '^(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)? <-(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?\\s*$', ['f','p']) AS s
+        SELECT source_id, seq, ts_ns, cpu, pid, comm, regexp_extract(body, '^(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)? <-(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?\\s*$', ['f','p']) AS s
         FROM events WHERE event = 'function')
       SELECT source_id, seq, ts_ns, cpu, pid, comm, s.f, s.p, NULL, NULL, NULL, NULL, NULL, NULL FROM x WHERE s.f <> ''`,
   },

@@ -79,6 +79,16 @@ test('function tracer with sym-offset: module functions carry their module name'
   assert.is(ev(b).event, 'func_repeats');
 });
 
+test('function tracer with sym-addr: each symbol followed by its address', () => {
+  // kernel/trace/trace_output.c seq_print_ip_sym: ` <%px>` after the symbol with options/sym-addr.
+  const [a, b] = run('ftrace', [
+    '            bash-1994  [002] ....  3082.063030: mutex_unlock <ffffffff81a0b2c0> <-rb_simple_write <ffffffff811b8c40>',
+    '            bash-1994  [002] ....  3082.063031: vcpu_run+0x40/0x2b0 [kvm] <ffffffffc0a1b2c0> <-kvm_arch_vcpu_ioctl_run+0x1a/0x6c0 [kvm] <ffffffffc0a1a000>',
+  ]);
+  assert.equal([ev(a).event, ev(a).body], ['function', 'mutex_unlock <ffffffff81a0b2c0> <-rb_simple_write <ffffffff811b8c40>']);
+  assert.is(ev(b).event, 'function');
+});
+
 test('gap lines: lost, dropped (with and without count), buffer started', () => {
   const rows = run('trace-cmd', [
     'CPU:2 [LOST 11745 EVENTS]',

@@ -62,6 +62,7 @@ const EDGES = [
   ' => kernel_clone+0x9d/0x3a0',
   '           <...>-88   [003] d..1. 5000.000016: funcA <-funcB (repeats: 2, last_ts:  5000.000017)',
   '           <...>-88   [003] d..1. 5000.000016: funcA+0x1/0x2 [kvm] <-funcB+0x3/0x4 [kvm]',
+  '           <...>-88   [003] d..1. 5000.000016: funcA <ffffffff81a0b2c0> <-funcB <ffffffff811b8c40>',
   '           <...>-88   [003] d..1. 5000.000016: funcA',
   '           <...>-88   [003] d..1. 5000.000016: sys_ni_syscall <-do_syscall_64',
   '           <...>-88   [003] d..1. 5000.000016: funcA <-',

@@ -37,6 +37,9 @@ const BODIES: [string, string][] = [
   ['readline', '(0x41e876 <- 0x48db60) arg1="echo "hello world""'],
   ['switch', '(sched.sched_switch) prev=1082 next=0'],
   ['function', 'mutex_unlock+0x0/0x40 <-rb_simple_write+0x8c/0xc0'],
+  // sym-offset with module functions, and sym-addr (kallsyms __sprint_symbol, trace_output.c seq_print_ip_sym).
+  ['function', 'vcpu_run+0x40/0x2b0 [kvm] <-kvm_arch_vcpu_ioctl_run+0x1a/0x6c0 [kvm]'],
+  ['function', 'mutex_lock <ffffffff81a0b2c0> <-rb_simple_write <ffffffff811b8c40>'],
 ];
 
 async function store(): Promise<Db> {
@@ -112,7 +115,11 @@ test('probe_calls: kinds recognised from the body; quoted string args', async ()
 
 test('function tracer lines', async () => {
   const db = await store();
-  assert.equal(await db.all(`SELECT func, parent FROM function_calls`), [{func: 'mutex_unlock', parent: 'rb_simple_write'}]);
+  assert.equal(await db.all(`SELECT func, parent FROM function_calls ORDER BY seq`), [
+    {func: 'mutex_unlock', parent: 'rb_simple_write'},
+    {func: 'vcpu_run', parent: 'kvm_arch_vcpu_ioctl_run'},
+    {func: 'mutex_lock', parent: 'rb_simple_write'},
+  ]);
   db.close();
 });
 

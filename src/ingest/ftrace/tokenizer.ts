@@ -191,7 +191,7 @@ const CTXSW_RE = /^\s*(.*?)-(\d+)\s+=>\s+(.*?)-(\d+)\s*$/;
 // `comm8-pid  <cpu><flags> <time>: rest`; time is `sec.usec` or relative `NNNus<mark>`.
 const LATENCY_RE = /^\s*(.*?)-(\d+)\s+(\d+)([^\s\d]\S{2,7})\s+(?:(\d+)us(.)|(\d+(?:\.\d+)?)):(?: |$)/;
 const CTX_WAKE_RE = /^\s*\d+:\s*\d+:\S+\s+(\+|==>)\s/;
-const MODULE_SYMBOL_RE = /^\S+ \[[\w.-]+\]$/;
+const CALLEE_RE = /^\S+(?: \[[\w.-]+\])?(?: <[0-9a-f]+>)?$/;
 const BPRINT_RE = /^[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+: /;
 const TRACECMD_HEAD_RE = /^(?:\s*(\S+): )?(?:cpus=(\d+)|version = (\d+)|CPU (\d+) is empty)\s*$/;
 const TRACECMD_SUMMARY_RE = /^(?:Average wakeup latency|Maximum Latency|Minimum Latency|RT task timings):/;
@@ -781,8 +781,9 @@ export class FtraceTokenizer implements Tokenizer {
       }
       // Function tracer: `func <-parent`, `func+0x1/0x2 <-parent+0x3/0x4`.
       const arrow = s.indexOf(' <-', q);
-      // With sym-offset, module functions carry their module: `func+0x1/0x2 [kvm] <-parent+0x3/0x4 [kvm]`.
-      if (arrow >= 0 && (s.lastIndexOf(' ', arrow - 1) < rest || MODULE_SYMBOL_RE.test(s.slice(rest, arrow)))) {
+      // With sym-offset, module functions carry their module (`func+0x1/0x2 [kvm] <-...`); with sym-addr,
+      // each symbol is followed by its address (`func <ffffffff81234567> <-parent <ffffffff81230000>`).
+      if (arrow >= 0 && (s.lastIndexOf(' ', arrow - 1) < rest || CALLEE_RE.test(s.slice(rest, arrow)))) {
         // `func <-parent (repeats: N, last_ts: T)`: the func_repeats record of the function tracer.
         return this.event(body.includes(' (repeats: ') ? 'func_repeats' : 'function', body);
       }
