@@ -6,6 +6,11 @@ import type {LineResult} from './record.js';
 import {chooseFormat, headForSniff, SNIFF_BYTES, SNIFF_LINES} from './sniff.js';
 import {ChunkSerializer, hasUnsafeByte, type Chunk, type WriteCounts, type WriterOptions} from './writer.js';
 
+/** Bytes fastLine may read: ASCII (byte offsets are string indices) without NUL, CR or the chunk files' separators. */
+function fastEligible(b: Buffer): boolean {
+  return isAscii(b) && !hasUnsafeByte(b);
+}
+
 /** What the line stage knows once the input has ended. */
 export interface EngineSummary {
   format: string;
@@ -46,7 +51,8 @@ export class LineEngine {
   ) {
     this.out = new ChunkSerializer(dir, opts);
     this.fastPath = opts.fastPath ?? true;
-    this.splitter.raw = this.fastPath && formats.some((f) => f.hasFastPath === true);
+    // Blocks stay bytes until the tokenizer is known; formats without fastLine get them decoded whole.
+    this.splitter.raw = this.fastPath;
   }
 
   /** Use the tokenizer's byte fast path when it has one (off: every line as a string; tests compare both). */
@@ -139,7 +145,7 @@ export class LineEngine {
     for (const h of pending) {
       // The held lines take the same path they would have taken had the format been known.
       const raw = h.raw;
-      if (raw !== undefined && tok.fastLine !== undefined && isAscii(raw) && !hasUnsafeByte(raw) && tok.fastLine(raw, 0, raw.length, this.seq + 1, this.out)) this.seq++;
+      if (raw !== undefined && tok.fastLine !== undefined && fastEligible(raw) && tok.fastLine(raw, 0, raw.length, this.seq + 1, this.out)) this.seq++;
       else this.consume(h.text, h.long);
     }
     tok.endBlock?.();
@@ -187,7 +193,7 @@ export class LineEngine {
     if (from === block.length) return;
     const rest = from === 0 ? block : block.subarray(from);
     const tok = this.tok!;
-    if (tok.fastLine === undefined || !isAscii(rest) || hasUnsafeByte(rest)) {
+    if (tok.fastLine === undefined || !fastEligible(rest)) {
       this.handle(this.decoded(rest));
       return;
     }

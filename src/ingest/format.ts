@@ -45,6 +45,4 @@ export interface Format {
   /** Decide from the first lines (at most 64 lines / 64 KiB) whether this format reads the input. */
   sniff(head: string[]): boolean;
   createTokenizer(): Tokenizer;
-  /** Its tokenizers have fastLine: the engine then keeps input as bytes until a line needs decoding. */
-  hasFastPath?: boolean;
 }

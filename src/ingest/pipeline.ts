@@ -286,8 +286,9 @@ function startWorker(init: WorkerInit): Worker {
  * The line stage in a worker thread (worker.ts): on 2 cores the tokenizer
  * and DuckDB's loads then run at the same time. The main thread reads and
  * hashes the input, hands blocks to the worker (at most
- * MAX_BLOCKS_IN_FLIGHT ahead) and loads the chunk files the worker reports,
- * one at a time, in order.
+ * MAX_BLOCKS_IN_FLIGHT ahead) and loads the chunk files the worker reports
+ * (see `pump`: one per load on one thread while the worker runs, then the
+ * rest together on all threads).
  */
 const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) => {
   const init: WorkerInit = {path, forced: src.forcedFormat, dir, chunkRows: opts.chunkRows, fastPath: fastPathOn(opts)};

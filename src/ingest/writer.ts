@@ -169,18 +169,17 @@ export interface FastRowWriter {
 /** The events columns after seq, in the order the byte fast path writes them. */
 export const FAST_EVENT_FIELDS = ['ts_ns', 'cpu', 'pid', 'tgid', 'comm', 'flags', 'event', 'body'];
 
-/** Field separator, NULL marker and row end of the chunk files, as bytes. */
-export const FIELD_SEP = 0x1f;
-export const NULL_FIELD = 0x1e;
+/** Field separator and NULL marker of the chunk files, as bytes (for rows written in place). */
+export const FIELD_SEP = DELIM.charCodeAt(0);
+export const NULL_FIELD = NULL.charCodeAt(0);
 
-/** Bytes that cannot appear in a chunk file's fields (see UNSAFE). */
+/** Whether b holds a byte of UNSAFE (LF aside: b holds whole lines, split at LF). */
 export function hasUnsafeByte(b: Buffer): boolean {
-  return b.indexOf(0x1f) >= 0 || b.indexOf(0x1e) >= 0 || b.indexOf(13) >= 0 || b.indexOf(0) >= 0;
+  return b.indexOf(FIELD_SEP) >= 0 || b.indexOf(NULL_FIELD) >= 0 || b.indexOf(13) >= 0 || b.indexOf(0) >= 0;
 }
 
 const SINK_CHARS = 64 * 1024;
 const FIRST_CHUNK_ROWS = 20_000;
-
 
 export interface WriteCounts {
   events: number;
@@ -485,21 +484,8 @@ function toParam(v: unknown, type: string): unknown {
 
 /** Writes a non-negative safe integer as decimal digits at `p`; returns the position after it. */
 export function writeUint(b: Buffer, p: number, v: number): number {
-  if (v < 100_000_000) return writeSmall(b, p, v | 0);
-  // Two halves of at most 8 digits each keep the digit loop in 32-bit integer arithmetic.
-  const hi = Math.floor(v / 100_000_000);
-  const lo = (v - hi * 100_000_000) | 0;
-  p = hi < 100_000_000 ? writeSmall(b, p, hi) : writeUint(b, p, hi);
-  for (let q = p + 7, x = lo; q >= p; q--) {
-    const d = (x / 10) | 0;
-    b[q] = 48 + x - d * 10;
-    x = d;
-  }
-  return p + 8;
-}
-
-/** writeUint for 0 <= v < 10^8. */
-function writeSmall(b: Buffer, p: number, v: number): number {
+  // Past 2^31 the digit loop's `| 0` would wrap; such values (seq of a 2-billion-line input) are rare.
+  if (v > 0x7fffffff) return p + b.write(String(v), p, 'latin1');
   let digits = 1;
   for (let t = v; t >= 10; t = (t / 10) | 0) digits++;
   const end = p + digits;

@@ -45,7 +45,6 @@ export const traceCmdFormat: Format = {
   parserVersion: 1,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
-  hasFastPath: true,
 };
 
 export const ftraceFormat: Format = {
@@ -55,7 +54,6 @@ export const ftraceFormat: Format = {
   parserVersion: 1,
   sniff: sniffFtrace,
   createTokenizer: () => new FtraceTokenizer('ftrace'),
-  hasFastPath: true,
 };
 
 export const FTRACE_FORMATS: readonly Format[] = [traceCmdFormat, ftraceFormat];

@@ -324,9 +324,11 @@ export class FtraceTokenizer implements Tokenizer {
 
   /**
    * The row a continuation or stack frame line belongs to. After a line read
-   * by fastLine it exists only as offsets into that line's block (no strings
-   * are made per line); it is built here when a later line needs it, or at
-   * the end of the block.
+   * by fastLine no row object exists (no strings are made per line): the
+   * line's place in its block is kept instead, and the row is made by
+   * reading that line with line() when a later line needs it, or at the end
+   * of the block (the block's bytes may be reused after it). line() gives the
+   * same row by contract; its other effects repeat what fastLine recorded.
    */
   private get last(): EventRow | MarkerRow | null {
     if (this.lazyBuf !== null) this.materialize();
@@ -339,35 +341,13 @@ export class FtraceTokenizer implements Tokenizer {
   }
 
   private lazyBuf: Buffer | null = null;
-  private lzComm = 0;
-  private lzCommEnd = 0;
-  private lzFlags = -1;
-  private lzFlagsEnd = 0;
-  /** The event name when it is not cut from the line (function tracer lines). */
-  private lzFixedEvent: string | null = null;
-  private lzName = 0;
-  private lzNameEnd = 0;
-  private lzBody = 0;
-  private lzEnd = 0;
-  private lzTs = 0;
-  private lzCpu = 0;
-  private lzPid = 0;
-  private lzTgid = -1;
+  private lazyStart = 0;
+  private lazyEnd = 0;
 
   private materialize(): void {
     const b = this.lazyBuf!;
     this.lazyBuf = null;
-    this.lastRow = {
-      t: 'events',
-      ts_ns: BigInt(this.lzTs),
-      cpu: this.lzCpu,
-      pid: this.lzPid,
-      tgid: this.lzTgid < 0 ? null : this.lzTgid,
-      comm: b.toString('latin1', this.lzComm, this.lzCommEnd),
-      flags: this.lzFlags < 0 ? null : b.toString('latin1', this.lzFlags, this.lzFlagsEnd),
-      event: this.lzFixedEvent ?? b.toString('latin1', this.lzName, this.lzNameEnd),
-      body: b.toString('latin1', this.lzBody, this.lzEnd),
-    };
+    this.line(b.toString('latin1', this.lazyStart, this.lazyEnd), 0);
   }
 
   endBlock(): void {
@@ -377,8 +357,6 @@ export class FtraceTokenizer implements Tokenizer {
   // Head columns found by fastHead (fields, not a returned object: this runs once per line).
   private fTgid = -1;
   private fHasTgid = false;
-  private fPid = 0;
-  private fCpu = 0;
   private fCommEnd = 0;
   private fFlags = -1;
   private fFlagsEnd = 0;
@@ -475,19 +453,8 @@ export class FtraceTokenizer implements Tokenizer {
     else this.flagsSeen = true;
     this.lastRow = null;
     this.lazyBuf = b;
-    this.lzComm = start;
-    this.lzCommEnd = this.fCommEnd;
-    this.lzFlags = this.fFlags;
-    this.lzFlagsEnd = this.fFlagsEnd;
-    this.lzFixedEvent = fixedEvent === null ? null : 'function';
-    this.lzName = rest;
-    this.lzNameEnd = q;
-    this.lzBody = bodyAt;
-    this.lzEnd = le;
-    this.lzTs = this.fTs;
-    this.lzCpu = this.fCpu;
-    this.lzPid = this.fPid;
-    this.lzTgid = this.fTgid;
+    this.lazyStart = ls;
+    this.lazyEnd = le;
     return true;
   }
 
@@ -510,13 +477,7 @@ export class FtraceTokenizer implements Tokenizer {
   /** scanHeadAround on bytes: the columns around the `[` at lb, into the f* fields. */
   private fastHead(b: Buffer, ls: number, start: number, lb: number, le: number): boolean {
     let j = lb + 1;
-    let cpu = 0;
-    while (j < le) {
-      const c = b[j]!;
-      if (c < 48 || c > 57) break;
-      cpu = cpu * 10 + (c - 48);
-      j++;
-    }
+    while (j < le && isDigit(b[j]!)) j++;
     if (j === lb + 1 || j === le || b[j] !== RBRACK || b[lb - 1] !== SP) return false;
     const after = j + 1;
     let k = lb - 1;
@@ -549,8 +510,6 @@ export class FtraceTokenizer implements Tokenizer {
     const pidEnd = k + 1;
     while (k >= start && isDigit(b[k]!)) k--;
     if (k === pidEnd - 1 || k < start || b[k] !== DASH) return false;
-    let pid = 0;
-    for (let x = k + 1; x < pidEnd; x++) pid = pid * 10 + (b[x]! - 48);
 
     const cpuEnd = j;
     j = after;
@@ -579,8 +538,6 @@ export class FtraceTokenizer implements Tokenizer {
     const colon = tsColon;
     this.fTgid = tgid;
     this.fHasTgid = hasTgid;
-    this.fPid = pid;
-    this.fCpu = cpu;
     this.fCommEnd = k;
     this.fFlags = flags;
     this.fFlagsEnd = flagsEnd;
