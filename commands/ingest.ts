@@ -53,6 +53,7 @@ See docs/ingest.md.`;
         if (!this.jsonEnabled()) this.log(describe(r!));
       }
     } finally {
+      mark('closing database');
       db.close();
       mark('database closed');
     }
