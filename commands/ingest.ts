@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
 import {FORMATS} from '../src/ingest/formats/index.js';
 import type {IngestResult} from '../src/ingest/pipeline.js';
+import type {Db} from '../src/store/db.js';
 
 export default class Ingest extends KtrailCommand {
   static summary = 'Read ftrace captures and kernel logs into the event log of a DuckDB database.';
@@ -38,24 +39,33 @@ See docs/ingest.md.`;
     process.once('SIGINT', interrupted);
     process.once('SIGTERM', interrupted);
     const {mark} = await import('../src/ingest/timings.js');
-    mark('database opening');
-    const db = await openStore(flags.db);
-    mark('database open');
-    // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
-    // DuckDB spills to the database file beyond it.
-    await db.run(`SET memory_limit = '${process.env.KTRAIL_INGEST_MEMORY ?? '64MB'}'`).catch(() => undefined);
+    // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
+    let opening: Promise<Db> | null = null;
+    const open = () =>
+      (opening ??= (async () => {
+        mark('database opening');
+        const db = await openStore(flags.db);
+        mark('database open');
+        // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
+        // DuckDB spills to the database file beyond it.
+        await db.run(`SET memory_limit = '${process.env.KTRAIL_INGEST_MEMORY ?? '64MB'}'`).catch(() => undefined);
+        return db;
+      })());
     const results: IngestResult[] = [];
     try {
       for (const p of paths) {
         // One call per path so each result is printed as soon as its source is committed.
-        const [r] = await ingestPaths(db, [p], {format: flags.format, progress: !this.jsonEnabled()});
+        const [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled()});
         results.push(r!);
         if (!this.jsonEnabled()) this.log(describe(r!));
       }
     } finally {
-      mark('closing database');
-      db.close();
-      mark('database closed');
+      const db = opening ? await (opening as Promise<Db>).catch(() => null) : null;
+      if (db) {
+        mark('closing database');
+        db.close();
+        mark('database closed');
+      }
     }
     return results;
   }

@@ -47,26 +47,60 @@ export interface IngestResult {
   unparsed: number;
 }
 
+/** Opens the database when an ingest first needs it. */
+export type DbOpener = () => Promise<Db>;
+
 /**
  * Ingests each path (a file, `-` for stdin; gzip/zstd/xz recognised by magic;
  * trace.dat through `trace-cmd report`) into the event log, one transaction
  * per source. Content already ingested (same sha256) is reported as
  * `duplicate` and nothing is written. Bad input throws a UserError and
- * leaves nothing of that source behind.
+ * leaves nothing of that source behind. Given an opener instead of a
+ * database, it is opened only once an input has been opened and its head
+ * read: a missing, empty or binary first input neither creates the
+ * database nor waits for another process holding it.
  */
-export async function ingestPaths(db: Db, paths: string[], opts: IngestOptions = {}): Promise<IngestResult[]> {
-  if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
-  // Loads run on one DuckDB thread while the tokenizer has the other core (measured on this 2-core
-  // machine: an INSERT from read_csv costs ~40% less CPU on 1 thread than on 2); once the line stage is
-  // done, the loads left use all of DuckDB's threads (ChunkLoader.useAllThreads).
-  const threads = await db.one<{t: bigint | number}>("SELECT current_setting('threads') AS t").catch(() => undefined);
-  if (threads) await db.run('SET threads = 1');
+export async function ingestPaths(target: Db | DbOpener, paths: string[], opts: IngestOptions = {}): Promise<IngestResult[]> {
+  const store = new IngestStore(target);
   try {
     const out: IngestResult[] = [];
-    for (const p of paths) out.push(await ingestOne(db, p, opts, threads ? Number(threads.t) : null));
+    for (const p of paths) out.push(await ingestOne(store, p, opts));
     return out;
   } finally {
-    if (threads) await db.run(`SET threads = ${Number(threads.t)}`).catch(() => undefined);
+    await store.restore();
+  }
+}
+
+/** The database of an ingest, opened on first use, with DuckDB on one thread while line stages run. */
+class IngestStore {
+  private opened: Promise<Db> | null = null;
+  /** DuckDB's thread setting before the ingest (null: unknown, leave threads alone). */
+  threads: number | null = null;
+
+  constructor(private readonly target: Db | DbOpener) {}
+
+  get(): Promise<Db> {
+    this.opened ??= this.open();
+    return this.opened;
+  }
+
+  private async open(): Promise<Db> {
+    const db = typeof this.target === 'function' ? await this.target() : this.target;
+    if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
+    // Loads run on one DuckDB thread while the tokenizer has the other core (measured on this 2-core
+    // machine: an INSERT from read_csv costs ~40% less CPU on 1 thread than on 2); once the line stage is
+    // done, the loads left use all of DuckDB's threads (ChunkLoader.useAllThreads).
+    const t = await db.one<{t: bigint | number}>("SELECT current_setting('threads') AS t").catch(() => undefined);
+    if (t) {
+      this.threads = Number(t.t);
+      await db.run('SET threads = 1');
+    }
+    return db;
+  }
+
+  async restore(): Promise<void> {
+    const db = this.opened && (await this.opened.catch(() => null));
+    if (db && this.threads !== null) await db.run(`SET threads = ${this.threads}`).catch(() => undefined);
   }
 }
 
@@ -203,13 +237,15 @@ export async function sourceCounts(db: Db, sourceId: number): Promise<{events: n
   return {events: Number(r.events), log_lines: Number(r.log_lines), markers: Number(r.markers), gaps: Number(r.gaps), unparsed: Number(r.unparsed)};
 }
 
-async function ingestOne(db: Db, path: string, opts: IngestOptions, threads: number | null): Promise<IngestResult> {
+async function ingestOne(store: IngestStore, path: string, opts: IngestOptions): Promise<IngestResult> {
   const formats = opts.formats ?? FORMATS;
   if (opts.format && !formats.some((f) => f.id === opts.format)) {
     throw new UserError(`unknown format '${opts.format}' (known: ${formats.map((f) => f.id).join(', ') || 'none'})`);
   }
   const src = await openLineSource(path, opts, formats);
   try {
+    const db = await store.get();
+    const threads = store.threads;
     if (src.earlyDigest) {
       const dup = await findDuplicate(db, src.earlyDigest);
       if (dup) return await duplicateResult(db, path, src.bytes(), dup);

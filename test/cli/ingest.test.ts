@@ -67,6 +67,8 @@ test('bad input matrix: one line on stderr, exit 2, nothing written', () => {
   const elf = Buffer.alloc(10000);
   elf.write('\x7fELF', 'latin1');
   expectUserError(ktrail(['ingest', f('prog.bin', elf), '--db', db]), /prog\.bin is a binary file/);
+  expectUserError(ktrail(['ingest', 'nothere.txt', '--db', db]), /nothere\.txt: no such file/);
+  assert.not.ok(fs.existsSync(db), 'a missing, empty or binary input does not create the database');
   const gz = zlib.gzipSync(fs.readFileSync(sample));
   expectUserError(ktrail(['ingest', f('cut.txt.gz', gz.subarray(0, gz.length - 300)), '--db', db]), /cut\.txt\.gz: truncated gzip data/);
   expectUserError(ktrail(['ingest', f('poem.txt', 'Roses are red,\nviolets are blue.\n'), '--db', db]), /cannot recognise the format of \S*poem\.txt \(tried: .*\); use --format/);
