@@ -14,9 +14,9 @@ import {MANIFEST_FILE} from './manifest.js';
  */
 const CACHE_DIR = path.join('dist', '.help-cache');
 
-/** The argv the cache serves: root help only. */
+/** The argv the cache serves: root help only (`-h` is oclif's additional help flag: same output). */
 export function isRootHelp(argv: string[]): boolean {
-  return argv.length === 1 && argv[0] === '--help';
+  return argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h');
 }
 
 function terminalWidth(): string {
