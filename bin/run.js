@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-// Startup is kept small so `ktrail --help` stays fast: the root help is
+// Startup is kept small so `ktrail [COMMAND] --help` stays fast: help is
 // served from a cache of oclif's own output when nothing it depends on has
 // changed (src/cli/help-cache.ts); otherwise oclif's execute entry point only
 // (not the whole @oclif/core index) renders help from oclif.manifest.json
 // without importing any command file.
 import {fileURLToPath} from 'node:url';
 import {ensureFreshManifest} from '../dist/src/cli/manifest.js';
-import {helpCacheFile, isRootHelp, printCachedHelp, recordHelp} from '../dist/src/cli/help-cache.js';
+import {helpCacheFile, helpRequest, printCachedHelp, recordHelp} from '../dist/src/cli/help-cache.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 await ensureFreshManifest(root);
 const argv = process.argv.slice(2);
-const cacheFile = isRootHelp(argv) && process.env.KTRAIL_HELP_CACHE !== '0' ? helpCacheFile(root) : null;
+const words = process.env.KTRAIL_HELP_CACHE !== '0' ? helpRequest(argv) : null;
+const cacheFile = words ? helpCacheFile(root, words) : null;
 if (!(cacheFile && printCachedHelp(cacheFile))) {
   const {execute} = await import('@oclif/core/execute');
   const run = () => execute({dir: import.meta.url});

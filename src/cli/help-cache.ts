@@ -3,20 +3,41 @@ import path from 'node:path';
 import {MANIFEST_FILE} from './manifest.js';
 
 /**
- * `ktrail --help` served from a cache of what oclif printed for it last
- * time, so the root help does not load @oclif/core at all (that load is
- * most of the ~100 ms the root help took over a bare `node`). The cache is
- * oclif's own output, byte for byte; its key holds every input that output
- * depends on: the manifest (by mtime), package version, Node version and
- * platform, the terminal width and whether stdout is a terminal, and the
- * environment variables that control width and colour. Any other change
- * misses the cache, and oclif renders (and refills it) as before.
+ * `ktrail --help` and `ktrail COMMAND --help` served from a cache of what
+ * oclif printed for them last time, so help does not load @oclif/core at
+ * all (that load is most of the ~100 ms help took over a bare `node`). The
+ * cache is oclif's own output, byte for byte; its key holds every input that
+ * output depends on: the manifest (by mtime), package version, Node version
+ * and platform, the terminal width and whether stdout is a terminal, the
+ * environment variables that control width and colour, and the command
+ * asked about. Any other change misses the cache, and oclif renders (and
+ * refills it) as before.
  */
 const CACHE_DIR = path.join('dist', '.help-cache');
 
-/** The argv the cache serves: root help only (`-h` is oclif's additional help flag: same output). */
-export function isRootHelp(argv: string[]): boolean {
-  return argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h');
+/**
+ * The command or topic words of a plain help request (`--help` or `-h` last,
+ * before it only lowercase words: `[]` for the root), or null for anything
+ * else, which oclif handles uncached.
+ */
+export function helpRequest(argv: string[]): string[] | null {
+  const last = argv[argv.length - 1];
+  if (last !== '--help' && last !== '-h') return null;
+  const words = argv.slice(0, -1);
+  if (words.length > 3 || !words.every((w) => /^[a-z][a-z0-9-]*$/.test(w))) return null;
+  return words;
+}
+
+/** Whether the manifest has a command or topic with these words (`ingest`, `rules list`, `rules`). */
+function namesCommand(manifestFile: string, words: string[]): boolean {
+  if (words.length === 0) return true;
+  try {
+    const {commands} = JSON.parse(readFileSync(manifestFile, 'utf8')) as {commands: Record<string, unknown>};
+    const id = words.join(':');
+    return id in commands || Object.keys(commands).some((k) => k.startsWith(`${id}:`));
+  } catch {
+    return false;
+  }
 }
 
 function terminalWidth(): string {
@@ -25,37 +46,44 @@ function terminalWidth(): string {
   return String(out.getWindowSize()[0]);
 }
 
-/** The cache file for this process's root help, or null when the manifest is missing. */
-export function helpCacheFile(root: string): string | null {
+/**
+ * The cache file for this process's help about `words` (see helpRequest), or
+ * null when the manifest is missing or does not name them: only help that
+ * exists is cached, so typos do not fill the directory.
+ */
+export function helpCacheFile(root: string, words: string[] = []): string | null {
+  const manifestFile = path.join(root, MANIFEST_FILE);
   let manifestMtime: number;
   let version: string;
   try {
-    manifestMtime = statSync(path.join(root, MANIFEST_FILE)).mtimeMs;
+    manifestMtime = statSync(manifestFile).mtimeMs;
     version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {version: string}).version;
   } catch {
     return null;
   }
+  if (!namesCommand(manifestFile, words)) return null;
   const env = ['OCLIF_COLUMNS', 'NO_COLOR', 'FORCE_COLOR', 'TERM', 'COLORTERM', 'CI'].map((k) => process.env[k] ?? '-');
   // What makes every earlier entry obsolete, then what selects among the current ones (filesystem-safe).
   const build = encode([version, manifestMtime, process.version, process.platform, process.arch].join('|'));
   const view = encode([terminalWidth(), ...env].join('|'));
-  return path.join(root, CACHE_DIR, `root-${build}-${view}.txt`);
+  const topic = words.length ? encode(words.join(' ')) : 'root';
+  return path.join(root, CACHE_DIR, `help-${build}-${view}-${topic}.txt`);
 }
 
 function encode(s: string): string {
   return Buffer.from(s).toString('hex');
 }
 
-/** Removes entries of other builds (an older manifest, another Node): they can never be served again. */
+/** Removes entries of other builds (an older manifest, another Node) and of older layouts: they can never be served again. */
 function pruneOthers(file: string): void {
   const dir = path.dirname(file);
   const build = path.basename(file).split('-')[1];
   for (const f of readdirSync(dir)) {
-    if (f.startsWith('root-') && f.split('-')[1] !== build) rmSync(path.join(dir, f), {force: true});
+    if (!f.startsWith('help-') || f.split('-')[1] !== build) rmSync(path.join(dir, f), {force: true});
   }
 }
 
-/** Prints the cached root help; false on a miss. */
+/** Prints the cached help; false on a miss. */
 export function printCachedHelp(file: string): boolean {
   let text: Buffer;
   try {
@@ -68,7 +96,7 @@ export function printCachedHelp(file: string): boolean {
 }
 
 /**
- * Runs `render` (oclif printing the root help) while recording what it
+ * Runs `render` (oclif printing help) while recording what it
  * writes to stdout, then stores that as the cache file. Best effort: an
  * unwritable install just keeps rendering.
  */

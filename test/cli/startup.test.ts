@@ -20,12 +20,12 @@ const ktrail = (args: string[]) => {
 };
 
 /** Run with the module recorder; returns the process result and what it loaded. */
-const recorded = (args: string[]) => {
+const recorded = (args: string[], env: Record<string, string> = {}) => {
   const list = path.join(dir, `modules-${args.join('_').replace(/\W+/g, '-')}.txt`);
   const r = spawnSync(process.execPath, ['--import', hook, bin, ...args], {
     cwd: dir,
     encoding: 'utf8',
-    env: {...process.env, KTRAIL_RECORD_MODULES: list},
+    env: {...process.env, ...env, KTRAIL_RECORD_MODULES: list},
   });
   const modules = fs.readFileSync(list, 'utf8').split('\n').filter(Boolean);
   return {code: r.status, out: r.stdout, err: r.stderr, modules};
@@ -35,13 +35,15 @@ const recorded = (args: string[]) => {
  * A help run, recorded with a manifest that is fresh when it starts. In the
  * shared working tree someone may recompile between the two spawns (the run
  * then regenerates the manifest, importing every command): detected by the
- * manifest changing during the run, and retried.
+ * manifest changing during the run, and retried. A first run of the same
+ * help fills the help cache, unless `env` turns it off.
  */
-const recordedHelp = (args: string[]) => {
+const recordedHelp = (args: string[], env: Record<string, string> = {}) => {
   for (let attempt = 0; ; attempt++) {
     ktrail(['--help']);
+    ktrail(args);
     const before = fs.statSync(manifestFile).mtimeMs;
-    const r = recorded(args);
+    const r = recorded(args, env);
     if (fs.statSync(manifestFile).mtimeMs === before || attempt === 3) return r;
   }
 };
@@ -92,39 +94,58 @@ test('the manifest lists every command in commands/, and nothing else', () => {
   }
 });
 
-for (const args of [['--help'], ['-h'], [], ['query', '--help'], ['ingest', '-h'], ['rules', '--help'], ['rules', 'list', '--help']]) {
-  test(`\`ktrail ${args.join(' ')}\` renders help without loading commands, zod or DuckDB`, () => {
+const HELP_FORMS = [['--help'], ['-h'], ['query', '--help'], ['ingest', '-h'], ['rules', '--help'], ['rules', 'list', '--help']];
+
+for (const args of HELP_FORMS) {
+  test(`\`ktrail ${args.join(' ')}\` is served from the help cache: no oclif, commands, zod or DuckDB`, () => {
     const r = recordedHelp(args);
     assert.is(r.code, 0, r.err);
     assert.match(r.out, /USAGE/);
-    // The root help is served from the help cache (filled by recordedHelp's first run): no oclif at all.
-    if (args.length === 1 && args[0]!.startsWith('-')) assert.equal(loaded(r.modules, /@oclif\/core/), []);
-    else assert.ok(loaded(r.modules, /@oclif\/core/).length > 0, 'the recorder sees CommonJS modules');
     assert.ok(loaded(r.modules, /\/bin\/run\.js$/).length > 0, 'the recorder sees ES modules');
+    assert.equal(loaded(r.modules, /@oclif\/core/), []);
     assert.equal(loaded(r.modules, COMMAND_FILES), []);
     assert.equal(loaded(r.modules, ZOD), []);
     assert.equal(loaded(r.modules, DUCKDB), []);
   });
 }
 
-test('root help from the cache is byte for byte what oclif prints, per width and manifest', () => {
+for (const args of [...HELP_FORMS, []]) {
+  test(`\`ktrail ${args.join(' ')}\` rendered by oclif (no cache) loads no command file, zod or DuckDB`, () => {
+    const r = recordedHelp(args, {KTRAIL_HELP_CACHE: '0'});
+    assert.is(r.code, 0, r.err);
+    assert.match(r.out, /USAGE/);
+    assert.ok(loaded(r.modules, /@oclif\/core/).length > 0, 'the recorder sees CommonJS modules');
+    assert.equal(loaded(r.modules, COMMAND_FILES), []);
+    assert.equal(loaded(r.modules, ZOD), []);
+    assert.equal(loaded(r.modules, DUCKDB), []);
+  });
+}
+
+test('help from the cache is byte for byte what oclif prints, per width, command and manifest', () => {
   const cacheDir = path.join(root, 'dist/.help-cache');
-  const oclif = (env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [bin, '--help'], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env, KTRAIL_HELP_CACHE: '0'}}).stdout;
-  const cached = (env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, '--help'], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env}});
-  for (const env of [{}, {OCLIF_COLUMNS: '52'}, {OCLIF_COLUMNS: '140'}]) {
-    cached(env); // fills the cache for this key
-    const r = cached(env);
-    assert.is(r.status, 0, r.stderr);
-    assert.is(r.stdout, oclif(env), `same output with ${JSON.stringify(env)}`);
+  const oclif = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env, KTRAIL_HELP_CACHE: '0'}}).stdout;
+  const cached = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env}});
+  for (const args of [['--help'], ['ingest', '--help'], ['rules', 'list', '-h']]) {
+    for (const env of [{}, {OCLIF_COLUMNS: '52'}, {OCLIF_COLUMNS: '140'}]) {
+      cached(args, env); // fills the cache for this key
+      const r = cached(args, env);
+      assert.is(r.status, 0, r.stderr);
+      assert.is(r.stdout, oclif(args, env), `same output for ${args.join(' ')} with ${JSON.stringify(env)}`);
+    }
   }
-  assert.is.not(oclif({OCLIF_COLUMNS: '52'}), oclif({OCLIF_COLUMNS: '140'}), 'width changes the text, so it is in the key');
+  assert.is.not(oclif(['--help'], {OCLIF_COLUMNS: '52'}), oclif(['--help'], {OCLIF_COLUMNS: '140'}), 'width changes the text, so it is in the key');
+  // Only help that exists is cached: a word that names no command adds no entry.
+  const entries = new Set(fs.readdirSync(cacheDir));
+  cached(['ingest', 'trace', '--help']);
+  cached(['nosuch', '--help']);
+  assert.equal(fs.readdirSync(cacheDir).filter((f) => !entries.has(f)), []);
   // A regenerated manifest (new mtime) misses the old entries: stale help is never served.
   const before = new Set(fs.readdirSync(cacheDir));
   const now = new Date();
   fs.utimesSync(manifestFile, now, new Date(now.getTime() + 5000));
-  const r = cached();
-  assert.is(r.stdout, oclif());
+  const r = cached(['--help']);
+  assert.is(r.stdout, oclif(['--help']));
   const added = fs.readdirSync(cacheDir).filter((f) => !before.has(f));
   assert.is(added.length, 1, `one new cache entry after the manifest changed (${added.join(', ')})`);
 });
