@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto';
 import {UserError} from '../errors.js';
 import {toJsonValue} from '../output/render.js';
 import type {Db} from '../store/db.js';
+import type {LineAccounting, RowCounts} from '../store/eventlog.js';
 import type {Format, Tokenizer} from './format.js';
 import {FORMATS} from './formats/index.js';
 import {Worker} from 'node:worker_threads';
@@ -32,19 +33,12 @@ export interface IngestOptions {
   fastPath?: boolean;
 }
 
-export interface IngestResult {
+export interface IngestResult extends LineAccounting {
   path: string;
   source_id: number;
   status: 'ingested' | 'duplicate';
   format: string;
   bytes: number;
-  lines: number;
-  header_lines: number;
-  events: number;
-  log_lines: number;
-  markers: number;
-  gaps: number;
-  unparsed: number;
 }
 
 /** Opens the database when an ingest first needs it. */
@@ -230,7 +224,7 @@ async function duplicateResult(db: Db, path: string, bytes: number, dup: {source
   return {path, source_id: dup.source_id, status: 'duplicate', format: dup.format, bytes, lines: dup.lines, header_lines: dup.header_lines, ...counts};
 }
 
-export async function sourceCounts(db: Db, sourceId: number): Promise<{events: number; log_lines: number; markers: number; gaps: number; unparsed: number}> {
+export async function sourceCounts(db: Db, sourceId: number): Promise<RowCounts> {
   const tables = ['events', 'log_lines', 'markers', 'gaps', 'unparsed'] as const;
   const sql = tables.map((t) => `(SELECT count(*) FROM "${t}" WHERE source_id = $1) AS ${t}`).join(', ');
   const r = (await db.one<Record<string, bigint>>(`SELECT ${sql}`, [sourceId]))!;

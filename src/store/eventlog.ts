@@ -1,5 +1,20 @@
 import {defineTable} from './tables.js';
 
+/** Rows a source put in each event-log table. */
+export interface RowCounts {
+  events: number;
+  log_lines: number;
+  markers: number;
+  gaps: number;
+  unparsed: number;
+}
+
+/** A source's line accounting: lines = header_lines + events + log_lines + markers + gaps + unparsed. */
+export interface LineAccounting extends RowCounts {
+  lines: number;
+  header_lines: number;
+}
+
 /**
  * The event log (DESIGN §3): immutable facts. A source and all its rows are
  * written in one transaction; nothing here is ever updated. Every other table

@@ -1,5 +1,6 @@
 import {UserError} from '../errors.js';
 import type {Db} from './db.js';
+import type {LineAccounting} from './eventlog.js';
 
 export interface QueryResult {
   columns: string[];
@@ -19,20 +20,13 @@ export async function runUserQuery(db: Db, sql: string): Promise<QueryResult> {
   }
 }
 
-export interface SourceSummary {
+export interface SourceSummary extends LineAccounting {
   source_id: number;
   path: string;
   format: string;
   parser_version: number;
   ingested_at: string | null;
   bytes: number;
-  lines: number;
-  header_lines: number;
-  events: number;
-  log_lines: number;
-  markers: number;
-  gaps: number;
-  unparsed: number;
   /** header_lines + events + log_lines + markers + gaps + unparsed = lines. */
   accounted: boolean;
   first_ts_ns: string | null;
