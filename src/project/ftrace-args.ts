@@ -1,6 +1,7 @@
 import {parseProbeBody} from '../ftrace/args.js';
 import {parseFuncgraphBody} from '../ingest/ftrace/funcgraph.js';
 import type {Db} from '../store/db.js';
+import type {EventHead} from '../store/eventlog.js';
 import {openRowWriter, type RowObject} from '../store/rows.js';
 import {defineTable, type ColumnDef, type TableDef} from '../store/tables.js';
 import {eventIn} from './sql.js';
@@ -363,15 +364,7 @@ const SQL_SPECS: SqlSpec[] = [
   },
 ];
 
-interface EventRow {
-  source_id: number;
-  seq: bigint;
-  ts_ns: bigint | null;
-  cpu: number | null;
-  pid: number | null;
-  tgid: number | null;
-  comm: string | null;
-  event: string;
+interface EventRow extends EventHead {
   body: string;
 }
 

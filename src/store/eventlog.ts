@@ -1,5 +1,17 @@
 import {defineTable} from './tables.js';
 
+/** The columns of an `events` row before its body, as DuckDB hands them to JS (BIGINT as bigint). */
+export interface EventHead {
+  source_id: number;
+  seq: bigint;
+  ts_ns: bigint | null;
+  cpu: number | null;
+  pid: number | null;
+  tgid: number | null;
+  comm: string | null;
+  event: string;
+}
+
 /** Rows a source put in each event-log table. */
 export interface RowCounts {
   events: number;

@@ -1,18 +1,11 @@
 import {parseNumber, toSigned64} from '../../ftrace/args.js';
 import {applyMapping, mappingFromEnv, type ProbeMapping} from '../../probes/mapping.js';
 import type {Db} from '../../store/db.js';
+import type {EventHead} from '../../store/eventlog.js';
 import type {ColumnDef} from '../../store/tables.js';
 
 /** One probe_calls row as the mm projectors read it. */
-export interface ProbeRow {
-  source_id: number;
-  seq: bigint;
-  ts_ns: bigint | null;
-  cpu: number | null;
-  pid: number | null;
-  tgid: number | null;
-  comm: string | null;
-  event: string;
+export interface ProbeRow extends EventHead {
   kind: 'entry' | 'return';
   probe_type: string | null;
   symbol: string;
