@@ -1,4 +1,5 @@
-import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {MANIFEST_FILE} from './manifest.js';
 
@@ -14,6 +15,24 @@ import {MANIFEST_FILE} from './manifest.js';
  * refills it) as before.
  */
 const CACHE_DIR = path.join('dist', '.help-cache');
+
+/**
+ * Where the cache lives: dist/.help-cache of the installation when it is
+ * writable (a clone, a user install), else the user's cache directory
+ * (`$XDG_CACHE_HOME/ktrail/help`, default ~/.cache), e.g. for a global
+ * install owned by root. Entries there carry the installation's path in
+ * their key, so two installations never share one.
+ */
+function cacheDir(root: string): {dir: string; shared: boolean} {
+  const dist = path.join(root, 'dist');
+  try {
+    accessSync(dist, constants.W_OK);
+    return {dir: path.join(root, CACHE_DIR), shared: false};
+  } catch {
+    const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+    return {dir: path.join(base, 'ktrail', 'help'), shared: true};
+  }
+}
 
 /**
  * The command or topic words of a plain help request (`--help` or `-h` last,
@@ -64,22 +83,37 @@ export function helpCacheFile(root: string, words: string[] = []): string | null
   if (!namesCommand(manifestFile, words)) return null;
   const env = ['OCLIF_COLUMNS', 'NO_COLOR', 'FORCE_COLOR', 'TERM', 'COLORTERM', 'CI'].map((k) => process.env[k] ?? '-');
   // What makes every earlier entry obsolete, then what selects among the current ones (filesystem-safe).
-  const build = encode([version, manifestMtime, process.version, process.platform, process.arch].join('|'));
+  const {dir, shared} = cacheDir(root);
+  const build = encode([version, manifestMtime, process.version, process.platform, process.arch, ...(shared ? [root] : [])].join('|'));
   const view = encode([terminalWidth(), ...env].join('|'));
   const topic = words.length ? encode(words.join(' ')) : 'root';
-  return path.join(root, CACHE_DIR, `help-${build}-${view}-${topic}.txt`);
+  return path.join(dir, `help-${build}-${view}-${topic}.txt`);
 }
 
 function encode(s: string): string {
   return Buffer.from(s).toString('hex');
 }
 
-/** Removes entries of other builds (an older manifest, another Node) and of older layouts: they can never be served again. */
+/**
+ * Removes entries that can never be served again: of other builds (an older
+ * manifest, another Node) and of older layouts. In the user's cache
+ * directory other builds may be other installations still in use, so there
+ * only their entries older than a week go.
+ */
 function pruneOthers(file: string): void {
   const dir = path.dirname(file);
   const build = path.basename(file).split('-')[1];
+  const shared = !dir.endsWith(CACHE_DIR);
+  const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
   for (const f of readdirSync(dir)) {
-    if (!f.startsWith('help-') || f.split('-')[1] !== build) rmSync(path.join(dir, f), {force: true});
+    if (f.startsWith('help-') && f.split('-')[1] === build) continue;
+    const p = path.join(dir, f);
+    try {
+      if (shared && statSync(p).mtimeMs > weekAgo) continue;
+      rmSync(p, {force: true});
+    } catch {
+      // removed meanwhile by another ktrail process
+    }
   }
 }
 
@@ -122,6 +156,6 @@ export async function recordHelp(file: string, render: () => Promise<void>): Pro
     renameSync(tmp, file);
     pruneOthers(file);
   } catch {
-    // read-only install: no cache
+    // no writable cache directory: help keeps being rendered by oclif
   }
 }

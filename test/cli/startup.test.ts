@@ -150,6 +150,33 @@ test('help from the cache is byte for byte what oclif prints, per width, command
   assert.is(added.length, 1, `one new cache entry after the manifest changed (${added.join(', ')})`);
 });
 
+test('an installation whose dist/ is not writable keeps its help cache in the user cache directory', () => {
+  // Runs the CLI as `nobody` (root passes every permission check, so only another user sees dist/ as read-only).
+  if (process.getuid?.() !== 0) return;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-nobody-'));
+  fs.chmodSync(home, 0o777);
+  const asNobody = (args: string[], env: Record<string, string> = {}) => {
+    const list = path.join(home, 'modules.txt');
+    const r = spawnSync(process.execPath, ['--import', hook, bin, ...args], {
+      cwd: home,
+      encoding: 'utf8',
+      uid: 65534,
+      gid: 65534,
+      env: {...process.env, ...env, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache'), KTRAIL_RECORD_MODULES: list},
+    });
+    return {code: r.status, out: r.stdout, err: r.stderr, modules: fs.readFileSync(list, 'utf8').split('\n').filter(Boolean)};
+  };
+  const first = asNobody(['ingest', '--help']);
+  assert.is(first.code, 0, first.err);
+  const entries = fs.readdirSync(path.join(home, 'cache', 'ktrail', 'help'));
+  assert.is(entries.length, 1, entries.join(', '));
+  const second = asNobody(['ingest', '--help']);
+  assert.is(second.code, 0, second.err);
+  assert.is(second.out, first.out);
+  assert.equal(loaded(second.modules, /@oclif\/core/), [], 'served from the user cache directory');
+  assert.is(second.out, asNobody(['ingest', '--help'], {KTRAIL_HELP_CACHE: '0'}).out);
+});
+
 test('-h is --help, and `ktrail help [COMMAND...]` prints the same help', () => {
   const text = (args: string[]) => {
     const r = spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, KTRAIL_HELP_CACHE: '0'}});
