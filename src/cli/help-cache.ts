@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto';
 import {accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,12 +87,13 @@ export function helpCacheFile(root: string, words: string[] = []): string | null
   const {dir, shared} = cacheDir(root);
   const build = encode([version, manifestMtime, process.version, process.platform, process.arch, ...(shared ? [root] : [])].join('|'));
   const view = encode([terminalWidth(), ...env].join('|'));
-  const topic = words.length ? encode(words.join(' ')) : 'root';
+  const topic = words.length ? words.join('_') : 'root';
   return path.join(dir, `help-${build}-${view}-${topic}.txt`);
 }
 
+/** A short digest: the parts may be long (an installation path), file names may not. */
 function encode(s: string): string {
-  return Buffer.from(s).toString('hex');
+  return createHash('sha256').update(s).digest('hex').slice(0, 16);
 }
 
 /**
