@@ -4,7 +4,8 @@ import type {FastRowWriter} from './writer.js';
 /** Where fastLine writes its row. */
 export interface FastEventSink {
   beginFastEvent(seq: number, maxBytes: number): FastRowWriter | null;
-  commitFastEvent(ts: number): void;
+  /** `ts`: the row's timestamp in ns (a safe integer), or null when the line has none. */
+  commitFastEvent(ts: number | null): void;
 }
 
 /**

@@ -260,10 +260,12 @@ export class ChunkSerializer {
     return w;
   }
 
-  /** Completes the row begun by beginFastEvent; `ts` is its timestamp. */
-  commitFastEvent(ts: number): void {
-    if (ts < this.fastMinTs) this.fastMinTs = ts;
-    if (ts > this.fastMaxTs) this.fastMaxTs = ts;
+  /** Completes the row begun by beginFastEvent; `ts` is its timestamp (null: none). */
+  commitFastEvent(ts: number | null): void {
+    if (ts !== null) {
+      if (ts < this.fastMinTs) this.fastMinTs = ts;
+      if (ts > this.fastMaxTs) this.fastMaxTs = ts;
+    }
     const sink = this.sinks.events;
     const w = this.fast;
     this.bytesInChunk += w.pos - sink.bpos;

@@ -76,14 +76,73 @@ const EDGES = [
   '           <...>-88   [003] d..1. 5000.000018: foo: last',
 ];
 
+// function_graph layout: the lines the graph fast path takes, and neighbours it must leave to line().
+const GRAPH_EDGES = [
+  '# tracer: function_graph',
+  '#',
+  '# CPU  DURATION                  FUNCTION CALLS',
+  '# |     |   |                     |   |   |   |',
+  ' 0)               |  do_nanosleep() {',
+  ' 0)   0.198 us    |    _raw_spin_lock_irqsave();',
+  ' 0)   0.908 us    |  }',
+  ' 1) + 10.123 us   |  }',
+  ' 1) ! 123.456 us  |  }',
+  ' 1) # 1234.567 us |  }',
+  ' 1) * 12345.67 us |  }',
+  ' 1) @ 123456.7 us |  }',
+  ' 1) $ 1234567 us  |  }',
+  ' 1) +10.123 us    |  }',
+  ' 0)   1.5 ms      |  foo();',
+  ' 0)   12 ns       |  foo();',
+  ' 0)   1 s         |  foo();',
+  ' 0)   1 sx        |  foo();',
+  ' 0)   1.us        |  foo();',
+  ' ------------------------------------------',
+  ' 0)    bash-4011    =>    sshd-123   ',
+  ' ------------------------------------------',
+  ' 0)               |  finish_task_switch() {',
+  ' 0)               |  /* sched_switch: prev_comm=bash prev_pid=4011 prev_prio=120 prev_state=S ==> next_comm=sshd next_pid=123 next_prio=120 */',
+  ' 0)               |  /* foo: bar */',
+  ' 0)   <========== |',
+  ' 0)   ==========> |',
+  ' 0)               |    smp_apic_timer_interrupt() {',
+  ' 0)   0.1 us\t|  tab_before_bar();',
+  ' 0)\t  0.1 us    |  tab_after_cpu();',
+  ' 0)               |  trailing_spaces() {   \t ',
+  ' 0)               |  foo(); bar',
+  ' 0)               |  weird',
+  ' 0)               |      ',
+  ' 0)',
+  ' 0)  no bar at all',
+  '0)               |  no_leading_space() {',
+  '\t0)               |  tab_indent() {',
+  ' 0)   0.200 us    |  } /* do_nanosleep */',
+  ' 12345.678901 |   1)               |  abs_time() {',
+  ' 12345.678901 |   1)   0.100 us    |    leaf();',
+  ' 99999999.000001 |   1)   0.100 us    |    big_abs();',
+  ' 12345.6789012345 |   1)   0.100 us    |    ten_fraction_digits();',
+  ' 12345.678901 | 1)   0.100 us    |    one_space_around_bar();',
+  ' 12345.678901|   1)   0.100 us    |    no_space_before_bar();',
+  ' 1)  bash-4011    |               |  proc_column() {',
+  ' 1)  bash-4011    |   0.2 us      |    leaf();',
+  ' 1)   0.2 us      |    task_from_proc_column();',
+  ' 1)  d..1 |   0.2 us      |  flags_column();',
+  ' 1)   0.2 us    |  foo[bar]();',
+  ' 7)   0.2 us    |  cpu_without_task();',
+  ' 1234567) 0.2 us |  huge_cpu();',
+];
+
 test('byte fast path and string path store identical rows (samples, shared formats and captures, edge lines)', async () => {
   const edge = path.join(dir, 'edges.txt');
   fs.writeFileSync(edge, EDGES.join('\n') + '\n');
   const tc = path.join(dir, 'edges-tracecmd.txt');
   fs.writeFileSync(tc, ['cpus=4', ...EDGES.filter((l) => !l.startsWith('#')), '  inst: bash-4011 [001] 5000.000020: foo: instance prefix'].join('\n') + '\n');
+  const graph = path.join(dir, 'edges-graph.txt');
+  fs.writeFileSync(graph, GRAPH_EDGES.join('\n') + '\n');
   const files = [
     edge,
     tc,
+    graph,
     ...listFiles(path.join(repoRoot, 'samples/ftrace')),
     ...listFiles(path.join(repoRoot, 'samples/ingest')),
     ...listFiles(path.join(repoRoot, '../shared/formats')),
@@ -97,6 +156,9 @@ test('byte fast path and string path store identical rows (samples, shared forma
   assert.ok(d.events.length > 5000, `the inputs produce events (${d.events.length})`);
   assert.ok(d.events.some((r: {event: string; body: string}) => r.event === 'stack_frame' && r.body.startsWith('__schedule')), 'a stack frame after a fast-path row');
   assert.ok(d.markers.some((r: {text: string}) => r.text === 'continued marker text'));
+  const graphRows = d.events.filter((r: {event: string}) => r.event.startsWith('funcgraph_'));
+  assert.ok(graphRows.some((r: {comm: string | null; body: string}) => r.comm === 'sshd' && r.body.includes('finish_task_switch')), 'a graph row whose task comes from a banner');
+  assert.ok(graphRows.some((r: {ts_ns: string | null; body: string}) => r.ts_ns === '12345678901000' && r.body.includes('leaf();')), 'a graph row with abs time');
 });
 
 test.run();

@@ -129,6 +129,27 @@ function isSpecialName(b: Buffer, from: number, to: number): boolean {
   return false;
 }
 
+const FUNCGRAPH_ENTRY = Buffer.from('funcgraph_entry', 'latin1');
+const FUNCGRAPH_EXIT = Buffer.from('funcgraph_exit', 'latin1');
+
+/** What String.prototype.trim removes, among ASCII bytes. */
+function isWhite(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** `);` in b[from, to): a leaf call `func();` in function_graph output. */
+function hasCloseCall(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i + 1 < to; i++) if (b[i] === 41 && b[i + 1] === 59) return true;
+  return false;
+}
+
+/** A text field as chunk-file bytes, or null when it holds a byte the file cannot carry (see writer.ts). */
+function safeFieldBytes(text: string): Buffer | null {
+  const bytes = Buffer.from(text, 'utf8');
+  for (const c of bytes) if (c === 0 || c === 10 || c === 13 || c === FIELD_SEP || c === NULL_FIELD) return null;
+  return bytes;
+}
+
 /** Copies b[from, to) to o at p; short fields by hand (Buffer.copy costs a native call). */
 function copyBytes(b: Buffer, from: number, to: number, o: Buffer, p: number): number {
   const len = to - from;
@@ -205,6 +226,13 @@ const INSTANCE_PREFIX_RE = /^\s*([^\s:]+): +(\S.*)$/;
 
 export type FtraceDialect = 'ftrace' | 'trace-cmd';
 
+/** The task function_graph output last showed on a CPU; `bytes` is its comm for the fast path (null: not writable there). */
+interface GraphTask {
+  comm: string;
+  pid: number;
+  bytes?: Buffer | null;
+}
+
 export class FtraceTokenizer implements Tokenizer {
   private readonly h: Head = {comm: '', pid: 0, tgid: null, cpu: null, flags: null, ts: null, rest: 0};
   private readonly m: Record<string, unknown> = {};
@@ -228,7 +256,7 @@ export class FtraceTokenizer implements Tokenizer {
   /** Last row that a following continuation or stack frame line belongs to (see `last`). */
   private lastRow: EventRow | MarkerRow | null = null;
   /** Task last seen running on each CPU in function_graph output (banners, proc column). */
-  private readonly graphTask = new Map<number, {comm: string; pid: number}>();
+  private readonly graphTask = new Map<number, GraphTask>();
 
   constructor(private readonly dialect: FtraceDialect) {}
 
@@ -385,6 +413,9 @@ export class FtraceTokenizer implements Tokenizer {
       start++;
     }
     if (start === le || b[start] === 35) return false;
+    // function_graph's ` N) dur | func` lines have no `[`; a line that does is left to the bracket head below.
+    const c0 = b[start]!;
+    if (c0 >= 48 && c0 <= 57 && this.dialect === 'ftrace' && indexOfByte(b, LBRACK, start, le) < 0) return this.fastGraphLine(b, ls, le, start, seq, out);
     // `[cpu]` where the previous line had it, else the first `[` (the order line() tries them in).
     const g = ls + this.lbGuess;
     let lb = this.lbGuess > start - ls && g < le && b[g] === LBRACK ? g : -1;
@@ -451,6 +482,145 @@ export class FtraceTokenizer implements Tokenizer {
     if (this.fHasTgid) this.tgidSeen = true;
     if (this.fFlags < 0) this.noFlagsSeen = true;
     else this.flagsSeen = true;
+    this.lastRow = null;
+    this.lazyBuf = b;
+    this.lazyStart = ls;
+    this.lazyEnd = le;
+    return true;
+  }
+
+  /**
+   * function_graph's common lines read from bytes: `[abstime | ] N) [dur] |
+   * func() {`, `... func();` and `... }`. The proc and latency-flags
+   * columns, context-switch banners, irq markers, comment lines (events and
+   * trace_printk inside the graph), and anything else return false and go
+   * through line() (funcgraph()), which gives the same rows (tests check
+   * both paths).
+   */
+  private fastGraphLine(b: Buffer, ls: number, le: number, start: number, seq: number, out: FastEventSink): boolean {
+    // [abs time `sec.frac` +` | `+] CPU `N)` then one space (FUNCGRAPH_RE).
+    let p = start;
+    let q = p;
+    while (q < le && isDigit(b[q]!)) q++;
+    let tsAt = -1;
+    let secEnd = 0;
+    let fracEnd = 0;
+    let ts: number | null = null;
+    if (b[q] === 46 /* . */) {
+      secEnd = q;
+      q++;
+      const f = q;
+      while (q < le && isDigit(b[q]!)) q++;
+      fracEnd = q;
+      if (q === f || fracEnd - f > 9 || secEnd - p > 7) return false;
+      let sec = 0;
+      for (let i = p; i < secEnd; i++) sec = sec * 10 + (b[i]! - 48);
+      // Beyond an exact double: line() reads it with BigInt.
+      if (sec >= SAFE_SEC) return false;
+      let frac = 0;
+      for (let i = f; i < fracEnd; i++) frac = frac * 10 + (b[i]! - 48);
+      ts = sec * 1e9 + frac * POW10[9 - (fracEnd - f)]!;
+      let r = q;
+      while (r < le && b[r] === SP) r++;
+      if (r === q || b[r] !== 124 /* | */) return false;
+      const afterBar = ++r;
+      while (r < le && b[r] === SP) r++;
+      if (r === afterBar) return false;
+      tsAt = p;
+      p = r;
+      q = p;
+      while (q < le && isDigit(b[q]!)) q++;
+    }
+    if (q === p || q - p > 6 || b[q] !== 41 /* ) */) return false;
+    const cpuAt = p;
+    const cpuEnd = q;
+    q++;
+    if (q >= le || b[q] !== SP) return false;
+    // Context switch banners and irq markers (`=>`, `==>`, `<==`) are line()'s.
+    for (let i = q; i < le; i++) if (b[i] === 61 /* = */) return false;
+    let at = q + 1;
+    while (at < le && b[at] === SP) at++;
+    // The duration column: empty, or `[mark ]N[.N] unit`, then `|`.
+    let d = at;
+    if (b[d] !== 124) {
+      const m = b[d]!;
+      if (m === 43 || m === 33 || m === 35 || m === 42 || m === 64 || m === 36 /* + ! # * @ $ */) {
+        d++;
+        if (b[d] !== SP) return false;
+        while (d < le && b[d] === SP) d++;
+      }
+      const digits = d;
+      while (d < le && isDigit(b[d]!)) d++;
+      if (d === digits) return false;
+      if (b[d] === 46) {
+        const f = ++d;
+        while (d < le && isDigit(b[d]!)) d++;
+        if (d === f) return false;
+      }
+      const sp = d;
+      while (d < le && b[d] === SP) d++;
+      if (d === sp) return false;
+      const u = b[d];
+      if (u === 115 /* s */) d++;
+      else if ((u === 117 || u === 109 || u === 110) /* u m n */ && b[d + 1] === 115) d += 2;
+      else return false;
+      while (d < le && b[d] === SP) d++;
+      if (b[d] !== 124) return false;
+    }
+    const bar = d;
+    // The function column, trimmed as line() trims it.
+    let fs = bar + 1;
+    while (fs < le && isWhite(b[fs]!)) fs++;
+    let fe = le;
+    while (fe > fs && isWhite(b[fe - 1]!)) fe--;
+    if (fe === fs) return false;
+    let event: Buffer;
+    if (b[fs] === 47 /* / */ && b[fs + 1] === 42 /* * */) return false;
+    if (b[fs] === 125 /* } */) event = FUNCGRAPH_EXIT;
+    else if (b[fe - 1] === 123 /* { */ || hasCloseCall(b, fs, fe)) event = FUNCGRAPH_ENTRY;
+    else return false;
+
+    const cpu = cpuEnd - cpuAt <= 15 ? Number(b.toString('latin1', cpuAt, cpuEnd)) : NaN;
+    const task = this.graphTask.get(cpu);
+    let commBytes: Buffer | null = null;
+    if (task !== undefined) {
+      if (task.bytes === undefined) task.bytes = safeFieldBytes(task.comm);
+      if (task.bytes === null) return false;
+      commBytes = task.bytes;
+    }
+
+    const w = out.beginFastEvent(seq, le - ls + (commBytes?.length ?? 0) + 64);
+    if (w === null) return false;
+    const o = w.buf;
+    let o2 = w.pos;
+    o[o2++] = FIELD_SEP;
+    if (tsAt < 0) o[o2++] = NULL_FIELD;
+    else {
+      o2 = copyBytes(b, tsAt, secEnd, o, o2);
+      o2 = copyBytes(b, secEnd + 1, fracEnd, o, o2);
+      for (let z = fracEnd - secEnd - 1; z < 9; z++) o[o2++] = 48;
+    }
+    o[o2++] = FIELD_SEP;
+    o2 = copyBytes(b, cpuAt, cpuEnd, o, o2);
+    o[o2++] = FIELD_SEP;
+    if (task === undefined) o[o2++] = NULL_FIELD;
+    else o2 = writeUint(o, o2, task.pid);
+    o[o2++] = FIELD_SEP;
+    o[o2++] = NULL_FIELD; // tgid
+    o[o2++] = FIELD_SEP;
+    if (commBytes === null) o[o2++] = NULL_FIELD;
+    else o2 = copyBytes(commBytes, 0, commBytes.length, o, o2);
+    o[o2++] = FIELD_SEP;
+    o[o2++] = NULL_FIELD; // flags
+    o[o2++] = FIELD_SEP;
+    o2 = copyBytes(event, 0, event.length, o, o2);
+    o[o2++] = FIELD_SEP;
+    o2 = copyBytes(b, at, fe, o, o2);
+    o[o2++] = 10;
+    w.pos = o2;
+    out.commitFastEvent(ts);
+
+    this.eventCounts.funcgraph++;
     this.lastRow = null;
     this.lazyBuf = b;
     this.lazyStart = ls;
