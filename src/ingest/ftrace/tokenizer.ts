@@ -1029,7 +1029,8 @@ export class FtraceTokenizer implements Tokenizer {
     const ts = absTime !== undefined ? parseTsText(absTime, 0, absTime.length) : null;
     const n = s.length;
     const restText = s.slice(at);
-    const cs = CTXSW_RE.exec(restText);
+    // The banner regex backtracks over the whole line; most lines have no `=>` at all.
+    const cs = restText.includes('=>') ? CTXSW_RE.exec(restText) : null;
     if (cs) {
       if (cpu !== null) this.graphTask.set(cpu, {comm: cs[3]!, pid: Number(cs[4])});
       this.eventCounts.funcgraph++;
