@@ -137,6 +137,30 @@ function isWhite(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
+/** A ` [digits]` in b[from, to): what line()'s `[cpu]` head (scanBracket) starts from. */
+function hasCpuBracket(b: Buffer, from: number, to: number): boolean {
+  for (let i = from + 1; i < to; i++) {
+    if (b[i] !== LBRACK || b[i - 1] !== SP) continue;
+    let j = i + 1;
+    while (j < to && isDigit(b[j]!)) j++;
+    if (j > i + 1 && j < to && b[j] === RBRACK) return true;
+  }
+  return false;
+}
+
+/** ` us` in b[from, to): a duration, which funcgraph() never reads as a proc column. */
+function hasSpaceUs(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i + 2 < to; i++) if (b[i] === SP && b[i + 1] === 117 && b[i + 2] === 115) return true;
+  return false;
+}
+
+/** Whether `a` holds the bytes b[from, to). */
+function sameBytes(a: Buffer, b: Buffer, from: number, to: number): boolean {
+  if (a.length !== to - from) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[from + i]) return false;
+  return true;
+}
+
 /** `);` in b[from, to): a leaf call `func();` in function_graph output. */
 function hasCloseCall(b: Buffer, from: number, to: number): boolean {
   for (let i = from; i + 1 < to; i++) if (b[i] === 41 && b[i + 1] === 59) return true;
@@ -413,9 +437,11 @@ export class FtraceTokenizer implements Tokenizer {
       start++;
     }
     if (start === le || b[start] === 35) return false;
-    // function_graph's ` N) dur | func` lines have no `[`; a line that does is left to the bracket head below.
+    // function_graph's ` N) dur | func` lines. line() tries the `[cpu]` head first, so a line that could
+    // have one (` [digits]`) is left to it; module names (`func [kvm]()`) cannot be one. Without one,
+    // the bracket path below cannot take the line either.
     const c0 = b[start]!;
-    if (c0 >= 48 && c0 <= 57 && this.dialect === 'ftrace' && indexOfByte(b, LBRACK, start, le) < 0) return this.fastGraphLine(b, ls, le, start, seq, out);
+    if (c0 >= 48 && c0 <= 57 && this.dialect === 'ftrace' && !hasCpuBracket(b, start, le)) return this.fastGraphLine(b, ls, le, start, seq, out);
     // `[cpu]` where the previous line had it, else the first `[` (the order line() tries them in).
     const g = ls + this.lbGuess;
     let lb = this.lbGuess > start - ls && g < le && b[g] === LBRACK ? g : -1;
@@ -491,11 +517,11 @@ export class FtraceTokenizer implements Tokenizer {
 
   /**
    * function_graph's common lines read from bytes: `[abstime | ] N) [dur] |
-   * func() {`, `... func();` and `... }`. The proc and latency-flags
-   * columns, context-switch banners, irq markers, comment lines (events and
-   * trace_printk inside the graph), and anything else return false and go
-   * through line() (funcgraph()), which gives the same rows (tests check
-   * both paths).
+   * func() {`, `... func();` and `... }`, with the funcgraph-proc and
+   * latency-flags columns when present. Context-switch banners, irq markers,
+   * comment lines (events and trace_printk inside the graph), and anything
+   * else return false and go through line() (funcgraph()), which gives the
+   * same rows (tests check both paths).
    */
   private fastGraphLine(b: Buffer, ls: number, le: number, start: number, seq: number, out: FastEventSink): boolean {
     // [abs time `sec.frac` +` | `+] CPU `N)` then one space (FUNCGRAPH_RE).
@@ -539,6 +565,43 @@ export class FtraceTokenizer implements Tokenizer {
     // Context switch banners and irq markers (`=>`, `==>`, `<==`) are line()'s.
     for (let i = q; i < le; i++) if (b[i] === 61 /* = */) return false;
     let at = q + 1;
+    // Up to two columns before the duration, as funcgraph() reads them: funcgraph-proc `comm-pid |`
+    // (first only), latency flags `d..1 |`.
+    let procComm = -1;
+    let procCommEnd = 0;
+    let procPid = 0;
+    let flagsAt = -1;
+    let flagsEnd = 0;
+    for (let col = 0; col < 2; col++) {
+      const cbar = indexOfByte(b, 124 /* | */, at, le);
+      if (cbar < 0) return false;
+      let ss = at;
+      while (ss < cbar && isWhite(b[ss]!)) ss++;
+      let se = cbar;
+      while (se > ss && isWhite(b[se - 1]!)) se--;
+      if (col === 0) {
+        let dg = se;
+        while (dg > ss && isDigit(b[dg - 1]!)) dg--;
+        if (dg < se && dg > ss && b[dg - 1] === DASH && !hasSpaceUs(b, ss, se)) {
+          if (se - dg > 9) return false;
+          let ce = dg - 1;
+          while (ce > ss && isWhite(b[ce - 1]!)) ce--;
+          procComm = ss;
+          procCommEnd = ce;
+          for (let i = dg; i < se; i++) procPid = procPid * 10 + (b[i]! - 48);
+          at = cbar + 1;
+          continue;
+        }
+      }
+      const len = se - ss;
+      if (flagsAt < 0 && len >= 3 && len <= 6 && indexOfByte(b, SP, ss, se) < 0 && !isDigit(b[ss]!)) {
+        flagsAt = ss;
+        flagsEnd = se;
+        at = cbar + 1;
+        continue;
+      }
+      break;
+    }
     while (at < le && b[at] === SP) at++;
     // The duration column: empty, or `[mark ]N[.N] unit`, then `|`.
     let d = at;
@@ -581,7 +644,15 @@ export class FtraceTokenizer implements Tokenizer {
     else return false;
 
     const cpu = cpuEnd - cpuAt <= 15 ? Number(b.toString('latin1', cpuAt, cpuEnd)) : NaN;
-    const task = this.graphTask.get(cpu);
+    let task = this.graphTask.get(cpu);
+    if (procComm >= 0) {
+      // The proc column names the task, and (as in funcgraph()) is remembered for this CPU.
+      if (task === undefined || task.pid !== procPid || task.bytes == null || !sameBytes(task.bytes, b, procComm, procCommEnd)) {
+        const bytes = Buffer.from(b.subarray(procComm, procCommEnd));
+        task = {comm: bytes.toString('latin1'), pid: procPid, bytes};
+        this.graphTask.set(cpu, task);
+      }
+    }
     let commBytes: Buffer | null = null;
     if (task !== undefined) {
       if (task.bytes === undefined) task.bytes = safeFieldBytes(task.comm);
@@ -611,7 +682,8 @@ export class FtraceTokenizer implements Tokenizer {
     if (commBytes === null) o[o2++] = NULL_FIELD;
     else o2 = copyBytes(commBytes, 0, commBytes.length, o, o2);
     o[o2++] = FIELD_SEP;
-    o[o2++] = NULL_FIELD; // flags
+    if (flagsAt < 0) o[o2++] = NULL_FIELD;
+    else o2 = copyBytes(b, flagsAt, flagsEnd, o, o2);
     o[o2++] = FIELD_SEP;
     o2 = copyBytes(event, 0, event.length, o, o2);
     o[o2++] = FIELD_SEP;
