@@ -632,15 +632,15 @@ export class FtraceTokenizer implements Tokenizer {
     }
     const bar = d;
     // The function column, trimmed as line() trims it.
-    let fs = bar + 1;
-    while (fs < le && isWhite(b[fs]!)) fs++;
-    let fe = le;
-    while (fe > fs && isWhite(b[fe - 1]!)) fe--;
-    if (fe === fs) return false;
+    let fnAt = bar + 1;
+    while (fnAt < le && isWhite(b[fnAt]!)) fnAt++;
+    let fnEnd = le;
+    while (fnEnd > fnAt && isWhite(b[fnEnd - 1]!)) fnEnd--;
+    if (fnEnd === fnAt) return false;
     let event: Buffer;
-    if (b[fs] === 47 /* / */ && b[fs + 1] === 42 /* * */) return false;
-    if (b[fs] === 125 /* } */) event = FUNCGRAPH_EXIT;
-    else if (b[fe - 1] === 123 /* { */ || hasCloseCall(b, fs, fe)) event = FUNCGRAPH_ENTRY;
+    if (b[fnAt] === 47 /* / */ && b[fnAt + 1] === 42 /* * */) return false;
+    if (b[fnAt] === 125 /* } */) event = FUNCGRAPH_EXIT;
+    else if (b[fnEnd - 1] === 123 /* { */ || hasCloseCall(b, fnAt, fnEnd)) event = FUNCGRAPH_ENTRY;
     else return false;
 
     const cpu = cpuEnd - cpuAt <= 15 ? Number(b.toString('latin1', cpuAt, cpuEnd)) : NaN;
@@ -663,33 +663,33 @@ export class FtraceTokenizer implements Tokenizer {
     const w = out.beginFastEvent(seq, le - ls + (commBytes?.length ?? 0) + 64);
     if (w === null) return false;
     const o = w.buf;
-    let o2 = w.pos;
-    o[o2++] = FIELD_SEP;
-    if (tsAt < 0) o[o2++] = NULL_FIELD;
+    let op = w.pos;
+    o[op++] = FIELD_SEP;
+    if (tsAt < 0) o[op++] = NULL_FIELD;
     else {
-      o2 = copyBytes(b, tsAt, secEnd, o, o2);
-      o2 = copyBytes(b, secEnd + 1, fracEnd, o, o2);
-      for (let z = fracEnd - secEnd - 1; z < 9; z++) o[o2++] = 48;
+      op = copyBytes(b, tsAt, secEnd, o, op);
+      op = copyBytes(b, secEnd + 1, fracEnd, o, op);
+      for (let z = fracEnd - secEnd - 1; z < 9; z++) o[op++] = 48;
     }
-    o[o2++] = FIELD_SEP;
-    o2 = copyBytes(b, cpuAt, cpuEnd, o, o2);
-    o[o2++] = FIELD_SEP;
-    if (task === undefined) o[o2++] = NULL_FIELD;
-    else o2 = writeUint(o, o2, task.pid);
-    o[o2++] = FIELD_SEP;
-    o[o2++] = NULL_FIELD; // tgid
-    o[o2++] = FIELD_SEP;
-    if (commBytes === null) o[o2++] = NULL_FIELD;
-    else o2 = copyBytes(commBytes, 0, commBytes.length, o, o2);
-    o[o2++] = FIELD_SEP;
-    if (flagsAt < 0) o[o2++] = NULL_FIELD;
-    else o2 = copyBytes(b, flagsAt, flagsEnd, o, o2);
-    o[o2++] = FIELD_SEP;
-    o2 = copyBytes(event, 0, event.length, o, o2);
-    o[o2++] = FIELD_SEP;
-    o2 = copyBytes(b, at, fe, o, o2);
-    o[o2++] = 10;
-    w.pos = o2;
+    o[op++] = FIELD_SEP;
+    op = copyBytes(b, cpuAt, cpuEnd, o, op);
+    o[op++] = FIELD_SEP;
+    if (task === undefined) o[op++] = NULL_FIELD;
+    else op = writeUint(o, op, task.pid);
+    o[op++] = FIELD_SEP;
+    o[op++] = NULL_FIELD; // tgid
+    o[op++] = FIELD_SEP;
+    if (commBytes === null) o[op++] = NULL_FIELD;
+    else op = copyBytes(commBytes, 0, commBytes.length, o, op);
+    o[op++] = FIELD_SEP;
+    if (flagsAt < 0) o[op++] = NULL_FIELD;
+    else op = copyBytes(b, flagsAt, flagsEnd, o, op);
+    o[op++] = FIELD_SEP;
+    op = copyBytes(event, 0, event.length, o, op);
+    o[op++] = FIELD_SEP;
+    op = copyBytes(b, at, fnEnd, o, op);
+    o[op++] = 10;
+    w.pos = op;
     out.commitFastEvent(ts);
 
     this.eventCounts.funcgraph++;
