@@ -123,6 +123,7 @@ const GRAPH_EDGES = [
   ' 12345.6789012345 |   1)   0.100 us    |    ten_fraction_digits();',
   ' 12345.678901 | 1)   0.100 us    |    one_space_around_bar();',
   ' 12345.678901|   1)   0.100 us    |    no_space_before_bar();',
+  ' 123 |   1)   0.100 us    |    bare_number_before_bar();',
   ' 1)  bash-4011    |               |  proc_column() {',
   ' 1)  bash-4011    |   0.2 us      |    leaf();',
   ' 1)   0.2 us      |    task_from_proc_column();',

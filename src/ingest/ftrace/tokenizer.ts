@@ -1,7 +1,7 @@
 import type {FastEventSink, Tokenizer} from '../format.js';
 import {HEADER, type EventRow, type GapRow, type LineResult, type LogRow, type MarkerRow, unparsedLine} from '../record.js';
 import {parseTsText} from './timestamp.js';
-import {FIELD_SEP, NULL_FIELD, writeUint} from '../writer.js';
+import {FIELD_SEP, hasUnsafeByte, NULL_FIELD, writeUint} from '../writer.js';
 
 const NS_PER_SEC = 1_000_000_000n;
 const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
@@ -63,8 +63,13 @@ const TS_TOO_LARGE = -2;
 let tsSecEnd = 0;
 let tsFracEnd = 0;
 
-/** scanTsColon on bytes: the timestamp at b[i] as a safe integer, NOT_TS or TS_TOO_LARGE; sets tsColon, tsDotted, tsSecEnd, tsFracEnd. */
-function scanTsBytes(b: Buffer, i: number, n: number): number {
+/**
+ * scanTsColon on bytes: the timestamp at b[i], ended by the byte `end` (`:`
+ * in the event columns, a space before function_graph's abs-time bar), as a
+ * safe integer, NOT_TS or TS_TOO_LARGE; sets tsColon (where `end` is),
+ * tsDotted, tsSecEnd, tsFracEnd.
+ */
+function scanTsBytes(b: Buffer, i: number, n: number, end = 58): number {
   const secStart = i;
   let sec = 0;
   let c = 0;
@@ -76,7 +81,7 @@ function scanTsBytes(b: Buffer, i: number, n: number): number {
   }
   const secLen = i - secStart;
   if (secLen === 0 || i === n) return NOT_TS;
-  if (c === 58) {
+  if (c === end) {
     tsColon = i;
     tsDotted = false;
     tsSecEnd = i;
@@ -94,7 +99,7 @@ function scanTsBytes(b: Buffer, i: number, n: number): number {
     i++;
   }
   const fracLen = i - fracStart;
-  if (c !== 58 || i === n || fracLen === 0 || fracLen > 9) return NOT_TS;
+  if (c !== end || i === n || fracLen === 0 || fracLen > 9) return NOT_TS;
   tsColon = i;
   tsDotted = true;
   tsFracEnd = i;
@@ -170,8 +175,7 @@ function hasCloseCall(b: Buffer, from: number, to: number): boolean {
 /** A text field as chunk-file bytes, or null when it holds a byte the file cannot carry (see writer.ts). */
 function safeFieldBytes(text: string): Buffer | null {
   const bytes = Buffer.from(text, 'utf8');
-  for (const c of bytes) if (c === 0 || c === 10 || c === 13 || c === FIELD_SEP || c === NULL_FIELD) return null;
-  return bytes;
+  return hasUnsafeByte(bytes) || bytes.indexOf(10) >= 0 ? null : bytes;
 }
 
 /** Copies b[from, to) to o at p; short fields by hand (Buffer.copy costs a native call). */
@@ -526,37 +530,28 @@ export class FtraceTokenizer implements Tokenizer {
   private fastGraphLine(b: Buffer, ls: number, le: number, start: number, seq: number, out: FastEventSink): boolean {
     // [abs time `sec.frac` +` | `+] CPU `N)` then one space (FUNCGRAPH_RE).
     let p = start;
-    let q = p;
-    while (q < le && isDigit(b[q]!)) q++;
     let tsAt = -1;
     let secEnd = 0;
     let fracEnd = 0;
     let ts: number | null = null;
-    if (b[q] === 46 /* . */) {
-      secEnd = q;
-      q++;
-      const f = q;
-      while (q < le && isDigit(b[q]!)) q++;
-      fracEnd = q;
-      if (q === f || fracEnd - f > 9 || secEnd - p > 7) return false;
-      let sec = 0;
-      for (let i = p; i < secEnd; i++) sec = sec * 10 + (b[i]! - 48);
-      // Beyond an exact double: line() reads it with BigInt.
-      if (sec >= SAFE_SEC) return false;
-      let frac = 0;
-      for (let i = f; i < fracEnd; i++) frac = frac * 10 + (b[i]! - 48);
-      ts = sec * 1e9 + frac * POW10[9 - (fracEnd - f)]!;
-      let r = q;
+    const abs = scanTsBytes(b, p, le, SP);
+    if (abs !== NOT_TS) {
+      // A bare number is not an abs time; one beyond an exact double line() reads with BigInt.
+      if (abs === TS_TOO_LARGE || !tsDotted) return false;
+      ts = abs;
+      tsAt = p;
+      secEnd = tsSecEnd;
+      fracEnd = tsFracEnd;
+      let r = tsColon;
       while (r < le && b[r] === SP) r++;
-      if (r === q || b[r] !== 124 /* | */) return false;
+      if (b[r] !== 124 /* | */) return false;
       const afterBar = ++r;
       while (r < le && b[r] === SP) r++;
       if (r === afterBar) return false;
-      tsAt = p;
       p = r;
-      q = p;
-      while (q < le && isDigit(b[q]!)) q++;
     }
+    let q = p;
+    while (q < le && isDigit(b[q]!)) q++;
     if (q === p || q - p > 6 || b[q] !== 41 /* ) */) return false;
     const cpuAt = p;
     const cpuEnd = q;
