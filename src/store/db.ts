@@ -2,6 +2,16 @@ import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-a
 import {UserError} from '../errors.js';
 import {createTableSql, type TableDef} from './tables.js';
 
+/**
+ * Storage format of the database files ktrail creates. DuckDB writes new
+ * files in its oldest compatible format (v0.10.2) unless told otherwise;
+ * from v1.3.0 it has DICT_FSST for short strings and ZSTD for long ones,
+ * which load faster and take less space (2M benchmark events: 31 MB instead
+ * of 52 MB, about a third less DuckDB CPU time). Such a file opens with
+ * DuckDB 1.3 or later only. Files that already exist keep their format.
+ */
+export const STORAGE_VERSION = 'v1.3.0';
+
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
 
@@ -28,6 +38,7 @@ export class Db {
     const duck = await import('@duckdb/node-api');
     const options: Record<string, string> = {threads: String(opts.threads ?? 2)};
     if (opts.readOnly && path !== ':memory:') options.access_mode = 'READ_ONLY';
+    else options.storage_compatibility_version = STORAGE_VERSION;
     let instance: DuckDBInstance;
     try {
       instance = await duck.DuckDBInstance.create(path, options);
@@ -86,7 +97,26 @@ export class Db {
   }
 
   async ensureTables(defs: TableDef[]): Promise<void> {
-    for (const def of defs) await this.run(createTableSql(def));
+    const columnCompression = await this.hasColumnCompression();
+    for (const def of defs) await this.run(createTableSql(def, {columnCompression}));
+  }
+
+  private columnCompression: boolean | undefined;
+
+  /**
+   * Whether forced column compression (ZSTD strings) is stored as asked: a
+   * file in a storage format older than v1.2 would silently keep such a
+   * column uncompressed, and an in-memory database compresses nothing.
+   */
+  private async hasColumnCompression(): Promise<boolean> {
+    if (this.columnCompression === undefined) {
+      const r = await this.one<{v: string | null}>(
+        `SELECT tags['storage_version'] AS v FROM duckdb_databases() WHERE database_name = current_database()`,
+      );
+      const m = /^v(\d+)\.(\d+)/.exec(r?.v ?? '');
+      this.columnCompression = m !== null && (Number(m[1]) > 1 || (Number(m[1]) === 1 && Number(m[2]) >= 2));
+    }
+    return this.columnCompression;
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

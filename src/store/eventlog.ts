@@ -67,7 +67,8 @@ export const events = defineTable({
     {name: 'comm', type: 'VARCHAR', doc: 'Task name as printed (`<...>` when unknown to the tracer).'},
     {name: 'flags', type: 'VARCHAR', doc: 'irqs-off / need-resched / hardirq-softirq / preempt-depth / migrate-disable flags column, as printed; NULL when absent.'},
     {name: 'event', type: 'VARCHAR', nullable: false, doc: 'Event name (`sched_switch`, `function`, `funcgraph_entry`, a probe name, ...).'},
-    {name: 'body', type: 'VARCHAR', doc: 'Text after `event: `, exactly as printed.'},
+    // ZSTD: DuckDB's default (FSST) costs more CPU to load and stores more (see STORAGE_VERSION in db.ts).
+    {name: 'body', type: 'VARCHAR', doc: 'Text after `event: `, exactly as printed.', compression: 'zstd'},
   ],
 });
 

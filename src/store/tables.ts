@@ -10,6 +10,11 @@ export interface ColumnDef {
   doc: string;
   /** NOT NULL when false; columns are nullable by default. */
   nullable?: boolean;
+  /**
+   * DuckDB compression forced for the column, when the database file's
+   * storage version has it (DuckDB's own choice is used otherwise).
+   */
+  compression?: 'zstd';
 }
 
 export type TableKind = 'event-log' | 'projection';
@@ -37,11 +42,19 @@ export function defineTable(def: TableDef): TableDef {
   return def;
 }
 
-export function createTableSql(def: TableDef): string {
+export interface CreateOptions {
+  /** Whether the columns' `compression` may be forced (the file's storage version has it). */
+  columnCompression?: boolean;
+}
+
+export function createTableSql(def: TableDef, opts: CreateOptions = {}): string {
   if (def.view !== undefined) {
     return `CREATE OR REPLACE VIEW "${def.name}" (${def.columns.map((c) => `"${c.name}"`).join(', ')}) AS ${def.view}`;
   }
-  const cols = def.columns.map((c) => `  "${c.name}" ${c.type}${c.nullable === false ? ' NOT NULL' : ''}`);
+  const cols = def.columns.map((c) => {
+    const using = opts.columnCompression && c.compression !== undefined ? ` USING COMPRESSION ${c.compression}` : '';
+    return `  "${c.name}" ${c.type}${c.nullable === false ? ' NOT NULL' : ''}${using}`;
+  });
   if (def.primaryKey?.length) cols.push(`  PRIMARY KEY (${def.primaryKey.map((k) => `"${k}"`).join(', ')})`);
   return `CREATE TABLE IF NOT EXISTS "${def.name}" (\n${cols.join(',\n')}\n)`;
 }
