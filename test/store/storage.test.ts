@@ -4,6 +4,7 @@ import {DuckDBInstance} from '@duckdb/node-api';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {Db, STORAGE_VERSION} from '../../src/store/db.js';
+import {EVENT_LOG_TABLES} from '../../src/store/eventlog.js';
 import {openStore} from '../../src/store/open.js';
 import {tmpDir} from '../ingest/helpers.js';
 
@@ -14,26 +15,36 @@ async function storageVersion(db: Db): Promise<string> {
   return r!.v;
 }
 
-async function bodyCompression(db: Db): Promise<string[]> {
+/** The compression DuckDB stored each column declared with one in, after rows went in. */
+async function declaredColumns(db: Db): Promise<Record<string, string[]>> {
   await db.run(`INSERT INTO events SELECT 1, i, i, 0, 1, NULL, 'c', NULL, 'e', 'body text ' || i || repeat('x', 40) FROM range(5000) t(i)`);
+  await db.run(`INSERT INTO log_lines SELECT 1, i, 0, i, 6, 0, NULL, 'log text ' || i || repeat('y', 40) FROM range(5000) t(i)`);
   await db.run('CHECKPOINT');
-  const rows = await db.all<{c: string}>(`SELECT DISTINCT compression AS c FROM pragma_storage_info('events') WHERE column_name = 'body' AND segment_type = 'VARCHAR' ORDER BY 1`);
-  return rows.map((r) => r.c);
+  const out: Record<string, string[]> = {};
+  for (const def of EVENT_LOG_TABLES) {
+    for (const c of def.columns.filter((x) => x.compression !== undefined)) {
+      const rows = await db.all<{c: string}>(
+        `SELECT DISTINCT compression AS c FROM pragma_storage_info('${def.name}') WHERE column_name = '${c.name}' AND segment_type = 'VARCHAR' ORDER BY 1`,
+      );
+      out[`${def.name}.${c.name}`] = rows.map((r) => r.c);
+    }
+  }
+  return out;
 }
 
-test('a new database file is written in STORAGE_VERSION and stores events.body with ZSTD', async () => {
+test('a new database file is written in STORAGE_VERSION and stores events.body and log_lines.text with ZSTD', async () => {
   const p = path.join(dir, 'new.duckdb');
   fs.rmSync(p, {force: true});
   const db = await openStore(p);
   try {
     assert.is(await storageVersion(db), `${STORAGE_VERSION}+`);
-    assert.equal(await bodyCompression(db), ['ZSTD']);
+    assert.equal(await declaredColumns(db), {'events.body': ['ZSTD'], 'log_lines.text': ['ZSTD']});
   } finally {
     db.close();
   }
 });
 
-test('a file in an older storage format keeps it, and body compression is left to DuckDB (ZSTD would be dropped silently)', async () => {
+test('a file in an older storage format keeps it, and text compression is left to DuckDB (ZSTD would be dropped silently)', async () => {
   const p = path.join(dir, 'old.duckdb');
   fs.rmSync(p, {force: true});
   const inst = await DuckDBInstance.create(p);
@@ -41,8 +52,9 @@ test('a file in an older storage format keeps it, and body compression is left t
   const db = await openStore(p);
   try {
     assert.match(await storageVersion(db), /^v1\.0\.0/);
-    const kinds = await bodyCompression(db);
-    assert.not.ok(kinds.includes('Uncompressed'), `body stored as ${kinds.join(', ')}`);
+    for (const [col, kinds] of Object.entries(await declaredColumns(db))) {
+      assert.ok(kinds.length > 0 && !kinds.includes('Uncompressed'), `${col} stored as ${kinds.join(', ')}`);
+    }
   } finally {
     db.close();
   }
