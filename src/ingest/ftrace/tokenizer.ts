@@ -178,11 +178,34 @@ function safeFieldBytes(text: string): Buffer | null {
   return hasUnsafeByte(bytes) || bytes.indexOf(10) >= 0 ? null : bytes;
 }
 
-/** Copies b[from, to) to o at p; short fields by hand (Buffer.copy costs a native call). */
+/** DataViews of the buffers copyBytes last read and wrote (a block, a sink buffer: both change rarely). */
+let copySrc: Buffer | null = null;
+let copySrcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+let copyDst: Buffer | null = null;
+let copyDstView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * Copies b[from, to) to o at p. Four bytes at a time through DataViews: a
+ * byte loop costs V8 1.5-3 ns a byte here (it was a third of the line
+ * stage), this a third of that. Buffer.copy and copyWithin cost a native
+ * call (with a new view for Buffer.copy), so only long fields take it.
+ */
 function copyBytes(b: Buffer, from: number, to: number, o: Buffer, p: number): number {
   const len = to - from;
   if (len > 256) return p + b.copy(o, p, from, to);
-  for (let i = from; i < to; i++) o[p++] = b[i]!;
+  let i = from;
+  if (len >= 8) {
+    if (b !== copySrc) {
+      copySrc = b;
+      copySrcView = new DataView(b.buffer, b.byteOffset, b.length);
+    }
+    if (o !== copyDst) {
+      copyDst = o;
+      copyDstView = new DataView(o.buffer, o.byteOffset, o.length);
+    }
+    for (; i + 4 <= to; i += 4, p += 4) copyDstView.setUint32(p, copySrcView.getUint32(i, true), true);
+  }
+  for (; i < to; i++) o[p++] = b[i]!;
   return p;
 }
 
