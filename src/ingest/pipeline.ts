@@ -238,23 +238,67 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
   }
   const src = await openLineSource(path, opts, formats);
   try {
-    const db = await store.get();
-    const threads = store.threads;
     if (src.earlyDigest) {
+      const db = await store.get();
       const dup = await findDuplicate(db, src.earlyDigest);
       if (dup) return await duplicateResult(db, path, src.bytes(), dup);
     }
+    const tx = new SourceTransaction(store);
     try {
-      const r = await db.transaction(() => ingestLines(db, path, src, formats, opts, threads));
+      const r = await ingestLines(tx, path, src, formats, opts);
+      await tx.commit();
       mark('committed');
       return r;
     } catch (err) {
+      await tx.rollback();
       // A duplicate is only known after reading the content; the transaction has been rolled back.
-      if (err instanceof DuplicateFound) return await duplicateResult(db, path, src.bytes(), err.dup);
+      if (err instanceof DuplicateFound) return await duplicateResult(await store.get(), path, src.bytes(), err.dup);
       throw err;
     }
   } finally {
     src.cleanup();
+  }
+}
+
+/**
+ * One source's transaction and chunk loader, begun when the line stage
+ * first asks for the loader: the worker's line stage gets a head start
+ * while the database is opened (see HEAD_START_BLOCKS).
+ */
+class SourceTransaction {
+  private began: Promise<{db: Db; sourceId: number; loader: ChunkLoader}> | null = null;
+
+  constructor(private readonly store: IngestStore) {}
+
+  /** The database open, the transaction begun, a source id taken: the loader for its chunks. */
+  loader(): Promise<ChunkLoader> {
+    return this.begin().then((b) => b.loader);
+  }
+
+  begin(): Promise<{db: Db; sourceId: number; loader: ChunkLoader}> {
+    this.began ??= (async () => {
+      const db = await this.store.get();
+      await db.run('BEGIN TRANSACTION');
+      const idRow = await db.one<{id: number}>('SELECT CAST(coalesce(max(source_id), 0) + 1 AS INTEGER) AS id FROM sources');
+      return {db, sourceId: idRow!.id, loader: new ChunkLoader(db, idRow!.id, this.store.threads)};
+    })();
+    return this.began;
+  }
+
+  /** The loader when the transaction has begun (for cleanup), else null. */
+  async loaderIfBegun(): Promise<ChunkLoader | null> {
+    if (!this.began) return null;
+    return this.began.then((b) => b.loader).catch(() => null);
+  }
+
+  async commit(): Promise<void> {
+    const {db} = await this.begin();
+    await db.run('COMMIT');
+  }
+
+  async rollback(): Promise<void> {
+    const b = this.began && (await this.began.catch(() => null));
+    if (b) await b.db.run('ROLLBACK').catch(() => undefined);
   }
 }
 
@@ -265,14 +309,24 @@ class DuplicateFound extends Error {
 }
 
 /** The line stage's run, inline or in the worker: its summary once all its chunks are loaded. */
-type LineStage = (ctx: {path: string; src: LineSource; formats: readonly Format[]; opts: IngestOptions; loader: ChunkLoader; dir: string; progress: Progress}) => Promise<EngineSummary>;
+type LineStage = (ctx: {
+  path: string;
+  src: LineSource;
+  formats: readonly Format[];
+  opts: IngestOptions;
+  /** Opens the database and begins the source's transaction on the first call (SourceTransaction). */
+  loader: () => Promise<ChunkLoader>;
+  dir: string;
+  progress: Progress;
+}) => Promise<EngineSummary>;
 
 function fastPathOn(opts: IngestOptions): boolean {
   return opts.fastPath ?? process.env.KTRAIL_FAST_PATH !== '0';
 }
 
 /** Everything on the main thread: simplest, used for small inputs and custom format lists. */
-const inlineStage: LineStage = async ({path, src, formats, opts, loader, dir, progress}) => {
+const inlineStage: LineStage = async ({path, src, formats, opts, loader: openLoader, dir, progress}) => {
+  const loader = await openLoader();
   const engine = new LineEngine(path, formats, src.forcedFormat, dir, {chunkRows: opts.chunkRows, fastPath: fastPathOn(opts)});
   try {
     for await (const chunk of src.text) {
@@ -293,6 +347,13 @@ const inlineStage: LineStage = async ({path, src, formats, opts, loader, dir, pr
 // More than the worker's ACK_EVERY (4), so it always has blocks to work on.
 const MAX_BLOCKS_IN_FLIGHT = 8;
 const MAX_CHUNKS_OUTSTANDING = 16;
+/**
+ * Blocks handed to the worker before the database is opened: importing and
+ * opening DuckDB keeps the main thread busy for ~0.15-0.2 s, in which the
+ * worker, now the slower stage on the benchmark, would otherwise wait for
+ * input. 24 MiB is about what it reads in that time.
+ */
+const HEAD_START_BLOCKS = 24;
 
 /**
  * The worker's young generation is capped at 16 MB: rows die young, and with
@@ -319,7 +380,7 @@ function startWorker(init: WorkerInit): Worker {
  * (see `pump`: one per load on one thread while the worker runs, then the
  * rest together on all threads).
  */
-const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) => {
+const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir, progress}) => {
   const init: WorkerInit = {path, forced: src.forcedFormat, dir, chunkRows: opts.chunkRows, fastPath: fastPathOn(opts)};
   mark('line stage starts (worker)');
   const worker = startWorker(init);
@@ -346,10 +407,18 @@ const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) 
   // DuckDB's threads in parallel, where chunk-by-chunk loads ran on one.
   const queue: Chunk[] = [];
   let pumping = false;
+  let loaderReady: Promise<ChunkLoader> | null = null;
+  const beginLoads = () => {
+    if (loaderReady) return;
+    loaderReady = openLoader();
+    loaderReady.catch(fail);
+  };
   const pump = async (): Promise<void> => {
     pumping = true;
     try {
-      while (queue.length > 0 && !failure) {
+      beginLoads();
+      const loader = await loaderReady!.catch(() => null);
+      while (loader && queue.length > 0 && !failure) {
         // While the line stage runs, one chunk per load on one thread (the worker has the other core): a
         // long single-threaded load would keep the remaining chunks from the all-threads load that starts
         // when the line stage ends. That load takes every chunk left in one INSERT: each parallel INSERT
@@ -408,7 +477,9 @@ const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) 
   const movable = src.facts.compression === 'none' && !src.earlyDigest;
   try {
     for await (const chunk of src.text) {
-      while (!failure && (inFlight >= MAX_BLOCKS_IN_FLIGHT || outstanding >= MAX_CHUNKS_OUTSTANDING)) await changed();
+      if (!loaderReady && inFlight >= HEAD_START_BLOCKS) beginLoads();
+      const limit = loaderReady ? MAX_BLOCKS_IN_FLIGHT : HEAD_START_BLOCKS;
+      while (!failure && (inFlight >= limit || outstanding >= MAX_CHUNKS_OUTSTANDING)) await changed();
       if (failure) throw failure;
       inFlight++;
       // A block that owns its whole ArrayBuffer (fs reads of a plain input) is moved, not copied: copies
@@ -418,6 +489,7 @@ const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) 
       progress.update(src.bytes(), lines);
     }
     worker.postMessage({type: 'end'} satisfies ToWorker);
+    beginLoads();
     while (!failure && !summary) await changed();
     if (failure) throw failure;
     await loads;
@@ -432,18 +504,16 @@ const workerStage: LineStage = async ({path, src, opts, loader, dir, progress}) 
   }
 };
 
-async function ingestLines(db: Db, path: string, src: LineSource, formats: readonly Format[], opts: IngestOptions, threads: number | null): Promise<IngestResult> {
-  const idRow = await db.one<{id: number}>('SELECT CAST(coalesce(max(source_id), 0) + 1 AS INTEGER) AS id FROM sources');
-  const sourceId = idRow!.id;
-  const loader = new ChunkLoader(db, sourceId, threads);
+async function ingestLines(tx: SourceTransaction, path: string, src: LineSource, formats: readonly Format[], opts: IngestOptions): Promise<IngestResult> {
   const chunkDir = makeChunkDir();
   const progress = createProgress(path, opts.progress ?? false);
   // The worker needs the formats by id from the registry; small inputs are not worth a thread's start-up.
   const useWorker = formats === FORMATS && (opts.worker ?? (process.env.KTRAIL_INGEST_WORKER !== '0' && !src.small));
   const stage = useWorker ? workerStage : inlineStage;
   try {
-    const sum = await stage({path, src, formats, opts, loader, dir: chunkDir.dir, progress});
+    const sum = await stage({path, src, formats, opts, loader: () => tx.loader(), dir: chunkDir.dir, progress});
     mark('all chunks loaded');
+    const {db, sourceId} = await tx.begin();
     const sha = src.digest();
     if (!src.earlyDigest) {
       const dup = await findDuplicate(db, sha);
@@ -471,8 +541,11 @@ async function ingestLines(db: Db, path: string, src: LineSource, formats: reado
     };
   } finally {
     progress.done();
-    await loader.dispose();
-    await loader.useAllThreads(false).catch(() => undefined);
+    const loader = await tx.loaderIfBegun();
+    if (loader) {
+      await loader.dispose();
+      await loader.useAllThreads(false).catch(() => undefined);
+    }
     chunkDir.remove();
     mark('chunk files removed');
   }

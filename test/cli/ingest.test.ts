@@ -144,11 +144,13 @@ test('SIGTERM during an ingest: exit 130, no source written, temporary chunk fil
   const block: string[] = [];
   while (block.length < 150_000) block.push(...body);
   child.stdin.write(lines.join('\n') + '\n' + block.join('\n') + '\n');
-  // Wait until chunk files exist: the ingest is in the middle of its transaction.
+  // Wait until chunk files exist and the database has its tables (its WAL holds the CREATE TABLEs; the
+  // line stage starts before the database is opened): the ingest is in the middle of its source.
   const deadline = Date.now() + 60_000;
   const chunkFiles = () => fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-ingest-'));
-  while (chunkFiles().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(chunkFiles().length > 0, 'ingest started');
+  const started = () => chunkFiles().length > 0 && fs.existsSync(`${db}.wal`);
+  while (!started() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(started(), 'ingest started');
   const code = await new Promise<number | null>((resolve) => {
     child.on('exit', (c) => resolve(c));
     child.kill('SIGTERM');
