@@ -166,6 +166,7 @@ export class LineEngine {
       this.headChars += line.length;
       if (this.head.length >= SNIFF_LINES || this.headChars >= SNIFF_BYTES) this.startTokenizer();
     }
+    if (batch.lead) this.handleBlock(batch.lead);
     if (batch.block) this.handleBlock(batch.block);
   }
 

@@ -43,6 +43,32 @@ test('the same lines whatever the chunk boundaries (inside multi-byte characters
   assert.equal(split(buf, [1, 2, 3, 5, 8, 13, 21]).lines, whole.lines);
 });
 
+test('raw mode: lead and block bytes, in order, are the input whatever the chunk boundaries; the carried line is the lead', () => {
+  const input = Buffer.from('first line\nsecond\n\nthird one here\nlast\n');
+  for (let a = 1; a < input.length; a++) {
+    for (const b of [a + 1, a + 7, input.length - 1]) {
+      if (b <= a || b >= input.length) continue;
+      const sp = new LineSplitter();
+      sp.raw = true;
+      const parts: Buffer[] = [];
+      let prev = 0;
+      for (const c of [a, b, input.length]) {
+        const batch = sp.push(input.subarray(prev, c));
+        assert.equal(batch.lines, []);
+        if (batch.lead) {
+          // One line: what was carried plus the push's bytes up to its first LF.
+          assert.is(batch.lead.indexOf(10), batch.lead.length - 1, `lead is one line (cuts ${a}, ${b})`);
+          parts.push(batch.lead);
+        }
+        if (batch.block) parts.push(batch.block);
+        prev = c;
+      }
+      assert.equal(sp.end().lines, []);
+      assert.is(Buffer.concat(parts).toString(), input.toString(), `cuts ${a}, ${b}`);
+    }
+  }
+});
+
 test('CR before LF is removed and counted; a lone CR elsewhere is kept', () => {
   const r = split(Buffer.from('a\r\nb\r\nc\rd\n'));
   assert.equal(r.lines, ['a', 'b', 'c\rd']);
