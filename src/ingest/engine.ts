@@ -4,11 +4,15 @@ import {isAscii} from 'node:buffer';
 import {LineSplitter, MAX_LINE, type LineBatch, type SplitStats} from './reader.js';
 import type {LineResult} from './record.js';
 import {chooseFormat, headForSniff, SNIFF_BYTES, SNIFF_LINES} from './sniff.js';
-import {ChunkSerializer, hasUnsafeByte, type Chunk, type WriteCounts, type WriterOptions} from './writer.js';
+import {ChunkSerializer, type Chunk, type WriteCounts, type WriterOptions} from './writer.js';
 
-/** Bytes fastLine may read: ASCII (byte offsets are string indices) without NUL, CR or the chunk files' separators. */
+/**
+ * Bytes fastLine may read: ASCII (byte offsets are string indices) without
+ * NUL or CR, which line() treats specially (a CR before LF is dropped and
+ * counted, NUL bytes are removed and counted).
+ */
 function fastEligible(b: Buffer): boolean {
-  return isAscii(b) && !hasUnsafeByte(b);
+  return isAscii(b) && b.indexOf(13) < 0 && b.indexOf(0) < 0;
 }
 
 /** What the line stage knows once the input has ended. */
@@ -176,7 +180,7 @@ export class LineEngine {
    * the sniff head. Then lines the tokenizer's byte fast path takes are
    * written without ever becoming strings; the others are decoded one by
    * one and go through consume(). Blocks with bytes the fast path does not
-   * handle (non-ASCII, NUL, CR, the chunk files' separators) and formats
+   * handle (non-ASCII, NUL, CR) and formats
    * without a fast path are decoded whole, with the splitter's accounting.
    */
   private handleBlock(block: Buffer): void {

@@ -1,11 +1,31 @@
 import type {LineResult} from './record.js';
-import type {FastRowWriter} from './writer.js';
 
 /** Where fastLine writes its row. */
 export interface FastEventSink {
-  beginFastEvent(seq: number, maxBytes: number): FastRowWriter | null;
-  /** `ts`: the row's timestamp in ns (a safe integer), or null when the line has none. */
-  commitFastEvent(ts: number | null): void;
+  /**
+   * Appends one `events` row. `ts`: the timestamp in ns (a safe integer),
+   * or null when the line has none; `pid`, `tgid` < 0 and `flagsFrom` < 0
+   * are NULL, as is `comm` when null. Text fields are byte ranges
+   * [from, to): comm of `comm`, flags and body of `b`, event of `event`.
+   */
+  fastEvent(
+    seq: number,
+    ts: number | null,
+    cpu: number,
+    pid: number,
+    tgid: number,
+    comm: Buffer | null,
+    commFrom: number,
+    commTo: number,
+    b: Buffer,
+    flagsFrom: number,
+    flagsTo: number,
+    event: Buffer,
+    eventFrom: number,
+    eventTo: number,
+    bodyFrom: number,
+    bodyTo: number,
+  ): void;
 }
 
 /**
@@ -21,9 +41,9 @@ export interface Tokenizer {
   line(text: string, seq: number): LineResult;
   /**
    * Optional byte fast path for the common line shapes of a format. Called
-   * only on ASCII lines without NUL, CR, US or RS bytes (so byte offsets are
-   * string indices). Either reads the line `b[start, end)` as an `events`
-   * row and writes it through `out` (serializer.beginFastEvent), returning
+   * only on ASCII lines without NUL or CR bytes (so byte offsets are string
+   * indices). Either reads the line `b[start, end)` as an `events` row and
+   * writes it through `out` (out.fastEvent), returning
    * true, or returns false without writing, and the line then goes through
    * line(). Must give exactly the rows line() would.
    */

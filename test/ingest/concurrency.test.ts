@@ -22,7 +22,7 @@ function startHolder(db: string): ChildProcessWithoutNullStreams {
     const db = await openStore(${JSON.stringify(db)});
     const run = db.run.bind(db);
     let told = false;
-    db.run = async (sql, p) => { await run(sql, p); if (!told && sql.includes('read_csv')) { told = true; process.stdout.write('LOADED\\n'); } };
+    db.run = async (sql, p) => { await run(sql, p); if (!told && sql.includes('read_parquet')) { told = true; process.stdout.write('LOADED\\n'); } };
     const r = await ingestPaths(db, ['-'], {formats: FORMATS_T, chunkRows: 50000});
     db.close();
     process.stdout.write('DONE ' + JSON.stringify(r) + '\\n');`;

@@ -1,7 +1,6 @@
 import type {FastEventSink, Tokenizer} from '../format.js';
 import {HEADER, type EventRow, type GapRow, type LineResult, type LogRow, type MarkerRow, unparsedLine} from '../record.js';
 import {parseTsText} from './timestamp.js';
-import {FIELD_SEP, hasUnsafeByte, NULL_FIELD, writeUint} from '../writer.js';
 
 const NS_PER_SEC = 1_000_000_000n;
 const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
@@ -59,15 +58,11 @@ const NOT_TS = -1;
 /** scanTsBytes: a timestamp, but too large for an exact double (line() reads it with BigInt). */
 const TS_TOO_LARGE = -2;
 
-/** Set by scanTsBytes: where the seconds and fraction digits are (the fast path copies digits, it does not format numbers). */
-let tsSecEnd = 0;
-let tsFracEnd = 0;
-
 /**
  * scanTsColon on bytes: the timestamp at b[i], ended by the byte `end` (`:`
  * in the event columns, a space before function_graph's abs-time bar), as a
- * safe integer, NOT_TS or TS_TOO_LARGE; sets tsColon (where `end` is),
- * tsDotted, tsSecEnd, tsFracEnd.
+ * safe integer, NOT_TS or TS_TOO_LARGE; sets tsColon (where `end` is) and
+ * tsDotted.
  */
 function scanTsBytes(b: Buffer, i: number, n: number, end = 58): number {
   const secStart = i;
@@ -84,11 +79,9 @@ function scanTsBytes(b: Buffer, i: number, n: number, end = 58): number {
   if (c === end) {
     tsColon = i;
     tsDotted = false;
-    tsSecEnd = i;
     return secLen <= 15 ? sec : TS_TOO_LARGE;
   }
   if (c !== 46) return NOT_TS;
-  tsSecEnd = i;
   i++;
   const fracStart = i;
   let frac = 0;
@@ -102,7 +95,6 @@ function scanTsBytes(b: Buffer, i: number, n: number, end = 58): number {
   if (c !== end || i === n || fracLen === 0 || fracLen > 9) return NOT_TS;
   tsColon = i;
   tsDotted = true;
-  tsFracEnd = i;
   if (secLen <= 7 && sec < SAFE_SEC) return sec * 1e9 + frac * POW10[9 - fracLen]!;
   return TS_TOO_LARGE;
 }
@@ -172,41 +164,11 @@ function hasCloseCall(b: Buffer, from: number, to: number): boolean {
   return false;
 }
 
-/** A text field as chunk-file bytes, or null when it holds a byte the file cannot carry (see writer.ts). */
-function safeFieldBytes(text: string): Buffer | null {
-  const bytes = Buffer.from(text, 'utf8');
-  return hasUnsafeByte(bytes) || bytes.indexOf(10) >= 0 ? null : bytes;
-}
-
-/** DataViews of the buffers copyBytes last read and wrote (a block, a sink buffer: both change rarely). */
-let copySrc: Buffer | null = null;
-let copySrcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-let copyDst: Buffer | null = null;
-let copyDstView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-
-/**
- * Copies b[from, to) to o at p. Four bytes at a time through DataViews: a
- * byte loop costs V8 1.5-3 ns a byte here (it was a third of the line
- * stage), this a third of that. Buffer.copy and copyWithin cost a native
- * call (with a new view for Buffer.copy), so only long fields take it.
- */
-function copyBytes(b: Buffer, from: number, to: number, o: Buffer, p: number): number {
-  const len = to - from;
-  if (len > 256) return p + b.copy(o, p, from, to);
-  let i = from;
-  if (len >= 8) {
-    if (b !== copySrc) {
-      copySrc = b;
-      copySrcView = new DataView(b.buffer, b.byteOffset, b.length);
-    }
-    if (o !== copyDst) {
-      copyDst = o;
-      copyDstView = new DataView(o.buffer, o.byteOffset, o.length);
-    }
-    for (; i + 4 <= to; i += 4, p += 4) copyDstView.setUint32(p, copySrcView.getUint32(i, true), true);
-  }
-  for (; i < to; i++) o[p++] = b[i]!;
-  return p;
+/** Value of the decimal digits b[from, to) (at most 15: exact). */
+function digitsValue(b: Buffer, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) v = v * 10 + (b[i]! - 48);
+  return v;
 }
 
 /**
@@ -448,17 +410,13 @@ export class FtraceTokenizer implements Tokenizer {
   private fFlagsEnd = 0;
   private fTs = 0;
   private fRest = 0;
-  /** Digit runs of the pid, cpu and time columns, copied as they are (leading zeros read the same). */
+  /** Ends of the pid and cpu digit runs. */
   private fPidEnd = 0;
   private fCpuEnd = 0;
-  private fTsAt = 0;
-  private fSecEnd = 0;
-  private fFracEnd = 0;
-  private fDotted = false;
 
   /**
    * The common line `comm-pid [(tgid)] [cpu] [flags] ts: name: body` read
-   * from bytes and written straight into the chunk file. Anything else, or
+   * from bytes and written straight into the chunk file (out.fastEvent). Anything else, or
    * anything the string path treats specially (markers, console, instance
    * prefixes, `[FAILED TO PARSE]`, timestamps beyond 2^53 ns), returns false
    * and goes through line(); tests check both paths give the same rows.
@@ -503,37 +461,30 @@ export class FtraceTokenizer implements Tokenizer {
     }
     if (this.dialect === 'trace-cmd' && hasColonSpace(b, start, this.fCommEnd)) return false;
 
-    const w = out.beginFastEvent(seq, le - ls + 64);
-    if (w === null) return false;
-    const o = w.buf;
-    let p = w.pos;
-    o[p++] = FIELD_SEP;
-    // ts_ns as text: the seconds digits, then the fraction padded to 9 digits (ns).
-    p = copyBytes(b, this.fTsAt, this.fSecEnd, o, p);
-    if (this.fDotted) {
-      const frac = this.fSecEnd + 1;
-      p = copyBytes(b, frac, this.fFracEnd, o, p);
-      for (let z = this.fFracEnd - frac; z < 9; z++) o[p++] = 48;
-    }
-    o[p++] = FIELD_SEP;
-    p = copyBytes(b, lb + 1, this.fCpuEnd, o, p);
-    o[p++] = FIELD_SEP;
-    p = copyBytes(b, this.fCommEnd + 1, this.fPidEnd, o, p);
-    o[p++] = FIELD_SEP;
-    if (this.fTgid < 0) o[p++] = NULL_FIELD;
-    else p = writeUint(o, p, this.fTgid);
-    o[p++] = FIELD_SEP;
-    p = copyBytes(b, start, this.fCommEnd, o, p);
-    o[p++] = FIELD_SEP;
-    if (this.fFlags < 0) o[p++] = NULL_FIELD;
-    else p = copyBytes(b, this.fFlags, this.fFlagsEnd, o, p);
-    o[p++] = FIELD_SEP;
-    p = fixedEvent === null ? copyBytes(b, rest, q, o, p) : copyBytes(fixedEvent, 0, fixedEvent.length, o, p);
-    o[p++] = FIELD_SEP;
-    p = copyBytes(b, bodyAt, le, o, p);
-    o[p++] = 10;
-    w.pos = p;
-    out.commitFastEvent(this.fTs);
+    // pid and cpu digit runs beyond 15 digits are line()'s (their values would not be exact).
+    const pidAt = this.fCommEnd + 1;
+    if (this.fPidEnd - pidAt > 15 || this.fCpuEnd - lb - 1 > 15) return false;
+    const pid = digitsValue(b, pidAt, this.fPidEnd);
+    const cpu = digitsValue(b, lb + 1, this.fCpuEnd);
+    const event = fixedEvent ?? b;
+    out.fastEvent(
+      seq,
+      this.fTs,
+      cpu,
+      pid,
+      this.fTgid,
+      b,
+      start,
+      this.fCommEnd,
+      b,
+      this.fFlags,
+      this.fFlagsEnd,
+      event,
+      fixedEvent === null ? rest : 0,
+      fixedEvent === null ? q : fixedEvent.length,
+      bodyAt,
+      le,
+    );
 
     // The same per-source facts line() keeps.
     this.eventCounts.bracket++;
@@ -560,18 +511,12 @@ export class FtraceTokenizer implements Tokenizer {
   private fastGraphLine(b: Buffer, ls: number, le: number, start: number, seq: number, out: FastEventSink): boolean {
     // [abs time `sec.frac` +` | `+] CPU `N)` then one space (FUNCGRAPH_RE).
     let p = start;
-    let tsAt = -1;
-    let secEnd = 0;
-    let fracEnd = 0;
     let ts: number | null = null;
     const abs = scanTsBytes(b, p, le, SP);
     if (abs !== NOT_TS) {
       // A bare number is not an abs time; one beyond an exact double line() reads with BigInt.
       if (abs === TS_TOO_LARGE || !tsDotted) return false;
       ts = abs;
-      tsAt = p;
-      secEnd = tsSecEnd;
-      fracEnd = tsFracEnd;
       let r = tsColon;
       while (r < le && b[r] === SP) r++;
       if (b[r] !== 124 /* | */) return false;
@@ -680,42 +625,27 @@ export class FtraceTokenizer implements Tokenizer {
     }
     let commBytes: Buffer | null = null;
     if (task !== undefined) {
-      if (task.bytes === undefined) task.bytes = safeFieldBytes(task.comm);
-      if (task.bytes === null) return false;
+      if (task.bytes == null) task.bytes = Buffer.from(task.comm, 'utf8');
       commBytes = task.bytes;
     }
-
-    const w = out.beginFastEvent(seq, le - ls + (commBytes?.length ?? 0) + 64);
-    if (w === null) return false;
-    const o = w.buf;
-    let op = w.pos;
-    o[op++] = FIELD_SEP;
-    if (tsAt < 0) o[op++] = NULL_FIELD;
-    else {
-      op = copyBytes(b, tsAt, secEnd, o, op);
-      op = copyBytes(b, secEnd + 1, fracEnd, o, op);
-      for (let z = fracEnd - secEnd - 1; z < 9; z++) o[op++] = 48;
-    }
-    o[op++] = FIELD_SEP;
-    op = copyBytes(b, cpuAt, cpuEnd, o, op);
-    o[op++] = FIELD_SEP;
-    if (task === undefined) o[op++] = NULL_FIELD;
-    else op = writeUint(o, op, task.pid);
-    o[op++] = FIELD_SEP;
-    o[op++] = NULL_FIELD; // tgid
-    o[op++] = FIELD_SEP;
-    if (commBytes === null) o[op++] = NULL_FIELD;
-    else op = copyBytes(commBytes, 0, commBytes.length, o, op);
-    o[op++] = FIELD_SEP;
-    if (flagsAt < 0) o[op++] = NULL_FIELD;
-    else op = copyBytes(b, flagsAt, flagsEnd, o, op);
-    o[op++] = FIELD_SEP;
-    op = copyBytes(event, 0, event.length, o, op);
-    o[op++] = FIELD_SEP;
-    op = copyBytes(b, at, fnEnd, o, op);
-    o[op++] = 10;
-    w.pos = op;
-    out.commitFastEvent(ts);
+    out.fastEvent(
+      seq,
+      ts,
+      cpu,
+      task === undefined ? -1 : task.pid,
+      -1,
+      commBytes,
+      0,
+      commBytes === null ? 0 : commBytes.length,
+      b,
+      flagsAt,
+      flagsEnd,
+      event,
+      0,
+      event.length,
+      at,
+      fnEnd,
+    );
 
     this.eventCounts.funcgraph++;
     this.lastRow = null;
@@ -796,10 +726,6 @@ export class FtraceTokenizer implements Tokenizer {
       ts = scanTsBytes(b, j, le);
     }
     if (ts < 0) return false;
-    this.fTsAt = j;
-    this.fSecEnd = tsSecEnd;
-    this.fFracEnd = tsFracEnd;
-    this.fDotted = tsDotted;
     this.fCpuEnd = cpuEnd;
     this.fPidEnd = pidEnd;
     const colon = tsColon;
