@@ -2,6 +2,7 @@ import {parentPort, workerData} from 'node:worker_threads';
 import {UserError} from '../errors.js';
 import {LineEngine, type EngineSummary} from './engine.js';
 import {FORMATS} from './formats/index.js';
+import {mark} from './timings.js';
 import type {Chunk} from './writer.js';
 
 /**
@@ -26,6 +27,7 @@ export type FromWorker =
   | {type: 'done'; summary: EngineSummary}
   | {type: 'error'; user: boolean; message: string};
 
+mark('worker loaded');
 const port = parentPort!;
 const init = workerData as WorkerInit;
 const engine = new LineEngine(init.path, FORMATS, init.forced, init.dir, {chunkRows: init.chunkRows, fastPath: init.fastPath});
