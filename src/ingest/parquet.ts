@@ -144,14 +144,16 @@ class Column {
   view: DataView;
   pos = 0;
   /** Rows (within the row group) whose value is NULL. */
-  nulls = new Int32Array(1024);
+  nulls = new Int32Array(16);
   nullCount = 0;
 
   constructor(
     readonly name: string,
     readonly kind: ColumnKind,
   ) {
-    this.buf = Buffer.allocUnsafe(kind === 'str' ? 256 * 1024 : 64 * 1024);
+    // Small at first, so that the buffers grow within the first rows: code that has never grown one
+    // would be deoptimized (and compiled again) on its first growth, chunks later.
+    this.buf = Buffer.allocUnsafe(64);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 

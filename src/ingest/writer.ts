@@ -143,13 +143,15 @@ export class ChunkSerializer implements FastEventSink {
     };
     this.sinkList = Object.values(this.sinks);
     this.eventsWriter = this.sinks.events.writer;
+    // Each chunk's file names are set when it starts, not at its first row: a branch taken once per chunk
+    // in the per-row code deoptimized it.
+    this.nameFiles();
     if (this.sinks.events.fields.join() !== FAST_EVENT_FIELDS.join()) throw new Error('events columns changed: update fastEvent (FAST_EVENT_FIELDS)');
   }
 
   /** Adds one non-header line result. */
   add(r: Exclude<LineResult, {t: 'header'}>, seq: number): void {
     const sink = this.sinks[r.t];
-    if (sink.rows === 0) sink.writer.file = this.fileFor(sink);
     try {
       sink.add(r as unknown as Record<string, unknown>, seq);
     } catch (err) {
@@ -181,7 +183,6 @@ export class ChunkSerializer implements FastEventSink {
   ): void {
     const sink = this.sinks.events;
     const w = this.eventsWriter;
-    if (sink.rows === 0) w.file = this.fileFor(sink);
     if ((cpu | 0) !== cpu || (pid | 0) !== pid || (tgid | 0) !== tgid) {
       throw new UserError(`cannot load rows into events: line ${seq}: a cpu, pid or tgid beyond 32 bits; nothing was written`);
     }
@@ -232,7 +233,12 @@ export class ChunkSerializer implements FastEventSink {
     }
     this.chunkNo++;
     this.rowsInChunk = 0;
+    this.nameFiles();
     return loads.length ? {loads} : null;
+  }
+
+  private nameFiles(): void {
+    for (const sink of this.sinkList) sink.writer.file = this.fileFor(sink);
   }
 
   discard(): void {
