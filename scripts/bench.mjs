@@ -4,8 +4,8 @@
 // `ktrail ingest` and a DuckDB-only baseline on the same file in the same run,
 // and prints both times, the ratio and ktrail's peak RSS.
 //
-//   npm run bench                      # 2,000,000 lines, 5 pairs of runs (median ratio)
-//   npm run bench -- --runs 5          # pairs of runs (default 5; 1 with --gb)
+//   npm run bench                      # 2,000,000 lines, 9 pairs of runs (median ratio)
+//   npm run bench -- --runs 5          # pairs of runs (default 9; 1 with --gb)
 //   npm run bench -- --lines 500000
 //   npm run bench -- --gb 1            # >= 1 GiB input, for the RSS check
 //   npm run bench -- --check           # also time `ktrail check` on the result
@@ -176,7 +176,7 @@ async function main() {
   const clean = (p) => ['', '.wal'].forEach((s) => fs.rmSync(p + s, {force: true}));
   // Several pairs, each ktrail then the baseline: this machine's speed drifts by up to a third within
   // minutes, so one pair can land on either side of a drift; the median ratio is the figure to quote.
-  const runs = Math.max(1, Number(opt('runs', gb ? '1' : '5')));
+  const runs = Math.max(1, Number(opt('runs', gb ? '1' : '9')));
   const pairs = [];
   let res = null;
   for (let i = 1; i <= runs; i++) {
