@@ -1,31 +1,34 @@
 import type {LineResult} from './record.js';
 
+/**
+ * Appends one `events` row read by a byte fast path. `ts`: the timestamp in
+ * ns (a safe integer), or null when the line has none; `pid`, `tgid` < 0
+ * and `flagsFrom` < 0 are NULL, as is `comm` when null. Text fields are
+ * byte ranges [from, to): comm of `comm`, flags and body of `b`, event of
+ * `event`.
+ */
+export type FastEventFn = (
+  seq: number,
+  ts: number | null,
+  cpu: number,
+  pid: number,
+  tgid: number,
+  comm: Buffer | null,
+  commFrom: number,
+  commTo: number,
+  b: Buffer,
+  flagsFrom: number,
+  flagsTo: number,
+  event: Buffer,
+  eventFrom: number,
+  eventTo: number,
+  bodyFrom: number,
+  bodyTo: number,
+) => void;
+
 /** Where fastLine writes its row. */
 export interface FastEventSink {
-  /**
-   * Appends one `events` row. `ts`: the timestamp in ns (a safe integer),
-   * or null when the line has none; `pid`, `tgid` < 0 and `flagsFrom` < 0
-   * are NULL, as is `comm` when null. Text fields are byte ranges
-   * [from, to): comm of `comm`, flags and body of `b`, event of `event`.
-   */
-  fastEvent(
-    seq: number,
-    ts: number | null,
-    cpu: number,
-    pid: number,
-    tgid: number,
-    comm: Buffer | null,
-    commFrom: number,
-    commTo: number,
-    b: Buffer,
-    flagsFrom: number,
-    flagsTo: number,
-    event: Buffer,
-    eventFrom: number,
-    eventTo: number,
-    bodyFrom: number,
-    bodyTo: number,
-  ): void;
+  readonly fastEvent: FastEventFn;
 }
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type {Db} from '../store/db.js';
 import {events, gaps, logLines, markers, unparsed} from '../store/eventlog.js';
 import type {TableDef} from '../store/tables.js';
-import type {FastEventSink} from './format.js';
+import type {FastEventFn, FastEventSink} from './format.js';
 import {ParquetWriter, ValueRangeError, type ColumnKind} from './parquet.js';
 import type {LineResult} from './record.js';
 import {UserError} from '../errors.js';
@@ -162,25 +162,8 @@ export class ChunkSerializer implements FastEventSink {
     this.rowsInChunk++;
   }
 
-  /** See FastEventSink: one events row from byte ranges. */
-  fastEvent(
-    seq: number,
-    ts: number | null,
-    cpu: number,
-    pid: number,
-    tgid: number,
-    comm: Buffer | null,
-    commFrom: number,
-    commTo: number,
-    b: Buffer,
-    flagsFrom: number,
-    flagsTo: number,
-    event: Buffer,
-    eventFrom: number,
-    eventTo: number,
-    bodyFrom: number,
-    bodyTo: number,
-  ): void {
+  /** See FastEventFn: one events row from byte ranges. */
+  readonly fastEvent: FastEventFn = (seq, ts, cpu, pid, tgid, comm, commFrom, commTo, b, flagsFrom, flagsTo, event, eventFrom, eventTo, bodyFrom, bodyTo) => {
     const sink = this.sinks.events;
     const w = this.eventsWriter;
     if ((cpu | 0) !== cpu || (pid | 0) !== pid || (tgid | 0) !== tgid) {
@@ -208,7 +191,7 @@ export class ChunkSerializer implements FastEventSink {
     sink.rows++;
     this.counts.events++;
     this.rowsInChunk++;
-  }
+  };
 
   private readonly fileFor = (sink: TableSink): string => path.join(this.dir, `${sink.def.name}-${this.chunkNo}.parquet`);
 
