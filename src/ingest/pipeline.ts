@@ -82,8 +82,9 @@ class IngestStore {
     const db = typeof this.target === 'function' ? await this.target() : this.target;
     if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
     // Loads run on one DuckDB thread while the tokenizer has the other core (measured on this 2-core
-    // machine: an INSERT from read_csv costs ~40% less CPU on 1 thread than on 2); once the line stage is
-    // done, the loads left use all of DuckDB's threads (ChunkLoader.useAllThreads).
+    // machine when chunks were delimited text: an INSERT from read_csv cost ~40% less CPU on 1 thread than
+    // on 2); once the line stage is done, the loads left use all of DuckDB's threads
+    // (ChunkLoader.useAllThreads).
     const t = await db.one<{t: bigint | number}>("SELECT current_setting('threads') AS t").catch(() => undefined);
     if (t) {
       this.threads = Number(t.t);
