@@ -4,6 +4,7 @@ import {isAscii} from 'node:buffer';
 import {LineSplitter, MAX_LINE, type LineBatch, type SplitStats} from './reader.js';
 import type {LineResult} from './record.js';
 import {chooseFormat, headForSniff, SNIFF_BYTES, SNIFF_LINES} from './sniff.js';
+import {ValueRangeError} from './parquet.js';
 import {ChunkSerializer, type Chunk, type WriteCounts, type WriterOptions} from './writer.js';
 
 /**
@@ -132,12 +133,19 @@ export class LineEngine {
       this.headerLines++;
       return;
     }
+    try {
+      this.out.add(r, seq);
+    } catch (err) {
+      if (!(err instanceof ValueRangeError)) throw err;
+      // A number its column cannot hold (a pid beyond 32 bits: a corrupted line) keeps the line, as unparsed.
+      this.out.add({t: 'unparsed', reason: 'value-out-of-range', text}, seq);
+      return;
+    }
     const ts = (r as {ts_ns?: bigint | null}).ts_ns;
     if (ts !== undefined && ts !== null) {
       if (this.minTs === null || ts < this.minTs) this.minTs = ts;
       if (this.maxTs === null || ts > this.maxTs) this.maxTs = ts;
     }
-    this.out.add(r, seq);
   }
 
   private startTokenizer(): void {

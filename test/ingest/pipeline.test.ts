@@ -230,6 +230,25 @@ test('stdin (-) is read like a file', async () => {
   assert.equal([r.path, r.lines, r.events], ['-', 9, 3]);
 });
 
+test('a number its column cannot hold makes the line unparsed value-out-of-range, not a failed ingest', async () => {
+  await withDb(async (db) => {
+    const tf = write('range.tf', '#tfmt\nE 5 ev ok\nE 99999999999999999999 ev ts beyond 64 bits\nE 6 ev ok\n');
+    const [r] = await ingestPaths(db, [tf], {formats: FORMATS_T});
+    assert.equal([r!.lines, r!.events, r!.unparsed], [4, 2, 1]);
+    const u = await db.one<{seq: bigint; reason: string; text: string}>('SELECT seq, reason, text FROM unparsed');
+    assert.equal([Number(u!.seq), u!.reason, u!.text], [3, 'value-out-of-range', 'E 99999999999999999999 ev ts beyond 64 bits']);
+    const ts = await db.one<{lo: bigint; hi: bigint}>('SELECT first_ts_ns AS lo, last_ts_ns AS hi FROM sources');
+    assert.equal([Number(ts!.lo), Number(ts!.hi)], [5, 6], 'the refused row does not count towards the time span');
+
+    const line = '            bash-99999999999 [001] d..2.  5000.000017: sched_switch: prev_comm=bash';
+    const ft = write('range.txt', `# tracer: nop\n${line}\n            bash-4011    [001] d..2.  5000.000018: foo: ok\n`);
+    const [f] = await ingestPaths(db, [ft]);
+    assert.equal([f!.format, f!.events, f!.unparsed], ['ftrace', 1, 1]);
+    const v = await db.one<{reason: string; text: string}>(`SELECT reason, text FROM unparsed WHERE source_id = ${f!.source_id}`);
+    assert.equal([v!.reason, v!.text], ['value-out-of-range', line]);
+  });
+});
+
 test('a tokenizer that throws does not lose the line', async () => {
   await withDb(async (db) => {
     const broken = {...TEST_FORMAT, id: 'broken', createTokenizer: () => ({line: (t: string) => (t.startsWith('#') ? {t: 'header' as const} : (null as never as {t: 'header'}).t && {t: 'header' as const}), meta: () => ({})})};

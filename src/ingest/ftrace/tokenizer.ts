@@ -5,6 +5,8 @@ import {parseTsText} from './timestamp.js';
 const NS_PER_SEC = 1_000_000_000n;
 const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
 const SAFE_SEC = 9_000_000;
+/** Largest value of an INTEGER column (pid, cpu, tgid). */
+const INT32_MAX = 2 ** 31 - 1;
 
 /** Set by scanTsColon: index of the `:` after the timestamp, and whether it had a fraction (module-local: no getter on the hot path). */
 let tsColon = -1;
@@ -461,9 +463,9 @@ export class FtraceTokenizer implements Tokenizer {
     }
     if (this.dialect === 'trace-cmd' && hasColonSpace(b, start, this.fCommEnd)) return false;
 
-    // pid and cpu digit runs beyond 15 digits are line()'s (their values would not be exact).
+    // pid, cpu and tgid values that may not fit 32 bits are line()'s (its rows are range-checked).
     const pidAt = this.fCommEnd + 1;
-    if (this.fPidEnd - pidAt > 15 || this.fCpuEnd - lb - 1 > 15) return false;
+    if (this.fPidEnd - pidAt > 9 || this.fCpuEnd - lb - 1 > 9 || this.fTgid > INT32_MAX) return false;
     const pid = digitsValue(b, pidAt, this.fPidEnd);
     const cpu = digitsValue(b, lb + 1, this.fCpuEnd);
     const event = fixedEvent ?? b;
@@ -625,6 +627,7 @@ export class FtraceTokenizer implements Tokenizer {
     }
     let commBytes: Buffer | null = null;
     if (task !== undefined) {
+      if (task.pid > INT32_MAX) return false;
       if (task.bytes == null) task.bytes = Buffer.from(task.comm, 'utf8');
       commBytes = task.bytes;
     }
