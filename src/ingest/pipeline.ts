@@ -421,20 +421,19 @@ const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir,
       const loader = await loaderReady!.catch(() => null);
       while (loader && queue.length > 0 && !failure) {
         // While the line stage runs, one chunk per load on one thread (the worker has the other core): a
-        // long load would keep the chunks made meanwhile waiting. When the line stage is done, every chunk
-        // left loads in one INSERT, still on one thread: on both threads the tail took half the time, but
-        // a parallel insert leaves a partly filled row group per thread, which DuckDB's checkpoint then
-        // merges on one thread when the database is closed (0.02-0.5 s for 2M lines). Alternating ingests
-        // of 2M lines took the same wall time either way (10 each), one thread ~3% less CPU, and rows
-        // stay in line order. All threads are used only while
-        // the queue holds back the worker (MAX_CHUNKS_OUTSTANDING; large inputs, where DuckDB is the
-        // slower stage), as the worker's core is idle then: a 1 GiB input took ~6% less time (3 runs each).
-        const workerHeldBack = queue.length >= MAX_CHUNKS_OUTSTANDING - 1 && summary === null;
+        // long single-threaded load would keep the remaining chunks from the all-threads load that starts
+        // when the line stage ends. That load takes every chunk left in one INSERT: each parallel INSERT
+        // leaves a partly filled row group per thread, and with several INSERTs the commit and the
+        // checkpoint at close had to merge them (~0.6 s of 2M lines with loads of 8 chunks; ~0.1 s with
+        // one load of all). The queue is also loaded whole on all threads when it holds back the worker
+        // (MAX_CHUNKS_OUTSTANDING; large inputs, where DuckDB is the slower stage): the worker's core is
+        // idle then. A 1 GiB input took ~6% less time (3 runs each way).
+        const workerHeldBack = queue.length >= MAX_CHUNKS_OUTSTANDING - 1;
         const all = summary !== null || workerHeldBack;
         const batch = queue.splice(0, all ? queue.length : 1);
         try {
-          await loader.useAllThreads(workerHeldBack);
-          mark(`load ${batch.length} chunk(s) on ${workerHeldBack ? 'all threads' : '1 thread'}`);
+          await loader.useAllThreads(all);
+          mark(`load ${batch.length} chunk(s) on ${all ? 'all threads' : '1 thread'}`);
           await loader.loadMany(batch);
           mark('load done');
         } catch (err) {

@@ -78,21 +78,6 @@ test('every line is accounted for; rows carry seq = line number; stored counts m
   });
 });
 
-test('an ingest through the worker, in several chunks, stores events in line order', async () => {
-  await withDb(async (db) => {
-    const lines = ['# tracer: nop'];
-    for (let i = 0; i < 20000; i++) {
-      const us = String(i).padStart(6, '0');
-      lines.push(i % 50 === 0 ? `            bash-4011    [001] .....  7.${us}: tracing_mark_write: mark ${i}` : `            bash-4011    [001] d..2.  7.${us}: ev${i % 5}: n=${i}`);
-    }
-    const [r] = await ingestPaths(db, [write('ordered.txt', lines.join('\n') + '\n')], {chunkRows: 700, worker: true});
-    assert.equal([r!.events, r!.markers], [19600, 400]);
-    // Storage order is what a query without ORDER BY sees first.
-    const o = await db.one<{bad: bigint}>('SELECT count(*) FILTER (WHERE seq < prev) AS bad FROM (SELECT seq, lag(seq) OVER (ORDER BY rowid) AS prev FROM events)');
-    assert.is(Number(o!.bad), 0);
-  });
-});
-
 test('the same content twice is a duplicate: nothing written, the first source is reported', async () => {
   await withDb(async (db) => {
     const p = write('dup.tf', TFMT);
