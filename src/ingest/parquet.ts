@@ -35,22 +35,23 @@ const T_BINARY = 8;
 const T_LIST = 9;
 const T_STRUCT = 12;
 
+/** Appends v (a non-negative safe integer) as an unsigned LEB128 varint: Thrift's and the RLE run headers' encoding. */
+function pushVarint(out: number[], v: number): void {
+  while (v >= 128) {
+    out.push((v % 128) | 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+}
+
 /** Thrift compact protocol, just what the footer and page headers need. */
 class Compact {
   private out: number[] = [];
   private lastId = 0;
   private readonly stack: number[] = [];
 
-  private varint(v: number): void {
-    while (v >= 128) {
-      this.out.push((v % 128) | 128);
-      v = Math.floor(v / 128);
-    }
-    this.out.push(v);
-  }
-
   private zigzag(v: number): void {
-    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+    pushVarint(this.out, v >= 0 ? v * 2 : -v * 2 - 1);
   }
 
   private field(type: number, id: number): void {
@@ -83,7 +84,7 @@ class Compact {
 
   private binary(s: string): void {
     const b = Buffer.from(s, 'utf8');
-    this.varint(b.length);
+    pushVarint(this.out, b.length);
     for (const x of b) this.out.push(x);
   }
 
@@ -92,7 +93,7 @@ class Compact {
     if (n < 15) this.out.push((n << 4) | elemType);
     else {
       this.out.push(0xf0 | elemType);
-      this.varint(n);
+      pushVarint(this.out, n);
     }
     return this;
   }
@@ -167,7 +168,7 @@ class Column {
   }
 }
 
-/** Values of an INTEGER column must fit 32 bits (DuckDB would refuse them). */
+/** A value its column cannot hold: beyond 32 bits for INT32, beyond 64 for INT64, or not an integer. */
 export class ValueRangeError extends Error {}
 
 /**
@@ -186,8 +187,8 @@ export class ParquetWriter {
   private rows = 0;
   private rowBytes = 0;
   private groups: RowGroupMeta[] = [];
-  /** Rows in the file so far (complete rows). */
-  totalRows = 0;
+  /** Rows in the file's written row groups. */
+  private totalRows = 0;
 
   constructor(
     columns: Array<{name: string; kind: ColumnKind}>,
@@ -382,12 +383,8 @@ export class ParquetWriter {
 function defLevels(n: number, nulls: Int32Array, nullCount: number): Buffer {
   if (nullCount === 0) {
     const run: number[] = [];
-    let v = n * 2; // RLE run header: count << 1
-    while (v >= 128) {
-      run.push((v % 128) | 128);
-      v = Math.floor(v / 128);
-    }
-    run.push(v, 1);
+    pushVarint(run, n * 2); // RLE run header: count << 1
+    run.push(1);
     const out = Buffer.alloc(4 + run.length);
     out.writeUInt32LE(run.length);
     out.set(run, 4);
@@ -395,12 +392,7 @@ function defLevels(n: number, nulls: Int32Array, nullCount: number): Buffer {
   }
   const groups = Math.ceil(n / 8);
   const head: number[] = [];
-  let v = groups * 2 + 1; // bit-packed run header: groups of 8 << 1 | 1
-  while (v >= 128) {
-    head.push((v % 128) | 128);
-    v = Math.floor(v / 128);
-  }
-  head.push(v);
+  pushVarint(head, groups * 2 + 1); // bit-packed run header: groups of 8 << 1 | 1
   const out = Buffer.alloc(4 + head.length + groups, 0xff);
   out.writeUInt32LE(head.length + groups);
   out.set(head, 4);
