@@ -410,10 +410,20 @@ let copySrcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /**
  * Copies b[from, to) to o (whose DataView is `ov`) at p; returns the
- * position after. Four bytes at a time through DataViews: a byte loop costs
- * V8 1.5-3 ns a byte here, this a third of that. Buffer.copy costs a native
- * call and a new view, so only long fields take it. The source's view is
- * cached: a new one per call cost more than the copy.
+ * position after. Eight bytes at a time through DataViews: a byte loop costs
+ * V8 1.5-3 ns a byte here, four bytes at a time a third of that, and eight
+ * at a time about half as much again on 80-byte bodies (an event body's
+ * usual size). Buffer.copy costs a native call and a new view, so only long
+ * fields take it. The source's view is cached: a new one per call cost more
+ * than the copy.
+ *
+ * The eight bytes travel as a float64, which keeps every bit unless they
+ * form a NaN (V8 may change a NaN's payload). A NaN (or infinity) needs
+ * all eleven exponent bits set: the last byte of the eight (little-endian)
+ * 0x7f or 0xff and the one before it 0xf0 or more. In valid UTF-8, which
+ * is all this writer is given (see `bytes`), a byte of 0xf0 or more starts
+ * a four-byte sequence, so the byte after it is a continuation byte
+ * (0x80-0xbf) and cannot be 0x7f or 0xff.
  */
 function copyBytes(b: Buffer, from: number, to: number, o: Buffer, ov: DataView<ArrayBufferLike>, p: number): number {
   const len = to - from;
@@ -424,7 +434,12 @@ function copyBytes(b: Buffer, from: number, to: number, o: Buffer, ov: DataView<
       copySrc = b;
       copySrcView = new DataView(b.buffer, b.byteOffset, b.length);
     }
-    for (; i + 4 <= to; i += 4, p += 4) ov.setUint32(p, copySrcView.getUint32(i, true), true);
+    for (; i + 8 <= to; i += 8, p += 8) ov.setFloat64(p, copySrcView.getFloat64(i, true), true);
+    if (i + 4 <= to) {
+      ov.setUint32(p, copySrcView.getUint32(i, true), true);
+      i += 4;
+      p += 4;
+    }
   }
   for (; i < to; i++) o[p++] = b[i]!;
   return p;

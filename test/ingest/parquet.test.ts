@@ -92,6 +92,41 @@ test('a row group is also cut by bytes, and a writer is reused for the next file
   ]);
 });
 
+test('bytes() copies every byte exactly: each ASCII byte and the largest UTF-8 sequences, at every alignment', async () => {
+  // copyBytes moves eight bytes at a time as a float64; bytes that formed a NaN could change on the way.
+  // No valid UTF-8 does (see copyBytes): these put 0xf4 0x8f and 0xf0 0x9f bytes, 0x7f and NUL at each
+  // position of an eight-byte word, all in one source buffer (the cached-view path).
+  const ascii = Array.from({length: 128}, (_, i) => String.fromCharCode(i)).join('');
+  const wide = '\u{10FFFF}\u{1F600}\u{FFFF}\u07FF\u007f\u{10000}\u{10FFFF}';
+  const texts: string[] = [];
+  for (let shift = 0; shift < 8; shift++) {
+    texts.push('a'.repeat(shift) + wide + ascii.slice(shift * 16, shift * 16 + 16) + wide);
+    texts.push(ascii.slice(shift) + 'z'.repeat(shift));
+    texts.push('\u007f'.repeat(shift + 1) + '\u{10FFFF}'.repeat(shift + 2));
+  }
+  const parts = texts.map((t) => Buffer.from(t, 'utf8'));
+  const source = Buffer.concat(parts);
+  const w = new ParquetWriter([{name: 'body', kind: 'str'}]);
+  const file = path.join(dir, 'exact.parquet');
+  w.file = file;
+  let at = 0;
+  for (const part of parts) {
+    w.bytes(0, source, at, at + part.length);
+    w.endRow();
+    at += part.length;
+  }
+  w.close();
+  const inst = await DuckDBInstance.create(':memory:');
+  const c = await inst.connect();
+  try {
+    const r = await c.runAndReadAll(`SELECT body FROM read_parquet('${file}')`);
+    assert.equal(r.getRows().map((x) => x[0]), texts);
+  } finally {
+    c.closeSync();
+    inst.closeSync();
+  }
+});
+
 test('a column without any value and a file without any row', async () => {
   const w = new ParquetWriter(COLUMNS);
   const file = path.join(dir, 'nulls.parquet');
