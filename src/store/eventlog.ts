@@ -112,7 +112,7 @@ export const gaps = defineTable({
     {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
     {name: 'seq', type: 'BIGINT', nullable: false, doc: 'Line number in the source (1-based).'},
     {name: 'cpu', type: 'INTEGER', doc: 'CPU whose buffer lost events, when printed.'},
-    {name: 'ts_ns', type: 'BIGINT', doc: 'Timestamp of the gap (of the next event on that CPU when the line has none).'},
+    {name: 'ts_ns', type: 'BIGINT', doc: 'Timestamp printed on the gap line; NULL when it has none, which is the case in every format read today (the rows around it in `seq` order bound the gap; rules compute that window).'},
     {name: 'lost', type: 'BIGINT', doc: 'Number of events lost, NULL when unknown (`[LOST EVENTS]`, buffer started).'},
     {name: 'kind', type: 'VARCHAR', doc: '`lost`, `dropped`, or `buffer-started`.'},
   ],
