@@ -344,6 +344,13 @@ const inlineStage: LineStage = async ({path, src, formats, opts, loader: openLoa
   }
 };
 
+/**
+ * Chunks left when the line stage ends that still load on one thread. In
+ * DuckDB alone, the last 2-4 of the benchmark's chunks loaded, committed and
+ * checkpointed in 0.48-0.87 s on one thread against 0.49-0.99 s on two
+ * (3 runs each), and the last 8 in 1.2-1.35 s against 0.9-1.0 s.
+ */
+const SERIAL_TAIL_CHUNKS = 4;
 /** Input blocks and loaded-or-loading chunks the worker may be ahead by (bounds memory and temp disk). */
 // More than the worker's ACK_EVERY (4), so it always has blocks to work on.
 const MAX_BLOCKS_IN_FLIGHT = 8;
@@ -428,9 +435,14 @@ const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir,
         // one load of all). The queue is also loaded whole on all threads when it holds back the worker
         // (MAX_CHUNKS_OUTSTANDING; large inputs, where DuckDB is the slower stage): the worker's core is
         // idle then. A 1 GiB input took ~6% less time (3 runs each way).
+        //
+        // A short tail (SERIAL_TAIL_CHUNKS or fewer) stays on one thread: its rows then fill the row
+        // group the earlier loads left open, in line order, and there is nothing to merge, where the
+        // merge after a parallel insert of so few rows costs more than the second thread saves.
         const workerHeldBack = queue.length >= MAX_CHUNKS_OUTSTANDING - 1;
-        const all = summary !== null || workerHeldBack;
-        const batch = queue.splice(0, all ? queue.length : 1);
+        const together = summary !== null || workerHeldBack;
+        const all = workerHeldBack || (summary !== null && queue.length > SERIAL_TAIL_CHUNKS);
+        const batch = queue.splice(0, together ? queue.length : 1);
         try {
           await loader.useAllThreads(all);
           mark(`load ${batch.length} chunk(s) on ${all ? 'all threads' : '1 thread'}`);
