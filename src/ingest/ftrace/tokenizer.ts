@@ -115,10 +115,13 @@ function hasColonSpace(b: Buffer, from: number, to: number): boolean {
 const FUNCTION_EVENT = Buffer.from('function', 'latin1');
 
 const SPECIAL_NAMES = ['tracing_mark_write', 'print', 'console'].map((n) => Buffer.from(n, 'latin1'));
+/** Their lengths, as a bit set: most names are rejected by one test (this runs on every line). */
+const SPECIAL_LENGTHS = SPECIAL_NAMES.reduce((bits, n) => bits | (1 << n.length), 0);
 
 /** Names line() gives rows other than `events` (markers, log_lines). */
 function isSpecialName(b: Buffer, from: number, to: number): boolean {
   const len = to - from;
+  if (len > 30 || (SPECIAL_LENGTHS & (1 << len)) === 0) return false;
   for (const name of SPECIAL_NAMES) {
     if (name.length !== len || name[0] !== b[from]) continue;
     let i = 1;
