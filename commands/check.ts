@@ -7,13 +7,15 @@ import {SEVERITIES, type Severity} from '../src/rules/types.js';
 
 export default class Check extends KtrailCommand {
   static summary = 'Run the rules over captures and logs; print findings with evidence and what each rule could not look at.';
-  static description = `With FILEs, they are ingested into a temporary in-memory store first (nothing is written to disk):
+  static description = `With FILEs, they are ingested into a temporary in-memory store first (the database is not written; the ingest's
+chunk files and any of DuckDB's spill files go to a private directory in the OS temp directory and are removed):
   ktrail check trace.txt dmesg.txt
 With --db and no FILE, the rules run over that store and its findings/coverage tables are rewritten.
 Exit status: 0 when no finding is at or above --fail-on (default error), 1 when there is one, 2 on usage or input errors.
 --severity only hides findings below it from the output; --fail-on counts every finding of the selected rules.
 A rule that could not look at a source (missing events or log lines, lost events) is listed under Coverage:
-no finding there does not mean clean. See \`ktrail rules list\` and \`ktrail rules explain ID\`.`;
+no finding there does not mean clean. See \`ktrail rules list\` and \`ktrail rules explain ID\`.
+DuckDB's memory is limited to 512MB (KTRAIL_RULES_MEMORY to change it).`;
 
   static examples = [
     '<%= config.bin %> check trace.txt.gz dmesg.txt',
@@ -41,11 +43,12 @@ no finding there does not mean clean. See \`ktrail rules list\` and \`ktrail rul
     if (files.length === 0 && !flags.db) throw new UserError('nothing to check: give capture/log FILEs or --db PATH');
     if (flags.db && flags.db !== ':memory:' && !existsSync(flags.db)) throw new UserError(`database ${flags.db} does not exist (create it with \`ktrail ingest FILE --db ${flags.db}\`)`);
 
-    const {openStore} = await import('../src/store/open.js');
+    const {limitRulesMemory, openStore} = await import('../src/store/open.js');
     const {runRules} = await import('../src/rules/engine.js');
     const db = await openStore(flags.db ?? ':memory:');
     let result;
     try {
+      await limitRulesMemory(db);
       if (files.length > 0) {
         const {ingestPaths} = await import('../src/ingest/pipeline.js');
         await ingestPaths(db, files, {progress: !this.jsonEnabled()});

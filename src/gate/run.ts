@@ -50,7 +50,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const today = opts.today ?? todayUtc();
   let baseline: Baseline | null = opts.baseline ? await loadBaseline(opts.baseline, {missingOk: opts.updateBaseline}) : null;
 
-  const {openStore} = await import('../store/open.js');
+  const {limitRulesMemory, openStore} = await import('../store/open.js');
   const {ingestPaths} = await import('../ingest/pipeline.js');
   const {runRules} = await import('../rules/engine.js');
   const {ensureProjections} = await import('../project/run.js');
@@ -60,6 +60,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
 
   const db = await openStore(opts.db);
   try {
+    await limitRulesMemory(db);
     await ingestPaths(db, opts.paths, {progress: false});
     const run = await runRules(db);
     if (projectorByName('test_results')) await ensureProjections(db, ['test_results']);

@@ -27,6 +27,12 @@ test('check FILE: findings grouped by rule with numbered evidence lines, coverag
   assert.match(r.out, /1 finding \(0 error, 1 warning, 0 info\) in 1 source; 0 at or above error\./);
 });
 
+test('check with a bad KTRAIL_RULES_MEMORY: one line, exit 2', () => {
+  const r = spawnSync(process.execPath, ['bin/run.js', 'check', CLEAN], {encoding: 'utf8', env: {...process.env, KTRAIL_RULES_MEMORY: 'plenty'}});
+  assert.is(r.status, 2, r.stderr);
+  assert.is(r.stderr.trim(), 'ktrail: KTRAIL_RULES_MEMORY=plenty is not a memory size (say 512MB or 2GiB)');
+});
+
 test('check --fail-on warning exits 1, and --json still prints the payload', () => {
   assert.is(ktrail('check', LOST, '--rule', 'trace/lost-events', '--fail-on', 'warning').code, 1);
   const r = ktrail('check', LOST, '--rule', 'trace/lost-events', '--fail-on', 'warning', '--json');

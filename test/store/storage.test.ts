@@ -1,11 +1,13 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {DuckDBInstance} from '@duckdb/node-api';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {Db, STORAGE_VERSION} from '../../src/store/db.js';
 import {EVENT_LOG_TABLES} from '../../src/store/eventlog.js';
-import {openStore} from '../../src/store/open.js';
+import {UserError} from '../../src/errors.js';
+import {limitRulesMemory, openStore} from '../../src/store/open.js';
 import {tmpDir} from '../ingest/helpers.js';
 
 const dir = tmpDir('storage');
@@ -66,6 +68,35 @@ test('an in-memory store works without forced compression', async () => {
     await db.run(`INSERT INTO events VALUES (1, 1, 1, 0, 1, NULL, 'c', NULL, 'e', 'b')`);
     assert.is(Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM events'))!.n), 1);
   } finally {
+    db.close();
+  }
+});
+
+test('check and gate limit DuckDB memory: 512MB by default, KTRAIL_RULES_MEMORY, a private spill directory for an in-memory store', async () => {
+  const saved = process.env.KTRAIL_RULES_MEMORY;
+  const db = await openStore(':memory:');
+  try {
+    delete process.env.KTRAIL_RULES_MEMORY;
+    await limitRulesMemory(db);
+    const s = await db.one<{m: string; t: string}>("SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t");
+    assert.is(s!.m, '488.2 MiB', '512 MB as DuckDB prints it');
+    assert.ok(s!.t.startsWith(path.join(os.tmpdir(), 'ktrail-spill-')) && fs.statSync(s!.t).isDirectory(), s!.t);
+    process.env.KTRAIL_RULES_MEMORY = '2GiB';
+    await limitRulesMemory(db);
+    assert.is((await db.one<{m: string}>("SELECT current_setting('memory_limit') AS m"))!.m, '2.0 GiB');
+    for (const bad of ['lots', '512', "1GB'; DROP TABLE events; --"]) {
+      process.env.KTRAIL_RULES_MEMORY = bad;
+      try {
+        await limitRulesMemory(db);
+        assert.unreachable(bad);
+      } catch (err) {
+        assert.instance(err, UserError);
+        assert.match((err as Error).message, /^KTRAIL_RULES_MEMORY=.* is not a memory size \(say 512MB or 2GiB\)$/);
+      }
+    }
+  } finally {
+    if (saved === undefined) delete process.env.KTRAIL_RULES_MEMORY;
+    else process.env.KTRAIL_RULES_MEMORY = saved;
     db.close();
   }
 });
