@@ -32,7 +32,8 @@ See docs/ingest.md.`;
   async run(): Promise<IngestResult[]> {
     const {argv, flags} = await this.parse(Ingest);
     const paths = argv as string[];
-    const {openStore} = await import('../src/store/open.js');
+    const {memoryFromEnv, openStore} = await import('../src/store/open.js');
+    const memory = memoryFromEnv('KTRAIL_INGEST_MEMORY', '64MB');
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
     // Ctrl-C: exit normally so temporary chunk files are removed; the open transaction is never committed.
     const interrupted = () => process.exit(130);
@@ -48,7 +49,7 @@ See docs/ingest.md.`;
         mark('database open');
         // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
         // DuckDB spills to the database file beyond it.
-        await db.run(`SET memory_limit = '${process.env.KTRAIL_INGEST_MEMORY ?? '64MB'}'`).catch(() => undefined);
+        await db.run(`SET memory_limit = '${memory}'`);
         return db;
       })());
     const results: IngestResult[] = [];

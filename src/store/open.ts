@@ -64,11 +64,7 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
 export const RULES_MEMORY_DEFAULT = '512MB';
 
 export async function limitRulesMemory(db: Db): Promise<void> {
-  const limit = process.env.KTRAIL_RULES_MEMORY || RULES_MEMORY_DEFAULT;
-  if (!/^\s*\d+(\.\d+)?\s*[KMGT]i?B\s*$/i.test(limit)) {
-    throw new UserError(`KTRAIL_RULES_MEMORY=${limit} is not a memory size (say 512MB or 2GiB)`);
-  }
-  await db.run(`SET memory_limit = '${limit.trim()}'`);
+  await db.run(`SET memory_limit = '${memoryFromEnv('KTRAIL_RULES_MEMORY', RULES_MEMORY_DEFAULT)}'`);
   if (db.path === ':memory:') await db.run(`SET temp_directory = '${privateSpillDir().replace(/'/g, "''")}'`);
 }
 
@@ -80,4 +76,11 @@ function privateSpillDir(): string {
   spillDir = dir;
   process.once('exit', () => fs.rmSync(dir, {recursive: true, force: true}));
   return dir;
+}
+
+/** A DuckDB memory size from the environment variable `name` (or `dflt`); a UserError when it is not one. */
+export function memoryFromEnv(name: string, dflt: string): string {
+  const value = process.env[name] || dflt;
+  if (!/^\s*\d+(\.\d+)?\s*[KMGT]i?B\s*$/i.test(value)) throw new UserError(`${name}=${value} is not a memory size (say 512MB or 2GiB)`);
+  return value.trim();
 }

@@ -161,6 +161,14 @@ test('SIGTERM during an ingest: exit 130, no source written, temporary chunk fil
   assert.equal(JSON.parse(s.out), [{s: 0, e: 0}]);
 });
 
+test('a bad KTRAIL_INGEST_MEMORY is a one-line error, before the database is created', () => {
+  const db = path.join(dir, 'mem.duckdb');
+  expectUserError(ktrail(['ingest', sample, '--db', db], {env: {KTRAIL_INGEST_MEMORY: '64 apples'}}), /^ktrail: KTRAIL_INGEST_MEMORY=64 apples is not a memory size \(say 512MB or 2GiB\)$/);
+  assert.not.ok(fs.existsSync(db));
+  const ok = ktrail(['ingest', sample, '--db', db], {env: {KTRAIL_INGEST_MEMORY: '96MiB'}});
+  assert.is(ok.code, 0, ok.err);
+});
+
 test('--help lists the formats and does not need a database', () => {
   const r = ktrail(['ingest', '--help']);
   assert.is(r.code, 0);
