@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto';
+import fs from 'node:fs';
 import {UserError} from '../errors.js';
 import {toJsonValue} from '../output/render.js';
 import type {Db} from '../store/db.js';
@@ -8,7 +9,7 @@ import {FORMATS} from './formats/index.js';
 import {Worker} from 'node:worker_threads';
 import {LineEngine, type EngineSummary} from './engine.js';
 import {createProgress, type Progress} from './progress.js';
-import {openRaw} from './reader.js';
+import {openRaw, READ_CHUNK} from './reader.js';
 import {isTraceDat, looksBinary, SNIFF_BYTES, unsupportedContainer} from './sniff.js';
 import {spoolToFile, traceCmdReport} from './tracedat.js';
 import type {FromWorker, ToWorker, WorkerInit} from './worker.js';
@@ -140,6 +141,8 @@ interface LineSource {
   small: boolean;
   facts: Record<string, unknown>;
   cleanup: () => void;
+  /** The regular file the text is read from as is (plain input), else null. */
+  plainFile: string | null;
 }
 
 async function openLineSource(path: string, opts: IngestOptions, formats: readonly Format[]): Promise<LineSource> {
@@ -181,6 +184,7 @@ async function openLineSource(path: string, opts: IngestOptions, formats: readon
       small: false,
       facts,
       cleanup,
+      plainFile: null,
     };
   }
   const container = unsupportedContainer(headBytes);
@@ -209,6 +213,7 @@ async function openLineSource(path: string, opts: IngestOptions, formats: readon
     small: head.done,
     facts,
     cleanup: () => {},
+    plainFile: raw.plainFile,
   };
 }
 
@@ -244,7 +249,7 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
       const dup = await findDuplicate(db, src.earlyDigest);
       if (dup) return await duplicateResult(db, path, src.bytes(), dup);
     }
-    const tx = new SourceTransaction(store);
+    const tx = new SourceTransaction(store, src.plainFile !== null && !src.small ? fileSize(src.plainFile) : null);
     try {
       const r = await ingestLines(tx, path, src, formats, opts);
       await tx.commit();
@@ -253,7 +258,7 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
     } catch (err) {
       await tx.rollback();
       // A duplicate is only known after reading the content; the transaction has been rolled back.
-      if (err instanceof DuplicateFound) return await duplicateResult(await store.get(), path, src.bytes(), err.dup);
+      if (err instanceof DuplicateFound) return await duplicateResult(await store.get(), path, err.bytes ?? src.bytes(), err.dup);
       throw err;
     }
   } finally {
@@ -267,23 +272,48 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
  * while the database is opened (see HEAD_START_BLOCKS).
  */
 class SourceTransaction {
-  private began: Promise<{db: Db; sourceId: number; loader: ChunkLoader}> | null = null;
+  private began: Promise<Begun> | null = null;
+  private beganHook: ((b: Promise<Begun>) => void) | null = null;
+  private readonly beganSeen = new Promise<Begun>((resolve) => (this.beganHook = (b) => b.then(resolve, () => undefined)));
 
-  constructor(private readonly store: IngestStore) {}
+  /**
+   * `sizeProbe`: the input's size when it is a regular file; sources of
+   * that many bytes are looked up as the transaction begins (see
+   * earlyDuplicate).
+   */
+  constructor(
+    private readonly store: IngestStore,
+    private readonly sizeProbe: number | null = null,
+  ) {}
 
   /** The database open, the transaction begun, a source id taken: the loader for its chunks. */
   loader(): Promise<ChunkLoader> {
     return this.begin().then((b) => b.loader);
   }
 
-  begin(): Promise<{db: Db; sourceId: number; loader: ChunkLoader}> {
-    this.began ??= (async () => {
-      const db = await this.store.get();
-      await db.run('BEGIN TRANSACTION');
-      const idRow = await db.one<{id: number}>('SELECT CAST(coalesce(max(source_id), 0) + 1 AS INTEGER) AS id FROM sources');
-      return {db, sourceId: idRow!.id, loader: new ChunkLoader(db, idRow!.id, this.store.threads)};
-    })();
+  begin(): Promise<Begun> {
+    if (!this.began) {
+      this.began = (async () => {
+        const db = await this.store.get();
+        await db.run('BEGIN TRANSACTION');
+        const idRow = await db.one<{id: number}>('SELECT CAST(coalesce(max(source_id), 0) + 1 AS INTEGER) AS id FROM sources');
+        const sameSize =
+          this.sizeProbe === null
+            ? []
+            : (await db.all<{source_id: number; sha256: string; format: string; lines: bigint; header_lines: bigint}>(
+                'SELECT source_id, sha256, format, lines, header_lines FROM sources WHERE bytes = $1 ORDER BY source_id',
+                [BigInt(this.sizeProbe)],
+              )).map((r) => ({source_id: r.source_id, sha256: r.sha256, format: r.format, lines: Number(r.lines), header_lines: Number(r.header_lines)}));
+        return {db, sourceId: idRow!.id, loader: new ChunkLoader(db, idRow!.id, this.store.threads), sameSize};
+      })();
+      this.beganHook!(this.began);
+    }
     return this.began;
+  }
+
+  /** Resolves when the line stage has begun the transaction (without beginning it). */
+  whenBegun(): Promise<Begun> {
+    return this.beganSeen;
   }
 
   /** The loader when the transaction has begun (for cleanup), else null. */
@@ -303,9 +333,45 @@ class SourceTransaction {
   }
 }
 
+interface Begun {
+  db: Db;
+  sourceId: number;
+  loader: ChunkLoader;
+  /** Sources with as many bytes as the input file (SourceTransaction's sizeProbe). */
+  sameSize: Array<{source_id: number; sha256: string; format: string; lines: number; header_lines: number}>;
+}
+
 class DuplicateFound extends Error {
-  constructor(readonly dup: {source_id: number; format: string; lines: number; header_lines: number}) {
+  constructor(
+    readonly dup: {source_id: number; format: string; lines: number; header_lines: number},
+    /** Bytes of the input, when known before it was read to the end. */
+    readonly bytes?: number,
+  ) {
     super('duplicate');
+  }
+}
+
+/**
+ * The duplicate check, early: content already ingested is otherwise only
+ * known once the whole input has been read, tokenized and loaded (then
+ * rolled back). When the transaction begins and a source has exactly as
+ * many bytes as this file, the file is hashed on the side while the line
+ * stage runs; a match stops the stage. Resolves to null otherwise, and
+ * never rejects (a read error here is left to the line stage).
+ */
+async function earlyDuplicate(tx: SourceTransaction, file: string, size: number): Promise<DuplicateFound | null> {
+  const {sameSize} = await tx.whenBegun();
+  if (sameSize.length === 0) return null;
+  try {
+    const hash = createHash('sha256');
+    for await (const b of fs.createReadStream(file, {highWaterMark: READ_CHUNK})) hash.update(b as Buffer);
+    const sha = hash.digest('hex');
+    const hit = sameSize.find((r) => r.sha256 === sha);
+    if (!hit) return null;
+    mark('duplicate found before the end of the input');
+    return new DuplicateFound(hit, size);
+  } catch {
+    return null;
   }
 }
 
@@ -317,6 +383,8 @@ type LineStage = (ctx: {
   opts: IngestOptions;
   /** Opens the database and begins the source's transaction on the first call (SourceTransaction). */
   loader: () => Promise<ChunkLoader>;
+  /** Resolves to a DuplicateFound when the input turns out to be one before it has been read (earlyDuplicate). */
+  duplicate: Promise<DuplicateFound | null> | null;
   dir: string;
   progress: Progress;
 }) => Promise<EngineSummary>;
@@ -388,7 +456,7 @@ function startWorker(init: WorkerInit): Worker {
  * (see `pump`: one per load on one thread while the worker runs, then the
  * rest together on all threads).
  */
-const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir, progress}) => {
+const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir, progress, duplicate}) => {
   const init: WorkerInit = {path, forced: src.forcedFormat, dir, chunkRows: opts.chunkRows, fastPath: fastPathOn(opts)};
   mark('line stage starts (worker)');
   const worker = startWorker(init);
@@ -485,6 +553,9 @@ const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir,
   void exit.then(() => {
     if (!summary) fail(new Error('ingest worker exited unexpectedly'));
   });
+  void duplicate?.then((dup) => {
+    if (dup && !summary) fail(dup);
+  });
 
   // Decompressors may keep writing into the buffer behind the blocks they hand out; plain reads do not.
   const movable = src.facts.compression === 'none' && !src.earlyDigest;
@@ -523,8 +594,11 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
   // The worker needs the formats by id from the registry; small inputs are not worth a thread's start-up.
   const useWorker = formats === FORMATS && (opts.worker ?? (process.env.KTRAIL_INGEST_WORKER !== '0' && !src.small));
   const stage = useWorker ? workerStage : inlineStage;
+  // Small inputs (inline) are over before a side hash could help.
+  const size = useWorker && src.plainFile !== null ? fileSize(src.plainFile) : null;
+  const duplicate = size !== null ? earlyDuplicate(tx, src.plainFile!, size) : null;
   try {
-    const sum = await stage({path, src, formats, opts, loader: () => tx.loader(), dir: chunkDir.dir, progress});
+    const sum = await stage({path, src, formats, opts, loader: () => tx.loader(), dir: chunkDir.dir, progress, duplicate});
     mark('all chunks loaded');
     const {db, sourceId} = await tx.begin();
     const sha = src.digest();
@@ -561,5 +635,15 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
     }
     chunkDir.remove();
     mark('chunk files removed');
+  }
+}
+
+/** Size of a regular file, or null when it cannot be had. */
+function fileSize(file: string): number | null {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
   }
 }

@@ -169,6 +169,34 @@ test('a bad KTRAIL_INGEST_MEMORY is a one-line error, before the database is cre
   assert.is(ok.code, 0, ok.err);
 });
 
+test('a large file ingested again is found to be a duplicate before it is read to the end; same size, other content is not', () => {
+  const lines = fs.readFileSync(sample, 'utf8').trimEnd().split('\n');
+  const body = lines.filter((l) => !l.startsWith('#')).join('\n') + '\n';
+  const text = lines.filter((l) => l.startsWith('#')).join('\n') + '\n' + body.repeat(Math.ceil((100 * 2 ** 20) / body.length));
+  const big = path.join(dir, 'big-again.txt');
+  fs.writeFileSync(big, text);
+  // Same length: one digit of a timestamp changed near the end.
+  const at = text.lastIndexOf('.', text.length - 200);
+  const other = path.join(dir, 'big-other.txt');
+  fs.writeFileSync(other, text.slice(0, at - 1) + (text[at - 1] === '9' ? '8' : '9') + text.slice(at));
+  const db = path.join(dir, 'again.duckdb');
+  const first = ktrail(['ingest', big, '--db', db, '--json']);
+  assert.is(first.code, 0, first.err);
+  const again = ktrail(['ingest', big, '--db', db, '--json'], {env: {KTRAIL_TIMINGS: '1'}});
+  assert.is(again.code, 0, again.err);
+  const [a] = JSON.parse(again.out);
+  const [f] = JSON.parse(first.out);
+  assert.equal(a, {...f, status: 'duplicate'});
+  assert.match(again.err, /duplicate found before the end of the input/);
+  assert.not.match(again.err, /line stage done/, 'stopped before the line stage ended');
+  const o = ktrail(['ingest', other, '--db', db, '--json'], {env: {KTRAIL_TIMINGS: '1'}});
+  assert.is(o.code, 0, o.err);
+  assert.is(JSON.parse(o.out)[0].status, 'ingested');
+  assert.not.match(o.err, /duplicate found/);
+  const n = ktrail(['query', 'SELECT count(*) AS n FROM sources', '--db', db, '--json']);
+  assert.equal(JSON.parse(n.out), [{n: 2}]);
+});
+
 test('--help lists the formats and does not need a database', () => {
   const r = ktrail(['ingest', '--help']);
   assert.is(r.code, 0);
