@@ -261,6 +261,11 @@ export class ParquetWriter {
     if (this.rows >= this.groupRows || this.rowBytes >= this.groupBytes) this.flushGroup();
   }
 
+  /** Rows of the current file so far, written and buffered. */
+  get rowsInFile(): number {
+    return this.totalRows + this.rows;
+  }
+
   /** Bytes of the current file so far, written and buffered. */
   get size(): number {
     let n = this.offset;

@@ -42,7 +42,6 @@ class TableSink {
   readonly fields: string[];
   readonly kinds: ColumnKind[];
   readonly writer: ParquetWriter;
-  rows = 0;
 
   constructor(
     readonly def: TableDef,
@@ -91,7 +90,6 @@ class TableSink {
       else w.i64Big(col, BigInt(v as number));
     }
     w.endRow();
-    this.rows++;
   }
 }
 
@@ -180,7 +178,6 @@ export class ChunkSerializer implements FastEventSink {
    * checks; i32() still refuses such a value.
    */
   readonly fastEvent: FastEventFn = (seq, ts, cpu, pid, tgid, comm, commFrom, commTo, b, flagsFrom, flagsTo, event, eventFrom, eventTo, bodyFrom, bodyTo) => {
-    const sink = this.sinks.events;
     const w = this.eventsWriter;
     w.i64(0, seq);
     if (ts === null) w.null(1);
@@ -201,7 +198,6 @@ export class ChunkSerializer implements FastEventSink {
     w.bytes(7, event, eventFrom, eventTo);
     w.bytes(8, b, bodyFrom, bodyTo);
     w.endRow();
-    sink.rows++;
     this.counts.events++;
     this.rowsInChunk++;
   };
@@ -221,10 +217,9 @@ export class ChunkSerializer implements FastEventSink {
   take(): Chunk | null {
     const loads: Chunk['loads'] = [];
     for (const sink of this.sinkList) {
-      if (sink.rows === 0) continue;
+      if (sink.writer.rowsInFile === 0) continue;
       const file = sink.writer.file;
       sink.writer.close();
-      sink.rows = 0;
       loads.push({table: sink.def.name as TableKey, file});
     }
     this.chunkNo++;

@@ -81,7 +81,9 @@ test('a row group is also cut by bytes, and a writer is reused for the next file
   w.file = a;
   const many: Row[] = Array.from({length: 50}, (_, i) => [i, i % 4, `c${i}`, `body ${i} `.repeat(i % 7)]);
   write(w, many);
+  assert.is(w.rowsInFile, 50, 'rows in written row groups and buffered ones');
   assert.is(w.close(), 50);
+  assert.is(w.rowsInFile, 0);
   w.file = b;
   write(w, ROWS.slice(0, 2));
   assert.is(w.close(), 2);
