@@ -249,6 +249,7 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
       const dup = await findDuplicate(db, src.earlyDigest);
       if (dup) return await duplicateResult(db, path, src.bytes(), dup);
     }
+    // Inputs small enough for the inline stage are over before a side hash could help (earlyDuplicate).
     const tx = new SourceTransaction(store, src.plainFile !== null && !src.small ? fileSize(src.plainFile) : null);
     try {
       const r = await ingestLines(tx, path, src, formats, opts);
@@ -273,8 +274,8 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
  */
 class SourceTransaction {
   private began: Promise<Begun> | null = null;
-  private beganHook: ((b: Promise<Begun>) => void) | null = null;
-  private readonly beganSeen = new Promise<Begun>((resolve) => (this.beganHook = (b) => b.then(resolve, () => undefined)));
+  private resolveBegun: (b: Begun) => void = () => {};
+  private readonly begunSeen = new Promise<Begun>((resolve) => (this.resolveBegun = resolve));
 
   /**
    * `sizeProbe`: the input's size when it is a regular file; sources of
@@ -283,7 +284,7 @@ class SourceTransaction {
    */
   constructor(
     private readonly store: IngestStore,
-    private readonly sizeProbe: number | null = null,
+    readonly sizeProbe: number | null = null,
   ) {}
 
   /** The database open, the transaction begun, a source id taken: the loader for its chunks. */
@@ -306,14 +307,14 @@ class SourceTransaction {
               )).map((r) => ({source_id: r.source_id, sha256: r.sha256, format: r.format, lines: Number(r.lines), header_lines: Number(r.header_lines)}));
         return {db, sourceId: idRow!.id, loader: new ChunkLoader(db, idRow!.id, this.store.threads), sameSize};
       })();
-      this.beganHook!(this.began);
+      this.began.then(this.resolveBegun, () => undefined);
     }
     return this.began;
   }
 
-  /** Resolves when the line stage has begun the transaction (without beginning it). */
+  /** Resolves when the line stage has begun the transaction (without beginning it); never, if it fails to. */
   whenBegun(): Promise<Begun> {
-    return this.beganSeen;
+    return this.begunSeen;
   }
 
   /** The loader when the transaction has begun (for cleanup), else null. */
@@ -357,14 +358,15 @@ class DuplicateFound extends Error {
  * rolled back). When the transaction begins and a source has exactly as
  * many bytes as this file, the file is hashed on the side while the line
  * stage runs; a match stops the stage. Resolves to null otherwise, and
- * never rejects (a read error here is left to the line stage).
+ * never rejects (a read error here is left to the line stage). `signal`
+ * stops the side read once the line stage is over.
  */
-async function earlyDuplicate(tx: SourceTransaction, file: string, size: number): Promise<DuplicateFound | null> {
+async function earlyDuplicate(tx: SourceTransaction, file: string, size: number, signal: AbortSignal): Promise<DuplicateFound | null> {
   const {sameSize} = await tx.whenBegun();
-  if (sameSize.length === 0) return null;
+  if (sameSize.length === 0 || signal.aborted) return null;
   try {
     const hash = createHash('sha256');
-    for await (const b of fs.createReadStream(file, {highWaterMark: READ_CHUNK})) hash.update(b as Buffer);
+    for await (const b of fs.createReadStream(file, {highWaterMark: READ_CHUNK, signal})) hash.update(b as Buffer);
     const sha = hash.digest('hex');
     const hit = sameSize.find((r) => r.sha256 === sha);
     if (!hit) return null;
@@ -594,9 +596,8 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
   // The worker needs the formats by id from the registry; small inputs are not worth a thread's start-up.
   const useWorker = formats === FORMATS && (opts.worker ?? (process.env.KTRAIL_INGEST_WORKER !== '0' && !src.small));
   const stage = useWorker ? workerStage : inlineStage;
-  // Small inputs (inline) are over before a side hash could help.
-  const size = useWorker && src.plainFile !== null ? fileSize(src.plainFile) : null;
-  const duplicate = size !== null ? earlyDuplicate(tx, src.plainFile!, size) : null;
+  const sideRead = new AbortController();
+  const duplicate = useWorker && tx.sizeProbe !== null ? earlyDuplicate(tx, src.plainFile!, tx.sizeProbe, sideRead.signal) : null;
   try {
     const sum = await stage({path, src, formats, opts, loader: () => tx.loader(), dir: chunkDir.dir, progress, duplicate});
     mark('all chunks loaded');
@@ -627,6 +628,7 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
       ...sum.counts,
     };
   } finally {
+    sideRead.abort();
     progress.done();
     const loader = await tx.loaderIfBegun();
     if (loader) {

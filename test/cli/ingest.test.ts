@@ -195,6 +195,7 @@ test('a large file ingested again is found to be a duplicate before it is read t
   assert.not.match(o.err, /duplicate found/);
   const n = ktrail(['query', 'SELECT count(*) AS n FROM sources', '--db', db, '--json']);
   assert.equal(JSON.parse(n.out), [{n: 2}]);
+  for (const f of [big, other, db]) fs.rmSync(f, {force: true});
 });
 
 test('--help lists the formats and does not need a database', () => {
@@ -204,5 +205,7 @@ test('--help lists the formats and does not need a database', () => {
   assert.match(r.out, /trace-cmd/);
   assert.not.ok(fs.existsSync(path.join(dir, 'never.duckdb')));
 });
+
+test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
 
 test.run();
