@@ -176,7 +176,10 @@ async function* unzstd(path: string, src: AsyncIterable<Buffer>): AsyncGenerator
 }
 
 async function* unxz(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const {XzReadableStream} = await import('xz-decompress');
+  // xz-decompress is a webpack bundle whose exports Node's ESM loader cannot see: they arrive under `default`
+  // (tsx, which the unit tests run under, hands them out by name, so both are accepted).
+  const mod = (await import('xz-decompress')) as typeof import('xz-decompress') & {default?: typeof import('xz-decompress')};
+  const XzReadableStream = mod.XzReadableStream ?? mod.default!.XzReadableStream;
   const web = Readable.toWeb(Readable.from(src, {objectMode: false})) as unknown as ReadableStream<Uint8Array>;
   const xz = new XzReadableStream(web);
   try {

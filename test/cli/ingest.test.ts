@@ -35,6 +35,21 @@ test('ingest prints one line per source with the accounting, then duplicate on t
   assert.is(r.err, '', 'no progress output when stderr is not a terminal');
 });
 
+test('the built CLI reads gzip, zstd and xz files (the decompressors load outside tsx too)', () => {
+  const db = path.join(dir, 'z.duckdb');
+  const r = ktrail(['ingest', `${sample}.xz`, `${sample}.zst`, `${sample}.gz`, sample, '--db', db]);
+  assert.is(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n');
+  assert.is(lines.length, 4);
+  assert.match(lines[0]!, /^ingested\s+.*cap1-head\.txt\.xz: source 1, format ftrace, 300 lines = 12 header \+ \d+ events/);
+  for (const [i, ext] of [[1, '.zst'], [2, '.gz'], [3, '']] as const) {
+    assert.match(lines[i]!, new RegExp(`^duplicate\\s+.*cap1-head\\.txt${ext.replace('.', '\\.')}: same content as source 1 \\(ftrace, 300 lines\\)`));
+  }
+  const q = ktrail(['query', 'SELECT meta->>\'$.input.compression\' AS c FROM sources', '--db', db, '--format', 'csv']);
+  assert.is(q.code, 0, q.err);
+  assert.is(q.out.trim(), 'c\nxz');
+});
+
 test('ingest --json returns IngestResult[]; default database is ./ktrail.duckdb; stdin with -', () => {
   const r = ktrail(['ingest', '-', '--json'], {input: zlib.gzipSync(fs.readFileSync(sample))});
   assert.is(r.code, 0, r.err);
