@@ -9,7 +9,7 @@ import {FORMATS} from './formats/index.js';
 import {Worker} from 'node:worker_threads';
 import {LineEngine, type EngineSummary} from './engine.js';
 import {createProgress, type Progress} from './progress.js';
-import {openRaw, READ_CHUNK} from './reader.js';
+import {openRaw, READ_CHUNK, type RawInput} from './reader.js';
 import {isTraceDat, looksBinary, SNIFF_BYTES, unsupportedContainer} from './sniff.js';
 import {spoolToFile, traceCmdReport} from './tracedat.js';
 import type {FromWorker, ToWorker, WorkerInit} from './worker.js';
@@ -120,11 +120,28 @@ async function* concat(first: Buffer[], it: AsyncIterator<Buffer>, done: boolean
     yield b;
   }
   if (done) return;
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return;
-    hash?.update(r.value);
-    yield r.value;
+  let ended = false;
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) {
+        ended = true;
+        return;
+      }
+      hash?.update(r.value);
+      yield r.value;
+    }
+  } finally {
+    // A reader that stops early (an error, a duplicate found) closes the input: its file, or the decompressor's child process.
+    if (!ended) await closeQuietly(it);
+  }
+}
+
+async function closeQuietly(it: AsyncIterator<Buffer>): Promise<void> {
+  try {
+    await it.return?.();
+  } catch {
+    // The input is abandoned anyway; the error that stopped the reader is the one to report.
   }
 }
 
@@ -143,11 +160,22 @@ interface LineSource {
   cleanup: () => void;
   /** The regular file the text is read from as is (plain input), else null. */
   plainFile: string | null;
+  /** The text's blocks may be moved to the worker (RawInput.ownsChunks). */
+  ownsChunks: boolean;
 }
 
 async function openLineSource(path: string, opts: IngestOptions, formats: readonly Format[]): Promise<LineSource> {
   const raw = await openRaw(path);
   const it = raw.chunks[Symbol.asyncIterator]();
+  try {
+    return await lineSourceFrom(path, raw, it, opts, formats);
+  } catch (err) {
+    await closeQuietly(it);
+    throw err;
+  }
+}
+
+async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buffer>, opts: IngestOptions, formats: readonly Format[]): Promise<LineSource> {
   const head = await readHead(it, SNIFF_BYTES);
   if (head.size === 0) throw new UserError(`${path} is empty${raw.compression !== 'none' ? ` (after ${raw.compression} decompression)` : ''}; nothing to ingest`);
   const headBytes = Buffer.concat(head.chunks);
@@ -185,6 +213,7 @@ async function openLineSource(path: string, opts: IngestOptions, formats: readon
       facts,
       cleanup,
       plainFile: null,
+      ownsChunks: false,
     };
   }
   const container = unsupportedContainer(headBytes);
@@ -214,6 +243,7 @@ async function openLineSource(path: string, opts: IngestOptions, formats: readon
     facts,
     cleanup: () => {},
     plainFile: raw.plainFile,
+    ownsChunks: raw.ownsChunks,
   };
 }
 
@@ -559,8 +589,9 @@ const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir,
     if (dup && !summary) fail(dup);
   });
 
-  // Decompressors may keep writing into the buffer behind the blocks they hand out; plain reads do not.
-  const movable = src.facts.compression === 'none' && !src.earlyDigest;
+  // zlib, fzstd and the wasm xz decoder may keep writing into the buffer behind the blocks they hand out; plain
+  // reads and the zstd / xz child processes' coalesced output (viaTool) do not.
+  const movable = src.ownsChunks && !src.earlyDigest;
   try {
     for await (const chunk of src.text) {
       if (!loaderReady && inFlight >= HEAD_START_BLOCKS) beginLoads();

@@ -1,9 +1,11 @@
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {ingestPaths, type IngestResult} from '../../src/ingest/pipeline.js';
+import {decompressTool} from '../../src/ingest/reader.js';
 import {UserError} from '../../src/errors.js';
 import {openStore} from '../../src/store/open.js';
 import type {Db} from '../../src/store/db.js';
@@ -194,6 +196,38 @@ test('bad input: truncated gzip, zstd and xz write nothing', async () => {
     assert.equal(await tableCounts(db), {sources: 0, events: 0, log_lines: 0, markers: 0, gaps: 0, unparsed: 0});
   });
 });
+
+test('an input refused after its head (binary inside zstd) stops the zstd process that decompresses it', async () => {
+  if (!decompressTool('zstd')) return;
+  // 4 MiB that zstd cannot shrink: after the 64 KiB head is judged binary, the tool still has megabytes to write.
+  const random = Buffer.alloc(4 << 20);
+  for (let i = 0; i < random.length; i += 4) random.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ (i >>> 7)) >>> 0, i);
+  const file = write('random.bin.zst', execFileSync('zstd', ['-c', '-1'], {input: random, maxBuffer: 1 << 26}));
+  await withDb(async (db) => {
+    await rejects(ingestPaths(db, [file]), /random\.bin\.zst is a binary file/);
+  });
+  for (let i = 0; i < 100 && liveChildren('zstd').length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  const left = liveChildren('zstd');
+  // A leftover child would also keep this test process from exiting.
+  for (const pid of left) process.kill(pid);
+  assert.equal(left, [], 'no zstd left behind');
+});
+
+/** Live (not zombie) child processes of this process with that command name (Linux /proc). */
+function liveChildren(name: string): number[] {
+  const pids: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === name && Number(ppid) === process.pid && state !== 'Z') pids.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
 
 test('bad input: a line over 1 MiB is unparsed line-too-long, text cut to 64 KiB; CRLF, invalid UTF-8 and NULs are counted in meta', async () => {
   await withDb(async (db) => {

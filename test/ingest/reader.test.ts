@@ -1,6 +1,11 @@
+import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {LineSplitter, MAX_LINE, TOO_LONG_KEEP, compressionOf} from '../../src/ingest/reader.js';
+import {UserError} from '../../src/errors.js';
+import {LineSplitter, MAX_LINE, TOO_LONG_KEEP, compressionOf, decompressTool, openRaw} from '../../src/ingest/reader.js';
 import {isTraceDat, looksBinary, unsupportedContainer} from '../../src/ingest/sniff.js';
 
 /** Feeds `input` to a splitter cut at the given byte offsets; returns every line and the too-long flags. */
@@ -146,5 +151,123 @@ test('bzip2, zip, lz4 and tar are named', () => {
   assert.is(unsupportedContainer(tar), 'tar');
   assert.is(unsupportedContainer(Buffer.from('# tracer: nop\n')), null);
 });
+
+
+// ---- decompressors ---------------------------------------------------------------------------------------
+
+const SAMPLE = 'samples/ingest/cap1-head.txt';
+
+async function readAll(path: string): Promise<{bytes: Buffer; decoder: string | null; owns: boolean}> {
+  const raw = await openRaw(path);
+  const parts: Buffer[] = [];
+  for await (const b of raw.chunks) parts.push(b);
+  return {bytes: Buffer.concat(parts), decoder: raw.decoder, owns: raw.ownsChunks};
+}
+
+async function withBuiltinDecoders<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.KTRAIL_NATIVE_DECOMPRESS;
+  process.env.KTRAIL_NATIVE_DECOMPRESS = '0';
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.KTRAIL_NATIVE_DECOMPRESS;
+    else process.env.KTRAIL_NATIVE_DECOMPRESS = saved;
+  }
+}
+
+async function rejectsWith(p: Promise<unknown>, re: RegExp) {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, UserError);
+    assert.match((err as Error).message, re);
+    return;
+  }
+  assert.unreachable('should have thrown');
+}
+
+test('zstd and xz: the system tool (when installed) and the built-in decoders give the same bytes', async () => {
+  const plain = fs.readFileSync(SAMPLE);
+  for (const [ext, tool, builtin] of [['zst', 'zstd', 'fzstd'], ['xz', 'xz', 'xz-decompress']] as const) {
+    const native = await readAll(`${SAMPLE}.${ext}`);
+    const found = decompressTool(tool);
+    assert.is(native.decoder, found ? `${found} -dc` : builtin);
+    assert.is(native.owns, found !== null, 'only the tool output is handed out in buffers of its own');
+    assert.ok(native.bytes.equals(plain), `${ext} via ${native.decoder}`);
+    const js = await withBuiltinDecoders(() => readAll(`${SAMPLE}.${ext}`));
+    assert.is(js.decoder, builtin);
+    assert.ok(js.bytes.equals(plain), `${ext} via ${builtin}`);
+  }
+});
+
+test('zstd and xz through the system tools: blocks of 1 MiB, truncated and corrupt input named as such', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-reader-'));
+  try {
+    for (const [ext, tool] of [['zst', 'zstd'], ['xz', 'xz']] as const) {
+      if (!decompressTool(tool)) continue;
+      // ~3.4 MiB of text: the tool's 64 KiB pipe reads come out as 1 MiB blocks, the last one shorter.
+      const text = Buffer.concat(Array.from({length: 120}, () => fs.readFileSync(SAMPLE)));
+      const file = path.join(dir, `big.${ext}`);
+      fs.writeFileSync(file, execFileSync(tool, ['-c'], {input: text, maxBuffer: 1 << 26}));
+      const raw = await openRaw(file);
+      const sizes: number[] = [];
+      const parts: Buffer[] = [];
+      for await (const b of raw.chunks) {
+        sizes.push(b.length);
+        parts.push(b);
+        assert.is(b.byteOffset, 0);
+        assert.is(b.buffer.byteLength, b.length);
+      }
+      assert.ok(Buffer.concat(parts).equals(text));
+      assert.ok(sizes.length >= 3, `${ext}: ${sizes}`);
+      for (const n of sizes.slice(0, -1)) assert.ok(n >= 1 << 20 && n < (1 << 20) + (1 << 17), `${ext}: blocks ${sizes}`);
+      const whole = fs.readFileSync(file);
+      const cut = path.join(dir, `cut.${ext}`);
+      fs.writeFileSync(cut, whole.subarray(0, whole.length - 100));
+      await rejectsWith(readAll(cut), new RegExp(`cut\\.${ext}: truncated ${tool} data; nothing was ingested from it$`));
+      const bad = path.join(dir, `bad.${ext}`);
+      fs.writeFileSync(bad, Buffer.concat([whole.subarray(0, 12), Buffer.alloc(4000, 0x55)]));
+      await rejectsWith(readAll(bad), new RegExp(`bad\\.${ext}: (corrupt|truncated) ${tool} data`));
+    }
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+test('a reader that stops early ends the decompressor process', async () => {
+  if (!decompressTool('zstd')) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-reader-'));
+  try {
+    const text = Buffer.concat(Array.from({length: 400}, () => fs.readFileSync(SAMPLE)));
+    const file = path.join(dir, 'big.zst');
+    fs.writeFileSync(file, execFileSync('zstd', ['-c'], {input: text, maxBuffer: 1 << 26}));
+    const raw = await openRaw(file);
+    const it = raw.chunks[Symbol.asyncIterator]();
+    assert.ok(!(await it.next()).done);
+    assert.ok(childrenNamed('zstd').length > 0, 'the tool runs while the input is read');
+    await it.return!(undefined);
+    for (let i = 0; i < 100 && childrenNamed('zstd').length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(childrenNamed('zstd'), [], 'no zstd left behind');
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+/** Live (not zombie) child processes of this process with that command name (Linux /proc). */
+function childrenNamed(name: string): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (comm === name && Number(ppid) === process.pid && state !== 'Z') out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
 
 test.run();
