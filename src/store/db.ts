@@ -107,9 +107,16 @@ export class Db {
     await this.run(`DROP ${r.table_type === 'VIEW' ? 'VIEW' : 'TABLE'} "${name}"`);
   }
 
+  /**
+   * Creates the tables that do not exist yet, all in one transaction: a
+   * process killed while a new database is set up leaves all of them or
+   * none, never some (a query of the missing ones would fail).
+   */
   async ensureTables(defs: TableDef[]): Promise<void> {
     const columnCompression = await this.hasColumnCompression();
-    for (const def of defs) await this.run(createTableSql(def, {columnCompression}));
+    await this.transaction(async () => {
+      for (const def of defs) await this.run(createTableSql(def, {columnCompression}));
+    });
   }
 
   private columnCompression: boolean | undefined;
