@@ -24,7 +24,8 @@ export abstract class KtrailCommand extends Command {
       this.exit(err.oclif.exit);
     }
     if (err?.oclif) {
-      this.logToStderr(`ktrail: ${message}`);
+      // A usage error (missing argument, unknown flag, bad option value).
+      this.logToStderr(`ktrail: ${message}${this.id ? `; see ktrail ${this.id.replace(/:/g, ' ')} --help` : ''}`);
       this.exit(2);
     }
     if (process.env.DEBUG) this.logToStderr(err?.stack ?? message);
@@ -33,9 +34,22 @@ export abstract class KtrailCommand extends Command {
   }
 }
 
+/**
+ * An error message as one line. oclif's usage errors name what is missing
+ * on the lines after a colon ("Missing 1 required arg:\nsql  SQL
+ * statement\nSee more help with --help"): that becomes "Missing 1
+ * required arg: sql". Otherwise the first non-empty line.
+ */
 export function oneLine(s: string): string {
-  const first = s.split('\n').find((l) => l.trim() !== '') ?? s;
-  return first.replace(/\s+/g, ' ').trim();
+  const lines = s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^See more help with --help$/.test(l));
+  if (lines.length === 0) return s.replace(/\s+/g, ' ').trim();
+  const first = lines[0]!.replace(/\s+/g, ' ');
+  if (!first.endsWith(':') || lines.length === 1) return first;
+  // Each following line is `name  description`: the names are enough beside a pointer to the help.
+  return `${first} ${lines.slice(1).map((l) => l.split(/\s{2,}/)[0]!.replace(/\s+/g, ' ')).join(', ')}`;
 }
 
 export const dbFlag = (defaultPath: string) =>

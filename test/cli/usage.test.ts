@@ -1,0 +1,53 @@
+// Usage errors through the built CLI: one line on stderr in ktrail's form, exit status 2.
+import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {oneLine} from '../../src/cli/base.js';
+import {nearest} from '../../src/cli/not-found.js';
+
+const root = process.cwd();
+const bin = path.join(root, 'bin/run.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-cli-usage-'));
+
+function usageError(args: string[]): string {
+  const r = spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8'});
+  assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+  assert.is(r.stdout, '');
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.is(lines.length, 1, r.stderr);
+  return lines[0]!;
+}
+
+test('an unknown command names itself and the nearest command', () => {
+  assert.is(usageError(['ingets', 'trace.txt']), "ktrail: unknown command 'ingets' (did you mean 'ingest'?); see ktrail --help");
+  assert.is(usageError(['rules', 'lst']), "ktrail: unknown command 'rules lst' (did you mean 'rules list'?); see ktrail --help");
+  assert.is(usageError(['frobnicate']), "ktrail: unknown command 'frobnicate'; see ktrail --help");
+});
+
+test('missing arguments, unknown flags and bad option values say what and where to look', () => {
+  assert.is(usageError(['query']), 'ktrail: Missing 1 required arg: sql; see ktrail query --help');
+  assert.is(usageError(['rules', 'explain']), 'ktrail: Missing 1 required arg: id; see ktrail rules explain --help');
+  assert.is(usageError(['sources', '--nope']), 'ktrail: Nonexistent flag: --nope; see ktrail sources --help');
+  assert.match(usageError(['query', 'SELECT 1', '--format', 'xml']), /^ktrail: Expected --format=xml to be one of: table, csv, json, ndjson; see ktrail query --help$/);
+  assert.is(usageError(['query', 'SELECT 1', '--db']), 'ktrail: Flag --db expects a value; see ktrail query --help');
+});
+
+test('oneLine: oclif names on the lines after a colon; otherwise the first line', () => {
+  assert.is(oneLine('Missing 2 required args:\na  first\nb  second\nSee more help with --help'), 'Missing 2 required args: a, b');
+  assert.is(oneLine('Nonexistent flag: --nope\nSee more help with --help'), 'Nonexistent flag: --nope');
+  assert.is(oneLine('\n  boom   here\nat x (y.js:1:2)'), 'boom here');
+});
+
+test('nearest: one command within two edits, none on a tie or when far', () => {
+  const ids = ['ingest', 'query', 'rules:list', 'rules:explain', 'sources', 'check'];
+  assert.is(nearest('ingset', ids), 'ingest');
+  assert.is(nearest('rules lst', ids), 'rules:list');
+  assert.is(nearest('export', ids), null);
+  assert.is(nearest('ab', ['ax', 'ay']), null);
+});
+
+test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
+test.run();
