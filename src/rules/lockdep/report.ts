@@ -1,6 +1,6 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
-import {loadReportLines, loadReports, logCoverage, task, reportFinding} from '../kernel/reports-common.js';
+import {loadReportLines, loadReports, logCoverage, reportSeqsSql, task, reportFinding} from '../kernel/reports-common.js';
 import {defineRule, type Evidence, type Severity} from '../types.js';
 
 const CLASSES = ['LOCKDEP'] as const;
@@ -80,13 +80,21 @@ export default defineRule({
  * never spliced into SQL).
  */
 async function loadLocks(db: Parameters<typeof loadReports>[0]): Promise<Map<bigint, LockRow[]>> {
+  // Lines joined on their line numbers (reportSeqsSql), not on the range: see there.
+  const lockdepLines = `SELECT x.report_id, l.source_id, l.seq, l.ts_ns, l.text
+                          FROM (${reportSeqsSql(`r.class = 'LOCKDEP'`)}) x
+                          JOIN log_lines l ON l.source_id = x.source_id AND l.seq = x.seq`;
   const rows = await db.all<LockRow>(
-    `SELECT k.report_id, k.role, k.idx, k.lock_name, k.lock_class, k.func, r.source_id,
-            (SELECT min(l.seq) FROM log_lines l
-              WHERE l.source_id = r.source_id AND l.seq BETWEEN r.seq_start AND r.seq_end
-                AND k.lock_name IS NOT NULL AND position(k.lock_name IN l.text) > 0) AS seq,
+    `WITH lines AS (${lockdepLines}),
+          first_mention AS (
+            SELECT n.report_id, n.lock_name, min(ln.seq) AS seq
+              FROM (SELECT DISTINCT k.report_id, k.lock_name FROM report_locks k WHERE k.lock_name IS NOT NULL) n
+              JOIN lines ln ON ln.report_id = n.report_id AND position(n.lock_name IN ln.text) > 0
+             GROUP BY n.report_id, n.lock_name)
+     SELECT k.report_id, k.role, k.idx, k.lock_name, k.lock_class, k.func, r.source_id, f.seq,
             NULL::BIGINT AS ts_ns, NULL::VARCHAR AS text
        FROM report_locks k JOIN reports r ON r.report_id = k.report_id
+       LEFT JOIN first_mention f ON f.report_id = k.report_id AND f.lock_name = k.lock_name
       WHERE r.class = 'LOCKDEP'
       ORDER BY k.report_id, k.role, k.idx`,
   );
@@ -94,9 +102,7 @@ async function loadLocks(db: Parameters<typeof loadReports>[0]): Promise<Map<big
   const wanted = rows.filter((r) => r.seq !== null);
   if (wanted.length) {
     const lines = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string | null}>(
-      `SELECT l.source_id, l.seq, l.ts_ns, l.text FROM log_lines l
-        JOIN reports r ON r.source_id = l.source_id AND l.seq BETWEEN r.seq_start AND r.seq_end
-       WHERE r.class = 'LOCKDEP'`,
+      `SELECT DISTINCT source_id, seq, ts_ns, text FROM (${lockdepLines})`,
     );
     for (const l of lines) texts.set(`${l.source_id}:${l.seq}`, {text: l.text ?? '', ts_ns: l.ts_ns});
   }
