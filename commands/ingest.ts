@@ -1,3 +1,4 @@
+import {fstatSync} from 'node:fs';
 import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
 import {FORMATS} from '../src/ingest/formats/index.js';
@@ -36,8 +37,20 @@ See docs/ingest.md.`;
     const memory = memoryFromEnv('KTRAIL_INGEST_MEMORY', '64MB');
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
     // Ctrl-C: exit normally so temporary chunk files are removed; the open transaction is never committed.
+    // Except the first Ctrl-C while a pipe on stdin is read (`cat .../trace_pipe | ktrail ingest -`): it
+    // stops the writer too (same terminal), so the input ends there and what was read is ingested.
+    let current: string | null = null;
+    let pipeEnded = false;
+    const stdinIsPipe = paths.includes('-') && stdinPipe();
     const interrupted = () => process.exit(130);
-    process.once('SIGINT', interrupted);
+    process.on('SIGINT', () => {
+      if (current === '-' && stdinIsPipe && !pipeEnded) {
+        pipeEnded = true;
+        process.stderr.write('ktrail: interrupted: ingesting what was read from stdin until its writer stops (Ctrl-C again to abort)\n');
+        return;
+      }
+      interrupted();
+    });
     process.once('SIGTERM', interrupted);
     const {mark} = await import('../src/ingest/timings.js');
     // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
@@ -55,8 +68,9 @@ See docs/ingest.md.`;
     const results: IngestResult[] = [];
     try {
       for (const p of paths) {
+        current = p;
         // One call per path so each result is printed as soon as its source is committed.
-        const [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled()});
+        const [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupted: () => p === '-' && pipeEnded});
         results.push(r!);
         if (!this.jsonEnabled()) this.log(describe(r!));
       }
@@ -72,12 +86,23 @@ See docs/ingest.md.`;
   }
 }
 
+/** Standard input is a pipe or socket (not a terminal, not a file). */
+function stdinPipe(): boolean {
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
 function describe(r: IngestResult): string {
   if (r.status === 'duplicate') {
     return `duplicate  ${r.path}: same content as source ${r.source_id} (${r.format}, ${r.lines} lines); nothing written`;
   }
   return (
     `ingested   ${r.path}: source ${r.source_id}, format ${r.format}, ${r.lines} lines = ` +
-    `${r.header_lines} header + ${r.events} events + ${r.log_lines} log lines + ${r.markers} markers + ${r.gaps} gaps + ${r.unparsed} unparsed`
+    `${r.header_lines} header + ${r.events} events + ${r.log_lines} log lines + ${r.markers} markers + ${r.gaps} gaps + ${r.unparsed} unparsed` +
+    (r.interrupted ? ' (input ended by Ctrl-C)' : '')
   );
 }

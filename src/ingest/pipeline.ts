@@ -32,6 +32,8 @@ export interface IngestOptions {
   worker?: boolean;
   /** Let tokenizers read common lines straight from bytes (default; KTRAIL_FAST_PATH=0 turns it off). */
   fastPath?: boolean;
+  /** True when the input was ended by an interrupt (Ctrl-C on a pipe): recorded as `meta.input.interrupted`. */
+  interrupted?: () => boolean;
 }
 
 export interface IngestResult extends LineAccounting {
@@ -40,6 +42,8 @@ export interface IngestResult extends LineAccounting {
   status: 'ingested' | 'duplicate';
   format: string;
   bytes: number;
+  /** The input was ended by Ctrl-C (a pipe on stdin); what was read up to then is the source. */
+  interrupted?: true;
 }
 
 /** Opens the database when an ingest first needs it. */
@@ -640,6 +644,8 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
     }
     const input: Record<string, unknown> = {...src.facts};
     for (const [k, v] of Object.entries(sum.stats)) if (v) input[k] = v;
+    const interrupted = opts.interrupted?.() === true;
+    if (interrupted) input.interrupted = true;
     const meta = {...(toJsonValue(sum.meta) as Record<string, unknown>), input};
     const fmt = formats.find((f) => f.id === sum.format)!;
     await db.run(
@@ -657,6 +663,7 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
       lines: sum.lines,
       header_lines: sum.headerLines,
       ...sum.counts,
+      ...(interrupted ? {interrupted: true as const} : {}),
     };
   } finally {
     sideRead.abort();

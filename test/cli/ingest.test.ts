@@ -176,6 +176,54 @@ test('SIGTERM during an ingest: exit 130, no source written, temporary chunk fil
   assert.equal(JSON.parse(s.out), [{s: 0, e: 0}]);
 });
 
+test('Ctrl-C while a pipe on stdin is read ends the input there; a second Ctrl-C aborts', async () => {
+  const {spawn} = await import('node:child_process');
+  const text = fs.readFileSync(sample, 'utf8');
+  const body = text.split('\n').filter((l) => l && !l.startsWith('#'));
+  const until = async (cond: () => boolean) => {
+    const deadline = Date.now() + 30_000;
+    while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(cond(), 'timed out');
+  };
+  for (const twice of [false, true]) {
+    const db = path.join(dir, `sigint-${twice}.duckdb`);
+    // KTRAIL_TIMINGS: its first mark says the line stage has started, with the command's signal handlers in place.
+    const child = spawn(process.execPath, [bin, 'ingest', '-', '--db', db, '--json'], {cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, KTRAIL_TIMINGS: '1'}});
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (err += b));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    try {
+      // Over the 64 KiB the format is sniffed from, so the line stage starts before the input ends.
+      child.stdin.write(text + body.join('\n') + '\n');
+      await until(() => err.includes('line stage starts'));
+      child.kill('SIGINT');
+      await until(() => err.includes('interrupted'));
+      assert.match(err, /\nktrail: interrupted: ingesting what was read from stdin until its writer stops \(Ctrl-C again to abort\)\n/);
+      if (twice) child.kill('SIGINT');
+      // The writer's last lines (it stops at the same Ctrl-C), then its end.
+      else child.stdin.write(body.join('\n') + '\n');
+      child.stdin.end();
+      const code = await exit;
+      const q = ktrail(['query', "SELECT lines, meta->>'$.input.interrupted' AS i FROM sources", '--db', db, '--json']);
+      if (twice) {
+        assert.is(code, 130);
+        assert.ok(q.code !== 0 || JSON.parse(q.out).length === 0, q.out + q.err);
+      } else {
+        assert.is(code, 0, err);
+        const lines = text.split('\n').length - 1 + 2 * body.length;
+        const [r] = JSON.parse(out);
+        assert.is(r.interrupted, true);
+        assert.is(r.lines, lines);
+        assert.equal(JSON.parse(q.out), [{lines, i: 'true'}]);
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+});
+
 test('a bad KTRAIL_INGEST_MEMORY is a one-line error, before the database is created', () => {
   const db = path.join(dir, 'mem.duckdb');
   expectUserError(ktrail(['ingest', sample, '--db', db], {env: {KTRAIL_INGEST_MEMORY: '64 apples'}}), /^ktrail: KTRAIL_INGEST_MEMORY=64 apples is not a memory size \(say 512MB or 2GiB\)/);
