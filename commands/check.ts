@@ -44,6 +44,9 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
     if (files.length === 0 && !flags.db) throw new UserError('nothing to check: give capture/log FILEs or --db PATH');
     if (flags.db && flags.db !== ':memory:' && !existsSync(flags.db)) throw new UserError(`database ${flags.db} does not exist (create it with \`ktrail ingest FILE --db ${flags.db}\`)`);
 
+    // Ctrl-C and SIGTERM remove the temporary files; the first Ctrl-C on a stdin pipe ends that input.
+    const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
+    const interrupt = exitOnInterrupt();
     const {limitRulesMemory, openStore} = await import('../src/store/open.js');
     const {runRules} = await import('../src/rules/engine.js');
     const db = await openStore(flags.db ?? ':memory:');
@@ -52,7 +55,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
       await limitRulesMemory(db);
       if (files.length > 0) {
         const {ingestPaths} = await import('../src/ingest/pipeline.js');
-        await ingestPaths(db, files, {progress: !this.jsonEnabled()});
+        await ingestPaths(db, files, {progress: !this.jsonEnabled(), interrupt});
       }
       result = await runRules(db, {ruleIds: flags.rule});
     } finally {

@@ -38,6 +38,9 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
 
   async run(): Promise<unknown> {
     const {argv, flags} = await this.parse(Gate);
+    // Ctrl-C and SIGTERM (a CI job's timeout) remove the temporary files; the first Ctrl-C on a stdin pipe ends that input.
+    const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
+    const interrupt = exitOnInterrupt();
     const {runGate} = await import('../src/gate/run.js');
     const {UserError} = await import('../src/errors.js');
     if (flags.today !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.today)) throw new UserError(`--today ${flags.today}: expected YYYY-MM-DD`);
@@ -52,6 +55,7 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
       markdown: flags.markdown,
       toolVersion: this.config.version,
       today: flags.today,
+      interrupt,
     });
     // Annotations go to stdout, where the runner reads workflow commands; with --json, stdout is the JSON
     // document, so they go to stderr (the runner reads commands there too).

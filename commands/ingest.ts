@@ -1,4 +1,3 @@
-import {fstatSync} from 'node:fs';
 import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
 import {FORMATS} from '../src/ingest/formats/index.js';
@@ -36,22 +35,10 @@ See docs/ingest.md.`;
     const {memoryFromEnv, openStore} = await import('../src/store/open.js');
     const memory = memoryFromEnv('KTRAIL_INGEST_MEMORY', '64MB');
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
-    // Ctrl-C: exit normally so temporary chunk files are removed; the open transaction is never committed.
-    // Except the first Ctrl-C while a pipe on stdin is read (`cat .../trace_pipe | ktrail ingest -`): it
-    // stops the writer too (same terminal), so the input ends there and what was read is ingested.
-    let current: string | null = null;
-    let pipeEnded = false;
-    const stdinIsPipe = paths.includes('-') && stdinPipe();
-    const interrupted = () => process.exit(130);
-    process.on('SIGINT', () => {
-      if (current === '-' && stdinIsPipe && !pipeEnded) {
-        pipeEnded = true;
-        process.stderr.write('ktrail: interrupted: ingesting what was read from stdin until its writer stops (Ctrl-C again to abort)\n');
-        return;
-      }
-      interrupted();
-    });
-    process.once('SIGTERM', interrupted);
+    // Ctrl-C and SIGTERM: the transaction is dropped and temporary files removed; the first Ctrl-C on a
+    // stdin pipe ends that input instead (see exitOnInterrupt).
+    const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
+    const interrupt = exitOnInterrupt();
     const {mark} = await import('../src/ingest/timings.js');
     // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
     let opening: Promise<Db> | null = null;
@@ -68,9 +55,8 @@ See docs/ingest.md.`;
     const results: IngestResult[] = [];
     try {
       for (const p of paths) {
-        current = p;
         // One call per path so each result is printed as soon as its source is committed.
-        const [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupted: () => p === '-' && pipeEnded});
+        const [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupt});
         results.push(r!);
         if (!this.jsonEnabled()) this.log(describe(r!));
       }
@@ -83,16 +69,6 @@ See docs/ingest.md.`;
       }
     }
     return results;
-  }
-}
-
-/** Standard input is a pipe or socket (not a terminal, not a file). */
-function stdinPipe(): boolean {
-  try {
-    const st = fstatSync(0);
-    return st.isFIFO() || st.isSocket();
-  } catch {
-    return false;
   }
 }
 

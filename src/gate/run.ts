@@ -1,4 +1,5 @@
 import {promises as fs} from 'node:fs';
+import type {InputInterrupt} from '../cli/interrupts.js';
 import {UserError} from '../errors.js';
 import type {Severity} from '../rules/types.js';
 import {loadTestSpans} from './attribution.js';
@@ -22,6 +23,8 @@ export interface GateOptions {
   toolVersion: string;
   /** Override "today" (YYYY-MM-DD) for expiry; tests and reproducible reruns. */
   today?: string;
+  /** See exitOnInterrupt. */
+  interrupt?: InputInterrupt;
 }
 
 export interface GateRun {
@@ -61,7 +64,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const db = await openStore(opts.db);
   try {
     await limitRulesMemory(db);
-    await ingestPaths(db, opts.paths, {progress: false});
+    await ingestPaths(db, opts.paths, {progress: false, interrupt: opts.interrupt});
     const run = await runRules(db);
     if (projectorByName('test_results')) await ensureProjections(db, ['test_results']);
     const spans = await loadTestSpans(db);

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
+import type {InputInterrupt} from '../cli/interrupts.js';
 import {UserError} from '../errors.js';
 import {toJsonValue} from '../output/render.js';
 import type {Db} from '../store/db.js';
@@ -32,8 +33,8 @@ export interface IngestOptions {
   worker?: boolean;
   /** Let tokenizers read common lines straight from bytes (default; KTRAIL_FAST_PATH=0 turns it off). */
   fastPath?: boolean;
-  /** True when the input was ended by an interrupt (Ctrl-C on a pipe): recorded as `meta.input.interrupted`. */
-  interrupted?: () => boolean;
+  /** Told which input is read; says whether Ctrl-C ended it (a pipe on stdin), recorded as `meta.input.interrupted`. */
+  interrupt?: InputInterrupt;
 }
 
 export interface IngestResult extends LineAccounting {
@@ -63,9 +64,13 @@ export async function ingestPaths(target: Db | DbOpener, paths: string[], opts: 
   const store = new IngestStore(target);
   try {
     const out: IngestResult[] = [];
-    for (const p of paths) out.push(await ingestOne(store, p, opts));
+    for (const p of paths) {
+      opts.interrupt?.reading(p);
+      out.push(await ingestOne(store, p, opts));
+    }
     return out;
   } finally {
+    opts.interrupt?.reading(null);
     await store.restore();
   }
 }
@@ -644,7 +649,7 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
     }
     const input: Record<string, unknown> = {...src.facts};
     for (const [k, v] of Object.entries(sum.stats)) if (v) input[k] = v;
-    const interrupted = opts.interrupted?.() === true;
+    const interrupted = opts.interrupt?.ended(path) === true;
     if (interrupted) input.interrupted = true;
     const meta = {...(toJsonValue(sum.meta) as Record<string, unknown>), input};
     const fmt = formats.find((f) => f.id === sum.format)!;

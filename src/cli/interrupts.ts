@@ -1,0 +1,55 @@
+import {fstatSync} from 'node:fs';
+
+/** What an ingest is told about Ctrl-C (IngestOptions.interrupt). */
+export interface InputInterrupt {
+  /** The input being read from now on; null when none is (the ingest is over). */
+  reading(path: string | null): void;
+  /** True when this input was ended by Ctrl-C (a pipe on stdin). */
+  ended(path: string): boolean;
+}
+
+const NOTE = 'ktrail: interrupted: ingesting what was read from stdin until its writer stops (Ctrl-C again to abort)\n';
+
+/**
+ * Signal handling of the commands that ingest (`ingest`, `check`, `gate`).
+ * SIGINT and SIGTERM exit through process.exit(130): the 'exit' hooks then
+ * remove the temporary chunk and spill directories, which a signal's
+ * default action left in the temp directory, and the open transaction is
+ * never committed.
+ *
+ * Except the first Ctrl-C while a pipe on stdin is read (`cat
+ * /sys/kernel/tracing/trace_pipe | ktrail ingest -`): trace_pipe never ends
+ * by itself, and the same Ctrl-C stops the writer, so ktrail reads what the
+ * pipe still holds to its end and ingests that. A second Ctrl-C aborts.
+ */
+export function exitOnInterrupt(): InputInterrupt {
+  let current: string | null = null;
+  let ended = false;
+  let pipe: boolean | null = null;
+  const exit = () => process.exit(130);
+  process.on('SIGINT', () => {
+    if (current === '-' && !ended && (pipe ??= stdinIsPipe())) {
+      ended = true;
+      process.stderr.write(NOTE);
+      return;
+    }
+    exit();
+  });
+  process.once('SIGTERM', exit);
+  return {
+    reading: (p) => {
+      current = p;
+    },
+    ended: (p) => p === '-' && ended,
+  };
+}
+
+/** Standard input is a pipe or socket (not a terminal, not a file). */
+function stdinIsPipe(): boolean {
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
