@@ -40,8 +40,13 @@ export function renderTable(columns: string[], rows: Cell[][]): string {
   return lines.join('\n') + '\n';
 }
 
+/** The header line, then one line per row (Papa.unparse with `fields` and no data adds a blank line). */
 export function renderCsv(columns: string[], rows: Cell[][]): string {
-  return Papa.unparse({fields: columns, data: rows.map((r) => r.map(cellText))}, {newline: '\n'}) + '\n';
+  return csvLines([columns]) + csvLines(rows.map((r) => r.map(cellText)));
+}
+
+function csvLines(rows: string[][]): string {
+  return rows.length ? Papa.unparse(rows, {newline: '\n'}) + '\n' : '';
 }
 
 export function rowsToObjects(columns: string[], rows: Cell[][]): Record<string, unknown>[] {
@@ -59,4 +64,43 @@ export function render(format: OutputFormat, columns: string[], rows: Cell[][]):
     case 'ndjson':
       return rowsToObjects(columns, rows).map((o) => JSON.stringify(o)).join('\n') + (rows.length ? '\n' : '');
   }
+}
+
+/** Writes to stdout, waiting when its buffer is full (a slow reader of a large result). */
+async function writeStdout(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+}
+
+/**
+ * csv, json and ndjson written as the rows come, one batch at a time: the
+ * same bytes as render() gives for all the rows at once, without holding
+ * them. (An aligned table needs every row's width first.)
+ */
+export async function renderStream(
+  format: Exclude<OutputFormat, 'table'>,
+  columns: string[],
+  batches: AsyncIterable<Cell[][]>,
+  writeOut: (text: string) => Promise<void> = writeStdout,
+): Promise<void> {
+  if (format === 'csv') await writeOut(csvLines([columns]));
+  let first = true;
+  for await (const rows of batches) {
+    if (rows.length === 0) continue;
+    switch (format) {
+      case 'csv':
+        await writeOut(csvLines(rows.map((r) => r.map(cellText))));
+        break;
+      case 'ndjson':
+        await writeOut(rowsToObjects(columns, rows).map((o) => JSON.stringify(o) + '\n').join(''));
+        break;
+      case 'json': {
+        // Each object as JSON.stringify(all, null, 2) prints it inside the array: indented two more spaces.
+        const items = rowsToObjects(columns, rows).map((o) => '  ' + JSON.stringify(o, null, 2).replace(/\n/g, '\n  '));
+        await writeOut((first ? '[\n' : ',\n') + items.join(',\n'));
+        break;
+      }
+    }
+    first = false;
+  }
+  if (format === 'json') await writeOut(first ? '[]\n' : '\n]\n');
 }

@@ -7,6 +7,13 @@ export interface QueryResult {
   rows: unknown[][];
 }
 
+/** A DuckDB error as a one-line UserError. */
+function sqlError(err: unknown): UserError {
+  const msg = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
+  // DuckDB puts the error class on the first line and sometimes the detail ("LINE 1: ...") after it.
+  return new UserError(`SQL error: ${msg[0] ?? 'unknown error'}`);
+}
+
 /** Runs one user SQL statement; a DuckDB error becomes a one-line UserError. */
 export async function runUserQuery(db: Db, sql: string): Promise<QueryResult> {
   if (!sql.trim()) throw new UserError('empty SQL statement');
@@ -14,10 +21,45 @@ export async function runUserQuery(db: Db, sql: string): Promise<QueryResult> {
     const reader = await db.conn.runAndReadAll(sql);
     return {columns: reader.columnNames(), rows: reader.getRowsJS() as unknown[][]};
   } catch (err) {
-    const msg = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
-    // DuckDB puts the error class on the first line and sometimes the detail ("LINE 1: ...") after it.
-    throw new UserError(`SQL error: ${msg[0] ?? 'unknown error'}`);
+    throw sqlError(err);
   }
+}
+
+export interface StreamedResult {
+  columns: string[];
+  /** The rows, one DuckDB data chunk (~2048 rows) at a time; a DuckDB error on the way is a UserError. */
+  batches: AsyncIterable<unknown[][]>;
+}
+
+/**
+ * Runs one user SQL statement and hands out its rows as DuckDB produces
+ * them, so that memory does not grow with the result (`ktrail query
+ * "SELECT * FROM events" --format csv` of 2M events held 4 GB at once).
+ */
+export async function streamUserQuery(db: Db, sql: string): Promise<StreamedResult> {
+  if (!sql.trim()) throw new UserError('empty SQL statement');
+  let result;
+  try {
+    result = await db.conn.stream(sql);
+  } catch (err) {
+    throw sqlError(err);
+  }
+  const rows = result.yieldRowsJs();
+  return {
+    columns: result.columnNames(),
+    batches: (async function* () {
+      for (;;) {
+        let next;
+        try {
+          next = await rows.next();
+        } catch (err) {
+          throw sqlError(err);
+        }
+        if (next.done) return;
+        yield next.value as unknown[][];
+      }
+    })(),
+  };
 }
 
 export interface SourceSummary extends LineAccounting {

@@ -45,6 +45,31 @@ test('table, csv, json, ndjson and --json outputs', () => {
   assert.equal(JSON.parse(oclifJson.out), JSON.parse(j.out));
 });
 
+test('csv, json and ndjson stream a result of many DuckDB chunks: the same rows as --json, empty results too', () => {
+  // 5000 rows: three DuckDB data chunks; text with commas, quotes and newlines, NULLs, big integers.
+  const sql = `SELECT range AS n, CASE WHEN range % 7 = 0 THEN NULL ELSE 'r' || range || ',"q"' || chr(10) || 'x' END AS s,
+                      (range * 3037000499)::HUGEINT * 1000 AS big FROM range(5000)`;
+  const all = ktrail(['query', sql, '--db', db, '--json']);
+  assert.is(all.code, 0, all.err);
+  const rows = JSON.parse(all.out) as Record<string, unknown>[];
+  assert.is(rows.length, 5000);
+  const j = ktrail(['query', sql, '--db', db, '--format', 'json']);
+  assert.is(j.out, JSON.stringify(rows, null, 2) + '\n', 'json: the bytes of JSON.stringify(all rows, null, 2)');
+  const nd = ktrail(['query', sql, '--db', db, '--format', 'ndjson']);
+  assert.is(nd.out, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  const c = ktrail(['query', sql, '--db', db, '--format', 'csv']);
+  const parsed = Papa.parse<string[]>(c.out.replace(/\n$/, ''));
+  assert.equal(parsed.data[0], ['n', 's', 'big']);
+  assert.equal(parsed.data.slice(1), rows.map((r) => [String(r.n), r.s === null ? '' : String(r.s), String(r.big)]));
+  for (const [format, out] of [['csv', 'n\n'], ['json', '[]\n'], ['ndjson', '']] as const) {
+    const e = ktrail(['query', 'SELECT 1 AS n WHERE false', '--db', db, '--format', format]);
+    assert.is(e.out, out, `empty ${format}`);
+  }
+  const bad = ktrail(['query', "SELECT CAST('x' || range AS INTEGER) FROM range(5000)", '--db', db, '--format', 'csv']);
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /^ktrail: SQL error: Conversion Error/);
+});
+
 test('CSV quotes commas, quotes and newlines (papaparse round trip)', () => {
   const c = ktrail(['query', `SELECT 'a,b' AS x, 'say "hi"' AS y, 'two' || chr(10) || 'lines' AS z`, '--db', db, '--format', 'csv']);
   const parsed = Papa.parse<string[]>(c.out.trim());
