@@ -76,3 +76,20 @@ export async function dumpEventLog(db: Db): Promise<string> {
   out.sources = await db.allJson('SELECT source_id, path, sha256, format, parser_version, bytes, lines, header_lines, first_ts_ns, last_ts_ns, meta FROM sources ORDER BY source_id');
   return JSON.stringify(out);
 }
+
+/** Live (not zombie) child processes of this process with that command name (Linux /proc). */
+export function liveChildren(name: string): number[] {
+  const pids: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (comm === name && Number(ppid) === process.pid && state !== 'Z') pids.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}

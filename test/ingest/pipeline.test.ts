@@ -9,7 +9,7 @@ import {decompressTool} from '../../src/ingest/reader.js';
 import {UserError} from '../../src/errors.js';
 import {openStore} from '../../src/store/open.js';
 import type {Db} from '../../src/store/db.js';
-import {CATCH_ALL, FORMATS_T, TEST_FORMAT, repoRoot, tmpDir} from './helpers.js';
+import {CATCH_ALL, FORMATS_T, TEST_FORMAT, liveChildren, repoRoot, tmpDir} from './helpers.js';
 
 const dir = tmpDir('pipeline');
 const write = (name: string, content: string | Buffer) => {
@@ -213,21 +213,6 @@ test('an input refused after its head (binary inside zstd) stops the zstd proces
   assert.equal(left, [], 'no zstd left behind');
 });
 
-/** Live (not zombie) child processes of this process with that command name (Linux /proc). */
-function liveChildren(name: string): number[] {
-  const pids: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === name && Number(ppid) === process.pid && state !== 'Z') pids.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
 
 test('bad input: a line over 1 MiB is unparsed line-too-long, text cut to 64 KiB; CRLF, invalid UTF-8 and NULs are counted in meta', async () => {
   await withDb(async (db) => {

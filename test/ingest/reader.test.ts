@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import {UserError} from '../../src/errors.js';
 import {LineSplitter, MAX_LINE, TOO_LONG_KEEP, compressionOf, decompressTool, openRaw} from '../../src/ingest/reader.js';
 import {isTraceDat, looksBinary, unsupportedContainer} from '../../src/ingest/sniff.js';
+import {liveChildren} from './helpers.js';
 
 /** Feeds `input` to a splitter cut at the given byte offsets; returns every line and the too-long flags. */
 function split(input: Buffer, cuts: number[] = []) {
@@ -244,30 +245,13 @@ test('a reader that stops early ends the decompressor process', async () => {
     const raw = await openRaw(file);
     const it = raw.chunks[Symbol.asyncIterator]();
     assert.ok(!(await it.next()).done);
-    assert.ok(childrenNamed('zstd').length > 0, 'the tool runs while the input is read');
+    assert.ok(liveChildren('zstd').length > 0, 'the tool runs while the input is read');
     await it.return!(undefined);
-    for (let i = 0; i < 100 && childrenNamed('zstd').length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(childrenNamed('zstd'), [], 'no zstd left behind');
+    for (let i = 0; i < 100 && liveChildren('zstd').length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(liveChildren('zstd'), [], 'no zstd left behind');
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
   }
 });
-
-/** Live (not zombie) child processes of this process with that command name (Linux /proc). */
-function childrenNamed(name: string): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (comm === name && Number(ppid) === process.pid && state !== 'Z') out.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 test.run();
