@@ -79,7 +79,7 @@ export const forks = defineTable({
 
 export const forksProjector: Projector = {
   name: 'forks',
-  version: 1,
+  version: 2,
   description: 'Fork copy windows (dup_mmap/copy_page_range probes, or clone syscalls without CLONE_VM).',
   tables: [forks],
   dependsOn: ['ftrace_args'],
@@ -99,13 +99,19 @@ export const forksProjector: Projector = {
                lead(kind) OVER w AS end_kind, lead(ret) OVER w AS ret
           FROM syscalls WHERE name IN ('clone', 'clone3', 'fork', 'vfork')
         WINDOW w AS (PARTITION BY source_id, pid ORDER BY seq))
-      SELECT s.source_id, s.seq, s.end_seq, s.pid, s.comm, s.cpu, s.end_cpu, s.ts_ns, s.ts_end_ns, s.name, s.args, s.ret,
-             (SELECT min(t.detail) FROM task_lifecycle t WHERE t.source_id = s.source_id AND t.event = 'task_newtask' AND t.pid = s.pid
-                 AND t.seq > s.seq AND t.seq < s.end_seq) AS newtask_flags,
-             (SELECT min(t.child_pid) FROM task_lifecycle t WHERE t.source_id = s.source_id AND t.event = 'sched_process_fork' AND t.pid = s.pid
-                 AND t.seq > s.seq AND t.seq < s.end_seq) AS child_pid
-        FROM s WHERE s.kind = 'enter' AND s.end_kind = 'exit' AND s.ret IS NOT NULL AND s.ret > 0
-        ORDER BY s.source_id, s.seq`);
+      , w AS (SELECT * FROM s WHERE s.kind = 'enter' AND s.end_kind = 'exit' AND s.ret IS NOT NULL AND s.ret > 0)
+      -- The task_newtask and sched_process_fork a window holds are the first of its task after the enter (a task
+      -- makes one clone at a time): ASOF joins, linear in the events. Subqueries on the seq range compared each
+      -- window with every such event of its task: 20,000 forks of one shell took 3.6 s.
+      SELECT w.source_id, w.seq, w.end_seq, w.pid, w.comm, w.cpu, w.end_cpu, w.ts_ns, w.ts_end_ns, w.name, w.args, w.ret,
+             CASE WHEN n.seq < w.end_seq THEN n.detail END AS newtask_flags,
+             CASE WHEN f.seq < w.end_seq THEN f.child_pid END AS child_pid
+        FROM w
+        ASOF LEFT JOIN (SELECT source_id, pid, seq, detail FROM task_lifecycle WHERE event = 'task_newtask') n
+          ON n.source_id = w.source_id AND n.pid = w.pid AND n.seq > w.seq
+        ASOF LEFT JOIN (SELECT source_id, pid, seq, child_pid FROM task_lifecycle WHERE event = 'sched_process_fork') f
+          ON f.source_id = w.source_id AND f.pid = w.pid AND f.seq > w.seq
+        ORDER BY w.source_id, w.seq`);
     const out: Record<string, unknown>[] = [];
     for (const r of rows) {
       let flags: bigint | null = null;
