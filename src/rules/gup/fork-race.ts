@@ -64,6 +64,7 @@ export default defineRule({
       for (const n of newtasks.filter((t) => t.source_id === src.source_id)) {
         if (n.detail && /^[0-9a-fA-F]+$/.test(n.detail) && (BigInt('0x' + n.detail) & CLONE_VM) !== 0n) group.set(n.child_pid, root(n.pid));
       }
+      const gupsBetween = timeIndex(myGups);
       const exactForks = myForks.some((f) => f.exact);
       const windows = myForks.filter((f) => f.exact === exactForks && f.ts_return_ns !== null);
       const partial: string[] = [];
@@ -77,7 +78,7 @@ export default defineRule({
           if (g.tgid !== null && f.tgid !== null) return g.tgid === f.tgid ? 'group' : null;
           return root(g.pid) === root(f.pid) ? 'group' : null;
         };
-        const inside = myGups.filter((g) => g.pid !== f.pid && g.pid !== f.child_pid && g.ts_ns >= f.ts_ns && g.ts_ns <= f.ts_return_ns! && sameMm(g));
+        const inside = gupsBetween(f.ts_ns, f.ts_return_ns!).filter((g) => g.pid !== f.pid && g.pid !== f.child_pid && sameMm(g));
         // Per outer call, prefer the evidence of the lockless walk inside it.
         const reported = new Set<bigint>();
         for (const g of inside) {
@@ -116,3 +117,25 @@ export default defineRule({
     }
   },
 });
+
+/**
+ * The calls with from <= ts_ns <= to, in the order given (by line), found by
+ * binary search over the calls sorted by time: a filter of every call for
+ * every fork window was forks x calls. Calls without a time are never in a
+ * window.
+ */
+function timeIndex(calls: Gup[]): (from: bigint, to: bigint) => Gup[] {
+  const order = calls.flatMap((g, i) => (g.ts_ns === null ? [] : [i])).sort((a, b) => (calls[a]!.ts_ns < calls[b]!.ts_ns ? -1 : calls[a]!.ts_ns > calls[b]!.ts_ns ? 1 : a - b));
+  return (from, to) => {
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (calls[order[mid]!]!.ts_ns < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const hits: number[] = [];
+    for (let k = lo; k < order.length && calls[order[k]!]!.ts_ns <= to; k++) hits.push(order[k]!);
+    return hits.sort((a, b) => a - b).map((i) => calls[i]!);
+  };
+}
