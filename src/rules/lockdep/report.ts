@@ -81,38 +81,26 @@ export default defineRule({
  */
 async function loadLocks(db: Parameters<typeof loadReports>[0]): Promise<Map<bigint, LockRow[]>> {
   // Lines joined on their line numbers (reportSeqsSql), not on the range: see there.
-  const lockdepLines = `SELECT x.report_id, l.source_id, l.seq, l.ts_ns, l.text
-                          FROM (${reportSeqsSql(`r.class = 'LOCKDEP'`)}) x
-                          JOIN log_lines l ON l.source_id = x.source_id AND l.seq = x.seq`;
   const rows = await db.all<LockRow>(
-    `WITH lines AS (${lockdepLines}),
+    `WITH lines AS (
+            SELECT x.report_id, l.seq, l.text
+              FROM (${reportSeqsSql(`r.class = 'LOCKDEP'`)}) x
+              JOIN log_lines l ON l.source_id = x.source_id AND l.seq = x.seq),
           first_mention AS (
             SELECT n.report_id, n.lock_name, min(ln.seq) AS seq
               FROM (SELECT DISTINCT k.report_id, k.lock_name FROM report_locks k WHERE k.lock_name IS NOT NULL) n
               JOIN lines ln ON ln.report_id = n.report_id AND position(n.lock_name IN ln.text) > 0
              GROUP BY n.report_id, n.lock_name)
      SELECT k.report_id, k.role, k.idx, k.lock_name, k.lock_class, k.func, r.source_id, f.seq,
-            NULL::BIGINT AS ts_ns, NULL::VARCHAR AS text
+            l.ts_ns, CASE WHEN f.seq IS NOT NULL THEN coalesce(l.text, '') END AS text
        FROM report_locks k JOIN reports r ON r.report_id = k.report_id
        LEFT JOIN first_mention f ON f.report_id = k.report_id AND f.lock_name = k.lock_name
+       LEFT JOIN log_lines l ON l.source_id = r.source_id AND l.seq = f.seq
       WHERE r.class = 'LOCKDEP'
       ORDER BY k.report_id, k.role, k.idx`,
   );
-  const texts = new Map<string, {text: string; ts_ns: bigint | null}>();
-  const wanted = rows.filter((r) => r.seq !== null);
-  if (wanted.length) {
-    const lines = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string | null}>(
-      `SELECT DISTINCT source_id, seq, ts_ns, text FROM (${lockdepLines})`,
-    );
-    for (const l of lines) texts.set(`${l.source_id}:${l.seq}`, {text: l.text ?? '', ts_ns: l.ts_ns});
-  }
   const out = new Map<bigint, LockRow[]>();
   for (const r of rows) {
-    const t = r.seq !== null ? texts.get(`${r.source_id}:${r.seq}`) : undefined;
-    if (t) {
-      r.text = t.text;
-      r.ts_ns = t.ts_ns;
-    }
     let list = out.get(r.report_id);
     if (!list) out.set(r.report_id, (list = []));
     list.push(r);
