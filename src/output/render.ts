@@ -40,11 +40,11 @@ export function renderTable(columns: string[], rows: Cell[][]): string {
   return lines.join('\n') + '\n';
 }
 
-/** The header line, then one line per row (Papa.unparse with `fields` and no data adds a blank line). */
 export function renderCsv(columns: string[], rows: Cell[][]): string {
-  return csvLines([columns]) + csvLines(rows.map((r) => r.map(cellText)));
+  return render('csv', columns, rows);
 }
 
+/** Lines of CSV, or nothing for no rows (Papa.unparse with `fields` and no data adds a blank line). */
 function csvLines(rows: string[][]): string {
   return rows.length ? Papa.unparse(rows, {newline: '\n'}) + '\n' : '';
 }
@@ -53,17 +53,41 @@ export function rowsToObjects(columns: string[], rows: Cell[][]): Record<string,
   return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, toJsonValue(r[i])])));
 }
 
+/**
+ * A row format written in pieces: what comes before the rows, each
+ * non-empty batch of rows (`first`: no batch came before it), and what
+ * comes after (`any`: some row was written). render() and renderStream()
+ * both write through it, so a streamed result has the same bytes.
+ */
+interface Pieces {
+  head(columns: string[]): string;
+  rows(columns: string[], rows: Cell[][], first: boolean): string;
+  tail(any: boolean): string;
+}
+
+const PIECES: Record<Exclude<OutputFormat, 'table'>, Pieces> = {
+  csv: {
+    head: (columns) => csvLines([columns]),
+    rows: (_, rows) => csvLines(rows.map((r) => r.map(cellText))),
+    tail: () => '',
+  },
+  ndjson: {
+    head: () => '',
+    rows: (columns, rows) => rowsToObjects(columns, rows).map((o) => JSON.stringify(o) + '\n').join(''),
+    tail: () => '',
+  },
+  // JSON.stringify(all rows, null, 2), an object at a time: each indented two more spaces inside the array.
+  json: {
+    head: () => '',
+    rows: (columns, rows, first) => (first ? '[\n' : ',\n') + rowsToObjects(columns, rows).map((o) => '  ' + JSON.stringify(o, null, 2).replace(/\n/g, '\n  ')).join(',\n'),
+    tail: (any) => (any ? '\n]\n' : '[]\n'),
+  },
+};
+
 export function render(format: OutputFormat, columns: string[], rows: Cell[][]): string {
-  switch (format) {
-    case 'table':
-      return renderTable(columns, rows);
-    case 'csv':
-      return renderCsv(columns, rows);
-    case 'json':
-      return JSON.stringify(rowsToObjects(columns, rows), null, 2) + '\n';
-    case 'ndjson':
-      return rowsToObjects(columns, rows).map((o) => JSON.stringify(o)).join('\n') + (rows.length ? '\n' : '');
-  }
+  if (format === 'table') return renderTable(columns, rows);
+  const p = PIECES[format];
+  return p.head(columns) + (rows.length ? p.rows(columns, rows, true) : '') + p.tail(rows.length > 0);
 }
 
 /** Writes to stdout, waiting when its buffer is full (a slow reader of a large result). */
@@ -72,9 +96,9 @@ async function writeStdout(text: string): Promise<void> {
 }
 
 /**
- * csv, json and ndjson written as the rows come, one batch at a time: the
- * same bytes as render() gives for all the rows at once, without holding
- * them. (An aligned table needs every row's width first.)
+ * csv, json and ndjson written as the rows come, one batch at a time, with
+ * the bytes render() gives for all the rows at once, without holding them.
+ * (An aligned table needs every row's width first.)
  */
 export async function renderStream(
   format: Exclude<OutputFormat, 'table'>,
@@ -82,25 +106,13 @@ export async function renderStream(
   batches: AsyncIterable<Cell[][]>,
   writeOut: (text: string) => Promise<void> = writeStdout,
 ): Promise<void> {
-  if (format === 'csv') await writeOut(csvLines([columns]));
+  const p = PIECES[format];
+  await writeOut(p.head(columns));
   let first = true;
   for await (const rows of batches) {
     if (rows.length === 0) continue;
-    switch (format) {
-      case 'csv':
-        await writeOut(csvLines(rows.map((r) => r.map(cellText))));
-        break;
-      case 'ndjson':
-        await writeOut(rowsToObjects(columns, rows).map((o) => JSON.stringify(o) + '\n').join(''));
-        break;
-      case 'json': {
-        // Each object as JSON.stringify(all, null, 2) prints it inside the array: indented two more spaces.
-        const items = rowsToObjects(columns, rows).map((o) => '  ' + JSON.stringify(o, null, 2).replace(/\n/g, '\n  '));
-        await writeOut((first ? '[\n' : ',\n') + items.join(',\n'));
-        break;
-      }
-    }
+    await writeOut(p.rows(columns, rows, first));
     first = false;
   }
-  if (format === 'json') await writeOut(first ? '[]\n' : '\n]\n');
+  await writeOut(p.tail(!first));
 }
