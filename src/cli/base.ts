@@ -14,23 +14,29 @@ export abstract class KtrailCommand extends Command {
     // oclif's own exit (this.exit(n)) travels as an error: let it through.
     if (err instanceof Errors.ExitError) throw err;
     const message = oneLine(err?.message ?? String(err));
-    if (isUserError(err)) {
-      this.logToStderr(`ktrail: ${message}`);
-      this.exit(2);
-    }
+    if (isUserError(err)) return this.fail(message, 2);
     if (err?.oclif?.exit !== undefined && err.oclif.exit !== 2) {
       // oclif usage errors (unknown flag, missing arg) already carry exit 2; others keep theirs.
-      this.logToStderr(`ktrail: ${message}`);
-      this.exit(err.oclif.exit);
+      return this.fail(message, err.oclif.exit);
     }
     if (err?.oclif) {
       // A usage error (missing argument, unknown flag, bad option value).
-      this.logToStderr(`ktrail: ${message}${this.id ? `; see ktrail ${this.id.replace(/:/g, ' ')} --help` : ''}`);
-      this.exit(2);
+      return this.fail(`${message}${this.id ? `; see ktrail ${this.id.replace(/:/g, ' ')} --help` : ''}`, 2);
     }
-    if (process.env.DEBUG) this.logToStderr(err?.stack ?? message);
-    this.logToStderr(`ktrail: internal error: ${message} (set DEBUG=1 for details)`);
-    this.exit(2);
+    if (process.env.DEBUG) process.stderr.write(`${err?.stack ?? message}\n`);
+    return this.fail(`internal error: ${message} (set DEBUG=1 for details)`, 2);
+  }
+
+  /**
+   * The error line goes to stderr whether or not --json is given (oclif's
+   * logToStderr is silent under --json, which left scripts with an exit
+   * status and no reason). Under --json, stdout also gets the error as one
+   * JSON value, so a consumer parsing stdout reads why instead of nothing.
+   */
+  private fail(message: string, exitCode: number): never {
+    process.stderr.write(`ktrail: ${message}\n`);
+    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({error: {message, exit_code: exitCode}})}\n`);
+    this.exit(exitCode);
   }
 }
 

@@ -35,6 +35,22 @@ test('missing arguments, unknown flags and bad option values say what and where 
   assert.is(usageError(['query', 'SELECT 1', '--db']), 'ktrail: Flag --db expects a value; see ktrail query --help');
 });
 
+test('under --json an error is still its one line on stderr, and a JSON value on stdout', () => {
+  // oclif silences logToStderr under --json: these once exited 2 with no output at all.
+  const cases: Array<[string[], string]> = [
+    [['check', '--json', path.join(dir, 'missing.log')], `${path.join(dir, 'missing.log')}: no such file`],
+    [['query', '--json'], 'Missing 1 required arg: sql; see ktrail query --help'],
+    [['sources', '--json', '--nope'], 'Nonexistent flag: --nope; see ktrail sources --help'],
+    [['query', 'SELECT 1', '--json', '--db', path.join(dir, 'none.duckdb')], `database ${path.join(dir, 'none.duckdb')} does not exist; create it with \`ktrail ingest FILE --db ${path.join(dir, 'none.duckdb')}\``],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8'});
+    assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.is(r.stderr, `ktrail: ${message}\n`, args.join(' '));
+    assert.equal(JSON.parse(r.stdout), {error: {message, exit_code: 2}}, args.join(' '));
+  }
+});
+
 test('oneLine: oclif names on the lines after a colon; otherwise the first line', () => {
   assert.is(oneLine('Missing 2 required args:\na  first\nb  second\nSee more help with --help'), 'Missing 2 required args: a, b');
   assert.is(oneLine('Nonexistent flag: --nope\nSee more help with --help'), 'Nonexistent flag: --nope');
