@@ -41,6 +41,7 @@ export const reportsTable = defineTable({
     {name: 'non_block', type: 'INTEGER', doc: 'ATOMIC_SLEEP: `non_block` (kernels >= 5.4; NULL before).'},
     {name: 'alt_titles', type: 'VARCHAR[]', doc: 'Alternative titles for deduplication (e.g. `bad-access in foo`, `hang in bar`), like syzkaller\'s ALT titles; NULL when none.'},
     {name: 'context', type: 'VARCHAR', doc: 'printk context of the report: caller id (`T123`/`C1`), `console` for timestamped lines without caller id, empty for bare lines.'},
+    {name: 'seqs', type: 'BIGINT[]', nullable: false, doc: 'Line numbers (log_lines.seq) of the report\'s own lines, header first. Lines of other printk contexts printed between seq_start and seq_end are not in it (when the console printed caller ids).'},
   ],
 });
 
@@ -83,7 +84,8 @@ const PAGE = 50_000;
 
 export const reportsProjector: Projector = {
   name: 'reports',
-  version: 1,
+  // 2: reports.seqs.
+  version: 2,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
@@ -259,5 +261,6 @@ function reportRow(id: bigint, sourceId: number, r: ExtractedReport): RowObject 
     non_block: r.non_block,
     alt_titles: r.alt_titles.length ? r.alt_titles : null,
     context: r.context,
+    seqs: r.seqs,
   };
 }

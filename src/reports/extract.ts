@@ -50,6 +50,8 @@ interface Open {
   seqEnd: number;
   lastTs: bigint | null;
   lines: string[];
+  /** Line numbers of `lines`. */
+  seqs: number[];
   titleLines: string[];
   textLines: number;
   skipText: boolean;
@@ -146,7 +148,7 @@ export class ReportExtractor {
         this.close(cur);
       }
       const rep: Open = {
-        oops, ctx, header: line, headerText: text, seqEnd: line.seq, lastTs: null, lines: [], titleLines: [], textLines: 0,
+        oops, ctx, header: line, headerText: text, seqEnd: line.seq, lastTs: null, lines: [], seqs: [], titleLines: [], textLines: 0,
         skipText: false, cpuTraceback: false, ended: false, cutBy: null,
         endRule: framed.find((f) => f.header.test(text))?.end ?? null,
       };
@@ -236,6 +238,7 @@ export class ReportExtractor {
 
   private add(rep: Open, line: ReportInputLine, text: string, isHeader: boolean): void {
     rep.lines.push(text);
+    rep.seqs.push(line.seq);
     rep.seqEnd = line.seq;
     if (line.ts_ns !== null && line.ts_ns !== undefined) rep.lastTs = line.ts_ns;
     if (!isHeader && !rep.cpuTraceback && text.includes('Sending NMI from CPU')) {
@@ -298,6 +301,7 @@ function analyze(rep: Open, opts: ExtractOptions): ExtractedReport {
     frames: framesOf(rep.lines),
     locks: locksOf(rep.lines),
     context: rep.ctx,
+    seqs: rep.seqs,
     lines: opts.keepLines ? rep.lines : [],
   };
 }

@@ -67,6 +67,12 @@ export interface ExtractedReport {
   locks: ReportLock[];
   /** printk context of the header line (`T123`, `C1`, `console`, or '' without prefix). */
   context: string;
+  /**
+   * Line numbers of the report's lines, header first: its context's lines up
+   * to seq_end (and CPU-context NMI backtrace lines), not the other tasks'
+   * lines printed in between.
+   */
+  seqs: number[];
   /** Report text (lines of the report's context, `?` frames included). */
   lines: string[];
 }

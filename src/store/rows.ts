@@ -81,6 +81,9 @@ function appendCell(a: Appender, type: ColumnType, v: unknown): void {
     case 'VARCHAR[]':
       a.appendList((v as unknown[]).map(String));
       return;
+    case 'BIGINT[]':
+      a.appendList((v as unknown[]).map((x) => (typeof x === 'bigint' ? x : BigInt(Math.trunc(Number(x))))));
+      return;
     default:
       a.appendVarchar(typeof v === 'string' ? v : String(v));
   }

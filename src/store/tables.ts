@@ -2,7 +2,7 @@
  * Tables are declared once, as data. The CREATE statements, the bulk writer's
  * column order and docs/schema.md are all generated from these declarations.
  */
-export type ColumnType = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'UBIGINT' | 'HUGEINT' | 'DOUBLE' | 'VARCHAR' | 'JSON' | 'TIMESTAMP' | 'VARCHAR[]';
+export type ColumnType = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'UBIGINT' | 'HUGEINT' | 'DOUBLE' | 'VARCHAR' | 'JSON' | 'TIMESTAMP' | 'VARCHAR[]' | 'BIGINT[]';
 
 export interface ColumnDef {
   name: string;

@@ -33,17 +33,32 @@ function classList(classes: readonly string[]): string {
 }
 
 /**
- * SQL rows (report_id, source_id, seq_start, seq): every line number of
- * every report matching `where` (over `reports r`), from `before` lines
- * ahead of its header to its last line. Joined to log_lines on (source_id,
- * seq) this is a hash join, linear in the reports' lines; a join on the
- * range itself (l.seq BETWEEN r.seq_start AND r.seq_end) became a hash join
- * on source_id alone, comparing every report with every line of its source:
- * `ktrail check` of a 1M-line console log with 22k reports took 86 s.
+ * SQL rows (report_id, source_id, seq_start, context, seq): the line numbers
+ * of every report matching `where` (over `reports r`): its own lines
+ * (reports.seqs: not the lines other tasks printed in between), and with
+ * `before`, that many line numbers ahead of its header (the caller keeps
+ * those of the report's context). Joined to log_lines on (source_id, seq)
+ * this is a hash join, linear in the reports' lines; a join on the range
+ * (l.seq BETWEEN r.seq_start AND r.seq_end) became a hash join on source_id
+ * alone, comparing every report with every line of its source: `ktrail
+ * check` of a 1M-line console log with 22k reports took 86 s.
  */
 export function reportSeqsSql(where: string, before = 0): string {
-  return `SELECT r.report_id, r.source_id, r.seq_start, unnest(range(r.seq_start - ${Math.max(0, Math.trunc(before))}, r.seq_end + 1)) AS seq
-            FROM reports r WHERE ${where}`;
+  const own = `SELECT r.report_id, r.source_id, r.seq_start, r.context, unnest(r.seqs) AS seq FROM reports r WHERE ${where}`;
+  const n = Math.max(0, Math.trunc(before));
+  if (n === 0) return own;
+  return `${own}
+          UNION ALL
+          SELECT r.report_id, r.source_id, r.seq_start, r.context, unnest(range(greatest(r.seq_start - ${n}, 1), r.seq_start)) AS seq FROM reports r WHERE ${where}`;
+}
+
+/**
+ * SQL condition: log line `l` was printed in printk context `ctx` (a report's
+ * context; see contextOf in src/reports/extract.ts). Without caller ids on
+ * the console every line is in the report's context.
+ */
+function inContextSql(l: string, ctx: string): string {
+  return `(NOT regexp_full_match(${ctx}, '[TC][0-9]+') OR regexp_replace(coalesce(${l}.caller, ''), '\\s', '', 'g') = ${ctx})`;
 }
 
 /** Reports of the given classes, in log order. */
@@ -97,6 +112,7 @@ export async function loadReportLines(
               ${keyCase} AS key_role
          FROM (${reportSeqsSql(`r.class IN (${classList(classes)})`, before)}) x
          JOIN log_lines l ON l.source_id = x.source_id AND l.seq = x.seq
+          WHERE l.seq >= x.seq_start OR ${inContextSql('l', 'x.context')}
      ) WHERE (seq >= seq_start AND rn <= ${Math.max(1, Math.trunc(head))}) OR key_role IS NOT NULL
      ORDER BY report_id, seq`,
     params,
