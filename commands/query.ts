@@ -1,12 +1,15 @@
 import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
+import {UserError} from '../src/errors.js';
 import {OUTPUT_FORMATS, render, renderStream, rowsToObjects, type Cell, type OutputFormat} from '../src/output/render.js';
 
 export default class Query extends KtrailCommand {
   static summary = 'Run one SQL statement on a ktrail database (opened read-only).';
   static description = `Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
 csv, json and ndjson are written as DuckDB produces the rows, in bounded memory, however large the result;
-the aligned table (the default) and --json hold every row first.`;
+the aligned table (the default) and --json hold every row first.
+Projections the statement names (sched_switches, reports, ...) are built first when missing or older than the sources:
+that one step writes to the database.`;
 
   static examples = [
     `<%= config.bin %> query "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY n DESC"`,
@@ -27,6 +30,7 @@ the aligned table (the default) and --json hold every row first.`;
     const {openStore} = await import('../src/store/open.js');
     const {runUserQuery, streamUserQuery} = await import('../src/store/query.js');
     const format = flags.format as OutputFormat;
+    await this.buildProjections(flags.db, args.sql);
     const db = await openStore(flags.db, {readOnly: true});
     try {
       // csv, json and ndjson stream; the aligned table and oclif's --json (one value returned) need all rows.
@@ -38,8 +42,43 @@ the aligned table (the default) and --json hold every row first.`;
       const res = await runUserQuery(db, args.sql);
       if (!this.jsonEnabled()) process.stdout.write(render(format, res.columns, res.rows as Cell[][]));
       return rowsToObjects(res.columns, res.rows as Cell[][]);
+    } catch (err) {
+      const missing = /Table with name (\w+) does not exist/.exec((err as Error)?.message ?? '');
+      if (missing && ['findings', 'coverage'].includes(missing[1]!.toLowerCase())) {
+        throw new UserError(`${(err as Error).message}; findings and coverage are written by \`ktrail check --db ${flags.db}\``);
+      }
+      throw err;
     } finally {
       db.close();
+    }
+  }
+
+  /**
+   * Projections (sched_switches, reports, ...) are derived from the event log
+   * and built by check and rebuild; `ingest` does not build them. A query that
+   * names one that is missing or older than the sources builds it first, in a
+   * short read-write session, so the README's ingest-then-query works and a
+   * query never reads a projection that leaves out a source.
+   */
+  private async buildProjections(dbPath: string, sql: string): Promise<void> {
+    const {openStore} = await import('../src/store/open.js');
+    const {ensureProjections, projectionsNamedIn, staleProjections} = await import('../src/project/run.js');
+    const names = projectionsNamedIn(sql);
+    if (names.length === 0) return;
+    const ro = await openStore(dbPath, {readOnly: true});
+    let stale: string[];
+    try {
+      stale = await staleProjections(ro, names);
+    } finally {
+      ro.close();
+    }
+    if (stale.length === 0) return;
+    if (process.stderr.isTTY) process.stderr.write(`ktrail: building ${stale.join(', ')} from the event log\n`);
+    const rw = await openStore(dbPath);
+    try {
+      await ensureProjections(rw, names);
+    } finally {
+      rw.close();
     }
   }
 }

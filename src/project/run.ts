@@ -53,12 +53,32 @@ async function buildOne(db: Db, p: Projector, key: string): Promise<void> {
  * built, or a dependency was rebuilt now.
  */
 export async function ensureProjections(db: Db, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await db.ensureTables([projectionStateTable]);
+  await visitStale(db, names, (p, key) => buildOne(db, p, key));
+}
+
+/**
+ * The projections among `names` (and what they depend on) that
+ * ensureProjections would build now, in build order. Reads only, so it
+ * works on a database opened read-only.
+ */
+export async function staleProjections(db: Db, names: string[]): Promise<string[]> {
+  const out: string[] = [];
+  await visitStale(db, names, async (p) => {
+    out.push(p.name);
+  });
+  return out;
+}
+
+async function visitStale(db: Db, names: string[], onStale: (p: Projector, key: string) => Promise<void>): Promise<void> {
   const order = projectorsInOrder(names);
   if (order.length === 0) return;
-  await db.ensureTables([projectionStateTable]);
   const key = await sourcesKey(db);
   const built = new Map(
-    (await db.all<{name: string; version: number; sources_key: string}>(`SELECT name, version, sources_key FROM "${projectionStateTable.name}"`)).map((r) => [r.name, r]),
+    (await db.tableExists(projectionStateTable.name))
+      ? (await db.all<{name: string; version: number; sources_key: string}>(`SELECT name, version, sources_key FROM "${projectionStateTable.name}"`)).map((r) => [r.name, r])
+      : [],
   );
   const rebuilt = new Set<string>();
   for (const p of order) {
@@ -66,9 +86,19 @@ export async function ensureProjections(db: Db, names: string[]): Promise<void> 
     let stale = !st || st.version !== p.version || st.sources_key !== key || p.dependsOn.some((d) => rebuilt.has(d));
     if (!stale) for (const t of p.tables) if (!(await db.tableExists(t.name))) stale = true;
     if (!stale) continue;
-    await buildOne(db, p, key);
+    await onStale(p, key);
     rebuilt.add(p.name);
   }
+}
+
+/**
+ * The projections whose tables `sql` names (a word match on the table names:
+ * a name inside a string literal counts too, which only builds one more
+ * projection than needed).
+ */
+export function projectionsNamedIn(sql: string): string[] {
+  const words = new Set(sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []);
+  return PROJECTORS.filter((p) => p.tables.some((t) => words.has(t.name.toLowerCase()))).map((p) => p.name);
 }
 
 /**

@@ -95,4 +95,25 @@ test('query on a missing database is a one-line error and creates nothing', () =
   assert.not.ok(fs.existsSync(path.join(dir, 'nope.duckdb')));
 });
 
+test('a projection the query names is built when missing, and again after a new source', () => {
+  // ingest does not build projections: the README's ingest-then-query must still work.
+  const pdb = path.join(dir, 'proj.duckdb');
+  assert.is(ktrail(['ingest', trace, '--db', pdb]).code, 0);
+  const count = () => {
+    const r = ktrail(['query', 'SELECT source_id, count(*) AS n FROM sched_switches GROUP BY ALL ORDER BY 1', '--db', pdb, '--format', 'json']);
+    assert.is(r.code, 0, r.err);
+    return JSON.parse(r.out) as Array<{source_id: number; n: number}>;
+  };
+  assert.equal(count(), [{source_id: 1, n: expectedSwitches}]);
+  // A second source (the same lines, another content): the projection must not leave it out.
+  const copy = path.join(dir, 'cap1-copy.txt');
+  fs.writeFileSync(copy, fs.readFileSync(trace, 'utf8') + '\n');
+  assert.is(ktrail(['ingest', copy, '--db', pdb]).code, 0);
+  assert.equal(count(), [{source_id: 1, n: expectedSwitches}, {source_id: 2, n: expectedSwitches}]);
+  // Rule output is not a projection: the error says where it comes from.
+  const f = ktrail(['query', 'SELECT * FROM findings', '--db', pdb]);
+  assert.is(f.code, 2);
+  assert.match(f.err, /findings and coverage are written by `ktrail check --db /);
+});
+
 test.run();
