@@ -372,6 +372,8 @@ export interface SplitStats {
   long_lines: number;
   /** True when the input did not end with a newline (the last line still counts). */
   missing_final_newline: boolean;
+  /** Set when the input began with a UTF-8 byte order mark (removed: editors on Windows add one). */
+  utf8_bom?: true;
 }
 
 export class LineSplitter {
@@ -396,7 +398,13 @@ export class LineSplitter {
   push(buf: Buffer): LineBatch {
     const out: LineBatch = {lines: [], tooLong: null};
     if (buf.length === 0) return out;
+    if (!this.sawAnyByte && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+      // Not part of the first line: left in, it became part of the first task name or header.
+      this.stats.utf8_bom = true;
+      buf = buf.subarray(3);
+    }
     this.sawAnyByte = true;
+    if (buf.length === 0) return out;
     let pos = 0;
     if (this.overflow) {
       const nl = buf.indexOf(10);

@@ -31,6 +31,19 @@ test('task names with spaces, dashes and -digits split at the last -pid', () => 
   assert.equal([ev(d).comm, ev(d).pid], ['<...>', 29476]);
 });
 
+test('separator lines are header lines; other lines starting with dashes are kept as unparsed', () => {
+  const r = run('ftrace', [
+    ' ------------------------------------------',
+    ' ---------------------------------------- # annotated by hand',
+    '------------[ cut here ]------------',
+    '---------- some other text',
+  ]);
+  assert.equal(
+    r.map((x) => x.t),
+    ['header', 'header', 'unparsed', 'unparsed'],
+  );
+});
+
 test('tgid column: 7-wide, dashes, old 5-wide', () => {
   const [a, b, c] = run('ftrace', [
     '      capture.sh-2631    (   2631) [000] ...1.  1521.870525: foo: a=1',

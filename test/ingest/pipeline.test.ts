@@ -234,6 +234,21 @@ test('bad input: a line over 1 MiB is unparsed line-too-long, text cut to 64 KiB
   });
 });
 
+test('a UTF-8 byte order mark is removed before the first line and noted in meta', async () => {
+  // Left in, it became part of the first line: `# tracer:` unparsed, or the first event's comm.
+  const trace = fs.readFileSync(path.join(repoRoot, 'samples/ftrace/function.txt'));
+  await withDb(async (db) => {
+    const [plain] = await ingestPaths(db, [write('function-plain.txt', trace)]);
+    const [bom] = await ingestPaths(db, [write('function-bom.txt', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), trace]))]);
+    assert.equal([bom!.format, bom!.header_lines, bom!.events, bom!.unparsed], [plain!.format, plain!.header_lines, plain!.events, 0]);
+    const metas = await db.all<{m: string}>('SELECT CAST(meta AS VARCHAR) AS m FROM sources ORDER BY source_id');
+    const [a, b] = metas.map((r) => JSON.parse(r.m));
+    assert.is(b.tracer, a.tracer);
+    assert.is(b.input.utf8_bom, true);
+    assert.is(a.input.utf8_bom, undefined);
+  });
+});
+
 test('stdin (-) is read like a file', async () => {
   const {spawnSync} = await import('node:child_process');
   const script = `

@@ -122,6 +122,22 @@ test('dmesg --json: one object per line', () => {
   );
 });
 
+test('foreign lines in dmesg --json and kmsg are unparsed, not counted as header lines', () => {
+  // Once any line that was not a JSON key or record, and any kmsg line starting with a space, was a header line: lost.
+  const json = ['{"pri": 6, "time": 1.0, "msg": "hello 0"}', '[   12.345678] BUG: kernel NULL pointer dereference, address: 0', '{"pri": 6, "time": 2.0, "msg": "hello 1"}', '{"pri": 6}'];
+  const j = tokenize(formatOf('dmesg-json'), json);
+  assert.equal(j.counts, {log_lines: 2, unparsed: 2});
+  const reasons = (t: {results: Array<{t: string; reason?: string}>}) => t.results.flatMap((r, i) => (r.t === 'unparsed' ? [[i + 1, r.reason]] : []));
+  assert.equal(reasons(j), [[2, 'json-not-a-record'], [4, 'json-not-a-record']]);
+  const pretty = ['{', '   "dmesg": [', '      {', '         "pri": 6,', '         "time":     0.000001,', '         "msg": "x"', '      },{', '         "msg": "y"', '      }', '   ]', '}'];
+  assert.equal(tokenize(formatOf('dmesg-json'), pretty).counts, {log_lines: 2, header: 9});
+
+  const kmsg = ['6,1,100,-;first', ' SUBSYSTEM=pci', ' DEVICE=+pci:0000:00:01.0', '    Call Trace: this indented line is not KEY=value', '6,2,200,-;second'];
+  const k = tokenize(formatOf('kmsg'), kmsg);
+  assert.equal(k.counts, {log_lines: 2, header: 2, unparsed: 1});
+  assert.equal(reasons(k), [[4, 'kmsg-bad-record']]);
+});
+
 test('journalctl -k with no entries: journal, header lines only', () => {
   const lines = readLines(path.join(CAPTURES, 'journalctl_k.txt'));
   assert.is(sniffLog(lines)?.id, 'journal');

@@ -244,7 +244,8 @@ const TRACECMD_SUMMARY_RE = /^(?:Average wakeup latency|Maximum Latency|Minimum 
 const SUBBUFFER_RE = /^CPU:\d+ \[SUBBUFFER START\]/;
 const TSDIFF_RE = /^ *(?:\(\+\d+\))? +/;
 const ELISION_RE = /^\s*(?:\[\.\.\.\]|\.{3,})\s*$/;
-const DASHES_RE = /^\s*-{10,}/;
+/** A separator line (function_graph's context-switch banner frame), alone or with a `# note` after it. */
+const DASHES_RE = /^\s*-{10,}\s*(?:#.*)?$/;
 const ENTRIES_RE = /entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/;
 const NPROC_RE = /#P:(\d+)/;
 const INSTANCE_PREFIX_RE = /^\s*([^\s:]+): +(\S.*)$/;

@@ -9,12 +9,15 @@ import {FACILITIES, LEVELS} from './prefix.js';
  *    (`"pri": 5,` `"time":     0.000000,` `"caller": "T1",` `"msg": "..."`),
  *    the `msg` line carries the record (it is the last key util-linux prints);
  *    the key lines before it and the bracket lines are header lines;
- *  - one object per line (`jq -c '.dmesg[]'`), `{"pri":5,"time":0.0,"msg":"..."}`;
- *    any other line is a header line.
+ *  - one object per line (`jq -c '.dmesg[]'`), `{"pri":5,"time":0.0,"msg":"..."}`.
+ * Bracket lines and key lines are header lines; any other line is unparsed
+ * (`json-not-a-record`), so a foreign line in the file is kept, not counted away.
  * `pri` without `-x` is the level only; with `-x` util-linux prints
  * `"fac": "kern", "pri": "notice"`. The time is read from its text (exact ns).
  */
 const KEY_RE = /^\s*"(\w+)"\s*:\s*(.*?),?\s*$/;
+/** The structure lines of the JSON around the records: `{`, `]`, `},`, `]}` (key lines are matched by KEY_RE). */
+const BRACKETS_RE = /^[[\]{}, ]+$/;
 
 interface Pending {
   level: number | null;
@@ -74,7 +77,7 @@ export class DmesgJsonTokenizer implements Tokenizer {
     if (s.length === 0) return HEADER;
     if (s.charCodeAt(0) === 123 /* { */ && s.indexOf('"msg"') !== -1) return this.objectLine(s, raw, seq);
     const m = KEY_RE.exec(s);
-    if (!m) return HEADER;
+    if (!m) return BRACKETS_RE.test(s) ? HEADER : unparsedLine('json-not-a-record', raw);
     const key = m[1]!;
     if (key !== 'msg') {
       applyKey(this.pending, key, m[2]!);

@@ -14,6 +14,8 @@ import {cleanLine, cleanMeta, newCleanCounts} from './clean.js';
  */
 const RECORD_RE = /^(\d{1,4}),(\d+),(\d+),([^;,]*)((?:,[^;]*)?);/;
 const ESCAPE_RE = /\\x([0-9a-fA-F]{2})/g;
+/** A dictionary line: ` KEY=value` (dev_printk's SUBSYSTEM=, DEVICE=). */
+const DICT_RE = /^ [A-Za-z0-9_.-]+=/;
 
 export class KmsgTokenizer implements Tokenizer {
   private readonly clean = newCleanCounts();
@@ -28,6 +30,7 @@ export class KmsgTokenizer implements Tokenizer {
     const s = cleanLine(raw, this.clean);
     if (s.length === 0) return HEADER;
     if (s.charCodeAt(0) === 32) {
+      if (!DICT_RE.test(s)) return unparsedLine('kmsg-bad-record', raw);
       this.dictLines++;
       return HEADER;
     }
