@@ -15,6 +15,8 @@ export interface TestSpan {
   ts_end_ns: bigint;
   /** KTAP nesting depth (0 = top level); markers nest by containment. */
   depth: number;
+  /** Boot of a KTAP test in its log (log time restarts at each boot); null for trace markers. */
+  boot: number | null;
   /** `ok` / `not ok` for KTAP; null when the markers do not say. */
   result: 'ok' | 'not ok' | null;
   directive: string | null;
@@ -39,13 +41,16 @@ export interface Attribution {
  * printed in the same microsecond as the result line belongs to that test);
  * when `ts` is both one test's end and the next one's start, the test that
  * ends there wins, since the next test starts only after that result line.
+ * Log times restart at each boot: a test of the finding's own source counts
+ * only in the finding's boot (`boot`: null when unknown, then any).
  */
-export function attributeAt(spans: readonly TestSpan[], ts: bigint | null, source_id: number): TestSpan | null {
+export function attributeAt(spans: readonly TestSpan[], ts: bigint | null, source_id: number, boot: number | null = null): TestSpan | null {
   if (ts === null) return null;
   let best: TestSpan | null = null;
   const key = (s: TestSpan): [number, number, bigint, number] => [s.depth, s.ts_start_ns < ts || s.ts_start_ns === s.ts_end_ns ? 1 : 0, -(s.ts_end_ns - s.ts_start_ns), s.source_id === source_id ? 1 : 0];
   for (const s of spans) {
     if (ts < s.ts_start_ns || ts > s.ts_end_ns) continue;
+    if (s.source_id === source_id && s.boot !== null && boot !== null && s.boot !== boot) continue;
     if (!best) {
       best = s;
       continue;
@@ -122,14 +127,14 @@ export function spansFromMarkers(rows: readonly MarkerRow[], lastTs: Map<number,
       const start = open.get(key)?.pop();
       if (!start) continue; // an end without its start names no window
       depthBySource.set(r.source_id, Math.max(0, depth - 1));
-      out.push({name: p.name, source_id: r.source_id, seq: r.seq, ts_start_ns: start.row.ts_ns!, ts_end_ns: r.ts_ns, depth: start.depth, result: p.result, directive: null, origin: 'markers'});
+      out.push({name: p.name, source_id: r.source_id, seq: r.seq, ts_start_ns: start.row.ts_ns!, ts_end_ns: r.ts_ns, depth: start.depth, boot: null, result: p.result, directive: null, origin: 'markers'});
     }
   }
   for (const stack of open.values()) {
     for (const s of stack) {
       const end = lastTs.get(s.row.source_id);
       if (end === undefined) continue;
-      out.push({name: s.name, source_id: s.row.source_id, seq: s.row.seq, ts_start_ns: s.row.ts_ns!, ts_end_ns: end, depth: s.depth, result: null, directive: null, origin: 'markers'});
+      out.push({name: s.name, source_id: s.row.source_id, seq: s.row.seq, ts_start_ns: s.row.ts_ns!, ts_end_ns: end, depth: s.depth, boot: null, result: null, directive: null, origin: 'markers'});
     }
   }
   return out;
@@ -138,6 +143,7 @@ export function spansFromMarkers(rows: readonly MarkerRow[], lastTs: Map<number,
 interface TestResultRow {
   source_id: number;
   seq: number | bigint;
+  boot?: number | null;
   ts_ns: bigint | number | null;
   ts_start_ns: bigint | number | null;
   depth: number | null;
@@ -159,6 +165,7 @@ export function spansFromTestResults(rows: readonly TestResultRow[]): TestSpan[]
       ts_start_ns: BigInt(r.ts_start_ns),
       ts_end_ns: BigInt(r.ts_ns),
       depth: r.depth ?? 0,
+      boot: r.boot ?? null,
       result: r.result === 'ok' || r.result === 'not ok' ? r.result : null,
       directive: r.directive ?? null,
       origin: 'test_results',
@@ -172,7 +179,7 @@ export async function loadTestSpans(db: Db): Promise<TestSpan[]> {
   const spans: TestSpan[] = [];
   if (await db.tableExists('test_results')) {
     const rows = await db.all<TestResultRow>(
-      'SELECT source_id, seq, ts_ns, ts_start_ns, depth, suite, name, result, directive FROM test_results WHERE ts_ns IS NOT NULL AND ts_start_ns IS NOT NULL',
+      'SELECT source_id, seq, boot, ts_ns, ts_start_ns, depth, suite, name, result, directive FROM test_results WHERE ts_ns IS NOT NULL AND ts_start_ns IS NOT NULL',
     );
     spans.push(...spansFromTestResults(rows));
   }
@@ -187,4 +194,33 @@ export async function loadTestSpans(db: Db): Promise<TestSpan[]> {
     );
   }
   return spans;
+}
+
+/**
+ * The boot of every evidence line of `findings` that is a log line, by
+ * `source_id:seq` (for attributeAt). Boots are runs of lines, so the first
+ * line of each boot is enough: a line is in the last boot that began at or
+ * before it.
+ */
+export async function findingBoots(db: Db, findings: ReadonlyArray<{evidence: ReadonlyArray<{source_id: number; seq: number}>}>): Promise<Map<string, number>> {
+  const starts = new Map<number, Array<{seq: number; boot: number}>>();
+  const rows = await db.all<{source_id: number; boot: number; first_seq: bigint}>(
+    'SELECT source_id, boot, min(seq) AS first_seq FROM log_lines WHERE boot IS NOT NULL GROUP BY source_id, boot ORDER BY source_id, first_seq',
+  );
+  for (const r of rows) {
+    let list = starts.get(r.source_id);
+    if (!list) starts.set(r.source_id, (list = []));
+    list.push({seq: Number(r.first_seq), boot: r.boot});
+  }
+  const out = new Map<string, number>();
+  for (const f of findings) {
+    for (const e of f.evidence) {
+      const list = starts.get(e.source_id);
+      if (!list || e.seq < list[0]!.seq) continue;
+      let boot = list[0]!.boot;
+      for (const b of list) if (b.seq <= e.seq) boot = b.boot;
+      out.set(`${e.source_id}:${e.seq}`, boot);
+    }
+  }
+  return out;
 }

@@ -89,6 +89,23 @@ export interface GateInput {
   /** YYYY-MM-DD (UTC), for expiry. */
   today: string;
   spans: readonly TestSpan[];
+  /** Boot of each log line that is evidence, by `source_id:seq` (see findingBoots); missing: unknown. */
+  boots?: ReadonlyMap<string, number>;
+}
+
+/** The boot a finding happened in: that of its earliest evidence line in its own source, when that is a log line. */
+export function bootOfFinding(f: Finding, boots: ReadonlyMap<string, number> | undefined): number | null {
+  if (!boots) return null;
+  let best: number | null = null;
+  let bestSeq = Infinity;
+  for (const e of f.evidence) {
+    if (e.source_id !== f.source_id || e.seq >= bestSeq) continue;
+    const b = boots.get(`${e.source_id}:${e.seq}`);
+    if (b === undefined) continue;
+    best = b;
+    bestSeq = e.seq;
+  }
+  return best;
 }
 
 /** Where to open the log: the earliest evidence line in the finding's own source (else any evidence line, else line 1). */
@@ -120,7 +137,7 @@ export function compareWithBaseline(input: GateInput): GateResult {
   const findings: GateFinding[] = input.findings.map((f) => {
     const entry = byFp.get(f.fingerprint) ?? null;
     const status: FindingStatus = entry === null ? 'new' : isExpired(entry, today) ? 'expired' : 'known';
-    const span = attributeAt(input.spans, f.ts_ns, f.source_id);
+    const span = attributeAt(input.spans, f.ts_ns, f.source_id, bootOfFinding(f, input.boots));
     return {
       status,
       gating: status !== 'known' && severityRank(f.severity) >= failRank,

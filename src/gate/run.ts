@@ -2,7 +2,7 @@ import {promises as fs} from 'node:fs';
 import type {InputInterrupt} from '../cli/interrupts.js';
 import {UserError} from '../errors.js';
 import type {Severity} from '../rules/types.js';
-import {loadTestSpans} from './attribution.js';
+import {findingBoots, loadTestSpans} from './attribution.js';
 import {type Baseline, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
 import {renderGithub} from './github.js';
 import {renderJunit} from './junit.js';
@@ -68,6 +68,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     const run = await runRules(db);
     if (projectorByName('test_results')) await ensureProjections(db, ['test_results']);
     const spans = await loadTestSpans(db);
+    const boots = spans.some((s) => s.boot !== null) ? await findingBoots(db, run.findings) : undefined;
 
     let baselineUpdate: GateRun['baselineUpdate'] = null;
     if (opts.updateBaseline && opts.baseline) {
@@ -86,6 +87,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       failOn: opts.failOn,
       today,
       spans,
+      boots,
     });
 
     const written: GateRun['written'] = {};

@@ -57,6 +57,13 @@ test('spansFromTestResults: suite-qualified names; innermost KTAP subtest chosen
   assert.is(attributeAt(spans, 5n * S, 1)!.name, 'mm_kunit.cow_test');
 });
 
+test('a KTAP test of an earlier boot is not blamed: log time restarts at each boot', () => {
+  const spans = spansFromTestResults([{source_id: 1, seq: 4, boot: 0, ts_ns: 6n * S, ts_start_ns: 4n * S, depth: 0, suite: null, name: 'test_alpha', result: 'ok', directive: null}]);
+  assert.is(attributeAt(spans, 5n * S, 1, 1), null);
+  assert.is(attributeAt(spans, 5n * S, 1, 0)!.name, 'test_alpha');
+  assert.is(attributeAt(spans, 5n * S, 1, null)!.name, 'test_alpha');
+});
+
 test('a test that passed while a finding happened is pointed out; a failed or skipped one is not', () => {
   const spans: TestSpan[] = [
     {name: 'suite.passes', source_id: 1, seq: 30, ts_start_ns: 1n * S, ts_end_ns: 2n * S, depth: 1, result: 'ok', directive: null, origin: 'test_results'},

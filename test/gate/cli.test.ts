@@ -232,6 +232,32 @@ test('attribution: a splat during a capture-kit phase names that phase (trace ma
   assert.ok(j.stderr.split('\n').some((l) => l.startsWith('::error file=samples/gate/ktap-pass-with-lockdep.log,')), j.stderr);
 });
 
+test('attribution: a splat after a reboot is not attributed to a test of the boot before', () => {
+  const log = path.join(tmp, 'two-boots.log');
+  writeFileSync(
+    log,
+    [
+      '[    0.000000] Linux version 6.1.0 (gcc) #1 SMP',
+      '[    4.000000] KTAP version 1',
+      '[    4.000001] 1..1',
+      '[    6.000000] ok 1 test_alpha',
+      '[    9.000000] reboot: Restarting system',
+      '[    0.000000] Linux version 6.1.0 (gcc) #1 SMP',
+      '[    5.000000] ------------[ cut here ]------------',
+      '[    5.500001] WARNING: CPU: 0 PID: 100 at mm/foo.c:12 foo_func+0x12/0x40',
+      '[    5.500003] Modules linked in:',
+      '[    5.500004] CPU: 0 PID: 100 Comm: a Not tainted 6.1.0 #1',
+      '[    5.500006] RIP: 0010:foo_func+0x12/0x40',
+      '[    5.500008] Call Trace:',
+      '[    5.500010]  bar_func+0x1/0x2',
+      '[    5.500017] ---[ end trace 0000000000000000 ]---',
+    ].join('\n') + '\n',
+  );
+  const out = json(gate(log, '--json'));
+  assert.equal(out.findings.map((f: any) => [f.title, f.test ?? null]), [['WARNING in foo_func', null]]);
+  assert.equal(out.tests, []);
+});
+
 test('fresh capture-kit run on this machine (samples/gate/kit): clean passes; a splat during its gupfork phase fails and names the phase', () => {
   const KIT = 'samples/gate/kit';
   const clean = gate(`${KIT}/dmesg.txt`, `${KIT}/cap5-trace-markers.txt`, '--json');
