@@ -95,6 +95,8 @@ function callerContext(caller: string): string | null {
 const startIgnores = REPORT_START_IGNORES.map((s) => new RegExp(s));
 const framed = FRAMED_REPORTS.map((f) => ({header: new RegExp(f.header), end: new RegExp(f.end)}));
 const endOfReport = new RegExp(END_OF_REPORT);
+/** The x86 register dump (`__show_regs`): RIP, Code, RSP, the general registers, segments, CRn, DRn. */
+const REGS_AFTER_END = /^\s*(?:RIP: |Code: |RSP: |RAX: |RDX: |RBP: |R(?:10|13): |FS: |CS: |CR2: |DR[03]: |PKRU: )/;
 const oopsIgnores = new Map<OopsDef, RegExp[]>(OOPSES.map((o) => [o, (o.ignores ?? []).map((s) => new RegExp(s))]));
 
 /** Matches exactly the lines that contain some class header: one pass instead of one substring search per class. */
@@ -179,6 +181,14 @@ export class ReportExtractor {
         this.add(rep, line, text, false);
         return;
       }
+      // x86 prints the registers again after `---[ end trace` when the oops is
+      // fatal, then `Kernel panic - not syncing: Fatal exception`: one crash,
+      // one report (a separate panic report would be a second finding, with a
+      // fingerprint shared by every crash). Kept out of the title text.
+      if (REGS_AFTER_END.test(text)) {
+        this.add(rep, line, text, false, false);
+        return;
+      }
       this.close(rep);
       return;
     }
@@ -236,7 +246,7 @@ export class ReportExtractor {
     return this.hangup;
   }
 
-  private add(rep: Open, line: ReportInputLine, text: string, isHeader: boolean): void {
+  private add(rep: Open, line: ReportInputLine, text: string, isHeader: boolean, forTitle = true): void {
     rep.lines.push(text);
     rep.seqs.push(line.seq);
     rep.seqEnd = line.seq;
@@ -246,6 +256,7 @@ export class ReportExtractor {
       this.tracebacks.add(rep);
     }
     if (!isHeader && isQuestionable(text)) return;
+    if (!forTitle) return;
     rep.textLines++;
     let skip = rep.skipText;
     if (text.includes('Disabling lock debugging due to kernel taint')) skip = true;

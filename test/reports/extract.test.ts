@@ -25,6 +25,18 @@ const ATOMIC_SLEEP = `[  100.000001][ T1234] BUG: sleeping function called from 
 [  100.000012][ T1234]  __mmu_notifier_invalidate_range_start+0x8b/0x1f0
 [  100.000013][ T1234]  </TASK>`;
 
+test('a fatal x86 oops: the register dump after its end line and the panic that follows are part of it', () => {
+  // Real syzbot logs (samples/reports/corpus/576, 512): one crash, one report.
+  for (const [n, title] of [['576', 'kernel BUG in rmap_walk_file'], ['512', 'general protection fault in dup_mm']] as const) {
+    const c = parseCorpusFile(fs.readFileSync(`samples/reports/corpus/${n}`, 'utf8'));
+    const log = tokenizeLog(c.log).lines;
+    const reps = extractReports(log);
+    assert.equal(reps.map((r) => r.title), [title], n);
+    const panic = log.find((l) => l.text.startsWith('Kernel panic - not syncing: Fatal exception'))!;
+    assert.ok(reps[0]!.seqs.includes(panic.seq), `${n}: the panic line is in the report`);
+  }
+});
+
 test('atomic sleep: class, title, guilty frame, second-line fields', () => {
   const [r, ...rest] = reportsOf(ATOMIC_SLEEP);
   assert.is(rest.length, 0);
