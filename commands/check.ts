@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs';
 import {Args, Flags} from '@oclif/core';
-import {KtrailCommand} from '../src/cli/base.js';
+import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
 import {buildReport, FINDINGS_FORMATS, renderFindings, reportJson, type FindingsFormat} from '../src/output/findings.js';
 import {SEVERITIES, type Severity} from '../src/rules/types.js';
@@ -30,7 +30,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
   };
 
   static flags = {
-    db: Flags.string({description: 'check this DuckDB store instead of FILEs', helpValue: 'PATH'}),
+    db: Flags.string({description: 'check this DuckDB store instead of FILEs', helpValue: 'PATH', parse: nonEmpty}),
     rule: Flags.string({description: 'run only this rule (repeatable: --rule A --rule B)', multiple: true, multipleNonGreedy: true, helpValue: 'ID'}),
     severity: Flags.string({description: 'lowest severity shown', options: SEVERITIES, default: 'info'}),
     'fail-on': Flags.string({description: 'exit 1 when a finding is at or above this severity', options: SEVERITIES, default: 'error'}),

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {KtrailCommand} from '../src/cli/base.js';
+import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {escapeTerminal} from '../src/gate/escape.js';
 import type {GateRun} from '../src/gate/run.js';
 import {toJsonValue} from '../src/output/render.js';
@@ -25,7 +25,7 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
   };
 
   static flags = {
-    db: Flags.string({description: 'DuckDB database to ingest into (default: in memory, discarded after the gate)', default: ':memory:', helpValue: 'PATH'}),
+    db: Flags.string({description: 'DuckDB database to ingest into (default: in memory, discarded after the gate)', default: ':memory:', helpValue: 'PATH', parse: nonEmpty}),
     baseline: Flags.string({description: 'baseline of known findings (YAML, or JSON when the name ends in .json)', helpValue: 'FILE'}),
     'update-baseline': Flags.boolean({description: 'write the current findings into --baseline as known (keeps owner/comment/expires of existing entries)', default: false}),
     'fail-on': Flags.string({description: 'lowest severity of a new finding that fails the gate', options: ['error', 'warning', 'info'], default: 'error'}),

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {dbFlag, KtrailCommand} from '../src/cli/base.js';
+import {dbFlag, KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {FORMATS} from '../src/ingest/formats/index.js';
 import type {IngestResult} from '../src/ingest/pipeline.js';
 import type {Db} from '../src/store/db.js';
@@ -26,7 +26,7 @@ See docs/ingest.md.`;
 
   static flags = {
     db: dbFlag('./ktrail.duckdb'),
-    format: Flags.string({description: 'force an input format instead of sniffing it', helpValue: 'ID'}),
+    format: Flags.string({description: 'force an input format instead of sniffing it', helpValue: 'ID', parse: nonEmpty}),
   };
 
   async run(): Promise<IngestResult[]> {

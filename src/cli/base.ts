@@ -1,5 +1,5 @@
 import {Command, Errors, Flags} from '@oclif/core';
-import {isUserError} from '../errors.js';
+import {isUserError, UserError} from '../errors.js';
 
 /**
  * Base of every ktrail command: `--json` support (oclif's enableJsonFlag) and
@@ -53,10 +53,23 @@ export function oneLine(s: string): string {
     .filter((l) => l !== '' && !/^See more help with --help$/.test(l));
   if (lines.length === 0) return s.replace(/\s+/g, ' ').trim();
   const first = lines[0]!.replace(/\s+/g, ' ');
+  // A flag's parse step failed: oclif puts `Parsing --flag` above the reason.
+  const parsing = /^Parsing (--\S+)$/.exec(first);
+  if (parsing && lines.length > 1) return `${parsing[1]}: ${lines[1]!.replace(/\s+/g, ' ')}`;
   if (!first.endsWith(':') || lines.length === 1) return first;
   // Each following line is `name  description`: the names are enough beside a pointer to the help.
   return `${first} ${lines.slice(1).map((l) => l.split(/\s{2,}/)[0]!.replace(/\s+/g, ' ')).join(', ')}`;
 }
 
+/**
+ * Parse step of flags that name a file or an id: an empty value (`--db ''`
+ * from an unset shell variable) is a usage error. Passed on, DuckDB took ''
+ * for an in-memory database and ingest reported success with nothing saved.
+ */
+export async function nonEmpty(input: string): Promise<string> {
+  if (input.trim() === '') throw new UserError('an empty value is not allowed');
+  return input;
+}
+
 export const dbFlag = (defaultPath: string) =>
-  Flags.string({description: 'DuckDB database file', default: defaultPath, helpValue: 'PATH'});
+  Flags.string({description: 'DuckDB database file', default: defaultPath, helpValue: 'PATH', parse: nonEmpty});

@@ -33,6 +33,12 @@ test('missing arguments, unknown flags and bad option values say what and where 
   assert.is(usageError(['sources', '--nope']), 'ktrail: Nonexistent flag: --nope; see ktrail sources --help');
   assert.match(usageError(['query', 'SELECT 1', '--format', 'xml']), /^ktrail: Expected --format=xml to be one of: table, csv, json, ndjson; see ktrail query --help$/);
   assert.is(usageError(['query', 'SELECT 1', '--db']), 'ktrail: Flag --db expects a value; see ktrail query --help');
+  // An empty value (an unset shell variable): DuckDB took --db '' for an in-memory database, and nothing was saved.
+  assert.is(usageError(['ingest', 'x.txt', '--db', '']), 'ktrail: --db: an empty value is not allowed');
+  assert.is(usageError(['query', 'SELECT 1', '--db', '']), 'ktrail: --db: an empty value is not allowed');
+  assert.is(usageError(['check', 'x.txt', '--db', '']), 'ktrail: --db: an empty value is not allowed');
+  assert.is(usageError(['gate', 'x.txt', '--db', '']), 'ktrail: --db: an empty value is not allowed');
+  assert.is(usageError(['ingest', 'x.txt', '--format', '']), 'ktrail: --format: an empty value is not allowed');
 });
 
 test('under --json an error is still its one line on stderr, and a JSON value on stdout', () => {
