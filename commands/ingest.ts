@@ -3,6 +3,7 @@ import {dbFlag, KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {FORMATS} from '../src/ingest/formats/index.js';
 import type {IngestResult} from '../src/ingest/pipeline.js';
 import type {Db} from '../src/store/db.js';
+import {isUserError, UserError} from '../src/errors.js';
 
 export default class Ingest extends KtrailCommand {
   static summary = 'Read ftrace captures and kernel logs into the event log of a DuckDB database.';
@@ -54,9 +55,18 @@ See docs/ingest.md.`;
       })());
     const results: IngestResult[] = [];
     try {
-      for (const p of paths) {
+      for (const [i, p] of paths.entries()) {
         // One call per path so each result is printed as soon as its source is committed.
-        const [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupt});
+        let r: IngestResult | undefined;
+        try {
+          [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupt});
+        } catch (err) {
+          // The first bad input ends the command (sources before it stay committed): say which inputs were not read.
+          const rest = paths.slice(i + 1);
+          if (rest.length === 0 || !isUserError(err)) throw err;
+          const names = rest.length > 5 ? `${rest.slice(0, 5).join(', ')} and ${rest.length - 5} more` : rest.join(', ');
+          throw new UserError(`${err.message}; not read: ${names}`);
+        }
         results.push(r!);
         if (!this.jsonEnabled()) this.log(describe(r!));
       }

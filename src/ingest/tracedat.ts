@@ -46,8 +46,12 @@ export async function* traceCmdReport(file: string, shownPath: string): AsyncGen
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   let finished = false;
+  let printed = 0;
   try {
-    for await (const b of child.stdout as AsyncIterable<Buffer>) yield b;
+    for await (const b of child.stdout as AsyncIterable<Buffer>) {
+      printed += b.length;
+      yield b;
+    }
     finished = true;
   } finally {
     if (!finished) child.kill('SIGTERM');
@@ -56,5 +60,10 @@ export async function* traceCmdReport(file: string, shownPath: string): AsyncGen
   if (code !== 0) {
     const why = stderr.split('\n').map((l) => l.trim()).find((l) => l) ?? `exit code ${code}`;
     throw new UserError(`trace-cmd report failed on ${shownPath}: ${why}`);
+  }
+  // Even a trace.dat without events prints its `cpus=N` line; trace-cmd exits 0 and prints nothing for a cut file.
+  if (printed === 0) {
+    const why = stderr.split('\n').map((l) => l.trim()).find((l) => l);
+    throw new UserError(`trace-cmd report printed nothing for ${shownPath}: the trace.dat is truncated or corrupt${why ? ` (${why})` : ''}; nothing was ingested from it`);
   }
 }

@@ -148,6 +148,18 @@ test('trace.dat without trace-cmd: one line saying how to install it', () => {
   expectUserError(r, /trace\.dat; reading it needs trace-cmd, which is not installed: .*apt-get install trace-cmd/);
 });
 
+test('a truncated trace.dat is named as such, not as empty; inputs after a bad one are named as not read', () => {
+  if (!hasTraceCmd) assert.unreachable('trace-cmd is not installed (apt-get install trace-cmd; .ci/run installs it)');
+  // trace-cmd exits 0 and prints nothing for a cut file: this once read "t.dat is empty".
+  const cut = path.join(dir, 'cut.dat');
+  fs.writeFileSync(cut, fs.readFileSync(traceDat).subarray(0, 600_000));
+  const db = path.join(dir, 'cut.duckdb');
+  expectUserError(ktrail(['ingest', cut, '--db', db]), /^ktrail: trace-cmd report printed nothing for .*cut\.dat: the trace\.dat is truncated or corrupt/);
+  const r = ktrail(['ingest', sample, cut, sample + '.missing', '--db', db]);
+  expectUserError(r, /truncated or corrupt.*; not read: .*\.missing\n$/);
+  assert.match(r.out, /^ingested /, 'the input before it is committed and reported');
+});
+
 test('SIGTERM during an ingest: exit 130, no source written, temporary chunk files removed', async () => {
   const {spawn} = await import('node:child_process');
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
