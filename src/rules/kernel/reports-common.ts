@@ -139,31 +139,44 @@ export async function loadReportLines(
 export async function logCoverage(ctx: RuleContext): Promise<void> {
   const rows = await ctx.db.all<{source_id: number}>('SELECT DISTINCT source_id FROM log_lines');
   const withLog = new Set(rows.map((r) => r.source_id));
-  // Lost messages (kmsg/console drops, or lost printk:console events in a trace) may have cut a report.
+  const lost = await lostLogMessages(ctx.db);
+  for (const s of ctx.sources) {
+    const why = lost.get(s.source_id);
+    if (withLog.has(s.source_id) && why) ctx.coverage(s.source_id, 'partial', `${why} in this source: a report may be incomplete or missing`);
+    else if (withLog.has(s.source_id)) ctx.coverage(s.source_id, 'evaluated');
+    else ctx.coverage(s.source_id, 'not-evaluated', 'no kernel log lines in this source (add the dmesg/console log of the run, or enable printk:console in the trace)');
+  }
+}
+
+/**
+ * Per source, what kernel log messages it lost, in words; sources that lost
+ * none are absent. Lost messages are gaps (kmsg/console drops, or lost
+ * printk:console events in a trace) and /dev/kmsg sequence numbers that
+ * jumped because records were overwritten before they were read.
+ */
+export async function lostLogMessages(db: Db): Promise<Map<number, string>> {
   const lost = new Map(
-    (await ctx.db.all<{source_id: number; n: bigint}>('SELECT source_id, count(*) AS n FROM gaps GROUP BY source_id')).map((r) => [r.source_id, Number(r.n)]),
+    (await db.all<{source_id: number; n: bigint}>('SELECT source_id, count(*) AS n FROM gaps GROUP BY source_id')).map((r) => [r.source_id, Number(r.n)]),
   );
-  // /dev/kmsg readers see sequence numbers jump when records were overwritten before being read.
   const missing = new Map(
     (
-      await ctx.db.all<{source_id: number; n: bigint | null}>(
+      await db.all<{source_id: number; n: bigint | null}>(
         `SELECT source_id, TRY_CAST(json_extract_string(meta, '$.records_missing') AS BIGINT) AS n FROM sources WHERE meta IS NOT NULL`,
       )
     )
       .filter((r) => r.n !== null && r.n > 0n)
       .map((r) => [r.source_id, Number(r.n)]),
   );
-  for (const s of ctx.sources) {
-    const gaps = lost.get(s.source_id);
-    const records = missing.get(s.source_id);
-    const why = [
-      gaps ? `${gaps} gap(s) of lost events/messages` : '',
-      records ? `${records} kernel log record(s) overwritten before they were read` : '',
-    ].filter(Boolean);
-    if (withLog.has(s.source_id) && why.length) ctx.coverage(s.source_id, 'partial', `${why.join(' and ')} in this source: a report may be incomplete or missing`);
-    else if (withLog.has(s.source_id)) ctx.coverage(s.source_id, 'evaluated');
-    else ctx.coverage(s.source_id, 'not-evaluated', 'no kernel log lines in this source (add the dmesg/console log of the run, or enable printk:console in the trace)');
+  const out = new Map<number, string>();
+  for (const id of new Set([...lost.keys(), ...missing.keys()])) {
+    const gaps = lost.get(id);
+    const records = missing.get(id);
+    out.set(
+      id,
+      [gaps ? `${gaps} gap(s) of lost events/messages` : '', records ? `${records} kernel log record(s) overwritten before they were read` : ''].filter(Boolean).join(' and '),
+    );
   }
+  return out;
 }
 
 /**

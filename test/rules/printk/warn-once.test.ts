@@ -38,6 +38,21 @@ for (const name of REAL) {
   });
 }
 
+test('kmsg records overwritten before they were read: partial coverage, so a gate does not read a missing message as fixed', async () => {
+  const lines = (await import('node:fs')).readFileSync(path.join(DMESG, 'kmsg_raw.txt'), 'utf8').split('\n');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ktrail-warn-once-gap-'));
+  try {
+    const file = path.join(dir, 'kmsg-gap.txt');
+    // Records 101-319 gone: the reader fell behind and the ring buffer overwrote them.
+    writeFileSync(file, [...lines.slice(0, 100), ...lines.slice(319)].join('\n'));
+    const r = await checkFiles([file], opts);
+    assert.equal(r.coverage.map((c) => c.status), ['partial']);
+    assert.match(r.coverage[0]!.reason ?? '', /overwritten before they were read.*a one-time message may be missing/);
+  } finally {
+    rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test('the fingerprint ignores pids and comms; the title names the site', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ktrail-warn-once-'));
   try {
