@@ -35,6 +35,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
     severity: Flags.string({description: 'lowest severity shown', options: SEVERITIES, default: 'info'}),
     'fail-on': Flags.string({description: 'exit 1 when a finding is at or above this severity', options: SEVERITIES, default: 'error'}),
     format: Flags.string({description: 'output format', options: FINDINGS_FORMATS, default: 'table'}),
+    'input-format': Flags.string({description: 'force the input format of FILEs instead of sniffing it (ids: ktrail ingest --help)', helpValue: 'ID', parse: nonEmpty}),
   };
 
   async run(): Promise<unknown> {
@@ -55,7 +56,10 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
       await limitRulesMemory(db);
       if (files.length > 0) {
         const {ingestPaths} = await import('../src/ingest/pipeline.js');
-        await ingestPaths(db, files, {progress: !this.jsonEnabled(), interrupt});
+        const {withInputFormatHint} = await import('../src/ingest/sniff.js');
+        await ingestPaths(db, files, {format: flags['input-format'], progress: !this.jsonEnabled(), interrupt}).catch((err) => {
+          throw withInputFormatHint(err);
+        });
       }
       result = await runRules(db, {ruleIds: flags.rule});
     } finally {

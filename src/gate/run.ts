@@ -12,6 +12,8 @@ import {type SarifRuleInfo, renderSarif} from './sarif.js';
 
 export interface GateOptions {
   paths: string[];
+  /** Input format id forced for every path (--input-format); sniffed when absent. */
+  inputFormat?: string;
   db: string;
   baseline?: string;
   updateBaseline?: boolean;
@@ -64,7 +66,10 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const db = await openStore(opts.db);
   try {
     await limitRulesMemory(db);
-    await ingestPaths(db, opts.paths, {progress: false, interrupt: opts.interrupt});
+    const {withInputFormatHint} = await import('../ingest/sniff.js');
+    await ingestPaths(db, opts.paths, {format: opts.inputFormat, progress: false, interrupt: opts.interrupt}).catch((err) => {
+      throw withInputFormatHint(err);
+    });
     const run = await runRules(db);
     if (projectorByName('test_results')) await ensureProjections(db, ['test_results']);
     const spans = await loadTestSpans(db);

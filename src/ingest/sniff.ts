@@ -2,6 +2,15 @@ import {UserError} from '../errors.js';
 import type {Format} from './format.js';
 
 /** How much of the head the detectors see (DESIGN §2: priority-ordered detectors over the head). */
+/** The end of the unrecognised-format message; `check` and `gate` name their own flag (withInputFormatHint). */
+export const FORMAT_HINT = 'use --format';
+
+/** An error of ingestPaths as `check`/`gate` show it: their flag for the input format is --input-format. */
+export function withInputFormatHint(err: unknown): unknown {
+  if (err instanceof UserError && err.message.endsWith(FORMAT_HINT)) return new UserError(err.message.slice(0, -FORMAT_HINT.length) + 'use --input-format');
+  return err;
+}
+
 export const SNIFF_LINES = 64;
 export const SNIFF_BYTES = 64 * 1024;
 
@@ -71,7 +80,7 @@ export function chooseFormat(path: string, head: string[], formats: readonly For
     if (ok) return f;
   }
   const tried = formats.map((x) => x.id).join(', ') || 'no format is registered';
-  throw new UserError(`cannot recognise the format of ${path} (tried: ${tried}); use --format`);
+  throw new UserError(`cannot recognise the format of ${path} (tried: ${tried}); ${FORMAT_HINT}`);
 }
 
 /** The first SNIFF_LINES lines, cut at SNIFF_BYTES characters in total. */

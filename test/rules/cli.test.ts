@@ -27,6 +27,35 @@ test('check FILE: findings grouped by rule with numbered evidence lines, coverag
   assert.match(r.out, /1 finding \(0 error, 1 warning, 0 info\) in 1 source; 0 at or above error\./);
 });
 
+test('check and gate --input-format: a console log without printk times, which sniffing cannot recognise', () => {
+  // A serial console of a kernel without printk.time, the splat far from the head of the file.
+  const file = path.join(tmp, 'notime.log');
+  const noise = Array.from({length: 80}, (_, i) => `random user-space output line ${i}`);
+  writeFileSync(
+    file,
+    [
+      ...noise,
+      '------------[ cut here ]------------',
+      'WARNING: CPU: 0 PID: 100 at mm/foo.c:12 foo_func+0x12/0x40',
+      'Modules linked in:',
+      'CPU: 0 PID: 100 Comm: a Not tainted 6.1.0 #1',
+      'RIP: 0010:foo_func+0x12/0x40',
+      'Call Trace:',
+      ' bar_func+0x1/0x2',
+      '---[ end trace 0000000000000000 ]---',
+    ].join('\n') + '\n',
+  );
+  const sniffed = ktrail('check', file);
+  assert.is(sniffed.code, 2);
+  assert.match(sniffed.err, /^ktrail: cannot recognise the format of .*; use --input-format\n$/);
+  const forced = ktrail('check', file, '--input-format', 'console', '--json');
+  assert.is(forced.code, 0, forced.err);
+  assert.equal(JSON.parse(forced.out).findings.map((f: {title: string}) => f.title), ['WARNING in foo_func']);
+  const gate = spawnSync(process.execPath, ['bin/run.js', 'gate', file, '--input-format', 'console', '--json'], {encoding: 'utf8'});
+  assert.is(gate.status, 0, gate.stderr);
+  assert.equal(JSON.parse(gate.stdout).findings.map((f: {title: string}) => f.title), ['WARNING in foo_func']);
+});
+
 test('check with a bad KTRAIL_RULES_MEMORY: one line, exit 2', () => {
   const r = spawnSync(process.execPath, ['bin/run.js', 'check', CLEAN], {encoding: 'utf8', env: {...process.env, KTRAIL_RULES_MEMORY: 'plenty'}});
   assert.is(r.status, 2, r.stderr);
