@@ -11,12 +11,28 @@ export interface QueryResult {
 function sqlError(err: unknown): UserError {
   const msg = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
   // DuckDB puts the error class on the first line and sometimes the detail ("LINE 1: ...") after it.
-  return new UserError(`SQL error: ${msg[0] ?? 'unknown error'}`);
+  return new UserError(`SQL error: ${(msg[0] ?? 'unknown error').replace(/^Failed to extract statements: /, '')}`);
+}
+
+/**
+ * The SQL must be exactly one statement: given several, DuckDB ran all of
+ * them but the result (and so the output) was the first one's, silently.
+ */
+async function requireOneStatement(db: Db, sql: string): Promise<void> {
+  if (!sql.replace(/;/g, '').trim()) throw new UserError('empty SQL statement');
+  let n: number;
+  try {
+    n = (await db.conn.extractStatements(sql)).count;
+  } catch (err) {
+    throw sqlError(err);
+  }
+  if (n === 0) throw new UserError('empty SQL statement');
+  if (n > 1) throw new UserError(`ktrail query runs one SQL statement; this SQL has ${n}: run them one at a time`);
 }
 
 /** Runs one user SQL statement; a DuckDB error becomes a one-line UserError. */
 export async function runUserQuery(db: Db, sql: string): Promise<QueryResult> {
-  if (!sql.trim()) throw new UserError('empty SQL statement');
+  await requireOneStatement(db, sql);
   try {
     const reader = await db.conn.runAndReadAll(sql);
     return {columns: reader.columnNames(), rows: reader.getRowsJS() as unknown[][]};
@@ -37,7 +53,7 @@ export interface StreamedResult {
  * "SELECT * FROM events" --format csv` of 2M events held 4 GB at once).
  */
 export async function streamUserQuery(db: Db, sql: string): Promise<StreamedResult> {
-  if (!sql.trim()) throw new UserError('empty SQL statement');
+  await requireOneStatement(db, sql);
   let result;
   try {
     result = await db.conn.stream(sql);

@@ -86,6 +86,15 @@ test('the database is opened read-only; SQL errors are one line, exit 2', () => 
   assert.is(bad.err.trim().split('\n').length, 1);
   const n = ktrail(['query', 'SELECT count(*) AS n FROM events', '--db', db, '--json']);
   assert.ok(JSON.parse(n.out)[0].n > 0, 'nothing was deleted');
+  // Several statements: DuckDB ran them all and printed only the first result.
+  for (const format of ['table', 'csv']) {
+    const two = ktrail(['query', 'SELECT 1; SELECT 2', '--db', db, '--format', format]);
+    assert.is(two.code, 2);
+    assert.is(two.err, 'ktrail: ktrail query runs one SQL statement; this SQL has 2: run them one at a time\n');
+    assert.is(two.out, '');
+  }
+  assert.is(ktrail(['query', ' ; ', '--db', db]).err, 'ktrail: empty SQL statement\n');
+  assert.is(ktrail(['query', 'SELECT 1 AS x;', '--db', db, '--format', 'csv']).out, 'x\n1\n');
 });
 
 test('query on a missing database is a one-line error and creates nothing', () => {
