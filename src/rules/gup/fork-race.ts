@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage, loadGapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
-import {emptyInventory, evidence, hex, inventory, missingReason, secs, task, type ProbeNeed} from '../mmu-notifier/common.js';
+import {emptyInventory, evidence, hex, inventory, missingReason, returnCaller, secs, task, type ProbeNeed} from '../mmu-notifier/common.js';
 
 const meta = {
   id: 'gup/fork-race',
@@ -99,7 +99,9 @@ export default defineRule({
           const certain = g.lockless && f.exact && sameMm(g) !== null;
           const confidence: Confidence = certain ? 'certain' : 'inferred';
           const severity: Severity = pin || longterm ? 'error' : 'warning';
-          const title = `GUP-fast ${call.symbol}${pin ? ' (FOLL_PIN)' : ''}${longterm ? ' (FOLL_LONGTERM)' : ''} inside fork copy window`;
+          // The GUP caller (the driver pinning pages) names the code path in the fingerprint.
+          const caller = await returnCaller(ctx.db, src.source_id, call.return_seq);
+          const title = `GUP-fast ${call.symbol}${caller ? ` from ${caller}` : ''}${pin ? ' (FOLL_PIN)' : ''}${longterm ? ' (FOLL_LONGTERM)' : ''} inside fork copy window`;
           ctx.report({
             severity, confidence, title: `${title} of ${task(f.comm, f.pid)} by ${task(call.comm, call.pid)}`, fingerprintTitle: title,
             source_id: src.source_id, ts_ns: call.ts_ns, ts_end_ns: call.ts_return_ns, pid: call.pid, comm: call.comm,

@@ -191,3 +191,18 @@ export function family(sym: string | null): string {
 }
 
 export const EAGAIN = -11;
+
+/**
+ * The function a probed call returned to, from its return probe's line
+ * (`(__oom_reap_task_mm+0x9c/0x170 <- __mmu_notifier_invalidate_range_start)`):
+ * `__oom_reap_task_mm`, or null when the return was not captured. It names
+ * the code path in a finding's fingerprint: the same bug from another caller
+ * (another driver, the OOM reaper vs process_mrelease) is another issue, the
+ * same caller in another task or run is the same one.
+ */
+export async function returnCaller(db: Db, sourceId: number, returnSeq: bigint | null): Promise<string | null> {
+  if (returnSeq === null) return null;
+  const r = await db.one<{caller: string | null}>('SELECT caller FROM probe_calls WHERE source_id = $1 AND seq = $2 AND kind = $3', [sourceId, returnSeq, 'return']);
+  const fn = r?.caller ? /^[A-Za-z0-9_.$]+/.exec(r.caller)?.[0] : undefined;
+  return fn ?? null;
+}

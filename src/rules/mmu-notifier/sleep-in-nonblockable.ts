@@ -3,7 +3,7 @@ import {ensureProjections} from '../../project/run.js';
 import {projectorByName} from '../../project/index.js';
 import {formatMessage, loadGapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, range, task} from './common.js';
+import {CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, range, returnCaller, task} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/sleep-in-nonblockable',
@@ -98,8 +98,15 @@ export default defineRule({
         }
         const title = `sleep in non-blockable mmu_notifier invalidation: ${w.symbol}`;
         if (sl) {
+          // The fingerprint names the guilty code: the innermost callback window around the sleep
+          // (the driver), else who called the non-blockable start (OOM reaper, process_mrelease).
+          const cb = mine
+            .filter((c) => c !== w && c.level !== 'notifier' && c.pid === w.pid && c.seq !== null && c.return_seq !== null && c.seq < sl.seq && c.return_seq > sl.seq)
+            .reduce<(typeof mine)[number] | null>((best, c) => (best === null || c.seq! > best.seq! ? c : best), null);
+          const caller = cb ? null : await returnCaller(ctx.db, src.source_id, w.return_seq);
+          const where = cb ? ` in ${cb.symbol}` : caller ? ` from ${caller}` : '';
           ctx.report({
-            severity: 'error', confidence: 'certain', title: `${title} (${task(w.comm, w.pid)} state ${sl.prev_state})`, fingerprintTitle: title,
+            severity: 'error', confidence: 'certain', title: `${title}${where} (${task(w.comm, w.pid)} state ${sl.prev_state})`, fingerprintTitle: `${title}${where}`,
             source_id: src.source_id, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
             message: formatMessage(meta, 'sleep', {...data, state: sl.prev_state, switchSeq: sl.seq, woken: sl.wakeup_seq ? ` Woken at line ${sl.wakeup_seq}.` : ''}),
             evidence: await evidence(ctx.db, src.source_id, [{seq: w.seq, role: 'non-blockable start'}, {seq: sl.seq, role: `switch out (${sl.prev_state})`},
@@ -109,7 +116,8 @@ export default defineRule({
           const ev = await evidence(ctx.db, src.source_id, [{seq: w.seq, role: 'non-blockable start'}, {seq: w.return_seq, role: 'start returned'}]);
           ev.push(...(await evidence(ctx.db, rep.source_id, [{seq: rep.seq_start, role: 'kernel report'}])));
           ctx.report({
-            severity: 'error', confidence: 'certain', title: `${title} (${task(w.comm, w.pid)}: ${rep.title})`, fingerprintTitle: title,
+            // The kernel's report title names the function that slept: the same bug is the same report title.
+            severity: 'error', confidence: 'certain', title: `${title} (${task(w.comm, w.pid)}: ${rep.title})`, fingerprintTitle: `${title}: ${rep.title}`,
             source_id: src.source_id, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
             message: formatMessage(meta, 'report', {...data, title: rep.title, reportSeq: rep.seq_start}), evidence: ev,
           });

@@ -4,6 +4,7 @@ import {defineRule, type Confidence, type Severity} from '../types.js';
 import {
   callbackProbes, CORE_PAIRING, EAGAIN, emptyInventory, evidence, family, hasAny, hex, inventory, kvmNote, loadInvalidations,
   missingProbes, missingReason, range, task, type InvRow,
+  returnCaller,
 } from './common.js';
 
 const meta = {
@@ -141,8 +142,12 @@ export default defineRule({
     }
 
     async function report(r: InvRow, confidence: Confidence, severity: Severity, message: string, title: string, ev: Array<{seq: bigint | null; role: string}>) {
+      // Who called the core start names the code path that left it open (or ended it twice): part of the
+      // fingerprint. A subscription callback's caller is the core itself; its family names the driver already.
+      const caller = r.level === 'notifier' ? await returnCaller(ctx.db, r.source_id, r.return_seq ?? r.end_return_seq) : null;
+      const named = caller ? `${title} from ${caller}` : title;
       ctx.report({
-        severity, confidence, title: `${title} (${task(r.comm, r.pid)}, mm ${hex(r.mm ?? r.end_mm)})`, fingerprintTitle: title,
+        severity, confidence, title: `${named} (${task(r.comm, r.pid)}, mm ${hex(r.mm ?? r.end_mm)})`, fingerprintTitle: named,
         source_id: r.source_id, ts_ns: r.ts_start_ns ?? r.ts_end_ns, ts_end_ns: r.ts_end_ns, pid: r.pid, comm: r.comm, message,
         evidence: await evidence(ctx.db, r.source_id, ev),
       });
