@@ -38,6 +38,8 @@ export function describe(text: string, oops: OopsDef): Description {
   let corrupted: string | null = null;
   let format: TitleFormat | null = null;
   let matchedTitle = false;
+  /** The first format whose title matched where the report starts, though its report pattern did not (a cut report). */
+  let titleOnly: TitleFormat | null = null;
   for (const f of oops.formats) {
     const t = re(f.title).exec(text);
     if (!t || t.index > startPos) continue;
@@ -45,13 +47,17 @@ export function describe(text: string, oops: OopsDef): Description {
     if (t.index < startPos) {
       title = '';
       format = null;
+      titleOnly = null;
       startPos = t.index;
     }
     matchedTitle = true;
     let m: RegExpExecArray | null = t;
     if (f.report) {
       m = re(f.report).exec(text);
-      if (!m) continue;
+      if (!m) {
+        titleOnly ??= f;
+        continue;
+      }
     }
     const args = m.slice(1).map((a) => a ?? '');
     corrupted = null;
@@ -66,6 +72,9 @@ export function describe(text: string, oops: OopsDef): Description {
   }
   if (title === '') {
     if (matchedTitle) corrupted = 'matched title but not report regexp';
+    // A cut lockdep report keeps its class (LOCKDEP, not the WARNING its header starts with), so the
+    // lockdep rule reports it; the title stays the header line, marked corrupted.
+    if (titleOnly?.cls) format = {...titleOnly, fmt: '', corrupted: true};
     const pos = text.indexOf(oops.header);
     if (pos >= 0) {
       const end = text.indexOf('\n', pos);

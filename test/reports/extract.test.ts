@@ -25,6 +25,15 @@ const ATOMIC_SLEEP = `[  100.000001][ T1234] BUG: sleeping function called from 
 [  100.000012][ T1234]  __mmu_notifier_invalidate_range_start+0x8b/0x1f0
 [  100.000013][ T1234]  </TASK>`;
 
+test('a lockdep report cut after its header keeps the LOCKDEP class (corrupted), not WARNING', () => {
+  const [r, ...rest] = reportsOf(`[   26.226987] ======================================================
+[   26.226988] WARNING: possible circular locking dependency detected
+[   26.226991] 6.1.0 #255 Not tainted
+[   26.226992] ------------------------------------------------------`);
+  assert.is(rest.length, 0);
+  assert.equal([r!.class, r!.title, r!.corrupted], ['LOCKDEP', 'WARNING: possible circular locking dependency detected', true]);
+});
+
 test('a fatal x86 oops: the register dump after its end line and the panic that follows are part of it', () => {
   // Real syzbot logs (samples/reports/corpus/576, 512): one crash, one report.
   for (const [n, title] of [['576', 'kernel BUG in rmap_walk_file'], ['512', 'general protection fault in dup_mm']] as const) {
