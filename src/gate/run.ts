@@ -67,10 +67,18 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   try {
     await limitRulesMemory(db);
     const {withInputFormatHint} = await import('../ingest/sniff.js');
-    await ingestPaths(db, opts.paths, {format: opts.inputFormat, progress: false, interrupt: opts.interrupt}).catch((err) => {
+    const ingested = await ingestPaths(db, opts.paths, {format: opts.inputFormat, progress: false, interrupt: opts.interrupt}).catch((err) => {
       throw withInputFormatHint(err);
     });
-    const run = await runRules(db);
+    // A --db that holds earlier runs: the rules see every source, the gate judges this run's (a duplicate
+    // input counts as its existing source). Earlier runs' findings stay in the findings table.
+    const thisRun = new Set(ingested.map((r) => r.source_id));
+    const all = await runRules(db);
+    const run = {
+      findings: all.findings.filter((f) => thisRun.has(f.source_id)),
+      coverage: all.coverage.filter((c) => thisRun.has(c.source_id)),
+      sources: all.sources.filter((s) => thisRun.has(s.source_id)),
+    };
     if (projectorByName('test_results')) await ensureProjections(db, ['test_results']);
     const spans = await loadTestSpans(db);
     const boots = spans.some((s) => s.boot !== null) ? await findingBoots(db, run.findings) : undefined;

@@ -232,6 +232,18 @@ test('attribution: a splat during a capture-kit phase names that phase (trace ma
   assert.ok(j.stderr.split('\n').some((l) => l.startsWith('::error file=samples/gate/ktap-pass-with-lockdep.log,')), j.stderr);
 });
 
+test('--db kept across runs: each gate judges the sources of its own run', () => {
+  const db = path.join(tmp, 'runs.duckdb');
+  const first = gate(WITH_SPLAT, '--db', db, '--json');
+  assert.is(first.code, 1, first.stderr);
+  // The next run's log is clean: the earlier run's splat, still in the database, is not this run's.
+  const second = gate(DMESG, '--db', db, '--json');
+  assert.is(second.code, 0, second.stderr);
+  const out = json(second);
+  assert.is(out.findings.filter((f: any) => f.rule === 'lockdep/report').length, 0);
+  assert.equal(out.sources.map((s: any) => s.path), [DMESG]);
+});
+
 test('attribution: a splat after a reboot is not attributed to a test of the boot before', () => {
   const log = path.join(tmp, 'two-boots.log');
   writeFileSync(
