@@ -54,6 +54,11 @@ See docs/ingest.md.`;
         return db;
       })());
     const results: IngestResult[] = [];
+    // A database this command creates and then fills with nothing (the first input is refused after its
+    // head was read, e.g. a format no detector recognises) is removed again, as if never opened.
+    const {existsSync, rmSync} = await import('node:fs');
+    const created = flags.db !== ':memory:' && !existsSync(flags.db);
+    let failed = true;
     try {
       for (const [i, p] of paths.entries()) {
         // One call per path so each result is printed as soon as its source is committed.
@@ -70,12 +75,16 @@ See docs/ingest.md.`;
         results.push(r!);
         if (!this.jsonEnabled()) this.log(describe(r!));
       }
+      failed = false;
     } finally {
       const db = opening ? await (opening as Promise<Db>).catch(() => null) : null;
       if (db) {
         mark('closing database');
         db.close();
         mark('database closed');
+      }
+      if (failed && created && results.length === 0) {
+        for (const f of [flags.db, `${flags.db}.wal`]) rmSync(f, {force: true});
       }
     }
     return results;

@@ -83,14 +83,21 @@ test('bad input matrix: one line on stderr, exit 2, nothing written', () => {
   elf.write('\x7fELF', 'latin1');
   expectUserError(ktrail(['ingest', f('prog.bin', elf), '--db', db]), /prog\.bin is a binary file/);
   expectUserError(ktrail(['ingest', 'nothere.txt', '--db', db]), /nothere\.txt: no such file/);
-  assert.not.ok(fs.existsSync(db), 'a missing, empty or binary input does not create the database');
+  // Refused only after the database was opened: the file it created is removed again.
+  const prose = Array.from({length: 3000}, (_, i) => `line ${i} of a text that is not a trace or a log`).join('\n');
+  expectUserError(ktrail(['ingest', f('prose.txt', prose), '--db', db]), /cannot recognise the format of .*prose\.txt/);
+  assert.not.ok(fs.existsSync(db), 'a missing, empty, binary or unrecognised input does not leave a database behind');
   const gz = zlib.gzipSync(fs.readFileSync(sample));
   expectUserError(ktrail(['ingest', f('cut.txt.gz', gz.subarray(0, gz.length - 300)), '--db', db]), /cut\.txt\.gz: truncated gzip data/);
   expectUserError(ktrail(['ingest', f('poem.txt', 'Roses are red,\nviolets are blue.\n'), '--db', db]), /cannot recognise the format of \S*poem\.txt \(tried: .*\); use --format/);
   expectUserError(ktrail(['ingest', 'nothere.txt', '--db', db]), /nothere\.txt: no such file/);
+  assert.not.ok(fs.existsSync(db), 'no input was ingested: the database these commands created is gone');
+  // In a database that already exists, a refused input leaves it as it was.
+  assert.is(ktrail(['ingest', sample, '--db', db]).code, 0);
+  expectUserError(ktrail(['ingest', f('cut2.txt.gz', gz.subarray(0, gz.length - 300)), '--db', db]), /cut2\.txt\.gz: truncated gzip data/);
   const s = ktrail(['sources', '--db', db, '--json']);
   assert.is(s.code, 0, s.err);
-  assert.equal(JSON.parse(s.out), []);
+  assert.is(JSON.parse(s.out).length, 1);
 });
 
 test('CRLF, NUL bytes, invalid UTF-8 and an over-long line in a real trace are accounted for', () => {
