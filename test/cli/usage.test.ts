@@ -57,6 +57,12 @@ test('under --json an error is still its one line on stderr, and a JSON value on
   }
 });
 
+test('a newline in a file name is shown escaped, not cutting the error line', () => {
+  const name = path.join(dir, 'a\nb.txt');
+  fs.writeFileSync(name, '');
+  assert.is(usageError(['ingest', name, '--db', path.join(dir, 'nl.duckdb')]), `ktrail: ${dir}/a\\nb.txt is empty; nothing to ingest`);
+});
+
 test('oneLine: oclif names on the lines after a colon; otherwise the first line', () => {
   assert.is(oneLine('Missing 2 required args:\na  first\nb  second\nSee more help with --help'), 'Missing 2 required args: a, b');
   assert.is(oneLine('Nonexistent flag: --nope\nSee more help with --help'), 'Nonexistent flag: --nope');
