@@ -3,7 +3,7 @@ import type {Format, Tokenizer} from './format.js';
 import {isAscii} from 'node:buffer';
 import {LineSplitter, MAX_LINE, type LineBatch, type SplitStats} from './reader.js';
 import type {LineResult} from './record.js';
-import {chooseFormat, headForSniff, SNIFF_BYTES, SNIFF_LINES} from './sniff.js';
+import {chooseFormat, headForSniff, SNIFF_BYTES, SNIFF_LINES, SNIFF_MAX_HELD} from './sniff.js';
 import {ValueRangeError} from './parquet.js';
 import {ChunkSerializer, type Chunk, type WriteCounts, type WriterOptions} from './writer.js';
 
@@ -42,6 +42,7 @@ export class LineEngine {
   /** Lines held until the format is known; `raw` is the line's bytes when it came through a raw block. */
   private head: Array<{text: string; long: boolean; raw?: Buffer}> = [];
   private headChars = 0;
+  private headNonBlank = 0;
   seq = 0;
   private headerLines = 0;
   private minTs: bigint | null = null;
@@ -148,6 +149,14 @@ export class LineEngine {
     }
   }
 
+  /** A line held until the format is known; the format is chosen once the head has SNIFF_LINES non-blank lines or SNIFF_BYTES. */
+  private hold(h: {text: string; long: boolean; raw?: Buffer}): void {
+    this.head.push(h);
+    this.headChars += h.text.length;
+    if (h.text.trim() !== '') this.headNonBlank++;
+    if (this.headNonBlank >= SNIFF_LINES || this.headChars >= SNIFF_BYTES || this.head.length >= SNIFF_MAX_HELD) this.startTokenizer();
+  }
+
   private startTokenizer(): void {
     this.format = chooseFormat(this.path, headForSniff(this.head.map((h) => h.text)), this.formats, this.forced);
     this.tok = this.format.createTokenizer();
@@ -174,9 +183,7 @@ export class LineEngine {
         this.consume(line, isLong);
         continue;
       }
-      this.head.push({text: line, long: isLong});
-      this.headChars += line.length;
-      if (this.head.length >= SNIFF_LINES || this.headChars >= SNIFF_BYTES) this.startTokenizer();
+      this.hold({text: line, long: isLong});
     }
     if (batch.lead) this.handleBlock(batch.lead);
     if (batch.block) this.handleBlock(batch.block);
@@ -198,9 +205,7 @@ export class LineEngine {
       const one = this.decoded(block.subarray(from, le + 1));
       // A copy: the input buffer behind the block may be reused before the format is known.
       const raw = le - from <= MAX_LINE ? Buffer.from(block.subarray(from, le)) : undefined;
-      this.head.push({text: one.lines[0]!, long: one.tooLong !== null, raw});
-      this.headChars += one.lines[0]!.length;
-      if (this.head.length >= SNIFF_LINES || this.headChars >= SNIFF_BYTES) this.startTokenizer();
+      this.hold({text: one.lines[0]!, long: one.tooLong !== null, raw});
       from = le + 1;
     }
     if (from === block.length) return;

@@ -12,6 +12,8 @@ export function withInputFormatHint(err: unknown): unknown {
 }
 
 export const SNIFF_LINES = 64;
+/** Lines held at most while looking for SNIFF_LINES non-blank ones (bounds memory on a file of blank lines). */
+export const SNIFF_MAX_HELD = 100_000;
 export const SNIFF_BYTES = 64 * 1024;
 
 /** trace-cmd's binary trace.dat starts with "\x17\x08\x44tracing". */
@@ -89,6 +91,8 @@ export function headForSniff(lines: string[]): string[] {
   let size = 0;
   for (const l of lines) {
     if (out.length >= SNIFF_LINES || size >= SNIFF_BYTES) break;
+    // Blank lines say nothing about the format: a trace after 100 blank lines is still a trace.
+    if (l.trim() === '') continue;
     out.push(l);
     size += l.length + 1;
   }

@@ -168,6 +168,16 @@ test('formats are tried in priority order; --format forces one; unknown ids are 
   });
 });
 
+test('blank lines before the content do not use up the sniff head', async () => {
+  // 200 blank lines (more than the 64-line head) and then a real function trace: once unrecognisable.
+  const trace = fs.readFileSync(path.join(repoRoot, 'samples/ftrace/function.txt'), 'utf8');
+  await withDb(async (db) => {
+    const [r] = await ingestPaths(db, [write('blank-first.txt', '\n'.repeat(200) + trace)]);
+    assert.equal([r!.format, r!.unparsed, r!.events], ['ftrace', 0, 8]);
+    assert.is(r!.header_lines, 200 + 12);
+  });
+});
+
 test('bad input: empty file, empty gzip, binary file, unrecognised text, missing file, directory', async () => {
   await withDb(async (db) => {
     await rejects(ingestPaths(db, [write('empty.txt', '')], {formats: FORMATS_T}), /empty\.txt is empty/);
