@@ -137,8 +137,15 @@ export class ReportExtractor {
     // Outside any report only a header line matters.
     if (!oops && this.open.size === 0) return;
     const ctx = contextOf(line);
+    const cur = oops ? this.open.get(ctx) : undefined;
+    // The OOM killer's header (a ktrail-only class, unknown to syzkaller's extractor) inside a report still
+    // being printed in the same context is interleaved output (two CPUs on a console without caller ids),
+    // not the end of that report.
+    if (oops?.ktrailOnly && oops.cls === 'OOM' && cur && !cur.ended) {
+      this.follow(cur, line, text);
+      return;
+    }
     if (oops) {
-      const cur = this.open.get(ctx);
       if (cur && startIgnores.some((r) => r.test(text))) {
         cur.ended = false;
         this.add(cur, line, text, true);

@@ -25,6 +25,12 @@ const ATOMIC_SLEEP = `[  100.000001][ T1234] BUG: sleeping function called from 
 [  100.000012][ T1234]  __mmu_notifier_invalidate_range_start+0x8b/0x1f0
 [  100.000013][ T1234]  </TASK>`;
 
+test('an OOM kill printed into a panic report on a console without caller ids does not cut it (corpus 334)', () => {
+  const c = parseCorpusFile(fs.readFileSync('samples/reports/corpus/334', 'utf8'));
+  const reps = extractReports(tokenizeLog(c.log).lines);
+  assert.is(reps[0]!.title, 'kernel panic: corrupted stack end in wb_workfn');
+});
+
 test('a lockdep report cut after its header keeps the LOCKDEP class (corrupted), not WARNING', () => {
   const [r, ...rest] = reportsOf(`[   26.226987] ======================================================
 [   26.226988] WARNING: possible circular locking dependency detected
