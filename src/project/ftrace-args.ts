@@ -173,7 +173,7 @@ export const probeCalls = defineTable({
 export const functionCalls = defineTable({
   name: 'function_calls',
   kind: 'projection',
-  doc: 'Function tracer lines (`func <-parent`, one row each) and function_graph calls (one row per call: its entry line, paired with its exit line per task, or per CPU and current task when the pid is not printed).',
+  doc: 'Function tracer lines (`func <-parent`, or `func` alone as trace-cmd prints them: one row each) and function_graph calls (one row per call: its entry line, paired with its exit line per task, or per CPU and current task when the pid is not printed).',
   columns: at([
     {name: 'comm', type: 'VARCHAR', doc: 'Task.'},
     {name: 'func', type: 'VARCHAR', doc: 'Traced function (offset, module and address stripped).'},
@@ -211,7 +211,7 @@ const MACROS = [
   `CREATE OR REPLACE TEMP MACRO tc_task(t) AS {
      comm: substr(t, 1, rinstr(substr(t, 1, rinstr(t, ' [') - 1), ':') - 1),
      pid: TRY_CAST(substr(substr(t, 1, rinstr(t, ' [') - 1), rinstr(substr(t, 1, rinstr(t, ' [') - 1), ':') + 1) AS INTEGER),
-     prio: TRY_CAST(rtrim(substr(t, rinstr(t, ' [') + 2), ']') AS INTEGER)}`,
+     prio: TRY_CAST(split_part(substr(t, rinstr(t, ' [') + 2), ']', 1) AS INTEGER)}`,
 ];
 
 const SQL_SPECS: SqlSpec[] = [
@@ -358,9 +358,10 @@ const SQL_SPECS: SqlSpec[] = [
     table: functionCalls,
     sql: `
       WITH x AS (
-        SELECT source_id, seq, ts_ns, cpu, pid, comm, regexp_extract(body, '^(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)? <-(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?\\s*$', ['f','p']) AS s
+        SELECT source_id, seq, ts_ns, cpu, pid, comm, regexp_extract(body, '^(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?(?: <-(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?)?\\s*$', ['f','p']) AS s
         FROM events WHERE event = 'function')
-      SELECT source_id, seq, ts_ns, cpu, pid, comm, s.f, s.p, NULL, NULL, NULL, NULL, NULL, NULL FROM x WHERE s.f <> ''`,
+      -- The parent is optional: trace-cmd, and tracefs with print-parent off, print the function alone.
+      SELECT source_id, seq, ts_ns, cpu, pid, comm, s.f, nullif(s.p, ''), NULL, NULL, NULL, NULL, NULL, NULL FROM x WHERE s.f <> ''`,
   },
 ];
 
@@ -420,8 +421,10 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
           if (next) onCpu.set(String(r.cpu), next[1]!);
           continue;
         }
-        const call = parseFuncgraphBody(r.body);
-        if (!call) continue;
+        const parsed = parseFuncgraphBody(r.body);
+        if (!parsed) continue;
+        // `e1000_clean [e1000]()`: the module goes, as for the function tracer's rows.
+        const call = {...parsed, func: parsed.func === null ? null : parsed.func.replace(/ \[[\w.-]+\]$/, '')};
         const key = r.pid !== null ? `p${r.pid}` : `c${r.cpu}:${onCpu.get(String(r.cpu)) ?? ''}`;
         const base = {source_id: r.source_id, seq: r.seq, ts_ns: r.ts_ns, cpu: r.cpu, pid: r.pid, comm: r.comm, parent: null, depth: call.depth};
         if (call.kind === 'leaf') {
@@ -461,7 +464,8 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
 
 export const ftraceArgs: Projector = {
   name: 'ftrace_args',
-  version: 4,
+  // 5: function rows without a parent; modules stripped from function_graph names; trace-cmd prio before `Latency:`.
+  version: 5,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],

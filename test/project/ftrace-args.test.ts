@@ -40,6 +40,10 @@ const BODIES: [string, string][] = [
   // sym-offset with module functions, and sym-addr (kallsyms __sprint_symbol, trace_output.c seq_print_ip_sym).
   ['function', 'vcpu_run+0x40/0x2b0 [kvm] <-kvm_arch_vcpu_ioctl_run+0x1a/0x6c0 [kvm]'],
   ['function', 'mutex_lock <ffffffff81a0b2c0> <-rb_simple_write <ffffffff811b8c40>'],
+  // trace-cmd report -w (real-tracecmd-man-report-wakeup-latency.txt): the latency after the next task's prio.
+  ['sched_switch', 'kworker/u36:1:51219 [120] R ==> kworker/u33:2:49692 [120] Latency: 4024.977 usecs'],
+  // trace-cmd prints the function alone (real-tracecmd-man-report-default.txt).
+  ['function', 'mutex_unlock'],
 ];
 
 async function store(): Promise<Db> {
@@ -59,6 +63,7 @@ test('sched_switch: tracefs and trace-cmd forms, comm with spaces; tprobe body i
     {seq: 1n, prev_comm: 'capture.sh', prev_pid: 2631, prev_state: 'S', next_comm: 'swapper/0', next_pid: 0, next_prio: 120},
     {seq: 2n, prev_comm: 'capture.sh', prev_pid: 2631, prev_state: 'R+', next_comm: 'capture.sh', next_pid: 4279, next_prio: 120},
     {seq: 3n, prev_comm: 'Web Content', prev_pid: 77, prev_state: 'D', next_comm: 'kworker/u34:5', next_pid: 141, next_prio: 120},
+    {seq: 29n, prev_comm: 'kworker/u36:1', prev_pid: 51219, prev_state: 'R', next_comm: 'kworker/u33:2', next_pid: 49692, next_prio: 120},
   ]);
   db.close();
 });
@@ -119,6 +124,7 @@ test('function tracer lines', async () => {
     {func: 'mutex_unlock', parent: 'rb_simple_write'},
     {func: 'vcpu_run', parent: 'kvm_arch_vcpu_ioctl_run'},
     {func: 'mutex_lock', parent: 'rb_simple_write'},
+    {func: 'mutex_unlock', parent: null},
   ]);
   db.close();
 });
@@ -143,6 +149,18 @@ test('function_graph: entries paired with exits per CPU; exits without entries k
            (SELECT count(*) FROM events WHERE event IN ('funcgraph_entry')) +
            (SELECT count(*) FROM function_calls WHERE NOT entry_seen) AS lines`);
   assert.is(counts!.calls, counts!.lines);
+  db.close();
+});
+
+test('function_graph: a module function is named without its [module]', async () => {
+  const file = path.resolve('../shared/formats/real-packt-function_graph-latency-abstime-proc-events.txt');
+  const db = await openStore(':memory:');
+  await ingestPaths(db, [file]);
+  await db.ensureTables(ftraceArgs.tables);
+  await ftraceArgs.build(db);
+  const rows = await db.all<{seq: bigint; func: string}>(`SELECT seq, func FROM function_calls WHERE seq IN (29, 639) ORDER BY seq`);
+  assert.equal(rows, [{seq: 29n, func: 'e1000_clean'}, {seq: 639n, func: 'e1000_intr'}]);
+  assert.equal(await db.all(`SELECT count(*) AS n FROM function_calls WHERE func LIKE '%[%'`), [{n: 0n}]);
   db.close();
 });
 
