@@ -93,7 +93,8 @@ export function parseProbeBody(body: string, eventName = ''): ProbeCall | null {
   const sym = so[1]!;
   const offset = BigInt('0x' + so[2]!);
   if (sym.startsWith('__probestub_')) {
-    return {kind: 'entry', type: 'tprobe', symbol: sym.slice('__probestub_'.length), offset, caller: null, args};
+    // The offset printed is inside the stub (__probestub_X), not inside the tracepoint it names.
+    return {kind: 'entry', type: 'tprobe', symbol: sym.slice('__probestub_'.length), offset: null, caller: null, args};
   }
   const type: ProbeType = eventName.endsWith('__entry') ? 'fprobe' : 'kprobe';
   return {kind: 'entry', type, symbol: sym, offset, caller: null, args};

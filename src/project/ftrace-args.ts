@@ -164,7 +164,7 @@ export const probeCalls = defineTable({
     {name: 'kind', type: 'VARCHAR', doc: '`entry` or `return`.'},
     {name: 'probe_type', type: 'VARCHAR', doc: 'kprobe|kretprobe|fprobe|fexit|uprobe|uretprobe|eprobe|tprobe (fprobe vs kprobe from the default `__entry`/`__exit` name suffix).'},
     {name: 'symbol', type: 'VARCHAR', doc: 'Probed function (uprobes: address; eprobes: `system.event`; tprobes: tracepoint).'},
-    {name: 'offset', type: 'BIGINT', doc: 'Entry probes: offset inside symbol.'},
+    {name: 'offset', type: 'BIGINT', doc: 'Entry probes: offset inside symbol (NULL for tprobes: theirs is inside the __probestub_ function)'},
     {name: 'caller', type: 'VARCHAR', doc: 'Return probes: where the function returned to (`caller+0x1b/0x1d`).'},
     {name: 'args', type: 'JSON', doc: 'Fetched arguments, name → value as printed (e.g. `mm`, `start`, `$retval`).'},
   ]),
@@ -464,7 +464,8 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
 
 export const ftraceArgs: Projector = {
   name: 'ftrace_args',
-  // 5: function rows without a parent; modules stripped from function_graph names; trace-cmd prio before `Latency:`.
+  // 5: function rows without a parent; modules stripped from function_graph names; trace-cmd prio before `Latency:`;
+  // tprobe offset NULL.
   version: 5,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
