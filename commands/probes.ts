@@ -14,8 +14,9 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
   static examples = [
     '<%= config.bin %> probes > probes.txt',
     '<%= config.bin %> probes --arch arm64 --fprobe',
-    '<%= config.bin %> probes --only definitions >> /sys/kernel/tracing/kprobe_events',
-    '<%= config.bin %> probes --only set_event > /sys/kernel/tracing/set_event',
+    '<%= config.bin %> probes --only definitions | while read -r l; do echo "$l" >> /sys/kernel/tracing/kprobe_events || echo "skipped: $l"; done',
+    '<%= config.bin %> probes --only set_event | while read -r l; do echo "$l" >> /sys/kernel/tracing/set_event || echo "skipped: $l"; done',
+    '<%= config.bin %> probes --arch x86_64 --kernel 6.1',
     '<%= config.bin %> probes --check',
   ];
 
@@ -24,6 +25,7 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
     fprobe: Flags.boolean({description: 'print fprobe definitions for dynamic_events instead of kprobes', default: false}),
     check: Flags.boolean({description: 'report which probes and tracepoints this machine can provide (read-only)', default: false}),
     only: Flags.string({description: 'print only the lines for one file, without comments', options: ['definitions', 'set_event']}),
+    kernel: Flags.string({description: 'kernel release the probes are for (default: this machine\'s, read from uname and /proc/kallsyms; with --arch of another machine, the newest layout)', helpValue: 'RELEASE'}),
   };
 
   async run(): Promise<unknown> {
@@ -42,7 +44,18 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
       }
       return report;
     }
-    const listing = listProbes(arch, flags.fprobe ? 'fprobe' : 'kprobe');
+    const {layoutOfRelease, NEWEST_LAYOUT} = await import('../src/probes/catalog.js');
+    const {layoutOfThisMachine} = await import('../src/probes/check.js');
+    let layout = NEWEST_LAYOUT;
+    let symbols: Set<string> | null = null;
+    if (flags.kernel !== undefined) {
+      const k = layoutOfRelease(flags.kernel, false, '--kernel');
+      if (!k) throw new UserError(`--kernel ${flags.kernel}: expected a release such as 6.1 or 6.18.44`);
+      layout = k;
+    } else if (arch === hostArch()) {
+      ({layout, symbols} = layoutOfThisMachine());
+    }
+    const listing = listProbes(arch, flags.fprobe ? 'fprobe' : 'kprobe', layout, symbols);
     if (!this.jsonEnabled()) {
       process.stdout.write(flags.only ? renderProbeLines(listing, flags.only as 'definitions' | 'set_event') : renderProbeText(listing));
     }

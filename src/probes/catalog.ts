@@ -18,7 +18,47 @@ export interface ProbeArg {
   param: number | 'retval';
   /** Dereference: fetch at +offset(param) instead of the parameter itself. */
   offset?: number;
+  /** A field of struct mmu_notifier_range (its offsets depend on the kernel: see KernelLayout). */
+  inRange?: boolean;
   type: FetchType;
+}
+
+/**
+ * What the probe definitions depend on in the kernel being traced, beyond the
+ * architecture:
+ *  - struct mmu_notifier_range began with `struct vm_area_struct *vma` until
+ *    Linux 6.3 (mm +8, start +16, end +24, flags +32, event +36); from 6.3 mm
+ *    is first (+0, +8, +16, +24, +28);
+ *  - huge_pmd_unshare() takes `struct mmu_gather *tlb` first (mm is then
+ *    tlb->mm, +0) on kernels that have huge_pmd_unshare_flush(); before, it
+ *    took `struct mm_struct *mm`.
+ */
+export interface KernelLayout {
+  /** The kernel release the layout is for, when known (`6.18.44`). */
+  release: string | null;
+  rangeVmaFirst: boolean;
+  pmdUnshareTlb: boolean;
+  /** Where the facts come from. */
+  from: 'this machine' | '--kernel' | 'default';
+}
+
+/** The newest layout: what `ktrail probes --arch` prints for another machine without --kernel. */
+export const NEWEST_LAYOUT: KernelLayout = {release: null, rangeVmaFirst: false, pmdUnshareTlb: true, from: 'default'};
+
+/** Layout from a release string (`6.1.55-generic`): the range struct is known by version; huge_pmd_unshare only on the machine (see layoutOfThisMachine). */
+export function layoutOfRelease(release: string, pmdUnshareTlb: boolean, from: KernelLayout['from']): KernelLayout | null {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return null;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return {release, rangeVmaFirst: major < 6 || (major === 6 && minor < 3), pmdUnshareTlb, from};
+}
+
+/** The definitions with the offsets and parameters of `k`. */
+export function probeForKernel(p: ProbeSpec, k: KernelLayout): ProbeSpec {
+  let args = p.args;
+  if (k.rangeVmaFirst) args = args.map((a) => (a.inRange ? {...a, offset: (a.offset ?? 0) + 8} : a));
+  if (k.pmdUnshareTlb && p.symbol === 'huge_pmd_unshare' && p.kind === 'entry') args = args.map((a) => (a.name === 'mm' ? {...a, offset: 0} : a));
+  return args === p.args ? p : {...p, args};
 }
 
 export type ProbeGroup = 'notifier' | 'callback' | 'interval' | 'gup' | 'fork' | 'hugetlb';
@@ -38,14 +78,14 @@ export interface ProbeSpec {
   optional?: boolean;
 }
 
-/** struct mmu_notifier_range on 64-bit: mm +0, start +8, end +16, flags +24 (u32), event +28 (enum). */
+/** struct mmu_notifier_range on 64-bit since 6.3: mm +0, start +8, end +16, flags +24 (u32), event +28 (enum); see KernelLayout. */
 function rangeArgs(param: number): ProbeArg[] {
   return [
-    {name: 'mm', param, offset: 0, type: 'x64'},
-    {name: 'start', param, offset: 8, type: 'x64'},
-    {name: 'end', param, offset: 16, type: 'x64'},
-    {name: 'flags', param, offset: 24, type: 'x32'},
-    {name: 'event', param, offset: 28, type: 'u32'},
+    {name: 'mm', param, offset: 0, type: 'x64', inRange: true},
+    {name: 'start', param, offset: 8, type: 'x64', inRange: true},
+    {name: 'end', param, offset: 16, type: 'x64', inRange: true},
+    {name: 'flags', param, offset: 24, type: 'x32', inRange: true},
+    {name: 'event', param, offset: 28, type: 'u32', inRange: true},
   ];
 }
 const RET_S32: ProbeArg[] = [{name: 'ret', param: 'retval', type: 's32'}];
@@ -94,7 +134,7 @@ export const PROBES: ProbeSpec[] = [
     purpose: 'fork copy window start (parent mm = src_mm)'},
   {event: 'dup_mmap_ret', symbol: 'dup_mmap', kind: 'return', args: RET_S32, group: 'fork', purpose: 'fork copy window end'},
   {event: 'huge_pmd_unshare', symbol: 'huge_pmd_unshare', kind: 'entry', args: [{name: 'mm', param: 1, type: 'x64'}, {name: 'addr', param: 3, type: 'x64'}], group: 'hugetlb',
-    purpose: 'hugetlb PMD unshare: mm and address'},
+    purpose: 'hugetlb PMD unshare: mm and address (mm is tlb->mm on kernels with huge_pmd_unshare_flush)'},
   {event: 'huge_pmd_unshare_ret', symbol: 'huge_pmd_unshare', kind: 'return', args: RET_S32, group: 'hugetlb', purpose: '1 when a shared PMD page was unshared'},
 ];
 

@@ -1,6 +1,7 @@
 import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import path from 'node:path';
-import {PROBES, TRACEPOINTS} from './catalog.js';
+import {release} from 'node:os';
+import {layoutOfRelease, NEWEST_LAYOUT, PROBES, TRACEPOINTS, type KernelLayout} from './catalog.js';
 
 /**
  * `ktrail probes --check`: look (read-only) at tracefs and kallsyms on this
@@ -68,15 +69,8 @@ export function checkProbes(paths: CheckPaths = DEFAULT_CHECK_PATHS): CheckRepor
     if (dynamicEvents && fprobe) notes.push('fprobe events are supported: `ktrail probes --fprobe` prints dynamic_events definitions');
   }
 
-  const kallsymsText = readText(paths.kallsyms);
-  let symbols: Set<string> | null = null;
-  if (kallsymsText) {
-    symbols = new Set();
-    for (const line of kallsymsText.split('\n')) {
-      const name = line.split(/\s+/)[2];
-      if (name) symbols.add(name);
-    }
-  } else {
+  const symbols = readSymbols(paths.kallsyms);
+  if (!symbols) {
     notes.push(`${paths.kallsyms} is not readable: cannot tell which functions exist`);
   }
 
@@ -116,4 +110,27 @@ export function checkProbes(paths: CheckPaths = DEFAULT_CHECK_PATHS): CheckRepor
       detail: events ? (status === 'available' ? 'in available_events' : 'not in available_events') : 'available_events not readable'});
   }
   return {tracefs, kprobe_events: kprobeEvents, dynamic_events: dynamicEvents, fprobe, notes, items};
+}
+
+/** Function names in kallsyms (names are listed even where addresses read as zero), or null when unreadable. */
+export function readSymbols(kallsyms: string): Set<string> | null {
+  const text = readText(kallsyms);
+  if (!text) return null;
+  const symbols = new Set<string>();
+  for (const line of text.split('\n')) {
+    const name = line.split(/\s+/)[2];
+    if (name) symbols.add(name);
+  }
+  return symbols;
+}
+
+/**
+ * The layout of the running kernel (see KernelLayout): the range struct from
+ * its release, huge_pmd_unshare's first parameter from kallsyms, and which of
+ * a probe's alternative symbols exists.
+ */
+export function layoutOfThisMachine(kallsyms = DEFAULT_CHECK_PATHS.kallsyms): {layout: KernelLayout; symbols: Set<string> | null} {
+  const symbols = readSymbols(kallsyms);
+  const layout = layoutOfRelease(release(), symbols?.has('huge_pmd_unshare_flush') ?? false, 'this machine') ?? NEWEST_LAYOUT;
+  return {layout, symbols};
 }

@@ -1,27 +1,34 @@
-import {PROBES, TRACEPOINTS, probeDefinition, type Arch, type ProbeStyle} from './catalog.js';
+import {NEWEST_LAYOUT, PROBES, TRACEPOINTS, probeDefinition, probeForKernel, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
 
 export interface ProbeListing {
   arch: Arch;
   style: ProbeStyle;
+  /** The kernel layout the definitions are for. */
+  kernel: KernelLayout;
   /** Lines for kprobe_events (kprobe style) or dynamic_events (fprobe style). */
   definitions: Array<{event: string; symbol: string; kind: 'entry' | 'return'; group: string; optional: boolean; line: string; purpose: string}>;
   /** Lines for set_event. */
   set_event: string[];
 }
 
-export function listProbes(arch: Arch, style: ProbeStyle): ProbeListing {
+/** `symbols`: this machine's kallsyms, to name the alternative symbol (an older kernel's name) that exists. */
+export function listProbes(arch: Arch, style: ProbeStyle, kernel: KernelLayout = NEWEST_LAYOUT, symbols: Set<string> | null = null): ProbeListing {
   return {
     arch,
     style,
-    definitions: PROBES.map((p) => ({
+    kernel,
+    definitions: PROBES.map((p) => probeForKernel(p, kernel)).map((p) => {
+      const symbol = (symbols && [p.symbol, ...(p.aliases ?? [])].find((n) => symbols.has(n))) || p.symbol;
+      return {
       event: p.event,
-      symbol: p.symbol,
+      symbol,
       kind: p.kind,
       group: p.group,
       optional: !!p.optional,
-      line: probeDefinition(p, arch, style),
-      purpose: p.purpose + (p.aliases?.length ? ` (older kernels: ${p.aliases.join(', ')})` : ''),
-    })),
+      line: probeDefinition(p, arch, style, symbol),
+      purpose: p.purpose,
+      };
+    }),
     set_event: TRACEPOINTS.map((t) => t.name),
   };
 }
@@ -36,8 +43,14 @@ export function renderProbeLines(l: ProbeListing, only: 'definitions' | 'set_eve
 export function renderProbeText(l: ProbeListing): string {
   const file = l.style === 'fprobe' ? 'dynamic_events' : 'kprobe_events';
   const out: string[] = [];
-  out.push(`# ktrail probes for ${l.arch} (${l.style} style): append each line to /sys/kernel/tracing/${file}`);
-  out.push(`#   e.g. grep -v '^#' probes.txt | while read -r l; do echo "$l" >> /sys/kernel/tracing/${file}; done`);
+  const k = l.kernel;
+  out.push(`# ktrail probes for ${l.arch} (${l.style} style), kernel ${k.release ?? '6.3 or later'} (${k.from === 'default' ? 'no --kernel given: newest layout' : `from ${k.from}`}):`);
+  out.push(`#   struct mmu_notifier_range ${k.rangeVmaFirst ? 'starts with vma (before 6.3)' : 'starts with mm (6.3+)'}; huge_pmd_unshare(${k.pmdUnshareTlb ? 'tlb, ...): mm = tlb->mm' : 'mm, ...)'}`);
+  if (k.from !== 'this machine') {
+    out.push(`#   (huge_pmd_unshare takes tlb first on kernels whose /proc/kallsyms has huge_pmd_unshare_flush: mm is then +0 of the first argument)`);
+  }
+  out.push(`# Append each definition with its own write: the kernel stops a write at the first line it refuses`);
+  out.push(`#   ktrail probes --only definitions | while read -r l; do echo "$l" >> /sys/kernel/tracing/${file} || echo "skipped: $l"; done`);
   out.push('# Lines marked optional probe driver- or version-specific functions; skip the ones your kernel lacks (ktrail probes --check).');
   let group = '';
   for (const d of l.definitions) {
@@ -48,7 +61,7 @@ export function renderProbeText(l: ProbeListing): string {
     out.push(`# ${d.purpose}${d.optional ? ' [optional]' : ''}`);
     out.push(d.line);
   }
-  out.push('# --- tracepoints: append to /sys/kernel/tracing/set_event');
+  out.push('# --- tracepoints: one write each to /sys/kernel/tracing/set_event (ktrail probes --only set_event | while read ...)');
   for (const t of TRACEPOINTS) out.push(`# ${t.purpose}${t.optional ? ' [optional]' : ''}`, t.name);
   out.push('# then: echo 1 > /sys/kernel/tracing/events/ktrail/enable');
   return out.join('\n') + '\n';

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {ARCHES, PROBES, TRACEPOINTS, probeDefinition, type Arch} from '../../src/probes/catalog.js';
-import {checkProbes} from '../../src/probes/check.js';
+import {ARCHES, PROBES, TRACEPOINTS, layoutOfRelease, probeDefinition, type Arch} from '../../src/probes/catalog.js';
+import {checkProbes, layoutOfThisMachine} from '../../src/probes/check.js';
 import {applyMapping, parseProbeMapping} from '../../src/probes/mapping.js';
 import {listProbes, renderProbeText} from '../../src/probes/render.js';
 
@@ -121,6 +121,24 @@ test('x86-64 range offsets follow DESIGN §6: mm +0, start +8, end +16, flags +2
   assert.is(probeDefinition(ret, 'x86_64', 'fprobe'), 'f:ktrail/mmu_inv_start_ret __mmu_notifier_invalidate_range_start%return ret=$retval:s32');
   const kvm = PROBES.find((p) => p.symbol === 'kvm_mmu_notifier_invalidate_range_start' && p.kind === 'entry')!;
   assert.ok(probeDefinition(kvm, 'x86_64').includes('mm=+0(%si):x64'), 'callbacks take the range as 2nd parameter');
+});
+
+test('kernel layouts: the range struct before 6.3 starts with vma; huge_pmd_unshare takes tlb where huge_pmd_unshare_flush exists', () => {
+  const line = (release: string, tlb: boolean, event: string) =>
+    listProbes('x86_64', 'kprobe', layoutOfRelease(release, tlb, '--kernel')!).definitions.find((d) => d.event === event)!.line;
+  assert.is(line('6.1.55', false, 'mmu_inv_start'), 'p:ktrail/mmu_inv_start __mmu_notifier_invalidate_range_start mm=+8(%di):x64 start=+16(%di):x64 end=+24(%di):x64 flags=+32(%di):x32 event=+36(%di):u32');
+  assert.is(line('6.3', false, 'kvm_mn_start'), 'p:ktrail/kvm_mn_start kvm_mmu_notifier_invalidate_range_start mm=+0(%si):x64 start=+8(%si):x64 end=+16(%si):x64 flags=+24(%si):x32 event=+28(%si):u32');
+  assert.is(line('6.18', false, 'huge_pmd_unshare'), 'p:ktrail/huge_pmd_unshare huge_pmd_unshare mm=%di:x64 addr=%dx:x64');
+  assert.is(line('6.18', true, 'huge_pmd_unshare'), 'p:ktrail/huge_pmd_unshare huge_pmd_unshare mm=+0(%di):x64 addr=%dx:x64');
+  assert.is(layoutOfRelease('not-a-version', false, '--kernel'), null);
+  // This machine: the layout follows its kallsyms (a fake one here).
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ktrail-kallsyms-'));
+  const ks = path.join(dir, 'kallsyms');
+  writeFileSync(ks, 'ffffffff816500c0 T huge_pmd_unshare\nffffffff816500f0 T huge_pmd_unshare_flush\nffffffff81234560 T lockless_pages_from_mm\n');
+  const here = layoutOfThisMachine(ks);
+  assert.is(here.layout.pmdUnshareTlb, true);
+  const gup = listProbes('x86_64', 'kprobe', here.layout, here.symbols).definitions.find((d) => d.event === 'gup_lockless')!;
+  assert.is(gup.line, 'p:ktrail/gup_lockless lockless_pages_from_mm start=%di:x64 end=%si:x64 gup_flags=%dx:x32', 'the name this kernel has');
 });
 
 test('argument names follow DESIGN §6 conventions', () => {
