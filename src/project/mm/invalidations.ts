@@ -88,8 +88,25 @@ function rangeOf(args: Record<string, string>): {mm: bigint | null; start: bigin
   return {mm: addr(args, 'mm'), start: addr(args, 'start'), end: addr(args, 'end'), flags: num(args, 'flags'), event: num(args, 'event')};
 }
 
-function sameRange(a: {mm: bigint | null; start: bigint | null; end: bigint | null}, b: {mm: bigint | null; start: bigint | null; end: bigint | null}): boolean {
-  return a.mm === b.mm && a.start === b.start && a.end === b.end;
+type RangeFields = {mm: bigint | null; start: bigint | null; end: bigint | null};
+
+/**
+ * Whether two ranges differ: true when a field both sides captured differs,
+ * null when no field was captured on both sides (unknown), else false. A
+ * field one probe did not fetch (an end probe without mm=) is not a difference.
+ */
+function rangeDiffers(a: RangeFields, b: RangeFields): boolean | null {
+  let known = false;
+  for (const k of ['mm', 'start', 'end'] as const) {
+    if (a[k] === null || b[k] === null) continue;
+    known = true;
+    if (a[k] !== b[k]) return true;
+  }
+  return known ? false : null;
+}
+
+function sameRange(a: RangeFields, b: RangeFields): boolean {
+  return rangeDiffers(a, b) !== true;
 }
 
 /** The fold: pair starts with returns and ends, per source and task (exported for tests). */
@@ -161,7 +178,7 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1): Inv[] {
         inv.end_mm = rg.mm;
         inv.end_start = rg.start;
         inv.end_end = rg.end;
-        inv.range_mismatch = inv.seq === null ? null : mismatch || !sameRange(inv, rg);
+        inv.range_mismatch = inv.seq === null ? null : mismatch ? true : rangeDiffers(inv, rg);
         if (level !== 'tracepoint') push(calls, callKey, {inv, part: 'end'});
         if (level === 'notifier') push(coreStack, taskKey, {inv, part: 'end'});
       }
@@ -220,7 +237,8 @@ async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {
 
 export const mmuInvalidationsProjector: Projector = {
   name: 'mmu_invalidations',
-  version: 1,
+  // 2: a range field one side did not capture is not a mismatch.
+  version: 2,
   description: 'mmu_notifier invalidations (probes, custom tracepoints, KVM) with starts paired to returns and ends.',
   tables: [mmuInvalidations],
   dependsOn: ['ftrace_args'],

@@ -67,6 +67,23 @@ test('fold: nested and interleaved invalidations on two tasks/CPUs pair by task,
   assert.is(by(0xan).blockable, true);
 });
 
+test('fold: a range field the end probe did not fetch is not a mismatch; a fetched one that differs is', () => {
+  seq = 0;
+  const noMm = ({mm: _mm, ...rest}: Record<string, string>) => rest;
+  const rows = [
+    row(10, 0, 'entry', S, range('0xa', '0x1000', '0x2000')),
+    row(10, 0, 'return', S, {ret: '0'}),
+    row(10, 0, 'entry', E, noMm(range('0xa', '0x1000', '0x2000'))),
+    row(20, 1, 'entry', S, range('0xb', '0x1000', '0x2000')),
+    row(20, 1, 'return', S, {ret: '0'}),
+    row(20, 1, 'entry', E, noMm(range('0xb', '0x1000', '0x3000'))),
+    row(30, 1, 'entry', S, {flags: '0x1'}),
+    row(30, 1, 'entry', E, {}),
+  ];
+  const inv = foldInvalidations(rows);
+  assert.equal(inv.map((i) => [i.pid, i.end_seq, i.range_mismatch]), [[10, 3n, false], [20, 6n, true], [30, 8n, null]]);
+});
+
 test('fold: -EAGAIN start is closed (no end expected), callbacks point to their core call, mismatch and end-without-start', () => {
   seq = 0;
   const nb = range('0xa', '0x1000', '0x2000', '0x0');
