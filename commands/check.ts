@@ -35,6 +35,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
     severity: Flags.string({description: 'lowest severity shown', options: SEVERITIES, default: 'info'}),
     'fail-on': Flags.string({description: 'exit 1 when a finding is at or above this severity', options: SEVERITIES, default: 'error'}),
     format: Flags.string({description: 'output format', options: FINDINGS_FORMATS, default: 'table'}),
+    option: Flags.string({description: 'set a rule option, RULE:KEY=VALUE (repeatable; options: ktrail rules explain RULE)', multiple: true, multipleNonGreedy: true, helpValue: 'RULE:KEY=VALUE'}),
     'input-format': Flags.string({description: 'force the input format of FILEs instead of sniffing it (ids: ktrail ingest --help)', helpValue: 'ID', parse: nonEmpty}),
   };
 
@@ -49,7 +50,9 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
     const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
     const {limitRulesMemory, openStore} = await import('../src/store/open.js');
-    const {runRules} = await import('../src/rules/engine.js');
+    const {optionsFromFlags, runRules} = await import('../src/rules/engine.js');
+    // Checked before the (possibly long) ingest.
+    const ruleOptions = optionsFromFlags(flags.option);
     const db = await openStore(flags.db ?? ':memory:');
     let result;
     try {
@@ -61,7 +64,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
           throw withInputFormatHint(err);
         });
       }
-      result = await runRules(db, {ruleIds: flags.rule});
+      result = await runRules(db, {ruleIds: flags.rule, ruleOptions});
     } finally {
       db.close();
     }

@@ -32,6 +32,7 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
     junit: Flags.string({description: 'write a JUnit XML report', helpValue: 'FILE'}),
     sarif: Flags.string({description: 'write a SARIF 2.1.0 report', helpValue: 'FILE'}),
     markdown: Flags.string({description: 'write a Markdown summary (e.g. "$GITHUB_STEP_SUMMARY")', helpValue: 'FILE'}),
+    option: Flags.string({description: 'set a rule option, RULE:KEY=VALUE (repeatable; options: ktrail rules explain RULE)', multiple: true, multipleNonGreedy: true, helpValue: 'RULE:KEY=VALUE'}),
     'input-format': Flags.string({description: 'force the input format of the files instead of sniffing it (ids: ktrail ingest --help)', helpValue: 'ID', parse: nonEmpty}),
     github: Flags.boolean({description: 'print GitHub Actions annotations (::error file=...,line=...::...)', default: false}),
     today: Flags.string({description: 'date (YYYY-MM-DD, UTC) used for baseline expiry instead of the current date', helpValue: 'DATE', hidden: true}),
@@ -48,6 +49,7 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
     const run = await runGate({
       paths: argv as string[],
       inputFormat: flags['input-format'],
+      options: flags.option,
       db: flags.db,
       baseline: flags.baseline,
       updateBaseline: flags['update-baseline'],

@@ -14,6 +14,8 @@ export interface GateOptions {
   paths: string[];
   /** Input format id forced for every path (--input-format); sniffed when absent. */
   inputFormat?: string;
+  /** Rule options, `RULE:KEY=VALUE` (--option). */
+  options?: string[];
   db: string;
   baseline?: string;
   updateBaseline?: boolean;
@@ -57,7 +59,9 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
 
   const {limitRulesMemory, openStore} = await import('../store/open.js');
   const {ingestPaths} = await import('../ingest/pipeline.js');
-  const {runRules} = await import('../rules/engine.js');
+  const {optionsFromFlags, runRules} = await import('../rules/engine.js');
+  // Checked before the (possibly long) ingest.
+  const ruleOptions = optionsFromFlags(opts.options);
   const {ensureProjections} = await import('../project/run.js');
   const {projectorByName} = await import('../project/index.js');
   const {RULES} = await import('../rules/index.js');
@@ -73,7 +77,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     // A --db that holds earlier runs: the rules see every source, the gate judges this run's (a duplicate
     // input counts as its existing source). Earlier runs' findings stay in the findings table.
     const thisRun = new Set(ingested.map((r) => r.source_id));
-    const all = await runRules(db);
+    const all = await runRules(db, {ruleOptions});
     const run = {
       findings: all.findings.filter((f) => thisRun.has(f.source_id)),
       coverage: all.coverage.filter((c) => thisRun.has(c.source_id)),

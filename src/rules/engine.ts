@@ -39,6 +39,40 @@ export function selectRules(ids?: string[]): Rule[] {
   return out.sort((a, b) => a.meta.id.localeCompare(b.meta.id));
 }
 
+/**
+ * `--option RULE:KEY=VALUE` flags (check, gate) as ruleOptions. The value is
+ * read as JSON when it parses (numbers, true/false, objects), as a number
+ * when it is hex (`0x10000`), else as a string; the rule's zod schema then
+ * checks it. An unknown rule or key is an error, not silently dropped.
+ */
+export function optionsFromFlags(flags: readonly string[] | undefined): Record<string, Record<string, unknown>> | undefined {
+  if (!flags || flags.length === 0) return undefined;
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const f of flags) {
+    const m = /^([^:=\s]+):([A-Za-z_]\w*)=(.*)$/s.exec(f);
+    if (!m) throw new UserError(`--option ${f}: expected RULE:KEY=VALUE (e.g. gup/fork-race:follLongterm=0x10000)`);
+    const [, id, key, raw] = m as unknown as [string, string, string, string];
+    const rule = ruleById(id);
+    if (!rule) throw new UserError(`--option ${f}: no rule ${id} (ktrail rules list)`);
+    const shape = (rule.meta.options as unknown as {shape?: Record<string, unknown>}).shape ?? {};
+    if (!(key in shape)) {
+      const known = Object.keys(shape);
+      throw new UserError(`--option ${f}: rule ${id} has no option ${key}${known.length ? ` (options: ${known.join(', ')})` : ' (it takes no options)'}`);
+    }
+    let value: unknown = raw;
+    if (/^0x[0-9a-f]+$/i.test(raw)) value = Number(raw);
+    else {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        value = raw;
+      }
+    }
+    (out[id] ??= {})[key] = value;
+  }
+  return out;
+}
+
 export function parseRuleOptions(rule: Rule, value: unknown): unknown {
   const r = rule.meta.options.safeParse(value ?? {});
   if (!r.success) {

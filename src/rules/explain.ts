@@ -43,7 +43,7 @@ export function explainRule(id: string): string {
   lines.push(`- default severity: ${m.severity}`);
   lines.push(`- projections: ${m.needs.projections.length ? m.needs.projections.map((p) => `\`${p}\``).join(', ') : 'none'}`);
   lines.push(`- inputs: ${m.needs.inputs.length ? m.needs.inputs.map((p) => `\`${p}\``).join(', ') : 'none'}`);
-  lines.push(`- options (defaults): \`${JSON.stringify(optionDefaults(rule))}\``);
+  lines.push(`- options (defaults): \`${JSON.stringify(optionDefaults(rule))}\`; set one with \`--option ${m.id}:KEY=VALUE\` (check, gate)`);
   lines.push(`- docs: ${m.docs}`, '');
   lines.push('## Messages', '');
   for (const [k, v] of Object.entries(m.messages)) lines.push(`- \`${k}\`: ${v}`);

@@ -56,6 +56,23 @@ test('check and gate --input-format: a console log without printk times, which s
   assert.equal(JSON.parse(gate.stdout).findings.map((f: {title: string}) => f.title), ['WARNING in foo_func']);
 });
 
+test('check --option sets a rule option; an unknown rule or key is a one-line error', () => {
+  // FOLL_LONGTERM is 0x100 since 6.5 and was 0x10000 before: the same gup_flags read differently.
+  const S = 'samples/rules/gup/fork-race/positive/pin-longterm-lockless-tracecmd.txt';
+  const titles = (...extra: string[]) => JSON.parse(ktrail('check', S, '--rule', 'gup/fork-race', '--json', ...extra).out).findings.map((f: {title: string}) => f.title);
+  assert.match(titles()[0], /\(FOLL_LONGTERM\)/);
+  assert.not.match(titles('--option', 'gup/fork-race:follLongterm=0x10000')[0], /FOLL_LONGTERM/);
+  for (const [opt, msg] of [
+    ['gup/fork-race:follLongTerm=1', /^ktrail: --option .*: rule gup\/fork-race has no option follLongTerm \(options: follLongterm\)\n$/],
+    ['nope:x=1', /^ktrail: --option nope:x=1: no rule nope/],
+    ['gup/fork-race:follLongterm=abc', /^ktrail: invalid options for rule gup\/fork-race: follLongterm: /],
+  ] as const) {
+    const r = ktrail('check', S, '--option', opt);
+    assert.is(r.code, 2, opt);
+    assert.match(r.err, msg);
+  }
+});
+
 test('check with a bad KTRAIL_RULES_MEMORY: one line, exit 2', () => {
   const r = spawnSync(process.execPath, ['bin/run.js', 'check', CLEAN], {encoding: 'utf8', env: {...process.env, KTRAIL_RULES_MEMORY: 'plenty'}});
   assert.is(r.status, 2, r.stderr);
