@@ -123,7 +123,7 @@ test('check sanitizes control characters of log text in evidence', () => {
       '[   34.517718] ------------[ cut here ]------------',
       '[   34.522456] kernel BUG at mm/gup.c:1284!',
       '[   34.527367] invalid opcode: 0000 [#1] SMP KASAN',
-      '[   34.532361] Modules linked in: evil\x1b[2J\x1b]0;owned\x07 x\x01y\x7fz',
+      '[   34.532361] Modules linked in: evil\x1b[2J\x1b]0;owned\x07 x\x01y\x7fz rev\u202eesrever',
       '[   34.535649] CPU: 0 PID: 3918 Comm: a.out Not tainted 6.18.0 #6',
       '[   34.559224] RIP: 0010:follow_page_mask+0x3b3/0x3d0',
       '',
@@ -133,6 +133,10 @@ test('check sanitizes control characters of log text in evidence', () => {
   assert.is(r.code, 1, r.out + r.err);
   assert.not.ok(/[\x00-\x08\x0b-\x1f\x7f]/.test(r.out), 'no raw control characters in the output');
   assert.match(r.out, /x\\x01y\\x7fz/);
+  // Bidi overrides make a line read differently from what it is: shown as \u{202e}, in the table and Markdown.
+  assert.match(r.out, /rev\\u\{202e\}esrever/);
+  const md = ktrail('check', f, '--rule', 'kernel/oops', '--format', 'markdown');
+  assert.not.ok(md.out.includes('\u202e'), 'no raw bidi override in Markdown');
 });
 
 test('check usage and input errors exit 2 with one line', () => {
