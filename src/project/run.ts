@@ -1,4 +1,6 @@
+import {createHash} from 'node:crypto';
 import {UserError} from '../errors.js';
+import {mappingFromEnv} from '../probes/mapping.js';
 import type {Db} from '../store/db.js';
 import {RULE_TABLES, projectionStateTable} from '../rules/findings.js';
 import {PROJECTORS, projectorByName} from './index.js';
@@ -28,10 +30,21 @@ export function projectorsInOrder(names: readonly string[]): Projector[] {
   return out;
 }
 
+/**
+ * What the projections were built from: the set of sources and, when
+ * KTRAIL_PROBE_MAPPING names a mapping, its content (it renames probe
+ * arguments as the mm projections are built, so another mapping means
+ * other rows).
+ */
 async function sourcesKey(db: Db): Promise<string> {
-  if (!(await db.tableExists('sources'))) return '0:0';
-  const r = await db.one<{n: bigint; m: number | null}>('SELECT count(*) AS n, max(source_id) AS m FROM sources');
-  return `${Number(r?.n ?? 0)}:${r?.m ?? 0}`;
+  let key = '0:0';
+  if (await db.tableExists('sources')) {
+    const r = await db.one<{n: bigint; m: number | null}>('SELECT count(*) AS n, max(source_id) AS m FROM sources');
+    key = `${Number(r?.n ?? 0)}:${r?.m ?? 0}`;
+  }
+  const mapping = mappingFromEnv();
+  if (Object.keys(mapping).length > 0) key += `|mapping:${createHash('sha256').update(JSON.stringify(mapping)).digest('hex').slice(0, 16)}`;
+  return key;
 }
 
 async function dropTables(db: Db, p: Projector): Promise<void> {

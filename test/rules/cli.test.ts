@@ -73,6 +73,24 @@ test('check --option sets a rule option; an unknown rule or key is a one-line er
   }
 });
 
+test('check --db rebuilds the mm projections when KTRAIL_PROBE_MAPPING changes', async () => {
+  const {readFileSync} = await import('node:fs');
+  // The sample's probes with other argument names, as a user's own probe definitions might have them.
+  const text = readFileSync('samples/rules/mmu-notifier/unpaired-invalidate/positive/eagain-abort-tracefs.txt', 'utf8').replace(/ mm=/g, ' range_mm=');
+  const file = path.join(tmp, 'renamed.txt');
+  writeFileSync(file, text);
+  const map = path.join(tmp, 'map.yaml');
+  writeFileSync(map, 'args: {range_mm: mm}\n');
+  const db = path.join(tmp, 'mapping.duckdb');
+  assert.is(ktrail('ingest', file, '--db', db).code, 0);
+  const mmOf = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['bin/run.js', 'check', '--db', db, '--rule', 'mmu-notifier/unpaired-invalidate', '--json'], {encoding: 'utf8', env: {...process.env, ...env}});
+    return JSON.parse(r.stdout).findings.map((f: {title: string}) => /mm (\S+)\)$/.exec(f.title)?.[1]);
+  };
+  assert.equal(mmOf({}), ['?']);
+  assert.equal(mmOf({KTRAIL_PROBE_MAPPING: map}), ['0xffff88810a5e2c40']);
+});
+
 test('check with a bad KTRAIL_RULES_MEMORY: one line, exit 2', () => {
   const r = spawnSync(process.execPath, ['bin/run.js', 'check', CLEAN], {encoding: 'utf8', env: {...process.env, KTRAIL_RULES_MEMORY: 'plenty'}});
   assert.is(r.status, 2, r.stderr);
