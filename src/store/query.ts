@@ -89,9 +89,14 @@ export interface SourceSummary extends LineAccounting {
   accounted: boolean;
   first_ts_ns: string | null;
   last_ts_ns: string | null;
+  /** last - first in seconds; null without timestamps or for counter clocks (no known unit). */
   span_s: number | null;
   sha256: string;
   meta: unknown;
+}
+
+function isCounterClock(meta: unknown): boolean {
+  return typeof meta === 'object' && meta !== null && (meta as Record<string, unknown>).clock === 'counter';
 }
 
 /** Every source with the per-table counts that prove the line accounting invariant. */
@@ -134,8 +139,9 @@ export async function listSources(db: Db): Promise<SourceSummary[]> {
       accounted: sum === lines,
       first_ts_ns: first,
       last_ts_ns: last,
-      // Exact difference in BigInt, then seconds for display.
-      span_s: first !== null && last !== null ? Number(BigInt(last) - BigInt(first)) / 1e9 : null,
+      // Exact difference in BigInt, then seconds for display. A counter clock (`trace_clock` counter,
+      // x86-tsc) has no unit ktrail knows: its span in seconds is unknown.
+      span_s: first !== null && last !== null && !isCounterClock(meta) ? Number(BigInt(last) - BigInt(first)) / 1e9 : null,
       sha256: String(r.sha256),
       meta,
     };

@@ -36,6 +36,11 @@ test('sources lists each source with format, span and counts that sum to lines',
   assert.is(list[1].lines, 3);
   assert.is(list[1].log_lines, 3);
   assert.is(list[1].span_s, 1.25);
+  // A counter clock has no unit ktrail knows: no span in seconds (it once showed 264 counts as 0.000000264 s).
+  const c = ktrail(['ingest', path.join(root, 'samples/ftrace/derived-counter-clock.txt'), '--db', db]);
+  assert.is(c.code, 0, c.err);
+  const counter = JSON.parse(ktrail(['sources', '--db', db, '--json']).out)[2];
+  assert.equal([counter.meta.clock, counter.span_s], ['counter', null]);
 
   const t = ktrail(['sources', '--db', db]);
   assert.is(t.code, 0);
