@@ -46,7 +46,7 @@ test('sources lists each source with format, span and counts that sum to lines',
   assert.is(t.code, 0);
   const rows = t.out.trim().split('\n');
   assert.match(rows[0]!, /^id\s+path\s+format\s+span_s\s+lines\s+header\s+events\s+log_lines\s+markers\s+gaps\s+unparsed\s+ok$/);
-  assert.is(rows.length, 4);
+  assert.is(rows.length, 5);
   assert.match(rows[2]!, /cap1-head\.txt\s+ftrace\s+[\d.]+\s+300\s+12\s+\d+\s+0\s+\d+\s+0\s+0\s+yes$/);
 });
 
