@@ -59,6 +59,9 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
     if (!this.jsonEnabled()) {
       process.stdout.write(flags.only ? renderProbeLines(listing, flags.only as 'definitions' | 'set_event') : renderProbeText(listing));
     }
+    // --only with --json: that part of the listing, as the text output gives only those lines.
+    if (flags.only === 'definitions') return {...listing, set_event: []};
+    if (flags.only === 'set_event') return {...listing, definitions: []};
     return listing;
   }
 }

@@ -220,6 +220,9 @@ test('CLI: probes prints definitions; --check exits 0 read-only; --json; bad arc
   assert.is(j.status, 0, j.stderr);
   const parsed = JSON.parse(j.stdout) as {definitions: Array<{line: string}>};
   for (const d of parsed.definitions) assert.is(validateDefinition(d.line, 'x86_64'), null, d.line);
+  // --only narrows --json as it narrows the text.
+  const se = JSON.parse(run('--arch', 'x86_64', '--only', 'set_event', '--json').stdout) as {definitions: unknown[]; set_event: string[]};
+  assert.equal([se.definitions.length, se.set_event.length], [0, TRACEPOINTS.length]);
   const c = run('--check');
   assert.is(c.status, 0, c.stderr);
   assert.match(c.stdout, /kprobe_events: (yes|no)/);
