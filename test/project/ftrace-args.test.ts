@@ -56,6 +56,15 @@ async function store(): Promise<Db> {
   return db;
 }
 
+/** A file of ../shared/formats ingested into a fresh in-memory store, with the ftrace_args tables built. */
+async function projectFormat(name: string): Promise<Db> {
+  const db = await openStore(':memory:');
+  await ingestPaths(db, [path.resolve('../shared/formats', name)]);
+  await db.ensureTables(ftraceArgs.tables);
+  await ftraceArgs.build(db);
+  return db;
+}
+
 test('sched_switch: tracefs and trace-cmd forms, comm with spaces; tprobe body is not a switch', async () => {
   const db = await store();
   const rows = await db.all(`SELECT seq, prev_comm, prev_pid, prev_state, next_comm, next_pid, next_prio FROM sched_switches ORDER BY seq`);
@@ -131,11 +140,7 @@ test('function tracer lines', async () => {
 
 test('function_graph: entries paired with exits per CPU; exits without entries kept', async () => {
   // Real function_graph output (brendangregg/perf-tools funcgraph example), via ../shared/formats.
-  const file = path.resolve('../shared/formats/real-perftools-function_graph-ctxswitch.txt');
-  const db = await openStore(':memory:');
-  await ingestPaths(db, [file]);
-  await db.ensureTables(ftraceArgs.tables);
-  await ftraceArgs.build(db);
+  const db = await projectFormat('real-perftools-function_graph-ctxswitch.txt');
   const rows = await db.all<Record<string, unknown>>(`SELECT seq, func, depth, exit_seq, duration_ns, entry_seen FROM function_calls ORDER BY seq LIMIT 4`);
   assert.equal(rows, [
     {seq: 1n, func: 'do_nanosleep', depth: 0, exit_seq: null, duration_ns: null, entry_seen: true},
@@ -153,11 +158,7 @@ test('function_graph: entries paired with exits per CPU; exits without entries k
 });
 
 test('function_graph: a module function is named without its [module]', async () => {
-  const file = path.resolve('../shared/formats/real-packt-function_graph-latency-abstime-proc-events.txt');
-  const db = await openStore(':memory:');
-  await ingestPaths(db, [file]);
-  await db.ensureTables(ftraceArgs.tables);
-  await ftraceArgs.build(db);
+  const db = await projectFormat('real-packt-function_graph-latency-abstime-proc-events.txt');
   const rows = await db.all<{seq: bigint; func: string}>(`SELECT seq, func FROM function_calls WHERE seq IN (29, 639) ORDER BY seq`);
   assert.equal(rows, [{seq: 29n, func: 'e1000_clean'}, {seq: 639n, func: 'e1000_intr'}]);
   assert.equal(await db.all(`SELECT count(*) AS n FROM function_calls WHERE func LIKE '%[%'`), [{n: 0n}]);
