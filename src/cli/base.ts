@@ -14,10 +14,12 @@ export abstract class KtrailCommand extends Command {
     // oclif's own exit (this.exit(n)) travels as an error: let it through.
     if (err instanceof Errors.ExitError) throw err;
     const message = oneLine(err?.message ?? String(err));
+    // A flag's parse step refused its value (nonEmpty): oclif rewrote the message into lines
+    // (`Parsing --flag`, reason, help hint), which oneLine joins.
+    if (/^Parsing --/.test(err?.message ?? '')) return this.fail(message, 2);
     // ktrail's own messages are one line already; a newline in one comes from a file name or other input
     // it quotes, and is shown escaped rather than cutting the message there.
-    // (oclif rewrites the message of a flag's parse error into lines: `Parsing --flag`, reason, help hint.)
-    if (isUserError(err)) return this.fail(/^Parsing --/.test(err.message) ? message : err.message.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r')), 2);
+    if (isUserError(err)) return this.fail(err.message.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r')), 2);
     if (err?.oclif?.exit !== undefined && err.oclif.exit !== 2) {
       // oclif usage errors (unknown flag, missing arg) already carry exit 2; others keep theirs.
       return this.fail(message, err.oclif.exit);

@@ -1,7 +1,6 @@
 import {UserError} from '../errors.js';
 import type {Format} from './format.js';
 
-/** How much of the head the detectors see (DESIGN §2: priority-ordered detectors over the head). */
 /** The end of the unrecognised-format message; `check` and `gate` name their own flag (withInputFormatHint). */
 export const FORMAT_HINT = 'use --format';
 
@@ -11,10 +10,11 @@ export function withInputFormatHint(err: unknown): unknown {
   return err;
 }
 
+/** How much of the head the detectors see (DESIGN §2: priority-ordered detectors over the head): non-blank lines and characters. */
 export const SNIFF_LINES = 64;
+export const SNIFF_BYTES = 64 * 1024;
 /** Lines held at most while looking for SNIFF_LINES non-blank ones (bounds memory on a file of blank lines). */
 export const SNIFF_MAX_HELD = 100_000;
-export const SNIFF_BYTES = 64 * 1024;
 
 /** trace-cmd's binary trace.dat starts with "\x17\x08\x44tracing". */
 const TRACE_DAT_MAGIC = Buffer.from([0x17, 0x08, 0x44, ...Buffer.from('tracing')]);

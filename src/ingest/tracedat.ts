@@ -57,13 +57,10 @@ export async function* traceCmdReport(file: string, shownPath: string): AsyncGen
     if (!finished) child.kill('SIGTERM');
   }
   const code = await exited;
-  if (code !== 0) {
-    const why = stderr.split('\n').map((l) => l.trim()).find((l) => l) ?? `exit code ${code}`;
-    throw new UserError(`trace-cmd report failed on ${shownPath}: ${why}`);
-  }
+  const said = stderr.split('\n').map((l) => l.trim()).find((l) => l);
+  if (code !== 0) throw new UserError(`trace-cmd report failed on ${shownPath}: ${said ?? `exit code ${code}`}`);
   // Even a trace.dat without events prints its `cpus=N` line; trace-cmd exits 0 and prints nothing for a cut file.
   if (printed === 0) {
-    const why = stderr.split('\n').map((l) => l.trim()).find((l) => l);
-    throw new UserError(`trace-cmd report printed nothing for ${shownPath}: the trace.dat is truncated or corrupt${why ? ` (${why})` : ''}; nothing was ingested from it`);
+    throw new UserError(`trace-cmd report printed nothing for ${shownPath}: the trace.dat is truncated or corrupt${said ? ` (${said})` : ''}; nothing was ingested from it`);
   }
 }

@@ -53,6 +53,11 @@ export function layoutOfRelease(release: string, pmdUnshareTlb: boolean, from: K
   return {release, rangeVmaFirst: major < 6 || (major === 6 && minor < 3), pmdUnshareTlb, from};
 }
 
+/** The name of `p`'s function that `symbols` (a kallsyms) has: its symbol or an older kernel's alias; null when none. */
+export function existingSymbol(p: ProbeSpec, symbols: ReadonlySet<string>): string | null {
+  return [p.symbol, ...(p.aliases ?? [])].find((n) => symbols.has(n)) ?? null;
+}
+
 /** The definitions with the offsets and parameters of `k`. */
 export function probeForKernel(p: ProbeSpec, k: KernelLayout): ProbeSpec {
   let args = p.args;

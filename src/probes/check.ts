@@ -1,7 +1,7 @@
 import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import path from 'node:path';
 import {release} from 'node:os';
-import {layoutOfRelease, NEWEST_LAYOUT, PROBES, TRACEPOINTS, type KernelLayout} from './catalog.js';
+import {existingSymbol, layoutOfRelease, NEWEST_LAYOUT, PROBES, TRACEPOINTS, type KernelLayout} from './catalog.js';
 
 /**
  * `ktrail probes --check`: look (read-only) at tracefs and kallsyms on this
@@ -88,7 +88,7 @@ export function checkProbes(paths: CheckPaths = DEFAULT_CHECK_PATHS): CheckRepor
       status = 'unknown';
       detail = 'kallsyms not readable';
     } else {
-      const found = names.find((n) => symbols!.has(n));
+      const found = existingSymbol(p, symbols);
       const cold = names.find((n) => symbols!.has(`${n}.cold`));
       if (found) {
         status = kprobeEvents ? 'available' : 'missing';

@@ -1,4 +1,4 @@
-import {NEWEST_LAYOUT, PROBES, TRACEPOINTS, probeDefinition, probeForKernel, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
+import {existingSymbol, NEWEST_LAYOUT, PROBES, TRACEPOINTS, probeDefinition, probeForKernel, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
 
 export interface ProbeListing {
   arch: Arch;
@@ -18,15 +18,15 @@ export function listProbes(arch: Arch, style: ProbeStyle, kernel: KernelLayout =
     style,
     kernel,
     definitions: PROBES.map((p) => probeForKernel(p, kernel)).map((p) => {
-      const symbol = (symbols && [p.symbol, ...(p.aliases ?? [])].find((n) => symbols.has(n))) || p.symbol;
+      const symbol = (symbols && existingSymbol(p, symbols)) ?? p.symbol;
       return {
-      event: p.event,
-      symbol,
-      kind: p.kind,
-      group: p.group,
-      optional: !!p.optional,
-      line: probeDefinition(p, arch, style, symbol),
-      purpose: p.purpose,
+        event: p.event,
+        symbol,
+        kind: p.kind,
+        group: p.group,
+        optional: !!p.optional,
+        line: probeDefinition(p, arch, style, symbol),
+        purpose: p.purpose,
       };
     }),
     set_event: TRACEPOINTS.map((t) => t.name),

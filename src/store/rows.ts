@@ -51,6 +51,11 @@ export async function openRowWriter(db: Db, def: TableDef): Promise<RowWriter> {
 
 type Appender = Awaited<ReturnType<Db['conn']['createAppender']>>;
 
+/** A BIGINT-family value: bigints as they are, numbers truncated to integers. */
+function toBigInt(v: unknown): bigint {
+  return typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)));
+}
+
 function appendCell(a: Appender, type: ColumnType, v: unknown): void {
   if (v === null || v === undefined) {
     a.appendNull();
@@ -64,13 +69,13 @@ function appendCell(a: Appender, type: ColumnType, v: unknown): void {
       a.appendInteger(Number(v));
       return;
     case 'BIGINT':
-      a.appendBigInt(typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+      a.appendBigInt(toBigInt(v));
       return;
     case 'UBIGINT':
-      a.appendUBigInt(typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+      a.appendUBigInt(toBigInt(v));
       return;
     case 'HUGEINT':
-      a.appendHugeInt(typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+      a.appendHugeInt(toBigInt(v));
       return;
     case 'DOUBLE':
       a.appendDouble(Number(v));
@@ -82,7 +87,7 @@ function appendCell(a: Appender, type: ColumnType, v: unknown): void {
       a.appendList((v as unknown[]).map(String));
       return;
     case 'BIGINT[]':
-      a.appendList((v as unknown[]).map((x) => (typeof x === 'bigint' ? x : BigInt(Math.trunc(Number(x))))));
+      a.appendList((v as unknown[]).map(toBigInt));
       return;
     default:
       a.appendVarchar(typeof v === 'string' ? v : String(v));
