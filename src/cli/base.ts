@@ -1,5 +1,6 @@
 import {Command, Errors, Flags} from '@oclif/core';
 import {isUserError, UserError} from '../errors.js';
+import {writeJson} from '../output/json-stream.js';
 
 /**
  * Base of every ktrail command: `--json` support (oclif's enableJsonFlag) and
@@ -9,6 +10,16 @@ import {isUserError, UserError} from '../errors.js';
  */
 export abstract class KtrailCommand extends Command {
   static enableJsonFlag = true;
+
+  /**
+   * `--json` output, written in pieces (src/output/json-stream.ts): oclif's
+   * logJson builds the whole text and a token list for colouring, which took
+   * more memory than the command itself on large results. The text is the
+   * same as oclif's without a colour theme (ktrail sets none).
+   */
+  logJson(json: unknown): void {
+    writeJson(json, (text) => process.stdout.write(text));
+  }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own exit (this.exit(n)) travels as an error: let it through.
