@@ -146,9 +146,10 @@ export const syscalls = defineTable({
   doc: 'Syscall enter/exit events in tracefs (`sys_munmap(addr: …)`, `sys_munmap -> 0x0`), trace-cmd (`sys_enter_munmap: addr: …`) and raw_syscalls forms.',
   columns: at([
     {name: 'comm', type: 'VARCHAR', doc: 'Task.'},
-    {name: 'name', type: 'VARCHAR', doc: 'Syscall name (`munmap`), or `NR n` for raw_syscalls.'},
+    {name: 'name', type: 'VARCHAR', doc: 'Syscall name (`munmap`); NULL for raw_syscalls, which print only the number (`nr`): numbers differ per architecture and ktrail has no table of them.'},
+    {name: 'nr', type: 'BIGINT', doc: 'raw_syscalls (`sys_enter: NR 11 (…)`, `sys_exit: NR 11 = 0`): the syscall number as printed; NULL for the named forms, which do not print it.'},
     {name: 'kind', type: 'VARCHAR', doc: '`enter` or `exit`.'},
-    {name: 'args', type: 'JSON', doc: 'enter: argument name → value as printed.'},
+    {name: 'args', type: 'JSON', doc: 'enter: argument name → value as printed. raw_syscalls: `arg0`…`arg5` (the tracepoint\'s args[0..5]), `0x` put before the bare hex the kernel prints (`d` → `0xd`); NULL when the body is not `NR n (a0, a1, a2, a3, a4, a5)` with six hex values.'},
     {name: 'ret', type: 'BIGINT', doc: 'exit: return value, signed (errors are negative).'},
   ]),
 });
@@ -335,19 +336,27 @@ const SQL_SPECS: SqlSpec[] = [
       WITH x AS (
         SELECT source_id, seq, ts_ns, cpu, pid, comm, event, body,
           CASE WHEN event LIKE 'sys\\_enter\\_%' ESCAPE '\\' OR event = 'sys_enter' THEN 'enter' ELSE 'exit' END AS kind,
+          event IN ('sys_enter', 'sys_exit') AS raw,
           CASE WHEN event LIKE 'sys\\_enter\\_%' ESCAPE '\\' THEN substr(event, 11)
-               WHEN event LIKE 'sys\\_exit\\_%' ESCAPE '\\' THEN substr(event, 10)
-               ELSE 'NR ' || regexp_extract(body, '^NR (\\d+)', 1) END AS name
+               WHEN event LIKE 'sys\\_exit\\_%' ESCAPE '\\' THEN substr(event, 10) END AS name
         FROM events
         -- The prefix test is a scan filter (see eventIn in ./sql.ts); the LIKEs alone are not.
         WHERE starts_with(event, 'sys_e') AND (event LIKE 'sys\\_enter\\_%' ESCAPE '\\' OR event LIKE 'sys\\_exit\\_%' ESCAPE '\\' OR event IN ('sys_enter', 'sys_exit'))),
       y AS (
         SELECT *,
-          CASE WHEN kind = 'enter' THEN regexp_replace(regexp_replace(body, '^sys_\\w+\\(', ''), '\\)$', '') END AS argstr,
+          -- raw_syscalls print 'NR %ld (%lx, %lx, %lx, %lx, %lx, %lx)' and 'NR %ld = %ld', in tracefs and trace-cmd alike.
+          CASE WHEN raw AND starts_with(body, 'NR ') THEN TRY_CAST(split_part(substr(body, 4), ' ', 1) AS BIGINT) END AS nr,
+          CASE WHEN kind = 'enter' AND NOT raw THEN regexp_replace(regexp_replace(body, '^sys_\\w+\\(', ''), '\\)$', '') END AS argstr,
+          -- A match test without capture groups, then a split: regexp_extract's groups cost far more per row.
+          CASE WHEN kind = 'enter' AND raw AND regexp_full_match(body, 'NR -?\\d+ \\((?:[0-9a-fA-F]+, ){5}[0-9a-fA-F]+\\)')
+               THEN string_split(substr(body, instr(body, '(') + 1, length(body) - instr(body, '(') - 1), ', ') END AS rawargs,
           CASE WHEN kind = 'exit' THEN regexp_extract(body, '(-?0x[0-9a-fA-F]+|-?\\d+)\\s*$', 1) END AS retstr
         FROM x)
-      SELECT source_id, seq, ts_ns, cpu, pid, comm, name, kind,
-        CASE WHEN kind = 'enter' THEN to_json(map(regexp_extract_all(argstr, '(\\w+): ([^,]*)', 1), regexp_extract_all(argstr, '(\\w+): ([^,]*)', 2))) END,
+      SELECT source_id, seq, ts_ns, cpu, pid, comm, name, nr, kind,
+        CASE WHEN kind = 'enter' AND raw THEN
+               CASE WHEN rawargs IS NOT NULL THEN to_json(map(['arg0', 'arg1', 'arg2', 'arg3', 'arg4', 'arg5'],
+                 ['0x' || rawargs[1], '0x' || rawargs[2], '0x' || rawargs[3], '0x' || rawargs[4], '0x' || rawargs[5], '0x' || rawargs[6]])) END
+             WHEN kind = 'enter' THEN to_json(map(regexp_extract_all(argstr, '(\\w+): ([^,]*)', 1), regexp_extract_all(argstr, '(\\w+): ([^,]*)', 2))) END,
         CASE WHEN retstr IS NULL OR retstr = '' THEN NULL
              WHEN starts_with(retstr, '0x') THEN (CASE WHEN retstr::UBIGINT >= 9223372036854775808
                   THEN (retstr::UBIGINT::HUGEINT - 18446744073709551616::HUGEINT) ELSE retstr::UBIGINT::HUGEINT END)::BIGINT
@@ -465,8 +474,8 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
 export const ftraceArgs: Projector = {
   name: 'ftrace_args',
   // 5: function rows without a parent; modules stripped from function_graph names; trace-cmd prio before `Latency:`;
-  // tprobe offset NULL.
-  version: 5,
+  // tprobe offset NULL. 6: syscalls.nr, and raw_syscalls arguments (name NULL instead of `NR n`).
+  version: 6,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],

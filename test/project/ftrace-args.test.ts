@@ -4,6 +4,7 @@ import {Db} from '../../src/store/db.js';
 import {EVENT_LOG_TABLES, events} from '../../src/store/eventlog.js';
 import {appendRows} from '../../src/store/rows.js';
 import {ftraceArgs} from '../../src/project/ftrace-args.js';
+import {ensureProjections} from '../../src/project/run.js';
 import {openStore} from '../../src/store/open.js';
 import {ingestPaths} from '../../src/ingest/pipeline.js';
 import path from 'node:path';
@@ -109,6 +110,37 @@ test('syscalls: trace-cmd and tracefs forms, negative returns', async () => {
   assert.equal(rows.map((r) => [r.name, r.kind, r.ret]), [['clone', 'enter', null], ['clone', 'exit', 0x10b7n], ['munmap', 'enter', null], ['madvise', 'exit', -22n]]);
   assert.equal(JSON.parse(rows[0]!.args!).child_tidptr, '0x7f5a6458aa10');
   assert.equal(JSON.parse(rows[2]!.args!), {addr: '0x7f6122475000', len: '0x8773'});
+  db.close();
+});
+
+test('syscalls: raw_syscalls keep nr, the six arguments and the return value (tracefs and trace-cmd)', async () => {
+  // tracefs `trace` of a 32-bit ARM board: `sys_exit: NR 29 = -514`, `sys_enter: NR 119 (d, 0, 1, 0, 10714, 0)`.
+  let db = await projectFormat('real-wikibook-rpi-signal-syscalls-trace_printk.txt');
+  assert.equal(await db.all(`SELECT seq, name, nr, kind, args, ret FROM syscalls ORDER BY seq`), [
+    {seq: 38n, name: null, nr: 29n, kind: 'exit', args: null, ret: -514n},
+    {seq: 46n, name: null, nr: 119n, kind: 'enter', args: '{"arg0":"0xd","arg1":"0x0","arg2":"0x1","arg3":"0x0","arg4":"0x10714","arg5":"0x0"}', ret: null},
+  ]);
+  // The arguments are hex as printed, so they cast like the other forms' values.
+  assert.equal(await db.all(`SELECT (args->>'arg4')::UBIGINT AS a4 FROM syscalls WHERE kind = 'enter'`), [{a4: 0x10714n}]);
+  db.close();
+  // trace-cmd report: `sys_exit:             NR 1 = 1` next to the named `sys_exit_write:       0x1`.
+  db = await projectFormat('real-tracecmd-man-report-filtered-events.txt');
+  assert.equal(await db.all(`SELECT seq, name, nr, kind, ret FROM syscalls ORDER BY seq`), [
+    {seq: 7n, name: null, nr: 1n, kind: 'exit', ret: 1n},
+    {seq: 8n, name: 'write', nr: null, kind: 'exit', ret: 1n},
+  ]);
+  db.close();
+});
+
+test('syscalls: a database built before syscalls.nr (ftrace_args version 5) is rebuilt with it', async () => {
+  const db = await openStore(':memory:');
+  await ingestPaths(db, [path.resolve('../shared/formats', 'real-wikibook-rpi-signal-syscalls-trace_printk.txt')]);
+  await ensureProjections(db, ['ftrace_args']);
+  // What version 5 left: the table without nr, and its version in the bookkeeping.
+  await db.run('ALTER TABLE syscalls DROP COLUMN nr');
+  await db.run(`UPDATE projection_state SET version = 5 WHERE name = 'ftrace_args'`);
+  await ensureProjections(db, ['ftrace_args']);
+  assert.equal(await db.all(`SELECT nr FROM syscalls ORDER BY seq`), [{nr: 29n}, {nr: 119n}]);
   db.close();
 });
 
