@@ -167,7 +167,7 @@ test('a truncated trace.dat is named as such, not as empty; inputs after a bad o
   assert.match(r.out, /^ingested /, 'the input before it is committed and reported');
 });
 
-test('SIGTERM during an ingest: exit 130, no source written, temporary chunk files removed', async () => {
+test('SIGTERM during an ingest: exit 143, no source written, temporary chunk files removed', async () => {
   const {spawn} = await import('node:child_process');
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
   const db = path.join(dir, 'term.duckdb');
@@ -189,7 +189,7 @@ test('SIGTERM during an ingest: exit 130, no source written, temporary chunk fil
     child.on('exit', (c) => resolve(c));
     child.kill('SIGTERM');
   });
-  assert.is(code, 130);
+  assert.is(code, 143);
   assert.equal(chunkFiles(), []);
   const s = ktrail(['query', 'SELECT (SELECT count(*) FROM sources) AS s, (SELECT count(*) FROM events) AS e', '--db', db, '--json']);
   assert.equal(JSON.parse(s.out), [{s: 0, e: 0}]);
