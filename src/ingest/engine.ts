@@ -16,6 +16,14 @@ function fastEligible(b: Buffer): boolean {
   return isAscii(b) && b.indexOf(13) < 0 && b.indexOf(0) < 0;
 }
 
+/** A line held for the sniff head (LineEngine.head). */
+interface Held {
+  text: string;
+  long: boolean;
+  raw?: Buffer;
+  final?: boolean;
+}
+
 /** What the line stage knows once the input has ended. */
 export interface EngineSummary {
   format: string;
@@ -39,8 +47,12 @@ export class LineEngine {
   private readonly out: ChunkSerializer;
   private format: Format | null = null;
   private tok: Tokenizer | null = null;
-  /** Lines held until the format is known; `raw` is the line's bytes when it came through a raw block. */
-  private head: Array<{text: string; long: boolean; raw?: Buffer}> = [];
+  /**
+   * Lines held until the format is known; `raw` is the line's bytes when it
+   * came through a raw block; `final` marks the input's last line when it
+   * had no line terminator.
+   */
+  private head: Held[] = [];
   private headChars = 0;
   private headNonBlank = 0;
   seq = 0;
@@ -117,14 +129,16 @@ export class LineEngine {
     this.out.discard();
   }
 
-  private consume(text: string, tooLong: boolean): void {
+  /** One line through the tokenizer; `final`: the input's last line, without a line terminator (Tokenizer.finalLine). */
+  private consume(text: string, tooLong: boolean, final = false): void {
     const seq = ++this.seq;
     let r: LineResult;
     if (tooLong) {
       r = {t: 'unparsed', reason: 'line-too-long', text};
     } else {
+      const tok = this.tok!;
       try {
-        r = this.tok!.line(text, seq);
+        r = final && tok.finalLine !== undefined ? tok.finalLine(text, seq) : tok.line(text, seq);
       } catch {
         // Tokenizers must not throw; if one does, the line is still accounted for.
         r = {t: 'unparsed', reason: 'tokenizer-error', text};
@@ -150,7 +164,7 @@ export class LineEngine {
   }
 
   /** A line held until the format is known; the format is chosen once the head has SNIFF_LINES non-blank lines or SNIFF_BYTES. */
-  private hold(h: {text: string; long: boolean; raw?: Buffer}): void {
+  private hold(h: Held): void {
     this.head.push(h);
     this.headChars += h.text.length;
     if (h.text.trim() !== '') this.headNonBlank++;
@@ -167,7 +181,7 @@ export class LineEngine {
       // The held lines take the same path they would have taken had the format been known.
       const raw = h.raw;
       if (raw !== undefined && tok.fastLine !== undefined && fastEligible(raw) && tok.fastLine(raw, 0, raw.length, this.seq + 1, this.out)) this.seq++;
-      else this.consume(h.text, h.long);
+      else this.consume(h.text, h.long, h.final);
     }
     tok.endBlock?.();
   }
@@ -187,6 +201,10 @@ export class LineEngine {
     }
     if (batch.lead) this.handleBlock(batch.lead);
     if (batch.block) this.handleBlock(batch.block);
+    const last = batch.final;
+    if (last === undefined) return;
+    if (this.tok) this.consume(last.text, last.tooLong, true);
+    else this.hold({text: last.text, long: last.tooLong, final: true});
   }
 
   /**

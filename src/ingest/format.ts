@@ -51,6 +51,13 @@ export interface Tokenizer {
    * line(). Must give exactly the rows line() would.
    */
   fastLine?(b: Buffer, start: number, end: number, seq: number, out: FastEventSink): boolean;
+  /**
+   * Optional: reads the input's last line when it had no line terminator,
+   * instead of line(). For formats whose writer ends every line with one
+   * (ftrace), such a line is where the capture was cut. Without it, line()
+   * reads the line like any other.
+   */
+  finalLine?(text: string, seq: number): LineResult;
   /** Called at the end of each block given to fastLine: the block's bytes may be reused after it. */
   endBlock?(): void;
   /** Facts for sources.meta (tracer, clock, cpus, boots, ...), read after the last line. */

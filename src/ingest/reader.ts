@@ -340,15 +340,28 @@ async function* unxz(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<B
 
 /**
  * Streaming line splitter with bounded memory. Splits on LF; a CR right
- * before the LF is removed and counted. Bytes are decoded as UTF-8 with
- * U+FFFD for invalid sequences (counted). NUL bytes are stripped from the
- * line and counted (serial consoles and syslog files after a crash carry
- * runs of NULs; the rest of the line is still readable). A line longer than
- * MAX_LINE bytes is cut: its first TOO_LONG_KEEP bytes are kept and the line
- * is flagged so the pipeline records it as `unparsed` (`line-too-long`).
+ * before the LF is removed and counted. Input whose line ends are bare CRs
+ * (classic Mac, some serial-console capture tools) is recognised from its
+ * head (see CR_DETECT_BYTES) and then split on CR, LF and CR LF alike.
+ * Bytes are decoded as UTF-8 with U+FFFD for invalid sequences (counted).
+ * NUL bytes are stripped from the line and counted (serial consoles and
+ * syslog files after a crash carry runs of NULs; the rest of the line is
+ * still readable). A line longer than MAX_LINE bytes is cut: its first
+ * TOO_LONG_KEEP bytes are kept and the line is flagged so the pipeline
+ * records it as `unparsed` (`line-too-long`).
  */
 export const MAX_LINE = 1 << 20;
 export const TOO_LONG_KEEP = 64 * 1024;
+/**
+ * How much of the head decides the line terminator: the input ends its lines
+ * with bare CRs when, in its first CR_DETECT_BYTES (after a byte order mark),
+ * CRs not followed by LF outnumber LFs. The sniff head's size: enough lines
+ * of any trace or log to tell, and held at most once per input.
+ */
+export const CR_DETECT_BYTES = 64 * 1024;
+
+const LF = 10;
+const CR = 13;
 
 export interface LineBatch {
   lines: string[];
@@ -361,16 +374,23 @@ export interface LineBatch {
   block?: Buffer;
   /** In raw mode: the line a push completed (bytes carried from earlier pushes, then its end), before `block`. */
   lead?: Buffer;
+  /**
+   * Set by end(): the input's last line, which had no line terminator (a
+   * reader may treat it as cut); it comes after `lines`, `lead` and `block`.
+   */
+  final?: {text: string; tooLong: boolean};
 }
 
 export interface SplitStats {
   crlf_lines: number;
+  /** Lines ended by a bare CR (input recognised as CR-terminated; see CR_DETECT_BYTES). */
+  cr_line_ends: number;
   invalid_utf8_sequences: number;
   invalid_utf8_lines: number;
   nul_bytes: number;
   nul_lines: number;
   long_lines: number;
-  /** True when the input did not end with a newline (the last line still counts). */
+  /** True when the input did not end with a line terminator (the last line still counts). */
   missing_final_newline: boolean;
   /** Set when the input began with a UTF-8 byte order mark (removed: editors on Windows add one). */
   utf8_bom?: true;
@@ -385,8 +405,15 @@ export class LineSplitter {
   /** While skipping the rest of an over-long line: its kept prefix. */
   private overflow: Buffer | null = null;
   private sawAnyByte = false;
+  /** `detect` until CR_DETECT_BYTES of the input (or all of it) are in `held`; then `lf` or `cr`. */
+  private ends: 'detect' | 'lf' | 'cr' = 'detect';
+  private held: Buffer[] = [];
+  private heldLen = 0;
+  /** In `cr` mode: the previous push ended with a CR, and the next byte tells whether it ended a line or began a CR LF. */
+  private pendingCr = false;
   readonly stats: SplitStats = {
     crlf_lines: 0,
+    cr_line_ends: 0,
     invalid_utf8_sequences: 0,
     invalid_utf8_lines: 0,
     nul_bytes: 0,
@@ -396,24 +423,105 @@ export class LineSplitter {
   };
 
   push(buf: Buffer): LineBatch {
-    const out: LineBatch = {lines: [], tooLong: null};
-    if (buf.length === 0) return out;
-    if (!this.sawAnyByte && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+    if (buf.length === 0) return {lines: [], tooLong: null};
+    this.sawAnyByte = true;
+    if (this.ends === 'detect') {
+      if (this.heldLen === 0 && buf.length >= CR_DETECT_BYTES) return this.split(this.begin(buf, false));
+      // Held until the head is complete, so that the choice does not depend on how the input was cut.
+      this.held.push(Buffer.from(buf)); // copy: the source buffer is reused by some streams
+      this.heldLen += buf.length;
+      if (this.heldLen < CR_DETECT_BYTES) return {lines: [], tooLong: null};
+      return this.split(this.begin(this.takeHeld(), false));
+    }
+    return this.split(this.ends === 'cr' ? this.crToLf(buf) : buf);
+  }
+
+  /** Call at end of input: returns what is left; the last line, when it had no line terminator, as `final`. */
+  end(): LineBatch {
+    let out: LineBatch = {lines: [], tooLong: null};
+    if (this.ends === 'detect' && this.heldLen > 0) out = this.split(this.begin(this.takeHeld(), true));
+    else if (this.pendingCr) {
+      // The input's last byte is a CR: it ends the last line.
+      this.pendingCr = false;
+      this.stats.cr_line_ends++;
+      out = this.split(Buffer.from([LF]));
+    }
+    if (this.overflow) {
+      out.final = {text: this.tooLongText(this.overflow), tooLong: true};
+      this.overflow = null;
+      this.stats.missing_final_newline = true;
+    } else if (this.carryLen) {
+      const block = Buffer.concat(this.carry);
+      this.carry = [];
+      this.carryLen = 0;
+      this.stats.missing_final_newline = true;
+      const last: LineBatch = {lines: [], tooLong: null};
+      this.decode(Buffer.concat([block, Buffer.from([LF])]), last);
+      out.final = {text: last.lines[0]!, tooLong: last.tooLong !== null};
+    }
+    return out;
+  }
+
+  private takeHeld(): Buffer {
+    const head = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held);
+    this.held = [];
+    this.heldLen = 0;
+    return head;
+  }
+
+  /**
+   * The input's first bytes (all of them when `whole`, else at least
+   * CR_DETECT_BYTES): removes a byte order mark and chooses the line
+   * terminator. Returns the bytes to split.
+   */
+  private begin(head: Buffer, whole: boolean): Buffer {
+    if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
       // Not part of the first line: left in, it became part of the first task name or header.
       this.stats.utf8_bom = true;
-      buf = buf.subarray(3);
+      head = head.subarray(3);
     }
-    this.sawAnyByte = true;
+    this.ends = bareCrEnds(head.subarray(0, CR_DETECT_BYTES), whole && head.length <= CR_DETECT_BYTES) ? 'cr' : 'lf';
+    return this.ends === 'cr' ? this.crToLf(head, whole) : head;
+  }
+
+  /**
+   * In `cr` mode: a copy of `buf` with every CR not followed by LF turned
+   * into an LF (counted), so the rest of the splitter (and the fast path,
+   * which never sees CR) reads the lines as LF-terminated. CR LF is left as
+   * it is: decode() removes and counts the CR. A CR at the end of `buf`
+   * waits for the next byte, unless `last` (the end of the input).
+   */
+  private crToLf(buf: Buffer, last = false): Buffer {
+    const lead = this.pendingCr ? 1 : 0;
+    let n = buf.length;
+    this.pendingCr = !last && n > 0 && buf[n - 1] === CR;
+    if (this.pendingCr) n--;
+    const out = Buffer.allocUnsafe(lead + n);
+    if (lead) out[0] = CR; // the held CR, in front of what follows it
+    buf.copy(out, lead, 0, n);
+    for (let i = out.indexOf(CR); i >= 0; i = out.indexOf(CR, i + 1)) {
+      // The byte after out's last one is the CR held for the next push: not LF.
+      if (i + 1 < out.length && out[i + 1] === LF) continue;
+      out[i] = LF;
+      this.stats.cr_line_ends++;
+    }
+    return out;
+  }
+
+  /** Splits bytes that are LF-terminated lines (possibly with a partial line at either end) into `out`. */
+  private split(buf: Buffer): LineBatch {
+    const out: LineBatch = {lines: [], tooLong: null};
     if (buf.length === 0) return out;
     let pos = 0;
     if (this.overflow) {
-      const nl = buf.indexOf(10);
+      const nl = buf.indexOf(LF);
       if (nl < 0) return out;
-      this.emitTooLong(out, this.overflow);
+      (out.tooLong ??= []).push(out.lines.length);
+      out.lines.push(this.tooLongText(this.overflow));
       this.overflow = null;
       pos = nl + 1;
     }
-    const lastNl = buf.lastIndexOf(10);
+    const lastNl = buf.lastIndexOf(LF);
     if (lastNl < pos) {
       this.addCarry(buf.subarray(pos));
       return out;
@@ -422,7 +530,7 @@ export class LineSplitter {
     let block: Buffer;
     if (this.carryLen && this.raw) {
       // Only the carried line is joined: copying the whole block behind it cost ~8% of the line stage.
-      const firstNl = buf.indexOf(10, pos);
+      const firstNl = buf.indexOf(LF, pos);
       this.carry.push(buf.subarray(pos, firstNl + 1));
       out.lead = Buffer.concat(this.carry);
       this.carry = [];
@@ -443,25 +551,6 @@ export class LineSplitter {
     return out;
   }
 
-  /** Call at end of input: returns the last line when it had no final newline. */
-  end(): LineBatch {
-    const out: LineBatch = {lines: [], tooLong: null};
-    if (this.overflow) {
-      this.emitTooLong(out, this.overflow);
-      this.overflow = null;
-      this.stats.missing_final_newline = true;
-      return out;
-    }
-    if (this.carryLen) {
-      const block = Buffer.concat(this.carry);
-      this.carry = [];
-      this.carryLen = 0;
-      this.stats.missing_final_newline = true;
-      this.decode(Buffer.concat([block, Buffer.from([10])]), out);
-    }
-    return out;
-  }
-
   get empty(): boolean {
     return !this.sawAnyByte;
   }
@@ -478,12 +567,10 @@ export class LineSplitter {
     }
   }
 
-  private emitTooLong(out: LineBatch, prefix: Buffer): void {
+  /** The kept prefix of an over-long line as text (counted in long_lines). */
+  private tooLongText(prefix: Buffer): string {
     this.stats.long_lines++;
-    let text = this.decoder.decode(prefix);
-    text = text.replace(/\0/g, '');
-    (out.tooLong ??= []).push(out.lines.length);
-    out.lines.push(text);
+    return this.decoder.decode(prefix).replace(/\0/g, '');
   }
 
   /** Decodes a block of complete lines (ending with LF) into out.lines, with the accounting above. */
@@ -507,7 +594,7 @@ export class LineSplitter {
     parts.pop(); // after the final LF
     for (let i = 0; i < parts.length; i++) {
       let line = parts[i]!;
-      if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) {
+      if (line.length > 0 && line.charCodeAt(line.length - 1) === CR) {
         line = line.slice(0, -1);
         this.stats.crlf_lines++;
       }
@@ -527,6 +614,26 @@ export class LineSplitter {
       out.lines.push(line);
     }
   }
+}
+
+/**
+ * Whether `head` (the first bytes of an input) ends its lines with bare CRs:
+ * more CRs not followed by LF than LFs. A tie keeps LF: `LF CR` and
+ * `CR CR LF` line ends (some serial tools) have one of each per line and are
+ * read as LF-terminated, as they always were. `complete`: `head` is the
+ * whole input, so a CR at its end is bare too; otherwise the byte after it
+ * is unknown and it does not count.
+ */
+function bareCrEnds(head: Buffer, complete: boolean): boolean {
+  let cr = head.indexOf(CR);
+  if (cr < 0) return false;
+  let bare = 0;
+  for (; cr >= 0; cr = head.indexOf(CR, cr + 1)) {
+    if (cr + 1 < head.length ? head[cr + 1] !== LF : complete) bare++;
+  }
+  let lf = 0;
+  for (let i = head.indexOf(LF); i >= 0 && lf < bare; i = head.indexOf(LF, i + 1)) lf++;
+  return bare > lf;
 }
 
 function truncateUtf8(s: string, maxBytes: number): string {

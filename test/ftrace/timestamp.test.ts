@@ -47,4 +47,56 @@ test('the tokenizer reads the timestamp column exactly', () => {
   else assert.unreachable('not an event');
 });
 
+test('an integer timestamp in a sec.usec trace is unparsed (timestamp-form-mismatch), not nanoseconds', () => {
+  const tok = new FtraceTokenizer('ftrace');
+  const rows = [
+    '            bash-1234  [001] d..1. 12345.678901: sched_waking: comm=a pid=1 prio=120 target_cpu=001',
+    '            bash-1234  [001] d..1. 12345: sched_waking: comm=b pid=2 prio=120 target_cpu=001',
+    ' => frame_after_the_odd_line+0x1/0x2',
+    '            bash-1234  [001] d..1. 12345.678902: sched_waking: comm=c pid=3 prio=120 target_cpu=001',
+  ].map((l, i) => tok.line(l, i + 1));
+  assert.equal(rows.map((r) => r.t), ['events', 'unparsed', 'events', 'events']);
+  assert.equal(rows[1], {t: 'unparsed', reason: 'timestamp-form-mismatch', text: '            bash-1234  [001] d..1. 12345: sched_waking: comm=b pid=2 prio=120 target_cpu=001'});
+  // The odd line is no row: a stack frame after it does not take its fields.
+  if (rows[2]!.t === 'events') assert.equal([rows[2]!.ts_ns, rows[2]!.pid], [null, null]);
+  if (rows[3]!.t === 'events') assert.is(rows[3]!.ts_ns, 12345678902000n);
+  assert.is(tok.meta().clock, 'ns');
+});
+
+test('a counter-clock trace keeps its integers; a sec.usec line in it is the odd one', () => {
+  const tok = new FtraceTokenizer('ftrace');
+  const rows = [
+    '            bash-1998  [000] d... 4294967296123: sched_wakeup: comm=bash pid=1 prio=120',
+    '            bash-1998  [000] d... 4294967296200: sched_wakeup: comm=bash pid=1 prio=120',
+    '            bash-1998  [000] d... 4294.967296: sched_wakeup: comm=bash pid=1 prio=120',
+  ].map((l, i) => tok.line(l, i + 1));
+  assert.equal(rows.map((r) => (r.t === 'events' ? r.ts_ns : r.t === 'unparsed' ? r.reason : r.t)), [4294967296123n, 4294967296200n, 'timestamp-form-mismatch']);
+  assert.is(tok.meta().clock, 'counter');
+});
+
+test('timestamp form: a new `# tracer:` header starts a new trace; trace-cmd instances and inputs each have their own', () => {
+  const tok = new FtraceTokenizer('ftrace');
+  const rows = [
+    '# tracer: nop',
+    '            bash-1  [000] ....   100.000001: foo: a',
+    '# tracer: nop',
+    '            bash-1  [000] ....   100000002: foo: counter trace concatenated after',
+  ].map((l, i) => tok.line(l, i + 1));
+  assert.equal(rows.map((r) => r.t), ['header', 'events', 'header', 'events']);
+  const tc = new FtraceTokenizer('trace-cmd');
+  const t = ['cpus=2', 'a.dat:       bash-1  [001]  1549.745226: foo: x', 'b.dat:       bash-1  [001]  1549745226: foo: counter input',
+    '       bash-1  [001]  1549.745227: foo: top buffer', 'b.dat:       bash-1  [001]  1549.745228: foo: odd in b'].map((l, i) => tc.line(l, i + 1));
+  assert.equal(t.map((r) => (r.t === 'unparsed' ? r.reason : r.t)), ['header', 'events', 'events', 'events', 'timestamp-form-mismatch']);
+});
+
+test('latency-format timestamps: the same rule; relative `NNNus` times are their own form', () => {
+  const tok = new FtraceTokenizer('trace-cmd');
+  const rows = [
+    'capture.-2631    1d..2. 1549.745418: sched_wakeup_new:     capture.sh:4279 [120] CPU:001',
+    'capture.-2631    1d..2. 1549745419: sched_wakeup_new:     capture.sh:4280 [120] CPU:001',
+    'capture.-2631    1d..2. 1549.745420: sched_wakeup_new:     capture.sh:4281 [120] CPU:001',
+  ].map((l, i) => tok.line(l, i + 1));
+  assert.equal(rows.map((r) => (r.t === 'unparsed' ? r.reason : r.t)), ['events', 'timestamp-form-mismatch', 'events']);
+});
+
 test.run();

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import {gunzipSync} from 'node:zlib';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {ingestPaths, type IngestOptions} from '../../src/ingest/pipeline.js';
@@ -52,8 +53,9 @@ const EDGES = [
   ' kworker/u8:3-77      (-------) [000] d..1.  5000.000012: foo: no tgid',
   '           <...>-88   [003] d.h2  99999999.000001: foo: large seconds',
   '           <...>-88   [003] d.h2  8999999.999999999: foo: nine fraction digits',
-  '           <...>-88   [003] 123456789012345678: foo: long counter',
-  '           <...>-88   [003] 123456789012345: foo: counter',
+  '           <...>-88   [003] 123456789012345678: foo: integer in a sec.usec trace (timestamp-form-mismatch)',
+  '           <...>-88   [003] 5000: foo: integer in a sec.usec trace',
+  ' => frame_after_a_mismatched_line',
   '           <...>-88   [003]   5000.000013: foo: no flags',
   '            bash-99999999999 [001] d..2.  5000.000017: foo: pid beyond 32 bits',
   '            bash-4011    [99999999999] d..2.  5000.000018: foo: cpu beyond 32 bits',
@@ -78,6 +80,19 @@ const EDGES = [
   '   ',
   'not a trace line at all',
   '           <...>-88   [003] d..1. 5000.000018: foo: last',
+];
+
+/** A counter-clock trace (integer timestamps): where the fast path reads them, and a `sec.usec` line that does not belong. */
+const COUNTER_EDGES = [
+  '# tracer: nop',
+  '            bash-4011    [001] d..2. 5000000001: sched_switch: prev_comm=bash prev_pid=4011 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120',
+  ' => __schedule+0x2e4/0x7a0',
+  '           <...>-88   [003] 123456789012345678: foo: long counter',
+  '           <...>-88   [003] 123456789012345: foo: counter',
+  '           <...>-88   [003] d..1. 5000000016: funcA <-funcB',
+  '           <...>-88   [003] d..1. 5000.000017: foo: sec.usec in a counter trace',
+  '            bash-4011    [001] .....  5000000018: tracing_mark_write: phase=start',
+  '           <...>-88   [003] d..1. 5000000019: foo: last',
 ];
 
 // function_graph layout: the lines the graph fast path takes, and neighbours it must leave to line().
@@ -166,10 +181,17 @@ test('byte fast path and string path store identical rows (samples, shared forma
   fs.writeFileSync(tc, ['cpus=4', ...EDGES.filter((l) => !l.startsWith('#')), '  inst: bash-4011 [001] 5000.000020: foo: instance prefix'].join('\n') + '\n');
   const graph = path.join(dir, 'edges-graph.txt');
   fs.writeFileSync(graph, GRAPH_EDGES.join('\n') + '\n');
+  const counter = path.join(dir, 'edges-counter.txt');
+  fs.writeFileSync(counter, COUNTER_EDGES.join('\n') + '\n');
+  // Cut mid-line: the last line has no newline.
+  const cut = path.join(dir, 'edges-cut.txt');
+  fs.writeFileSync(cut, EDGES.join('\n') + '\n' + EDGES[2]!.slice(0, 60));
   const files = [
     edge,
     tc,
     graph,
+    counter,
+    cut,
     ...listFiles(path.join(repoRoot, 'samples/ftrace')),
     ...listFiles(path.join(repoRoot, 'samples/ingest')),
     ...listFiles(path.join(repoRoot, '../shared/formats')),
@@ -186,6 +208,61 @@ test('byte fast path and string path store identical rows (samples, shared forma
   const graphRows = d.events.filter((r: {event: string}) => r.event.startsWith('funcgraph_'));
   assert.ok(graphRows.some((r: {comm: string | null; body: string}) => r.comm === 'sshd' && r.body.includes('finish_task_switch')), 'a graph row whose task comes from a banner');
   assert.ok(graphRows.some((r: {ts_ns: string | null; body: string}) => r.ts_ns === '12345678901000' && r.body.includes('leaf();')), 'a graph row with abs time');
+  assert.ok(d.events.some((r: {ts_ns: string | null; body: string}) => r.ts_ns === '123456789012345' && r.body === 'counter'), 'a counter timestamp read by the fast path');
+  const mismatched = d.unparsed.filter((r: {reason: string}) => r.reason === 'timestamp-form-mismatch').map((r: {text: string}) => r.text);
+  assert.ok(mismatched.includes(COUNTER_EDGES[6]) && mismatched.includes(EDGES[20]), 'a line of the other timestamp form, each way');
+  assert.ok(d.unparsed.some((r: {reason: string; text: string}) => r.reason === 'truncated-line' && r.text === EDGES[2]!.slice(0, 60)), 'the cut last line');
+});
+
+/** One ingest into its own database: its rows and source, parsed. */
+async function rowsOf(file: string, fastPath: boolean): Promise<Record<string, Array<Record<string, unknown>>>> {
+  return JSON.parse((await ingestDump([file], {fastPath, worker: false})).dump);
+}
+
+test('CR-terminated input: the rows of its LF form, on both paths; meta.input.cr_line_ends counts its line ends', async () => {
+  // Over two 1 MiB read blocks of a real capture; a bare CR ends the first block, a CR LF spans the second.
+  const capture = gunzipSync(fs.readFileSync(path.join(repoRoot, '../shared/captures/cap1_tracefs_mm/trace_notgid.txt.gz'))).toString('latin1');
+  // ~135 bytes a line: 7000 lines stay under 1 MiB.
+  const lines = capture.split('\n').slice(0, 7000);
+  const padTo = (at: number) => {
+    // A line (unparsed in ftrace) whose terminator lands at byte `at` of the CR form.
+    const before = lines.reduce((n, l) => n + l.length + 1, 0);
+    lines.push('x'.repeat(at - before));
+  };
+  padTo((1 << 20) - 1);
+  for (let i = 0; i < 7000; i++) lines.push(lines[i]!);
+  padTo((2 << 20) - 1);
+  lines.push(...lines.slice(3000, 3100));
+  const crText = lines.slice(0, -101).join('\r') + '\r' + lines[lines.length - 101] + '\r\n' + lines.slice(-100).join('\r') + '\r';
+  assert.ok(crText.length > (2 << 20) + 1000 && crText[(1 << 20) - 1] === '\r' && crText.slice((2 << 20) - 1, (2 << 20) + 1) === '\r\n');
+  const cases: [string, string, string][] = [
+    ['big', lines.join('\n') + '\n', crText],
+    ['edges', EDGES.join('\n') + '\n', EDGES.join('\r') + '\r'],
+    ['graph', GRAPH_EDGES.join('\n') + '\n', GRAPH_EDGES.join('\r') + '\r'],
+    ['cut', EDGES.join('\n') + '\n' + EDGES[5]!.slice(0, 50), EDGES.join('\r') + '\r' + EDGES[5]!.slice(0, 50)],
+  ];
+  for (const [name, lf, cr] of cases) {
+    const lfFile = path.join(dir, `cr-${name}-lf.txt`);
+    const crFile = path.join(dir, `cr-${name}-cr.txt`);
+    fs.writeFileSync(lfFile, lf, 'latin1');
+    fs.writeFileSync(crFile, cr, 'latin1');
+    const want = await rowsOf(lfFile, true);
+    const fast = await rowsOf(crFile, true);
+    const slow = await rowsOf(crFile, false);
+    assert.equal(fast, slow, `${name}: fast and string paths`);
+    for (const t of ['events', 'log_lines', 'markers', 'gaps', 'unparsed']) assert.equal(fast[t], want[t], `${name}: ${t} as in the LF form`);
+    const [crSrc, lfSrc] = [fast.sources![0]!, want.sources![0]!];
+    for (const k of ['format', 'lines', 'header_lines', 'first_ts_ns', 'last_ts_ns']) assert.is(crSrc[k], lfSrc[k], `${name}: sources.${k}`);
+    const crMeta = JSON.parse(crSrc.meta as string);
+    const lfMeta = JSON.parse(lfSrc.meta as string);
+    const terminated = Number(lfSrc.lines) - (lf.endsWith('\n') ? 0 : 1);
+    const crlf = name === 'big' ? 1 : 0;
+    assert.equal([crMeta.input.cr_line_ends, crMeta.input.crlf_lines], [terminated - crlf, crlf || undefined], `${name}: line ends counted`);
+    assert.equal(crMeta.input.missing_final_newline, lfMeta.input.missing_final_newline);
+    delete crMeta.input;
+    delete lfMeta.input;
+    assert.equal(crMeta, lfMeta, `${name}: tokenizer meta`);
+  }
 });
 
 test.run();

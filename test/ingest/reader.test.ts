@@ -5,35 +5,43 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {UserError} from '../../src/errors.js';
-import {LineSplitter, MAX_LINE, TOO_LONG_KEEP, compressionOf, decompressTool, openRaw} from '../../src/ingest/reader.js';
+import {CR_DETECT_BYTES, LineSplitter, MAX_LINE, TOO_LONG_KEEP, compressionOf, decompressTool, openRaw, type LineBatch} from '../../src/ingest/reader.js';
 import {isTraceDat, looksBinary, unsupportedContainer} from '../../src/ingest/sniff.js';
 import {liveChildren} from './helpers.js';
 
-/** Feeds `input` to a splitter cut at the given byte offsets; returns every line and the too-long flags. */
+/** Feeds `input` to a splitter cut at the given byte offsets; returns every line, the too-long flags and whether the last line was unterminated. */
 function split(input: Buffer, cuts: number[] = []) {
   const sp = new LineSplitter();
   const lines: string[] = [];
   const long: boolean[] = [];
+  let unterminated = false;
   let prev = 0;
-  const take = (b: {lines: string[]; tooLong: number[] | null}) => {
+  const take = (b: LineBatch) => {
     b.lines.forEach((l, i) => {
       lines.push(l);
       long.push(b.tooLong?.includes(i) ?? false);
     });
+    if (b.final) {
+      lines.push(b.final.text);
+      long.push(b.final.tooLong);
+      unterminated = true;
+    }
   };
   for (const c of [...cuts, input.length]) {
     take(sp.push(input.subarray(prev, c)));
     prev = c;
   }
   take(sp.end());
-  return {lines, long, stats: sp.stats};
+  return {lines, long, unterminated, stats: sp.stats};
 }
 
 test('splits on LF, keeps empty lines, counts a missing final newline', () => {
   const r = split(Buffer.from('a\n\nb c\nlast'));
   assert.equal(r.lines, ['a', '', 'b c', 'last']);
   assert.ok(r.stats.missing_final_newline);
+  assert.ok(r.unterminated, 'the last line comes as `final`');
   assert.not.ok(split(Buffer.from('a\n')).stats.missing_final_newline);
+  assert.not.ok(split(Buffer.from('a\n')).unterminated);
 });
 
 test('the same lines whatever the chunk boundaries (inside multi-byte characters too)', () => {
@@ -51,11 +59,14 @@ test('the same lines whatever the chunk boundaries (inside multi-byte characters
 
 test('raw mode: lead and block bytes, in order, are the input whatever the chunk boundaries; the carried line is the lead', () => {
   const input = Buffer.from('first line\nsecond\n\nthird one here\nlast\n');
+  // The line terminator is chosen from the head first (held until CR_DETECT_BYTES have come).
+  const head = Buffer.from('x'.repeat(99) + '\n').toString().repeat(Math.ceil(CR_DETECT_BYTES / 100));
   for (let a = 1; a < input.length; a++) {
     for (const b of [a + 1, a + 7, input.length - 1]) {
       if (b <= a || b >= input.length) continue;
       const sp = new LineSplitter();
       sp.raw = true;
+      assert.is(sp.push(Buffer.from(head)).block?.toString(), head);
       const parts: Buffer[] = [];
       let prev = 0;
       for (const c of [a, b, input.length]) {
@@ -69,7 +80,7 @@ test('raw mode: lead and block bytes, in order, are the input whatever the chunk
         if (batch.block) parts.push(batch.block);
         prev = c;
       }
-      assert.equal(sp.end().lines, []);
+      assert.equal(sp.end(), {lines: [], tooLong: null});
       assert.is(Buffer.concat(parts).toString(), input.toString(), `cuts ${a}, ${b}`);
     }
   }
@@ -81,6 +92,85 @@ test('CR before LF is removed and counted; a lone CR elsewhere is kept', () => {
   assert.is(r.stats.crlf_lines, 2);
 });
 
+
+test('bare CR line ends (classic Mac, serial capture tools) split lines, whatever the chunk boundaries, and are counted', () => {
+  const input = Buffer.from('first\rsecond line\r\rthird é\rlast\r');
+  const whole = split(input);
+  assert.equal(whole.lines, ['first', 'second line', '', 'third é', 'last']);
+  assert.is(whole.stats.cr_line_ends, 5);
+  assert.is(whole.stats.crlf_lines, 0);
+  // The final CR ends the last line.
+  assert.not.ok(whole.stats.missing_final_newline);
+  assert.not.ok(whole.unterminated);
+  for (let i = 1; i < input.length; i++) {
+    const r = split(input, [i]);
+    assert.equal([r.lines, r.stats.cr_line_ends], [whole.lines, 5], `cut at ${i}`);
+  }
+  assert.equal(split(input, Array.from({length: input.length - 1}, (_, i) => i + 1)).lines, whole.lines, 'one byte at a time');
+  const cut = split(Buffer.from('a\rb\rpartial'));
+  assert.equal([cut.lines, cut.unterminated, cut.stats.missing_final_newline], [['a', 'b', 'partial'], true, true]);
+});
+
+test('CR-terminated input: LF and CR LF end lines too (mixed files), a CR LF across chunks is one line end', () => {
+  // Four bare CRs against three LFs.
+  const input = Buffer.from('a\rb\rc\r\nd\ne\r\rf\r\n');
+  const want = ['a', 'b', 'c', 'd', 'e', '', 'f'];
+  for (let i = 0; i <= input.length; i++) {
+    const r = split(input, i === 0 || i === input.length ? [] : [i]);
+    assert.equal(r.lines, want, `cut at ${i}`);
+    assert.equal([r.stats.cr_line_ends, r.stats.crlf_lines], [4, 2], `cut at ${i}`);
+  }
+});
+
+test('CR-terminated input over many chunks: blocks of complete lines, raw mode has no CR left for the fast path', () => {
+  const lines = Array.from({length: 5000}, (_, i) => `   bash-${i}  [001] d..1. ${1000 + i}.000001: ev: n=${i}`);
+  const input = Buffer.from(lines.join('\r') + '\r');
+  assert.ok(input.length > 2 * CR_DETECT_BYTES);
+  // Cut so that a CR ends a chunk, then every 40 KiB.
+  const crAt = input.indexOf(13, CR_DETECT_BYTES + 10);
+  const cuts = [1000, crAt + 1, ...Array.from({length: 20}, (_, i) => crAt + 1 + (i + 1) * 40960)].filter((c) => c < input.length);
+  assert.equal(split(input, cuts).lines, lines);
+  const sp = new LineSplitter();
+  sp.raw = true;
+  const bytes: Buffer[] = [];
+  let prev = 0;
+  for (const c of [...cuts, input.length]) {
+    const b = sp.push(input.subarray(prev, c));
+    prev = c;
+    for (const part of [b.lead, b.block]) if (part) bytes.push(part);
+  }
+  const end = sp.end();
+  assert.equal([end.lines, end.final], [[], undefined]);
+  if (end.block) bytes.push(end.block);
+  if (end.lead) bytes.push(end.lead);
+  const all = Buffer.concat(bytes);
+  assert.is(all.indexOf(13), -1, 'no CR byte reaches the fast path');
+  assert.is(all.toString(), lines.join('\n') + '\n');
+  assert.is(sp.stats.cr_line_ends, lines.length);
+});
+
+test('the line terminator is chosen from the head: bare CRs must outnumber LFs there', () => {
+  // An LF file whose first line is a progress bar redrawn with CRs keeps the CRs inside that line.
+  const progress = 'fsck 10%\rfsck 50%\rfsck 100%\n' + Array.from({length: 10}, (_, i) => `line ${i}\n`).join('');
+  const p = split(Buffer.from(progress));
+  assert.equal(p.lines[0], 'fsck 10%\rfsck 50%\rfsck 100%');
+  assert.is(p.lines.length, 11);
+  assert.is(p.stats.cr_line_ends, 0);
+  // LF CR and CR CR LF line ends (one bare CR per LF: a tie) stay LF-terminated, as before.
+  assert.equal(split(Buffer.from('a\n\rb\n\rc')).lines, ['a', '\rb', '\rc']);
+  assert.equal(split(Buffer.from('a\r\r\nb\r\r\n')).lines, ['a\r', 'b\r']);
+  // A CR-terminated file with a stray LF is still CR-terminated, and the LF ends a line as well.
+  const stray = split(Buffer.from('x\ny\rz\rw\r'));
+  assert.equal([stray.lines, stray.stats.cr_line_ends], [['x', 'y', 'z', 'w'], 3]);
+  // After the head the choice holds: bare CRs further down an LF file stay inside their lines.
+  const longHead = 'l'.repeat(99) + '\n';
+  const late = Buffer.from(longHead.repeat(Math.ceil(CR_DETECT_BYTES / 100)) + 'u\rv\rw\n');
+  const r = split(late, [7, CR_DETECT_BYTES - 3]);
+  assert.is(r.lines[r.lines.length - 1], 'u\rv\rw');
+  // A byte order mark is not part of the head's choice and is removed in CR mode too.
+  const bom = split(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a\rb\r')]), [1, 2]);
+  assert.equal([bom.lines, bom.stats.utf8_bom], [['a', 'b'], true]);
+});
 test('invalid UTF-8 becomes U+FFFD and is counted; a literal U+FFFD is not counted', () => {
   const buf = Buffer.concat([Buffer.from('ok\nbad '), Buffer.from([0xff, 0xfe]), Buffer.from(' x\nlit \uFFFD\n')]);
   const r = split(buf);
@@ -117,6 +207,7 @@ test('a line over 1 MiB is cut to 64 KiB and flagged; the following lines are in
 test('an over-long last line without newline is still flagged', () => {
   const r = split(Buffer.from('z'.repeat(MAX_LINE + 1)), [70000, 500000]);
   assert.equal(r.long, [true]);
+  assert.ok(r.unterminated);
   assert.ok(r.stats.missing_final_newline);
 });
 

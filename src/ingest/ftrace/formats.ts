@@ -42,7 +42,8 @@ export const traceCmdFormat: Format = {
   id: 'trace-cmd',
   description: '`trace-cmd report` text (3.x default, 2.x `version = 6`, `-l` latency columns, instances)',
   priority: 10,
-  parserVersion: 1,
+  // 2: a final line without newline is `truncated-line`; a timestamp of the other form is `timestamp-form-mismatch`.
+  parserVersion: 2,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
 };
@@ -51,7 +52,7 @@ export const ftraceFormat: Format = {
   id: 'ftrace',
   description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
   priority: 20,
-  parserVersion: 1,
+  parserVersion: 2, // as trace-cmd's
   sniff: sniffFtrace,
   createTokenizer: () => new FtraceTokenizer('ftrace'),
 };

@@ -224,6 +224,8 @@ interface Head {
   ts: bigint | null;
   /** Index in the line where the event text (after `ts: `) starts. */
   rest: number;
+  /** The timestamp is `sec.frac` in a trace whose timestamps are integers, or the other way round (see tsFormAgrees). */
+  formMismatch: boolean;
 }
 
 // Gap / banner lines.
@@ -260,13 +262,23 @@ interface GraphTask {
 }
 
 export class FtraceTokenizer implements Tokenizer {
-  private readonly h: Head = {comm: '', pid: 0, tgid: null, cpu: null, flags: null, ts: null, rest: 0};
+  private readonly h: Head = {comm: '', pid: 0, tgid: null, cpu: null, flags: null, ts: null, rest: 0, formMismatch: false};
   private readonly m: Record<string, unknown> = {};
   private readonly eventCounts = {bracket: 0, latency: 0, funcgraph: 0};
   private tgidSeen = false;
   private flagsSeen = false;
   private noFlagsSeen = false;
   private clock: 'ns' | 'counter' | 'relative-us' | null = null;
+  /**
+   * Whether the timestamps of the trace being read are `sec.frac` (true) or
+   * integers (false, a counter clock); null until its first timestamp. A new
+   * `# tracer:` header starts a new trace (files concatenated), so it
+   * resets this. trace-cmd lines behind an instance or input-file name
+   * (`foo: comm-pid ...`) come from another buffer, with its own clock:
+   * theirs are in `prefixDotted`, by name.
+   */
+  private dotted: boolean | null = null;
+  private readonly prefixDotted = new Map<string, boolean>();
   private lost = 0n;
   private lostLines = 0;
   private failedToParse = 0;
@@ -299,6 +311,7 @@ export class FtraceTokenizer implements Tokenizer {
     if (c0 === 35 /* # */) return this.comment(text);
 
     if (this.scanBracket(text, i)) {
+      if (this.h.formMismatch) return this.formMismatch(text);
       this.eventCounts.bracket++;
       return this.classify(text, this.h.rest);
     }
@@ -313,6 +326,7 @@ export class FtraceTokenizer implements Tokenizer {
       if (r) return r;
     }
     if (this.scanLatency(text)) {
+      if (this.h.formMismatch) return this.formMismatch(text);
       this.eventCounts.latency++;
       return this.classify(text, this.h.rest);
     }
@@ -350,6 +364,57 @@ export class FtraceTokenizer implements Tokenizer {
       return unparsedLine('continuation-line', text);
     }
     return unparsedLine('not-an-ftrace-line', text);
+  }
+
+  /**
+   * The input's last line without a line terminator (Tokenizer.finalLine).
+   * The kernel and trace-cmd end every line they print with a newline, so
+   * this line is where the capture was cut, and whether its text is whole
+   * cannot be told: a cut body, or a function cut before its `<-parent`,
+   * reads like a complete line. It is kept as `unparsed` (`truncated-line`)
+   * rather than stored as a row whose fields may be cut short. Header lines
+   * (blank, comments) stay header lines. The line is still read, so what it
+   * shows of the trace (its clock, its layout) is known.
+   */
+  finalLine(text: string, seq: number): LineResult {
+    // line() counts these for the rows it makes; this line makes none.
+    const {failedToParse, continuation, lost, lostLines} = this;
+    const r = this.line(text, seq);
+    if (r.t === 'header') return r;
+    this.failedToParse = failedToParse;
+    this.continuation = continuation;
+    this.lost = lost;
+    this.lostLines = lostLines;
+    this.last = null;
+    return unparsedLine('truncated-line', text);
+  }
+
+  /**
+   * A line whose timestamp is not of the trace's form: an integer in a
+   * `sec.usec` trace (a corrupted line, or one spliced in from a capture
+   * with a counter clock), or `sec.usec` in a counter-clock trace. Read as
+   * either unit it would be wrong by orders of magnitude and sort among the
+   * other events where it does not belong, so it is no event: the text is
+   * kept as `unparsed`.
+   */
+  private formMismatch(text: string): LineResult {
+    this.last = null;
+    return unparsedLine('timestamp-form-mismatch', text);
+  }
+
+  /**
+   * Whether a timestamp of this form (`dotted`: `sec.frac`) agrees with the
+   * earlier ones of its buffer (`prefix`: a trace-cmd instance or input
+   * name, null for the trace itself); the first one sets the form.
+   */
+  private tsFormAgrees(prefix: string | null, dotted: boolean): boolean {
+    if (prefix === null) {
+      if (this.dotted === null) this.dotted = dotted;
+      return this.dotted === dotted;
+    }
+    const form = this.prefixDotted.get(prefix);
+    if (form === undefined) this.prefixDotted.set(prefix, dotted);
+    return form === undefined || form === dotted;
   }
 
   meta(): Record<string, unknown> {
@@ -448,6 +513,8 @@ export class FtraceTokenizer implements Tokenizer {
       if (first < 0 || first === lb || !this.fastHead(b, ls, start, first, le)) return false;
       lb = first;
     }
+    // A timestamp not of the trace's form is line()'s (formMismatch); the first one sets the form below.
+    if (this.dotted !== null && this.dotted !== tsDotted) return false;
     // `name: ` right after the timestamp, or a function tracer line `func <-parent`.
     const rest = this.fRest;
     let q = rest;
@@ -496,6 +563,7 @@ export class FtraceTokenizer implements Tokenizer {
     this.eventCounts.bracket++;
     this.lbGuess = lb - ls;
     if (this.clock === null) this.clock = tsDotted ? 'ns' : 'counter';
+    if (this.dotted === null) this.dotted = tsDotted;
     if (this.fHasTgid) this.tgidSeen = true;
     if (this.fFlags < 0) this.noFlagsSeen = true;
     else this.flagsSeen = true;
@@ -756,6 +824,7 @@ export class FtraceTokenizer implements Tokenizer {
     }
     if (text.startsWith('# tracer:')) {
       this.m.tracer = text.slice(9).trim();
+      this.dotted = null;
     } else if (text.includes('entries-in-buffer')) {
       const e = ENTRIES_RE.exec(text);
       if (e) {
@@ -855,15 +924,21 @@ export class FtraceTokenizer implements Tokenizer {
       if (ts === null) return false;
     }
     const colon = tsColon;
-    if (this.clock === null) this.clock = tsDotted ? 'ns' : 'counter';
+    const dotted = tsDotted;
     let comm = s.slice(start, k);
+    let prefix: string | null = null;
     if (this.dialect === 'trace-cmd' && comm.indexOf(': ') >= 0) {
       const ip = INSTANCE_PREFIX_RE.exec(comm);
       if (ip) {
-        this.instances.add(ip[1]!);
+        prefix = ip[1]!;
+        this.instances.add(prefix);
         comm = ip[2]!;
       }
     }
+    // The columns are read, but a line with a timestamp of the other form is no event (line()).
+    h.formMismatch = !this.tsFormAgrees(prefix, dotted);
+    if (h.formMismatch) return true;
+    if (this.clock === null) this.clock = dotted ? 'ns' : 'counter';
     h.comm = comm;
     h.pid = pid;
     h.tgid = tgid;
@@ -888,12 +963,16 @@ export class FtraceTokenizer implements Tokenizer {
     h.tgid = null;
     h.cpu = Number(m[3]);
     h.flags = m[4]!;
+    h.formMismatch = false;
     if (m[5] !== undefined) {
       h.ts = BigInt(m[5]) * 1000n;
       if (this.clock === null) this.clock = 'relative-us';
     } else {
       h.ts = parseTsText(m[7]!, 0, m[7]!.length);
-      if (this.clock === null) this.clock = m[7]!.includes('.') ? 'ns' : 'counter';
+      const dotted = m[7]!.includes('.');
+      h.formMismatch = !this.tsFormAgrees(null, dotted);
+      if (h.formMismatch) return true;
+      if (this.clock === null) this.clock = dotted ? 'ns' : 'counter';
     }
     h.rest = m.index + m[0].length;
     this.flagsSeen = true;
