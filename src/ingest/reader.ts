@@ -289,35 +289,43 @@ async function* viaTool(path: string, what: 'zstd' | 'xz', tool: string, src: As
 }
 
 async function* unzstd(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const fzstd = await import('fzstd');
-  const out: Buffer[] = [];
-  const d = new fzstd.Decompress((chunk: Uint8Array) => {
-    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  const {VerifiedZstdDecoder, ZstdDataError} = await import('./zstd-verify.js');
+  // Gathered into blocks of READ_CHUNK, as the tools' output is: content smaller than that is handed on only after
+  // every frame's checksum matched, so a small corrupt file is reported as corrupt, not as binary or unrecognised.
+  const ready: Buffer[] = [];
+  let parts: Buffer[] = [];
+  let size = 0;
+  const d = new VerifiedZstdDecoder((block) => {
+    parts.push(Buffer.from(block.buffer, block.byteOffset, block.byteLength));
+    size += block.length;
+    if (size >= READ_CHUNK) {
+      ready.push(ownBlock(parts, size));
+      parts = [];
+      size = 0;
+    }
   });
   const fail = (err: unknown) => {
+    if (err instanceof ZstdDataError && err.kind === 'dictionary') {
+      return new UserError(`${path}: the zstd data needs ${err.message}, which ktrail does not have: decompress it with zstd -D first; nothing was ingested from it`);
+    }
     const msg = (err as Error)?.message ?? String(err);
-    if (/unexpected EOF/i.test(msg)) return new UserError(`${path}: truncated zstd data; nothing was ingested from it`);
+    if ((err instanceof ZstdDataError && err.kind === 'truncated') || /unexpected EOF/i.test(msg)) return new UserError(`${path}: truncated zstd data; nothing was ingested from it`);
     return new UserError(`${path}: corrupt zstd data (${msg}); nothing was ingested from it`);
   };
-  let prev: Buffer | null = null;
-  // Push each chunk one step late so the last one can be flagged final.
   for await (const b of src) {
-    if (prev) {
-      try {
-        d.push(prev, false);
-      } catch (err) {
-        throw fail(err);
-      }
-      while (out.length) yield out.shift()!;
+    try {
+      d.push(b);
+    } catch (err) {
+      throw fail(err);
     }
-    prev = b;
+    while (ready.length) yield ready.shift()!;
   }
   try {
-    d.push(prev ?? new Uint8Array(0), true);
+    d.end();
   } catch (err) {
     throw fail(err);
   }
-  while (out.length) yield out.shift()!;
+  if (size > 0) yield ownBlock(parts, size);
 }
 
 async function* unxz(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
