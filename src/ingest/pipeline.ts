@@ -598,8 +598,8 @@ const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir,
     if (dup && !summary) fail(dup);
   });
 
-  // zlib, fzstd and the wasm xz decoder may keep writing into the buffer behind the blocks they hand out; plain
-  // reads and the zstd / xz child processes' coalesced output (viaTool) do not.
+  // zlib and the wasm xz decoder may keep writing into the buffer behind the blocks they hand out; plain reads,
+  // the zstd / xz child processes' coalesced output (viaTool) and the built-in zstd decoder's (unzstd) do not.
   const movable = src.ownsChunks && !src.earlyDigest;
   try {
     for await (const chunk of src.text) {

@@ -28,9 +28,32 @@ function startsWith(buf: Uint8Array, magic: number[]): boolean {
 
 export function compressionOf(head: Uint8Array): Compression {
   if (startsWith(head, GZIP)) return 'gzip';
-  if (startsWith(head, ZSTD)) return 'zstd';
+  if (startsWith(head, ZSTD) || zstdBehindSkippable(head)) return 'zstd';
   if (startsWith(head, XZ)) return 'xz';
   return 'none';
+}
+
+/**
+ * zstd data that begins with skippable frames (magic 0x184D2A50-5F, a
+ * 4-byte little-endian size, that many bytes): pzstd writes one in front of
+ * every frame, holding the frame's compressed size. Followed to the first
+ * frame that is not skippable, which must be a zstd frame. When the head
+ * ends inside them, zstd is assumed: the decoder then says whether it is.
+ * (LZ4 defines the same skippable frames; an LZ4 frame behind them is not
+ * taken for zstd.)
+ */
+function zstdBehindSkippable(head: Uint8Array): boolean {
+  let at = 0;
+  let skipped = 0;
+  while (at + 4 <= head.length && (head[at]! & 0xf0) === 0x50 && head[at + 1] === 0x2a && head[at + 2] === 0x4d && head[at + 3] === 0x18) {
+    if (at + 8 > head.length) return true;
+    const size = head[at + 4]! | (head[at + 5]! << 8) | (head[at + 6]! << 16) | (head[at + 7]! * 2 ** 24);
+    at += 8 + size;
+    skipped++;
+  }
+  if (skipped === 0) return false;
+  if (at + 4 > head.length) return true;
+  return ZSTD.every((b, i) => head[at + i] === b);
 }
 
 export interface RawInput {
@@ -138,7 +161,8 @@ export async function openRaw(path: string): Promise<RawInput> {
     case 'zstd': {
       const tool = decompressTool('zstd');
       chunks = tool ? viaTool(path, 'zstd', tool, rawChunks()) : unzstd(path, rawChunks());
-      ownsChunks = tool !== null;
+      // Both gather their output into blocks of their own (ownBlock).
+      ownsChunks = true;
       decoder = tool ? `${tool} -dc` : 'fzstd';
       break;
     }

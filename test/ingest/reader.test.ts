@@ -284,7 +284,8 @@ test('zstd and xz: the system tool (when installed) and the built-in decoders gi
     const native = await readAll(`${SAMPLE}.${ext}`);
     const found = decompressTool(tool);
     assert.is(native.decoder, found ? `${found} -dc` : builtin);
-    assert.is(native.owns, found !== null, 'only the tool output is handed out in buffers of its own');
+    // The tools' output and the built-in zstd decoder's are gathered into buffers of their own; the wasm xz decoder's are not.
+    assert.is(native.owns, found !== null || ext === 'zst', 'blocks in buffers of their own');
     assert.ok(native.bytes.equals(plain), `${ext} via ${native.decoder}`);
     const js = await withBuiltinDecoders(() => readAll(`${SAMPLE}.${ext}`));
     assert.is(js.decoder, builtin);

@@ -8,7 +8,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {UserError} from '../../src/errors.js';
 import {ingestPaths} from '../../src/ingest/pipeline.js';
-import {decompressTool, openRaw} from '../../src/ingest/reader.js';
+import {compressionOf, decompressTool, openRaw} from '../../src/ingest/reader.js';
 import {VerifiedZstdDecoder, Xxh64, ZstdDataError, xxh64} from '../../src/ingest/zstd-verify.js';
 import {openStore} from '../../src/store/open.js';
 import {repoRoot, tmpDir} from './helpers.js';
@@ -194,9 +194,27 @@ test('pzstd output (each frame behind a skippable frame holding its size) decode
   for (; at + 12 <= parallel.length && parallel.readUInt32LE(at) === 0x184d2a50; frames++) at += 12 + parallel.readUInt32LE(at + 8);
   assert.ok(frames >= 2 && at === parallel.length, `${frames} frames, each behind a skippable frame`);
   assert.ok(decodeInPieces(parallel, 65536).equals(text));
-  // A file that starts with a skippable frame is not taken for zstd (compressionOf); behind a zstd frame it is.
   const file = write('pzstd-after.zst', Buffer.concat([SAMPLE_ZST, parallel]));
   assert.ok((await withBuiltinDecoders(() => readAll(file))).bytes.equals(Buffer.concat([PLAIN, text])));
+  // A pzstd file starts with a skippable frame: it is zstd all the same, for the built-in decoder and for zstd itself.
+  const alone = write('pzstd.zst', parallel);
+  assert.ok((await withBuiltinDecoders(() => readAll(alone))).bytes.equals(text), 'built-in decoder');
+  if (decompressTool('zstd')) {
+    const native = await readAll(alone);
+    assert.match(native.decoder ?? '', /zstd -dc$/);
+    assert.ok(native.bytes.equals(text), 'zstd -dc');
+  }
+});
+
+test('compressionOf: zstd behind skippable frames is zstd; an LZ4 frame behind one is not', () => {
+  const lz4 = Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7]);
+  assert.is(compressionOf(Buffer.concat([skippable(Buffer.from('size')), SAMPLE_ZST])), 'zstd');
+  assert.is(compressionOf(Buffer.concat([skippable(Buffer.alloc(0), 3), skippable(Buffer.from([9]), 0xf), SAMPLE_ZST])), 'zstd');
+  assert.is(compressionOf(Buffer.concat([skippable(Buffer.from('size')), lz4])), 'none');
+  assert.is(compressionOf(Buffer.concat([skippable(Buffer.from('size')), Buffer.from('plain text\n')])), 'none');
+  // The head ends inside the skippable frames: taken for zstd, whose decoder then says whether it is.
+  assert.is(compressionOf(skippable(Buffer.alloc(100)).subarray(0, 20)), 'zstd');
+  assert.is(compressionOf(Buffer.from('P*M: a text line\n')), 'none', 'text that begins like the magic');
 });
 
 test('content over 1 MiB comes out in blocks of about 1 MiB, each in a buffer of its own', async () => {
