@@ -1,3 +1,4 @@
+import {release} from 'node:os';
 import {Flags} from '@oclif/core';
 import {KtrailCommand} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
@@ -9,7 +10,8 @@ export default class Probes extends KtrailCommand {
   static summary = 'Print the kprobe/fprobe definitions and tracepoints the mm rules need, or check which exist here.';
   static description = `Definitions are ready to append to /sys/kernel/tracing/kprobe_events (or dynamic_events with --fprobe);
 tracepoint names go to set_event. ktrail recognises probe events by the probed symbol, so you may rename the events.
---check only reads tracefs and /proc/kallsyms; it never enables tracing. See docs/capture.md.`;
+--check checks the definitions this command prints on this machine (with --fprobe, the fprobe ones) against its kernel;
+it only reads tracefs and /proc/kallsyms and never enables tracing. See docs/capture.md.`;
 
   static examples = [
     '<%= config.bin %> probes > probes.txt',
@@ -18,6 +20,7 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
     '<%= config.bin %> probes --only set_event | while read -r l; do echo "$l" >> /sys/kernel/tracing/set_event || echo "skipped: $l"; done',
     '<%= config.bin %> probes --arch x86_64 --kernel 6.1',
     '<%= config.bin %> probes --check',
+    '<%= config.bin %> probes --check --fprobe',
   ];
 
   static flags = {
@@ -32,9 +35,21 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
     const {flags} = await this.parse(Probes);
     const arch = (flags.arch as Arch | undefined) ?? hostArch();
     if (!arch) throw new UserError(`unknown host architecture ${process.arch}; pass --arch ${ARCHES.join('|')}`);
+    const style = flags.fprobe ? 'fprobe' : 'kprobe';
     if (flags.check) {
-      const report = checkProbes();
+      // --check reads this machine's kernel: definitions for another architecture or kernel cannot be checked here.
+      if (flags.arch !== undefined && flags.arch !== hostArch()) {
+        throw new UserError(`--check looks at this machine (${hostArch() ?? process.arch}): --arch ${flags.arch} definitions can only be checked on an ${flags.arch} machine`);
+      }
+      if (flags.kernel !== undefined) {
+        // The listing for --kernel assumes a layout instead of reading it (and names no symbol from kallsyms).
+        throw new UserError(`--check checks the definitions for the running kernel (${release()}), read from it: drop --kernel ${flags.kernel}`);
+      }
+      if (flags.only !== undefined) throw new UserError('--only selects lines of the listing; --check prints a report: give one of them');
+      const report = checkProbes(arch, style);
       if (!this.jsonEnabled()) {
+        const k = report.kernel;
+        this.log(`checking: ${style} definitions for ${arch}, kernel ${k.release ?? 'unknown'} (as \`ktrail probes${flags.fprobe ? ' --fprobe' : ''}\` prints them here)`);
         this.log(`tracefs: ${report.tracefs ?? 'not found'}`);
         this.log(`kprobe_events: ${report.kprobe_events ? 'yes' : 'no'}   dynamic_events: ${report.dynamic_events ? 'yes' : 'no'}   fprobe: ${report.fprobe ? 'yes' : 'no'}`);
         for (const n of report.notes) this.log(`note: ${n}`);
@@ -55,7 +70,7 @@ tracepoint names go to set_event. ktrail recognises probe events by the probed s
     } else if (arch === hostArch()) {
       ({layout, symbols} = layoutOfThisMachine());
     }
-    const listing = listProbes(arch, flags.fprobe ? 'fprobe' : 'kprobe', layout, symbols);
+    const listing = listProbes(arch, style, layout, symbols);
     if (!this.jsonEnabled()) {
       process.stdout.write(flags.only ? renderProbeLines(listing, flags.only as 'definitions' | 'set_event') : renderProbeText(listing));
     }

@@ -1,22 +1,32 @@
 import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import path from 'node:path';
 import {release} from 'node:os';
-import {existingSymbol, layoutOfRelease, NEWEST_LAYOUT, PROBES, TRACEPOINTS, type KernelLayout} from './catalog.js';
+import {layoutOfRelease, NEWEST_LAYOUT, PROBES, TRACEPOINTS, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
+import {listProbes} from './render.js';
 
 /**
  * `ktrail probes --check`: look (read-only) at tracefs and kallsyms on this
- * machine and say which probes and tracepoints can be used. Never writes to
- * tracefs: enabling tracing is the user's decision.
+ * machine and say which of the probes `ktrail probes` would print for it (the
+ * same --fprobe style, this machine's layout and symbol names) and which
+ * tracepoints can be used. Never writes to tracefs: enabling tracing is the
+ * user's decision.
  */
 export interface CheckItem {
-  kind: 'kprobe' | 'kretprobe' | 'tracepoint';
+  kind: 'kprobe' | 'kretprobe' | 'fprobe' | 'tracepoint';
+  /** The probed symbol as the definition names it (`sym%return` for an fprobe on return), or the tracepoint. */
   name: string;
+  /** The definition line checked (empty for a tracepoint). */
+  line: string;
   status: 'available' | 'missing' | 'unknown';
   optional: boolean;
   detail: string;
 }
 
 export interface CheckReport {
+  /** The definitions checked: as `ktrail probes --arch ARCH [--fprobe]` prints them on this machine. */
+  arch: Arch;
+  style: ProbeStyle;
+  kernel: KernelLayout;
   tracefs: string | null;
   kprobe_events: boolean;
   dynamic_events: boolean;
@@ -55,50 +65,69 @@ function findTracefs(candidates: string[]): string | null {
   return null;
 }
 
-export function checkProbes(paths: CheckPaths = DEFAULT_CHECK_PATHS): CheckReport {
+/**
+ * `arch` must be this machine's (the caller refuses another: its definitions
+ * cannot be checked here); `style` is the --fprobe choice.
+ */
+export function checkProbes(arch: Arch, style: ProbeStyle, paths: CheckPaths = DEFAULT_CHECK_PATHS): CheckReport {
   const notes: string[] = [];
   const tracefs = findTracefs(paths.tracefsCandidates);
   if (!tracefs) notes.push(`tracefs is not mounted or not readable at ${paths.tracefsCandidates.join(' or ')} (mount -t tracefs nodev /sys/kernel/tracing)`);
   const kprobeEvents = !!tracefs && existsSync(path.join(tracefs, 'kprobe_events'));
   const dynamicEvents = !!tracefs && existsSync(path.join(tracefs, 'dynamic_events'));
   let fprobe = false;
+  // fprobes attach through ftrace: only functions in available_filter_functions can take one.
+  let traceable: Set<string> | null = null;
   if (tracefs) {
-    if (!kprobeEvents) notes.push(`${tracefs} has no kprobe_events: this kernel cannot take kprobes/kretprobes (CONFIG_KPROBE_EVENTS off); the mm rules will report "not evaluated" for what needs them`);
     const readme = readText(path.join(tracefs, 'README'));
     fprobe = !!readme && /\bf\[:\[<group>\/\]\[<event>\]\]/.test(readme);
-    if (dynamicEvents && fprobe) notes.push('fprobe events are supported: `ktrail probes --fprobe` prints dynamic_events definitions');
+    if (style === 'kprobe') {
+      if (!kprobeEvents) notes.push(`${tracefs} has no kprobe_events: this kernel cannot take kprobes/kretprobes (CONFIG_KPROBE_EVENTS off); the mm rules will report "not evaluated" for what needs them`);
+      if (dynamicEvents && fprobe) notes.push('fprobe events are supported: `ktrail probes --fprobe` prints dynamic_events definitions');
+    } else {
+      if (!dynamicEvents) notes.push(`${tracefs} has no dynamic_events: this kernel cannot take fprobes; try kprobes (ktrail probes --check without --fprobe)`);
+      else if (!fprobe) notes.push(`${tracefs}/README lists no fprobe events (CONFIG_FPROBE_EVENTS off, or a kernel without them): try kprobes (ktrail probes --check without --fprobe)`);
+      traceable = readSymbolList(path.join(tracefs, 'available_filter_functions'));
+      if (!traceable) notes.push(`${tracefs}/available_filter_functions is not readable: cannot tell which functions an fprobe can attach to`);
+    }
   }
+  const canDefine = style === 'kprobe' ? kprobeEvents : dynamicEvents && fprobe;
+  const interfaceName = style === 'kprobe' ? 'kprobe_events' : 'fprobe events in dynamic_events';
 
-  const symbols = readSymbols(paths.kallsyms);
+  const {layout, symbols} = layoutOfThisMachine(paths.kallsyms);
   if (!symbols) {
     notes.push(`${paths.kallsyms} is not readable: cannot tell which functions exist`);
   }
+  const listing = listProbes(arch, style, layout, symbols);
 
   const items: CheckItem[] = [];
-  const seen = new Set<string>();
-  for (const p of PROBES) {
-    const kind = p.kind === 'return' ? 'kretprobe' : 'kprobe';
-    const key = `${kind} ${p.symbol}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const names = [p.symbol, ...(p.aliases ?? [])];
+  for (const d of listing.definitions) {
+    const spec = PROBES.find((p) => p.event === d.event)!;
+    const names = [spec.symbol, ...(spec.aliases ?? [])];
+    const kind: CheckItem['kind'] = style === 'fprobe' ? 'fprobe' : d.kind === 'return' ? 'kretprobe' : 'kprobe';
+    const name = style === 'fprobe' && d.kind === 'return' ? `${d.symbol}%return` : d.symbol;
     let status: CheckItem['status'];
     let detail: string;
     if (!symbols) {
       status = 'unknown';
       detail = 'kallsyms not readable';
-    } else {
-      const found = existingSymbol(p, symbols);
-      const cold = names.find((n) => symbols!.has(`${n}.cold`));
-      if (found) {
-        status = kprobeEvents ? 'available' : 'missing';
-        detail = kprobeEvents ? `symbol ${found} found` : `symbol ${found} found, but no kprobe_events`;
-      } else {
+    } else if (symbols.has(d.symbol)) {
+      if (!canDefine) {
         status = 'missing';
-        detail = cold ? `only ${cold}.cold in kallsyms (inlined or renamed)` : `no symbol ${names.join(' / ')} (inlined, renamed or not built)`;
+        detail = `symbol ${d.symbol} found, but no ${interfaceName}`;
+      } else if (traceable && !traceable.has(d.symbol)) {
+        status = 'missing';
+        detail = `symbol ${d.symbol} found, but not in available_filter_functions (notrace): an fprobe cannot attach, a kprobe can`;
+      } else {
+        status = 'available';
+        detail = `symbol ${d.symbol} found`;
       }
+    } else {
+      const cold = names.find((n) => symbols.has(`${n}.cold`));
+      status = 'missing';
+      detail = cold ? `only ${cold}.cold in kallsyms (inlined or renamed)` : `no symbol ${names.join(' / ')} (inlined, renamed or not built)`;
     }
-    items.push({kind, name: p.symbol, status, optional: !!p.optional, detail});
+    items.push({kind, name, line: d.line, status, optional: d.optional, detail});
   }
 
   const available = tracefs ? readText(path.join(tracefs, 'available_events')) : null;
@@ -106,10 +135,17 @@ export function checkProbes(paths: CheckPaths = DEFAULT_CHECK_PATHS): CheckRepor
   if (tracefs && !available) notes.push(`${tracefs}/available_events is not readable`);
   for (const t of TRACEPOINTS) {
     const status: CheckItem['status'] = events ? (events.has(t.name) ? 'available' : 'missing') : 'unknown';
-    items.push({kind: 'tracepoint', name: t.name, status, optional: !!t.optional,
+    items.push({kind: 'tracepoint', name: t.name, line: '', status, optional: !!t.optional,
       detail: events ? (status === 'available' ? 'in available_events' : 'not in available_events') : 'available_events not readable'});
   }
-  return {tracefs, kprobe_events: kprobeEvents, dynamic_events: dynamicEvents, fprobe, notes, items};
+  return {arch, style, kernel: layout, tracefs, kprobe_events: kprobeEvents, dynamic_events: dynamicEvents, fprobe, notes, items};
+}
+
+/** The function names of available_filter_functions (`name [module]` per line), or null when unreadable. */
+function readSymbolList(file: string): Set<string> | null {
+  const text = readText(file);
+  if (text === null) return null;
+  return new Set(text.split('\n').map((l) => l.split(/\s+/)[0]!).filter(Boolean));
 }
 
 /** Function names in kallsyms (names are listed even where addresses read as zero), or null when unreadable. */

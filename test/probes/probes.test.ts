@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {ARCHES, PROBES, TRACEPOINTS, layoutOfRelease, probeDefinition, type Arch} from '../../src/probes/catalog.js';
+import {ARCHES, PROBES, TRACEPOINTS, hostArch, layoutOfRelease, probeDefinition, type Arch} from '../../src/probes/catalog.js';
 import {checkProbes, layoutOfThisMachine} from '../../src/probes/check.js';
 import {applyMapping, parseProbeMapping} from '../../src/probes/mapping.js';
 import {listProbes, renderProbeText} from '../../src/probes/render.js';
@@ -172,7 +172,7 @@ test('--check: tracefs without kprobe_events says so and marks probes missing', 
   const tfs = fakeTracefs({available_events: 'sched:sched_switch\nkvm:kvm_unmap_hva_range\n', README: 'tracing mini-HOWTO\n'});
   const ksyms = path.join(tfs, 'kallsyms');
   writeFileSync(ksyms, 'ffffffff816616a0 T __mmu_notifier_invalidate_range_start\nffffffff815f3470 T dup_mmap\n');
-  const r = checkProbes({tracefsCandidates: ['/nonexistent-ktrail', tfs], kallsyms: ksyms});
+  const r = checkProbes('x86_64', 'kprobe', {tracefsCandidates: ['/nonexistent-ktrail', tfs], kallsyms: ksyms});
   assert.is(r.tracefs, tfs);
   assert.is(r.kprobe_events, false);
   assert.ok(r.notes.some((n) => n.includes('no kprobe_events')));
@@ -187,7 +187,7 @@ test('--check: kprobe_events present, symbols found or not, fprobe from README',
   const tfs = fakeTracefs({kprobe_events: '', dynamic_events: '', available_events: '', README: '  f[:[<group>/][<event>]] <func-name>[%return] [<args>]\n'});
   const ksyms = path.join(tfs, 'kallsyms');
   writeFileSync(ksyms, 'ffffffff816616a0 T __mmu_notifier_invalidate_range_start\nffffffff81215f46 t gup_fast.cold\n');
-  const r = checkProbes({tracefsCandidates: [tfs], kallsyms: ksyms});
+  const r = checkProbes('x86_64', 'kprobe', {tracefsCandidates: [tfs], kallsyms: ksyms});
   assert.is(r.kprobe_events, true);
   assert.is(r.fprobe, true);
   assert.is(r.items.find((i) => i.kind === 'kprobe' && i.name === '__mmu_notifier_invalidate_range_start')!.status, 'available');
@@ -197,10 +197,53 @@ test('--check: kprobe_events present, symbols found or not, fprobe from README',
 });
 
 test('--check: no tracefs at all', () => {
-  const r = checkProbes({tracefsCandidates: ['/nonexistent-ktrail-a'], kallsyms: '/nonexistent-ktrail-k'});
+  const r = checkProbes('x86_64', 'kprobe', {tracefsCandidates: ['/nonexistent-ktrail-a'], kallsyms: '/nonexistent-ktrail-k'});
   assert.is(r.tracefs, null);
   assert.ok(r.notes.some((n) => /not mounted/.test(n)));
   assert.ok(r.items.every((i) => i.status === 'unknown' || i.status === 'missing'));
+});
+
+const FPROBE_README = '  f[:[<group>/][<event>]] <func-name>[%return] [<args>]\n';
+
+test('--check --fprobe checks the fprobe definitions the listing prints: dynamic_events, fprobe events, traceable functions', () => {
+  const tfs = fakeTracefs({
+    dynamic_events: '',
+    available_events: '',
+    README: FPROBE_README,
+    // `name [module]` per line; get_user_pages_fast is notrace here.
+    available_filter_functions: '__mmu_notifier_invalidate_range_start\ndup_mmap\nkvm_mmu_notifier_invalidate_range_start [kvm]\n',
+  });
+  const ksyms = path.join(tfs, 'kallsyms');
+  writeFileSync(ksyms, ['__mmu_notifier_invalidate_range_start', 'dup_mmap', 'get_user_pages_fast', 'kvm_mmu_notifier_invalidate_range_start', 'lockless_pages_from_mm']
+    .map((n) => `ffffffff81000000 T ${n}`).join('\n') + '\n');
+  const paths = {tracefsCandidates: [tfs], kallsyms: ksyms};
+  const r = checkProbes('x86_64', 'fprobe', paths);
+  assert.equal([r.arch, r.style, r.kprobe_events, r.dynamic_events, r.fprobe], ['x86_64', 'fprobe', false, true, true]);
+  const probes = r.items.filter((i) => i.kind !== 'tracepoint');
+  // The same definitions `ktrail probes --fprobe` prints on this (fake) machine, with the symbol names its kallsyms has.
+  const here = layoutOfThisMachine(ksyms);
+  assert.equal(probes.map((i) => i.line), listProbes('x86_64', 'fprobe', here.layout, here.symbols).definitions.map((d) => d.line));
+  assert.ok(probes.every((i) => i.kind === 'fprobe' && i.line.startsWith('f:ktrail/')));
+  const item = (name: string) => r.items.find((i) => i.name === name)!;
+  assert.is(item('__mmu_notifier_invalidate_range_start').status, 'available');
+  assert.is(item('__mmu_notifier_invalidate_range_start%return').status, 'available');
+  assert.is(item('kvm_mmu_notifier_invalidate_range_start').status, 'available', 'a module function is traceable too');
+  assert.is(item('get_user_pages_fast').status, 'missing');
+  assert.match(item('get_user_pages_fast').detail, /not in available_filter_functions/);
+  // The lockless walk under the name this kernel has, as the listing names it.
+  assert.is(item('lockless_pages_from_mm').status, 'missing');
+  assert.is(r.items.find((i) => i.name === 'gup_fast'), undefined);
+
+  // The kprobe check of the same machine: no kprobe_events, and notrace does not matter to a kprobe.
+  const k = checkProbes('x86_64', 'kprobe', paths);
+  assert.ok(k.items.filter((i) => i.kind !== 'tracepoint').every((i) => i.kind === 'kprobe' || i.kind === 'kretprobe'));
+  assert.match(k.items.find((i) => i.name === 'get_user_pages_fast')!.detail, /no kprobe_events/);
+
+  // A kernel without fprobe events: the fprobe definitions are missing, and the note says what to use instead.
+  const old = fakeTracefs({dynamic_events: '', kprobe_events: '', available_events: '', README: 'tracing mini-HOWTO\n'});
+  const o = checkProbes('x86_64', 'fprobe', {tracefsCandidates: [old], kallsyms: ksyms});
+  assert.match(o.items.find((i) => i.name === 'dup_mmap')!.detail, /no fprobe events/);
+  assert.ok(o.notes.some((n) => /lists no fprobe events.*without --fprobe/.test(n)), o.notes.join('\n'));
 });
 
 test('mapping file: zod-validated, renames per symbol and globally', () => {
@@ -232,6 +275,35 @@ test('CLI: probes prints definitions; --check exits 0 read-only; --json; bad arc
   assert.equal(run('--only', 'set_event').stdout.trim().split('\n'), TRACEPOINTS.map((t) => t.name));
   const bad = run('--arch', 'sparc');
   assert.is(bad.status, 2);
+});
+
+test('CLI: --check follows --fprobe; what it cannot check here is one line, exit 2', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, ['bin/run.js', 'probes', ...args], {encoding: 'utf8'});
+  const f = run('--check', '--fprobe', '--json');
+  assert.is(f.status, 0, f.stderr);
+  const report = JSON.parse(f.stdout) as {style: string; items: Array<{kind: string; line: string}>};
+  assert.is(report.style, 'fprobe');
+  const probes = report.items.filter((i) => i.kind !== 'tracepoint');
+  assert.is(probes.length, PROBES.length);
+  assert.ok(probes.every((i) => i.kind === 'fprobe' && i.line.startsWith('f:')), 'the fprobe definitions, not the kprobes');
+  const text = run('--check', '--fprobe');
+  assert.is(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^checking: fprobe definitions for /);
+  assert.match(text.stdout, /^\S+ +fprobe +__mmu_notifier_invalidate_range_start%return: /m);
+
+  const other = ARCHES.find((a) => a !== hostArch())!;
+  for (const [args, message] of [
+    [['--check', '--arch', other], new RegExp(`^ktrail: --check looks at this machine \\(.+\\): --arch ${other} definitions can only be checked on an? ${other} machine\n$`)],
+    [['--check', '--kernel', '6.1'], /^ktrail: --check checks the definitions for the running kernel \(.+\), read from it: drop --kernel 6\.1\n$/],
+    [['--check', '--only', 'set_event'], /^ktrail: --only selects lines of the listing; --check prints a report: give one of them\n$/],
+  ] as const) {
+    const r = run(...args);
+    assert.is(r.status, 2, args.join(' '));
+    assert.is(r.stdout, '');
+    assert.match(r.stderr, message);
+  }
+  // This machine's own architecture named explicitly is what --check looks at anyway.
+  assert.is(run('--check', '--arch', hostArch()!).status, 0);
 });
 
 test.run();
