@@ -195,8 +195,8 @@ test('-h is --help, and `ktrail help [COMMAND...]` prints the same help', () => 
   assert.is(text(['help', 'rules', 'list']), text(['rules', 'list', '--help']));
   const bad = spawnSync(process.execPath, [bin, 'help', 'nosuch'], {cwd: dir, encoding: 'utf8'});
   assert.is(bad.status, 2);
-  assert.match(bad.stderr, /nosuch not found/);
-  assert.is(bad.stderr.trim().split('\n').length, 1);
+  // The same line as `ktrail nosuch` gives.
+  assert.is(bad.stderr, "ktrail: unknown command 'nosuch'; see ktrail --help\n");
 });
 
 test('control: running a command does load it, and ingest loads DuckDB', () => {

@@ -57,6 +57,40 @@ test('under --json an error is still its one line on stderr, and a JSON value on
   }
 });
 
+test('help --json gives the commands, a topic or one command as JSON; an unknown command is a usage error', () => {
+  const json = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, 'help', ...args, '--json'], {cwd: dir, encoding: 'utf8'});
+    assert.is(r.status, 0, `help ${args.join(' ')} --json: ${r.stdout}${r.stderr}`);
+    assert.is(r.stderr, '');
+    return JSON.parse(r.stdout);
+  };
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {summary: string}>};
+  const all = json();
+  assert.is(all.bin, 'ktrail');
+  assert.equal(
+    all.commands,
+    Object.keys(manifest.commands).sort().map((id) => ({command: id.replace(/:/g, ' '), summary: manifest.commands[id]!.summary})),
+  );
+  assert.equal(json('rules').commands.map((c: {command: string}) => c.command), ['rules explain', 'rules list']);
+
+  const q = json('query');
+  assert.is(q.command, 'query');
+  assert.equal(q.args, [{name: 'sql', description: 'SQL statement', required: true}]);
+  const format = q.flags.find((f: {name: string}) => f.name === 'format');
+  assert.equal(format, {name: 'format', char: null, type: 'option', description: 'output format', required: false, value: null, options: ['table', 'csv', 'json', 'ndjson'], multiple: false, default: 'table'});
+  assert.ok(q.flags.some((f: {name: string; type: string}) => f.name === 'json' && f.type === 'boolean'));
+  assert.ok(q.examples.length > 0 && q.examples.every((e: string) => e.startsWith('ktrail query ')), 'examples with the bin name filled in');
+  assert.is(json('rules', 'list').command, 'rules list');
+
+  // Not found: one line in ktrail's form (as `ktrail NAME`), and under --json the error value on stdout.
+  assert.is(usageError(['help', 'qury']), "ktrail: unknown command 'qury' (did you mean 'query'?); see ktrail --help");
+  assert.is(usageError(['help', '--nope']), 'ktrail: Nonexistent flag: --nope; see ktrail help --help');
+  const bad = spawnSync(process.execPath, [bin, 'help', 'nosuch', '--json'], {cwd: dir, encoding: 'utf8'});
+  assert.is(bad.status, 2);
+  assert.is(bad.stderr, "ktrail: unknown command 'nosuch'; see ktrail --help\n");
+  assert.equal(JSON.parse(bad.stdout), {error: {message: "unknown command 'nosuch'; see ktrail --help", exit_code: 2}});
+});
+
 test('a newline in a file name is shown escaped, not cutting the error line', () => {
   const name = path.join(dir, 'a\nb.txt');
   fs.writeFileSync(name, '');
