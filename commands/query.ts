@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
-import {OUTPUT_FORMATS, render, renderStream, rowsToObjects, type Cell, type OutputFormat} from '../src/output/render.js';
+import {OUTPUT_FORMATS, render, renderStream, rowsToObjects, type OutputFormat} from '../src/output/render.js';
 
 export default class Query extends KtrailCommand {
   static summary = 'Run one SQL statement on a ktrail database (opened read-only).';
@@ -9,7 +9,10 @@ export default class Query extends KtrailCommand {
 csv, json and ndjson are written as DuckDB produces the rows, in bounded memory, however large the result;
 the aligned table (the default) and --json hold every row first.
 Projections the statement names (sched_switches, reports, ...) are built first when missing or older than the sources:
-that one step writes to the database.`;
+that one step writes to the database.
+Values print as DuckDB prints them (TIME 12:34:56, INTERVAL 1 day 02:00:00, BLOB \\x00\\x01, DECIMAL 1.50, [1, 2]);
+JSON gets numbers for integers and decimals when exact (else their text), arrays and objects for lists, structs and maps,
+and DuckDB's text for the types JSON has no form for. The table shows a cell's control characters as \\n, \\t, \\r, \\xNN.`;
 
   static examples = [
     `<%= config.bin %> query "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY n DESC"`,
@@ -29,6 +32,7 @@ that one step writes to the database.`;
     const {args, flags} = await this.parse(Query);
     const {openStore} = await import('../src/store/open.js');
     const {runUserQuery, streamUserQuery} = await import('../src/store/query.js');
+    const {sqlCell} = await import('../src/output/sql-values.js');
     const format = flags.format as OutputFormat;
     await this.buildProjections(flags.db, args.sql);
     const db = await openStore(flags.db, {readOnly: true});
@@ -36,12 +40,16 @@ that one step writes to the database.`;
       // csv, json and ndjson stream; the aligned table and oclif's --json (one value returned) need all rows.
       if (format !== 'table' && !this.jsonEnabled()) {
         const res = await streamUserQuery(db, args.sql);
-        await renderStream(format, res.columns, res.batches as AsyncIterable<Cell[][]>);
+        const cells = async function* () {
+          for await (const batch of res.batches) yield batch.map((r) => r.map(sqlCell));
+        };
+        await renderStream(format, res.columns, cells());
         return;
       }
       const res = await runUserQuery(db, args.sql);
-      if (!this.jsonEnabled()) process.stdout.write(render(format, res.columns, res.rows as Cell[][]));
-      return rowsToObjects(res.columns, res.rows as Cell[][]);
+      const rows = res.rows.map((r) => r.map(sqlCell));
+      if (!this.jsonEnabled()) process.stdout.write(render(format, res.columns, rows));
+      return rowsToObjects(res.columns, rows);
     } catch (err) {
       const missing = /Table with name (\w+) does not exist/.exec((err as Error)?.message ?? '');
       if (missing && ['findings', 'coverage'].includes(missing[1]!.toLowerCase())) {

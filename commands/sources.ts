@@ -1,5 +1,5 @@
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
-import {render} from '../src/output/render.js';
+import {render, toJsonValue} from '../src/output/render.js';
 import type {SourceSummary} from '../src/store/query.js';
 
 export default class Sources extends KtrailCommand {
@@ -13,7 +13,7 @@ export default class Sources extends KtrailCommand {
     db: dbFlag('./ktrail.duckdb'),
   };
 
-  async run(): Promise<SourceSummary[]> {
+  async run(): Promise<unknown> {
     const {flags} = await this.parse(Sources);
     const {openStore} = await import('../src/store/open.js');
     const {listSources} = await import('../src/store/query.js');
@@ -34,6 +34,7 @@ export default class Sources extends KtrailCommand {
         process.stdout.write(render('table', cols, rows));
       }
     }
-    return list;
+    // 64-bit timestamps as numbers when exact, else strings, as in every other command's JSON.
+    return toJsonValue(list);
   }
 }

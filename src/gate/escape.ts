@@ -1,3 +1,5 @@
+import {visibleControl} from '../output/sanitize.js';
+
 /**
  * Escaping of log text for each gate output. Kernel logs carry whatever
  * shared the console (ANSI colours, binary junk, text that looks like markup),
@@ -6,9 +8,10 @@
  */
 
 /**
- * C0/C1 controls except TAB, LF and CR, plus DEL, shown as visible `\xNN`;
- * also the bidirectional overrides/isolates (U+202A-202E, U+2066-2069), which
- * can make displayed text read differently from what it is, shown as `\u{NNNN}`.
+ * C0/C1 controls except TAB, LF and CR, plus DEL, shown as visible `\xNN`
+ * (LF and CR, when not kept, as `\n` and `\r`: see visibleControl); also the
+ * bidirectional overrides/isolates (U+202A-202E, U+2066-2069), which can make
+ * displayed text read differently from what it is, shown as `\u{NNNN}`.
  */
 // eslint-disable-next-line no-control-regex
 const CONTROL_KEEP_LF = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
@@ -22,7 +25,7 @@ function hexEscape(c: string): string {
 
 /** Control characters (ANSI ESC included) made visible; line breaks (LF, CR) kept when asked. */
 export function visibleControls(text: string, keepNewlines = false): string {
-  return text.replace(keepNewlines ? CONTROL_KEEP_LF : CONTROL_ALL, hexEscape);
+  return text.replace(keepNewlines ? CONTROL_KEEP_LF : CONTROL_ALL, visibleControl);
 }
 
 /**
@@ -106,10 +109,12 @@ export function escapeMarkdownInline(text: string): string {
 /**
  * A fenced code block around log lines. The fence is longer than any
  * backtick run in the content, so no line can close it; controls are made
- * visible. Inside a fence GitHub renders text literally (no HTML).
+ * visible (a line feed inside a log line as `\n`, so each stays one line, as
+ * `ktrail check --format markdown` shows it). Inside a fence GitHub renders
+ * text literally (no HTML).
  */
 export function markdownCodeBlock(lines: string[]): string {
-  const body = lines.map((l) => visibleControls(l.replace(/\r?\n/g, ' '))).join('\n');
+  const body = lines.map((l) => visibleControls(l)).join('\n');
   let longest = 0;
   for (const m of body.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
   const fence = '`'.repeat(Math.max(3, longest + 1));

@@ -1,12 +1,26 @@
 import Papa from 'papaparse';
-import {sanitizeForTerminal} from './sanitize.js';
+import {sanitizeTableCell} from './sanitize.js';
 
 export type Cell = string | number | bigint | boolean | null | undefined | Date | object;
 export type OutputFormat = 'table' | 'csv' | 'json' | 'ndjson';
 export const OUTPUT_FORMATS: OutputFormat[] = ['table', 'csv', 'json', 'ndjson'];
 
+/**
+ * A value whose text and JSON forms differ, such as DuckDB's TIME, INTERVAL,
+ * BLOB, DECIMAL or LIST (see sql-values.ts): `text` goes into tables and CSV,
+ * `json` (already JSON-safe) into JSON. `numeric` right-aligns it in a table.
+ */
+export class FormattedValue {
+  constructor(
+    readonly text: string,
+    readonly json: unknown,
+    readonly numeric = false,
+  ) {}
+}
+
 /** JSON-safe copy: bigint becomes a number when exact, else a string. */
 export function toJsonValue(v: unknown): unknown {
+  if (v instanceof FormattedValue) return v.json;
   if (typeof v === 'bigint') {
     return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
   }
@@ -20,22 +34,29 @@ export function toJsonValue(v: unknown): unknown {
   return v;
 }
 
-function cellText(v: Cell): string {
+export function cellText(v: Cell): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
+  if (v instanceof FormattedValue) return v.text;
   if (typeof v === 'object' && !(v instanceof Date)) return JSON.stringify(toJsonValue(v));
   if (v instanceof Date) return v.toISOString();
   return String(v);
 }
 
-/** Aligned text table for terminals; control characters in cells are escaped. */
+/**
+ * Aligned text table for terminals; control characters in cells (TAB too) are
+ * escaped, in the header as well: a query's column names can come from the
+ * data (PIVOT ... ON comm).
+ */
 export function renderTable(columns: string[], rows: Cell[][]): string {
-  const text = rows.map((r) => r.map((c) => sanitizeForTerminal(cellText(c))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => (r[i] ?? '').length)));
-  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint'));
+  const header = columns.map(sanitizeTableCell);
+  const text = rows.map((r) => r.map((c) => sanitizeTableCell(cellText(c))));
+  const widths = header.map((c, i) => Math.max(c.length, ...text.map((r) => (r[i] ?? '').length)));
+  const isNumber = (c: Cell) => typeof c === 'number' || typeof c === 'bigint' || (c instanceof FormattedValue && c.numeric);
+  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || isNumber(r[i])));
   const fmt = (cells: string[]) =>
     cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const lines = [fmt(columns), widths.map((w) => '-'.repeat(w)).join('  ')];
+  const lines = [fmt(header), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of text) lines.push(fmt(r));
   return lines.join('\n') + '\n';
 }

@@ -3,16 +3,32 @@
  * it may carry ANSI escapes, CRs, or other control characters that would
  * move the cursor or rewrite a terminal line. Before printing log text to a
  * terminal, replace every C0/C1 control character (except TAB) with a
- * visible `\xNN` escape.
+ * visible escape: line feed and carriage return as the C escapes `\n` and
+ * `\r` a kernel developer reads in printk formats, every other one as `\xNN`.
  */
 // Also the bidirectional overrides and isolates (U+202A-202E, U+2066-2069), which make displayed text read
 // differently from what it is; they are shown as `\u{NNNN}`, as the gate's outputs show them.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_AND_TAB = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 
+const C_ESCAPES: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'};
+
+/** The visible form of one control or bidi character: `\n`, `\r`, `\t`, else `\xNN` or `\u{NNNN}`. */
+export function visibleControl(c: string): string {
+  const named = C_ESCAPES[c];
+  if (named) return named;
+  const code = c.charCodeAt(0);
+  return code > 0xff ? `\\u{${code.toString(16)}}` : `\\x${code.toString(16).padStart(2, '0')}`;
+}
+
+/** Line-oriented terminal text: controls made visible; TAB kept, as dmesg prints it. */
 export function sanitizeForTerminal(text: string): string {
-  return text.replace(CONTROL, (c) => {
-    const code = c.charCodeAt(0);
-    return code > 0xff ? `\\u{${code.toString(16)}}` : `\\x${code.toString(16).padStart(2, '0')}`;
-  });
+  return text.replace(CONTROL, visibleControl);
+}
+
+/** A cell of an aligned table: like sanitizeForTerminal, and TAB as `\t` too, since a raw tab shifts every column after it. */
+export function sanitizeTableCell(text: string): string {
+  return text.replace(CONTROL_AND_TAB, visibleControl);
 }

@@ -1,10 +1,12 @@
+import type {DuckDBValue} from '@duckdb/node-api';
 import {UserError} from '../errors.js';
 import type {Db} from './db.js';
 import type {LineAccounting} from './eventlog.js';
 
+/** Rows hold DuckDB's own values (DuckDBTimeValue, DuckDBBlobValue, ...), not JS conversions that lose their form. */
 export interface QueryResult {
   columns: string[];
-  rows: unknown[][];
+  rows: DuckDBValue[][];
 }
 
 /** A DuckDB error as a one-line UserError. */
@@ -35,7 +37,7 @@ export async function runUserQuery(db: Db, sql: string): Promise<QueryResult> {
   await requireOneStatement(db, sql);
   try {
     const reader = await db.conn.runAndReadAll(sql);
-    return {columns: reader.columnNames(), rows: reader.getRowsJS() as unknown[][]};
+    return {columns: reader.columnNames(), rows: reader.getRows()};
   } catch (err) {
     throw sqlError(err);
   }
@@ -44,7 +46,7 @@ export async function runUserQuery(db: Db, sql: string): Promise<QueryResult> {
 export interface StreamedResult {
   columns: string[];
   /** The rows, one DuckDB data chunk (~2048 rows) at a time; a DuckDB error on the way is a UserError. */
-  batches: AsyncIterable<unknown[][]>;
+  batches: AsyncIterable<DuckDBValue[][]>;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function streamUserQuery(db: Db, sql: string): Promise<StreamedResu
   } catch (err) {
     throw sqlError(err);
   }
-  const rows = result.yieldRowsJs();
+  const rows = result.yieldRows();
   return {
     columns: result.columnNames(),
     batches: (async function* () {
@@ -72,7 +74,7 @@ export async function streamUserQuery(db: Db, sql: string): Promise<StreamedResu
           throw sqlError(err);
         }
         if (next.done) return;
-        yield next.value as unknown[][];
+        yield next.value;
       }
     })(),
   };
@@ -87,8 +89,8 @@ export interface SourceSummary extends LineAccounting {
   bytes: number;
   /** header_lines + events + log_lines + markers + gaps + unparsed = lines. */
   accounted: boolean;
-  first_ts_ns: string | null;
-  last_ts_ns: string | null;
+  first_ts_ns: bigint | null;
+  last_ts_ns: bigint | null;
   /** last - first in seconds; null without timestamps or for counter clocks (no known unit). */
   span_s: number | null;
   sha256: string;
@@ -107,15 +109,15 @@ export async function listSources(db: Db): Promise<SourceSummary[]> {
            s.bytes, s.lines, s.header_lines,
            ${count('events')} AS events, ${count('log_lines')} AS log_lines, ${count('markers')} AS markers,
            ${count('gaps')} AS gaps, ${count('unparsed')} AS unparsed,
-           CAST(s.first_ts_ns AS VARCHAR) AS first_ts_ns, CAST(s.last_ts_ns AS VARCHAR) AS last_ts_ns,
+           s.first_ts_ns, s.last_ts_ns,
            s.sha256, CAST(s.meta AS VARCHAR) AS meta
     FROM sources s ORDER BY s.source_id`);
   return rows.map((r) => {
     const n = (k: string) => Number(r[k] ?? 0);
     const lines = n('lines');
     const sum = n('header_lines') + n('events') + n('log_lines') + n('markers') + n('gaps') + n('unparsed');
-    const first = r.first_ts_ns as string | null;
-    const last = r.last_ts_ns as string | null;
+    const first = r.first_ts_ns as bigint | null;
+    const last = r.last_ts_ns as bigint | null;
     let meta: unknown = null;
     try {
       meta = r.meta ? JSON.parse(r.meta as string) : null;
@@ -141,7 +143,7 @@ export async function listSources(db: Db): Promise<SourceSummary[]> {
       last_ts_ns: last,
       // Exact difference in BigInt, then seconds for display. A counter clock (`trace_clock` counter,
       // x86-tsc) has no unit ktrail knows: its span in seconds is unknown.
-      span_s: first !== null && last !== null && !isCounterClock(meta) ? Number(BigInt(last) - BigInt(first)) / 1e9 : null,
+      span_s: first !== null && last !== null && !isCounterClock(meta) ? Number(last - first) / 1e9 : null,
       sha256: String(r.sha256),
       meta,
     };

@@ -76,6 +76,77 @@ test('CSV quotes commas, quotes and newlines (papaparse round trip)', () => {
   assert.equal(parsed.data[1], ['a,b', 'say "hi"', 'two\nlines']);
 });
 
+/** The cells of a table's data line, cut at the columns of its `----` rule line. */
+function tableCells(table: string, row = 0): string[] {
+  const lines = table.replace(/\n$/, '').split('\n');
+  const rule = lines[1]!;
+  return [...rule.matchAll(/-+/g)].map((m) => lines[2 + row]!.slice(m.index, m.index + m[0].length).trim());
+}
+
+test('DuckDB types show as DuckDB shows them, the same text in table and CSV, JSON values in every JSON output', () => {
+  // [SQL, DuckDB's text (its VARCHAR cast), the JSON value]
+  const cols: Array<[string, string, unknown]> = [
+    ["TIME '12:34:56'", '12:34:56', '12:34:56'],
+    ["TIME '12:34:56.123'", '12:34:56.123', '12:34:56.123'],
+    ['INTERVAL 90 MINUTE', '01:30:00', '01:30:00'],
+    ['INTERVAL 1 DAY + INTERVAL 2 HOUR', '1 day 02:00:00', '1 day 02:00:00'],
+    ["'\\x00\\x01'::BLOB", '\\x00\\x01', '\\x00\\x01'],
+    ["DATE '2024-02-29'", '2024-02-29', '2024-02-29'],
+    ["TIMESTAMP '2024-01-02 03:04:05.123456'", '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.123456'],
+    ["TIMESTAMP_NS '2024-01-02 03:04:05.123456789'", '2024-01-02 03:04:05.123456789', '2024-01-02 03:04:05.123456789'],
+    ["TIMESTAMPTZ '2024-01-02 03:04:05+00'", '2024-01-02 03:04:05+00', '2024-01-02 03:04:05+00'],
+    ["'550e8400-e29b-41d4-a716-446655440000'::UUID", '550e8400-e29b-41d4-a716-446655440000', '550e8400-e29b-41d4-a716-446655440000'],
+    ['1.50::DECIMAL(4,2)', '1.50', 1.5],
+    // A double cannot hold these digits: the JSON value is DuckDB's text, as for a BIGINT beyond 2^53.
+    ['123456789012345678901234567.123::DECIMAL(38,3)', '123456789012345678901234567.123', '123456789012345678901234567.123'],
+    ['170141183460469231731687303715884105727::HUGEINT', '170141183460469231731687303715884105727', '170141183460469231731687303715884105727'],
+    ["'101'::BIT", '101', '101'],
+    ["'happy'::ENUM('sad', 'happy')", 'happy', 'happy'],
+    ["'nan'::DOUBLE", 'nan', 'nan'],
+    ["'-inf'::DOUBLE", '-inf', '-inf'],
+    // Nested values: DuckDB's literal text; in JSON an array / object (a map keyed by its keys, as DuckDB's to_json).
+    ['[1, 2]', '[1, 2]', [1, 2]],
+    ["[DATE '2020-01-01', NULL]", '[2020-01-01, NULL]', ['2020-01-01', null]],
+    ["{'a': 1, 'b': 'x'}", "{'a': 1, 'b': 'x'}", {a: 1, b: 'x'}],
+    ["MAP {'k': INTERVAL 1 HOUR}", "{'k': 01:00:00}", {k: '01:00:00'}],
+  ];
+  const names = cols.map((_, i) => `c${i}`);
+  const sql = `SELECT ${cols.map(([e], i) => `${e} AS ${names[i]}`).join(', ')}`;
+  // TIMESTAMPTZ shows in the session time zone (as in DuckDB's CLI): pinned to UTC here.
+  const query = (q: string, ...extra: string[]) => {
+    const r = spawnSync(process.execPath, [bin, 'query', q, '--db', db, ...extra], {cwd: dir, encoding: 'utf8', env: {...process.env, TZ: 'UTC'}});
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const run = (...extra: string[]) => query(sql, ...extra);
+  const texts = cols.map(([, t]) => t);
+  const json = Object.fromEntries(cols.map(([, , j], i) => [names[i], j]));
+
+  assert.equal(tableCells(run()), texts, 'table');
+  assert.equal(Papa.parse<string[]>(run('--format', 'csv').trim()).data, [names, texts], 'csv');
+  assert.equal(JSON.parse(run('--format', 'json')), [json], 'json');
+  assert.equal(JSON.parse(run('--format', 'ndjson')), json, 'ndjson');
+  assert.equal(JSON.parse(run('--json')), [json], '--json');
+  // The scalar texts are DuckDB's own: its VARCHAR cast of the same values.
+  const scalars = cols.filter(([e]) => !/^[[{]|^MAP/.test(e));
+  const cast = query(`SELECT ${scalars.map(([e], i) => `CAST(${e} AS VARCHAR) AS s${i}`).join(', ')}`, '--format', 'csv');
+  assert.equal(Papa.parse<string[]>(cast.trim()).data[1], scalars.map(([, t]) => t));
+});
+
+test('table cells show line feed, CR and TAB as \\n, \\r, \\t and other controls as \\xNN; CSV and JSON keep them', () => {
+  const sql = `SELECT 'two' || chr(10) || 'lines' || chr(9) || 'tab' || chr(13) || 'cr' || chr(27) || '[2J' AS "x${'\t'}y", 1 AS n`;
+  const t = ktrail(['query', sql, '--db', db]);
+  assert.is(t.code, 0, t.err);
+  const lines = t.out.split('\n');
+  const cell = 'two\\nlines\\ttab\\rcr\\x1b[2J';
+  assert.is(lines[0], `${'x\\ty'.padEnd(cell.length)}  n`, 'the header is escaped too: a column name can come from the data');
+  assert.is(lines[2], `${cell}  1`);
+  assert.is(lines.length, 4, 'one line per row');
+  const raw = 'two\nlines\ttab\rcr\x1b[2J';
+  assert.equal(Papa.parse<string[]>(ktrail(['query', sql, '--db', db, '--format', 'csv']).out.trim()).data[1], [raw, '1']);
+  assert.equal(JSON.parse(ktrail(['query', sql, '--db', db, '--format', 'ndjson']).out), {'x\ty': raw, n: 1});
+});
+
 test('the database is opened read-only; SQL errors are one line, exit 2', () => {
   const w = ktrail(['query', 'DELETE FROM events', '--db', db]);
   assert.is(w.code, 2);

@@ -31,7 +31,9 @@ test('sources lists each source with format, span and counts that sum to lines',
   }
   assert.is(list[0].format, 'ftrace');
   assert.is(list[0].lines, 300);
-  assert.is(list[0].first_ts_ns, '1521870525000');
+  // 64-bit timestamps are JSON numbers when exact, as in every other command's JSON.
+  assert.is(list[0].first_ts_ns, 1521870525000);
+  assert.is(list[0].last_ts_ns, 1522074909000);
   assert.ok(list[0].span_s > 0);
   assert.is(list[1].lines, 3);
   assert.is(list[1].log_lines, 3);
@@ -48,6 +50,17 @@ test('sources lists each source with format, span and counts that sum to lines',
   assert.match(rows[0]!, /^id\s+path\s+format\s+span_s\s+lines\s+header\s+events\s+log_lines\s+markers\s+gaps\s+unparsed\s+ok$/);
   assert.is(rows.length, 5);
   assert.match(rows[2]!, /cap1-head\.txt\s+ftrace\s+[\d.]+\s+300\s+12\s+\d+\s+0\s+\d+\s+0\s+0\s+yes$/);
+});
+
+test('sources --json: a timestamp beyond 2^53 ns (a machine up 105 days) is a string, exact', () => {
+  const big = path.join(dir, 'big.duckdb');
+  const log = path.join(dir, 'uptime.txt');
+  // 9007199.254741 s = 9007199254741000 ns > 2^53 - 1 = 9007199254740991: a double would round it.
+  fs.writeFileSync(log, '[9007199.254741] first\n[9007200.000001] second\n');
+  assert.is(ktrail(['ingest', log, '--db', big]).code, 0);
+  const [s] = JSON.parse(ktrail(['sources', '--db', big, '--json']).out);
+  assert.equal([s.first_ts_ns, s.last_ts_ns], ['9007199254741000', '9007200000001000']);
+  assert.is(s.span_s, 0.74526);
 });
 
 test('sources on a missing database is a one-line error', () => {
