@@ -11,6 +11,7 @@
 //   npm run bench -- --check           # also time `ktrail check` on the result
 //   npm run bench -- --floor           # also time DuckDB alone storing ktrail's events once more
 //   npm run bench -- --baseline-storage # the baseline writes ktrail's storage format (v1.3.0, ZSTD body)
+//   npm run bench -- --baseline-tunables # the baseline runs with the glibc malloc settings bin/ktrail sets
 //   npm run bench -- --skip-baseline --keep
 //   KTRAIL_INGEST_WORKER=0 npm run bench   # line stage on the main thread (A/B)
 //
@@ -86,6 +87,20 @@ async function generate(out) {
   fs.renameSync(out + '.part', out);
   return {lines: n, bytes: size};
 }
+
+const ktrailBin = path.join(root, 'bin/ktrail');
+
+/**
+ * The baseline's environment: the user's own, or with --baseline-tunables the
+ * GLIBC_TUNABLES bin/ktrail sets (read from that script), so that the two
+ * differ in how lines are parsed and stored only.
+ */
+const baselineEnv = (() => {
+  if (!flag('baseline-tunables')) return {};
+  const m = /GLIBC_TUNABLES=(\S+)/.exec(fs.readFileSync(ktrailBin, 'utf8'));
+  if (!m) throw new Error('bin/ktrail sets no GLIBC_TUNABLES');
+  return {GLIBC_TUNABLES: m[1]};
+})();
 
 /** Runs a command, returns wall seconds and peak RSS (from /usr/bin/time when present, else polled VmHWM). */
 function timed(cmd, argv, env = {}, cwd = process.cwd()) {
@@ -181,7 +196,8 @@ async function main() {
   let res = null;
   for (let i = 1; i <= runs; i++) {
     clean(ktDb);
-    const kt = await timed(process.execPath, [path.join(root, 'bin/run.js'), 'ingest', file, '--db', ktDb, '--json']);
+    // The command users run (bin/ktrail: run.js with glibc's allocator settings; see that file).
+    const kt = await timed(ktrailBin, ['ingest', file, '--db', ktDb, '--json']);
     res = JSON.parse(kt.out)[0];
     const tag = runs > 1 ? `[${i}/${runs}] ` : '';
     console.log(
@@ -192,9 +208,9 @@ async function main() {
     if (!flag('skip-baseline')) {
       clean(bDb);
       // Evaluated as a module from the repo root so that @duckdb/node-api resolves.
-      base = await timed(process.execPath, ['--input-type=module', '-e', BASELINE, file, bDb, ...(flag('baseline-storage') ? [STORAGE_VERSION] : [])], {}, root);
+      base = await timed(process.execPath, ['--input-type=module', '-e', BASELINE, file, bDb, ...(flag('baseline-storage') ? [STORAGE_VERSION] : [])], baselineEnv, root);
       const b = JSON.parse(base.out);
-      console.log(`${tag}DuckDB-only baseline (read_csv + regexp_extract, 2 threads${flag('baseline-storage') ? `, storage ${STORAGE_VERSION} + ZSTD body` : ''}): ${base.secs.toFixed(2)} s (CPU ${cpuText(base)}), peak RSS ${base.rssMiB.toFixed(0)} MiB (rows ${b.rows}, matched ${b.parsed})`);
+      console.log(`${tag}DuckDB-only baseline (read_csv + regexp_extract, 2 threads${flag('baseline-storage') ? `, storage ${STORAGE_VERSION} + ZSTD body` : ''}${flag('baseline-tunables') ? ", bin/ktrail's malloc settings" : ''}): ${base.secs.toFixed(2)} s (CPU ${cpuText(base)}), peak RSS ${base.rssMiB.toFixed(0)} MiB (rows ${b.rows}, matched ${b.parsed})`);
       console.log(`${tag}ratio: ${(base.secs / kt.secs).toFixed(2)}x wall` + (kt.cpu && base.cpu ? `, ${(base.cpu / kt.cpu).toFixed(2)}x CPU` : ''));
       clean(bDb);
     }
@@ -242,7 +258,7 @@ process.stdout.write(JSON.stringify({secs}));
 
   if (flag('check')) {
     // Hook for timing the rule run on the same database.
-    const ck = await timed(process.execPath, [path.join(root, 'bin/run.js'), 'check', '--db', ktDb, '--json']).catch((e) => ({error: e}));
+    const ck = await timed(ktrailBin, ['check', '--db', ktDb, '--json']).catch((e) => ({error: e}));
     if (ck.error) console.log(`ktrail check: failed (${ck.error.message})`);
     else console.log(`ktrail check: ${ck.secs.toFixed(2)} s, peak RSS ${ck.rssMiB.toFixed(0)} MiB`);
   }
