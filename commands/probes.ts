@@ -59,13 +59,25 @@ it only reads tracefs and /proc/kallsyms and never enables tracing. See docs/cap
       }
       return report;
     }
-    const {layoutOfRelease, NEWEST_LAYOUT} = await import('../src/probes/catalog.js');
+    const {FPROBE_SINCE, layoutOfRelease, NEWEST_LAYOUT, OLDEST_RELEASE, releaseVersion, versionBefore} = await import('../src/probes/catalog.js');
     const {layoutOfThisMachine} = await import('../src/probes/check.js');
     let layout = NEWEST_LAYOUT;
     let symbols: Set<string> | null = null;
-    if (flags.kernel !== undefined) {
+    if (flags.kernel !== undefined && flags.kernel === release() && arch === hostArch()) {
+      // This machine's own release: its kallsyms says which huge_pmd_unshare form and which names it has.
+      ({layout, symbols} = layoutOfThisMachine());
+    } else if (flags.kernel !== undefined) {
       const k = layoutOfRelease(flags.kernel, false, '--kernel');
       if (!k) throw new UserError(`--kernel ${flags.kernel}: expected a release such as 6.1 or 6.18.44`);
+      const v = releaseVersion(flags.kernel)!;
+      if (versionBefore(v, OLDEST_RELEASE)) {
+        throw new UserError(
+          `--kernel ${flags.kernel}: the definitions fit Linux ${OLDEST_RELEASE.join('.')} and later; before, struct mmu_notifier_range had no flags and event fields (5.0, 5.1) or the notifier took mm, start and end as arguments (before 5.0)`,
+        );
+      }
+      if (flags.fprobe && versionBefore(v, FPROBE_SINCE)) {
+        throw new UserError(`--kernel ${flags.kernel} --fprobe: fprobe events (dynamic_events f: lines) exist from Linux ${FPROBE_SINCE.join('.')}; use kprobes (drop --fprobe)`);
+      }
       layout = k;
     } else if (arch === hostArch()) {
       ({layout, symbols} = layoutOfThisMachine());

@@ -47,10 +47,41 @@ export const NEWEST_LAYOUT: KernelLayout = {release: null, rangeVmaFirst: false,
 
 /** Layout from a release string (`6.1.55-generic`): the range struct is known by version; huge_pmd_unshare only on the machine (see layoutOfThisMachine). */
 export function layoutOfRelease(release: string, pmdUnshareTlb: boolean, from: KernelLayout['from']): KernelLayout | null {
+  const v = releaseVersion(release);
+  if (!v) return null;
+  return {release, rangeVmaFirst: versionBefore(v, [6, 3]), pmdUnshareTlb, from};
+}
+
+/** Major and minor of a release string (`6.1.55-generic` → [6, 1]); null when it does not start with them. */
+export function releaseVersion(release: string): [number, number] | null {
   const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return null;
-  const [major, minor] = [Number(m[1]), Number(m[2])];
-  return {release, rangeVmaFirst: major < 6 || (major === 6 && minor < 3), pmdUnshareTlb, from};
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+export function versionBefore(v: [number, number], than: [number, number]): boolean {
+  return v[0] < than[0] || (v[0] === than[0] && v[1] < than[1]);
+}
+
+/**
+ * The oldest kernel the definitions fit. struct mmu_notifier_range gained
+ * its `flags` and `event` fields (and the vma in front) in 5.2; 5.0 and 5.1
+ * had mm, start, end and a `bool blockable`; before 5.0 the notifier
+ * functions took mm, start and end as arguments.
+ */
+export const OLDEST_RELEASE: [number, number] = [5, 2];
+
+/** fprobe events (`f:` lines in dynamic_events) exist from Linux 6.5. */
+export const FPROBE_SINCE: [number, number] = [6, 5];
+
+/**
+ * The name a probe's function has in kernel `v`, for a listing made without
+ * that kernel's kallsyms (`--kernel`): specs with `names` list them newest
+ * first, each with the release that introduced it; null when `v` is older
+ * than all of them (the function does not exist there in this form).
+ */
+export function symbolInRelease(p: ProbeSpec, v: [number, number]): string | null {
+  if (!p.names) return p.symbol;
+  return p.names.find((n) => !versionBefore(v, n.since))?.name ?? null;
 }
 
 /** The name of `p`'s function that `symbols` (a kallsyms) has: its symbol or an older kernel's alias; null when none. */
@@ -79,6 +110,8 @@ export interface ProbeSpec {
   purpose: string;
   /** Same function under another name in other kernel versions; probe whichever exists. */
   aliases?: string[];
+  /** When the names (symbol and aliases) are known by release: newest first, each with the release it appeared in (see symbolInRelease). */
+  names?: Array<{name: string; since: [number, number]}>;
   /** Driver- or config-specific: useful when present, never required. */
   optional?: boolean;
 }
@@ -94,6 +127,16 @@ function rangeArgs(param: number): ProbeArg[] {
   ];
 }
 const RET_S32: ProbeArg[] = [{name: 'ret', param: 'retval', type: 's32'}];
+
+/**
+ * The lockless GUP walk: lockless_pages_from_mm(start, end, gup_flags, pages)
+ * from 5.11 (it replaced internal_get_user_pages_fast, which took nr_pages,
+ * not end), renamed gup_fast in 6.9.
+ */
+const LOCKLESS_GUP_NAMES: Array<{name: string; since: [number, number]}> = [
+  {name: 'gup_fast', since: [6, 9]},
+  {name: 'lockless_pages_from_mm', since: [5, 11]},
+];
 
 export const PROBES: ProbeSpec[] = [
   {event: 'mmu_inv_start', symbol: '__mmu_notifier_invalidate_range_start', kind: 'entry', args: rangeArgs(1), group: 'notifier',
@@ -130,10 +173,10 @@ export const PROBES: ProbeSpec[] = [
     args: [{name: 'start', param: 1, type: 'x64'}, {name: 'nr_pages', param: 2, type: 's32'}, {name: 'gup_flags', param: 3, type: 'x32'}], group: 'gup',
     purpose: 'FOLL_PIN GUP-fast call'},
   {event: 'pin_fast_ret', symbol: 'pin_user_pages_fast', kind: 'return', args: RET_S32, group: 'gup', purpose: 'pages pinned'},
-  {event: 'gup_lockless', symbol: 'gup_fast', aliases: ['lockless_pages_from_mm'], kind: 'entry',
+  {event: 'gup_lockless', symbol: 'gup_fast', aliases: ['lockless_pages_from_mm'], names: LOCKLESS_GUP_NAMES, kind: 'entry',
     args: [{name: 'start', param: 1, type: 'x64'}, {name: 'end', param: 2, type: 'x64'}, {name: 'gup_flags', param: 3, type: 'x32'}], group: 'gup', optional: true,
     purpose: 'the lockless page-table walk itself (6.9+: gup_fast; before: lockless_pages_from_mm)'},
-  {event: 'gup_lockless_ret', symbol: 'gup_fast', aliases: ['lockless_pages_from_mm'], kind: 'return', args: [{name: 'ret', param: 'retval', type: 'u64'}],
+  {event: 'gup_lockless_ret', symbol: 'gup_fast', aliases: ['lockless_pages_from_mm'], names: LOCKLESS_GUP_NAMES, kind: 'return', args: [{name: 'ret', param: 'retval', type: 'u64'}],
     group: 'gup', optional: true, purpose: 'pages taken without the mmap lock (no fallback when it equals nr_pages)'},
   {event: 'dup_mmap', symbol: 'dup_mmap', kind: 'entry', args: [{name: 'dst_mm', param: 1, type: 'x64'}, {name: 'src_mm', param: 2, type: 'x64'}], group: 'fork',
     purpose: 'fork copy window start (parent mm = src_mm)'},

@@ -1,4 +1,4 @@
-import {existingSymbol, NEWEST_LAYOUT, PROBES, TRACEPOINTS, probeDefinition, probeForKernel, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
+import {existingSymbol, NEWEST_LAYOUT, PROBES, TRACEPOINTS, probeDefinition, probeForKernel, releaseVersion, symbolInRelease, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
 
 export interface ProbeListing {
   arch: Arch;
@@ -9,16 +9,30 @@ export interface ProbeListing {
   definitions: Array<{event: string; symbol: string; kind: 'entry' | 'return'; group: string; optional: boolean; line: string; purpose: string}>;
   /** Lines for set_event. */
   set_event: string[];
+  /** Probes left out: their function does not exist in that kernel release in this form (`--kernel`). */
+  omitted: Array<{event: string; reason: string}>;
 }
 
-/** `symbols`: this machine's kallsyms, to name the alternative symbol (an older kernel's name) that exists. */
+/**
+ * `symbols`: this machine's kallsyms, to name the alternative symbol (an
+ * older kernel's name) that exists. Without it, a known release names the
+ * function by version (symbolInRelease).
+ */
 export function listProbes(arch: Arch, style: ProbeStyle, kernel: KernelLayout = NEWEST_LAYOUT, symbols: Set<string> | null = null): ProbeListing {
+  const version = !symbols && kernel.release ? releaseVersion(kernel.release) : null;
+  const omitted: ProbeListing['omitted'] = [];
+  const present = PROBES.filter((p) => {
+    if (!version || symbolInRelease(p, version) !== null) return true;
+    omitted.push({event: p.event, reason: `no ${[p.symbol, ...(p.aliases ?? [])].join(' or ')} in ${kernel.release}`});
+    return false;
+  });
   return {
     arch,
     style,
     kernel,
-    definitions: PROBES.map((p) => probeForKernel(p, kernel)).map((p) => {
-      const symbol = (symbols && existingSymbol(p, symbols)) ?? p.symbol;
+    omitted,
+    definitions: present.map((p) => probeForKernel(p, kernel)).map((p) => {
+      const symbol = (symbols && existingSymbol(p, symbols)) ?? (version && symbolInRelease(p, version)) ?? p.symbol;
       return {
         event: p.event,
         symbol,
@@ -52,6 +66,7 @@ export function renderProbeText(l: ProbeListing): string {
   out.push(`# Append each definition with its own write: the kernel stops a write at the first line it refuses`);
   out.push(`#   ktrail probes --only definitions | while read -r l; do echo "$l" >> /sys/kernel/tracing/${file} || echo "skipped: $l"; done`);
   out.push('# Lines marked optional probe driver- or version-specific functions; skip the ones your kernel lacks (ktrail probes --check).');
+  for (const o of l.omitted) out.push(`# (left out: ${o.event}, ${o.reason})`);
   let group = '';
   for (const d of l.definitions) {
     if (d.group !== group) {
