@@ -58,6 +58,8 @@ See docs/ingest.md.`;
     // head was read, e.g. a format no detector recognises) is removed again, as if never opened.
     const {existsSync, rmSync} = await import('node:fs');
     const created = flags.db !== ':memory:' && !existsSync(flags.db);
+    // The same when a signal ends the command before its first source is committed (see exitOnInterrupt).
+    if (created) interrupt.discardOnSignal([flags.db, `${flags.db}.wal`]);
     let failed = true;
     try {
       for (const [i, p] of paths.entries()) {
@@ -73,6 +75,8 @@ See docs/ingest.md.`;
           throw new UserError(`${err.message}; not read: ${names}`);
         }
         results.push(r!);
+        // Committed: from here on the database holds a source and a signal leaves it.
+        interrupt.discardOnSignal(null);
         if (!this.jsonEnabled()) this.log(describe(r!));
       }
       failed = false;

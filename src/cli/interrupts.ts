@@ -1,4 +1,4 @@
-import {fstatSync} from 'node:fs';
+import {fstatSync, rmSync} from 'node:fs';
 import {constants} from 'node:os';
 
 /** What an ingest is told about Ctrl-C (IngestOptions.interrupt). */
@@ -7,6 +7,18 @@ export interface InputInterrupt {
   reading(path: string | null): void;
   /** True when this input was ended by Ctrl-C (a pipe on stdin). */
   ended(path: string): boolean;
+}
+
+/** What the command that installed the handlers is told (exitOnInterrupt). */
+export interface CommandInterrupt extends InputInterrupt {
+  /**
+   * The files a signal removes before the process exits, or null for none:
+   * a database this command created and has committed no source into yet
+   * (the file and its WAL). The command sets them before it opens the
+   * database and clears them once a source is committed, so a database that
+   * existed before, or holds a source, is never removed.
+   */
+  discardOnSignal(files: string[] | null): void;
 }
 
 const NOTE = 'ktrail: interrupted: ingesting what was read from stdin until its writer stops (Ctrl-C again to abort)\n';
@@ -18,17 +30,35 @@ const NOTE = 'ktrail: interrupted: ingesting what was read from stdin until its 
  * SIGINT, 143 for SIGTERM), so callers can still tell which one stopped
  * it. The 'exit' hooks then remove the temporary chunk and spill
  * directories, which a signal's default action left in the temp directory,
- * and the open transaction is never committed.
+ * and the open transaction is never committed. A database the command
+ * created and committed nothing into is removed (discardOnSignal), as the
+ * command does when it fails without a signal: an empty database left
+ * behind reads as an ingest that found nothing.
  *
  * Except the first Ctrl-C while a pipe on stdin is read (`cat
  * /sys/kernel/tracing/trace_pipe | ktrail ingest -`): trace_pipe never ends
  * by itself, and the same Ctrl-C stops the writer, so ktrail reads what the
  * pipe still holds to its end and ingests that. A second Ctrl-C aborts.
  */
-export function exitOnInterrupt(): InputInterrupt {
+export function exitOnInterrupt(): CommandInterrupt {
   let current: string | null = null;
   let ended = false;
   let pipe: boolean | null = null;
+  let discard: string[] | null = null;
+  const exitKilledBy = (signal: 'SIGINT' | 'SIGTERM'): never => {
+    // Here, not in an 'exit' hook: only a signal's exit needs it (the command's own error path removes the
+    // database after closing it). DuckDB may still have the file open; on Linux the unlinked file lives on
+    // until the process exits, which it does right after, and nothing of it is left.
+    for (const f of discard ?? []) {
+      try {
+        rmSync(f, {force: true});
+      } catch {
+        // Exiting anyway: a file that cannot be removed stays, as it did before.
+      }
+    }
+    // Exit with the status of a process killed by `signal`: 128 + the signal number.
+    return process.exit(128 + constants.signals[signal]);
+  };
   process.on('SIGINT', () => {
     if (current === '-' && !ended && (pipe ??= stdinIsPipe())) {
       ended = true;
@@ -43,12 +73,10 @@ export function exitOnInterrupt(): InputInterrupt {
       current = p;
     },
     ended: (p) => p === '-' && ended,
+    discardOnSignal: (files) => {
+      discard = files;
+    },
   };
-}
-
-/** Exit with the status of a process killed by `signal`: 128 + the signal number. */
-function exitKilledBy(signal: 'SIGINT' | 'SIGTERM'): never {
-  return process.exit(128 + constants.signals[signal]);
 }
 
 /** Standard input is a pipe or socket (not a terminal, not a file). */

@@ -167,7 +167,7 @@ test('a truncated trace.dat is named as such, not as empty; inputs after a bad o
   assert.match(r.out, /^ingested /, 'the input before it is committed and reported');
 });
 
-test('SIGTERM during an ingest: exit 143, no source written, temporary chunk files removed', async () => {
+test('SIGTERM during an ingest into a new database: exit 143, temporary chunk files and the database it created removed', async () => {
   const {spawn} = await import('node:child_process');
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
   const db = path.join(dir, 'term.duckdb');
@@ -191,8 +191,64 @@ test('SIGTERM during an ingest: exit 143, no source written, temporary chunk fil
   });
   assert.is(code, 143);
   assert.equal(chunkFiles(), []);
-  const s = ktrail(['query', 'SELECT (SELECT count(*) FROM sources) AS s, (SELECT count(*) FROM events) AS e', '--db', db, '--json']);
-  assert.equal(JSON.parse(s.out), [{s: 0, e: 0}]);
+  // Nothing was committed into the database this command created: it is removed, as on any other failure
+  // of an ingest into a new database (it was once left empty, with its WAL).
+  assert.not.ok(fs.existsSync(db), 'database removed');
+  assert.not.ok(fs.existsSync(`${db}.wal`), 'WAL removed');
+});
+
+/** A generated trace of ~150k event lines, large enough to be still ingesting when a signal comes. */
+function bigTrace(file: string): string {
+  if (fs.existsSync(file)) return file;
+  const lines = fs.readFileSync(sample, 'utf8').trimEnd().split('\n');
+  const body = lines.filter((l) => !l.startsWith('#'));
+  const block: string[] = [];
+  while (block.length < 150_000) block.push(...body);
+  fs.writeFileSync(file, lines.join('\n') + '\n' + block.join('\n') + '\n');
+  return file;
+}
+
+/** Runs `ktrail ingest ARGS`, sends `signal` once `ready(stdout)` holds and a chunk directory exists, and returns the exit status. */
+async function ingestKilled(args: string[], signal: 'SIGTERM' | 'SIGINT', ready: (out: string) => boolean = () => true): Promise<number | null> {
+  const {spawn} = await import('node:child_process');
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  const child = spawn(process.execPath, [bin, 'ingest', ...args], {cwd: dir, env: {...process.env, TMPDIR: tmp}, stdio: ['ignore', 'pipe', 'pipe']});
+  let out = '';
+  child.stdout.on('data', (b) => (out += b));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  try {
+    const started = () => ready(out) && fs.readdirSync(tmp).some((d) => d.startsWith('ktrail-ingest-'));
+    const deadline = Date.now() + 60_000;
+    while (!started() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(started(), 'ingest started');
+    child.kill(signal);
+    const code = await exit;
+    assert.equal(fs.readdirSync(tmp), [], 'chunk files removed');
+    return code;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+test('a signal never removes a database that existed or holds a committed source; Ctrl-C removes a new empty one too', async () => {
+  const big = bigTrace(path.join(dir, 'big-signal.txt'));
+  const sources = (db: string) => JSON.parse(ktrail(['query', 'SELECT source_id, path, lines FROM sources ORDER BY source_id', '--db', db, '--json']).out);
+  // The database existed, with a source: SIGTERM during the next ingest leaves it as it was.
+  const existing = path.join(dir, 'existing.duckdb');
+  assert.is(ktrail(['ingest', sample, '--db', existing]).code, 0);
+  const before = sources(existing);
+  assert.is(before.length, 1);
+  assert.is(await ingestKilled([big, '--db', existing], 'SIGTERM'), 143);
+  assert.equal(sources(existing), before);
+  // Created by this command, its first source committed: Ctrl-C during the second keeps the database and that source.
+  const fresh = path.join(dir, 'fresh.duckdb');
+  assert.is(await ingestKilled([sample, big, '--db', fresh], 'SIGINT', (out) => out.startsWith('ingested ')), 130);
+  assert.equal(sources(fresh), [{source_id: 1, path: sample, lines: 300}]);
+  // Created by this command, nothing committed: Ctrl-C removes it, as SIGTERM does.
+  const empty = path.join(dir, 'ctrl-c.duckdb');
+  assert.is(await ingestKilled([big, '--db', empty], 'SIGINT', () => fs.existsSync(`${empty}.wal`)), 130);
+  assert.not.ok(fs.existsSync(empty), 'database removed');
+  assert.not.ok(fs.existsSync(`${empty}.wal`), 'WAL removed');
 });
 
 test('Ctrl-C while a pipe on stdin is read ends the input there; a second Ctrl-C aborts', async () => {
