@@ -24,7 +24,7 @@ export abstract class KtrailCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own exit (this.exit(n)) travels as an error: let it through.
     if (err instanceof Errors.ExitError) throw err;
-    const message = oneLine(err?.message ?? String(err));
+    const message = missingArgs(err) ?? oneLine(err?.message ?? String(err));
     // A flag's parse step refused its value (nonEmpty): oclif rewrote the message into lines
     // (`Parsing --flag`, reason, help hint), which oneLine joins.
     if (/^Parsing --/.test(err?.message ?? '')) return this.fail(message, 2);
@@ -54,6 +54,21 @@ export abstract class KtrailCommand extends Command {
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({error: {message, exit_code: exitCode}})}\n`);
     this.exit(exitCode);
   }
+}
+
+/**
+ * oclif's missing-argument error as one line naming the arguments
+ * (`Missing 1 required arg: log`), as oneLine makes of it. For a command with
+ * a flag that takes several values (gate's --option) oclif appends a note on
+ * placing arguments before such flags, which has nothing to do with an
+ * argument that was not given at all; it is left out. Null for other errors.
+ */
+function missingArgs(err: unknown): string | null {
+  const e = err as {oclif?: unknown; message?: unknown; args?: unknown};
+  if (!e?.oclif || typeof e.message !== 'string' || !/^Missing \d+ required args?\b/.test(e.message) || !Array.isArray(e.args)) return null;
+  const names = (e.args as Array<{name?: unknown}>).map((a) => a?.name).filter((n): n is string => typeof n === 'string' && n !== '');
+  const n = e.args.length;
+  return `Missing ${n} required arg${n === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}` : ''}`;
 }
 
 /**

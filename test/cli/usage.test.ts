@@ -57,6 +57,33 @@ test('under --json an error is still its one line on stderr, and a JSON value on
   }
 });
 
+test('an unknown command under --json: the error value on stdout too, as for any command (it was nothing)', () => {
+  const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env}});
+  const cases: Array<[string[], string]> = [
+    [['nosuchcmd', '--json'], "unknown command 'nosuchcmd'; see ktrail --help"],
+    [['ingets', 'trace.txt', '--json'], "unknown command 'ingets' (did you mean 'ingest'?); see ktrail --help"],
+    [['rules', 'lst', '--json'], "unknown command 'rules lst' (did you mean 'rules list'?); see ktrail --help"],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(args);
+    assert.is(r.status, 2, args.join(' '));
+    assert.is(r.stderr, `ktrail: ${message}\n`, args.join(' '));
+    assert.equal(JSON.parse(r.stdout), {error: {message, exit_code: 2}}, args.join(' '));
+  }
+  // oclif's rule for a command: KTRAIL_CONTENT_TYPE=json asks for JSON; a --json after `--` is an argument.
+  assert.equal(JSON.parse(run(['nosuchcmd'], {KTRAIL_CONTENT_TYPE: 'json'}).stdout), {error: {message: "unknown command 'nosuchcmd'; see ktrail --help", exit_code: 2}});
+  assert.is(usageError(['nosuchcmd', '--', '--json']), "ktrail: unknown command 'nosuchcmd'; see ktrail --help");
+});
+
+test('gate without a LOG says only that the argument is missing, not oclif\'s note on multiple-value flags', () => {
+  // gate's --option takes several values; oclif appended "Note: --option allows multiple values ... use --" to this line.
+  assert.is(usageError(['gate']), 'ktrail: Missing 1 required arg: log; see ktrail gate --help');
+  const r = spawnSync(process.execPath, [bin, 'gate', '--json'], {cwd: dir, encoding: 'utf8'});
+  assert.is(r.status, 2);
+  assert.is(r.stderr, 'ktrail: Missing 1 required arg: log; see ktrail gate --help\n');
+  assert.equal(JSON.parse(r.stdout), {error: {message: 'Missing 1 required arg: log; see ktrail gate --help', exit_code: 2}});
+});
+
 test('help --json gives the commands, a topic or one command as JSON; an unknown command is a usage error', () => {
   const json = (...args: string[]) => {
     const r = spawnSync(process.execPath, [bin, 'help', ...args, '--json'], {cwd: dir, encoding: 'utf8'});
