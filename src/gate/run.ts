@@ -1,5 +1,5 @@
-import {promises as fs} from 'node:fs';
-import type {InputInterrupt} from '../cli/interrupts.js';
+import {existsSync, promises as fs, rmSync} from 'node:fs';
+import type {CommandInterrupt} from '../cli/interrupts.js';
 import {UserError} from '../errors.js';
 import type {Severity} from '../rules/types.js';
 import {findingBoots, loadTestSpans} from './attribution.js';
@@ -28,7 +28,7 @@ export interface GateOptions {
   /** Override "today" (YYYY-MM-DD) for expiry; tests and reproducible reruns. */
   today?: string;
   /** See exitOnInterrupt. */
-  interrupt?: InputInterrupt;
+  interrupt?: CommandInterrupt;
 }
 
 export interface GateRun {
@@ -67,11 +67,19 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const {RULES} = await import('../rules/index.js');
   const {explainRule} = await import('../rules/explain.js');
 
+  // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as
+  // `ktrail ingest` does: an empty database left behind reads as a run that found nothing.
+  const createdFiles = opts.db !== ':memory:' && !existsSync(opts.db) ? [opts.db, `${opts.db}.wal`] : null;
+  opts.interrupt?.discardOnSignal(createdFiles);
   const db = await openStore(opts.db);
+  let emptyCreated = false;
   try {
     await limitRulesMemory(db);
     const {withInputFormatHint} = await import('../ingest/sniff.js');
-    const ingested = await ingestPaths(db, opts.paths, {format: opts.inputFormat, progress: false, interrupt: opts.interrupt}).catch((err) => {
+    // Once a source is committed, the database holds this run's facts: a signal leaves it.
+    const committed = () => opts.interrupt?.discardOnSignal(null);
+    const ingested = await ingestPaths(db, opts.paths, {format: opts.inputFormat, progress: false, interrupt: opts.interrupt, committed}).catch(async (err) => {
+      if (createdFiles) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
       throw withInputFormatHint(err);
     });
     // A --db that holds earlier runs: the rules see every source, the gate judges this run's (a duplicate
@@ -130,6 +138,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     return {result, github: renderGithub(result), baselineUpdate, written};
   } finally {
     db.close();
+    if (emptyCreated) for (const f of createdFiles!) rmSync(f, {force: true});
   }
 }
 

@@ -35,6 +35,8 @@ export interface IngestOptions {
   fastPath?: boolean;
   /** Told which input is read; says whether Ctrl-C ended it (a pipe on stdin), recorded as `meta.input.interrupted`. */
   interrupt?: InputInterrupt;
+  /** Called after each input's source is committed (or found to be a duplicate), before the next input is read. */
+  committed?: (result: IngestResult) => void;
 }
 
 export interface IngestResult extends LineAccounting {
@@ -66,7 +68,9 @@ export async function ingestPaths(target: Db | DbOpener, paths: string[], opts: 
     const out: IngestResult[] = [];
     for (const p of paths) {
       opts.interrupt?.reading(p);
-      out.push(await ingestOne(store, p, opts));
+      const r = await ingestOne(store, p, opts);
+      out.push(r);
+      opts.committed?.(r);
     }
     return out;
   } finally {

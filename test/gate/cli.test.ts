@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
@@ -323,5 +323,22 @@ test('--markdown appends to $GITHUB_STEP_SUMMARY and replaces other files', () =
 });
 
 test.after(() => rmSync(tmp, {recursive: true, force: true}));
+
+test('--db FILE it creates: removed when no log gets in (a bad first log), kept once one did', () => {
+  const junk = path.join(tmp, 'not-a-log.bin');
+  writeFileSync(junk, Buffer.from(Array.from({length: 4096}, (_, i) => (i * 151) % 256)));
+  const fresh = path.join(tmp, 'gate-fresh.duckdb');
+  const bad = gate(junk, '--db', fresh);
+  assert.is(bad.code, 2, bad.stderr);
+  assert.is(existsSync(fresh) || existsSync(`${fresh}.wal`), false, 'no database left behind');
+  // The good log is committed before the bad one is refused: the database holds it and stays.
+  const kept = path.join(tmp, 'gate-kept.duckdb');
+  const partly = gate(DMESG, junk, '--db', kept);
+  assert.is(partly.code, 2, partly.stderr);
+  assert.ok(existsSync(kept));
+  const ok = gate(DMESG, '--db', path.join(tmp, 'gate-ok.duckdb'));
+  assert.is(ok.code, 0, ok.stderr);
+  assert.ok(existsSync(path.join(tmp, 'gate-ok.duckdb')));
+});
 
 test.run();
