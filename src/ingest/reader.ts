@@ -300,6 +300,10 @@ async function* viaTool(path: string, what: 'zstd' | 'xz', tool: string, src: As
     if (code !== 0) {
       const said = stderr.trim().split('\n')[0] ?? '';
       if (/premature end|unexpected end/i.test(said)) throw new UserError(`${path}: truncated ${what} data; nothing was ingested from it`);
+      // Valid data compressed with `zstd -D DICT`: not corrupt, and said as the built-in decoder says it.
+      if (what === 'zstd' && /dictionary mismatch/i.test(said)) {
+        throw new UserError(`${path}: the zstd data needs a dictionary, which ktrail does not have: decompress it with zstd -D first; nothing was ingested from it`);
+      }
       throw new UserError(`${path}: corrupt ${what} data (${said.replace(/^\S*xz: \(stdin\): |^\/\*stdin\*\\ : /, '') || `${what} exited with status ${code}`}); nothing was ingested from it`);
     }
     if (size > 0) yield ownBlock(parts, size);
@@ -387,7 +391,7 @@ export const TOO_LONG_KEEP = 64 * 1024;
 /**
  * How much of the head decides the line terminator: the input ends its lines
  * with bare CRs when, in its first CR_DETECT_BYTES (after a byte order mark),
- * CRs not followed by LF outnumber LFs. The sniff head's size: enough lines
+ * CRs not followed by LF are many and LFs next to none (bareCrEnds). The sniff head's size: enough lines
  * of any trace or log to tell, and held at most once per input.
  */
 export const CR_DETECT_BYTES = 64 * 1024;
@@ -650,22 +654,29 @@ export class LineSplitter {
 
 /**
  * Whether `head` (the first bytes of an input) ends its lines with bare CRs:
- * more CRs not followed by LF than LFs. A tie keeps LF: `LF CR` and
- * `CR CR LF` line ends (some serial tools) have one of each per line and are
- * read as LF-terminated, as they always were. `complete`: `head` is the
- * whole input, so a CR at its end is bare too; otherwise the byte after it
- * is unknown and it does not count.
+ * it has CRs not followed by LF, more than two for each LF, and no more than
+ * MAX_LF_IN_CR_HEAD LFs. A CR-terminated file has no LF, or a stray few (a
+ * tool's header line); an LF file has one per line, hundreds in the head,
+ * however many CRs its lines hold (a progress bar redrawn with CRs at the
+ * top of a console log had more bare CRs than LFs, and was taken for a CR
+ * file). `LF CR` and `CR CR LF` line ends (some serial tools) stay LF
+ * files. `complete`: `head` is the whole input, so a CR at its end is bare
+ * too; otherwise the byte after it is unknown and it does not count.
  */
+const MAX_LF_IN_CR_HEAD = 2;
+
 function bareCrEnds(head: Buffer, complete: boolean): boolean {
   let cr = head.indexOf(CR);
   if (cr < 0) return false;
+  let lf = 0;
+  for (let i = head.indexOf(LF); i >= 0; i = head.indexOf(LF, i + 1)) {
+    if (++lf > MAX_LF_IN_CR_HEAD) return false;
+  }
   let bare = 0;
   for (; cr >= 0; cr = head.indexOf(CR, cr + 1)) {
     if (cr + 1 < head.length ? head[cr + 1] !== LF : complete) bare++;
   }
-  let lf = 0;
-  for (let i = head.indexOf(LF); i >= 0 && lf < bare; i = head.indexOf(LF, i + 1)) lf++;
-  return bare > lf;
+  return bare > 2 * lf;
 }
 
 function truncateUtf8(s: string, maxBytes: number): string {

@@ -89,6 +89,23 @@ test('timestamp form: a new `# tracer:` header starts a new trace; trace-cmd ins
   assert.equal(t.map((r) => (r.t === 'unparsed' ? r.reason : r.t)), ['header', 'events', 'events', 'events', 'timestamp-form-mismatch']);
 });
 
+test('timestamp form: trace-cmd reports concatenated, the second on another clock, each start a trace', () => {
+  const tc = new FtraceTokenizer('trace-cmd');
+  const t = [
+    'cpus=2',
+    '       bash-1  [001]  1549745226: foo: counter report',
+    'version = 6',
+    '       bash-1  [001]  1549.745227: foo: second report, local clock',
+    'cpus=2',
+    'a.dat: cpus=2',
+    'a.dat:       bash-1  [001]  1549745226: foo: counter in a',
+    'a.dat: cpus=2',
+    'a.dat:       bash-1  [001]  1549.745228: foo: a again, local clock',
+    '       bash-1  [001]  1549.745229: foo: the top buffer of the third report',
+  ].map((l, i) => tc.line(l, i + 1));
+  assert.equal(t.map((r) => (r.t === 'unparsed' ? r.reason : r.t)), ['header', 'events', 'header', 'events', 'header', 'header', 'events', 'header', 'events', 'events']);
+});
+
 test('latency-format timestamps: the same rule; relative `NNNus` times are their own form', () => {
   const tok = new FtraceTokenizer('trace-cmd');
   const rows = [

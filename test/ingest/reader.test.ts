@@ -112,13 +112,13 @@ test('bare CR line ends (classic Mac, serial capture tools) split lines, whateve
 });
 
 test('CR-terminated input: LF and CR LF end lines too (mixed files), a CR LF across chunks is one line end', () => {
-  // Four bare CRs against three LFs.
-  const input = Buffer.from('a\rb\rc\r\nd\ne\r\rf\r\n');
-  const want = ['a', 'b', 'c', 'd', 'e', '', 'f'];
+  // Seven bare CRs against two LFs (one of them in a CR LF).
+  const input = Buffer.from('a\rb\rc\r\nd\ne\r\rf\rg\rh\r');
+  const want = ['a', 'b', 'c', 'd', 'e', '', 'f', 'g', 'h'];
   for (let i = 0; i <= input.length; i++) {
     const r = split(input, i === 0 || i === input.length ? [] : [i]);
     assert.equal(r.lines, want, `cut at ${i}`);
-    assert.equal([r.stats.cr_line_ends, r.stats.crlf_lines], [4, 2], `cut at ${i}`);
+    assert.equal([r.stats.cr_line_ends, r.stats.crlf_lines], [7, 1], `cut at ${i}`);
   }
 });
 
@@ -149,14 +149,21 @@ test('CR-terminated input over many chunks: blocks of complete lines, raw mode h
   assert.is(sp.stats.cr_line_ends, lines.length);
 });
 
-test('the line terminator is chosen from the head: bare CRs must outnumber LFs there', () => {
+test('the line terminator is chosen from the head: bare CRs there, and next to no LF', () => {
+  // A console log that starts with progress bars redrawn with CRs (more bare CRs than LFs in the head) stays an
+  // LF file: every line of it ends with an LF.
+  const bar = 'Downloading: ' + Array.from({length: 95}, (_, p) => `${p}%\r`).join('') + 'done\n';
+  const log = bar.repeat(10) + Array.from({length: 900}, (_, i) => `[    ${i}.000000] line ${i}\n`).join('');
+  const l = split(Buffer.from(log));
+  assert.is(l.lines.length, 910);
+  assert.is(l.stats.cr_line_ends, 0);
   // An LF file whose first line is a progress bar redrawn with CRs keeps the CRs inside that line.
   const progress = 'fsck 10%\rfsck 50%\rfsck 100%\n' + Array.from({length: 10}, (_, i) => `line ${i}\n`).join('');
   const p = split(Buffer.from(progress));
   assert.equal(p.lines[0], 'fsck 10%\rfsck 50%\rfsck 100%');
   assert.is(p.lines.length, 11);
   assert.is(p.stats.cr_line_ends, 0);
-  // LF CR and CR CR LF line ends (one bare CR per LF: a tie) stay LF-terminated, as before.
+  // LF CR and CR CR LF line ends (one bare CR per LF) stay LF-terminated, as before.
   assert.equal(split(Buffer.from('a\n\rb\n\rc')).lines, ['a', '\rb', '\rc']);
   assert.equal(split(Buffer.from('a\r\r\nb\r\r\n')).lines, ['a\r', 'b\r']);
   // A CR-terminated file with a stray LF is still CR-terminated, and the LF ends a line as well.

@@ -335,6 +335,12 @@ test('checksum, content size, dictionary, block type and trailing bytes: each na
   for (const [name, bytes, re] of cases) await withBuiltinDecoders(() => rejectsWith(readAll(write(name, bytes)), re));
 });
 
+test('a frame that needs a dictionary is no corrupt data through the zstd binary either', async () => {
+  if (!decompressTool('zstd')) return;
+  const file = write('dict-native.zst', frame([{raw: HELLO}], {dict: 7, checksum: true}));
+  await rejectsWith(readAll(file), /dict-native\.zst: the zstd data needs a dictionary, which ktrail does not have: decompress it with zstd -D first; nothing was ingested from it$/);
+});
+
 test('truncated input through the reader says truncated zstd data', async () => {
   const cuts: Array<[string, Buffer]> = [
     ['in-checksum.zst', SAMPLE_ZST.subarray(0, SAMPLE_ZST.length - 2)],

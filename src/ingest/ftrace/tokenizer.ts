@@ -272,8 +272,8 @@ export class FtraceTokenizer implements Tokenizer {
   /**
    * Whether the timestamps of the trace being read are `sec.frac` (true) or
    * integers (false, a counter clock); null until its first timestamp. A new
-   * `# tracer:` header starts a new trace (files concatenated), so it
-   * resets this. trace-cmd lines behind an instance or input-file name
+   * `# tracer:` header, or trace-cmd's `cpus=N` / `version = N`, starts a
+   * new trace (files concatenated), so it resets this. trace-cmd lines behind an instance or input-file name
    * (`foo: comm-pid ...`) come from another buffer, with its own clock:
    * theirs are in `prefixDotted`, by name.
    */
@@ -339,6 +339,11 @@ export class FtraceTokenizer implements Tokenizer {
     const tc = TRACECMD_HEAD_RE.exec(text);
     if (tc) {
       if (tc[1]) this.instances.add(tc[1]);
+      // `cpus=N` / `version = N` open a report: reports concatenated may come from traces with other clocks.
+      if (tc[2] || tc[3]) {
+        if (tc[1]) this.prefixDotted.delete(tc[1]);
+        else this.dotted = null;
+      }
       if (tc[2]) this.m.cpus = Number(tc[2]);
       if (tc[3]) this.m.trace_cmd_file_version = Number(tc[3]);
       if (tc[4]) this.emptyCpus.push(Number(tc[4]));
