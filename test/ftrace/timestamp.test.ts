@@ -106,6 +106,16 @@ test('timestamp form: trace-cmd reports concatenated, the second on another cloc
   assert.equal(t.map((r) => (r.t === 'unparsed' ? r.reason : r.t)), ['header', 'events', 'header', 'events', 'header', 'header', 'events', 'header', 'events', 'events']);
 });
 
+test('trace-cmd report -l with several inputs: the input name is no part of comm, and each input has its clock form', () => {
+  const tc = new FtraceTokenizer('trace-cmd');
+  const rows = [
+    'a.dat: capture.-2631    1d..2. 1549.745418: sched_wakeup_new:     capture.sh:4279 [120] CPU:001',
+    'b.dat: kvm_mm-m-4289    0d..2. 1549745419: sched_wakeup_new:     capture.sh:4280 [120] CPU:001',
+    'b.dat: kvm_mm-m-4289    0d..2. 1549745420: sched_wakeup_new:     capture.sh:4281 [120] CPU:001',
+  ].map((l, i) => tc.line(l, i + 1));
+  assert.equal(rows.map((r) => (r.t === 'events' ? [r.comm, r.pid, r.ts_ns] : r.t)), [['capture.', 2631, 1549745418000n], ['kvm_mm-m', 4289, 1549745419n], ['kvm_mm-m', 4289, 1549745420n]]);
+});
+
 test('latency-format timestamps: the same rule; relative `NNNus` times are their own form', () => {
   const tok = new FtraceTokenizer('trace-cmd');
   const rows = [

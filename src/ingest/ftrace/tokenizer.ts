@@ -963,7 +963,18 @@ export class FtraceTokenizer implements Tokenizer {
     const m = LATENCY_RE.exec(s);
     if (!m) return false;
     const h = this.h;
-    h.comm = m[1]!;
+    let comm = m[1]!;
+    // `trace-cmd report -l` with several inputs or instances puts their name in front, as in the column layout.
+    let prefix: string | null = null;
+    if (this.dialect === 'trace-cmd' && comm.indexOf(': ') >= 0) {
+      const ip = INSTANCE_PREFIX_RE.exec(comm);
+      if (ip) {
+        prefix = ip[1]!;
+        this.instances.add(prefix);
+        comm = ip[2]!;
+      }
+    }
+    h.comm = comm;
     h.pid = Number(m[2]);
     h.tgid = null;
     h.cpu = Number(m[3]);
@@ -975,7 +986,7 @@ export class FtraceTokenizer implements Tokenizer {
     } else {
       h.ts = parseTsText(m[7]!, 0, m[7]!.length);
       const dotted = m[7]!.includes('.');
-      h.formMismatch = !this.tsFormAgrees(null, dotted);
+      h.formMismatch = !this.tsFormAgrees(prefix, dotted);
       if (h.formMismatch) return true;
       if (this.clock === null) this.clock = dotted ? 'ns' : 'counter';
     }
