@@ -203,8 +203,8 @@ export class LineEngine {
     if (batch.block) this.handleBlock(batch.block);
     const last = batch.final;
     if (last === undefined) return;
-    if (this.tok) this.consume(last.text, last.tooLong, true);
-    else this.hold({text: last.text, long: last.tooLong, final: true});
+    if (this.tok) this.consume(last.text, last.tooLong, last.cut);
+    else this.hold({text: last.text, long: last.tooLong, final: last.cut});
   }
 
   /**

@@ -411,10 +411,12 @@ export interface LineBatch {
   /** In raw mode: the line a push completed (bytes carried from earlier pushes, then its end), before `block`. */
   lead?: Buffer;
   /**
-   * Set by end(): the input's last line, which had no line terminator (a
-   * reader may treat it as cut); it comes after `lines`, `lead` and `block`.
+   * Set by end(): the input's last line, which had no LF; it comes after
+   * `lines`, `lead` and `block`. `cut`: it had no line end at all (a reader
+   * may treat it as cut); false when it ends with the CR of a CR LF whose LF
+   * is missing (the line itself was written whole).
    */
-  final?: {text: string; tooLong: boolean};
+  final?: {text: string; tooLong: boolean; cut: boolean};
 }
 
 export interface SplitStats {
@@ -483,7 +485,7 @@ export class LineSplitter {
       out = this.split(Buffer.from([LF]));
     }
     if (this.overflow) {
-      out.final = {text: this.tooLongText(this.overflow), tooLong: true};
+      out.final = {text: this.tooLongText(this.overflow), tooLong: true, cut: true};
       this.overflow = null;
       this.stats.missing_final_newline = true;
     } else if (this.carryLen) {
@@ -492,8 +494,10 @@ export class LineSplitter {
       this.carryLen = 0;
       this.stats.missing_final_newline = true;
       const last: LineBatch = {lines: [], tooLong: null};
+      // A last CR is the first half of a CR LF (decode removes and counts it): the input stopped after a whole line.
+      const cut = block[block.length - 1] !== CR;
       this.decode(Buffer.concat([block, Buffer.from([LF])]), last);
-      out.final = {text: last.lines[0]!, tooLong: last.tooLong !== null};
+      out.final = {text: last.lines[0]!, tooLong: last.tooLong !== null, cut};
     }
     return out;
   }

@@ -93,4 +93,15 @@ test('finalLine: per-source counts of rows are not bumped by the cut line', () =
   assert.is(tok.finalLine('', 3).t, 'header');
 });
 
+test('a CR LF file cut between the CR and the LF: its last line was written whole, and is an event', async () => {
+  for (const lines of [3, 200]) {
+    const text = Array.from({length: lines}, (_, i) => event(i)).join('\r\n') + '\r';
+    for (const fast of [true, false]) {
+      const r = await ingestText(`crlf-cut-${lines}-${fast}.txt`, text, fast);
+      assert.equal([r.events, r.unparsed.length, r.lastEvent, r.missingNewline], [lines, 0, 'sched_waking', true], `${lines} lines, fast path ${fast}`);
+      assert.ok(accounted(r.result));
+    }
+  }
+});
+
 test.run();
