@@ -1,18 +1,21 @@
 import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
-import {OUTPUT_FORMATS, render, renderStream, rowsToObjects, type OutputFormat} from '../src/output/render.js';
+import {OUTPUT_FORMATS, OutputClosed, renderStream, rowsToObjects, tablePieces, writeStdout, type Cell, type OutputFormat} from '../src/output/render.js';
 
 export default class Query extends KtrailCommand {
   static summary = 'Run one SQL statement on a ktrail database (opened read-only).';
   static description = `Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
 csv, json and ndjson are written as DuckDB produces the rows, in bounded memory, however large the result;
-the aligned table (the default) and --json hold every row first.
+the aligned table (the default) and --json hold every row first. When a SELECT fails after some rows were written,
+those rows stay written (json then lacks its closing ]) and the error ends the command with exit 2.
 Projections the statement names (sched_switches, reports, ...) are built first when missing or older than the sources:
 that one step writes to the database.
-Values print as DuckDB prints them (TIME 12:34:56, INTERVAL 1 day 02:00:00, BLOB \\x00\\x01, DECIMAL 1.50, [1, 2]);
-JSON gets numbers for integers and decimals when exact (else their text), arrays and objects for lists, structs and maps,
-and DuckDB's text for the types JSON has no form for. The table shows a cell's control characters as \\n, \\t, \\r, \\xNN.`;
+The table and CSV show values as DuckDB's cast to VARCHAR does (DOUBLE 2.0, TIME 12:34:56, BLOB \\x00\\x01,
+DECIMAL 1.50, [a, 'b,c'], TIMESTAMPTZ in DuckDB's TimeZone setting); docs/ingest.md lists the few exceptions.
+JSON gets numbers for integers and decimals when exact (else their text) and for finite floating point, arrays and
+objects for lists, structs and maps, and DuckDB's text for the types JSON has no form for; a column name that repeats
+gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The table shows a cell's control characters as \\n, \\t, \\r, \\xNN.`;
 
   static examples = [
     `<%= config.bin %> query "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY n DESC"`,
@@ -32,7 +35,7 @@ and DuckDB's text for the types JSON has no form for. The table shows a cell's c
     const {args, flags} = await this.parse(Query);
     const {openStore} = await import('../src/store/open.js');
     const {runUserQuery, streamUserQuery} = await import('../src/store/query.js');
-    const {sqlCell} = await import('../src/output/sql-values.js');
+    const {chunkCells, columnReaders} = await import('../src/output/sql-values.js');
     const format = flags.format as OutputFormat;
     await this.buildProjections(flags.db, args.sql);
     const db = await openStore(flags.db, {readOnly: true});
@@ -40,17 +43,23 @@ and DuckDB's text for the types JSON has no form for. The table shows a cell's c
       // csv, json and ndjson stream; the aligned table and oclif's --json (one value returned) need all rows.
       if (format !== 'table' && !this.jsonEnabled()) {
         const res = await streamUserQuery(db, args.sql);
+        const readers = columnReaders(res.types, res.timeZone);
         const cells = async function* () {
-          for await (const batch of res.batches) yield batch.map((r) => r.map(sqlCell));
+          for await (const chunk of res.chunks) yield chunkCells(chunk, readers);
         };
         await renderStream(format, res.columns, cells());
         return;
       }
       const res = await runUserQuery(db, args.sql);
-      const rows = res.rows.map((r) => r.map(sqlCell));
-      if (!this.jsonEnabled()) process.stdout.write(render(format, res.columns, rows));
-      return rowsToObjects(res.columns, rows);
+      const readers = columnReaders(res.types, res.timeZone);
+      const rows: Cell[][] = [];
+      for await (const chunk of res.chunks) for (const row of chunkCells(chunk, readers)) rows.push(row);
+      if (this.jsonEnabled()) return rowsToObjects(res.columns, rows);
+      for (const piece of tablePieces(res.columns, rows)) await writeStdout(piece);
+      return;
     } catch (err) {
+      // The reader of stdout is gone (`| head`): nothing more to write, and nothing went wrong.
+      if (err instanceof OutputClosed) return;
       const missing = /Table with name (\w+) does not exist/.exec((err as Error)?.message ?? '');
       if (missing && ['findings', 'coverage'].includes(missing[1]!.toLowerCase())) {
         throw new UserError(`${(err as Error).message}; findings and coverage are written by \`ktrail check --db ${flags.db}\``);

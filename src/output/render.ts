@@ -27,9 +27,8 @@ export function toJsonValue(v: unknown): unknown {
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = toJsonValue(x);
-    return out;
+    // fromEntries defines own properties: a key named __proto__ stays a key (`out[k] = x` set the prototype).
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonValue(x)]));
   }
   return v;
 }
@@ -49,16 +48,54 @@ export function cellText(v: Cell): string {
  * data (PIVOT ... ON comm).
  */
 export function renderTable(columns: string[], rows: Cell[][]): string {
+  return [...tablePieces(columns, rows)].join('');
+}
+
+/** Characters of table text per piece tablePieces() yields. */
+const TABLE_PIECE = 1 << 16;
+
+/**
+ * renderTable's text in pieces of ~64 KB, so that a large result is
+ * written without one string of all of it (V8 refuses strings past 2^29
+ * characters). Widths are found with loops: `Math.max(...cells)` passed
+ * every cell of a column as an argument and overflowed the stack past
+ * ~125k rows.
+ */
+export function* tablePieces(columns: string[], rows: Cell[][]): Generator<string> {
+  const n = columns.length;
   const header = columns.map(sanitizeTableCell);
-  const text = rows.map((r) => r.map((c) => sanitizeTableCell(cellText(c))));
-  const widths = header.map((c, i) => Math.max(c.length, ...text.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((c) => c.length);
+  const numeric = columns.map(() => rows.length > 0);
   const isNumber = (c: Cell) => typeof c === 'number' || typeof c === 'bigint' || (c instanceof FormattedValue && c.numeric);
-  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || isNumber(r[i])));
-  const fmt = (cells: string[]) =>
-    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const lines = [fmt(header), widths.map((w) => '-'.repeat(w)).join('  ')];
-  for (const r of text) lines.push(fmt(r));
-  return lines.join('\n') + '\n';
+  // Each cell's text once, in one flat array (rows.length * n), kept for the second pass.
+  const text: string[] = new Array<string>(rows.length * n);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let i = 0; i < n; i++) {
+      const c = row[i];
+      const t = sanitizeTableCell(cellText(c));
+      text[r * n + i] = t;
+      if (t.length > widths[i]!) widths[i] = t.length;
+      if (numeric[i] && c !== null && c !== undefined && !isNumber(c)) numeric[i] = false;
+    }
+  }
+  const line = (cell: (i: number) => string) => {
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const c = cell(i);
+      s += (i > 0 ? '  ' : '') + (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!));
+    }
+    return s.trimEnd() + '\n';
+  };
+  let piece = line((i) => header[i]!) + widths.map((w) => '-'.repeat(w)).join('  ') + '\n';
+  for (let r = 0; r < rows.length; r++) {
+    piece += line((i) => text[r * n + i]!);
+    if (piece.length >= TABLE_PIECE) {
+      yield piece;
+      piece = '';
+    }
+  }
+  yield piece;
 }
 
 export function renderCsv(columns: string[], rows: Cell[][]): string {
@@ -70,8 +107,38 @@ function csvLines(rows: string[][]): string {
   return rows.length ? Papa.unparse(rows, {newline: '\n'}) + '\n' : '';
 }
 
+/**
+ * JSON keys for a result's columns: a name that repeats gets DuckDB's
+ * suffix, as in the table `CREATE TABLE t AS SELECT 1 AS seq, 2 AS seq`
+ * makes (`seq`, `seq_1`): an object has one value per key, and the second
+ * `seq` silently replaced the first. Like DuckDB, names that differ only in
+ * case repeat (`a`, `A_1`), and a suffixed name that is taken already gets
+ * the next number; so a later column named `seq_1` becomes `seq_1_1`, as
+ * `SELECT * FROM (...)` of the same statement names it.
+ */
+export function jsonKeys(columns: string[]): string[] {
+  const seen = new Map<string, number>();
+  return columns.map((name) => {
+    const low = name.toLowerCase();
+    let count = seen.get(low);
+    if (count === undefined) {
+      seen.set(low, 1);
+      return name;
+    }
+    let key = `${name}_${count}`;
+    while (seen.has(key.toLowerCase())) {
+      count++;
+      key = `${name}_${count}`;
+    }
+    seen.set(low, count);
+    seen.set(key.toLowerCase(), 1);
+    return key;
+  });
+}
+
 export function rowsToObjects(columns: string[], rows: Cell[][]): Record<string, unknown>[] {
-  return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, toJsonValue(r[i])])));
+  const keys = jsonKeys(columns);
+  return rows.map((r) => Object.fromEntries(keys.map((k, i) => [k, toJsonValue(r[i])])));
 }
 
 /**
@@ -111,9 +178,37 @@ export function render(format: OutputFormat, columns: string[], rows: Cell[][]):
   return p.head(columns) + (rows.length ? p.rows(columns, rows, true) : '') + p.tail(rows.length > 0);
 }
 
-/** Writes to stdout, waiting when its buffer is full (a slow reader of a large result). */
-async function writeStdout(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+/**
+ * Standard output was closed by its reader (`ktrail query ... | head -1`):
+ * the command ends quietly, with exit 0, as `head` asked for no more.
+ */
+export class OutputClosed extends Error {
+  constructor() {
+    super('standard output was closed');
+  }
+}
+
+/**
+ * Writes to stdout, waiting when its buffer is full (a slow reader of a
+ * large result). A closed stdout (EPIPE; oclif swallows the error event)
+ * throws OutputClosed: waiting for 'drain' alone waited forever, and Node
+ * exited 13 on the top-level await that never settled.
+ */
+export async function writeStdout(text: string): Promise<void> {
+  const out = process.stdout;
+  if (out.destroyed) throw new OutputClosed();
+  if (out.write(text)) return;
+  if (out.destroyed) throw new OutputClosed();
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+  if (out.destroyed) throw new OutputClosed();
 }
 
 /**

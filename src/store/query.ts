@@ -1,17 +1,34 @@
-import type {DuckDBValue} from '@duckdb/node-api';
+import {createRequire} from 'node:module';
+import {devNull} from 'node:os';
+import type {DuckDBDataChunk, DuckDBPreparedStatement, DuckDBResult, DuckDBType} from '@duckdb/node-api';
 import {UserError} from '../errors.js';
 import type {Db} from './db.js';
 import type {LineAccounting} from './eventlog.js';
 
-/** Rows hold DuckDB's own values (DuckDBTimeValue, DuckDBBlobValue, ...), not JS conversions that lose their form. */
-export interface QueryResult {
+// CommonJS, loaded with require for the reason given in src/store/db.ts.
+const duck = () => createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+
+/**
+ * A user query's result as DuckDB's own data chunks (~2048 rows each), read
+ * by src/output/sql-values.ts from the column types, not as JS conversions
+ * that lose their form.
+ */
+export interface QueryChunks {
   columns: string[];
-  rows: DuckDBValue[][];
+  types: DuckDBType[];
+  /** DuckDB's TimeZone setting: TIMESTAMPTZ values print in it. */
+  timeZone: string;
+  /** The chunks in order; a DuckDB error on the way is a UserError. */
+  chunks: AsyncIterable<DuckDBDataChunk>;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** A DuckDB error as a one-line UserError. */
 function sqlError(err: unknown): UserError {
-  const msg = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
+  const msg = errorText(err).split('\n').map((l) => l.trim()).filter(Boolean);
   // DuckDB puts the error class on the first line and sometimes the detail ("LINE 1: ...") after it.
   return new UserError(`SQL error: ${(msg[0] ?? 'unknown error').replace(/^Failed to extract statements: /, '')}`);
 }
@@ -20,64 +37,142 @@ function sqlError(err: unknown): UserError {
  * The SQL must be exactly one statement: given several, DuckDB ran all of
  * them but the result (and so the output) was the first one's, silently.
  */
-async function requireOneStatement(db: Db, sql: string): Promise<void> {
+async function prepareOne(db: Db, sql: string): Promise<DuckDBPreparedStatement> {
   if (!sql.replace(/;/g, '').trim()) throw new UserError('empty SQL statement');
-  let n: number;
+  let extracted;
   try {
-    n = (await db.conn.extractStatements(sql)).count;
+    extracted = await db.conn.extractStatements(sql);
   } catch (err) {
     throw sqlError(err);
   }
+  const n = extracted.count;
   if (n === 0) throw new UserError('empty SQL statement');
   if (n > 1) throw new UserError(`ktrail query runs one SQL statement; this SQL has ${n}: run them one at a time`);
-}
-
-/** Runs one user SQL statement; a DuckDB error becomes a one-line UserError. */
-export async function runUserQuery(db: Db, sql: string): Promise<QueryResult> {
-  await requireOneStatement(db, sql);
   try {
-    const reader = await db.conn.runAndReadAll(sql);
-    return {columns: reader.columnNames(), rows: reader.getRows()};
+    return await extracted.prepare(0);
   } catch (err) {
     throw sqlError(err);
   }
 }
 
-export interface StreamedResult {
-  columns: string[];
-  /** The rows, one DuckDB data chunk (~2048 rows) at a time; a DuckDB error on the way is a UserError. */
-  batches: AsyncIterable<DuckDBValue[][]>;
+/** DuckDB's TimeZone setting (the system's zone unless set otherwise); UTC if it cannot be read. */
+async function sessionTimeZone(db: Db): Promise<string> {
+  try {
+    const reader = await db.conn.runAndReadAll("SELECT current_setting('TimeZone')");
+    return String(reader.getRows()[0]?.[0] ?? 'UTC');
+  } catch {
+    return 'UTC';
+  }
+}
+
+async function* chunksOf(result: DuckDBResult): AsyncGenerator<DuckDBDataChunk> {
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await result.fetchChunk();
+    } catch (err) {
+      throw sqlError(err);
+    }
+    // Both the end of the rows and (for a streamed result) a failure give no chunk or an empty one.
+    if (!chunk || chunk.rowCount === 0) return;
+    yield chunk;
+  }
+}
+
+/**
+ * Runs one user SQL statement to the end, then hands out its rows (the
+ * aligned table and --json need all of them); a DuckDB error becomes a
+ * one-line UserError before any row.
+ */
+export async function runUserQuery(db: Db, sql: string): Promise<QueryChunks> {
+  return runToEnd(db, await prepareOne(db, sql));
+}
+
+async function runToEnd(db: Db, prepared: DuckDBPreparedStatement): Promise<QueryChunks> {
+  const timeZone = await sessionTimeZone(db);
+  let result;
+  try {
+    result = await prepared.run();
+  } catch (err) {
+    throw sqlError(err);
+  }
+  return {columns: result.columnNames(), types: result.columnTypes(), timeZone, chunks: chunksOf(result)};
 }
 
 /**
  * Runs one user SQL statement and hands out its rows as DuckDB produces
  * them, so that memory does not grow with the result (`ktrail query
  * "SELECT * FROM events" --format csv` of 2M events held 4 GB at once).
+ *
+ * A streamed statement can still fail after its first rows (a cast that
+ * fails on row 900,000), and @duckdb/node-api reports that as the end of
+ * the rows: its fetch gives no error, and the output was cut short with
+ * exit 0. So the statement runs in a transaction of its own, which DuckDB
+ * marks aborted when a statement in it fails: after the last chunk a probe
+ * tells a failure from the end. DuckDB keeps the reason in the result,
+ * where the package does not reach it, so the statement runs once more,
+ * into `COPY ... TO '/dev/null'` (every value computed, nothing kept), to
+ * learn it.
+ *
+ * Only SELECT statements (SELECT, FROM, WITH, VALUES, SUMMARIZE, SHOW,
+ * ...) stream; other statements (CALL, EXPLAIN, SET, ...) return small
+ * results and run to the end first, as runUserQuery does.
  */
-export async function streamUserQuery(db: Db, sql: string): Promise<StreamedResult> {
-  await requireOneStatement(db, sql);
+export async function streamUserQuery(db: Db, sql: string): Promise<QueryChunks> {
+  const prepared = await prepareOne(db, sql);
+  if (prepared.statementType !== duck().StatementType.SELECT) return runToEnd(db, prepared);
+  const timeZone = await sessionTimeZone(db);
   let result;
   try {
-    result = await db.conn.stream(sql);
+    await db.conn.run('BEGIN TRANSACTION');
+    result = await prepared.stream();
   } catch (err) {
+    await rollback(db);
     throw sqlError(err);
   }
-  const rows = result.yieldRows();
   return {
     columns: result.columnNames(),
-    batches: (async function* () {
-      for (;;) {
-        let next;
-        try {
-          next = await rows.next();
-        } catch (err) {
-          throw sqlError(err);
-        }
-        if (next.done) return;
-        yield next.value;
+    types: result.columnTypes(),
+    timeZone,
+    chunks: (async function* () {
+      yield* chunksOf(result);
+      let failed = false;
+      try {
+        await db.conn.run('SELECT 1');
+      } catch (err) {
+        if (!/transaction is aborted/i.test(errorText(err))) throw sqlError(err);
+        failed = true;
       }
+      await rollback(db);
+      if (failed) throw await failureReason(db, sql, prepared);
     })(),
   };
+}
+
+async function rollback(db: Db): Promise<void> {
+  try {
+    await db.conn.run('ROLLBACK');
+  } catch {
+    // No transaction left to end.
+  }
+}
+
+/** The error of a statement whose streamed result stopped at a failure, from running it again. */
+async function failureReason(db: Db, sql: string, prepared: DuckDBPreparedStatement): Promise<UserError> {
+  const statement = sql.replace(/[\s;]+$/, '');
+  try {
+    // A line break before the parenthesis: the statement may end in a -- comment.
+    await db.conn.run(`COPY (${statement}\n) TO '${devNull.replace(/'/g, "''")}' (FORMAT csv)`);
+  } catch (err) {
+    // A Parser Error is COPY's, for a statement it cannot wrap (SUMMARIZE, SHOW, PRAGMA, ...): run it as it is.
+    if (!/^Parser Error/.test(errorText(err))) return sqlError(err);
+    try {
+      await prepared.run();
+    } catch (err2) {
+      return sqlError(err2);
+    }
+  }
+  return new UserError('SQL error: the statement failed while its rows were being written; DuckDB gave no reason, and it succeeded when run again');
 }
 
 export interface SourceSummary extends LineAccounting {
