@@ -11,12 +11,14 @@ import {visibleControl} from '../output/sanitize.js';
  * C0/C1 controls except TAB, LF and CR, plus DEL, shown as visible `\xNN`
  * (LF and CR, when not kept, as `\n` and `\r`: see visibleControl); also the
  * bidirectional overrides/isolates (U+202A-202E, U+2066-2069), which can make
- * displayed text read differently from what it is, shown as `\u{NNNN}`.
+ * displayed text read differently from what it is, and the characters that
+ * display as nothing (U+00AD, U+200B-200F, U+2060, U+FEFF) or break a line
+ * (U+2028, U+2029), shown as `\u{NNNN}` (`\xad`).
  */
 // eslint-disable-next-line no-control-regex
-const CONTROL_KEEP_LF = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_KEEP_LF = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
 // eslint-disable-next-line no-control-regex
-const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
 function hexEscape(c: string): string {
   const code = c.charCodeAt(0);

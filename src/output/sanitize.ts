@@ -7,11 +7,13 @@
  * `\r` a kernel developer reads in printk formats, every other one as `\xNN`.
  */
 // Also the bidirectional overrides and isolates (U+202A-202E, U+2066-2069), which make displayed text read
-// differently from what it is; they are shown as `\u{NNNN}`, as the gate's outputs show them.
+// differently from what it is, and the characters that display as nothing (soft hyphen, zero-width space and
+// joiners, LRM/RLM, word joiner, BOM) or break a line (U+2028, U+2029): shown as `\u{NNNN}` (`\xad`), as the
+// gate's outputs show them.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
 // eslint-disable-next-line no-control-regex
-const CONTROL_AND_TAB = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_AND_TAB = /[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
 const C_ESCAPES: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'};
 

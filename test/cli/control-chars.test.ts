@@ -25,6 +25,17 @@ test('the escapers: \\n, \\r (and \\t in table cells) as C escapes, other contro
   assert.is(visibleControls(s, true), 'a\nb\rc\td\\x07e\\x1b[2J\\u{202e}', 'where an output keeps line breaks');
 });
 
+test('characters that display as nothing, or break a line, are shown too', () => {
+  const s = 'soft\u00adhy zero\u200bwidth l\u200er\u200fm line\u2028para\u2029 join\u2060er bom\ufeff';
+  const shown = 'soft\\xadhy zero\\u{200b}width l\\u{200e}r\\u{200f}m line\\u{2028}para\\u{2029} join\\u{2060}er bom\\u{feff}';
+  assert.is(sanitizeForTerminal(s), shown);
+  assert.is(sanitizeTableCell(s), shown);
+  assert.is(visibleControls(s), shown);
+  assert.is(visibleControls(s, true), shown);
+  // Visible text is left alone: accents, CJK, emoji.
+  assert.is(sanitizeForTerminal('café 日本 🙂'), 'café 日本 🙂');
+});
+
 test('check (text, Markdown) and gate (SARIF, Markdown) show a kmsg record\'s line feed and CR as \\n and \\r', () => {
   // kmsg holds a multi-line record on one line, its \n as \x0a: the row's text contains the line feed.
   const kmsg = path.join(dir, 'kmsg.txt');
