@@ -4,6 +4,7 @@ import path from 'node:path';
 import type {Format, Tokenizer} from '../../src/ingest/format.js';
 import type {Db} from '../../src/store/db.js';
 import {HEADER, type LineResult} from '../../src/ingest/record.js';
+import {openRaw} from '../../src/ingest/reader.js';
 
 /**
  * A tiny test-only format so the pipeline is tested apart from the real
@@ -92,4 +93,24 @@ export function liveChildren(name: string): number[] {
     }
   }
   return pids;
+}
+
+/** Every decompressed byte of an input (openRaw), with the decoder used and whether its blocks own their buffers. */
+export async function readAll(file: string): Promise<{bytes: Buffer; decoder: string | null; owns: boolean}> {
+  const raw = await openRaw(file);
+  const parts: Buffer[] = [];
+  for await (const b of raw.chunks) parts.push(b);
+  return {bytes: Buffer.concat(parts), decoder: raw.decoder, owns: raw.ownsChunks};
+}
+
+/** Runs fn with the built-in zstd and xz decoders (KTRAIL_NATIVE_DECOMPRESS=0), whatever the machine has. */
+export async function withBuiltinDecoders<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.KTRAIL_NATIVE_DECOMPRESS;
+  process.env.KTRAIL_NATIVE_DECOMPRESS = '0';
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.KTRAIL_NATIVE_DECOMPRESS;
+    else process.env.KTRAIL_NATIVE_DECOMPRESS = saved;
+  }
 }

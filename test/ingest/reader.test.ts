@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import {UserError} from '../../src/errors.js';
 import {CR_DETECT_BYTES, LineSplitter, MAX_LINE, TOO_LONG_KEEP, compressionOf, decompressTool, openRaw, type LineBatch} from '../../src/ingest/reader.js';
 import {isTraceDat, looksBinary, unsupportedContainer} from '../../src/ingest/sniff.js';
-import {liveChildren} from './helpers.js';
+import {liveChildren, readAll, withBuiltinDecoders} from './helpers.js';
 
 /** Feeds `input` to a splitter cut at the given byte offsets; returns every line, the too-long flags and whether the last line was unterminated. */
 function split(input: Buffer, cuts: number[] = []) {
@@ -256,23 +256,7 @@ test('bzip2, zip, lz4 and tar are named', () => {
 
 const SAMPLE = 'samples/ingest/cap1-head.txt';
 
-async function readAll(path: string): Promise<{bytes: Buffer; decoder: string | null; owns: boolean}> {
-  const raw = await openRaw(path);
-  const parts: Buffer[] = [];
-  for await (const b of raw.chunks) parts.push(b);
-  return {bytes: Buffer.concat(parts), decoder: raw.decoder, owns: raw.ownsChunks};
-}
 
-async function withBuiltinDecoders<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.KTRAIL_NATIVE_DECOMPRESS;
-  process.env.KTRAIL_NATIVE_DECOMPRESS = '0';
-  try {
-    return await fn();
-  } finally {
-    if (saved === undefined) delete process.env.KTRAIL_NATIVE_DECOMPRESS;
-    else process.env.KTRAIL_NATIVE_DECOMPRESS = saved;
-  }
-}
 
 async function rejectsWith(p: Promise<unknown>, re: RegExp) {
   try {

@@ -11,7 +11,7 @@ import {ingestPaths} from '../../src/ingest/pipeline.js';
 import {compressionOf, decompressTool, openRaw} from '../../src/ingest/reader.js';
 import {VerifiedZstdDecoder, Xxh64, ZstdDataError, xxh64} from '../../src/ingest/zstd-verify.js';
 import {openStore} from '../../src/store/open.js';
-import {repoRoot, tmpDir} from './helpers.js';
+import {readAll, repoRoot, tmpDir, withBuiltinDecoders} from './helpers.js';
 
 const dir = tmpDir('zstd');
 const write = (name: string, content: Buffer) => {
@@ -252,23 +252,7 @@ test('a cut anywhere inside a frame is truncated; a cut between frames is a shor
 
 // ---- through the reader: one-line errors -----------------------------------------------------------------
 
-async function readAll(file: string): Promise<{bytes: Buffer; decoder: string | null}> {
-  const raw = await openRaw(file);
-  const parts: Buffer[] = [];
-  for await (const b of raw.chunks) parts.push(b);
-  return {bytes: Buffer.concat(parts), decoder: raw.decoder};
-}
 
-async function withBuiltinDecoders<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.KTRAIL_NATIVE_DECOMPRESS;
-  process.env.KTRAIL_NATIVE_DECOMPRESS = '0';
-  try {
-    return await fn();
-  } finally {
-    if (saved === undefined) delete process.env.KTRAIL_NATIVE_DECOMPRESS;
-    else process.env.KTRAIL_NATIVE_DECOMPRESS = saved;
-  }
-}
 
 async function rejectsWith(p: Promise<unknown>, re: RegExp): Promise<void> {
   try {

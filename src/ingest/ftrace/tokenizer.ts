@@ -930,16 +930,7 @@ export class FtraceTokenizer implements Tokenizer {
     }
     const colon = tsColon;
     const dotted = tsDotted;
-    let comm = s.slice(start, k);
-    let prefix: string | null = null;
-    if (this.dialect === 'trace-cmd' && comm.indexOf(': ') >= 0) {
-      const ip = INSTANCE_PREFIX_RE.exec(comm);
-      if (ip) {
-        prefix = ip[1]!;
-        this.instances.add(prefix);
-        comm = ip[2]!;
-      }
-    }
+    const {prefix, comm} = this.instancePrefix(s.slice(start, k));
     // The columns are read, but a line with a timestamp of the other form is no event (line()).
     h.formMismatch = !this.tsFormAgrees(prefix, dotted);
     if (h.formMismatch) return true;
@@ -959,21 +950,25 @@ export class FtraceTokenizer implements Tokenizer {
 
   // ---- latency layout -----------------------------------------------------------
 
+  /**
+   * The task column of a trace-cmd line split from the instance or input
+   * name in front of it (`foo: comm`, `a.dat: comm`), which is recorded;
+   * prefix null when there is none.
+   */
+  private instancePrefix(text: string): {prefix: string | null; comm: string} {
+    if (this.dialect !== 'trace-cmd' || text.indexOf(': ') < 0) return {prefix: null, comm: text};
+    const ip = INSTANCE_PREFIX_RE.exec(text);
+    if (!ip) return {prefix: null, comm: text};
+    this.instances.add(ip[1]!);
+    return {prefix: ip[1]!, comm: ip[2]!};
+  }
+
   private scanLatency(s: string): boolean {
     const m = LATENCY_RE.exec(s);
     if (!m) return false;
     const h = this.h;
-    let comm = m[1]!;
-    // `trace-cmd report -l` with several inputs or instances puts their name in front, as in the column layout.
-    let prefix: string | null = null;
-    if (this.dialect === 'trace-cmd' && comm.indexOf(': ') >= 0) {
-      const ip = INSTANCE_PREFIX_RE.exec(comm);
-      if (ip) {
-        prefix = ip[1]!;
-        this.instances.add(prefix);
-        comm = ip[2]!;
-      }
-    }
+    // `trace-cmd report -l` with several inputs or instances puts their name in front, as the column layout does.
+    const {prefix, comm} = this.instancePrefix(m[1]!);
     h.comm = comm;
     h.pid = Number(m[2]);
     h.tgid = null;
