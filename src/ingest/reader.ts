@@ -632,13 +632,18 @@ export class LineSplitter {
     const hasNul = block.indexOf(0) >= 0;
     const parts = text.split('\n');
     parts.pop(); // after the final LF
+    // Where the current line's bytes start in block (followed only when a line may hold a replacement).
+    let from = 0;
     for (let i = 0; i < parts.length; i++) {
       let line = parts[i]!;
+      const to = replaced > 0 ? block.indexOf(LF, from) : -1;
+      // A line counts as invalid when it has more U+FFFD than its bytes spell out literally.
+      if (replaced > 0 && line.includes('\uFFFD') && fffdCount(line) > literalFffd(block, from, to)) this.stats.invalid_utf8_lines++;
+      if (to >= 0) from = to + 1;
       if (line.length > 0 && line.charCodeAt(line.length - 1) === CR) {
         line = line.slice(0, -1);
         this.stats.crlf_lines++;
       }
-      if (replaced > 0 && line.includes('\uFFFD')) this.stats.invalid_utf8_lines++;
       if (hasNul && line.includes('\0')) {
         const before = line.length;
         line = line.replace(/\0/g, '');
@@ -681,6 +686,21 @@ function bareCrEnds(head: Buffer, complete: boolean): boolean {
     if (cr + 1 < head.length ? head[cr + 1] !== LF : complete) bare++;
   }
   return bare > 2 * lf;
+}
+
+function fffdCount(line: string): number {
+  let n = 0;
+  for (let i = line.indexOf('\uFFFD'); i >= 0; i = line.indexOf('\uFFFD', i + 1)) n++;
+  return n;
+}
+
+/** U+FFFD written in the input itself (EF BF BD) in b[from, to). */
+function literalFffd(b: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = b.indexOf(0xef, from); i >= 0 && i + 2 < to; i = b.indexOf(0xef, i + 1)) {
+    if (b[i + 1] === 0xbf && b[i + 2] === 0xbd) n++;
+  }
+  return n;
 }
 
 function truncateUtf8(s: string, maxBytes: number): string {

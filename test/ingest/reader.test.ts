@@ -183,6 +183,10 @@ test('invalid UTF-8 becomes U+FFFD and is counted; a literal U+FFFD is not count
   const r = split(buf);
   assert.equal(r.lines, ['ok', 'bad \uFFFD\uFFFD x', 'lit \uFFFD']);
   assert.is(r.stats.invalid_utf8_sequences, 2);
+  // The literal line is no invalid line, in the same block as a real one or not; a line with both is.
+  assert.is(r.stats.invalid_utf8_lines, 1);
+  const both = split(Buffer.concat([Buffer.from('lit \uFFFD and bad '), Buffer.from([0xff]), Buffer.from('\nlit \uFFFD\n')]));
+  assert.equal([both.stats.invalid_utf8_sequences, both.stats.invalid_utf8_lines], [1, 1]);
 });
 
 test('NUL bytes are stripped from the line and counted', () => {
