@@ -1,6 +1,7 @@
 import {Command, Errors, Flags} from '@oclif/core';
 import {isUserError, UserError} from '../errors.js';
 import {writeJson} from '../output/json-stream.js';
+import {writeError} from './error-output.js';
 
 /**
  * Base of every ktrail command: `--json` support (oclif's enableJsonFlag) and
@@ -43,15 +44,9 @@ export abstract class KtrailCommand extends Command {
     return this.fail(`internal error: ${message} (set DEBUG=1 for details)`, 2);
   }
 
-  /**
-   * The error line goes to stderr whether or not --json is given (oclif's
-   * logToStderr is silent under --json, which left scripts with an exit
-   * status and no reason). Under --json, stdout also gets the error as one
-   * JSON value, so a consumer parsing stdout reads why instead of nothing.
-   */
+  /** The error as every ktrail error is shown (writeError), then the exit. */
   private fail(message: string, exitCode: number): never {
-    process.stderr.write(`ktrail: ${message}\n`);
-    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({error: {message, exit_code: exitCode}})}\n`);
+    writeError(message, exitCode, this.jsonEnabled());
     this.exit(exitCode);
   }
 }

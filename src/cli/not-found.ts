@@ -1,11 +1,12 @@
 import type {Hook} from '@oclif/core';
+import {writeError} from './error-output.js';
 
 /**
  * oclif's `command_not_found` hook: an unknown command is one line on stderr
  * in ktrail's form, with the nearest command name when one is close, and
  * exit status 2 (usage error), instead of oclif's "Error: command X not found".
  * Under --json, stdout also gets the error as JSON, as every command's errors
- * do (KtrailCommand.fail): a script reading stdout learns why, not nothing.
+ * do (writeError).
  */
 const hook: Hook<'command_not_found'> = async function (opts) {
   // oclif joins the words it could not place into one id ("ingets foo" -> "ingets:foo"); the first word is the command.
@@ -17,8 +18,7 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   const near = nearWhole ?? nearest(words[0]!, known);
   const hint = near ? ` (did you mean '${near.replace(/:/g, ' ')}'?)` : '';
   const message = `unknown command '${nearWhole ? given : words[0]}'${hint}; see ktrail --help`;
-  process.stderr.write(`ktrail: ${message}\n`);
-  if (jsonWanted(opts.argv ?? [], opts.config.scopedEnvVar?.('CONTENT_TYPE'))) process.stdout.write(`${JSON.stringify({error: {message, exit_code: 2}})}\n`);
+  writeError(message, 2, jsonWanted(opts.argv ?? [], opts.config.scopedEnvVar?.('CONTENT_TYPE')));
   process.exitCode = 2;
 };
 

@@ -4,6 +4,7 @@ import {delimiter, join} from 'node:path';
 import {Readable} from 'node:stream';
 import zlib from 'node:zlib';
 import {UserError} from '../errors.js';
+import {fffdCount, literalFffd} from './utf8.js';
 
 /**
  * Byte-level input: opens a file or stdin, recognises the compression by its
@@ -620,13 +621,7 @@ export class LineSplitter {
     let replaced = 0;
     if (text.includes('\uFFFD')) {
       // Count only replacement characters the decoder produced, not literal U+FFFD in the input.
-      let literal = 0;
-      for (let i = block.indexOf(0xef); i >= 0; i = block.indexOf(0xef, i + 1)) {
-        if (block[i + 1] === 0xbf && block[i + 2] === 0xbd) literal++;
-      }
-      let total = 0;
-      for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) total++;
-      replaced = total - literal;
+      replaced = fffdCount(text) - literalFffd(block);
       this.stats.invalid_utf8_sequences += replaced;
     }
     const hasNul = block.indexOf(0) >= 0;
@@ -686,21 +681,6 @@ function bareCrEnds(head: Buffer, complete: boolean): boolean {
     if (cr + 1 < head.length ? head[cr + 1] !== LF : complete) bare++;
   }
   return bare > 2 * lf;
-}
-
-function fffdCount(line: string): number {
-  let n = 0;
-  for (let i = line.indexOf('\uFFFD'); i >= 0; i = line.indexOf('\uFFFD', i + 1)) n++;
-  return n;
-}
-
-/** U+FFFD written in the input itself (EF BF BD) in b[from, to). */
-function literalFffd(b: Buffer, from: number, to: number): number {
-  let n = 0;
-  for (let i = b.indexOf(0xef, from); i >= 0 && i + 2 < to; i = b.indexOf(0xef, i + 1)) {
-    if (b[i + 1] === 0xbf && b[i + 2] === 0xbd) n++;
-  }
-  return n;
 }
 
 function truncateUtf8(s: string, maxBytes: number): string {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as assert from 'uvu/assert';
 import type {Format, Tokenizer} from '../../src/ingest/format.js';
 import type {Db} from '../../src/store/db.js';
 import {HEADER, type LineResult} from '../../src/ingest/record.js';
@@ -113,4 +114,21 @@ export async function withBuiltinDecoders<T>(fn: () => Promise<T>): Promise<T> {
     if (saved === undefined) delete process.env.KTRAIL_NATIVE_DECOMPRESS;
     else process.env.KTRAIL_NATIVE_DECOMPRESS = saved;
   }
+}
+
+/**
+ * The blocks a RawInput hands out: their sizes and their bytes joined.
+ * Asserts on the way that each owns its whole ArrayBuffer (they are moved
+ * to the ingest worker, not copied).
+ */
+export async function ownedBlocks(raw: {chunks: AsyncIterable<Buffer>}): Promise<{sizes: number[]; bytes: Buffer}> {
+  const sizes: number[] = [];
+  const parts: Buffer[] = [];
+  for await (const b of raw.chunks) {
+    sizes.push(b.length);
+    parts.push(b);
+    assert.is(b.byteOffset, 0);
+    assert.is(b.buffer.byteLength, b.length);
+  }
+  return {sizes, bytes: Buffer.concat(parts)};
 }

@@ -2,6 +2,7 @@ import type {Format, Tokenizer} from '../format.js';
 import {HEADER, unparsedLine, type LineResult} from '../record.js';
 import {BootTracker} from './boots.js';
 import {cleanLine, cleanMeta, newCleanCounts} from './clean.js';
+import {fffdCount, literalFffd} from '../utf8.js';
 
 /**
  * /dev/kmsg records (Documentation/ABI/testing/dev-kmsg):
@@ -49,13 +50,7 @@ export function decodeEscapes(text: string, invalid: {sequences: number}): strin
   if (out.includes('\uFFFD')) {
     // Only replacements the decoder made count: an encoded U+FFFD (EF BF BD,
     // escaped or not) in the record is a character of the message.
-    let literal = 0;
-    for (let i = bytes.indexOf(0xef); i >= 0; i = bytes.indexOf(0xef, i + 1)) {
-      if (bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) literal++;
-    }
-    let total = 0;
-    for (let i = out.indexOf('\uFFFD'); i >= 0; i = out.indexOf('\uFFFD', i + 1)) total++;
-    invalid.sequences = total - literal;
+    invalid.sequences = fffdCount(out) - literalFffd(bytes);
   }
   return out;
 }
