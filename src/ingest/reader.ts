@@ -377,7 +377,9 @@ async function* unxz(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<B
 
 /**
  * Streaming line splitter with bounded memory. Splits on LF; a CR right
- * before the LF is removed and counted. Input whose line ends are bare CRs
+ * before the LF is removed and counted, and so are the extra CRs of the
+ * `CR CR LF` and `LF CR` line ends some serial consoles and terminal
+ * loggers write (see cleanEnds). Input whose line ends are bare CRs
  * (classic Mac, some serial-console capture tools) is recognised from its
  * head (see CR_DETECT_BYTES) and then split on CR, LF and CR LF alike.
  * Bytes are decoded as UTF-8 with U+FFFD for invalid sequences (counted).
@@ -424,6 +426,12 @@ export interface SplitStats {
   crlf_lines: number;
   /** Lines ended by a bare CR (input recognised as CR-terminated; see CR_DETECT_BYTES). */
   cr_line_ends: number;
+  /**
+   * CRs of a line end other than the one of a CR LF, removed: all but the
+   * last of a run of CRs before an LF (`CR CR LF`), and in LF CR input the
+   * CR right after each LF and a CR first in the input (see lfCrEnds).
+   */
+  extra_line_end_crs: number;
   invalid_utf8_sequences: number;
   invalid_utf8_lines: number;
   nul_bytes: number;
@@ -444,15 +452,23 @@ export class LineSplitter {
   /** While skipping the rest of an over-long line: its kept prefix. */
   private overflow: Buffer | null = null;
   private sawAnyByte = false;
-  /** `detect` until CR_DETECT_BYTES of the input (or all of it) are in `held`; then `lf` or `cr`. */
-  private ends: 'detect' | 'lf' | 'cr' = 'detect';
+  /** `detect` until CR_DETECT_BYTES of the input (or all of it) are in `held`; then `lf`, `lfcr` (LF CR line ends) or `cr`. */
+  private ends: 'detect' | 'lf' | 'lfcr' | 'cr' = 'detect';
   private held: Buffer[] = [];
   private heldLen = 0;
   /** In `cr` mode: the previous push ended with a CR, and the next byte tells whether it ended a line or began a CR LF. */
   private pendingCr = false;
+  /** In `lf` and `lfcr` mode: the previous push ended with this many CRs, which are a line end's if an LF comes next. */
+  private pendingCrs = 0;
+  /**
+   * In `lfcr` mode: the previous push ended with an LF, so a CR first in this one is that line end's. True at the
+   * start: a capture begun after an LF of the console begins with that line end's CR.
+   */
+  private afterLf = true;
   readonly stats: SplitStats = {
     crlf_lines: 0,
     cr_line_ends: 0,
+    extra_line_end_crs: 0,
     invalid_utf8_sequences: 0,
     invalid_utf8_lines: 0,
     nul_bytes: 0,
@@ -472,7 +488,7 @@ export class LineSplitter {
       if (this.heldLen < CR_DETECT_BYTES) return {lines: [], tooLong: null};
       return this.split(this.begin(this.takeHeld(), false));
     }
-    return this.split(this.ends === 'cr' ? this.crToLf(buf) : buf);
+    return this.split(this.ends === 'cr' ? this.crToLf(buf) : this.cleanEnds(buf));
   }
 
   /** Call at end of input: returns what is left; the last line, when it had no line terminator, as `final`. */
@@ -484,6 +500,13 @@ export class LineSplitter {
       this.pendingCr = false;
       this.stats.cr_line_ends++;
       out = this.split(Buffer.from([LF]));
+    }
+    if (this.pendingCrs > 0) {
+      // The input ends with CRs (in a head read whole too): a CR CR LF without its LF. Its last CR stays, to end
+      // the last line as the CR of a CR LF whose LF is missing does (below).
+      this.stats.extra_line_end_crs += this.pendingCrs - 1;
+      this.pendingCrs = 0;
+      if (!this.overflow) this.addCarry(Buffer.from([CR]));
     }
     if (this.overflow) {
       out.final = {text: this.tooLongText(this.overflow), tooLong: true, cut: true};
@@ -521,8 +544,69 @@ export class LineSplitter {
       this.stats.utf8_bom = true;
       head = head.subarray(3);
     }
-    this.ends = bareCrEnds(head.subarray(0, CR_DETECT_BYTES), whole && head.length <= CR_DETECT_BYTES) ? 'cr' : 'lf';
-    return this.ends === 'cr' ? this.crToLf(head, whole) : head;
+    const detect = head.subarray(0, CR_DETECT_BYTES);
+    const complete = whole && head.length <= CR_DETECT_BYTES;
+    this.ends = bareCrEnds(detect, complete) ? 'cr' : lfCrEnds(detect, complete) ? 'lfcr' : 'lf';
+    return this.ends === 'cr' ? this.crToLf(head, whole) : this.cleanEnds(head);
+  }
+
+  /**
+   * In `lf` and `lfcr` mode: `buf` without the CRs of line ends that are
+   * not a plain CR LF, counted in extra_line_end_crs: a run of CRs right
+   * before an LF keeps only its last CR (the CR LF, which decode() removes
+   * and counts), and in `lfcr` mode the CR right after an LF goes. Left in,
+   * they became part of the line: a trailing CR in an ftrace body, a
+   * leading one in the task name, and blocks the fast path does not take.
+   * CRs elsewhere (a progress bar redrawn with CRs) stay. A run of CRs at
+   * the end of `buf` waits for the next byte (pendingCrs), so the result
+   * does not depend on where the input was cut.
+   */
+  private cleanEnds(buf: Buffer): Buffer {
+    if (buf.length === 0) return buf;
+    const held = this.pendingCrs;
+    const lineStart = held === 0 && this.afterLf;
+    this.pendingCrs = 0;
+    let work = buf;
+    if (held > 0) {
+      work = Buffer.allocUnsafe(held + buf.length);
+      work.fill(CR, 0, held);
+      buf.copy(work, held);
+    }
+    this.afterLf = work[work.length - 1] === LF;
+    // Copied only once a CR is dropped: a CR LF file keeps its blocks as they are (decode() handles its CRs).
+    // Typed by a cast: assignments inside drop() do not widen a `null` initialiser.
+    let out = null as Buffer | null;
+    let n = 0;
+    let from = 0;
+    const drop = (at: number, next: number) => {
+      out ??= Buffer.allocUnsafe(work.length);
+      n += work.copy(out, n, from, at);
+      from = next;
+    };
+    for (let cr = work.indexOf(CR); cr >= 0; ) {
+      if (this.ends === 'lfcr' && (cr === 0 ? lineStart : work[cr - 1] === LF)) {
+        drop(cr, cr + 1);
+        this.stats.extra_line_end_crs++;
+        cr = work.indexOf(CR, from);
+        continue;
+      }
+      let end = cr + 1;
+      while (end < work.length && work[end] === CR) end++;
+      if (end === work.length) {
+        this.pendingCrs = end - cr;
+        if (out === null) return work.subarray(0, cr);
+        drop(cr, end);
+        break;
+      }
+      if (work[end] === LF && end - cr > 1) {
+        drop(cr, end - 1);
+        this.stats.extra_line_end_crs += end - cr - 1;
+      }
+      cr = work.indexOf(CR, end);
+    }
+    if (out === null) return work;
+    n += work.copy(out, n, from);
+    return out.subarray(0, n);
   }
 
   /**
@@ -664,8 +748,9 @@ export class LineSplitter {
  * however many CRs its lines hold (a progress bar redrawn with CRs at the
  * top of a console log had more bare CRs than LFs, and was taken for a CR
  * file). `LF CR` and `CR CR LF` line ends (some serial tools) stay LF
- * files. `complete`: `head` is the whole input, so a CR at its end is bare
- * too; otherwise the byte after it is unknown and it does not count.
+ * files (see lfCrEnds and cleanEnds). `complete`: `head` is the whole
+ * input, so a CR at its end is bare too; otherwise the byte after it is
+ * unknown and it does not count.
  */
 const MAX_LF_IN_CR_HEAD = 2;
 
@@ -681,6 +766,24 @@ function bareCrEnds(head: Buffer, complete: boolean): boolean {
     if (cr + 1 < head.length ? head[cr + 1] !== LF : complete) bare++;
   }
   return bare > 2 * lf;
+}
+
+/**
+ * Whether `head` (the first bytes of an LF-terminated input) ends its lines
+ * with LF CR (serial consoles, terminal loggers): more than half of its
+ * LFs are followed by a CR. An LF file whose lines rarely begin with a CR
+ * (a progress bar redrawn from column 0) keeps those CRs. `complete`: as
+ * in bareCrEnds; an LF at the end of an incomplete head does not count.
+ */
+function lfCrEnds(head: Buffer, complete: boolean): boolean {
+  let lf = 0;
+  let lfCr = 0;
+  for (let i = head.indexOf(LF); i >= 0; i = head.indexOf(LF, i + 1)) {
+    if (i + 1 === head.length && !complete) break;
+    lf++;
+    if (head[i + 1] === CR) lfCr++;
+  }
+  return lfCr * 2 > lf;
 }
 
 function truncateUtf8(s: string, maxBytes: number): string {
