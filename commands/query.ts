@@ -1,14 +1,16 @@
 import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
-import {OUTPUT_FORMATS, OutputClosed, renderStream, rowsToObjects, tablePieces, writeStdout, type Cell, type OutputFormat} from '../src/output/render.js';
+import {OUTPUT_FORMATS, OutputClosed, renderStream, writeStdout, type OutputFormat} from '../src/output/render.js';
 
 export default class Query extends KtrailCommand {
   static summary = 'Run one SQL statement on a ktrail database (opened read-only).';
   static description = `Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
-csv, json and ndjson are written as DuckDB produces the rows, in bounded memory, however large the result;
-the aligned table (the default) and --json hold every row first. When a SELECT fails after some rows were written,
-those rows stay written (json then lacks its closing ]) and the error ends the command with exit 2.
+Every format, --json too, is written as DuckDB produces the rows, in bounded memory, however large the result.
+The aligned table (the default) sizes its columns from the first 10,000 rows; a wider value after them widens its
+column from its own row on (nothing is cut, one line per row). When a SELECT fails after some rows were written,
+those rows stay written (json then lacks its closing ]; with --json the error's JSON follows on a line of its own)
+and the error ends the command with exit 2.
 Projections the statement names (sched_switches, reports, ...) are built first when missing or older than the sources:
 that one step writes to the database.
 The table and CSV show values as DuckDB's cast to VARCHAR does (DOUBLE 2.0, TIME 12:34:56, BLOB \\x00\\x01,
@@ -31,35 +33,33 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
     format: Flags.string({description: 'output format', options: OUTPUT_FORMATS, default: 'table'}),
   };
 
-  async run(): Promise<Record<string, unknown>[] | void> {
+  async run(): Promise<void> {
     const {args, flags} = await this.parse(Query);
     const {openStore} = await import('../src/store/open.js');
-    const {runUserQuery, streamUserQuery} = await import('../src/store/query.js');
+    const {streamUserQuery} = await import('../src/store/query.js');
     const {chunkCells, columnReaders} = await import('../src/output/sql-values.js');
-    const format = flags.format as OutputFormat;
+    // oclif's --json is the rows as --format json writes them, streamed too (run returns nothing for oclif to print).
+    const format = this.jsonEnabled() ? 'json' : (flags.format as OutputFormat);
     await this.buildProjections(flags.db, args.sql);
     const db = await openStore(flags.db, {readOnly: true});
+    let endsLine = true;
+    const write = (text: string) => {
+      if (text !== '') endsLine = text.endsWith('\n');
+      return writeStdout(text);
+    };
     try {
-      // csv, json and ndjson stream; the aligned table and oclif's --json (one value returned) need all rows.
-      if (format !== 'table' && !this.jsonEnabled()) {
-        const res = await streamUserQuery(db, args.sql);
-        const readers = columnReaders(res.types, res.timeZone);
-        const cells = async function* () {
-          for await (const chunk of res.chunks) yield chunkCells(chunk, readers);
-        };
-        await renderStream(format, res.columns, cells());
-        return;
-      }
-      const res = await runUserQuery(db, args.sql);
+      const res = await streamUserQuery(db, args.sql);
       const readers = columnReaders(res.types, res.timeZone);
-      const rows: Cell[][] = [];
-      for await (const chunk of res.chunks) for (const row of chunkCells(chunk, readers)) rows.push(row);
-      if (this.jsonEnabled()) return rowsToObjects(res.columns, rows);
-      for (const piece of tablePieces(res.columns, rows)) await writeStdout(piece);
-      return;
+      const cells = async function* () {
+        for await (const chunk of res.chunks) yield chunkCells(chunk, readers);
+      };
+      await renderStream(format, res.columns, cells(), write);
     } catch (err) {
       // The reader of stdout is gone (`| head`): nothing more to write, and nothing went wrong.
       if (err instanceof OutputClosed) return;
+      // Under --json the error follows on stdout as one JSON value (src/cli/error-output.ts): on a line of its own
+      // after the rows written before the failure.
+      if (this.jsonEnabled() && !endsLine) await writeStdout('\n').catch(() => undefined);
       const missing = /Table with name (\w+) does not exist/.exec((err as Error)?.message ?? '');
       if (missing && ['findings', 'coverage'].includes(missing[1]!.toLowerCase())) {
         throw new UserError(`${(err as Error).message}; findings and coverage are written by \`ktrail check --db ${flags.db}\``);

@@ -31,6 +31,41 @@ export function writeJson(value: unknown, write: (text: string) => void): void {
   write(buf + '\n');
 }
 
+/**
+ * Writes the text `JSON.stringify(items, null, 2)` gives for the items of
+ * all the batches, one array, as the batches come: `ktrail query --json` of
+ * millions of rows never holds them. Nothing is written before the first
+ * item or the end, so an error before any row leaves the output empty. When
+ * the batches fail after some items, what they gave is written (without the
+ * closing bracket: visibly cut short) and the error is passed on. Each item
+ * (a result row: small) is one JSON.stringify, re-indented as walk() does
+ * below SPLIT_DEPTH.
+ */
+export async function writeJsonArray(batches: AsyncIterable<unknown[]>, write: (text: string) => Promise<void>): Promise<void> {
+  let buf = '';
+  let i = 0;
+  try {
+    for await (const items of batches) {
+      for (const item of items) {
+        const v = prepare(item, String(i));
+        buf += i === 0 ? '[\n  ' : ',\n  ';
+        i++;
+        if (v === undefined || typeof v === 'function' || typeof v === 'symbol') buf += 'null';
+        else walk(v, '  ', SPLIT_DEPTH, (s) => (buf += s));
+      }
+      if (buf.length >= FLUSH_AT) {
+        const text = buf;
+        buf = '';
+        await write(text);
+      }
+    }
+  } catch (err) {
+    if (buf !== '') await write(buf);
+    throw err;
+  }
+  await write(buf + (i === 0 ? '[]\n' : '\n]\n'));
+}
+
 /** What JSON.stringify would serialize for a value at this key: toJSON applied; undefined for values it omits. */
 function prepare(value: unknown, key: string): unknown {
   if (value !== null && typeof value === 'object' && typeof (value as {toJSON?: unknown}).toJSON === 'function') {

@@ -1,4 +1,5 @@
 import Papa from 'papaparse';
+import {writeJson, writeJsonArray} from './json-stream.js';
 import {sanitizeTableCell} from './sanitize.js';
 
 export type Cell = string | number | bigint | boolean | null | undefined | Date | object;
@@ -55,6 +56,59 @@ export function renderTable(columns: string[], rows: Cell[][]): string {
 const TABLE_PIECE = 1 << 16;
 
 /**
+ * Rows a streamed table (tableStream) holds to size its columns; past them
+ * it writes each row as it comes. ~10 MB for rows of the events table.
+ */
+export const TABLE_SIZING_ROWS = 10_000;
+
+const isNumber = (c: Cell) => typeof c === 'number' || typeof c === 'bigint' || (c instanceof FormattedValue && c.numeric);
+
+/**
+ * Column widths and alignment of an aligned table: sized from the header and
+ * the rows given to size(), then from each row written, so that a wider
+ * value widens its column from its own row on (no text is cut). A column is
+ * right-aligned when every non-null cell sized is a number.
+ */
+class TableLayout {
+  private readonly header: string[];
+  private readonly widths: number[];
+  private readonly numeric: boolean[];
+
+  constructor(columns: string[], anyRows: boolean) {
+    this.header = columns.map(sanitizeTableCell);
+    this.widths = this.header.map((c) => c.length);
+    this.numeric = columns.map(() => anyRows);
+  }
+
+  /** Each cell's text, sanitized, with the widths and alignment grown to fit it. */
+  size(row: Cell[]): string[] {
+    const n = this.header.length;
+    const text = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const c = row[i];
+      const t = sanitizeTableCell(cellText(c));
+      text[i] = t;
+      if (t.length > this.widths[i]!) this.widths[i] = t.length;
+      if (this.numeric[i] && c !== null && c !== undefined && !isNumber(c)) this.numeric[i] = false;
+    }
+    return text;
+  }
+
+  /** The header and its rule. */
+  head(): string {
+    return this.line(this.header) + this.widths.map((w) => '-'.repeat(w)).join('  ') + '\n';
+  }
+
+  line(text: string[]): string {
+    let s = '';
+    for (let i = 0; i < text.length; i++) {
+      s += (i > 0 ? '  ' : '') + (this.numeric[i] ? text[i]!.padStart(this.widths[i]!) : text[i]!.padEnd(this.widths[i]!));
+    }
+    return s.trimEnd() + '\n';
+  }
+}
+
+/**
  * renderTable's text in pieces of ~64 KB, so that a large result is
  * written without one string of all of it (V8 refuses strings past 2^29
  * characters). Widths are found with loops: `Math.max(...cells)` passed
@@ -62,40 +116,76 @@ const TABLE_PIECE = 1 << 16;
  * ~125k rows.
  */
 export function* tablePieces(columns: string[], rows: Cell[][]): Generator<string> {
-  const n = columns.length;
-  const header = columns.map(sanitizeTableCell);
-  const widths = header.map((c) => c.length);
-  const numeric = columns.map(() => rows.length > 0);
-  const isNumber = (c: Cell) => typeof c === 'number' || typeof c === 'bigint' || (c instanceof FormattedValue && c.numeric);
-  // Each cell's text once, in one flat array (rows.length * n), kept for the second pass.
-  const text: string[] = new Array<string>(rows.length * n);
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    for (let i = 0; i < n; i++) {
-      const c = row[i];
-      const t = sanitizeTableCell(cellText(c));
-      text[r * n + i] = t;
-      if (t.length > widths[i]!) widths[i] = t.length;
-      if (numeric[i] && c !== null && c !== undefined && !isNumber(c)) numeric[i] = false;
-    }
-  }
-  const line = (cell: (i: number) => string) => {
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      const c = cell(i);
-      s += (i > 0 ? '  ' : '') + (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!));
-    }
-    return s.trimEnd() + '\n';
-  };
-  let piece = line((i) => header[i]!) + widths.map((w) => '-'.repeat(w)).join('  ') + '\n';
-  for (let r = 0; r < rows.length; r++) {
-    piece += line((i) => text[r * n + i]!);
+  const layout = new TableLayout(columns, rows.length > 0);
+  // Each row's text once, kept for the second pass.
+  yield* sizedPieces(layout, rows.map((r) => layout.size(r)));
+}
+
+/** The header and rows of texts already sized into the layout, in pieces of ~TABLE_PIECE characters. */
+function* sizedPieces(layout: TableLayout, text: string[][]): Generator<string> {
+  let piece = layout.head();
+  for (const t of text) {
+    piece += layout.line(t);
     if (piece.length >= TABLE_PIECE) {
       yield piece;
       piece = '';
     }
   }
   yield piece;
+}
+
+/**
+ * The aligned table of rows that come in batches, in bounded memory: the
+ * first `sizingRows` rows size the columns and are written as renderTable
+ * writes them (the same bytes for a result no longer than that); each later
+ * row is written as it comes, and a value wider than its column widens the
+ * column from that row on. When the batches fail, the rows they gave are
+ * written (sized on what came; nothing when they gave none) and the error
+ * is passed on.
+ */
+export async function tableStream(
+  columns: string[],
+  batches: AsyncIterable<Cell[][]>,
+  writeOut: (text: string) => Promise<void> = writeStdout,
+  sizingRows = TABLE_SIZING_ROWS,
+): Promise<void> {
+  const held: Cell[][] = [];
+  let layout: TableLayout | undefined;
+  let piece = '';
+  // The held rows sized and written, as tablePieces() writes them; the layout goes on for the rows after them.
+  const flush = async () => {
+    if (layout) return;
+    layout = new TableLayout(columns, held.length > 0);
+    const sized = layout;
+    for (const p of sizedPieces(sized, held.map((r) => sized.size(r)))) await writeOut(p);
+    held.length = 0;
+  };
+  try {
+    for await (const rows of batches) {
+      for (const row of rows) {
+        if (!layout) {
+          held.push(row);
+          if (held.length >= sizingRows) await flush();
+          continue;
+        }
+        piece += layout.line(layout.size(row));
+      }
+      if (piece.length >= TABLE_PIECE) {
+        const text = piece;
+        piece = '';
+        await writeOut(text);
+      }
+    }
+  } catch (err) {
+    // A failure before any row writes nothing, as when the statement fails before it runs.
+    if (!(err instanceof OutputClosed) && (layout || held.length > 0)) {
+      await flush();
+      if (piece !== '') await writeOut(piece);
+    }
+    throw err;
+  }
+  await flush();
+  await writeOut(piece);
 }
 
 export function renderCsv(columns: string[], rows: Cell[][]): string {
@@ -142,40 +232,36 @@ export function rowsToObjects(columns: string[], rows: Cell[][]): Record<string,
 }
 
 /**
- * A row format written in pieces: what comes before the rows, each
- * non-empty batch of rows (`first`: no batch came before it), and what
- * comes after (`any`: some row was written). render() and renderStream()
- * both write through it, so a streamed result has the same bytes.
+ * A line-based row format written in pieces: what comes before the rows,
+ * and each non-empty batch of rows. render() and renderStream() both write
+ * through it, so a streamed result has the same bytes. (JSON is written by
+ * json-stream.ts, the table by TableLayout.)
  */
 interface Pieces {
   head(columns: string[]): string;
-  rows(columns: string[], rows: Cell[][], first: boolean): string;
-  tail(any: boolean): string;
+  rows(columns: string[], rows: Cell[][]): string;
 }
 
-const PIECES: Record<Exclude<OutputFormat, 'table'>, Pieces> = {
+const PIECES: Record<'csv' | 'ndjson', Pieces> = {
   csv: {
     head: (columns) => csvLines([columns]),
     rows: (_, rows) => csvLines(rows.map((r) => r.map(cellText))),
-    tail: () => '',
   },
   ndjson: {
     head: () => '',
     rows: (columns, rows) => rowsToObjects(columns, rows).map((o) => JSON.stringify(o) + '\n').join(''),
-    tail: () => '',
-  },
-  // JSON.stringify(all rows, null, 2), an object at a time: each indented two more spaces inside the array.
-  json: {
-    head: () => '',
-    rows: (columns, rows, first) => (first ? '[\n' : ',\n') + rowsToObjects(columns, rows).map((o) => '  ' + JSON.stringify(o, null, 2).replace(/\n/g, '\n  ')).join(',\n'),
-    tail: (any) => (any ? '\n]\n' : '[]\n'),
   },
 };
 
 export function render(format: OutputFormat, columns: string[], rows: Cell[][]): string {
   if (format === 'table') return renderTable(columns, rows);
+  if (format === 'json') {
+    let text = '';
+    writeJson(rowsToObjects(columns, rows), (s) => (text += s));
+    return text;
+  }
   const p = PIECES[format];
-  return p.head(columns) + (rows.length ? p.rows(columns, rows, true) : '') + p.tail(rows.length > 0);
+  return p.head(columns) + (rows.length ? p.rows(columns, rows) : '');
 }
 
 /**
@@ -212,23 +298,25 @@ export async function writeStdout(text: string): Promise<void> {
 }
 
 /**
- * csv, json and ndjson written as the rows come, one batch at a time, with
- * the bytes render() gives for all the rows at once, without holding them.
- * (An aligned table needs every row's width first.)
+ * A result written as the rows come, one batch at a time, without holding
+ * them: csv, json and ndjson with the bytes render() gives for all the rows
+ * at once; the aligned table as tableStream() sizes it.
  */
 export async function renderStream(
-  format: Exclude<OutputFormat, 'table'>,
+  format: OutputFormat,
   columns: string[],
   batches: AsyncIterable<Cell[][]>,
   writeOut: (text: string) => Promise<void> = writeStdout,
 ): Promise<void> {
+  if (format === 'table') return tableStream(columns, batches, writeOut);
+  if (format === 'json') {
+    // The array as json-stream.ts writes it (JSON.stringify(all rows, null, 2)), an object per row.
+    const objects = async function* () {
+      for await (const rows of batches) yield rowsToObjects(columns, rows);
+    };
+    return writeJsonArray(objects(), writeOut);
+  }
   const p = PIECES[format];
   await writeOut(p.head(columns));
-  let first = true;
-  for await (const rows of batches) {
-    if (rows.length === 0) continue;
-    await writeOut(p.rows(columns, rows, first));
-    first = false;
-  }
-  await writeOut(p.tail(!first));
+  for await (const rows of batches) if (rows.length > 0) await writeOut(p.rows(columns, rows));
 }

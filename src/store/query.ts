@@ -80,9 +80,10 @@ async function* chunksOf(result: DuckDBResult): AsyncGenerator<DuckDBDataChunk> 
 }
 
 /**
- * Runs one user SQL statement to the end, then hands out its rows (the
- * aligned table and --json need all of them); a DuckDB error becomes a
- * one-line UserError before any row.
+ * Runs one user SQL statement to the end, then hands out its rows; a
+ * DuckDB error becomes a one-line UserError before any row. `ktrail query`
+ * streams every format (streamUserQuery); tests read results this way to
+ * check that the streamed output is the one of the whole result.
  */
 export async function runUserQuery(db: Db, sql: string): Promise<QueryChunks> {
   return runToEnd(db, await prepareOne(db, sql));
