@@ -305,6 +305,19 @@ const cases: Case[] = [
     file: 'tracecmd-compact-sched.txt', format: 'trace-cmd', kinds: {header: 3, events: 33},
     rows: {15: {event: 'kmalloc', body: '(tomoyo_find_next_domain+0x84) call_site=tomoyo_find_next_domain+0x84 ptr=0xffff892a176c0000 bytes_req=4096 bytes_alloc=4096 gfp_flags=0xd40 node=-1 accounted=false'}},
   },
+  // Real captures with output options (6.18.44-fc-v782); checked in detail in real-options.test.ts.
+  {file: 'real-marker-sym-offset.txt', format: 'ftrace', kinds: {header: 12, events: 4, markers: 3}, rows: {15: {t: 'markers', text: 'phase=mm_start'}}},
+  {file: 'real-marker-sym-addr.txt', format: 'ftrace', kinds: {header: 12, events: 4, markers: 3}, rows: {15: {t: 'markers', text: 'phase=mm_start'}}},
+  {file: 'real-marker-symoff-symaddr.txt', format: 'ftrace', kinds: {header: 12, events: 3, markers: 3}, rows: {14: {t: 'markers', text: 'phase=mm_start'}}},
+  {
+    file: 'real-context-info-off.txt', format: 'ftrace', kinds: {header: 2, events: 8, markers: 3, log_lines: 1}, meta: {layouts: ['no-context']},
+    rows: {5: {ts_ns: null, pid: null, comm: null, event: 'task_rename', body: 'pid=24828 oldcomm=mmwork newcomm=mm wk-1-23 oom_score_adj=0'}},
+  },
+  {
+    file: 'real-latency-verbose.txt', format: 'ftrace', kinds: {header: 9, events: 5, markers: 3}, meta: {clock: 'ns', entries_in_buffer: 57426},
+    rows: {11: {ts_ns: 11947369170000n, cpu: 0, pid: 24828, comm: 'mm wk-1-23', flags: '0 00000000', event: 'task_rename'}},
+  },
+  {file: 'real-fields-unknown-type.txt', format: 'ftrace', kinds: {header: 12, events: 5}, rows: {16: {event: 'unknown_type', body: 'UNKNOWN TYPE 5'}}},
 ];
 
 function pick(row: object, keys: string[]): Record<string, unknown> {

@@ -43,7 +43,8 @@ export const traceCmdFormat: Format = {
   description: '`trace-cmd report` text (3.x default, 2.x `version = 6`, `-l` latency columns, instances)',
   priority: 10,
   // 2: a final line without newline is `truncated-line`; a timestamp of the other form is `timestamp-form-mismatch`.
-  parserVersion: 2,
+  // 3: markers printed with sym-offset / sym-addr, context-info=0 and verbose latency lines, `UNKNOWN TYPE N` are read.
+  parserVersion: 3,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
 };
@@ -52,7 +53,7 @@ export const ftraceFormat: Format = {
   id: 'ftrace',
   description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
   priority: 20,
-  parserVersion: 2, // as trace-cmd's
+  parserVersion: 3, // as trace-cmd's
   sniff: sniffFtrace,
   createTokenizer: () => new FtraceTokenizer('ftrace'),
 };

@@ -169,6 +169,16 @@ function hasCloseCall(b: Buffer, from: number, to: number): boolean {
   return false;
 }
 
+/**
+ * A count from the header as a number when a double holds it exactly, else
+ * as a bigint (meta is written through toJsonValue: a JSON number, or its
+ * digits as a string), so counters past 2^53 keep every digit.
+ */
+function exactCount(digits: string): number | bigint {
+  const v = BigInt(digits);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
 /** Value of the decimal digits b[from, to) (at most 15: exact). */
 function digitsValue(b: Buffer, from: number, to: number): number {
   let v = 0;
@@ -216,8 +226,9 @@ function isNameChar(c: number): boolean {
 
 /** The task/cpu/flags/time columns of one line, filled in place to avoid allocations. */
 interface Head {
-  comm: string;
-  pid: number;
+  /** Null in output without the task column (options/context-info=0). */
+  comm: string | null;
+  pid: number | null;
   tgid: number | null;
   cpu: number | null;
   flags: string | null;
@@ -238,9 +249,15 @@ const CTXSW_RE = /^\s*(.*?)-(\d+)\s+=>\s+(.*?)-(\d+)\s*$/;
 // Latency format (kernel `options/latency-format`, `trace-cmd report -l`):
 // `comm8-pid  <cpu><flags> <time>: rest`; time is `sec.usec` or relative `NNNus<mark>`.
 const LATENCY_RE = /^\s*(.*?)-(\d+)\s+(\d+)([^\s\d]\S{2,7})\s+(?:(\d+)us(.)|(\d+(?:\.\d+)?)):(?: |$)/;
+// Latency format with options/verbose: `comm pid cpu flags preempt idx [abs time, µs in hex] rel (+delta): rest`
+// (kernel: "%16s %7d %3d %d %08x %08lx " then "[%08llx] %ld.%03ldms (+%ld.%03ldms): ").
+const LATENCY_VERBOSE_RE = /^\s*(.*?) +(\d+) +(\d+) (\d+) ([0-9a-f]{8}) [0-9a-f]{8,} \[([0-9a-f]+)\] \d+\.\d{3}ms \(\+\d+\.\d{3}ms\):(?: |$)/;
+const UNKNOWN_TYPE_RE = /^UNKNOWN TYPE \d+$/;
 const CTX_WAKE_RE = /^\s*\d+:\s*\d+:\S+\s+(\+|==>)\s/;
 const CALLEE_RE = /^\S+(?: \[[\w.-]+\])?(?: <[0-9a-f]+>)?$/;
 const BPRINT_RE = /^[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+: /;
+/** The ip of a print event with sym-offset (`+0x91/0x170`, module functions ` [mod]`) and/or sym-addr (` <ffffffff814aa001>`), then `: `. */
+const PRINT_IP_RE = /([\w.]+)(\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w.-]+\])?)?(?: <([0-9a-f]+)>)?:(?: |$)/y;
 const TRACECMD_HEAD_RE = /^(?:\s*(\S+): )?(?:cpus=(\d+)|version = (\d+)|CPU (\d+) is empty)\s*$/;
 const TRACECMD_SUMMARY_RE = /^(?:Average wakeup latency|Maximum Latency|Minimum Latency|RT task timings):/;
 const SUBBUFFER_RE = /^CPU:\d+ \[SUBBUFFER START\]/;
@@ -264,7 +281,7 @@ interface GraphTask {
 export class FtraceTokenizer implements Tokenizer {
   private readonly h: Head = {comm: '', pid: 0, tgid: null, cpu: null, flags: null, ts: null, rest: 0, formMismatch: false};
   private readonly m: Record<string, unknown> = {};
-  private readonly eventCounts = {bracket: 0, latency: 0, funcgraph: 0};
+  private readonly eventCounts = {bracket: 0, latency: 0, funcgraph: 0, noContext: 0};
   private tgidSeen = false;
   private flagsSeen = false;
   private noFlagsSeen = false;
@@ -325,7 +342,7 @@ export class FtraceTokenizer implements Tokenizer {
       const r = this.funcgraph(text, fg[1], Number(fg[2]), fg.index + fg[0].length);
       if (r) return r;
     }
-    if (this.scanLatency(text)) {
+    if (this.scanLatency(text) || this.scanLatencyVerbose(text)) {
       if (this.h.formMismatch) return this.formMismatch(text);
       this.eventCounts.latency++;
       return this.classify(text, this.h.rest);
@@ -359,6 +376,8 @@ export class FtraceTokenizer implements Tokenizer {
       this.last = null;
       return HEADER;
     }
+    const bare = this.noContext(text, i);
+    if (bare !== null) return bare;
     // A line of a multi-line payload (e.g. a trace_marker write containing '\n').
     if (this.last !== null) {
       this.continuation++;
@@ -369,6 +388,33 @@ export class FtraceTokenizer implements Tokenizer {
       return unparsedLine('continuation-line', text);
     }
     return unparsedLine('not-an-ftrace-line', text);
+  }
+
+  /**
+   * A line of tracefs `trace` printed with options/context-info=0: the event
+   * text alone (`name: body`, `sys_x(...)`, `func <-parent`), no task, CPU,
+   * flags or time column. Only read in a `trace` file (its `# tracer:`
+   * header) in which no line had those columns: elsewhere such text is a
+   * continuation or not trace output at all (`ACPI: ...` of a kernel log).
+   * Null when the line is not one.
+   */
+  private noContext(text: string, at: number): LineResult | null {
+    const c = this.eventCounts;
+    if (this.dialect !== 'ftrace' || this.m.tracer === undefined || c.bracket + c.latency + c.funcgraph > 0) return null;
+    const h = this.h;
+    h.comm = null;
+    h.pid = null;
+    h.tgid = null;
+    h.cpu = null;
+    h.flags = null;
+    h.ts = null;
+    h.formMismatch = false;
+    const r = this.classify(text, at);
+    if (r.t === 'unparsed') return null;
+    // A lone word is a function only in function tracer output (print-parent off).
+    if (r.t === 'events' && r.event === 'function' && !r.body.includes(' <-') && this.m.tracer !== 'function') return null;
+    c.noContext++;
+    return r;
   }
 
   /**
@@ -431,6 +477,7 @@ export class FtraceTokenizer implements Tokenizer {
     if (this.eventCounts.bracket) layouts.push('columns');
     if (this.eventCounts.latency) layouts.push('latency');
     if (this.eventCounts.funcgraph) layouts.push('function_graph');
+    if (this.eventCounts.noContext) layouts.push('no-context');
     m.layouts = layouts;
     if (this.lostLines) {
       m.lost_event_lines = this.lostLines;
@@ -833,16 +880,23 @@ export class FtraceTokenizer implements Tokenizer {
     } else if (text.includes('entries-in-buffer')) {
       const e = ENTRIES_RE.exec(text);
       if (e) {
-        this.m.entries_in_buffer = Number(e[1]);
-        this.m.entries_written = Number(e[2]);
+        this.m.entries_in_buffer = exactCount(e[1]!);
+        this.m.entries_written = exactCount(e[2]!);
       }
       const p = NPROC_RE.exec(text);
       if (p) this.m.cpus = Number(p[1]);
     } else if (/^# \S+ latency trace v/.test(text)) {
       this.m.latency_format = true;
     } else if (text.startsWith('# latency:')) {
-      const l = /^# latency: (\d+) us/.exec(text);
-      if (l) this.m.latency_us = Number(l[1]);
+      // `# latency: 259 us, #57426/57426, CPU#0 | ...`: entries in the buffer / written, as the entries line gives them.
+      const l = /^# latency: (\d+) us(?:, #(\d+)\/(\d+))?/.exec(text);
+      if (l) {
+        this.m.latency_us = exactCount(l[1]!);
+        if (l[2] !== undefined) {
+          this.m.entries_in_buffer = exactCount(l[2]);
+          this.m.entries_written = exactCount(l[3]!);
+        }
+      }
       const p = NPROC_RE.exec(text);
       if (p) this.m.cpus = Number(p[1]);
     }
@@ -990,6 +1044,29 @@ export class FtraceTokenizer implements Tokenizer {
     return true;
   }
 
+  /**
+   * The verbose latency layout. Its absolute time is the trace time in µs
+   * (hex), so ts_ns is exact to the µs as in the other layouts; flags holds
+   * the numeric flags and preempt count columns as printed (`9 00000001`).
+   */
+  private scanLatencyVerbose(s: string): boolean {
+    const m = LATENCY_VERBOSE_RE.exec(s);
+    if (!m) return false;
+    const h = this.h;
+    h.comm = m[1]!;
+    h.pid = Number(m[2]);
+    h.tgid = null;
+    h.cpu = Number(m[3]);
+    h.flags = `${m[4]} ${m[5]}`;
+    h.ts = BigInt('0x' + m[6]!) * 1000n;
+    h.formMismatch = !this.tsFormAgrees(null, true);
+    if (h.formMismatch) return true;
+    if (this.clock === null) this.clock = 'ns';
+    h.rest = m.index + m[0].length;
+    this.flagsSeen = true;
+    return true;
+  }
+
   // ---- what follows `ts: ` ------------------------------------------------------
 
   private classify(s: string, rest: number, retried = false): LineResult {
@@ -1018,6 +1095,8 @@ export class FtraceTokenizer implements Tokenizer {
       if (s.startsWith('<stack trace>', rest)) return this.event('kernel_stack', s.slice(rest));
       if (s.startsWith('<user stack trace>', rest)) return this.event('user_stack', s.slice(rest));
     }
+    const ip = q > rest ? this.printIp(s, rest) : null;
+    if (ip !== null) return ip;
     const body = s.slice(rest);
     if (q > rest) {
       const d = s.charCodeAt(q);
@@ -1037,6 +1116,9 @@ export class FtraceTokenizer implements Tokenizer {
       if (BPRINT_RE.test(body)) return this.event('bprint', body);
     }
     if (c === 35 /* # */ && isDigit(s.charCodeAt(rest + 1))) return this.event('hwlat', body);
+    // options/fields prints no fields (and no name) for the entry types it has no format for, such as a
+    // trace_marker write (type 5): the event is there, its content was not printed.
+    if (UNKNOWN_TYPE_RE.test(body)) return this.event('unknown_type', body);
     const cw = CTX_WAKE_RE.exec(body);
     if (cw) return this.event(cw[1] === '+' ? 'wakeup' : 'context_switch', body.trim());
     return unparsedLine('no-event-name', s);
@@ -1091,9 +1173,7 @@ export class FtraceTokenizer implements Tokenizer {
         const colon = s.indexOf(': ', t);
         if (colon > t && s.lastIndexOf(' ', colon - 1) < t) t = colon + 2;
       }
-      const row: MarkerRow = {t: 'markers', ts_ns: h.ts, cpu: h.cpu, pid: h.pid, comm: h.comm, text: s.slice(t)};
-      this.last = row;
-      return row;
+      return this.marker(s.slice(t));
     }
     if (name === 'console') {
       this.last = null;
@@ -1103,6 +1183,29 @@ export class FtraceTokenizer implements Tokenizer {
     const body = s.slice(bodyAt);
     if (s.charCodeAt(bodyAt) === LBRACK && body.startsWith('[FAILED TO PARSE]')) this.failedToParse++;
     return this.event(name, body);
+  }
+
+  private marker(text: string): MarkerRow {
+    const h = this.h;
+    const row: MarkerRow = {t: 'markers', ts_ns: h.ts, cpu: h.cpu, pid: h.pid, comm: h.comm, text};
+    this.last = row;
+    return row;
+  }
+
+  /**
+   * A print event (trace_marker write, trace_printk) whose ip the sym-offset
+   * or sym-addr option prints with its offset or address:
+   * `tracing_mark_write+0x91/0x170: text`, `tracing_mark_write
+   * <ffffffff814aa001>: text`, or both. A trace_marker write stays a marker
+   * whatever the options; any other symbol is trace_printk's (`bprint`).
+   * Null when the text at `rest` has neither.
+   */
+  private printIp(s: string, rest: number): LineResult | null {
+    PRINT_IP_RE.lastIndex = rest;
+    const m = PRINT_IP_RE.exec(s);
+    if (m === null || (m[2] === undefined && m[3] === undefined)) return null;
+    if (m[1] === 'tracing_mark_write') return this.marker(s.slice(PRINT_IP_RE.lastIndex));
+    return this.event('bprint', s.slice(rest));
   }
 
   private event(event: string, body: string): EventRow {
