@@ -3,6 +3,7 @@ import path from 'node:path';
 import {z} from 'zod';
 import YAML from 'yaml';
 import {UserError} from '../errors.js';
+import {visibleControls} from './escape.js';
 
 /**
  * The baseline: findings a team already knows about, by fingerprint. A known
@@ -52,23 +53,32 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
+/** The one-line error: keys and text quoted from the file may hold control characters (an ANSI escape, a BOM). */
+function baselineError(file: string, problem: string): UserError {
+  return new UserError(`baseline ${file}: ${visibleControls(problem)}`);
+}
+
 /** Parse baseline text; `file` names the source in the one-line error. */
 export function parseBaseline(text: string, file: string): Baseline {
   let data: unknown;
   try {
-    if (isJsonPath(file)) data = JSON.parse(text);
-    else {
+    if (isJsonPath(file)) {
+      // A BOM (Windows editors, PowerShell 5's UTF-8) is no JSON text; the YAML parser already skips it. An
+      // empty file is an empty baseline in either syntax (docs/gate.md), e.g. one just created for --update-baseline.
+      const json = text.replace(/^\ufeff/, '');
+      data = json.trim() === '' ? null : JSON.parse(json);
+    } else {
       const doc = YAML.parseDocument(text, {prettyErrors: false});
       if (doc.errors.length) throw new Error(doc.errors[0]!.message);
       data = doc.toJS();
     }
   } catch (err) {
-    throw new UserError(`baseline ${file}: cannot parse ${isJsonPath(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw baselineError(file, `cannot parse ${isJsonPath(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
-  // An empty YAML file is an empty baseline, not an error.
+  // An empty file is an empty baseline, not an error.
   if (data === null || data === undefined) return emptyBaseline();
   const parsed = BaselineSchema.safeParse(data);
-  if (!parsed.success) throw new UserError(`baseline ${file}: ${describeIssue(parsed.error.issues[0]!)}`);
+  if (!parsed.success) throw baselineError(file, describeIssue(parsed.error.issues[0]!));
   return parsed.data;
 }
 
@@ -84,19 +94,44 @@ export async function loadBaseline(file: string, opts: {missingOk?: boolean} = {
   return parseBaseline(text, file);
 }
 
-export function serializeBaseline(b: Baseline, file: string): string {
-  const clean: Baseline = {
-    version: 1,
-    entries: b.entries.map((e) => {
-      // Fixed key order, absent optional keys left out.
-      const o: BaselineEntry = {fingerprint: e.fingerprint, rule: e.rule, title: e.title};
-      if (e.owner !== undefined) o.owner = e.owner;
-      if (e.comment !== undefined) o.comment = e.comment;
-      if (e.expires !== undefined) o.expires = e.expires;
-      return o;
-    }),
-  };
+/** Fixed key order, absent optional keys left out. */
+function cleanEntry(e: BaselineEntry): BaselineEntry {
+  const o: BaselineEntry = {fingerprint: e.fingerprint, rule: e.rule, title: e.title};
+  if (e.owner !== undefined) o.owner = e.owner;
+  if (e.comment !== undefined) o.comment = e.comment;
+  if (e.expires !== undefined) o.expires = e.expires;
+  return o;
+}
+
+/**
+ * `b` written over the YAML baseline `previous`, keeping what people wrote
+ * there besides the fields: `# comments`, quoting, flow style. Each entry of
+ * `b` equal to an entry of `previous` keeps that node (with its comments);
+ * the others are new nodes, and the nodes of dropped entries go with their
+ * comments. Null when `previous` has no `entries` list to edit.
+ */
+function editYaml(b: Baseline, previous: string): string | null {
+  const doc = YAML.parseDocument(previous, {prettyErrors: false});
+  if (doc.errors.length) return null;
+  const seq = doc.get('entries', true);
+  if (!YAML.isSeq(seq)) return null;
+  const nodes = new Map<string, unknown>();
+  for (const item of seq.items) {
+    const entry = BaselineEntrySchema.safeParse(YAML.isNode(item) ? item.toJS(doc) : item);
+    if (entry.success) nodes.set(JSON.stringify(cleanEntry(entry.data)), item);
+  }
+  // `entries: []` is how a baseline starts; its entries are written one block per entry, as in a new file.
+  if (seq.items.length === 0) seq.flow = false;
+  seq.items = b.entries.map((e) => nodes.get(JSON.stringify(cleanEntry(e))) ?? doc.createNode(cleanEntry(e)));
+  return doc.toString({lineWidth: 0});
+}
+
+/** The baseline as file text; `previous` (the file's text before) keeps a YAML file's comments and layout. */
+export function serializeBaseline(b: Baseline, file: string, previous?: string): string {
+  const clean: Baseline = {version: 1, entries: b.entries.map(cleanEntry)};
   if (isJsonPath(file)) return JSON.stringify(clean, null, 2) + '\n';
+  const edited = previous !== undefined && previous.trim() !== '' ? editYaml(clean, previous) : null;
+  if (edited !== null) return edited;
   return (
     '# ktrail gate baseline: known findings by fingerprint (docs/gate.md).\n' +
     '# owner/comment/expires are kept by --update-baseline; expires is the last day (UTC) an entry suppresses its finding.\n' +
@@ -105,8 +140,10 @@ export function serializeBaseline(b: Baseline, file: string): string {
 }
 
 export async function saveBaseline(b: Baseline, file: string): Promise<void> {
+  // The file as it is now (it was validated when loaded): rewritten in place, so hand-written comments survive.
+  const previous = await fs.readFile(file, 'utf8').catch(() => undefined);
   try {
-    await fs.writeFile(file, serializeBaseline(b, file));
+    await fs.writeFile(file, serializeBaseline(b, file, previous));
   } catch (err) {
     throw new UserError(`baseline ${file}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }

@@ -96,12 +96,16 @@ export function escapeGithubProperty(text: string): string {
  * Markdown inline text (paragraphs, list items, table cells; never the
  * start of a line): HTML metacharacters become entities (GitHub renders raw
  * HTML), emphasis/code/link/strikethrough punctuation and `|` (table cells)
- * are backslash-escaped, newlines become a space, controls are made visible.
- * Line-start syntax (`-`, `+`, `1.`, `>`) cannot occur mid-line, so it is
- * left alone; `#` is escaped so `#123` is not linked to an issue.
+ * are backslash-escaped, controls are made visible. A line break inside log
+ * text cannot stay one (it would end a table row, a heading or a list item),
+ * so LF and CR are shown as `\n` and `\r`, as the code fences of the same
+ * summary and the terminal show them: a space would make `a\nb` read as the
+ * different text `a b`. Line-start syntax (`-`, `+`, `1.`, `>`) cannot occur
+ * mid-line, so it is left alone; `#` is escaped so `#123` is not linked to
+ * an issue.
  */
 export function escapeMarkdownInline(text: string): string {
-  return visibleControls(text.replace(/\r?\n/g, ' '))
+  return visibleControls(text)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -86,7 +86,9 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
         confidence: f.confidence,
         ...(f.test ? {test: f.test.test, testResult: f.test.result, testPassedDespiteFinding: f.test.passed_despite_finding} : {}),
         ...(f.pid !== null ? {pid: f.pid} : {}),
-        ...(f.comm !== null ? {comm: visibleControls(f.comm)} : {}),
+        // Properties are data for tools (as in --json): the exact task name, like `test` above. Only text a
+        // viewer shows (message, relatedLocations, justification) gets its controls made visible.
+        ...(f.comm !== null ? {comm: f.comm} : {}),
       },
     };
     if (f.location) {

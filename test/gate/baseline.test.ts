@@ -47,6 +47,21 @@ test('an empty YAML file is an empty baseline', () => {
   assert.equal(parseBaseline('# only a comment\n', 'empty.yml'), {version: 1, entries: []});
 });
 
+test('a JSON baseline with a BOM parses; an empty JSON file is an empty baseline, as an empty YAML file is', () => {
+  const b = parseBaseline('\ufeff' + JSON.stringify({version: 1, entries: [{fingerprint: 'abcd1234', rule: 'r/x', title: 't'}]}), 'bom.json');
+  assert.is(b.entries[0]!.fingerprint, 'abcd1234');
+  assert.equal(parseBaseline('', 'empty.json'), {version: 1, entries: []});
+  assert.equal(parseBaseline('\ufeff\n', 'empty.json'), {version: 1, entries: []});
+});
+
+test('invalid baselines: text quoted from the file reaches the error with its control characters made visible', () => {
+  const json = userErrorOf(() => parseBaseline('{"version":1,"entries":[{"fingerprint":"abcd1234","rule":"r","title":"t","x\\u001b[31my":1}]}', 'k.json'));
+  assert.match(json, /^baseline k\.json: entries\.0: .*x\\x1b\[31my/);
+  assert.not.match(json, /[\x00-\x1f\x7f]/);
+  const yaml = userErrorOf(() => parseBaseline('version: 1\nentries:\n  - {fingerprint: abcd1234, rule: r, title: t, "a\\u200bb": 1}\n', 'k.yml'));
+  assert.match(yaml, /a\\u\{200b\}b/);
+});
+
 test('invalid baselines: one-line UserError naming the file and the problem', () => {
   const cases: [string, string, RegExp][] = [
     ['version: 2\nentries: []\n', 'v.yml', /^baseline v\.yml: version: /],
@@ -104,6 +119,47 @@ test('load: missing file is an error unless missingOk; save writes a file that l
     const b = {version: 1 as const, entries: [{fingerprint: 'cccc3333', rule: 'r/x', title: 't', owner: 'me'}]};
     await saveBaseline(b, missing);
     assert.equal(await loadBaseline(missing), b);
+  } finally {
+    await fs.rm(dir, {recursive: true, force: true});
+  }
+});
+
+test('save over a YAML baseline keeps its # comments: those of kept entries stay, a removed entry takes its own along', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ktrail-gate-baseline-'));
+  try {
+    const file = path.join(dir, 'ktrail-baseline.yml');
+    await fs.writeFile(
+      file,
+      [
+        '# Reviewed by the kernel team; see CONTRIBUTING before adding entries.',
+        'version: 1',
+        'entries:',
+        '  # rtnl vs sk_lock: upstream fix queued for 6.19',
+        '  - fingerprint: aaaa1111  # from the nightly run',
+        '    rule: lockdep/report',
+        "    title: 'possible deadlock in rtnl_lock'",
+        '    expires: 2026-12-31',
+        '  # this bug was fixed',
+        '  - {fingerprint: bbbb2222, rule: kernel/warning, title: WARNING in foo}',
+        '',
+      ].join('\n'),
+    );
+    const old = await loadBaseline(file);
+    // As --update-baseline leaves it: the first entry kept, the fixed one dropped, a new one appended.
+    const next = {version: 1 as const, entries: [old.entries[0]!, {fingerprint: 'cccc3333', rule: 'kernel/oops', title: 'title: with "quotes" #x\nand a line break'}]};
+    await saveBaseline(next, file);
+    const text = await fs.readFile(file, 'utf8');
+    for (const kept of ['# Reviewed by the kernel team', '# rtnl vs sk_lock: upstream fix queued for 6.19', '# from the nightly run', "title: 'possible deadlock in rtnl_lock'"]) {
+      assert.ok(text.includes(kept), `${kept} lost:\n${text}`);
+    }
+    assert.not.ok(text.includes('this bug was fixed'), text);
+    assert.not.ok(text.includes('bbbb2222'), text);
+    assert.equal(await loadBaseline(file), next);
+    // `entries: []`, as a baseline starts, gets block entries like a new file.
+    await fs.writeFile(file, 'version: 1\nentries: []\n');
+    await saveBaseline(next, file);
+    assert.match(await fs.readFile(file, 'utf8'), /^entries:\n {2}- fingerprint: aaaa1111\n/m);
+    assert.equal(await loadBaseline(file), next);
   } finally {
     await fs.rm(dir, {recursive: true, force: true});
   }

@@ -244,6 +244,21 @@ test('--db kept across runs: each gate judges the sources of its own run', () =>
   assert.equal(out.sources.map((s: any) => s.path), [DMESG]);
 });
 
+test('--db kept across runs: a finding is not attributed to a test of an earlier run (its trace markers are in the database)', () => {
+  const db = path.join(tmp, 'markers-then-splat.duckdb');
+  // Run 1: only the capture kit's trace, whose gupfork phase spans 1550.353141 .. 1550.510913.
+  assert.is(gate(`${REAL}/cap5-trace-markers-excerpt.txt`, '--db', db).code, 0);
+  // Run 2, another boot: a splat at the same uptime. No test of this run was running.
+  const inPhase = spliceSplat(DMESG, 1_550_400_000n, 'console-splat-next-run.txt');
+  const res = json(gate(inPhase, '--db', db, '--json'));
+  const f = lockdepFindings(res)[0];
+  assert.ok(f, 'lockdep finding');
+  assert.is(f.test, null, JSON.stringify(f.test));
+  assert.equal(res.tests, []);
+  // The same two files in one run: the markers do name the phase.
+  assert.is(lockdepFindings(json(gate(inPhase, `${REAL}/cap5-trace-markers-excerpt.txt`, '--json')))[0].test?.test, 'gupfork');
+});
+
 test('attribution: a splat after a reboot is not attributed to a test of the boot before', () => {
   const log = path.join(tmp, 'two-boots.log');
   writeFileSync(

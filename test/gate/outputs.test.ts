@@ -44,7 +44,7 @@ test('escapers: each format neutralises its own metacharacters', () => {
   assert.is(escapeXml('\u{1f600}'), '\u{1f600}');
   assert.is(escapeGithubData('50%\r\n::x'), '50%25%0D%0A::x');
   assert.is(escapeGithubProperty('a:b,c%'), 'a%3Ab%2Cc%25');
-  assert.is(escapeMarkdownInline('a|b `c` <i> *d*\ne'), 'a\\|b \\`c\\` &lt;i&gt; \\*d\\* e');
+  assert.is(escapeMarkdownInline('a|b `c` <i> *d*\ne'), 'a\\|b \\`c\\` &lt;i&gt; \\*d\\*\\\\ne');
   assert.is(escapeTerminal('::error::x\x1b[31m'), '\\::error::x\\x1b[31m');
   assert.is(visibleControls('a\tb\nc\x07', true), 'a\tb\nc\\x07');
   assert.is(visibleControls('user\u202eexe.txt \u2066x\u2069'), 'user\\u{202e}exe.txt \\u{2066}x\\u{2069}');
@@ -126,6 +126,21 @@ test('SARIF: valid against the vendored SARIF 2.1.0 schema, with rules, location
   assert.not.match(JSON.stringify(sarif), /\\u001b/);
 });
 
+test('SARIF: properties carry the exact task name; only the text a viewer shows has its controls made visible', () => {
+  const comm = 'ev\x1b[31mil\x01\u202e\nname';
+  const f = finding({rule: 'kernel/warning', fingerprint: 'fpcomm000001', comm, title: 'WARNING in x\x1b[0m', evidence: [{source_id: 1, seq: 7, ts_ns: null, role: 'header', text: `WARNING: task ${comm}`}]});
+  const r = compareWithBaseline({findings: [f], coverage: [coverage('kernel/warning')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26', spans: []});
+  const sarif = renderSarif(r, {toolVersion: '0.1.0', rules: [{id: 'kernel/warning', description: 'Kernel WARNING', severity: 'warning', help: 'help'}]}) as any;
+  const validator = sarifValidator();
+  assert.ok(validator.validate(JSON.parse(JSON.stringify(sarif))), validator.errors());
+  const res = JSON.parse(JSON.stringify(sarif)).runs[0].results[0];
+  // As in --json: a consumer matching the task name gets the name itself, not a display form of it.
+  assert.is(res.properties.comm, comm);
+  assert.is(res.properties.pid, 42);
+  assert.is(res.message.text, 'WARNING in x\\x1b[0m\nmessage');
+  assert.is(res.relatedLocations[0].message.text, '[header] WARNING: task ev\\x1b[31mil\\x01\\u{202e}\\nname');
+});
+
 test('GitHub annotations: one line each, values escaped, known findings not annotated', () => {
   const r = hostileResult();
   const lines = renderGithub(r);
@@ -201,6 +216,29 @@ test('Markdown: counts, sections, hostile text cannot add HTML, break tables or 
   const fenceLine = lines.find((l) => /^`{5,}text$/.test(l));
   assert.ok(fenceLine, 'the fence grows past the ```` in the evidence');
   assert.ok(md.includes('::error file=evil.c,line=1::injected annotation'), 'evidence text shown verbatim in the code block');
+});
+
+test('Markdown: a line break inside a title shows as a visible \\n (as in the evidence fence), not as a space', () => {
+  // `a\nb` and `a b` are different texts; a space would show both the same. Table rows and headings stay one line.
+  const broken = finding({rule: 'kernel/oops', fingerprint: 'fpnewline001', title: 'BUG: first\nsecond\r\nthird | x', evidence: [{source_id: 1, seq: 3, ts_ns: null, role: 'header', text: 'BUG: first\nsecond'}]});
+  const spaced = finding({rule: 'kernel/oops', fingerprint: 'fpnewline002', title: 'BUG: first second third | x', ts_ns: 11_000_000_000n});
+  const r = compareWithBaseline({
+    findings: [broken, spaced],
+    coverage: [coverage('kernel/oops'), coverage('lockdep/report', 'not-evaluated')],
+    sources: SOURCES,
+    baseline: {version: 1, entries: [{fingerprint: 'fpgone000001', rule: 'lockdep/report', title: 'lock A\nlock B', owner: 'net\nteam'}]},
+    baselinePath: 'b.yml',
+    failOn: 'error',
+    today: '2026-11-26',
+    spans: [],
+  });
+  const md = renderMarkdown(r);
+  assert.ok(md.includes('#### error: BUG: first\\\\nsecond\\\\r\\\\nthird \\| x\n'), md);
+  assert.ok(md.includes('#### error: BUG: first second third \\| x\n'), md);
+  assert.ok(md.includes('| unverified | lockdep/report | lock A\\\\nlock B | net\\\\nteam |'), md);
+  // The evidence fence shows the same line break the same way.
+  assert.ok(md.includes('logs/console.log:3  BUG: first\\nsecond\n'), md);
+  assert.not.match(md, /\r/);
 });
 
 test('Markdown and JUnit of a clean run', () => {
