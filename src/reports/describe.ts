@@ -1,4 +1,5 @@
 import {STACK, type OopsDef, type StackSpec, type TitleFormat} from './classes.js';
+import {demangle} from './demangle.js';
 import {compileSkip, hangFrame, isSkipped, stallFrame, titleFrameNames} from './frames.js';
 import {re} from './shorthand.js';
 
@@ -66,8 +67,10 @@ export function describe(text: string, oops: OopsDef): Description {
       if (!ok) corrupted = NO_FRAMES;
       args.push(...frames);
     }
-    title = fill(f.fmt, args);
-    alt = (f.alt ?? []).map((a) => fill(a, args));
+    // Frames are chosen (and skip lists matched) on the names as printed; titles show them demangled.
+    const shown = args.map(demangle);
+    title = fill(f.fmt, shown);
+    alt = (f.alt ?? []).map((a) => fill(a, shown));
     format = f;
   }
   if (title === '') {
@@ -189,7 +192,7 @@ export function corruptionOf(title: string, text: string, format: TitleFormat | 
     for (let i = 0; i < 15 && i < rest.length; i++) {
       const l = rest[i]!;
       if (isStackStart(l)) break;
-      if (l.includes('(stack is not available)') || /^ *(?:\[<?(?:[0-9a-f]+)>?\] ?){0,2}[ \t]+(?:[0-9]+:)?([a-zA-Z0-9_.]+)\+0x([0-9a-f]+)\/0x([0-9a-f]+)/.test(l) || /^ *\[<[0-9a-f]+>\] \(/.test(l)) {
+      if (l.includes('(stack is not available)') || /^ *(?:\[<?(?:[0-9a-f]+)>?\] ?){0,2}[ \t]+(?:[0-9]+:)?([a-zA-Z0-9_.$]+)\+0x([0-9a-f]+)\/0x([0-9a-f]+)/.test(l) || /^ *\[<[0-9a-f]+>\] \(/.test(l)) {
         found = true;
         break;
       }

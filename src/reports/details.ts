@@ -1,3 +1,4 @@
+import {demangle} from './demangle.js';
 import {parseFrameLine} from './frames.js';
 import type {ReportFrame, ReportLock} from './types.js';
 
@@ -149,7 +150,7 @@ export function framesOf(lines: string[]): ReportFrame[] {
 }
 
 // ` #0: ffff888012345678 (&mm->mmap_lock){++++}-{3:3}, at: func+0x1/0x2`  (old kernels: no address, `at: [<pc>] func`)
-const LOCK_DESC = /^\s*(?:#(\d+):\s*)?(?:[0-9a-f]{8,}\s+)?\((.+?)\)\{([^}]*)\}(-\{[^}]*\})?(?:, at: (?:\[<?[0-9a-f]+>?\] )?([A-Za-z0-9_.]+)(?:\+0x[0-9a-f]+\/0x[0-9a-f]+)?)?/;
+const LOCK_DESC = /^\s*(?:#(\d+):\s*)?(?:[0-9a-f]{8,}\s+)?\((.+?)\)\{([^}]*)\}(-\{[^}]*\})?(?:, at: (?:\[<?[0-9a-f]+>?\] )?([A-Za-z0-9_.$]+)(?:\+0x[0-9a-f]+\/0x[0-9a-f]+)?)?/;
 const HELD_BY = /^\s*(?:\d+|no) locks? held by (.+?)\/(\d+)/;
 const CHAIN_HEAD = /^-> #(\d+) \((.+?)\)\{([^}]*)\}(-\{[^}]*\})?/;
 
@@ -242,7 +243,7 @@ export function locksOf(lines: string[]): ReportLock[] {
     }
     if (role && (m = LOCK_DESC.exec(line))) {
       const idx = m[1] !== undefined ? Number(m[1]) : idxAcq++;
-      out.push({role, idx, lock_name: m[2]!, lock_class: m[3]! + (m[4] ?? ''), func: m[5] ?? null, held_by: role === 'held' || role === 'acquiring' || role === 'releasing' || role === 'freed' ? heldBy : null});
+      out.push({role, idx, lock_name: m[2]!, lock_class: m[3]! + (m[4] ?? ''), func: m[5] === undefined ? null : demangle(m[5]), held_by: role === 'held' || role === 'acquiring' || role === 'releasing' || role === 'freed' ? heldBy : null});
       if (role !== 'held') role = null;
       continue;
     }

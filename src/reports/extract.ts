@@ -3,7 +3,7 @@ import {corruptionOf, describe} from './describe.js';
 import {factsOf, framesOf, locksOf} from './details.js';
 import {isQuestionable} from './frames.js';
 import {re} from './shorthand.js';
-import {finalTitle} from './title.js';
+import {finalTitle, titleFrame} from './title.js';
 import type {ExtractedReport, ReportClass, ReportInputLine} from './types.js';
 
 /**
@@ -293,7 +293,6 @@ function analyze(rep: Open, opts: ExtractOptions): ExtractedReport {
     reason = `interleaved output of several tasks (pids ${[...facts.pids].join(', ')})`;
   }
   const cls = classOf(rep.oops, d.format?.cls);
-  const frameMatch = /.* in ([a-zA-Z0-9_]+)/.exec(title);
   return {
     seq_start: rep.header.seq,
     seq_end: rep.seqEnd,
@@ -303,7 +302,7 @@ function analyze(rep: Open, opts: ExtractOptions): ExtractedReport {
     title,
     alt_titles: d.altTitles.map(finalTitle),
     type: typeOf(title, cls),
-    frame: frameMatch && frameMatch[1] !== 'corrupted' ? frameMatch[1]! : null,
+    frame: titleFrame(title),
     corrupted: reason !== null,
     corrupted_reason: reason,
     comm: facts.comm,

@@ -1,3 +1,4 @@
+import {demangle, LEGACY_RUST_SYMBOL} from './demangle.js';
 import type {ReportFrame} from './types.js';
 
 /**
@@ -44,7 +45,7 @@ export const SKIP_FRAMES: string[] = [
 ];
 
 /** A frame of the strict kind used for titles: `[<pc>] [<pc>] func+0x1/0x2` or `func.isra.0+...`. */
-const TITLE_FRAME = /^ *(?:\[<?(?:0x)?[0-9a-f]+>?\] ?){0,2}[ \t]*([a-zA-Z0-9_]+)(?:\.|\+)/;
+const TITLE_FRAME = new RegExp(`^ *(?:\\[<?(?:0x)?[0-9a-f]+>?\\] ?){0,2}[ \\t]*(${LEGACY_RUST_SYMBOL}|[a-zA-Z0-9_]+)(?:\\.|\\+)`);
 /** Arm32 `[<c0123456>] (func) from [<c0654321>] (caller+0x..)`: both names are candidates, callee first. */
 const ARM_FROM_FRAME = /^ *\[<[0-9a-f]+>\] \(([a-zA-Z0-9_]+)(?:\.[^)]*)?\)(?: from \[<[0-9a-f]+>\] \(([a-zA-Z0-9_]+)(?:\.|\+|\)))?/;
 
@@ -97,13 +98,13 @@ export function compileSkip(extra: string[] = NO_EXTRA): RegExp {
 // func+0x12/0x34 [module] file.c:12 [inline]   |   func file.c:12 [inline]   |   [<pc>] (func+0x1/0x2) from
 const FULL_FRAME =
   /^\s*(?:\[<?(?:0x)?[0-9a-f]+>?\]\s*){0,2}(\?\s+)?\(?([A-Za-z_][A-Za-z0-9_.$]*)\+(?:0x)?([0-9a-f]+)\/(?:0x)?([0-9a-f]+)\)?(?:\s+\[([A-Za-z0-9_\-]+)\])?(?:\s+([A-Za-z0-9_\-./]+\.[a-zA-Z]+):(\d+))?/;
-const INLINE_FRAME = /^\s*([A-Za-z_][A-Za-z0-9_.]*)\s+([A-Za-z0-9_\-./]+\.[a-zA-Z]+):(\d+)(?:\s+\[inline\])?\s*$/;
+const INLINE_FRAME = /^\s*([A-Za-z_][A-Za-z0-9_.$]*)\s+([A-Za-z0-9_\-./]+\.[a-zA-Z]+):(\d+)(?:\s+\[inline\])?\s*$/;
 
 export function parseFrameLine(line: string): Omit<ReportFrame, 'section' | 'idx'> | null {
   let m = FULL_FRAME.exec(line);
   if (m) {
     return {
-      func: m[2]!,
+      func: demangle(m[2]!),
       offset: BigInt('0x' + m[3]!),
       size: BigInt('0x' + m[4]!),
       module: m[5] ?? null,
@@ -114,7 +115,7 @@ export function parseFrameLine(line: string): Omit<ReportFrame, 'section' | 'idx
   }
   m = INLINE_FRAME.exec(line);
   if (m && !/^(?:in|at|from|Comm|PID|CPU)$/.test(m[1]!)) {
-    return {func: m[1]!, offset: null, size: null, module: null, file: m[2]!, line: Number(m[3]), reliable: true};
+    return {func: demangle(m[1]!), offset: null, size: null, module: null, file: m[2]!, line: Number(m[3]), reliable: true};
   }
   return null;
 }

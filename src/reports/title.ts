@@ -50,3 +50,45 @@ export function sanitizeTitle(title: string): string {
 export function finalTitle(raw: string): string {
   return sanitizeTitle(replaceDynamicParts(raw));
 }
+
+/**
+ * The function a title blames: the name after its last ` in `. A C name is
+ * an identifier; a demangled C++/Rust name goes on through `::` and bracket
+ * groups (`<T as Trait>::f`, `ns::f<int>`, `f::{closure#0}`), which may hold
+ * spaces. null for `in corrupted` and titles without a function.
+ */
+export function titleFrame(title: string): string | null {
+  const m = /.* in ([a-zA-Z0-9_<])/.exec(title);
+  if (!m) return null;
+  const start = m[0].length - 1;
+  let i = start;
+  for (;;) {
+    // One segment: an identifier (with C++ template arguments), `<...>` or `{...}`.
+    if (title[i] === '<' || title[i] === '{') {
+      i = closingBracket(title, i);
+    } else {
+      const id = /^[a-zA-Z0-9_]+/.exec(title.slice(i));
+      if (!id) break;
+      i += id[0].length;
+      if (title[i] === '<') i = closingBracket(title, i);
+    }
+    if (!title.startsWith('::', i) || !/[a-zA-Z0-9_<{]/.test(title[i + 2] ?? '')) break;
+    i += 2;
+  }
+  const name = title.slice(start, i);
+  return name === '' || name === 'corrupted' ? null : name;
+}
+
+/** Index after the bracket that closes the one at `open` (`->` is an arrow, not a bracket), or the end of a cut title. */
+function closingBracket(s: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch === '<' || ch === '{' || ch === '(' || ch === '[') depth++;
+    else if ((ch === '>' && s[i - 1] !== '-') || ch === '}' || ch === ')' || ch === ']') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return s.length;
+}
