@@ -1,3 +1,5 @@
+import {sanitizeForTerminal} from '../output/sanitize.js';
+
 /**
  * How every ktrail error reaches the user: one line on stderr, whether or
  * not --json is given (oclif's logToStderr is silent under --json, which
@@ -6,6 +8,8 @@
  * why instead of nothing.
  */
 export function writeError(message: string, exitCode: number, json: boolean): void {
-  process.stderr.write(`ktrail: ${message}\n`);
+  // Messages quote file names, baseline keys and other input: their control characters (an ANSI escape in a
+  // file name) are shown, not sent to the terminal.
+  process.stderr.write(`ktrail: ${sanitizeForTerminal(message)}\n`);
   if (json) process.stdout.write(`${JSON.stringify({error: {message, exit_code: exitCode}})}\n`);
 }

@@ -25,6 +25,12 @@ test('the escapers: \\n, \\r (and \\t in table cells) as C escapes, other contro
   assert.is(visibleControls(s, true), 'a\nb\rc\td\\x07e\\x1b[2J\\u{202e}', 'where an output keeps line breaks');
 });
 
+test('an error message quoting input shows its controls: an ANSI escape in a file name does not reach the terminal', () => {
+  const r = ktrail('ingest', 'x\x1b[2Jy\u202e.txt', '--db', path.join(dir, 'err.duckdb'));
+  assert.is(r.code, 2, r.err);
+  assert.is(r.err, 'ktrail: x\\x1b[2Jy\\u{202e}.txt: no such file\n');
+});
+
 test('characters that display as nothing, or break a line, are shown too', () => {
   const s = 'soft\u00adhy zero\u200bwidth l\u200er\u200fm line\u2028para\u2029 join\u2060er bom\ufeff';
   const shown = 'soft\\xadhy zero\\u{200b}width l\\u{200e}r\\u{200f}m line\\u{2028}para\\u{2029} join\\u{2060}er bom\\u{feff}';
