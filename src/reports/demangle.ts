@@ -70,16 +70,46 @@ function demangleRustV0(symbol: string): string {
   return p.out + rest;
 }
 
-class RustV0 {
+/** Reading position in a mangled symbol, with the caps that stop hostile input (MAX_DEPTH, MAX_STEPS). */
+abstract class SymbolCursor {
   pos = 0;
-  out = '';
-  private silent = 0;
   private depth = 0;
   private steps = 0;
-  /** Lifetimes bound by enclosing `for<...>` binders. */
-  private boundLifetimes = 0;
 
   constructor(readonly s: string) {}
+
+  protected peek(off = 0): string | undefined {
+    return this.s[this.pos + off];
+  }
+
+  protected next(): string {
+    const c = this.s[this.pos];
+    if (c === undefined) fail();
+    this.pos++;
+    return c;
+  }
+
+  protected eat(c: string): boolean {
+    if (this.s[this.pos] !== c) return false;
+    this.pos++;
+    return true;
+  }
+
+  protected nest<T>(parse: () => T): T {
+    if (++this.depth > MAX_DEPTH || ++this.steps > MAX_STEPS) fail();
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+}
+
+class RustV0 extends SymbolCursor {
+  out = '';
+  private silent = 0;
+  /** Lifetimes bound by enclosing `for<...>` binders. */
+  private boundLifetimes = 0;
 
   private print(text: string): void {
     if (this.silent > 0) return;
@@ -93,32 +123,6 @@ class RustV0 {
       parse();
     } finally {
       this.silent--;
-    }
-  }
-
-  private peek(): string | undefined {
-    return this.s[this.pos];
-  }
-
-  private next(): string {
-    const c = this.s[this.pos];
-    if (c === undefined) fail();
-    this.pos++;
-    return c;
-  }
-
-  private eat(c: string): boolean {
-    if (this.s[this.pos] !== c) return false;
-    this.pos++;
-    return true;
-  }
-
-  private nest<T>(parse: () => T): T {
-    if (++this.depth > MAX_DEPTH || ++this.steps > MAX_STEPS) fail();
-    try {
-      return parse();
-    } finally {
-      this.depth--;
     }
   }
 
@@ -639,41 +643,10 @@ interface CxxName {
   cls: string | null;
 }
 
-class Itanium {
-  pos = 0;
+class Itanium extends SymbolCursor {
   private subs: CxxType[] = [];
   /** Template arguments of the entity being encoded, for `T_` references. */
   private templateArgs: CxxType[] | null = null;
-  private depth = 0;
-  private steps = 0;
-
-  constructor(readonly s: string) {}
-
-  private peek(off = 0): string | undefined {
-    return this.s[this.pos + off];
-  }
-
-  private next(): string {
-    const c = this.s[this.pos];
-    if (c === undefined) fail();
-    this.pos++;
-    return c;
-  }
-
-  private eat(c: string): boolean {
-    if (this.s[this.pos] !== c) return false;
-    this.pos++;
-    return true;
-  }
-
-  private nest<T>(parse: () => T): T {
-    if (++this.depth > MAX_DEPTH || ++this.steps > MAX_STEPS) fail();
-    try {
-      return parse();
-    } finally {
-      this.depth--;
-    }
-  }
 
   private number(): number {
     const m = /^[0-9]{1,6}/.exec(this.s.slice(this.pos, this.pos + 6));
