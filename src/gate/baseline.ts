@@ -58,6 +58,14 @@ function baselineError(file: string, problem: string): UserError {
   return new UserError(`baseline ${file}: ${visibleControls(problem)}`);
 }
 
+/**
+ * YAML 1.2's core schema whatever the file's `%YAML` directive says: under
+ * 1.1 rules an unquoted `expires: 2026-01-01` is a date, and `no`, `off` or
+ * `n` in a title are booleans, so a baseline that loads under 1.2 failed or
+ * changed meaning under a `%YAML 1.1` line.
+ */
+const YAML_OPTIONS = {prettyErrors: false, schema: 'core'} as const;
+
 /** Parse baseline text; `file` names the source in the one-line error. */
 export function parseBaseline(text: string, file: string): Baseline {
   let data: unknown;
@@ -68,7 +76,7 @@ export function parseBaseline(text: string, file: string): Baseline {
       const json = text.replace(/^\ufeff/, '');
       data = json.trim() === '' ? null : JSON.parse(json);
     } else {
-      const doc = YAML.parseDocument(text, {prettyErrors: false});
+      const doc = YAML.parseDocument(text, YAML_OPTIONS);
       if (doc.errors.length) throw new Error(doc.errors[0]!.message);
       data = doc.toJS();
     }
@@ -111,7 +119,7 @@ function cleanEntry(e: BaselineEntry): BaselineEntry {
  * comments. Null when `previous` has no `entries` list to edit.
  */
 function editYaml(b: Baseline, previous: string): string | null {
-  const doc = YAML.parseDocument(previous, {prettyErrors: false});
+  const doc = YAML.parseDocument(previous, YAML_OPTIONS);
   if (doc.errors.length) return null;
   const seq = doc.get('entries', true);
   if (!YAML.isSeq(seq)) return null;

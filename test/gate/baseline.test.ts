@@ -47,6 +47,11 @@ test('an empty YAML file is an empty baseline', () => {
   assert.equal(parseBaseline('# only a comment\n', 'empty.yml'), {version: 1, entries: []});
 });
 
+test('a %YAML 1.1 directive does not turn dates into Dates or yes/no into booleans: the fields stay strings', () => {
+  const b = parseBaseline('%YAML 1.1\n---\nversion: 1\nentries:\n  - fingerprint: 0123abcd\n    rule: kernel/warning\n    title: no\n    expires: 2026-12-31\n', 'old.yml');
+  assert.equal(b.entries[0], {fingerprint: '0123abcd', rule: 'kernel/warning', title: 'no', expires: '2026-12-31'});
+});
+
 test('a JSON baseline with a BOM parses; an empty JSON file is an empty baseline, as an empty YAML file is', () => {
   const b = parseBaseline('\ufeff' + JSON.stringify({version: 1, entries: [{fingerprint: 'abcd1234', rule: 'r/x', title: 't'}]}), 'bom.json');
   assert.is(b.entries[0]!.fingerprint, 'abcd1234');
