@@ -174,18 +174,25 @@ export function spansFromTestResults(rows: readonly TestResultRow[]): TestSpan[]
   return out;
 }
 
-/** All test spans the store knows: test_results (when that projection exists) and test markers. */
-export async function loadTestSpans(db: Db): Promise<TestSpan[]> {
+/**
+ * The test spans of the given sources: test_results (when that projection
+ * exists) and test markers. Other sources in the store (an earlier run's, in
+ * a kept --db) are not read.
+ */
+export async function loadTestSpans(db: Db, sourceIds: Iterable<number>): Promise<TestSpan[]> {
   const spans: TestSpan[] = [];
+  const ids = [...sourceIds].map((id) => Math.trunc(Number(id)));
+  if (ids.length === 0) return spans;
+  const only = `source_id IN (${ids.join(', ')})`;
   if (await db.tableExists('test_results')) {
     const rows = await db.all<TestResultRow>(
-      'SELECT source_id, seq, boot, ts_ns, ts_start_ns, depth, suite, name, result, directive FROM test_results WHERE ts_ns IS NOT NULL AND ts_start_ns IS NOT NULL',
+      `SELECT source_id, seq, boot, ts_ns, ts_start_ns, depth, suite, name, result, directive FROM test_results WHERE ts_ns IS NOT NULL AND ts_start_ns IS NOT NULL AND ${only}`,
     );
     spans.push(...spansFromTestResults(rows));
   }
   if (await db.tableExists('markers')) {
-    const rows = await db.all<{source_id: number; seq: number | bigint; ts_ns: bigint | number | null; text: string}>('SELECT source_id, seq, ts_ns, text FROM markers ORDER BY source_id, seq');
-    const last = await db.all<{source_id: number; last_ts_ns: bigint | number}>('SELECT source_id, last_ts_ns FROM sources WHERE last_ts_ns IS NOT NULL');
+    const rows = await db.all<{source_id: number; seq: number | bigint; ts_ns: bigint | number | null; text: string}>(`SELECT source_id, seq, ts_ns, text FROM markers WHERE ${only} ORDER BY source_id, seq`);
+    const last = await db.all<{source_id: number; last_ts_ns: bigint | number}>(`SELECT source_id, last_ts_ns FROM sources WHERE last_ts_ns IS NOT NULL AND ${only}`);
     spans.push(
       ...spansFromMarkers(
         rows.map((r) => ({source_id: Number(r.source_id), seq: Number(r.seq), ts_ns: r.ts_ns === null ? null : BigInt(r.ts_ns), text: r.text})),

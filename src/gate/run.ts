@@ -94,7 +94,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     if (projectorByName('test_results')) await ensureProjections(db, ['test_results']);
     // Tests of this run only: an earlier run's trace markers or KTAP results in the --db share no clock with this
     // run's logs (another boot, often another machine), though their uptimes may overlap.
-    const spans = (await loadTestSpans(db)).filter((s) => thisRun.has(s.source_id));
+    const spans = await loadTestSpans(db, thisRun);
     const boots = spans.some((s) => s.boot !== null) ? await findingBoots(db, run.findings) : undefined;
 
     let baselineUpdate: GateRun['baselineUpdate'] = null;

@@ -49,17 +49,19 @@ export function cellText(v: Cell): string {
  * data (PIVOT ... ON comm).
  */
 export function renderTable(columns: string[], rows: Cell[][]): string {
-  return [...tablePieces(columns, rows)].join('');
+  const layout = new TableLayout(columns, rows.length > 0);
+  // Each row's text once, kept for the second pass.
+  return [...sizedPieces(layout, rows.map((r) => layout.size(r)))].join('');
 }
 
-/** Characters of table text per piece tablePieces() yields. */
+/** Characters of table text per piece sizedPieces() yields (tableStream writes a large table in such pieces). */
 const TABLE_PIECE = 1 << 16;
 
 /**
  * Rows a streamed table (tableStream) holds to size its columns; past them
  * it writes each row as it comes. ~10 MB for rows of the events table.
  */
-export const TABLE_SIZING_ROWS = 10_000;
+const TABLE_SIZING_ROWS = 10_000;
 
 const isNumber = (c: Cell) => typeof c === 'number' || typeof c === 'bigint' || (c instanceof FormattedValue && c.numeric);
 
@@ -109,19 +111,12 @@ class TableLayout {
 }
 
 /**
- * renderTable's text in pieces of ~64 KB, so that a large result is
- * written without one string of all of it (V8 refuses strings past 2^29
- * characters). Widths are found with loops: `Math.max(...cells)` passed
- * every cell of a column as an argument and overflowed the stack past
- * ~125k rows.
+ * The header and rows of texts already sized into the layout, in pieces of
+ * ~TABLE_PIECE characters, so that a large table is written without one
+ * string of all of it (V8 refuses strings past 2^29 characters). Widths are
+ * grown row by row (TableLayout.size): `Math.max(...cells)` passed every
+ * cell of a column as an argument and overflowed the stack past ~125k rows.
  */
-export function* tablePieces(columns: string[], rows: Cell[][]): Generator<string> {
-  const layout = new TableLayout(columns, rows.length > 0);
-  // Each row's text once, kept for the second pass.
-  yield* sizedPieces(layout, rows.map((r) => layout.size(r)));
-}
-
-/** The header and rows of texts already sized into the layout, in pieces of ~TABLE_PIECE characters. */
 function* sizedPieces(layout: TableLayout, text: string[][]): Generator<string> {
   let piece = layout.head();
   for (const t of text) {
@@ -152,7 +147,7 @@ export async function tableStream(
   const held: Cell[][] = [];
   let layout: TableLayout | undefined;
   let piece = '';
-  // The held rows sized and written, as tablePieces() writes them; the layout goes on for the rows after them.
+  // The held rows sized and written, as renderTable() writes them; the layout goes on for the rows after them.
   const flush = async () => {
     if (layout) return;
     layout = new TableLayout(columns, held.length > 0);

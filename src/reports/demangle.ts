@@ -205,16 +205,10 @@ class RustV0 extends SymbolCursor {
         this.print('>');
         return;
       }
-      case 'X': {
-        this.implPath();
-        this.print('<');
-        this.type();
-        this.print(' as ');
-        this.path(false);
-        this.print('>');
-        return;
-      }
+      case 'X':
       case 'Y': {
+        // A trait impl (`X`, with the impl's own path, not shown) or a trait definition (`Y`): `<Type as Trait>`.
+        if (tag === 'X') this.implPath();
         this.print('<');
         this.type();
         this.print(' as ');

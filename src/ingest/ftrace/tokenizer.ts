@@ -255,7 +255,6 @@ const LATENCY_VERBOSE_RE = /^\s*(.*?) +(\d+) +(\d+) (\d+) ([0-9a-f]{8}) [0-9a-f]
 const UNKNOWN_TYPE_RE = /^UNKNOWN TYPE \d+$/;
 const CTX_WAKE_RE = /^\s*\d+:\s*\d+:\S+\s+(\+|==>)\s/;
 const CALLEE_RE = /^\S+(?: \[[\w.-]+\])?(?: <[0-9a-f]+>)?$/;
-const BPRINT_RE = /^[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+: /;
 /** The ip of a print event with sym-offset (`+0x91/0x170`, module functions ` [mod]`) and/or sym-addr (` <ffffffff814aa001>`), then `: `. */
 const PRINT_IP_RE = /([\w.]+)(\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w.-]+\])?)?(?: <([0-9a-f]+)>)?:(?: |$)/y;
 const TRACECMD_HEAD_RE = /^(?:\s*(\S+): )?(?:cpus=(\d+)|version = (\d+)|CPU (\d+) is empty)\s*$/;
@@ -1113,7 +1112,6 @@ export class FtraceTokenizer implements Tokenizer {
         // `func <-parent (repeats: N, last_ts: T)`: the func_repeats record of the function tracer.
         return this.event(body.includes(' (repeats: ') ? 'func_repeats' : 'function', body);
       }
-      if (BPRINT_RE.test(body)) return this.event('bprint', body);
     }
     if (c === 35 /* # */ && isDigit(s.charCodeAt(rest + 1))) return this.event('hwlat', body);
     // options/fields prints no fields (and no name) for the entry types it has no format for, such as a
