@@ -1,19 +1,27 @@
 import {UserError} from '../errors.js';
 import type {Format, Tokenizer} from './format.js';
 import {isAscii} from 'node:buffer';
-import {LineSplitter, MAX_LINE, type LineBatch, type SplitStats} from './reader.js';
+import {LineSplitter, MAX_LINE, type BlockCrs, type LineBatch, type SplitStats} from './reader.js';
 import type {LineResult} from './record.js';
 import {chooseFormat, headForSniff, SNIFF_BYTES, SNIFF_LINES, SNIFF_MAX_HELD} from './sniff.js';
 import {ValueRangeError} from './parquet.js';
 import {ChunkSerializer, type Chunk, type WriteCounts, type WriterOptions} from './writer.js';
 
+const CR = 13;
+
 /**
  * Bytes fastLine may read: ASCII (byte offsets are string indices) without
- * NUL or CR, which line() treats specially (a CR before LF is dropped and
- * counted, NUL bytes are removed and counted).
+ * NUL, which decode() removes and counts. CRs are for the caller: fastLine
+ * is given no line with a CR (see BlockCrs and fastLines).
  */
-function fastEligible(b: Buffer): boolean {
-  return isAscii(b) && b.indexOf(13) < 0 && b.indexOf(0) < 0;
+function fastBytes(b: Buffer): boolean {
+  return isAscii(b) && b.indexOf(0) < 0;
+}
+
+/** The CRs of `line`, one line ending with its LF (a raw batch's `lead`). */
+function lineCrs(line: Buffer): BlockCrs {
+  const cr = line.indexOf(CR);
+  return cr < 0 ? 'none' : cr === line.length - 2 ? 'ends' : 'other';
 }
 
 /** A line held for the sniff head (LineEngine.head). */
@@ -180,7 +188,7 @@ export class LineEngine {
     for (const h of pending) {
       // The held lines take the same path they would have taken had the format been known.
       const raw = h.raw;
-      if (raw !== undefined && tok.fastLine !== undefined && fastEligible(raw) && tok.fastLine(raw, 0, raw.length, this.seq + 1, this.out)) this.seq++;
+      if (raw !== undefined && tok.fastLine !== undefined && fastBytes(raw) && raw.indexOf(CR) < 0 && tok.fastLine(raw, 0, raw.length, this.seq + 1, this.out)) this.seq++;
       else this.consume(h.text, h.long, h.final);
     }
     tok.endBlock?.();
@@ -199,8 +207,8 @@ export class LineEngine {
       }
       this.hold({text: line, long: isLong});
     }
-    if (batch.lead) this.handleBlock(batch.lead);
-    if (batch.block) this.handleBlock(batch.block);
+    if (batch.lead) this.handleBlock(batch.lead, lineCrs(batch.lead));
+    if (batch.block) this.handleBlock(batch.block, batch.blockCrs ?? 'other');
     const last = batch.final;
     if (last === undefined) return;
     if (this.tok) this.consume(last.text, last.tooLong, last.cut);
@@ -213,27 +221,30 @@ export class LineEngine {
    * the sniff head. Then lines the tokenizer's byte fast path takes are
    * written without ever becoming strings; the others are decoded one by
    * one and go through consume(). Blocks with bytes the fast path does not
-   * handle (non-ASCII, NUL, CR) and formats
-   * without a fast path are decoded whole, with the splitter's accounting.
+   * handle (non-ASCII, NUL, a CR other than a CR LF's: `crs`, from the
+   * splitter's scan) and formats without a fast path are decoded whole,
+   * with the splitter's accounting.
    */
-  private handleBlock(block: Buffer): void {
+  private handleBlock(block: Buffer, crs: BlockCrs): void {
     let from = 0;
     while (this.tok === null && from < block.length) {
       const le = block.indexOf(10, from);
       const one = this.decoded(block.subarray(from, le + 1));
-      // A copy: the input buffer behind the block may be reused before the format is known.
-      const raw = le - from <= MAX_LINE ? Buffer.from(block.subarray(from, le)) : undefined;
+      // Without the CR of a CR LF (decoded() removed and counted it). A copy: the input buffer behind the block
+      // may be reused before the format is known.
+      const end = le > from && block[le - 1] === CR ? le - 1 : le;
+      const raw = le - from <= MAX_LINE ? Buffer.from(block.subarray(from, end)) : undefined;
       this.hold({text: one.lines[0]!, long: one.tooLong !== null, raw});
       from = le + 1;
     }
     if (from === block.length) return;
     const rest = from === 0 ? block : block.subarray(from);
     const tok = this.tok!;
-    if (tok.fastLine === undefined || !fastEligible(rest)) {
+    if (tok.fastLine === undefined || crs === 'other' || !fastBytes(rest)) {
       this.handle(this.decoded(rest));
       return;
     }
-    this.fastLines(rest, tok as Tokenizer & Required<Pick<Tokenizer, 'fastLine'>>);
+    this.splitter.stats.crlf_lines += this.fastLines(rest, tok as Tokenizer & Required<Pick<Tokenizer, 'fastLine'>>);
     tok.endBlock?.();
   }
 
@@ -247,22 +258,31 @@ export class LineEngine {
    * The per-line loop of handleBlock, in its own function: V8 optimizes a
    * long loop in place, and code after the loop that had never run made that
    * optimized code bail out at the end of every block (measured: 4x slower
-   * on 2M lines).
+   * on 2M lines). A CR before a line's LF is the CR of a CR LF (the block's
+   * only kind of CR here): the line is read without it, as decode() reads
+   * it, and the count of those CRs is returned for crlf_lines.
    */
-  private fastLines(block: Buffer, tok: Tokenizer & Required<Pick<Tokenizer, 'fastLine'>>): void {
+  private fastLines(block: Buffer, tok: Tokenizer & Required<Pick<Tokenizer, 'fastLine'>>): number {
     const out = this.out;
     const n = block.length;
+    let crlf = 0;
     let ls = 0;
     while (ls < n) {
       const le = block.indexOf(10, ls);
       if (le - ls > MAX_LINE) {
+        // decoded() counts its CR LF.
         this.handle(this.decoded(block.subarray(ls, le + 1)));
-      } else if (tok.fastLine(block, ls, le, this.seq + 1, out)) {
-        this.seq++;
       } else {
-        this.consume(block.toString('latin1', ls, le), false);
+        let end = le;
+        if (end > ls && block[end - 1] === CR) {
+          end--;
+          crlf++;
+        }
+        if (tok.fastLine(block, ls, end, this.seq + 1, out)) this.seq++;
+        else this.consume(block.toString('latin1', ls, end), false);
       }
       ls = le + 1;
     }
+    return crlf;
   }
 }

@@ -411,6 +411,14 @@ export interface LineBatch {
    * after `lines`; the caller reads them or hands them to decode().
    */
   block?: Buffer;
+  /**
+   * In raw mode, with `block`: the CRs it holds. `none`; `ends`: only CRs
+   * right before an LF, each the CR of a CR LF line end (a line has at most
+   * one), which the reader of the block removes and counts in crlf_lines as
+   * decode() does; `other`: it may hold CRs inside a line too (a progress
+   * bar redrawn with CRs), which are part of the line.
+   */
+  blockCrs?: BlockCrs;
   /** In raw mode: the line a push completed (bytes carried from earlier pushes, then its end), before `block`. */
   lead?: Buffer;
   /**
@@ -420,6 +428,26 @@ export interface LineBatch {
    * is missing (the line itself was written whole).
    */
   final?: {text: string; tooLong: boolean; cut: boolean};
+}
+
+export type BlockCrs = 'none' | 'ends' | 'other';
+
+/**
+ * Bytes cleanEnds or crToLf made ready for split(), with what their scan
+ * for CRs found, so that split() can say which CRs a raw block holds
+ * (LineBatch.blockCrs) without searching it again: whether any CR is left,
+ * and the first and last of those that are not right before an LF (-1:
+ * none).
+ */
+interface Cleaned {
+  bytes: Buffer;
+  crs: boolean;
+  strayFirst: number;
+  strayLast: number;
+}
+
+function noCrs(bytes: Buffer): Cleaned {
+  return {bytes, crs: false, strayFirst: -1, strayLast: -1};
 }
 
 export interface SplitStats {
@@ -499,17 +527,21 @@ export class LineSplitter {
       // The input's last byte is a CR: it ends the last line.
       this.pendingCr = false;
       this.stats.cr_line_ends++;
-      out = this.split(Buffer.from([LF]));
+      out = this.split(noCrs(Buffer.from([LF])));
     }
+    let crEnded = false;
     if (this.pendingCrs > 0) {
       // The input ends with CRs (in a head read whole too): a CR CR LF without its LF. Its last CR stays, to end
       // the last line as the CR of a CR LF whose LF is missing does (below).
       this.stats.extra_line_end_crs += this.pendingCrs - 1;
       this.pendingCrs = 0;
       if (!this.overflow) this.addCarry(Buffer.from([CR]));
+      crEnded = true;
     }
     if (this.overflow) {
-      out.final = {text: this.tooLongText(this.overflow), tooLong: true, cut: true};
+      // An over-long last line ended by that CR: counted as decode() counts it for a shorter one.
+      if (crEnded) this.stats.crlf_lines++;
+      out.final = {text: this.tooLongText(this.overflow), tooLong: true, cut: !crEnded};
       this.overflow = null;
       this.stats.missing_final_newline = true;
     } else if (this.carryLen) {
@@ -538,7 +570,7 @@ export class LineSplitter {
    * CR_DETECT_BYTES): removes a byte order mark and chooses the line
    * terminator. Returns the bytes to split.
    */
-  private begin(head: Buffer, whole: boolean): Buffer {
+  private begin(head: Buffer, whole: boolean): Cleaned {
     if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
       // Not part of the first line: left in, it became part of the first task name or header.
       this.stats.utf8_bom = true;
@@ -553,16 +585,19 @@ export class LineSplitter {
   /**
    * In `lf` and `lfcr` mode: `buf` without the CRs of line ends that are
    * not a plain CR LF, counted in extra_line_end_crs: a run of CRs right
-   * before an LF keeps only its last CR (the CR LF, which decode() removes
-   * and counts), and in `lfcr` mode the CR right after an LF goes. Left in,
-   * they became part of the line: a trailing CR in an ftrace body, a
-   * leading one in the task name, and blocks the fast path does not take.
-   * CRs elsewhere (a progress bar redrawn with CRs) stay. A run of CRs at
-   * the end of `buf` waits for the next byte (pendingCrs), so the result
-   * does not depend on where the input was cut.
+   * before an LF keeps only its last CR (the CR LF, which decode() or the
+   * fast path removes and counts), and in `lfcr` mode the CR right after an
+   * LF goes. Left in, they became part of the line: a trailing CR in an
+   * ftrace body, a leading one in the task name, and blocks the fast path
+   * does not take.
+   * CRs elsewhere (a progress bar redrawn with CRs) stay, and where they
+   * are is noted (Cleaned). A run of CRs at the end of `buf` waits for the
+   * next byte (pendingCrs), so the result does not depend on where the input
+   * was cut, and a CR right before an LF is always in the same result as
+   * that LF.
    */
-  private cleanEnds(buf: Buffer): Buffer {
-    if (buf.length === 0) return buf;
+  private cleanEnds(buf: Buffer): Cleaned {
+    if (buf.length === 0) return noCrs(buf);
     const held = this.pendingCrs;
     const lineStart = held === 0 && this.afterLf;
     this.pendingCrs = 0;
@@ -573,16 +608,20 @@ export class LineSplitter {
       buf.copy(work, held);
     }
     this.afterLf = work[work.length - 1] === LF;
-    // Copied only once a CR is dropped: a CR LF file keeps its blocks as they are (decode() handles its CRs).
+    // Copied only once a CR is dropped: a CR LF file keeps its blocks as they are (its readers handle its CRs).
     // Typed by a cast: assignments inside drop() do not widen a `null` initialiser.
     let out = null as Buffer | null;
     let n = 0;
     let from = 0;
+    // Bytes dropped so far: a kept byte at work[i] is at out[i - dropped].
+    let dropped = 0;
     const drop = (at: number, next: number) => {
       out ??= Buffer.allocUnsafe(work.length);
       n += work.copy(out, n, from, at);
       from = next;
+      dropped += next - at;
     };
+    const kept: Cleaned = {bytes: work, crs: false, strayFirst: -1, strayLast: -1};
     for (let cr = work.indexOf(CR); cr >= 0; ) {
       if (this.ends === 'lfcr' && (cr === 0 ? lineStart : work[cr - 1] === LF)) {
         drop(cr, cr + 1);
@@ -594,29 +633,38 @@ export class LineSplitter {
       while (end < work.length && work[end] === CR) end++;
       if (end === work.length) {
         this.pendingCrs = end - cr;
-        if (out === null) return work.subarray(0, cr);
+        if (out === null) {
+          kept.bytes = work.subarray(0, cr);
+          return kept;
+        }
         drop(cr, end);
         break;
       }
-      if (work[end] === LF && end - cr > 1) {
+      kept.crs = true;
+      if (work[end] !== LF) {
+        // Inside a line: kept.
+        if (kept.strayFirst < 0) kept.strayFirst = cr - dropped;
+        kept.strayLast = end - 1 - dropped;
+      } else if (end - cr > 1) {
         drop(cr, end - 1);
         this.stats.extra_line_end_crs += end - cr - 1;
       }
       cr = work.indexOf(CR, end);
     }
-    if (out === null) return work;
+    if (out === null) return kept;
     n += work.copy(out, n, from);
-    return out.subarray(0, n);
+    kept.bytes = out.subarray(0, n);
+    return kept;
   }
 
   /**
    * In `cr` mode: a copy of `buf` with every CR not followed by LF turned
-   * into an LF (counted), so the rest of the splitter (and the fast path,
-   * which never sees CR) reads the lines as LF-terminated. CR LF is left as
-   * it is: decode() removes and counts the CR. A CR at the end of `buf`
+   * into an LF (counted), so the rest of the splitter and the fast path
+   * read the lines as LF-terminated. CR LF is left as it is: decode() (or
+   * the fast path) removes and counts the CR. A CR at the end of `buf`
    * waits for the next byte, unless `last` (the end of the input).
    */
-  private crToLf(buf: Buffer, last = false): Buffer {
+  private crToLf(buf: Buffer, last = false): Cleaned {
     const lead = this.pendingCr ? 1 : 0;
     let n = buf.length;
     this.pendingCr = !last && n > 0 && buf[n - 1] === CR;
@@ -624,23 +672,31 @@ export class LineSplitter {
     const out = Buffer.allocUnsafe(lead + n);
     if (lead) out[0] = CR; // the held CR, in front of what follows it
     buf.copy(out, lead, 0, n);
+    const kept = noCrs(out);
     for (let i = out.indexOf(CR); i >= 0; i = out.indexOf(CR, i + 1)) {
       // The byte after out's last one is the CR held for the next push: not LF.
-      if (i + 1 < out.length && out[i + 1] === LF) continue;
+      if (i + 1 < out.length && out[i + 1] === LF) {
+        kept.crs = true;
+        continue;
+      }
       out[i] = LF;
       this.stats.cr_line_ends++;
     }
-    return out;
+    return kept;
   }
 
   /** Splits bytes that are LF-terminated lines (possibly with a partial line at either end) into `out`. */
-  private split(buf: Buffer): LineBatch {
+  private split(cleaned: Cleaned): LineBatch {
+    const buf = cleaned.bytes;
     const out: LineBatch = {lines: [], tooLong: null};
     if (buf.length === 0) return out;
     let pos = 0;
     if (this.overflow) {
       const nl = buf.indexOf(LF);
       if (nl < 0) return out;
+      // The CR of its CR LF (in the same bytes as the LF: see cleanEnds, crToLf), counted as decode() counts it
+      // when the line comes whole.
+      if (nl > 0 && buf[nl - 1] === CR) this.stats.crlf_lines++;
       (out.tooLong ??= []).push(out.lines.length);
       out.lines.push(this.tooLongText(this.overflow));
       this.overflow = null;
@@ -653,6 +709,7 @@ export class LineSplitter {
     }
     // Everything up to the last LF is complete lines: decode once, split once.
     let block: Buffer;
+    let blockAt = pos;
     if (this.carryLen && this.raw) {
       // Only the carried line is joined: copying the whole block behind it cost ~8% of the line stage.
       const firstNl = buf.indexOf(LF, pos);
@@ -660,7 +717,8 @@ export class LineSplitter {
       out.lead = Buffer.concat(this.carry);
       this.carry = [];
       this.carryLen = 0;
-      block = buf.subarray(firstNl + 1, lastNl + 1);
+      blockAt = firstNl + 1;
+      block = buf.subarray(blockAt, lastNl + 1);
     } else if (this.carryLen) {
       this.carry.push(buf.subarray(pos, lastNl + 1));
       block = Buffer.concat(this.carry);
@@ -670,7 +728,11 @@ export class LineSplitter {
       block = buf.subarray(pos, lastNl + 1);
     }
     if (this.raw) {
-      if (block.length > 0) out.block = block;
+      if (block.length > 0) {
+        out.block = block;
+        const {strayFirst, strayLast} = cleaned;
+        out.blockCrs = !cleaned.crs ? 'none' : strayFirst < 0 || strayFirst > lastNl || strayLast < blockAt ? 'ends' : 'other';
+      }
     } else this.decode(block, out);
     if (lastNl + 1 < buf.length) this.addCarry(buf.subarray(lastNl + 1));
     return out;

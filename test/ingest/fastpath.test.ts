@@ -174,7 +174,7 @@ const GRAPH_EDGES = [
   ' 1234567) 0.2 us |  huge_cpu();',
 ];
 
-test('byte fast path and string path store identical rows (samples, shared formats and captures, edge lines)', async () => {
+test('byte fast path and string path store identical rows (samples, shared formats and captures, edge lines; LF, CR LF and CR CR LF)', async () => {
   const edge = path.join(dir, 'edges.txt');
   fs.writeFileSync(edge, EDGES.join('\n') + '\n');
   const tc = path.join(dir, 'edges-tracecmd.txt');
@@ -197,6 +197,22 @@ test('byte fast path and string path store identical rows (samples, shared forma
     ...listFiles(path.join(repoRoot, '../shared/formats')),
     ...listFiles(path.join(repoRoot, '../shared/captures')).filter((f) => !f.endsWith('.dat')),
   ];
+  // CR LF and CR CR LF line ends (Windows tools, serial consoles): the fast path takes such lines too, without
+  // the CRs of their line ends. The splitter makes CR CR LF into CR LF before either path sees it, so the edge
+  // files are given both ways, the samples of the layouts the fast path reads and a real capture as CR LF only
+  // (every sample in both forms doubled this test's time; a real capture of over 1 MiB is in line-ends.test.ts).
+  const fastLayouts = listFiles(path.join(repoRoot, 'samples/ftrace')).filter((f) => /^(funcgraph|function|tracecmd-(3x|compact|function|v6)|tracefs|tgid|trace_pipe|real-cap5)/.test(path.basename(f)));
+  const forms: [string, string, string[]][] = [
+    ['crlf', '\r\n', [edge, tc, graph, counter, cut, ...fastLayouts, path.join(repoRoot, '../shared/captures/cap3_pipe_lost/trace_pipe.txt')]],
+    ['crcrlf', '\r\r\n', [edge, tc, graph, counter, cut]],
+  ];
+  for (const [name, end, from] of forms) {
+    for (const f of from) {
+      const to = path.join(dir, `${name}-${path.basename(f)}`);
+      fs.writeFileSync(to, fs.readFileSync(f, 'latin1').replace(/\n/g, end), 'latin1');
+      files.push(to);
+    }
+  }
   const slow = await ingestDump(files, {fastPath: false, worker: false});
   const fast = await ingestDump(files, {fastPath: true, worker: false});
   assert.equal(fast.results, slow.results);
@@ -212,6 +228,12 @@ test('byte fast path and string path store identical rows (samples, shared forma
   const mismatched = d.unparsed.filter((r: {reason: string}) => r.reason === 'timestamp-form-mismatch').map((r: {text: string}) => r.text);
   assert.ok(mismatched.includes(COUNTER_EDGES[6]) && mismatched.includes(EDGES[20]), 'a line of the other timestamp form, each way');
   assert.ok(d.unparsed.some((r: {reason: string; text: string}) => r.reason === 'truncated-line' && r.text === EDGES[2]!.slice(0, 60)), 'the cut last line');
+  const crlf = d.sources.filter((s: {path: string}) => /crc?r?lf-edges\.txt$/.test(s.path));
+  assert.equal(
+    crlf.map((s: {meta: string}) => JSON.parse(s.meta).input),
+    ['crlf', 'crcrlf'].map((f) => ({compression: 'none', crlf_lines: EDGES.length, ...(f === 'crcrlf' ? {extra_line_end_crs: EDGES.length} : {})})),
+    'CR LF and CR CR LF edges: every line end counted',
+  );
 });
 
 /** One ingest into its own database: its rows and source, parsed. */

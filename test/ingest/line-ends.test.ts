@@ -7,7 +7,7 @@ import {LineEngine} from '../../src/ingest/engine.js';
 import type {Format} from '../../src/ingest/format.js';
 import {FORMATS} from '../../src/ingest/formats/index.js';
 import {ingestPaths, type IngestOptions} from '../../src/ingest/pipeline.js';
-import {CR_DETECT_BYTES, LineSplitter, type LineBatch} from '../../src/ingest/reader.js';
+import {CR_DETECT_BYTES, LineSplitter, MAX_LINE, TOO_LONG_KEEP, type LineBatch} from '../../src/ingest/reader.js';
 import {openStore} from '../../src/store/open.js';
 import {sharedDir, tmpDir} from './helpers.js';
 
@@ -70,12 +70,13 @@ function cutsOf(n: number): number[][] {
 const LINES = ['first line', '', 'progress 50%\r60%\r70%', 'wide é €', '   bash-4011    [001] d..2.  5000.000001: foo: x=1', 'last'];
 
 const FORMS: [string, string, {crlf_lines: number; extra_line_end_crs: number}][] = [
+  ['CR LF', '\r\n', {crlf_lines: LINES.length, extra_line_end_crs: 0}],
   ['LF CR', '\n\r', {crlf_lines: 0, extra_line_end_crs: LINES.length}],
   ['CR CR LF', '\r\r\n', {crlf_lines: LINES.length, extra_line_end_crs: LINES.length}],
   ['CR CR CR LF', '\r\r\r\n', {crlf_lines: LINES.length, extra_line_end_crs: 2 * LINES.length}],
 ];
 
-test('LF CR and CR CR LF line ends: the lines of the LF form wherever the input is cut, a CR inside a line kept, every line end CR counted', () => {
+test('CR LF, LF CR and CR CR LF line ends: the lines of the LF form wherever the input is cut, a CR inside a line kept, every line end CR counted', () => {
   for (const [name, end, counts] of FORMS) {
     const input = Buffer.from(LINES.map((l) => l + end).join(''));
     for (const cuts of cutsOf(input.length)) {
@@ -108,6 +109,51 @@ test('raw mode: LF CR input reaches the fast path as its LF form (no CR but thos
       assert.is(bytes.indexOf(13), -1, `no CR reaches the fast path (cuts ${cuts})`);
       assert.is(bytes.toString(), want, `cuts ${cuts}`);
     }
+  }
+});
+
+/** Where the CRs of `b` are. */
+function crsAt(b: Buffer): number[] {
+  const at: number[] = [];
+  for (let i = b.indexOf(13); i >= 0; i = b.indexOf(13, i + 1)) at.push(i);
+  return at;
+}
+
+test('raw mode: blockCrs says which CRs a block holds (the fast path trusts it), wherever the input is cut', () => {
+  // After a head that chooses the line end, lines with CR LF, CR CR LF and bare CR ends, and CRs inside lines.
+  const cases: [string, string, string, boolean][] = [
+    ['LF', '\r\n', 'a\r\nb\r\r\np 1%\r2%\r3%\nc\n\rd\r\ne\r\nf\r\r\r\ng\n', true],
+    ['LF', '\r\n', 'a\r\nb\r\r\nc\nd\r\ne\r\r\r\nf\n', false],
+    ['LF CR', '\n\r', 'a\n\rp 1%\r2%\n\rb\r\n\rc\r\r\n\rd\n\r', true],
+    ['LF CR', '\n\r', 'a\n\rb\r\n\rc\r\r\n\rd\n\r', false],
+    ['CR', '\r', 'a\rb\r\nc\r\rd\r\r\ne\r', false],
+  ];
+  for (const [mode, end, tail, stray] of cases) {
+    const head = ('x'.repeat(99) + end).repeat(Math.ceil(CR_DETECT_BYTES / 100) + 1);
+    const input = Buffer.from(head + tail);
+    const kinds = new Set<string>();
+    for (const tailCuts of cutsOf(tail.length)) {
+      const shifted = tailCuts.map((c) => c + head.length);
+      for (const cuts of [[head.length, ...shifted], shifted]) {
+        const sp = new LineSplitter();
+        sp.raw = true;
+        let prev = 0;
+        for (const c of [...cuts, input.length, -1]) {
+          const b = c < 0 ? sp.end() : sp.push(input.subarray(prev, c));
+          prev = c;
+          if (!b.block) continue;
+          const at = `${mode} ${JSON.stringify(tail)}, cuts ${cuts}`;
+          const crs = crsAt(b.block);
+          kinds.add(b.blockCrs!);
+          if (b.blockCrs === 'none') assert.equal(crs, [], at);
+          else if (b.blockCrs === 'ends') assert.ok(crs.every((i) => b.block![i + 1] === 10), `${at}: CRs only before LFs`);
+          else assert.is(b.blockCrs, 'other', at);
+          if (!stray) assert.is.not(b.blockCrs, 'other', `${at}: no CR inside a line`);
+        }
+      }
+    }
+    assert.is(kinds.has('other'), stray, `${mode} ${JSON.stringify(tail)}: CRs inside lines seen`);
+    assert.ok(kinds.has(mode === 'LF' ? 'ends' : 'none'), `${mode} ${JSON.stringify(tail)}: ${[...kinds]}`);
   }
 });
 
@@ -172,10 +218,52 @@ function fastLines(input: Buffer): number {
   return taken;
 }
 
-test('the fast path takes the lines of an LF CR capture as it takes those of its LF form', () => {
+test('the fast path takes the lines of an LF CR, CR LF or CR CR LF capture as it takes those of its LF form', () => {
   const lf = fastLines(Buffer.from(traceLines.map((l) => l + '\n').join(''), 'latin1'));
   assert.ok(lf > 8000, `the fast path reads the LF form (${lf} lines)`);
-  assert.is(fastLines(Buffer.from(traceLines.map((l) => l + '\n\r').join(''), 'latin1')), lf);
+  for (const end of ['\n\r', '\r\n', '\r\r\n']) assert.is(fastLines(Buffer.from(traceLines.map((l) => l + end).join(''), 'latin1')), lf, JSON.stringify(end));
+});
+
+test('a line over 1 MiB ended by CR LF or CR CR LF: its CR counts in crlf_lines wherever the input is cut, also on the fast path', () => {
+  const engineDir = tmpDir('line-ends-long');
+  for (const [end, extra] of [['\r\n', 0], ['\r\r\n', 1]] as const) {
+    for (const last of [false, true]) {
+      // A trace with the long line among its events, or as its last line (ended by the CRs of a line end whose LF is missing).
+      const lines = [...traceLines.slice(0, 20), 'x'.repeat(MAX_LINE + 10), ...(last ? [] : traceLines.slice(20, 25))];
+      let text = lines.map((l) => l + end).join('');
+      if (last) text = text.slice(0, -1);
+      const input = Buffer.from(text, 'latin1');
+      const lineAt = lines.slice(0, 20).reduce((n, l) => n + l.length + end.length, 0);
+      const lfAt = lineAt + MAX_LINE + 10 + end.length - 1;
+      const want = lines.map((l) => (l.length > MAX_LINE ? l.slice(0, TOO_LONG_KEEP) : l));
+      const counts = {crlf_lines: lines.length, extra_line_end_crs: extra * lines.length, long_lines: 1, missing_final_newline: last};
+      // Around the CRs and LF of its end: read whole, carried in (at most 1 MiB held), or skipped past 1 MiB.
+      for (let c = lfAt - 3; c <= Math.min(lfAt + 1, input.length - 1); c++) {
+        for (const cuts of [[], [c], [lineAt + 1, c], [lineAt + 1], [c, c + 1], Array.from({length: 20}, (_, i) => lineAt + (i + 1) * 65536).filter((c) => c < input.length)]) {
+          const at = `${JSON.stringify(end)}${last ? ' last' : ''}, cuts ${cuts.length > 3 ? 'every 64 KiB' : cuts}`;
+          const r = split(input, cuts);
+          assert.equal(r.lines, want, at);
+          const {crlf_lines, extra_line_end_crs, long_lines, missing_final_newline} = r.stats;
+          assert.equal({crlf_lines, extra_line_end_crs, long_lines, missing_final_newline}, counts, at);
+          // Ended by the CR of a CR LF whose LF is missing: written whole, as a shorter last line would be.
+          assert.is(r.final?.cut, last ? false : undefined, at);
+          for (const fastPath of [true, false]) {
+            const engine = new LineEngine('long.txt', FORMATS, undefined, engineDir, {fastPath});
+            let prev = 0;
+            for (const cut of [...cuts, input.length]) {
+              engine.push(input.subarray(prev, cut));
+              prev = cut;
+            }
+            const sum = engine.end();
+            engine.discard();
+            assert.equal([sum.format, sum.lines, sum.counts.unparsed], ['ftrace', lines.length, 1], `${at}, fast path ${fastPath}`);
+            const s = sum.stats;
+            assert.equal({crlf_lines: s.crlf_lines, extra_line_end_crs: s.extra_line_end_crs, long_lines: s.long_lines, missing_final_newline: s.missing_final_newline}, counts, `${at}, fast path ${fastPath}`);
+          }
+        }
+      }
+    }
+  }
 });
 
 type Rows = Record<string, Array<Record<string, unknown>>>;
@@ -195,7 +283,7 @@ async function ingestRows(file: string, opts: IngestOptions): Promise<{rows: Row
   }
 }
 
-test('a real ftrace capture and a real kernel log with LF CR and CR CR LF line ends: the rows of the LF original, on both paths', async () => {
+test('a real ftrace capture and a real kernel log with CR LF, LF CR and CR CR LF line ends: the rows of the LF original, on both paths', async () => {
   const dmesg = fs.readFileSync(path.join(sharedDir, 'captures/dmesg/dmesg.txt'), 'latin1').replace(/\n$/, '').split('\n');
   for (const [name, lines] of [['trace', traceLines], ['dmesg', dmesg]] as const) {
     const lfFile = path.join(dir, `${name}-lf.txt`);
