@@ -1,6 +1,6 @@
 import {OOPSES} from '../reports/classes.js';
 import {HANGUP_REASON, ReportExtractor} from '../reports/extract.js';
-import type {ExtractedReport, ReportFrame, ReportLock} from '../reports/types.js';
+import type {ExtractedReport, ReportFrame, ReportInputLine, ReportLock} from '../reports/types.js';
 import type {Db} from '../store/db.js';
 import {openRowWriter, type RowObject, type RowWriter} from '../store/rows.js';
 import {defineTable} from '../store/tables.js';
@@ -41,7 +41,8 @@ export const reportsTable = defineTable({
     {name: 'non_block', type: 'INTEGER', doc: 'ATOMIC_SLEEP: `non_block` (kernels >= 5.4; NULL before).'},
     {name: 'alt_titles', type: 'VARCHAR[]', doc: 'Alternative titles for deduplication (e.g. `bad-access in foo`, `hang in bar`), like syzkaller\'s ALT titles; NULL when none.'},
     {name: 'context', type: 'VARCHAR', doc: 'printk context of the report: caller id (`T123`/`C1`), `console` for timestamped lines without caller id, empty for bare lines.'},
-    {name: 'seqs', type: 'BIGINT[]', nullable: false, doc: 'Line numbers (log_lines.seq) of the report\'s own lines, header first. Lines of other printk contexts printed between seq_start and seq_end are not in it (when the console printed caller ids).'},
+    {name: 'seqs', type: 'BIGINT[]', nullable: false, doc: 'Line numbers (log_lines.seq) of the report\'s own lines, header first. Lines of other printk contexts printed between seq_start and seq_end are not in it (when the console printed caller ids). Over-long lines read as the report\'s lines (see long_lines) are in it too, though they are `unparsed` rows.'},
+    {name: 'long_lines', type: 'BIGINT[]', doc: 'Line numbers of the report\'s lines that were over 1 MiB (`unparsed` rows, reason `line-too-long`; only their first 64 KiB were read): text the report lost. `corrupted` is set only when the title is read across one (docs/reports.md, "Over-long lines"). NULL when none.'},
   ],
 });
 
@@ -81,11 +82,13 @@ export const reportLocks = defineTable({
 /** Substrings every report header contains; a source with none of them has no report and is skipped quickly. */
 const HEADER_NEEDLES = [...new Set(OOPSES.map((o) => o.header))];
 const PAGE = 50_000;
+/** unparsed.reason of a line over 1 MiB (src/ingest/engine.ts): its first 64 KiB are kept. */
+const LINE_TOO_LONG = 'line-too-long';
 
 export const reportsProjector: Projector = {
   name: 'reports',
-  // 2: reports.seqs.
-  version: 2,
+  // 2: reports.seqs. 3: reports.long_lines, over-long lines read.
+  version: 3,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
@@ -97,14 +100,24 @@ export const reportsProjector: Projector = {
 /** The projector's work; `pageLines` is the most log lines held at once (tests use small pages). */
 export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
   // One regex pass (RE2 over escaped literals) finds the same lines as a substring test per header, much faster.
-  const sources = await db.all<{source_id: number; lo: bigint; hi: bigint}>(
-    `SELECT source_id, min(seq) AS lo, max(seq) AS hi FROM log_lines GROUP BY source_id HAVING bool_or(regexp_matches(text, $1)) ORDER BY source_id`,
+  // Over-long lines (unparsed, line-too-long) are read too: their kept start may hold a header or a report's line.
+  const sources = await db.all<{source_id: number; lo: bigint; hi: bigint; format: string | null; cut: bigint}>(
+    `WITH l AS (SELECT source_id, min(seq) AS lo, max(seq) AS hi, bool_or(regexp_matches(text, $1)) AS hit FROM log_lines GROUP BY source_id),
+          u AS (SELECT source_id, min(seq) AS lo, max(seq) AS hi, bool_or(regexp_matches(text, $1)) AS hit, count(*) AS n
+                  FROM unparsed WHERE reason = '${LINE_TOO_LONG}' GROUP BY source_id)
+     SELECT source_id, least(l.lo, u.lo) AS lo, greatest(l.hi, u.hi) AS hi, s.format, coalesce(u.n, 0) AS cut
+       FROM l FULL JOIN u USING (source_id) LEFT JOIN sources s USING (source_id)
+      WHERE coalesce(l.hit, false) OR coalesce(u.hit, false)
+      ORDER BY source_id`,
     [HEADER_NEEDLES.map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')],
   );
   let nextId = 1n;
-  for (const {source_id, lo, hi} of sources) {
+  for (const {source_id, lo, hi, format, cut} of sources) {
     const sourceId = Number(source_id);
     const x = new ReportExtractor();
+    const cutLines = cut > 0n ? await cutLineReader(db, sourceId, format) : null;
+    /** The last log line read: boot and printk prefix of the over-long lines after it. */
+    const before = {boot: null as number | null, prefixed: false};
     // Reports are written as soon as their order is settled (drain), so memory
     // holds one page of lines plus the open reports, whatever the log size.
     const out = await openWriters(db);
@@ -129,6 +142,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
           range,
         );
         const head = (await agg.fetchChunk())!;
+        const cuts = cutLines ? await cutLines.page(from, to) : [];
         const count = head.getColumnVector(0).getItem(0) as number;
         let joined: string[] | null = count > 0 ? (head.getColumnVector(1).getItem(0) as string).split('\n') : [];
         // A line holding a newline itself: read this page's texts one by one.
@@ -138,6 +152,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
           range,
         );
         let rows = 0;
+        let ci = 0;
         for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
           const n = chunk.rowCount;
           const seqs = chunk.getColumnVector(0);
@@ -146,21 +161,34 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
           const callers = chunk.getColumnVector(3);
           const texts = joined ? null : chunk.getColumnVector(4);
           for (let i = 0; i < n; i++) {
-            x.push({
-              seq: Number(seqs.getItem(i) as bigint),
+            const seq = Number(seqs.getItem(i) as bigint);
+            for (; ci < cuts.length && cuts[ci]!.seq < seq; ci++) pushCut(x, cutLines!, cuts[ci]!, before);
+            const line: ReportInputLine = {
+              seq,
               boot: boots.getItem(i) as number | null,
               ts_ns: tss.getItem(i) as bigint | null,
               caller: callers.getItem(i) as string | null,
               text: joined ? joined[rows + i]! : ((texts!.getItem(i) as string | null) ?? ''),
-            });
+            };
+            if (cutLines) {
+              before.boot = line.boot ?? null;
+              before.prefixed = line.ts_ns !== null || line.caller !== null;
+            }
+            x.push(line);
           }
           rows += n;
         }
+        for (; ci < cuts.length; ci++) pushCut(x, cutLines!, cuts[ci]!, before);
         write(x.drain());
         from = to;
-        if (rows === 0 && from <= hi) {
-          // A gap in seq (lines that are events, not log lines): jump to the next log line.
-          const next = await db.one<{seq: bigint | null}>(`SELECT min(seq) AS seq FROM log_lines WHERE source_id = $1 AND seq >= $2`, [sourceId, from]);
+        if (rows === 0 && cuts.length === 0 && from <= hi) {
+          // A gap in seq (lines that are events, not log lines): jump to the next log line (or over-long line).
+          const next = await db.one<{seq: bigint | null}>(
+            `SELECT min(seq) AS seq FROM (
+               SELECT seq FROM log_lines WHERE source_id = $1 AND seq >= $2
+               ${cutLines ? `UNION ALL SELECT seq FROM unparsed WHERE source_id = $1 AND seq >= $2 AND reason = '${LINE_TOO_LONG}'` : ''})`,
+            [sourceId, from],
+          );
           if (next?.seq === null || next?.seq === undefined) break;
           from = next.seq;
         }
@@ -177,6 +205,34 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
       );
     }
   }
+}
+
+function pushCut(x: ReportExtractor, reader: CutLines, c: {seq: number; head: string}, before: {boot: number | null; prefixed: boolean}): void {
+  const line = reader.input(c.seq, c.head, before);
+  if (line) x.push(line);
+}
+
+interface CutLines {
+  /** The over-long lines of a page (seq range). */
+  page(from: bigint, to: bigint): Promise<Array<{seq: number; head: string}>>;
+  /** One of them as the extractor reads it (null: not kernel log text). */
+  input(seq: number, head: string, before: {boot: number | null; prefixed: boolean}): ReportInputLine | null;
+}
+
+/** The over-long lines of one source (unparsed, line-too-long): only their first 64 KiB are stored. */
+async function cutLineReader(db: Db, sourceId: number, format: string | null): Promise<CutLines> {
+  // Loaded only for sources with over-long lines: it brings the ingest's tokenizers.
+  const {cutLineInput} = await import('../reports/long-lines.js');
+  return {
+    async page(from, to) {
+      const rows = await db.all<{seq: bigint; text: string | null}>(
+        `SELECT seq, text FROM unparsed WHERE source_id = $1 AND seq >= $2 AND seq < $3 AND reason = '${LINE_TOO_LONG}' ORDER BY seq`,
+        [sourceId, from, to],
+      );
+      return rows.map((r) => ({seq: Number(r.seq), head: r.text ?? ''}));
+    },
+    input: (seq, head, before) => cutLineInput(format ?? '', seq, head, before),
+  };
 }
 
 interface Writers {
@@ -262,5 +318,6 @@ function reportRow(id: bigint, sourceId: number, r: ExtractedReport): RowObject 
     alt_titles: r.alt_titles.length ? r.alt_titles : null,
     context: r.context,
     seqs: r.seqs,
+    long_lines: r.long_lines.length ? r.long_lines : null,
   };
 }

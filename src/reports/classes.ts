@@ -573,8 +573,16 @@ export const OOPSES: OopsDef[] = [
     header: 'panicked at',
     cls: 'PANIC',
     formats: [
-      // Rust panics: the message is on the next line.
-      {title: 'rust_kernel: panicked at [^\\n]*\\n(.+)', fmt: '$1 in $2', stack: {parts: [CALL_TRACE, STACK], skip: ['rust_helper_BUG', 'panic', 'rust_begin_unwind', 'core::panicking', 'kernel::', '__rust']}},
+      // Rust panics: the message is on the next line. Blame the first frame outside the panic machinery, Rust's
+      // core and alloc libraries (`core::panicking::*`, `core::option::unwrap_failed`, `core::ptr::drop_in_place::<T>`)
+      // and the kernel crate's abstractions (`kernel::*`, `<kernel::T>::f`, `<kernel::T as Trait>::f`), which panic
+      // on their callers' behalf. Matched against demangled paths (see isSkipped), anchored at the path's start:
+      // `<driver::T as kernel::Trait>::f` is the driver's own code.
+      {
+        title: 'rust_kernel: panicked at [^\\n]*\\n(.+)',
+        fmt: '$1 in $2',
+        stack: {parts: [CALL_TRACE, STACK], skip: ['rust_helper_BUG', 'panic', 'rust_begin_unwind', '^<?core::', '^<?alloc::', '^<?kernel::', '__rust']},
+      },
     ],
   },
   // Produced by syzkaller's executor and by Go programs (the fuzzer itself).

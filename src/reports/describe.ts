@@ -13,6 +13,14 @@ export interface Description {
   altTitles: string[];
   corruptedReason: string | null;
   format: TitleFormat | null;
+  /**
+   * Offset in the text of the last character the title was read from: the
+   * end of the title and report matches, the line of each guilty frame (of a
+   * whole stack for stall and hang pickers); the text's length when a
+   * pattern searched all of it in vain. A line that starts after it could
+   * have said anything without changing the title.
+   */
+  readTo: number;
 }
 
 /** Lines that start a stack trace (and end the previous one). `stack backtrace:` is not one. */
@@ -41,6 +49,9 @@ export function describe(text: string, oops: OopsDef): Description {
   let matchedTitle = false;
   /** The first format whose title matched where the report starts, though its report pattern did not (a cut report). */
   let titleOnly: TitleFormat | null = null;
+  let readTo = 0;
+  /** Position of the earliest title match whose report pattern then failed. */
+  let failedAt = text.length;
   for (const f of oops.formats) {
     const t = re(f.title).exec(text);
     if (!t || t.index > startPos) continue;
@@ -57,22 +68,29 @@ export function describe(text: string, oops: OopsDef): Description {
       m = re(f.report).exec(text);
       if (!m) {
         titleOnly ??= f;
+        // Any line could have been the one it looked for.
+        failedAt = Math.min(failedAt, t.index);
         continue;
       }
     }
     const args = m.slice(1).map((a) => a ?? '');
     corrupted = null;
+    readTo = Math.max(t.index + t[0].length, m.index + m[0].length) - 1;
     if (f.stack) {
-      const {frames, ok} = guiltyFrames(f.stack, text.slice(m.index));
-      if (!ok) corrupted = NO_FRAMES;
-      args.push(...frames);
+      const g = guiltyFrames(f.stack, text.slice(m.index));
+      if (!g.ok) corrupted = NO_FRAMES;
+      args.push(...g.frames);
+      readTo = Math.max(readTo, m.index + g.readTo);
     }
-    // Frames are chosen (and skip lists matched) on the names as printed; titles show them demangled.
+    // Frames are carried as printed (skip lists match their demangled names, see isSkipped); titles show them demangled.
     const shown = args.map(demangle);
     title = fill(f.fmt, shown);
     alt = (f.alt ?? []).map((a) => fill(a, shown));
     format = f;
   }
+  // A report pattern that failed where the title was found searched the whole text; so did the
+  // title patterns when none matched.
+  if (failedAt <= startPos || title === '') readTo = text.length;
   if (title === '') {
     if (matchedTitle) corrupted = 'matched title but not report regexp';
     // A cut lockdep report keeps its class (LOCKDEP, not the WARNING its header starts with), so the
@@ -85,15 +103,18 @@ export function describe(text: string, oops: OopsDef): Description {
     }
   }
   if (corrupted === null && format?.corrupted) corrupted = 'report format is marked as corrupted';
-  return {rawTitle: title, altTitles: alt, corruptedReason: corrupted, format};
+  return {rawTitle: title, altTitles: alt, corruptedReason: corrupted, format, readTo};
 }
 
 function fill(fmt: string, args: string[]): string {
   return fmt.replace(/\$(\d+)/g, (_, n: string) => args[Number(n) - 1] ?? '');
 }
 
-/** Walk `parts` over the lines; each parsed stack (and the end) yields one guilty frame. */
-export function guiltyFrames(spec: StackSpec, text: string): {frames: string[]; ok: boolean} {
+/**
+ * Walk `parts` over the lines; each parsed stack (and the end) yields one guilty frame.
+ * `readTo`: offset in `text` of the start of the last line a frame was chosen from (see Description.readTo).
+ */
+export function guiltyFrames(spec: StackSpec, text: string): {frames: string[]; ok: boolean; readTo: number} {
   const skip = compileSkip(spec.skip);
   const pick = (frames: string[]): string | null => {
     if (!frames.length) return null;
@@ -101,23 +122,30 @@ export function guiltyFrames(spec: StackSpec, text: string): {frames: string[]; 
     if (spec.extractor === 'hang') return hangFrame(frames);
     return frames[0]!;
   };
-  const first = walk(spec.parts, text, skip, pick);
+  const byLine = spec.extractor === undefined;
+  const first = walk(spec.parts, text, skip, pick, byLine);
   if (first.ok || !spec.parts2) return first;
-  return walk(spec.parts2, text, skip, pick);
+  // The fallback is read because the first walk failed: what it read counts too.
+  const second = walk(spec.parts2, text, skip, pick, byLine);
+  return {...second, readTo: Math.max(first.readTo, second.readTo)};
 }
 
-function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) => string | null): {frames: string[]; ok: boolean} {
+function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) => string | null, byLine: boolean): {frames: string[]; ok: boolean; readTo: number} {
   const lines = text.split('\n');
   let li = 0;
   let frames: string[] = [];
+  /** Line index of each of `frames`. */
+  let frameLines: number[] = [];
   const results: string[] = [];
   let ok = true;
   let stacks = 0;
+  let lastLine = 0;
   const add = (m: RegExpExecArray | null) => {
     if (!m) return;
     for (const g of m.slice(1)) {
       if (g !== undefined && g !== '' && !isSkipped(skip, g)) {
         frames.push(g);
+        frameLines.push(li - 1);
         break;
       }
     }
@@ -127,7 +155,10 @@ function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) =
       const key = pick(frames);
       if (key === null) ok = false;
       results.push(key ?? 'corrupted');
+      // The first frame decides, or (stall and hang pickers, no frame at all) every line read so far.
+      lastLine = Math.max(lastLine, key !== null && byLine ? frameLines[0]! : li - 1);
       frames = [];
+      frameLines = [];
     }
     if (pi === parts.length) break;
     const part = parts[pi]!;
@@ -149,7 +180,10 @@ function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) =
           }
         }
         const name = titleFrameNames(ln).find((n) => !isSkipped(skip, n));
-        if (name !== undefined) frames.push(name);
+        if (name !== undefined) {
+          frames.push(name);
+          frameLines.push(li - 1);
+        }
       }
     } else {
       const r = re(part);
@@ -166,7 +200,9 @@ function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) =
       }
     }
   }
-  return {frames: results, ok};
+  let readTo = 0;
+  for (let i = 0; i < lastLine && i < lines.length; i++) readTo += lines[i]!.length + 1;
+  return {frames: results, ok, readTo};
 }
 
 /** Checks on the whole report once a title is known. */

@@ -60,6 +60,24 @@ interface Open {
   cutBy: number | null;
   /** Closing rule line of framed (sanitizer) reports. */
   endRule: RegExp | null;
+  /** Over-long lines met while the report was open (ReportInputLine.cut). */
+  cut: CutLine[];
+}
+
+interface CutLine {
+  seq: number;
+  /** Index in titleLines the line has (`head`) or would have been read before (`unread`); null when not title text. */
+  titleIdx: number | null;
+  /**
+   * Its context is unknown: it belongs to the report if the report goes on
+   * after it, or if it directly follows the report's last line (no other
+   * line between) and the report had not ended.
+   */
+  unread: boolean;
+  /** The line read before it (unread lines). */
+  after: number;
+  /** The report had seen its end (`---[ end trace`, ...) when it came (unread lines). */
+  ended: boolean;
 }
 
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
@@ -127,10 +145,18 @@ export class ReportExtractor {
   /** Open reports that also take the lines of CPU contexts (NMI backtraces). */
   private readonly tracebacks = new Set<Open>();
   private hangup = false;
+  /** Line number of the last line pushed that is not an unread over-long line. */
+  private lastSeq = -1;
 
   constructor(private readonly opts: ExtractOptions = {}) {}
 
   push(line: ReportInputLine): void {
+    if (line.cut === 'unread') {
+      // Any open report may have lost this line; analyze() keeps it where it belongs (CutLine.unread).
+      for (const rep of this.open.values()) rep.cut.push({seq: line.seq, titleIdx: rep.titleLines.length, unread: true, after: this.lastSeq, ended: rep.ended});
+      return;
+    }
+    this.lastSeq = line.seq;
     const text = cleanText(line.text);
     if (text.includes('serialport: VM disconnected.')) this.hangup = true;
     const oops = matchOops(text, this.opts);
@@ -159,7 +185,7 @@ export class ReportExtractor {
       const rep: Open = {
         oops, ctx, header: line, headerText: text, seqEnd: line.seq, lastTs: null, lines: [], seqs: [], titleLines: [], textLines: 0,
         skipText: false, cpuTraceback: false, ended: false, cutBy: null,
-        endRule: framed.find((f) => f.header.test(text))?.end ?? null,
+        endRule: framed.find((f) => f.header.test(text))?.end ?? null, cut: [],
       };
       this.open.set(ctx, rep);
       this.add(rep, line, text, true);
@@ -254,6 +280,16 @@ export class ReportExtractor {
   }
 
   private add(rep: Open, line: ReportInputLine, text: string, isHeader: boolean, forTitle = true): void {
+    if (!line.cut) {
+      this.append(rep, line, text, isHeader, forTitle);
+      return;
+    }
+    const at = rep.titleLines.length;
+    this.append(rep, line, text, isHeader, forTitle);
+    rep.cut.push({seq: line.seq, titleIdx: rep.titleLines.length > at ? at : null, unread: false, after: -1, ended: false});
+  }
+
+  private append(rep: Open, line: ReportInputLine, text: string, isHeader: boolean, forTitle: boolean): void {
     rep.lines.push(text);
     rep.seqs.push(line.seq);
     rep.seqEnd = line.seq;
@@ -292,6 +328,12 @@ function analyze(rep: Open, opts: ExtractOptions): ExtractedReport {
   if (!reason && facts.pids.size > 1 && !['RCU_STALL', 'HANG', 'SOFT_LOCKUP', 'HARD_LOCKUP'].includes(classOf(rep.oops, d.format?.cls))) {
     reason = `interleaved output of several tasks (pids ${[...facts.pids].join(', ')})`;
   }
+  const cut = rep.cut.filter((c) => !c.unread || c.seq < rep.seqEnd || (!c.ended && c.after === rep.seqEnd));
+  const across = cut.length ? cutAcrossTitle(cut, rep.titleLines, d.readTo) : undefined;
+  if (across) {
+    const why = `the title is read across line ${across.seq}, which was over 1 MiB and ${across.unread ? 'could not be read' : 'cut to its first 64 KiB'}`;
+    reason = reason ? `${reason}; ${why}` : why;
+  }
   const cls = classOf(rep.oops, d.format?.cls);
   return {
     seq_start: rep.header.seq,
@@ -320,7 +362,26 @@ function analyze(rep: Open, opts: ExtractOptions): ExtractedReport {
     context: rep.ctx,
     seqs: rep.seqs,
     lines: opts.keepLines ? rep.lines : [],
+    long_lines: cut.map((c) => c.seq),
   };
+}
+
+/**
+ * The first over-long line at or before the end of what the title was read
+ * from (Description.readTo): it might have said something else, so the
+ * title may be wrong. Lines after it, and lines kept out of the title text
+ * (`?` frames, a panic repeating the stack), cannot change the title.
+ */
+function cutAcrossTitle(cut: CutLine[], titleLines: string[], readTo: number): CutLine | undefined {
+  let start = 0;
+  let i = 0;
+  for (const c of cut) {
+    if (c.titleIdx === null) continue;
+    for (; i < c.titleIdx; i++) start += titleLines[i]!.length + 1;
+    if (start <= readTo) return c;
+    break;
+  }
+  return undefined;
 }
 
 function classOf(oops: OopsDef, formatCls: ReportClass | undefined): ReportClass {

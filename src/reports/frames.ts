@@ -67,7 +67,13 @@ export function isQuestionable(line: string): boolean {
 const skipCache = new WeakMap<string[], RegExp>();
 const skippedCache = new WeakMap<RegExp, Map<string, boolean>>();
 
-/** skip.test(name), remembered: the same kernel functions recur in every report. */
+/**
+ * Whether a frame name is on a skip list, remembered: the same kernel
+ * functions recur in every report. Skip entries are written against the
+ * names a reader sees, so a mangled Rust or C++ symbol is matched by its
+ * demangled path (`core::panicking::panic_fmt`, `<kernel::alloc::allocator::ReallocFunc>::call`);
+ * a C name, or a symbol the demangler keeps as printed, by the name as printed.
+ */
 export function isSkipped(skip: RegExp, name: string): boolean {
   let memo = skippedCache.get(skip);
   if (!memo) {
@@ -78,7 +84,7 @@ export function isSkipped(skip: RegExp, name: string): boolean {
   if (hit === undefined) {
     // Bounded: kernels have many functions, but a huge log must not grow this forever.
     if (memo.size >= 100_000) memo.clear();
-    hit = skip.test(name);
+    hit = skip.test(demangle(name));
     memo.set(name, hit);
   }
   return hit;

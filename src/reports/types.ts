@@ -17,6 +17,14 @@ export interface ReportInputLine {
   /** printk caller id (`T123`, `C1`) when the console printed one. */
   caller?: string | null;
   boot?: number | null;
+  /**
+   * The line was over 1 MiB and the ingest kept it as `unparsed`
+   * (`line-too-long`) with only its first 64 KiB (src/reports/long-lines.ts):
+   * `head` when those were read as a log line (`text`, `caller`, ... are
+   * theirs), `unread` when they were not (its text and printk context are
+   * unknown; `text` is empty).
+   */
+  cut?: 'head' | 'unread';
 }
 
 export interface ReportFrame {
@@ -75,4 +83,10 @@ export interface ExtractedReport {
   seqs: number[];
   /** Report text (lines of the report's context, `?` frames included). */
   lines: string[];
+  /**
+   * Line numbers of the report's lines that were over 1 MiB and cut by the
+   * ingest (ReportInputLine.cut), in order. Those read as the report's lines
+   * (`head`) are in `seqs` too; `unread` ones are not.
+   */
+  long_lines: number[];
 }
