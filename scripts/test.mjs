@@ -10,7 +10,11 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const skipBuild = args.includes('--no-build');
-const pattern = args.filter((a) => !a.startsWith('--'))[0] ?? '\\.test\\.ts$';
+// A pattern given on the command line (a regex on paths under test/, e.g. 'gate/') narrows the
+// run to the test files it matches: uvu would otherwise load every file it matches, so 'gate/'
+// would import test/gate/schema/README.md as a test and die.
+const given = args.filter((a) => !a.startsWith('--'))[0];
+const pattern = given === undefined ? '\\.test\\.ts$' : `^(?=.*(?:${given})).*\\.test\\.ts$`;
 
 if (!skipBuild) {
   const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {cwd: root, stdio: 'inherit'});
