@@ -50,7 +50,7 @@ export function nearest(word: string, ids: readonly string[]): string | null {
   return tie ? null : best;
 }
 
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({length: b.length + 1}, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

@@ -2,6 +2,7 @@ import {promises as fs} from 'node:fs';
 import path from 'node:path';
 import {z} from 'zod';
 import YAML from 'yaml';
+import {editDistance, nearest} from '../cli/not-found.js';
 import {UserError} from '../errors.js';
 import {visibleControls} from './escape.js';
 
@@ -88,6 +89,55 @@ export function parseBaseline(text: string, file: string): Baseline {
   const parsed = BaselineSchema.safeParse(data);
   if (!parsed.success) throw baselineError(file, describeIssue(parsed.error.issues[0]!));
   return parsed.data;
+}
+
+/**
+ * Every entry must name a rule this ktrail has (`known`, the registry's ids).
+ * An entry with any other rule (a typo such as `mmu-notifer-unpaired`) still
+ * suppresses its fingerprint, but it can never be called fixed: no coverage
+ * row has its rule, so it would be reported unverified on every run and
+ * `--update-baseline` would keep it forever. ktrail keeps no list of retired
+ * rule ids (none was ever retired or renamed): an id it does not know is a
+ * mistake, not an old rule's. The one-line error names the first such entry
+ * (its index and fingerprint) and the known id it most likely meant.
+ */
+export function checkBaselineRules(b: Baseline, file: string, known: readonly string[]): void {
+  const ids = new Set(known);
+  const unknown = b.entries.flatMap((e, i) => (ids.has(e.rule) ? [] : [{e, i}]));
+  if (unknown.length === 0) return;
+  const {e, i} = unknown[0]!;
+  const others = unknown.length - 1;
+  const near = likelyRule(e.rule, known);
+  const parts = [`entries.${i}.rule: unknown rule '${e.rule}' in the entry for fingerprint ${e.fingerprint}${near ? ` (did you mean '${near}'?)` : ''}`];
+  if (others) parts.push(`${others} more ${others === 1 ? 'entry names' : 'entries name'} an unknown rule`);
+  parts.push('`ktrail rules list` shows the rule ids');
+  throw baselineError(file, parts.join('; '));
+}
+
+/**
+ * The known rule id `id` most likely stands for: the one id within two edits
+ * of it, else the only id with, for each word of `id` (split at anything but
+ * letters and digits), a word that it misspells or abbreviates
+ * (`mmu-notifer-unpaired`: `mmu-notifier/unpaired-invalidate`; `oops`:
+ * `kernel/oops`). Null when nothing or more than one id fits.
+ */
+function likelyRule(id: string, known: readonly string[]): string | null {
+  const whole = nearest(id.toLowerCase(), known);
+  if (whole) return whole;
+  const words = id.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  if (words.length === 0) return null;
+  const fits = known.filter((k) => {
+    const theirs = k.split(/[^a-z0-9]+/);
+    return words.every((w) => theirs.some((t) => sameWord(w, t)));
+  });
+  return fits.length === 1 ? fits[0]! : null;
+}
+
+/** `w`, as typed, stands for the word `t`: a typo away from it (one edit, two in a long word) or its start. */
+function sameWord(w: string, t: string): boolean {
+  if (w.length >= 3 && t.startsWith(w)) return true;
+  const allowed = w.length >= 8 ? 2 : w.length >= 4 ? 1 : 0;
+  return editDistance(w, t) <= allowed;
 }
 
 export async function loadBaseline(file: string, opts: {missingOk?: boolean} = {}): Promise<Baseline> {

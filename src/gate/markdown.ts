@@ -1,4 +1,4 @@
-import {escapeMarkdownInline as md, markdownCodeBlock} from './escape.js';
+import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBlock} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
 import {TOP_EVIDENCE, evidenceRef} from './text.js';
 
@@ -104,7 +104,8 @@ function detail(result: GateResult, f: GateFinding): string[] {
   if (f.location) lines.push(`- at: ${md(`${f.location.path}:${f.location.line}`)}`);
   if (f.test) lines.push(`- during test: ${md(f.test.test)}${f.test.result ? ` (${md(f.test.result)})` : ''}${f.test.passed_despite_finding ? ' — **the test passed**' : ''}`);
   lines.push(`- fingerprint: ${md(f.fingerprint)}`);
-  if (f.message && f.message !== f.title) lines.push(`- ${md(f.message)}`);
+  // The message is a list item's whole text: `- 1. x` would nest a list.
+  if (f.message && f.message !== f.title) lines.push(`- ${mdLine(f.message)}`);
   if (f.evidence.length) {
     lines.push('');
     const ev = f.evidence.slice(0, TOP_EVIDENCE).map((e) => `${evidenceRef(result, e.source_id, e.seq)}  ${e.text}`);

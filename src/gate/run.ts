@@ -3,7 +3,7 @@ import type {CommandInterrupt} from '../cli/interrupts.js';
 import {UserError} from '../errors.js';
 import type {Severity} from '../rules/types.js';
 import {findingBoots, loadTestSpans} from './attribution.js';
-import {type Baseline, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
+import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
 import {renderGithub} from './github.js';
 import {renderJunit} from './junit.js';
 import {renderMarkdown} from './markdown.js';
@@ -60,11 +60,13 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const {limitRulesMemory, openStore} = await import('../store/open.js');
   const {ingestPaths} = await import('../ingest/pipeline.js');
   const {optionsFromFlags, runRules} = await import('../rules/engine.js');
-  // Checked before the (possibly long) ingest.
+  const {RULES} = await import('../rules/index.js');
+  // Checked before the (possibly long) ingest. An entry of an unknown rule stops --update-baseline as well:
+  // keeping it (it can never be verified) or dropping it (a known issue with a typo) would hide the mistake.
+  if (baseline) checkBaselineRules(baseline, opts.baseline!, RULES.map((r) => r.meta.id));
   const ruleOptions = optionsFromFlags(opts.options);
   const {ensureProjections} = await import('../project/run.js');
   const {projectorByName} = await import('../project/index.js');
-  const {RULES} = await import('../rules/index.js');
   const {explainRule} = await import('../rules/explain.js');
 
   // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as

@@ -1,3 +1,4 @@
+import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBlock} from '../gate/escape.js';
 import type {RunResult} from '../rules/engine.js';
 import {severityRank, type Coverage, type Finding, type Severity, type SourceInfo} from '../rules/types.js';
 import {renderCsv, renderTable, toJsonValue} from './render.js';
@@ -130,23 +131,22 @@ export function renderFindingsCsv(r: CheckReport): string {
   );
 }
 
-function mdEscape(s: string): string {
-  return t(s).replace(/([\\`*_[\]<>|])/g, '\\$1');
-}
-
+/**
+ * Markdown for an issue or merge-request comment. Log text is escaped as in
+ * the gate's Markdown summary (src/gate/escape.ts): no markup, mention,
+ * issue reference or link can come from it, and it reads and copies as it
+ * is; a line that starts with quoted text cannot become a list item or code;
+ * evidence lines go into a fence no line can close.
+ */
 export function renderFindingsMarkdown(r: CheckReport): string {
   const out: string[] = ['# ktrail check', '', summaryLine(r), ''];
   for (const [rule, fs] of groupByRule(r.findings)) {
-    out.push(`## ${rule} (${fs.length})`, '');
+    out.push(`## ${md(rule)} (${fs.length})`, '');
     for (const f of fs) {
-      out.push(`### ${f.severity}: ${mdEscape(f.title)}`, '');
-      out.push(`${mdEscape(sourceName(r.sources, f.source_id))}${f.ts_ns !== null ? ` at ${seconds(f.ts_ns)}s` : ''}, fingerprint \`${f.fingerprint}\``, '');
-      out.push(mdEscape(f.message), '');
-      if (f.evidence.length) {
-        out.push('```');
-        for (const e of f.evidence) out.push(`${e.seq}: ${t(e.text).replace(/```/g, "'''")}`);
-        out.push('```', '');
-      }
+      out.push(`### ${f.severity}: ${md(f.title)}`, '');
+      out.push(`${mdLine(sourceName(r.sources, f.source_id))}${f.ts_ns !== null ? ` at ${seconds(f.ts_ns)}s` : ''}, fingerprint \`${f.fingerprint}\``, '');
+      out.push(mdLine(f.message), '');
+      if (f.evidence.length) out.push(markdownCodeBlock(f.evidence.map((e) => `${e.seq}: ${e.text}`)), '');
     }
   }
   const lacking = r.coverage.filter((c) => c.status !== 'evaluated');
@@ -154,7 +154,7 @@ export function renderFindingsMarkdown(r: CheckReport): string {
   if (lacking.length === 0) out.push(`All ${r.summary.rules} rules evaluated on all ${r.sources.length} sources.`, '');
   else {
     out.push('| rule | source | status | reason |', '|---|---|---|---|');
-    for (const c of lacking) out.push(`| ${c.rule} | ${mdEscape(sourceName(r.sources, c.source_id))} | ${c.status} | ${mdEscape(c.reason)} |`);
+    for (const c of lacking) out.push(`| ${md(c.rule)} | ${md(sourceName(r.sources, c.source_id))} | ${c.status} | ${md(c.reason)} |`);
     out.push('');
   }
   return out.join('\n');

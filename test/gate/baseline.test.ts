@@ -4,7 +4,8 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {isUserError} from '../../src/errors.js';
-import {isExpired, loadBaseline, parseBaseline, saveBaseline, serializeBaseline} from '../../src/gate/baseline.js';
+import {checkBaselineRules, isExpired, loadBaseline, parseBaseline, saveBaseline, serializeBaseline} from '../../src/gate/baseline.js';
+import {RULES} from '../../src/rules/index.js';
 
 function userErrorOf(fn: () => unknown): string {
   try {
@@ -85,6 +86,39 @@ test('invalid baselines: one-line UserError naming the file and the problem', ()
     assert.match(msg, re, `${file}: ${msg}`);
     assert.not.match(msg, /\n/, `${file}: message must be one line`);
   }
+});
+
+const RULE_IDS = RULES.map((r) => r.meta.id);
+
+function withRules(...rules: string[]) {
+  return {version: 1 as const, entries: rules.map((rule, i) => ({fingerprint: `abcd000${i}`, rule, title: 't'}))};
+}
+
+test('unknown rule ids: one line naming the file, the entry and the id, with the known id it most likely meant', () => {
+  checkBaselineRules(withRules(...RULE_IDS), 'all.yml', RULE_IDS);
+  const msg = userErrorOf(() => checkBaselineRules(withRules('lockdep/report', 'mmu-notifer-unpaired'), 'ci/b.yml', RULE_IDS));
+  assert.is(msg, "baseline ci/b.yml: entries.1.rule: unknown rule 'mmu-notifer-unpaired' in the entry for fingerprint abcd0001 (did you mean 'mmu-notifier/unpaired-invalidate'?); `ktrail rules list` shows the rule ids");
+  const guesses: [string, string | null][] = [
+    ['lockdep/reprot', 'lockdep/report'],
+    ['Kernel/Warning', 'kernel/warning'],
+    ['oops', 'kernel/oops'],
+    ['sleep-in-nonblock', 'mmu-notifier/sleep-in-nonblockable'],
+    ['gup-fork-race', 'gup/fork-race'],
+    // Fits six rules, or none: no guess.
+    ['mmu-notifier', null],
+    ['kasan/use-after-free', null],
+  ];
+  for (const [id, near] of guesses) {
+    const m = userErrorOf(() => checkBaselineRules(withRules(id), 'b.yml', RULE_IDS));
+    assert.ok(m.startsWith(`baseline b.yml: entries.0.rule: unknown rule '${id}' in the entry for fingerprint abcd0000`), m);
+    if (near) assert.ok(m.includes(` (did you mean '${near}'?); `), `${id}: ${m}`);
+    else assert.not.ok(m.includes('did you mean'), `${id}: ${m}`);
+  }
+  // Several: the first is named, the others counted; text from the file shows its controls.
+  const many = userErrorOf(() => checkBaselineRules(withRules('kernel/oops', 'x\x1b[31m', 'y', 'z'), 'b.yml', RULE_IDS));
+  assert.match(many, /^baseline b\.yml: entries\.1\.rule: unknown rule 'x\\x1b\[31m' .*; 2 more entries name an unknown rule; /);
+  assert.not.match(many, /[\x00-\x1f]/);
+  assert.match(userErrorOf(() => checkBaselineRules(withRules('a', 'b'), 'b.yml', RULE_IDS)), /; 1 more entry names an unknown rule; /);
 });
 
 test('serialize then parse gives the same baseline (YAML and JSON), hostile titles included', () => {

@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process';
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
@@ -78,6 +78,49 @@ test('usage and input errors exit 2 with one line naming the problem', () => {
     assert.match(r.stderr, re);
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
+});
+
+test('a baseline entry whose rule ktrail does not have is an input error (exit 2), with --update-baseline too, which leaves the file as it was', () => {
+  const splatFp = lockdepFindings(json(gate(WITH_SPLAT, '--json')))[0].fingerprint;
+  const typo = path.join(tmp, 'typo-baseline.yml');
+  const text = [
+    'version: 1',
+    'entries:',
+    `  - {fingerprint: ${splatFp}, rule: lockdep/report, title: known inversion}`,
+    '  # the rule id has a typo: this entry could never be called fixed',
+    '  - fingerprint: 0badc0de0001',
+    '    rule: mmu-notifer-unpaired',
+    '    title: unpaired invalidate in kvm_mmu_notifier',
+    '',
+  ].join('\n');
+  writeFileSync(typo, text);
+  const expected = /^ktrail: baseline .*typo-baseline\.yml: entries\.1\.rule: unknown rule 'mmu-notifer-unpaired' in the entry for fingerprint 0badc0de0001 \(did you mean 'mmu-notifier\/unpaired-invalidate'\?\); `ktrail rules list` shows the rule ids\n$/;
+  for (const args of [[WITH_SPLAT, '--baseline', typo], [WITH_SPLAT, '--baseline', typo, '--update-baseline'], [DMESG, '--baseline', typo, '--update-baseline', '--json']]) {
+    const r = gate(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, expected);
+    assert.is(readFileSync(typo, 'utf8'), text, 'the baseline is not rewritten');
+  }
+});
+
+test('Markdown summary of a real run: a test name, a log path and a baseline owner with @names mention no one', () => {
+  const dir = path.join(tmp, '@org', 'team');
+  mkdirSync(dir, {recursive: true});
+  // The sample's passing KTAP subtest during the splat, renamed to carry mentions.
+  const log = path.join(dir, 'console@all.log');
+  writeFileSync(log, readFileSync('samples/gate/ktap-pass-with-lockdep.log', 'utf8').replace(/\bsetsockopt_under_rtnl\b/g, 'setsockopt_under_rtnl @all @net/maintainers'));
+  const first = json(gate(log, '--json'));
+  const f = lockdepFindings(first)[0];
+  assert.is(f.test?.test, 'sock_locking.setsockopt_under_rtnl @all @net/maintainers');
+  const baseline = path.join(tmp, 'owner-baseline.yml');
+  writeFileSync(baseline, YAML.stringify({version: 1, entries: [{fingerprint: f.fingerprint, rule: 'lockdep/report', title: f.title, owner: '@net-team'}, {fingerprint: '0bad0bad0001', rule: 'kernel/oops', title: 'BUG for @someone', owner: 'oncall@example.com'}]}));
+  const md = path.join(tmp, 'mentions.md');
+  assert.is(gate(log, '--baseline', baseline, '--markdown', md).code, 0);
+  const summary = readFileSync(md, 'utf8');
+  // Outside code (the evidence fences, code spans) no `@` starts a name: neither platform links one there.
+  const text = summary.replace(/^(`{3,})text\n[\s\S]*?\n\1$/gm, '').replace(/`[^`\n]*`/g, '');
+  assert.not.match(text, /(^|[^A-Za-z0-9_])@[A-Za-z0-9_.]/m);
+  for (const shown of ['`@all`', '`@net/maintainers`', '`@net-team`', '`@someone`', `\`${log}\``, 'oncall@example.com']) assert.ok(summary.includes(shown), `${shown}:\n${summary}`);
 });
 
 test('real capture: a clean dmesg + trace passes; its warning-level finding gates only with --fail-on warning', () => {

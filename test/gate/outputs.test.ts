@@ -1,7 +1,8 @@
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {XMLParser, XMLValidator} from 'fast-xml-parser';
-import {escapeGithubData, escapeGithubProperty, escapeMarkdownInline, escapeTerminal, escapeXml, markdownCodeBlock, visibleControls} from '../../src/gate/escape.js';
+import {readFileSync} from 'node:fs';
+import {escapeGithubData, escapeGithubProperty, escapeMarkdownInline, escapeMarkdownLine, escapeTerminal, escapeXml, markdownCodeBlock, visibleControls} from '../../src/gate/escape.js';
 import {renderGithub} from '../../src/gate/github.js';
 import {renderJunit} from '../../src/gate/junit.js';
 import {renderMarkdown} from '../../src/gate/markdown.js';
@@ -9,6 +10,7 @@ import {compareWithBaseline, type GateResult} from '../../src/gate/result.js';
 import {renderSarif} from '../../src/gate/sarif.js';
 import type {TestSpan} from '../../src/gate/attribution.js';
 import {HOSTILE_LINES, SOURCES, coverage, finding, hostileFinding, sarifValidator} from './fixtures.js';
+import {platformMentions, platformReferences, shownText} from '../output/markdown-platforms.js';
 
 const S = 1_000_000_000n;
 
@@ -239,6 +241,214 @@ test('Markdown: a line break inside a title shows as a visible \\n (as in the ev
   // The evidence fence shows the same line break the same way.
   assert.ok(md.includes('logs/console.log:3  BUG: first\\nsecond\n'), md);
   assert.not.match(md, /\r/);
+});
+
+test('platformMentions: finds what GitHub and GitLab mention, whatever the escaping; not what is in code or after a word character', () => {
+  for (const text of ['cc @all', '\\@all', '&#64;all', '&commat;someone', '| x | @org/team |', '**error** @all', 'mail a@b.example@team']) {
+    assert.ok(platformMentions(text).length > 0, text);
+  }
+  for (const text of ['cc `@all`', '```text\n@all\n```', 'user@example.com', '`` `@all` ``', 'ethernet@ff3f0000', '(builder@ci)']) {
+    assert.equal(platformMentions(text), [], text);
+  }
+});
+
+test('Markdown: quoted text cannot mention anyone on GitHub or GitLab, and stays readable; e-mail addresses stay plain', () => {
+  const S0 = 10n * S;
+  const loud = finding({
+    rule: 'kernel/warning',
+    fingerprint: 'fpmention001',
+    title: 'WARNING in notify_all: cc @all (@org/team) @someone.',
+    message: 'reported by dev@example.com for @maintainer\nthen a@b.example@team, #123@team and x-@someone',
+    ts_ns: S0,
+    evidence: [{source_id: 3, seq: 5, ts_ns: S0, role: 'header', text: 'WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2 @all'}],
+  });
+  const known = finding({rule: 'lockdep/report', fingerprint: 'fpmention002', title: 'known @all', ts_ns: 50n * S});
+  const r = compareWithBaseline({
+    findings: [loud, known],
+    coverage: [coverage('kernel/warning'), coverage('lockdep/report'), coverage('kernel/oops', 'not-evaluated', 3, 'no lines from @all')],
+    sources: [...SOURCES, {source_id: 3, path: 'logs/@org/team/console.log', format: 'dmesg', lines: 9, first_ts_ns: null, last_ts_ns: null}],
+    baseline: {
+      version: 1,
+      entries: [
+        {fingerprint: 'fpmention002', rule: 'lockdep/report', title: 'known', owner: '@kernel-team'},
+        {fingerprint: 'fpmention003', rule: 'kernel/oops', title: 'BUG in @all', owner: '@net-team'},
+      ],
+    },
+    baselinePath: 'b.yml',
+    failOn: 'error',
+    today: '2026-11-26',
+    spans: [{name: 'suite.ping @someone', source_id: 3, seq: 9, ts_start_ns: S0 - S, ts_end_ns: S0 + S, depth: 1, result: 'ok', directive: null, origin: 'test_results'}],
+  });
+  const md = renderMarkdown(r);
+  assert.equal(platformMentions(md), []);
+  // Each name is still there, in a code span (copied, it is the same text); e-mail addresses are left alone.
+  for (const shown of ['`@all`', '(`@org/team`)', '`@someone`.', '`logs/@org/team/console.log`', '`@maintainer`', '`a@b.example@team`', '\\#`123@team`', '`x-@someone`', '`@kernel-team`', '`@net-team`']) {
+    assert.ok(md.includes(shown), `${shown} not in:\n${md}`);
+  }
+  assert.ok(md.includes('reported by dev@example.com for'), md);
+  // In table cells the span is part of one cell: each row keeps its cells.
+  assert.match(md, /^\| suite\.ping `@someone` \| ok \| kernel\/warning \| 1 \|$/m);
+  assert.match(md, /^\| kernel\/oops \| `logs\/@org\/team\/console\.log` \| not-evaluated \| no lines from `@all` \|$/m);
+  // The evidence fence shows the line as it is (code: no mention there).
+  assert.ok(md.includes('\nlogs/@org/team/console.log:5  WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2 @all\n'), md);
+});
+
+test('escapeMarkdownInline: mentions become code spans, addresses and device tree nodes stay text', () => {
+  assert.is(escapeMarkdownInline('cc @all, @org/team.'), 'cc `@all`, `@org/team`.');
+  assert.is(escapeMarkdownInline('user@example.com'), 'user@example.com');
+  assert.is(escapeMarkdownInline('/soc@0/bus@30000000/ethernet@30be0000 (builder@ci)'), '/soc@0/bus@30000000/ethernet@30be0000 (builder@ci)');
+  // After an address GitHub autolinks, or an issue reference, an `@` starts a text node of its own.
+  assert.is(escapeMarkdownInline('a@b.example@team'), '`a@b.example@team`');
+  assert.is(escapeMarkdownInline('#1@all'), '\\#`1@all`');
+  // After a visible line break the `@` follows the `n` of `\n` in the same text: no mention.
+  assert.is(escapeMarkdownInline('a\n@all'), 'a\\\\n@all');
+  assert.is(escapeMarkdownInline('x `@all` y'), 'x \\``@all`\\` y');
+  assert.is(escapeMarkdownInline('a @ b'), 'a @ b');
+});
+
+test('platformReferences: finds what GitHub and GitLab link, whatever the escaping; not what is in code', () => {
+  const linked = [
+    'Not tainted 6.1.0 #1 SMP', '\\#1', '&#35;1', '&num;1', '(&amp;sb-&gt;s\\_type-&gt;i\\_mutex\\_key#3)', 'owner/repo#12', 'GH-4',
+    'see !12', 'group/project!12', '$5', '$x^2$', '&amp;7', 'GL-3', '\\~bug', '\\~"needs review"', '~1', '%v1.0', '%s: %d', '%"rel 1"',
+    '\\*iteration:"x"', '\\[vulnerability:12\\]', '\\[feature\\_flag:g/p/3\\]', '\\[\\[Home\\]\\]', 'group/project&gt;',
+    'https://gitlab.com/g/p/-/issues/1', 'www.example.com', '| x | #1 |',
+  ];
+  for (const text of linked) assert.ok(platformReferences(text).length > 0, text);
+  for (const text of ['`#1`', '```text\n#1 !2 ~x %y $3 &4\n```', '\\#`1@all`', '\\[`#1`\\]', '100% (50%)', '\\~/foo', 'a \\# b', '&amp;sb-&gt;s\\_type', '&lt;/failure&gt;', 'user@example.com']) {
+    assert.equal(platformReferences(text), [], text);
+  }
+});
+
+/** Text with every reference and link form of GitHub and GitLab, mentions, markup and controls. */
+const LINKING = [
+  'Not tainted 6.1.0 #1 SMP PREEMPT_DYNAMIC',
+  'invalid opcode: 0000 [#1] SMP KASAN',
+  '(&sb->s_type->i_mutex_key#3){+.+.}-{3:3}, at: lock+0x1/0x2',
+  'fixes owner/repo#12, GH-4, GL-3 and group/project!12 (see !7, &8, $9)',
+  'label ~bug ~"needs review" ~1, milestone %v1.0 %"rel 1" %12, format "%s: %-5d" at 100% (50%)',
+  '*iteration:"x" [vulnerability:12] [feature_flag:g/p/3] [work_item:4] [[Home]] group/project> cost $x^2$',
+  'https://gitlab.com/g/p/-/issues/1 and www.example.com/x, ftp://h/f.',
+  '#1@all cc @all <b>#2</b> `#3` | #4 | \x1b[31m#5\n#6',
+];
+
+test('escapeMarkdownInline: references and links become code spans; the text reads and copies as it is', () => {
+  for (const text of LINKING) {
+    const md = escapeMarkdownInline(text);
+    assert.equal(platformReferences(md), [], md);
+    assert.equal(platformMentions(md), [], md);
+    assert.is(shownText(md), visibleControls(text), md);
+    assert.not.match(md, /\n/);
+  }
+  // The span holds the whole token; brackets, parentheses and a full stop after it stay outside.
+  assert.is(escapeMarkdownInline('Not tainted 6.1.0 #1 SMP'), 'Not tainted 6.1.0 `#1` SMP');
+  assert.is(escapeMarkdownInline('opcode: 0000 [#1] SMP'), 'opcode: 0000 \\[`#1`\\] SMP');
+  assert.is(escapeMarkdownInline('(&sb->s_type->i_mutex_key#3){+.+.}'), '(`&sb->s_type->i_mutex_key#3`)\\{+.+.\\}');
+  assert.is(escapeMarkdownInline('Locks: &bdev->bd_mutex -> &lo->lo_ctl_mutex#2.'), 'Locks: &amp;bdev-&gt;bd\\_mutex -&gt; `&lo->lo_ctl_mutex#2`.');
+  assert.is(escapeMarkdownInline('see https://x.org/a_b.'), 'see `https://x.org/a_b`.');
+  assert.is(escapeMarkdownInline('"%s: bad %d"'), '"`%s`: bad `%d`"');
+  // A reference next to a mention: one span (two in a row would read as one delimited by a double backtick).
+  assert.is(escapeMarkdownInline('#1~x@all'), '`#1~x@all`');
+  // What links nowhere stays plain text.
+  for (const text of ['100% (50%)', 'a # b', 'x ~ 0', '~/tmp', 'user@example.com', '&mm->mmap_lock', '</failure>']) {
+    assert.not.match(escapeMarkdownInline(text), /`/, text);
+  }
+});
+
+test('escapeMarkdownInline on real kernel lines: the uname `#1`, lockdep classes `#N`, held-lock numbers', () => {
+  // ../shared/captures: a 6.18 kernel's banner and its reports' CPU lines; ../shared/corpus: syzbot's lockdep reports.
+  const dmesg = readFileSync('../shared/captures/dmesg/dmesg.txt', 'utf8').split('\n');
+  const lockdep = readFileSync('../shared/corpus/syzkaller-dev/446', 'latin1').split('\n');
+  const lines = [
+    dmesg.find((l) => l.includes('Linux version') && / #1 SMP/.test(l))!,
+    dmesg.find((l) => / Not tainted .* #1 /.test(l))!,
+    lockdep.find((l) => /i_mutex_key#\d+/.test(l))!,
+  ];
+  for (const line of lines) {
+    assert.ok(line, 'the real line is there');
+    const text = line.replace(/^\[[^\]]*\] ?/, '');
+    assert.ok(platformReferences(text).length > 0, `as it is, ${text} links an issue`);
+    const md = escapeMarkdownInline(text);
+    assert.equal(platformReferences(md), [], md);
+    assert.equal(platformMentions(md), [], md);
+    assert.is(shownText(md), text);
+  }
+  assert.ok(escapeMarkdownInline(lines[0]!).endsWith('`#1` SMP PREEMPT\\_DYNAMIC `@0`'), escapeMarkdownInline(lines[0]!));
+  assert.match(escapeMarkdownInline(lines[2]!), /\(`&sb->s_type->i_mutex_key#\d+`\)/);
+});
+
+test('Markdown: no quoted field can make a reference, a link or a mention; each reads as it is', () => {
+  const S0 = 10n * S;
+  const [uname, opcode, lock, cross, sigils, gitlab, urls, mixed] = LINKING as [string, string, string, string, string, string, string, string];
+  const f = finding({
+    rule: 'kernel/warning',
+    fingerprint: 'fpref0000001',
+    title: `WARNING in f: ${uname} ${opcode}`,
+    message: `${lock}\n${cross}`,
+    source_id: 3,
+    ts_ns: S0,
+    evidence: [{source_id: 3, seq: 5, ts_ns: S0, role: 'header', text: uname}],
+  });
+  const known = finding({rule: 'lockdep/report', fingerprint: 'fpref0000002', title: `known ${sigils}`, ts_ns: 50n * S});
+  const later = Array.from({length: 16}, (_, i) => finding({rule: 'printk/warn-once', fingerprint: `fpref1${String(i).padStart(5, '0')}`, title: `BUG: #${i + 1} at ${urls}`, ts_ns: (60n + BigInt(i)) * S}));
+  const r = compareWithBaseline({
+    findings: [f, known, ...later],
+    coverage: [coverage('kernel/warning', 'evaluated', 3), coverage('lockdep/report'), coverage('printk/warn-once'), coverage('kernel/oops'), coverage('trace/lost-events', 'not-evaluated', 3, `no trace ${gitlab}`)],
+    sources: [...SOURCES, {source_id: 3, path: 'runs/#12/group/project>/console!3.log', format: 'dmesg', lines: 9, first_ts_ns: null, last_ts_ns: null}],
+    baseline: {
+      version: 1,
+      entries: [
+        {fingerprint: 'fpref0000002', rule: 'lockdep/report', title: 'known', owner: `net ${sigils}`},
+        {fingerprint: 'fpref0000003', rule: 'kernel/oops', title: `fixed ${gitlab}`, owner: mixed},
+      ],
+    },
+    baselinePath: 'b.yml',
+    failOn: 'error',
+    today: '2026-11-26',
+    spans: [{name: `suite.case #7 ${urls}`, source_id: 3, seq: 4, ts_start_ns: S0 - S, ts_end_ns: S0 + S, depth: 1, boot: null, result: 'ok', directive: null, origin: 'test_results'}],
+  });
+  const md = renderMarkdown(r);
+  assert.ok(md.includes('### Tests that passed') && md.includes('### Coverage gaps') && md.includes('### Baseline entries not seen') && md.includes('Known findings'), md);
+  assert.match(md, /^- \*\*error\*\* printk\/warn-once: BUG: `#\d+` at `https:/m, 'findings past the detailed ones are listed too');
+  assert.equal(platformReferences(md), []);
+  assert.equal(platformMentions(md), []);
+  // What a reader sees (and copies) is the text itself.
+  const lines = md.split('\n');
+  const shown = (prefix: string) => shownText(lines.find((l) => l.startsWith(prefix))!.slice(prefix.length));
+  assert.is(shown('#### error: WARNING in f'), f.title.slice('WARNING in f'.length));
+  assert.is(shown('- at: '), 'runs/#12/group/project>/console!3.log:5');
+  assert.ok(shown('- during test: ').startsWith(`suite.case #7 ${urls} (ok) — `), shown('- during test: '));
+  assert.ok(lines.includes(`- ${escapeMarkdownInline(f.message)}`), 'the message, at the start of a list item');
+  assert.is(shownText(lines.find((l) => l.startsWith('- ') && l.includes('i_mutex_key'))!.slice(2)), visibleControls(f.message));
+  // The evidence fence keeps the line verbatim (no reference is made in code).
+  assert.ok(md.includes(`\nruns/#12/group/project>/console!3.log:5  ${uname}\n`), md);
+});
+
+test('Markdown: a message that starts like a list item or an ordered one stays the text of its own item', () => {
+  const r = compareWithBaseline({
+    findings: [
+      finding({rule: 'kernel/oops', fingerprint: 'fpline000001', title: 'BUG: one', message: '1. first step'}),
+      finding({rule: 'kernel/oops', fingerprint: 'fpline000002', title: 'BUG: two', message: '- item', ts_ns: 20n * S}),
+      finding({rule: 'kernel/oops', fingerprint: 'fpline000003', title: 'BUG: three', message: '    indented', ts_ns: 30n * S}),
+    ],
+    coverage: [coverage('kernel/oops')],
+    sources: SOURCES,
+    baseline: null,
+    baselinePath: null,
+    failOn: 'error',
+    today: '2026-11-26',
+    spans: [],
+  });
+  const md = renderMarkdown(r);
+  assert.ok(md.includes('\n- 1\\. first step\n'), md);
+  assert.ok(md.includes('\n- \\- item\n'), md);
+  assert.ok(md.includes('\n- &#32;&#32;&#32;&#32;indented\n'), md);
+  assert.is(escapeMarkdownLine('+ x'), '\\+ x');
+  assert.is(escapeMarkdownLine('==='), '\\===');
+  assert.is(escapeMarkdownLine(': term'), '\\: term');
+  assert.is(escapeMarkdownLine('12) x'), '12\\) x');
+  assert.is(escapeMarkdownLine('\tx'), '&#9;x');
+  assert.is(escapeMarkdownLine('#1 first'), '`#1` first');
+  for (const text of ['1. first step', '- item', '    indented', '+ x', '===', '12) x', '\tx']) assert.is(shownText(escapeMarkdownLine(text)), text);
 });
 
 test('Markdown and JUnit of a clean run', () => {
