@@ -1,7 +1,7 @@
 import {UserError} from '../errors.js';
 import type {Format, Tokenizer} from './format.js';
 import {isAscii} from 'node:buffer';
-import {LineSplitter, MAX_LINE, type BlockCrs, type LineBatch, type SplitStats} from './reader.js';
+import {LineSplitter, type BlockCrs, type LineBatch, type LineLimits, type SplitStats} from './reader.js';
 import type {LineResult} from './record.js';
 import {chooseFormat, headForSniff, SNIFF_BYTES, SNIFF_LINES, SNIFF_MAX_HELD} from './sniff.js';
 import {ValueRangeError} from './parquet.js';
@@ -51,7 +51,7 @@ export interface EngineSummary {
  * ingest worker thread (worker.ts), so the rows are the same either way.
  */
 export class LineEngine {
-  private readonly splitter = new LineSplitter();
+  private readonly splitter: LineSplitter;
   private readonly out: ChunkSerializer;
   private format: Format | null = null;
   private tok: Tokenizer | null = null;
@@ -61,7 +61,9 @@ export class LineEngine {
    * had no line terminator.
    */
   private head: Held[] = [];
+  /** Characters of the held lines in the sniff sample (headForSniff), and of the kept text of the held over-long lines. */
   private headChars = 0;
+  private longChars = 0;
   private headNonBlank = 0;
   seq = 0;
   private headerLines = 0;
@@ -73,8 +75,9 @@ export class LineEngine {
     private readonly formats: readonly Format[],
     private readonly forced: string | undefined,
     dir: string,
-    opts: WriterOptions & {fastPath?: boolean} = {},
+    opts: WriterOptions & {fastPath?: boolean; lineLimits?: LineLimits} = {},
   ) {
+    this.splitter = new LineSplitter(opts.lineLimits);
     this.out = new ChunkSerializer(dir, opts);
     this.fastPath = opts.fastPath ?? true;
     // Blocks stay bytes until the tokenizer is known; formats without fastLine get them decoded whole.
@@ -171,16 +174,34 @@ export class LineEngine {
     }
   }
 
-  /** A line held until the format is known; the format is chosen once the head has SNIFF_LINES non-blank lines or SNIFF_BYTES. */
+  /**
+   * A line held until the format is known; the format is chosen once the
+   * sample has SNIFF_LINES non-blank lines or SNIFF_BYTES. Over-long lines
+   * are left out of the sample: their kept start is any text at all (a
+   * first line of megabytes hid the trace behind it), and they become
+   * `unparsed` rows whatever the format. Their kept text is held with the
+   * sample, within what the head held before there were any: a sample just
+   * under SNIFF_BYTES, then a line of up to the line limit. A line that
+   * would take more is not held: the format is chosen without it.
+   */
   private hold(h: Held): void {
+    if (this.headChars + this.longChars + h.text.length > SNIFF_BYTES + this.splitter.maxLine) {
+      this.startTokenizer();
+      this.consume(h.text, h.long, h.final);
+      return;
+    }
     this.head.push(h);
-    this.headChars += h.text.length;
-    if (h.text.trim() !== '') this.headNonBlank++;
+    if (h.long) this.longChars += h.text.length;
+    else {
+      this.headChars += h.text.length;
+      if (h.text.trim() !== '') this.headNonBlank++;
+    }
     if (this.headNonBlank >= SNIFF_LINES || this.headChars >= SNIFF_BYTES || this.head.length >= SNIFF_MAX_HELD) this.startTokenizer();
   }
 
   private startTokenizer(): void {
-    this.format = chooseFormat(this.path, headForSniff(this.head.map((h) => h.text)), this.formats, this.forced);
+    const sample = headForSniff(this.head.filter((h) => !h.long).map((h) => h.text));
+    this.format = chooseFormat(this.path, sample, this.formats, this.forced);
     this.tok = this.format.createTokenizer();
     const pending = this.head;
     this.head = [];
@@ -233,7 +254,7 @@ export class LineEngine {
       // Without the CR of a CR LF (decoded() removed and counted it). A copy: the input buffer behind the block
       // may be reused before the format is known.
       const end = le > from && block[le - 1] === CR ? le - 1 : le;
-      const raw = le - from <= MAX_LINE ? Buffer.from(block.subarray(from, end)) : undefined;
+      const raw = end - from <= this.splitter.maxLine ? Buffer.from(block.subarray(from, end)) : undefined;
       this.hold({text: one.lines[0]!, long: one.tooLong !== null, raw});
       from = le + 1;
     }
@@ -269,7 +290,7 @@ export class LineEngine {
     let ls = 0;
     while (ls < n) {
       const le = block.indexOf(10, ls);
-      if (le - ls > MAX_LINE) {
+      if (le - ls > this.splitter.maxLine) {
         // decoded() counts its CR LF.
         this.handle(this.decoded(block.subarray(ls, le + 1)));
       } else {

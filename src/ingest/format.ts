@@ -43,12 +43,17 @@ export interface FastEventSink {
 export interface Tokenizer {
   line(text: string, seq: number): LineResult;
   /**
-   * Optional byte fast path for the common line shapes of a format. Called
-   * only on ASCII lines without NUL or CR bytes (so byte offsets are string
-   * indices). Either reads the line `b[start, end)` as an `events` row and
-   * writes it through `out` (out.fastEvent), returning
-   * true, or returns false without writing, and the line then goes through
-   * line(). Must give exactly the rows line() would.
+   * Optional byte fast path for the common line shapes of a format: reads
+   * the line `b[start, end)`, which is ASCII without NUL or CR bytes (so
+   * byte offsets are string indices) and without its line end. The byte at
+   * `end` is the line's LF, the CR of its CR LF (removed and counted by the
+   * caller, as line() gets its text without it), or past the end of `b` (a
+   * line held while the format was sniffed): no byte outside [start, end)
+   * may be read, so that what follows the line changes nothing. Either
+   * reads the line as an `events` row and writes it through `out`
+   * (out.fastEvent), returning true, or returns false without writing, and
+   * the line then goes through line(). Must give exactly the rows line()
+   * would.
    */
   fastLine?(b: Buffer, start: number, end: number, seq: number, out: FastEventSink): boolean;
   /**
@@ -73,7 +78,11 @@ export interface Format {
   priority: number;
   /** Bumped when the tokenizer's output for the same input changes. */
   parserVersion: number;
-  /** Decide from the first lines (at most 64 lines / 64 KiB) whether this format reads the input. */
+  /**
+   * Decide from the first lines (at most 64 non-blank lines / 64 KiB; blank
+   * lines and lines over the line limit, whose kept start may be anything,
+   * are left out) whether this format reads the input.
+   */
   sniff(head: string[]): boolean;
   createTokenizer(): Tokenizer;
 }

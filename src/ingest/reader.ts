@@ -4,7 +4,7 @@ import {delimiter, join} from 'node:path';
 import {Readable} from 'node:stream';
 import zlib from 'node:zlib';
 import {UserError} from '../errors.js';
-import {fffdCount, literalFffd} from './utf8.js';
+import {fffdCount, InvalidUtf8Counter, literalFffd, nulCount, utf8Prefix} from './utf8.js';
 
 /**
  * Byte-level input: opens a file or stdin, recognises the compression by its
@@ -385,12 +385,21 @@ async function* unxz(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<B
  * Bytes are decoded as UTF-8 with U+FFFD for invalid sequences (counted).
  * NUL bytes are stripped from the line and counted (serial consoles and
  * syslog files after a crash carry runs of NULs; the rest of the line is
- * still readable). A line longer than MAX_LINE bytes is cut: its first
- * TOO_LONG_KEEP bytes are kept and the line is flagged so the pipeline
- * records it as `unparsed` (`line-too-long`).
+ * still readable). A line of more than MAX_LINE bytes, not counting its NUL
+ * bytes (nor its line end), is cut: the first TOO_LONG_KEEP bytes of its
+ * text are kept and the line is flagged so the pipeline records it as
+ * `unparsed` (`line-too-long`). NULs do not count because they are
+ * stripped: a line of readable text behind a long run of NULs is read like
+ * any other, wherever the input was cut (see addCarry, decode).
  */
 export const MAX_LINE = 1 << 20;
 export const TOO_LONG_KEEP = 64 * 1024;
+
+/** The line length limit and what is kept of a longer line (MAX_LINE and TOO_LONG_KEEP; tests pass small ones). */
+export interface LineLimits {
+  maxLine: number;
+  keep: number;
+}
 /**
  * How much of the head decides the line terminator: the input ends its lines
  * with bare CRs when, in its first CR_DETECT_BYTES (after a byte order mark),
@@ -404,7 +413,7 @@ const CR = 13;
 
 export interface LineBatch {
   lines: string[];
-  /** Indices in `lines` of lines that were over MAX_LINE (rare). */
+  /** Indices in `lines` of lines that were over the limit (MAX_LINE, rare): their text is the kept start. */
   tooLong: number[] | null;
   /**
    * In raw mode: complete lines (ending with LF) still as bytes, coming
@@ -471,14 +480,55 @@ export interface SplitStats {
   utf8_bom?: true;
 }
 
+/**
+ * An over-long line being read past: the text kept of it, and what
+ * decode() counts in a line (NULs, invalid UTF-8), counted as its bytes go
+ * by without holding them.
+ */
+class LongLine {
+  readonly text: string;
+  nuls: number;
+  private readonly utf8 = new InvalidUtf8Counter();
+
+  /** `head`: the line's bytes held so far, with `droppedNuls` NULs left out of them (see LineSplitter.addCarry). */
+  constructor(head: Buffer, droppedNuls: number, keep: number) {
+    this.nuls = droppedNuls + nulCount(head);
+    this.text = utf8Prefix(this.utf8.push(head, true).replace(/\0/g, ''), keep);
+  }
+
+  /** More of the line's bytes (not its line end). */
+  add(b: Buffer): void {
+    if (b.length === 0) return;
+    this.nuls += nulCount(b);
+    this.utf8.push(b);
+  }
+
+  /** The invalid UTF-8 sequences of the whole line (once, at its end). */
+  invalidUtf8(): number {
+    return this.utf8.end();
+  }
+}
+
 export class LineSplitter {
   /** Return blocks of complete lines undecoded (LineBatch.block) instead of as strings. */
   raw = false;
   private readonly decoder = new TextDecoder('utf-8', {fatal: false, ignoreBOM: true});
+  /** The line limit: a line of more bytes than this, not counting NULs, is over-long. */
+  readonly maxLine: number;
+  /** Bytes of text kept of an over-long line. */
+  private readonly keep: number;
+  /** The start of a line not yet ended, with each run of NULs held as one NUL (see addCarry). */
   private carry: Buffer[] = [];
+  /** Bytes in `carry`. */
   private carryLen = 0;
-  /** While skipping the rest of an over-long line: its kept prefix. */
-  private overflow: Buffer | null = null;
+  /** Bytes of the carried line other than NUL: its length as the limit counts it. */
+  private carryText = 0;
+  /** NULs of the carried line not held in `carry` (all but one of each run). */
+  private carryNuls = 0;
+  /** The last byte carried is a NUL (a run may continue in the next push). */
+  private carryEndsNul = false;
+  /** While skipping the rest of an over-long line: what is kept and counted of it. */
+  private overflow: LongLine | null = null;
   private sawAnyByte = false;
   /** `detect` until CR_DETECT_BYTES of the input (or all of it) are in `held`; then `lf`, `lfcr` (LF CR line ends) or `cr`. */
   private ends: 'detect' | 'lf' | 'lfcr' | 'cr' = 'detect';
@@ -504,6 +554,13 @@ export class LineSplitter {
     long_lines: 0,
     missing_final_newline: false,
   };
+
+  constructor(limits: LineLimits = {maxLine: MAX_LINE, keep: TOO_LONG_KEEP}) {
+    // The kept text is cut from the first maxLine bytes held (less a partial character at their end).
+    if (limits.keep + 4 > limits.maxLine) throw new Error('LineSplitter: keep must be at least 4 bytes under maxLine');
+    this.maxLine = limits.maxLine;
+    this.keep = limits.keep;
+  }
 
   push(buf: Buffer): LineBatch {
     if (buf.length === 0) return {lines: [], tooLong: null};
@@ -532,27 +589,28 @@ export class LineSplitter {
     let crEnded = false;
     if (this.pendingCrs > 0) {
       // The input ends with CRs (in a head read whole too): a CR CR LF without its LF. Its last CR stays, to end
-      // the last line as the CR of a CR LF whose LF is missing does (below).
+      // the last line as the CR of a CR LF whose LF is missing does (below). Carried as a line end, not as part of
+      // the line: decode() removes it, so it does not count towards the line's length.
       this.stats.extra_line_end_crs += this.pendingCrs - 1;
       this.pendingCrs = 0;
-      if (!this.overflow) this.addCarry(Buffer.from([CR]));
+      if (!this.overflow) {
+        this.carry.push(Buffer.from([CR]));
+        this.carryLen++;
+      }
       crEnded = true;
     }
     if (this.overflow) {
       // An over-long last line ended by that CR: counted as decode() counts it for a shorter one.
       if (crEnded) this.stats.crlf_lines++;
-      out.final = {text: this.tooLongText(this.overflow), tooLong: true, cut: !crEnded};
-      this.overflow = null;
+      out.final = {text: this.endLong(), tooLong: true, cut: !crEnded};
       this.stats.missing_final_newline = true;
     } else if (this.carryLen) {
-      const block = Buffer.concat(this.carry);
-      this.carry = [];
-      this.carryLen = 0;
+      const block = this.takeCarry(Buffer.from([LF]));
       this.stats.missing_final_newline = true;
       const last: LineBatch = {lines: [], tooLong: null};
       // A last CR is the first half of a CR LF (decode removes and counts it): the input stopped after a whole line.
-      const cut = block[block.length - 1] !== CR;
-      this.decode(Buffer.concat([block, Buffer.from([LF])]), last);
+      const cut = block[block.length - 2] !== CR;
+      this.decode(block, last);
       out.final = {text: last.lines[0]!, tooLong: last.tooLong !== null, cut};
     }
     return out;
@@ -693,13 +751,17 @@ export class LineSplitter {
     let pos = 0;
     if (this.overflow) {
       const nl = buf.indexOf(LF);
-      if (nl < 0) return out;
+      if (nl < 0) {
+        this.overflow.add(buf);
+        return out;
+      }
       // The CR of its CR LF (in the same bytes as the LF: see cleanEnds, crToLf), counted as decode() counts it
       // when the line comes whole.
-      if (nl > 0 && buf[nl - 1] === CR) this.stats.crlf_lines++;
+      const cr = nl > 0 && buf[nl - 1] === CR;
+      if (cr) this.stats.crlf_lines++;
+      this.overflow.add(buf.subarray(0, cr ? nl - 1 : nl));
       (out.tooLong ??= []).push(out.lines.length);
-      out.lines.push(this.tooLongText(this.overflow));
-      this.overflow = null;
+      out.lines.push(this.endLong());
       pos = nl + 1;
     }
     const lastNl = buf.lastIndexOf(LF);
@@ -713,17 +775,11 @@ export class LineSplitter {
     if (this.carryLen && this.raw) {
       // Only the carried line is joined: copying the whole block behind it cost ~8% of the line stage.
       const firstNl = buf.indexOf(LF, pos);
-      this.carry.push(buf.subarray(pos, firstNl + 1));
-      out.lead = Buffer.concat(this.carry);
-      this.carry = [];
-      this.carryLen = 0;
+      out.lead = this.takeCarry(buf.subarray(pos, firstNl + 1));
       blockAt = firstNl + 1;
       block = buf.subarray(blockAt, lastNl + 1);
     } else if (this.carryLen) {
-      this.carry.push(buf.subarray(pos, lastNl + 1));
-      block = Buffer.concat(this.carry);
-      this.carry = [];
-      this.carryLen = 0;
+      block = this.takeCarry(buf.subarray(pos, lastNl + 1));
     } else {
       block = buf.subarray(pos, lastNl + 1);
     }
@@ -742,22 +798,83 @@ export class LineSplitter {
     return !this.sawAnyByte;
   }
 
+  /**
+   * Holds the start of a line not yet ended (a copy: the source buffer is
+   * reused by some streams). Once it has more than maxLine bytes other than
+   * NUL, decode() would call it over-long: only what is kept and counted of
+   * it is held from then on (LongLine) and the rest is read past. NULs do
+   * not count, as in decode(), and are not held either, so that a run of
+   * megabytes of them in front of a line's text takes no memory: each run
+   * is held as one NUL, which decodes alike (a NUL ends a partial UTF-8
+   * sequence however many follow) and keeps the line counted in nul_lines;
+   * the others are counted when the line is taken (takeCarry).
+   */
   private addCarry(part: Buffer): void {
-    this.carry.push(Buffer.from(part)); // copy: the source buffer is reused by some streams
-    this.carryLen += part.length;
-    if (this.carryLen > MAX_LINE) {
-      const all = Buffer.concat(this.carry);
-      this.carry = [];
-      this.carryLen = 0;
-      // Keep the prefix only; the rest of the line is skipped until its LF.
-      this.overflow = all.subarray(0, TOO_LONG_KEEP);
+    if (part.length === 0) return;
+    let nuls = 0;
+    if (part.indexOf(0) < 0) {
+      this.carry.push(Buffer.from(part));
+      this.carryLen += part.length;
+    } else {
+      const kept = Buffer.allocUnsafe(part.length);
+      let n = 0;
+      let afterNul = this.carryEndsNul;
+      for (let i = 0; i < part.length; i++) {
+        const c = part[i]!;
+        if (c === 0) {
+          nuls++;
+          if (afterNul) continue;
+          afterNul = true;
+        } else afterNul = false;
+        kept[n++] = c;
+      }
+      this.carry.push(kept.subarray(0, n));
+      this.carryLen += n;
+      this.carryNuls += part.length - n;
+    }
+    this.carryEndsNul = part[part.length - 1] === 0;
+    this.carryText += part.length - nuls;
+    if (this.carryText > this.maxLine) {
+      const held = Buffer.concat(this.carry);
+      const dropped = this.carryNuls;
+      this.resetCarry();
+      this.overflow = new LongLine(held, dropped, this.keep);
     }
   }
 
-  /** The kept prefix of an over-long line as text (counted in long_lines). */
-  private tooLongText(prefix: Buffer): string {
-    this.stats.long_lines++;
-    return this.decoder.decode(prefix).replace(/\0/g, '');
+  /** The carried line's bytes followed by `rest`; the NULs left out of them are counted (decode() counts the others). */
+  private takeCarry(rest: Buffer): Buffer {
+    this.carry.push(rest);
+    const bytes = Buffer.concat(this.carry);
+    this.stats.nul_bytes += this.carryNuls;
+    this.resetCarry();
+    return bytes;
+  }
+
+  private resetCarry(): void {
+    this.carry = [];
+    this.carryLen = 0;
+    this.carryText = 0;
+    this.carryNuls = 0;
+    this.carryEndsNul = false;
+  }
+
+  /** The end of an over-long line: its kept text; counted as decode() counts a line (long_lines, NULs, invalid UTF-8). */
+  private endLong(): string {
+    const long = this.overflow!;
+    this.overflow = null;
+    const s = this.stats;
+    s.long_lines++;
+    if (long.nuls > 0) {
+      s.nul_bytes += long.nuls;
+      s.nul_lines++;
+    }
+    const invalid = long.invalidUtf8();
+    if (invalid > 0) {
+      s.invalid_utf8_sequences += invalid;
+      s.invalid_utf8_lines++;
+    }
+    return long.text;
   }
 
   /** Decodes a block of complete lines (ending with LF) into out.lines, with the accounting above. */
@@ -775,27 +892,43 @@ export class LineSplitter {
     parts.pop(); // after the final LF
     // Where the current line's bytes start in block (followed only when a line may hold a replacement).
     let from = 0;
+    // Where line `atLine` starts in block (followed only up to a line that may be over the limit).
+    let at = 0;
+    let atLine = 0;
     for (let i = 0; i < parts.length; i++) {
       let line = parts[i]!;
       const to = replaced > 0 ? block.indexOf(LF, from) : -1;
       // A line counts as invalid when it has more U+FFFD than its bytes spell out literally.
       if (replaced > 0 && line.includes('\uFFFD') && fffdCount(line) > literalFffd(block, from, to)) this.stats.invalid_utf8_lines++;
       if (to >= 0) from = to + 1;
+      let cr = 0;
       if (line.length > 0 && line.charCodeAt(line.length - 1) === CR) {
         line = line.slice(0, -1);
         this.stats.crlf_lines++;
+        cr = 1;
       }
+      let nuls = 0;
       if (hasNul && line.includes('\0')) {
         const before = line.length;
         line = line.replace(/\0/g, '');
-        this.stats.nul_bytes += before - line.length;
+        nuls = before - line.length;
+        this.stats.nul_bytes += nuls;
         this.stats.nul_lines++;
       }
-      if (line.length * 3 > MAX_LINE && Buffer.byteLength(line) > MAX_LINE) {
-        this.stats.long_lines++;
-        (out.tooLong ??= []).push(out.lines.length);
-        out.lines.push(truncateUtf8(line, TOO_LONG_KEEP));
-        continue;
+      // The limit counts the line's bytes other than NUL (see addCarry), which are at most 3 per UTF-16 unit
+      // of its text (an invalid byte is one U+FFFD): only a line that long is measured.
+      if (line.length * 3 > this.maxLine) {
+        while (atLine < i) {
+          at = block.indexOf(LF, at) + 1;
+          atLine++;
+        }
+        const bytes = block.indexOf(LF, at) - at - cr - nuls;
+        if (bytes > this.maxLine) {
+          this.stats.long_lines++;
+          (out.tooLong ??= []).push(out.lines.length);
+          out.lines.push(utf8Prefix(line, this.keep));
+          continue;
+        }
       }
       out.lines.push(line);
     }
@@ -848,8 +981,3 @@ function lfCrEnds(head: Buffer, complete: boolean): boolean {
   return lfCr * 2 > lf;
 }
 
-function truncateUtf8(s: string, maxBytes: number): string {
-  const b = Buffer.from(s.slice(0, maxBytes));
-  if (b.length <= maxBytes) return b.toString('utf8');
-  return new TextDecoder().decode(b.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
-}

@@ -10,7 +10,11 @@ export function withInputFormatHint(err: unknown): unknown {
   return err;
 }
 
-/** How much of the head the detectors see (DESIGN §2: priority-ordered detectors over the head): non-blank lines and characters. */
+/**
+ * How much of the head the detectors see (DESIGN §2: priority-ordered
+ * detectors over the head): non-blank lines and characters. Lines over the
+ * line limit are not part of it (see LineEngine.hold).
+ */
 export const SNIFF_LINES = 64;
 export const SNIFF_BYTES = 64 * 1024;
 /** Lines held at most while looking for SNIFF_LINES non-blank ones (bounds memory on a file of blank lines). */

@@ -3,6 +3,8 @@ import path from 'node:path';
 import {gunzipSync} from 'node:zlib';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import type {FastEventSink} from '../../src/ingest/format.js';
+import {formatById} from '../../src/ingest/formats/index.js';
 import {ingestPaths, type IngestOptions} from '../../src/ingest/pipeline.js';
 import {openStore} from '../../src/store/open.js';
 import {dumpEventLog, repoRoot, tmpDir} from './helpers.js';
@@ -285,6 +287,42 @@ test('CR-terminated input: the rows of its LF form, on both paths; meta.input.cr
     delete lfMeta.input;
     assert.equal(crMeta, lfMeta, `${name}: tokenizer meta`);
   }
+});
+
+/** What fastLine reads from b[start, end): whether it takes the line, and the row it writes (as text). */
+function fastRead(formatId: string, b: Buffer, end: number): unknown {
+  let row: unknown = null;
+  const sink: FastEventSink = {
+    fastEvent: (seq, ts, cpu, pid, tgid, comm, commFrom, commTo, bb, flagsFrom, flagsTo, event, eventFrom, eventTo, bodyFrom, bodyTo) => {
+      row = [ts, cpu, pid, tgid, comm?.toString('latin1', commFrom, commTo) ?? null, flagsFrom < 0 ? null : bb.toString('latin1', flagsFrom, flagsTo), event.toString('latin1', eventFrom, eventTo), bb.toString('latin1', bodyFrom, bodyTo)];
+    },
+  };
+  const taken = formatById(formatId)!.createTokenizer().fastLine!(b, 0, end, 1, sink);
+  return [taken, row];
+}
+
+test('fastLine reads only b[start, end): the same result whatever follows the range (the LF, the CR of a CR LF, or anything)', () => {
+  // The end of the range is the line's LF, or the CR of its CR LF; held lines are given as buffers of their own.
+  // Every start of every edge line and fast-path sample line is read with each of these after it, and as a
+  // buffer of its own.
+  const follow = ['\n', '\r\n', '|}', '| }', '|  foo();', ')', ' ', 's', 's |  }', '.5 us |  }', '*/', ': x', ' <-f', '5'];
+  const samples = ['funcgraph-variants.txt', 'funcgraph-abstime.txt', 'funcgraph-latency-proc-events.txt', 'function.txt', 'tracecmd-3x-default.txt'];
+  const lines: [string, string][] = [
+    ...[...EDGES, ...COUNTER_EDGES, ...GRAPH_EDGES].map((l): [string, string] => ['ftrace', l]),
+    ...samples.flatMap((f) => fs.readFileSync(path.join(repoRoot, 'samples/ftrace', f), 'latin1').split('\n').map((l): [string, string] => [f.startsWith('tracecmd') ? 'trace-cmd' : 'ftrace', l])),
+  ];
+  let taken = 0;
+  for (const [format, line] of lines) {
+    for (let end = 1; end <= line.length; end++) {
+      const alone = fastRead(format, Buffer.from(line.slice(0, end), 'latin1'), end);
+      if ((alone as [boolean])[0]) taken++;
+      for (const f of follow) {
+        const b = Buffer.from(line.slice(0, end) + f, 'latin1');
+        assert.equal(fastRead(format, b, end), alone, `${JSON.stringify(line.slice(0, end))} followed by ${JSON.stringify(f)}`);
+      }
+    }
+  }
+  assert.ok(taken > 1000, `starts of lines the fast path takes (${taken})`);
 });
 
 test.run();

@@ -644,7 +644,7 @@ export class FtraceTokenizer implements Tokenizer {
       ts = abs;
       let r = tsColon;
       while (r < le && b[r] === SP) r++;
-      if (b[r] !== 124 /* | */) return false;
+      if (r === le || b[r] !== 124 /* | */) return false;
       const afterBar = ++r;
       while (r < le && b[r] === SP) r++;
       if (r === afterBar) return false;
@@ -652,7 +652,7 @@ export class FtraceTokenizer implements Tokenizer {
     }
     let q = p;
     while (q < le && isDigit(b[q]!)) q++;
-    if (q === p || q - p > 6 || b[q] !== 41 /* ) */) return false;
+    if (q === p || q - p > 6 || q === le || b[q] !== 41 /* ) */) return false;
     const cpuAt = p;
     const cpuEnd = q;
     q++;
@@ -698,32 +698,34 @@ export class FtraceTokenizer implements Tokenizer {
       break;
     }
     while (at < le && b[at] === SP) at++;
-    // The duration column: empty, or `[mark ]N[.N] unit`, then `|`.
+    // The duration column: empty, or `[mark ]N[.N] unit`, then `|`. Every byte is read at an index checked
+    // against `le`: the byte after the line is its LF or the CR of its CR LF, but fastLine's contract is the range.
     let d = at;
+    if (d === le) return false;
     if (b[d] !== 124) {
       const m = b[d]!;
       if (m === 43 || m === 33 || m === 35 || m === 42 || m === 64 || m === 36 /* + ! # * @ $ */) {
         d++;
-        if (b[d] !== SP) return false;
+        if (d === le || b[d] !== SP) return false;
         while (d < le && b[d] === SP) d++;
       }
       const digits = d;
       while (d < le && isDigit(b[d]!)) d++;
       if (d === digits) return false;
-      if (b[d] === 46) {
+      if (d < le && b[d] === 46) {
         const f = ++d;
         while (d < le && isDigit(b[d]!)) d++;
         if (d === f) return false;
       }
       const sp = d;
       while (d < le && b[d] === SP) d++;
-      if (d === sp) return false;
+      if (d === sp || d === le) return false;
       const u = b[d];
       if (u === 115 /* s */) d++;
-      else if ((u === 117 || u === 109 || u === 110) /* u m n */ && b[d + 1] === 115) d += 2;
+      else if ((u === 117 || u === 109 || u === 110) /* u m n */ && d + 1 < le && b[d + 1] === 115) d += 2;
       else return false;
       while (d < le && b[d] === SP) d++;
-      if (b[d] !== 124) return false;
+      if (d === le || b[d] !== 124) return false;
     }
     const bar = d;
     // The function column, trimmed as line() trims it.
@@ -733,7 +735,7 @@ export class FtraceTokenizer implements Tokenizer {
     while (fnEnd > fnAt && isWhite(b[fnEnd - 1]!)) fnEnd--;
     if (fnEnd === fnAt) return false;
     let event: Buffer;
-    if (b[fnAt] === 47 /* / */ && b[fnAt + 1] === 42 /* * */) return false;
+    if (b[fnAt] === 47 /* / */ && fnAt + 1 < fnEnd && b[fnAt + 1] === 42 /* * */) return false;
     if (b[fnAt] === 125 /* } */) event = FUNCGRAPH_EXIT;
     else if (b[fnEnd - 1] === 123 /* { */ || hasCloseCall(b, fnAt, fnEnd)) event = FUNCGRAPH_ENTRY;
     else return false;
