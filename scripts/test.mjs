@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Test entry point (`npm test`): build, run every test/**/*.test.ts under uvu,
+// Test entry point (`npm test`): build, type-check the tests, run every test/**/*.test.ts under uvu,
 // and close with one "N passed, N failed" line taken from uvu's own totals.
 // uvu prints "Total / Passed / Skipped" and counts skipped tests apart from
 // Total, so every test in Total that did not pass failed: failed = total - passed.
 import {spawnSync, spawn} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import {fileURLToPath} from 'node:url';
 import path from 'node:path';
 
@@ -23,6 +25,14 @@ if (!skipBuild) {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
+  // The tests and scripts are type-checked too (they run through tsx, which only strips types): a test
+  // that builds a row or a span of the wrong shape would otherwise test something the code never sees.
+  const typecheck = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.test.json'], {cwd: root, stdio: 'inherit'});
+  if (typecheck.status !== 0) {
+    console.log('type check of test/ and scripts/ failed (tsc -p tsconfig.test.json); no test ran');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
   // Same as `npm run build`: help renders from oclif.manifest.json, so it is
   // regenerated from the freshly compiled commands on every build.
   const manifest = spawnSync(process.execPath, [path.join(root, 'scripts/gen-manifest.mjs')], {cwd: root, stdio: 'inherit'});
@@ -33,9 +43,19 @@ if (!skipBuild) {
   }
 }
 
+// Every temporary file of the run (the tests' own directories, the databases and chunk files of the
+// ktrail processes they start) goes under one directory, removed when the run ends, whatever the
+// tests leave behind.
+const runTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-test-run-'));
+// Open to every user, sticky, like /tmp: a test runs ktrail as `nobody` with its files in here.
+fs.chmodSync(runTmp, 0o1777);
+const removeRunTmp = () => fs.rmSync(runTmp, {recursive: true, force: true});
+process.once('exit', removeRunTmp);
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
+
 const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'node_modules/uvu/bin.js'), 'test', pattern, '--color=false'], {
   cwd: root,
-  env: {...process.env, FORCE_COLOR: '0', NO_COLOR: '1'},
+  env: {...process.env, FORCE_COLOR: '0', NO_COLOR: '1', TMPDIR: runTmp},
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 let out = '';

@@ -127,7 +127,7 @@ test('help from the cache is byte for byte what oclif prints, per width, command
     spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env, KTRAIL_HELP_CACHE: '0'}}).stdout;
   const cached = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, ...env}});
   for (const args of [['--help'], ['ingest', '--help'], ['rules', 'list', '-h']]) {
-    for (const env of [{}, {OCLIF_COLUMNS: '52'}, {OCLIF_COLUMNS: '140'}]) {
+    for (const env of [{}, {OCLIF_COLUMNS: '52'}, {OCLIF_COLUMNS: '140'}] as Array<Record<string, string>>) {
       cached(args, env); // fills the cache for this key
       const r = cached(args, env);
       assert.is(r.status, 0, r.stderr);

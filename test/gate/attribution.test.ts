@@ -66,9 +66,9 @@ test('a KTAP test of an earlier boot is not blamed: log time restarts at each bo
 
 test('a test that passed while a finding happened is pointed out; a failed or skipped one is not', () => {
   const spans: TestSpan[] = [
-    {name: 'suite.passes', source_id: 1, seq: 30, ts_start_ns: 1n * S, ts_end_ns: 2n * S, depth: 1, result: 'ok', directive: null, origin: 'test_results'},
-    {name: 'suite.fails', source_id: 1, seq: 40, ts_start_ns: 3n * S, ts_end_ns: 4n * S, depth: 1, result: 'not ok', directive: null, origin: 'test_results'},
-    {name: 'suite.skips', source_id: 1, seq: 50, ts_start_ns: 5n * S, ts_end_ns: 6n * S, depth: 1, result: 'ok', directive: 'SKIP', origin: 'test_results'},
+    {name: 'suite.passes', source_id: 1, seq: 30, boot: null, ts_start_ns: 1n * S, ts_end_ns: 2n * S, depth: 1, result: 'ok', directive: null, origin: 'test_results'},
+    {name: 'suite.fails', source_id: 1, seq: 40, boot: null, ts_start_ns: 3n * S, ts_end_ns: 4n * S, depth: 1, result: 'not ok', directive: null, origin: 'test_results'},
+    {name: 'suite.skips', source_id: 1, seq: 50, boot: null, ts_start_ns: 5n * S, ts_end_ns: 6n * S, depth: 1, result: 'ok', directive: 'SKIP', origin: 'test_results'},
   ];
   const r = compareWithBaseline({
     findings: [

@@ -19,7 +19,7 @@ function hostileResult(): GateResult {
   const h = hostileFinding();
   const known = finding({rule: 'lockdep/report', fingerprint: 'fp0known0001', title: 'known ]]> </testcase> | `x`', ts_ns: 50n * S});
   const inTest = finding({rule: 'kernel/oops', fingerprint: 'fp0intest001', title: 'BUG: in test <b>', ts_ns: 20n * S, evidence: [{source_id: 2, seq: 3, ts_ns: 20n * S, role: 'header', text: HOSTILE_LINES[2]!}]});
-  const spans: TestSpan[] = [{name: 'suite.</testcase>::evil|`name`', source_id: 1, seq: 99, ts_start_ns: 19n * S, ts_end_ns: 21n * S, depth: 1, result: 'ok', directive: null, origin: 'test_results'}];
+  const spans: TestSpan[] = [{name: 'suite.</testcase>::evil|`name`', source_id: 1, seq: 99, boot: null, ts_start_ns: 19n * S, ts_end_ns: 21n * S, depth: 1, result: 'ok', directive: null, origin: 'test_results'}];
   return compareWithBaseline({
     findings: [h, known, inTest],
     coverage: [coverage('kernel/warning'), coverage('lockdep/report'), coverage('kernel/oops'), coverage('trace/lost-events', 'not-evaluated', 1, `no trace events ${HOSTILE_LINES[0]}`)],
@@ -277,7 +277,7 @@ test('Markdown: quoted text cannot mention anyone on GitHub or GitLab, and stays
     baselinePath: 'b.yml',
     failOn: 'error',
     today: '2026-11-26',
-    spans: [{name: 'suite.ping @someone', source_id: 3, seq: 9, ts_start_ns: S0 - S, ts_end_ns: S0 + S, depth: 1, result: 'ok', directive: null, origin: 'test_results'}],
+    spans: [{name: 'suite.ping @someone', source_id: 3, seq: 9, boot: null, ts_start_ns: S0 - S, ts_end_ns: S0 + S, depth: 1, result: 'ok', directive: null, origin: 'test_results'}],
   });
   const md = renderMarkdown(r);
   assert.equal(platformMentions(md), []);
