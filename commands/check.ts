@@ -53,7 +53,8 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
     const {optionsFromFlags, runRules} = await import('../src/rules/engine.js');
     // Checked before the (possibly long) ingest.
     const ruleOptions = optionsFromFlags(flags.option);
-    const db = await openStore(flags.db ?? ':memory:');
+    const path = flags.db ?? ':memory:';
+    const db = await openStore(path);
     let result;
     try {
       await limitRulesMemory(db);
@@ -64,7 +65,8 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
           throw withInputFormatHint(err);
         });
       }
-      result = await runRules(db, {ruleIds: flags.rule, ruleOptions});
+      // An in-memory store is thrown away: its findings and coverage tables would never be read.
+      result = await runRules(db, {ruleIds: flags.rule, ruleOptions, storeResults: path !== ':memory:'});
     } finally {
       db.close();
     }

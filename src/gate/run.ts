@@ -65,8 +65,6 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   // keeping it (it can never be verified) or dropping it (a known issue with a typo) would hide the mistake.
   if (baseline) checkBaselineRules(baseline, opts.baseline!, RULES.map((r) => r.meta.id));
   const ruleOptions = optionsFromFlags(opts.options);
-  const {ensureProjections} = await import('../project/run.js');
-  const {projectorByName} = await import('../project/index.js');
   const {explainRule} = await import('../rules/explain.js');
 
   // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as
@@ -87,13 +85,14 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     // A --db that holds earlier runs: the rules see every source, the gate judges this run's (a duplicate
     // input counts as its existing source). Earlier runs' findings stay in the findings table.
     const thisRun = new Set(ingested.map((r) => r.source_id));
-    const all = await runRules(db, {ruleOptions});
+    // test_results (for the test spans below) is built with the projections the rules need: one pass over the state.
+    // An in-memory store is thrown away: its findings and coverage tables would never be read.
+    const all = await runRules(db, {ruleOptions, projections: ['test_results'], storeResults: opts.db !== ':memory:'});
     const run = {
       findings: all.findings.filter((f) => thisRun.has(f.source_id)),
       coverage: all.coverage.filter((c) => thisRun.has(c.source_id)),
       sources: all.sources.filter((s) => thisRun.has(s.source_id)),
     };
-    if (projectorByName('test_results')) await ensureProjections(db, ['test_results']);
     // Tests of this run only: an earlier run's trace markers or KTAP results in the --db share no clock with this
     // run's logs (another boot, often another machine), though their uptimes may overlap.
     const spans = await loadTestSpans(db, thisRun);

@@ -479,6 +479,7 @@ export const ftraceArgs: Projector = {
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],
+  inputs: ['events'],
   async build(db: Db): Promise<void> {
     for (const m of MACROS) await db.run(m);
     for (const spec of SQL_SPECS) await db.run(`INSERT INTO "${spec.table.name}" ${spec.sql}`);

@@ -1,5 +1,4 @@
-import {OOPSES} from '../reports/classes.js';
-import {HANGUP_REASON, ReportExtractor} from '../reports/extract.js';
+import type {ReportExtractor} from '../reports/extract.js';
 import type {ExtractedReport, ReportFrame, ReportInputLine, ReportLock} from '../reports/types.js';
 import type {Db} from '../store/db.js';
 import {openRowWriter, type RowObject, type RowWriter} from '../store/rows.js';
@@ -79,8 +78,6 @@ export const reportLocks = defineTable({
   ],
 });
 
-/** Substrings every report header contains; a source with none of them has no report and is skipped quickly. */
-const HEADER_NEEDLES = [...new Set(OOPSES.map((o) => o.header))];
 const PAGE = 50_000;
 /** unparsed.reason of a line over 1 MiB (src/ingest/engine.ts): its first 64 KiB are kept. */
 const LINE_TOO_LONG = 'line-too-long';
@@ -92,6 +89,8 @@ export const reportsProjector: Projector = {
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
+  // Over-long lines are unparsed rows (line-too-long) whose start is read as a log line.
+  inputs: ['log_lines', 'unparsed'],
   async build(db: Db): Promise<void> {
     await buildReports(db);
   },
@@ -99,6 +98,10 @@ export const reportsProjector: Projector = {
 
 /** The projector's work; `pageLines` is the most log lines held at once (tests use small pages). */
 export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
+  // The extractor (~15 ms to load) is loaded when a store has log lines to read, not by every `check`.
+  const [{OOPSES}, {HANGUP_REASON, ReportExtractor}] = await Promise.all([import('../reports/classes.js'), import('../reports/extract.js')]);
+  /** Substrings every report header contains; a source with none of them has no report and is skipped quickly. */
+  const headerNeedles = [...new Set(OOPSES.map((o) => o.header))];
   // One regex pass (RE2 over escaped literals) finds the same lines as a substring test per header, much faster.
   // Over-long lines (unparsed, line-too-long) are read too: their kept start may hold a header or a report's line.
   const sources = await db.all<{source_id: number; lo: bigint; hi: bigint; format: string | null; cut: bigint}>(
@@ -109,7 +112,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
        FROM l FULL JOIN u USING (source_id) LEFT JOIN sources s USING (source_id)
       WHERE coalesce(l.hit, false) OR coalesce(u.hit, false)
       ORDER BY source_id`,
-    [HEADER_NEEDLES.map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')],
+    [headerNeedles.map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')],
   );
   let nextId = 1n;
   for (const {source_id, lo, hi, format, cut} of sources) {
@@ -137,7 +140,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
         const range = [sourceId, from, to];
         // The texts of a page come as one string: decoding each line's string
         // separately costs more than the extraction itself on quiet logs.
-        const agg = await db.conn.run(
+        const agg = await db.result(
           `SELECT count(*)::INTEGER AS n, string_agg(coalesce(text, ''), chr(10) ORDER BY seq) AS t FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3`,
           range,
         );
@@ -147,7 +150,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
         let joined: string[] | null = count > 0 ? (head.getColumnVector(1).getItem(0) as string).split('\n') : [];
         // A line holding a newline itself: read this page's texts one by one.
         if (joined.length !== count) joined = null;
-        const res = await db.conn.run(
+        const res = await db.result(
           `SELECT seq, boot, ts_ns, caller${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
           range,
         );
@@ -245,8 +248,8 @@ interface Writers {
 /** Frames and locks are most of the rows: appended with their column types known, no row objects. */
 async function openWriters(db: Db): Promise<Writers> {
   const reports = await openRowWriter(db, reportsTable);
-  const frames = await db.conn.createAppender(reportFrames.name);
-  const locks = await db.conn.createAppender(reportLocks.name);
+  const frames = await db.createAppender(reportFrames.name);
+  const locks = await db.createAppender(reportLocks.name);
   const str = (a: typeof frames, v: string | null) => (v === null ? a.appendNull() : a.appendVarchar(v));
   const big = (a: typeof frames, v: bigint | null) => (v === null ? a.appendNull() : a.appendBigInt(v));
   const int = (a: typeof frames, v: number | null) => (v === null ? a.appendNull() : a.appendInteger(v));

@@ -1,9 +1,10 @@
 import {createHash} from 'node:crypto';
 import {UserError} from '../errors.js';
-import {mappingFromEnv} from '../probes/mapping.js';
 import type {Db} from '../store/db.js';
 import {RULE_TABLES, projectionStateTable} from '../rules/findings.js';
+import {EVENT_LOG_TABLES} from '../store/eventlog.js';
 import {PROJECTORS, projectorByName} from './index.js';
+import {probeMappingFromEnv} from './probe-mapping.js';
 import type {Projector} from './types.js';
 
 /**
@@ -36,39 +37,118 @@ export function projectorsInOrder(names: readonly string[]): Projector[] {
  * arguments as the mm projections are built, so another mapping means
  * other rows).
  */
-async function sourcesKey(db: Db): Promise<string> {
-  let key = '0:0';
-  if (await db.tableExists('sources')) {
-    const r = await db.one<{n: bigint; m: number | null}>('SELECT count(*) AS n, max(source_id) AS m FROM sources');
-    key = `${Number(r?.n ?? 0)}:${r?.m ?? 0}`;
-  }
-  const mapping = mappingFromEnv();
+async function sourcesKey(counts: {n: bigint; m: number | null} | undefined): Promise<string> {
+  let key = `${Number(counts?.n ?? 0)}:${counts?.m ?? 0}`;
+  const mapping = await probeMappingFromEnv();
   if (Object.keys(mapping).length > 0) key += `|mapping:${createHash('sha256').update(JSON.stringify(mapping)).digest('hex').slice(0, 16)}`;
   return key;
 }
 
-async function dropTables(db: Db, p: Projector): Promise<void> {
-  for (const t of p.tables) await db.dropRelation(t.name);
+/** The sources key and what projection_state holds, in one query. */
+async function readState(db: Db): Promise<{key: string; built: Map<string, {version: number; sources_key: string}>}> {
+  const hasSources = await db.tableExists('sources');
+  const hasState = await db.tableExists(projectionStateTable.name);
+  const counts = hasSources ? 'SELECT count(*) AS n, max(source_id) AS m FROM sources' : 'SELECT 0::BIGINT AS n, NULL::INTEGER AS m';
+  const rows = await db.all<{n: bigint; m: number | null; name: string | null; version: number | null; sources_key: string | null}>(
+    hasState
+      ? `SELECT c.n, c.m, p.name, p.version, p.sources_key FROM (${counts}) c LEFT JOIN "${projectionStateTable.name}" p ON true`
+      : `SELECT n, m, NULL AS name, NULL AS version, NULL AS sources_key FROM (${counts})`,
+  );
+  const built = new Map<string, {version: number; sources_key: string}>();
+  for (const r of rows) if (r.name !== null) built.set(r.name, {version: r.version!, sources_key: r.sources_key!});
+  return {key: await sourcesKey(rows[0]), built};
 }
 
-async function buildOne(db: Db, p: Projector, key: string): Promise<void> {
-  await dropTables(db, p);
-  await db.ensureTables(p.tables);
-  await p.build(db);
-  await db.run(`DELETE FROM "${projectionStateTable.name}" WHERE name = $1`, [p.name]);
-  await db.run(`INSERT INTO "${projectionStateTable.name}" VALUES ($1, $2, $3)`, [p.name, p.version, key]);
+/**
+ * Which tables have rows, asked of DuckDB once per table at most: a projector
+ * whose inputs are all empty would write no row, so its build (SQL over
+ * `events` for a dmesg-only store, say) is skipped and its tables are only
+ * created.
+ */
+class RowPresence {
+  private readonly known = new Map<string, boolean>();
+
+  constructor(private readonly db: Db) {}
+
+  /** Whether any of `tables` has a row. */
+  async any(tables: readonly string[]): Promise<boolean> {
+    if (tables.some((t) => this.known.get(t) === true)) return true;
+    const unknown = tables.filter((t) => !this.known.has(t));
+    if (unknown.length === 0) return false;
+    // The event-log tables are asked along with the first question: most projectors read one of them.
+    const ask = [...new Set([...unknown, ...EVENT_LOG_TABLES.map((t) => t.name).filter((t) => !this.known.has(t))])];
+    const present: string[] = [];
+    for (const t of ask) {
+      if (await this.db.tableExists(t)) present.push(t);
+      // A missing table is not known to be empty: the build runs, and fails as it did before.
+      else this.known.set(t, true);
+    }
+    if (present.length > 0) {
+      const row = await this.db.one<Record<string, boolean>>(`SELECT ${present.map((t, i) => `EXISTS (FROM "${t}") AS e${i}`).join(', ')}`);
+      present.forEach((t, i) => this.known.set(t, row?.[`e${i}`] === true));
+    }
+    return tables.some((t) => this.known.get(t) === true);
+  }
+
+  /** The tables of a projector just built: unknown again, or known empty when it was skipped. */
+  built(p: Projector, skipped: boolean): void {
+    for (const t of p.tables) {
+      if (skipped) this.known.set(t.name, false);
+      else this.known.delete(t.name);
+    }
+  }
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * Build `stale` (in dependency order) from the event log whose sources key
+ * is `key`. Their tables are dropped and created anew first, all in one
+ * transaction that also forgets them in projection_state: a process killed
+ * during the builds leaves them unrecorded, so the next command builds them
+ * again. What was built is recorded at the end with one statement, also
+ * when a build failed (its error is the one thrown).
+ */
+async function buildProjections(db: Db, stale: readonly Projector[], key: string): Promise<void> {
+  if (stale.length === 0) return;
+  const state = `"${projectionStateTable.name}"`;
+  await db.replaceTables(
+    stale.flatMap((p) => p.tables),
+    [`DELETE FROM ${state} WHERE name IN (${stale.map((p) => quote(p.name)).join(', ')})`],
+  );
+  const rows = new RowPresence(db);
+  const built: Projector[] = [];
+  const record = async () => {
+    if (built.length === 0) return;
+    await db.run(`INSERT INTO ${state} VALUES ${built.map((p) => `(${quote(p.name)}, ${Math.trunc(p.version)}, ${quote(key)})`).join(', ')}`);
+  };
+  try {
+    for (const p of stale) {
+      const skip = !(await rows.any(p.inputs));
+      if (!skip) await p.build(db);
+      rows.built(p, skip);
+      built.push(p);
+    }
+  } catch (err) {
+    await record().catch(() => undefined);
+    throw err;
+  }
+  await record();
 }
 
 /**
  * Make sure the named projections (and what they depend on) are built and
  * current: a projection is rebuilt when it was never built, its version
  * changed, a table of it is missing, the set of sources changed since it was
- * built, or a dependency was rebuilt now.
+ * built, or a dependency was rebuilt now. A projection whose inputs have no
+ * row is built by creating its (empty) tables and recorded as built all the
+ * same.
  */
 export async function ensureProjections(db: Db, names: string[]): Promise<void> {
   if (names.length === 0) return;
   await db.ensureTables([projectionStateTable]);
-  await visitStale(db, names, (p, key) => buildOne(db, p, key));
+  const {key, stale} = await findStale(db, names);
+  await buildProjections(db, stale, key);
 }
 
 /**
@@ -77,31 +157,21 @@ export async function ensureProjections(db: Db, names: string[]): Promise<void> 
  * works on a database opened read-only.
  */
 export async function staleProjections(db: Db, names: string[]): Promise<string[]> {
-  const out: string[] = [];
-  await visitStale(db, names, async (p) => {
-    out.push(p.name);
-  });
-  return out;
+  return (await findStale(db, names)).stale.map((p) => p.name);
 }
 
-async function visitStale(db: Db, names: string[], onStale: (p: Projector, key: string) => Promise<void>): Promise<void> {
+async function findStale(db: Db, names: string[]): Promise<{key: string; stale: Projector[]}> {
   const order = projectorsInOrder(names);
-  if (order.length === 0) return;
-  const key = await sourcesKey(db);
-  const built = new Map(
-    (await db.tableExists(projectionStateTable.name))
-      ? (await db.all<{name: string; version: number; sources_key: string}>(`SELECT name, version, sources_key FROM "${projectionStateTable.name}"`)).map((r) => [r.name, r])
-      : [],
-  );
-  const rebuilt = new Set<string>();
+  if (order.length === 0) return {key: '', stale: []};
+  const {key, built} = await readState(db);
+  const stale: Projector[] = [];
   for (const p of order) {
     const st = built.get(p.name);
-    let stale = !st || st.version !== p.version || st.sources_key !== key || p.dependsOn.some((d) => rebuilt.has(d));
-    if (!stale) for (const t of p.tables) if (!(await db.tableExists(t.name))) stale = true;
-    if (!stale) continue;
-    await onStale(p, key);
-    rebuilt.add(p.name);
+    let isStale = !st || st.version !== p.version || st.sources_key !== key || p.dependsOn.some((d) => stale.some((x) => x.name === d));
+    if (!isStale) for (const t of p.tables) if (!(await db.tableExists(t.name))) isStale = true;
+    if (isStale) stale.push(p);
   }
+  return {key, stale};
 }
 
 /**
@@ -120,9 +190,8 @@ export function projectionsNamedIn(sql: string): string[] {
  * log. Findings are written again by the next `runRules`.
  */
 export async function rebuildAll(db: Db): Promise<void> {
-  for (const p of PROJECTORS) await dropTables(db, p);
   for (const t of [...RULE_TABLES, projectionStateTable]) await db.run(`DROP TABLE IF EXISTS "${t.name}"`);
   await db.ensureTables([projectionStateTable]);
-  const key = await sourcesKey(db);
-  for (const p of projectorsInOrder(PROJECTORS.map((x) => x.name))) await buildOne(db, p, key);
+  const {key} = await readState(db);
+  await buildProjections(db, projectorsInOrder(PROJECTORS.map((x) => x.name)), key);
 }

@@ -126,6 +126,7 @@ export const testResultsProjector: Projector = {
   description: 'KTAP / kselftest results in kernel log lines, with start and end times.',
   tables: [testResults],
   dependsOn: [],
+  inputs: ['log_lines'],
   async build(db: Db): Promise<void> {
     // Only candidate lines reach JS; their time is the line's own or the
     // nearest kernel time around it (window over the whole boot).

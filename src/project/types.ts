@@ -17,6 +17,13 @@ export interface Projector {
   tables: TableDef[];
   /** Other projectors whose tables this one reads. */
   dependsOn: string[];
+  /**
+   * The tables (of the event log, or of the projectors in `dependsOn`) its
+   * rows come from: when none of them has a row, `build` would write none,
+   * and ensureProjections only creates the tables. A table it only joins
+   * to rows taken from another need not be named.
+   */
+  inputs: string[];
   /** Fill the (empty, freshly created) tables from the store. */
   build(db: Db): Promise<void>;
 }

@@ -11,13 +11,20 @@ import {RULES, ruleById} from './index.js';
 import {readsTraceEvents} from './support.js';
 import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, SourceInfo} from './types.js';
 
-export {formatMessage, readsTraceEvents, loadGapSpans, overlapsGap, type GapSpan} from './support.js';
+export {formatMessage, readsTraceEvents, gapSpans, loadGapSpans, overlapsGap, type GapSpan} from './support.js';
 
 export interface RunOptions {
   /** Rules to run (all registered rules when absent or empty). */
   ruleIds?: string[];
   /** Options by rule id, validated by each rule's zod schema. */
   ruleOptions?: Record<string, unknown>;
+  /** More projections to build with those the rules need, for the caller to read after the run. */
+  projections?: string[];
+  /**
+   * Write the findings and coverage tables (default true). False for a
+   * throwaway in-memory store: nothing would ever read them.
+   */
+  storeResults?: boolean;
 }
 
 export interface RunResult {
@@ -132,7 +139,31 @@ function compareFindings(a: Finding, b: Finding): number {
   );
 }
 
-async function evaluateRule(db: Db, rule: Rule, options: unknown, sources: SourceInfo[], gaps: Map<number, GapSummary>): Promise<{findings: Finding[]; coverage: Coverage[]}> {
+/**
+ * RuleContext.shared for one rule run. A failed computation is not kept: the
+ * next rule that asks computes it again (and fails on its own).
+ */
+function sharedValues(): RuleContext['shared'] {
+  const values = new Map<string, Promise<unknown>>();
+  return <T>(key: string, compute: () => Promise<T>): Promise<T> => {
+    let v = values.get(key) as Promise<T> | undefined;
+    if (!v) {
+      v = compute();
+      values.set(key, v);
+      v.catch(() => values.delete(key));
+    }
+    return v;
+  };
+}
+
+async function evaluateRule(
+  db: Db,
+  rule: Rule,
+  options: unknown,
+  sources: SourceInfo[],
+  gaps: Map<number, GapSummary>,
+  shared: RuleContext['shared'],
+): Promise<{findings: Finding[]; coverage: Coverage[]}> {
   const id = rule.meta.id;
   const findings: Finding[] = [];
   const reported = new Map<number, {status: CoverageStatus; reasons: string[]}>();
@@ -159,6 +190,7 @@ async function evaluateRule(db: Db, rule: Rule, options: unknown, sources: Sourc
         findings.push({...rest, rule: id, fingerprint: fingerprintOf(id, fingerprintTitle ?? f.title)});
       },
       coverage: cover,
+      shared,
     };
     try {
       await rule.evaluate(ctx);
@@ -193,7 +225,7 @@ async function evaluateRule(db: Db, rule: Rule, options: unknown, sources: Sourc
  * evidence line, rule, title), so a rebuilt store gives identical rows.
  */
 export async function runRules(db: Db, opts: RunOptions = {}): Promise<RunResult> {
-  return runRuleSet(db, selectRules(opts.ruleIds), opts.ruleOptions);
+  return runRuleSet(db, selectRules(opts.ruleIds), opts.ruleOptions, {projections: opts.projections, storeResults: opts.storeResults});
 }
 
 /**
@@ -201,29 +233,35 @@ export async function runRules(db: Db, opts: RunOptions = {}): Promise<RunResult
  * own). Rows of other rules in `findings`/`coverage` are kept unless `rules`
  * is the whole registry.
  */
-export async function runRuleSet(db: Db, rules: Rule[], ruleOptions?: Record<string, unknown>): Promise<RunResult> {
+export async function runRuleSet(
+  db: Db,
+  rules: Rule[],
+  ruleOptions?: Record<string, unknown>,
+  {projections = [], storeResults = true}: Pick<RunOptions, 'projections' | 'storeResults'> = {},
+): Promise<RunResult> {
   const opts = {ruleOptions};
   const options = new Map(rules.map((r) => [r.meta.id, parseRuleOptions(r, opts.ruleOptions?.[r.meta.id])]));
   for (const key of Object.keys(opts.ruleOptions ?? {})) {
     if (!rules.some((r) => r.meta.id === key)) throw new UserError(`options given for rule ${key}, which is not being run`);
   }
-  await db.ensureTables([...EVENT_LOG_TABLES, ...RULE_TABLES]);
+  await db.ensureTables(storeResults ? [...EVENT_LOG_TABLES, ...RULE_TABLES] : EVENT_LOG_TABLES);
   const sources = await loadSources(db);
-  const available = [...new Set(rules.flatMap((r) => r.meta.needs.projections))].filter((n) => projectorByName(n));
+  const available = [...new Set([...rules.flatMap((r) => r.meta.needs.projections), ...projections])].filter((n) => projectorByName(n));
   await ensureProjections(db, available);
   const gaps = await gapSummaries(db);
 
   let findings: Finding[] = [];
   let coverage: Coverage[] = [];
+  const shared = sharedValues();
   for (const rule of rules) {
-    const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps);
+    const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps, shared);
     findings.push(...r.findings);
     coverage.push(...r.coverage);
   }
   findings = findings.sort(compareFindings);
   coverage = coverage.sort((a, b) => a.rule.localeCompare(b.rule) || a.source_id - b.source_id);
 
-  await writeResults(db, rules, findings, coverage);
+  if (storeResults) await writeResults(db, rules, findings, coverage);
   return {findings, coverage, sources};
 }
 

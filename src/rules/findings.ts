@@ -43,7 +43,7 @@ export const coverageTable = defineTable({
 export const projectionStateTable = defineTable({
   name: 'projection_state',
   kind: 'projection',
-  doc: 'Bookkeeping of `ensureProjections`: a projector is rebuilt when its version or the set of sources changed since it was built.',
+  doc: 'Bookkeeping of `ensureProjections`: a projector is rebuilt when its version or the set of sources changed since it was built. A projector whose input tables have no row (the ftrace projections of a kernel log, say) is recorded without running: its tables are created empty.',
   primaryKey: ['name'],
   columns: [
     {name: 'name', type: 'VARCHAR', nullable: false, doc: 'Projector name.'},

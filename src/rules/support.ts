@@ -1,5 +1,5 @@
 import type {Db} from '../store/db.js';
-import type {RuleMeta} from './types.js';
+import type {RuleContext, RuleMeta} from './types.js';
 
 // Helpers for rule modules. Kept apart from engine.ts so that rules do not
 // import the registry they are part of.
@@ -55,6 +55,11 @@ export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]
     params,
   );
   return rows.map((r) => ({...r, seq: Number(r.seq)}));
+}
+
+/** loadGapSpans of every source, read once per rule run (shared by the rules that ask). */
+export function gapSpans(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<GapSpan[]> {
+  return ctx.shared('gap-spans', () => loadGapSpans(ctx.db));
 }
 
 /** Whether [start, end] (ns) overlaps a gap span (an open end counts as overlapping). */

@@ -100,6 +100,12 @@ export interface RuleContext<O = unknown> {
   sources: SourceInfo[];
   report(f: Omit<Finding, 'rule' | 'fingerprint'> & {fingerprintTitle?: string}): void;
   coverage(source_id: number, status: CoverageStatus, reason?: string): void;
+  /**
+   * `compute()`, run once for `key` per rule run and shared by all its rules:
+   * for facts about the store that several rules read (the store does not
+   * change while they run). Callers must not modify the value.
+   */
+  shared<T>(key: string, compute: () => Promise<T>): Promise<T>;
 }
 
 export interface Rule<Opts extends z.ZodTypeAny = z.ZodTypeAny> {

@@ -41,9 +41,30 @@ export class Db {
   private constructor(
     readonly path: string,
     readonly instance: DuckDBInstance,
-    readonly conn: DuckDBConnection,
+    private readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
   ) {}
+
+  /**
+   * The DuckDB connection itself. What is run on it directly may create or
+   * drop tables, so the catalog known to this Db is read again afterwards;
+   * createAppender and result do not need that.
+   */
+  get conn(): DuckDBConnection {
+    this.catalog = null;
+    return this.connection;
+  }
+
+  /** A DuckDB appender for table `name`. */
+  createAppender(name: string): ReturnType<DuckDBConnection['createAppender']> {
+    return this.connection.createAppender(name);
+  }
+
+  /** The result of `sql` as DuckDB gives it, for readers of its chunks and column vectors. */
+  async result(sql: string, params?: Params): ReturnType<DuckDBConnection['run']> {
+    this.forgetCatalogIf(sql);
+    return this.connection.run(sql, params);
+  }
 
   static async open(path: string, opts: OpenOptions = {}): Promise<Db> {
     const duck = loadDuckDb();
@@ -61,18 +82,21 @@ export class Db {
   }
 
   async run(sql: string, params?: Params): Promise<void> {
-    await this.conn.run(sql, params);
+    this.forgetCatalogIf(sql);
+    await this.connection.run(sql, params);
   }
 
   /** All rows as plain JS objects (BIGINT stays bigint). */
   async all<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    const reader = await this.conn.runAndReadAll(sql, params);
+    this.forgetCatalogIf(sql);
+    const reader = await this.connection.runAndReadAll(sql, params);
     return reader.getRowObjectsJS() as T[];
   }
 
   /** All rows as JSON-safe objects (BIGINT as string, timestamps as ISO). */
   async allJson<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    const reader = await this.conn.runAndReadAll(sql, params);
+    this.forgetCatalogIf(sql);
+    const reader = await this.connection.runAndReadAll(sql, params);
     return reader.getRowObjectsJson() as T[];
   }
 
@@ -81,7 +105,8 @@ export class Db {
    * too large to materialise in JS at once.
    */
   async *stream<T = Row>(sql: string, params?: Params): AsyncGenerator<T[]> {
-    const result = await this.conn.stream(sql, params);
+    this.forgetCatalogIf(sql);
+    const result = await this.connection.stream(sql, params);
     for await (const batch of result.yieldRowObjectJs()) yield batch as T[];
   }
 
@@ -89,34 +114,134 @@ export class Db {
     return (await this.all<T>(sql, params))[0];
   }
 
+  /**
+   * The relations (tables and views) of schema `main` as DuckDB's
+   * information_schema lists them, read with one query when first asked for,
+   * and the columns of the tables asked about: kept, so that a command asks
+   * once and not once per table (each such query cost ~3-5 ms, and `ktrail
+   * check` asked ~80 times). ensureTables, replaceTables and dropRelation
+   * keep it up to date; anything else that may change the catalog forgets it (DDL or a
+   * ROLLBACK run through this Db, any use of the raw connection `conn`), and
+   * it is read again when next asked for.
+   */
+  private catalog: {relations: Map<string, Relation>; columns: Map<string, string[]>} | null = null;
+
+  private async relations(): Promise<Map<string, Relation>> {
+    if (!this.catalog) {
+      const rows = await this.all<{table_name: string; table_type: string; here: boolean}>(
+        `SELECT table_name, table_type, table_catalog = current_database() AS here FROM information_schema.tables WHERE table_schema = 'main'`,
+      );
+      const relations = new Map<string, Relation>();
+      for (const r of rows) {
+        const rel = relations.get(r.table_name) ?? {type: r.table_type, copies: 0, localTable: false};
+        rel.copies++;
+        if (r.here && r.table_type === 'BASE TABLE') rel.localTable = true;
+        relations.set(r.table_name, rel);
+      }
+      this.catalog = {relations, columns: new Map()};
+    }
+    return this.catalog.relations;
+  }
+
+  private forgetCatalogIf(sql: string): void {
+    if (this.catalog && CATALOG_CHANGE.test(sql) && !MACRO_ONLY.test(sql)) this.catalog = null;
+  }
+
+  /** Whether a table or view `name` is in schema `main` (of any attached database, temp included). */
   async tableExists(name: string): Promise<boolean> {
-    const r = await this.all<{n: bigint}>(
-      `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`,
-      [name],
-    );
-    return Number(r[0]?.n ?? 0) > 0;
+    return (await this.relations()).has(name);
+  }
+
+  /** The column names of the tables and views called `name` (in any schema, in table order); empty when there is none. */
+  async columnNames(name: string): Promise<string[]> {
+    await this.relations();
+    const catalog = this.catalog!;
+    let columns = catalog.columns.get(name);
+    if (!columns) {
+      const rows = await this.all<{column_name: string}>(
+        'SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY table_catalog, table_schema, ordinal_position',
+        [name],
+      );
+      columns = rows.map((r) => r.column_name);
+      // Kept only if nothing forgot the catalog meanwhile.
+      if (this.catalog === catalog) catalog.columns.set(name, columns);
+    }
+    return columns;
   }
 
   /** Drop a table or view by name, whichever it is (a projection may change kind between versions). */
   async dropRelation(name: string): Promise<void> {
-    const r = await this.one<{table_type: string}>(
-      `SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`,
-      [name],
-    );
-    if (!r) return;
-    await this.run(`DROP ${r.table_type === 'VIEW' ? 'VIEW' : 'TABLE'} "${name}"`);
+    const rel = (await this.relations()).get(name);
+    if (!rel) return;
+    const sql = `DROP ${rel.type === 'VIEW' ? 'VIEW' : 'TABLE'} "${name}"`;
+    if (rel.copies > 1) {
+      // The name is in another database or schema too: what is left is read again.
+      await this.run(sql);
+      return;
+    }
+    await this.connection.run(sql);
+    this.catalog?.relations.delete(name);
+    this.catalog?.columns.delete(name);
   }
 
   /**
    * Creates the tables that do not exist yet, all in one transaction: a
    * process killed while a new database is set up leaves all of them or
-   * none, never some (a query of the missing ones would fail).
+   * none, never some (a query of the missing ones would fail). Views are
+   * created or replaced every time, as their definition may have changed.
    */
   async ensureTables(defs: TableDef[]): Promise<void> {
+    const relations = await this.relations();
+    const missing = defs.filter((d) => d.view !== undefined || !relations.get(d.name)?.localTable);
+    if (missing.length === 0) return;
     const columnCompression = await this.hasColumnCompression();
-    await this.transaction(async () => {
-      for (const def of defs) await this.run(createTableSql(def, {columnCompression}));
-    });
+    // One statement for all of them: DuckDB's cost per statement is most of a CREATE's.
+    const sql = missing.map((def) => createTableSql(def, {columnCompression})).join(';\n');
+    await this.transaction(() => this.connection.run(sql));
+    const catalog = this.catalog;
+    if (!catalog || catalog.relations !== relations) return;
+    for (const def of missing) {
+      if (relations.has(def.name)) {
+        // Known under this name already (in another database, or a view replaced): read the catalog again.
+        this.catalog = null;
+        return;
+      }
+      relations.set(def.name, {type: def.view !== undefined ? 'VIEW' : 'BASE TABLE', copies: 1, localTable: def.view === undefined});
+      catalog.columns.set(def.name, def.columns.map((c) => c.name));
+    }
+  }
+
+  /**
+   * Drops the tables and views of `defs` that exist and creates them anew
+   * (empty), in one transaction that first runs the statements of `first`:
+   * projections are rebuilt this way, all of them at once.
+   */
+  async replaceTables(defs: TableDef[], first: string[] = []): Promise<void> {
+    const relations = await this.relations();
+    const columnCompression = await this.hasColumnCompression();
+    const drops: string[] = [];
+    for (const def of defs) {
+      const rel = relations.get(def.name);
+      if (rel) drops.push(`DROP ${rel.type === 'VIEW' ? 'VIEW' : 'TABLE'} "${def.name}"`);
+    }
+    const creates = defs.map((def) => createTableSql(def, {columnCompression}));
+    // One call for all the statements: DuckDB's cost per statement is most of a DROP's or CREATE's.
+    const sql = [...first, ...drops, ...creates].join(';\n');
+    await this.transaction(() => this.connection.run(sql));
+    const catalog = this.catalog;
+    if (!catalog || catalog.relations !== relations || first.some((s) => CATALOG_CHANGE.test(s))) {
+      this.catalog = null;
+      return;
+    }
+    for (const def of defs) {
+      if ((relations.get(def.name)?.copies ?? 0) > 1) {
+        // The name is in another database or schema too: what is left is read again.
+        this.catalog = null;
+        return;
+      }
+      relations.set(def.name, {type: def.view !== undefined ? 'VIEW' : 'BASE TABLE', copies: 1, localTable: def.view === undefined});
+      catalog.columns.set(def.name, def.columns.map((c) => c.name));
+    }
   }
 
   private columnCompression: boolean | undefined;
@@ -154,6 +279,26 @@ export class Db {
     this.instance.closeSync();
   }
 }
+
+/** A relation name in the catalog. */
+interface Relation {
+  /** information_schema's table_type of the first row of this name: `BASE TABLE`, `VIEW`, `LOCAL TEMPORARY`. */
+  type: string;
+  /** Rows of this name: more than one when another attached database or the temp schema has it too. */
+  copies: number;
+  /** A table of this name is in the current database. */
+  localTable: boolean;
+}
+
+/**
+ * SQL that may change which relations exist or their columns, or undo such
+ * a change. A word test over the whole text: a statement that only mentions
+ * such a word (in a string, say) costs one more catalog query, no more.
+ */
+const CATALOG_CHANGE = /\b(CREATE|DROP|ALTER|ATTACH|DETACH|ROLLBACK|ABORT|IMPORT|USE|LOAD)\b/i;
+
+/** One CREATE MACRO (or FUNCTION) statement: it adds no relation (ftrace_args creates two before its build). */
+const MACRO_ONLY = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MACRO|FUNCTION)\s[^;]*;?\s*$/i;
 
 function describeOpenError(path: string, err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);

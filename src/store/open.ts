@@ -64,8 +64,10 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
 export const RULES_MEMORY_DEFAULT = '512MB';
 
 export async function limitRulesMemory(db: Db): Promise<void> {
-  await db.run(`SET memory_limit = '${memoryFromEnv('KTRAIL_RULES_MEMORY', RULES_MEMORY_DEFAULT)}'`);
-  if (db.path === ':memory:') await db.run(`SET temp_directory = '${privateSpillDir().replace(/'/g, "''")}'`);
+  const settings = [`SET memory_limit = '${memoryFromEnv('KTRAIL_RULES_MEMORY', RULES_MEMORY_DEFAULT)}'`];
+  if (db.path === ':memory:') settings.push(`SET temp_directory = '${privateSpillDir().replace(/'/g, "''")}'`);
+  // One call: each statement costs a round trip to DuckDB's thread.
+  await db.run(settings.join(';\n'));
 }
 
 let spillDir: string | null = null;

@@ -28,7 +28,7 @@ export interface RowWriter {
 
 /** An open appender for producers that emit rows while streaming their input. */
 export async function openRowWriter(db: Db, def: TableDef): Promise<RowWriter> {
-  const appender = await db.conn.createAppender(def.name);
+  const appender = await db.createAppender(def.name);
   let count = 0;
   return {
     append(row) {
@@ -49,7 +49,7 @@ export async function openRowWriter(db: Db, def: TableDef): Promise<RowWriter> {
   };
 }
 
-type Appender = Awaited<ReturnType<Db['conn']['createAppender']>>;
+type Appender = Awaited<ReturnType<Db['createAppender']>>;
 
 /** A BIGINT-family value: bigints as they are, numbers truncated to integers. */
 function toBigInt(v: unknown): bigint {

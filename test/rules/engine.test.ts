@@ -209,6 +209,62 @@ test('ensureProjections builds once and rebuilds when sources change', async () 
   }
 });
 
+/** Every statement `db` sends through run and all from now on. */
+function recordStatements(db: Db): string[] {
+  const seen: string[] = [];
+  for (const m of ['run', 'all'] as const) {
+    const original = (db[m] as (...a: unknown[]) => Promise<unknown>).bind(db);
+    (db as unknown as Record<string, unknown>)[m] = (sql: string, ...rest: unknown[]) => {
+      seen.push(sql);
+      return original(sql, ...rest);
+    };
+  }
+  return seen;
+}
+
+test('what several rules read of the store is read once per run, and again by the next run', async () => {
+  const db = await store([LOST, 'samples/rules/kernel/warning/positive/refcount.txt']);
+  try {
+    const shared = {
+      'mmu-notifier inventory': /SELECT DISTINCT source_id, kind, symbol FROM probe_calls/,
+      'gap spans': /SELECT DISTINCT cpu IS NOT NULL AS cpu_known FROM gaps/,
+      'sources with log lines': /SELECT DISTINCT source_id FROM log_lines/,
+      'lost log messages': /records_missing/,
+    };
+    const times = (seen: string[]) => Object.fromEntries(Object.entries(shared).map(([k, re]) => [k, seen.filter((s) => re.test(s)).length]));
+    const seen = recordStatements(db);
+    const first = await runRules(db);
+    assert.equal(times(seen), Object.fromEntries(Object.keys(shared).map((k) => [k, 1])));
+
+    seen.length = 0;
+    await ingestPaths(db, ['samples/rules/kernel/oops/positive/memcg-oom.txt']);
+    const second = await runRules(db);
+    assert.equal(times(seen), Object.fromEntries(Object.keys(shared).map((k) => [k, 1])), 'a new run reads them again');
+    const logRules = ['kernel/oops', 'kernel/warning', 'lockdep/report', 'printk/warn-once'];
+    for (const rule of logRules) {
+      assert.is(second.coverage.find((c) => c.rule === rule && c.source_id === 3)?.status, 'evaluated', `${rule} sees the new log`);
+    }
+    assert.ok(second.findings.length > first.findings.length);
+  } finally {
+    db.close();
+  }
+});
+
+test('storeResults: false leaves findings and coverage unwritten and returns the same result', async () => {
+  const db = await store(['samples/rules/kernel/warning/positive/refcount.txt']);
+  try {
+    const kept = await runRules(db, {storeResults: false});
+    assert.is(await db.tableExists('findings'), false, 'a fresh store gets no findings table');
+    const stored = await runRules(db);
+    assert.equal(kept, stored);
+    assert.is(Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM findings'))!.n), stored.findings.length);
+    await runRules(db, {storeResults: false, ruleIds: ['kernel/warning']});
+    assert.is(Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM findings'))!.n), stored.findings.length, 'rows of an earlier run stay');
+  } finally {
+    db.close();
+  }
+});
+
 const DERIVED_INPUTS = [
   LOST,
   CLEAN_TRACE,

@@ -32,6 +32,8 @@ export const taskStatesProjector: Projector = {
   description: 'Running / preempted / sleeping intervals per task from sched_switch and sched_wakeup.',
   tables: [taskStates],
   dependsOn: ['ftrace_args'],
+  // The rows are sched_switch intervals; wakeups are only joined to them.
+  inputs: ['sched_switches'],
   async build(db: Db): Promise<void> {
     await db.run(`
       INSERT INTO task_states
@@ -83,6 +85,8 @@ export const forksProjector: Projector = {
   description: 'Fork copy windows (dup_mmap/copy_page_range probes, or clone syscalls without CLONE_VM).',
   tables: [forks],
   dependsOn: ['ftrace_args'],
+  // Probe and function_graph calls of the copy, and clone syscalls (task_lifecycle is only joined to them).
+  inputs: ['probe_calls', 'function_calls', 'syscalls'],
   async build(db: Db): Promise<void> {
     const calls = pairCalls(await loadProbeRows(db, `symbol IN (${sqlList(FORK_SYMBOLS)})`));
     await appendRows(db, forks, calls.map((c) => ({
@@ -163,6 +167,7 @@ export const gupCallsProjector: Projector = {
   description: 'GUP-fast calls with flags and results (probes).',
   tables: [gupCalls],
   dependsOn: ['ftrace_args'],
+  inputs: ['probe_calls', 'function_calls'],
   async build(db: Db): Promise<void> {
     const calls = pairCalls(await loadProbeRows(db, `symbol IN (${sqlList([...GUP_OUTER, ...GUP_LOCKLESS])})`));
     await appendRows(db, gupCalls, calls.map((c) => {
@@ -198,6 +203,7 @@ export const pmdUnsharesProjector: Projector = {
   description: 'huge_pmd_unshare calls (probes).',
   tables: [pmdUnshares],
   dependsOn: ['ftrace_args'],
+  inputs: ['probe_calls', 'function_calls'],
   async build(db: Db): Promise<void> {
     const calls = pairCalls(await loadProbeRows(db, `symbol = 'huge_pmd_unshare'`));
     await appendRows(db, pmdUnshares, calls.map((c) => {
@@ -235,6 +241,7 @@ export const intervalNotifierCallsProjector: Projector = {
   description: 'mmu_interval_notifier insert/remove calls (probes).',
   tables: [intervalNotifierCalls],
   dependsOn: ['ftrace_args'],
+  inputs: ['probe_calls', 'function_calls'],
   async build(db: Db): Promise<void> {
     const calls = pairCalls(await loadProbeRows(db, `symbol IN (${sqlList(Object.keys(INTERVAL_OPS))})`));
     await appendRows(db, intervalNotifierCalls, calls.map((c) => {

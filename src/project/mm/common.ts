@@ -1,8 +1,9 @@
 import {parseNumber, toSigned64} from '../../ftrace/args.js';
-import {applyMapping, mappingFromEnv, type ProbeMapping} from '../../probes/mapping.js';
+import type {ProbeMapping} from '../../probes/mapping.js';
 import type {Db} from '../../store/db.js';
 import type {EventHead} from '../../store/eventlog.js';
 import type {ColumnDef} from '../../store/tables.js';
+import {mappingApplier, probeMappingFromEnv} from '../probe-mapping.js';
 
 /** One probe_calls row as the mm projectors read it. */
 export interface ProbeRow extends EventHead {
@@ -13,7 +14,8 @@ export interface ProbeRow extends EventHead {
 }
 
 /** Probe rows for some symbols, in capture order, with arguments renamed by the mapping file. */
-export async function loadProbeRows(db: Db, symbolWhere: string, mapping: ProbeMapping = mappingFromEnv()): Promise<ProbeRow[]> {
+export async function loadProbeRows(db: Db, symbolWhere: string, mapping?: ProbeMapping): Promise<ProbeRow[]> {
+  const rename = await mappingApplier(mapping ?? (await probeMappingFromEnv()));
   const rows = await db.all<Omit<ProbeRow, 'args'> & {args: string | null}>(
     `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, kind, probe_type, symbol, args::VARCHAR AS args
        FROM probe_calls WHERE ${symbolWhere} ORDER BY source_id, seq`,
@@ -32,7 +34,7 @@ export async function loadProbeRows(db: Db, symbolWhere: string, mapping: ProbeM
         args = {};
       }
     }
-    return {...r, args: applyMapping(mapping, r.symbol, args)};
+    return {...r, args: rename ? rename(r.symbol, args) : args};
   });
 }
 
@@ -42,8 +44,7 @@ export async function loadProbeRows(db: Db, symbolWhere: string, mapping: ProbeM
  */
 async function loadFuncgraphRows(db: Db, symbolWhere: string): Promise<Array<Omit<ProbeRow, 'args'> & {args: string | null}>> {
   if (!(await db.tableExists('function_calls'))) return [];
-  const cols = await db.all<{column_name: string}>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'function_calls'`);
-  const have = new Set(cols.map((c) => c.column_name));
+  const have = new Set(await db.columnNames('function_calls'));
   if (!have.has('exit_seq') || !have.has('depth')) return [];
   const retval = have.has('retval') ? 'retval' : 'NULL';
   const entrySeen = have.has('entry_seen') ? 'entry_seen' : 'true';

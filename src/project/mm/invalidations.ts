@@ -242,6 +242,8 @@ export const mmuInvalidationsProjector: Projector = {
   description: 'mmu_notifier invalidations (probes, custom tracepoints, KVM) with starts paired to returns and ends.',
   tables: [mmuInvalidations],
   dependsOn: ['ftrace_args'],
+  // Probe and function_graph calls, and mmu_notifier/KVM tracepoints read from events (kvm_hva_ranges is a view of it).
+  inputs: ['probe_calls', 'function_calls', 'events'],
   async build(db: Db): Promise<void> {
     const probes = await loadProbeRows(db, `symbol LIKE '%invalidate%'`);
     const tps = await loadTracepointRows(db);

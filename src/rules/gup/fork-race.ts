@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {formatMessage, loadGapSpans, overlapsGap} from '../support.js';
+import {formatMessage, gapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
 import {emptyInventory, evidence, hex, inventory, missingReason, returnCaller, secs, task, type ProbeNeed} from '../mmu-notifier/common.js';
 
@@ -33,14 +33,14 @@ interface Gup {source_id: number; seq: bigint; return_seq: bigint | null; pid: n
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    const inv = await inventory(ctx.db);
+    const inv = await inventory(ctx);
     const forks = await ctx.db.all<Fork>(`SELECT source_id, seq, return_seq, pid, tgid, comm, cpu, symbol, ts_ns, ts_return_ns, origin, exact, src_mm, child_pid FROM forks WHERE seq IS NOT NULL ORDER BY source_id, seq`);
     const gups = await ctx.db.all<Gup>(`SELECT source_id, seq, return_seq, pid, tgid, comm, cpu, symbol, ts_ns, ts_return_ns, lockless, pin, mm, start, nr_pages, gup_flags, ret FROM gup_calls WHERE seq IS NOT NULL ORDER BY source_id, seq`);
     // Which tasks share an mm: CLONE_VM children join their parent's group.
     const newtasks = await ctx.db.all<{source_id: number; pid: number; child_pid: number; detail: string | null}>(
       `SELECT source_id, pid, child_pid, detail FROM task_lifecycle WHERE event = 'task_newtask' AND child_pid IS NOT NULL ORDER BY source_id, seq`);
 
-    const gaps = await loadGapSpans(ctx.db);
+    const gaps = await gapSpans(ctx);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
       const myForks = forks.filter((f) => f.source_id === src.source_id);

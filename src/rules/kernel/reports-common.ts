@@ -137,9 +137,8 @@ export async function loadReportLines(
  * cannot show a report, so the rule did not look there.
  */
 export async function logCoverage(ctx: RuleContext): Promise<void> {
-  const rows = await ctx.db.all<{source_id: number}>('SELECT DISTINCT source_id FROM log_lines');
-  const withLog = new Set(rows.map((r) => r.source_id));
-  const lost = await lostLogMessages(ctx.db);
+  const withLog = await sourcesWithLogLines(ctx);
+  const lost = await lostLogMessages(ctx);
   for (const s of ctx.sources) {
     const why = lost.get(s.source_id);
     if (withLog.has(s.source_id) && why) ctx.coverage(s.source_id, 'partial', `${why} in this source: a report may be incomplete or missing`);
@@ -148,13 +147,26 @@ export async function logCoverage(ctx: RuleContext): Promise<void> {
   }
 }
 
+/** The sources that have kernel log lines, read once per rule run. */
+export function sourcesWithLogLines(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<ReadonlySet<number>> {
+  return ctx.shared('log-line-sources', async () => {
+    const rows = await ctx.db.all<{source_id: number}>('SELECT DISTINCT source_id FROM log_lines');
+    return new Set(rows.map((r) => r.source_id));
+  });
+}
+
 /**
  * Per source, what kernel log messages it lost, in words; sources that lost
  * none are absent. Lost messages are gaps (kmsg/console drops, or lost
  * printk:console events in a trace) and /dev/kmsg sequence numbers that
- * jumped because records were overwritten before they were read.
+ * jumped because records were overwritten before they were read. Read once
+ * per rule run.
  */
-export async function lostLogMessages(db: Db): Promise<Map<number, string>> {
+export function lostLogMessages(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<ReadonlyMap<number, string>> {
+  return ctx.shared('lost-log-messages', () => readLostLogMessages(ctx.db));
+}
+
+async function readLostLogMessages(db: Db): Promise<Map<number, string>> {
   const lost = new Map(
     (await db.all<{source_id: number; n: bigint}>('SELECT source_id, count(*) AS n FROM gaps GROUP BY source_id')).map((r) => [r.source_id, Number(r.n)]),
   );

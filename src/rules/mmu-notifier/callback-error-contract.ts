@@ -30,8 +30,8 @@ const LOG_RE = /(\S+)(?: \[[^\]]+\])? callback failed with (-?\d+) in (non-)?blo
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    const inv = await inventory(ctx.db);
-    const rows = await loadInvalidations(ctx.db, `level IN ('notifier', 'callback', 'interval') AND ret IS NOT NULL`);
+    const inv = await inventory(ctx);
+    const rows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval') AND ret IS NOT NULL`);
     const logs = await ctx.db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string}>(
       `SELECT source_id, seq, ts_ns, text FROM log_lines WHERE text LIKE '%callback failed with%blockable context%' ORDER BY source_id, seq`);
     const bad = (r: {ret: number | null; blockable: boolean | null}) => r.ret !== null && r.ret !== 0 && (r.blockable === true || r.ret !== EAGAIN);

@@ -1,6 +1,6 @@
 import {probeLabel} from '../../probes/catalog.js';
 import type {Db} from '../../store/db.js';
-import type {Evidence, SourceInfo} from '../types.js';
+import type {Evidence, RuleContext, SourceInfo} from '../types.js';
 
 /**
  * Shared by the mmu-notifier/* and gup/* rules: what each source contains
@@ -18,7 +18,12 @@ export interface SourceInventory {
   schedSwitches: number;
 }
 
-export async function inventory(db: Db): Promise<Map<number, SourceInventory>> {
+/** What each source contains, read once per rule run (shared by the rules that ask). */
+export function inventory(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<Map<number, SourceInventory>> {
+  return ctx.shared('mmu-notifier/inventory', () => readInventory(ctx.db));
+}
+
+async function readInventory(db: Db): Promise<Map<number, SourceInventory>> {
   const out = new Map<number, SourceInventory>();
   const get = (id: number) => {
     let v = out.get(id);
@@ -31,7 +36,7 @@ export async function inventory(db: Db): Promise<Map<number, SourceInventory>> {
     }
   }
   if (await db.tableExists('function_calls')) {
-    const cols = new Set((await db.all<{column_name: string}>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'function_calls'`)).map((c) => c.column_name));
+    const cols = new Set(await db.columnNames('function_calls'));
     if (cols.has('exit_seq') && cols.has('depth')) {
       // function_graph shows entry and return of every traced function (but no arguments).
       for (const r of await db.all<{source_id: number; func: string; ret: boolean}>(
@@ -180,8 +185,19 @@ export interface InvRow {
   parent_part: string | null;
 }
 
-export async function loadInvalidations(db: Db, where = 'true'): Promise<InvRow[]> {
-  return db.all<InvRow>(`SELECT * FROM mmu_invalidations WHERE ${where} ORDER BY source_id, coalesce(seq, end_seq)`);
+/**
+ * The rows of `sql`, a query of mmu_invalidations alone; none, without
+ * asking, when that table is empty. Whether it is, is asked once per rule
+ * run: a kernel log without a trace leaves it empty, and the rules of this
+ * family query it ~10 times.
+ */
+export async function invalidationQuery<T>(ctx: Pick<RuleContext, 'db' | 'shared'>, sql: string): Promise<T[]> {
+  const any = await ctx.shared('mmu-notifier/has-invalidations', async () => (await ctx.db.one<{e: boolean}>('SELECT EXISTS (FROM mmu_invalidations) AS e'))?.e === true);
+  return any ? ctx.db.all<T>(sql) : [];
+}
+
+export async function loadInvalidations(ctx: Pick<RuleContext, 'db' | 'shared'>, where = 'true'): Promise<InvRow[]> {
+  return invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE ${where} ORDER BY source_id, coalesce(seq, end_seq)`);
 }
 
 /** Family of a callback symbol: `kvm_mmu_notifier_invalidate_range_start` -> `kvm_mmu_notifier`. */

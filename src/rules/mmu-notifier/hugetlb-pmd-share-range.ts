@@ -27,8 +27,8 @@ interface Unshare {source_id: number; seq: bigint; return_seq: bigint | null; pi
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    const inv = await inventory(ctx.db);
-    const rows = await loadInvalidations(ctx.db, `level IN ('notifier', 'tracepoint') AND seq IS NOT NULL`);
+    const inv = await inventory(ctx);
+    const rows = await loadInvalidations(ctx, `level IN ('notifier', 'tracepoint') AND seq IS NOT NULL`);
     const unshares = await ctx.db.all<Unshare>(`SELECT source_id, seq, return_seq, pid, comm, mm, addr, ts_ns, ret FROM pmd_unshares WHERE seq IS NOT NULL ORDER BY source_id, seq`);
     const pud = BigInt(ctx.options.pudSize);
 

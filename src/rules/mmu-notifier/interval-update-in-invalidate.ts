@@ -37,8 +37,8 @@ function windowsOf(r: InvRow): Array<{from: bigint; fromSeq: bigint; to: bigint 
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    const inv = await inventory(ctx.db);
-    const rows = await loadInvalidations(ctx.db, `level IN ('notifier', 'callback', 'interval')`);
+    const inv = await inventory(ctx);
+    const rows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval')`);
     const calls = await ctx.db.all<Call>(`SELECT source_id, seq, pid, comm, symbol, op, mm, ts_ns FROM interval_notifier_calls WHERE seq IS NOT NULL ORDER BY source_id, seq`);
 
     for (const src of ctx.sources) {

@@ -33,8 +33,8 @@ function overlaps(a: InvRow, b: InvRow): boolean {
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    const inv = await inventory(ctx.db);
-    const rows = await loadInvalidations(ctx.db, `level = 'callback' AND end_seq IS NOT NULL`);
+    const inv = await inventory(ctx);
+    const rows = await loadInvalidations(ctx, `level = 'callback' AND end_seq IS NOT NULL`);
     const logs = await ctx.db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string}>(
       `SELECT source_id, seq, ts_ns, text FROM log_lines WHERE text LIKE '%created two mmu_notifier''s with invalidate_range_end%' ORDER BY source_id, seq`);
 

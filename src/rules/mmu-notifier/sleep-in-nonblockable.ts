@@ -1,9 +1,9 @@
 import {z} from 'zod';
 import {ensureProjections} from '../../project/run.js';
 import {projectorByName} from '../../project/index.js';
-import {formatMessage, loadGapSpans, overlapsGap} from '../support.js';
+import {formatMessage, gapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, range, returnCaller, task} from './common.js';
+import {CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, invalidationQuery, inventory, loadInvalidations, missingProbes, missingReason, range, returnCaller, task} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/sleep-in-nonblockable',
@@ -27,23 +27,23 @@ interface Report {source_id: number; seq_start: bigint; ts_ns: bigint | null; pi
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    const inv = await inventory(ctx.db);
+    const inv = await inventory(ctx);
     // Non-blockable windows: a start call (or interval invalidate) from entry to return.
-    const windows = await loadInvalidations(ctx.db, `level IN ('notifier', 'callback', 'interval') AND blockable = false AND seq IS NOT NULL`);
-    const unknownFlags = new Map((await ctx.db.all<{source_id: number; n: bigint}>(
+    const windows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval') AND blockable = false AND seq IS NOT NULL`);
+    const unknownFlags = new Map((await invalidationQuery<{source_id: number; n: bigint}>(ctx,
       `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level IN ('notifier', 'callback', 'interval') AND seq IS NOT NULL AND blockable IS NULL GROUP BY ALL`,
     )).map((r) => [r.source_id, Number(r.n)]));
-    const kvmNonBlock = await ctx.db.all<{source_id: number; n: bigint}>(
+    const kvmNonBlock = await invalidationQuery<{source_id: number; n: bigint}>(ctx,
       `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level = 'kvm' AND blockable = false GROUP BY ALL`);
     const kvmNB = new Map(kvmNonBlock.map((r) => [r.source_id, Number(r.n)]));
     let reports: Report[] = [];
     if (projectorByName('reports')) {
-      await ensureProjections(ctx.db, ['reports']);
+      await ctx.shared('ensure-projection:reports', () => ensureProjections(ctx.db, ['reports']));
       reports = await ctx.db.all<Report>(
         `SELECT source_id, seq_start, ts_ns, pid, title, class, non_block FROM reports
           WHERE class = 'NON_BLOCK_SCHEDULE' OR (class = 'ATOMIC_SLEEP' AND coalesce(non_block, 0) > 0)`);
     }
-    const gaps = await loadGapSpans(ctx.db);
+    const gaps = await gapSpans(ctx);
     // Read on first use: only sources with non-blockable windows need them, and a large
     // trace without probes has ~100k sleeping intervals and no window to match them against.
     type Sleep = {source_id: number; pid: number; prev_state: string; seq: bigint; ts_start_ns: bigint; wakeup_seq: bigint | null};

@@ -1,8 +1,8 @@
 import {z} from 'zod';
-import {formatMessage, loadGapSpans, overlapsGap} from '../support.js';
+import {formatMessage, gapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
 import {
-  callbackProbes, CORE_PAIRING, EAGAIN, emptyInventory, evidence, family, hasAny, hex, inventory, kvmNote, loadInvalidations,
+  callbackProbes, CORE_PAIRING, EAGAIN, emptyInventory, evidence, family, hasAny, hex, inventory, invalidationQuery, kvmNote, loadInvalidations,
   missingProbes, missingReason, range, task, type InvRow,
   returnCaller,
 } from './common.js';
@@ -33,8 +33,8 @@ const meta = {
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    const inv = await inventory(ctx.db);
-    const rows = await loadInvalidations(ctx.db, `level IN ('notifier', 'callback', 'tracepoint')`);
+    const inv = await inventory(ctx);
+    const rows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'tracepoint')`);
     const exits = await ctx.db.all<{source_id: number; pid: number; seq: bigint; ts_ns: bigint | null}>(
       `SELECT source_id, coalesce(target_pid, pid) AS pid, seq, ts_ns FROM task_lifecycle WHERE event = 'sched_process_exit' ORDER BY seq`,
     );
@@ -42,9 +42,9 @@ export default defineRule({
       `SELECT source_id, pid, max(seq) AS seq, max(ts_ns) AS ts_ns FROM events WHERE pid IS NOT NULL GROUP BY ALL`,
     );
     const last = new Map(lastSeen.map((r) => [`${r.source_id}|${r.pid}`, r]));
-    const gaps = await loadGapSpans(ctx.db);
+    const gaps = await gapSpans(ctx);
     const byId = new Map(rows.map((r) => [r.inv_id, r]));
-    const parents = await ctx.db.all<InvRow>(`SELECT * FROM mmu_invalidations WHERE level = 'notifier'`);
+    const parents = await invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE level = 'notifier'`);
     for (const p of parents) byId.set(p.inv_id, p);
 
     for (const src of ctx.sources) {

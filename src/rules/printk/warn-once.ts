@@ -1,9 +1,8 @@
 import {z} from 'zod';
 import {projectorByName} from '../../project/index.js';
 import {ensureProjections} from '../../project/run.js';
-import type {Db} from '../../store/db.js';
 import {formatMessage} from '../support.js';
-import {lostLogMessages} from '../kernel/reports-common.js';
+import {lostLogMessages, sourcesWithLogLines} from '../kernel/reports-common.js';
 import {defineRule, type Confidence, type Evidence, type RuleContext, type Severity} from '../types.js';
 import {LocationIndex, loadCatalog, MessageIndex, type Catalog, type CatalogEntry} from './catalog.js';
 
@@ -143,10 +142,11 @@ interface WarnReport {
  * the store has it (another rule of the run needed it); null otherwise, and
  * the rule reads the header lines itself rather than building the projection.
  */
-async function warningReports(db: Db): Promise<Map<number, WarnReport[]> | null> {
+async function warningReports(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<Map<number, WarnReport[]> | null> {
+  const db = ctx.db;
   const out = new Map<number, WarnReport[]>();
   if (!projectorByName('reports') || !(await db.tableExists('reports'))) return null;
-  await ensureProjections(db, ['reports']);
+  await ctx.shared('ensure-projection:reports', () => ensureProjections(db, ['reports']));
   const rows = await db.all<{source_id: number; seq_start: bigint; seq_end: bigint; location: string; header: string | null}>(
     `SELECT source_id, seq_start, seq_end, location, header FROM reports
       WHERE class = 'WARNING' AND location IS NOT NULL ORDER BY source_id, seq_start`,
@@ -373,10 +373,9 @@ function reportDouble(ctx: RuleContext<Options>, sourceId: number, o: Occurrence
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    const rows = await ctx.db.all<{source_id: number}>('SELECT DISTINCT source_id FROM log_lines');
-    const withLog = new Set(rows.map((r) => r.source_id));
-    const reports = ctx.options.warnLocations ? await warningReports(ctx.db) : null;
-    const lost = await lostLogMessages(ctx.db);
+    const withLog = await sourcesWithLogLines(ctx);
+    const reports = ctx.options.warnLocations ? await warningReports(ctx) : null;
+    const lost = await lostLogMessages(ctx);
     for (const s of ctx.sources) {
       if (!withLog.has(s.source_id)) {
         ctx.coverage(s.source_id, 'not-evaluated', 'no kernel log lines in this source (one-time messages are printk output: add the dmesg/console log of the run, or enable printk:console in the trace)');

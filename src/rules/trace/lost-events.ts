@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {formatMessage, loadGapSpans, type GapSpan} from '../support.js';
+import {formatMessage, gapSpans, type GapSpan} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
 
 const meta = {
@@ -39,7 +39,7 @@ export default defineRule({
   async evaluate(ctx) {
     // Every tokenizer records the gaps its format can show, so every source is looked at.
     for (const s of ctx.sources) ctx.coverage(s.source_id, 'evaluated');
-    const spans = await loadGapSpans(ctx.db);
+    const spans = await gapSpans(ctx);
     const bySource = new Map<number, GapSpan[]>();
     for (const g of spans) {
       let list = bySource.get(g.source_id);
