@@ -1,6 +1,6 @@
 import {Args, Flags, loadHelpClass, type Command} from '@oclif/core';
 import {KtrailCommand} from '../src/cli/base.js';
-import {nearest} from '../src/cli/not-found.js';
+import {nearest} from '../src/edit-distance.js';
 import {UserError} from '../src/errors.js';
 
 /**

@@ -1,4 +1,5 @@
 import type {Hook} from '@oclif/core';
+import {nearest} from '../edit-distance.js';
 import {writeError} from './error-output.js';
 
 /**
@@ -32,34 +33,6 @@ export function jsonWanted(argv: readonly string[], contentType: string | undefi
   const json = argv.indexOf('--json');
   const end = argv.indexOf('--');
   return json !== -1 && (end === -1 || json < end);
-}
-
-/** The known id within edit distance 2 of `word` (ids compared with spaces for colons), if exactly one is nearest. */
-export function nearest(word: string, ids: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestD = 3;
-  let tie = false;
-  for (const id of ids) {
-    const d = editDistance(word, id.replace(/:/g, ' '));
-    if (d < bestD) {
-      best = id;
-      bestD = d;
-      tie = false;
-    } else if (d === bestD) tie = true;
-  }
-  return tie ? null : best;
-}
-
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({length: b.length + 1}, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 export default hook;

@@ -2,7 +2,7 @@ import {promises as fs} from 'node:fs';
 import path from 'node:path';
 import {z} from 'zod';
 import YAML from 'yaml';
-import {editDistance, nearest} from '../cli/not-found.js';
+import {editDistance, nearest} from '../edit-distance.js';
 import {UserError} from '../errors.js';
 import {visibleControls} from './escape.js';
 

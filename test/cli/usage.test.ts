@@ -6,7 +6,7 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {oneLine} from '../../src/cli/base.js';
-import {nearest} from '../../src/cli/not-found.js';
+import {nearest} from '../../src/edit-distance.js';
 
 const root = process.cwd();
 const bin = path.join(root, 'bin/run.js');
