@@ -1,10 +1,19 @@
 import {promises as fs} from 'node:fs';
+import {createRequire} from 'node:module';
 import path from 'node:path';
 import {z} from 'zod';
-import YAML from 'yaml';
 import {editDistance, nearest} from '../edit-distance.js';
 import {UserError} from '../errors.js';
 import {visibleControls} from './escape.js';
+
+/**
+ * The yaml package, loaded on first use: it costs ~40 ms to load, and a gate
+ * run without --baseline or --update-baseline never reads or writes YAML.
+ */
+let yamlModule: typeof import('yaml') | null = null;
+function yaml(): typeof import('yaml') {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+}
 
 /**
  * The baseline: findings a team already knows about, by fingerprint. A known
@@ -77,7 +86,7 @@ export function parseBaseline(text: string, file: string): Baseline {
       const json = text.replace(/^\ufeff/, '');
       data = json.trim() === '' ? null : JSON.parse(json);
     } else {
-      const doc = YAML.parseDocument(text, YAML_OPTIONS);
+      const doc = yaml().parseDocument(text, YAML_OPTIONS);
       if (doc.errors.length) throw new Error(doc.errors[0]!.message);
       data = doc.toJS();
     }
@@ -169,13 +178,13 @@ function cleanEntry(e: BaselineEntry): BaselineEntry {
  * comments. Null when `previous` has no `entries` list to edit.
  */
 function editYaml(b: Baseline, previous: string): string | null {
-  const doc = YAML.parseDocument(previous, YAML_OPTIONS);
+  const doc = yaml().parseDocument(previous, YAML_OPTIONS);
   if (doc.errors.length) return null;
   const seq = doc.get('entries', true);
-  if (!YAML.isSeq(seq)) return null;
+  if (!yaml().isSeq(seq)) return null;
   const nodes = new Map<string, unknown>();
   for (const item of seq.items) {
-    const entry = BaselineEntrySchema.safeParse(YAML.isNode(item) ? item.toJS(doc) : item);
+    const entry = BaselineEntrySchema.safeParse(yaml().isNode(item) ? item.toJS(doc) : item);
     if (entry.success) nodes.set(JSON.stringify(cleanEntry(entry.data)), item);
   }
   // `entries: []` is how a baseline starts; its entries are written one block per entry, as in a new file.
@@ -193,7 +202,7 @@ export function serializeBaseline(b: Baseline, file: string, previous?: string):
   return (
     '# ktrail gate baseline: known findings by fingerprint (docs/gate.md).\n' +
     '# owner/comment/expires are kept by --update-baseline; expires is the last day (UTC) an entry suppresses its finding.\n' +
-    YAML.stringify(clean, {lineWidth: 0})
+    yaml().stringify(clean, {lineWidth: 0})
   );
 }
 

@@ -1,4 +1,4 @@
-import Papa from 'papaparse';
+import {createRequire} from 'node:module';
 import {writeJson, writeJsonArray} from './json-stream.js';
 import {sanitizeTableCell} from './sanitize.js';
 
@@ -187,9 +187,18 @@ export function renderCsv(columns: string[], rows: Cell[][]): string {
   return render('csv', columns, rows);
 }
 
+/**
+ * papaparse, loaded on first use: this module is imported by ingest and the
+ * rules engine, which never write CSV.
+ */
+let papaModule: typeof import('papaparse') | null = null;
+function papa(): typeof import('papaparse') {
+  return (papaModule ??= createRequire(import.meta.url)('papaparse') as typeof import('papaparse'));
+}
+
 /** Lines of CSV, or nothing for no rows (Papa.unparse with `fields` and no data adds a blank line). */
 function csvLines(rows: string[][]): string {
-  return rows.length ? Papa.unparse(rows, {newline: '\n'}) + '\n' : '';
+  return rows.length ? papa().unparse(rows, {newline: '\n'}) + '\n' : '';
 }
 
 /**
