@@ -34,7 +34,11 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
     rule: Flags.string({description: 'run only this rule (repeatable: --rule A --rule B)', multiple: true, multipleNonGreedy: true, helpValue: 'ID'}),
     severity: Flags.string({description: 'lowest severity shown', options: SEVERITIES, default: 'info'}),
     'fail-on': Flags.string({description: 'exit 1 when a finding is at or above this severity', options: SEVERITIES, default: 'error'}),
-    format: Flags.string({description: 'output format', options: FINDINGS_FORMATS, default: 'table'}),
+    format: Flags.string({
+      description: 'output format; markdown is for a merge-request comment or job summary (quoted log text makes no @mentions, #refs or links)',
+      options: FINDINGS_FORMATS,
+      default: 'table',
+    }),
     option: Flags.string({description: 'set a rule option, RULE:KEY=VALUE (repeatable; options: ktrail rules explain RULE)', multiple: true, multipleNonGreedy: true, helpValue: 'RULE:KEY=VALUE'}),
     'input-format': Flags.string({description: 'force the input format of FILEs instead of sniffing it (ids: ktrail ingest --help)', helpValue: 'ID', parse: nonEmpty}),
   };
