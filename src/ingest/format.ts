@@ -76,7 +76,12 @@ export interface Format {
   description: string;
   /** Lower runs first; the first format whose sniff() accepts wins. */
   priority: number;
-  /** Bumped when the tokenizer's output for the same input changes. */
+  /**
+   * Bumped when the rows for the same input change (the tokenizer's or the
+   * shared line splitter's doing): `sources.parser_version` tells which
+   * sources were read by an older ktrail. Content already ingested is still
+   * a duplicate; to read it again, ingest it into a new database.
+   */
   parserVersion: number;
   /**
    * Decide from the first lines (at most 64 non-blank lines / 64 KiB; blank

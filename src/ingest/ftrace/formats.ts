@@ -44,7 +44,8 @@ export const traceCmdFormat: Format = {
   priority: 10,
   // 2: a final line without newline is `truncated-line`; a timestamp of the other form is `timestamp-form-mismatch`.
   // 3: markers printed with sym-offset / sym-addr, context-info=0 and verbose latency lines, `UNKNOWN TYPE N` are read.
-  parserVersion: 3,
+  // 4: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format); an over-long line's CR LF is counted wherever it is cut.
+  parserVersion: 4,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
 };
@@ -53,7 +54,7 @@ export const ftraceFormat: Format = {
   id: 'ftrace',
   description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
   priority: 20,
-  parserVersion: 3, // as trace-cmd's
+  parserVersion: 4, // as trace-cmd's
   sniff: sniffFtrace,
   createTokenizer: () => new FtraceTokenizer('ftrace'),
 };

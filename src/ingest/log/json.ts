@@ -128,7 +128,8 @@ export const dmesgJsonFormat: Format = {
   id: 'dmesg-json',
   priority: 101,
   description: '`dmesg --json` (util-linux pretty print, or one object per line)',
-  parserVersion: 1,
+  // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
+  parserVersion: 2,
   sniff(head) {
     const lines = head.map((l) => l.trim()).filter((l) => l !== '');
     if (lines.length === 0) return false;

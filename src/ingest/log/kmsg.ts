@@ -123,7 +123,8 @@ export const kmsgFormat: Format = {
   priority: 102,
   description: '/dev/kmsg records `prio,seq,ts_usec,flags;text` with ` KEY=value` dictionary lines',
   // 2: \xNN escapes are bytes decoded as UTF-8 (each was one Latin-1 character).
-  parserVersion: 2,
+  // 3: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
+  parserVersion: 3,
   sniff(head) {
     let considered = 0;
     let records = 0;

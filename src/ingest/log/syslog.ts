@@ -141,7 +141,8 @@ export const journalFormat: Format = {
   id: 'journal',
   priority: 103,
   description: '`journalctl -k` (short, short-precise, short-iso, short-full, short-monotonic): `Nov 26 10:31:12 host kernel: text`',
-  parserVersion: 1,
+  // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
+  parserVersion: 2,
   sniff: sniffSyslog(false),
   createTokenizer: () => new SyslogTokenizer(),
 };
@@ -150,7 +151,8 @@ export const syslogFormat: Format = {
   id: 'syslog',
   priority: 104,
   description: 'syslog files (kern.log, messages): `Nov 26 10:31:12 host kernel: [   12.345678] text`',
-  parserVersion: 1,
+  // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
+  parserVersion: 2,
   sniff: sniffSyslog(true),
   createTokenizer: () => new SyslogTokenizer(),
 };
