@@ -294,8 +294,10 @@ interface Relation {
  * SQL that may change which relations exist or their columns, or undo such
  * a change. A word test over the whole text: a statement that only mentions
  * such a word (in a string, say) costs one more catalog query, no more.
+ * COPY for `COPY FROM DATABASE` (creates tables), CALL for table functions
+ * of extensions that create tables (tpch's `dbgen`).
  */
-const CATALOG_CHANGE = /\b(CREATE|DROP|ALTER|ATTACH|DETACH|ROLLBACK|ABORT|IMPORT|USE|LOAD)\b/i;
+const CATALOG_CHANGE = /\b(CREATE|DROP|ALTER|ATTACH|DETACH|ROLLBACK|ABORT|IMPORT|USE|LOAD|COPY|CALL)\b/i;
 
 /** One CREATE MACRO (or FUNCTION) statement: it adds no relation (ftrace_args creates two before its build). */
 const MACRO_ONLY = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MACRO|FUNCTION)\s[^;]*;?\s*$/i;

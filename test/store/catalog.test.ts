@@ -142,4 +142,19 @@ test('ensureTables creates a table that only a temp table or another attached da
   }
 });
 
+test('the kept catalog follows COPY FROM DATABASE, which creates tables without saying CREATE', async () => {
+  const db = await openStore(':memory:');
+  try {
+    await db.run(`ATTACH ':memory:' AS copy_src`);
+    await db.run('CREATE TABLE copy_src.catalog_probe_view (a INTEGER, b VARCHAR, c DOUBLE)');
+    await agrees(db, 'catalog_probe_view', 'only in the attached database');
+    await db.run('INSERT INTO copy_src.catalog_probe_view VALUES (1, NULL, 2.5)');
+    await agrees(db, 'catalog_probe_view', 'after an INSERT there');
+    await db.run('COPY FROM DATABASE copy_src TO memory (SCHEMA)');
+    await agrees(db, 'catalog_probe_view', 'after COPY FROM DATABASE');
+  } finally {
+    db.close();
+  }
+});
+
 test.run();
