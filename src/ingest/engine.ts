@@ -202,7 +202,7 @@ export class LineEngine {
   private startTokenizer(): void {
     const sample = headForSniff(this.head.filter((h) => !h.long).map((h) => h.text));
     this.format = chooseFormat(this.path, sample, this.formats, this.forced);
-    this.tok = this.format.createTokenizer();
+    this.tok = this.format.createTokenizer({forced: this.forced !== undefined});
     const pending = this.head;
     this.head = [];
     const tok = this.tok;

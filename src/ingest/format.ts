@@ -89,5 +89,6 @@ export interface Format {
    * are left out) whether this format reads the input.
    */
   sniff(head: string[]): boolean;
-  createTokenizer(): Tokenizer;
+  /** `forced`: the user chose this format (`--format`) instead of sniffing. */
+  createTokenizer(opts?: {forced?: boolean}): Tokenizer;
 }

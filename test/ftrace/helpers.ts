@@ -23,17 +23,21 @@ export interface Tokenized {
   meta: Record<string, unknown>;
 }
 
-/** Sniff as the registry would (trace-cmd before ftrace), then tokenize every line. */
-export function tokenizeLines(lines: string[]): Tokenized {
+/**
+ * Sniff as the registry would (trace-cmd before ftrace), then tokenize every
+ * line; `format` is what the sniffers chose. With `forced`, the lines are
+ * read as `--format forced` would read them.
+ */
+export function tokenizeLines(lines: string[], forced?: 'ftrace' | 'trace-cmd'): Tokenized {
   const head = lines.slice(0, 64);
   const format = sniffTraceCmd(head) ? 'trace-cmd' : sniffFtrace(head) ? 'ftrace' : null;
-  const tok = new FtraceTokenizer(format ?? 'ftrace');
+  const tok = new FtraceTokenizer(forced ?? format ?? 'ftrace', forced !== undefined);
   const results = lines.map((l, i) => tok.line(l, i + 1));
   return {format, results, meta: tok.meta()};
 }
 
-export function tokenizeFile(file: string): Tokenized {
-  return tokenizeLines(readLines(file));
+export function tokenizeFile(file: string, forced?: 'ftrace' | 'trace-cmd'): Tokenized {
+  return tokenizeLines(readLines(file), forced);
 }
 
 export function countKinds(results: LineResult[]): Record<string, number> {

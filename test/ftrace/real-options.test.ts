@@ -75,6 +75,31 @@ test('bare `name: text` lines are events only in a `# tracer:` file with no colu
   assert.equal(r2.map((x) => x.t), ['header', 'events', 'unparsed']);
 });
 
+test('trace_pipe with options/context-info=0: refused when sniffed (no header), read with --format ftrace', async () => {
+  const file = path.join(SAMPLES, 'real-trace_pipe-context-info-off.txt');
+  const db = await openStore(':memory:');
+  try {
+    const refused = await ingestPaths(db, [file]).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    assert.match(refused ?? '', /cannot recognise the format .*use --format/);
+    const [r] = await ingestPaths(db, [file], {format: 'ftrace'});
+    assert.equal([r!.lines, r!.events, r!.unparsed], [12, 12, 0]);
+    const rows = await db.all<{event: string; n: bigint}>('SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY event');
+    assert.equal(
+      rows.map((x) => [x.event, Number(x.n)]),
+      [['sched_process_fork', 3], ['sched_switch', 5], ['sys_enter_munmap', 2], ['sys_exit_munmap', 2]],
+    );
+  } finally {
+    db.close();
+  }
+  // Forced, a bare `name: text` line after a line with the context columns is still no event of its own.
+  const tok = new FtraceTokenizer('ftrace', true);
+  const r = ['x-1 [000] ..... 1.000001: tracing_mark_write: a', 'key: value'].map((l, i) => tok.line(l, i + 1));
+  assert.equal(r.map((x) => x.t), ['markers', 'markers']);
+});
+
 test('real-latency-verbose.txt: latency-format with options/verbose', () => {
   const {format, results, meta} = rows('real-latency-verbose.txt');
   assert.is(format, 'ftrace');

@@ -10,7 +10,9 @@ import {countKinds, SAMPLES, tokenizeFile} from './helpers.js';
  */
 interface Case {
   file: string;
-  format: 'ftrace' | 'trace-cmd';
+  format: 'ftrace' | 'trace-cmd' | null;
+  /** Read with `--format` (no sniffer takes it: `format` is null). */
+  forced?: 'ftrace' | 'trace-cmd';
   kinds: Record<string, number>;
   rows: Record<number, Record<string, unknown>>;
   meta?: Record<string, unknown>;
@@ -317,6 +319,15 @@ const cases: Case[] = [
     file: 'real-latency-verbose.txt', format: 'ftrace', kinds: {header: 9, events: 5, markers: 3}, meta: {clock: 'ns', entries_in_buffer: 57426},
     rows: {11: {ts_ns: 11947369170000n, cpu: 0, pid: 24828, comm: 'mm wk-1-23', flags: '0 00000000', event: 'task_rename'}},
   },
+  {
+    // trace_pipe has no `# tracer:` header: only --format ftrace reads it.
+    file: 'real-trace_pipe-context-info-off.txt', format: null, forced: 'ftrace', kinds: {events: 12}, meta: {layouts: ['no-context']},
+    rows: {
+      1: {ts_ns: null, cpu: null, pid: null, comm: null, flags: null, event: 'sched_process_fork', body: 'comm=bash pid=5742 child_comm=bash child_pid=5743'},
+      8: {event: 'sys_enter_munmap', body: 'sys_munmap(addr: 0x7f2d1a1a4000, len: 0x8773)'},
+      9: {event: 'sys_exit_munmap', body: 'sys_munmap -> 0x0'},
+    },
+  },
   {file: 'real-fields-unknown-type.txt', format: 'ftrace', kinds: {header: 12, events: 5}, rows: {16: {event: 'unknown_type', body: 'UNKNOWN TYPE 5'}}},
 ];
 
@@ -328,7 +339,7 @@ function pick(row: object, keys: string[]): Record<string, unknown> {
 
 for (const c of cases) {
   test(`sample ${c.file}`, () => {
-    const {format, results, meta} = tokenizeFile(path.join(SAMPLES, c.file));
+    const {format, results, meta} = tokenizeFile(path.join(SAMPLES, c.file), c.forced);
     assert.is(format, c.format, 'sniffed format');
     assert.equal(countKinds(results), c.kinds, 'row kinds');
     for (const [line, want] of Object.entries(c.rows)) {

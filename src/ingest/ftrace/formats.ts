@@ -56,7 +56,7 @@ export const ftraceFormat: Format = {
   priority: 20,
   parserVersion: 4, // as trace-cmd's
   sniff: sniffFtrace,
-  createTokenizer: () => new FtraceTokenizer('ftrace'),
+  createTokenizer: (opts) => new FtraceTokenizer('ftrace', opts?.forced ?? false),
 };
 
 export const FTRACE_FORMATS: readonly Format[] = [traceCmdFormat, ftraceFormat];

@@ -312,7 +312,11 @@ export class FtraceTokenizer implements Tokenizer {
   /** Task last seen running on each CPU in function_graph output (banners, proc column). */
   private readonly graphTask = new Map<number, GraphTask>();
 
-  constructor(private readonly dialect: FtraceDialect) {}
+  constructor(
+    private readonly dialect: FtraceDialect,
+    /** `--format ftrace` given: output without context columns is read without a `# tracer:` header (trace_pipe). */
+    private readonly forced = false,
+  ) {}
 
   line(text: string, _seq: number): LineResult {
     const n = text.length;
@@ -393,13 +397,14 @@ export class FtraceTokenizer implements Tokenizer {
    * A line of tracefs `trace` printed with options/context-info=0: the event
    * text alone (`name: body`, `sys_x(...)`, `func <-parent`), no task, CPU,
    * flags or time column. Only read in a `trace` file (its `# tracer:`
-   * header) in which no line had those columns: elsewhere such text is a
+   * header), or in any input read with `--format ftrace` (trace_pipe has no
+   * header), in which no line had those columns: elsewhere such text is a
    * continuation or not trace output at all (`ACPI: ...` of a kernel log).
    * Null when the line is not one.
    */
   private noContext(text: string, at: number): LineResult | null {
     const c = this.eventCounts;
-    if (this.dialect !== 'ftrace' || this.m.tracer === undefined || c.bracket + c.latency + c.funcgraph > 0) return null;
+    if (this.dialect !== 'ftrace' || (this.m.tracer === undefined && !this.forced) || c.bracket + c.latency + c.funcgraph > 0) return null;
     const h = this.h;
     h.comm = null;
     h.pid = null;
