@@ -116,6 +116,25 @@ async function gapSummaries(db: Db): Promise<Map<number, GapSummary>> {
   return new Map(rows.map((r) => [r.source_id, {n: Number(r.n), lost: r.lost ?? 0n, unknown: Number(r.unknown)}]));
 }
 
+/** Events of a source printed without task, CPU and time (options/context-info=0), and all its events. */
+interface BareEvents {
+  bare: number;
+  total: number;
+}
+
+/** Sources read with the `no-context` layout (sources.meta.layouts), with their counts of bare events. */
+async function bareEventCounts(db: Db): Promise<Map<number, BareEvents>> {
+  const ids = await db.all<{source_id: number}>(
+    `SELECT source_id FROM sources WHERE json_contains(json_extract(meta, '$.layouts'), '"no-context"')`,
+  );
+  if (ids.length === 0) return new Map();
+  const rows = await db.all<{source_id: number; bare: bigint; total: bigint}>(
+    `SELECT source_id, count(*) FILTER (WHERE pid IS NULL AND cpu IS NULL AND ts_ns IS NULL) AS bare, count(*) AS total
+       FROM events WHERE source_id IN (${ids.map((r) => Number(r.source_id)).join(', ')}) GROUP BY source_id`,
+  );
+  return new Map(rows.filter((r) => r.bare > 0n).map((r) => [r.source_id, {bare: Number(r.bare), total: Number(r.total)}]));
+}
+
 export function describeGaps(g: GapSummary): string {
   const parts = [`${g.n} lost-event gap${g.n === 1 ? '' : 's'}`];
   if (g.lost > 0n) parts.push(`${g.lost} events lost`);
@@ -162,6 +181,7 @@ async function evaluateRule(
   options: unknown,
   sources: SourceInfo[],
   gaps: Map<number, GapSummary>,
+  bare: Map<number, BareEvents>,
   shared: RuleContext['shared'],
 ): Promise<{findings: Finding[]; coverage: Coverage[]}> {
   const id = rule.meta.id;
@@ -202,20 +222,37 @@ async function evaluateRule(
     }
   }
 
-  const windowed = readsTraceEvents(rule.meta) && !rule.meta.checksGapOverlap;
+  const tracing = readsTraceEvents(rule.meta);
+  const windowed = tracing && !rule.meta.checksGapOverlap;
+  // Events printed without task, CPU and time cannot be paired per task or ordered in time. A rule that
+  // reads nothing else has not looked at such a source, whatever it made of the events: its findings there
+  // are dropped. A rule that reads the kernel log too has looked at part of it.
+  const traceOnly = tracing && !rule.meta.needs.inputs.includes('log_lines');
+  const blind = new Set<number>();
   const coverage: Coverage[] = sources.map((s) => {
     const r = reported.get(s.source_id);
     if (!r) return {rule: id, source_id: s.source_id, status: 'not-evaluated', reason: 'the rule reported no coverage for this source'};
     let {status} = r;
-    const reasons = [...r.reasons];
+    let reasons = [...r.reasons];
     const g = gaps.get(s.source_id);
     if (windowed && g && status === 'evaluated') {
       status = 'partial';
       reasons.push(`${describeGaps(g)} in this source; windows that overlap them may be incomplete`);
     }
+    const b = tracing ? bare.get(s.source_id) : undefined;
+    if (b) {
+      const what = b.bare === b.total ? `its ${b.total} events have` : `${b.bare} of its ${b.total} events have`;
+      const reason = `${what} no task, CPU or time (printed with options/context-info=0), so they cannot be paired per task or ordered in time; capture with context-info on`;
+      if (traceOnly && b.bare === b.total) {
+        blind.add(s.source_id);
+        if (status !== 'not-evaluated') reasons = [];
+        status = 'not-evaluated';
+      } else if (status === 'evaluated') status = 'partial';
+      reasons.unshift(reason);
+    }
     return {rule: id, source_id: s.source_id, status, reason: status === 'evaluated' ? '' : reasons.join('; ') || status};
   });
-  return {findings, coverage};
+  return {findings: blind.size ? findings.filter((f) => !blind.has(f.source_id)) : findings, coverage};
 }
 
 /**
@@ -249,12 +286,13 @@ export async function runRuleSet(
   const available = [...new Set([...rules.flatMap((r) => r.meta.needs.projections), ...projections])].filter((n) => projectorByName(n));
   await ensureProjections(db, available);
   const gaps = await gapSummaries(db);
+  const bare = await bareEventCounts(db);
 
   let findings: Finding[] = [];
   let coverage: Coverage[] = [];
   const shared = sharedValues();
   for (const rule of rules) {
-    const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps, shared);
+    const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps, bare, shared);
     findings.push(...r.findings);
     coverage.push(...r.coverage);
   }

@@ -118,6 +118,46 @@ test('coverage: unreported sources are not-evaluated, failures and missing proje
   }
 });
 
+test('coverage: events printed without task, CPU and time (context-info=0) blind the rules that read only trace events', async () => {
+  // The real capture samples/ftrace/real-trace_pipe-context-info-off.txt (trace_pipe, --format ftrace), and
+  // a tracefs trace with the context columns, in one store.
+  const db = await openStore(':memory:');
+  try {
+    await ingestPaths(db, ['samples/ftrace/real-trace_pipe-context-info-off.txt'], {format: 'ftrace'});
+    await ingestPaths(db, [CLEAN_TRACE]);
+    const everywhere = (ctx: Parameters<Rule['evaluate']>[0]) => {
+      for (const s of ctx.sources) {
+        ctx.coverage(s.source_id, 'evaluated');
+        ctx.report({severity: 'warning', confidence: 'high', title: `hit ${s.source_id}`, source_id: s.source_id, ts_ns: null, ts_end_ns: null, pid: null, comm: null, message: 'm', evidence: []});
+      }
+    };
+    const traceOnly = defineRule({meta: meta('t/trace-only', {needs: {projections: [], inputs: ['event:sched_switch']}}), async evaluate(ctx) {
+      everywhere(ctx);
+    }});
+    const withLog = defineRule({meta: meta('t/with-log', {needs: {projections: [], inputs: ['event:sched_switch', 'log_lines']}}), async evaluate(ctx) {
+      everywhere(ctx);
+    }});
+    const logOnly = defineRule({meta: meta('t/log-only', {needs: {projections: [], inputs: ['log_lines']}}), async evaluate(ctx) {
+      everywhere(ctx);
+    }});
+    const r = await runRuleSet(db, [traceOnly, withLog, logOnly] as Rule[]);
+    const [bare, columned] = [1, 2];
+    assert.ok(r.sources.find((s) => s.source_id === bare)!.path.endsWith('real-trace_pipe-context-info-off.txt'));
+    const cov = (rule: string, source: number) => r.coverage.find((c) => c.rule === rule && c.source_id === source)!;
+    const found = (rule: string) => r.findings.filter((f) => f.rule === rule).map((f) => f.source_id);
+    assert.is(cov('t/trace-only', bare).status, 'not-evaluated');
+    assert.match(cov('t/trace-only', bare).reason, /^its 12 events have no task, CPU or time \(printed with options\/context-info=0\)/);
+    assert.equal(found('t/trace-only'), [columned], 'its findings in the blind source are dropped');
+    assert.is(cov('t/with-log', bare).status, 'partial');
+    assert.match(cov('t/with-log', bare).reason, /context-info=0/);
+    assert.equal(found('t/with-log'), [bare, columned]);
+    assert.is(cov('t/log-only', bare).status, 'evaluated');
+    for (const rule of ['t/trace-only', 't/with-log', 't/log-only']) assert.is(cov(rule, columned).status, 'evaluated');
+  } finally {
+    db.close();
+  }
+});
+
 test('findings get fingerprints, deterministic order and ids, and evidence JSON in the findings table', async () => {
   const db = await store([LOST, CLEAN_TRACE]);
   try {
