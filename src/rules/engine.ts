@@ -142,6 +142,28 @@ export function describeGaps(g: GapSummary): string {
   return parts.join(', ');
 }
 
+/**
+ * The reasons of one coverage row as one text. Reasons that differ only in
+ * their numbers (`start at line 16 has no return`, `... line 17 ...`) are
+ * listed up to `keep` times, then counted: a capture cut off in the middle of
+ * many windows gave a reason of 50 such clauses.
+ */
+export function joinReasons(reasons: string[], keep = 3): string {
+  const groups = new Map<string, string[]>();
+  for (const r of reasons) {
+    const shape = r.replace(/\d+/g, '#');
+    const g = groups.get(shape);
+    if (g) g.push(r);
+    else groups.set(shape, [r]);
+  }
+  const out: string[] = [];
+  for (const g of groups.values()) {
+    out.push(...g.slice(0, keep));
+    if (g.length > keep) out.push(`${g.length - keep} more like ${keep === 1 ? 'it' : 'these'}`);
+  }
+  return out.join('; ');
+}
+
 function firstSeq(f: Finding): number | null {
   let min: number | null = null;
   for (const e of f.evidence) if (e.source_id === f.source_id && (min === null || e.seq < min)) min = e.seq;
@@ -250,7 +272,7 @@ async function evaluateRule(
       } else if (status === 'evaluated') status = 'partial';
       reasons.unshift(reason);
     }
-    return {rule: id, source_id: s.source_id, status, reason: status === 'evaluated' ? '' : reasons.join('; ') || status};
+    return {rule: id, source_id: s.source_id, status, reason: status === 'evaluated' ? '' : joinReasons(reasons) || status};
   });
   return {findings: blind.size ? findings.filter((f) => !blind.has(f.source_id)) : findings, coverage};
 }

@@ -4,7 +4,7 @@ import {z} from 'zod';
 import {isUserError} from '../../src/errors.js';
 import {ingestPaths} from '../../src/ingest/pipeline.js';
 import {ensureProjections, rebuildAll} from '../../src/project/run.js';
-import {formatMessage, loadGapSpans, overlapsGap, runRules, runRuleSet} from '../../src/rules/engine.js';
+import {formatMessage, joinReasons, loadGapSpans, overlapsGap, runRules, runRuleSet} from '../../src/rules/engine.js';
 import {fingerprintOf, normalizeTitle} from '../../src/rules/fingerprint.js';
 import {RULES} from '../../src/rules/index.js';
 import {defineRule, type Rule, type RuleMeta} from '../../src/rules/types.js';
@@ -128,7 +128,7 @@ test('coverage: events printed without task, CPU and time (context-info=0) blind
     const everywhere = (ctx: Parameters<Rule['evaluate']>[0]) => {
       for (const s of ctx.sources) {
         ctx.coverage(s.source_id, 'evaluated');
-        ctx.report({severity: 'warning', confidence: 'high', title: `hit ${s.source_id}`, source_id: s.source_id, ts_ns: null, ts_end_ns: null, pid: null, comm: null, message: 'm', evidence: []});
+        ctx.report({severity: 'warning', confidence: 'certain', title: `hit ${s.source_id}`, source_id: s.source_id, ts_ns: null, ts_end_ns: null, pid: null, comm: null, message: 'm', evidence: []});
       }
     };
     const traceOnly = defineRule({meta: meta('t/trace-only', {needs: {projections: [], inputs: ['event:sched_switch']}}), async evaluate(ctx) {
@@ -156,6 +156,16 @@ test('coverage: events printed without task, CPU and time (context-info=0) blind
   } finally {
     db.close();
   }
+});
+
+test('joinReasons: reasons that differ only in numbers are listed three times, then counted', () => {
+  const open = (n: number) => `start at line ${n} has no return`;
+  assert.is(joinReasons([open(1), 'no sched_switch events', open(2)]), 'start at line 1 has no return; start at line 2 has no return; no sched_switch events');
+  assert.is(
+    joinReasons([open(16), open(17), open(24), 'kvm note', open(25), open(32)]),
+    'start at line 16 has no return; start at line 17 has no return; start at line 24 has no return; 2 more like these; kvm note',
+  );
+  assert.is(joinReasons([]), '');
 });
 
 test('findings get fingerprints, deterministic order and ids, and evidence JSON in the findings table', async () => {
