@@ -84,8 +84,9 @@ const LINE_TOO_LONG = 'line-too-long';
 
 export const reportsProjector: Projector = {
   name: 'reports',
-  // 2: reports.seqs. 3: reports.long_lines, over-long lines read.
-  version: 3,
+  // 2: reports.seqs. 3: reports.long_lines, over-long lines read. 4: Rust panics of the pre-1.73 form
+  // (`panicked at 'MSG', FILE:L:C`) titled with their message, their `kernel BUG at rust/helpers.c` kept in them.
+  version: 4,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],

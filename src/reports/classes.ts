@@ -69,6 +69,14 @@ function warningStack(...skip: string[]): StackSpec {
 }
 const callTrace = (...skip: string[]): StackSpec => ({parts: [CALL_TRACE, STACK], skip});
 const ripThenTrace = (...skip: string[]): StackSpec => ({parts: [PC_FRAME, CALL_TRACE, STACK], parts2: [CALL_TRACE, STACK], skip});
+/**
+ * Rust panics blame the first frame outside the panic machinery, Rust's core and alloc libraries
+ * (`core::panicking::*`, `core::option::unwrap_failed`, `core::ptr::drop_in_place::<T>`) and the kernel
+ * crate's abstractions (`kernel::*`, `<kernel::T>::f`, `<kernel::T as Trait>::f`), which panic on their
+ * callers' behalf. Matched against demangled paths (see isSkipped), anchored at the path's start:
+ * `<driver::T as kernel::Trait>::f` is the driver's own code.
+ */
+const RUST_PANIC_STACK: StackSpec = {parts: [CALL_TRACE, STACK], skip: ['rust_helper_BUG', 'panic', 'rust_begin_unwind', '^<?core::', '^<?alloc::', '^<?kernel::', '__rust']};
 
 export const OOPSES: OopsDef[] = [
   {
@@ -572,17 +580,16 @@ export const OOPSES: OopsDef[] = [
   {
     header: 'panicked at',
     cls: 'PANIC',
+    // The kernel's panic handler prints core::panic::PanicInfo with pr_emerg!("{}\n", info), then BUG().
+    // Rust 1.73 and later: `panicked at FILE:LINE:COL:` with the message on the next line. Before 1.73 the
+    // message came first, quoted, with the location after it on its last line: `panicked at 'MSG', FILE:LINE:COL`
+    // (a message of several lines, as assert_eq! prints, spans as many log lines). Both give the message as title
+    // (its first line). syzkaller (pkg/report/linux.go) knows only the newer form: on an old one it takes the line
+    // printed next (`------------[ cut here ]------------`) for the message.
     formats: [
-      // Rust panics: the message is on the next line. Blame the first frame outside the panic machinery, Rust's
-      // core and alloc libraries (`core::panicking::*`, `core::option::unwrap_failed`, `core::ptr::drop_in_place::<T>`)
-      // and the kernel crate's abstractions (`kernel::*`, `<kernel::T>::f`, `<kernel::T as Trait>::f`), which panic
-      // on their callers' behalf. Matched against demangled paths (see isSkipped), anchored at the path's start:
-      // `<driver::T as kernel::Trait>::f` is the driver's own code.
-      {
-        title: 'rust_kernel: panicked at [^\\n]*\\n(.+)',
-        fmt: '$1 in $2',
-        stack: {parts: [CALL_TRACE, STACK], skip: ['rust_helper_BUG', 'panic', 'rust_begin_unwind', '^<?core::', '^<?alloc::', '^<?kernel::', '__rust']},
-      },
+      {title: "rust_kernel: panicked at '([^\\n]*)', [^\\n]*:[0-9]+:[0-9]+\\n", fmt: '$1 in $2', stack: RUST_PANIC_STACK},
+      {title: "rust_kernel: panicked at '([^\\n]*)\\n", fmt: '$1 in $2', stack: RUST_PANIC_STACK},
+      {title: 'rust_kernel: panicked at [^\\n]*\\n(.+)', fmt: '$1 in $2', stack: RUST_PANIC_STACK},
     ],
   },
   // Produced by syzkaller's executor and by Go programs (the fuzzer itself).
@@ -632,8 +639,8 @@ export const REPORT_START_IGNORES: string[] = [
   'PANIC: double fault',
   'Internal error:',
   'general protection fault .* error:\\d+ in ',
-  // A Rust panic ends in BUG() through this helper.
-  'kernel BUG at rust/helpers/bug\\.c',
+  // A Rust panic ends in BUG() through this helper (in rust/helpers.c in kernels before the helpers were split up).
+  'kernel BUG at rust/helpers(?:/bug)?\\.c',
 ];
 
 /** Informational messages that carry a stack trace: seen inside a report, they end it. */

@@ -75,4 +75,38 @@ test('the binder report posted to LKML gets the title syzkaller gives it', () =>
   assert.is(r!.corrupted, false);
 });
 
+// Rust before 1.73 printed the message first, quoted, and the location after it:
+// `panicked at 'MESSAGE', FILE:LINE:COL` (core::panic::PanicInfo's Display then),
+// then the kernel's BUG() in rust/helpers.c. The sample is invented in that
+// format; its provenance and the format's sources: samples/reports/README.md.
+test('a panic in the format of Rust before 1.73 (message quoted before the location) is titled with its message', () => {
+  const log = fs.readFileSync('samples/reports/rust-panic-old-format.txt', 'utf8').replace(/\n$/, '').split('\n');
+  const reports = extractReports(tokenizeLog(log).lines);
+  // `kernel BUG at rust/helpers.c:34!` is the panic's own BUG(): it does not start a report of its own.
+  assert.equal(reports.map((r) => r.class), ['PANIC']);
+  const r = reports[0]!;
+  assert.is(r.title, 'called `Option::unwrap()` on a `None` value in <rust_minimal::RustMinimal as kernel::Module>::init');
+  assert.is(r.frame, '<rust_minimal::RustMinimal as kernel::Module>::init');
+  assert.is(r.corrupted, false);
+  assert.is(r.seq_end, log.length);
+});
+
+test('an old-format panic message of several lines (assert_eq!) gives its first line', () => {
+  // As posted by Miguel Ojeda to LKML (1 Aug 2023, Message-ID
+  // <CANiq72mJjB_ubHx-y316o7b0KNjdHOrA9Wz0ievRvoTi1jVR5A@mail.gmail.com>), quoted-printable
+  // decoded and the mail's indentation removed. It has no stack: no guilty frame.
+  const log = [
+    "rust_kernel: panicked at 'assertion failed: `(left == right)`",
+    '  left: `true`,',
+    " right: `false`', rust/kernel/kunit.rs:329:1",
+    '------------[ cut here ]------------',
+    'kernel BUG at rust/helpers.c:34!',
+  ];
+  const [r, ...rest] = extractReports(tokenizeLog(log).lines);
+  assert.is(rest.length, 0);
+  assert.is(r!.class, 'PANIC');
+  assert.is(r!.title, 'assertion failed: `(left == right)` in corrupted');
+  assert.is(r!.corrupted, true);
+});
+
 test.run();
