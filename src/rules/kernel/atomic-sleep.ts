@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {loadReportLines, loadReports, logCoverage, task, reportFinding} from './reports-common.js';
+import {LONG_LINES_MESSAGE, loadReportLines, loadReports, logCoverage, longLinesData, task, reportFinding} from './reports-common.js';
 
 const CLASSES = ['ATOMIC_SLEEP', 'SCHEDULING_WHILE_ATOMIC', 'NON_BLOCK_SCHEDULE'] as const;
 
@@ -19,6 +19,7 @@ const meta = {
     nonBlockSchedule:
       '{task} scheduled inside a non-blocking section ({title}): a callback of a non-blockable mmu_notifier invalidation (OOM reaper, process_mrelease) blocked. It must return -EAGAIN instead of sleeping when the range is not blockable. See `ktrail rules explain kernel/atomic-sleep` (mmu_notifier background).',
     corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
+    longLines: LONG_LINES_MESSAGE,
   },
   options: z.object({
     /** Severity of a plain sleep in atomic context (non_block 0). */
@@ -32,7 +33,7 @@ const meta = {
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    await logCoverage(ctx);
+    await logCoverage(ctx, CLASSES);
     const reports = await loadReports(ctx.db, CLASSES);
     const lines = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
       {pattern: 'in_atomic\\(\\): *-?\\d+, irqs_disabled\\(\\): *-?\\d+', role: 'context'},
@@ -67,6 +68,8 @@ export default defineRule({
         message = formatMessage(meta, 'schedulingWhileAtomic', data);
       }
       if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
+      const long = longLinesData(r);
+      if (long) message += formatMessage(meta, 'longLines', long);
       reportFinding(ctx, r, severity, message, evidence);
     }
   },

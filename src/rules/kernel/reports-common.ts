@@ -25,6 +25,8 @@ export interface ReportRow {
   in_atomic: number | null;
   irqs_disabled: number | null;
   non_block: number | null;
+  /** reports.long_lines: the report's lines that were over 1 MiB (only their first 64 KiB read); NULL when none. */
+  long_lines: bigint[] | null;
 }
 
 // Class names are constants from the rules, never log text.
@@ -73,7 +75,7 @@ export async function loadReports(db: Db, classes: readonly string[]): Promise<R
         GROUP BY x.report_id)
      SELECT r.report_id, r.source_id, r.boot, r.seq_start, r.seq_end, r.ts_ns, span.ts_end_ns,
             r.class, r.title, r.type, r.frame, r.corrupted, r.corrupted_reason, r.comm, r.pid, r.cpu,
-            r.tainted, r.location, r.header, r.in_atomic, r.irqs_disabled, r.non_block
+            r.tainted, r.location, r.header, r.in_atomic, r.irqs_disabled, r.non_block, r.long_lines
        FROM reports r LEFT JOIN span ON span.report_id = r.report_id
       WHERE ${where}
       ORDER BY r.source_id, r.seq_start, r.report_id`,
@@ -132,15 +134,19 @@ export async function loadReportLines(
 }
 
 /**
- * Coverage of a rule that reads kernel log reports: a source with kernel log
- * lines is evaluated; one without (an ftrace capture without printk:console)
- * cannot show a report, so the rule did not look there.
+ * Coverage of a rule that reads kernel log reports of `classes`: a source
+ * with kernel log lines is evaluated; one without (an ftrace capture without
+ * printk:console) cannot show a report, so the rule did not look there. It is
+ * partial where the source lost messages, or where reports of these classes
+ * have lines over 1 MiB, read only up to their first 64 KiB.
  */
-export async function logCoverage(ctx: RuleContext): Promise<void> {
+export async function logCoverage(ctx: RuleContext, classes: readonly string[]): Promise<void> {
   const withLog = await sourcesWithLogLines(ctx);
   const lost = await lostLogMessages(ctx);
+  const cut = await longLinesOf(ctx, classes);
   for (const s of ctx.sources) {
-    const why = lost.get(s.source_id);
+    const long = cut.get(s.source_id);
+    const why = [lost.get(s.source_id), long ? `${long} report line(s) over 1 MiB (not read past their first 64 KiB)` : ''].filter(Boolean).join(' and ');
     if (withLog.has(s.source_id) && why) ctx.coverage(s.source_id, 'partial', `${why} in this source: a report may be incomplete or missing`);
     else if (withLog.has(s.source_id)) ctx.coverage(s.source_id, 'evaluated');
     else ctx.coverage(s.source_id, 'not-evaluated', 'no kernel log lines in this source (add the dmesg/console log of the run, or enable printk:console in the trace)');
@@ -153,6 +159,25 @@ export function sourcesWithLogLines(ctx: Pick<RuleContext, 'db' | 'shared'>): Pr
     const rows = await ctx.db.all<{source_id: number}>('SELECT DISTINCT source_id FROM log_lines');
     return new Set(rows.map((r) => r.source_id));
   });
+}
+
+/** Per source, how many distinct lines over 1 MiB the reports of `classes` lost (reports.long_lines); sources with none are absent. */
+async function longLinesOf(ctx: Pick<RuleContext, 'db' | 'shared'>, classes: readonly string[]): Promise<Map<number, number>> {
+  // Read once per rule run for all classes; a line lost by reports of several classes counts once per rule.
+  const rows = await ctx.shared('report-long-lines', () =>
+    ctx.db.all<{source_id: number; class: string; seq: bigint}>(
+      `SELECT DISTINCT source_id, class, seq FROM (SELECT source_id, class, unnest(long_lines) AS seq FROM reports WHERE long_lines IS NOT NULL)`,
+    ),
+  );
+  const wanted = new Set(classes);
+  const seqs = new Map<number, Set<bigint>>();
+  for (const r of rows) {
+    if (!wanted.has(r.class)) continue;
+    let set = seqs.get(r.source_id);
+    if (!set) seqs.set(r.source_id, (set = new Set()));
+    set.add(r.seq);
+  }
+  return new Map([...seqs].map(([id, set]) => [id, set.size]));
 }
 
 /**
@@ -209,6 +234,16 @@ export function reportFinding(ctx: RuleContext<unknown>, r: ReportRow, severity:
     message,
     evidence,
   });
+}
+
+/** Message template of the report rules (message id `longLines`) for a report that lost lines over 1 MiB; filled by longLinesData. */
+export const LONG_LINES_MESSAGE = ' {count} line(s) of the report were over 1 MiB and not read past their first 64 KiB (the first at line {seq}).';
+
+/** Data of LONG_LINES_MESSAGE; null when the report lost no line. */
+export function longLinesData(r: ReportRow): {count: number; seq: string} | null {
+  const seqs = r.long_lines ?? [];
+  if (seqs.length === 0) return null;
+  return {count: seqs.length, seq: String(seqs.reduce((a, b) => (b < a ? b : a)))};
 }
 
 export function task(r: ReportRow): string {

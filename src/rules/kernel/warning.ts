@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {loadReportLines, loadReports, logCoverage, task, reportFinding} from './reports-common.js';
+import {LONG_LINES_MESSAGE, loadReportLines, loadReports, logCoverage, longLinesData, task, reportFinding} from './reports-common.js';
 
 const CLASSES = ['WARNING', 'REFCOUNT_WARNING'] as const;
 
@@ -15,6 +15,7 @@ const meta = {
     refcount:
       '{task} hit a refcount_t warning{detail}{at}: a reference count saturated, underflowed or was incremented from zero; the object may be freed while still in use (use-after-free) or leak.{tainted}',
     corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
+    longLines: LONG_LINES_MESSAGE,
   },
   options: z.object({
     severity: z.enum(['error', 'warning', 'info']).default('warning'),
@@ -26,7 +27,7 @@ const meta = {
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    await logCoverage(ctx);
+    await logCoverage(ctx, CLASSES);
     const reports = await loadReports(ctx.db, CLASSES);
     const lines = await loadReportLines(
       ctx.db,
@@ -49,6 +50,8 @@ export default defineRule({
       };
       let message = formatMessage(meta, r.class === 'REFCOUNT_WARNING' ? 'refcount' : 'warning', data);
       if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
+      const long = longLinesData(r);
+      if (long) message += formatMessage(meta, 'longLines', long);
       reportFinding(ctx, r, ctx.options.severity, message, evidence);
     }
   },

@@ -1,6 +1,6 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
-import {loadReportLines, loadReports, logCoverage, reportSeqsSql, task, reportFinding} from '../kernel/reports-common.js';
+import {LONG_LINES_MESSAGE, loadReportLines, loadReports, logCoverage, longLinesData, reportSeqsSql, task, reportFinding} from '../kernel/reports-common.js';
 import {defineRule, type Evidence, type Severity} from '../types.js';
 
 const CLASSES = ['LOCKDEP'] as const;
@@ -17,6 +17,7 @@ const meta = {
     mmuNotifier:
       ' The chain includes the pseudo-lock mmu_notifier_invalidate_range_start: lockdep models every mmu_notifier invalidate callback as taking it, and knows reclaim can invalidate. A lock taken inside an invalidate callback is therefore also ordered against memory allocation and unmapping; holding it there while allocating with reclaim, or while unmapping, can deadlock (see `ktrail rules explain lockdep/report`).',
     corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
+    longLines: LONG_LINES_MESSAGE,
   },
   options: z.object({
     severity: z.enum(['error', 'warning', 'info']).default('error'),
@@ -41,7 +42,7 @@ interface LockRow {
 export default defineRule({
   meta,
   async evaluate(ctx) {
-    await logCoverage(ctx);
+    await logCoverage(ctx, CLASSES);
     const reports = await loadReports(ctx.db, CLASSES);
     if (reports.length === 0) return;
     const head = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
@@ -69,6 +70,8 @@ export default defineRule({
       });
       if (pseudo) message += formatMessage(meta, 'mmuNotifier');
       if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
+      const long = longLinesData(r);
+      if (long) message += formatMessage(meta, 'longLines', long);
       reportFinding(ctx, r, ctx.options.severity, message, evidence);
     }
   },
