@@ -80,4 +80,17 @@ test('log rules looked at every kernel log and could not look at the traces', ()
   }
 });
 
+test('mm rules say a kernel log has no trace events, and name the probes a trace lacks', () => {
+  const isLog = (id: number) => LOGS.some((f) => path.basename(f) === name(id));
+  for (const rule of ['mmu-notifier/unpaired-invalidate', 'mmu-notifier/hugetlb-pmd-share-range', 'gup/fork-race']) {
+    const rows = result.coverage.filter((x) => x.rule === rule);
+    assert.ok(rows.length === TRACES.length + LOGS.length, rule);
+    for (const c of rows) {
+      assert.is(c.status, 'not-evaluated', `${rule} on ${name(c.source_id)}`);
+      if (isLog(c.source_id)) assert.match(c.reason, /^no ftrace events in this source \(a kernel log\): the rule reads the run's trace, with kprobe /, `${rule} on ${name(c.source_id)}`);
+      else assert.match(c.reason, /^missing probes: kprobe /, `${rule} on ${name(c.source_id)}`);
+    }
+  }
+});
+
 test.run();

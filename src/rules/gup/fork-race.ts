@@ -52,7 +52,7 @@ export default defineRule({
         if (!gupSeen) missing.push('kprobe get_user_pages_fast', 'kretprobe get_user_pages_fast', 'kprobe pin_user_pages_fast', 'kretprobe pin_user_pages_fast');
         if (!forkSeen) missing.push('kprobe dup_mmap', 'kretprobe dup_mmap');
         const extra = !forkSeen ? ' (or syscalls:sys_enter_clone/sys_exit_clone for approximate fork windows)' : '';
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing, extra));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, extra));
         continue;
       }
       const group = new Map<number, number>();

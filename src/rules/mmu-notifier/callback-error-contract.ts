@@ -41,7 +41,7 @@ export default defineRule({
       const cb = callbackProbes(si);
       const hasReturns = si.probes.has('return:__mmu_notifier_invalidate_range_start') || cb.startReturns.length > 0 || [...si.probes].some((p) => /^return:.+_invalidate$/.test(p));
       if (!hasReturns && si.logLines === 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(['kretprobe __mmu_notifier_invalidate_range_start'], ' and no kernel log lines'));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, ['kretprobe __mmu_notifier_invalidate_range_start'], ' and no kernel log lines'));
         continue;
       }
       const mine = rows.filter((r) => r.source_id === src.source_id);
@@ -75,7 +75,7 @@ export default defineRule({
           evidence: await evidence(ctx.db, l.source_id, [{seq: l.seq, role: 'kernel message'}]),
         });
       }
-      if (!hasReturns) ctx.coverage(src.source_id, 'partial', missingReason(['kretprobe __mmu_notifier_invalidate_range_start'], '; only kernel "callback failed" messages were checked'));
+      if (!hasReturns) ctx.coverage(src.source_id, 'partial', missingReason(si, ['kretprobe __mmu_notifier_invalidate_range_start'], '; only kernel "callback failed" messages were checked'));
       else ctx.coverage(src.source_id, 'evaluated');
     }
   },

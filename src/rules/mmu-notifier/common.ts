@@ -74,7 +74,15 @@ export function hasAny(inv: SourceInventory, needs: ProbeNeed[]): boolean {
   return needs.some(([k, s]) => inv.probes.has(`${k}:${s}`));
 }
 
-export function missingReason(missing: string[], extra = ''): string {
+/**
+ * Why a rule could not look at source `si`: the probes it lacks. A source
+ * without any ftrace event (a kernel log) is said to be one: it could never
+ * have had them, they belong in the run's trace.
+ */
+export function missingReason(si: SourceInventory, missing: string[], extra = ''): string {
+  if (si.events.size === 0 && si.probes.size === 0) {
+    return `no ftrace events in this source (a kernel log): the rule reads the run's trace, with ${missing.join(', ')} (see \`ktrail probes\`)${extra}`;
+  }
   return `missing probes: ${missing.join(', ')} (no such events in this capture; see \`ktrail probes\`)${extra}`;
 }
 

@@ -38,7 +38,7 @@ export default defineRule({
       const tp = (si.events.get('mmu_notifier_invalidate_range_start') ?? 0) > 0;
       if (!tp) missing.push(...missingProbes(si, CORE_PAIRING));
       if (missing.length > 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing, kvmNote(si)));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, kvmNote(si)));
         continue;
       }
       const partial: string[] = [];

@@ -47,7 +47,7 @@ export default defineRule({
       const hasWin = hasAny(si, CORE_START_WINDOW) || [...si.probes].some((p) => /_invalidate(_range_(start|end))?$/.test(p) && !p.includes('__mmu_notifier'));
       if (!hasInterval || !hasWin) {
         const missing = [...(hasInterval ? [] : missingProbes(si, INTERVAL_NEEDS)), ...(hasWin ? [] : missingProbes(si, CORE_START_WINDOW))];
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing));
         continue;
       }
       const mine = rows.filter((r) => r.source_id === src.source_id);

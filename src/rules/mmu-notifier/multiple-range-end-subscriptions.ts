@@ -42,7 +42,7 @@ export default defineRule({
       const si = inv.get(src.source_id) ?? emptyInventory();
       const cb = callbackProbes(si);
       if (cb.ends.length === 0 && si.logLines === 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(['kprobe <subscription>_invalidate_range_end (e.g. kvm_mmu_notifier_invalidate_range_end)'], ' and no kernel log lines'));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, ['kprobe <subscription>_invalidate_range_end (e.g. kvm_mmu_notifier_invalidate_range_end)'], ' and no kernel log lines'));
         continue;
       }
       // Group the subscription ends of one invalidation: same core call when probed, else same task, mm, range and overlapping windows.

@@ -64,7 +64,7 @@ export default defineRule({
         continue;
       }
       if (!hasWindows && missing.length > 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missing, kvmText));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, kvmText));
         continue;
       }
       if (si.schedSwitches === 0 && si.logLines === 0) {
@@ -72,7 +72,7 @@ export default defineRule({
         continue;
       }
       const partial: string[] = [];
-      if (missing.length > 0) partial.push(missingReason(missing));
+      if (missing.length > 0) partial.push(missingReason(si, missing));
       if (si.schedSwitches === 0) partial.push('no sched:sched_switch events: only kernel BUG reports are used');
       if (kvmText) partial.push(kvmText.slice(2));
       const unknown = unknownFlags.get(src.source_id) ?? 0;

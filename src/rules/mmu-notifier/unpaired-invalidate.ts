@@ -55,11 +55,11 @@ export default defineRule({
       const cbOk = cb.starts.length > 0 && cb.ends.length > 0;
       if (!coreOk && !cbOk && !tp) {
         const have = hasAny(si, CORE_PAIRING) ? ' (some fired, not all)' : '';
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(missingProbes(si, CORE_PAIRING), have + kvmNote(si)));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missingProbes(si, CORE_PAIRING), have + kvmNote(si)));
         continue;
       }
       const partial: string[] = [];
-      if (!coreOk && hasAny(si, CORE_PAIRING)) partial.push(missingReason(missingProbes(si, CORE_PAIRING)));
+      if (!coreOk && hasAny(si, CORE_PAIRING)) partial.push(missingReason(si, missingProbes(si, CORE_PAIRING)));
       if (si.kvmUnmap > 0 && !coreOk && !cbOk) partial.push(`kvm:kvm_unmap_hva_range starts (${si.kvmUnmap}) have no end event and were not paired`);
 
       const mine = rows.filter((r) => r.source_id === src.source_id);
