@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {openStore} from '../../src/store/open.js';
 
 const root = process.cwd();
 const bin = path.join(root, 'bin/run.js');
@@ -68,6 +69,28 @@ test('sources on a missing database is a one-line error', () => {
   assert.is(r.code, 2);
   assert.match(r.err, /^ktrail: database .*none\.duckdb does not exist/);
   assert.not.ok(fs.existsSync(path.join(dir, 'none.duckdb')), 'not created by a read-only command');
+});
+
+test('sources names a source read by an older parser of its format (parser_outdated in --json)', async () => {
+  const old = path.join(dir, 'old.duckdb');
+  const log = path.join(dir, 'old-dmesg.txt');
+  fs.writeFileSync(log, '[    0.500000] hello\n');
+  assert.is(ktrail(['ingest', log, path.join(root, 'samples/ingest/cap1-head.txt'), '--db', old]).code, 0);
+  const before = JSON.parse(ktrail(['sources', '--db', old, '--json']).out);
+  assert.equal(before.map((s: {parser_outdated: boolean}) => s.parser_outdated), [false, false]);
+  assert.not.match(ktrail(['sources', '--db', old]).out, /older ktrail/);
+  // As a database written before the dmesg parser's last change would have it.
+  const db = await openStore(old);
+  try {
+    await db.run('UPDATE sources SET parser_version = 1 WHERE source_id = 1');
+  } finally {
+    db.close();
+  }
+  const after = JSON.parse(ktrail(['sources', '--db', old, '--json']).out);
+  assert.equal(after.map((s: {parser_outdated: boolean}) => s.parser_outdated), [true, false]);
+  const t = ktrail(['sources', '--db', old]);
+  assert.is(t.code, 0);
+  assert.match(t.out, /\nsource 1 was read by an older ktrail \(dmesg parser v1, now v\d+\); ingest it into a new database to read it with this version\n$/);
 });
 
 test.run();
