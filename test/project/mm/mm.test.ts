@@ -7,7 +7,10 @@ import {ftraceArgs, functionCalls, probeCalls, schedSwitches, syscalls, taskLife
 import {forksProjector, gupCallsProjector, intervalNotifierCallsProjector, pmdUnsharesProjector, taskStatesProjector} from '../../../src/project/mm/calls.js';
 import {retval, type ProbeRow} from '../../../src/project/mm/common.js';
 import {classifyInvalidationSymbol, foldInvalidations, mmuInvalidationsProjector} from '../../../src/project/mm/invalidations.js';
+import {ingestPaths} from '../../../src/ingest/pipeline.js';
+import {ensureProjections} from '../../../src/project/run.js';
 import {Db} from '../../../src/store/db.js';
+import {openStore} from '../../../src/store/open.js';
 import {EVENT_LOG_TABLES, events} from '../../../src/store/eventlog.js';
 import {appendRows} from '../../../src/store/rows.js';
 
@@ -155,6 +158,29 @@ test('mmu_invalidations projector: probes paired, KVM rows start-only and non-bl
     {level: 'kvm', origin: 'kvm_tracepoint', seq: 8n, end_seq: null, ts_end_ns: null, mm: null, blockable: null, has_end_event: false},
   ]);
   db.close();
+});
+
+test('mmu_invalidations: inv_id is unique over sources, and KVM rows are numbered in (source, line) order after the paired ones', async () => {
+  // Two real captures with probes and KVM tracepoints, and one with KVM tracepoints only.
+  const dir = 'samples/rules/mmu-notifier/unpaired-invalidate';
+  const db = await openStore(':memory:');
+  try {
+    await ingestPaths(db, [`${dir}/positive/eagain-abort-tracefs.txt`, `${dir}/negative/kvm-tracepoint-only-tracefs.txt`, `${dir}/negative/eagain-abort-fixed-tracefs.txt`]);
+    await ensureProjections(db, ['mmu_invalidations']);
+    const r = (await db.one<{n: bigint; ids: bigint; kvm: bigint; sources: bigint; max_other: bigint; min_kvm: bigint}>(`
+      SELECT count(*) AS n, count(DISTINCT inv_id) AS ids, count(*) FILTER (WHERE level = 'kvm') AS kvm,
+             count(DISTINCT source_id) FILTER (WHERE level = 'kvm') AS sources,
+             max(inv_id) FILTER (WHERE level <> 'kvm') AS max_other, min(inv_id) FILTER (WHERE level = 'kvm') AS min_kvm
+        FROM mmu_invalidations`))!;
+    assert.is(r.ids, r.n, 'no two rows share an inv_id');
+    assert.is(r.kvm, 75n);
+    assert.is(r.sources, 3n);
+    assert.ok(r.max_other < r.min_kvm, 'KVM rows come after the paired ones');
+    const order = await db.all<{inv_id: bigint}>(`SELECT inv_id FROM mmu_invalidations WHERE level = 'kvm' ORDER BY source_id, seq`);
+    for (let i = 1; i < order.length; i++) assert.ok(order[i - 1]!.inv_id < order[i]!.inv_id, `KVM row ${i} in (source, line) order`);
+  } finally {
+    db.close();
+  }
 });
 
 test('function_graph calls of the notifier functions become invalidations without arguments (entry/exit paired by ftrace_args)', async () => {
