@@ -16,7 +16,12 @@ export interface SourceInventory {
   logLines: number;
   kvmUnmap: number;
   schedSwitches: number;
+  /** Read as a kernel log (sources.format other than ftrace / trace-cmd): it cannot hold trace events. */
+  kernelLog: boolean;
 }
+
+/** Formats of ftrace text (a trace.dat is read as trace-cmd report text). */
+const TRACE_FORMATS = new Set(['ftrace', 'trace-cmd']);
 
 /** What each source contains, read once per rule run (shared by the rules that ask). */
 export function inventory(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<Map<number, SourceInventory>> {
@@ -27,9 +32,12 @@ async function readInventory(db: Db): Promise<Map<number, SourceInventory>> {
   const out = new Map<number, SourceInventory>();
   const get = (id: number) => {
     let v = out.get(id);
-    if (!v) out.set(id, (v = {probes: new Set(), events: new Map(), logLines: 0, kvmUnmap: 0, schedSwitches: 0}));
+    if (!v) out.set(id, (v = emptyInventory()));
     return v;
   };
+  for (const r of await db.all<{source_id: number; format: string}>('SELECT source_id, format FROM sources')) {
+    get(r.source_id).kernelLog = !TRACE_FORMATS.has(r.format);
+  }
   if (await db.tableExists('probe_calls')) {
     for (const r of await db.all<{source_id: number; kind: string; symbol: string}>('SELECT DISTINCT source_id, kind, symbol FROM probe_calls')) {
       get(r.source_id).probes.add(`${r.kind}:${r.symbol}`);
@@ -60,7 +68,7 @@ async function readInventory(db: Db): Promise<Map<number, SourceInventory>> {
 }
 
 export function emptyInventory(): SourceInventory {
-  return {probes: new Set(), events: new Map(), logLines: 0, kvmUnmap: 0, schedSwitches: 0};
+  return {probes: new Set(), events: new Map(), logLines: 0, kvmUnmap: 0, schedSwitches: 0, kernelLog: false};
 }
 
 export type ProbeNeed = [kind: 'entry' | 'return', symbol: string];
@@ -75,12 +83,12 @@ export function hasAny(inv: SourceInventory, needs: ProbeNeed[]): boolean {
 }
 
 /**
- * Why a rule could not look at source `si`: the probes it lacks. A source
- * without any ftrace event (a kernel log) is said to be one: it could never
- * have had them, they belong in the run's trace.
+ * Why a rule could not look at source `si`: the probes it lacks. A kernel
+ * log is said to be one: it could never have had them, they belong in the
+ * run's trace.
  */
 export function missingReason(si: SourceInventory, missing: string[], extra = ''): string {
-  if (si.events.size === 0 && si.probes.size === 0) {
+  if (si.kernelLog && si.events.size === 0 && si.probes.size === 0) {
     return `no ftrace events in this source (a kernel log): the rule reads the run's trace, with ${missing.join(', ')} (see \`ktrail probes\`)${extra}`;
   }
   return `missing probes: ${missing.join(', ')} (no such events in this capture; see \`ktrail probes\`)${extra}`;
