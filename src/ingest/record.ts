@@ -25,6 +25,8 @@ export interface LogRow {
   facility: number | null;
   caller: string | null;
   text: string;
+  /** The line's wall-clock time as printed (dmesg -T: ISO without zone); null when it has none. */
+  wall_time: string | null;
 }
 
 export interface MarkerRow {

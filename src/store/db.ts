@@ -189,17 +189,26 @@ export class Db {
    * process killed while a new database is set up leaves all of them or
    * none, never some (a query of the missing ones would fail). Views are
    * created or replaced every time, as their definition may have changed.
+   * A table written by an older ktrail gets the nullable columns added since
+   * (NULL in its rows), in the same transaction; a NOT NULL column it lacks
+   * cannot be added, and is an error.
    */
   async ensureTables(defs: TableDef[]): Promise<void> {
     const relations = await this.relations();
     const missing = defs.filter((d) => d.view !== undefined || !relations.get(d.name)?.localTable);
-    if (missing.length === 0) return;
-    const columnCompression = await this.hasColumnCompression();
+    const added = await this.columnsToAdd(defs.filter((d) => d.view === undefined && relations.get(d.name)?.localTable));
+    if (missing.length === 0 && added.length === 0) return;
+    const columnCompression = missing.length > 0 && (await this.hasColumnCompression());
     // One statement for all of them: DuckDB's cost per statement is most of a CREATE's.
-    const sql = missing.map((def) => createTableSql(def, {columnCompression})).join(';\n');
+    const sql = [
+      ...added.map(({def, column}) => `ALTER TABLE "${def.name}" ADD COLUMN "${column.name}" ${column.type}`),
+      ...missing.map((def) => createTableSql(def, {columnCompression})),
+    ].join(';\n');
     await this.transaction(() => this.connection.run(sql));
     const catalog = this.catalog;
     if (!catalog || catalog.relations !== relations) return;
+    // Read again when next asked for.
+    for (const {def} of added) catalog.columns.delete(def.name);
     for (const def of missing) {
       if (relations.has(def.name)) {
         // Known under this name already (in another database, or a view replaced): read the catalog again.
@@ -209,6 +218,44 @@ export class Db {
       relations.set(def.name, {type: def.view !== undefined ? 'VIEW' : 'BASE TABLE', copies: 1, localTable: def.view === undefined});
       catalog.columns.set(def.name, def.columns.map((c) => c.name));
     }
+  }
+
+  /**
+   * The columns of `defs` (tables of the current database) that their
+   * tables lack: from the kept catalog, else asked of DuckDB in one query
+   * (the columns read are then kept, so that the next call asks nothing).
+   */
+  private async columnsToAdd(defs: TableDef[]): Promise<Array<{def: TableDef; column: TableDef['columns'][number]}>> {
+    const have = new Map<string, string[]>();
+    const ask: TableDef[] = [];
+    for (const def of defs) {
+      const cached = this.catalog?.relations.get(def.name)?.copies === 1 ? this.catalog.columns.get(def.name) : undefined;
+      if (cached) have.set(def.name, cached);
+      else ask.push(def);
+    }
+    if (ask.length > 0) {
+      const rows = await this.all<{table_name: string; cols: string[]}>(
+        `SELECT table_name, list(column_name ORDER BY column_index) AS cols FROM duckdb_columns()
+          WHERE database_name = current_database() AND schema_name = 'main' AND table_name IN (${ask.map((d) => `'${d.name}'`).join(', ')})
+          GROUP BY table_name`,
+      );
+      for (const r of rows) have.set(r.table_name, r.cols);
+    }
+    const out: Array<{def: TableDef; column: TableDef['columns'][number]}> = [];
+    for (const def of defs) {
+      const cols = have.get(def.name);
+      if (!cols) continue;
+      const relation = this.catalog?.relations.get(def.name);
+      if (this.catalog && relation?.copies === 1) this.catalog.columns.set(def.name, cols);
+      for (const column of def.columns) {
+        if (cols.includes(column.name)) continue;
+        if (column.nullable === false) {
+          throw new UserError(`table ${def.name} of database ${this.path} has no column ${column.name}, which this ktrail needs and cannot add; ingest into a new database`);
+        }
+        out.push({def, column});
+      }
+    }
+    return out;
   }
 
   /**

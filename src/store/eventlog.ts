@@ -86,6 +86,11 @@ export const logLines = defineTable({
     {name: 'facility', type: 'INTEGER', doc: 'syslog facility number, when known (0 = kern).'},
     {name: 'caller', type: 'VARCHAR', doc: 'printk caller id (`T123` task, `C1` CPU), when printed.'},
     {name: 'text', type: 'VARCHAR', doc: 'Message text without timestamp / prefix.', compression: 'zstd'},
+    {
+      name: 'wall_time',
+      type: 'VARCHAR',
+      doc: 'Wall-clock time the line printed, as text: `dmesg -T` as ISO 8601 without zone (dmesg prints local time), `dmesg --time-format iso` as ISO 8601 with its zone (decimal point for the comma), journal and syslog times as printed (`Nov 26 10:31:12` has no year). NULL when the line has none.',
+    },
   ],
 });
 

@@ -175,7 +175,7 @@ test('trace-cmd print markers and console log lines', () => {
     '           <...>-1165  [005]    42.763508: console:              [   42.763501] subsys-restart: modem count:1',
   ]);
   assert.equal(rows[1], {t: 'markers', ts_ns: 1549745226000n, cpu: 1, pid: 2631, comm: 'capture.sh', text: 'phase=workload_start cap=cap5'});
-  assert.equal(rows[2], {t: 'log_lines', boot: 0, ts_ns: 42763508000n, level: null, facility: null, caller: null, text: '[   42.763501] subsys-restart: modem count:1'});
+  assert.equal(rows[2], {t: 'log_lines', boot: 0, ts_ns: 42763508000n, level: null, facility: null, caller: null, wall_time: null, text: '[   42.763501] subsys-restart: modem count:1'});
 });
 
 test('the tokenizer never throws and names what it cannot read', () => {

@@ -37,7 +37,7 @@ export const TEST_FORMAT: Format = {
           if (!m) return {t: 'unparsed', reason: 'bad-event', text};
           return {t: 'events', ts_ns: BigInt(m[1]!), cpu: 0, pid: 1, tgid: null, comm: 'c', flags: null, event: m[2]!, body: m[3]!};
         }
-        if (kind === 'L') return {t: 'log_lines', boot: 0, ts_ns: null, level: null, facility: null, caller: null, text: rest};
+        if (kind === 'L') return {t: 'log_lines', boot: 0, ts_ns: null, level: null, facility: null, caller: null, text: rest, wall_time: null};
         if (kind === 'M') return {t: 'markers', ts_ns: null, cpu: null, pid: null, comm: null, text: rest};
         if (kind === 'G') {
           const [cpu, lost] = rest.split(' ');

@@ -67,9 +67,13 @@ test('dmesg -r and -x: level from the prefix; -x also the facility (user-space p
   );
 });
 
-test('dmesg -T: no monotonic time, wall-clock range in meta', () => {
+test('dmesg -T: no monotonic time; each line keeps its wall-clock time; the range in meta', () => {
   const t = tokenize(formatOf('dmesg-time'), readLines(path.join(CAPTURES, 'dmesg_T.txt')));
   assert.ok(t.logs.every((r) => r.ts_ns === null));
+  // `[Thu Nov 26 10:05:52 2026]` as ISO 8601 without zone, on every line.
+  assert.ok(t.logs.every((r) => r.wall_time !== null && /^2026-11-26T10:[0-3]\d:\d\d$/.test(r.wall_time)));
+  assert.is(t.logs[0]!.wall_time, '2026-11-26T10:05:52');
+  assert.is(t.logs[t.logs.length - 1]!.wall_time, '2026-11-26T10:31:44');
   assert.is(t.meta.wall_time_first, '2026-11-26T10:05:52');
   assert.is(t.meta.wall_time_last, '2026-11-26T10:31:44');
 });

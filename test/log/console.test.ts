@@ -174,6 +174,8 @@ test('prefix variants: dmesg -d, -x with -T, --time-format iso, `<N>` on a conso
       [null, null, null, 'T42', 'v'],
     ],
   );
+  // -T as ISO without zone (dmesg prints local time); --time-format iso keeps its zone, with a decimal point.
+  assert.equal(t.logs.map((r) => r.wall_time), [null, '2026-11-26T10:05:52', '2026-11-26T10:05:52.430205+00:00', null, '2026-11-26T10:05:53']);
   assert.is(t.meta.unprefixed_lines, 0);
   assert.is(t.meta.wall_time_first, '2026-11-26T10:05:52');
   assert.is(t.meta.wall_time_last, '2026-11-26T10:05:53');

@@ -27,6 +27,8 @@ test('journalctl -k (short): kernel lines, facility kern, wall-clock range in me
   );
   assert.is(t.meta.wall_time_first, 'Nov 26 10:05:52');
   assert.is(t.meta.wall_time_last, 'Nov 26 10:40:00');
+  // Each line keeps the time it printed, as printed (short has no year).
+  assert.equal(t.logs.map((r) => r.wall_time), ['Nov 26 10:05:52', 'Nov 26 10:05:52', 'Nov 26 10:21:02', 'Nov 26 10:40:00']);
 });
 
 test('journalctl -o short-monotonic is a journal, not dmesg; the monotonic time is kept', () => {
@@ -42,6 +44,7 @@ test('journalctl -o short-monotonic is a journal, not dmesg; the monotonic time 
       [12_000_100_000n, null, 'systemd[1]: Started Journal Service.'],
     ],
   );
+  assert.ok(t.logs.every((r) => r.wall_time === null), 'short-monotonic prints no wall-clock time');
 });
 
 test('syslog (kern.log): the printk time and caller inside the message are parsed', () => {

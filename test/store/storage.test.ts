@@ -20,7 +20,7 @@ async function storageVersion(db: Db): Promise<string> {
 /** The compression DuckDB stored each column declared with one in, after rows went in. */
 async function declaredColumns(db: Db): Promise<Record<string, string[]>> {
   await db.run(`INSERT INTO events SELECT 1, i, i, 0, 1, NULL, 'c', NULL, 'e', 'body text ' || i || repeat('x', 40) FROM range(5000) t(i)`);
-  await db.run(`INSERT INTO log_lines SELECT 1, i, 0, i, 6, 0, NULL, 'log text ' || i || repeat('y', 40) FROM range(5000) t(i)`);
+  await db.run(`INSERT INTO log_lines SELECT 1, i, 0, i, 6, 0, NULL, 'log text ' || i || repeat('y', 40), NULL FROM range(5000) t(i)`);
   await db.run('CHECKPOINT');
   const out: Record<string, string[]> = {};
   for (const def of EVENT_LOG_TABLES) {

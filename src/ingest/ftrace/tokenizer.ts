@@ -1182,7 +1182,7 @@ export class FtraceTokenizer implements Tokenizer {
     }
     if (name === 'console') {
       this.last = null;
-      const row: LogRow = {t: 'log_lines', boot: 0, ts_ns: h.ts, level: null, facility: null, caller: null, text: s.slice(bodyAt)};
+      const row: LogRow = {t: 'log_lines', boot: 0, ts_ns: h.ts, level: null, facility: null, caller: null, text: s.slice(bodyAt), wall_time: null};
       return row;
     }
     const body = s.slice(bodyAt);

@@ -47,7 +47,7 @@ export class DmesgTokenizer implements Tokenizer {
     if (this.prefixWidth > 0 && this.last !== null && s.charCodeAt(0) === 32 && leadingSpaces(s) >= this.prefixWidth) {
       this.continuationLines++;
       const prev = this.last;
-      return {t: 'log_lines', boot: prev.boot, ts_ns: prev.ts_ns, level: prev.level, facility: prev.facility, caller: prev.caller, text: s.slice(this.prefixWidth)};
+      return {t: 'log_lines', boot: prev.boot, ts_ns: prev.ts_ns, level: prev.level, facility: prev.facility, caller: prev.caller, text: s.slice(this.prefixWidth), wall_time: prev.wall_time};
     }
 
     const p = findMonoPrefix(s, 1);
@@ -64,7 +64,7 @@ export class DmesgTokenizer implements Tokenizer {
     this.boots.firmwareBanner(seq, s);
     const boot = this.boots.observe(seq, null, s, false);
     this.last = null;
-    return {t: 'log_lines', boot, ts_ns: null, level: null, facility: null, caller: null, text: s};
+    return {t: 'log_lines', boot, ts_ns: null, level: null, facility: null, caller: null, text: s, wall_time: null};
   }
 
   private kernelRow(s: string, textStart: number, seq: number): LogRow {
@@ -77,7 +77,7 @@ export class DmesgTokenizer implements Tokenizer {
     if (caller !== null) this.callerLines++;
     this.kernelLines++;
     const boot = this.boots.observe(seq, tsNs, text, true);
-    const row: LogRow = {t: 'log_lines', boot, ts_ns: tsNs, level, facility, caller, text};
+    const row: LogRow = {t: 'log_lines', boot, ts_ns: tsNs, level, facility, caller, text, wall_time: wall};
     this.prefixWidth = textStart;
     this.last = row;
     return row;
@@ -166,7 +166,8 @@ function sniffKind(kinds: PrefixKind[]) {
 }
 
 // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
-const PARSER_VERSION = 2;
+// 3: each line's wall-clock time (dmesg -T, --time-format iso) in log_lines.wall_time.
+const PARSER_VERSION = 3;
 
 function dmesgFormat(id: string, priority: number, description: string, sniff: (head: string[]) => boolean): Format {
   return {id, priority, description, parserVersion: PARSER_VERSION, sniff, createTokenizer: () => new DmesgTokenizer()};

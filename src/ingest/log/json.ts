@@ -116,7 +116,7 @@ export class DmesgJsonTokenizer implements Tokenizer {
   private row(p: Pending, text: string, seq: number): LineResult {
     this.records++;
     const boot = this.boots.observe(seq, p.tsNs, text, true);
-    return {t: 'log_lines', boot, ts_ns: p.tsNs, level: p.level, facility: p.facility, caller: p.caller, text};
+    return {t: 'log_lines', boot, ts_ns: p.tsNs, level: p.level, facility: p.facility, caller: p.caller, text, wall_time: null};
   }
 
   meta(): Record<string, unknown> {

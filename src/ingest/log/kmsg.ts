@@ -101,7 +101,7 @@ export class KmsgTokenizer implements Tokenizer {
     this.lastSeq = recSeq;
     this.records++;
     const boot = this.boots.observe(seq, tsNs, text, true);
-    return {t: 'log_lines', boot, ts_ns: tsNs, level: prio & 7, facility: prio >> 3, caller, text};
+    return {t: 'log_lines', boot, ts_ns: tsNs, level: prio & 7, facility: prio >> 3, caller, text, wall_time: null};
   }
 
   meta(): Record<string, unknown> {

@@ -60,7 +60,7 @@ export class SyslogTokenizer implements Tokenizer {
       this.otherLines++;
       const text = s.slice((m[1] ?? m[2] ?? m[3] ?? m[4]!).length + 1 + m[5]!.length + 1);
       const boot = this.boots.observe(seq, monoNs, text, false);
-      return {t: 'log_lines', boot, ts_ns: monoNs, level: null, facility: null, caller: null, text};
+      return {t: 'log_lines', boot, ts_ns: monoNs, level: null, facility: null, caller: null, text, wall_time: wall};
     }
     let start = m[0].length;
     let tsNs = monoNs;
@@ -81,7 +81,7 @@ export class SyslogTokenizer implements Tokenizer {
     const text = s.slice(start);
     this.kernelLines++;
     const boot = this.boots.observe(seq, tsNs, text, true);
-    return {t: 'log_lines', boot, ts_ns: tsNs, level: null, facility: 0, caller, text};
+    return {t: 'log_lines', boot, ts_ns: tsNs, level: null, facility: 0, caller, text, wall_time: wall};
   }
 
   meta(): Record<string, unknown> {
@@ -142,7 +142,8 @@ export const journalFormat: Format = {
   priority: 103,
   description: '`journalctl -k` (short, short-precise, short-iso, short-full, short-monotonic): `Nov 26 10:31:12 host kernel: text`',
   // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
-  parserVersion: 2,
+  // 3: each line's wall-clock time in log_lines.wall_time.
+  parserVersion: 3,
   sniff: sniffSyslog(false),
   createTokenizer: () => new SyslogTokenizer(),
 };
@@ -152,7 +153,8 @@ export const syslogFormat: Format = {
   priority: 104,
   description: 'syslog files (kern.log, messages): `Nov 26 10:31:12 host kernel: [   12.345678] text`',
   // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
-  parserVersion: 2,
+  // 3: each line's wall-clock time in log_lines.wall_time.
+  parserVersion: 3,
   sniff: sniffSyslog(true),
   createTokenizer: () => new SyslogTokenizer(),
 };
