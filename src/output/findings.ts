@@ -86,7 +86,9 @@ export function renderFindingsText(r: CheckReport): string {
     out.push(`${rule} (${fs.length})`);
     for (const f of fs) {
       out.push(`  ${f.severity.toUpperCase().padEnd(7)} ${t(f.title)}${f.confidence === 'certain' ? '' : `  [${f.confidence}]`}`);
-      const where = [sourceName(r.sources, f.source_id), f.ts_ns !== null ? `t=${seconds(f.ts_ns)}s` : '', f.comm || f.pid !== null ? `task ${f.comm ?? '?'}${f.pid !== null ? `/${f.pid}` : ''}` : ''].filter(Boolean);
+      // Without a monotonic time (`dmesg -T`, journal), the wall-clock time its first line printed.
+      const wall = f.ts_ns === null ? f.evidence.find((e) => e.source_id === f.source_id && e.wall_time)?.wall_time : undefined;
+      const where = [sourceName(r.sources, f.source_id), f.ts_ns !== null ? `t=${seconds(f.ts_ns)}s` : wall ? `at ${wall}` : '', f.comm || f.pid !== null ? `task ${f.comm ?? '?'}${f.pid !== null ? `/${f.pid}` : ''}` : ''].filter(Boolean);
       out.push(`          ${t(where.join('  '))}`);
       out.push(`          ${t(f.message)}`);
       const width = Math.max(...f.evidence.map((e) => String(e.seq).length), 1);

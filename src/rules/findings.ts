@@ -23,7 +23,7 @@ export const findingsTable = defineTable({
     {name: 'pid', type: 'INTEGER', doc: 'Task involved, when known.'},
     {name: 'comm', type: 'VARCHAR', doc: 'Task name, when known.'},
     {name: 'message', type: 'VARCHAR', nullable: false, doc: 'Explanation, filled from the rule\'s message templates.'},
-    {name: 'evidence', type: 'JSON', nullable: false, doc: 'Array of {source_id, seq, ts_ns, role, text}: the lines that prove the finding.'},
+    {name: 'evidence', type: 'JSON', nullable: false, doc: 'Array of {source_id, seq, ts_ns, role, text, wall_time}: the lines that prove the finding (wall_time only for log lines that printed one: `dmesg -T`, journal, syslog).'},
   ],
 });
 

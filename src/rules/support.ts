@@ -11,6 +11,11 @@ export function formatMessage(meta: Pick<RuleMeta, 'id' | 'messages'>, id: strin
   return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in data && data[name] !== undefined && data[name] !== null ? String(data[name]) : m));
 }
 
+/** Evidence.wall_time of a log line: the key only when the line printed a wall-clock time. */
+export function wallTime(w: string | null | undefined): {wall_time?: string} {
+  return w ? {wall_time: w} : {};
+}
+
 /** Inputs that come from ftrace events: a rule that reads them is made partial by lost events. */
 export function readsTraceEvents(meta: RuleMeta): boolean {
   return meta.needs.inputs.some((i) => i === 'events' || i.startsWith('event:') || i.startsWith('probe:'));

@@ -23,6 +23,8 @@ export interface Evidence {
   role: string;
   /** The line's text as stored (log text, or `event: body`). */
   text: string;
+  /** A log line's wall-clock time as printed (log_lines.wall_time); absent when it has none. */
+  wall_time?: string;
 }
 
 export interface Finding {

@@ -27,6 +27,13 @@ test('check FILE: findings grouped by rule with numbered evidence lines, coverag
   assert.match(r.out, /1 finding \(0 error, 1 warning, 0 info\) in 1 source; 0 at or above error\./);
 });
 
+test('check FILE of dmesg -T: a finding without monotonic time shows the wall-clock time its lines printed', () => {
+  const r = ktrail('check', '../shared/captures/dmesg/dmesg_T.txt', '--rule', 'kernel/oops');
+  assert.match(r.out, /^\s+\S*dmesg_T\.txt  at 2026-11-26T10:19:30  task kvm_mm-oomkid\/21267$/m);
+  const plain = ktrail('check', '../shared/captures/dmesg/dmesg.txt', '--rule', 'kernel/oops');
+  assert.match(plain.out, /^\s+\S*dmesg\.txt  t=\d+\.\d{6}s  task kvm_mm-oomkid\/21267$/m);
+});
+
 test('check and gate --input-format: a console log without printk times, which sniffing cannot recognise', () => {
   // A serial console of a kernel without printk.time, the splat far from the head of the file.
   const file = path.join(tmp, 'notime.log');

@@ -93,4 +93,14 @@ test('mm rules say a kernel log has no trace events, and name the probes a trace
   }
 });
 
+test('findings from dmesg -T carry the wall-clock time of their lines; those from plain dmesg do not', () => {
+  const of = (file: string) => result.findings.filter((f) => name(f.source_id) === file);
+  assert.ok(of('dmesg_T.txt').length >= 6);
+  for (const f of of('dmesg_T.txt')) {
+    assert.is(f.ts_ns, null, 'dmesg -T prints no monotonic time');
+    for (const e of f.evidence) assert.match(e.wall_time ?? '', /^2026-11-26T10:\d\d:\d\d$/, `${f.rule} evidence line ${e.seq}`);
+  }
+  for (const f of of('dmesg.txt')) for (const e of f.evidence) assert.not.ok('wall_time' in e, 'no key where the line printed no wall-clock time');
+});
+
 test.run();

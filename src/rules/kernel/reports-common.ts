@@ -1,5 +1,6 @@
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, Severity} from '../types.js';
+import {wallTime} from '../support.js';
 
 /** One row of the `reports` projection (H4), plus the time of its last line. */
 export interface ReportRow {
@@ -107,9 +108,9 @@ export async function loadReportLines(
     ? `CASE ${keys.map((_, i) => `WHEN regexp_matches(l.text, $${i * 2 + 1}) THEN $${i * 2 + 2}`).join(' ')} ELSE NULL END`
     : 'NULL';
   const params = keys.flatMap((k) => [k.pattern, k.role]);
-  const rows = await db.all<{report_id: bigint; source_id: number; seq: bigint; ts_ns: bigint | null; text: string | null; rn: bigint; key_role: string | null; seq_start: bigint}>(
+  const rows = await db.all<{report_id: bigint; source_id: number; seq: bigint; ts_ns: bigint | null; text: string | null; wall_time: string | null; rn: bigint; key_role: string | null; seq_start: bigint}>(
     `SELECT * FROM (
-       SELECT x.report_id, x.seq_start, l.source_id, l.seq, l.ts_ns, l.text,
+       SELECT x.report_id, x.seq_start, l.source_id, l.seq, l.ts_ns, l.text, l.wall_time,
               row_number() OVER (PARTITION BY x.report_id, l.seq >= x.seq_start ORDER BY l.seq) AS rn,
               ${keyCase} AS key_role
          FROM (${reportSeqsSql(`r.class IN (${classList(classes)})`, before)}) x
@@ -128,6 +129,7 @@ export async function loadReportLines(
       ts_ns: r.ts_ns,
       role: r.seq === r.seq_start ? 'header' : (r.key_role ?? 'report'),
       text: r.text ?? '',
+      ...wallTime(r.wall_time),
     });
   }
   return out;

@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {projectorByName} from '../../project/index.js';
 import {ensureProjections} from '../../project/run.js';
-import {formatMessage} from '../support.js';
+import {formatMessage, wallTime} from '../support.js';
 import {lostLogMessages, sourcesWithLogLines} from '../kernel/reports-common.js';
 import {defineRule, type Confidence, type Evidence, type RuleContext, type Severity} from '../types.js';
 import {LocationIndex, loadCatalog, MessageIndex, type Catalog, type CatalogEntry} from './catalog.js';
@@ -61,6 +61,7 @@ interface LineRow {
   level: number | null;
   caller: string | null;
   text: string | null;
+  wall_time: string | null;
 }
 
 /** One occurrence of a once-site firing: its message line and/or WARNING header line. */
@@ -191,7 +192,7 @@ async function evaluateSource(
   const filter = lineFilter(messages);
   for (let lo = span?.lo ?? 1n; span?.hi !== null && span?.hi !== undefined && lo <= span.hi; lo += BigInt(CHUNK)) {
     const rows = await ctx.db.all<LineRow>(
-      `SELECT seq, boot, ts_ns, level, caller, text FROM log_lines
+      `SELECT seq, boot, ts_ns, level, caller, text, wall_time FROM log_lines
         WHERE source_id = $1 AND seq >= $2 AND seq < $3 AND ${filter.sql} ORDER BY seq`,
       [sourceId, lo, lo + BigInt(CHUNK), ...filter.params],
     );
@@ -214,7 +215,7 @@ async function evaluateSource(
         boot,
         level: r.level,
         via: 'message',
-        evidence: [{source_id: sourceId, seq, ts_ns: r.ts_ns, role: 'once-message', text}],
+        evidence: [{source_id: sourceId, seq, ts_ns: r.ts_ns, role: 'once-message', text, ...wallTime(r.wall_time)}],
         firstSeq: seq,
         lastSeq: seq,
         ts_ns: r.ts_ns,
@@ -241,7 +242,7 @@ async function evaluateSource(
       const printedFn = headerFunction(header.text ?? rep.header);
       const seq = Number(header.seq);
       const boot = header.boot ?? 0;
-      const ev: Evidence = {source_id: sourceId, seq, ts_ns: header.ts_ns, role: 'WARNING header', text: header.text ?? ''};
+      const ev: Evidence = {source_id: sourceId, seq, ts_ns: header.ts_ns, role: 'WARNING header', text: header.text ?? '', ...wallTime(header.wall_time)};
       const atLine = locations.lookup(m[1]!, Number(m[2]));
       // WARN_ONCE prints its message just before the header: one occurrence, two lines. The header's
       // line number may come from another kernel version; its function must then match the site's.
