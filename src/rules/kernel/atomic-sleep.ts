@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {LONG_LINES_MESSAGE, loadReportLines, loadReports, logCoverage, longLinesData, task, reportFinding} from './reports-common.js';
+import {damageNote, loadReportLines, loadReports, logCoverage, task, reportFinding, REPORT_DAMAGE_MESSAGES} from './reports-common.js';
 
 const CLASSES = ['ATOMIC_SLEEP', 'SCHEDULING_WHILE_ATOMIC', 'NON_BLOCK_SCHEDULE'] as const;
 
@@ -18,8 +18,7 @@ const meta = {
     schedulingWhileAtomic: '{task} called schedule() with preemption disabled ({title}): a lock, RCU read section or preempt_disable() was still held when it blocked.',
     nonBlockSchedule:
       '{task} scheduled inside a non-blocking section ({title}): a callback of a non-blockable mmu_notifier invalidation (OOM reaper, process_mrelease) blocked. It must return -EAGAIN instead of sleeping when the range is not blockable. See `ktrail rules explain kernel/atomic-sleep` (mmu_notifier background).',
-    corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
-    longLines: LONG_LINES_MESSAGE,
+    ...REPORT_DAMAGE_MESSAGES,
   },
   options: z.object({
     /** Severity of a plain sleep in atomic context (non_block 0). */
@@ -67,9 +66,7 @@ export default defineRule({
         severity = 'error';
         message = formatMessage(meta, 'schedulingWhileAtomic', data);
       }
-      if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
-      const long = longLinesData(r);
-      if (long) message += formatMessage(meta, 'longLines', long);
+      message += damageNote(meta, r);
       reportFinding(ctx, r, severity, message, evidence);
     }
   },

@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {LONG_LINES_MESSAGE, loadReportLines, loadReports, logCoverage, longLinesData, task, reportFinding} from './reports-common.js';
+import {damageNote, loadReportLines, loadReports, logCoverage, task, reportFinding, REPORT_DAMAGE_MESSAGES} from './reports-common.js';
 
 const sev = z.enum(['error', 'warning', 'info']);
 
@@ -60,8 +60,7 @@ const meta = {
     report: '{task} hit {kind}{at}.{tainted}',
     oom: 'The OOM killer ran for {task}{at}: the system ran out of memory and a process was killed. A bug only if the workload should have fit (or the kernel leaks memory).',
     oomMemcg: 'The OOM killer ran for {task}{at}: the memory cgroup {memcg} reached its limit and a process in it was killed. Expected when a workload outgrows its memcg limit, not a kernel bug by itself.',
-    corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
-    longLines: LONG_LINES_MESSAGE,
+    ...REPORT_DAMAGE_MESSAGES,
   },
   options: z.object({
     /** Severity per report class (classes of the `reports` projection). */
@@ -99,9 +98,7 @@ export default defineRule({
           : memcgLine
             ? formatMessage(meta, 'oomMemcg', {...data, memcg: memcg ?? '(unnamed)'})
             : formatMessage(meta, 'oom', data);
-      if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
-      const long = longLinesData(r);
-      if (long) message += formatMessage(meta, 'longLines', long);
+      message += damageNote(meta, r);
       reportFinding(ctx, r, (ctx.options.severities as Record<string, Severity>)[r.class] ?? 'warning', message, evidence);
     }
   },

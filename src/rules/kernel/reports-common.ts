@@ -1,6 +1,6 @@
 import type {Db} from '../../store/db.js';
-import type {Evidence, RuleContext, Severity} from '../types.js';
-import {wallTime} from '../support.js';
+import type {Evidence, RuleContext, RuleMeta, Severity} from '../types.js';
+import {formatMessage, wallTime} from '../support.js';
 
 /** One row of the `reports` projection (H4), plus the time of its last line. */
 export interface ReportRow {
@@ -238,14 +238,19 @@ export function reportFinding(ctx: RuleContext<unknown>, r: ReportRow, severity:
   });
 }
 
-/** Message template of the report rules (message id `longLines`) for a report that lost lines over 1 MiB; filled by longLinesData. */
-export const LONG_LINES_MESSAGE = ' {count} line(s) of the report were over 1 MiB and not read past their first 64 KiB (the first at line {seq}).';
+/** Message templates every report rule has (in its meta.messages), for what a report lost: filled by damageNote. */
+export const REPORT_DAMAGE_MESSAGES = {
+  corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
+  longLines: ' {count} line(s) of the report were over 1 MiB and not read past their first 64 KiB (the first at line {seq}).',
+};
 
-/** Data of LONG_LINES_MESSAGE; null when the report lost no line. */
-export function longLinesData(r: ReportRow): {count: number; seq: string} | null {
+/** What a finding's message adds for a damaged report or one that lost over-long lines ('' for neither). */
+export function damageNote(meta: Pick<RuleMeta, 'id' | 'messages'>, r: ReportRow): string {
+  let note = '';
+  if (r.corrupted) note += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
   const seqs = r.long_lines ?? [];
-  if (seqs.length === 0) return null;
-  return {count: seqs.length, seq: String(seqs.reduce((a, b) => (b < a ? b : a)))};
+  if (seqs.length > 0) note += formatMessage(meta, 'longLines', {count: seqs.length, seq: String(seqs.reduce((a, b) => (b < a ? b : a)))});
+  return note;
 }
 
 export function task(r: ReportRow): string {

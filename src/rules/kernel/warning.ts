@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {LONG_LINES_MESSAGE, loadReportLines, loadReports, logCoverage, longLinesData, task, reportFinding} from './reports-common.js';
+import {damageNote, loadReportLines, loadReports, logCoverage, task, reportFinding, REPORT_DAMAGE_MESSAGES} from './reports-common.js';
 
 const CLASSES = ['WARNING', 'REFCOUNT_WARNING'] as const;
 
@@ -14,8 +14,7 @@ const meta = {
     warning: '{task} hit a kernel WARNING{at}: the kernel detected a state its code asserts cannot happen and continued.{tainted}',
     refcount:
       '{task} hit a refcount_t warning{detail}{at}: a reference count saturated, underflowed or was incremented from zero; the object may be freed while still in use (use-after-free) or leak.{tainted}',
-    corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
-    longLines: LONG_LINES_MESSAGE,
+    ...REPORT_DAMAGE_MESSAGES,
   },
   options: z.object({
     severity: z.enum(['error', 'warning', 'info']).default('warning'),
@@ -49,9 +48,7 @@ export default defineRule({
         tainted: r.tainted ? ` Kernel tainted: ${r.tainted}.` : '',
       };
       let message = formatMessage(meta, r.class === 'REFCOUNT_WARNING' ? 'refcount' : 'warning', data);
-      if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
-      const long = longLinesData(r);
-      if (long) message += formatMessage(meta, 'longLines', long);
+      message += damageNote(meta, r);
       reportFinding(ctx, r, ctx.options.severity, message, evidence);
     }
   },

@@ -1,6 +1,6 @@
 import {z} from 'zod';
-import {formatMessage} from '../support.js';
-import {LONG_LINES_MESSAGE, loadReportLines, loadReports, logCoverage, longLinesData, reportSeqsSql, task, reportFinding} from '../kernel/reports-common.js';
+import {formatMessage, wallTime} from '../support.js';
+import {damageNote, loadReportLines, loadReports, logCoverage, reportSeqsSql, task, reportFinding, REPORT_DAMAGE_MESSAGES} from '../kernel/reports-common.js';
 import {defineRule, type Evidence, type Severity} from '../types.js';
 
 const CLASSES = ['LOCKDEP'] as const;
@@ -16,8 +16,7 @@ const meta = {
     locks: ' Locks involved: {locks}.',
     mmuNotifier:
       ' The chain includes the pseudo-lock mmu_notifier_invalidate_range_start: lockdep models every mmu_notifier invalidate callback as taking it, and knows reclaim can invalidate. A lock taken inside an invalidate callback is therefore also ordered against memory allocation and unmapping; holding it there while allocating with reclaim, or while unmapping, can deadlock (see `ktrail rules explain lockdep/report`).',
-    corrupted: ' The report is damaged ({reason}); parts of it may be missing.',
-    longLines: LONG_LINES_MESSAGE,
+    ...REPORT_DAMAGE_MESSAGES,
   },
   options: z.object({
     severity: z.enum(['error', 'warning', 'info']).default('error'),
@@ -36,6 +35,7 @@ interface LockRow {
   seq: bigint | null;
   ts_ns: bigint | null;
   text: string | null;
+  wall_time: string | null;
   source_id: number;
 }
 
@@ -58,7 +58,7 @@ export default defineRule({
         if (name && !names.includes(name)) names.push(name);
         if (l.seq !== null && !seen.has(Number(l.seq))) {
           seen.add(Number(l.seq));
-          evidence.push({source_id: l.source_id, seq: Number(l.seq), ts_ns: l.ts_ns, role: `lock ${l.role ?? ''}${l.idx !== null ? ` #${l.idx}` : ''}`.trim(), text: l.text ?? ''});
+          evidence.push({source_id: l.source_id, seq: Number(l.seq), ts_ns: l.ts_ns, role: `lock ${l.role ?? ''}${l.idx !== null ? ` #${l.idx}` : ''}`.trim(), text: l.text ?? '', ...wallTime(l.wall_time)});
         }
       }
       evidence.sort((a, b) => a.seq - b.seq);
@@ -69,9 +69,7 @@ export default defineRule({
         locks: names.length ? formatMessage(meta, 'locks', {locks: names.join(' -> ')}) : '',
       });
       if (pseudo) message += formatMessage(meta, 'mmuNotifier');
-      if (r.corrupted) message += formatMessage(meta, 'corrupted', {reason: r.corrupted_reason ?? 'unknown'});
-      const long = longLinesData(r);
-      if (long) message += formatMessage(meta, 'longLines', long);
+      message += damageNote(meta, r);
       reportFinding(ctx, r, ctx.options.severity, message, evidence);
     }
   },
@@ -95,7 +93,7 @@ async function loadLocks(db: Parameters<typeof loadReports>[0]): Promise<Map<big
               JOIN lines ln ON ln.report_id = n.report_id AND position(n.lock_name IN ln.text) > 0
              GROUP BY n.report_id, n.lock_name)
      SELECT k.report_id, k.role, k.idx, k.lock_name, k.lock_class, k.func, r.source_id, f.seq,
-            l.ts_ns, CASE WHEN f.seq IS NOT NULL THEN coalesce(l.text, '') END AS text
+            l.ts_ns, CASE WHEN f.seq IS NOT NULL THEN coalesce(l.text, '') END AS text, l.wall_time
        FROM report_locks k JOIN reports r ON r.report_id = k.report_id
        LEFT JOIN first_mention f ON f.report_id = k.report_id AND f.lock_name = k.lock_name
        LEFT JOIN log_lines l ON l.source_id = r.source_id AND l.seq = f.seq

@@ -1,6 +1,7 @@
 import {probeLabel} from '../../probes/catalog.js';
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, SourceInfo} from '../types.js';
+import {wallTime} from '../support.js';
 
 /**
  * Shared by the mmu-notifier/* and gup/* rules: what each source contains
@@ -106,15 +107,15 @@ export async function evidence(db: Db, sourceId: number, items: Array<{seq: bigi
   if (wanted.length === 0) return [];
   const seqs = [...new Set(wanted.map((i) => Number(i.seq)))];
   const list = seqs.join(', ');
-  const rows = await db.all<{seq: bigint; ts_ns: bigint | null; text: string}>(
-    `SELECT seq, ts_ns, event || ': ' || coalesce(body, '') AS text FROM events WHERE source_id = $1 AND seq IN (${list})
-     UNION ALL SELECT seq, ts_ns, text FROM log_lines WHERE source_id = $1 AND seq IN (${list})`,
+  const rows = await db.all<{seq: bigint; ts_ns: bigint | null; text: string; wall_time: string | null}>(
+    `SELECT seq, ts_ns, event || ': ' || coalesce(body, '') AS text, NULL AS wall_time FROM events WHERE source_id = $1 AND seq IN (${list})
+     UNION ALL SELECT seq, ts_ns, text, wall_time FROM log_lines WHERE source_id = $1 AND seq IN (${list})`,
     [sourceId],
   );
   const bySeq = new Map(rows.map((r) => [Number(r.seq), r]));
   return wanted.map((i) => {
     const r = bySeq.get(Number(i.seq));
-    return {source_id: sourceId, seq: Number(i.seq), ts_ns: r?.ts_ns ?? null, role: i.role, text: r?.text ?? ''};
+    return {source_id: sourceId, seq: Number(i.seq), ts_ns: r?.ts_ns ?? null, role: i.role, text: r?.text ?? '', ...wallTime(r?.wall_time)};
   });
 }
 
