@@ -22,6 +22,7 @@ export const reportsTable = defineTable({
     {name: 'seq_start', type: 'BIGINT', nullable: false, doc: 'Line (log_lines.seq) of the header.'},
     {name: 'seq_end', type: 'BIGINT', nullable: false, doc: 'Last line that belongs to the report (same printk context).'},
     {name: 'ts_ns', type: 'BIGINT', doc: 'Timestamp of the header line, when it has one.'},
+    {name: 'wall_time', type: 'VARCHAR', doc: 'Wall-clock time of the header line as printed (log_lines.wall_time: `dmesg -T`, journal, syslog); NULL when it has none.'},
     {name: 'class', type: 'VARCHAR', nullable: false, doc: 'WARNING, REFCOUNT_WARNING, ATOMIC_SLEEP, SCHEDULING_WHILE_ATOMIC, NON_BLOCK_SCHEDULE, LOCKDEP, KASAN, KMSAN, KCSAN, KFENCE, UBSAN, GPF, BUG, NULL_DEREF, PAGE_FAULT, HANG, RCU_STALL, SOFT_LOCKUP, HARD_LOCKUP, PANIC, OOM, MEMORY_LEAK or OTHER.'},
     {name: 'title', type: 'VARCHAR', nullable: false, doc: 'Title comparable with syzkaller\'s (e.g. `WARNING in foo`, `possible deadlock in bar`): addresses, numbers and `:LINE` normalized, at most 120 characters.'},
     {name: 'type', type: 'VARCHAR', doc: 'Coarse bug type: HANG, LEAK, DATARACE, REBOOT, KASAN-USE-AFTER-FREE-READ-like sanitizer types, else the class.'},
@@ -86,7 +87,8 @@ export const reportsProjector: Projector = {
   name: 'reports',
   // 2: reports.seqs. 3: reports.long_lines, over-long lines read. 4: Rust panics of the pre-1.73 form
   // (`panicked at 'MSG', FILE:L:C`) titled with their message, their `kernel BUG at rust/helpers.c` kept in them.
-  version: 4,
+  // 5: reports.wall_time.
+  version: 5,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
@@ -152,7 +154,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
         // A line holding a newline itself: read this page's texts one by one.
         if (joined.length !== count) joined = null;
         const res = await db.result(
-          `SELECT seq, boot, ts_ns, caller${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+          `SELECT seq, boot, ts_ns, caller, wall_time${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
           range,
         );
         let rows = 0;
@@ -163,7 +165,8 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
           const boots = chunk.getColumnVector(1);
           const tss = chunk.getColumnVector(2);
           const callers = chunk.getColumnVector(3);
-          const texts = joined ? null : chunk.getColumnVector(4);
+          const walls = chunk.getColumnVector(4);
+          const texts = joined ? null : chunk.getColumnVector(5);
           for (let i = 0; i < n; i++) {
             const seq = Number(seqs.getItem(i) as bigint);
             for (; ci < cuts.length && cuts[ci]!.seq < seq; ci++) pushCut(x, cutLines!, cuts[ci]!, before);
@@ -172,6 +175,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
               boot: boots.getItem(i) as number | null,
               ts_ns: tss.getItem(i) as bigint | null,
               caller: callers.getItem(i) as string | null,
+              wall_time: walls.getItem(i) as string | null,
               text: joined ? joined[rows + i]! : ((texts!.getItem(i) as string | null) ?? ''),
             };
             if (cutLines) {
@@ -303,6 +307,7 @@ function reportRow(id: bigint, sourceId: number, r: ExtractedReport): RowObject 
     seq_start: r.seq_start,
     seq_end: r.seq_end,
     ts_ns: r.ts_ns,
+    wall_time: r.wall_time,
     class: r.class,
     title: r.title,
     type: r.type,

@@ -339,6 +339,7 @@ function analyze(rep: Open, opts: ExtractOptions): ExtractedReport {
     seq_start: rep.header.seq,
     seq_end: rep.seqEnd,
     ts_ns: rep.header.ts_ns ?? null,
+    wall_time: rep.header.wall_time ?? null,
     boot: rep.header.boot ?? null,
     class: cls,
     title,

@@ -11,6 +11,8 @@ export interface ReportInputLine {
   seq: number;
   /** Monotonic timestamp (ns); null/undefined when the line had no timestamp prefix. */
   ts_ns?: bigint | null;
+  /** Wall-clock time as printed (log_lines.wall_time: `dmesg -T`, journal, syslog); null/undefined when none. */
+  wall_time?: string | null;
   /** Message text without timestamp / caller prefixes. */
   text: string;
   level?: number | null;
@@ -52,6 +54,7 @@ export interface ExtractedReport {
   seq_start: number;
   seq_end: number;
   ts_ns: bigint | null;
+  wall_time: string | null;
   boot: number | null;
   class: ReportClass;
   title: string;

@@ -133,4 +133,24 @@ test('small pages give the rows of one pass: seq gaps, a newline inside a text, 
   }
 });
 
+test('reports.wall_time is the wall-clock time its header line printed, NULL where it printed none', async () => {
+  const db = await Db.open(':memory:');
+  try {
+    await db.ensureTables(EVENT_LOG_TABLES);
+    // dmesg-oom.txt's OOM reports, once as `dmesg -T` printed them (each line its own time) and once without.
+    const {lines} = tokenizeLog(fs.readFileSync('samples/reports/dmesg-oom.txt', 'utf8').trimEnd().split('\n'));
+    const wall = (seq: number) => `2026-11-26T10:${String(10 + Math.floor(seq / 60)).padStart(2, '0')}:${String(seq % 60).padStart(2, '0')}`;
+    for (const sourceId of [1, 2]) {
+      await appendRows(db, logLines, lines.map((l) => ({source_id: sourceId, seq: l.seq, boot: 0, ts_ns: null, level: l.level, caller: l.caller, text: l.text, wall_time: sourceId === 1 ? wall(l.seq) : null})));
+    }
+    await db.ensureTables(reportsProjector.tables);
+    await reportsProjector.build(db);
+    const reps = await db.all<{source_id: number; seq_start: bigint; wall_time: string | null}>('SELECT source_id, seq_start, wall_time FROM reports ORDER BY report_id');
+    assert.ok(reps.filter((r) => r.source_id === 1).length >= 6, 'the OOM reports are found');
+    for (const r of reps) assert.is(r.wall_time, r.source_id === 1 ? wall(Number(r.seq_start)) : null, `source ${r.source_id} line ${r.seq_start}`);
+  } finally {
+    db.close();
+  }
+});
+
 test.run();
