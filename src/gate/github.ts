@@ -1,3 +1,4 @@
+import {findingWhen} from '../output/when.js';
 import type {Severity} from '../rules/types.js';
 import {escapeGithubData, escapeGithubProperty} from './escape.js';
 import type {GateResult} from './result.js';
@@ -26,6 +27,8 @@ export function renderGithub(result: GateResult): string[] {
     }
     props.push(`title=${escapeGithubProperty(`${f.rule}${f.status === 'expired' ? ' (baseline entry expired)' : ''}`)}`);
     const body = [f.title];
+    const when = findingWhen(f);
+    if (when) body.push(`at ${when}`);
     if (f.test) body.push(`during test ${f.test.test}${f.test.passed_despite_finding ? ' (the test PASSED)' : ''}`);
     body.push(`fingerprint ${f.fingerprint}`);
     for (const e of f.evidence.slice(0, ANNOTATION_EVIDENCE)) body.push(`${e.seq}: ${e.text}`);

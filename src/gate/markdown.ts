@@ -1,3 +1,4 @@
+import {findingWhen} from '../output/when.js';
 import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBlock} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
 import {TOP_EVIDENCE, evidenceRef} from './text.js';
@@ -92,8 +93,15 @@ export function renderMarkdown(result: GateResult): string {
   return out.join('\n');
 }
 
+/** ` path:line (when)` of a finding, escaped; empty when it has neither. */
+function whereText(f: GateFinding): string {
+  const when = findingWhen(f);
+  const at = f.location ? `${f.location.path}:${f.location.line}${when ? ` (${when})` : ''}` : when;
+  return at ? ` ${md(at)}` : '';
+}
+
 function oneLine(f: GateFinding): string {
-  const where = f.location ? ` at ${md(`${f.location.path}:${f.location.line}`)}` : '';
+  const where = whereText(f);
   const test = f.test ? ` during ${md(f.test.test)}` : '';
   return `**${f.severity}** ${md(f.rule)}: ${md(f.title)}${where}${test}`;
 }
@@ -101,7 +109,8 @@ function oneLine(f: GateFinding): string {
 function detail(result: GateResult, f: GateFinding): string[] {
   const lines = [`#### ${f.severity}: ${md(f.title)}`, ''];
   lines.push(`- rule: ${md(f.rule)}${f.status === 'expired' ? ' (baseline entry expired)' : ''}${f.gating ? ' — **fails the gate**' : ''}`);
-  if (f.location) lines.push(`- at: ${md(`${f.location.path}:${f.location.line}`)}`);
+  const where = whereText(f);
+  if (where) lines.push(`- at:${where}`);
   if (f.test) lines.push(`- during test: ${md(f.test.test)}${f.test.result ? ` (${md(f.test.result)})` : ''}${f.test.passed_despite_finding ? ' — **the test passed**' : ''}`);
   lines.push(`- fingerprint: ${md(f.fingerprint)}`);
   // The message is a list item's whole text: `- 1. x` would nest a list.

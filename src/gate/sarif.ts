@@ -85,6 +85,9 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
         gating: f.gating,
         confidence: f.confidence,
         ...(f.test ? {test: f.test.test, testResult: f.test.result, testPassedDespiteFinding: f.test.passed_despite_finding} : {}),
+        ...(f.ts_ns !== null ? {tsNs: f.ts_ns.toString()} : {}),
+        // A log line's wall-clock time as printed (`dmesg -T`, journal, syslog), for findings without tsNs.
+        ...(wallTime(f) ? {wallTime: wallTime(f)} : {}),
         ...(f.pid !== null ? {pid: f.pid} : {}),
         // Properties are data for tools (as in --json): the exact task name, like `test` above. Only text a
         // viewer shows (message, relatedLocations, justification) gets its controls made visible.
@@ -135,4 +138,8 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
       },
     ],
   };
+}
+
+function wallTime(f: GateFinding): string | undefined {
+  return f.evidence.find((e) => e.source_id === f.source_id && e.wall_time)?.wall_time;
 }

@@ -1,3 +1,4 @@
+import {findingWhen} from '../output/when.js';
 import type {GateFinding, GateResult} from './result.js';
 
 /** Evidence lines shown per finding in human outputs (JSON and SARIF carry all). */
@@ -15,7 +16,9 @@ export function findingText(result: GateResult, f: GateFinding, maxEvidence = TO
   lines.push(`${f.status} ${f.severity} ${f.rule}: ${f.title}`);
   if (f.message && f.message !== f.title) lines.push(f.message);
   lines.push(`fingerprint: ${f.fingerprint}`);
-  if (f.location) lines.push(`at: ${f.location.path}:${f.location.line}`);
+  const when = findingWhen(f);
+  if (f.location) lines.push(`at: ${f.location.path}:${f.location.line}${when ? ` (${when})` : ''}`);
+  else if (when) lines.push(`at: ${when}`);
   if (f.test) lines.push(`during test: ${f.test.test}${f.test.result ? ` (${f.test.result}${f.test.directive ? ` # ${f.test.directive}` : ''})` : ''}${f.test.passed_despite_finding ? ' -- test PASSED although this happened during it' : ''}`);
   if (f.baseline) lines.push(`baseline: ${[f.baseline.owner, f.baseline.comment, f.baseline.expires ? `expires ${f.baseline.expires}` : ''].filter(Boolean).join(' / ')}`);
   if (f.evidence.length) {

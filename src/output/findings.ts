@@ -3,6 +3,7 @@ import type {RunResult} from '../rules/engine.js';
 import {severityRank, type Coverage, type Finding, type Severity, type SourceInfo} from '../rules/types.js';
 import {renderCsv, renderTable, toJsonValue} from './render.js';
 import {sanitizeForTerminal} from './sanitize.js';
+import {findingWhen, secondsText} from './when.js';
 
 export type FindingsFormat = 'table' | 'json' | 'csv' | 'markdown';
 export const FINDINGS_FORMATS: FindingsFormat[] = ['table', 'json', 'csv', 'markdown'];
@@ -53,13 +54,6 @@ function sourceName(sources: SourceInfo[], id: number): string {
   return sources.find((s) => s.source_id === id)?.path || `source ${id}`;
 }
 
-function seconds(ns: bigint | null): string {
-  if (ns === null) return '';
-  const neg = ns < 0n;
-  const a = neg ? -ns : ns;
-  return `${neg ? '-' : ''}${a / 1_000_000_000n}.${((a % 1_000_000_000n) / 1000n).toString().padStart(6, '0')}`;
-}
-
 function groupByRule(findings: Finding[]): Map<string, Finding[]> {
   const m = new Map<string, Finding[]>();
   for (const f of findings) {
@@ -87,8 +81,8 @@ export function renderFindingsText(r: CheckReport): string {
     for (const f of fs) {
       out.push(`  ${f.severity.toUpperCase().padEnd(7)} ${t(f.title)}${f.confidence === 'certain' ? '' : `  [${f.confidence}]`}`);
       // Without a monotonic time (`dmesg -T`, journal), the wall-clock time its first line printed.
-      const wall = f.ts_ns === null ? f.evidence.find((e) => e.source_id === f.source_id && e.wall_time)?.wall_time : undefined;
-      const where = [sourceName(r.sources, f.source_id), f.ts_ns !== null ? `t=${seconds(f.ts_ns)}s` : wall ? `at ${wall}` : '', f.comm || f.pid !== null ? `task ${f.comm ?? '?'}${f.pid !== null ? `/${f.pid}` : ''}` : ''].filter(Boolean);
+      const when = findingWhen(f);
+      const where = [sourceName(r.sources, f.source_id), when ? (f.ts_ns !== null ? when : `at ${when}`) : '', f.comm || f.pid !== null ? `task ${f.comm ?? '?'}${f.pid !== null ? `/${f.pid}` : ''}` : ''].filter(Boolean);
       out.push(`          ${t(where.join('  '))}`);
       out.push(`          ${t(f.message)}`);
       const width = Math.max(...f.evidence.map((e) => String(e.seq).length), 1);
@@ -146,7 +140,8 @@ export function renderFindingsMarkdown(r: CheckReport): string {
     out.push(`## ${md(rule)} (${fs.length})`, '');
     for (const f of fs) {
       out.push(`### ${f.severity}: ${md(f.title)}`, '');
-      out.push(`${mdLine(sourceName(r.sources, f.source_id))}${f.ts_ns !== null ? ` at ${seconds(f.ts_ns)}s` : ''}, fingerprint \`${f.fingerprint}\``, '');
+      const when = findingWhen(f);
+      out.push(`${mdLine(sourceName(r.sources, f.source_id))}${when ? ` at ${md(f.ts_ns !== null ? `${secondsText(f.ts_ns)}s` : when)}` : ''}, fingerprint \`${f.fingerprint}\``, '');
       out.push(mdLine(f.message), '');
       if (f.evidence.length) out.push(markdownCodeBlock(f.evidence.map((e) => `${e.seq}: ${e.text}`)), '');
     }

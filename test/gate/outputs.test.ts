@@ -8,6 +8,7 @@ import {renderJunit} from '../../src/gate/junit.js';
 import {renderMarkdown} from '../../src/gate/markdown.js';
 import {compareWithBaseline, type GateResult} from '../../src/gate/result.js';
 import {renderSarif} from '../../src/gate/sarif.js';
+import {findingText} from '../../src/gate/text.js';
 import type {TestSpan} from '../../src/gate/attribution.js';
 import {HOSTILE_LINES, SOURCES, coverage, finding, hostileFinding, sarifValidator} from './fixtures.js';
 import {platformMentions, platformReferences, shownText} from '../output/markdown-platforms.js';
@@ -415,7 +416,7 @@ test('Markdown: no quoted field can make a reference, a link or a mention; each 
   const lines = md.split('\n');
   const shown = (prefix: string) => shownText(lines.find((l) => l.startsWith(prefix))!.slice(prefix.length));
   assert.is(shown('#### error: WARNING in f'), f.title.slice('WARNING in f'.length));
-  assert.is(shown('- at: '), 'runs/#12/group/project>/console!3.log:5');
+  assert.is(shown('- at: '), 'runs/#12/group/project>/console!3.log:5 (t=10.000000s)');
   assert.ok(shown('- during test: ').startsWith(`suite.case #7 ${urls} (ok) — `), shown('- during test: '));
   assert.ok(lines.includes(`- ${escapeMarkdownInline(f.message)}`), 'the message, at the start of a list item');
   assert.is(shownText(lines.find((l) => l.startsWith('- ') && l.includes('i_mutex_key'))!.slice(2)), visibleControls(f.message));
@@ -458,6 +459,34 @@ test('Markdown and JUnit of a clean run', () => {
   assert.is(XMLValidator.validate(xml), true);
   assert.match(xml, /tests="1" failures="0"/);
   assert.equal(renderGithub(r), ['::notice title=ktrail gate::ktrail gate passed (fail-on error): 0 gating, 0 new, 0 known, 0 expired, 0 fixed, 0 unverified; 0 coverage gaps']);
+});
+
+test('every output says when a finding happened: its monotonic time, or the wall-clock time a dmesg -T line printed', () => {
+  const mono = finding({rule: 'kernel/warning', fingerprint: 'fpmono000001', title: 'WARNING in foo', ts_ns: 1423n * S + 118_240_000n});
+  const wall = finding({
+    rule: 'kernel/oops',
+    fingerprint: 'fpwall000001',
+    title: 'BUG: unable to handle page fault in bar',
+    ts_ns: null,
+    evidence: [{source_id: 1, seq: 9, ts_ns: null, role: 'header', text: 'BUG: unable to handle page fault for address: 0000000000001000', wall_time: '2026-11-26T10:19:30'}],
+  });
+  const none = finding({rule: 'lockdep/report', fingerprint: 'fpnone000001', title: 'possible deadlock in baz', ts_ns: null, evidence: [{source_id: 1, seq: 11, ts_ns: null, role: 'header', text: 'WARNING: possible circular locking dependency detected'}]});
+  const r = compareWithBaseline({findings: [mono, wall, none], coverage: [coverage('kernel/warning'), coverage('kernel/oops'), coverage('lockdep/report')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26', spans: []});
+  const gf = (fp: string) => r.findings.find((f) => f.fingerprint === fp)!;
+  const path = SOURCES[0]!.path;
+  assert.ok(findingText(r, gf('fpmono000001')).includes(`at: ${path}:7 (t=1423.118240s)`), findingText(r, gf('fpmono000001')));
+  assert.ok(findingText(r, gf('fpwall000001')).includes(`at: ${path}:9 (2026-11-26T10:19:30)`), findingText(r, gf('fpwall000001')));
+  assert.ok(findingText(r, gf('fpnone000001')).includes(`at: ${path}:11\n`), 'no time: the location alone');
+  const md = renderMarkdown(r);
+  assert.ok(md.includes('(t=1423.118240s)') && md.includes('(2026-11-26T10:19:30)'), md);
+  const annotations = renderGithub(r).join('\n');
+  assert.ok(annotations.includes('at t=1423.118240s') && annotations.includes('at 2026-11-26T10:19:30'), annotations);
+  const sarif = renderSarif(r, {toolVersion: '0.1.0', rules: []}) as {runs: {results: {partialFingerprints: Record<string, string>; properties: Record<string, unknown>}[]}[]};
+  const props = (fp: string) => sarif.runs[0]!.results.find((x) => x.partialFingerprints['ktrail/v1'] === fp)!.properties;
+  assert.is(props('fpmono000001').tsNs, String(1423n * S + 118_240_000n));
+  assert.is(props('fpwall000001').wallTime, '2026-11-26T10:19:30');
+  assert.is(props('fpwall000001').tsNs, undefined);
+  assert.ok(renderJunit(r).includes('(2026-11-26T10:19:30)'), 'JUnit failure text');
 });
 
 test.run();
