@@ -3,6 +3,7 @@ import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {escapeTerminal} from '../src/gate/escape.js';
 import type {GateRun} from '../src/gate/run.js';
 import {toJsonValue} from '../src/output/render.js';
+import {findingWhen} from '../src/output/when.js';
 import type {Severity} from '../src/rules/types.js';
 
 export default class Gate extends KtrailCommand {
@@ -78,7 +79,8 @@ function describe(run: GateRun): string[] {
   const out: string[] = [];
   for (const f of r.findings) {
     if (f.status === 'known' && !f.gating) continue;
-    const where = f.location ? `${f.location.path}:${f.location.line}` : `source ${f.source_id}`;
+    const when = findingWhen(f);
+    const where = `${f.location ? `${f.location.path}:${f.location.line}` : `source ${f.source_id}`}${when ? ` (${when})` : ''}`;
     const test = f.test ? ` [test ${f.test.test}${f.test.passed_despite_finding ? ', passed' : ''}]` : '';
     out.push(`${f.gating ? 'FAIL' : 'note'} ${f.status.padEnd(7)} ${f.severity.padEnd(7)} ${escapeTerminal(`${f.rule}: ${f.title}`)}  ${escapeTerminal(where)}${escapeTerminal(test)}`);
   }

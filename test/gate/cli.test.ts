@@ -180,6 +180,12 @@ test('real capture + a real lockdep splat: exit 1; with its fingerprint in the b
   assert.match(summary, /^## ktrail gate: FAILED/);
   assert.match(summary, /\| lockdep\/report \| error \| 1 \| 0 \| 0 \| 1 \|/);
 
+  // The terminal line of the finding ends with its location and when it happened.
+  const plain = gate(WITH_SPLAT, TRACE);
+  const ts = Number(BigInt(splat[0].ts_ns) / 1000n);
+  const when = `(t=${Math.floor(ts / 1e6)}.${String(ts % 1e6).padStart(6, '0')}s)`;
+  assert.ok(plain.stdout.split('\n').some((l) => l.startsWith('FAIL new     error   lockdep/report: ') && l.endsWith(`${WITH_SPLAT}:${splat[0].location.line} ${when}`)), plain.stdout);
+
   // Accept it: --update-baseline writes the known set; the same run then passes.
   const baseline = path.join(tmp, 'baseline.yml');
   const u = gate(WITH_SPLAT, TRACE, '--baseline', baseline, '--update-baseline');
