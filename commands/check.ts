@@ -76,7 +76,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
     }
 
     const report = buildReport(result, {minSeverity: flags.severity as Severity, failOn: flags['fail-on'] as Severity});
-    if (!this.jsonEnabled()) process.stdout.write(renderFindings(flags.format as FindingsFormat, report));
+    if (!this.jsonEnabled()) process.stdout.write(renderFindings(flags.format as FindingsFormat, report, process.stdout.isTTY ? process.stdout.columns : undefined));
     // Exit 1 after the output is printed (this.exit would skip the --json output).
     if (report.summary.failing > 0) process.exitCode = 1;
     return reportJson(report);

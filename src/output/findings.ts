@@ -74,7 +74,7 @@ function summaryLine(r: CheckReport): string {
 const t = sanitizeForTerminal;
 
 /** Human output: findings grouped by rule with their evidence lines, then coverage gaps. */
-export function renderFindingsText(r: CheckReport): string {
+export function renderFindingsText(r: CheckReport, width = PLAIN_WIDTH): string {
   const out: string[] = [];
   for (const [rule, fs] of groupByRule(r.findings)) {
     out.push(`${rule} (${fs.length})`);
@@ -93,16 +93,62 @@ export function renderFindingsText(r: CheckReport): string {
       out.push(`          fingerprint ${f.fingerprint}`, '');
     }
   }
-  out.push(...renderCoverageText(r));
+  out.push(...renderCoverageText(r, width));
   out.push(summaryLine(r));
   return out.join('\n') + '\n';
 }
 
-function renderCoverageText(r: CheckReport): string[] {
+/** Width the coverage reasons are wrapped to when stdout is not a terminal. */
+const PLAIN_WIDTH = 100;
+
+/**
+ * Rules that could not look everywhere, per source: rules with the same
+ * status and reason on one line, the reason wrapped under them (reasons run
+ * to several hundred characters; one table row per rule made every line as
+ * wide as the longest).
+ */
+function renderCoverageText(r: CheckReport, width: number): string[] {
   const lacking = r.coverage.filter((c) => c.status !== 'evaluated');
   if (lacking.length === 0) return [`Coverage: all ${r.summary.rules} rules evaluated on all ${r.sources.length} sources.`, ''];
-  const rows = lacking.map((c) => [c.rule, sourceName(r.sources, c.source_id), c.status, c.reason]);
-  return ['Coverage: rules that could not look everywhere (no finding there does not mean clean):', renderTable(['rule', 'source', 'status', 'reason'], rows).trimEnd(), ''];
+  const out = ['Coverage: rules that could not look everywhere (no finding there does not mean clean):'];
+  const sourceIds = [...new Set([...r.sources.map((s) => s.source_id), ...lacking.map((c) => c.source_id)])];
+  const statusWidth = Math.max(...lacking.map((c) => c.status.length));
+  const indent = ' '.repeat(2 + statusWidth + 2);
+  for (const id of sourceIds) {
+    const groups = new Map<string, {status: string; reason: string; rules: string[]}>();
+    for (const c of lacking.filter((c) => c.source_id === id)) {
+      const key = `${c.status}\0${c.reason}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = {status: c.status, reason: c.reason, rules: []}));
+      g.rules.push(c.rule);
+    }
+    if (groups.size === 0) continue;
+    out.push(t(sourceName(r.sources, id)));
+    for (const g of groups.values()) g.rules.sort();
+    const rank = (g: {status: string}) => (g.status === 'not-evaluated' ? 0 : 1);
+    for (const g of [...groups.values()].sort((a, b) => rank(a) - rank(b) || a.rules[0]!.localeCompare(b.rules[0]!))) {
+      const rules = wrapWords(g.rules.join(', '), width - indent.length);
+      out.push(`  ${g.status.padEnd(statusWidth)}  ${rules[0]}`, ...rules.slice(1).map((l) => indent + l));
+      if (g.reason) out.push(...wrapWords(t(g.reason), width - indent.length).map((l) => indent + l));
+    }
+  }
+  out.push('');
+  return out;
+}
+
+/** Text cut into lines of at most `width` characters at spaces (a longer word gets a line of its own). */
+function wrapWords(text: string, width: number): string[] {
+  const w = Math.max(width, 20);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > w) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines;
 }
 
 export function renderFindingsCsv(r: CheckReport): string {
@@ -162,10 +208,11 @@ export function reportJson(r: CheckReport): unknown {
   return toJsonValue(r);
 }
 
-export function renderFindings(format: FindingsFormat, r: CheckReport): string {
+/** `width`: the terminal's, for the human format (wrapped coverage reasons); 100 when not given. */
+export function renderFindings(format: FindingsFormat, r: CheckReport, width?: number): string {
   switch (format) {
     case 'table':
-      return renderFindingsText(r);
+      return renderFindingsText(r, width);
     case 'csv':
       return renderFindingsCsv(r);
     case 'markdown':

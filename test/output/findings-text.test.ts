@@ -1,0 +1,54 @@
+// `ktrail check`'s human output: the coverage section groups rules that share a status and reason per
+// source and wraps the reasons (some run to several hundred characters) to the terminal's width.
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {buildReport, renderFindingsText} from '../../src/output/findings.js';
+import type {Coverage, SourceInfo} from '../../src/rules/types.js';
+
+const SOURCES: SourceInfo[] = [
+  {source_id: 1, path: 'trace.txt', format: 'ftrace', lines: 100, first_ts_ns: 0n, last_ts_ns: null},
+  {source_id: 2, path: 'dmesg.txt', format: 'dmesg', lines: 10, first_ts_ns: 0n, last_ts_ns: null},
+];
+const NO_LOG = 'no kernel log lines in this source (add the dmesg/console log of the run, or enable printk:console in the trace)';
+const PROBES =
+  'missing probes: kprobe huge_pmd_unshare, kretprobe huge_pmd_unshare, kprobe __mmu_notifier_invalidate_range_start, kretprobe __mmu_notifier_invalidate_range_start, kprobe __mmu_notifier_invalidate_range_end (no such events in this capture; see `ktrail probes`)';
+
+function coverageSection(width: number): string[] {
+  const coverage: Coverage[] = [
+    {rule: 'lockdep/report', source_id: 1, status: 'not-evaluated', reason: NO_LOG},
+    {rule: 'kernel/oops', source_id: 1, status: 'not-evaluated', reason: NO_LOG},
+    {rule: 'mmu-notifier/hugetlb-pmd-share-range', source_id: 1, status: 'not-evaluated', reason: PROBES},
+    {rule: 'mmu-notifier/callback-error-contract', source_id: 2, status: 'partial', reason: 'only kernel "callback failed" messages were checked'},
+    {rule: 'kernel/oops', source_id: 2, status: 'evaluated', reason: ''},
+  ];
+  const text = renderFindingsText(buildReport({findings: [], coverage, sources: SOURCES}, {minSeverity: 'info', failOn: 'error'}), width);
+  const lines = text.split('\n');
+  const from = lines.findIndex((l) => l.startsWith('Coverage: '));
+  return lines.slice(from, lines.indexOf('', from));
+}
+
+test('coverage: one line of rules per source, status and reason; the reason wrapped under it', () => {
+  const lines = coverageSection(80);
+  assert.equal(lines.filter((l) => !l.startsWith('                 ')), [
+    'Coverage: rules that could not look everywhere (no finding there does not mean clean):',
+    'trace.txt',
+    '  not-evaluated  kernel/oops, lockdep/report',
+    '  not-evaluated  mmu-notifier/hugetlb-pmd-share-range',
+    'dmesg.txt',
+    '  partial        mmu-notifier/callback-error-contract',
+  ]);
+  for (const l of lines.slice(1)) assert.ok(l.length <= 80, `${l.length} > 80: ${l}`);
+  // The wrapped lines, joined again, are each reason in full.
+  const body = lines.join('\n').replace(/\n {17}/g, ' ');
+  for (const reason of [NO_LOG, PROBES]) assert.ok(body.includes(reason), reason);
+});
+
+test('coverage: a wider terminal gets fewer, longer lines; nothing is cut', () => {
+  const narrow = coverageSection(60);
+  const wide = coverageSection(200);
+  assert.ok(wide.length < narrow.length, `${wide.length} < ${narrow.length}`);
+  for (const l of narrow.slice(1)) assert.ok(l.length <= 60 || !l.trim().includes(' '), l);
+  assert.is(wide.join('\n').replace(/\n {17}/g, ' '), narrow.join('\n').replace(/\n {17}/g, ' '));
+});
+
+test.run();
