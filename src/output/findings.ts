@@ -1,7 +1,7 @@
 import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBlock} from '../gate/escape.js';
 import type {RunResult} from '../rules/engine.js';
 import {severityRank, type Coverage, type Finding, type Severity, type SourceInfo} from '../rules/types.js';
-import {renderCsv, renderTable, toJsonValue} from './render.js';
+import {renderCsv, toJsonValue} from './render.js';
 import {sanitizeForTerminal} from './sanitize.js';
 import {findingWhen, secondsText} from './when.js';
 
