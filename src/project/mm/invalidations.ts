@@ -238,7 +238,8 @@ async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {
 export const mmuInvalidationsProjector: Projector = {
   name: 'mmu_invalidations',
   // 2: a range field one side did not capture is not a mismatch. 3: KVM rows numbered from their line, unsorted.
-  version: 3,
+  // 4: a source with NULL sources.lines counts up to its last KVM line (ids stayed unique).
+  version: 4,
   description: 'mmu_notifier invalidations (probes, custom tracepoints, KVM) with starts paired to returns and ends.',
   tables: [mmuInvalidations],
   dependsOn: ['ftrace_args'],
@@ -261,7 +262,24 @@ export const mmuInvalidationsProjector: Projector = {
     // A KVM row's inv_id comes from its line: base + the lines of the sources before its own + seq - 1,
     // unique and in (source, seq) order without sorting the rows (row_number() over all of them and an
     // ORDER BY took ~40% of this statement on 1.16M KVM events). Readers order by seq, not storage order.
-    // Events always have their sources row; without one (projector tests) the rows are kept, numbered from base.
+    // A source whose line count is NULL (a database not written by ktrail) counts up to its last KVM
+    // line instead: one grouped max, run only then (~0.2 s over 1.16M KVM rows). Events always have
+    // their sources row; without one (projector tests) the rows are kept, numbered from base.
+    const counts = await db.all<{source_id: number; lines: bigint | null}>('SELECT source_id, lines FROM sources ORDER BY source_id');
+    const unknown = counts.filter((c) => c.lines === null).map((c) => Number(c.source_id));
+    const lastKvmSeq = new Map<number, bigint>();
+    if (unknown.length) {
+      const rows = await db.all<{source_id: number; last_seq: bigint}>(
+        `SELECT source_id, max(seq) AS last_seq FROM kvm_hva_ranges WHERE source_id IN (${unknown.join(', ')}) GROUP BY source_id`,
+      );
+      for (const r of rows) lastKvmSeq.set(Number(r.source_id), BigInt(r.last_seq));
+    }
+    let next = BigInt(base);
+    const firstIds = counts.map((c) => {
+      const row = `(${Number(c.source_id)}, ${next - 1n}::BIGINT)`;
+      next += c.lines ?? lastKvmSeq.get(Number(c.source_id)) ?? 0n;
+      return row;
+    });
     await db.run(`
       INSERT INTO mmu_invalidations (source_id, inv_id, level, origin, symbol, pid, tgid, comm, cpu, "start", "end", blockable, seq, ts_start_ns, has_end_event)
       WITH mr AS (
@@ -272,9 +290,7 @@ export const mmuInvalidationsProjector: Projector = {
       win AS (
         SELECT source_id, pid, t0, max(t1) OVER (PARTITION BY source_id, pid ORDER BY t0) AS t1_max
           FROM mr WHERE kind = 'enter' AND k1 = 'exit' AND t0 IS NOT NULL AND t1 IS NOT NULL),
-      first_id AS (
-        SELECT source_id, ${base} + coalesce(sum(lines) OVER (ORDER BY source_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) - 1 AS id0
-          FROM sources)
+      first_id(source_id, id0) AS (${firstIds.length ? `VALUES ${firstIds.join(', ')}` : 'SELECT NULL::INTEGER, NULL::BIGINT WHERE false'})
       SELECT k.source_id, coalesce(f.id0, ${base} - 1) + k.seq, 'kvm', 'kvm_tracepoint', k.event, k.pid, k.tgid, k.comm, k.cpu,
              k."start", k."end",
              CASE WHEN k.comm = 'oom_reaper' OR k.ts_ns <= w.t1_max THEN false END,
