@@ -3,7 +3,8 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {FORMATS, formatById} from '../../src/ingest/formats/index.js';
-import {ftraceFormat, sniffFtrace, sniffTraceCmd, traceCmdFormat} from '../../src/ingest/ftrace/formats.js';
+import {FTRACE_FORMAT_IDS, isFtraceFormat} from '../../src/ingest/format-ids.js';
+import {FTRACE_FORMATS, ftraceFormat, sniffFtrace, sniffTraceCmd, traceCmdFormat} from '../../src/ingest/ftrace/formats.js';
 import {countKinds, readLines, SHARED, tokenizeLines} from './helpers.js';
 
 // Files of ../shared/formats that legitimately contain lines that are not trace output.
@@ -65,6 +66,9 @@ test('registry: ids are contracts and trace-cmd sniffs before ftrace', () => {
   assert.ok(ids.indexOf('trace-cmd') < ids.indexOf('ftrace'));
   // every other registered format (kernel logs) sniffs after the ftrace ones
   for (const f of FORMATS) if (f.id !== 'ftrace' && f.id !== 'trace-cmd') assert.ok(f.priority > ftraceFormat.priority, f.id);
+  // The ids the rules read sources.format with (without loading tokenizers) are these formats' ids.
+  assert.equal([...FTRACE_FORMAT_IDS], FTRACE_FORMATS.map((f) => f.id));
+  for (const f of FORMATS) assert.is(isFtraceFormat(f.id), FTRACE_FORMATS.includes(f), f.id);
 });
 
 test.run();

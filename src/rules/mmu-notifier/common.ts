@@ -1,4 +1,5 @@
 import {probeLabel} from '../../probes/catalog.js';
+import {isFtraceFormat} from '../../ingest/format-ids.js';
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, SourceInfo} from '../types.js';
 import {wallTime} from '../support.js';
@@ -21,9 +22,6 @@ export interface SourceInventory {
   kernelLog: boolean;
 }
 
-/** Formats of ftrace text (a trace.dat is read as trace-cmd report text). */
-const TRACE_FORMATS = new Set(['ftrace', 'trace-cmd']);
-
 /** What each source contains, read once per rule run (shared by the rules that ask). */
 export function inventory(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<Map<number, SourceInventory>> {
   return ctx.shared('mmu-notifier/inventory', () => readInventory(ctx.db));
@@ -37,7 +35,7 @@ async function readInventory(db: Db): Promise<Map<number, SourceInventory>> {
     return v;
   };
   for (const r of await db.all<{source_id: number; format: string}>('SELECT source_id, format FROM sources')) {
-    get(r.source_id).kernelLog = !TRACE_FORMATS.has(r.format);
+    get(r.source_id).kernelLog = !isFtraceFormat(r.format);
   }
   if (await db.tableExists('probe_calls')) {
     for (const r of await db.all<{source_id: number; kind: string; symbol: string}>('SELECT DISTINCT source_id, kind, symbol FROM probe_calls')) {
