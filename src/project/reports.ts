@@ -87,8 +87,8 @@ export const reportsProjector: Projector = {
   name: 'reports',
   // 2: reports.seqs. 3: reports.long_lines, over-long lines read. 4: Rust panics of the pre-1.73 form
   // (`panicked at 'MSG', FILE:L:C`) titled with their message, their `kernel BUG at rust/helpers.c` kept in them.
-  // 5: reports.wall_time.
-  version: 5,
+  // 5: reports.wall_time. 6: skip-list entries and anchors of 2026-11-28 (titles of some reports change).
+  version: 6,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],

@@ -12,7 +12,7 @@ import type {ReportFrame} from './types.js';
 /** Function-name substrings never blamed: reporting, sanitizer, locking, string and list helpers. */
 export const SKIP_FRAMES: string[] = [
   '__sanitizer', '__asan', 'kasan', '__msan', 'kmsan', 'kcsan_', 'kfence_', 'check_memory_region', 'read_word_at_a_time',
-  'print_address_description', 'panic', 'invalid_op', 'report_bug', 'fixup_bug', 'do_error', '_trap', 'dump_stack',
+  'print_address_description', 'panic', 'invalid_op', 'report_bug', 'fixup_bug', 'do_error', '_trap$', 'dump_stack',
   'show_stack', 'dump_backtrace', 'warn_slowpath', 'warn_alloc', '__warn', 'debug_object', 'timer_is_static_object',
   'work_is_static_object', 'lockdep', 'perf_trace', 'lock_acquire', 'lock_release', 'lock_class', 'reacquire_held_locks',
   'spin_lock', 'spin_trylock', 'spin_unlock', 'raw_read_lock', 'raw_read_trylock', 'raw_write_lock', 'raw_write_trylock',
@@ -34,7 +34,7 @@ export const SKIP_FRAMES: string[] = [
   'usb_hcd_submit_urb', 'usb_submit_urb', '^complete$', 'wait_for_completion', '^kfree$', 'kfree_skb',
   'readb$', 'readw$', 'readl$', 'readq$', '__ubsan_handle', 'ubsan_epilogue', 'bug_handler', 'handle_bug',
   'exc_invalid_op', 'asm_exc_invalid_op', '__pfx_', 'do_trap', 'math_error', 'do_int3', 'ex_handler', 'fixup_exception',
-  'rcu_lockdep_current_cpu_online', 'stack_trace_save', 'kmemleak_alloc', 'asan_report', 'report_',
+  'rcu_lockdep_current_cpu_online', 'stack_trace_save', 'kmemleak_alloc', 'asan_report', '^_*report_',
   // Generic library helpers that are never the culprit themselves.
   'print_report', 'hex_dump', '^rb_', '^__rb_', 'klist_', 'read_once', '__phys_addr', 'lock_timer_base', 'timer_delete',
   'try_to_del_timer', 'fortify', '^test_and_', 'stack_trace_consume', 'atomic_dec_and', '^kmalloc', '__kmalloc', '__alloc_pages',
@@ -42,6 +42,11 @@ export const SKIP_FRAMES: string[] = [
   'print_tainted', 'get_taint', 'do_kernel_fault', 'do_DataAbort', 'do_mem_abort', 'kvfree', 'trace_hardirqs', 'local_bh_enable',
   'cleanup_srcu_struct', '^print_', 'do_translation_fault', 'stack_walk', 'mod_timer', 'sk_stop_timer', 'sk_reset_timer',
   'queue_delayed_work', '__raw_read', '__raw_write', 'logic_in', 'logic_out',
+  // Workqueue internals under queue_work(), arm64 exception entry, the page allocator's and page_pool's
+  // allocation path that page_owner prints first (a Bad page state's culprit is the caller that allocated),
+  // and iput() (like dput(), the reference drop, not its caller's bug).
+  'insert_work', 'el1_abort', 'el1h_64_sync', 'set_page_owner', 'post_alloc_hook', 'get_page_from_freelist',
+  'alloc_pages_bulk', 'page_pool_alloc', '^iput$',
 ];
 
 /** A frame of the strict kind used for titles: `[<pc>] [<pc>] func+0x1/0x2` or `func.isra.0+...`. */
