@@ -53,7 +53,8 @@ function readText(p: string): string | null {
   }
 }
 
-function findTracefs(candidates: string[]): string | null {
+/** The first candidate directory where tracefs is mounted (not an empty mount point), or null. */
+export function findTracefs(candidates: string[] = DEFAULT_CHECK_PATHS.tracefsCandidates): string | null {
   for (const dir of candidates) {
     try {
       // An unmounted mount point exists but is empty.

@@ -1,0 +1,465 @@
+import {spawn, type ChildProcess} from 'node:child_process';
+import fs from 'node:fs';
+import {release} from 'node:os';
+import path from 'node:path';
+import {UserError} from '../errors.js';
+import {TRACEPOINTS} from '../probes/catalog.js';
+import {findTracefs} from '../probes/check.js';
+
+/**
+ * `ktrail capture`: records what the rules read while a command runs, in a
+ * tracefs instance of its own (instances/ktrail-capture-<pid>). The
+ * instance has its own buffer, event list, tracing_on and options, so the
+ * top-level tracing state (and anyone else's instance) is never touched,
+ * and removing the instance at the end takes every setting with it. The
+ * only thing left behind by a process that is killed with SIGKILL is the
+ * instance itself; the next capture removes it (staleInstances).
+ *
+ * Output directory: trace.txt (the instance's trace_pipe, as tracefs prints
+ * it), kmsg.txt (the /dev/kmsg records printed meanwhile, in their raw
+ * form) and capture.json (what was asked, enabled, refused and lost).
+ */
+
+export const INSTANCE_PREFIX = 'ktrail-capture-';
+
+export interface CaptureOptions {
+  /** Output directory; created, and refused when it exists and is not empty. */
+  out: string;
+  /** The command to run (argv), or null to record until the duration ends or Ctrl-C. */
+  command: string[] | null;
+  /** Stop after this many ms (with a command: stop it with SIGTERM); null for no limit. */
+  durationMs: number | null;
+  /** Per-CPU ring buffer of the instance, in KiB. */
+  bufferKb: number;
+  /** More events for set_event (`subsystem:event`, `subsystem:*`). */
+  events: string[];
+  /** Read the kernel log from /dev/kmsg into kmsg.txt (else printk:console goes into the trace). */
+  kmsg: boolean;
+  /** Progress and notes, one line each (stderr). */
+  log: (line: string) => void;
+  /** Test seams: tracefs and /dev/kmsg paths, signals to listen to. */
+  tracefs?: string;
+  kmsgPath?: string;
+}
+
+export interface CaptureSummary {
+  out: string;
+  files: {trace: string; kmsg: string | null; meta: string};
+  kernel: string;
+  instance: string;
+  buffer_kb: number;
+  events: string[];
+  refused: Array<{event: string; reason: string}>;
+  command: string[] | null;
+  exit_code: number | null;
+  signal: string | null;
+  stopped_by: 'command' | 'duration' | 'interrupt';
+  started_at: string;
+  duration_s: number;
+  trace_bytes: number;
+  trace_lines: number;
+  /** Events the ring buffer dropped, from trace_pipe's `CPU:N [LOST M EVENTS]` lines. */
+  lost_events: number;
+  /** Where kernel messages are: kmsg.txt, or printk:console events in the trace (/dev/kmsg unreadable, --no-kmsg). */
+  kernel_log: 'kmsg' | 'printk:console';
+  kmsg_records: number;
+  /** /dev/kmsg records overwritten before they were read (EPIPE), when known. */
+  kmsg_overrun: number;
+  stale_instances_removed: string[];
+}
+
+/** How often the trace and the kernel log are drained while the command runs. */
+const POLL_MS = 100;
+
+export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> {
+  const tracefs = findTracefs(opts.tracefs ? [opts.tracefs] : undefined);
+  if (!tracefs) {
+    throw new UserError(`no tracefs at ${opts.tracefs ?? '/sys/kernel/tracing or /sys/kernel/debug/tracing'} (mount it: mount -t tracefs nodev /sys/kernel/tracing)`);
+  }
+  const instances = path.join(tracefs, 'instances');
+  if (!fs.existsSync(instances)) throw new UserError(`${tracefs} has no instances directory (a kernel before 3.17?): ktrail capture needs tracing instances`);
+  const created = prepareOut(opts.out);
+  const stale = removeStaleInstances(instances, opts.log);
+
+  const instance = path.join(instances, `${INSTANCE_PREFIX}${process.pid}`);
+  try {
+    fs.mkdirSync(instance);
+  } catch (err) {
+    discardOut(opts.out, created);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`cannot create a tracing instance in ${instances}: permission denied (ktrail capture needs root)`);
+    throw new UserError(`cannot create a tracing instance in ${instances}: ${(err as Error).message}`);
+  }
+  const session = new Session(instance, opts);
+  // A crash or process.exit() between here and the end must not leave the instance recording; a signal
+  // while the instance is set up ends the capture as soon as it starts (its default action would kill
+  // the process without removing the instance).
+  const onExit = () => session.teardown();
+  const onSignal = (sig: NodeJS.Signals) => session.signal(sig);
+  process.once('exit', onExit);
+  for (const sig of SIGNALS) process.on(sig, onSignal);
+  try {
+    return await session.run(stale);
+  } catch (err) {
+    // Nothing was captured (an event list the kernel refused whole, a command that does not exist): no
+    // half-written output is left to be read as a capture.
+    session.teardown();
+    discardOut(opts.out, created);
+    throw err;
+  } finally {
+    session.teardown();
+    process.removeListener('exit', onExit);
+    for (const sig of SIGNALS) process.removeListener(sig, onSignal);
+  }
+}
+
+class Session {
+  private traceFd: number | null = null;
+  private kmsgFd: number | null = null;
+  private traceOut: number | null = null;
+  private kmsgOut: number | null = null;
+  private tornDown = false;
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private readonly kbuf = Buffer.allocUnsafe(16 << 10);
+  private traceBytes = 0;
+  private traceLines = 0;
+  private lost = 0;
+  /** The end of the last trace chunk that had no newline yet (a LOST line may straddle two reads). */
+  private tail = '';
+  private kmsgRecords = 0;
+  private kmsgOverrun = 0;
+  /** A signal came before the recording began. */
+  private signalled = false;
+  /** What a signal does while the recording runs (set by waitForEnd). */
+  private onSignal: ((sig: NodeJS.Signals) => void) | null = null;
+
+  constructor(
+    private readonly instance: string,
+    private readonly opts: CaptureOptions,
+  ) {}
+
+  async run(stale: string[]): Promise<CaptureSummary> {
+    const {opts, instance} = this;
+    this.write('tracing_on', '0');
+    this.write('buffer_size_kb', String(opts.bufferKb));
+    // The TGID column tells which tasks share an mm; trace_marker writes to the top level are copied in,
+    // so a workload's phase markers (test attribution) are in this capture too.
+    this.setOption('record-tgid', true);
+    this.setOption('copy_trace_marker', false);
+
+    const kmsgPath = opts.kmsgPath ?? '/dev/kmsg';
+    let kmsg = opts.kmsg;
+    if (kmsg) {
+      try {
+        this.kmsgFd = fs.openSync(kmsgPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        // Skip what was printed before the capture (reads one record each).
+        while (this.readKmsg(false)) {
+          // discard
+        }
+      } catch (err) {
+        kmsg = false;
+        opts.log(`note: cannot read ${kmsgPath} (${(err as Error).message}); kernel messages go into the trace as printk:console events`);
+      }
+    }
+
+    // The rules' tracepoints (ktrail probes); kernel messages come from /dev/kmsg when it can be read, so
+    // printk:console would print each of them a second time.
+    const wanted = [...TRACEPOINTS.map((t) => t.name).filter((n) => !(kmsg && n === 'printk:console')), ...opts.events];
+    // Probe events defined with `ktrail probes` (group ktrail, or a group named in --event).
+    if (fs.existsSync(path.join(this.tracefs(), 'events', 'ktrail'))) wanted.push('ktrail:*');
+    const events: string[] = [];
+    const refused: CaptureSummary['refused'] = [];
+    this.write('set_event', '');
+    for (const e of [...new Set(wanted)]) {
+      try {
+        fs.appendFileSync(path.join(instance, 'set_event'), `${e}\n`);
+        events.push(e);
+      } catch (err) {
+        refused.push({event: e, reason: refusalReason(err)});
+      }
+    }
+    for (const r of refused) opts.log(`skipped event ${r.event}: ${r.reason}`);
+    if (events.length === 0) throw new UserError('no event could be enabled in the tracing instance; nothing to capture');
+    if (!events.includes('ktrail:*')) {
+      opts.log('note: no ktrail probe events are defined (ktrail probes; docs/capture.md): the mm rules will report what they could not see');
+    }
+
+    const tracePath = path.join(opts.out, 'trace.txt');
+    const kmsgOutPath = kmsg ? path.join(opts.out, 'kmsg.txt') : null;
+    this.traceOut = fs.openSync(tracePath, 'w');
+    if (kmsgOutPath) this.kmsgOut = fs.openSync(kmsgOutPath, 'w');
+    this.traceFd = fs.openSync(path.join(instance, 'trace_pipe'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+
+    const started = new Date();
+    const t0 = performance.now();
+    this.write('tracing_on', '1');
+    opts.log(`recording ${events.length} events in ${instance}${opts.command ? ` while ${opts.command.join(' ')} runs` : opts.durationMs !== null ? ` for ${opts.durationMs / 1000} s` : ' until Ctrl-C'}`);
+    const end = await this.waitForEnd();
+    this.write('tracing_on', '0');
+    this.drain();
+    const duration = (performance.now() - t0) / 1000;
+
+    const summary: CaptureSummary = {
+      out: opts.out,
+      files: {trace: tracePath, kmsg: kmsgOutPath, meta: path.join(opts.out, 'capture.json')},
+      kernel: release(),
+      instance,
+      buffer_kb: opts.bufferKb,
+      events,
+      refused,
+      command: opts.command,
+      exit_code: end.code,
+      signal: end.signal,
+      stopped_by: end.by,
+      started_at: started.toISOString(),
+      duration_s: Math.round(duration * 1000) / 1000,
+      trace_bytes: this.traceBytes,
+      trace_lines: this.traceLines,
+      lost_events: this.lost,
+      kernel_log: kmsg ? 'kmsg' : 'printk:console',
+      kmsg_records: this.kmsgRecords,
+      kmsg_overrun: this.kmsgOverrun,
+      stale_instances_removed: stale,
+    };
+    this.teardown();
+    if (kmsgOutPath && this.kmsgRecords === 0) {
+      // An empty file is no kernel log to ingest (`ktrail check` refuses empty inputs).
+      fs.rmSync(kmsgOutPath, {force: true});
+      summary.files.kmsg = null;
+    }
+    fs.writeFileSync(summary.files.meta, JSON.stringify(summary, null, 2) + '\n');
+    return summary;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.onSignal) this.onSignal(sig);
+    else this.signalled = true;
+  }
+
+  /** Runs the command (or waits), draining every POLL_MS, until it ends, the duration is over or a signal comes. */
+  private waitForEnd(): Promise<{by: CaptureSummary['stopped_by']; code: number | null; signal: string | null}> {
+    const {opts} = this;
+    return new Promise((resolve, reject) => {
+      let child: ChildProcess | null = null;
+      let done = false;
+      let interrupted = false;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (r: {by: CaptureSummary['stopped_by']; code: number | null; signal: string | null} | Error) => {
+        if (done) return;
+        done = true;
+        for (const t of timers) clearInterval(t);
+        this.onSignal = null;
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
+      this.onSignal = (sig: NodeJS.Signals) => {
+        interrupted = true;
+        // A terminal's Ctrl-C reaches the command too (same process group); SIGTERM is passed on.
+        if (child && child.exitCode === null && child.signalCode === null) {
+          if (sig !== 'SIGINT') child.kill(sig);
+          return;
+        }
+        finish({by: 'interrupt', code: null, signal: null});
+      };
+      if (this.signalled) {
+        finish({by: 'interrupt', code: null, signal: null});
+        return;
+      }
+      timers.push(
+        setInterval(() => {
+          try {
+            this.drain();
+          } catch (err) {
+            child?.kill('SIGTERM');
+            finish(err as Error);
+          }
+        }, POLL_MS),
+      );
+      if (opts.durationMs !== null) {
+        const t = setTimeout(() => {
+          if (child && child.exitCode === null) {
+            child.kill('SIGTERM');
+            child.once('exit', (code, signal) => finish({by: 'duration', code, signal}));
+          } else finish({by: 'duration', code: null, signal: null});
+        }, opts.durationMs);
+        timers.push(t);
+      }
+      if (opts.command) {
+        child = spawn(opts.command[0]!, opts.command.slice(1), {stdio: 'inherit'});
+        child.once('error', (err) => {
+          const code = (err as NodeJS.ErrnoException).code;
+          finish(new UserError(`cannot run ${opts.command![0]}: ${code === 'ENOENT' ? 'no such command' : err.message}`));
+        });
+        child.once('exit', (code, signal) => finish({by: interrupted ? 'interrupt' : 'command', code, signal}));
+      }
+    });
+  }
+
+  /** Moves what trace_pipe and /dev/kmsg hold into the output files. */
+  private drain(): void {
+    if (this.traceFd !== null) {
+      for (;;) {
+        let n: number;
+        try {
+          n = fs.readSync(this.traceFd, this.buf, 0, this.buf.length, null);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+          throw err;
+        }
+        if (n === 0) break;
+        fs.writeSync(this.traceOut!, this.buf, 0, n);
+        this.traceBytes += n;
+        this.count(this.buf.toString('latin1', 0, n));
+      }
+    }
+    if (this.kmsgFd !== null) {
+      while (this.readKmsg(true)) {
+        // each call moves one record
+      }
+    }
+  }
+
+  private count(chunk: string): void {
+    const text = this.tail + chunk;
+    const cut = text.lastIndexOf('\n');
+    const whole = cut < 0 ? '' : text.slice(0, cut + 1);
+    this.tail = cut < 0 ? text : text.slice(cut + 1);
+    for (let i = whole.indexOf('\n'); i >= 0; i = whole.indexOf('\n', i + 1)) this.traceLines++;
+    for (const m of whole.matchAll(/^CPU:\d+ \[LOST (\d+) EVENTS\]$/gm)) this.lost += Number(m[1]);
+  }
+
+  /** One /dev/kmsg record (kept when `keep`); false when none is waiting. */
+  private readKmsg(keep: boolean): boolean {
+    let n: number;
+    try {
+      n = fs.readSync(this.kmsgFd!, this.kbuf, 0, this.kbuf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') return false;
+      // The record asked for was overwritten in the kernel's ring buffer: the next read goes on after it.
+      if (code === 'EPIPE') {
+        if (keep) this.kmsgOverrun++;
+        return true;
+      }
+      throw err;
+    }
+    if (n === 0) return false;
+    if (keep) {
+      fs.writeSync(this.kmsgOut!, this.kbuf, 0, n);
+      this.kmsgRecords++;
+    }
+    return true;
+  }
+
+  private tracefs(): string {
+    return path.dirname(path.dirname(this.instance));
+  }
+
+  private write(file: string, value: string): void {
+    fs.writeFileSync(path.join(this.instance, file), `${value}\n`);
+  }
+
+  /** Sets an instance option; a missing one is skipped when not required (older kernels lack copy_trace_marker). */
+  private setOption(name: string, required: boolean): void {
+    const p = path.join(this.instance, 'options', name);
+    if (!required && !fs.existsSync(p)) return;
+    try {
+      fs.writeFileSync(p, '1\n');
+    } catch (err) {
+      if (required) throw new UserError(`cannot set ${name} in ${this.instance}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Stops recording, closes every file and removes the instance (which takes
+   * its buffer, events and options along). Synchronous and idempotent: it
+   * also runs from the process's 'exit' event.
+   */
+  teardown(): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    const quiet = (f: () => void) => {
+      try {
+        f();
+      } catch {
+        // best effort: go on with the rest
+      }
+    };
+    quiet(() => this.write('tracing_on', '0'));
+    quiet(() => this.write('set_event', ''));
+    for (const fd of [this.traceFd, this.kmsgFd, this.traceOut, this.kmsgOut]) if (fd !== null) quiet(() => fs.closeSync(fd));
+    this.traceFd = this.kmsgFd = this.traceOut = this.kmsgOut = null;
+    try {
+      fs.rmdirSync(this.instance);
+    } catch (err) {
+      this.opts.log(`warning: could not remove the tracing instance ${this.instance} (${(err as Error).message}); its tracing is off; rmdir it when nothing reads it`);
+    }
+  }
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function refusalReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EINVAL' || code === 'ENOENT') return 'not available in this kernel';
+  return (err as Error).message;
+}
+
+/** Makes the output directory; true when it did not exist before. */
+function prepareOut(out: string): boolean {
+  if (fs.existsSync(out)) {
+    if (!fs.statSync(out).isDirectory()) throw new UserError(`${out} exists and is not a directory; give another --out`);
+    if (fs.readdirSync(out).length > 0) throw new UserError(`${out} exists and is not empty; give another --out`);
+    return false;
+  }
+  try {
+    fs.mkdirSync(out, {recursive: true});
+  } catch (err) {
+    throw new UserError(`cannot create ${out}: ${(err as Error).message}`);
+  }
+  return true;
+}
+
+/** Removes what a failed capture wrote: the files it made, and the directory when it made that too. */
+function discardOut(out: string, created: boolean): void {
+  for (const f of OUT_FILES) fs.rmSync(path.join(out, f), {force: true});
+  if (created) {
+    try {
+      fs.rmdirSync(out);
+    } catch {
+      // not empty after all (someone else wrote into it): leave it
+    }
+  }
+}
+
+const OUT_FILES = ['trace.txt', 'kmsg.txt', 'capture.json'];
+
+/** Instances of captures whose process is gone (killed with SIGKILL): their tracing is stopped and they are removed. */
+function removeStaleInstances(instances: string, log: (line: string) => void): string[] {
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(instances)) {
+    if (!name.startsWith(INSTANCE_PREFIX)) continue;
+    const pid = Number(name.slice(INSTANCE_PREFIX.length));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
+    const dir = path.join(instances, name);
+    try {
+      fs.writeFileSync(path.join(dir, 'tracing_on'), '0\n');
+      fs.writeFileSync(path.join(dir, 'set_event'), '\n');
+      fs.rmdirSync(dir);
+      removed.push(name);
+      log(`removed ${dir}, left by a ktrail capture that ended without cleaning up (pid ${pid})`);
+    } catch (err) {
+      log(`warning: could not remove ${dir}, left by an ended ktrail capture: ${(err as Error).message}`);
+    }
+  }
+  return removed;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,171 @@
+// `ktrail capture` on this machine's real tracefs (needs root and tracing instances; the tests say so and
+// stop when either is missing). Each capture records in an instance of its own: the tests check that the
+// top-level tracing state is the same afterwards and that no instance is left behind.
+import {spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {INSTANCE_PREFIX} from '../../src/capture/capture.js';
+import {findTracefs} from '../../src/probes/check.js';
+
+const tracefs = findTracefs();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-capture-'));
+
+function ktrail(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, ['bin/run.js', ...args], {encoding: 'utf8', input: input ?? '', env: {...process.env, NO_COLOR: '1'}});
+  return {code: r.status, out: r.stdout, err: r.stderr};
+}
+
+/** Why real captures cannot run here, or null when they can. */
+function cannotCapture(): string | null {
+  if (!tracefs) return 'no tracefs';
+  if (process.getuid?.() !== 0) return 'not root';
+  const probe = path.join(tracefs, 'instances', `ktrail-test-${process.pid}`);
+  try {
+    fs.mkdirSync(probe);
+    fs.rmdirSync(probe);
+    return null;
+  } catch (err) {
+    return `cannot create a tracing instance (${(err as Error).message})`;
+  }
+}
+const skip = cannotCapture();
+if (skip) console.log(`capture tests on the real tracefs not run: ${skip}`);
+
+/** The top-level tracing state a capture must leave as it found it. */
+function topLevelState(): Record<string, string> {
+  const read = (f: string) => fs.readFileSync(path.join(tracefs!, f), 'utf8');
+  return {
+    tracing_on: read('tracing_on'),
+    current_tracer: read('current_tracer'),
+    set_event: read('set_event'),
+    buffer_size_kb: read('buffer_size_kb'),
+    record_tgid: read('options/record-tgid'),
+    trace_clock: read('trace_clock'),
+  };
+}
+
+function ourInstances(): string[] {
+  return fs.readdirSync(path.join(tracefs!, 'instances')).filter((n) => n.startsWith(INSTANCE_PREFIX));
+}
+
+test('a capture around a command: its trace, markers and kernel messages are recorded; tracing state as before', () => {
+  if (skip) return;
+  const before = topLevelState();
+  const out = path.join(tmp, 'run1');
+  const tag = `ktrail-capture-test-${process.pid}`;
+  const script = `echo "<4>${tag}: kernel message" > /dev/kmsg; echo "phase=${tag}_start" > ${tracefs}/trace_marker; sleep 0.3; echo "phase=${tag}_end" > ${tracefs}/trace_marker; exit 3`;
+  const r = ktrail(['capture', '--out', out, '--json', '--', 'sh', '-c', script]);
+  assert.is(r.code, 0, r.err);
+  const s = JSON.parse(r.out);
+  assert.is(s.exit_code, 3, 'the command\'s status is reported, not returned');
+  assert.is(s.stopped_by, 'command');
+  assert.ok(s.events.includes('sched:sched_switch'), s.events.join(' '));
+  assert.not.ok(s.events.includes('printk:console'), 'kernel messages come from /dev/kmsg, not a second time from the trace');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'capture.json'), 'utf8')), s);
+
+  const trace = fs.readFileSync(path.join(out, 'trace.txt'), 'utf8');
+  assert.is(trace.split('\n').length - 1, s.trace_lines);
+  assert.is(Buffer.byteLength(trace), s.trace_bytes);
+  assert.match(trace, / sched_switch: prev_comm=/);
+  // trace_marker writes to the top level are copied into the instance (test attribution reads them).
+  assert.match(trace, new RegExp(`tracing_mark_write: phase=${tag}_start\\n`));
+  assert.match(trace, new RegExp(`tracing_mark_write: phase=${tag}_end\\n`));
+  assert.match(fs.readFileSync(path.join(out, 'kmsg.txt'), 'utf8'), new RegExp(`^\\d+,\\d+,\\d+,[^;]*;${tag}: kernel message$`, 'm'));
+
+  assert.equal(topLevelState(), before);
+  assert.equal(ourInstances(), []);
+
+  // What it wrote is read by check: every line accounted for, none unparsed.
+  const c = ktrail(['check', path.join(out, 'trace.txt'), path.join(out, 'kmsg.txt'), '--json']);
+  assert.is(c.code, 0, c.err);
+  const sources = JSON.parse(c.out).sources as Array<{format: string; lines: number}>;
+  assert.equal(sources.map((x) => x.format), ['ftrace', 'kmsg']);
+  const q = ktrail(['ingest', path.join(out, 'trace.txt'), path.join(out, 'kmsg.txt'), '--db', path.join(tmp, 'run1.duckdb'), '--json']);
+  assert.is(q.code, 0, q.err);
+  for (const x of JSON.parse(q.out)) assert.is(x.unparsed, 0, JSON.stringify(x));
+});
+
+test('--duration without a command; Ctrl-C ends a capture early and keeps what was recorded', async () => {
+  if (skip) return;
+  const before = topLevelState();
+  const out = path.join(tmp, 'run2');
+  const child = spawn(process.execPath, ['bin/run.js', 'capture', '--out', out, '--duration', '30', '--json'], {stdio: ['ignore', 'pipe', 'pipe']});
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  // Interrupt once it records (its instance exists).
+  const t0 = Date.now();
+  while (ourInstances().length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  assert.is(code, 0, stderr);
+  const s = JSON.parse(stdout);
+  assert.is(s.stopped_by, 'interrupt');
+  assert.is(s.command, null);
+  assert.ok(s.duration_s < 20, String(s.duration_s));
+  assert.ok(fs.statSync(path.join(out, 'trace.txt')).size > 0, 'sched events of the idle machine were recorded');
+  assert.equal(topLevelState(), before);
+  assert.equal(ourInstances(), []);
+
+  const short = ktrail(['capture', '--out', path.join(tmp, 'run2b'), '--duration', '0.2', '--json']);
+  assert.is(short.code, 0, short.err);
+  assert.is(JSON.parse(short.out).stopped_by, 'duration');
+});
+
+test('an instance left by a capture that was killed is removed by the next one', () => {
+  if (skip) return;
+  // A pid no process has now: that of a process that has ended.
+  const gone = spawnSync('true').pid!;
+  const stale = path.join(tracefs!, 'instances', `${INSTANCE_PREFIX}${gone}`);
+  fs.mkdirSync(stale);
+  try {
+    fs.writeFileSync(path.join(stale, 'set_event'), 'sched:sched_switch\n');
+    const r = ktrail(['capture', '--out', path.join(tmp, 'run3'), '--json', '--', 'true']);
+    assert.is(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out).stale_instances_removed, [`${INSTANCE_PREFIX}${gone}`]);
+    assert.not.ok(fs.existsSync(stale));
+    assert.match(r.err, /left by a ktrail capture that ended without cleaning up/);
+  } finally {
+    if (fs.existsSync(stale)) fs.rmdirSync(stale);
+  }
+});
+
+test('bad input: one line, exit 2, nothing left behind', () => {
+  const nonEmpty = path.join(tmp, 'full');
+  fs.mkdirSync(nonEmpty);
+  fs.writeFileSync(path.join(nonEmpty, 'x'), 'x');
+  const cases: Array<[string[], RegExp, Record<string, string>?]> = [
+    [['capture', '--out', nonEmpty, '--', 'true'], /exists and is not empty; give another --out/],
+    [['capture', '--out', path.join(tmp, 'd1'), '--duration', '0', '--', 'true'], /--duration 0: expected a number of seconds greater than 0/],
+    [['capture', '--out', path.join(tmp, 'd2'), '--duration', 'soon'], /--duration soon: expected a number of seconds/],
+    // No command, no duration and no terminal to press Ctrl-C in (stdin is a pipe here).
+    [['capture', '--out', path.join(tmp, 'd3')], /give a command to run \(after --\) or --duration SECONDS/],
+  ];
+  for (const [args, message] of cases) {
+    const r = ktrail(args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, message);
+    assert.is(r.err.trim().split('\n').length, 1, r.err);
+  }
+  const env = {...process.env, KTRAIL_TRACEFS: path.join(tmp, 'no-tracefs')};
+  const r = spawnSync(process.execPath, ['bin/run.js', 'capture', '--out', path.join(tmp, 'd4'), '--', 'true'], {encoding: 'utf8', env});
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^ktrail: no tracefs at .*no-tracefs \(mount it: mount -t tracefs nodev \/sys\/kernel\/tracing\)\n$/);
+  for (const d of ['d1', 'd2', 'd3', 'd4']) assert.not.ok(fs.existsSync(path.join(tmp, d)), d);
+
+  if (skip) return;
+  const missing = ktrail(['capture', '--out', path.join(tmp, 'd5'), '--', '/nonexistent/ktrail-test-command']);
+  assert.is(missing.code, 2);
+  assert.match(missing.err, /^ktrail: cannot run \/nonexistent\/ktrail-test-command: no such command$/m);
+  assert.not.ok(fs.existsSync(path.join(tmp, 'd5')), 'no half-written capture is left');
+  assert.equal(ourInstances(), []);
+});
+
+test.after(() => fs.rmSync(tmp, {recursive: true, force: true}));
+
+test.run();
