@@ -1,3 +1,4 @@
+import {findingWallTime} from '../output/when.js';
 import type {Severity} from '../rules/types.js';
 import {visibleControls} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
@@ -87,7 +88,7 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
         ...(f.test ? {test: f.test.test, testResult: f.test.result, testPassedDespiteFinding: f.test.passed_despite_finding} : {}),
         ...(f.ts_ns !== null ? {tsNs: f.ts_ns.toString()} : {}),
         // A log line's wall-clock time as printed (`dmesg -T`, journal, syslog), for findings without tsNs.
-        ...(wallTime(f) ? {wallTime: wallTime(f)} : {}),
+        ...(findingWallTime(f) ? {wallTime: findingWallTime(f)} : {}),
         ...(f.pid !== null ? {pid: f.pid} : {}),
         // Properties are data for tools (as in --json): the exact task name, like `test` above. Only text a
         // viewer shows (message, relatedLocations, justification) gets its controls made visible.
@@ -138,8 +139,4 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
       },
     ],
   };
-}
-
-function wallTime(f: GateFinding): string | undefined {
-  return f.evidence.find((e) => e.source_id === f.source_id && e.wall_time)?.wall_time;
 }

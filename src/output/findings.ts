@@ -74,7 +74,7 @@ function summaryLine(r: CheckReport): string {
 const t = sanitizeForTerminal;
 
 /** Human output: findings grouped by rule with their evidence lines, then coverage gaps. */
-export function renderFindingsText(r: CheckReport, width = PLAIN_WIDTH): string {
+export function renderFindingsText(r: CheckReport, columns = PLAIN_WIDTH): string {
   const out: string[] = [];
   for (const [rule, fs] of groupByRule(r.findings)) {
     out.push(`${rule} (${fs.length})`);
@@ -93,7 +93,7 @@ export function renderFindingsText(r: CheckReport, width = PLAIN_WIDTH): string 
       out.push(`          fingerprint ${f.fingerprint}`, '');
     }
   }
-  out.push(...renderCoverageText(r, width));
+  out.push(...renderCoverageText(r, columns));
   out.push(summaryLine(r));
   return out.join('\n') + '\n';
 }
@@ -208,11 +208,11 @@ export function reportJson(r: CheckReport): unknown {
   return toJsonValue(r);
 }
 
-/** `width`: the terminal's, for the human format (wrapped coverage reasons); 100 when not given. */
-export function renderFindings(format: FindingsFormat, r: CheckReport, width?: number): string {
+/** `columns`: the terminal's, for the human format (wrapped coverage reasons); 100 when not given. */
+export function renderFindings(format: FindingsFormat, r: CheckReport, columns?: number): string {
   switch (format) {
     case 'table':
-      return renderFindingsText(r, width);
+      return renderFindingsText(r, columns);
     case 'csv':
       return renderFindingsCsv(r);
     case 'markdown':

@@ -15,5 +15,10 @@ export function secondsText(ns: bigint): string {
  */
 export function findingWhen(f: {ts_ns: bigint | null; source_id: number; evidence: readonly Evidence[]}): string | null {
   if (f.ts_ns !== null) return `t=${secondsText(f.ts_ns)}s`;
-  return f.evidence.find((e) => e.source_id === f.source_id && e.wall_time)?.wall_time ?? null;
+  return findingWallTime(f) ?? null;
+}
+
+/** The wall-clock time the finding's first line in its own source printed (`dmesg -T`, journal, syslog). */
+export function findingWallTime(f: {source_id: number; evidence: readonly Evidence[]}): string | undefined {
+  return f.evidence.find((e) => e.source_id === f.source_id && e.wall_time)?.wall_time;
 }
