@@ -2,22 +2,27 @@ import {hostname} from 'node:os';
 import path from 'node:path';
 import {Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand, nonEmpty} from '../src/cli/base.js';
+import {UserError} from '../src/errors.js';
 
 export default class Export extends KtrailCommand {
-  static summary = 'Write tables as Parquet files partitioned by host and run, to read many runs as one dataset.';
+  static summary = 'Write tables as Parquet partitioned by host and run (many runs as one dataset), or one source as a Perfetto trace.';
   static description = `Writes DIR/<table>/host=<HOST>/run=<RUN>/data_0.parquet for each table (default: the event log: sources, events, log_lines, markers, gaps, unparsed); readers take host and run from the path as columns of every row.
 Exporting the same host and run again replaces that partition only. Read them back with DuckDB:
   SELECT * FROM read_parquet('DIR/events/**/*.parquet', hive_partitioning = true)
-or with Spark, Trino or pandas over the same files. The database is opened read-only. See docs/export.md.`;
+or with Spark, Trino or pandas over the same files. The database is opened read-only.
+--format perfetto writes one source (--source ID when the database has several) as a Chrome JSON trace FILE for ui.perfetto.dev: what ran on each CPU, mmu_notifier invalidation windows per task, trace markers, kernel reports, lost events and findings. See docs/export.md.`;
 
   static examples = [
     '<%= config.bin %> export --db run1.duckdb --out /data/ktrail --run nightly-2026-11-27',
     '<%= config.bin %> export --db run1.duckdb --out /data/ktrail --host builder3 --run 1842 --table events --table reports',
+    '<%= config.bin %> export --db run1.duckdb --format perfetto --out run1.json',
   ];
 
   static flags = {
     db: dbFlag('./ktrail.duckdb'),
-    out: Flags.string({description: 'dataset directory (created; other hosts and runs in it are kept)', required: true, helpValue: 'DIR', parse: nonEmpty}),
+    out: Flags.string({description: 'dataset directory (created; other hosts and runs in it are kept); with --format perfetto, the trace file', required: true, helpValue: 'PATH', parse: nonEmpty}),
+    format: Flags.string({description: 'parquet: a dataset partitioned by host and run; perfetto: one source as a Chrome JSON trace', options: ['parquet', 'perfetto'], default: 'parquet'}),
+    source: Flags.integer({description: 'with --format perfetto: the source to export (ktrail sources lists them)', helpValue: 'ID'}),
     host: Flags.string({description: 'host partition value (default: this machine\'s host name)', helpValue: 'NAME', parse: nonEmpty}),
     run: Flags.string({description: 'run partition value (default: the database file\'s name without its extension)', helpValue: 'NAME', parse: nonEmpty}),
     table: Flags.string({description: 'a table to export (any table of the database, projections included); repeatable', multiple: true, helpValue: 'NAME', parse: nonEmpty}),
@@ -25,6 +30,8 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Export);
+    if (flags.format === 'perfetto') return this.perfetto(flags.db, flags.out, flags.source ?? null, flags);
+    if (flags.source !== undefined) throw new UserError('--source is for --format perfetto; a Parquet export has every source (filter on source_id when reading)');
     const {checkPartitionValue, exportTables} = await import('../src/store/export.js');
     const host = flags.host ?? hostname().split('.')[0]!;
     const run = flags.run ?? path.basename(flags.db).replace(/\.[^.]*$/, '');
@@ -45,6 +52,47 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
       for (const t of exported) this.log(`${t.table}: ${t.rows} rows -> ${t.files.join(', ')}`);
     }
     return {out: flags.out, host, run, tables: exported};
+  }
+
+  private async perfetto(dbPath: string, out: string, source: number | null, flags: {host?: string; run?: string; table?: string[]}): Promise<unknown> {
+    for (const f of ['host', 'run', 'table'] as const) {
+      if (flags[f] !== undefined) throw new UserError(`--${f} is for --format parquet; a Perfetto trace holds one source`);
+    }
+    const {openStore} = await import('../src/store/open.js');
+    const {ensureProjections, projectionsNamedIn, staleProjections} = await import('../src/project/run.js');
+    const needed = projectionsNamedIn('sched_switches mmu_invalidations reports');
+    // The projections it reads are built first when missing or older than the sources (as `query` does).
+    const ro = await openStore(dbPath, {readOnly: true});
+    let stale: string[];
+    try {
+      stale = await staleProjections(ro, needed);
+    } finally {
+      ro.close();
+    }
+    if (stale.length) {
+      const rw = await openStore(dbPath);
+      try {
+        await ensureProjections(rw, needed);
+      } finally {
+        rw.close();
+      }
+    }
+    const {exportPerfetto} = await import('../src/store/perfetto.js');
+    const db = await openStore(dbPath, {readOnly: true});
+    let summary;
+    try {
+      summary = await exportPerfetto(db, out, source);
+    } finally {
+      db.close();
+    }
+    if (!this.jsonEnabled()) {
+      const kinds = Object.entries(summary.by_kind)
+        .filter(([k]) => k !== 'metadata')
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ');
+      this.log(`${out}: source ${summary.source_id}, ${summary.events} trace events (${kinds || 'none'}); open it in ui.perfetto.dev`);
+    }
+    return summary;
   }
 }
 

@@ -92,6 +92,60 @@ test('projections export once built; bad input is one line and exit 2', () => {
   }
 });
 
+test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalidation windows, markers, lost events, reports', async () => {
+  const probes = 'samples/rules/mmu-notifier/unpaired-invalidate/positive/eagain-abort-tracefs.txt';
+  const lost = 'samples/rules/trace/lost-events/positive/pipe-lost.txt';
+  const db = ingest('perfetto.duckdb', probes, lost, DMESG);
+  const several = ktrail('export', '--db', db, '--format', 'perfetto', '--out', path.join(tmp, 'p.json'));
+  assert.is(several.code, 2);
+  assert.match(several.err, /has 3 sources; pick one with --source ID/);
+  const bad = ktrail('export', '--db', db, '--format', 'perfetto', '--source', '1', '--host', 'x', '--out', path.join(tmp, 'p.json'));
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /--host is for --format parquet/);
+
+  type Ev = {ph: string; cat?: string; name: string; ts?: number; dur?: number; pid: number; tid: number};
+  const trace = (source: number): Ev[] => {
+    const file = path.join(tmp, `p${source}.json`);
+    const r = ktrail('export', '--db', db, '--format', 'perfetto', '--source', String(source), '--out', file, '--json');
+    assert.is(r.code, 0, r.err);
+    const events = JSON.parse(fs.readFileSync(file, 'utf8')).traceEvents as Ev[];
+    assert.is(events.length, JSON.parse(r.out).events);
+    for (const e of events) if (e.ph !== 'M') assert.ok(Number.isFinite(e.ts) && (e.ph !== 'X' || e.dur! >= 0), JSON.stringify(e));
+    return events;
+  };
+  const store = await Db.open(db, {readOnly: true});
+  let inv: {closed: bigint; open: bigint}, markers: bigint, switches: bigint, gaps: bigint;
+  try {
+    inv = (await store.one<{closed: bigint; open: bigint}>(
+      `SELECT count(*) FILTER (WHERE coalesce(ts_end_ns, ts_return_ns) IS NOT NULL) AS closed, count(*) FILTER (WHERE coalesce(ts_end_ns, ts_return_ns) IS NULL) AS open
+         FROM mmu_invalidations WHERE source_id = 1 AND ts_start_ns IS NOT NULL`,
+    ))!;
+    markers = (await store.one<{n: bigint}>('SELECT count(*) AS n FROM markers WHERE source_id = 1'))!.n;
+    switches = (await store.one<{n: bigint}>('SELECT count(*) AS n FROM sched_switches WHERE source_id = 1'))!.n;
+    gaps = (await store.one<{n: bigint}>('SELECT count(*) AS n FROM gaps WHERE source_id = 2'))!.n;
+  } finally {
+    store.close();
+  }
+  const one = trace(1);
+  const of = (cat: string, ph: string) => one.filter((e) => e.cat === cat && e.ph === ph).length;
+  assert.ok(inv.closed > 0n, 'the sample has closed invalidation windows');
+  assert.is(of('mmu_notifier', 'X'), Number(inv.closed));
+  assert.is(of('mmu_notifier', 'i'), Number(inv.open));
+  assert.is(of('marker', 'i'), Number(markers));
+  const slices = one.filter((e) => e.cat === 'sched');
+  assert.ok(slices.length > 0 && slices.length < Number(switches), `${slices.length} CPU slices from ${switches} switches (the last per CPU and idle have none)`);
+  assert.ok(slices.every((e) => !/^swapper/.test(e.name)), 'idle is left out');
+
+  const two = trace(2);
+  assert.ok(gaps > 0n);
+  assert.is(two.filter((e) => e.cat === 'gap').length, Number(gaps));
+  assert.match(two.find((e) => e.cat === 'gap')!.name, /^CPU \d+: \d+ events lost$/);
+
+  const three = ktrail('export', '--db', db, '--format', 'perfetto', '--source', '3', '--out', path.join(tmp, 'p3.json'), '--json');
+  assert.is(three.code, 0, three.err);
+  assert.ok(JSON.parse(three.out).by_kind.report > 0, 'the kernel log\'s OOM reports are instants');
+});
+
 test.after(() => fs.rmSync(tmp, {recursive: true, force: true}));
 
 test.run();

@@ -1,0 +1,195 @@
+import fs from 'node:fs';
+import {UserError} from '../errors.js';
+import type {Db} from './db.js';
+
+/**
+ * `ktrail export --format perfetto`: one source as a Chrome JSON trace (the
+ * Trace Event Format, which ui.perfetto.dev and chrome://tracing open):
+ *
+ * - per CPU, what ran, from sched_switches (a slice from each switch to the
+ *   next one on that CPU, named after the task switched in; idle left out);
+ * - per task, mmu_notifier invalidation windows from mmu_invalidations
+ *   (start to end, or to the start's return when no end was captured; an
+ *   instant when neither was);
+ * - instants: trace_marker writes (on the writing task), kernel reports
+ *   (oops, WARNING, lockdep, ...), lost-event gaps and ktrail's findings
+ *   (when `check --db` wrote them), on a track of their own.
+ *
+ * Timestamps are microseconds, as the format wants (fractions keep the ns).
+ * Events are written as they are read, one row at a time.
+ */
+
+export interface PerfettoSummary {
+  source_id: number;
+  out: string;
+  events: number;
+  by_kind: Record<string, number>;
+}
+
+/** Pseudo process ids for tracks that are not tasks (real pids are at most 4194304). */
+const CPUS_PID = 100_000_001;
+const KTRAIL_PID = 100_000_002;
+
+export async function exportPerfetto(db: Db, out: string, sourceId: number | null): Promise<PerfettoSummary> {
+  const sources = await db.all<{source_id: number; meta: string | null; first_ts_ns: bigint | null; path: string | null}>(
+    'SELECT source_id, meta::VARCHAR AS meta, first_ts_ns, path FROM sources ORDER BY source_id',
+  );
+  if (sources.length === 0) throw new UserError(`${db.path} has no sources`);
+  let src = sources[0]!;
+  if (sourceId !== null) {
+    const s = sources.find((x) => Number(x.source_id) === sourceId);
+    if (!s) throw new UserError(`no source ${sourceId} in ${db.path} (sources: ${sources.map((x) => x.source_id).join(', ')})`);
+    src = s;
+  } else if (sources.length > 1) {
+    // Sources are separate captures (other boots, other machines): one timeline would mix unrelated clocks.
+    throw new UserError(`${db.path} has ${sources.length} sources; pick one with --source ID (ktrail sources lists them)`);
+  }
+  const id = Number(src.source_id);
+  const meta = src.meta ? (JSON.parse(src.meta) as Record<string, unknown>) : {};
+  if (meta.clock === 'counter') throw new UserError(`source ${id} was recorded with a counter clock: its timestamps have no time unit to show`);
+  if (src.first_ts_ns === null) throw new UserError(`source ${id} has no timestamps: nothing to put on a timeline`);
+
+  const fd = fs.openSync(out, 'w');
+  const counts: Record<string, number> = {};
+  let n = 0;
+  let pending = '';
+  const emit = (kind: string, e: Record<string, unknown>) => {
+    pending += `${n === 0 ? '' : ',\n'}${JSON.stringify(e)}`;
+    n++;
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    if (pending.length > 1 << 20) {
+      fs.writeSync(fd, pending);
+      pending = '';
+    }
+  };
+  try {
+    fs.writeSync(fd, '{"displayTimeUnit":"ns","traceEvents":[\n');
+    const named = new Set<number>();
+    const nameProcess = (pid: number, name: string) => {
+      if (named.has(pid)) return;
+      named.add(pid);
+      emit('metadata', {ph: 'M', name: 'process_name', pid, tid: pid, args: {name}});
+    };
+    nameProcess(CPUS_PID, 'CPUs');
+    nameProcess(KTRAIL_PID, `ktrail: ${src.path ?? `source ${id}`}`);
+
+    if (await db.tableExists('sched_switches')) {
+      const cpusNamed = new Set<number>();
+      let last: {cpu: number; ts: bigint; comm: string | null; pid: number | null} | null = null;
+      const close = (until: bigint) => {
+        if (!last || last.pid === 0 || last.pid === null) return;
+        emit('cpu_slice', {ph: 'X', cat: 'sched', name: `${last.comm ?? '?'} ${last.pid}`, pid: CPUS_PID, tid: last.cpu, ts: us(last.ts), dur: us(until - last.ts), args: {pid: last.pid, comm: last.comm}});
+      };
+      for await (const rows of db.stream<{cpu: number | null; ts_ns: bigint | null; next_comm: string | null; next_pid: number | null}>(
+        'SELECT cpu, ts_ns, next_comm, next_pid FROM sched_switches WHERE source_id = $1 AND cpu IS NOT NULL AND ts_ns IS NOT NULL ORDER BY cpu, ts_ns, seq',
+        [id],
+      )) {
+        for (const r of rows) {
+          const cpu = Number(r.cpu);
+          if (!cpusNamed.has(cpu)) {
+            cpusNamed.add(cpu);
+            emit('metadata', {ph: 'M', name: 'thread_name', pid: CPUS_PID, tid: cpu, args: {name: `CPU ${cpu}`}});
+          }
+          if (last && last.cpu === cpu) close(r.ts_ns!);
+          last = {cpu, ts: r.ts_ns!, comm: r.next_comm, pid: r.next_pid === null ? null : Number(r.next_pid)};
+        }
+      }
+      // The last task on each CPU ran on past the trace's end: no slice for it (its end is unknown).
+    }
+
+    if (await db.tableExists('mmu_invalidations')) {
+      for await (const rows of db.stream<Record<string, unknown>>(
+        `SELECT inv_id, level, origin, symbol, end_symbol, pid, tgid, comm, cpu, mm, "start", "end", blockable, event, seq,
+                ts_start_ns, ts_return_ns, ret, ts_end_ns
+           FROM mmu_invalidations WHERE source_id = $1 AND ts_start_ns IS NOT NULL ORDER BY ts_start_ns, inv_id`,
+        [id],
+      )) {
+        for (const r of rows) {
+          const pid = r.pid === null ? 0 : Number(r.pid);
+          const proc = r.tgid === null ? pid : Number(r.tgid);
+          nameProcess(proc, `${r.comm ?? '?'} ${proc}`);
+          const t0 = r.ts_start_ns as bigint;
+          const t1 = (r.ts_end_ns ?? r.ts_return_ns) as bigint | null;
+          const args = {
+            level: r.level,
+            origin: r.origin,
+            mm: hex(r.mm),
+            start: hex(r.start),
+            end: hex(r.end),
+            blockable: r.blockable,
+            event: r.event,
+            ret: r.ret,
+            line: r.seq === null ? null : Number(r.seq as bigint),
+            closed_by: r.ts_end_ns !== null ? (r.end_symbol ?? 'end') : r.ts_return_ns !== null ? 'return of the start (no end captured)' : null,
+          };
+          const name = String(r.symbol ?? r.level ?? 'invalidation');
+          if (t1 !== null && t1 >= t0) emit('invalidation', {ph: 'X', cat: 'mmu_notifier', name, pid: proc, tid: pid, ts: us(t0), dur: us(t1 - t0), args});
+          else emit('invalidation', {ph: 'i', s: 't', cat: 'mmu_notifier', name, pid: proc, tid: pid, ts: us(t0), args});
+        }
+      }
+    }
+
+    for await (const rows of db.stream<{ts_ns: bigint | null; pid: number | null; text: string | null; seq: bigint}>(
+      'SELECT ts_ns, pid, text, seq FROM markers WHERE source_id = $1 AND ts_ns IS NOT NULL ORDER BY ts_ns, seq',
+      [id],
+    )) {
+      for (const r of rows) {
+        const pid = r.pid === null ? KTRAIL_PID : Number(r.pid);
+        emit('marker', {ph: 'i', s: 't', cat: 'marker', name: clip(r.text ?? ''), pid, tid: pid, ts: us(r.ts_ns!), args: {line: Number(r.seq)}});
+      }
+    }
+    // Gap lines carry no time of their own: each is shown at the last event printed before it (the events
+    // lost come after that one), or at the first one after it when it opens the capture.
+    for await (const rows of db.stream<{ts_ns: bigint | null; seq: bigint; kind: string | null; lost: bigint | null; cpu: number | null}>(
+      `WITH e AS (SELECT source_id, seq, ts_ns FROM events WHERE source_id = $1 AND ts_ns IS NOT NULL)
+       SELECT coalesce(b.ts_ns, a.ts_ns) AS ts_ns, g.seq, g.kind, g.lost, g.cpu FROM gaps g
+         ASOF LEFT JOIN e b ON b.source_id = g.source_id AND b.seq <= g.seq
+         ASOF LEFT JOIN e a ON a.source_id = g.source_id AND a.seq >= g.seq
+        WHERE g.source_id = $1 AND coalesce(b.ts_ns, a.ts_ns) IS NOT NULL ORDER BY g.seq`,
+      [id],
+    )) {
+      for (const r of rows) {
+        const name = r.lost !== null ? `${r.lost} events lost` : r.kind === 'buffer-started' ? 'buffer started (older events overwritten)' : 'events lost';
+        emit('gap', {ph: 'i', s: 'g', cat: 'gap', name: r.cpu === null ? name : `CPU ${r.cpu}: ${name}`, pid: KTRAIL_PID, tid: KTRAIL_PID, ts: us(r.ts_ns!), args: {line: Number(r.seq)}});
+      }
+    }
+    if (await db.tableExists('reports')) {
+      for (const r of await db.all<{ts_ns: bigint; title: string; class: string; seq_start: bigint; pid: number | null; comm: string | null}>(
+        'SELECT ts_ns, title, class, seq_start, pid, comm FROM reports WHERE source_id = $1 AND ts_ns IS NOT NULL ORDER BY ts_ns',
+        [id],
+      )) {
+        emit('report', {ph: 'i', s: 'g', cat: 'kernel report', name: r.title, pid: KTRAIL_PID, tid: KTRAIL_PID, ts: us(r.ts_ns), args: {class: r.class, line: Number(r.seq_start), pid: r.pid, comm: r.comm}});
+      }
+    }
+    if (await db.tableExists('findings')) {
+      for (const r of await db.all<{ts_ns: bigint; ts_end_ns: bigint | null; rule: string; title: string; severity: string; fingerprint: string}>(
+        'SELECT ts_ns, ts_end_ns, rule, title, severity, fingerprint FROM findings WHERE source_id = $1 AND ts_ns IS NOT NULL ORDER BY ts_ns',
+        [id],
+      )) {
+        const name = `${r.severity}: ${r.title}`;
+        const args = {rule: r.rule, fingerprint: r.fingerprint};
+        if (r.ts_end_ns !== null && r.ts_end_ns > r.ts_ns) {
+          emit('finding', {ph: 'X', cat: 'ktrail finding', name, pid: KTRAIL_PID, tid: KTRAIL_PID, ts: us(r.ts_ns), dur: us(r.ts_end_ns - r.ts_ns), args});
+        } else emit('finding', {ph: 'i', s: 'g', cat: 'ktrail finding', name, pid: KTRAIL_PID, tid: KTRAIL_PID, ts: us(r.ts_ns), args});
+      }
+    }
+    fs.writeSync(fd, `${pending}\n]}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return {source_id: id, out, events: n, by_kind: counts};
+}
+
+/** ns as the format's microseconds, keeping the ns as the fraction. */
+function us(ns: bigint): number {
+  return Number(ns / 1000n) + Number(ns % 1000n) / 1000;
+}
+
+function hex(v: unknown): string | null {
+  return typeof v === 'bigint' || typeof v === 'number' ? `0x${v.toString(16)}` : null;
+}
+
+/** A marker's text as an event name: long ones cut (the whole text stays in the trace file it came from). */
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
