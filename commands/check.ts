@@ -35,7 +35,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
     severity: Flags.string({description: 'lowest severity shown', options: SEVERITIES, default: 'info'}),
     'fail-on': Flags.string({description: 'exit 1 when a finding is at or above this severity', options: SEVERITIES, default: 'error'}),
     format: Flags.string({
-      description: 'output format; markdown is for a merge-request comment or job summary (quoted log text makes no @mentions, #refs or links)',
+      description: 'output format; markdown is for a merge-request comment or job summary (quoted log text makes no @mentions, #refs or links); html is one self-contained page (log text escaped)',
       options: FINDINGS_FORMATS,
       default: 'table',
     }),

@@ -3,10 +3,11 @@ import type {RunResult} from '../rules/engine.js';
 import {severityRank, type Coverage, type Finding, type Severity, type SourceInfo} from '../rules/types.js';
 import {renderCsv, toJsonValue} from './render.js';
 import {sanitizeForTerminal} from './sanitize.js';
+import {renderFindingsHtml} from './findings-html.js';
 import {findingWhen, secondsText} from './when.js';
 
-export type FindingsFormat = 'table' | 'json' | 'csv' | 'markdown';
-export const FINDINGS_FORMATS: FindingsFormat[] = ['table', 'json', 'csv', 'markdown'];
+export type FindingsFormat = 'table' | 'json' | 'csv' | 'markdown' | 'html';
+export const FINDINGS_FORMATS: FindingsFormat[] = ['table', 'json', 'csv', 'markdown', 'html'];
 
 export interface CheckSummary {
   findings: number;
@@ -50,11 +51,11 @@ export function buildReport(result: RunResult, opts: {minSeverity: Severity; fai
   };
 }
 
-function sourceName(sources: SourceInfo[], id: number): string {
+export function sourceName(sources: SourceInfo[], id: number): string {
   return sources.find((s) => s.source_id === id)?.path || `source ${id}`;
 }
 
-function groupByRule(findings: Finding[]): Map<string, Finding[]> {
+export function groupByRule(findings: Finding[]): Map<string, Finding[]> {
   const m = new Map<string, Finding[]>();
   for (const f of findings) {
     let l = m.get(f.rule);
@@ -64,7 +65,7 @@ function groupByRule(findings: Finding[]): Map<string, Finding[]> {
   return new Map([...m].sort((a, b) => a[0].localeCompare(b[0])));
 }
 
-function summaryLine(r: CheckReport): string {
+export function summaryLine(r: CheckReport): string {
   const s = r.summary;
   const counts = `${s.by_severity.error} error, ${s.by_severity.warning} warning, ${s.by_severity.info} info`;
   const hidden = s.findings - s.shown;
@@ -217,6 +218,8 @@ export function renderFindings(format: FindingsFormat, r: CheckReport, columns?:
       return renderFindingsCsv(r);
     case 'markdown':
       return renderFindingsMarkdown(r);
+    case 'html':
+      return renderFindingsHtml(r);
     case 'json':
       return JSON.stringify(reportJson(r), null, 2) + '\n';
   }
