@@ -23,6 +23,7 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     out: Flags.string({description: 'dataset directory (created; other hosts and runs in it are kept); with --format perfetto, the trace file', required: true, helpValue: 'PATH', parse: nonEmpty}),
     format: Flags.string({description: 'parquet: a dataset partitioned by host and run; perfetto: one source as a Chrome JSON trace', options: ['parquet', 'perfetto'], default: 'parquet'}),
     source: Flags.integer({description: 'with --format perfetto: the source to export (ktrail sources lists them)', helpValue: 'ID'}),
+    functions: Flags.boolean({description: 'with --format perfetto: function_graph calls too, a slice per call (large for long function_graph captures)', default: false}),
     host: Flags.string({description: 'host partition value (default: this machine\'s host name)', helpValue: 'NAME', parse: nonEmpty}),
     run: Flags.string({description: 'run partition value (default: the database file\'s name without its extension)', helpValue: 'NAME', parse: nonEmpty}),
     table: Flags.string({description: 'a table to export (any table of the database, projections included); repeatable', multiple: true, helpValue: 'NAME', parse: nonEmpty}),
@@ -32,6 +33,7 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     const {flags} = await this.parse(Export);
     if (flags.format === 'perfetto') return this.perfetto(flags.db, flags.out, flags.source ?? null, flags);
     if (flags.source !== undefined) throw new UserError('--source is for --format perfetto; a Parquet export has every source (filter on source_id when reading)');
+    if (flags.functions) throw new UserError('--functions is for --format perfetto');
     const {checkPartitionValue, exportTables} = await import('../src/store/export.js');
     const host = flags.host ?? hostname().split('.')[0]!;
     const run = flags.run ?? path.basename(flags.db).replace(/\.[^.]*$/, '');
@@ -54,13 +56,13 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     return {out: flags.out, host, run, tables: exported};
   }
 
-  private async perfetto(dbPath: string, out: string, source: number | null, flags: {host?: string; run?: string; table?: string[]}): Promise<unknown> {
+  private async perfetto(dbPath: string, out: string, source: number | null, flags: {host?: string; run?: string; table?: string[]; functions: boolean}): Promise<unknown> {
     for (const f of ['host', 'run', 'table'] as const) {
       if (flags[f] !== undefined) throw new UserError(`--${f} is for --format parquet; a Perfetto trace holds one source`);
     }
     const {openStore} = await import('../src/store/open.js');
     const {ensureProjections, projectionsNamedIn, staleProjections} = await import('../src/project/run.js');
-    const needed = projectionsNamedIn('sched_switches mmu_invalidations reports');
+    const needed = projectionsNamedIn(`sched_switches mmu_invalidations reports${flags.functions ? ' function_calls' : ''}`);
     // The projections it reads are built first when missing or older than the sources (as `query` does).
     const ro = await openStore(dbPath, {readOnly: true});
     let stale: string[];
@@ -81,7 +83,7 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     const db = await openStore(dbPath, {readOnly: true});
     let summary;
     try {
-      summary = await exportPerfetto(db, out, source);
+      summary = await exportPerfetto(db, out, source, {functions: flags.functions});
     } finally {
       db.close();
     }

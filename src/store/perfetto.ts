@@ -11,6 +11,7 @@ import type {Db} from './db.js';
  * - per task, mmu_notifier invalidation windows from mmu_invalidations
  *   (start to end, or to the start's return when no end was captured; an
  *   instant when neither was);
+ * - with `functions`, function_graph calls per task (function_calls);
  * - instants: trace_marker writes (on the writing task), kernel reports
  *   (oops, WARNING, lockdep, ...), lost-event gaps and ktrail's findings
  *   (when `check --db` wrote them), on a track of their own.
@@ -30,7 +31,7 @@ export interface PerfettoSummary {
 const CPUS_PID = 100_000_001;
 const KTRAIL_PID = 100_000_002;
 
-export async function exportPerfetto(db: Db, out: string, sourceId: number | null): Promise<PerfettoSummary> {
+export async function exportPerfetto(db: Db, out: string, sourceId: number | null, opts: {functions?: boolean} = {}): Promise<PerfettoSummary> {
   const sources = await db.all<{source_id: number; meta: string | null; first_ts_ns: bigint | null; path: string | null}>(
     'SELECT source_id, meta::VARCHAR AS meta, first_ts_ns, path FROM sources ORDER BY source_id',
   );
@@ -125,6 +126,25 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
           const name = String(r.symbol ?? r.level ?? 'invalidation');
           if (t1 !== null && t1 >= t0) emit('invalidation', {ph: 'X', cat: 'mmu_notifier', name, pid: proc, tid: pid, ts: us(t0), dur: us(t1 - t0), args});
           else emit('invalidation', {ph: 'i', s: 't', cat: 'mmu_notifier', name, pid: proc, tid: pid, ts: us(t0), args});
+        }
+      }
+    }
+
+    if (opts.functions && (await db.tableExists('function_calls'))) {
+      // function_graph calls (one row per call, nested per task by construction): a slice each, its length as
+      // printed, else from entry to return; a call that had not returned when the capture ended is an instant.
+      for await (const rows of db.stream<{pid: number | null; comm: string | null; func: string | null; ts_ns: bigint; ts_end_ns: bigint | null; duration_ns: bigint | null; depth: number; retval: string | null; seq: bigint}>(
+        `SELECT pid, comm, func, ts_ns, ts_end_ns, duration_ns, depth, retval, seq FROM function_calls
+          WHERE source_id = $1 AND depth IS NOT NULL AND ts_ns IS NOT NULL ORDER BY ts_ns, seq`,
+        [id],
+      )) {
+        for (const r of rows) {
+          const pid = r.pid === null ? 0 : Number(r.pid);
+          nameProcess(pid, `${r.comm ?? '?'} ${pid}`);
+          const dur = r.duration_ns ?? (r.ts_end_ns !== null ? r.ts_end_ns - r.ts_ns : null);
+          const args = {line: Number(r.seq), depth: r.depth, ...(r.retval !== null ? {retval: r.retval} : {})};
+          if (dur !== null && dur >= 0n) emit('function', {ph: 'X', cat: 'function_graph', name: r.func ?? '?', pid, tid: pid, ts: us(r.ts_ns), dur: us(dur), args});
+          else emit('function', {ph: 'i', s: 't', cat: 'function_graph', name: r.func ?? '?', pid, tid: pid, ts: us(r.ts_ns), args});
         }
       }
     }

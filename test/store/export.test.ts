@@ -146,6 +146,34 @@ test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalida
   assert.ok(JSON.parse(three.out).by_kind.report > 0, 'the kernel log\'s OOM reports are instants');
 });
 
+test('--format perfetto --functions: a slice per function_graph call that returned, an instant for one that had not', async () => {
+  const db = ingest('graph.duckdb', 'samples/ftrace/funcgraph-abstime.txt');
+  const file = path.join(tmp, 'graph.json');
+  const without = ktrail('export', '--db', db, '--format', 'perfetto', '--out', file, '--json');
+  assert.is(without.code, 0, without.err);
+  assert.is(JSON.parse(without.out).by_kind.function, undefined, 'calls only with --functions');
+  const r = ktrail('export', '--db', db, '--format', 'perfetto', '--functions', '--out', file, '--json');
+  assert.is(r.code, 0, r.err);
+  const store = await Db.open(db, {readOnly: true});
+  let c: {n: bigint; closed: bigint};
+  try {
+    c = (await store.one<{n: bigint; closed: bigint}>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE coalesce(duration_ns, ts_end_ns - ts_ns) IS NOT NULL) AS closed
+         FROM function_calls WHERE depth IS NOT NULL AND ts_ns IS NOT NULL`,
+    ))!;
+  } finally {
+    store.close();
+  }
+  const events = (JSON.parse(fs.readFileSync(file, 'utf8')).traceEvents as Array<{ph: string; cat?: string; name: string; dur?: number}>).filter((e) => e.cat === 'function_graph');
+  assert.ok(c.closed > 0n && c.closed < c.n, 'the sample has calls that returned and calls that had not');
+  assert.is(events.length, Number(c.n));
+  assert.is(events.filter((e) => e.ph === 'X').length, Number(c.closed));
+  assert.ok(events.some((e) => e.name === 'rcu_irq_enter' && e.ph === 'X' && Math.abs(e.dur! - 0.153) < 1e-9), 'a leaf call lasts as long as printed');
+  const misuse = ktrail('export', '--db', db, '--out', path.join(tmp, 'ds'), '--functions');
+  assert.is(misuse.code, 2);
+  assert.match(misuse.err, /--functions is for --format perfetto/);
+});
+
 test.after(() => fs.rmSync(tmp, {recursive: true, force: true}));
 
 test.run();
