@@ -61,24 +61,9 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
       if (flags[f] !== undefined) throw new UserError(`--${f} is for --format parquet; a Perfetto trace holds one source`);
     }
     const {openStore} = await import('../src/store/open.js');
-    const {ensureProjections, projectionsNamedIn, staleProjections} = await import('../src/project/run.js');
-    const needed = projectionsNamedIn(`sched_switches mmu_invalidations reports${flags.functions ? ' function_calls' : ''}`);
+    const {buildStaleProjectionsAt, projectionsNamedIn} = await import('../src/project/run.js');
     // The projections it reads are built first when missing or older than the sources (as `query` does).
-    const ro = await openStore(dbPath, {readOnly: true});
-    let stale: string[];
-    try {
-      stale = await staleProjections(ro, needed);
-    } finally {
-      ro.close();
-    }
-    if (stale.length) {
-      const rw = await openStore(dbPath);
-      try {
-        await ensureProjections(rw, needed);
-      } finally {
-        rw.close();
-      }
-    }
+    await buildStaleProjectionsAt(dbPath, projectionsNamedIn(`sched_switches mmu_invalidations reports${flags.functions ? ' function_calls' : ''}`));
     const {exportPerfetto} = await import('../src/store/perfetto.js');
     const db = await openStore(dbPath, {readOnly: true});
     let summary;

@@ -78,24 +78,9 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
    * query never reads a projection that leaves out a source.
    */
   private async buildProjections(dbPath: string, sql: string): Promise<void> {
-    const {openStore} = await import('../src/store/open.js');
-    const {ensureProjections, projectionsNamedIn, staleProjections} = await import('../src/project/run.js');
-    const names = projectionsNamedIn(sql);
-    if (names.length === 0) return;
-    const ro = await openStore(dbPath, {readOnly: true});
-    let stale: string[];
-    try {
-      stale = await staleProjections(ro, names);
-    } finally {
-      ro.close();
-    }
-    if (stale.length === 0) return;
-    if (process.stderr.isTTY) process.stderr.write(`ktrail: building ${stale.join(', ')} from the event log\n`);
-    const rw = await openStore(dbPath);
-    try {
-      await ensureProjections(rw, names);
-    } finally {
-      rw.close();
-    }
+    const {buildStaleProjectionsAt, projectionsNamedIn} = await import('../src/project/run.js');
+    await buildStaleProjectionsAt(dbPath, projectionsNamedIn(sql), (stale) => {
+      if (process.stderr.isTTY) process.stderr.write(`ktrail: building ${stale.join(', ')} from the event log\n`);
+    });
   }
 }

@@ -1,5 +1,5 @@
 import {visibleControls} from '../gate/escape.js';
-import {type CheckReport, groupByRule, sourceName, summaryLine} from './findings.js';
+import {type CheckReport, groupByRule, sourceName, summaryLine, taskLabel} from './findings.js';
 import {findingWhen} from './when.js';
 
 /**
@@ -33,7 +33,7 @@ export function renderFindingsHtml(r: CheckReport): string {
     out.push(`<h3>${h(rule)} (${fs.length})</h3>`);
     for (const f of fs) {
       const when = findingWhen(f);
-      const where = [sourceName(r.sources, f.source_id), when ? `at ${when}` : '', f.comm || f.pid !== null ? `task ${f.comm ?? '?'}${f.pid !== null ? `/${f.pid}` : ''}` : ''].filter(Boolean).join(', ');
+      const where = [sourceName(r.sources, f.source_id), when ? `at ${when}` : '', taskLabel(f)].filter(Boolean).join(', ');
       out.push(`<div class="finding ${f.severity}">`);
       out.push(`<h4><span class="sev">${f.severity}</span> ${h(f.title)}${f.confidence === 'certain' ? '' : ` <span class="conf">[${f.confidence}]</span>`}</h4>`);
       out.push(`<p class="where">${h(where)} &middot; fingerprint <code>${h(f.fingerprint)}</code></p>`);

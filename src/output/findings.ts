@@ -55,6 +55,11 @@ export function sourceName(sources: SourceInfo[], id: number): string {
   return sources.find((s) => s.source_id === id)?.path || `source ${id}`;
 }
 
+/** `task comm/pid` of a finding, empty when it names no task. */
+export function taskLabel(f: Finding): string {
+  return f.comm || f.pid !== null ? `task ${f.comm ?? '?'}${f.pid !== null ? `/${f.pid}` : ''}` : '';
+}
+
 export function groupByRule(findings: Finding[]): Map<string, Finding[]> {
   const m = new Map<string, Finding[]>();
   for (const f of findings) {
@@ -83,7 +88,7 @@ export function renderFindingsText(r: CheckReport, columns = PLAIN_WIDTH): strin
       out.push(`  ${f.severity.toUpperCase().padEnd(7)} ${t(f.title)}${f.confidence === 'certain' ? '' : `  [${f.confidence}]`}`);
       // Without a monotonic time (`dmesg -T`, journal), the wall-clock time its first line printed.
       const when = findingWhen(f);
-      const where = [sourceName(r.sources, f.source_id), when ? (f.ts_ns !== null ? when : `at ${when}`) : '', f.comm || f.pid !== null ? `task ${f.comm ?? '?'}${f.pid !== null ? `/${f.pid}` : ''}` : ''].filter(Boolean);
+      const where = [sourceName(r.sources, f.source_id), when ? (f.ts_ns !== null ? when : `at ${when}`) : '', taskLabel(f)].filter(Boolean);
       out.push(`          ${t(where.join('  '))}`);
       out.push(`          ${t(f.message)}`);
       const width = Math.max(...f.evidence.map((e) => String(e.seq).length), 1);

@@ -175,6 +175,33 @@ async function findStale(db: Db, names: string[]): Promise<{key: string; stale: 
 }
 
 /**
+ * For commands that read a database read-only (`query`, `export`): the named
+ * projections that are missing or older than the sources are built first, in
+ * a short read-write session, so a read never sees one that leaves out a
+ * source. Returns the ones it built (`onBuild` hears of them before).
+ */
+export async function buildStaleProjectionsAt(dbPath: string, names: string[], onBuild?: (stale: string[]) => void): Promise<string[]> {
+  if (names.length === 0) return [];
+  const {openStore} = await import('../store/open.js');
+  const ro = await openStore(dbPath, {readOnly: true});
+  let stale: string[];
+  try {
+    stale = await staleProjections(ro, names);
+  } finally {
+    ro.close();
+  }
+  if (stale.length === 0) return stale;
+  onBuild?.(stale);
+  const rw = await openStore(dbPath);
+  try {
+    await ensureProjections(rw, names);
+  } finally {
+    rw.close();
+  }
+  return stale;
+}
+
+/**
  * The projections whose tables `sql` names (a word match on the table names:
  * a name inside a string literal counts too, which only builds one more
  * projection than needed).

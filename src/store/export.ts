@@ -41,25 +41,18 @@ export function checkPartitionValue(flag: string, value: string): void {
 export async function exportTables(db: Db, opts: ExportOptions): Promise<ExportedTable[]> {
   checkPartitionValue('host', opts.host);
   checkPartitionValue('run', opts.run);
-  const present = new Set(
-    (await db.all<{name: string}>("SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'")).map((r) => r.name),
-  );
   const wanted = opts.tables.length ? [...new Set(opts.tables)] : EVENT_LOG_TABLES.map((t) => t.name);
   for (const t of wanted) {
-    if (!present.has(t)) {
-      const known = [...present].sort();
+    if (!(await db.tableExists(t))) {
+      const known = (await db.all<{name: string}>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")).map((r) => r.name);
       throw new UserError(`no table ${t} in ${db.path}${known.length ? ` (tables: ${known.join(', ')})` : ' (it has no tables)'}`);
     }
   }
   const out: ExportedTable[] = [];
   for (const table of wanted) {
-    const columns = await db.all<{name: string}>(
-      "SELECT column_name AS name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1",
-      [table],
-    );
     // A column of the same name as a partition key would be shadowed by the path's value when read back.
-    const clash = columns.find((c) => c.name === 'host' || c.name === 'run');
-    if (clash) throw new UserError(`table ${table} has a column named ${clash.name}, which is a partition key of the export; export it with \`ktrail query "COPY ..."\``);
+    const clash = (await db.columnNames(table)).find((c) => c === 'host' || c === 'run');
+    if (clash) throw new UserError(`table ${table} has a column named ${clash}, which is a partition key of the export; export it with \`ktrail query "COPY ..."\``);
     const partition = path.join(opts.out, table, `host=${opts.host}`, `run=${opts.run}`);
     // This host and run again: its old files go (a previous export may have written more of them).
     fs.rmSync(partition, {recursive: true, force: true});
@@ -69,9 +62,9 @@ export async function exportTables(db: Db, opts: ExportOptions): Promise<Exporte
     // the file: readers take them from it (hive_partitioning). An empty table still gets a file, so its
     // columns can be read.
     const file = path.join(partition, 'data_0.parquet');
-    await db.run(`COPY (SELECT * FROM "${table}") TO '${file.replace(/'/g, "''")}' (FORMAT parquet)`);
-    const rows = await db.one<{n: bigint}>(`SELECT count(*) AS n FROM "${table}"`);
-    out.push({table, rows: Number(rows!.n), dir: partition, files: [file]});
+    // COPY answers with the number of rows it wrote.
+    const written = await db.one<{Count: bigint}>(`COPY (SELECT * FROM "${table}") TO '${file.replace(/'/g, "''")}' (FORMAT parquet)`);
+    out.push({table, rows: Number(written!.Count), dir: partition, files: [file]});
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import {probeLabel} from '../../probes/catalog.js';
 import {isFtraceFormat} from '../../ingest/format-ids.js';
+import {secondsText} from '../../output/when.js';
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, SourceInfo} from '../types.js';
 import {wallTime} from '../support.js';
@@ -130,10 +131,7 @@ export function task(comm: string | null | undefined, pid: number | null | undef
 }
 
 export function secs(ts: bigint | null | undefined): string {
-  if (ts === null || ts === undefined) return '?';
-  const s = ts / 1_000_000_000n;
-  const us = (ts % 1_000_000_000n) / 1000n;
-  return `${s}.${us.toString().padStart(6, '0')}`;
+  return ts === null || ts === undefined ? '?' : secondsText(ts);
 }
 
 export function lastTs(src: SourceInfo): bigint | null {

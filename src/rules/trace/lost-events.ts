@@ -1,6 +1,7 @@
 import {z} from 'zod';
 import {formatMessage, gapSpans, type GapSpan} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
+import {secondsText} from '../../output/when.js';
 
 const meta = {
   id: 'trace/lost-events',
@@ -28,10 +29,7 @@ function gapText(g: GapSpan): string {
 }
 
 function seconds(ns: bigint | null, open: string): string {
-  if (ns === null) return open;
-  const s = ns / 1_000_000_000n;
-  const us = (ns % 1_000_000_000n) / 1000n;
-  return `${s}.${us.toString().padStart(6, '0')}`;
+  return ns === null ? open : secondsText(ns);
 }
 
 export default defineRule({
