@@ -209,9 +209,38 @@ export function renderFindingsMarkdown(r: CheckReport): string {
   return out.join('\n');
 }
 
-/** JSON-safe payload (bigint timestamps as numbers when exact). */
+/**
+ * JSON-safe payload (bigint timestamps as numbers when exact). Findings and
+ * their evidence get one key order, Finding's own, whichever rule made them
+ * and whether they come from a rule run (check) or from the findings table
+ * (report): the same findings give the same text.
+ */
 export function reportJson(r: CheckReport): unknown {
-  return toJsonValue(r);
+  return toJsonValue({...r, findings: r.findings.map(orderedFinding)});
+}
+
+function orderedFinding(f: Finding): Finding {
+  return {
+    rule: f.rule,
+    severity: f.severity,
+    confidence: f.confidence,
+    title: f.title,
+    fingerprint: f.fingerprint,
+    source_id: f.source_id,
+    ts_ns: f.ts_ns,
+    ts_end_ns: f.ts_end_ns,
+    pid: f.pid,
+    comm: f.comm,
+    message: f.message,
+    evidence: f.evidence.map((e) => ({
+      source_id: e.source_id,
+      seq: e.seq,
+      ts_ns: e.ts_ns,
+      role: e.role,
+      text: e.text,
+      ...(e.wall_time !== undefined ? {wall_time: e.wall_time} : {}),
+    })),
+  };
 }
 
 /** `columns`: the terminal's, for the human format (wrapped coverage reasons); 100 when not given. */

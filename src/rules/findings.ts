@@ -8,7 +8,7 @@ import {defineTable} from '../store/tables.js';
 export const findingsTable = defineTable({
   name: 'findings',
   kind: 'projection',
-  doc: 'One row per finding of a rule (see `ktrail rules list`). Rewritten by every `ktrail check` / `ktrail rebuild` for the rules it ran.',
+  doc: 'One row per finding of a rule (see `ktrail rules list`). Rewritten by every `ktrail check --db` / `ktrail rebuild` for the rules it ran; `ktrail report` prints them.',
   columns: [
     {name: 'finding_id', type: 'INTEGER', nullable: false, doc: 'Position in the ordered result (source_id, seq, rule, title); 1-based.'},
     {name: 'rule', type: 'VARCHAR', nullable: false, doc: 'Rule id, e.g. `lockdep/report`.'},
