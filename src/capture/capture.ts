@@ -70,6 +70,8 @@ export interface CaptureSummary {
 
 /** How often the trace and the kernel log are drained while the command runs. */
 const POLL_MS = 100;
+/** How long a command may run on after Ctrl-C before capture stops it with SIGTERM. */
+export const INTERRUPT_GRACE_MS = 5000;
 
 export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> {
   const tracefs = findTracefs(opts.tracefs ? [opts.tracefs] : undefined);
@@ -252,14 +254,26 @@ class Session {
         if (r instanceof Error) reject(r);
         else resolve(r);
       };
+      const running = () => child !== null && child.exitCode === null && child.signalCode === null;
+      let interrupts = 0;
+      const stopCommand = () => {
+        if (done || !running()) return;
+        opts.log(`${opts.command![0]} is still running after Ctrl-C; sending it SIGTERM`);
+        child!.kill('SIGTERM');
+      };
       this.onSignal = (sig: NodeJS.Signals) => {
         interrupted = true;
-        // A terminal's Ctrl-C reaches the command too (same process group); SIGTERM is passed on.
-        if (child && child.exitCode === null && child.signalCode === null) {
-          if (sig !== 'SIGINT') child.kill(sig);
+        if (!running()) {
+          finish({by: 'interrupt', code: null, signal: null});
           return;
         }
-        finish({by: 'interrupt', code: null, signal: null});
+        // SIGTERM and SIGHUP are passed on. A terminal's Ctrl-C reaches the command too (same process
+        // group), and a second SIGINT would cut short its own clean-up: it gets time to end. A SIGINT
+        // sent to ktrail alone (kill -INT PID) reached only ktrail: the command is stopped with SIGTERM
+        // when that time is over, or at once on a second Ctrl-C.
+        if (sig !== 'SIGINT') child!.kill(sig);
+        else if (interrupts++ === 0) timers.push(setTimeout(stopCommand, INTERRUPT_GRACE_MS));
+        else stopCommand();
       };
       if (this.signalled) {
         finish({by: 'interrupt', code: null, signal: null});

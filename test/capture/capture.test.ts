@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {INSTANCE_PREFIX} from '../../src/capture/capture.js';
+import {INSTANCE_PREFIX, INTERRUPT_GRACE_MS} from '../../src/capture/capture.js';
 import {findTracefs} from '../../src/probes/check.js';
 
 const tracefs = findTracefs();
@@ -115,6 +115,58 @@ test('--duration without a command; Ctrl-C ends a capture early and keeps what w
   const short = ktrail(['capture', '--out', path.join(tmp, 'run2b'), '--duration', '0.2', '--json']);
   assert.is(short.code, 0, short.err);
   assert.is(JSON.parse(short.out).stopped_by, 'duration');
+});
+
+/** Starts `ktrail capture --json -- CMD...` and resolves once its instance records. */
+async function startCapture(out: string, command: string[]) {
+  const child = spawn(process.execPath, ['bin/run.js', 'capture', '--out', out, '--json', '--', ...command], {stdio: ['ignore', 'pipe', 'pipe']});
+  const io = {stdout: '', stderr: ''};
+  child.stdout.on('data', (d) => (io.stdout += d));
+  child.stderr.on('data', (d) => (io.stderr += d));
+  const t0 = Date.now();
+  while (ourInstances().length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return {child, io, exited};
+}
+
+test('a SIGINT sent to capture alone stops its command with SIGTERM after the grace time, a second one at once', async () => {
+  if (skip) return;
+  const before = topLevelState();
+  // `kill -INT PID` reaches ktrail only: the command (not in a terminal's process group here) never sees it.
+  const once = await startCapture(path.join(tmp, 'int1'), ['sleep', '60']);
+  const t0 = Date.now();
+  once.child.kill('SIGINT');
+  assert.is(await once.exited, 0, once.io.stderr);
+  const waited = Date.now() - t0;
+  assert.ok(waited >= INTERRUPT_GRACE_MS - 100 && waited < INTERRUPT_GRACE_MS + 4000, `ended ${waited} ms after SIGINT`);
+  const s = JSON.parse(once.io.stdout);
+  assert.equal([s.stopped_by, s.exit_code, s.signal], ['interrupt', null, 'SIGTERM']);
+  assert.match(once.io.stderr, /^ktrail capture: sleep is still running after Ctrl-C; sending it SIGTERM$/m);
+
+  const twice = await startCapture(path.join(tmp, 'int2'), ['sleep', '60']);
+  const t1 = Date.now();
+  twice.child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 200));
+  twice.child.kill('SIGINT');
+  assert.is(await twice.exited, 0, twice.io.stderr);
+  assert.ok(Date.now() - t1 < INTERRUPT_GRACE_MS - 1000, `ended ${Date.now() - t1} ms after the first SIGINT`);
+  assert.is(JSON.parse(twice.io.stdout).signal, 'SIGTERM');
+
+  // A command that ends on the Ctrl-C itself (as from a terminal) is not sent anything more.
+  const own = await startCapture(path.join(tmp, 'int3'), ['sh', '-c', 'trap "exit 7" INT; while :; do sleep 0.05; done']);
+  // The terminal's Ctrl-C goes to the whole process group; here, to the shell and ktrail one after the other.
+  const shell = Number(spawnSync('pgrep', ['-P', String(own.child.pid)], {encoding: 'utf8'}).stdout.trim());
+  assert.ok(shell > 0, 'the command runs as a child of ktrail');
+  process.kill(shell, 'SIGINT');
+  process.kill(own.child.pid!, 'SIGINT');
+  assert.is(await own.exited, 0, own.io.stderr);
+  const o = JSON.parse(own.io.stdout);
+  assert.equal([o.stopped_by, o.exit_code, o.signal], ['interrupt', 7, null]);
+  assert.not.match(own.io.stderr, /sending it SIGTERM/);
+
+  assert.equal(topLevelState(), before);
+  assert.equal(ourInstances(), []);
 });
 
 test('an instance left by a capture that was killed is removed by the next one', () => {
