@@ -2,8 +2,8 @@ import {existsSync} from 'node:fs';
 import {Args, Flags} from '@oclif/core';
 import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
-import {buildReport, FINDINGS_FORMATS, renderFindings, reportJson, type FindingsFormat} from '../src/output/findings.js';
-import {SEVERITIES, type Severity} from '../src/rules/types.js';
+import {emitFindings, FINDINGS_FORMATS} from '../src/output/findings.js';
+import {SEVERITIES} from '../src/rules/types.js';
 import {RULES_MEMORY_DEFAULT} from '../src/store/open.js';
 
 export default class Check extends KtrailCommand {
@@ -75,10 +75,6 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to ch
       db.close();
     }
 
-    const report = buildReport(result, {minSeverity: flags.severity as Severity, failOn: flags['fail-on'] as Severity});
-    if (!this.jsonEnabled()) process.stdout.write(renderFindings(flags.format as FindingsFormat, report, process.stdout.isTTY ? process.stdout.columns : undefined));
-    // Exit 1 after the output is printed (this.exit would skip the --json output).
-    if (report.summary.failing > 0) process.exitCode = 1;
-    return reportJson(report);
+    return emitFindings(result, flags, this.jsonEnabled());
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
-import {buildReport, FINDINGS_FORMATS, renderFindings, reportJson, type FindingsFormat} from '../src/output/findings.js';
-import {SEVERITIES, type Severity} from '../src/rules/types.js';
+import {emitFindings, FINDINGS_FORMATS} from '../src/output/findings.js';
+import {SEVERITIES} from '../src/rules/types.js';
 
 export default class Report extends KtrailCommand {
   static summary = 'Print the findings a `ktrail check --db` stored, without running the rules again.';
@@ -37,9 +37,6 @@ input errors (no such database, or no check ever stored findings in it).`;
     } finally {
       db.close();
     }
-    const report = buildReport(result, {minSeverity: flags.severity as Severity, failOn: flags['fail-on'] as Severity});
-    if (!this.jsonEnabled()) process.stdout.write(renderFindings(flags.format as FindingsFormat, report, process.stdout.isTTY ? process.stdout.columns : undefined));
-    if (report.summary.failing > 0) process.exitCode = 1;
-    return reportJson(report);
+    return emitFindings(result, flags, this.jsonEnabled());
   }
 }

@@ -243,6 +243,23 @@ function orderedFinding(f: Finding): Finding {
   };
 }
 
+/**
+ * The end of `check` and `report`: the report in `format` on stdout (unless
+ * --json, whose payload is returned for oclif to print), and exit status 1
+ * when a finding is at or above --fail-on. The status is set, not exited
+ * with: this.exit would skip the --json output.
+ */
+export function emitFindings(
+  result: RunResult,
+  flags: {severity: string; 'fail-on': string; format: string},
+  json: boolean,
+): unknown {
+  const report = buildReport(result, {minSeverity: flags.severity as Severity, failOn: flags['fail-on'] as Severity});
+  if (!json) process.stdout.write(renderFindings(flags.format as FindingsFormat, report, process.stdout.isTTY ? process.stdout.columns : undefined));
+  if (report.summary.failing > 0) process.exitCode = 1;
+  return reportJson(report);
+}
+
 /** `columns`: the terminal's, for the human format (wrapped coverage reasons); 100 when not given. */
 export function renderFindings(format: FindingsFormat, r: CheckReport, columns?: number): string {
   switch (format) {
