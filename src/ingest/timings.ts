@@ -1,7 +1,8 @@
 /**
- * Phase timeline of an ingest on stderr when KTRAIL_TIMINGS=1 (milliseconds
- * since the process started): where the time of a large ingest goes, for
- * people tuning it. Off by default, and then costs one boolean test.
+ * Phase timeline on stderr when KTRAIL_TIMINGS=1 (milliseconds since the
+ * process started): where the time of a large ingest, projection build or
+ * rule run goes, for people tuning it. Off by default, and then costs one
+ * boolean test.
  */
 const ON = process.env.KTRAIL_TIMINGS === '1';
 

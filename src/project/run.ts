@@ -6,6 +6,7 @@ import {EVENT_LOG_TABLES} from '../store/eventlog.js';
 import {PROJECTORS, projectorByName} from './index.js';
 import {probeMappingFromEnv} from './probe-mapping.js';
 import type {Projector} from './types.js';
+import {mark} from '../ingest/timings.js';
 
 /**
  * Projectors in dependency order (dependencies first, ties by name), limited
@@ -125,7 +126,11 @@ async function buildProjections(db: Db, stale: readonly Projector[], key: string
   try {
     for (const p of stale) {
       const skip = !(await rows.any(p.inputs));
-      if (!skip) await p.build(db);
+      if (!skip) {
+        mark(`projection ${p.name} building`);
+        await p.build(db);
+        mark(`projection ${p.name} built`);
+      }
       rows.built(p, skip);
       built.push(p);
     }

@@ -10,6 +10,7 @@ import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById} from './index.js';
 import {readsTraceEvents} from './support.js';
 import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, SourceInfo} from './types.js';
+import {mark} from '../ingest/timings.js';
 
 export {formatMessage, readsTraceEvents, gapSpans, loadGapSpans, overlapsGap, type GapSpan} from './support.js';
 
@@ -315,6 +316,7 @@ export async function runRuleSet(
   const shared = sharedValues();
   for (const rule of rules) {
     const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps, bare, shared);
+    mark(`rule ${rule.meta.id} evaluated`);
     findings.push(...r.findings);
     coverage.push(...r.coverage);
   }
