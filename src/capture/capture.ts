@@ -66,10 +66,22 @@ export interface CaptureSummary {
   /** /dev/kmsg records overwritten before they were read (EPIPE), when known. */
   kmsg_overrun: number;
   stale_instances_removed: string[];
+  /** ktrail's own threads, whose events the instance does not record (set_event_notrace_pid); empty when the kernel cannot leave them out. */
+  excluded_pids: number[];
 }
 
 /** How often the trace and the kernel log are drained while the command runs. */
 const POLL_MS = 100;
+/**
+ * Most bytes of trace (and records of kernel log) moved in one go before the
+ * event loop gets a turn: signals, --duration and the command's exit are
+ * handled between two such steps even when the trace arrives as fast as it
+ * is read. A step that reaches it is followed at once by the next.
+ */
+const DRAIN_STEP_BYTES = 16 << 20;
+const DRAIN_STEP_RECORDS = 4096;
+/** Characters of an unfinished trace line kept between two reads (see count). */
+const TAIL_KEEP = 64 << 10;
 /** How long a command may run on after Ctrl-C before capture stops it with SIGTERM. */
 export const INTERRUPT_GRACE_MS = 5000;
 
@@ -186,6 +198,11 @@ class Session {
       opts.log('note: no ktrail probe events are defined (ktrail probes; docs/capture.md): the mm rules will report what they could not see');
     }
 
+    // ktrail's own threads are left out of the trace, as trace-cmd record leaves itself out: with syscall
+    // events on, every read of trace_pipe and write of trace.txt would be recorded, read and written again,
+    // a trace that feeds itself. The command, started later, is not: event-fork is off in a new instance.
+    const excluded = this.excludeOwnThreads();
+
     const tracePath = path.join(opts.out, 'trace.txt');
     const kmsgOutPath = kmsg ? path.join(opts.out, 'kmsg.txt') : null;
     this.traceOut = fs.openSync(tracePath, 'w');
@@ -222,6 +239,7 @@ class Session {
       kmsg_records: this.kmsgRecords,
       kmsg_overrun: this.kmsgOverrun,
       stale_instances_removed: stale,
+      excluded_pids: excluded,
     };
     this.teardown();
     if (kmsgOutPath && this.kmsgRecords === 0) {
@@ -279,14 +297,20 @@ class Session {
         finish({by: 'interrupt', code: null, signal: null});
         return;
       }
+      let again: NodeJS.Immediate | null = null;
+      const step = () => {
+        again = null;
+        if (done) return;
+        try {
+          if (this.drain(true)) again = setImmediate(step);
+        } catch (err) {
+          child?.kill('SIGTERM');
+          finish(err as Error);
+        }
+      };
       timers.push(
         setInterval(() => {
-          try {
-            this.drain();
-          } catch (err) {
-            child?.kill('SIGTERM');
-            finish(err as Error);
-          }
+          if (!again) step();
         }, POLL_MS),
       );
       if (opts.durationMs !== null) {
@@ -309,10 +333,21 @@ class Session {
     });
   }
 
-  /** Moves what trace_pipe and /dev/kmsg hold into the output files. */
-  private drain(): void {
+  /**
+   * Moves what trace_pipe and /dev/kmsg hold into the output files. In
+   * `steps`, at most DRAIN_STEP_BYTES of trace and DRAIN_STEP_RECORDS of
+   * kernel log, and true when that limit was reached (more may be waiting).
+   * Without, until both are empty: only once tracing is off, when they
+   * cannot fill again.
+   */
+  private drain(steps = false): boolean {
+    let more = false;
     if (this.traceFd !== null) {
-      for (;;) {
+      for (let moved = 0; ; ) {
+        if (steps && moved >= DRAIN_STEP_BYTES) {
+          more = true;
+          break;
+        }
         let n: number;
         try {
           n = fs.readSync(this.traceFd, this.buf, 0, this.buf.length, null);
@@ -322,22 +357,28 @@ class Session {
         }
         if (n === 0) break;
         fs.writeSync(this.traceOut!, this.buf, 0, n);
+        moved += n;
         this.traceBytes += n;
         this.count(this.buf.toString('latin1', 0, n));
       }
     }
     if (this.kmsgFd !== null) {
-      while (this.readKmsg(true)) {
-        // each call moves one record
+      for (let records = 0; this.readKmsg(true); ) {
+        if (steps && ++records >= DRAIN_STEP_RECORDS) {
+          more = true;
+          break;
+        }
       }
     }
+    return more;
   }
 
   private count(chunk: string): void {
     const text = this.tail + chunk;
     const cut = text.lastIndexOf('\n');
     const whole = cut < 0 ? '' : text.slice(0, cut + 1);
-    this.tail = cut < 0 ? text : text.slice(cut + 1);
+    // Only a LOST line cut between two reads needs the tail; ring-buffer lines are a few KiB at most.
+    this.tail = (cut < 0 ? text : text.slice(cut + 1)).slice(-TAIL_KEEP);
     for (let i = whole.indexOf('\n'); i >= 0; i = whole.indexOf('\n', i + 1)) this.traceLines++;
     for (const m of whole.matchAll(/^CPU:\d+ \[LOST (\d+) EVENTS\]$/gm)) this.lost += Number(m[1]);
   }
@@ -363,6 +404,22 @@ class Session {
       this.kmsgRecords++;
     }
     return true;
+  }
+
+  /** Writes this process's thread ids to the instance's set_event_notrace_pid; the ids, or none when the kernel lacks it (before 5.8). */
+  private excludeOwnThreads(): number[] {
+    const tids = fs
+      .readdirSync('/proc/self/task')
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0)
+      .sort((a, b) => a - b);
+    try {
+      this.write('set_event_notrace_pid', tids.join(' '));
+      return tids;
+    } catch (err) {
+      this.opts.log(`note: cannot leave ktrail's own events out of the trace (${(err as Error).message}); its reads and writes may show in it`);
+      return [];
+    }
   }
 
   private tracefs(): string {

@@ -169,6 +169,34 @@ test('a SIGINT sent to capture alone stops its command with SIGTERM after the gr
   assert.equal(ourInstances(), []);
 });
 
+test('ktrail leaves its own threads out of the trace: with syscall events on, its reads and writes would feed the trace without end', () => {
+  if (skip) return;
+  if (!fs.existsSync(path.join(tracefs!, 'set_event_notrace_pid'))) return;
+  const before = topLevelState();
+  const out = path.join(tmp, 'self');
+  const events = ['syscalls:sys_enter_read', 'syscalls:sys_exit_read', 'syscalls:sys_enter_write', 'syscalls:sys_exit_write'];
+  // Before, this capture never ended (29 GB of trace in 11 minutes): time-limited, so a regression fails instead of filling the disk.
+  const r = spawnSync(process.execPath, ['bin/run.js', 'capture', '--out', out, '--json', ...events.flatMap((e) => ['--event', e]), '--', 'sh', '-c', 'cat /etc/hostname /etc/os-release > /dev/null; sleep 0.5'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.is(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(events.filter((e) => s.events.includes(e)), events);
+  assert.ok(s.excluded_pids.includes(r.pid), `ktrail's pid ${r.pid} in ${s.excluded_pids}`);
+  assert.ok(s.trace_bytes < 8 << 20, `${s.trace_bytes} bytes of trace for a 0.5 s command`);
+  const trace = fs.readFileSync(path.join(out, 'trace.txt'), 'utf8');
+  const own = new Set<number>(s.excluded_pids);
+  const syscallsByPid = new Map<number, number>();
+  for (const m of trace.matchAll(/^\s*.*?-(\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[\d+\].*?: sys_(?:read|write)(?:\(| ->)/gm)) {
+    syscallsByPid.set(Number(m[1]), (syscallsByPid.get(Number(m[1])) ?? 0) + 1);
+  }
+  assert.equal([...syscallsByPid.keys()].filter((p) => own.has(p)), [], 'no read or write of ktrail itself');
+  assert.match(trace, /^\s*cat-\d+ .*: sys_read\(/m, "the command's own reads are recorded");
+  assert.equal(topLevelState(), before);
+  assert.equal(ourInstances(), []);
+});
+
 test('an instance left by a capture that was killed is removed by the next one', () => {
   if (skip) return;
   // A pid no process has now: that of a process that has ended.
