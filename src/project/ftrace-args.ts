@@ -82,16 +82,20 @@ export const taskLifecycle = defineTable({
 const KVM_HVA_RANGES_SQL = `
       WITH x AS (
         SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body,
-          instr(body, ': 0x') AS i, instr(body, ' -- 0x') AS j
+          instr(body, ': 0x') AS i, instr(body, ' -- 0x') AS j,
+          -- options/fields (Linux 6.10+): \`start=0xHEX (DEC) end=0xHEX (DEC)\`, or \`hva=0xHEX (DEC)\`.
+          starts_with(body, 'start=0x') OR starts_with(body, 'hva=0x') AS ff
         FROM events WHERE ${eventIn(['kvm_unmap_hva_range', 'kvm_age_hva', 'kvm_test_age_hva', 'kvm_set_spte_hva', 'kvm_unmap_hva'])}),
       f AS (
         SELECT *,
-          CASE WHEN i = 0 THEN NULL WHEN j = 0 THEN TRY_CAST(substr(body, i + 2) AS UBIGINT)
+          CASE WHEN ff THEN TRY_CAST(split_part(substr(body, instr(body, '=') + 1), ' ', 1) AS UBIGINT)
+               WHEN i = 0 THEN NULL WHEN j = 0 THEN TRY_CAST(substr(body, i + 2) AS UBIGINT)
                WHEN j > i THEN TRY_CAST(substr(body, i + 2, j - i - 2) AS UBIGINT) END AS fs,
-          CASE WHEN i > 0 AND j > i THEN TRY_CAST(substr(body, j + 4) AS UBIGINT) END AS fe
+          CASE WHEN ff THEN CASE WHEN starts_with(body, 'start=') THEN TRY_CAST(split_part(split_part(body, ' end=', 2), ' ', 1) AS UBIGINT) END
+               WHEN i > 0 AND j > i THEN TRY_CAST(substr(body, j + 4) AS UBIGINT) END AS fe
         FROM x),
       g AS (
-        SELECT *, fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL) AS fast,
+        SELECT *, fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL) AND NOT (ff AND starts_with(body, 'start=') AND fe IS NULL) AS fast,
           CASE WHEN NOT (fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL)) THEN split_part(body, ': 0x', 2) END AS r
         FROM f),
       y AS (
@@ -190,6 +194,8 @@ export const functionCalls = defineTable({
 
 /** Regex shorthand for the SQL below: DuckDB's RE2 syntax. */
 const NUM = '(-?\\d+)';
+/** A decimal as printed by the event's format, or options/fields' `0xHEX (DEC)`: the decimal. */
+const NUMF = '(?:0x[0-9a-fA-F]+ \\()?(-?\\d+)\\)?';
 
 interface SqlSpec {
   table: TableDef;
@@ -208,6 +214,20 @@ interface SqlSpec {
 const MACROS = [
   `CREATE OR REPLACE TEMP MACRO rinstr(s, n) AS
      CASE WHEN instr(s, n) = 0 THEN 0 ELSE length(s) - instr(reverse(s), reverse(n)) - length(n) + 2 END`,
+  // options/fields (Linux 6.10+) prints each field as `name=value`, an integer as `0xHEX (DEC)` (`(DEC)`
+  // for one byte): the decimal of field n, which follows a space (never the body's first field).
+  `CREATE OR REPLACE TEMP MACRO fv(b, n) AS split_part(split_part(split_part(b, ' ' || n || '=', 2), '(', 2), ')', 1)`,
+  // A pointer field of options/fields, from its decimal (signed 64-bit): fields print a pointer with %pS, which
+  // names a symbol where one is (\`lock_addr=jiffies_lock+0x0/0x40 (-2116...)\`). b must start with a space.
+  `CREATE OR REPLACE TEMP MACRO fptr(b, n) AS CASE WHEN TRY_CAST(fv(b, n) AS HUGEINT) < 0
+     THEN (TRY_CAST(fv(b, n) AS HUGEINT) + 18446744073709551616::HUGEINT)::UBIGINT ELSE TRY_CAST(fv(b, n) AS UBIGINT) END`,
+  // sched_switch's prev_state as the kernel's own print format shows it: the state bits below
+  // TASK_REPORT_MAX (0x100) as letters joined by |, R when none, and + when the bit itself (preempted) is set.
+  `CREATE OR REPLACE TEMP MACRO task_state(v) AS CASE WHEN v IS NOT NULL THEN
+     coalesce(nullif(concat_ws('|', CASE WHEN v & 1 <> 0 THEN 'S' END, CASE WHEN v & 2 <> 0 THEN 'D' END,
+       CASE WHEN v & 4 <> 0 THEN 'T' END, CASE WHEN v & 8 <> 0 THEN 't' END, CASE WHEN v & 16 <> 0 THEN 'X' END,
+       CASE WHEN v & 32 <> 0 THEN 'Z' END, CASE WHEN v & 64 <> 0 THEN 'P' END, CASE WHEN v & 128 <> 0 THEN 'I' END), ''), 'R')
+     || CASE WHEN v & 256 <> 0 THEN '+' ELSE '' END END`,
   // trace-cmd's compact task field `comm:pid [prio]`, cut from the right.
   `CREATE OR REPLACE TEMP MACRO tc_task(t) AS {
      comm: substr(t, 1, rinstr(substr(t, 1, rinstr(t, ' [') - 1), ':') - 1),
@@ -254,8 +274,18 @@ const SQL_SPECS: SqlSpec[] = [
       tc AS (
         SELECT source_id, seq, ts_ns, cpu, pid,
           tc_task(substr(l, 1, rinstr(l, ' ') - 1)) AS prev, substr(l, rinstr(l, ' ') + 1) AS ps, tc_task(r) AS next
-        FROM (SELECT *, substr(body, 1, i_arrow - 1) AS l, substr(body, i_arrow + 5) AS r FROM x WHERE NOT fs AND i_arrow > 0))
+        FROM (SELECT *, substr(body, 1, i_arrow - 1) AS l, substr(body, i_arrow + 5) AS r FROM x WHERE NOT fs AND i_arrow > 0)),
+      -- options/fields: no ==>, numbers as 0xHEX (DEC), prev_state as its bits.
+      ff AS (
+        SELECT source_id, seq, ts_ns, cpu, pid, substr(body, 11, i_pid - 11) AS pc,
+          TRY_CAST(fv(body, 'prev_pid') AS INTEGER) AS pp, TRY_CAST(fv(body, 'prev_prio') AS INTEGER) AS pr,
+          task_state(TRY_CAST(fv(body, 'prev_state') AS BIGINT)) AS ps,
+          substr(body, i_nc + 11, instr(body, ' next_pid=') - i_nc - 11) AS nc,
+          TRY_CAST(fv(body, 'next_pid') AS INTEGER) AS np, TRY_CAST(fv(body, 'next_prio') AS INTEGER) AS nr
+        FROM (SELECT *, instr(body, ' next_comm=') AS i_nc FROM x WHERE fs AND i_arrow = 0 AND i_pid > 0 AND contains(body, ' prev_state=0x')))
       SELECT source_id, seq, ts_ns, cpu, pid, pc, pp, pr, ps, nc, np, nr FROM fs WHERE pp IS NOT NULL AND np IS NOT NULL
+      UNION ALL
+      SELECT source_id, seq, ts_ns, cpu, pid, pc, pp, pr, ps, nc, np, nr FROM ff WHERE pp IS NOT NULL AND np IS NOT NULL AND nc IS NOT NULL
       UNION ALL
       SELECT source_id, seq, ts_ns, cpu, pid, prev.comm, prev.pid, prev.prio, ps, next.comm, next.pid, next.prio
         FROM tc WHERE prev.pid IS NOT NULL AND next.pid IS NOT NULL
@@ -272,7 +302,8 @@ const SQL_SPECS: SqlSpec[] = [
           substr(body, 6, instr(body, ' pid=') - 6) AS c,
           TRY_CAST(split_part(split_part(body, ' pid=', 2), ' ', 1) AS INTEGER) AS p,
           TRY_CAST(split_part(split_part(body, ' prio=', 2), ' ', 1) AS INTEGER) AS pr,
-          TRY_CAST(split_part(body, ' target_cpu=', 2) AS INTEGER) AS t
+          -- \`target_cpu=001\`, or \`target_cpu=0x1 (1)\` (options/fields; its pid and prio are \`0xHEX (DEC)\` too, which the casts read).
+          TRY_CAST(split_part(split_part(body, ' target_cpu=', 2), ' ', 1) AS INTEGER) AS t
         FROM x WHERE fs AND instr(body, ' pid=') > 0),
       tc AS (
         SELECT source_id, seq, ts_ns, cpu, pid, event,
@@ -288,11 +319,13 @@ const SQL_SPECS: SqlSpec[] = [
     sql: `
       WITH x AS (
         SELECT source_id, seq, ts_ns, cpu, pid, comm, event, body,
-          regexp_extract(body, '^comm=(.*) pid=${NUM} child_comm=(.*) child_pid=${NUM}$', ['c','p','cc','cp']) AS fork,
-          regexp_extract(body, '^comm=(.*) pid=${NUM} prio=${NUM}(?: group_dead=(\\S+))?$', ['c','p','pr','gd']) AS task,
-          regexp_extract(body, '^filename=(.*) pid=${NUM} old_pid=${NUM}$', ['f','p','op']) AS exec,
-          regexp_extract(body, '^pid=${NUM} comm=(.*) clone_flags=(\\S+) oom_score_adj=${NUM}$', ['p','c','fl','o']) AS newtask,
-          regexp_extract(body, '^pid=${NUM} oldcomm=(.*) newcomm=(.*) oom_score_adj=${NUM}$', ['p','oc','nc','o']) AS rename
+          -- With options/fields, numbers print as 0xHEX (DEC), bools as (1), and fork's fields keep their
+          -- struct names (parent_comm, parent_pid).
+          regexp_extract(body, '^(?:parent_)?comm=(.*) (?:parent_)?pid=${NUMF} child_comm=(.*) child_pid=${NUMF}$', ['c','p','cc','cp']) AS fork,
+          regexp_extract(body, '^comm=(.*) pid=${NUMF} prio=${NUMF}(?: group_dead=\\(?(\\w+)\\)?)?$', ['c','p','pr','gd']) AS task,
+          regexp_extract(body, '^filename=(.*) pid=${NUMF} old_pid=${NUMF}$', ['f','p','op']) AS exec,
+          regexp_extract(body, '^pid=${NUMF} comm=(.*) clone_flags=(?:0x)?(\\S+)(?: \\(-?\\d+\\))? oom_score_adj=${NUMF}$', ['p','c','fl','o']) AS newtask,
+          regexp_extract(body, '^pid=${NUMF} oldcomm=(.*) newcomm=(.*) oom_score_adj=${NUMF}$', ['p','oc','nc','o']) AS rename
         FROM events
         WHERE ${eventIn(['sched_process_fork', 'sched_process_exit', 'sched_process_exec', 'sched_process_free', 'sched_process_wait', 'task_newtask', 'task_rename'])})
       SELECT source_id, seq, ts_ns, cpu, pid, comm, event,
@@ -304,7 +337,7 @@ const SQL_SPECS: SqlSpec[] = [
         TRY_CAST(CASE event WHEN 'sched_process_fork' THEN fork.cp WHEN 'task_newtask' THEN newtask.p END AS INTEGER),
         CASE event WHEN 'sched_process_fork' THEN fork.cc WHEN 'task_newtask' THEN newtask.c END,
         CASE event WHEN 'sched_process_exec' THEN exec.f WHEN 'task_rename' THEN rename.oc WHEN 'task_newtask' THEN newtask.fl
-                   WHEN 'sched_process_exit' THEN nullif(task.gd, '') END
+                   WHEN 'sched_process_exit' THEN CASE task.gd WHEN '' THEN NULL WHEN '1' THEN 'true' WHEN '0' THEN 'false' ELSE task.gd END END
       FROM x
       WHERE (event = 'sched_process_fork' AND fork.p <> '') OR (event = 'sched_process_exec' AND exec.p <> '')
          OR (event = 'task_newtask' AND newtask.p <> '') OR (event = 'task_rename' AND rename.p <> '')
@@ -318,7 +351,17 @@ const SQL_SPECS: SqlSpec[] = [
           regexp_extract(body, '^(?:0x)?([0-9a-fA-F]+) \\((?:flags=([^)]*)|ret=${NUM})\\)', ['l','f','r']) AS s
         FROM events WHERE ${eventIn(['contention_begin', 'contention_end'])})
       SELECT source_id, seq, ts_ns, cpu, pid, event, ('0x' || s.l)::UBIGINT, nullif(s.f, ''), TRY_CAST(nullif(s.r, '') AS INTEGER)
-      FROM x WHERE s.l <> ''`,
+      FROM x WHERE s.l <> ''
+      UNION ALL
+      -- options/fields: \`lock_addr=… (DEC) flags=0x1 (1)\` / \`… ret=0x0 (0)\`; flags named as the event's print format names them.
+      SELECT source_id, seq, ts_ns, cpu, pid, event, fptr(' ' || body, 'lock_addr'),
+        nullif(concat_ws('|', CASE WHEN f & 1 <> 0 THEN 'SPIN' END, CASE WHEN f & 2 <> 0 THEN 'READ' END,
+          CASE WHEN f & 4 <> 0 THEN 'WRITE' END, CASE WHEN f & 8 <> 0 THEN 'RT' END, CASE WHEN f & 16 <> 0 THEN 'PERCPU' END,
+          CASE WHEN f & 32 <> 0 THEN 'MUTEX' END), ''),
+        TRY_CAST(fv(body, 'ret') AS INTEGER)
+      FROM (SELECT *, TRY_CAST(fv(body, 'flags') AS BIGINT) AS f FROM events
+             WHERE ${eventIn(['contention_begin', 'contention_end'])} AND starts_with(body, 'lock_addr='))
+      WHERE fptr(' ' || body, 'lock_addr') IS NOT NULL`,
   },
   {
     table: mmapLockEvents,
@@ -328,7 +371,14 @@ const SQL_SPECS: SqlSpec[] = [
           regexp_extract(body, '^mm=(?:0x)?([0-9a-fA-F]+) (?:memcg_id|memcg_path)=(\\S*) write=(\\w+)(?: success=(\\w+))?', ['mm','m','w','s']) AS s
         FROM events WHERE ${eventIn(['mmap_lock_start_locking', 'mmap_lock_acquire_returned', 'mmap_lock_released'])})
       SELECT source_id, seq, ts_ns, cpu, pid, event, ('0x' || s.mm)::UBIGINT, s.m, s.w = 'true', CASE WHEN s.s = '' THEN NULL ELSE s.s = 'true' END
-      FROM x WHERE s.mm <> ''`,
+      FROM x WHERE s.mm <> ''
+      UNION ALL
+      -- options/fields: \`mm=… (DEC) memcg_id=0x1 (1) write=(1) success=(0)\`.
+      SELECT source_id, seq, ts_ns, cpu, pid, event, fptr(' ' || body, 'mm'),
+        CASE WHEN contains(body, ' memcg_id=') THEN fv(body, 'memcg_id') ELSE split_part(split_part(body, ' memcg_path=', 2), ' ', 1) END,
+        fv(body, 'write') = '1', CASE WHEN contains(body, ' success=') THEN fv(body, 'success') = '1' END
+      FROM events WHERE ${eventIn(['mmap_lock_start_locking', 'mmap_lock_acquire_returned', 'mmap_lock_released'])}
+        AND starts_with(body, 'mm=') AND contains(body, ' write=(') AND fptr(' ' || body, 'mm') IS NOT NULL`,
   },
   {
     table: syscalls,
@@ -337,6 +387,8 @@ const SQL_SPECS: SqlSpec[] = [
         SELECT source_id, seq, ts_ns, cpu, pid, comm, event, body,
           CASE WHEN event LIKE 'sys\\_enter\\_%' ESCAPE '\\' OR event = 'sys_enter' THEN 'enter' ELSE 'exit' END AS kind,
           event IN ('sys_enter', 'sys_exit') AS raw,
+          -- options/fields: \`__syscall_nr=0x9 (9) addr=0x0 (0) …\`, \`… ret=0x0 (0)\`; raw_syscalls \`id=0x9 (9) …\`.
+          starts_with(body, '__syscall_nr=') OR (event IN ('sys_enter', 'sys_exit') AND starts_with(body, 'id=')) AS ff,
           CASE WHEN event LIKE 'sys\\_enter\\_%' ESCAPE '\\' THEN substr(event, 11)
                WHEN event LIKE 'sys\\_exit\\_%' ESCAPE '\\' THEN substr(event, 10) END AS name
         FROM events
@@ -345,17 +397,20 @@ const SQL_SPECS: SqlSpec[] = [
       y AS (
         SELECT *,
           -- raw_syscalls print 'NR %ld (%lx, %lx, %lx, %lx, %lx, %lx)' and 'NR %ld = %ld', in tracefs and trace-cmd alike.
-          CASE WHEN raw AND starts_with(body, 'NR ') THEN TRY_CAST(split_part(substr(body, 4), ' ', 1) AS BIGINT) END AS nr,
-          CASE WHEN kind = 'enter' AND NOT raw THEN regexp_replace(regexp_replace(body, '^sys_\\w+\\(', ''), '\\)$', '') END AS argstr,
+          CASE WHEN raw AND starts_with(body, 'NR ') THEN TRY_CAST(split_part(substr(body, 4), ' ', 1) AS BIGINT)
+               WHEN ff THEN TRY_CAST(fv(' ' || body, CASE WHEN raw THEN 'id' ELSE '__syscall_nr' END) AS BIGINT) END AS nr,
+          CASE WHEN kind = 'enter' AND NOT raw AND NOT ff THEN regexp_replace(regexp_replace(body, '^sys_\\w+\\(', ''), '\\)$', '') END AS argstr,
           -- A match test without capture groups, then a split: regexp_extract's groups cost far more per row.
           CASE WHEN kind = 'enter' AND raw AND regexp_full_match(body, 'NR -?\\d+ \\((?:[0-9a-fA-F]+, ){5}[0-9a-fA-F]+\\)')
                THEN string_split(substr(body, instr(body, '(') + 1, length(body) - instr(body, '(') - 1), ', ') END AS rawargs,
-          CASE WHEN kind = 'exit' THEN regexp_extract(body, '(-?0x[0-9a-fA-F]+|-?\\d+)\\s*$', 1) END AS retstr
+          CASE WHEN kind = 'exit' AND ff THEN fv(body, 'ret')
+               WHEN kind = 'exit' THEN regexp_extract(body, '(-?0x[0-9a-fA-F]+|-?\\d+)\\s*$', 1) END AS retstr
         FROM x)
       SELECT source_id, seq, ts_ns, cpu, pid, comm, name, nr, kind,
         CASE WHEN kind = 'enter' AND raw THEN
                CASE WHEN rawargs IS NOT NULL THEN to_json(map(['arg0', 'arg1', 'arg2', 'arg3', 'arg4', 'arg5'],
                  ['0x' || rawargs[1], '0x' || rawargs[2], '0x' || rawargs[3], '0x' || rawargs[4], '0x' || rawargs[5], '0x' || rawargs[6]])) END
+             WHEN kind = 'enter' AND ff THEN to_json(map(regexp_extract_all(body, ' (\\w+)=0x([0-9a-fA-F]+) \\(', 1), regexp_extract_all(body, ' (\\w+)=0x([0-9a-fA-F]+) \\(', 2)))
              WHEN kind = 'enter' THEN to_json(map(regexp_extract_all(argstr, '(\\w+): ([^,]*)', 1), regexp_extract_all(argstr, '(\\w+): ([^,]*)', 2))) END,
         CASE WHEN retstr IS NULL OR retstr = '' THEN NULL
              WHEN starts_with(retstr, '0x') THEN (CASE WHEN retstr::UBIGINT >= 9223372036854775808
@@ -475,7 +530,8 @@ export const ftraceArgs: Projector = {
   name: 'ftrace_args',
   // 5: function rows without a parent; modules stripped from function_graph names; trace-cmd prio before `Latency:`;
   // tprobe offset NULL. 6: syscalls.nr, and raw_syscalls arguments (name NULL instead of `NR n`).
-  version: 6,
+  // 7: bodies printed with options/fields (`pid=0x26a2 (9890)`) in every SQL-built table and kvm_hva_ranges.
+  version: 7,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],

@@ -329,6 +329,14 @@ const cases: Case[] = [
     },
   },
   {file: 'real-fields-unknown-type.txt', format: 'ftrace', kinds: {header: 12, events: 5}, rows: {16: {event: 'unknown_type', body: 'UNKNOWN TYPE 5'}}},
+  {file: 'real-fields-projections.txt', format: 'ftrace', kinds: {header: 12, events: 43, log_lines: 1}, rows: {
+    31: {event: 'sched_switch', pid: 9890, tgid: 9890, body: 'prev_comm=run2.sh prev_pid=0x26a2 (9890) prev_prio=0x78 (120) prev_state=0x1 (1) next_comm=swapper/0 next_pid=0x0 (0) next_prio=0x78 (120)'},
+    // printk:console with fields on: `msg=` before the text, which becomes the log line's text.
+    56: {t: 'log_lines', text: 'ktrail explore msg'},
+  }},
+  {file: 'real-fields-lock-contention.txt', format: 'ftrace', kinds: {header: 12, events: 9}, rows: {
+    13: {event: 'contention_begin', body: 'lock_addr=0xffff888100069378 (-131387344120968) flags=0x4 (4)'},
+  }},
 ];
 
 function pick(row: object, keys: string[]): Record<string, unknown> {

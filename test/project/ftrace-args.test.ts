@@ -132,6 +132,84 @@ test('syscalls: raw_syscalls keep nr, the six arguments and the return value (tr
   db.close();
 });
 
+/** A sample of samples/ftrace ingested into a fresh in-memory store, with the ftrace_args tables built. */
+async function projectSample(name: string): Promise<Db> {
+  const db = await openStore(':memory:');
+  await ingestPaths(db, [path.resolve('samples/ftrace', name)]);
+  await db.ensureTables(ftraceArgs.tables);
+  await ftraceArgs.build(db);
+  return db;
+}
+
+test('options/fields (real capture, 6.18): sched_switch state bits back to letters, wakeups, fork/exit/newtask, mmap_lock, syscalls', async () => {
+  const db = await projectSample('real-fields-projections.txt');
+  assert.equal(await db.all(`SELECT seq, prev_comm, prev_pid, prev_prio, prev_state, next_comm, next_pid, next_prio FROM sched_switches ORDER BY seq`), [
+    {seq: 31n, prev_comm: 'run2.sh', prev_pid: 9890, prev_prio: 120, prev_state: 'S', next_comm: 'swapper/0', next_pid: 0, next_prio: 120},
+    {seq: 33n, prev_comm: 'swapper/0', prev_pid: 0, prev_prio: 120, prev_state: 'R', next_comm: 'rcu_preempt', next_pid: 15, next_prio: 120},
+    {seq: 34n, prev_comm: 'rcu_preempt', prev_pid: 15, prev_prio: 120, prev_state: 'I', next_comm: 'swapper/0', next_pid: 0, next_prio: 120},
+    {seq: 43n, prev_comm: 'pyenv', prev_pid: 9892, prev_prio: 120, prev_state: 'R+', next_comm: 'migration/1', next_pid: 21, next_prio: 0},
+    {seq: 54n, prev_comm: 'bash', prev_pid: 9893, prev_prio: 120, prev_state: 'Z', next_comm: 'swapper/1', next_pid: 0, next_prio: 120},
+    {seq: 55n, prev_comm: 'python3', prev_pid: 9892, prev_prio: 120, prev_state: 'D', next_comm: 'swapper/0', next_pid: 0, next_prio: 120},
+  ]);
+  assert.equal(await db.all(`SELECT seq, comm, target_pid, prio, target_cpu FROM sched_wakeups`), [{seq: 32n, comm: 'rcu_preempt', target_pid: 15, prio: 120, target_cpu: 0}]);
+  assert.equal(await db.all(`SELECT event, target_comm, target_pid, parent_pid, child_pid, child_comm, detail FROM task_lifecycle ORDER BY seq`), [
+    {event: 'task_newtask', target_comm: null, target_pid: null, parent_pid: 9890, child_pid: 9892, child_comm: 'run2.sh', detail: '1200000'},
+    {event: 'sched_process_fork', target_comm: 'run2.sh', target_pid: 9890, parent_pid: 9890, child_pid: 9892, child_comm: 'run2.sh', detail: null},
+    {event: 'sched_process_exit', target_comm: 'bash', target_pid: 9893, parent_pid: null, child_pid: null, child_comm: null, detail: 'true'},
+  ]);
+  assert.equal(await db.all(`SELECT seq, event, mm, memcg, write, success FROM mmap_lock_events ORDER BY seq LIMIT 3`), [
+    {seq: 15n, event: 'mmap_lock_start_locking', mm: 0xffff88816b717080n, memcg: '29735', write: true, success: null},
+    {seq: 16n, event: 'mmap_lock_acquire_returned', mm: 0xffff88816b717080n, memcg: '29735', write: true, success: true},
+    {seq: 17n, event: 'mmap_lock_start_locking', mm: 0xffff88816b714b00n, memcg: '1', write: true, success: null},
+  ]);
+  assert.is(Number((await db.one<{n: bigint}>(`SELECT count(*) AS n FROM mmap_lock_events`))!.n), 27);
+  const calls = await db.all<{name: string; nr: bigint; kind: string; args: string | null; ret: bigint | null}>(
+    `SELECT name, nr, kind, args, ret FROM syscalls ORDER BY seq`,
+  );
+  assert.equal(calls.map((c) => [c.name, c.nr, c.kind, c.ret]), [
+    ['clone', 56n, 'enter', null], ['clone', 56n, 'exit', 9892n], ['clone', 56n, 'exit', 0n], ['munmap', 11n, 'enter', null], ['munmap', 11n, 'exit', 0n],
+  ]);
+  assert.equal(JSON.parse(calls[3]!.args!), {addr: '7fa02f0f8000', len: '8773'});
+  assert.equal(JSON.parse(calls[0]!.args!).clone_flags, '1200011');
+  db.close();
+});
+
+test('options/fields (real capture): lock contention with the flags named and the lock address from the decimal', async () => {
+  const db = await projectSample('real-fields-lock-contention.txt');
+  assert.equal(await db.all(`SELECT seq, event, lock, flags, ret FROM lock_contention ORDER BY seq`), [
+    {seq: 13n, event: 'contention_begin', lock: 0xffff888100069378n, flags: 'WRITE', ret: null},
+    {seq: 15n, event: 'contention_end', lock: 0xffff888100069378n, flags: null, ret: 0},
+    {seq: 17n, event: 'contention_begin', lock: 0xffff888100069378n, flags: 'READ', ret: null},
+    {seq: 19n, event: 'contention_end', lock: 0xffff888100069378n, flags: null, ret: 0},
+    {seq: 21n, event: 'contention_end', lock: 0xffff888100069378n, flags: null, ret: 0},
+  ]);
+  db.close();
+});
+
+test('options/fields: KVM ranges and a lock named by its symbol (bodies derived from the real capture\'s lines, in the fields form of the events\' formats)', async () => {
+  // cap1's `mmu notifier unmap range: 0x007f3214400000 -- 0x007f3214c00000` and `... test age hva: 0x007f3221679000`, printed
+  // as options/fields prints these events' fields (unsigned long start, end; hva); a lock in a static variable, as %pS names it.
+  const db = await Db.open(':memory:');
+  await db.ensureTables([...EVENT_LOG_TABLES, ...ftraceArgs.tables]);
+  const derived: [string, string][] = [
+    ['kvm_unmap_hva_range', 'start=0x7f3214400000 (139853064830976) end=0x7f3214c00000 (139853073219584)'],
+    ['kvm_test_age_hva', 'hva=0x7f3221679000 (139853285527552)'],
+    ['kvm_age_hva', 'start=0x7f3221679000 (139853285527552) end=0x7f322167a000 (139853285531648)'],
+    ['contention_begin', 'lock_addr=jiffies_lock+0x0/0x40 (-2113929216) flags=0x1 (1)'],
+  ];
+  await appendRows(db, events, derived.map(([event, body], i) => ({
+    source_id: 1, seq: i + 1, ts_ns: BigInt(i), cpu: 0, pid: 1, tgid: null, comm: 'task', flags: null, event, body,
+  })));
+  await ftraceArgs.build(db);
+  assert.equal(await db.all(`SELECT event, start, "end" FROM kvm_hva_ranges ORDER BY seq`), [
+    {event: 'kvm_unmap_hva_range', start: 0x7f3214400000n, end: 0x7f3214c00000n},
+    {event: 'kvm_test_age_hva', start: 0x7f3221679000n, end: 0x7f3221679000n},
+    {event: 'kvm_age_hva', start: 0x7f3221679000n, end: 0x7f322167a000n},
+  ]);
+  assert.equal(await db.all(`SELECT lock, flags FROM lock_contention`), [{lock: 0xffffffff82000000n, flags: 'SPIN'}]);
+  db.close();
+});
+
 test('syscalls: a database built before syscalls.nr (ftrace_args version 5) is rebuilt with it', async () => {
   const db = await openStore(':memory:');
   await ingestPaths(db, [path.resolve('../shared/formats', 'real-wikibook-rpi-signal-syscalls-trace_printk.txt')]);

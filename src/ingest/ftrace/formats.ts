@@ -45,7 +45,8 @@ export const traceCmdFormat: Format = {
   // 2: a final line without newline is `truncated-line`; a timestamp of the other form is `timestamp-form-mismatch`.
   // 3: markers printed with sym-offset / sym-addr, context-info=0 and verbose latency lines, `UNKNOWN TYPE N` are read.
   // 4: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format); an over-long line's CR LF is counted wherever it is cut.
-  parserVersion: 4,
+  // 5: a printk:console message printed with options/fields (`msg=text`) is read without `msg=`.
+  parserVersion: 5,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
 };
@@ -54,7 +55,7 @@ export const ftraceFormat: Format = {
   id: 'ftrace',
   description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
   priority: 20,
-  parserVersion: 4, // as trace-cmd's
+  parserVersion: 5, // as trace-cmd's
   sniff: sniffFtrace,
   createTokenizer: (opts) => new FtraceTokenizer('ftrace', opts?.forced ?? false),
 };

@@ -1182,7 +1182,9 @@ export class FtraceTokenizer implements Tokenizer {
     }
     if (name === 'console') {
       this.last = null;
-      const row: LogRow = {t: 'log_lines', boot: 0, ts_ns: h.ts, level: null, facility: null, caller: null, text: s.slice(bodyAt), wall_time: null};
+      // options/fields prints the message as its field, `msg=text`.
+      const text = s.startsWith('msg=', bodyAt) ? s.slice(bodyAt + 4) : s.slice(bodyAt);
+      const row: LogRow = {t: 'log_lines', boot: 0, ts_ns: h.ts, level: null, facility: null, caller: null, text, wall_time: null};
       return row;
     }
     const body = s.slice(bodyAt);
