@@ -4,20 +4,8 @@ import {loadSources, selectRules, type RunResult} from './engine.js';
 import {coverageTable, findingsTable} from './findings.js';
 import type {Confidence, Coverage, CoverageStatus, Evidence, Finding, Severity} from './types.js';
 
-interface FindingRow {
-  rule: string;
-  severity: string;
-  confidence: string;
-  title: string;
-  fingerprint: string;
-  source_id: number;
-  ts_ns: bigint | null;
-  ts_end_ns: bigint | null;
-  pid: number | null;
-  comm: string | null;
-  message: string;
-  evidence: string;
-}
+/** A findings row: a Finding with its enums as stored text and its evidence as JSON text. */
+type FindingRow = Omit<Finding, 'severity' | 'confidence' | 'evidence'> & {severity: string; confidence: string; evidence: string};
 
 /** Evidence as writeResults stored it: 64-bit timestamps are JSON numbers when exact, else strings. */
 interface StoredEvidence {
