@@ -5,6 +5,7 @@ import type {Db} from '../store/db.js';
 import {EVENT_LOG_TABLES} from '../store/eventlog.js';
 import {appendRows} from '../store/rows.js';
 import {toJsonValue} from '../output/render.js';
+import {findingWallTime} from '../output/when.js';
 import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById} from './index.js';
@@ -359,6 +360,7 @@ async function writeResults(db: Db, rules: Rule[], findings: Finding[], coverage
         comm: f.comm,
         message: f.message,
         evidence: JSON.stringify(toJsonValue(f.evidence)),
+        wall_time: findingWallTime(f) ?? null,
       })),
     );
     await appendRows(db, coverageTable, coverage.map((c) => ({...c})));

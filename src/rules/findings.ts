@@ -24,6 +24,12 @@ export const findingsTable = defineTable({
     {name: 'comm', type: 'VARCHAR', doc: 'Task name, when known.'},
     {name: 'message', type: 'VARCHAR', nullable: false, doc: 'Explanation, filled from the rule\'s message templates.'},
     {name: 'evidence', type: 'JSON', nullable: false, doc: 'Array of {source_id, seq, ts_ns, role, text, wall_time}: the lines that prove the finding (wall_time only for log lines that printed one: `dmesg -T`, journal, syslog).'},
+    // Last, not beside ts_ns: a findings table written before it existed gets it added at the end.
+    {
+      name: 'wall_time',
+      type: 'VARCHAR',
+      doc: 'Wall-clock time the finding\'s first line in its own source printed (`dmesg -T`, journal, syslog; as in log_lines.wall_time), when it printed one; NULL otherwise. `check`, `gate` and `report` print it when ts_ns is NULL.',
+    },
   ],
 });
 
