@@ -4,7 +4,7 @@ import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
 import {emitFindings, FINDINGS_FORMATS} from '../src/output/findings.js';
 import {SEVERITIES} from '../src/rules/types.js';
-import {RULES_MEMORY_DEFAULT} from '../src/store/open.js';
+import {RULES_MEMORY_DEFAULT, RULES_MEMORY_DEFAULT_FILE} from '../src/store/open.js';
 
 export default class Check extends KtrailCommand {
   static summary = 'Run the rules over captures and logs; print findings with evidence and what each rule could not look at.';
@@ -16,7 +16,7 @@ Exit status: 0 when no finding is at or above --fail-on (default error), 1 when 
 --severity only hides findings below it from the output; --fail-on counts every finding of the selected rules.
 A rule that could not look at a source (missing events or log lines, lost events) is listed under Coverage:
 no finding there does not mean clean. See \`ktrail rules list\` and \`ktrail rules explain ID\`.
-DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT} (KTRAIL_RULES_MEMORY to change it).`;
+DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FILE} with --db (KTRAIL_RULES_MEMORY to change it).`;
 
   static examples = [
     '<%= config.bin %> check trace.txt.gz dmesg.txt',

@@ -25,13 +25,14 @@ Use it after upgrading ktrail (projector versions changed) or to check that noth
   async run(): Promise<RebuildResult> {
     const {flags} = await this.parse(Rebuild);
     if (!existsSync(flags.db)) throw new UserError(`database ${flags.db} does not exist (create it with \`ktrail ingest FILE --db ${flags.db}\`)`);
-    const {openStore} = await import('../src/store/open.js');
+    const {limitRulesMemory, openStore} = await import('../src/store/open.js');
     const {rebuildAll} = await import('../src/project/run.js');
     const {runRules} = await import('../src/rules/engine.js');
     const {PROJECTORS} = await import('../src/project/index.js');
     const db = await openStore(flags.db);
     const out: RebuildResult = {db: flags.db, tables: [], findings: 0, coverage: {evaluated: 0, partial: 0, not_evaluated: 0}};
     try {
+      await limitRulesMemory(db);
       await rebuildAll(db);
       const result = await runRules(db);
       for (const p of PROJECTORS) {

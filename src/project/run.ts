@@ -187,7 +187,7 @@ async function findStale(db: Db, names: string[]): Promise<{key: string; stale: 
  */
 export async function buildStaleProjectionsAt(dbPath: string, names: string[], onBuild?: (stale: string[]) => void): Promise<string[]> {
   if (names.length === 0) return [];
-  const {openStore} = await import('../store/open.js');
+  const {limitRulesMemory, openStore} = await import('../store/open.js');
   const ro = await openStore(dbPath, {readOnly: true});
   let stale: string[];
   try {
@@ -199,6 +199,7 @@ export async function buildStaleProjectionsAt(dbPath: string, names: string[], o
   onBuild?.(stale);
   const rw = await openStore(dbPath);
   try {
+    await limitRulesMemory(rw);
     await ensureProjections(rw, names);
   } finally {
     rw.close();

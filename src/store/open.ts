@@ -52,20 +52,33 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
 }
 
 /**
- * DuckDB's memory for commands that ingest and run the rules in one process
- * (`check`, `gate`). DuckDB's own default is 80% of RAM, and its buffer
- * pool kept what the rules' queries left: `ktrail check` of the 2M-line
- * benchmark trace peaked at 1.35 GB RSS. With 512 MB it peaked at 728 MB
- * and ran as fast (the rules 3.8 s either way); with 256 MB, 496 MB but
- * the rules took 6 s. KTRAIL_RULES_MEMORY overrides it. An in-memory store
- * spills to a private directory in the OS temp directory, removed at exit,
- * not to DuckDB's default `.tmp` in the current directory.
+ * DuckDB's memory for the sessions that build projections and run the rules
+ * (`check`, `gate`, `rebuild`, and the build before a `query` or `export`).
+ * DuckDB's own default is 80% of RAM, and its buffer pool kept what the
+ * queries left. KTRAIL_RULES_MEMORY overrides both defaults below.
+ *
+ * - An in-memory store (`check FILE`, `gate` without --db) holds the event
+ *   log inside that limit. `ktrail check` of the 2M-line benchmark trace
+ *   peaked at 1.35 GB RSS by default; with 512 MB at 728 MB and as fast
+ *   (the rules 3.8 s either way); with 256 MB at 496 MB, but the rules took
+ *   6 s. It spills to a private directory in the OS temp directory, removed
+ *   at exit, not to DuckDB's default `.tmp` in the current directory.
+ * - A database file holds the event log on disk, and the limit only bounds
+ *   the work: `ktrail rebuild` of that trace (2026-11-28, 2 alternating runs
+ *   each) peaked at 766-780 MB by default, 646-664 MB with 512 MB and
+ *   452-477 MB with 256 MB, which was also the fastest (4.4-4.5 s against
+ *   4.6-4.9 s: fewer fresh pages to fault in); with 192 MB, 415-425 MB and
+ *   4.5-4.7 s. On the 1 GiB trace (8M lines), 256 MB: 16.6 s and 545 MB
+ *   against 15.0 s and 750 MB with 512 MB.
  */
 export const RULES_MEMORY_DEFAULT = '512MB';
+export const RULES_MEMORY_DEFAULT_FILE = '256MB';
 
 export async function limitRulesMemory(db: Db): Promise<void> {
-  const settings = [`SET memory_limit = '${memoryFromEnv('KTRAIL_RULES_MEMORY', RULES_MEMORY_DEFAULT)}'`];
-  if (db.path === ':memory:') settings.push(`SET temp_directory = '${privateSpillDir().replace(/'/g, "''")}'`);
+  const inMemory = db.path === ':memory:';
+  const limit = memoryFromEnv('KTRAIL_RULES_MEMORY', inMemory ? RULES_MEMORY_DEFAULT : RULES_MEMORY_DEFAULT_FILE);
+  const settings = [`SET memory_limit = '${limit}'`];
+  if (inMemory) settings.push(`SET temp_directory = '${privateSpillDir().replace(/'/g, "''")}'`);
   // One call: each statement costs a round trip to DuckDB's thread.
   await db.run(settings.join(';\n'));
 }

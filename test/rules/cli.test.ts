@@ -104,6 +104,19 @@ test('check with a bad KTRAIL_RULES_MEMORY: one line, exit 2', () => {
   assert.is(r.stderr.trim(), 'ktrail: KTRAIL_RULES_MEMORY=plenty is not a memory size (say 512MB or 2GiB)');
 });
 
+test('rebuild, and query before it builds a projection, limit DuckDB memory too: a bad KTRAIL_RULES_MEMORY is one line, exit 2', () => {
+  const db = path.join(tmp, 'mem.duckdb');
+  assert.is(ktrail('ingest', CLEAN, '--db', db).code, 0);
+  const bad = (...args: string[]) => spawnSync(process.execPath, ['bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, KTRAIL_RULES_MEMORY: 'plenty'}});
+  const message = 'ktrail: KTRAIL_RULES_MEMORY=plenty is not a memory size (say 512MB or 2GiB)';
+  for (const args of [['rebuild', '--db', db], ['query', 'SELECT count(*) FROM sched_switches', '--db', db]]) {
+    const r = bad(...args);
+    assert.equal([r.status, r.stderr.trim()], [2, message], args[0]);
+  }
+  // The event log alone needs no build, and so no limit.
+  assert.is(bad('query', 'SELECT count(*) FROM events', '--db', db).status, 0);
+});
+
 test('check --fail-on warning exits 1, and --json still prints the payload', () => {
   assert.is(ktrail('check', LOST, '--rule', 'trace/lost-events', '--fail-on', 'warning').code, 1);
   const r = ktrail('check', LOST, '--rule', 'trace/lost-events', '--fail-on', 'warning', '--json');

@@ -72,6 +72,27 @@ test('an in-memory store works without forced compression', async () => {
   }
 });
 
+test('a database file gets 256MB for the projections and rules, and keeps DuckDB\'s temp directory beside it', async () => {
+  const saved = process.env.KTRAIL_RULES_MEMORY;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-mem-'));
+  const db = await openStore(path.join(dir, 'm.duckdb'));
+  try {
+    delete process.env.KTRAIL_RULES_MEMORY;
+    const before = (await db.one<{t: string}>("SELECT current_setting('temp_directory') AS t"))!.t;
+    await limitRulesMemory(db);
+    const s = await db.one<{m: string; t: string}>("SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t");
+    assert.equal([s!.m, s!.t], ['244.1 MiB', before], '256 MB as DuckDB prints it; spills as DuckDB places them for a file');
+    process.env.KTRAIL_RULES_MEMORY = '1GiB';
+    await limitRulesMemory(db);
+    assert.is((await db.one<{m: string}>("SELECT current_setting('memory_limit') AS m"))!.m, '1.0 GiB');
+  } finally {
+    if (saved === undefined) delete process.env.KTRAIL_RULES_MEMORY;
+    else process.env.KTRAIL_RULES_MEMORY = saved;
+    db.close();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test('check and gate limit DuckDB memory: 512MB by default, KTRAIL_RULES_MEMORY, a private spill directory for an in-memory store', async () => {
   const saved = process.env.KTRAIL_RULES_MEMORY;
   const db = await openStore(':memory:');
