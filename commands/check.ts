@@ -50,7 +50,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
     if (files.length === 0 && !flags.db) throw new UserError('nothing to check: give capture/log FILEs or --db PATH');
     if (flags.db && flags.db !== ':memory:' && !existsSync(flags.db)) throw new UserError(`database ${flags.db} does not exist (create it with \`ktrail ingest FILE --db ${flags.db}\`)`);
 
-    // Ctrl-C and SIGTERM remove the temporary files; the first Ctrl-C on a stdin pipe ends that input.
+    // Ctrl-C and SIGTERM remove the temporary files; the first Ctrl-C on a stdin pipe or a streaming file (trace_pipe) ends that input.
     const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
     const {limitRulesMemory, openStore} = await import('../src/store/open.js');

@@ -41,7 +41,7 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
 
   async run(): Promise<unknown> {
     const {argv, flags} = await this.parse(Gate);
-    // Ctrl-C and SIGTERM (a CI job's timeout) remove the temporary files; the first Ctrl-C on a stdin pipe ends that input.
+    // Ctrl-C and SIGTERM (a CI job's timeout) remove the temporary files; the first Ctrl-C on a stdin pipe or a streaming file (trace_pipe) ends that input.
     const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
     const {runGate} = await import('../src/gate/run.js');

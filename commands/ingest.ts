@@ -11,12 +11,15 @@ export default class Ingest extends KtrailCommand {
 (converted by running \`trace-cmd report\`). The format is sniffed from the first lines; --format forces one.
 Every line is accounted for: header + events + log_lines + markers + gaps + unparsed = lines.
 A source is written in one transaction; the same content twice is reported as a duplicate and not written again.
+/dev/kmsg is read to its last record. trace_pipe, FIFOs and serial ports are read until they end; the first Ctrl-C
+ends such an input (or a pipe on stdin) and ingests what was read; a second one aborts.
 Formats: ${FORMATS.map((f) => `${f.id} (${f.description})`).join('; ') || 'none registered'}.
 See docs/ingest.md.`;
 
   static examples = [
     '<%= config.bin %> ingest trace.txt.gz',
     'cat /sys/kernel/tracing/trace | <%= config.bin %> ingest - --db run1.duckdb',
+    '<%= config.bin %> ingest /sys/kernel/tracing/trace_pipe /dev/kmsg --db run1.duckdb   # Ctrl-C ends trace_pipe',
     '<%= config.bin %> ingest trace.dat dmesg.txt --json',
   ];
 
@@ -37,7 +40,7 @@ See docs/ingest.md.`;
     const memory = memoryFromEnv('KTRAIL_INGEST_MEMORY', '64MB');
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
     // Ctrl-C and SIGTERM: the transaction is dropped and temporary files removed; the first Ctrl-C on a
-    // stdin pipe ends that input instead (see exitOnInterrupt).
+    // stdin pipe or a streaming file (trace_pipe) ends that input instead (see exitOnInterrupt).
     const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
     const {mark} = await import('../src/ingest/timings.js');

@@ -1,11 +1,12 @@
 import {fstatSync, rmSync} from 'node:fs';
 import {constants} from 'node:os';
+import {endStreamingInputs} from '../ingest/reader.js';
 
 /** What an ingest is told about Ctrl-C (IngestOptions.interrupt). */
 export interface InputInterrupt {
   /** The input being read from now on; null when none is (the ingest is over). */
   reading(path: string | null): void;
-  /** True when this input was ended by Ctrl-C (a pipe on stdin). */
+  /** True when this input was ended by Ctrl-C (a pipe on stdin, or a streaming file such as trace_pipe). */
   ended(path: string): boolean;
 }
 
@@ -22,6 +23,7 @@ export interface CommandInterrupt extends InputInterrupt {
 }
 
 const NOTE = 'ktrail: interrupted: ingesting what was read from stdin until its writer stops (Ctrl-C again to abort)\n';
+const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what was read from ${path} (Ctrl-C again to abort)\n`;
 
 /**
  * Signal handling of the commands that ingest (`ingest`, `check`, `gate`).
@@ -38,11 +40,16 @@ const NOTE = 'ktrail: interrupted: ingesting what was read from stdin until its 
  * Except the first Ctrl-C while a pipe on stdin is read (`cat
  * /sys/kernel/tracing/trace_pipe | ktrail ingest -`): trace_pipe never ends
  * by itself, and the same Ctrl-C stops the writer, so ktrail reads what the
- * pipe still holds to its end and ingests that. A second Ctrl-C aborts.
+ * pipe still holds to its end and ingests that. The same for an input
+ * named by path that never ends by itself (`ktrail ingest
+ * /sys/kernel/tracing/trace_pipe`, a FIFO, a serial port): the first Ctrl-C
+ * ends it after what it holds now (src/ingest/reader.ts, streamingChunks). A
+ * second Ctrl-C aborts.
  */
 export function exitOnInterrupt(): CommandInterrupt {
   let current: string | null = null;
   let ended = false;
+  let endedPath: string | null = null;
   let pipe: boolean | null = null;
   let discard: string[] | null = null;
   const exitKilledBy = (signal: 'SIGINT' | 'SIGTERM'): never => {
@@ -62,7 +69,14 @@ export function exitOnInterrupt(): CommandInterrupt {
   process.on('SIGINT', () => {
     if (current === '-' && !ended && (pipe ??= stdinIsPipe())) {
       ended = true;
+      endedPath = current;
       process.stderr.write(NOTE);
+      return;
+    }
+    if (current !== null && current !== '-' && !ended && endStreamingInputs()) {
+      ended = true;
+      endedPath = current;
+      process.stderr.write(NOTE_STREAMING(current));
       return;
     }
     exitKilledBy('SIGINT');
@@ -72,7 +86,7 @@ export function exitOnInterrupt(): CommandInterrupt {
     reading: (p) => {
       current = p;
     },
-    ended: (p) => p === '-' && ended,
+    ended: (p) => ended && p === endedPath,
     discardOnSignal: (files) => {
       discard = files;
     },

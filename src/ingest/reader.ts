@@ -73,8 +73,17 @@ export interface RawInput {
   ownsChunks: boolean;
 }
 
-function rawStream(path: string): Readable {
-  if (path === '-') return process.stdin;
+/** The bytes of an input as read, before decompression. */
+interface RawSource {
+  chunks: AsyncIterable<Buffer>;
+  /** Stops reading early and closes what was opened (stdin is left open). */
+  close(): void;
+  /** A FIFO, character device or tracefs/debugfs/procfs file: read without blocking (see streamingChunks). */
+  streaming: boolean;
+}
+
+function rawSource(path: string): RawSource {
+  if (path === '-') return {chunks: process.stdin, close: () => undefined, streaming: false};
   let st: fs.Stats;
   try {
     st = fs.statSync(path);
@@ -85,7 +94,172 @@ function rawStream(path: string): Readable {
     throw new UserError(`${path}: cannot read (${code ?? (err as Error).message})`);
   }
   if (st.isDirectory()) throw new UserError(`${path} is a directory; give the trace or log files inside it`);
-  return fs.createReadStream(path, {highWaterMark: READ_CHUNK});
+  if (isStreamingFile(path, st)) {
+    let fd: number;
+    try {
+      // O_NONBLOCK: neither this open (a FIFO without a writer) nor a read (an idle trace_pipe) may wait in
+      // libuv's thread pool, which process.exit joins: a read that never returns kept Ctrl-C and SIGTERM
+      // from ending ktrail at all.
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      throw ioError(path, err, 'cannot open');
+    }
+    const control = new StreamControl();
+    const chunks = streamingChunks(fd, {endWhenEmpty: isKmsgDevice(st), fifo: st.isFIFO()}, control);
+    const close = () => {
+      control.stop();
+      // Runs its finally (the fd closed) once a pending read has returned.
+      chunks.return(undefined).catch(() => undefined);
+    };
+    return {chunks, close, streaming: true};
+  }
+  const stream = fs.createReadStream(path, {highWaterMark: READ_CHUNK});
+  return {chunks: stream, close: () => stream.destroy(), streaming: false};
+}
+
+const TRACEFS_MAGIC = 0x74726163;
+const DEBUGFS_MAGIC = 0x64626720;
+const PROC_SUPER_MAGIC = 0x9fa0;
+
+/**
+ * Inputs a read may wait on: FIFOs, character devices (/dev/kmsg, a serial
+ * port) and files of tracefs, debugfs and procfs (`trace_pipe`,
+ * `/proc/kmsg`). Their other files (`trace`) read to an end as usual this
+ * way too.
+ */
+function isStreamingFile(path: string, st: fs.Stats): boolean {
+  if (st.isFIFO() || st.isCharacterDevice()) return true;
+  if (!st.isFile() || st.size > 0) return false;
+  try {
+    const type = Number(fs.statfsSync(path).type);
+    return type === TRACEFS_MAGIC || type === DEBUGFS_MAGIC || type === PROC_SUPER_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/** /dev/kmsg (character device 1:11), under whatever name. */
+function isKmsgDevice(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === ((1 << 8) | 11);
+}
+
+/**
+ * The streaming inputs being read: the first Ctrl-C of `ingest`, `check`
+ * and `gate` ends them (endStreamingInputs), as it ends a pipe on stdin.
+ */
+const activeStreams = new Set<StreamControl>();
+
+class StreamControl {
+  /** Ctrl-C: read what the input holds now, then end it. */
+  ending = false;
+  /** Closed by the reader's consumer. */
+  stopped = false;
+  private wake: (() => void) | null = null;
+
+  end(): void {
+    this.ending = true;
+    this.wakeUp();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wakeUp();
+  }
+
+  /** Resolves after ms, or at once when ended or stopped. */
+  sleep(ms: number): Promise<void> {
+    if (this.ending || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private wakeUp(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+}
+
+/**
+ * Ends every streaming input being read (the inputs of isStreamingFile): each
+ * reads what it holds now and ends there. False when none is being read.
+ */
+export function endStreamingInputs(): boolean {
+  for (const c of activeStreams) c.end();
+  return activeStreams.size > 0;
+}
+
+/** The longest wait between two reads of an idle streaming input; the first waits are shorter, so a fast writer is not held up. */
+const STREAM_POLL_MAX_MS = 50;
+
+/**
+ * Reads a non-blocking fd in blocks of READ_CHUNK or a little more (a trace_pipe read
+ * returns a page at most; a /dev/kmsg read one record). When it has nothing
+ * (EAGAIN), /dev/kmsg is at its end (what `dmesg` prints, then no more: it
+ * would otherwise wait for the next record); other inputs are polled again
+ * (1 ms, doubling to STREAM_POLL_MAX_MS) until they end or Ctrl-C ends
+ * them, after the read under way. A FIFO reads end-of-file before its first writer opens it, so its
+ * end is the first one after some data (a writer that writes nothing is
+ * waited for until Ctrl-C). An EPIPE from /dev/kmsg (records overwritten
+ * before they were read) is not an error: reading goes on from the oldest
+ * record left, and the kmsg sequence numbers show the gap.
+ */
+async function* streamingChunks(fd: number, how: {endWhenEmpty: boolean; fifo: boolean}, control: StreamControl): AsyncGenerator<Buffer> {
+  activeStreams.add(control);
+  const scratch = Buffer.allocUnsafeSlow(READ_CHUNK);
+  let parts: Buffer[] = [];
+  let size = 0;
+  let seenData = false;
+  let wait = 1;
+  const take = (): Buffer => {
+    const block = ownBlock(parts, size);
+    parts = [];
+    size = 0;
+    return block;
+  };
+  try {
+    while (!control.stopped) {
+      let n: number;
+      try {
+        // The whole scratch buffer every time: a /dev/kmsg read shorter than its record fails (EINVAL).
+        n = await new Promise<number>((resolve, reject) => fs.read(fd, scratch, 0, READ_CHUNK, null, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE' && how.endWhenEmpty) continue;
+        if (code !== 'EAGAIN') throw err;
+        n = -1;
+      }
+      if (n > 0) {
+        seenData = true;
+        wait = 1;
+        parts.push(Buffer.from(scratch.subarray(0, n)));
+        size += n;
+        // Ended by Ctrl-C: here, not when the input runs dry, which a busy trace_pipe never does (what it
+        // still holds stays in the kernel's buffer for its next reader).
+        if (control.ending) break;
+        if (size >= READ_CHUNK) yield take();
+        continue;
+      }
+      // Nothing to read now (-1), or end of file (0).
+      if (size > 0) yield take();
+      if (n === 0 && (!how.fifo || seenData)) return;
+      if (how.endWhenEmpty || control.ending) return;
+      await control.sleep(wait);
+      wait = Math.min(wait * 2, STREAM_POLL_MAX_MS);
+    }
+    if (size > 0 && !control.stopped) yield take();
+  } finally {
+    activeStreams.delete(control);
+    fs.close(fd, () => undefined);
+  }
 }
 
 function ioError(path: string, err: unknown, what: string): UserError {
@@ -99,9 +273,9 @@ function ioError(path: string, err: unknown, what: string): UserError {
 
 /** Opens `path` and returns its decompressed byte chunks. */
 export async function openRaw(path: string): Promise<RawInput> {
-  const stream = rawStream(path);
+  const source = rawSource(path);
   let raw = 0;
-  const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const it = source.chunks[Symbol.asyncIterator]();
   // Peek enough bytes to see a magic number.
   const pending: Buffer[] = [];
   let peeked = 0;
@@ -144,7 +318,7 @@ export async function openRaw(path: string): Promise<RawInput> {
       throw ioError(path, err, 'cannot read');
     } finally {
       // Stopped early: close the file (stdin is left alone).
-      if (!done && stream !== process.stdin) stream.destroy();
+      if (!done) source.close();
     }
   }
 
@@ -175,7 +349,9 @@ export async function openRaw(path: string): Promise<RawInput> {
       break;
     }
   }
-  return {path, compression, chunks, rawBytes: () => raw, plainFile: path !== '-' && compression === 'none' ? path : null, ownsChunks, decoder};
+  // A streaming input cannot be read a second time (trace-cmd, the early duplicate check): it has no plain file.
+  const plainFile = path !== '-' && compression === 'none' && !source.streaming ? path : null;
+  return {path, compression, chunks, rawBytes: () => raw, plainFile, ownsChunks, decoder};
 }
 
 async function* gunzip(path: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -1,0 +1,158 @@
+// Inputs named by path that a read can wait on: a FIFO, /dev/kmsg, tracefs trace_pipe. A blocking read of
+// one sat in libuv's thread pool, which process.exit joins, so neither Ctrl-C nor SIGTERM ended ktrail.
+import {spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+
+const root = process.cwd();
+const bin = path.join(root, 'bin/run.js');
+const DMESG = path.join(root, 'samples/demo/dmesg.txt');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-streaming-'));
+
+interface Run {
+  code: Promise<number | null>;
+  out: () => string;
+  err: () => string;
+  kill: (signal: NodeJS.Signals) => void;
+}
+
+function start(args: string[]): Run {
+  const child = spawn(process.execPath, [bin, ...args], {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']});
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const code = new Promise<number | null>((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? -1 : null))));
+  return {code, out: () => out, err: () => err, kill: (s) => child.kill(s)};
+}
+
+/** The exit status, or 'hung' when it has not exited within ms (then it is killed). */
+async function exitWithin(run: Run, ms: number): Promise<number | null | 'hung'> {
+  const timer = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), ms));
+  const r = await Promise.race([run.code, timer]);
+  if (r === 'hung') run.kill('SIGKILL');
+  return r;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function fifo(name: string): string {
+  const p = path.join(dir, name);
+  const r = spawnSync('mkfifo', [p]);
+  assert.is(r.status, 0, 'mkfifo');
+  return p;
+}
+
+/** Opens the FIFO for writing without blocking the test's event loop (the open waits for the reader). */
+function writer(p: string): Promise<fs.promises.FileHandle> {
+  return fs.promises.open(p, 'w');
+}
+
+test('a FIFO: read until its writer closes it, whether the writer came before or after ktrail', async () => {
+  const p = fifo('late-writer');
+  const run = start(['ingest', p, '--db', path.join(dir, 'a.duckdb'), '--json']);
+  await sleep(500);
+  const w = await writer(p);
+  await w.writeFile(fs.readFileSync(DMESG));
+  await w.close();
+  assert.is(await exitWithin(run, 30_000), 0, run.err());
+  const [r] = JSON.parse(run.out()) as {status: string; log_lines: number; interrupted?: boolean}[];
+  assert.equal([r!.status, r!.log_lines, r!.interrupted], ['ingested', 900, undefined]);
+});
+
+test('SIGTERM while a FIFO has no writer: exit 143 at once, no database left', async () => {
+  const p = fifo('no-writer');
+  const db = path.join(dir, 'b.duckdb');
+  const run = start(['ingest', p, '--db', db]);
+  await sleep(800);
+  run.kill('SIGTERM');
+  assert.is(await exitWithin(run, 10_000), 143);
+  assert.is(fs.existsSync(db), false);
+});
+
+test('Ctrl-C on a FIFO whose writer stays open: what was read is ingested, marked interrupted', async () => {
+  const p = fifo('open-writer');
+  const run = start(['ingest', p, '--db', path.join(dir, 'c.duckdb'), '--json']);
+  const w = await writer(p);
+  try {
+    await w.writeFile(fs.readFileSync(DMESG, 'utf8').split('\n').slice(0, 100).join('\n') + '\n');
+    await sleep(800);
+    run.kill('SIGINT');
+    assert.is(await exitWithin(run, 30_000), 0, run.err());
+  } finally {
+    await w.close();
+  }
+  const [r] = JSON.parse(run.out()) as {status: string; log_lines: number; interrupted?: boolean}[];
+  assert.equal([r!.status, r!.log_lines, r!.interrupted], ['ingested', 100, true]);
+  assert.match(run.err(), /^ktrail: interrupted: ingesting what was read from .*open-writer \(Ctrl-C again to abort\)$/m);
+});
+
+test('Ctrl-C on a FIFO that gave nothing: the empty-input error, exit 2', async () => {
+  const p = fifo('silent');
+  const run = start(['ingest', p, '--db', path.join(dir, 'd.duckdb')]);
+  const w = await writer(p);
+  try {
+    await sleep(500);
+    run.kill('SIGINT');
+    assert.is(await exitWithin(run, 10_000), 2);
+  } finally {
+    await w.close();
+  }
+  assert.match(run.err(), /ktrail: .*silent is empty; nothing to ingest/);
+});
+
+let kmsgReadable = false;
+try {
+  fs.closeSync(fs.openSync('/dev/kmsg', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
+  kmsgReadable = true;
+} catch {
+  // not root, or no /dev/kmsg in this container
+}
+
+test('/dev/kmsg: read to the last record there is, as dmesg does, instead of waiting for the next one', async () => {
+  if (!kmsgReadable) {
+    console.log('  (skipped: /dev/kmsg cannot be read here)');
+    return;
+  }
+  const run = start(['ingest', '/dev/kmsg', '--db', path.join(dir, 'k.duckdb'), '--json']);
+  assert.is(await exitWithin(run, 30_000), 0, run.err());
+  const [r] = JSON.parse(run.out()) as {status: string; format: string; log_lines: number; interrupted?: boolean}[];
+  assert.equal([r!.status, r!.format, r!.interrupted], ['ingested', 'kmsg', undefined]);
+  assert.ok(r!.log_lines > 0);
+});
+
+const TRACEFS = '/sys/kernel/tracing';
+let instancesWritable = false;
+try {
+  fs.accessSync(path.join(TRACEFS, 'instances'), fs.constants.W_OK);
+  instancesWritable = true;
+} catch {
+  // not root, or no tracefs
+}
+
+test('tracefs trace_pipe: Ctrl-C ends it and what was read is ingested', async () => {
+  if (!instancesWritable) {
+    console.log('  (skipped: no writable tracefs instances here)');
+    return;
+  }
+  // An instance of its own with no events enabled: only the marker below is in its buffer.
+  const instance = path.join(TRACEFS, 'instances', `ktrail-test-stream-${process.pid}`);
+  fs.mkdirSync(instance);
+  try {
+    fs.writeFileSync(path.join(instance, 'trace_marker'), 'ktrail streaming test\n');
+    const run = start(['ingest', path.join(instance, 'trace_pipe'), '--db', path.join(dir, 't.duckdb'), '--json']);
+    await sleep(1500);
+    run.kill('SIGINT');
+    assert.is(await exitWithin(run, 30_000), 0, run.err());
+    const [r] = JSON.parse(run.out()) as {status: string; format: string; markers: number; interrupted?: boolean}[];
+    assert.equal([r!.status, r!.format, r!.markers, r!.interrupted], ['ingested', 'ftrace', 1, true]);
+  } finally {
+    fs.rmdirSync(instance);
+  }
+});
+
+test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
+test.run();
