@@ -73,10 +73,10 @@ export function exitOnInterrupt(): CommandInterrupt {
       process.stderr.write(NOTE);
       return;
     }
-    if (current !== null && current !== '-' && !ended && endStreamingInputs()) {
+    if (current !== null && !ended && endStreamingInputs()) {
       ended = true;
       endedPath = current;
-      process.stderr.write(NOTE_STREAMING(current));
+      process.stderr.write(NOTE_STREAMING(current === '-' ? 'stdin' : current));
       return;
     }
     exitKilledBy('SIGINT');

@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import {delimiter, join} from 'node:path';
+import {isatty} from 'node:tty';
 import {Readable} from 'node:stream';
 import zlib from 'node:zlib';
 import {UserError} from '../errors.js';
@@ -83,7 +84,14 @@ interface RawSource {
 }
 
 function rawSource(path: string): RawSource {
-  if (path === '-') return {chunks: process.stdin, close: () => undefined, streaming: false};
+  if (path === '-') {
+    // stdin redirected from /dev/kmsg or trace_pipe (`< /dev/kmsg`): Node reads a character device or a file on
+    // stdin with blocking reads in its thread pool, so it is opened again, without blocking. A pipe or a terminal
+    // on stdin is read without blocking already.
+    const st = stdinStats();
+    if (st && !st.isFIFO() && !st.isSocket() && !isatty(0) && isStreamingFile(STDIN_LINK, st)) return streamingSource(STDIN_LINK, st, '-');
+    return {chunks: process.stdin, close: () => undefined, streaming: false};
+  }
   let st: fs.Stats;
   try {
     st = fs.statSync(path);
@@ -94,27 +102,49 @@ function rawSource(path: string): RawSource {
     throw new UserError(`${path}: cannot read (${code ?? (err as Error).message})`);
   }
   if (st.isDirectory()) throw new UserError(`${path} is a directory; give the trace or log files inside it`);
-  if (isStreamingFile(path, st)) {
-    let fd: number;
-    try {
-      // O_NONBLOCK: neither this open (a FIFO without a writer) nor a read (an idle trace_pipe) may wait in
-      // libuv's thread pool, which process.exit joins: a read that never returns kept Ctrl-C and SIGTERM
-      // from ending ktrail at all.
-      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    } catch (err) {
-      throw ioError(path, err, 'cannot open');
-    }
-    const control = new StreamControl();
-    const chunks = streamingChunks(fd, {endWhenEmpty: isKmsgDevice(st), fifo: st.isFIFO()}, control);
-    const close = () => {
-      control.stop();
-      // Runs its finally (the fd closed) once a pending read has returned.
-      chunks.return(undefined).catch(() => undefined);
-    };
-    return {chunks, close, streaming: true};
-  }
+  if (isStreamingFile(path, st)) return streamingSource(path, st, path);
   const stream = fs.createReadStream(path, {highWaterMark: READ_CHUNK});
   return {chunks: stream, close: () => stream.destroy(), streaming: false};
+}
+
+const STDIN_LINK = '/proc/self/fd/0';
+
+function stdinStats(): fs.Stats | null {
+  try {
+    return fs.fstatSync(0);
+  } catch {
+    return null;
+  }
+}
+
+function streamingSource(file: string, st: fs.Stats, name: string): RawSource {
+  let fd: number;
+  try {
+    // O_NONBLOCK: neither this open (a FIFO without a writer) nor a read (an idle trace_pipe) may wait in
+    // libuv's thread pool, which process.exit joins: a read that never returns kept Ctrl-C and SIGTERM
+    // from ending ktrail at all.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    if (file === STDIN_LINK && (err as NodeJS.ErrnoException).code === 'EBUSY') {
+      // trace_pipe takes one reader at a time: the shell's open of it for stdin is that reader.
+      let target = 'the file on stdin';
+      try {
+        target = fs.readlinkSync(STDIN_LINK);
+      } catch {
+        // named generically
+      }
+      throw new UserError(`stdin is ${target}, which ktrail cannot open again to read without blocking; give its path (ktrail ingest ${target}) or pipe it (cat ${target} | ktrail ingest -)`);
+    }
+    throw ioError(name, err, 'cannot open');
+  }
+  const control = new StreamControl();
+  const chunks = streamingChunks(fd, {endWhenEmpty: isKmsgDevice(st), fifo: st.isFIFO()}, control);
+  const close = () => {
+    control.stop();
+    // Runs its finally (the fd closed) once a pending read has returned.
+    chunks.return(undefined).catch(() => undefined);
+  };
+  return {chunks, close, streaming: true};
 }
 
 const TRACEFS_MAGIC = 0x74726163;

@@ -124,6 +124,25 @@ test('/dev/kmsg: read to the last record there is, as dmesg does, instead of wai
   assert.ok(r!.log_lines > 0);
 });
 
+test('stdin redirected from /dev/kmsg (`< /dev/kmsg`): read to its last record, not waited on', async () => {
+  if (!kmsgReadable) {
+    console.log('  (skipped: /dev/kmsg cannot be read here)');
+    return;
+  }
+  const fd = fs.openSync('/dev/kmsg', 'r');
+  try {
+    const child = spawn(process.execPath, [bin, 'ingest', '-', '--db', path.join(dir, 'k2.duckdb'), '--json'], {cwd: dir, stdio: [fd, 'pipe', 'pipe']});
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    const run: Run = {code: new Promise((resolve) => child.on('exit', (c) => resolve(c))), out: () => out, err: () => '', kill: (sig) => child.kill(sig)};
+    assert.is(await exitWithin(run, 30_000), 0);
+    const [r] = JSON.parse(out) as {status: string; format: string}[];
+    assert.equal([r!.status, r!.format], ['ingested', 'kmsg']);
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
 const TRACEFS = '/sys/kernel/tracing';
 let instancesWritable = false;
 try {
@@ -149,6 +168,21 @@ test('tracefs trace_pipe: Ctrl-C ends it and what was read is ingested', async (
     assert.is(await exitWithin(run, 30_000), 0, run.err());
     const [r] = JSON.parse(run.out()) as {status: string; format: string; markers: number; interrupted?: boolean}[];
     assert.equal([r!.status, r!.format, r!.markers, r!.interrupted], ['ingested', 'ftrace', 1, true]);
+
+    // On stdin (`< trace_pipe`) it cannot be opened a second time without blocking: one line, exit 2, instead of a
+    // read no signal could end.
+    const fd = fs.openSync(path.join(instance, 'trace_pipe'), 'r');
+    try {
+      const child = spawn(process.execPath, [bin, 'ingest', '-', '--db', path.join(dir, 't2.duckdb')], {cwd: dir, stdio: [fd, 'pipe', 'pipe']});
+      let err = '';
+      child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+      const stdinRun: Run = {code: new Promise((resolve) => child.on('exit', (c) => resolve(c))), out: () => '', err: () => err, kill: (sig) => child.kill(sig)};
+      assert.is(await exitWithin(stdinRun, 10_000), 2);
+      assert.match(err, /^ktrail: stdin is \/sys\/kernel\/tracing\/instances\/ktrail-test-stream-\d+\/trace_pipe, which ktrail cannot open again to read without blocking; give its path/);
+      assert.is(err.trim().split('\n').length, 1);
+    } finally {
+      fs.closeSync(fd);
+    }
   } finally {
     fs.rmdirSync(instance);
   }
