@@ -1,8 +1,8 @@
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import {delimiter, join} from 'node:path';
-import {isatty} from 'node:tty';
 import {Readable} from 'node:stream';
+import {isatty} from 'node:tty';
 import zlib from 'node:zlib';
 import {UserError} from '../errors.js';
 import {fffdCount, InvalidUtf8Counter, literalFffd, nulCount, utf8Prefix} from './utf8.js';
@@ -138,7 +138,9 @@ function streamingSource(file: string, st: fs.Stats, name: string): RawSource {
     throw ioError(name, err, 'cannot open');
   }
   const control = new StreamControl();
-  const chunks = streamingChunks(fd, {endWhenEmpty: isKmsgDevice(st), fifo: st.isFIFO()}, control);
+  // A named FIFO may not have had its writer yet; an anonymous pipe (`/dev/stdin` of `cmd | ktrail ...`) has had one.
+  const fifo = st.isFIFO() && fsType(file) !== PIPEFS_MAGIC;
+  const chunks = streamingChunks(fd, {endWhenEmpty: isKmsgDevice(st), fifo}, control);
   const close = () => {
     control.stop();
     // Runs its finally (the fd closed) once a pending read has returned.
@@ -150,6 +152,15 @@ function streamingSource(file: string, st: fs.Stats, name: string): RawSource {
 const TRACEFS_MAGIC = 0x74726163;
 const DEBUGFS_MAGIC = 0x64626720;
 const PROC_SUPER_MAGIC = 0x9fa0;
+const PIPEFS_MAGIC = 0x50495045;
+
+function fsType(path: string): number | null {
+  try {
+    return Number(fs.statfsSync(path).type);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Inputs a read may wait on: FIFOs, character devices (/dev/kmsg, a serial
@@ -160,12 +171,8 @@ const PROC_SUPER_MAGIC = 0x9fa0;
 function isStreamingFile(path: string, st: fs.Stats): boolean {
   if (st.isFIFO() || st.isCharacterDevice()) return true;
   if (!st.isFile() || st.size > 0) return false;
-  try {
-    const type = Number(fs.statfsSync(path).type);
-    return type === TRACEFS_MAGIC || type === DEBUGFS_MAGIC || type === PROC_SUPER_MAGIC;
-  } catch {
-    return false;
-  }
+  const type = fsType(path);
+  return type === TRACEFS_MAGIC || type === DEBUGFS_MAGIC || type === PROC_SUPER_MAGIC;
 }
 
 /** /dev/kmsg (character device 1:11), under whatever name. */
@@ -180,7 +187,7 @@ function isKmsgDevice(st: fs.Stats): boolean {
 const activeStreams = new Set<StreamControl>();
 
 class StreamControl {
-  /** Ctrl-C: read what the input holds now, then end it. */
+  /** Ctrl-C: end the input after the read under way. */
   ending = false;
   /** Closed by the reader's consumer. */
   stopped = false;

@@ -104,6 +104,12 @@ test('Ctrl-C on a FIFO that gave nothing: the empty-input error, exit 2', async 
   assert.match(run.err(), /ktrail: .*silent is empty; nothing to ingest/);
 });
 
+test('/dev/stdin of an anonymous pipe whose writer wrote nothing: empty at once (it has had its writer), exit 2', async () => {
+  const r = spawnSync('sh', ['-c', `true | "${process.execPath}" "${bin}" ingest /dev/stdin --db "${path.join(dir, 'e.duckdb')}"`], {encoding: 'utf8', timeout: 20_000});
+  assert.is(r.status, 2, r.stderr);
+  assert.is(r.stderr, 'ktrail: /dev/stdin is empty; nothing to ingest\n');
+});
+
 let kmsgReadable = false;
 try {
   fs.closeSync(fs.openSync('/dev/kmsg', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
