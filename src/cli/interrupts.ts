@@ -48,7 +48,7 @@ const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what wa
  */
 export function exitOnInterrupt(): CommandInterrupt {
   let current: string | null = null;
-  let ended = false;
+  /** The input the first Ctrl-C ended; after that, Ctrl-C aborts. */
   let endedPath: string | null = null;
   let pipe: boolean | null = null;
   let discard: string[] | null = null;
@@ -67,17 +67,14 @@ export function exitOnInterrupt(): CommandInterrupt {
     return process.exit(128 + constants.signals[signal]);
   };
   process.on('SIGINT', () => {
-    if (current === '-' && !ended && (pipe ??= stdinIsPipe())) {
-      ended = true;
-      endedPath = current;
-      process.stderr.write(NOTE);
-      return;
-    }
-    if (current !== null && !ended && endStreamingInputs()) {
-      ended = true;
-      endedPath = current;
-      process.stderr.write(NOTE_STREAMING(current === '-' ? 'stdin' : current));
-      return;
+    if (current !== null && endedPath === null) {
+      const note =
+        current === '-' && (pipe ??= stdinIsPipe()) ? NOTE : endStreamingInputs() ? NOTE_STREAMING(current === '-' ? 'stdin' : current) : null;
+      if (note) {
+        endedPath = current;
+        process.stderr.write(note);
+        return;
+      }
     }
     exitKilledBy('SIGINT');
   });
@@ -86,7 +83,7 @@ export function exitOnInterrupt(): CommandInterrupt {
     reading: (p) => {
       current = p;
     },
-    ended: (p) => ended && p === endedPath,
+    ended: (p) => p === endedPath,
     discardOnSignal: (files) => {
       discard = files;
     },

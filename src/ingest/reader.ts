@@ -226,8 +226,8 @@ class StreamControl {
 }
 
 /**
- * Ends every streaming input being read (the inputs of isStreamingFile): each
- * reads what it holds now and ends there. False when none is being read.
+ * Ends every streaming input being read (the inputs of isStreamingFile),
+ * after the read under way. False when none is being read.
  */
 export function endStreamingInputs(): boolean {
   for (const c of activeStreams) c.end();
@@ -238,7 +238,7 @@ export function endStreamingInputs(): boolean {
 const STREAM_POLL_MAX_MS = 50;
 
 /**
- * Reads a non-blocking fd in blocks of READ_CHUNK or a little more (a trace_pipe read
+ * Reads a non-blocking fd into blocks of READ_CHUNK (a trace_pipe read
  * returns a page at most; a /dev/kmsg read one record). When it has nothing
  * (EAGAIN), /dev/kmsg is at its end (what `dmesg` prints, then no more: it
  * would otherwise wait for the next record); other inputs are polled again
@@ -251,38 +251,47 @@ const STREAM_POLL_MAX_MS = 50;
  */
 async function* streamingChunks(fd: number, how: {endWhenEmpty: boolean; fifo: boolean}, control: StreamControl): AsyncGenerator<Buffer> {
   activeStreams.add(control);
-  const scratch = Buffer.allocUnsafeSlow(READ_CHUNK);
-  let parts: Buffer[] = [];
+  // Reads go straight into the block that is handed on: a full block as it is (it owns its ArrayBuffer, see
+  // RawInput.ownsChunks), a partial one (the input ran dry) as a copy of its bytes, the block then used again.
+  let block = Buffer.allocUnsafeSlow(READ_CHUNK);
   let size = 0;
   let seenData = false;
   let wait = 1;
   const take = (): Buffer => {
-    const block = ownBlock(parts, size);
-    parts = [];
+    let out: Buffer;
+    if (size === block.length) {
+      out = block;
+      block = Buffer.allocUnsafeSlow(READ_CHUNK);
+    } else {
+      out = ownBlock([block.subarray(0, size)], size);
+    }
     size = 0;
-    return block;
+    return out;
   };
   try {
     while (!control.stopped) {
       let n: number;
       try {
-        // The whole scratch buffer every time: a /dev/kmsg read shorter than its record fails (EINVAL).
-        n = await new Promise<number>((resolve, reject) => fs.read(fd, scratch, 0, READ_CHUNK, null, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+        n = await new Promise<number>((resolve, reject) => fs.read(fd, block, size, block.length - size, null, (err, bytes) => (err ? reject(err) : resolve(bytes))));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EPIPE' && how.endWhenEmpty) continue;
+        // A /dev/kmsg record longer than the room left in the block: hand the block on, read it again.
+        if (code === 'EINVAL' && size > 0) {
+          yield take();
+          continue;
+        }
         if (code !== 'EAGAIN') throw err;
         n = -1;
       }
       if (n > 0) {
         seenData = true;
         wait = 1;
-        parts.push(Buffer.from(scratch.subarray(0, n)));
         size += n;
         // Ended by Ctrl-C: here, not when the input runs dry, which a busy trace_pipe never does (what it
         // still holds stays in the kernel's buffer for its next reader).
         if (control.ending) break;
-        if (size >= READ_CHUNK) yield take();
+        if (size === block.length) yield take();
         continue;
       }
       // Nothing to read now (-1), or end of file (0).

@@ -95,8 +95,8 @@ const KVM_HVA_RANGES_SQL = `
                WHEN i > 0 AND j > i THEN TRY_CAST(substr(body, j + 4) AS UBIGINT) END AS fe
         FROM x),
       g AS (
-        SELECT *, fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL) AND NOT (ff AND starts_with(body, 'start=') AND fe IS NULL) AS fast,
-          CASE WHEN NOT (fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL)) THEN split_part(body, ': 0x', 2) END AS r
+        SELECT *, CASE WHEN ff THEN fs IS NOT NULL AND (fe IS NOT NULL OR starts_with(body, 'hva=')) ELSE fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL) END AS fast,
+          CASE WHEN NOT ff AND NOT (fs IS NOT NULL AND (j = 0 OR fe IS NOT NULL)) THEN split_part(body, ': 0x', 2) END AS r
         FROM f),
       y AS (
         SELECT *,
@@ -354,14 +354,14 @@ const SQL_SPECS: SqlSpec[] = [
       FROM x WHERE s.l <> ''
       UNION ALL
       -- options/fields: \`lock_addr=… (DEC) flags=0x1 (1)\` / \`… ret=0x0 (0)\`; flags named as the event's print format names them.
-      SELECT source_id, seq, ts_ns, cpu, pid, event, fptr(' ' || body, 'lock_addr'),
+      SELECT source_id, seq, ts_ns, cpu, pid, event, a,
         nullif(concat_ws('|', CASE WHEN f & 1 <> 0 THEN 'SPIN' END, CASE WHEN f & 2 <> 0 THEN 'READ' END,
           CASE WHEN f & 4 <> 0 THEN 'WRITE' END, CASE WHEN f & 8 <> 0 THEN 'RT' END, CASE WHEN f & 16 <> 0 THEN 'PERCPU' END,
           CASE WHEN f & 32 <> 0 THEN 'MUTEX' END), ''),
         TRY_CAST(fv(body, 'ret') AS INTEGER)
-      FROM (SELECT *, TRY_CAST(fv(body, 'flags') AS BIGINT) AS f FROM events
+      FROM (SELECT *, fptr(' ' || body, 'lock_addr') AS a, TRY_CAST(fv(body, 'flags') AS BIGINT) AS f FROM events
              WHERE ${eventIn(['contention_begin', 'contention_end'])} AND starts_with(body, 'lock_addr='))
-      WHERE fptr(' ' || body, 'lock_addr') IS NOT NULL`,
+      WHERE a IS NOT NULL`,
   },
   {
     table: mmapLockEvents,
@@ -374,11 +374,13 @@ const SQL_SPECS: SqlSpec[] = [
       FROM x WHERE s.mm <> ''
       UNION ALL
       -- options/fields: \`mm=… (DEC) memcg_id=0x1 (1) write=(1) success=(0)\`.
-      SELECT source_id, seq, ts_ns, cpu, pid, event, fptr(' ' || body, 'mm'),
+      SELECT source_id, seq, ts_ns, cpu, pid, event, mm,
         CASE WHEN contains(body, ' memcg_id=') THEN fv(body, 'memcg_id') ELSE split_part(split_part(body, ' memcg_path=', 2), ' ', 1) END,
         fv(body, 'write') = '1', CASE WHEN contains(body, ' success=') THEN fv(body, 'success') = '1' END
-      FROM events WHERE ${eventIn(['mmap_lock_start_locking', 'mmap_lock_acquire_returned', 'mmap_lock_released'])}
-        AND starts_with(body, 'mm=') AND contains(body, ' write=(') AND fptr(' ' || body, 'mm') IS NOT NULL`,
+      FROM (SELECT *, fptr(' ' || body, 'mm') AS mm FROM events
+             WHERE ${eventIn(['mmap_lock_start_locking', 'mmap_lock_acquire_returned', 'mmap_lock_released'])}
+               AND starts_with(body, 'mm=') AND contains(body, ' write=('))
+      WHERE mm IS NOT NULL`,
   },
   {
     table: syscalls,

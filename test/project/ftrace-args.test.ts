@@ -57,14 +57,19 @@ async function store(): Promise<Db> {
   return db;
 }
 
-/** A file of ../shared/formats ingested into a fresh in-memory store, with the ftrace_args tables built. */
-async function projectFormat(name: string): Promise<Db> {
+/** A file ingested into a fresh in-memory store, with the ftrace_args tables built. */
+async function projectFile(file: string): Promise<Db> {
   const db = await openStore(':memory:');
-  await ingestPaths(db, [path.resolve('../shared/formats', name)]);
+  await ingestPaths(db, [file]);
   await db.ensureTables(ftraceArgs.tables);
   await ftraceArgs.build(db);
   return db;
 }
+
+/** A file of ../shared/formats, through projectFile. */
+const projectFormat = (name: string) => projectFile(path.resolve('../shared/formats', name));
+/** A sample of samples/ftrace, through projectFile. */
+const projectSample = (name: string) => projectFile(path.resolve('samples/ftrace', name));
 
 test('sched_switch: tracefs and trace-cmd forms, comm with spaces; tprobe body is not a switch', async () => {
   const db = await store();
@@ -131,15 +136,6 @@ test('syscalls: raw_syscalls keep nr, the six arguments and the return value (tr
   ]);
   db.close();
 });
-
-/** A sample of samples/ftrace ingested into a fresh in-memory store, with the ftrace_args tables built. */
-async function projectSample(name: string): Promise<Db> {
-  const db = await openStore(':memory:');
-  await ingestPaths(db, [path.resolve('samples/ftrace', name)]);
-  await db.ensureTables(ftraceArgs.tables);
-  await ftraceArgs.build(db);
-  return db;
-}
 
 test('options/fields (real capture, 6.18): sched_switch state bits back to letters, wakeups, fork/exit/newtask, mmap_lock, syscalls', async () => {
   const db = await projectSample('real-fields-projections.txt');
