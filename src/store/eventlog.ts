@@ -89,7 +89,7 @@ export const logLines = defineTable({
     {
       name: 'wall_time',
       type: 'VARCHAR',
-      doc: 'Wall-clock time the line printed, as text: `dmesg -T` as ISO 8601 without zone (dmesg prints local time), `dmesg --time-format iso` as ISO 8601 with its zone (decimal point for the comma), journal and syslog times as printed (`Nov 26 10:31:12` has no year). NULL when the line has none.',
+      doc: 'Wall-clock time the line printed, as text: `dmesg -T` as ISO 8601 without zone (dmesg prints local time), `dmesg --time-format iso` as ISO 8601 with its zone (decimal point for the comma), journal and syslog times as printed (`Nov 26 10:31:12` has no year), `dmesg -e` the minute of the line as printed (`Nov26 10:31`). NULL when the line has none.',
     },
   ],
 });

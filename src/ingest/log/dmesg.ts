@@ -34,6 +34,8 @@ export class DmesgTokenizer implements Tokenizer {
   private callerLines = 0;
   private wallFirst: string | null = null;
   private wallLast: string | null = null;
+  /** `dmesg -e`: the minute of the last `[Nov26 10:05]` line, which is the wall time of the lines after it. */
+  private minute: string | null = null;
 
   line(raw: string, seq: number): LineResult {
     const s = cleanLine(raw, this.clean);
@@ -69,7 +71,9 @@ export class DmesgTokenizer implements Tokenizer {
 
   private kernelRow(s: string, textStart: number, seq: number): LogRow {
     const text = s.slice(textStart);
-    const {tsNs, level, facility, caller, wall} = parsed;
+    const {tsNs, level, facility, caller, relative} = parsed;
+    if (parsed.minute !== null) this.minute = parsed.minute;
+    const wall = relative ? this.minute : parsed.wall;
     if (wall !== null) {
       if (this.wallFirst === null) this.wallFirst = wall;
       this.wallLast = wall;
@@ -110,7 +114,7 @@ export function leadingSpaces(s: string): number {
 
 // ---- sniffing ----------------------------------------------------------------
 
-export type PrefixKind = 'mono' | 'raw' | 'decode' | 'ctime' | 'iso';
+export type PrefixKind = 'mono' | 'raw' | 'decode' | 'ctime' | 'iso' | 'rel';
 
 /** What kind of dmesg prefix a line starts with (null: none). */
 export function prefixKind(line: string): PrefixKind | null {
@@ -119,6 +123,7 @@ export function prefixKind(line: string): PrefixKind | null {
   const c = s.charCodeAt(0);
   if (c === 60) return 'raw';
   if (c >= 97 && c <= 122) return 'decode';
+  if (parsed.relative) return 'rel';
   if (parsed.wall !== null) return c === 91 ? 'ctime' : 'iso';
   return 'mono';
 }
@@ -139,7 +144,7 @@ interface HeadStats {
 }
 
 function headStats(head: string[]): HeadStats {
-  const st: HeadStats = {considered: 0, kinds: {mono: 0, raw: 0, decode: 0, ctime: 0, iso: 0}, journalMono: 0, midPrefix: 0, signature: 0};
+  const st: HeadStats = {considered: 0, kinds: {mono: 0, raw: 0, decode: 0, ctime: 0, iso: 0, rel: 0}, journalMono: 0, midPrefix: 0, signature: 0};
   for (const line of head) {
     if (line.trim() === '') continue;
     // dmesg continuation lines (deep indentation) say nothing about the form.
@@ -167,7 +172,8 @@ function sniffKind(kinds: PrefixKind[]) {
 
 // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
 // 3: each line's wall-clock time (dmesg -T, --time-format iso) in log_lines.wall_time.
-const PARSER_VERSION = 3;
+// 4: relative-time prefixes (`dmesg -e`, `--time-format delta`) are read as prefixes, not as text.
+const PARSER_VERSION = 4;
 
 function dmesgFormat(id: string, priority: number, description: string, sniff: (head: string[]) => boolean): Format {
   return {id, priority, description, parserVersion: PARSER_VERSION, sniff, createTokenizer: () => new DmesgTokenizer()};
@@ -192,6 +198,12 @@ export const dmesgTimeFormat = dmesgFormat(
   '`dmesg -T` / `--time-format iso`: wall-clock times, no monotonic time (ts_ns NULL; first/last wall time in sources.meta)',
   sniffKind(['ctime', 'iso']),
 );
+export const dmesgRelFormat = dmesgFormat(
+  'dmesg-rel',
+  114,
+  '`dmesg -e` / `--time-format reltime` `[Nov26 10:05]`, `[  +0.000123] text`, and `--time-format delta` `[<    0.000123>] text`: times relative to the previous message (ts_ns NULL; `dmesg -e`: wall_time the minute, as printed)',
+  sniffKind(['rel']),
+);
 export const consoleFormat = dmesgFormat(
   'console',
   190,
@@ -204,4 +216,4 @@ export const consoleFormat = dmesgFormat(
   },
 );
 
-export const DMESG_FORMATS: Format[] = [dmesgFormat_, dmesgRawFormat, dmesgDecodeFormat, dmesgTimeFormat, consoleFormat];
+export const DMESG_FORMATS: Format[] = [dmesgFormat_, dmesgRawFormat, dmesgDecodeFormat, dmesgTimeFormat, dmesgRelFormat, consoleFormat];

@@ -11,6 +11,8 @@
  *   kern  :info  :             `dmesg -x` facility and level
  *   [Thu Nov 26 10:05:52 2026] `dmesg -T`
  *   2026-11-26T10:05:52,123456+00:00   `dmesg --time-format iso`
+ *   [Nov26 10:05] [  +0.000123] `dmesg -e` (--time-format reltime)
+ *   [<    0.000123>]           `dmesg --time-format delta`
  */
 
 export const parsed = {
@@ -21,6 +23,10 @@ export const parsed = {
   facility: null as number | null,
   /** Set by findMonoPrefix: where the message text starts. */
   textStart: -1,
+  /** A time relative to the previous message (`dmesg -e`, `--time-format delta`): no monotonic time. */
+  relative: false,
+  /** `dmesg -e`: the `[Nov26 10:05]` line that starts a minute (wall is that minute, as printed, until the next). */
+  minute: null as string | null,
 };
 
 const C_SPACE = 32;
@@ -158,7 +164,24 @@ export function parseIsoTime(s: string, i: number): number {
   return i + m[0].length;
 }
 
+// `dmesg -e`: `[Nov26 10:05]` when the minute changes (util-linux's `%b%d %H:%M`), else `[  +0.000123]`
+// (`[ +12.345678]` from 10 s on); `--time-format delta`: `[<    0.000123>]`.
+const REL_RE = /\[(?:((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\d{2} \d{2}:\d{2})| *\+\d+\.\d+|< *\d+\.\d+>)\]/y;
+
+/** A relative time at `i` (see REL_RE): sets parsed.relative, and parsed.minute on a minute line. */
+export function parseRelTime(s: string, i: number): number {
+  if (s.charCodeAt(i) !== C_LBRACKET) return -1;
+  REL_RE.lastIndex = i;
+  const m = REL_RE.exec(s);
+  if (!m) return -1;
+  parsed.relative = true;
+  parsed.minute = m[1] ?? null;
+  return i + m[0].length;
+}
+
 export function resetParsed(): void {
+  parsed.relative = false;
+  parsed.minute = null;
   parsed.tsNs = null;
   parsed.wall = null;
   parsed.caller = null;
@@ -168,8 +191,8 @@ export function resetParsed(): void {
 
 /**
  * A whole dmesg-family prefix at `i`: optional `<N>` or `fac:level:`, then an
- * optional time (monotonic, ctime or ISO), then an optional caller id (only
- * after a monotonic/ctime time), then one optional space. At least one of
+ * optional time (monotonic, ctime, relative or ISO), then an optional caller
+ * id (not after an ISO time), then one optional space. At least one of
  * level or time must be present. Returns where the message text starts, or -1.
  */
 export function parseDmesgPrefix(s: string, i: number): number {
@@ -191,6 +214,7 @@ export function parseDmesgPrefix(s: string, i: number): number {
   }
   let k = parseMonoTime(s, j);
   if (k === -1) k = parseCtime(s, j);
+  if (k === -1) k = parseRelTime(s, j);
   if (k !== -1) {
     j = k;
     any = true;
