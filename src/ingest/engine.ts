@@ -3,7 +3,7 @@ import type {Format, Tokenizer} from './format.js';
 import {isAscii} from 'node:buffer';
 import {LineSplitter, type BlockCrs, type LineBatch, type LineLimits, type SplitStats} from './reader.js';
 import type {LineResult} from './record.js';
-import {chooseFormat, headForSniff, SNIFF_BYTES, SNIFF_LINES, SNIFF_MAX_HELD} from './sniff.js';
+import {chooseFormat, DEEP_SNIFF_BYTES, DEEP_SNIFF_LINES, headForSniff, SNIFF_BYTES, SNIFF_LINES, SNIFF_MAX_HELD, sniffHead} from './sniff.js';
 import {ValueRangeError} from './parquet.js';
 import {ChunkSerializer, type Chunk, type WriteCounts, type WriterOptions} from './writer.js';
 
@@ -65,6 +65,8 @@ export class LineEngine {
   private headChars = 0;
   private longChars = 0;
   private headNonBlank = 0;
+  /** No format read the head: lines are held up to the deep sniff's limits (see startTokenizer). */
+  private deep = false;
   seq = 0;
   private headerLines = 0;
   private minTs: bigint | null = null;
@@ -109,7 +111,7 @@ export class LineEngine {
     this.handle(this.splitter.end());
     if (!this.tok) {
       if (this.head.length === 0) throw new UserError(`${this.path} is empty; nothing to ingest`);
-      this.startTokenizer();
+      this.startTokenizer(true);
     }
     const {fastMinTs, fastMaxTs} = this.out;
     if (fastMinTs <= fastMaxTs) {
@@ -176,17 +178,17 @@ export class LineEngine {
 
   /**
    * A line held until the format is known; the format is chosen once the
-   * sample has SNIFF_LINES non-blank lines or SNIFF_BYTES. Over-long lines
+   * sample has SNIFF_LINES non-blank lines or SNIFF_BYTES (the deep limits
+   * when no format read that: see startTokenizer). Over-long lines
    * are left out of the sample: their kept start is any text at all (a
    * first line of megabytes hid the trace behind it), and they become
    * `unparsed` rows whatever the format. Their kept text is held with the
    * sample, within what the head held before there were any: a sample just
-   * under SNIFF_BYTES, then a line of up to the line limit. A line that
+   * under the byte limit, then a line of up to the line limit. A line that
    * would take more is not held: the format is chosen without it.
    */
   private hold(h: Held): void {
-    if (this.headChars + this.longChars + h.text.length > SNIFF_BYTES + this.splitter.maxLine) {
-      this.startTokenizer();
+    if (this.headChars + this.longChars + h.text.length > this.sniffBytes() + this.splitter.maxLine && this.startTokenizer()) {
       this.consume(h.text, h.long, h.final);
       return;
     }
@@ -196,12 +198,29 @@ export class LineEngine {
       this.headChars += h.text.length;
       if (h.text.trim() !== '') this.headNonBlank++;
     }
-    if (this.headNonBlank >= SNIFF_LINES || this.headChars >= SNIFF_BYTES || this.head.length >= SNIFF_MAX_HELD) this.startTokenizer();
+    const lines = this.deep ? DEEP_SNIFF_LINES : SNIFF_LINES;
+    if (this.headNonBlank >= lines || this.headChars >= this.sniffBytes() || this.head.length >= SNIFF_MAX_HELD) this.startTokenizer();
   }
 
-  private startTokenizer(): void {
-    const sample = headForSniff(this.head.filter((h) => !h.long).map((h) => h.text));
-    this.format = chooseFormat(this.path, sample, this.formats, this.forced);
+  private sniffBytes(): number {
+    return this.deep ? DEEP_SNIFF_BYTES : SNIFF_BYTES;
+  }
+
+  /**
+   * Chooses the format and starts the tokenizer on the held lines; false
+   * (still holding) when no format reads the head but one may read a deeper
+   * one: the lines go on being held up to the deep limits. At the end of the
+   * input (`atEnd`), whatever is held is the deep head.
+   */
+  private startTokenizer(atEnd = false): boolean {
+    const texts = this.head.filter((h) => !h.long).map((h) => h.text);
+    const sample = headForSniff(texts);
+    if (!this.deep && !atEnd && this.forced === undefined && this.formats.some((f) => f.deepSniff) && sniffHead(sample, this.formats) === null) {
+      this.deep = true;
+      return false;
+    }
+    const deepHead = this.deep || atEnd ? headForSniff(texts, DEEP_SNIFF_LINES, DEEP_SNIFF_BYTES) : undefined;
+    this.format = chooseFormat(this.path, sample, this.formats, this.forced, deepHead);
     this.tok = this.format.createTokenizer({forced: this.forced !== undefined});
     const pending = this.head;
     this.head = [];
@@ -213,6 +232,7 @@ export class LineEngine {
       else this.consume(h.text, h.long, h.final);
     }
     tok.endBlock?.();
+    return true;
   }
 
   private handle(batch: LineBatch): void {

@@ -89,6 +89,11 @@ export interface Format {
    * are left out) whether this format reads the input.
    */
   sniff(head: string[]): boolean;
+  /**
+   * When no format's sniff() accepts the head: decide from a deeper one (up
+   * to DEEP_SNIFF_LINES non-blank lines / DEEP_SNIFF_BYTES, see sniff.ts).
+   */
+  deepSniff?(head: string[]): boolean;
   /** `forced`: the user chose this format (`--format`) instead of sniffing. */
   createTokenizer(opts?: {forced?: boolean}): Tokenizer;
 }

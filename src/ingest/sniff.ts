@@ -69,32 +69,53 @@ export function unsupportedContainer(head: Uint8Array): string | null {
   return null;
 }
 
-/** Picks the format for a head of lines: forced by id, else the first (by priority) whose sniff() accepts. */
-export function chooseFormat(path: string, head: string[], formats: readonly Format[], forced?: string): Format {
+/**
+ * When no format reads the head, formats with a deepSniff (the serial
+ * console) look this far for their first kernel line: a console capture
+ * can start with more firmware, boot loader and user-space output than the
+ * head holds (a kernel booted with `quiet` prints little until it warns).
+ */
+export const DEEP_SNIFF_LINES = 10_000;
+export const DEEP_SNIFF_BYTES = 2 * 1024 * 1024;
+
+/** The first format (by priority) whose sniff() accepts the head, or null. */
+export function sniffHead(head: string[], formats: readonly Format[]): Format | null {
+  for (const f of formats) if (accepts(() => f.sniff(head))) return f;
+  return null;
+}
+
+function accepts(sniff: () => boolean): boolean {
+  try {
+    return sniff();
+  } catch {
+    return false; // a detector bug must not stop the others
+  }
+}
+
+/**
+ * Picks the format: forced by id, else the first (by priority) whose sniff()
+ * accepts the head, else (given a deeper head) the first whose deepSniff()
+ * accepts that.
+ */
+export function chooseFormat(path: string, head: string[], formats: readonly Format[], forced?: string, deepHead?: string[]): Format {
   if (forced) {
     const f = formats.find((x) => x.id === forced);
     if (!f) throw new UserError(`unknown format '${forced}' (known: ${formats.map((x) => x.id).join(', ') || 'none'})`);
     return f;
   }
-  for (const f of formats) {
-    let ok = false;
-    try {
-      ok = f.sniff(head);
-    } catch {
-      ok = false; // a detector bug must not stop the others
-    }
-    if (ok) return f;
-  }
+  const f = sniffHead(head, formats);
+  if (f) return f;
+  if (deepHead) for (const d of formats) if (d.deepSniff && accepts(() => d.deepSniff!(deepHead))) return d;
   const tried = formats.map((x) => x.id).join(', ') || 'no format is registered';
   throw new UserError(`cannot recognise the format of ${path} (tried: ${tried}); ${FORMAT_HINT}`);
 }
 
-/** The first SNIFF_LINES lines, cut at SNIFF_BYTES characters in total. */
-export function headForSniff(lines: string[]): string[] {
+/** The first non-blank lines, SNIFF_LINES of them at most, cut at SNIFF_BYTES characters in total (or the limits given). */
+export function headForSniff(lines: string[], maxLines = SNIFF_LINES, maxBytes = SNIFF_BYTES): string[] {
   const out: string[] = [];
   let size = 0;
   for (const l of lines) {
-    if (out.length >= SNIFF_LINES || size >= SNIFF_BYTES) break;
+    if (out.length >= maxLines || size >= maxBytes) break;
     // Blank lines say nothing about the format: a trace after 100 blank lines is still a trace.
     if (l.trim() === '') continue;
     out.push(l);

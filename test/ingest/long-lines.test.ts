@@ -10,7 +10,7 @@ import {FORMATS} from '../../src/ingest/formats/index.js';
 import {CR_DETECT_BYTES, LineSplitter, MAX_LINE, TOO_LONG_KEEP, type LineBatch, type LineLimits, type SplitStats} from '../../src/ingest/reader.js';
 import {openStore} from '../../src/store/open.js';
 import type {Db} from '../../src/store/db.js';
-import {SNIFF_BYTES} from '../../src/ingest/sniff.js';
+import {DEEP_SNIFF_BYTES, SNIFF_BYTES} from '../../src/ingest/sniff.js';
 import {repoRoot, sharedDir, tmpDir} from './helpers.js';
 
 // What makes a line over-long is its bytes other than NUL (and its line end): NULs are stripped from every
@@ -408,15 +408,23 @@ test('an input whose first line is over 1 MiB is sniffed from the lines after it
   }
 });
 
-test('over-long lines are held while sniffing within what the head held before (a 64 KiB sample, then a 1 MiB line); past that the format is chosen without them', () => {
+test('over-long lines are held while sniffing within a bound (a 64 KiB sample, then a 1 MiB line; when no format reads that, 2 MiB, then a 1 MiB line); past it the format is chosen without them', () => {
   const dir = tmpDir('long-lines-bound');
   const line = base64Line(MAX_LINE + 1);
   // Each holds its kept 64 KiB: 16 take the 1 MiB and leave the sample its 64 KiB; 17 leave it no room.
   const fit = MAX_LINE / TOO_LONG_KEEP;
   assert.is((SNIFF_BYTES + MAX_LINE) / TOO_LONG_KEEP, fit + 1);
+  const dmesgFormat = summary(dmesg, 1 << 20, dir).format;
   const ok = summary(Buffer.concat([...Array(fit).fill(line), dmesg]), 1 << 20, dir);
-  assert.equal([ok.format, ok.counts.unparsed, ok.stats.long_lines], [summary(dmesg, 1 << 20, dir).format, fit, fit]);
-  assert.throws(() => summary(Buffer.concat([...Array(fit + 1).fill(line), dmesg]), 1 << 20, dir), /cannot recognise the format of input\.txt/);
+  assert.equal([ok.format, ok.counts.unparsed, ok.stats.long_lines], [dmesgFormat, fit, fit]);
+  // No format reads a head without lines, so lines go on being held up to the deep sniff's limit (2 MiB, then
+  // a 1 MiB line, in all): the dmesg behind 17 such lines is still read as dmesg, and behind 47, which leave
+  // 64 KiB for its first lines; behind 48 it is not.
+  const deepFit = (DEEP_SNIFF_BYTES + MAX_LINE - SNIFF_BYTES) / TOO_LONG_KEEP;
+  const deep = summary(Buffer.concat([...Array(fit + 1).fill(line), dmesg]), 1 << 20, dir);
+  assert.equal([deep.format, deep.counts.unparsed], [dmesgFormat, fit + 1]);
+  assert.is(summary(Buffer.concat([...Array(deepFit).fill(line), dmesg]), 1 << 20, dir).format, dmesgFormat);
+  assert.throws(() => summary(Buffer.concat([...Array(deepFit + 1).fill(line), dmesg]), 1 << 20, dir), /cannot recognise the format of input\.txt/);
 });
 
 /** `bin/ktrail` (the built CLI) in `dir`. */

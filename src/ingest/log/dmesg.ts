@@ -204,16 +204,23 @@ export const dmesgRelFormat = dmesgFormat(
   '`dmesg -e` / `--time-format reltime` `[Nov26 10:05]`, `[  +0.000123] text`, and `--time-format delta` `[<    0.000123>] text`: times relative to the previous message (ts_ns NULL; `dmesg -e`: wall_time the minute, as printed)',
   sniffKind(['rel']),
 );
-export const consoleFormat = dmesgFormat(
-  'console',
-  190,
-  'serial console capture: kernel lines with `[time]`/caller prefixes mixed with foreign output (login prompts, firmware, user space), CRs and ANSI colours',
-  (head) => {
-    const st = headStats(head);
-    if (st.considered === 0 || st.journalMono * 2 > st.considered) return false;
-    const prefixed = st.kinds.mono + st.kinds.raw + st.midPrefix;
-    return prefixed >= 1 || st.signature >= 1;
-  },
-);
+export const consoleFormat: Format = {
+  ...dmesgFormat(
+    'console',
+    190,
+    'serial console capture: kernel lines with `[time]`/caller prefixes mixed with foreign output (login prompts, firmware, user space), CRs and ANSI colours',
+    (head) => consoleLines(head, true),
+  ),
+  // Deeper in, only a line with a kernel time prefix counts: a line that merely reads like kernel output
+  // (`Call Trace:`) thousands of lines into a text file says less about it than one in its first lines.
+  deepSniff: (head) => consoleLines(head, false),
+};
+
+function consoleLines(head: string[], signatures: boolean): boolean {
+  const st = headStats(head);
+  if (st.considered === 0 || st.journalMono * 2 > st.considered) return false;
+  const prefixed = st.kinds.mono + st.kinds.raw + st.midPrefix;
+  return prefixed >= 1 || (signatures && st.signature >= 1);
+}
 
 export const DMESG_FORMATS: Format[] = [dmesgFormat_, dmesgRawFormat, dmesgDecodeFormat, dmesgTimeFormat, dmesgRelFormat, consoleFormat];
