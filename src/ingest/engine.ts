@@ -215,12 +215,13 @@ export class LineEngine {
   private startTokenizer(atEnd = false): boolean {
     const texts = this.head.filter((h) => !h.long).map((h) => h.text);
     const sample = headForSniff(texts);
-    if (!this.deep && !atEnd && this.forced === undefined && this.formats.some((f) => f.deepSniff) && sniffHead(sample, this.formats) === null) {
+    const found = this.forced === undefined ? sniffHead(sample, this.formats) : null;
+    if (found === null && this.forced === undefined && !this.deep && !atEnd && this.formats.some((f) => f.deepSniff)) {
       this.deep = true;
       return false;
     }
-    const deepHead = this.deep || atEnd ? headForSniff(texts, DEEP_SNIFF_LINES, DEEP_SNIFF_BYTES) : undefined;
-    this.format = chooseFormat(this.path, sample, this.formats, this.forced, deepHead);
+    // chooseFormat: the forced format, else one that reads the deeper head, else the error naming what was tried.
+    this.format = found ?? chooseFormat(this.path, sample, this.formats, this.forced, headForSniff(texts, DEEP_SNIFF_LINES, DEEP_SNIFF_BYTES));
     this.tok = this.format.createTokenizer({forced: this.forced !== undefined});
     const pending = this.head;
     this.head = [];
