@@ -209,14 +209,14 @@ export const consoleFormat: Format = {
     'console',
     190,
     'serial console capture: kernel lines with `[time]`/caller prefixes mixed with foreign output (login prompts, firmware, user space), CRs and ANSI colours',
-    (head) => consoleLines(head, true),
+    (head) => readsAsConsole(head, true),
   ),
   // Deeper in, only a line with a kernel time prefix counts: a line that merely reads like kernel output
   // (`Call Trace:`) thousands of lines into a text file says less about it than one in its first lines.
-  deepSniff: (head) => consoleLines(head, false),
+  deepSniff: (head) => readsAsConsole(head, false),
 };
 
-function consoleLines(head: string[], signatures: boolean): boolean {
+function readsAsConsole(head: string[], signatures: boolean): boolean {
   const st = headStats(head);
   if (st.considered === 0 || st.journalMono * 2 > st.considered) return false;
   const prefixed = st.kinds.mono + st.kinds.raw + st.midPrefix;
