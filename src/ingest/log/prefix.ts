@@ -134,7 +134,8 @@ export function parseDecodePrefix(s: string, i: number): number {
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const CTIME_RE = /\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})\]/y;
+const MONTH = MONTHS.join('|');
+const CTIME_RE = new RegExp(`\\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (${MONTH}) +(\\d{1,2}) (\\d{2}):(\\d{2}):(\\d{2}) (\\d{4})\\]`, 'y');
 const ISO_RE = /(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:[,.](\d{1,9}))?([+-]\d{2}:?\d{2}|Z)?(?= |$)/y;
 
 function pad2(v: string | number): string {
@@ -166,7 +167,7 @@ export function parseIsoTime(s: string, i: number): number {
 
 // `dmesg -e`: `[Nov26 10:05]` when the minute changes (util-linux's `%b%d %H:%M`), else `[  +0.000123]`
 // (`[ +12.345678]` from 10 s on); `--time-format delta`: `[<    0.000123>]`.
-const REL_RE = /\[(?:((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\d{2} \d{2}:\d{2})| *\+\d+\.\d+|< *\d+\.\d+>)\]/y;
+const REL_RE = new RegExp(`\\[(?:((?:${MONTH})\\d{2} \\d{2}:\\d{2})| *\\+\\d+\\.\\d+|< *\\d+\\.\\d+>)\\]`, 'y');
 
 /** A relative time at `i` (see REL_RE): sets parsed.relative, and parsed.minute on a minute line. */
 export function parseRelTime(s: string, i: number): number {
