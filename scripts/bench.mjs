@@ -12,6 +12,8 @@
 //   npm run bench -- --floor           # also time DuckDB alone storing ktrail's events once more
 //   npm run bench -- --baseline-storage # the baseline writes ktrail's storage format (v1.3.0, ZSTD body)
 //   npm run bench -- --baseline-tunables # the baseline runs with the glibc malloc settings bin/ktrail sets
+//   npm run bench -- --baseline-hugepages # the baseline runs with the huge-page library bin/ktrail preloads
+//   KTRAIL_HUGEPAGES=0 npm run bench   # ktrail without that library (A/B)
 //   npm run bench -- --skip-baseline --keep
 //   KTRAIL_INGEST_WORKER=0 npm run bench   # line stage on the main thread (A/B)
 //
@@ -95,11 +97,20 @@ const ktrailBin = path.join(root, 'bin/ktrail');
  * GLIBC_TUNABLES bin/ktrail sets (read from that script), so that the two
  * differ in how lines are parsed and stored only.
  */
+const hugepagesLib = path.join(root, 'dist/native/libktrail-hugepages.so');
 const baselineEnv = (() => {
-  if (!flag('baseline-tunables')) return {};
-  const m = /GLIBC_TUNABLES=(\S+)/.exec(fs.readFileSync(ktrailBin, 'utf8'));
-  if (!m) throw new Error('bin/ktrail sets no GLIBC_TUNABLES');
-  return {GLIBC_TUNABLES: m[1]};
+  const env = {};
+  if (flag('baseline-tunables')) {
+    const m = /GLIBC_TUNABLES=(\S+)/.exec(fs.readFileSync(ktrailBin, 'utf8'));
+    if (!m) throw new Error('bin/ktrail sets no GLIBC_TUNABLES');
+    env.GLIBC_TUNABLES = m[1];
+  }
+  if (flag('baseline-hugepages')) {
+    if (!fs.existsSync(hugepagesLib)) throw new Error(`--baseline-hugepages: ${hugepagesLib} is not built (npm run build)`);
+    // As bin/ktrail does it: the library gives the process the caller's LD_PRELOAD back.
+    Object.assign(env, {LD_PRELOAD: hugepagesLib, KTRAIL_CALLER_LD_PRELOAD: process.env.LD_PRELOAD ?? ''});
+  }
+  return env;
 })();
 
 /** Runs a command, returns wall seconds and peak RSS (from /usr/bin/time when present, else polled VmHWM). */
@@ -185,6 +196,18 @@ async function main() {
   }
   console.log(`input: ${info.lines.toLocaleString('en-US')} lines, ${fmtBytes(info.bytes)} (${file})`);
   console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const thp = (() => {
+    try {
+      return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? '?';
+    } catch {
+      return 'none';
+    }
+  })();
+  const preloads = fs.existsSync(hugepagesLib) && process.env.KTRAIL_HUGEPAGES !== '0';
+  console.log(
+    `huge pages: transparent_hugepage ${thp}; ktrail ${preloads ? 'preloads' : 'runs without'} dist/native/libktrail-hugepages.so` +
+      `${flag('baseline-hugepages') ? ', and so does the baseline' : ''}`,
+  );
 
   const ktDb = path.join(workDir, 'ktrail.duckdb');
   const bDb = path.join(workDir, 'baseline.duckdb');
@@ -196,7 +219,7 @@ async function main() {
   let res = null;
   for (let i = 1; i <= runs; i++) {
     clean(ktDb);
-    // The command users run (bin/ktrail: run.js with glibc's allocator settings; see that file).
+    // The command users run (bin/ktrail: run.js with glibc's allocator settings and the huge-page library; see that file).
     const kt = await timed(ktrailBin, ['ingest', file, '--db', ktDb, '--json']);
     res = JSON.parse(kt.out)[0];
     const tag = runs > 1 ? `[${i}/${runs}] ` : '';
@@ -210,7 +233,7 @@ async function main() {
       // Evaluated as a module from the repo root so that @duckdb/node-api resolves.
       base = await timed(process.execPath, ['--input-type=module', '-e', BASELINE, file, bDb, ...(flag('baseline-storage') ? [STORAGE_VERSION] : [])], baselineEnv, root);
       const b = JSON.parse(base.out);
-      console.log(`${tag}DuckDB-only baseline (read_csv + regexp_extract, 2 threads${flag('baseline-storage') ? `, storage ${STORAGE_VERSION} + ZSTD body` : ''}${flag('baseline-tunables') ? ", bin/ktrail's malloc settings" : ''}): ${base.secs.toFixed(2)} s (CPU ${cpuText(base)}), peak RSS ${base.rssMiB.toFixed(0)} MiB (rows ${b.rows}, matched ${b.parsed})`);
+      console.log(`${tag}DuckDB-only baseline (read_csv + regexp_extract, 2 threads${flag('baseline-storage') ? `, storage ${STORAGE_VERSION} + ZSTD body` : ''}${flag('baseline-tunables') ? ", bin/ktrail's malloc settings" : ''}${flag('baseline-hugepages') ? ', huge-page library' : ''}): ${base.secs.toFixed(2)} s (CPU ${cpuText(base)}), peak RSS ${base.rssMiB.toFixed(0)} MiB (rows ${b.rows}, matched ${b.parsed})`);
       console.log(`${tag}ratio: ${(base.secs / kt.secs).toFixed(2)}x wall` + (kt.cpu && base.cpu ? `, ${(base.cpu / kt.cpu).toFixed(2)}x CPU` : ''));
       clean(bDb);
     }
