@@ -4,7 +4,7 @@ import {UserError} from '../src/errors.js';
 import {OUTPUT_FORMATS, OutputClosed, renderStream, writeStdout, type OutputFormat} from '../src/output/render.js';
 
 export default class Query extends KtrailCommand {
-  static summary = 'Run one SQL statement on a ktrail database (opened read-only).';
+  static summary = 'Run one SQL statement on a ktrail database (opened read-only unless --write).';
   static description = `Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
 Every format, --json too, is written as DuckDB produces the rows, in bounded memory, however large the result.
 The aligned table (the default) sizes its columns from the first 10,000 rows; a wider value after them widens its
@@ -13,6 +13,9 @@ those rows stay written (json then lacks its closing ]; with --json the error's 
 and the error ends the command with exit 2.
 Projections the statement names (sched_switches, reports, ...) are built first when missing or older than the sources:
 that one step writes to the database.
+--write opens the database read-write, for tables, views and macros of your own beside ktrail's. ktrail's own tables
+(event log, projections, findings) are not changed: the statement runs in a transaction, and if it changed one of them
+it is rolled back and the command fails (exit 2), naming them.
 The table and CSV show values as DuckDB's cast to VARCHAR does (DOUBLE 2.0, TIME 12:34:56, BLOB \\x00\\x01,
 DECIMAL 1.50, [a, 'b,c'], TIMESTAMPTZ in DuckDB's TimeZone setting); docs/ingest.md lists the few exceptions.
 JSON gets numbers for integers and decimals when exact (else their text) and for finite floating point, arrays and
@@ -22,6 +25,7 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
   static examples = [
     `<%= config.bin %> query "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY n DESC"`,
     `<%= config.bin %> query "SELECT * FROM unparsed LIMIT 20" --format csv > unparsed.csv`,
+    `<%= config.bin %> query "CREATE VIEW kvm_tasks AS SELECT DISTINCT pid, comm FROM kvm_hva_ranges" --write`,
   ];
 
   static args = {
@@ -31,24 +35,25 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
   static flags = {
     db: dbFlag('./ktrail.duckdb'),
     format: Flags.string({description: 'output format', options: OUTPUT_FORMATS, default: 'table'}),
+    write: Flags.boolean({description: "open the database read-write (ktrail's own tables stay as they are)", default: false}),
   };
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Query);
     const {openStore} = await import('../src/store/open.js');
-    const {streamUserQuery} = await import('../src/store/query.js');
+    const {runUserWrite, streamUserQuery} = await import('../src/store/query.js');
     const {chunkCells, columnReaders} = await import('../src/output/sql-values.js');
     // oclif's --json is the rows as --format json writes them, streamed too (run returns nothing for oclif to print).
     const format = this.jsonEnabled() ? 'json' : (flags.format as OutputFormat);
     await this.buildProjections(flags.db, args.sql);
-    const db = await openStore(flags.db, {readOnly: true});
+    const db = await openStore(flags.db, {readOnly: !flags.write});
     let endsLine = true;
     const write = (text: string) => {
       if (text !== '') endsLine = text.endsWith('\n');
       return writeStdout(text);
     };
     try {
-      const res = await streamUserQuery(db, args.sql);
+      const res = flags.write ? await runUserWrite(db, args.sql, await ktrailTableNames()) : await streamUserQuery(db, args.sql);
       const readers = columnReaders(res.types, res.timeZone);
       const cells = async function* () {
         for await (const chunk of res.chunks) yield chunkCells(chunk, readers);
@@ -60,7 +65,11 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
       // Under --json the error follows on stdout as one JSON value (src/cli/error-output.ts): on a line of its own
       // after the rows written before the failure.
       if (this.jsonEnabled() && !endsLine) await writeStdout('\n').catch(() => undefined);
-      const missing = /Table with name (\w+) does not exist/.exec((err as Error)?.message ?? '');
+      const message = (err as Error)?.message ?? '';
+      if (!flags.write && /attached in read-only mode/.test(message)) {
+        throw new UserError(`${message}; --write opens the database read-write (ktrail's own tables stay as they are)`);
+      }
+      const missing = /Table with name (\w+) does not exist/.exec(message);
       if (missing && ['findings', 'coverage'].includes(missing[1]!.toLowerCase())) {
         throw new UserError(`${(err as Error).message}; findings and coverage are written by \`ktrail check --db ${flags.db}\``);
       }
@@ -83,4 +92,10 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
       if (process.stderr.isTTY) process.stderr.write(`ktrail: building ${stale.join(', ')} from the event log\n`);
     });
   }
+}
+
+/** Every table and view ktrail creates (event log, projections, findings and their bookkeeping): what --write leaves as it is. */
+async function ktrailTableNames(): Promise<string[]> {
+  const {allTables} = await import('../src/store/schema.js');
+  return allTables().map((t) => t.name);
 }

@@ -150,6 +150,93 @@ export async function streamUserQuery(db: Db, sql: string): Promise<QueryChunks>
   };
 }
 
+/**
+ * `ktrail query --write`: runs one statement on a database opened
+ * read-write, so that users can keep their own tables, views and macros
+ * beside ktrail's. ktrail's own tables stay as they are: the event log is
+ * the record of what was read (append-only), and the projections and
+ * findings are derived from it. Which table a statement writes cannot be
+ * read off it reliably (CTEs, `INSERT OR REPLACE`, `ALTER ... RENAME`, a
+ * macro, DuckDB's EXPLAIN does not name an INSERT's target), so the effect
+ * is checked instead: the statement runs in a transaction of its own, and
+ * a fingerprint of every ktrail table that exists (its kind, its columns,
+ * its row count and the sum of its rows' hashes) is taken before and
+ * after it; when one differs, the transaction is rolled back and the
+ * command fails, naming the tables. The fingerprint reads every row (the
+ * 2M events of the benchmark trace: ~0.2 s).
+ *
+ * SELECT statements stream as without --write (they write nothing; a
+ * streamed SELECT ends with a ROLLBACK of its own transaction). Others run
+ * to the end before any output, as without it.
+ */
+export async function runUserWrite(db: Db, sql: string, protectedTables: readonly string[]): Promise<QueryChunks> {
+  const prepared = await prepareOne(db, sql);
+  const types = duck().StatementType;
+  if (prepared.statementType === types.SELECT) return streamUserQuery(db, sql);
+  if (prepared.statementType === types.TRANSACTION) {
+    throw new UserError('ktrail query --write runs the statement in a transaction of its own: BEGIN, COMMIT and ROLLBACK are not taken');
+  }
+  const timeZone = await sessionTimeZone(db);
+  await db.conn.run('BEGIN TRANSACTION');
+  let committed = false;
+  try {
+    const before = await tableFingerprints(db, protectedTables);
+    let result;
+    try {
+      result = await prepared.run();
+    } catch (err) {
+      throw sqlError(err);
+    }
+    const after = await tableFingerprints(db, protectedTables);
+    const changed = protectedTables.filter((t) => before.get(t) !== after.get(t));
+    if (changed.length > 0) {
+      throw new UserError(
+        `ktrail query --write does not change ktrail's own tables (the event log, projections, findings); this statement changes ${changed.join(', ')}: rolled back, nothing was written`,
+      );
+    }
+    await db.conn.run('COMMIT');
+    committed = true;
+    return {columns: result.columnNames(), types: result.columnTypes(), timeZone, chunks: chunksOf(result)};
+  } finally {
+    if (!committed) await rollback(db);
+  }
+}
+
+/**
+ * Per ktrail table of schema main: kind, columns, rows and the sum of the
+ * rows' hashes (none when it does not exist). Names match whatever their
+ * case, as DuckDB's do: a user table `Sched_Switches` would take the name of
+ * ktrail's projection. Keyed by the lower-case name.
+ */
+async function tableFingerprints(db: Db, tables: readonly string[]): Promise<Map<string, string>> {
+  const names = tables.map((t) => `'${t.replace(/'/g, "''")}'`).join(', ');
+  const read = async (q: string) => (await db.conn.runAndReadAll(q)).getRowsJS();
+  const kinds = await read(
+    `SELECT table_name, table_type FROM information_schema.tables
+      WHERE table_catalog = current_database() AND table_schema = 'main' AND lower(table_name) IN (${names})`,
+  );
+  const columns = await read(
+    `SELECT table_name, string_agg(column_name || ' ' || data_type || CASE WHEN is_nullable THEN '' ELSE ' NOT NULL' END || ' ' || coalesce(column_default, ''), ', ' ORDER BY column_index)
+       FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) IN (${names}) GROUP BY table_name`,
+  );
+  const views = await read(
+    `SELECT view_name, sql FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' AND lower(view_name) IN (${names})`,
+  );
+  const out = new Map<string, string>();
+  const colsOf = new Map(columns.map((r) => [String(r[0]), String(r[1])]));
+  const viewSql = new Map(views.map((r) => [String(r[0]), String(r[1])]));
+  for (const [name, kind] of kinds.map((r) => [String(r[0]), String(r[1])] as const)) {
+    const key = name.toLowerCase();
+    let rows = '';
+    if (kind === 'BASE TABLE') {
+      const [r] = await read(`SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM "${name.replace(/"/g, '""')}" t`);
+      rows = `${r![0]} ${r![1]}`;
+    }
+    out.set(key, `${out.get(key) ?? ''}${name}|${kind}|${colsOf.get(name) ?? ''}|${viewSql.get(name) ?? ''}|${rows};`);
+  }
+  return out;
+}
+
 async function rollback(db: Db): Promise<void> {
   try {
     await db.conn.run('ROLLBACK');

@@ -264,6 +264,70 @@ test('the database is opened read-only; SQL errors are one line, exit 2', () => 
   assert.is(ktrail(['query', 'SELECT 1 AS x;', '--db', db, '--format', 'csv']).out, 'x\n1\n');
 });
 
+test('a write without --write is refused with a hint to it', () => {
+  const r = ktrail(['query', 'CREATE TABLE mine AS SELECT 1 AS x', '--db', db]);
+  assert.is(r.code, 2);
+  assert.match(r.err, /read-only mode.*; --write opens the database read-write/);
+  assert.is(r.err.trim().split('\n').length, 1);
+});
+
+test("--write: tables, views and macros of the user's own are written; ktrail's own tables are not, whatever the statement", () => {
+  const wdb = path.join(dir, 'write.duckdb');
+  assert.is(ktrail(['ingest', trace, '--db', wdb]).code, 0);
+  const q = (sql: string, ...more: string[]) => ktrail(['query', sql, '--db', wdb, ...more]);
+  const count = (sql: string) => JSON.parse(q(sql, '--json').out)[0].n as number;
+  const fingerprint = () =>
+    q(
+      `SELECT (SELECT count(*) FROM events) AS e, (SELECT sum(hash(t)::HUGEINT)::VARCHAR FROM events t) AS eh,
+              (SELECT sum(hash(t)::HUGEINT)::VARCHAR FROM sources t) AS sh, (SELECT count(*) FROM sched_switches) AS ss,
+              (SELECT string_agg(column_name, ',' ORDER BY column_index) FROM duckdb_columns() WHERE table_name = 'events') AS cols`,
+      '--json',
+    ).out;
+  const before = fingerprint();
+
+  const created = q("CREATE TABLE notes AS SELECT event, count(*) AS n FROM events WHERE event = 'sched_switch' GROUP BY event", '--write');
+  assert.is(created.code, 0, created.err);
+  assert.is(q("INSERT INTO notes VALUES ('mine', 7)", '--write').code, 0);
+  assert.is(q("UPDATE notes SET n = n + 1 WHERE event = 'mine'", '--write').code, 0);
+  assert.is(q('CREATE VIEW switch_pids AS SELECT DISTINCT prev_pid AS pid FROM sched_switches', '--write').code, 0);
+  assert.is(q('CREATE MACRO twice(x) AS x * 2', '--write').code, 0);
+  // Written for good: a later read-only query sees them (a macro lives in the database too).
+  assert.is(count("SELECT n FROM notes WHERE event = 'sched_switch'"), expectedSwitches);
+  assert.is(count("SELECT n FROM notes WHERE event = 'mine'"), 8);
+  assert.ok(count('SELECT count(*) AS n FROM switch_pids') > 0);
+  assert.is(count('SELECT twice(21) AS n'), 42);
+  // A SELECT under --write streams as without it.
+  const sel = q('SELECT range AS n FROM range(3)', '--write', '--format', 'csv');
+  assert.is(sel.out, 'n\n0\n1\n2\n');
+
+  // ktrail's tables: the event log, a projection, and a name ktrail will use; DDL, DML, CTEs, any case.
+  for (const [sql, table] of [
+    ['DELETE FROM events WHERE seq < 100', 'events'],
+    ["WITH x AS (SELECT 1) UPDATE sources SET path = 'elsewhere'", 'sources'],
+    ['INSERT INTO unparsed SELECT source_id, 999999, \'mine\', \'text\' FROM sources', 'unparsed'],
+    ['ALTER TABLE events ADD COLUMN extra INTEGER', 'events'],
+    ['DROP TABLE markers', 'markers'],
+    ['ALTER TABLE gaps RENAME TO old_gaps', 'gaps'],
+    ["UPDATE Sched_Switches SET prev_comm = 'x'", 'sched_switches'],
+    // Not there yet (check --db writes it): a table of that name would stand in ktrail's way.
+    ['CREATE TABLE Findings AS SELECT 1 AS x', 'findings'],
+  ] as const) {
+    const r = q(sql, '--write');
+    assert.is(r.code, 2, sql);
+    assert.is(r.err, `ktrail: ktrail query --write does not change ktrail's own tables (the event log, projections, findings); this statement changes ${table}: rolled back, nothing was written\n`, sql);
+  }
+  assert.is(fingerprint(), before, 'the event log and the projection are as before');
+  assert.is(count("SELECT count(*) AS n FROM information_schema.tables WHERE lower(table_name) IN ('findings', 'old_gaps')"), 0);
+
+  const txn = q('BEGIN', '--write');
+  assert.is(txn.code, 2);
+  assert.match(txn.err, /transaction of its own: BEGIN, COMMIT and ROLLBACK are not taken/);
+  const failed = q('INSERT INTO notes VALUES (1, 2, 3)', '--write');
+  assert.is(failed.code, 2);
+  assert.match(failed.err, /^ktrail: SQL error: Binder Error/);
+  assert.is(count('SELECT count(*) AS n FROM notes'), 2);
+});
+
 test('query on a missing database is a one-line error and creates nothing', () => {
   const r = ktrail(['query', 'SELECT 1', '--db', path.join(dir, 'nope.duckdb')]);
   assert.is(r.code, 2);
