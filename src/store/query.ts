@@ -229,7 +229,8 @@ async function tableFingerprints(db: Db, tables: readonly string[]): Promise<Map
     const key = name.toLowerCase();
     let rows = '';
     if (kind === 'BASE TABLE') {
-      const [r] = await read(`SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM "${name.replace(/"/g, '""')}" t`);
+      // The alias stands for the whole row; a column of the same name would stand in its place.
+      const [r] = await read(`SELECT count(*), coalesce(sum(hash(ktrail_row)::HUGEINT), 0) FROM "${name.replace(/"/g, '""')}" ktrail_row`);
       rows = `${r![0]} ${r![1]}`;
     }
     out.set(key, `${out.get(key) ?? ''}${name}|${kind}|${colsOf.get(name) ?? ''}|${viewSql.get(name) ?? ''}|${rows};`);
