@@ -46,7 +46,8 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
     // oclif's --json is the rows as --format json writes them, streamed too (run returns nothing for oclif to print).
     const format = this.jsonEnabled() ? 'json' : (flags.format as OutputFormat);
     await this.buildProjections(flags.db, args.sql);
-    const db = await openStore(flags.db, {readOnly: !flags.write});
+    // With --write too, the database must exist: a mistyped --db is not a new, empty ktrail database.
+    const db = await openStore(flags.db, {readOnly: !flags.write, mustExist: true});
     let endsLine = true;
     const write = (text: string) => {
       if (text !== '') endsLine = text.endsWith('\n');

@@ -7,6 +7,8 @@ import {EVENT_LOG_TABLES} from './eventlog.js';
 
 export interface OpenStoreOptions {
   readOnly?: boolean;
+  /** The database file must exist (always so when read-only): `query --write` does not create one. */
+  mustExist?: boolean;
   /**
    * How long to wait for another ktrail process that holds the database
    * (DuckDB allows one writing process per file). Default 30 s, or
@@ -27,7 +29,7 @@ export function defaultLockTimeoutMs(): number {
  * until the lock timeout, then reported as one line.
  */
 export async function openStore(path: string, opts: OpenStoreOptions = {}): Promise<Db> {
-  if (opts.readOnly && path !== ':memory:' && !fs.existsSync(path)) {
+  if ((opts.readOnly || opts.mustExist) && path !== ':memory:' && !fs.existsSync(path)) {
     throw new UserError(`database ${path} does not exist; create it with \`ktrail ingest FILE --db ${path}\``);
   }
   const timeout = opts.lockTimeoutMs ?? defaultLockTimeoutMs();

@@ -333,6 +333,11 @@ test('query on a missing database is a one-line error and creates nothing', () =
   assert.is(r.code, 2);
   assert.match(r.err, /^ktrail: database .*nope\.duckdb does not exist/);
   assert.not.ok(fs.existsSync(path.join(dir, 'nope.duckdb')));
+  // --write neither: a mistyped --db is not a new, empty database.
+  const w = ktrail(['query', 'CREATE TABLE t (a INTEGER)', '--write', '--db', path.join(dir, 'nope.duckdb')]);
+  assert.is(w.code, 2);
+  assert.match(w.err, /^ktrail: database .*nope\.duckdb does not exist/);
+  assert.not.ok(fs.existsSync(path.join(dir, 'nope.duckdb')));
 });
 
 test('a projection the query names is built when missing, and again after a new source', () => {
