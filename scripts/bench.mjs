@@ -91,13 +91,14 @@ async function generate(out) {
 }
 
 const ktrailBin = path.join(root, 'bin/ktrail');
+const hugepagesLib = path.join(root, 'dist/native/libktrail-hugepages.so');
 
 /**
  * The baseline's environment: the user's own, or with --baseline-tunables the
- * GLIBC_TUNABLES bin/ktrail sets (read from that script), so that the two
- * differ in how lines are parsed and stored only.
+ * GLIBC_TUNABLES bin/ktrail sets (read from that script), and with
+ * --baseline-hugepages the library it preloads, so that the two differ in how
+ * lines are parsed and stored only.
  */
-const hugepagesLib = path.join(root, 'dist/native/libktrail-hugepages.so');
 const baselineEnv = (() => {
   const env = {};
   if (flag('baseline-tunables')) {
