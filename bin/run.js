@@ -5,18 +5,18 @@
 // (not the whole @oclif/core index) renders help from oclif.manifest.json
 // without importing any command file.
 import {fileURLToPath} from 'node:url';
+import {ensureFreshManifest} from '../dist/src/cli/manifest.js';
+import {helpCacheFile, helpRequest, printCachedHelp, recordHelp} from '../dist/src/cli/help-cache.js';
 
 // bin/ktrail preloads dist/native/libktrail-hugepages.so, which puts the caller's LD_PRELOAD back
 // as it loads, so that the processes ktrail runs do not inherit it. If ld.so could not load it
-// (it printed why), that is done here.
+// (it printed why), that is done here, before any command runs.
 const callerPreload = process.env.KTRAIL_CALLER_LD_PRELOAD;
 if (callerPreload !== undefined) {
   if (callerPreload === '') delete process.env.LD_PRELOAD;
   else process.env.LD_PRELOAD = callerPreload;
   delete process.env.KTRAIL_CALLER_LD_PRELOAD;
 }
-import {ensureFreshManifest} from '../dist/src/cli/manifest.js';
-import {helpCacheFile, helpRequest, printCachedHelp, recordHelp} from '../dist/src/cli/help-cache.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 await ensureFreshManifest(root);

@@ -72,7 +72,7 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
       }
       const missing = /Table with name (\w+) does not exist/.exec(message);
       if (missing && ['findings', 'coverage'].includes(missing[1]!.toLowerCase())) {
-        throw new UserError(`${(err as Error).message}; findings and coverage are written by \`ktrail check --db ${flags.db}\``);
+        throw new UserError(`${message}; findings and coverage are written by \`ktrail check --db ${flags.db}\``);
       }
       throw err;
     } finally {

@@ -86,13 +86,15 @@ const TAIL_KEEP = 64 << 10;
 export const INTERRUPT_GRACE_MS = 5000;
 
 export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> {
+  // The user's own input first: a --out that cannot be used is the error to fix whatever the machine has.
+  const existed = checkOut(opts.out);
   const tracefs = findTracefs(opts.tracefs ? [opts.tracefs] : undefined);
   if (!tracefs) {
     throw new UserError(`no tracefs at ${opts.tracefs ?? '/sys/kernel/tracing or /sys/kernel/debug/tracing'} (mount it: mount -t tracefs nodev /sys/kernel/tracing)`);
   }
   const instances = path.join(tracefs, 'instances');
   if (!fs.existsSync(instances)) throw new UserError(`${tracefs} has no instances directory (a kernel before 3.17?): ktrail capture needs tracing instances`);
-  const created = prepareOut(opts.out);
+  const created = !existed && makeOut(opts.out);
   const stale = removeStaleInstances(instances, opts.log);
 
   const instance = path.join(instances, `${INSTANCE_PREFIX}${process.pid}`);
@@ -476,13 +478,16 @@ function refusalReason(err: unknown): string {
   return (err as Error).message;
 }
 
-/** Makes the output directory; true when it did not exist before. */
-function prepareOut(out: string): boolean {
-  if (fs.existsSync(out)) {
-    if (!fs.statSync(out).isDirectory()) throw new UserError(`${out} exists and is not a directory; give another --out`);
-    if (fs.readdirSync(out).length > 0) throw new UserError(`${out} exists and is not empty; give another --out`);
-    return false;
-  }
+/** Whether the output directory exists (then it must be an empty directory). */
+function checkOut(out: string): boolean {
+  if (!fs.existsSync(out)) return false;
+  if (!fs.statSync(out).isDirectory()) throw new UserError(`${out} exists and is not a directory; give another --out`);
+  if (fs.readdirSync(out).length > 0) throw new UserError(`${out} exists and is not empty; give another --out`);
+  return true;
+}
+
+/** Makes the output directory (checkOut found none); true. */
+function makeOut(out: string): boolean {
   try {
     fs.mkdirSync(out, {recursive: true});
   } catch (err) {

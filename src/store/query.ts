@@ -120,7 +120,10 @@ async function runToEnd(db: Db, prepared: DuckDBPreparedStatement): Promise<Quer
  * results and run to the end first, as runUserQuery does.
  */
 export async function streamUserQuery(db: Db, sql: string): Promise<QueryChunks> {
-  const prepared = await prepareOne(db, sql);
+  return streamPrepared(db, sql, await prepareOne(db, sql));
+}
+
+async function streamPrepared(db: Db, sql: string, prepared: DuckDBPreparedStatement): Promise<QueryChunks> {
   if (prepared.statementType !== duck().StatementType.SELECT) return runToEnd(db, prepared);
   const timeZone = await sessionTimeZone(db);
   let result;
@@ -172,7 +175,7 @@ export async function streamUserQuery(db: Db, sql: string): Promise<QueryChunks>
 export async function runUserWrite(db: Db, sql: string, protectedTables: readonly string[]): Promise<QueryChunks> {
   const prepared = await prepareOne(db, sql);
   const types = duck().StatementType;
-  if (prepared.statementType === types.SELECT) return streamUserQuery(db, sql);
+  if (prepared.statementType === types.SELECT) return streamPrepared(db, sql, prepared);
   if (prepared.statementType === types.TRANSACTION) {
     throw new UserError('ktrail query --write runs the statement in a transaction of its own: BEGIN, COMMIT and ROLLBACK are not taken');
   }
