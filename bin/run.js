@@ -10,12 +10,17 @@ import {helpCacheFile, helpRequest, printCachedHelp, recordHelp} from '../dist/s
 
 // bin/ktrail preloads dist/native/libktrail-hugepages.so, which puts the caller's LD_PRELOAD back
 // as it loads, so that the processes ktrail runs do not inherit it. If ld.so could not load it
-// (it printed why), that is done here, before any command runs.
+// (it printed why), that is done here, before any command runs. So is the GLIBC_TUNABLES bin/ktrail
+// set (glibc read it when node started): the processes ktrail runs get the caller's environment.
 const callerPreload = process.env.KTRAIL_CALLER_LD_PRELOAD;
 if (callerPreload !== undefined) {
   if (callerPreload === '') delete process.env.LD_PRELOAD;
   else process.env.LD_PRELOAD = callerPreload;
   delete process.env.KTRAIL_CALLER_LD_PRELOAD;
+}
+if (process.env.KTRAIL_SET_GLIBC_TUNABLES === '1') {
+  delete process.env.GLIBC_TUNABLES;
+  delete process.env.KTRAIL_SET_GLIBC_TUNABLES;
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));

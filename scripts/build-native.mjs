@@ -14,7 +14,8 @@ import {fileURLToPath} from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src/native/hugepages.c');
 const out = path.join(root, 'dist/native/libktrail-hugepages.so');
-const cc = process.env.CC || 'cc';
+// CC may carry arguments (`ccache gcc`, `gcc -m64`), as make reads it.
+const [cc, ...ccArgs] = (process.env.CC || 'cc').trim().split(/\s+/);
 
 function skip(why) {
   fs.rmSync(out, {force: true});
@@ -24,7 +25,7 @@ function skip(why) {
 
 if (process.platform !== 'linux') skip(`platform ${process.platform}`);
 if (!['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64'].includes(process.arch)) skip(`architecture ${process.arch}`);
-if (spawnSync(cc, ['--version'], {stdio: 'ignore'}).error) skip(`no C compiler: ${cc} not found`);
+if (spawnSync(cc, [...ccArgs, '--version'], {stdio: 'ignore'}).error) skip(`no C compiler: ${cc} not found`);
 
 fs.mkdirSync(path.dirname(out), {recursive: true});
 // A compiler without the C library's headers (a bare gcc package) cannot build any such library: that
@@ -32,7 +33,7 @@ fs.mkdirSync(path.dirname(out), {recursive: true});
 const probeSrc = path.join(path.dirname(out), `probe.${process.pid}.c`);
 const probeOut = `${probeSrc}.so`;
 fs.writeFileSync(probeSrc, '#include <dlfcn.h>\n#include <sys/mman.h>\nint ktrail_probe(void) { return MADV_HUGEPAGE; }\n');
-const probe = spawnSync(cc, ['-shared', '-fPIC', '-o', probeOut, probeSrc, '-ldl'], {encoding: 'utf8'});
+const probe = spawnSync(cc, [...ccArgs, '-shared', '-fPIC', '-o', probeOut, probeSrc, '-ldl'], {encoding: 'utf8'});
 fs.rmSync(probeSrc, {force: true});
 fs.rmSync(probeOut, {force: true});
 if (probe.status !== 0) {
@@ -41,7 +42,7 @@ if (probe.status !== 0) {
 }
 
 const tmp = `${out}.${process.pid}.tmp`;
-const r = spawnSync(cc, ['-O2', '-shared', '-fPIC', '-Wall', '-Werror', '-o', tmp, src, '-ldl'], {stdio: 'inherit'});
+const r = spawnSync(cc, [...ccArgs, '-O2', '-shared', '-fPIC', '-Wall', '-Werror', '-o', tmp, src, '-ldl'], {stdio: 'inherit'});
 if (r.status !== 0) {
   fs.rmSync(tmp, {force: true});
   console.error(`dist/native: ${cc} failed on ${path.relative(root, src)}`);
@@ -49,4 +50,4 @@ if (r.status !== 0) {
 }
 // Renamed into place, so that a ktrail started meanwhile never preloads a half-written file.
 fs.renameSync(tmp, out);
-console.log(`${path.relative(root, out)}: built with ${cc}`);
+console.log(`${path.relative(root, out)}: built with ${[cc, ...ccArgs].join(' ')}`);

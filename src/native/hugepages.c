@@ -23,14 +23,20 @@
  * Child processes (trace-cmd, zstd, xz, the command `ktrail capture` runs)
  * must not inherit the preload: bin/ktrail passes the caller's own
  * LD_PRELOAD in KTRAIL_CALLER_LD_PRELOAD, and the constructor below puts
- * it back (or unsets LD_PRELOAD) before node's main() runs.
+ * it back (or unsets LD_PRELOAD) before node's main() runs. It does so only
+ * in node itself: a version manager's `node` shim (asdf, volta) that runs
+ * the real node would otherwise drop the preload on the way. bin/run.js puts
+ * it back too, when node started without the library.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
@@ -40,10 +46,20 @@ _Static_assert(sizeof(off_t) == 8, "off_t must be 64-bit");
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 static mmap_fn next_mmap;
 
+/* Whether this process is node (its executable's name starts with `node`: node, nodejs, node20). */
+static int process_is_node(void) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return 1; /* cannot tell: give the environment back, so that no child inherits the preload */
+  exe[n] = '\0';
+  const char *base = strrchr(exe, '/');
+  return strncmp(base ? base + 1 : exe, "node", 4) == 0;
+}
+
 __attribute__((constructor)) static void restore_callers_preload(void) {
   next_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
   const char *caller = getenv("KTRAIL_CALLER_LD_PRELOAD");
-  if (caller == NULL) return;
+  if (caller == NULL || !process_is_node()) return;
   if (caller[0] != '\0')
     setenv("LD_PRELOAD", caller, 1);
   else
@@ -54,9 +70,17 @@ __attribute__((constructor)) static void restore_callers_preload(void) {
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
   if (next_mmap == NULL) next_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
   void *p = next_mmap(addr, len, prot, flags, fd, off);
-  if (p != MAP_FAILED && len >= HUGE_PAGE_BYTES && (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE))
-    madvise(p, len, MADV_HUGEPAGE); /* advice only: a failure changes nothing */
+  /* Stacks keep the kernel's own choice (no huge pages since Linux 6.7), hugetlbfs mappings have theirs. */
+  if (p != MAP_FAILED && len >= HUGE_PAGE_BYTES && (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE &&
+      !(flags & (MAP_STACK | MAP_HUGETLB))) {
+    int saved = errno; /* advice only: a failure (a kernel without THP) changes nothing, errno included */
+    madvise(p, len, MADV_HUGEPAGE);
+    errno = saved;
+  }
   return p;
 }
 
+/* glibc has a separate mmap64 symbol; musl (up to 1.2.3) defines mmap64 as a macro for mmap. */
+#if defined(__GLIBC__)
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
+#endif

@@ -1,8 +1,8 @@
 // bin/ktrail, the `ktrail` command: a shell script that starts node on
 // bin/run.js with glibc's allocator settings and the huge-page library
 // preloaded (see the script, src/native/hugepages.c and docs/ingest.md).
-// Checked with a stand-in `node` first on PATH that reports what it was
-// given, and for real.
+// Checked with a stand-in installation whose `node` is a shell binary
+// renamed `node` and whose bin/run.js reports what it was given, and for real.
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,90 +12,127 @@ import * as assert from 'uvu/assert';
 
 const root = process.cwd();
 const launcher = path.join(root, 'bin/ktrail');
+const hugepagesLib = path.join(root, 'dist/native/libktrail-hugepages.so');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-launcher-'));
+
+// The library gives the caller's LD_PRELOAD back only in a process whose executable is named node*, so
+// the stand-in `node` is a copy of a shell binary under that name (not busybox, which picks its applet by name).
+const shell = ['/bin/dash', '/bin/bash', '/bin/sh'].find((f) => fs.existsSync(f) && !/busybox/.test(fs.realpathSync(f)))!;
 const fakeBin = path.join(dir, 'fake-bin');
 fs.mkdirSync(fakeBin);
-// The stand-in is a shell script: the library bin/ktrail preloads is loaded into that shell as it
-// would be into node, so the script also reports whether it is mapped and what LD_PRELOAD it left.
-fs.writeFileSync(
-  path.join(fakeBin, 'node'),
-  [
-    '#!/bin/sh',
-    'printf "tunables=%s\\n" "${GLIBC_TUNABLES-unset}"',
-    'printf "preloaded=%s\\n" "$(grep -c libktrail-hugepages /proc/$$/maps)"',
-    'printf "ld_preload=%s\\n" "${LD_PRELOAD-unset}"',
-    'printf "caller=%s\\n" "${KTRAIL_CALLER_LD_PRELOAD-unset}"',
-    'for a in "$@"; do printf "arg=%s\\n" "$a"; done',
-    '',
-  ].join('\n'),
-  {mode: 0o755},
-);
-const hugepagesLib = path.join(root, 'dist/native/libktrail-hugepages.so');
+const fakeNode = path.join(fakeBin, 'node');
+fs.copyFileSync(fs.realpathSync(shell), fakeNode);
+fs.chmodSync(fakeNode, 0o755);
+// What the stand-in runs as bin/run.js (read by that shell): the environment it got, whether the
+// library is mapped into it, and its arguments.
+const REPORTER = [
+  'printf "tunables=%s\\n" "${GLIBC_TUNABLES-unset}"',
+  'printf "tunables_marker=%s\\n" "${KTRAIL_SET_GLIBC_TUNABLES-unset}"',
+  'printf "preloaded=%s\\n" "$(grep -c libktrail-hugepages /proc/$$/maps)"',
+  'printf "ld_preload=%s\\n" "${LD_PRELOAD-unset}"',
+  'printf "caller=%s\\n" "${KTRAIL_CALLER_LD_PRELOAD-unset}"',
+  'printf "arg0=%s\\n" "$0"',
+  'for a in "$@"; do printf "arg=%s\\n" "$a"; done',
+  '',
+].join('\n');
 
-function viaFakeNode(cmd: string, args: string[], env: Record<string, string | undefined>) {
+/** An installation of bin/ktrail under `base` (the real launcher and library, the reporter as bin/run.js). */
+function install(base: string): string {
+  fs.mkdirSync(path.join(base, 'bin'), {recursive: true});
+  fs.copyFileSync(launcher, path.join(base, 'bin/ktrail'));
+  fs.chmodSync(path.join(base, 'bin/ktrail'), 0o755);
+  fs.writeFileSync(path.join(base, 'bin/run.js'), REPORTER);
+  if (fs.existsSync(hugepagesLib)) {
+    fs.mkdirSync(path.join(base, 'dist/native'), {recursive: true});
+    fs.copyFileSync(hugepagesLib, path.join(base, 'dist/native/libktrail-hugepages.so'));
+  }
+  return path.join(base, 'bin/ktrail');
+}
+const inst = path.join(dir, 'inst');
+const stand = install(inst);
+
+function viaFakeNode(cmd: string, args: string[], env: Record<string, string | undefined>, pathFirst = fakeBin) {
   const e: Record<string, string> = {};
   for (const [k, v] of Object.entries({...process.env, ...env})) if (v !== undefined) e[k] = v;
-  e.PATH = `${fakeBin}:${process.env.PATH}`;
+  e.PATH = `${pathFirst}:${process.env.PATH}`;
   const r = spawnSync(cmd, args, {encoding: 'utf8', env: e});
   assert.is(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   const value = (key: string) => lines.find((l) => l.startsWith(`${key}=`))!.slice(key.length + 1);
   return {
     tunables: value('tunables'),
+    tunablesMarker: value('tunables_marker'),
     preloaded: Number(value('preloaded')) > 0,
     ldPreload: value('ld_preload'),
     caller: value('caller'),
     stderr: r.stderr,
-    args: lines.filter((l) => l.startsWith('arg=')).map((l) => l.slice('arg='.length)),
+    args: [value('arg0'), ...lines.filter((l) => l.startsWith('arg=')).map((l) => l.slice('arg='.length))],
   };
 }
 
-test('sets the allocator settings, and passes every argument to bin/run.js unchanged', () => {
-  const r = viaFakeNode(launcher, ['query', 'SELECT 1 AS "a b"', '--db', 'x y.duckdb', ''], {GLIBC_TUNABLES: undefined});
+test('sets the allocator settings (with a marker for bin/run.js to unset them), and passes every argument to bin/run.js unchanged', () => {
+  const r = viaFakeNode(stand, ['query', 'SELECT 1 AS "a b"', '--db', 'x y.duckdb', ''], {GLIBC_TUNABLES: undefined});
   assert.match(r.tunables, /^glibc\.malloc\.trim_threshold=\d+:glibc\.malloc\.mmap_threshold=\d+:glibc\.malloc\.top_pad=\d+$/);
-  assert.equal(r.args, [path.join(root, 'bin/run.js'), 'query', 'SELECT 1 AS "a b"', '--db', 'x y.duckdb', '']);
+  assert.is(r.tunablesMarker, '1');
+  assert.equal(r.args, [path.join(inst, 'bin/run.js'), 'query', 'SELECT 1 AS "a b"', '--db', 'x y.duckdb', '']);
 });
 
 test('leaves a GLIBC_TUNABLES the caller set, even an empty one', () => {
-  assert.is(viaFakeNode(launcher, ['--version'], {GLIBC_TUNABLES: 'glibc.malloc.arena_max=2'}).tunables, 'glibc.malloc.arena_max=2');
-  assert.is(viaFakeNode(launcher, ['--version'], {GLIBC_TUNABLES: ''}).tunables, '');
+  const set = viaFakeNode(stand, ['--version'], {GLIBC_TUNABLES: 'glibc.malloc.arena_max=2'});
+  assert.is(set.tunables, 'glibc.malloc.arena_max=2');
+  assert.is(set.tunablesMarker, 'unset');
+  assert.is(viaFakeNode(stand, ['--version'], {GLIBC_TUNABLES: ''}).tunables, '');
 });
 
 test('through a symlink elsewhere (npm link, a global install) it still finds bin/run.js', () => {
   const link = path.join(dir, 'ktrail');
-  fs.symlinkSync(launcher, link);
-  assert.is(viaFakeNode(link, ['--version'], {}).args[0], path.join(root, 'bin/run.js'));
+  fs.symlinkSync(stand, link);
+  assert.is(viaFakeNode(link, ['--version'], {}).args[0], path.join(inst, 'bin/run.js'));
 });
 
 test('the huge-page library is built wherever the build can build a shared library', () => {
-  if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) return;
+  if (process.platform !== 'linux' || !['x64', 'arm64', 'ppc64', 's390x', 'riscv64', 'loong64'].includes(process.arch)) return;
   // The toolchain check of scripts/build-native.mjs: a machine whose C compiler builds this builds the library.
   const src = path.join(dir, 'probe.c');
   fs.writeFileSync(src, '#include <dlfcn.h>\n#include <sys/mman.h>\nint ktrail_probe(void) { return MADV_HUGEPAGE; }\n');
-  const probe = spawnSync(process.env.CC || 'cc', ['-shared', '-fPIC', '-o', `${src}.so`, src, '-ldl'], {stdio: 'ignore'});
+  const [cc, ...ccArgs] = (process.env.CC || 'cc').trim().split(/\s+/);
+  const probe = spawnSync(cc!, [...ccArgs, '-shared', '-fPIC', '-o', `${src}.so`, src, '-ldl'], {stdio: 'ignore'});
   if (probe.status === 0) assert.ok(fs.existsSync(hugepagesLib), `${hugepagesLib} was not built`);
 });
 
 test('preloads the huge-page library, which gives node the caller\'s LD_PRELOAD back (unset, empty or a list)', () => {
   if (!fs.existsSync(hugepagesLib)) return;
-  const plain = viaFakeNode(launcher, ['--version'], {LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: undefined});
+  const plain = viaFakeNode(stand, ['--version'], {LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: undefined});
   assert.ok(plain.preloaded);
   assert.is(plain.ldPreload, 'unset');
   assert.is(plain.caller, 'unset');
   assert.is(plain.stderr, '');
-  assert.is(viaFakeNode(launcher, ['--version'], {LD_PRELOAD: ''}).ldPreload, 'unset');
+  assert.is(viaFakeNode(stand, ['--version'], {LD_PRELOAD: ''}).ldPreload, 'unset');
   // The caller's own preload stays in force, and stays theirs.
   const libm = fs.readFileSync('/proc/self/maps', 'utf8').match(/\/\S*\/libm\.so\.6/)?.[0];
   if (libm) {
-    const withCallers = viaFakeNode(launcher, ['--version'], {LD_PRELOAD: libm});
+    const withCallers = viaFakeNode(stand, ['--version'], {LD_PRELOAD: libm});
     assert.ok(withCallers.preloaded);
     assert.is(withCallers.ldPreload, libm);
     assert.is(withCallers.caller, 'unset');
   }
 });
 
+test('through a version manager\'s `node` shim (a script that runs the real node) node still gets the library', () => {
+  if (!fs.existsSync(hugepagesLib)) return;
+  const shimBin = path.join(dir, 'shim-bin');
+  fs.mkdirSync(shimBin, {recursive: true});
+  // As asdf's shims do: a shell script named node that runs the real one. The library is loaded into that
+  // shell too, which is not node: it leaves the environment to the node it runs.
+  fs.writeFileSync(path.join(shimBin, 'node'), `#!/bin/sh\nexec '${fakeNode}' "$@"\n`, {mode: 0o755});
+  const r = viaFakeNode(stand, ['--version'], {LD_PRELOAD: undefined}, shimBin);
+  assert.ok(r.preloaded, 'the library did not reach node through the shim');
+  assert.is(r.ldPreload, 'unset');
+  assert.is(r.caller, 'unset');
+});
+
 test('KTRAIL_HUGEPAGES=0 leaves the library out', () => {
-  const r = viaFakeNode(launcher, ['--version'], {KTRAIL_HUGEPAGES: '0', LD_PRELOAD: undefined});
+  const r = viaFakeNode(stand, ['--version'], {KTRAIL_HUGEPAGES: '0', LD_PRELOAD: undefined});
   assert.not.ok(r.preloaded);
   assert.is(r.ldPreload, 'unset');
   assert.is(r.caller, 'unset');
@@ -103,17 +140,12 @@ test('KTRAIL_HUGEPAGES=0 leaves the library out', () => {
 
 test('installed under a path with a space (which LD_PRELOAD cannot name) it runs without the library, and ld.so says nothing', () => {
   if (!fs.existsSync(hugepagesLib)) return;
-  const inst = path.join(dir, 'my tools');
-  fs.mkdirSync(path.join(inst, 'bin'), {recursive: true});
-  fs.mkdirSync(path.join(inst, 'dist/native'), {recursive: true});
-  fs.copyFileSync(launcher, path.join(inst, 'bin/ktrail'));
-  fs.chmodSync(path.join(inst, 'bin/ktrail'), 0o755);
-  fs.copyFileSync(hugepagesLib, path.join(inst, 'dist/native/libktrail-hugepages.so'));
-  const r = viaFakeNode(path.join(inst, 'bin/ktrail'), ['--version'], {LD_PRELOAD: undefined});
+  const spaced = path.join(dir, 'my tools');
+  const r = viaFakeNode(install(spaced), ['--version'], {LD_PRELOAD: undefined});
   assert.not.ok(r.preloaded);
   assert.is(r.ldPreload, 'unset');
   assert.is(r.stderr, '');
-  assert.is(r.args[0], path.join(inst, 'bin/run.js'));
+  assert.is(r.args[0], path.join(spaced, 'bin/run.js'));
 });
 
 /** Huge-page advice (VmFlags `hg`) on the mappings of a real `ktrail query` once DuckDB runs, and whether it was preloaded. */
@@ -156,22 +188,33 @@ test('for real: the large mappings of ktrail\'s process carry huge-page advice, 
   assert.is(off.hg, 0);
 });
 
-test('for real: a process ktrail runs does not inherit the preload', () => {
-  if (!fs.existsSync(hugepagesLib)) return;
-  // trace-cmd is run for a trace.dat; a stand-in reports its environment and mappings, then fails.
-  const report = path.join(dir, 'child.txt');
+/** What a process ktrail runs (a trace-cmd stand-in, run for a trace.dat) got: its environment and mappings. */
+function childOfKtrail(env: Record<string, string | undefined>): string {
+  const report = path.join(dir, `child-${Date.now()}.txt`);
   const standIn = path.join(dir, 'trace-cmd-stand-in');
   fs.writeFileSync(
     standIn,
-    `#!/bin/sh\n{ printf "ld_preload=%s\\n" "\${LD_PRELOAD-unset}"; printf "caller=%s\\n" "\${KTRAIL_CALLER_LD_PRELOAD-unset}"; printf "preloaded=%s\\n" "$(grep -c libktrail-hugepages /proc/$$/maps)"; } > '${report}'\nexit 1\n`,
+    '#!/bin/sh\n{ printf "ld_preload=%s\\n" "${LD_PRELOAD-unset}"; printf "caller=%s\\n" "${KTRAIL_CALLER_LD_PRELOAD-unset}"; ' +
+      'printf "preloaded=%s\\n" "$(grep -c libktrail-hugepages /proc/$$/maps)"; printf "tunables=%s\\n" "${GLIBC_TUNABLES-unset}"; ' +
+      'printf "tunables_marker=%s\\n" "${KTRAIL_SET_GLIBC_TUNABLES-unset}"; } > "$KTRAIL_TEST_REPORT"\nexit 1\n',
     {mode: 0o755},
   );
   const e: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'LD_PRELOAD' && k !== 'KTRAIL_HUGEPAGES') e[k] = v;
-  e.KTRAIL_TRACE_CMD = standIn;
-  const r = spawnSync(launcher, ['ingest', path.join(root, '../shared/captures/cap5_tracecmd_mm/trace.dat'), '--db', path.join(dir, 'child.duckdb')], {encoding: 'utf8', env: e});
+  for (const [k, v] of Object.entries({...process.env, ...env})) if (v !== undefined) e[k] = v;
+  Object.assign(e, {KTRAIL_TRACE_CMD: standIn, KTRAIL_TEST_REPORT: report});
+  const traceDat = path.join(root, '../shared/captures/cap5_tracecmd_mm/trace.dat');
+  const r = spawnSync(launcher, ['ingest', traceDat, '--db', path.join(dir, 'child.duckdb')], {encoding: 'utf8', env: e});
   assert.is(r.status, 2, r.stderr);
-  assert.is(fs.readFileSync(report, 'utf8'), 'ld_preload=unset\ncaller=unset\npreloaded=0\n');
+  assert.ok(fs.existsSync(report), `the trace-cmd stand-in did not run: ${r.stderr}`);
+  return fs.readFileSync(report, 'utf8');
+}
+
+test('for real: a process ktrail runs inherits neither the preload nor ktrail\'s allocator settings, but the caller\'s', () => {
+  assert.is(
+    childOfKtrail({LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: undefined, GLIBC_TUNABLES: undefined}),
+    `ld_preload=unset\ncaller=unset\npreloaded=0\ntunables=unset\ntunables_marker=unset\n`,
+  );
+  assert.match(childOfKtrail({GLIBC_TUNABLES: 'glibc.malloc.arena_max=2'}), /\ntunables=glibc\.malloc\.arena_max=2\ntunables_marker=unset\n$/);
 });
 
 test('runs ktrail for real', () => {
