@@ -184,13 +184,28 @@ export async function runUserWrite(db: Db, sql: string, protectedTables: readonl
   let committed = false;
   try {
     const before = await tableFingerprints(db, protectedTables);
+    const shadowsBefore = await shadowingFunctions(db);
     let result;
     try {
       result = await prepared.run();
     } catch (err) {
       throw sqlError(err);
     }
-    const after = await tableFingerprints(db, protectedTables);
+    let after: Map<string, string>;
+    let shadowsAfter: Map<string, string>;
+    try {
+      after = await tableFingerprints(db, protectedTables);
+      shadowsAfter = await shadowingFunctions(db);
+    } catch (err) {
+      // The statement itself ran; what it changed breaks the check (a macro named like a catalog function).
+      throw new UserError(`ktrail query --write could not check ktrail's own tables after this statement (${errorText(err).split('\n')[0]}): rolled back, nothing was written`);
+    }
+    const shadowing = [...shadowsAfter].filter(([name, def]) => shadowsBefore.get(name) !== def).map(([name]) => name);
+    if (shadowing.length > 0) {
+      throw new UserError(
+        `ktrail query --write does not define functions or macros named like DuckDB's own (${shadowing.join(', ')}): ktrail's projections call those, and would call yours instead; rolled back, nothing was written`,
+      );
+    }
     const changed = protectedTables.filter((t) => before.get(t) !== after.get(t));
     if (changed.length > 0) {
       throw new UserError(
@@ -206,39 +221,76 @@ export async function runUserWrite(db: Db, sql: string, protectedTables: readonl
 }
 
 /**
- * Per ktrail table of schema main: kind, columns, rows and the sum of the
- * rows' hashes (none when it does not exist). Names match whatever their
- * case, as DuckDB's do: a user table `Sched_Switches` would take the name of
- * ktrail's projection. Keyed by the lower-case name.
+ * Per ktrail table of schema main: kind, definition (columns, constraints,
+ * defaults), comments, indexes, rows and the sum of the rows' hashes (none
+ * when it does not exist). Names match whatever their case, as DuckDB's do:
+ * a user table `Sched_Switches` would take the name of ktrail's projection.
+ * Keyed by the lower-case name. Every function is called by its qualified
+ * name (`system.main.hash`) and every table read through the database's
+ * name, so that neither a macro nor a temporary table of the user's can
+ * stand in for them. The row hash catches a change made by mistake, not a
+ * forgery: DuckDB's hash is not cryptographic, and values can be chosen
+ * that keep the sum.
  */
 async function tableFingerprints(db: Db, tables: readonly string[]): Promise<Map<string, string>> {
   const names = tables.map((t) => `'${t.replace(/'/g, "''")}'`).join(', ');
   const read = async (q: string) => (await db.conn.runAndReadAll(q)).getRowsJS();
-  const kinds = await read(
-    `SELECT table_name, table_type FROM information_schema.tables
-      WHERE table_catalog = current_database() AND table_schema = 'main' AND lower(table_name) IN (${names})`,
+  const [[database]] = (await read('SELECT system.main.current_database()')) as [[string]];
+  const here = `database_name = '${database.replace(/'/g, "''")}' AND schema_name = 'main'`;
+  const text = (col: string) => `CASE WHEN ${col} IS NULL THEN '' ELSE ${col} END`;
+  const relations = await read(
+    `SELECT table_name, 'BASE TABLE', ${text('sql')} || '|' || ${text('comment')} FROM system.main.duckdb_tables() WHERE ${here} AND system.main.lower(table_name) IN (${names})
+     UNION ALL
+     SELECT view_name, 'VIEW', ${text('sql')} || '|' || ${text('comment')} FROM system.main.duckdb_views() WHERE ${here} AND system.main.lower(view_name) IN (${names})`,
   );
   const columns = await read(
-    `SELECT table_name, string_agg(column_name || ' ' || data_type || CASE WHEN is_nullable THEN '' ELSE ' NOT NULL' END || ' ' || coalesce(column_default, ''), ', ' ORDER BY column_index)
-       FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) IN (${names}) GROUP BY table_name`,
+    `SELECT table_name, system.main.string_agg(column_name || ' ' || data_type || CASE WHEN is_nullable THEN '' ELSE ' NOT NULL' END || ' ' || ${text('column_default')} || ' ' || ${text('comment')}, ', ' ORDER BY column_index)
+       FROM system.main.duckdb_columns() WHERE ${here} AND system.main.lower(table_name) IN (${names}) GROUP BY table_name`,
   );
-  const views = await read(
-    `SELECT view_name, sql FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' AND lower(view_name) IN (${names})`,
+  const indexes = await read(
+    `SELECT table_name, system.main.string_agg(${text('sql')}, '; ' ORDER BY index_name)
+       FROM system.main.duckdb_indexes() WHERE ${here} AND system.main.lower(table_name) IN (${names}) GROUP BY table_name`,
   );
+  const constraints = await read(
+    `SELECT table_name, system.main.string_agg(constraint_type || ' ' || ${text('constraint_text')}, '; ' ORDER BY constraint_index, constraint_text)
+       FROM system.main.duckdb_constraints() WHERE ${here} AND system.main.lower(table_name) IN (${names}) GROUP BY table_name`,
+  );
+  const byName = (rows: unknown[][]) => new Map(rows.map((r) => [String(r[0]), String(r[1])]));
+  const colsOf = byName(columns);
+  const indexesOf = byName(indexes);
+  const constraintsOf = byName(constraints);
   const out = new Map<string, string>();
-  const colsOf = new Map(columns.map((r) => [String(r[0]), String(r[1])]));
-  const viewSql = new Map(views.map((r) => [String(r[0]), String(r[1])]));
-  for (const [name, kind] of kinds.map((r) => [String(r[0]), String(r[1])] as const)) {
+  for (const [name, kind, definition] of relations.map((r) => [String(r[0]), String(r[1]), String(r[2])] as const)) {
     const key = name.toLowerCase();
     let rows = '';
     if (kind === 'BASE TABLE') {
+      const qualified = `"${database.replace(/"/g, '""')}".main."${name.replace(/"/g, '""')}"`;
       // The alias stands for the whole row; a column of the same name would stand in its place.
-      const [r] = await read(`SELECT count(*), coalesce(sum(hash(ktrail_row)::HUGEINT), 0) FROM "${name.replace(/"/g, '""')}" ktrail_row`);
-      rows = `${r![0]} ${r![1]}`;
+      const [r] = await read(`SELECT system.main.count(*), system.main.sum(system.main.hash(ktrail_row)::HUGEINT) FROM ${qualified} ktrail_row`);
+      rows = `${r![0]} ${r![1] ?? 0}`;
     }
-    out.set(key, `${out.get(key) ?? ''}${name}|${kind}|${colsOf.get(name) ?? ''}|${viewSql.get(name) ?? ''}|${rows};`);
+    const parts = [name, kind, definition, colsOf.get(name) ?? '', indexesOf.get(name) ?? '', constraintsOf.get(name) ?? '', rows];
+    out.set(key, `${out.get(key) ?? ''}${parts.join('|')};`);
   }
   return out;
+}
+
+/**
+ * The user's functions and macros (in the database or temp) named like one
+ * of DuckDB's own, by name, with their definitions: a macro `instr` would be
+ * called instead of DuckDB's by every projection that calls `instr`.
+ */
+async function shadowingFunctions(db: Db): Promise<Map<string, string>> {
+  const rows = (
+    await db.conn.runAndReadAll(
+      `SELECT function_name, system.main.string_agg(database_name || '.' || schema_name || ' ' || function_type || ' ' || ${"CASE WHEN macro_definition IS NULL THEN '' ELSE macro_definition END"}, '; ' ORDER BY database_name, schema_name, function_type)
+         FROM system.main.duckdb_functions() u
+        WHERE NOT internal AND database_name <> 'system'
+          AND function_name IN (SELECT function_name FROM system.main.duckdb_functions() WHERE internal)
+        GROUP BY function_name`,
+    )
+  ).getRowsJS();
+  return new Map(rows.map((r) => [String(r[0]), String(r[1])]));
 }
 
 async function rollback(db: Db): Promise<void> {

@@ -311,6 +311,14 @@ test("--write: tables, views and macros of the user's own are written; ktrail's 
     ["UPDATE Sched_Switches SET prev_comm = 'x'", 'sched_switches'],
     // Not there yet (check --db writes it): a table of that name would stand in ktrail's way.
     ['CREATE TABLE Findings AS SELECT 1 AS x', 'findings'],
+    // Indexes and constraints: a unique one would fail the next ingest, any one slows it.
+    ['CREATE INDEX by_pid ON events (pid)', 'events'],
+    ['CREATE UNIQUE INDEX by_seq ON markers (seq)', 'markers'],
+    ['ALTER TABLE log_lines ADD PRIMARY KEY (seq)', 'log_lines'],
+    ['COMMENT ON TABLE events IS \'mine\'', 'events'],
+    ['COMMENT ON COLUMN sources.path IS \'mine\'', 'sources'],
+    // A table recreated from itself: the same rows and columns, without its NOT NULL constraints.
+    ['CREATE OR REPLACE TABLE gaps AS SELECT * FROM gaps', 'gaps'],
   ] as const) {
     const r = q(sql, '--write');
     assert.is(r.code, 2, sql);
@@ -318,6 +326,18 @@ test("--write: tables, views and macros of the user's own are written; ktrail's 
   }
   assert.is(fingerprint(), before, 'the event log and the projection are as before');
   assert.is(count("SELECT count(*) AS n FROM information_schema.tables WHERE lower(table_name) IN ('findings', 'old_gaps')"), 0);
+
+  // Macros named like DuckDB's functions would be called by ktrail's projections instead of DuckDB's,
+  // and could hide a change from the check itself (a macro `hash`).
+  for (const sql of ['CREATE MACRO instr(a, b) AS 0', 'CREATE OR REPLACE MACRO hash(x) AS 42', 'CREATE TEMP MACRO split_part(a, b, c) AS NULL']) {
+    const r = q(sql, '--write');
+    assert.is(r.code, 2, sql);
+    assert.match(r.err, /^ktrail: ktrail query --write does not define functions or macros named like DuckDB's own \((instr|hash|split_part)\): ktrail's projections call those/, sql);
+  }
+  assert.is(count("SELECT count(*) AS n FROM duckdb_functions() WHERE NOT internal AND function_name IN ('instr', 'hash', 'split_part')"), 0);
+  // A temporary table named like ktrail's lasts for the statement's session only and changes nothing of it.
+  assert.is(q('CREATE TEMP TABLE events AS SELECT 1 AS x', '--write').code, 0);
+  assert.is(fingerprint(), before, 'the event log and the projection are as before');
 
   const txn = q('BEGIN', '--write');
   assert.is(txn.code, 2);
