@@ -46,8 +46,9 @@ See docs/ingest.md.`;
     const {mark} = await import('../src/ingest/timings.js');
     // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
     let opening: Promise<Db> | null = null;
-    const open = () =>
-      (opening ??= (async () => {
+    const open = () => {
+      if (opening) return opening;
+      opening = (async () => {
         mark('database opening');
         const db = await openStore(flags.db);
         mark('database open');
@@ -55,7 +56,10 @@ See docs/ingest.md.`;
         // DuckDB spills to the database file beyond it.
         await db.run(`SET memory_limit = '${memory}'`);
         return db;
-      })());
+      })();
+      interrupt.opening(opening);
+      return opening;
+    };
     const results: IngestResult[] = [];
     // A database this command creates and then fills with nothing (the first input is refused after its
     // head was read, e.g. a format no detector recognises) is removed again, as if never opened.

@@ -20,7 +20,22 @@ export interface CommandInterrupt extends InputInterrupt {
    * existed before, or holds a source, is never removed.
    */
   discardOnSignal(files: string[] | null): void;
+  /**
+   * The database open in flight. DuckDB creates the file on a thread of its
+   * own: a signal that arrives before the open has settled waits for it (at
+   * most OPEN_WAIT_MS, or until another signal) before it removes the
+   * discardOnSignal files, or DuckDB would create them again after.
+   */
+  opening(open: Promise<unknown>): void;
 }
+
+/** How long a signal waits for a database open in flight (a fresh file opens in ~0.2-0.5 s here). */
+const OPEN_WAIT_MS = 3000;
+/**
+ * Two SIGINTs this close together are one Ctrl-C sent twice: `timeout -s INT`
+ * signals the command and then its process group, which holds the command.
+ */
+const SAME_CTRL_C_MS = 150;
 
 const NOTE = 'ktrail: interrupted: ingesting what was read from stdin until its writer stops (Ctrl-C again to abort)\n';
 const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what was read from ${path} (Ctrl-C again to abort)\n`;
@@ -52,7 +67,10 @@ export function exitOnInterrupt(): CommandInterrupt {
   let endedPath: string | null = null;
   let pipe: boolean | null = null;
   let discard: string[] | null = null;
-  const exitKilledBy = (signal: 'SIGINT' | 'SIGTERM'): never => {
+  let openInFlight: Promise<unknown> | null = null;
+  let exiting = false;
+  let lastSigint = -Infinity;
+  const exitNow = (signal: 'SIGINT' | 'SIGTERM'): never => {
     // Here, not in an 'exit' hook: only a signal's exit needs it (the command's own error path removes the
     // database after closing it). DuckDB may still have the file open; on Linux the unlinked file lives on
     // until the process exits, which it does right after, and nothing of it is left.
@@ -66,8 +84,27 @@ export function exitOnInterrupt(): CommandInterrupt {
     // Exit with the status of a process killed by `signal`: 128 + the signal number.
     return process.exit(128 + constants.signals[signal]);
   };
+  const exitKilledBy = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    if (exiting || discard === null || openInFlight === null) {
+      exitNow(signal);
+      return;
+    }
+    // The files to remove may not exist yet: wait until DuckDB has made them. Meanwhile the command runs
+    // on, but nothing is committed while the database is still opening.
+    exiting = true;
+    const open = openInFlight;
+    setTimeout(() => exitNow(signal), OPEN_WAIT_MS);
+    void open.then(
+      () => exitNow(signal),
+      () => exitNow(signal),
+    );
+  };
   process.on('SIGINT', () => {
-    if (current !== null && endedPath === null) {
+    const now = performance.now();
+    const sameCtrlC = now - lastSigint < SAME_CTRL_C_MS;
+    lastSigint = now;
+    if (sameCtrlC && (endedPath !== null || exiting)) return;
+    if (!exiting && current !== null && endedPath === null) {
       const note =
         current === '-' && (pipe ??= stdinIsPipe()) ? NOTE : endStreamingInputs() ? NOTE_STREAMING(current === '-' ? 'stdin' : current) : null;
       if (note) {
@@ -78,7 +115,7 @@ export function exitOnInterrupt(): CommandInterrupt {
     }
     exitKilledBy('SIGINT');
   });
-  process.once('SIGTERM', () => exitKilledBy('SIGTERM'));
+  process.on('SIGTERM', () => exitKilledBy('SIGTERM'));
   return {
     reading: (p) => {
       current = p;
@@ -86,6 +123,17 @@ export function exitOnInterrupt(): CommandInterrupt {
     ended: (p) => p === endedPath,
     discardOnSignal: (files) => {
       discard = files;
+    },
+    opening: (open) => {
+      const tracked = open.then(
+        () => {
+          if (openInFlight === tracked) openInFlight = null;
+        },
+        () => {
+          if (openInFlight === tracked) openInFlight = null;
+        },
+      );
+      openInFlight = tracked;
     },
   };
 }

@@ -71,7 +71,9 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   // `ktrail ingest` does: an empty database left behind reads as a run that found nothing.
   const createdFiles = opts.db !== ':memory:' && !existsSync(opts.db) ? [opts.db, `${opts.db}.wal`] : null;
   opts.interrupt?.discardOnSignal(createdFiles);
-  const db = await openStore(opts.db);
+  const opening = openStore(opts.db);
+  opts.interrupt?.opening(opening);
+  const db = await opening;
   let emptyCreated = false;
   try {
     await limitRulesMemory(db);

@@ -244,6 +244,8 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
       bytes += b.length;
       yield b;
     }
+    // All of it read: from here on Ctrl-C aborts (there is no input left for it to end).
+    opts.interrupt?.reading(null);
   })();
   let digest: string | null = null;
   return {

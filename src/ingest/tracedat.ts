@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {UserError} from '../errors.js';
+import {makeTrackedTempDir} from './temp-dirs.js';
 
 /**
  * trace.dat (trace-cmd's binary format) is read by running `trace-cmd report`
@@ -20,16 +21,22 @@ export function traceCmdAvailable(): boolean {
 
 /** Saves a trace.dat that did not come from a plain file (stdin, compressed) so trace-cmd can seek in it. */
 export async function spoolToFile(chunks: AsyncIterable<Buffer>, first: Buffer[]): Promise<{file: string; cleanup: () => void}> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-tracedat-'));
+  // Tracked: a signal while trace-cmd reads it must not leave the copy behind.
+  const {dir, remove} = makeTrackedTempDir(os.tmpdir(), 'ktrail-tracedat-');
   const file = path.join(dir, 'trace.dat');
-  const fd = fs.openSync(file, 'w');
   try {
-    for (const b of first) fs.writeSync(fd, b);
-    for await (const b of chunks) fs.writeSync(fd, b);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(file, 'w');
+    try {
+      for (const b of first) fs.writeSync(fd, b);
+      for await (const b of chunks) fs.writeSync(fd, b);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    remove();
+    throw err;
   }
-  return {file, cleanup: () => fs.rmSync(dir, {recursive: true, force: true})};
+  return {file, cleanup: remove};
 }
 
 /** Streams the stdout of `trace-cmd report -i file`; a failing trace-cmd becomes a UserError. */

@@ -7,6 +7,7 @@ import type {TableDef} from '../store/tables.js';
 import type {FastEventFn, FastEventSink} from './format.js';
 import {ParquetWriter, ValueRangeError, type ColumnKind} from './parquet.js';
 import type {LineResult} from './record.js';
+import {makeTrackedTempDir} from './temp-dirs.js';
 import {UserError} from '../errors.js';
 
 /**
@@ -354,28 +355,7 @@ export function sizeBytes(text: string): number {
 
 /** A private directory for one source's chunk files, removed on dispose or at process exit. */
 export function makeChunkDir(tmpDir?: string): {dir: string; remove: () => void} {
-  const dir = fs.mkdtempSync(path.join(tmpDir ?? os.tmpdir(), 'ktrail-ingest-'));
-  trackTempDir(dir);
-  return {
-    dir,
-    remove: () => {
-      fs.rmSync(dir, {recursive: true, force: true});
-      liveTempDirs.delete(dir);
-    },
-  };
-}
-
-/** Chunk directories still on disk; removed on process exit (e.g. Ctrl-C: the command exits, the transaction is dropped). */
-const liveTempDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function trackTempDir(dir: string): void {
-  liveTempDirs.add(dir);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const d of liveTempDirs) fs.rmSync(d, {recursive: true, force: true});
-  });
+  return makeTrackedTempDir(tmpDir ?? os.tmpdir(), 'ktrail-ingest-');
 }
 
 /** DuckDB failures while loading (memory, disk) as one actionable line; the transaction is rolled back. */

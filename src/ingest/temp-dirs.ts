@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+
+/**
+ * Private temporary directories of an ingest (chunk files, a spooled
+ * trace.dat) still on disk. They are removed at process exit, which is how a
+ * signal ends a command (src/cli/interrupts.ts): its default action would
+ * leave them in the temp directory.
+ */
+const liveTempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+/** Makes a directory under `parent` that is removed at process exit unless removed before with the returned function. */
+export function makeTrackedTempDir(parent: string, prefix: string): {dir: string; remove: () => void} {
+  const dir = fs.mkdtempSync(`${parent.replace(/\/+$/, '')}/${prefix}`);
+  liveTempDirs.add(dir);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', removeLiveTempDirs);
+  }
+  return {
+    dir,
+    remove: () => {
+      fs.rmSync(dir, {recursive: true, force: true});
+      liveTempDirs.delete(dir);
+    },
+  };
+}
+
+/**
+ * At exit the ingest worker may still be writing a chunk file: the directory
+ * is renamed first, so the worker can no longer create files in it by name,
+ * and a file it created between the listing and the removal (ENOTEMPTY) is
+ * caught by a retry. Nothing here may throw: an exception in an 'exit'
+ * listener prints a stack trace over the command's own last words.
+ */
+function removeLiveTempDirs(): void {
+  for (const dir of liveTempDirs) {
+    let target = dir;
+    try {
+      fs.renameSync(dir, `${dir}.exiting`);
+      target = `${dir}.exiting`;
+    } catch {
+      // Removed already, or not renamable: remove it where it is.
+    }
+    try {
+      fs.rmSync(target, {recursive: true, force: true, maxRetries: 3, retryDelay: 5});
+    } catch {
+      // Exiting anyway: what cannot be removed stays.
+    }
+  }
+  liveTempDirs.clear();
+}

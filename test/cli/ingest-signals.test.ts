@@ -1,0 +1,151 @@
+// Signals at the edges of an ingest: while DuckDB is still creating the database, while trace-cmd reads a
+// trace.dat copied from stdin, after stdin has been read to its end, and a Ctrl-C delivered twice at once.
+import {spawn} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+
+const root = process.cwd();
+const bin = path.join(root, 'bin/run.js');
+const shared = path.resolve(root, '../shared');
+const sample = path.join(root, 'samples/ingest/cap1-head.txt');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-cli-ingest-signals-'));
+
+/** A trace of `n` event lines or more: the sample's header, then its event lines again and again. */
+function trace(n: number): string {
+  const lines = fs.readFileSync(sample, 'utf8').trimEnd().split('\n');
+  const body = lines.filter((l) => !l.startsWith('#'));
+  const block: string[] = [];
+  while (block.length < n) block.push(...body);
+  return lines.join('\n') + '\n' + block.join('\n') + '\n';
+}
+
+interface Run {
+  child: ReturnType<typeof spawn>;
+  exit: Promise<number | null>;
+  err: () => string;
+  out: () => string;
+  /** Resolves once stderr holds `text`; `then` runs in the same tick as the data that completed it. */
+  onStderr: (text: string, then: () => void) => Promise<void>;
+}
+
+/** `ktrail ingest ARGS` with KTRAIL_TIMINGS marks on stderr (they say where the ingest is) and its own TMPDIR. */
+function ingest(args: string[], tmp: string, env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [bin, 'ingest', ...args], {cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, KTRAIL_TIMINGS: '1', TMPDIR: tmp, ...env}});
+  child.stdin!.on('error', () => undefined);
+  let out = '';
+  let err = '';
+  const waiters: {text: string; then: () => void; resolve: () => void}[] = [];
+  child.stdout!.on('data', (b) => (out += b));
+  child.stderr!.on('data', (b) => {
+    err += b;
+    for (const w of waiters.splice(0)) {
+      if (err.includes(w.text)) {
+        w.then();
+        w.resolve();
+      } else waiters.push(w);
+    }
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return {
+    child,
+    exit,
+    err: () => err,
+    out: () => out,
+    onStderr: (text, then) =>
+      new Promise<void>((resolve, reject) => {
+        waiters.push({text, then, resolve});
+        const timer = setTimeout(() => reject(new Error(`no "${text}" on stderr within 60 s: ${err}`)), 60_000);
+        timer.unref();
+      }),
+  };
+}
+
+test('SIGTERM while DuckDB is creating the database: exit 143, no database and no temporary files left', async () => {
+  // Several times: the signal lands at different points of the open (importing DuckDB, creating the file,
+  // creating the tables). DuckDB creates the file on a thread of its own; the database was once left
+  // behind, empty, when the signal came before that thread had made it.
+  const input = path.join(dir, 'open.txt');
+  fs.writeFileSync(input, trace(150_000));
+  for (const delayMs of [0, 30, 80, 150]) {
+    const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+    const db = path.join(dir, `opening-${delayMs}.duckdb`);
+    const run = ingest([input, '--db', db], tmp);
+    try {
+      await run.onStderr('database opening', () => setTimeout(() => run.child.kill('SIGTERM'), delayMs));
+      assert.is(await run.exit, 143, run.err());
+      assert.not.ok(fs.existsSync(db), `database removed (signal ${delayMs} ms after the open began): ${run.err()}`);
+      assert.not.ok(fs.existsSync(`${db}.wal`), 'WAL removed');
+      assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  }
+});
+
+test('SIGTERM while trace-cmd reads a trace.dat copied from stdin: the copy is removed', async () => {
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  // A trace-cmd that answers --version and then takes its time over the report.
+  const standIn = path.join(dir, 'slow-trace-cmd');
+  fs.writeFileSync(standIn, '#!/bin/sh\n[ "$1" = --version ] && exit 0\nexec sleep 5\n', {mode: 0o755});
+  const db = path.join(dir, 'tracedat.duckdb');
+  const run = ingest(['-', '--db', db], tmp, {KTRAIL_TRACE_CMD: standIn});
+  try {
+    run.child.stdin!.end(fs.readFileSync(path.join(shared, 'captures/cap5_tracecmd_mm/trace.dat')));
+    const copies = () => fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-tracedat-'));
+    const deadline = Date.now() + 30_000;
+    while (copies().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.is(copies().length, 1, 'trace.dat copied');
+    // The copy is complete once trace-cmd runs; give it that long.
+    await new Promise((r) => setTimeout(r, 300));
+    run.child.kill('SIGTERM');
+    assert.is(await run.exit, 143, run.err());
+    assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+test('Ctrl-C once stdin has been read to its end aborts: no "ingesting what was read", exit 130', async () => {
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  const db = path.join(dir, 'read-all.duckdb');
+  const run = ingest(['-', '--db', db], tmp);
+  try {
+    run.child.stdin!.end(trace(300_000));
+    // The line stage has read the last line: the input is over, and what is left is loading and committing.
+    await run.onStderr('line stage done', () => run.child.kill('SIGINT'));
+    const code = await run.exit;
+    assert.not.match(run.err(), /interrupted: ingesting/);
+    assert.is(code, 130, run.err());
+    assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+test('one Ctrl-C delivered twice at once (`timeout -s INT` signals the command and its group) ends stdin, it does not abort', async () => {
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  const db = path.join(dir, 'twice.duckdb');
+  const run = ingest(['-', '--db', db, '--json'], tmp);
+  try {
+    const text = trace(2000);
+    run.child.stdin!.write(text);
+    // The second once the first has been handled (its note is on stderr), a few ms later: two sent at the
+    // same instant the kernel may merge into one.
+    await run.onStderr('line stage starts', () => run.child.kill('SIGINT'));
+    await run.onStderr('interrupted', () => run.child.kill('SIGINT'));
+    // The writer stops at that Ctrl-C: its end.
+    run.child.stdin!.end();
+    assert.is(await run.exit, 0, run.err());
+    const [r] = JSON.parse(run.out());
+    assert.is(r.interrupted, true);
+    assert.is(r.lines, text.split('\n').length - 1);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
+test.run();
