@@ -89,6 +89,8 @@ function rawSource(path: string): RawSource {
     // stdin with blocking reads in its thread pool, so it is opened again, without blocking. A pipe or a terminal
     // on stdin is read without blocking already.
     const st = stdinStats();
+    // Node's stdin stream reads a directory as empty.
+    if (st?.isDirectory()) throw new UserError('standard input (-) is a directory; give the trace or log files inside it');
     if (st && !st.isFIFO() && !st.isSocket() && !isatty(0) && isStreamingFile(STDIN_LINK, st)) return streamingSource(STDIN_LINK, st, '-');
     return {chunks: process.stdin, close: () => undefined, streaming: false};
   }

@@ -83,6 +83,9 @@ test('bad input matrix: one line on stderr, exit 2, nothing written', () => {
   elf.write('\x7fELF', 'latin1');
   expectUserError(ktrail(['ingest', f('prog.bin', elf), '--db', db]), /prog\.bin is a binary file/);
   expectUserError(ktrail(['ingest', 'nothere.txt', '--db', db]), /nothere\.txt: no such file/);
+  // A directory on stdin (`ktrail ingest - < dir`) was once "- is empty".
+  const onStdin = spawnSync(process.execPath, [bin, 'ingest', '-', '--db', db], {cwd: dir, stdio: [fs.openSync(dir, 'r'), 'pipe', 'pipe'], encoding: 'utf8'});
+  expectUserError({code: onStdin.status, out: onStdin.stdout, err: onStdin.stderr}, /^ktrail: standard input \(-\) is a directory/);
   // Refused only after the database was opened: the file it created is removed again.
   const prose = Array.from({length: 3000}, (_, i) => `line ${i} of a text that is not a trace or a log`).join('\n');
   expectUserError(ktrail(['ingest', f('prose.txt', prose), '--db', db]), /cannot recognise the format of .*prose\.txt/);
