@@ -413,6 +413,14 @@ async function* gunzip(path: string, src: AsyncIterable<Buffer>): AsyncGenerator
     if (err instanceof UserError) throw err;
     const msg = (err as Error).message ?? String(err);
     if (/unexpected end of file/i.test(msg)) throw new UserError(`${path}: truncated gzip data (unexpected end of file); nothing was ingested from it`);
+    // zlib reads a gzip member after another; bytes after the last one that are neither a member nor zeros
+    // fail its header check (the first member's header began with the magic ktrail recognised the file by).
+    // gzip(1) decompresses such a file, warning of "trailing garbage".
+    if (/incorrect header check/i.test(msg)) {
+      throw new UserError(
+        `${path}: data after the end of its gzip stream that is not gzip (${msg.split('\n')[0]}); nothing was ingested from it; gzip -dc ignores such trailing data: pipe its output to \`ktrail ingest -\``,
+      );
+    }
     throw new UserError(`${path}: corrupt gzip data (${msg.split('\n')[0]}); nothing was ingested from it`);
   } finally {
     input.destroy();

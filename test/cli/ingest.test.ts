@@ -92,6 +92,8 @@ test('bad input matrix: one line on stderr, exit 2, nothing written', () => {
   assert.not.ok(fs.existsSync(db), 'a missing, empty, binary or unrecognised input does not leave a database behind');
   const gz = zlib.gzipSync(fs.readFileSync(sample));
   expectUserError(ktrail(['ingest', f('cut.txt.gz', gz.subarray(0, gz.length - 300)), '--db', db]), /cut\.txt\.gz: truncated gzip data/);
+  // Not gzip after the last gzip member (gzip(1) warns of trailing garbage and decompresses): named as such, not as corrupt.
+  expectUserError(ktrail(['ingest', f('tail.txt.gz', Buffer.concat([gz, Buffer.from('trailing junk\n')])), '--db', db]), /tail\.txt\.gz: data after the end of its gzip stream that is not gzip \(incorrect header check\); nothing was ingested from it; gzip -dc ignores/);
   expectUserError(ktrail(['ingest', f('poem.txt', 'Roses are red,\nviolets are blue.\n'), '--db', db]), /cannot recognise the format of \S*poem\.txt \(tried: .*\); use --format/);
   expectUserError(ktrail(['ingest', 'nothere.txt', '--db', db]), /nothere\.txt: no such file/);
   assert.not.ok(fs.existsSync(db), 'no input was ingested: the database these commands created is gone');
