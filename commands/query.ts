@@ -5,7 +5,8 @@ import {OUTPUT_FORMATS, OutputClosed, renderStream, writeStdout, type OutputForm
 
 export default class Query extends KtrailCommand {
   static summary = 'Run one SQL statement on a ktrail database (opened read-only unless --write).';
-  static description = `Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
+  static description = `SQL - reads the statement from standard input; a statement may begin with a -- comment.
+Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
 Every format, --json too, is written as DuckDB produces the rows, in bounded memory, however large the result.
 The aligned table (the default) sizes its columns from the first 10,000 rows; a wider value after them widens its
 column from its own row on (nothing is cut, one line per row). When a SELECT fails after some rows were written,
@@ -25,11 +26,12 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
   static examples = [
     `<%= config.bin %> query "SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY n DESC"`,
     `<%= config.bin %> query "SELECT * FROM unparsed LIMIT 20" --format csv > unparsed.csv`,
+    `<%= config.bin %> query - --format json < report.sql`,
     `<%= config.bin %> query "CREATE VIEW kvm_tasks AS SELECT DISTINCT pid, comm FROM kvm_hva_ranges" --write`,
   ];
 
   static args = {
-    sql: Args.string({description: 'SQL statement', required: true}),
+    sql: Args.string({description: 'SQL statement; - reads it from standard input', required: true}),
   };
 
   static flags = {
@@ -39,13 +41,15 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
   };
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Query);
+    const {readSqlFromStdin, sqlCommentFirst} = await import('../src/cli/sql-arg.js');
+    const {args, flags} = await this.parse(Query, sqlCommentFirst(this.argv));
+    const sql = args.sql === '-' ? await readSqlFromStdin() : args.sql;
     const {openStore} = await import('../src/store/open.js');
     const {runUserWrite, streamUserQuery} = await import('../src/store/query.js');
     const {chunkCells, columnReaders} = await import('../src/output/sql-values.js');
     // oclif's --json is the rows as --format json writes them, streamed too (run returns nothing for oclif to print).
     const format = this.jsonEnabled() ? 'json' : (flags.format as OutputFormat);
-    await this.buildProjections(flags.db, args.sql);
+    await this.buildProjections(flags.db, sql);
     // With --write too, the database must exist: a mistyped --db is not a new, empty ktrail database.
     const db = await openStore(flags.db, {readOnly: !flags.write, mustExist: true});
     let endsLine = true;
@@ -54,7 +58,7 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
       return writeStdout(text);
     };
     try {
-      const res = flags.write ? await runUserWrite(db, args.sql, await ktrailTableNames()) : await streamUserQuery(db, args.sql);
+      const res = flags.write ? await runUserWrite(db, sql, await ktrailTableNames()) : await streamUserQuery(db, sql);
       const readers = columnReaders(res.types, res.timeZone);
       const cells = async function* () {
         for await (const chunk of res.chunks) yield chunkCells(chunk, readers);

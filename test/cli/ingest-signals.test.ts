@@ -130,11 +130,14 @@ test('one Ctrl-C delivered twice at once (`timeout -s INT` signals the command a
   const db = path.join(dir, 'twice.duckdb');
   const run = ingest(['-', '--db', db, '--json'], tmp);
   try {
-    const text = trace(2000);
+    // Over the first chunk's 20k rows, so that the database is opened while stdin is still open.
+    const text = trace(30_000);
     run.child.stdin!.write(text);
+    // Then the main thread is past its one long synchronous step (loading DuckDB): the handler of the second
+    // signal runs when it arrives, and the two are as close together as they were sent.
+    await run.onStderr('database open\n', () => run.child.kill('SIGINT'));
     // The second once the first has been handled (its note is on stderr), a few ms later: two sent at the
     // same instant the kernel may merge into one.
-    await run.onStderr('line stage starts', () => run.child.kill('SIGINT'));
     await run.onStderr('interrupted', () => run.child.kill('SIGINT'));
     // The writer stops at that Ctrl-C: its end.
     run.child.stdin!.end();

@@ -45,6 +45,26 @@ test('table, csv, json, ndjson and --json outputs', () => {
   assert.equal(JSON.parse(oclifJson.out), JSON.parse(j.out));
 });
 
+test('a statement that begins with a -- comment is SQL, not a flag, wherever it stands; - reads the statement from stdin', () => {
+  const sql = `-- sched_switch lines of the sample\nSELECT count(*) AS n FROM events WHERE event = 'sched_switch'`;
+  for (const args of [['query', sql, '--db', db, '--format', 'csv'], ['query', '--db', db, sql, '--format', 'csv'], ['query', '--db', db, '--format', 'csv', '--', sql]]) {
+    const r = ktrail(args);
+    assert.is(r.code, 0, r.err);
+    assert.is(r.out, `n\n${expectedSwitches}\n`);
+  }
+  const same = (a: string) => spawnSync(process.execPath, [bin, 'query', '-', '--db', db, '--format', 'csv'], {cwd: dir, input: a, encoding: 'utf8'});
+  const fromStdin = same(`${sql};\n`);
+  assert.is(fromStdin.status, 0, fromStdin.stderr);
+  assert.is(fromStdin.stdout, `n\n${expectedSwitches}\n`);
+  const empty = same('\n');
+  assert.is(empty.status, 2);
+  assert.is(empty.stderr, 'ktrail: query -: standard input held no SQL statement\n');
+  // Still a flag: no whitespace after the dashes.
+  const flag = ktrail(['query', '--nonsense', '--db', db]);
+  assert.is(flag.code, 2);
+  assert.match(flag.err, /Nonexistent flag: --nonsense/);
+});
+
 test('csv, json and ndjson stream a result of many DuckDB chunks: the same rows as --json, empty results too', () => {
   // 5000 rows: three DuckDB data chunks; text with commas, quotes and newlines, NULLs, big integers.
   const sql = `SELECT range AS n, CASE WHEN range % 7 = 0 THEN NULL ELSE 'r' || range || ',"q"' || chr(10) || 'x' END AS s,

@@ -102,7 +102,7 @@ test('help --json gives the commands, a topic or one command as JSON; an unknown
 
   const q = json('query');
   assert.is(q.command, 'query');
-  assert.equal(q.args, [{name: 'sql', description: 'SQL statement', required: true}]);
+  assert.equal(q.args, [{name: 'sql', description: 'SQL statement; - reads it from standard input', required: true}]);
   const format = q.flags.find((f: {name: string}) => f.name === 'format');
   assert.equal(format, {name: 'format', char: null, type: 'option', description: 'output format', required: false, value: null, options: ['table', 'csv', 'json', 'ndjson'], multiple: false, default: 'table'});
   assert.ok(q.flags.some((f: {name: string; type: string}) => f.name === 'json' && f.type === 'boolean'));
