@@ -36,7 +36,7 @@ See docs/ingest.md.`;
   async run(): Promise<IngestResult[]> {
     const {argv, flags} = await this.parse(Ingest);
     const paths = argv as string[];
-    const {memoryFromEnv, openStore} = await import('../src/store/open.js');
+    const {memoryFromEnv, openStore, removeDatabaseFiles} = await import('../src/store/open.js');
     const memory = memoryFromEnv('KTRAIL_INGEST_MEMORY', '64MB');
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
     // Ctrl-C and SIGTERM: the transaction is dropped and temporary files removed; the first Ctrl-C on a
@@ -46,12 +46,19 @@ See docs/ingest.md.`;
     const {mark} = await import('../src/ingest/timings.js');
     // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
     let opening: Promise<Db> | null = null;
+    // A database this command created and then fills with nothing (the first input is refused after its
+    // head was read, e.g. a format no detector recognises) is removed again, as if never opened; so it is
+    // when a signal ends the command before its first source is committed (see exitOnInterrupt).
+    let created = false;
     const open = () => {
       if (opening) return opening;
       opening = (async () => {
         mark('database opening');
         const db = await openStore(flags.db);
         mark('database open');
+        // Only a database this open created may go again (a signal, or no source written into it).
+        created = db.created;
+        if (created) interrupt.discardOnSignal([flags.db, `${flags.db}.wal`]);
         // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
         // DuckDB spills to the database file beyond it.
         await db.run(`SET memory_limit = '${memory}'`);
@@ -61,12 +68,6 @@ See docs/ingest.md.`;
       return opening;
     };
     const results: IngestResult[] = [];
-    // A database this command creates and then fills with nothing (the first input is refused after its
-    // head was read, e.g. a format no detector recognises) is removed again, as if never opened.
-    const {existsSync, rmSync} = await import('node:fs');
-    const created = flags.db !== ':memory:' && !existsSync(flags.db);
-    // The same when a signal ends the command before its first source is committed (see exitOnInterrupt).
-    if (created) interrupt.discardOnSignal([flags.db, `${flags.db}.wal`]);
     let failed = true;
     try {
       for (const [i, p] of paths.entries()) {
@@ -94,9 +95,7 @@ See docs/ingest.md.`;
         db.close();
         mark('database closed');
       }
-      if (failed && created && results.length === 0) {
-        for (const f of [flags.db, `${flags.db}.wal`]) rmSync(f, {force: true});
-      }
+      if (failed && created && results.length === 0) removeDatabaseFiles(flags.db);
     }
     return results;
   }

@@ -15,16 +15,17 @@ export interface CommandInterrupt extends InputInterrupt {
   /**
    * The files a signal removes before the process exits, or null for none:
    * a database this command created and has committed no source into yet
-   * (the file and its WAL). The command sets them before it opens the
-   * database and clears them once a source is committed, so a database that
-   * existed before, or holds a source, is never removed.
+   * (the file and its WAL). The command sets them once its open has created
+   * the database (Db.created) and clears them once a source is committed, so
+   * a database that existed before, or holds a source, is never removed.
    */
   discardOnSignal(files: string[] | null): void;
   /**
    * The database open in flight. DuckDB creates the file on a thread of its
    * own: a signal that arrives before the open has settled waits for it (at
-   * most OPEN_WAIT_MS, or until another signal) before it removes the
-   * discardOnSignal files, or DuckDB would create them again after.
+   * most OPEN_WAIT_MS, or until another signal), which sets the
+   * discardOnSignal files when it created the database, before it removes
+   * them; else DuckDB would create them again after.
    */
   opening(open: Promise<unknown>): void;
 }
@@ -32,10 +33,16 @@ export interface CommandInterrupt extends InputInterrupt {
 /** How long a signal waits for a database open in flight (a fresh file opens in ~0.2-0.5 s here). */
 const OPEN_WAIT_MS = 3000;
 /**
- * Two SIGINTs this close together are one Ctrl-C sent twice: `timeout -s INT`
- * signals the command and then its process group, which holds the command.
+ * A signal this soon after the one acted on is the same one sent twice:
+ * `timeout` (SIGTERM, or SIGINT with -s INT) signals the command and then its
+ * process group, which holds the command. KTRAIL_SAME_SIGNAL_MS sets it for
+ * tests, which cannot send two signals that close together on a loaded machine.
  */
-const SAME_CTRL_C_MS = 150;
+const SAME_SIGNAL_MS = sameSignalMs(process.env.KTRAIL_SAME_SIGNAL_MS);
+
+function sameSignalMs(env: string | undefined): number {
+  return env && Number(env) >= 0 ? Number(env) : 150;
+}
 
 const NOTE = 'ktrail: interrupted: ingesting what was read from stdin until its writer stops (Ctrl-C again to abort)\n';
 const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what was read from ${path} (Ctrl-C again to abort)\n`;
@@ -69,7 +76,9 @@ export function exitOnInterrupt(): CommandInterrupt {
   let discard: string[] | null = null;
   let openInFlight: Promise<unknown> | null = null;
   let exiting = false;
-  let lastSigint = -Infinity;
+  /** When the last signal acted on (ending an input, or exiting) arrived. */
+  let actedAt = -Infinity;
+  const repeat = () => performance.now() - actedAt < SAME_SIGNAL_MS;
   const exitNow = (signal: 'SIGINT' | 'SIGTERM'): never => {
     // Here, not in an 'exit' hook: only a signal's exit needs it (the command's own error path removes the
     // database after closing it). DuckDB may still have the file open; on Linux the unlinked file lives on
@@ -85,12 +94,16 @@ export function exitOnInterrupt(): CommandInterrupt {
     return process.exit(128 + constants.signals[signal]);
   };
   const exitKilledBy = (signal: 'SIGINT' | 'SIGTERM'): void => {
-    if (exiting || discard === null || openInFlight === null) {
+    // While waiting for the open (below), the same signal again does not cut the wait short; another one does.
+    if (exiting && repeat()) return;
+    if (exiting || openInFlight === null) {
       exitNow(signal);
       return;
     }
-    // The files to remove may not exist yet: wait until DuckDB has made them. Meanwhile the command runs
-    // on, but nothing is committed while the database is still opening.
+    actedAt = performance.now();
+    // Whether the open creates the database, and so the files to remove, is known once it has settled (and
+    // DuckDB has made them, or would make them after they were removed). Meanwhile the command runs on, but
+    // nothing is committed while the database is still opening.
     exiting = true;
     const open = openInFlight;
     setTimeout(() => exitNow(signal), OPEN_WAIT_MS);
@@ -100,15 +113,15 @@ export function exitOnInterrupt(): CommandInterrupt {
     );
   };
   process.on('SIGINT', () => {
-    const now = performance.now();
-    const sameCtrlC = now - lastSigint < SAME_CTRL_C_MS;
-    lastSigint = now;
-    if (sameCtrlC && (endedPath !== null || exiting)) return;
+    // The Ctrl-C that ended the input, sent twice: not the second Ctrl-C that aborts. Only the one acted on
+    // starts the window, so Ctrl-C pressed again and again still aborts.
+    if (endedPath !== null && !exiting && repeat()) return;
     if (!exiting && current !== null && endedPath === null) {
       const note =
         current === '-' && (pipe ??= stdinIsPipe()) ? NOTE : endStreamingInputs() ? NOTE_STREAMING(current === '-' ? 'stdin' : current) : null;
       if (note) {
         endedPath = current;
+        actedAt = performance.now();
         process.stderr.write(note);
         return;
       }

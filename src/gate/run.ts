@@ -1,4 +1,4 @@
-import {existsSync, promises as fs, rmSync} from 'node:fs';
+import {promises as fs} from 'node:fs';
 import type {CommandInterrupt} from '../cli/interrupts.js';
 import {UserError} from '../errors.js';
 import type {Severity} from '../rules/types.js';
@@ -57,7 +57,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   const today = opts.today ?? todayUtc();
   let baseline: Baseline | null = opts.baseline ? await loadBaseline(opts.baseline, {missingOk: opts.updateBaseline}) : null;
 
-  const {limitRulesMemory, openStore} = await import('../store/open.js');
+  const {limitRulesMemory, openStore, removeDatabaseFiles} = await import('../store/open.js');
   const {ingestPaths} = await import('../ingest/pipeline.js');
   const {optionsFromFlags, runRules} = await import('../rules/engine.js');
   const {RULES} = await import('../rules/index.js');
@@ -69,9 +69,11 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
 
   // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as
   // `ktrail ingest` does: an empty database left behind reads as a run that found nothing.
-  const createdFiles = opts.db !== ':memory:' && !existsSync(opts.db) ? [opts.db, `${opts.db}.wal`] : null;
-  opts.interrupt?.discardOnSignal(createdFiles);
-  const opening = openStore(opts.db);
+  const opening = openStore(opts.db).then((opened) => {
+    // Only a database this open created (see Db.created), not one another process made meanwhile.
+    if (opened.created) opts.interrupt?.discardOnSignal([opts.db, `${opts.db}.wal`]);
+    return opened;
+  });
   opts.interrupt?.opening(opening);
   const db = await opening;
   let emptyCreated = false;
@@ -81,7 +83,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     // Once a source is committed, the database holds this run's facts: a signal leaves it.
     const committed = () => opts.interrupt?.discardOnSignal(null);
     const ingested = await ingestPaths(db, opts.paths, {format: opts.inputFormat, progress: false, interrupt: opts.interrupt, committed}).catch(async (err) => {
-      if (createdFiles) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
+      if (db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
       throw withInputFormatHint(err);
     });
     // A --db that holds earlier runs: the rules see every source, the gate judges this run's (a duplicate
@@ -143,7 +145,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     return {result, github: renderGithub(result), baselineUpdate, written};
   } finally {
     db.close();
-    if (emptyCreated) for (const f of createdFiles!) rmSync(f, {force: true});
+    if (emptyCreated) removeDatabaseFiles(opts.db);
   }
 }
 

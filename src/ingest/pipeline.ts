@@ -212,6 +212,8 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
       file = spooled.file;
       cleanup = spooled.cleanup;
     }
+    // All of the input read (trace-cmd reads the copy or the file): from here on Ctrl-C aborts.
+    opts.interrupt?.reading(null);
     const digest = hash.digest('hex');
     facts.trace_dat = true;
     facts.converted_by = 'trace-cmd report';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {UserError} from '../errors.js';
-import {makeTrackedTempDir} from './temp-dirs.js';
+import {makeTrackedTempDir} from '../temp-dirs.js';
 
 /**
  * trace.dat (trace-cmd's binary format) is read by running `trace-cmd report`

@@ -7,7 +7,7 @@ import type {TableDef} from '../store/tables.js';
 import type {FastEventFn, FastEventSink} from './format.js';
 import {ParquetWriter, ValueRangeError, type ColumnKind} from './parquet.js';
 import type {LineResult} from './record.js';
-import {makeTrackedTempDir} from './temp-dirs.js';
+import {makeTrackedTempDir} from '../temp-dirs.js';
 import {UserError} from '../errors.js';
 
 /**

@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api';
 import {UserError} from '../errors.js';
@@ -66,11 +67,24 @@ export class Db {
     return this.connection.run(sql, params);
   }
 
+  /**
+   * True when this open created the database file: it did not exist just
+   * before, and it holds no table or view. Only such a file may a failed or
+   * interrupted command remove. Deciding it when the command starts was not
+   * enough: another ktrail creating the same new file meanwhile and filling
+   * it (the second one waits for the first one's lock) lost that file when
+   * the second one gave up waiting and removed "its" database.
+   */
+  created = false;
+
   static async open(path: string, opts: OpenOptions = {}): Promise<Db> {
     const duck = loadDuckDb();
     const options: Record<string, string> = {threads: String(opts.threads ?? 2)};
     if (opts.readOnly && path !== ':memory:') options.access_mode = 'READ_ONLY';
     else options.storage_compatibility_version = STORAGE_VERSION;
+    // Right before the open that succeeds: a file another process made and let go of in between holds its
+    // tables (ktrail creates them in its first transaction), which the check below sees.
+    const existed = path === ':memory:' || opts.readOnly || existsSync(path);
     let instance: DuckDBInstance;
     try {
       instance = await duck.DuckDBInstance.create(path, options);
@@ -78,7 +92,9 @@ export class Db {
       throw new UserError(describeOpenError(path, err));
     }
     const conn = await instance.connect();
-    return new Db(path, instance, conn, !!opts.readOnly);
+    const db = new Db(path, instance, conn, !!opts.readOnly);
+    if (!existed) db.created = (await db.relations()).size === 0;
+    return db;
   }
 
   async run(sql: string, params?: Params): Promise<void> {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
 import {UserError} from '../errors.js';
+import {makeTrackedTempDir} from '../temp-dirs.js';
 import {Db} from './db.js';
 import {EVENT_LOG_TABLES} from './eventlog.js';
 
@@ -38,19 +38,31 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
   for (;;) {
     try {
       const db = await Db.open(path, {readOnly: opts.readOnly});
-      if (!opts.readOnly) await db.ensureTables(EVENT_LOG_TABLES);
+      if (!opts.readOnly) {
+        await db.ensureTables(EVENT_LOG_TABLES).catch((err) => {
+          db.close();
+          // A file this open made and could not set up is not left behind half made.
+          if (db.created) removeDatabaseFiles(path);
+          throw err;
+        });
+      }
       return db;
     } catch (err) {
       const busy = err instanceof UserError && /in use by another ktrail process/.test(err.message);
       if (!busy) throw err;
       if (Date.now() + delay > deadline) {
-        const waited = timeout > 0 ? ` (waited ${Math.round(timeout / 1000)} s; set KTRAIL_LOCK_TIMEOUT to wait longer)` : '';
+        const waited = timeout > 0 ? ` (waited ${Number((timeout / 1000).toFixed(1))} s; set KTRAIL_LOCK_TIMEOUT to wait longer)` : '';
         throw new UserError(`database ${path} is in use by another ktrail process${waited}; retry when it has finished`);
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 1000);
     }
   }
+}
+
+/** The database file and its WAL (a database a command created and then wrote nothing into). */
+export function removeDatabaseFiles(path: string): void {
+  for (const f of [path, `${path}.wal`]) fs.rmSync(f, {force: true});
 }
 
 /**
@@ -89,10 +101,9 @@ let spillDir: string | null = null;
 
 function privateSpillDir(): string {
   if (spillDir) return spillDir;
-  const dir = fs.mkdtempSync(join(tmpdir(), 'ktrail-spill-'));
-  spillDir = dir;
-  process.once('exit', () => fs.rmSync(dir, {recursive: true, force: true}));
-  return dir;
+  // Removed at exit, as the chunk directories are: DuckDB may still write into it then.
+  spillDir = makeTrackedTempDir(tmpdir(), 'ktrail-spill-').dir;
+  return spillDir;
 }
 
 /** A DuckDB memory size from the environment variable `name` (or `dflt`); a UserError when it is not one. */

@@ -128,7 +128,8 @@ test('Ctrl-C once stdin has been read to its end aborts: no "ingesting what was 
 test('one Ctrl-C delivered twice at once (`timeout -s INT` signals the command and its group) ends stdin, it does not abort', async () => {
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
   const db = path.join(dir, 'twice.duckdb');
-  const run = ingest(['-', '--db', db, '--json'], tmp);
+  // A window wide enough for this test's second signal to fall inside it on a loaded machine (150 ms by default).
+  const run = ingest(['-', '--db', db, '--json'], tmp, {KTRAIL_SAME_SIGNAL_MS: '3000'});
   try {
     // Over the first chunk's 20k rows, so that the database is opened while stdin is still open.
     const text = trace(30_000);
@@ -145,6 +146,49 @@ test('one Ctrl-C delivered twice at once (`timeout -s INT` signals the command a
     const [r] = JSON.parse(run.out());
     assert.is(r.interrupted, true);
     assert.is(r.lines, text.split('\n').length - 1);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+test('Ctrl-C pressed again and again after the one that ended stdin aborts (only the signal acted on opens the window)', async () => {
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  const db = path.join(dir, 'hammer.duckdb');
+  const run = ingest(['-', '--db', db], tmp, {KTRAIL_SAME_SIGNAL_MS: '300'});
+  try {
+    run.child.stdin!.write(trace(30_000));
+    await run.onStderr('database open\n', () => run.child.kill('SIGINT'));
+    await run.onStderr('interrupted', () => undefined);
+    // Every 100 ms, each within 300 ms of the last: once one is 300 ms after the first, it aborts.
+    const timer = setInterval(() => run.child.kill('SIGINT'), 100);
+    try {
+      const code = await Promise.race([run.exit, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+      assert.is(code, 130, run.err());
+    } finally {
+      clearInterval(timer);
+    }
+    assert.not.ok(fs.existsSync(db), 'nothing committed: the database it created is removed');
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+test('Ctrl-C once a trace.dat on stdin has been read (trace-cmd is reading its copy) aborts, removing the copy', async () => {
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  const mark = path.join(dir, 'report-started');
+  const standIn = path.join(dir, 'marking-trace-cmd');
+  fs.writeFileSync(standIn, '#!/bin/sh\n[ "$1" = --version ] && exit 0\ntouch "$KTRAIL_TEST_MARK"\nexec sleep 5\n', {mode: 0o755});
+  const db = path.join(dir, 'tracedat-int.duckdb');
+  const run = ingest(['-', '--db', db], tmp, {KTRAIL_TRACE_CMD: standIn, KTRAIL_TEST_MARK: mark});
+  try {
+    run.child.stdin!.end(fs.readFileSync(path.join(shared, 'captures/cap5_tracecmd_mm/trace.dat')));
+    const deadline = Date.now() + 30_000;
+    while (!fs.existsSync(mark) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(fs.existsSync(mark), 'trace-cmd report started');
+    run.child.kill('SIGINT');
+    assert.is(await run.exit, 130, run.err());
+    assert.not.match(run.err(), /interrupted: ingesting/);
+    assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
   } finally {
     run.child.kill('SIGKILL');
   }

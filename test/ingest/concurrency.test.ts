@@ -124,4 +124,31 @@ test('a second ingest on a busy database fails with one line after its lock time
   }
 });
 
+test('an ingest that gives up waiting leaves the database another one created after it started (it was once removed)', async () => {
+  const dbPath = path.join(tmpDir('created-meanwhile'), 'm.duckdb');
+  const bin = path.join(repoRoot, 'bin/run.js');
+  // Started while the file does not exist yet; its input comes later, once another process holds the new file.
+  const late = spawn(process.execPath, [bin, 'ingest', '-', '--db', dbPath], {env: {...process.env, KTRAIL_LOCK_TIMEOUT: '0.5'}, stdio: ['pipe', 'pipe', 'pipe']});
+  let err = '';
+  late.stderr.on('data', (d) => (err += d));
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.not.ok(fs.existsSync(dbPath));
+  const holder = startHolder(dbPath);
+  feed(holder, 60000);
+  await waitFor(holder, 'LOADED');
+  late.stdin.end(fs.readFileSync(path.join(repoRoot, 'samples/ingest/cap1-head.txt')));
+  assert.is(await exited(late as ChildProcessWithoutNullStreams), 2);
+  assert.match(err, /^ktrail: database .* is in use by another ktrail process \(waited 0\.5 s;/);
+  assert.ok(fs.existsSync(dbPath), 'the other process\'s database is still there');
+  holder.stdin.end();
+  await waitFor(holder, 'DONE');
+  const db = await openStore(dbPath, {readOnly: true});
+  try {
+    const rows = await db.all<{source_id: number; lines: bigint}>('SELECT source_id, lines FROM sources ORDER BY 1');
+    assert.equal(rows.map((r) => [r.source_id, Number(r.lines)]), [[1, 60001]]);
+  } finally {
+    db.close();
+  }
+});
+
 test.run();
