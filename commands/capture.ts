@@ -43,6 +43,9 @@ Then: ktrail check DIR/trace.txt DIR/kmsg.txt`;
       throw new UserError('give a command to run (after --) or --duration SECONDS; without a terminal, Ctrl-C cannot end the capture');
     }
     const {runCapture} = await import('../src/capture/capture.js');
+    // stderr closed early (`ktrail capture ... 2>&1 | head`): the capture goes on without its progress lines;
+    // an EPIPE thrown from a write would end it half-way, its command left running.
+    process.stderr.on('error', () => undefined);
     const summary = await runCapture({
       out: flags.out,
       command,

@@ -84,6 +84,8 @@ const DRAIN_STEP_RECORDS = 4096;
 const TAIL_KEEP = 64 << 10;
 /** How long a command may run on after Ctrl-C before capture stops it with SIGTERM. */
 export const INTERRUPT_GRACE_MS = 5000;
+/** How long a command has to end after the SIGTERM (or SIGHUP) that stops it, before SIGKILL. */
+export const KILL_GRACE_MS = 5000;
 
 export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> {
   // The user's own input first: a --out that cannot be used is the error to fix whatever the machine has.
@@ -95,6 +97,13 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> 
   const instances = path.join(tracefs, 'instances');
   if (!fs.existsSync(instances)) throw new UserError(`${tracefs} has no instances directory (a kernel before 3.17?): ktrail capture needs tracing instances`);
   const created = !existed && makeOut(opts.out);
+  try {
+    // Before anything is set up in tracefs: a read-only --out would fail only when the recording starts.
+    fs.accessSync(opts.out, fs.constants.W_OK);
+  } catch (err) {
+    discardOut(opts.out, created);
+    throw new UserError(`cannot write into ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give another --out`);
+  }
   const stale = removeStaleInstances(instances, opts.log);
 
   const instance = path.join(instances, `${INSTANCE_PREFIX}${process.pid}`);
@@ -276,10 +285,26 @@ class Session {
       };
       const running = () => child !== null && child.exitCode === null && child.signalCode === null;
       let interrupts = 0;
-      const stopCommand = () => {
+      let durationOver = false;
+      /** The signal sent to stop the command; a command still running KILL_GRACE_MS after it gets SIGKILL. */
+      let stopSent: NodeJS.Signals | null = null;
+      const kill = () => {
         if (done || !running()) return;
-        opts.log(`${opts.command![0]} is still running after Ctrl-C; sending it SIGTERM`);
-        child!.kill('SIGTERM');
+        opts.log(`${opts.command![0]} is still running after ${stopSent}; sending it SIGKILL`);
+        child!.kill('SIGKILL');
+      };
+      // A command that ignores SIGTERM would otherwise keep the capture, and the instance, going until
+      // ktrail itself is killed with SIGKILL, which leaves the instance recording.
+      const stop = (sig: NodeJS.Signals, why: string) => {
+        if (done || !running()) return;
+        if (stopSent) {
+          kill();
+          return;
+        }
+        if (why) opts.log(`${opts.command![0]} ${why}; sending it ${sig}`);
+        stopSent = sig;
+        child!.kill(sig);
+        timers.push(setTimeout(kill, KILL_GRACE_MS));
       };
       this.onSignal = (sig: NodeJS.Signals) => {
         interrupted = true;
@@ -290,10 +315,10 @@ class Session {
         // SIGTERM and SIGHUP are passed on. A terminal's Ctrl-C reaches the command too (same process
         // group), and a second SIGINT would cut short its own clean-up: it gets time to end. A SIGINT
         // sent to ktrail alone (kill -INT PID) reached only ktrail: the command is stopped with SIGTERM
-        // when that time is over, or at once on a second Ctrl-C.
-        if (sig !== 'SIGINT') child!.kill(sig);
-        else if (interrupts++ === 0) timers.push(setTimeout(stopCommand, INTERRUPT_GRACE_MS));
-        else stopCommand();
+        // when that time is over, or at once on a second Ctrl-C. Any signal after that kills it.
+        if (sig !== 'SIGINT') stop(sig, '');
+        else if (interrupts++ === 0) timers.push(setTimeout(() => stop('SIGTERM', 'is still running after Ctrl-C'), INTERRUPT_GRACE_MS));
+        else stop('SIGTERM', 'is still running after Ctrl-C');
       };
       if (this.signalled) {
         finish({by: 'interrupt', code: null, signal: null});
@@ -317,10 +342,9 @@ class Session {
       );
       if (opts.durationMs !== null) {
         const t = setTimeout(() => {
-          if (child && child.exitCode === null) {
-            child.kill('SIGTERM');
-            child.once('exit', (code, signal) => finish({by: 'duration', code, signal}));
-          } else finish({by: 'duration', code: null, signal: null});
+          durationOver = true;
+          if (running()) stop('SIGTERM', '');
+          else finish({by: 'duration', code: null, signal: null});
         }, opts.durationMs);
         timers.push(t);
       }
@@ -330,7 +354,7 @@ class Session {
           const code = (err as NodeJS.ErrnoException).code;
           finish(new UserError(`cannot run ${opts.command![0]}: ${code === 'ENOENT' ? 'no such command' : err.message}`));
         });
-        child.once('exit', (code, signal) => finish({by: interrupted ? 'interrupt' : 'command', code, signal}));
+        child.once('exit', (code, signal) => finish({by: interrupted ? 'interrupt' : durationOver ? 'duration' : 'command', code, signal}));
       }
     });
   }
@@ -358,7 +382,7 @@ class Session {
           throw err;
         }
         if (n === 0) break;
-        fs.writeSync(this.traceOut!, this.buf, 0, n);
+        writeOut(this.traceOut!, this.buf, n, path.join(this.opts.out, 'trace.txt'));
         moved += n;
         this.traceBytes += n;
         this.count(this.buf.toString('latin1', 0, n));
@@ -402,7 +426,7 @@ class Session {
     }
     if (n === 0) return false;
     if (keep) {
-      fs.writeSync(this.kmsgOut!, this.kbuf, 0, n);
+      writeOut(this.kmsgOut!, this.kbuf, n, path.join(this.opts.out, 'kmsg.txt'));
       this.kmsgRecords++;
     }
     return true;
@@ -429,7 +453,14 @@ class Session {
   }
 
   private write(file: string, value: string): void {
-    fs.writeFileSync(path.join(this.instance, file), `${value}\n`);
+    const p = path.join(this.instance, file);
+    try {
+      fs.writeFileSync(p, `${value}\n`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint = file === 'buffer_size_kb' && code === 'ENOMEM' ? ': not enough memory for that buffer on every CPU; give a smaller --buffer-kb' : '';
+      throw new UserError(`cannot write ${value} to ${p}: ${code ?? (err as Error).message}${hint}`);
+    }
   }
 
   /** Sets an instance option; a missing one is skipped when not required (older kernels lack copy_trace_marker). */
@@ -478,6 +509,16 @@ function refusalReason(err: unknown): string {
   return (err as Error).message;
 }
 
+/** Writes n bytes of buf to an output file; a full or read-only disk is a UserError that names the file. */
+function writeOut(fd: number, buf: Buffer, n: number, file: string): void {
+  try {
+    fs.writeSync(fd, buf, 0, n);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`cannot write ${file}: ${code === 'ENOSPC' ? 'no space left on the device' : (code ?? (err as Error).message)}; the capture is stopped and its output removed`);
+  }
+}
+
 /** Whether the output directory exists (then it must be an empty directory). */
 function checkOut(out: string): boolean {
   if (!fs.existsSync(out)) return false;
@@ -510,22 +551,34 @@ function discardOut(out: string, created: boolean): void {
 
 const OUT_FILES = ['trace.txt', 'kmsg.txt', 'capture.json'];
 
-/** Instances of captures whose process is gone (killed with SIGKILL): their tracing is stopped and they are removed. */
+/**
+ * Instances of captures whose process is gone (killed with SIGKILL) are
+ * removed. Only with rmdir, which the kernel refuses (EBUSY) while a reader
+ * holds the instance's files: a capture that is still running, seen from
+ * another PID namespace (a container sharing tracefs) where its pid looks
+ * gone, keeps its trace_pipe open and is left as it is. Nothing is written
+ * into such an instance first (turning its tracing off stopped that capture).
+ * One with this process's pid is a leftover too (pids repeat, a container's
+ * node is often pid 1): this capture has not made its own yet.
+ */
 function removeStaleInstances(instances: string, log: (line: string) => void): string[] {
   const removed: string[] = [];
   for (const name of fs.readdirSync(instances)) {
     if (!name.startsWith(INSTANCE_PREFIX)) continue;
     const pid = Number(name.slice(INSTANCE_PREFIX.length));
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || (pid !== process.pid && processExists(pid))) continue;
     const dir = path.join(instances, name);
     try {
-      fs.writeFileSync(path.join(dir, 'tracing_on'), '0\n');
-      fs.writeFileSync(path.join(dir, 'set_event'), '\n');
       fs.rmdirSync(dir);
       removed.push(name);
       log(`removed ${dir}, left by a ktrail capture that ended without cleaning up (pid ${pid})`);
     } catch (err) {
-      log(`warning: could not remove ${dir}, left by an ended ktrail capture: ${(err as Error).message}`);
+      const busy = (err as NodeJS.ErrnoException).code === 'EBUSY';
+      log(
+        busy
+          ? `note: left ${dir} as it is: something reads it (a capture in another PID namespace?)`
+          : `warning: could not remove ${dir}, left by an ended ktrail capture: ${(err as Error).message}`,
+      );
     }
   }
   return removed;

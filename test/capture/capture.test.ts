@@ -215,6 +215,48 @@ test('an instance left by a capture that was killed is removed by the next one',
   }
 });
 
+test('an instance that looks stale but is being read (a capture in another PID namespace) is left as it is', () => {
+  if (skip) return;
+  const gone = spawnSync('true').pid!;
+  const busy = path.join(tracefs!, 'instances', `${INSTANCE_PREFIX}${gone}`);
+  fs.mkdirSync(busy);
+  let fd: number | null = null;
+  try {
+    fs.writeFileSync(path.join(busy, 'set_event'), 'sched:sched_switch\n');
+    // Its capture holds trace_pipe open, as a running one does.
+    fd = fs.openSync(path.join(busy, 'trace_pipe'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const r = ktrail(['capture', '--out', path.join(tmp, 'run-busy'), '--json', '--', 'true']);
+    assert.is(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out).stale_instances_removed, []);
+    assert.match(r.err, /left .* as it is: something reads it/);
+    // Nothing written into it: it once had its tracing turned off and its events cleared, stopping that capture.
+    assert.is(fs.readFileSync(path.join(busy, 'tracing_on'), 'utf8'), '1\n');
+    assert.is(fs.readFileSync(path.join(busy, 'set_event'), 'utf8'), 'sched:sched_switch\n');
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+    if (fs.existsSync(busy)) fs.rmdirSync(busy);
+  }
+});
+
+test('--duration over a command that ignores SIGTERM: SIGKILL after the grace time; stopped_by says --duration', () => {
+  if (skip) return;
+  const before = topLevelState();
+  const t0 = Date.now();
+  const r = ktrail(['capture', '--out', path.join(tmp, 'run-stubborn'), '--duration', '0.5', '--json', '--', 'sh', '-c', 'trap "" TERM; exec sleep 30']);
+  assert.is(r.code, 0, r.err);
+  const s = JSON.parse(r.out);
+  assert.is(s.stopped_by, 'duration');
+  assert.is(s.signal, 'SIGKILL');
+  assert.ok(Date.now() - t0 < 20_000, 'not the 30 s of the command');
+  assert.match(r.err, /sh is still running after SIGTERM; sending it SIGKILL/);
+  // A command that ends at its SIGTERM: stopped by --duration too (it once said "command").
+  const plain = ktrail(['capture', '--out', path.join(tmp, 'run-sleep'), '--duration', '0.3', '--json', '--', 'sleep', '10']);
+  assert.is(plain.code, 0, plain.err);
+  assert.equal([JSON.parse(plain.out).stopped_by, JSON.parse(plain.out).signal], ['duration', 'SIGTERM']);
+  assert.equal(topLevelState(), before);
+  assert.equal(ourInstances(), []);
+});
+
 test('bad input: one line, exit 2, nothing left behind', () => {
   const nonEmpty = path.join(tmp, 'full');
   fs.mkdirSync(nonEmpty);
@@ -239,6 +281,11 @@ test('bad input: one line, exit 2, nothing left behind', () => {
   for (const d of ['d1', 'd2', 'd3', 'd4']) assert.not.ok(fs.existsSync(path.join(tmp, d)), d);
 
   if (skip) return;
+  // A buffer the kernel cannot allocate: what to do, not an internal error.
+  const huge = ktrail(['capture', '--out', path.join(tmp, 'd6'), '--buffer-kb', '1000000000', '--', 'true']);
+  assert.is(huge.code, 2, huge.err);
+  assert.match(huge.err, /cannot write 1000000000 to .*buffer_size_kb: ENOMEM: not enough memory for that buffer on every CPU; give a smaller --buffer-kb/);
+  assert.not.ok(fs.existsSync(path.join(tmp, 'd6')), 'no half-written capture is left');
   const missing = ktrail(['capture', '--out', path.join(tmp, 'd5'), '--', '/nonexistent/ktrail-test-command']);
   assert.is(missing.code, 2);
   assert.match(missing.err, /^ktrail: cannot run \/nonexistent\/ktrail-test-command: no such command$/m);
