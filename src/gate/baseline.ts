@@ -4,6 +4,7 @@ import path from 'node:path';
 import {z} from 'zod';
 import {editDistance, nearest} from '../edit-distance.js';
 import {UserError} from '../errors.js';
+import {writeFileAtomic} from '../output/atomic-write.js';
 import {visibleControls} from './escape.js';
 
 /**
@@ -210,7 +211,7 @@ export async function saveBaseline(b: Baseline, file: string): Promise<void> {
   // The file as it is now (it was validated when loaded): rewritten in place, so hand-written comments survive.
   const previous = await fs.readFile(file, 'utf8').catch(() => undefined);
   try {
-    await fs.writeFile(file, serializeBaseline(b, file, previous));
+    await writeFileAtomic(file, serializeBaseline(b, file, previous));
   } catch (err) {
     throw new UserError(`baseline ${file}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }

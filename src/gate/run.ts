@@ -1,6 +1,8 @@
-import {promises as fs} from 'node:fs';
+import {constants as fsConstants, promises as fs} from 'node:fs';
+import path from 'node:path';
 import type {CommandInterrupt} from '../cli/interrupts.js';
 import {UserError} from '../errors.js';
+import {writeFileAtomic} from '../output/atomic-write.js';
 import type {Severity} from '../rules/types.js';
 import {findingBoots, loadTestSpans} from './attribution.js';
 import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
@@ -39,9 +41,18 @@ export interface GateRun {
   written: {junit?: string; sarif?: string; markdown?: string};
 }
 
+/** Fails before the (possibly long) run when `file` could not be written at its end: its directory is missing or read-only. */
+async function checkWritable(file: string, what: string): Promise<void> {
+  try {
+    await fs.access(path.dirname(path.resolve(file)), fsConstants.W_OK);
+  } catch (err) {
+    throw new UserError(`cannot write ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 async function writeOutput(file: string, text: string, what: string): Promise<void> {
   try {
-    await fs.writeFile(file, text);
+    await writeFileAtomic(file, text);
   } catch (err) {
     throw new UserError(`cannot write ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
@@ -56,6 +67,10 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   if (opts.updateBaseline && !opts.baseline) throw new UserError('--update-baseline needs --baseline FILE (the file to write)');
   const today = opts.today ?? todayUtc();
   let baseline: Baseline | null = opts.baseline ? await loadBaseline(opts.baseline, {missingOk: opts.updateBaseline}) : null;
+  if (opts.junit) await checkWritable(opts.junit, 'JUnit report');
+  if (opts.sarif) await checkWritable(opts.sarif, 'SARIF report');
+  if (opts.markdown) await checkWritable(opts.markdown, 'Markdown summary');
+  if (opts.updateBaseline && opts.baseline) await checkWritable(opts.baseline, 'baseline');
 
   const {limitRulesMemory, openStore, removeDatabaseFiles} = await import('../store/open.js');
   const {ingestPaths} = await import('../ingest/pipeline.js');
@@ -103,10 +118,11 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     const boots = spans.some((s) => s.boot !== null) ? await findingBoots(db, run.findings) : undefined;
 
     let baselineUpdate: GateRun['baselineUpdate'] = null;
+    // Written last, after the reports: a report that cannot be written fails the run with the baseline as it was.
+    let newBaseline: Baseline | null = null;
     if (opts.updateBaseline && opts.baseline) {
       const u = updatedBaseline(baseline, run.findings, run.coverage);
-      await saveBaseline(u.baseline, opts.baseline);
-      baseline = u.baseline;
+      newBaseline = baseline = u.baseline;
       baselineUpdate = {path: opts.baseline, added: u.added, removed: u.removed, entries: u.baseline.entries.length};
     }
 
@@ -142,6 +158,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       }
       written.markdown = opts.markdown;
     }
+    if (newBaseline && opts.baseline) await saveBaseline(newBaseline, opts.baseline);
     return {result, github: renderGithub(result), baselineUpdate, written};
   } finally {
     db.close();

@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
@@ -403,6 +403,30 @@ test('--db FILE it creates: removed when no log gets in (a bad first log), kept 
   const ok = gate(DMESG, '--db', path.join(tmp, 'gate-ok.duckdb'));
   assert.is(ok.code, 0, ok.stderr);
   assert.ok(existsSync(path.join(tmp, 'gate-ok.duckdb')));
+});
+
+test('outputs: an unwritable report path fails before the run, the baseline untouched; the baseline is replaced whole, through a symlink, mode kept', () => {
+  const dir = path.join(tmp, 'atomic');
+  mkdirSync(dir);
+  const bl = path.join(dir, 'baseline.yml');
+  assert.is(gate(WITH_SPLAT, '--baseline', bl, '--update-baseline').code, 0);
+  const before = readFileSync(bl, 'utf8');
+  // The splat's entry would be dropped by a clean run: a report that cannot be written stops that first.
+  const bad = gate(DMESG, '--baseline', bl, '--update-baseline', '--junit', path.join(dir, 'no-such-dir', 'j.xml'));
+  assert.is(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /^ktrail: cannot write JUnit report .*no-such-dir\/j\.xml \(ENOENT\)\n$/);
+  assert.is(readFileSync(bl, 'utf8'), before, 'baseline as it was');
+  // Written by rename over the file a symlink names, with its permission bits, and no temporary file left.
+  const real = path.join(dir, 'real.yml');
+  writeFileSync(real, before, {mode: 0o640});
+  const link = path.join(dir, 'link.yml');
+  symlinkSync(real, link);
+  const ok = gate(DMESG, '--baseline', link, '--update-baseline');
+  assert.is(ok.code, 0, ok.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the symlink stays a symlink');
+  assert.is(statSync(real).mode & 0o777, 0o640);
+  assert.not.match(readFileSync(real, 'utf8'), /possible deadlock/, 'the fixed entry is gone from the file it names');
+  assert.equal(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
 });
 
 test.run();
