@@ -26,7 +26,11 @@ const isoDate = z
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'not a calendar date');
 
 export const BaselineEntrySchema = z.strictObject({
-  fingerprint: z.string().regex(/^[0-9a-zA-Z_:.-]{4,128}$/, 'fingerprint must be 4-128 characters of [0-9a-zA-Z_:.-]'),
+  // ktrail's fingerprints are 16 hex digits: an unquoted one of digits only (or digits, an e, digits) is a number
+  // in YAML, which cannot be read back as the text it was.
+  fingerprint: z.string({
+    error: (iss) => (typeof iss.input === 'number' ? 'fingerprint must be text: quote it in YAML ("1234567890123456"), as --update-baseline writes it' : undefined),
+  }).regex(/^[0-9a-zA-Z_:.-]{4,128}$/, 'fingerprint must be 4-128 characters of [0-9a-zA-Z_:.-]'),
   rule: z.string().min(1),
   title: z.string(),
   owner: z.string().optional(),

@@ -80,6 +80,9 @@ test('invalid baselines: one-line UserError naming the file and the problem', ()
     ['{"version": 1, "entries": [', 'broken.json', /^baseline broken\.json: cannot parse JSON: /],
     ['- just\n- a list\n', 'list.yml', /^baseline list\.yml: \(top level\): /],
     ['version: 1\nentries:\n  - fingerprint: "has space"\n    rule: a/b\n    title: t\n', 'fp.yml', /entries\.0\.fingerprint: fingerprint must be/],
+    // Unquoted digits are a YAML number (2e30797600123456 even Infinity): say how to write it.
+    ['version: 1\nentries:\n  - fingerprint: 1234567890123456\n    rule: a/b\n    title: t\n', 'num.yml', /entries\.0\.fingerprint: fingerprint must be text: quote it in YAML/],
+    ['version: 1\nentries:\n  - fingerprint: 2e30797600123456\n    rule: a/b\n    title: t\n', 'inf.yml', /entries\.0\.fingerprint: fingerprint must be text: quote it in YAML/],
   ];
   for (const [text, file, re] of cases) {
     const msg = userErrorOf(() => parseBaseline(text, file));
