@@ -2,9 +2,10 @@ import fs from 'node:fs';
 
 /**
  * Private temporary directories (an ingest's chunk files, a spooled
- * trace.dat, DuckDB's spill directory of an in-memory store) still on disk. They are removed at process exit, which is how a
- * signal ends a command (src/cli/interrupts.ts): its default action would
- * leave them in the temp directory.
+ * trace.dat, DuckDB's spill directory of an in-memory store) still on disk.
+ * They are removed at process exit, which is how a signal ends a command
+ * (src/cli/interrupts.ts): its default action would leave them in the temp
+ * directory.
  */
 const liveTempDirs = new Set<string>();
 let exitHookInstalled = false;
@@ -27,8 +28,9 @@ export function makeTrackedTempDir(parent: string, prefix: string): {dir: string
 }
 
 /**
- * At exit the ingest worker may still be writing a chunk file (DuckDB a spill file): the directory
- * is renamed first, so the worker can no longer create files in it by name,
+ * At exit the ingest worker may still be writing a chunk file (DuckDB a
+ * spill file): the directory is renamed first, so that no new file can be
+ * created in it by name,
  * and a file it created between the listing and the removal (ENOTEMPTY) is
  * caught by a retry. Nothing here may throw: an exception in an 'exit'
  * listener prints a stack trace over the command's own last words.
