@@ -94,7 +94,8 @@ export function exitOnInterrupt(): CommandInterrupt {
     return process.exit(128 + constants.signals[signal]);
   };
   const exitKilledBy = (signal: 'SIGINT' | 'SIGTERM'): void => {
-    // While waiting for the open (below), the same signal again does not cut the wait short; another one does.
+    // While waiting for the open (below), a signal within SAME_SIGNAL_MS (the first one sent twice) does not cut
+    // the wait short; a later one does.
     if (exiting && repeat()) return;
     if (exiting || openInFlight === null) {
       exitNow(signal);
