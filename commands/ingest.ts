@@ -36,7 +36,7 @@ See docs/ingest.md.`;
   async run(): Promise<IngestResult[]> {
     const {argv, flags} = await this.parse(Ingest);
     const paths = argv as string[];
-    const {memoryFromEnv, openStore, removeDatabaseFiles} = await import('../src/store/open.js');
+    const {databaseFiles, memoryFromEnv, openStore, removeDatabaseFiles} = await import('../src/store/open.js');
     const memory = memoryFromEnv('KTRAIL_INGEST_MEMORY', '64MB');
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
     // Ctrl-C and SIGTERM: the transaction is dropped and temporary files removed; the first Ctrl-C on a
@@ -58,7 +58,7 @@ See docs/ingest.md.`;
         mark('database open');
         // Only a database this open created may go again (a signal, or no source written into it).
         created = db.created;
-        if (created) interrupt.discardOnSignal([flags.db, `${flags.db}.wal`]);
+        if (created) interrupt.discardOnSignal(databaseFiles(flags.db));
         // Bounds DuckDB's share of the process memory while a large source is loaded (issue target: RSS < 400 MB);
         // DuckDB spills to the database file beyond it.
         await db.run(`SET memory_limit = '${memory}'`);

@@ -72,7 +72,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   if (opts.markdown) await checkWritable(opts.markdown, 'Markdown summary');
   if (opts.updateBaseline && opts.baseline) await checkWritable(opts.baseline, 'baseline');
 
-  const {limitRulesMemory, openStore, removeDatabaseFiles} = await import('../store/open.js');
+  const {databaseFiles, limitRulesMemory, openStore, removeDatabaseFiles} = await import('../store/open.js');
   const {ingestPaths} = await import('../ingest/pipeline.js');
   const {optionsFromFlags, runRules} = await import('../rules/engine.js');
   const {RULES} = await import('../rules/index.js');
@@ -86,7 +86,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   // `ktrail ingest` does: an empty database left behind reads as a run that found nothing.
   const opening = openStore(opts.db).then((opened) => {
     // Only a database this open created (see Db.created), not one another process made meanwhile.
-    if (opened.created) opts.interrupt?.discardOnSignal([opts.db, `${opts.db}.wal`]);
+    if (opened.created) opts.interrupt?.discardOnSignal(databaseFiles(opts.db));
     return opened;
   });
   opts.interrupt?.opening(opening);

@@ -60,9 +60,14 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
   }
 }
 
-/** The database file and its WAL (a database a command created and then wrote nothing into). */
+/** The files of database `path`: the file and its WAL. */
+export function databaseFiles(path: string): string[] {
+  return [path, `${path}.wal`];
+}
+
+/** Removes a database a command created and then wrote nothing into. */
 export function removeDatabaseFiles(path: string): void {
-  for (const f of [path, `${path}.wal`]) fs.rmSync(f, {force: true});
+  for (const f of databaseFiles(path)) fs.rmSync(f, {force: true});
 }
 
 /**

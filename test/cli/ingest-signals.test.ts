@@ -85,21 +85,27 @@ test('SIGTERM while DuckDB is creating the database: exit 143, no database and n
   }
 });
 
+/**
+ * `ktrail ingest -` with ../shared's trace.dat on stdin and a stand-in trace-cmd that answers --version,
+ * then marks that `report` has started (ktrail's copy of the input is complete by then) and takes its time.
+ */
+async function traceDatOnStdin(tmp: string, db: string): Promise<Run> {
+  const mark = path.join(dir, `report-started-${path.basename(db)}`);
+  const standIn = path.join(dir, 'marking-trace-cmd');
+  fs.writeFileSync(standIn, '#!/bin/sh\n[ "$1" = --version ] && exit 0\ntouch "$KTRAIL_TEST_MARK"\nexec sleep 5\n', {mode: 0o755});
+  const run = ingest(['-', '--db', db], tmp, {KTRAIL_TRACE_CMD: standIn, KTRAIL_TEST_MARK: mark});
+  run.child.stdin!.end(fs.readFileSync(path.join(shared, 'captures/cap5_tracecmd_mm/trace.dat')));
+  const deadline = Date.now() + 30_000;
+  while (!fs.existsSync(mark) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(fs.existsSync(mark), 'trace-cmd report started');
+  assert.is(fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-tracedat-')).length, 1, 'trace.dat copied');
+  return run;
+}
+
 test('SIGTERM while trace-cmd reads a trace.dat copied from stdin: the copy is removed', async () => {
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
-  // A trace-cmd that answers --version and then takes its time over the report.
-  const standIn = path.join(dir, 'slow-trace-cmd');
-  fs.writeFileSync(standIn, '#!/bin/sh\n[ "$1" = --version ] && exit 0\nexec sleep 5\n', {mode: 0o755});
-  const db = path.join(dir, 'tracedat.duckdb');
-  const run = ingest(['-', '--db', db], tmp, {KTRAIL_TRACE_CMD: standIn});
+  const run = await traceDatOnStdin(tmp, path.join(dir, 'tracedat.duckdb'));
   try {
-    run.child.stdin!.end(fs.readFileSync(path.join(shared, 'captures/cap5_tracecmd_mm/trace.dat')));
-    const copies = () => fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-tracedat-'));
-    const deadline = Date.now() + 30_000;
-    while (copies().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.is(copies().length, 1, 'trace.dat copied');
-    // The copy is complete once trace-cmd runs; give it that long.
-    await new Promise((r) => setTimeout(r, 300));
     run.child.kill('SIGTERM');
     assert.is(await run.exit, 143, run.err());
     assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
@@ -175,16 +181,8 @@ test('Ctrl-C pressed again and again after the one that ended stdin aborts (only
 
 test('Ctrl-C once a trace.dat on stdin has been read (trace-cmd is reading its copy) aborts, removing the copy', async () => {
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
-  const mark = path.join(dir, 'report-started');
-  const standIn = path.join(dir, 'marking-trace-cmd');
-  fs.writeFileSync(standIn, '#!/bin/sh\n[ "$1" = --version ] && exit 0\ntouch "$KTRAIL_TEST_MARK"\nexec sleep 5\n', {mode: 0o755});
-  const db = path.join(dir, 'tracedat-int.duckdb');
-  const run = ingest(['-', '--db', db], tmp, {KTRAIL_TRACE_CMD: standIn, KTRAIL_TEST_MARK: mark});
+  const run = await traceDatOnStdin(tmp, path.join(dir, 'tracedat-int.duckdb'));
   try {
-    run.child.stdin!.end(fs.readFileSync(path.join(shared, 'captures/cap5_tracecmd_mm/trace.dat')));
-    const deadline = Date.now() + 30_000;
-    while (!fs.existsSync(mark) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(fs.existsSync(mark), 'trace-cmd report started');
     run.child.kill('SIGINT');
     assert.is(await run.exit, 130, run.err());
     assert.not.match(run.err(), /interrupted: ingesting/);

@@ -87,8 +87,8 @@ const LOCKDEP_OFF_AFTER = ['LOCKDEP', 'BUG', 'NULL_DEREF', 'PAGE_FAULT', 'GPF', 
 /**
  * Sources where lockdep stopped looking part-way: the rest of that boot is
  * not covered, so a known lockdep report missing from such a run is not
- * "fixed" (a gate kept its baseline entry instead of dropping it, owner and
- * comment with it, only to see it reported as new in the next run).
+ * "fixed" (a gate once dropped its baseline entry, owner and comment with it,
+ * only to report it as new in the next run).
  */
 async function lockdepOffCoverage(ctx: RuleContext): Promise<void> {
   const rows = await ctx.db.all<{source_id: number; boot: number | null; seq: bigint; class: string}>(
