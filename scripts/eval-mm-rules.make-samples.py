@@ -93,9 +93,25 @@ EVENTS = {
 }
 
 
+# Callbacks that live in modules (KVM is kvm.ko on the capture machine: its README lists "kvm modules:
+# kvm kvm_pvm"). A probe prints a module symbol with sprint_symbol(), which appends " [module]".
+MODULES = {
+    'kvm_mmu_notifier_invalidate_range_start': 'kvm',
+    'kvm_mmu_notifier_invalidate_range_end': 'kvm',
+    'gru_invalidate_range_start': 'gru',
+    'gru_invalidate_range_end': 'gru',
+    'nouveau_svm_range_invalidate': 'nouveau',
+}
+
+
+def sym_off(sym, off):
+    mod = MODULES.get(sym)
+    return f'{sym}+0x{off:x}/0x{SIZES[sym]:x}' + (f' [{mod}]' if mod else '')
+
+
 def entry_body(sym, args):
     a = ' '.join(f'{k}={v}' for k, v in args)
-    return f'({sym}+0x0/0x{SIZES[sym]:x})' + (' ' + a if a else '')
+    return f'({sym_off(sym, 0)})' + (' ' + a if a else '')
 
 
 def return_body(sym, caller, args):
@@ -125,7 +141,7 @@ class Task:
         if self.style == 'fprobe':
             # fprobe: default name SYM__entry, probe address after the fentry call (+0x4)
             a = ' '.join(f'{k}={v}' for k, v in args)
-            return self.line(ts, sym + '__entry', f'({sym}+0x4/0x{SIZES[sym]:x})' + (' ' + a if a else ''), cpu)
+            return self.line(ts, sym + '__entry', f'({sym_off(sym, 4)})' + (' ' + a if a else ''), cpu)
         return self.line(ts, EVENTS[sym], entry_body(sym, list(args)), cpu)
 
     def ret(self, ts, sym, caller, value=None, cpu=None):
@@ -275,7 +291,7 @@ def sleep_samples():
         tfs('kworker/u8:0', 12, 12, 0, 'd..2.', '1525.486770', 'sched_switch', 'prev_comm=kworker/u8:0 prev_pid=12 prev_prio=120 prev_state=R+ ==> next_comm=kvm_mm-mut next_pid=4020 next_prio=120'),
     ])
     write(rule, 'positive', 'mrelease-d-sleep-tracefs.txt', s.text(),
-          {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020 state D\\)$/', 'severity': 'error', 'count': 1}]})
+          {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_start in kvm_mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020 state D\\)$/', 'severity': 'error', 'count': 1}]})
 
     # negative: the real R+ preemption inside the same window, a real S sleep just after the reap returned
     s = base_mrelease()
@@ -340,7 +356,7 @@ def sleep_samples():
         vcpu.ret('1550.361097', CORE_E, 'zap_page_range_single+0x12a/0x1d0'),
     ])
     write(rule, 'positive', 'vcpu-nonblock-d-sleep-tracecmd.txt', r.text(),
-          {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_start \\(kvm_mm-vcpu0\\/4280 state D\\)$/', 'severity': 'error', 'count': 1}]})
+          {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_start in kvm_mmu_notifier_invalidate_range_start \\(kvm_mm-vcpu0\\/4280 state D\\)$/', 'severity': 'error', 'count': 1}]})
 
     # negative, trace-cmd: the real D/S sleeps of the parent happen inside *blockable* starts only
     r = cap5_fork_base()
@@ -452,7 +468,7 @@ def unpaired_samples():
         tcmd('kvm_mm-mut', 4299, 1, '1550.361107', 'sched_process_exit', 'comm=kvm_mm-mut pid=4299 prio=120 group_dead=true'),
     ])
     write(rule, 'positive', 'exit-and-mismatch-tracecmd.txt', r.text(), {'findings': [
-        {'title': '/^invalidate_range_start never ended before task exit: __mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4299, mm 0xffff888109a3e880\\)$/', 'severity': 'error', 'count': 1},
+        {'title': '/^invalidate_range_start never ended before task exit: __mmu_notifier_invalidate_range_start from unmap_vmas \\(kvm_mm-mut\\/4299, mm 0xffff888109a3e880\\)$/', 'severity': 'error', 'count': 1},
         {'title': '/^invalidate_range_end range differs from its start: __mmu_notifier_invalidate_range_start/', 'severity': 'error', 'count': 1},
     ]})
 
@@ -473,7 +489,7 @@ def unpaired_samples():
         ts, st, en, line = k
         wrap_kvm(s, t, MM_VICTIM, 0x0, 1, REAP, k, end=k is not ks[0])
     write(rule, 'positive', 'open-at-capture-end-fprobe.txt', s.text(), {'options': {'minOpenMs': 1}, 'findings': [
-        {'title': '/^invalidate_range_start without end by the end of the capture: __mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020, mm 0xffff88810a5e2c40\\)$/', 'severity': 'warning', 'count': 1}]})
+        {'title': '/^invalidate_range_start without end by the end of the capture: __mmu_notifier_invalidate_range_start from __oom_reap_task_mm \\(kvm_mm-mut\\/4020, mm 0xffff88810a5e2c40\\)$/', 'severity': 'warning', 'count': 1}]})
 
     # negative: KVM tracepoint only (real excerpt, no probes): cannot be evaluated, says so
     s = base_mrelease()
@@ -694,7 +710,7 @@ def gup_samples():
         gup.ret('1550.358878', 'pin_user_pages_fast', 'io_pin_pages+0xa1/0x130', 16),
     ])
     write(rule, 'positive', 'pin-longterm-lockless-tracecmd.txt', r.text(), {'findings': [
-        {'title': 'GUP-fast pin_user_pages_fast (FOLL_PIN) (FOLL_LONGTERM) inside fork copy window of kvm_mm-mut/4279 by kvm_mm-gup/4281', 'severity': 'error', 'count': 1}]})
+        {'title': 'GUP-fast pin_user_pages_fast from io_pin_pages (FOLL_PIN) (FOLL_LONGTERM) inside fork copy window of kvm_mm-mut/4279 by kvm_mm-gup/4281', 'severity': 'error', 'count': 1}]})
 
     # positive, tracefs with TGID: get_user_pages_fast by the vCPU thread during the parent's dup_mmap; only the outer call probed
     s = Sample(CAP1_HEADER, cut(CAP1, 3240, 3300))
@@ -709,7 +725,7 @@ def gup_samples():
         vcpu.ret('1522.496092', 'get_user_pages_fast', 'hva_to_pfn+0x9e/0x3b0', 1),
     ])
     write(rule, 'positive', 'vcpu-gup-outer-only-tracefs.txt', s.text(), {'findings': [
-        {'title': 'GUP-fast get_user_pages_fast inside fork copy window of kvm_mm-mut/4020 by kvm_mm-vcpu0/4021', 'severity': 'warning', 'count': 1}]})
+        {'title': 'GUP-fast get_user_pages_fast from hva_to_pfn inside fork copy window of kvm_mm-mut/4020 by kvm_mm-vcpu0/4021', 'severity': 'warning', 'count': 1}]})
 
     # negative: GUP after the fork finished, GUP-fast on another mm inside the window, and a lockless walk that fell back (0 pages)
     r = cap5_fork_base()

@@ -61,7 +61,13 @@ export interface ProbeCall {
   args: Map<string, string>;
 }
 
-const PROBE_HEAD = /^\(([^()\s]+?)(?: <- ([^()\s]+))?\)(?:\s+(.*))?$/s;
+/**
+ * One address as a probe prints it (seq_print_ip_sym): `sym+0x0/0x1a0`, `sym`, `0x48db60`; a module
+ * symbol with its module (` [kvm]`, from sprint_symbol; ` [kvm 0123...]` with a build id), and with the
+ * sym-addr trace option the address after it (` <ffffffffc0a81230>`). Only the first group is kept.
+ */
+const PROBE_ADDR = String.raw`([^()\s<>[\]]+)(?: \[[^\]\s]+(?: [0-9a-fA-F]+)?\])?(?: <[0-9a-fA-F]+>)?`;
+const PROBE_HEAD = new RegExp(String.raw`^\(${PROBE_ADDR}(?: <- ${PROBE_ADDR})?\)(?:\s+(.*))?$`, 's');
 const SYM_OFF = /^(.+?)\+0x([0-9a-fA-F]+)\/0x[0-9a-fA-F]+$/;
 const HEX_ADDR = /^0x[0-9a-fA-F]+$/;
 

@@ -33,4 +33,19 @@ test('parseProbeBody: kprobe at function start with DESIGN §6 arguments', () =>
   assert.is(p!.args.get('flags'), '0x0');
 });
 
+test('parseProbeBody: module symbols (sprint_symbol appends ` [mod]`) and the sym-addr option\'s ` <addr>`', () => {
+  const e = parseProbeBody('(kvm_mmu_notifier_invalidate_range_start+0x0/0x2b0 [kvm]) mm=0xffff888100a3c000 flags=0x0', 'kvm_mn_start');
+  assert.equal([e?.kind, e?.type, e?.symbol, e?.offset, e?.args.get('flags')], ['entry', 'kprobe', 'kvm_mmu_notifier_invalidate_range_start', 0n, '0x0']);
+  // A kretprobe: the return address is printed with its offset (and module), the function without either.
+  const r = parseProbeBody('(ib_umem_get+0x1a5/0x4b0 [ib_core] <- pin_user_pages_fast) arg1=0x10', 'pin_ret');
+  assert.equal([r?.kind, r?.type, r?.symbol, r?.caller, r?.args.get('arg1')], ['return', 'kretprobe', 'pin_user_pages_fast', 'ib_umem_get+0x1a5/0x4b0', '0x10']);
+  const b = parseProbeBody('(gru_invalidate_range_start+0x0/0x80 [gru 0123456789abcdef0123456789abcdef01234567])', 'gru_start');
+  assert.equal([b?.symbol, b?.offset], ['gru_invalidate_range_start', 0n]);
+  const a = parseProbeBody('(kvm_mmu_notifier_invalidate_range_start+0x0/0x2b0 [kvm] <ffffffffc0a81230>) flags=0x1', 'kvm_mn_start__entry');
+  assert.equal([a?.type, a?.symbol, a?.args.get('flags')], ['fprobe', 'kvm_mmu_notifier_invalidate_range_start', '0x1']);
+  const ra = parseProbeBody('(do_exit+0x2a/0x90 <ffffffff8109c12a> <- exit_mmap <ffffffff812c4e10>) arg1=0x0', 'r');
+  assert.equal([ra?.kind, ra?.symbol, ra?.caller], ['return', 'exit_mmap', 'do_exit+0x2a/0x90']);
+  assert.is(parseProbeBody('(kvm_foo+0x0/0x10 [kvm'), null);
+});
+
 test.run();
