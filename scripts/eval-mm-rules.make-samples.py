@@ -293,6 +293,28 @@ def sleep_samples():
     write(rule, 'positive', 'mrelease-d-sleep-tracefs.txt', s.text(),
           {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_start in kvm_mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020 state D\\)$/', 'severity': 'error', 'count': 1}]})
 
+    # positive: the same D sleep inside the non-blockable *end* of that range (mn_hlist_invalidate_end()
+    # calls each end callback between non_block_start() and non_block_end() too): the start returns at
+    # once, the end call runs over the inserted sleep and the real preemption, and returns after them
+    s = base_mrelease()
+    big = [k for k in kvm_lines(s) if k[0] == '1525.486640'][0]
+
+    def special_end(t, k):
+        ts, st, en, line = k
+        r = rng(MM_VICTIM, st, en, 0x0, 1)
+        s.add_before(line, [t.enter(ts, CORE_S, r), t.enter(ts, KVM_S, r)])
+        s.add_after(line, [t.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0), t.ret(ts, CORE_S, REAP, 0), t.enter(ts, CORE_E, r), t.enter(ts, KVM_E, r)])
+        back = s.lines[s.find(BACK)]
+        s.add_after(back, [t.ret(ts_of(back), CORE_E, REAP.replace('0x9c', '0x10a'))])
+    mrelease_probed(s, special={'1525.486640': special_end})
+    s.add_after(big[3], [
+        tfs('kvm_mm-mut', 4020, 4020, 0, 'd..2.', '1525.486700', 'sched_switch', 'prev_comm=kvm_mm-mut prev_pid=4020 prev_prio=120 prev_state=D ==> next_comm=kworker/u8:0 next_pid=12 next_prio=120'),
+        tfs('kworker/u8:0', 12, 12, 0, 'dN.4.', '1525.486760', 'sched_wakeup', 'comm=kvm_mm-mut pid=4020 prio=120 target_cpu=000'),
+        tfs('kworker/u8:0', 12, 12, 0, 'd..2.', '1525.486770', 'sched_switch', 'prev_comm=kworker/u8:0 prev_pid=12 prev_prio=120 prev_state=R+ ==> next_comm=kvm_mm-mut next_pid=4020 next_prio=120'),
+    ])
+    write(rule, 'positive', 'mrelease-end-d-sleep-tracefs.txt', s.text(),
+          {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_end from __oom_reap_task_mm \\(kvm_mm-mut\\/4020 state D\\)$/', 'severity': 'error', 'count': 1}]})
+
     # negative: the real R+ preemption inside the same window, a real S sleep just after the reap returned
     s = base_mrelease()
 

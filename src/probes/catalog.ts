@@ -146,7 +146,7 @@ export const PROBES: ProbeSpec[] = [
   {event: 'mmu_inv_end', symbol: '__mmu_notifier_invalidate_range_end', kind: 'entry', args: rangeArgs(1), group: 'notifier',
     purpose: 'invalidation end, paired with its start by task, mm and range'},
   {event: 'mmu_inv_end_ret', symbol: '__mmu_notifier_invalidate_range_end', kind: 'return', args: [], group: 'notifier',
-    purpose: 'end of the end-callback window (groups the subscriptions called for one end)'},
+    purpose: 'end of the end-callback window (groups the subscriptions called for one end; a non-blockable end\'s callbacks must not sleep either)'},
   {event: 'kvm_mn_start', symbol: 'kvm_mmu_notifier_invalidate_range_start', kind: 'entry', args: rangeArgs(2), group: 'callback', optional: true,
     purpose: "KVM's subscription start callback (one subscription's start)"},
   {event: 'kvm_mn_start_ret', symbol: 'kvm_mmu_notifier_invalidate_range_start', kind: 'return', args: RET_S32, group: 'callback', optional: true,

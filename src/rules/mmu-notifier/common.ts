@@ -150,6 +150,11 @@ export const CORE_START_WINDOW: ProbeNeed[] = [
   ['return', '__mmu_notifier_invalidate_range_start'],
 ];
 
+export const CORE_END_WINDOW: ProbeNeed[] = [
+  ['entry', '__mmu_notifier_invalidate_range_end'],
+  ['return', '__mmu_notifier_invalidate_range_end'],
+];
+
 /** Callback-level probes that fired in this source (`*_invalidate_range_start/_end`). */
 export function callbackProbes(inv: SourceInventory): {starts: string[]; ends: string[]; startReturns: string[]} {
   const starts: string[] = [];

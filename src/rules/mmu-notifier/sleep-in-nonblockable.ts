@@ -3,11 +3,11 @@ import {ensureProjections} from '../../project/run.js';
 import {projectorByName} from '../../project/index.js';
 import {formatMessage, gapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, invalidationQuery, inventory, loadInvalidations, missingProbes, missingReason, range, returnCaller, task} from './common.js';
+import {CORE_END_WINDOW, CORE_START_WINDOW, EAGAIN, emptyInventory, evidence, hasAny, hex, invalidationQuery, inventory, loadInvalidations, missingProbes, missingReason, range, returnCaller, task, type InvRow} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/sleep-in-nonblockable',
-  description: 'A task sleeps (switches out in S/D/...) or the kernel reports a sleep inside a non-blockable mmu_notifier invalidate_range_start (flags without MMU_NOTIFIER_RANGE_BLOCKABLE). Preemption (R, R+) is not a sleep.',
+  description: 'A task sleeps (switches out in S/D/...) or the kernel reports a sleep inside a non-blockable mmu_notifier invalidate_range_start or _end (flags without MMU_NOTIFIER_RANGE_BLOCKABLE). Preemption (R, R+) is not a sleep.',
   severity: 'error' as Severity,
   checksGapOverlap: true,
   needs: {
@@ -15,12 +15,34 @@ const meta = {
     inputs: ['probe:__mmu_notifier_invalidate_range_start', 'event:sched_switch', 'log_lines'],
   },
   messages: {
-    sleep: '{task} switched out with prev_state={state} (line {switchSeq}) inside a non-blockable {symbol} on mm {mm} range {range} (flags={flags}, lines {seq}-{returnSeq}). A non-blockable start runs between non_block_start() and non_block_end() (OOM reaper, process_mrelease): its callbacks must not sleep and may only fail with -EAGAIN.{woken}',
+    sleep: '{task} switched out with prev_state={state} (line {switchSeq}) inside a non-blockable {symbol} on mm {mm} range {range} (flags={flags}, lines {seq}-{returnSeq}). A non-blockable invalidation (OOM reaper, process_mrelease) calls each start and end callback between non_block_start() and non_block_end(): they must not sleep, and a start callback may only fail with -EAGAIN.{woken}',
     report: 'The kernel reported "{title}" for {task} (line {reportSeq}) inside the non-blockable {symbol} on mm {mm} range {range} (lines {seq}-{returnSeq}): a callback slept where blocking is forbidden.',
   },
   options: z.object({}),
   docs: 'docs/rules/mmu-notifier/sleep-in-nonblockable.md',
 };
+
+/** A non-blockable call's window: from the entry of a start or end call to its return. */
+interface Window extends Omit<InvRow, 'seq'> {
+  part: 'start' | 'end';
+  seq: bigint;
+}
+
+/**
+ * The windows of non-blockable invalidations, in line order: each start call, and the end call of
+ * the same range when its entry was captured (its line, return and time in the start's place).
+ */
+function nonBlockableWindows(rows: InvRow[]): Window[] {
+  const out: Window[] = [];
+  for (const r of rows) {
+    out.push({...r, part: 'start', seq: r.seq!});
+    if (r.end_seq !== null && r.level !== 'interval') {
+      out.push({...r, part: 'end', symbol: r.end_symbol, seq: r.end_seq, return_seq: r.end_return_seq, ts_start_ns: r.ts_end_ns, ts_return_ns: r.ts_end_return_ns});
+    }
+  }
+  // Outermost first where windows share lines: the core call's entry precedes its callbacks'.
+  return out.sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+}
 
 interface Report {source_id: number; seq_start: bigint; ts_ns: bigint | null; pid: number | null; title: string; class: string; non_block: number | null}
 
@@ -28,8 +50,10 @@ export default defineRule({
   meta,
   async evaluate(ctx) {
     const inv = await inventory(ctx);
-    // Non-blockable windows: a start call (or interval invalidate) from entry to return.
-    const windows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval') AND blockable = false AND seq IS NOT NULL`);
+    // Non-blockable windows: a start call (or interval invalidate) from entry to return, and the end
+    // call of the same range from its entry to its return: mn_hlist_invalidate_end() wraps each
+    // invalidate_range_end callback in non_block_start()/non_block_end() as the start side does.
+    const windows = nonBlockableWindows(await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval') AND blockable = false AND seq IS NOT NULL`));
     const unknownFlags = new Map((await invalidationQuery<{source_id: number; n: bigint}>(ctx,
       `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level IN ('notifier', 'callback', 'interval') AND seq IS NOT NULL AND blockable IS NULL GROUP BY ALL`,
     )).map((r) => [r.source_id, Number(r.n)]));
@@ -75,18 +99,25 @@ export default defineRule({
       if (missing.length > 0) partial.push(missingReason(si, missing));
       if (si.schedSwitches === 0) partial.push('no sched:sched_switch events: only kernel BUG reports are used');
       if (kvmText) partial.push(kvmText.slice(2));
+      const endMissing = missingProbes(si, CORE_END_WINDOW);
+      if (mine.some((w) => w.level === 'notifier' && w.part === 'start' && w.ret !== EAGAIN) && endMissing.length > 0) {
+        partial.push(`${missingReason(si, endMissing)}: the end calls of non-blockable invalidations, whose callbacks run in non_block_start() too, were not evaluated`);
+      }
       const unknown = unknownFlags.get(src.source_id) ?? 0;
       if (unknown > 0) partial.push(`${unknown} invalidation start(s) without the flags argument (function_graph, or probes without flags=): blockable unknown, not evaluated`);
       // One finding per sleep: the outermost window (the core start) names it.
       const used = new Set<string>();
+      const openEnded: string[] = [];
       for (const w of mine) {
         const end = w.ts_return_ns;
         if (end === null) {
-          partial.push(`non-blockable start at line ${w.seq} has no captured return: its window is open-ended and was not evaluated`);
+          // A callback without a return probe lies inside its core call's window, which is evaluated.
+          const inside = mine.some((o) => o.level === 'notifier' && o.pid === w.pid && o.return_seq !== null && o.seq < w.seq && o.return_seq > w.seq);
+          if (!inside) openEnded.push(`${w.part} at line ${w.seq}`);
           continue;
         }
         const data = {task: task(w.comm, w.pid), symbol: w.symbol, mm: hex(w.mm), range: range(w.start, w.end), flags: hex(w.flags), seq: w.seq, returnSeq: w.return_seq};
-        const sl = (await loadSleeps()).find((s) => s.source_id === src.source_id && s.pid === w.pid && s.seq > w.seq! && s.seq < w.return_seq!);
+        const sl = (await loadSleeps()).find((s) => s.source_id === src.source_id && s.pid === w.pid && s.seq > w.seq && s.seq < w.return_seq!);
         const rep = reports.find((r) => r.pid === w.pid && r.ts_ns !== null && w.ts_start_ns !== null && r.ts_ns >= w.ts_start_ns && r.ts_ns <= end);
         const key = sl ? `s${sl.seq}` : rep ? `r${rep.source_id}:${rep.seq_start}` : '';
         if (key && used.has(key)) continue;
@@ -101,19 +132,19 @@ export default defineRule({
           // The fingerprint names the guilty code: the innermost callback window around the sleep
           // (the driver), else who called the non-blockable start (OOM reaper, process_mrelease).
           const cb = mine
-            .filter((c) => c !== w && c.level !== 'notifier' && c.pid === w.pid && c.seq !== null && c.return_seq !== null && c.seq < sl.seq && c.return_seq > sl.seq)
-            .reduce<(typeof mine)[number] | null>((best, c) => (best === null || c.seq! > best.seq! ? c : best), null);
+            .filter((c) => c !== w && c.level !== 'notifier' && c.pid === w.pid && c.return_seq !== null && c.seq < sl.seq && c.return_seq > sl.seq)
+            .reduce<(typeof mine)[number] | null>((best, c) => (best === null || c.seq > best.seq ? c : best), null);
           const caller = cb ? null : await returnCaller(ctx.db, src.source_id, w.return_seq);
           const where = cb ? ` in ${cb.symbol}` : caller ? ` from ${caller}` : '';
           ctx.report({
             severity: 'error', confidence: 'certain', title: `${title}${where} (${task(w.comm, w.pid)} state ${sl.prev_state})`, fingerprintTitle: `${title}${where}`,
             source_id: src.source_id, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
             message: formatMessage(meta, 'sleep', {...data, state: sl.prev_state, switchSeq: sl.seq, woken: sl.wakeup_seq ? ` Woken at line ${sl.wakeup_seq}.` : ''}),
-            evidence: await evidence(ctx.db, src.source_id, [{seq: w.seq, role: 'non-blockable start'}, {seq: sl.seq, role: `switch out (${sl.prev_state})`},
-              {seq: sl.wakeup_seq, role: 'wakeup'}, {seq: w.return_seq, role: 'start returned'}]),
+            evidence: await evidence(ctx.db, src.source_id, [{seq: w.seq, role: `non-blockable ${w.part}`}, {seq: sl.seq, role: `switch out (${sl.prev_state})`},
+              {seq: sl.wakeup_seq, role: 'wakeup'}, {seq: w.return_seq, role: `${w.part} returned`}]),
           });
         } else if (rep) {
-          const ev = await evidence(ctx.db, src.source_id, [{seq: w.seq, role: 'non-blockable start'}, {seq: w.return_seq, role: 'start returned'}]);
+          const ev = await evidence(ctx.db, src.source_id, [{seq: w.seq, role: `non-blockable ${w.part}`}, {seq: w.return_seq, role: `${w.part} returned`}]);
           ev.push(...(await evidence(ctx.db, rep.source_id, [{seq: rep.seq_start, role: 'kernel report'}])));
           ctx.report({
             // The kernel's report title names the function that slept: the same bug is the same report title.
@@ -122,6 +153,10 @@ export default defineRule({
             message: formatMessage(meta, 'report', {...data, title: rep.title, reportSeq: rep.seq_start}), evidence: ev,
           });
         }
+      }
+      if (openEnded.length > 0) {
+        const few = openEnded.length <= 3 ? openEnded.join(', ') : `${openEnded.slice(0, 3).join(', ')} and ${openEnded.length - 3} more`;
+        partial.push(`${openEnded.length} non-blockable call(s) without a captured return (${few}): their windows are open-ended and were not evaluated`);
       }
       if (partial.length > 0) ctx.coverage(src.source_id, hasWindows ? 'partial' : 'not-evaluated', partial.join('; '));
       else ctx.coverage(src.source_id, 'evaluated');
