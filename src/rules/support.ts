@@ -44,7 +44,8 @@ export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]
   const where = sourceId === undefined ? '' : 'WHERE source_id = $1';
   const params = sourceId === undefined ? undefined : [sourceId];
   const kinds = await db.all<{cpu_known: boolean}>(`SELECT DISTINCT cpu IS NOT NULL AS cpu_known FROM gaps ${where}`, params);
-  if (kinds.length === 0) return [];
+  const overruns = await headerOverruns(db, sourceId);
+  if (kinds.length === 0) return overruns;
   const branch = (cpuKnown: boolean) => `
             SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, p.ts_ns AS ts_start_ns, coalesce(g.ts_ns, n.ts_ns) AS ts_end_ns
               FROM g
@@ -59,7 +60,38 @@ export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]
       ORDER BY source_id, seq`,
     params,
   );
-  return rows.map((r) => ({...r, seq: Number(r.seq)}));
+  const spans = rows.map((r) => ({...r, seq: Number(r.seq)}));
+  return overruns.length === 0 ? spans : [...overruns, ...spans].sort((x, y) => x.source_id - y.source_id || x.seq - y.seq);
+}
+
+/**
+ * Events overwritten before the buffer was read, as only the header of a tracefs `trace` file shows
+ * them: `# entries-in-buffer/entries-written: 6/5000` (the kernel's entries-written is the entries
+ * in the buffer plus each CPU's overrun). The oldest events of each CPU are the ones lost, so the
+ * trace is incomplete from its start until the last CPU's first event: that is the span, and its
+ * line that event's. The `annotate` option marks the same with `##### CPU N buffer started ####`
+ * lines (gaps of their own, per CPU); a source with such lines needs no span from its header.
+ */
+async function headerOverruns(db: Db, sourceId?: number): Promise<GapSpan[]> {
+  const rows = await db.all<{source_id: number; lost: bigint; seq: bigint | null; ts_ns: bigint | null}>(
+    `WITH s AS (
+       SELECT source_id, TRY_CAST(json_extract_string(meta, '$.entries_written') AS HUGEINT)
+                         - TRY_CAST(json_extract_string(meta, '$.entries_in_buffer') AS HUGEINT) AS lost
+         FROM sources
+        WHERE ${sourceId === undefined ? 'true' : 'source_id = $1'}
+          AND NOT EXISTS (SELECT 1 FROM gaps g WHERE g.source_id = sources.source_id AND g.kind = 'buffer-started')),
+     firsts AS (
+       SELECT e.source_id, e.cpu, min(e.ts_ns) AS ts_ns, arg_min(e.seq, e.ts_ns) AS seq
+         FROM events e JOIN s USING (source_id)
+        WHERE s.lost > 0 AND e.ts_ns IS NOT NULL
+        GROUP BY ALL)
+     SELECT s.source_id, s.lost::BIGINT AS lost, arg_max(f.seq, f.ts_ns) AS seq, max(f.ts_ns) AS ts_ns
+       FROM s LEFT JOIN firsts f USING (source_id)
+      WHERE s.lost > 0
+      GROUP BY ALL ORDER BY s.source_id`,
+    sourceId === undefined ? undefined : [sourceId],
+  );
+  return rows.map((r) => ({source_id: r.source_id, seq: r.seq === null ? 0 : Number(r.seq), cpu: null, kind: 'overrun', lost: r.lost, ts_start_ns: null, ts_end_ns: r.ts_ns}));
 }
 
 /** loadGapSpans of every source, read once per rule run (shared by the rules that ask). */

@@ -25,6 +25,7 @@ function gapText(g: GapSpan): string {
   const cpu = g.cpu !== null ? `CPU:${g.cpu} ` : '';
   if (g.kind === 'dropped') return `[${g.lost ?? '?'} EVENTS DROPPED]`;
   if (g.kind === 'buffer-started') return `##### CPU ${g.cpu ?? '?'} buffer started ####`;
+  if (g.kind === 'overrun') return `header: ${g.lost ?? '?'} entries written and overwritten before the buffer was read; every CPU's events are in from this line on`;
   return g.lost !== null ? `${cpu}[LOST ${g.lost} EVENTS]` : `${cpu}[LOST EVENTS]`;
 }
 

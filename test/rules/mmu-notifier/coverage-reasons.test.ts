@@ -31,4 +31,44 @@ test('a kernel log is said to have no ftrace events; a trace with markers only i
   }
 });
 
+// The header of a tracefs `trace` file is the only sign of events overwritten before it was read when the
+// `annotate` option is off: entries-written (in the buffer plus overrun) above entries-in-buffer.
+test('events overwritten, as the entries header shows: an end without start is partial coverage, not a certain finding', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-cov-'));
+  try {
+    const probe = (cpu: number, ts: string, body: string) => `      kvm_mm-mut-4020    [00${cpu}] .....  ${ts}: ${body}`;
+    const range = 'mm=0xffff88810a5e2c40 start=0x7ffe8f000000 end=0x7ffe8f001000 flags=0x1 event=1';
+    const lines = (written: number) => [
+      '# tracer: nop',
+      '#',
+      `# entries-in-buffer/entries-written: 6/${written}   #P:2`,
+      '#',
+      '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
+      '#              | |         |   |||||     |         |',
+      probe(0, '1525.486500', `mmu_inv_start: (__mmu_notifier_invalidate_range_start+0x0/0x1f0) ${range}`),
+      probe(0, '1525.486503', 'mmu_inv_start_ret: (zap_page_range_single+0x113/0x1d0 <- __mmu_notifier_invalidate_range_start) ret=0'),
+      probe(0, '1525.486504', `mmu_inv_end: (__mmu_notifier_invalidate_range_end+0x0/0x150) ${range}`),
+      probe(0, '1525.486506', 'mmu_inv_end_ret: (zap_page_range_single+0x13a/0x1d0 <- __mmu_notifier_invalidate_range_end)'),
+      // CPU 1's older events (this invalidation's start among them) were overwritten.
+      probe(1, '1525.500504', `mmu_inv_end: (__mmu_notifier_invalidate_range_end+0x0/0x150) ${range.replace('f000000 end=0x7ffe8f001000', 'f002000 end=0x7ffe8f003000')}`),
+      probe(1, '1525.500506', 'mmu_inv_end_ret: (zap_page_range_single+0x13a/0x1d0 <- __mmu_notifier_invalidate_range_end)'),
+      '',
+    ].join('\n');
+    const file = path.join(dir, 'overrun.txt');
+    fs.writeFileSync(file, lines(5000));
+    const r = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate', 'trace/lost-events']});
+    assert.equal(r.findings.map((f) => f.title), ['lost trace events: 4994 events lost']);
+    assert.equal(r.findings[0]!.evidence.map((e) => e.seq), [11], 'the line from which every CPU is in');
+    const cov = r.coverage.find((c) => c.rule === 'mmu-notifier/unpaired-invalidate')!;
+    assert.is(cov.status, 'partial');
+    assert.match(cov.reason!, /end at line 11 without start: lost events since line 9 may hold its start/);
+    // The same trace read whole (entries written = in the buffer): the start would have been captured.
+    fs.writeFileSync(file, lines(6));
+    const whole = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate', 'trace/lost-events']});
+    assert.equal(whole.findings.map((f) => [f.rule, f.severity]), [['mmu-notifier/unpaired-invalidate', 'error']]);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test.run();
