@@ -9,7 +9,7 @@ import {findingWallTime} from '../output/when.js';
 import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById} from './index.js';
-import {readsTraceEvents} from './support.js';
+import {HEADER_OVERRUN_SQL, readsTraceEvents} from './support.js';
 import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, SourceInfo} from './types.js';
 import {mark} from '../ingest/timings.js';
 
@@ -112,8 +112,12 @@ interface GapSummary {
 }
 
 async function gapSummaries(db: Db): Promise<Map<number, GapSummary>> {
+  // Gap lines, and the overrun a tracefs `trace` header shows when no `buffer started` line marks it
+  // (src/rules/support.ts, headerOverruns).
   const rows = await db.all<{source_id: number; n: bigint; lost: bigint | null; unknown: bigint}>(
-    'SELECT source_id, count(*) AS n, sum(lost)::BIGINT AS lost, count(*) - count(lost) AS unknown FROM gaps GROUP BY source_id',
+    `SELECT source_id, count(*) AS n, sum(lost)::BIGINT AS lost, count(*) - count(lost) AS unknown
+       FROM (SELECT source_id, lost FROM gaps UNION ALL ${HEADER_OVERRUN_SQL})
+      GROUP BY source_id`,
   );
   return new Map(rows.map((r) => [r.source_id, {n: Number(r.n), lost: r.lost ?? 0n, unknown: Number(r.unknown)}]));
 }

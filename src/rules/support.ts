@@ -64,6 +64,15 @@ export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]
   return overruns.length === 0 ? spans : [...overruns, ...spans].sort((x, y) => x.source_id - y.source_id || x.seq - y.seq);
 }
 
+/** The sources whose header shows overwritten events and no `buffer started` line marks them: source_id, lost. */
+export const HEADER_OVERRUN_SQL = `
+  SELECT * FROM (
+    SELECT source_id, (TRY_CAST(json_extract_string(meta, '$.entries_written') AS HUGEINT)
+                       - TRY_CAST(json_extract_string(meta, '$.entries_in_buffer') AS HUGEINT))::BIGINT AS lost
+      FROM sources
+     WHERE NOT EXISTS (SELECT 1 FROM gaps g WHERE g.source_id = sources.source_id AND g.kind = 'buffer-started'))
+   WHERE lost > 0`;
+
 /**
  * Events overwritten before the buffer was read, as only the header of a tracefs `trace` file shows
  * them: `# entries-in-buffer/entries-written: 6/5000` (the kernel's entries-written is the entries
@@ -74,20 +83,14 @@ export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]
  */
 async function headerOverruns(db: Db, sourceId?: number): Promise<GapSpan[]> {
   const rows = await db.all<{source_id: number; lost: bigint; seq: bigint | null; ts_ns: bigint | null}>(
-    `WITH s AS (
-       SELECT source_id, TRY_CAST(json_extract_string(meta, '$.entries_written') AS HUGEINT)
-                         - TRY_CAST(json_extract_string(meta, '$.entries_in_buffer') AS HUGEINT) AS lost
-         FROM sources
-        WHERE ${sourceId === undefined ? 'true' : 'source_id = $1'}
-          AND NOT EXISTS (SELECT 1 FROM gaps g WHERE g.source_id = sources.source_id AND g.kind = 'buffer-started')),
+    `WITH s AS (${HEADER_OVERRUN_SQL} ${sourceId === undefined ? '' : 'AND source_id = $1'}),
      firsts AS (
        SELECT e.source_id, e.cpu, min(e.ts_ns) AS ts_ns, arg_min(e.seq, e.ts_ns) AS seq
          FROM events e JOIN s USING (source_id)
-        WHERE s.lost > 0 AND e.ts_ns IS NOT NULL
+        WHERE e.ts_ns IS NOT NULL
         GROUP BY ALL)
-     SELECT s.source_id, s.lost::BIGINT AS lost, arg_max(f.seq, f.ts_ns) AS seq, max(f.ts_ns) AS ts_ns
+     SELECT s.source_id, s.lost, arg_max(f.seq, f.ts_ns) AS seq, max(f.ts_ns) AS ts_ns
        FROM s LEFT JOIN firsts f USING (source_id)
-      WHERE s.lost > 0
       GROUP BY ALL ORDER BY s.source_id`,
     sourceId === undefined ? undefined : [sourceId],
   );

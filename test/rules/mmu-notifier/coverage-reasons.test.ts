@@ -56,12 +56,15 @@ test('events overwritten, as the entries header shows: an end without start is p
     ].join('\n');
     const file = path.join(dir, 'overrun.txt');
     fs.writeFileSync(file, lines(5000));
-    const r = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate', 'trace/lost-events']});
+    const r = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate', 'mmu-notifier/callback-error-contract', 'trace/lost-events']});
     assert.equal(r.findings.map((f) => f.title), ['lost trace events: 4994 events lost']);
     assert.equal(r.findings[0]!.evidence.map((e) => e.seq), [11], 'the line from which every CPU is in');
     const cov = r.coverage.find((c) => c.rule === 'mmu-notifier/unpaired-invalidate')!;
     assert.is(cov.status, 'partial');
     assert.match(cov.reason!, /end at line 11 without start: lost events since line 9 may hold its start/);
+    // A rule that does not compare its windows with the gaps itself is partial on the whole source.
+    const other = r.coverage.find((c) => c.rule === 'mmu-notifier/callback-error-contract')!;
+    assert.equal([other.status, other.reason], ['partial', '1 lost-event gap, 4994 events lost in this source; windows that overlap them may be incomplete']);
     // The same trace read whole (entries written = in the buffer): the start would have been captured.
     fs.writeFileSync(file, lines(6));
     const whole = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate', 'trace/lost-events']});
