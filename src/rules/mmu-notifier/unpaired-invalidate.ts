@@ -13,14 +13,15 @@ const meta = {
   severity: 'error' as Severity,
   checksGapOverlap: true,
   needs: {
-    projections: ['mmu_invalidations'],
+    projections: ['mmu_invalidations', 'ftrace_args'],
     inputs: ['probe:__mmu_notifier_invalidate_range_start', 'probe:__mmu_notifier_invalidate_range_end', 'event:sched_process_exit'],
   },
   messages: {
     exited: '{task} called {symbol} on mm {mm} range {range} at line {seq} (returned {ret}) and exited at line {exitSeq} without calling its invalidate_range_end. Subscribers such as KVM keep mmu_invalidate_in_progress raised: the guest or device hangs on this range.',
     aborted: '{task}: subscription {family} got invalidate_range_start for mm {mm} range {range} (line {seq}), then the non-blocking start of this invalidation failed with -EAGAIN (line {abortSeq}) and the subscription never got its invalidate_range_end. Subscriptions that succeeded before the failing one must be ended (kernel fix: call their end on -EAGAIN, keep subscriptions with invalidate_range_end last); otherwise e.g. KVM\'s mmu_invalidate_in_progress stays raised.',
     captureEnd: '{task} called {symbol} on mm {mm} range {range} at line {seq} and no invalidate_range_end followed in the remaining {after} ms of the capture (the task ran on: last seen at line {lastSeq}). The end may lie after the capture, so this is inferred.',
-    endWithoutStart: '{task} called {symbol} on mm {mm} range {range} at line {seq} with no matching start, although this task\'s earlier invalidations were captured (line {prevSeq}) and no events were lost in between.',
+    endWithoutStart: '{task} called {symbol} on mm {mm} range {range} at line {seq} with no matching start, although the task was in user space after the capture began (its syscall event at line {boundarySeq}: no invalidation spans a syscall\'s entry or exit) and no events were lost since.',
+    endWithoutStartInferred: '{task} called {symbol} on mm {mm} range {range} at line {seq} with no matching start, although this task\'s previous invalidation was captured (line {prevSeq}) and no events were lost in between. Inferred: the start may lie before the capture if that invalidation was nested inside this one; a syscall event of the task between the capture\'s start and this end would settle it.',
     mismatch: '{task}: invalidate_range_end at line {endSeq} ({endMm} {endRange}) does not match its start at line {seq} ({mm} {range}). Subscribers track the range given to start; an end with another range leaves part of it invalidated forever or ends a range never started.',
   },
   options: z.object({
@@ -79,15 +80,26 @@ export default defineRule({
           family: family(r.symbol), endSeq: r.end_seq, endMm: hex(r.end_mm), endRange: range(r.end_start, r.end_end)};
 
         if (r.seq === null) {
-          // An end without a start: only a finding if the start would have been captured.
-          if (!prev || !prev.end_seq) continue;
-          const from = prev.ts_end_ns ?? prev.ts_start_ns;
-          if (overlapsGap(gaps.filter((g) => g.source_id === src.source_id), from, r.ts_end_ns)) {
-            partial.push(`end at line ${r.end_seq} without start: lost events since line ${prev.end_seq} may hold its start`);
+          // An end without a start: only a finding if the start would have been captured. It would be
+          // after the task's last syscall entry or exit before the end (no invalidation spans one), or,
+          // less surely, after the task's previous captured invalidation (unless they nested).
+          const boundary = await ctx.db.one<{seq: bigint; ts_ns: bigint | null}>(
+            `SELECT seq, ts_ns FROM syscalls WHERE source_id = $1 AND pid = $2 AND seq < $3 ORDER BY seq DESC LIMIT 1`,
+            [src.source_id, r.pid, r.end_seq]);
+          const since = boundary ?? (prev?.end_seq ? {seq: prev.end_seq, ts_ns: prev.ts_end_ns ?? prev.ts_start_ns} : null);
+          if (!since) continue;
+          if (overlapsGap(gaps.filter((g) => g.source_id === src.source_id), since.ts_ns, r.ts_end_ns)) {
+            partial.push(`end at line ${r.end_seq} without start: lost events since line ${since.seq} may hold its start`);
             continue;
           }
-          await report(r, 'certain', 'error', formatMessage(meta, 'endWithoutStart', {...data, seq: r.end_seq, prevSeq: prev.end_seq}),
-            `unpaired invalidate_range_end without start: ${r.end_symbol}`, [{seq: prev.end_seq, role: 'previous end'}, {seq: r.end_seq, role: 'end without start'}]);
+          const title = `unpaired invalidate_range_end without start: ${r.end_symbol}`;
+          if (boundary) {
+            await report(r, 'certain', 'error', formatMessage(meta, 'endWithoutStart', {...data, seq: r.end_seq, boundarySeq: boundary.seq}), title,
+              [{seq: boundary.seq, role: 'task\'s syscall event'}, {seq: r.end_seq, role: 'end without start'}]);
+          } else {
+            await report(r, 'inferred', 'warning', formatMessage(meta, 'endWithoutStartInferred', {...data, seq: r.end_seq, prevSeq: since.seq}), title,
+              [{seq: since.seq, role: 'previous end'}, {seq: r.end_seq, role: 'end without start'}]);
+          }
           continue;
         }
         if (r.end_seq !== null) {

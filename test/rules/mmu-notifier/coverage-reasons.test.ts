@@ -38,10 +38,10 @@ test('events overwritten, as the entries header shows: an end without start is p
   try {
     const probe = (cpu: number, ts: string, body: string) => `      kvm_mm-mut-4020    [00${cpu}] .....  ${ts}: ${body}`;
     const range = 'mm=0xffff88810a5e2c40 start=0x7ffe8f000000 end=0x7ffe8f001000 flags=0x1 event=1';
-    const lines = (written: number) => [
+    const lines = (written: number, syscall = false) => [
       '# tracer: nop',
       '#',
-      `# entries-in-buffer/entries-written: 6/${written}   #P:2`,
+      `# entries-in-buffer/entries-written: ${syscall ? 7 : 6}/${written}   #P:2`,
       '#',
       '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
       '#              | |         |   |||||     |         |',
@@ -50,6 +50,7 @@ test('events overwritten, as the entries header shows: an end without start is p
       probe(0, '1525.486504', `mmu_inv_end: (__mmu_notifier_invalidate_range_end+0x0/0x150) ${range}`),
       probe(0, '1525.486506', 'mmu_inv_end_ret: (zap_page_range_single+0x13a/0x1d0 <- __mmu_notifier_invalidate_range_end)'),
       // CPU 1's older events (this invalidation's start among them) were overwritten.
+      ...(syscall ? [probe(1, '1525.500001', 'sys_munmap(addr: 7ffe8f002000, len: 1000)')] : []),
       probe(1, '1525.500504', `mmu_inv_end: (__mmu_notifier_invalidate_range_end+0x0/0x150) ${range.replace('f000000 end=0x7ffe8f001000', 'f002000 end=0x7ffe8f003000')}`),
       probe(1, '1525.500506', 'mmu_inv_end_ret: (zap_page_range_single+0x13a/0x1d0 <- __mmu_notifier_invalidate_range_end)'),
       '',
@@ -65,10 +66,22 @@ test('events overwritten, as the entries header shows: an end without start is p
     // A rule that does not compare its windows with the gaps itself is partial on the whole source.
     const other = r.coverage.find((c) => c.rule === 'mmu-notifier/callback-error-contract')!;
     assert.equal([other.status, other.reason], ['partial', '1 lost-event gap, 4994 events lost in this source; windows that overlap them may be incomplete']);
-    // The same trace read whole (entries written = in the buffer): the start would have been captured.
+    // The same trace read whole (entries written = in the buffer): the start would have been captured after
+    // the task's previous invalidation, unless the two nested and this one began before the capture.
     fs.writeFileSync(file, lines(6));
     const whole = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate', 'trace/lost-events']});
-    assert.equal(whole.findings.map((f) => [f.rule, f.severity]), [['mmu-notifier/unpaired-invalidate', 'error']]);
+    assert.equal(whole.findings.map((f) => [f.rule, f.severity, f.confidence]), [['mmu-notifier/unpaired-invalidate', 'warning', 'inferred']]);
+    assert.match(whole.findings[0]!.message, /the start may lie before the capture if that invalidation was nested inside this one/);
+    // A syscall entry of the task before the end settles it: no invalidation spans one, so the start came after it.
+    fs.writeFileSync(file, lines(7, true));
+    const settled = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate', 'trace/lost-events']});
+    assert.equal(settled.findings.map((f) => [f.rule, f.severity, f.confidence]), [['mmu-notifier/unpaired-invalidate', 'error', 'certain']]);
+    assert.equal(settled.findings[0]!.evidence.map((e) => [e.seq, e.role]), [[11, "task's syscall event"], [12, 'end without start']]);
+    // Its overwritten events make even that partial: the syscall came after the gap, but the capture is judged from
+    // the last CPU's start, which is this end's own line.
+    fs.writeFileSync(file, lines(5000, true));
+    const lost = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate']});
+    assert.equal(lost.findings, []);
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
   }
