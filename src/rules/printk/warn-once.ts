@@ -78,6 +78,17 @@ interface Occurrence {
   pid: number | null;
   text: string;
   location?: string;
+  /** The function a WARNING header names (where a site in a header was inlined), when printed. */
+  caller?: string | null;
+}
+
+/**
+ * A site in a header's static inline function exists once per place it is inlined into, each copy with
+ * its own once-flag (DO_ONCE_LITE's static bool, WARN_ON_ONCE's bug_entry): it may print once per copy,
+ * and its WARNING header names the function it was inlined into, not the site's.
+ */
+function inHeader(site: CatalogEntry): boolean {
+  return site.file.endsWith('.h');
 }
 
 let indexes: {catalog: Catalog; messages: MessageIndex; locations: LocationIndex} | undefined;
@@ -254,9 +265,10 @@ async function evaluateSource(
         msg.evidence.push(ev);
         msg.lastSeq = seq;
         msg.location = rep.location;
+        msg.caller = printedFn;
         continue;
       }
-      const sites = atLine.filter((s) => !printedFn || sameFunction(s, printedFn));
+      const sites = atLine.filter((s) => !printedFn || sameFunction(s, printedFn) || inHeader(s));
       if (sites.length === 0) continue;
       occurrences.push({
         sites,
@@ -271,15 +283,19 @@ async function evaluateSource(
         pid: callerPid(header.caller),
         text: header.text ?? '',
         location: rep.location,
+        caller: printedFn,
       });
     }
     occurrences.sort((a, b) => a.firstSeq - b.firstSeq);
   }
 
   // Per boot and site set: each site may print once; more hits than sites make one second-hit finding.
+  // A header's site may print once per function it was inlined into: its hits are counted per function
+  // the WARNING names, and not at all when none is printed (a message alone cannot tell the copies apart).
   const groups = new Map<string, Occurrence[]>();
   for (const o of occurrences) {
-    const k = `${o.boot}\n${o.key}`;
+    const headerOnly = o.sites.every(inHeader);
+    const k = `${o.boot}\n${o.key}${headerOnly ? `\n${o.caller ?? `?${o.firstSeq}`}` : ''}`;
     let group = groups.get(k);
     if (!group) groups.set(k, (group = []));
     if (group.length < o.sites.length) {
@@ -336,8 +352,10 @@ function reportHit(ctx: RuleContext<Options>, sourceId: number, o: Occurrence, c
           sites: others,
           extra: (site.supplement ? formatMessage(meta, 'supplement', {kernel: catalog.kernel}) : '') + versionNote + extra,
         });
-  const siteTag = `${site.macro} ${siteText(site)}${o.sites.length > 1 ? ` +${o.sites.length - 1} site${o.sites.length > 2 ? 's' : ''}` : ''}`;
-  const title = o.via === 'location' ? `once-WARNING: ${site.macro} in ${site.function ?? '?'} [${siteText(site)}]` : `once-message: ${shortFormat(site)} [${siteTag}]`;
+  // A header's site is one copy per function it was inlined into: the one the WARNING names is part of the issue.
+  const inlined = o.caller && o.sites.every(inHeader) ? ` inlined in ${o.caller}` : '';
+  const siteTag = `${site.macro} ${siteText(site)}${o.sites.length > 1 ? ` +${o.sites.length - 1} site${o.sites.length > 2 ? 's' : ''}` : ''}${inlined}`;
+  const title = o.via === 'location' ? `once-WARNING: ${site.macro} in ${site.function ?? '?'} [${siteText(site)}${inlined}]` : `once-message: ${shortFormat(site)} [${siteTag}]`;
   const confidence: Confidence = o.sites.length === 1 && (o.via === 'message' ? !site.supplement || special : sameKernel) ? 'certain' : 'likely';
   ctx.report({
     severity: special ? 'warning' : severityOf(o.sites, level, ctx.options, splat),
