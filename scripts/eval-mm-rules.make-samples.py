@@ -720,19 +720,53 @@ def gup_samples():
     rule = 'gup/fork-race'
     src_mm, dst_mm = MM_KVM, 0xffff888109a3e880
     # positive, trace-cmd: pin_user_pages_fast by kvm_mm-gup on CPU0 inside kvm_mm-mut's dup_mmap on CPU1, lockless walk took all pages
+    # The parent's COW write-protect sections are probed (core start/end around each real kvm_unmap_hva_range of
+    # 4279, called from copy_page_range, event=MMU_NOTIFY_PROTECTION_PAGE): the copy of the 32 MiB mapping whose
+    # start KVM logged at .358649 runs on (the real preemption at .358866 included) to an end at .358930.
+    def fork_with_cow(r, mut, long_copy):
+        for k in kvm_lines(r):
+            if '4279' not in k[3]:
+                continue
+            ts, st, en, line = k
+            if long_copy and ts == '1550.358649':
+                rr = rng(MM_KVM, st, en, 0x1, 4)
+                r.add_before(line, [mut.enter(ts, CORE_S, rr), mut.enter(ts, KVM_S, rr)])
+                r.add_after(line, [mut.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0), mut.ret(ts, CORE_S, 'copy_page_range+0x1c5/0x1f0', 0)])
+                r.add_after(r.lines[r.find('1550.358884: sched_switch')], [
+                    mut.enter('1550.358930', CORE_E, rr), mut.enter('1550.358930', KVM_E, rr), mut.ret('1550.358931', CORE_E, 'copy_page_range+0x1e0/0x1f0')])
+            else:
+                wrap_kvm(r, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+
     r = cap5_fork_base()
     mut = Task('tcmd', 'kvm_mm-mut', 4279, cpu=1)
     gup = Task('tcmd', 'kvm_mm-gup', 4281, cpu=0)
     r.add_after(r.lines[r.find('1550.358270: sys_enter_clone')], [mut.enter('1550.358290', 'dup_mmap', [('dst_mm', f'0x{dst_mm:x}'), ('src_mm', f'0x{src_mm:x}')])])
     r.add_before(r.lines[r.find('1550.361070: task_newtask')], [mut.ret('1550.361066', 'dup_mmap', 'copy_process+0x1a2b/0x1dd0', 0)])
+    fork_with_cow(r, mut, True)
+    # pins 16 pages of the mapping being copied while its section is open, and the lockless walk takes them all
     r.add_after(r.lines[r.find('1550.358869: sched_switch')], [
-        gup.enter('1550.358873', 'pin_user_pages_fast', [('start', '0x7f6115ff0000'), ('nr_pages', '16'), ('gup_flags', '0x101')]),
-        gup.enter('1550.358874', 'gup_fast', [('start', '0x7f6115ff0000'), ('end', '0x7f6116000000'), ('gup_flags', '0x40101')]),
+        gup.enter('1550.358873', 'pin_user_pages_fast', [('start', '0x7f611a000000'), ('nr_pages', '16'), ('gup_flags', '0x101')]),
+        gup.enter('1550.358874', 'gup_fast', [('start', '0x7f611a000000'), ('end', '0x7f611a010000'), ('gup_flags', '0x40101')]),
         gup.ret('1550.358877', 'gup_fast', 'gup_fast_fallback+0x5e/0x1b0', 16),
         gup.ret('1550.358878', 'pin_user_pages_fast', 'io_pin_pages+0xa1/0x130', 16),
     ])
     write(rule, 'positive', 'pin-longterm-lockless-tracecmd.txt', r.text(), {'findings': [
-        {'title': 'GUP-fast pin_user_pages_fast from io_pin_pages (FOLL_PIN) (FOLL_LONGTERM) inside fork copy window of kvm_mm-mut/4279 by kvm_mm-gup/4281', 'severity': 'error', 'count': 1}]})
+        {'title': 'GUP-fast pin_user_pages_fast from io_pin_pages (FOLL_PIN) (FOLL_LONGTERM) inside fork copy window of kvm_mm-mut/4279 by kvm_mm-gup/4281', 'severity': 'error', 'count': 1,
+         'message': "/lines \\d+-\\d+, 1550\\.358290-1550\\.361066; copy_page_range's write-protect section lines \\d+-\\d+\\)/"}]})
+
+    # negative: the same pin inside dup_mmap but between two COW sections (each copy over at once): what a fixed
+    # kernel allows, as GUP-fast checks mm->write_protect_seq only while a section is open
+    r = cap5_fork_base()
+    r.add_after(r.lines[r.find('1550.358270: sys_enter_clone')], [mut.enter('1550.358290', 'dup_mmap', [('dst_mm', f'0x{dst_mm:x}'), ('src_mm', f'0x{src_mm:x}')])])
+    r.add_before(r.lines[r.find('1550.361070: task_newtask')], [mut.ret('1550.361066', 'dup_mmap', 'copy_process+0x1a2b/0x1dd0', 0)])
+    fork_with_cow(r, mut, False)
+    r.add_after(r.lines[r.find('1550.358869: sched_switch')], [
+        gup.enter('1550.358873', 'pin_user_pages_fast', [('start', '0x7f611a000000'), ('nr_pages', '16'), ('gup_flags', '0x101')]),
+        gup.enter('1550.358874', 'gup_fast', [('start', '0x7f611a000000'), ('end', '0x7f611a010000'), ('gup_flags', '0x40101')]),
+        gup.ret('1550.358877', 'gup_fast', 'gup_fast_fallback+0x5e/0x1b0', 16),
+        gup.ret('1550.358878', 'pin_user_pages_fast', 'io_pin_pages+0xa1/0x130', 16),
+    ])
+    write(rule, 'negative', 'pin-between-cow-sections-tracecmd.txt', r.text())
 
     # positive, tracefs with TGID: get_user_pages_fast by the vCPU thread during the parent's dup_mmap; only the outer call probed
     s = Sample(CAP1_HEADER, cut(CAP1, 3240, 3300))

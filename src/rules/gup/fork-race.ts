@@ -5,15 +5,15 @@ import {emptyInventory, evidence, hex, inventory, missingReason, returnCaller, s
 
 const meta = {
   id: 'gup/fork-race',
-  description: 'A GUP-fast call (get/pin_user_pages_fast) on mm M starts inside the page-table copy window of a fork of M on another CPU and takes pages without falling back: COW may then give the pinned page to the child (lost DMA / data).',
+  description: 'A GUP-fast call (get/pin_user_pages_fast) on mm M runs during the page-table copy of a fork of M (copy_page_range write-protecting a COW mapping) on another CPU and takes pages without falling back: COW may then give the pinned page to the child (lost DMA / data).',
   severity: 'error' as Severity,
   checksGapOverlap: true,
   needs: {
-    projections: ['forks', 'gup_calls'],
+    projections: ['forks', 'gup_calls', 'mmu_invalidations'],
     inputs: ['probe:get_user_pages_fast', 'probe:pin_user_pages_fast', 'probe:dup_mmap', 'event:sys_enter_clone', 'event:task_newtask'],
   },
   messages: {
-    race: '{gupTask} on CPU {gupCpu} called {symbol}({start}, {nrPages} pages, gup_flags={flags}) at {gupTs} (line {gupSeq}), inside the fork copy window of {forkTask} on CPU {forkCpu} ({forkWhat}, lines {forkSeq}-{forkEnd}, {forkFrom}-{forkTo}), and got {ret} pages{how}. copy_page_range() write-protects the parent\'s pages for COW while GUP-fast walks the same page tables without mmap_lock: a page pinned now can be replaced in the parent by the COW fault that follows, so DMA goes to the child\'s copy. Fixed kernels make GUP-fast check mm->write_protect_seq and fall back.{note}',
+    race: '{gupTask} on CPU {gupCpu} called {symbol}({start}, {nrPages} pages, gup_flags={flags}) at {gupTs} (line {gupSeq}), inside the fork copy window of {forkTask} on CPU {forkCpu} ({forkWhat}, lines {forkSeq}-{forkEnd}, {forkFrom}-{forkTo}{cow}), and got {ret} pages{how}. copy_page_range() write-protects the parent\'s pages for COW while GUP-fast walks the same page tables without mmap_lock: a page pinned now can be replaced in the parent by the COW fault that follows, so DMA goes to the child\'s copy. Fixed kernels make GUP-fast check mm->write_protect_seq and fall back.{note}',
   },
   options: z.object({
     /** FOLL_LONGTERM bit in gup_flags (1<<8 since 6.5; 0x10000 before). */
@@ -27,6 +27,8 @@ const CLONE_VM = 0x100n;
 
 interface Fork {source_id: number; seq: bigint; return_seq: bigint | null; pid: number; tgid: number | null; comm: string | null; cpu: number | null; symbol: string;
   ts_ns: bigint; ts_return_ns: bigint | null; origin: string; exact: boolean; src_mm: bigint | null; child_pid: number | null}
+/** copy_page_range()'s write-protect section of one COW mapping: its mmu_notifier start entry to its end's return. */
+interface CowSection {source_id: number; pid: number; seq: bigint; end_seq: bigint | null; ts_start_ns: bigint; ts_to_ns: bigint | null}
 interface Gup {source_id: number; seq: bigint; return_seq: bigint | null; pid: number; tgid: number | null; comm: string | null; cpu: number | null; symbol: string;
   ts_ns: bigint; ts_return_ns: bigint | null; lockless: boolean; pin: boolean; mm: bigint | null; start: bigint | null; nr_pages: bigint | null; gup_flags: bigint | null; ret: bigint | null}
 
@@ -40,6 +42,16 @@ export default defineRule({
     const newtasks = await ctx.db.all<{source_id: number; pid: number; child_pid: number; detail: string | null}>(
       `SELECT source_id, pid, child_pid, detail FROM task_lifecycle WHERE event = 'task_newtask' AND child_pid IS NOT NULL ORDER BY source_id, seq`);
 
+    // The forking task's own invalidations during its fork: copy_page_range() raises mm->write_protect_seq
+    // between the mmu_notifier start and end of each COW mapping it copies, and only there. A fixed kernel's
+    // GUP-fast falls back when it overlaps one; between them (dup_mmap is wider) it may take pages safely, as a
+    // page pinned before its mapping is copied is copied for the child at once (page_maybe_dma_pinned).
+    const cows = await ctx.db.all<CowSection>(
+      `SELECT i.source_id, i.pid, i.seq, i.end_seq, i.ts_start_ns, coalesce(i.ts_end_return_ns, i.ts_end_ns) AS ts_to_ns
+         FROM mmu_invalidations i JOIN forks f ON f.source_id = i.source_id AND f.pid = i.pid AND f.symbol = 'dup_mmap'
+          AND i.seq > f.seq AND i.seq < f.return_seq
+        WHERE i.level = 'notifier' AND i.seq IS NOT NULL AND i.ts_start_ns IS NOT NULL
+        ORDER BY i.source_id, i.seq`);
     const gaps = await gapSpans(ctx);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
@@ -65,6 +77,9 @@ export default defineRule({
         if (n.detail && /^[0-9a-fA-F]+$/.test(n.detail) && (BigInt('0x' + n.detail) & CLONE_VM) !== 0n) group.set(n.child_pid, root(n.pid));
       }
       const gupsBetween = timeIndex(myGups);
+      // Calls overlapping a window, not only those that start in it: look back by the longest call.
+      const longest = myGups.reduce((m, g) => (g.ts_return_ns !== null && g.ts_return_ns - g.ts_ns > m ? g.ts_return_ns - g.ts_ns : m), 0n);
+      const notifierProbed = si.probes.has('entry:__mmu_notifier_invalidate_range_start');
       const exactForks = myForks.some((f) => f.exact);
       const windows = myForks.filter((f) => f.exact === exactForks && f.ts_return_ns !== null);
       const partial: string[] = [];
@@ -78,14 +93,25 @@ export default defineRule({
           if (g.tgid !== null && f.tgid !== null) return g.tgid === f.tgid ? 'group' : null;
           return root(g.pid) === root(f.pid) ? 'group' : null;
         };
-        const inside = gupsBetween(f.ts_ns, f.ts_return_ns!).filter((g) => g.pid !== f.pid && g.pid !== f.child_pid && sameMm(g));
+        // In dup_mmap with the notifier probed, the copy windows are its COW sections; else the whole window.
+        const sections = f.symbol === 'dup_mmap' && notifierProbed
+          ? cows.filter((c) => c.source_id === src.source_id && c.pid === f.pid && c.seq > f.seq && c.seq < f.return_seq!)
+            .map((c) => ({from: c.ts_start_ns, to: c.ts_to_ns ?? f.ts_return_ns!, seq: c.seq, endSeq: c.end_seq}))
+          : null;
+        const overlapping = (g: Gup): {from: bigint; to: bigint; seq: bigint; endSeq: bigint | null} | null => {
+          const end = g.ts_return_ns ?? g.ts_ns;
+          if (sections === null) return end >= f.ts_ns && g.ts_ns <= f.ts_return_ns! ? {from: f.ts_ns, to: f.ts_return_ns!, seq: f.seq, endSeq: f.return_seq} : null;
+          return sections.find((c) => end >= c.from && g.ts_ns <= c.to) ?? null;
+        };
+        const inside = gupsBetween(f.ts_ns - longest, f.ts_return_ns!).filter((g) => g.pid !== f.pid && g.pid !== f.child_pid && sameMm(g) && overlapping(g));
         // Per outer call, prefer the evidence of the lockless walk inside it.
         const reported = new Set<bigint>();
         for (const g of inside) {
           if (reported.has(g.seq)) continue;
           const outer = g.lockless ? inside.find((o) => !o.lockless && o.pid === g.pid && o.seq < g.seq && (o.return_seq ?? 0n) > g.seq) : undefined;
-          const inner = !g.lockless ? inside.find((i) => i.lockless && i.pid === g.pid && i.seq > g.seq && (g.return_seq === null || i.seq < g.return_seq)) : undefined;
-          if (inner) continue; // handled from the inner call
+          // Handled from the inner lockless walk, which decides: not a finding when it ran outside the copy.
+          const inner = !g.lockless ? myGups.find((i) => i.lockless && i.pid === g.pid && i.seq > g.seq && (g.return_seq === null || i.seq < g.return_seq)) : undefined;
+          if (inner) continue;
           // get_user_pages_fast -> gup_fast_fallback (internal_get_user_pages_fast): report the outermost call only.
           if (!g.lockless && inside.some((o) => !o.lockless && o !== g && o.pid === g.pid && o.seq < g.seq && (o.return_seq === null || o.return_seq > g.seq))) continue;
           const took = g.ret ?? null;
@@ -96,8 +122,11 @@ export default defineRule({
           const longterm = call.gup_flags !== null && (call.gup_flags & BigInt(ctx.options.follLongterm)) !== 0n;
           const how = g.lockless ? ` locklessly (${g.symbol} returned ${took}${call.nr_pages !== null && took >= call.nr_pages ? ', all of them: no fallback' : ''})` :
             ' (whether the lockless walk or the fallback took them is not captured)';
-          const certain = g.lockless && f.exact && sameMm(g) !== null;
+          // dup_mmap alone is wider than the copy: certain only against copy_page_range itself or its COW sections.
+          const precise = f.exact && (f.symbol !== 'dup_mmap' || sections !== null);
+          const certain = g.lockless && precise && sameMm(g) !== null;
           const confidence: Confidence = certain ? 'certain' : 'inferred';
+          const cow = sections !== null ? overlapping(g) : null;
           const severity: Severity = pin || longterm ? 'error' : 'warning';
           // The GUP caller (the driver pinning pages) names the code path in the fingerprint.
           const caller = await returnCaller(ctx.db, src.source_id, call.return_seq);
@@ -108,10 +137,15 @@ export default defineRule({
             message: formatMessage(meta, 'race', {gupTask: task(call.comm, call.pid), gupCpu: call.cpu, symbol: call.symbol, start: hex(call.start), nrPages: call.nr_pages ?? '?',
               flags: hex(call.gup_flags), gupTs: secs(call.ts_ns), gupSeq: call.seq, forkTask: task(f.comm, f.pid), forkCpu: f.cpu, forkWhat: f.symbol,
               forkSeq: f.seq, forkEnd: f.return_seq, forkFrom: secs(f.ts_ns), forkTo: secs(f.ts_return_ns), ret: took, how,
-              note: confidence === 'inferred' ? ' Inferred: ' + (f.exact ? '' : 'the fork window is the whole clone syscall; ') + (g.lockless ? '' : 'the lockless walk was not probed.') : ''}),
-            evidence: await evidence(ctx.db, src.source_id, [{seq: f.seq, role: `fork copy start (CPU ${f.cpu})`}, {seq: call.seq, role: `GUP-fast call (CPU ${call.cpu})`},
+              cow: cow ? `; copy_page_range's write-protect section lines ${cow.seq}-${cow.endSeq ?? '?'}` : '',
+              note: confidence === 'inferred' ? ' Inferred: ' + (f.exact ? '' : 'the fork window is the whole clone syscall; ') +
+                (f.exact && !precise ? 'the window is all of dup_mmap: copy_page_range\'s write-protect sections (probe __mmu_notifier_invalidate_range_start/_end) were not captured, and a pin between them is safe on fixed kernels; ' : '') +
+                (g.lockless ? '' : 'the lockless walk was not probed.') : ''}),
+            evidence: await evidence(ctx.db, src.source_id, [{seq: f.seq, role: `fork copy start (CPU ${f.cpu})`},
+              ...(cow ? [{seq: cow.seq, role: 'COW write-protect start'}] : []), {seq: call.seq, role: `GUP-fast call (CPU ${call.cpu})`},
               ...(g !== call ? [{seq: g.seq, role: 'lockless walk'}, {seq: g.return_seq, role: `lockless walk took ${took}`}] : []),
-              {seq: call.return_seq, role: `GUP-fast returned ${call.ret ?? '?'}`}, {seq: f.return_seq, role: 'fork copy end'}]),
+              {seq: call.return_seq, role: `GUP-fast returned ${call.ret ?? '?'}`}, ...(cow ? [{seq: cow.endSeq, role: 'COW write-protect end'}] : []),
+              {seq: f.return_seq, role: 'fork copy end'}]),
           });
         }
       }
