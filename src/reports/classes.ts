@@ -443,7 +443,9 @@ export const OOPSES: OopsDef[] = [
     formats: [
       {title: 'general protection fault.*:', fmt: 'general protection fault in $1', alt: ['bad-access in $1'], stack: ripThenTrace()},
     ],
-    ignores: ['general protection fault .* error:\\d+ in '],
+    // A user-space task's fault, x86 show_signal(): `traps: comm[pid] general protection fault ip:.. sp:.. error:..`,
+    // then ` in file[...]` only when the code is in a file mapping (not for JIT or anonymous code).
+    ignores: ['general protection fault .* error:\\d+ in ', 'general protection fault ip:[0-9a-f]+ sp:[0-9a-f]+ error:[0-9a-f]+'],
   },
   {
     header: 'stack segment: ',

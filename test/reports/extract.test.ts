@@ -262,4 +262,23 @@ test('a report without an end line stops at a long pause or a new boot', () => {
   assert.equal([reps[0]!.comm, reps[0]!.pid], ['kvm_mm', 321]);
 });
 
+test('a user-space task\'s general protection fault (x86 show_signal) is no report, with or without ` in file[...]`; a kernel GPF is', () => {
+  const user = [
+    '[  100.000000] traps: node[4567] general protection fault ip:7f3a1c2d3e4f sp:7ffd2a3b4c50 error:0',
+    '[  100.500000] traps: a.out[4568] general protection fault ip:401136 sp:7ffe0f1a2b40 error:0 in a.out[1136,401000+1000]',
+    '[  100.600000] traps: a.out[4569] general protection fault ip:401136 sp:7ffe0f1a2b40 error:0 in a.out[401000+1000]',
+  ];
+  assert.equal(reportsOf(user.join('\n')), []);
+  const kernel = [
+    '[  200.000000] general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1] PREEMPT SMP KASAN',
+    '[  200.000001] CPU: 0 PID: 300 Comm: a Not tainted 6.1.0 #1',
+    '[  200.000002] RIP: 0010:foo_func+0x12/0x40',
+    '[  200.000003] Call Trace:',
+    '[  200.000004]  <TASK>',
+    '[  200.000005]  bar_func+0x1/0x2',
+    '[  200.000006]  </TASK>',
+  ];
+  assert.equal(reportsOf([...user, ...kernel].join('\n')).map((r) => r.title), ['general protection fault in foo_func']);
+});
+
 test.run();
