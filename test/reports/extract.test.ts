@@ -281,4 +281,15 @@ test('a user-space task\'s general protection fault (x86 show_signal) is no repo
   assert.equal(reportsOf([...user, ...kernel].join('\n')).map((r) => r.title), ['general protection fault in foo_func']);
 });
 
+test('util-linux dmesg with caller ids (`[time] [    T300] `): each task\'s report is its own, titled as on a console', () => {
+  const lines = fs.readFileSync('samples/log/dmesg-util-linux-caller.log', 'utf8').trimEnd().split('\n');
+  assert.equal(
+    extractReports(tokenizeLog(lines).lines).map((r) => [r.title, r.corrupted, r.context]),
+    [
+      ['WARNING in foo_alloc_buffers', false, 'T300'],
+      ['BUG: sleeping function called from invalid context in my_notifier_invalidate_start', false, 'T77'],
+    ],
+  );
+});
+
 test.run();
