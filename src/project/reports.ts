@@ -89,7 +89,8 @@ export const reportsProjector: Projector = {
   // (`panicked at 'MSG', FILE:L:C`) titled with their message, their `kernel BUG at rust/helpers.c` kept in them.
   // 5: reports.wall_time. 6: skip-list entries and anchors of 2026-11-28 (titles of some reports change).
   // 7: user-space lines (journal/syslog idents other than `kernel`, facility > 0) neither start nor join a report.
-  version: 7,
+  // 8: a user-space task's `traps: ... general protection fault ip:` and `X: WARNING:` lines behind a pr_fmt prefix are no reports.
+  version: 8,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],

@@ -343,6 +343,11 @@ export const OOPSES: OopsDef[] = [
       'Speculative Return Stack Overflow: WARNING:',
       'XFS \\(\\w+\\): WARNING',
       'WARNING: See https',
+      // A pr_warn()/pr_err() whose text starts with `WARNING:` behind its pr_fmt prefix, such as the CPU
+      // mitigation messages of arch/x86/kernel/cpu/bugs.c (`Spectre V2 : WARNING: Unprivileged eBPF is
+      // enabled ...`, `RETBleed: WARNING: ...`): no stack, no __warn(). __warn() prints its header with no
+      // prefix (`WARNING: CPU: N PID: N at ...`, `WARNING: at f.c:N`, `WARNING: f.c:N at ...`), and those forms are kept.
+      '^[A-Za-z][\\w .()/+-]{0,60}?: WARNING: (?!CPU: \\d+ PID: |at |\\S+:\\d+ at )',
     ],
   },
   {

@@ -292,4 +292,23 @@ test('util-linux dmesg with caller ids (`[time] [    T300] `): each task\'s repo
   );
 });
 
+test('a pr_warn() whose text starts with `WARNING:` behind its pr_fmt prefix (CPU mitigations) is no report; __warn() headers are', () => {
+  const log = [
+    '[    0.120002] Spectre V2 : WARNING: Unprivileged eBPF is enabled with eIBRS on, data leaks possible via Spectre v2 BHB attacks!',
+    '[    0.120003] RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed attacks, data leaks possible!',
+    '[    0.120004] Spectre V2 : WARNING: IBRS mitigation selected on Enhanced IBRS CPU, this may cause unnecessary performance loss',
+    '[   10.000000] ------------[ cut here ]------------',
+    '[   10.000001] WARNING: CPU: 0 PID: 100 at mm/foo.c:12 foo_func+0x12/0x40',
+    '[   10.000002] Modules linked in:',
+    '[   10.000003] CPU: 0 PID: 100 Comm: a Not tainted 6.1.0 #1',
+    '[   10.000004] RIP: 0010:foo_func+0x12/0x40',
+    '[   10.000005] Call Trace:',
+    '[   10.000006]  <TASK>',
+    '[   10.000007]  bar_func+0x1/0x2',
+    '[   10.000008]  </TASK>',
+    '[   10.000009] ---[ end trace 0000000000000000 ]---',
+  ];
+  assert.equal(reportsOf(log.join('\n')).map((r) => r.title), ['WARNING in foo_func']);
+});
+
 test.run();
