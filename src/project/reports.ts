@@ -88,7 +88,9 @@ export const reportsProjector: Projector = {
   // 2: reports.seqs. 3: reports.long_lines, over-long lines read. 4: Rust panics of the pre-1.73 form
   // (`panicked at 'MSG', FILE:L:C`) titled with their message, their `kernel BUG at rust/helpers.c` kept in them.
   // 5: reports.wall_time. 6: skip-list entries and anchors of 2026-11-28 (titles of some reports change).
-  version: 6,
+  // 7: user-space lines (journal/syslog idents other than `kernel`, facility > 0) neither start nor join a report.
+  // 8: a user-space task's `traps: ... general protection fault ip:` and `X: WARNING:` lines behind a pr_fmt prefix are no reports.
+  version: 8,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
@@ -102,7 +104,7 @@ export const reportsProjector: Projector = {
 /** The projector's work; `pageLines` is the most log lines held at once (tests use small pages). */
 export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
   // The extractor (~15 ms to load) is loaded when a store has log lines to read, not by every `check`.
-  const [{OOPSES}, {HANGUP_REASON, ReportExtractor}] = await Promise.all([import('../reports/classes.js'), import('../reports/extract.js')]);
+  const [{OOPSES}, {HANGUP_REASON, ReportExtractor, isUserSpaceLine}] = await Promise.all([import('../reports/classes.js'), import('../reports/extract.js')]);
   /** Substrings every report header contains; a source with none of them has no report and is skipped quickly. */
   const headerNeedles = [...new Set(OOPSES.map((o) => o.header))];
   // One regex pass (RE2 over escaped literals) finds the same lines as a substring test per header, much faster.
@@ -154,7 +156,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
         // A line holding a newline itself: read this page's texts one by one.
         if (joined.length !== count) joined = null;
         const res = await db.result(
-          `SELECT seq, boot, ts_ns, caller, wall_time${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+          `SELECT seq, boot, ts_ns, caller, wall_time, facility${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
           range,
         );
         let rows = 0;
@@ -166,7 +168,8 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
           const tss = chunk.getColumnVector(2);
           const callers = chunk.getColumnVector(3);
           const walls = chunk.getColumnVector(4);
-          const texts = joined ? null : chunk.getColumnVector(5);
+          const facilities = chunk.getColumnVector(5);
+          const texts = joined ? null : chunk.getColumnVector(6);
           for (let i = 0; i < n; i++) {
             const seq = Number(seqs.getItem(i) as bigint);
             for (; ci < cuts.length && cuts[ci]!.seq < seq; ci++) pushCut(x, cutLines!, cuts[ci]!, before);
@@ -176,6 +179,7 @@ export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
               ts_ns: tss.getItem(i) as bigint | null,
               caller: callers.getItem(i) as string | null,
               wall_time: walls.getItem(i) as string | null,
+              user: isUserSpaceLine(format, facilities.getItem(i) as number | null),
               text: joined ? joined[rows + i]! : ((texts!.getItem(i) as string | null) ?? ''),
             };
             if (cutLines) {

@@ -343,6 +343,11 @@ export const OOPSES: OopsDef[] = [
       'Speculative Return Stack Overflow: WARNING:',
       'XFS \\(\\w+\\): WARNING',
       'WARNING: See https',
+      // A pr_warn()/pr_err() whose text starts with `WARNING:` behind its pr_fmt prefix, such as the CPU
+      // mitigation messages of arch/x86/kernel/cpu/bugs.c (`Spectre V2 : WARNING: Unprivileged eBPF is
+      // enabled ...`, `RETBleed: WARNING: ...`): no stack, no __warn(). __warn() prints its header with no
+      // prefix (`WARNING: CPU: N PID: N at ...`, `WARNING: at f.c:N`, `WARNING: f.c:N at ...`), and those forms are kept.
+      '^[A-Za-z][\\w .()/+-]{0,60}?: WARNING: (?!CPU: \\d+ PID: |at |\\S+:\\d+ at )',
     ],
   },
   {
@@ -443,7 +448,9 @@ export const OOPSES: OopsDef[] = [
     formats: [
       {title: 'general protection fault.*:', fmt: 'general protection fault in $1', alt: ['bad-access in $1'], stack: ripThenTrace()},
     ],
-    ignores: ['general protection fault .* error:\\d+ in '],
+    // A user-space task's fault, x86 show_signal(): `traps: comm[pid] general protection fault ip:.. sp:.. error:..`,
+    // then ` in file[...]` only when the code is in a file mapping (not for JIT or anonymous code).
+    ignores: ['general protection fault .* error:\\d+ in ', 'general protection fault ip:[0-9a-f]+ sp:[0-9a-f]+ error:[0-9a-f]+'],
   },
   {
     header: 'stack segment: ',

@@ -1,6 +1,6 @@
 import {FORMATS, formatById} from '../ingest/formats/index.js';
 import type {Format} from '../ingest/format.js';
-import {extractReports} from './extract.js';
+import {extractReports, isUserSpaceLine} from './extract.js';
 import type {ExtractedReport, ReportInputLine} from './types.js';
 
 /**
@@ -117,7 +117,7 @@ export function tokenizeLog(log: string[], formatId?: string): {lines: ReportInp
   log.forEach((raw, i) => {
     const seq = i + 1;
     const r = tok.line(raw.endsWith('\r') ? raw.slice(0, -1) : raw, seq);
-    if (r.t === 'log_lines') lines.push({seq, ts_ns: r.ts_ns, text: r.text, level: r.level, caller: r.caller, boot: r.boot});
+    if (r.t === 'log_lines') lines.push({seq, ts_ns: r.ts_ns, text: r.text, level: r.level, caller: r.caller, boot: r.boot, user: isUserSpaceLine(format!.id, r.facility)});
   });
   return {lines, format: format.id};
 }

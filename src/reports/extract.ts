@@ -90,6 +90,21 @@ export function cleanText(text: string): string {
   return t.replace(CONTROL, '');
 }
 
+/** Formats that name each line's writer (`host ident[pid]: `): their kernel lines have facility 0, the others NULL. */
+const IDENT_FORMATS = new Set(['journal', 'syslog']);
+
+/**
+ * A log line that user space wrote, not the kernel: another ident than
+ * `kernel` in a journal or syslog file (src/ingest/log/syslog.ts stores it
+ * with facility NULL), or a record whose syslog facility is not kern (0):
+ * the kernel gives its own records facility 0 and a write to /dev/kmsg
+ * never gets it (devkmsg_write() makes it LOG_USER).
+ */
+export function isUserSpaceLine(format: string | null, facility: number | null | undefined): boolean {
+  if (facility !== null && facility !== undefined) return facility !== 0;
+  return format !== null && IDENT_FORMATS.has(format);
+}
+
 export function contextOf(line: ReportInputLine): string {
   if (line.caller) {
     const c = callerContext(line.caller);
@@ -156,6 +171,8 @@ export class ReportExtractor {
       for (const rep of this.open.values()) rep.cut.push({seq: line.seq, titleIdx: rep.titleLines.length, unread: true, after: this.lastSeq, ended: rep.ended});
       return;
     }
+    // User-space lines (syslog idents other than `kernel`) are not kernel output: a report neither starts nor continues there.
+    if (line.user) return;
     this.lastSeq = line.seq;
     const text = cleanText(line.text);
     if (text.includes('serialport: VM disconnected.')) this.hangup = true;

@@ -1,4 +1,5 @@
 import {formatById} from '../ingest/formats/index.js';
+import {isUserSpaceLine} from './extract.js';
 import type {ReportInputLine} from './types.js';
 
 /**
@@ -32,5 +33,5 @@ export function cutLineInput(format: string, seq: number, head: string, before: 
   if (r === undefined || r.t === 'unparsed') return unread;
   if (r.t !== 'log_lines') return null;
   if (before.prefixed && r.ts_ns === null && r.caller === null) return unread;
-  return {seq, ts_ns: r.ts_ns, text: r.text, level: r.level, caller: r.caller, boot: before.boot, cut: 'head'};
+  return {seq, ts_ns: r.ts_ns, text: r.text, level: r.level, caller: r.caller, boot: before.boot, user: isUserSpaceLine(format, r.facility), cut: 'head'};
 }

@@ -20,6 +20,11 @@ export interface ReportInputLine {
   caller?: string | null;
   boot?: number | null;
   /**
+   * User space wrote the line (isUserSpaceLine): it never starts or joins a
+   * kernel report, whatever it says.
+   */
+  user?: boolean;
+  /**
    * The line was over 1 MiB and the ingest kept it as `unparsed`
    * (`line-too-long`) with only its first 64 KiB (src/reports/long-lines.ts):
    * `head` when those were read as a log line (`text`, `caller`, ... are

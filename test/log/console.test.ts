@@ -181,4 +181,43 @@ test('prefix variants: dmesg -d, -x with -T, --time-format iso, `<N>` on a conso
   assert.is(t.meta.wall_time_last, '2026-11-26T10:05:53');
 });
 
+test('util-linux dmesg caller ids: `[time] [  T300] ` after the time and a space, with every time form; a message starting with brackets stays text', () => {
+  const lines = sample('dmesg-util-linux-caller.log');
+  assert.is(sniffLog(lines)?.id, 'dmesg');
+  const d = tokenize(formatOf('dmesg'), lines);
+  accounted(d, lines);
+  assert.equal([...new Set(d.logs.map((r) => r.caller))], ['T300', 'C2', 'T77', 'T1', 'T412']);
+  assert.ok(d.logs.every((r) => r.ts_ns !== null && !r.text.startsWith('[')));
+  assert.is(d.logs[1]!.text, 'WARNING: CPU: 1 PID: 300 at mm/page_alloc.c:4567 __alloc_pages_noprof+0x2e4/0x350');
+  const t = tokenize(console_, [
+    'kern  :warn  : [   20.000002] [  T300] WARNING: x',
+    '<4>[   20.000003] [  T300] w',
+    '[Thu Nov 26 10:05:52 2026] [   C2] v',
+    '[  +0.000001] [  T300] u',
+    '2026-11-26T10:05:52,430205+00:00 [  T300] t',
+    '[   20.000004 <    0.000001>] [  T300]  dump_stack_lvl+0x5d/0x80',
+    '[   20.000005] [T1] not a caller id: too narrow for util-linux',
+    '[   20.000006] [ T123]x no space after it',
+    '[   20.000007] [TTM] Zone  kernel: Available graphics memory: 1024 KiB',
+  ]);
+  assert.equal(
+    t.logs.map((r) => [r.caller, r.text]),
+    [
+      ['T300', 'WARNING: x'],
+      ['T300', 'w'],
+      ['C2', 'v'],
+      ['T300', 'u'],
+      ['T300', 't'],
+      ['T300', ' dump_stack_lvl+0x5d/0x80'],
+      [null, '[T1] not a caller id: too narrow for util-linux'],
+      [null, '[ T123]x no space after it'],
+      [null, '[TTM] Zone  kernel: Available graphics memory: 1024 KiB'],
+    ],
+  );
+  assert.equal(t.logs.slice(0, 2).map((r) => [r.level, r.facility]), [[4, 0], [4, null]]);
+  // A record's next line is indented by the whole prefix, the caller id included (print_record adds it to the indent).
+  const c = tokenize(formatOf('dmesg'), ['[   20.000001] [    T300] first line', '                          second line']);
+  assert.equal(c.logs.map((r) => [r.caller, r.text]), [['T300', 'first line'], ['T300', 'second line']]);
+});
+
 test.run();

@@ -262,4 +262,53 @@ test('a report without an end line stops at a long pause or a new boot', () => {
   assert.equal([reps[0]!.comm, reps[0]!.pid], ['kvm_mm', 321]);
 });
 
+test('a user-space task\'s general protection fault (x86 show_signal) is no report, with or without ` in file[...]`; a kernel GPF is', () => {
+  const user = [
+    '[  100.000000] traps: node[4567] general protection fault ip:7f3a1c2d3e4f sp:7ffd2a3b4c50 error:0',
+    '[  100.500000] traps: a.out[4568] general protection fault ip:401136 sp:7ffe0f1a2b40 error:0 in a.out[1136,401000+1000]',
+    '[  100.600000] traps: a.out[4569] general protection fault ip:401136 sp:7ffe0f1a2b40 error:0 in a.out[401000+1000]',
+  ];
+  assert.equal(reportsOf(user.join('\n')), []);
+  const kernel = [
+    '[  200.000000] general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1] PREEMPT SMP KASAN',
+    '[  200.000001] CPU: 0 PID: 300 Comm: a Not tainted 6.1.0 #1',
+    '[  200.000002] RIP: 0010:foo_func+0x12/0x40',
+    '[  200.000003] Call Trace:',
+    '[  200.000004]  <TASK>',
+    '[  200.000005]  bar_func+0x1/0x2',
+    '[  200.000006]  </TASK>',
+  ];
+  assert.equal(reportsOf([...user, ...kernel].join('\n')).map((r) => r.title), ['general protection fault in foo_func']);
+});
+
+test('util-linux dmesg with caller ids (`[time] [    T300] `): each task\'s report is its own, titled as on a console', () => {
+  const lines = fs.readFileSync('samples/log/dmesg-util-linux-caller.log', 'utf8').trimEnd().split('\n');
+  assert.equal(
+    extractReports(tokenizeLog(lines).lines).map((r) => [r.title, r.corrupted, r.context]),
+    [
+      ['WARNING in foo_alloc_buffers', false, 'T300'],
+      ['BUG: sleeping function called from invalid context in my_notifier_invalidate_start', false, 'T77'],
+    ],
+  );
+});
+
+test('a pr_warn() whose text starts with `WARNING:` behind its pr_fmt prefix (CPU mitigations) is no report; __warn() headers are', () => {
+  const log = [
+    '[    0.120002] Spectre V2 : WARNING: Unprivileged eBPF is enabled with eIBRS on, data leaks possible via Spectre v2 BHB attacks!',
+    '[    0.120003] RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed attacks, data leaks possible!',
+    '[    0.120004] Spectre V2 : WARNING: IBRS mitigation selected on Enhanced IBRS CPU, this may cause unnecessary performance loss',
+    '[   10.000000] ------------[ cut here ]------------',
+    '[   10.000001] WARNING: CPU: 0 PID: 100 at mm/foo.c:12 foo_func+0x12/0x40',
+    '[   10.000002] Modules linked in:',
+    '[   10.000003] CPU: 0 PID: 100 Comm: a Not tainted 6.1.0 #1',
+    '[   10.000004] RIP: 0010:foo_func+0x12/0x40',
+    '[   10.000005] Call Trace:',
+    '[   10.000006]  <TASK>',
+    '[   10.000007]  bar_func+0x1/0x2',
+    '[   10.000008]  </TASK>',
+    '[   10.000009] ---[ end trace 0000000000000000 ]---',
+  ];
+  assert.equal(reportsOf(log.join('\n')).map((r) => r.title), ['WARNING in foo_func']);
+});
+
 test.run();

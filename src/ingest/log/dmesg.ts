@@ -173,7 +173,8 @@ function sniffKind(kinds: PrefixKind[]) {
 // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
 // 3: each line's wall-clock time (dmesg -T, --time-format iso) in log_lines.wall_time.
 // 4: relative-time prefixes (`dmesg -e`, `--time-format delta`) are read as prefixes, not as text.
-const PARSER_VERSION = 4;
+// 5: util-linux's caller id after the time and a space (`[   20.000002] [  T300] `) is read as the caller, not as text.
+const PARSER_VERSION = 5;
 
 function dmesgFormat(id: string, priority: number, description: string, sniff: (head: string[]) => boolean): Format {
   return {id, priority, description, parserVersion: PARSER_VERSION, sniff, createTokenizer: () => new DmesgTokenizer()};

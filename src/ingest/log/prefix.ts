@@ -7,6 +7,7 @@
  *   [   12.345678]            printk time (kernel/printk/printk.c print_time)
  *   [   12.345678 <  0.1>]    same with `dmesg -d` delta
  *   [ T123] [    C1] [T12345] caller id (CONFIG_PRINTK_CALLER), right after the time
+ *   [   12.345678] [  T123]  util-linux dmesg: the caller id after the time and a space
  *   <6>                        `dmesg -r` / console level prefix
  *   kern  :info  :             `dmesg -x` facility and level
  *   [Thu Nov 26 10:05:52 2026] `dmesg -T`
@@ -93,6 +94,23 @@ export function parseCaller(s: string, i: number): number {
   if (j === digitsStart || s.charCodeAt(j) !== C_RBRACKET) return -1;
   parsed.caller = s.slice(idStart, j);
   return j + 1;
+}
+
+/**
+ * util-linux `dmesg` prints the caller id as a field of its own after the
+ * time's separating space, right-aligned in a fixed width (print_record():
+ * `[%*s] `, 5 characters or the digits of pid_max and one, never fewer): `[   12.345678] [  T123] text`.
+ * At `i` (after that space): sets parsed.caller. The width and the space
+ * after it keep a message that itself starts with `[T1]` a message.
+ */
+function parseSpacedCaller(s: string, i: number): number {
+  const k = parseCaller(s, i);
+  if (k === -1) return -1;
+  if (k - i - 2 < 5 || (k < s.length && s.charCodeAt(k) !== C_SPACE)) {
+    parsed.caller = null;
+    return -1;
+  }
+  return k;
 }
 
 /** `<N>` (syslog priority): level = N & 7; facility only when N carries one (N >= 8). */
@@ -193,7 +211,8 @@ export function resetParsed(): void {
 /**
  * A whole dmesg-family prefix at `i`: optional `<N>` or `fac:level:`, then an
  * optional time (monotonic, ctime, relative or ISO), then an optional caller
- * id (not after an ISO time), then one optional space. At least one of
+ * id (the kernel's right after the time; util-linux's after the time and a
+ * space, also after an ISO time), then one optional space. At least one of
  * level or time must be present. Returns where the message text starts, or -1.
  */
 export function parseDmesgPrefix(s: string, i: number): number {
@@ -221,11 +240,19 @@ export function parseDmesgPrefix(s: string, i: number): number {
     any = true;
     const k2 = parseCaller(s, j);
     if (k2 !== -1) j = k2;
+    else if (s.charCodeAt(j) === C_SPACE) {
+      const k4 = parseSpacedCaller(s, j + 1);
+      if (k4 !== -1) j = k4;
+    }
   } else if (any || isDigit(s.charCodeAt(j))) {
     const k3 = parseIsoTime(s, j);
     if (k3 !== -1) {
       j = k3;
       any = true;
+      if (s.charCodeAt(j) === C_SPACE) {
+        const k4 = parseSpacedCaller(s, j + 1);
+        if (k4 !== -1) j = k4;
+      }
     }
   }
   if (!any) return -1;

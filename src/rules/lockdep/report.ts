@@ -4,7 +4,21 @@ import {damageNote, loadReportLines, loadReports, logCoverage, reportSeqsSql, ta
 import {defineRule, type Evidence, type RuleContext, type Severity} from '../types.js';
 
 const CLASSES = ['LOCKDEP'] as const;
-const MMU_PSEUDO_LOCK = 'mmu_notifier_invalidate_range_start';
+/**
+ * The pseudo-lock (a lockdep_map of mm/mmu_notifier.c) as a lock class name: report_locks.lock_name, with
+ * the `#N` and `/N` that __print_lock_name() may add. Functions named after it (`at:` sites, stack frames
+ * such as __mmu_notifier_invalidate_range_start) are not the lock.
+ */
+const MMU_PSEUDO_LOCK_NAME = /^mmu_notifier_invalidate_range_start(?:#\d+)?(?:\/\d+)?$/;
+/**
+ * Lines that name it as a lock (RE2, for the evidence query), in kernel/locking/lockdep.c's forms:
+ * print_lock_name()'s ` (name){usage}-{n:n}` (the lock being taken, held locks, `-> #N` chain entries),
+ * print_circular_lock_scenario()'s `lock(name);` and its `Chain exists of:` line (`a --> b --> c`).
+ */
+const MMU_PSEUDO_LOCK_LINE =
+  '\\(mmu_notifier_invalidate_range_start(#[0-9]+)?(/[0-9]+)?\\)\\{|lock\\(mmu_notifier_invalidate_range_start(#[0-9]+)?(/[0-9]+)?\\);' +
+  '|mmu_notifier_invalidate_range_start(#[0-9]+)?(/[0-9]+)? --> |--> mmu_notifier_invalidate_range_start(#[0-9]+)?(/[0-9]+)?(\\s|$)';
+const PSEUDO_ROLE = 'mmu_notifier pseudo-lock';
 
 const meta = {
   id: 'lockdep/report',
@@ -47,7 +61,7 @@ export default defineRule({
     const reports = await loadReports(ctx.db, CLASSES);
     if (reports.length === 0) return;
     const head = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
-      {pattern: MMU_PSEUDO_LOCK, role: 'mmu_notifier pseudo-lock'},
+      {pattern: MMU_PSEUDO_LOCK_LINE, role: PSEUDO_ROLE},
     ]);
     const locks = await loadLocks(ctx.db);
     for (const r of reports) {
@@ -63,7 +77,7 @@ export default defineRule({
         }
       }
       evidence.sort((a, b) => a.seq - b.seq);
-      const pseudo = names.some((n) => n.includes(MMU_PSEUDO_LOCK)) || evidence.some((e) => e.text.includes(MMU_PSEUDO_LOCK));
+      const pseudo = names.some((n) => MMU_PSEUDO_LOCK_NAME.test(n)) || evidence.some((e) => e.role === PSEUDO_ROLE);
       let message = formatMessage(meta, 'report', {
         title: r.title,
         task: task(r),

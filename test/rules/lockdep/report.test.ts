@@ -20,6 +20,20 @@ test('the lock chain is in the evidence and the mmu_notifier pseudo-lock is call
   assert.is(new Set(seqs).size, seqs.length, 'no line twice');
 });
 
+test('the pseudo-lock is named only where it is a lock: its call-out and labels ignore functions named after it', async () => {
+  const chain = (await checkFiles([`${S}/mmu-notifier-chain.txt`], {ruleIds: ['lockdep/report']})).findings[0]!;
+  const labelled = chain.evidence.filter((e) => e.role === 'mmu_notifier pseudo-lock').map((e) => e.text.trim());
+  assert.ok(labelled.length > 0);
+  // `(name){...}`, `lock(name);` and `a --> name --> b`, never a bare frame or an `at:` site of another lock.
+  assert.ok(labelled.every((t) => /\(mmu_notifier_invalidate_range_start\)\{|lock\(mmu_notifier_invalidate_range_start\);| --> mmu_notifier_invalidate_range_start --> /.test(t)), labelled.join('\n'));
+  const r = await checkFiles([`${S}/mmu-notifier-functions-only.txt`], {ruleIds: ['lockdep/report']});
+  assert.is(r.findings.length, 1);
+  const f = r.findings[0]!;
+  assert.not.match(f.message, /pseudo-lock/);
+  assert.ok(f.evidence.some((e) => e.text.includes('kvm_mmu_notifier_invalidate_range_start')), 'the function is in the evidence');
+  assert.equal(f.evidence.filter((e) => e.role === 'mmu_notifier pseudo-lock'), []);
+});
+
 test('an ordinary chain is not called out', async () => {
   const r = await checkFiles([`${S}/circular-dependency.txt`], {ruleIds: ['lockdep/report']});
   assert.is(r.findings.length, 1);
