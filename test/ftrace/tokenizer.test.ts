@@ -168,6 +168,21 @@ test('user stack traces and stack frames', () => {
   assert.equal([ev(rows[0]).event, ev(rows[1]).event, ev(rows[1]).body, ev(rows[1]).pid], ['user_stack', 'stack_frame', '<00007f1a2b3c4d5e>', 1977]);
 });
 
+test('a task named #tmux (a comm may be any text) is an event: the kernel indents it; comment lines start at column 0', () => {
+  for (const dialect of ['ftrace', 'trace-cmd'] as const) {
+    const rows = run(dialect, [
+      ...(dialect === 'trace-cmd' ? ['cpus=2'] : ['# tracer: nop', '#']),
+      '       #tmux-main-1234    [000] ..... 12345.678902: sched_process_exit: comm=#tmux-main pid=1234 prio=120',
+      '              #1-77      [001] .....  12345.678903: sched_process_exit: comm=#1 pid=77 prio=120',
+      '# entries-in-buffer/entries-written: 2/2   #P:2',
+    ]);
+    const [a, b, c] = rows.slice(-3);
+    assert.equal([ev(a).comm, ev(a).pid, ev(a).event], ['#tmux-main', 1234, 'sched_process_exit'], dialect);
+    assert.equal([ev(b).comm, ev(b).pid], ['#1', 77], dialect);
+    assert.is(c!.t, 'header', dialect);
+  }
+});
+
 test('trace-cmd print markers and console log lines', () => {
   const rows = run('trace-cmd', [
     'cpus=2',

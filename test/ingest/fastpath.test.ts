@@ -174,6 +174,12 @@ const GRAPH_EDGES = [
   ' 1)   0.2 us    |  foo [12a]();',
   ' 7)   0.2 us    |  cpu_without_task();',
   ' 1234567) 0.2 us |  huge_cpu();',
+  // A fast-path line, then one the string path records the task of (proc column) before it refuses it as
+  // an event (no `()`): the fast-path line is replayed first, so the next line without a proc column
+  // gets the later task (the replay came after it and restored <idle>).
+  ' 3)   <idle>-0    |   0.123 us   |  func();',
+  ' 3)    bash-1000  |   0.123 us   |  foo',
+  ' 3)   0.123 us   |  bar();',
 ];
 
 test('byte fast path and string path store identical rows (samples, shared formats and captures, edge lines; LF, CR LF and CR CR LF)', async () => {

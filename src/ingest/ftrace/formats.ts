@@ -46,7 +46,9 @@ export const traceCmdFormat: Format = {
   // 3: markers printed with sym-offset / sym-addr, context-info=0 and verbose latency lines, `UNKNOWN TYPE N` are read.
   // 4: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format); an over-long line's CR LF is counted wherever it is cut.
   // 5: a printk:console message printed with options/fields (`msg=text`) is read without `msg=`.
-  parserVersion: 5,
+  // 6: an indented line whose task name starts with `#` is an event, not a comment; the fast path's rows
+  //    of function_graph lines after a proc-column line the string path refused match the string path's.
+  parserVersion: 6,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
 };
@@ -55,7 +57,7 @@ export const ftraceFormat: Format = {
   id: 'ftrace',
   description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
   priority: 20,
-  parserVersion: 5, // as trace-cmd's
+  parserVersion: 6, // as trace-cmd's
   sniff: sniffFtrace,
   createTokenizer: (opts) => new FtraceTokenizer('ftrace', opts?.forced ?? false),
 };

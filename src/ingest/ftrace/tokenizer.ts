@@ -319,6 +319,9 @@ export class FtraceTokenizer implements Tokenizer {
   ) {}
 
   line(text: string, _seq: number): LineResult {
+    // A line the fast path read before this one is replayed first (see `last`), so that its effects on the
+    // tokenizer's state (the task on a CPU in function_graph output) come before this line's, not after.
+    if (this.lazyBuf !== null) this.materialize();
     const n = text.length;
     let i = 0;
     while (i < n) {
@@ -328,9 +331,12 @@ export class FtraceTokenizer implements Tokenizer {
     }
     if (i === n) return HEADER;
     const c0 = text.charCodeAt(i);
-    if (c0 === 35 /* # */) return this.comment(text);
+    // A task may be named `#tmux` (a comm is any text): the kernel right-aligns it in 16 columns, so its
+    // line is indented, while comment lines start at column 0. An indented `#` line with the `[cpu]`
+    // head is an event.
+    if (c0 === 35 /* # */ && (i === 0 || !this.scanBracket(text, i))) return this.comment(text);
 
-    if (this.scanBracket(text, i)) {
+    if (c0 === 35 || this.scanBracket(text, i)) {
       if (this.h.formMismatch) return this.formMismatch(text);
       this.eventCounts.bracket++;
       return this.classify(text, this.h.rest);
