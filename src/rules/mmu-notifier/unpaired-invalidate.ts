@@ -19,13 +19,16 @@ const meta = {
   messages: {
     exited: '{task} called {symbol} on mm {mm} range {range} at line {seq} (returned {ret}) and exited at line {exitSeq} without calling its invalidate_range_end. Subscribers such as KVM keep mmu_invalidate_in_progress raised: the guest or device hangs on this range.',
     aborted: '{task}: subscription {family} got invalidate_range_start for mm {mm} range {range} (line {seq}), then the non-blocking start of this invalidation failed with -EAGAIN (line {abortSeq}) and the subscription never got its invalidate_range_end. Subscriptions that succeeded before the failing one must be ended (kernel fix: call their end on -EAGAIN, keep subscriptions with invalidate_range_end last); otherwise e.g. KVM\'s mmu_invalidate_in_progress stays raised.',
-    captureEnd: '{task} called {symbol} on mm {mm} range {range} at line {seq} and no invalidate_range_end followed in the remaining {after} ms of the capture (the task ran on: last seen at line {lastSeq}). The end may lie after the capture, so this is inferred.',
+    captureEnd: '{task} called {symbol} on mm {mm} range {range} at line {seq} and no invalidate_range_end followed in the remaining {after} of the capture (the task ran on: last seen at line {lastSeq}). The end may lie after the capture, so this is inferred.',
     endWithoutStart: '{task} called {symbol} on mm {mm} range {range} at line {seq} with no matching start, although the task was in user space after the capture began (its syscall event at line {boundarySeq}: no invalidation spans a syscall\'s entry or exit) and no events were lost since.',
     endWithoutStartInferred: '{task} called {symbol} on mm {mm} range {range} at line {seq} with no matching start, although this task\'s previous invalidation was captured (line {prevSeq}) and no events were lost in between. Inferred: the start may lie before the capture if that invalidation was nested inside this one; a syscall event of the task between the capture\'s start and this end would settle it.',
     mismatch: '{task}: invalidate_range_end at line {endSeq} ({endMm} {endRange}) does not match its start at line {seq} ({mm} {range}). Subscribers track the range given to start; an end with another range leaves part of it invalidated forever or ends a range never started.',
   },
   options: z.object({
-    /** A start still open at the end of the capture is reported only if the capture continued this long after it (ms). */
+    /**
+     * A start still open at the end of the capture is reported only if the capture continued this long after it (ms).
+     * A counter clock has no unit: there the task running on after the start returned is what counts.
+     */
     minOpenMs: z.number().min(0).default(10),
   }),
   docs: 'docs/rules/mmu-notifier/unpaired-invalidate.md',
@@ -43,6 +46,8 @@ export default defineRule({
       `SELECT source_id, pid, max(seq) AS seq, max(ts_ns) AS ts_ns FROM events WHERE pid IS NOT NULL GROUP BY ALL`,
     );
     const last = new Map(lastSeen.map((r) => [`${r.source_id}|${r.pid}`, r]));
+    const counterClock = new Set((await ctx.db.all<{source_id: number}>(
+      `SELECT source_id FROM sources WHERE json_extract_string(meta, '$.clock') = 'counter'`)).map((r) => r.source_id));
     const gaps = await gapSpans(ctx);
     const byId = new Map(rows.map((r) => [r.inv_id, r]));
     const parents = await invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE level = 'notifier'`);
@@ -136,12 +141,14 @@ export default defineRule({
           continue;
         }
         const seen = last.get(`${src.source_id}|${r.pid}`);
-        const after = src.last_ts_ns !== null && r.ts_start_ns !== null ? Number(src.last_ts_ns - r.ts_start_ns) / 1e6 : 0;
+        const counter = counterClock.has(src.source_id);
+        const elapsed = src.last_ts_ns !== null && r.ts_start_ns !== null ? src.last_ts_ns - r.ts_start_ns : 0n;
+        const after = counter ? `${elapsed} clock ticks (a counter clock, unit unknown)` : `${(Number(elapsed) / 1e6).toFixed(1)} ms`;
         const ranOn = seen && r.seq !== null && seen.seq > (r.return_seq ?? r.seq);
-        if (after >= ctx.options.minOpenMs && ranOn) {
+        if ((counter || Number(elapsed) / 1e6 >= ctx.options.minOpenMs) && ranOn) {
           if (dup(r, 'open')) continue;
           mark(r, 'open');
-          await report(r, 'inferred', 'warning', formatMessage(meta, 'captureEnd', {...data, after: after.toFixed(1), lastSeq: seen!.seq}),
+          await report(r, 'inferred', 'warning', formatMessage(meta, 'captureEnd', {...data, after, lastSeq: seen!.seq}),
             `invalidate_range_start without end by the end of the capture: ${r.symbol}`,
             [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: seen!.seq, role: 'task last seen'}]);
         } else {

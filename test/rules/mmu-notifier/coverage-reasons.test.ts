@@ -87,4 +87,30 @@ test('events overwritten, as the entries header shows: an end without start is p
   }
 });
 
+// trace_clock counter (and x86-tsc) print a count without a unit: no milliseconds may be claimed from it.
+test('a start still open at the end of a counter-clock capture: reported in clock ticks, not milliseconds', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-cov-'));
+  try {
+    const probe = (cpu: number, ts: number, body: string) => `      kvm_mm-mut-4020    [00${cpu}] .....  ${ts}: ${body}`;
+    const range = 'mm=0xffff88810a5e2c40 start=0x7ffe8f002000 end=0x7ffe8f003000 flags=0x1 event=1';
+    const file = path.join(dir, 'counter.txt');
+    fs.writeFileSync(file, ['# tracer: nop', '#',
+      probe(0, 3813716240000, `mmu_inv_start: (__mmu_notifier_invalidate_range_start+0x0/0x1f0) ${range.replace('f002000 end=0x7ffe8f003000', 'f000000 end=0x7ffe8f001000')}`),
+      probe(0, 3813716241000, 'mmu_inv_start_ret: (zap_page_range_single+0x113/0x1d0 <- __mmu_notifier_invalidate_range_start) ret=0'),
+      probe(0, 3813716242000, `mmu_inv_end: (__mmu_notifier_invalidate_range_end+0x0/0x150) ${range.replace('f002000 end=0x7ffe8f003000', 'f000000 end=0x7ffe8f001000')}`),
+      probe(0, 3813716243000, 'mmu_inv_end_ret: (zap_page_range_single+0x13a/0x1d0 <- __mmu_notifier_invalidate_range_end)'),
+      probe(0, 3813716250000, `mmu_inv_start: (__mmu_notifier_invalidate_range_start+0x0/0x1f0) ${range}`),
+      probe(0, 3813716252500, 'mmu_inv_start_ret: (zap_page_range_single+0x113/0x1d0 <- __mmu_notifier_invalidate_range_start) ret=0'),
+      probe(1, 3813716262500, 'sys_getpid()'),
+      '',
+    ].join('\n'));
+    const r = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate']});
+    assert.equal(r.findings.map((f) => [f.severity, f.confidence]), [['warning', 'inferred']]);
+    assert.match(r.findings[0]!.message, /in the remaining 12500 clock ticks \(a counter clock, unit unknown\) of the capture/);
+    assert.not.match(r.findings[0]!.message, / ms /);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test.run();
