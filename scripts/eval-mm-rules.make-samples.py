@@ -358,10 +358,10 @@ def sleep_samples():
     vcpu = Task('tcmd', 'kvm_mm-vcpu0', 4280, cpu=0)
     first = r.lines[r.find('kvm_mm-vcpu0-4280  [000]  1550.361082')]
     kk = kvm_lines(r)
-    # blockable invalidations by the forking parent (COW write-protect, event=MMU_NOTIFY_PROTECTION_PAGE=4)
+    # blockable invalidations by the forking parent (COW write-protect, event=MMU_NOTIFY_PROTECTION_PAGE=3)
     for k in kk:
         if '4279' in k[3]:
-            wrap_kvm(r, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(r, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
     # vcpu0: a non-blockable start (flags=0) whose callback sleeps in D: inserted lines
     r.add_before(first, [
         vcpu.enter('1550.361079', CORE_S, rng(MM_KVM, 0x7f611f239000, 0x7f611f23a000, 0x0, 1)),
@@ -384,7 +384,7 @@ def sleep_samples():
     r = cap5_fork_base()
     for k in kvm_lines(r):
         if '4279' in k[3]:
-            wrap_kvm(r, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(r, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
     # a blockable start whose callback sleeps (allowed)
     r.add_after(r.lines[r.find('kvm_mm-mut-4279  [001]  1550.358649')], [
         tcmd('kvm_mm-mut', 4279, 1, '1550.358700', 'sched_switch', 'kvm_mm-mut:4279 [120] D ==> swapper/1:0 [120]'),
@@ -452,7 +452,7 @@ def unpaired_samples():
     vcpu = Task('tracefs', 'kvm_mm-vcpu0', 4021, 4020, 0)
     for k in kvm_lines(s):
         if 'kvm_mm-mut-4020' in k[3]:
-            wrap_kvm(s, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(s, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
         else:
             wrap_kvm(s, vcpu, MM_KVM, 0x1, 1, 'zap_page_range_single+0x113/0x1d0', k)
     nest = s.lines[s.find('kvm_mm-vcpu0-4021    (   4020) [000] .....  1522.498523')]
@@ -476,12 +476,12 @@ def unpaired_samples():
     for k in ks:
         if k[0] == '1550.358937':
             ts, st, en, line = k
-            r.add_before(line, [mut.enter(ts, CORE_S, rng(MM_KVM, st, en, 0x1, 4)), mut.enter(ts, KVM_S, rng(MM_KVM, st, en, 0x1, 4))])
+            r.add_before(line, [mut.enter(ts, CORE_S, rng(MM_KVM, st, en, 0x1, 3)), mut.enter(ts, KVM_S, rng(MM_KVM, st, en, 0x1, 3))])
             r.add_after(line, [mut.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0), mut.ret(ts, CORE_S, 'copy_page_range+0x1c5/0x1f0', 0),
-                               mut.enter(ts, CORE_E, rng(MM_KVM, st, en - 0x200000, 0x1, 4)), mut.enter(ts, KVM_E, rng(MM_KVM, st, en - 0x200000, 0x1, 4)),
+                               mut.enter(ts, CORE_E, rng(MM_KVM, st, en - 0x200000, 0x1, 3)), mut.enter(ts, KVM_E, rng(MM_KVM, st, en - 0x200000, 0x1, 3)),
                                mut.ret(ts, CORE_E, 'copy_page_range+0x1e0/0x1f0')])
         else:
-            wrap_kvm(r, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(r, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
     last = r.lines[r.find('kvm_mm-mut-4299  [001]  1550.361101: sys_exit_clone')]
     child_mm = 0xffff888109a3e880
     r.add_after(last, [
@@ -535,13 +535,13 @@ def contract_samples():
         if 'kvm_mm-mut-4020' in k[3]:
             if k[0] == '1522.496339':
                 ts, st, en, line = k
-                s.add_before(line, [mut.enter(ts, CORE_S, rng(MM_KVM, st, en, 0x1, 4)), mut.enter(ts, KVM_S, rng(MM_KVM, st, en, 0x1, 4))])
+                s.add_before(line, [mut.enter(ts, CORE_S, rng(MM_KVM, st, en, 0x1, 3)), mut.enter(ts, KVM_S, rng(MM_KVM, st, en, 0x1, 3))])
                 s.add_after(line, [mut.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0),
-                                   mut.enter(ts, 'gru_invalidate_range_start', rng(MM_KVM, st, en, 0x1, 4)),
+                                   mut.enter(ts, 'gru_invalidate_range_start', rng(MM_KVM, st, en, 0x1, 3)),
                                    mut.ret(ts, 'gru_invalidate_range_start', f'{CORE_S}+0x8c/0x1f0', -12),
                                    mut.ret(ts, CORE_S, 'copy_page_range+0x1c5/0x1f0', -12)])
             else:
-                wrap_kvm(s, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+                wrap_kvm(s, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
         else:
             wrap_kvm(s, vcpu, MM_KVM, 0x1, 1, 'zap_page_range_single+0x113/0x1d0', k)
     write(rule, 'positive', 'blockable-enomem-tracefs.txt', s.text(), {'findings': [
@@ -577,17 +577,17 @@ def multi_end_samples():
     for k in kvm_lines(s):
         if 'kvm_mm-mut-4020' in k[3] and k[0] == '1522.496369':
             ts, st, en, line = k
-            s.add_before(line, [mut.enter(ts, CORE_S, rng(MM_KVM, st, en, 0x1, 4)), mut.enter(ts, KVM_S, rng(MM_KVM, st, en, 0x1, 4))])
+            s.add_before(line, [mut.enter(ts, CORE_S, rng(MM_KVM, st, en, 0x1, 3)), mut.enter(ts, KVM_S, rng(MM_KVM, st, en, 0x1, 3))])
             s.add_after(line, [mut.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0),
-                               mut.enter(ts, 'gru_invalidate_range_start', rng(MM_KVM, st, en, 0x1, 4)),
+                               mut.enter(ts, 'gru_invalidate_range_start', rng(MM_KVM, st, en, 0x1, 3)),
                                mut.ret(ts, 'gru_invalidate_range_start', f'{CORE_S}+0x8c/0x1f0', 0),
                                mut.ret(ts, CORE_S, 'copy_page_range+0x1c5/0x1f0', 0),
-                               mut.enter(ts, CORE_E, rng(MM_KVM, st, en, 0x1, 4)),
-                               mut.enter(ts, KVM_E, rng(MM_KVM, st, en, 0x1, 4)),
-                               mut.enter(ts, 'gru_invalidate_range_end', rng(MM_KVM, st, en, 0x1, 4)),
+                               mut.enter(ts, CORE_E, rng(MM_KVM, st, en, 0x1, 3)),
+                               mut.enter(ts, KVM_E, rng(MM_KVM, st, en, 0x1, 3)),
+                               mut.enter(ts, 'gru_invalidate_range_end', rng(MM_KVM, st, en, 0x1, 3)),
                                mut.ret(ts, CORE_E, 'copy_page_range+0x1e0/0x1f0')])
         elif 'kvm_mm-mut-4020' in k[3]:
-            wrap_kvm(s, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(s, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
         else:
             wrap_kvm(s, vcpu, MM_KVM, 0x1, 1, 'zap_page_range_single+0x113/0x1d0', k)
     write(rule, 'positive', 'kvm-and-gru-ends-tracefs.txt', s.text(), {'findings': [
@@ -602,7 +602,7 @@ def multi_end_samples():
     s = Sample(CAP1_HEADER, cut(CAP1, 3240, 3300))
     for k in kvm_lines(s):
         if 'kvm_mm-mut-4020' in k[3]:
-            wrap_kvm(s, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(s, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
         else:
             wrap_kvm(s, vcpu, MM_KVM, 0x1, 1, 'zap_page_range_single+0x113/0x1d0', k)
     anchor = s.lines[s.find('kvm_mm-vcpu0-4021    (   4020) [000] .....  1522.498533')]
@@ -627,7 +627,7 @@ def interval_samples():
     vcpu = Task('tracefs', 'kvm_mm-vcpu0', 4021, 4020, 0)
     for k in kvm_lines(s):
         if 'kvm_mm-mut-4020' in k[3]:
-            wrap_kvm(s, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(s, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
         elif k[0] == '1522.498546':
             ts, st, en, line = k
             s.add_before(line, [vcpu.enter(ts, CORE_S, rng(MM_KVM, st, en, 0x1, 1)), vcpu.enter(ts, KVM_S, rng(MM_KVM, st, en, 0x1, 1))])
@@ -665,7 +665,7 @@ def interval_samples():
     s.add_after(vline, [kworker.enter('1522.498546', 'mmu_interval_notifier_insert', [('mm', f'0x{MM_KVM:x}'), ('start', '0x7f3221600000'), ('length', '0x100000')])])
     for k in kvm_lines(s):
         if 'kvm_mm-mut-4020' in k[3]:
-            wrap_kvm(s, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(s, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
         else:
             wrap_kvm(s, vcpu, MM_KVM, 0x1, 1, 'zap_page_range_single+0x113/0x1d0', k)
     # kvm_mm-vcpu0 removes right after its window returned
@@ -704,7 +704,7 @@ def hugetlb_samples():
     mut = Task('tcmd', 'kvm_mm-mut', 4279, cpu=1)
     for k in kvm_lines(r):
         if 'kvm_mm-mut-4279' in k[3]:
-            wrap_kvm(r, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+            wrap_kvm(r, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
     r.add_after(r.lines[r.find('kvm_mm-mut-4279  [001]  1550.358649')], [
         mut.enter('1550.358650', huge_pmd_unshare, [('mm', f'0x{MM_H:x}'), ('addr', '0x7f5000000000')]),
         mut.ret('1550.358651', huge_pmd_unshare, 'move_hugetlb_page_tables+0x1e4/0x2c0', 1),
@@ -729,13 +729,13 @@ def gup_samples():
                 continue
             ts, st, en, line = k
             if long_copy and ts == '1550.358649':
-                rr = rng(MM_KVM, st, en, 0x1, 4)
+                rr = rng(MM_KVM, st, en, 0x1, 3)
                 r.add_before(line, [mut.enter(ts, CORE_S, rr), mut.enter(ts, KVM_S, rr)])
                 r.add_after(line, [mut.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0), mut.ret(ts, CORE_S, 'copy_page_range+0x1c5/0x1f0', 0)])
                 r.add_after(r.lines[r.find('1550.358884: sched_switch')], [
                     mut.enter('1550.358930', CORE_E, rr), mut.enter('1550.358930', KVM_E, rr), mut.ret('1550.358931', CORE_E, 'copy_page_range+0x1e0/0x1f0')])
             else:
-                wrap_kvm(r, mut, MM_KVM, 0x1, 4, 'copy_page_range+0x1c5/0x1f0', k)
+                wrap_kvm(r, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
 
     r = cap5_fork_base()
     mut = Task('tcmd', 'kvm_mm-mut', 4279, cpu=1)
