@@ -196,10 +196,18 @@ function papa(): typeof import('papaparse') {
   return (papaModule ??= createRequire(import.meta.url)('papaparse') as typeof import('papaparse'));
 }
 
-/** Lines of CSV, or nothing for no rows (Papa.unparse with `fields` and no data adds a blank line). */
-function csvLines(rows: string[][]): string {
-  return rows.length ? papa().unparse(rows, {newline: '\n'}) + '\n' : '';
+/**
+ * Lines of CSV, or nothing for no rows (Papa.unparse with `fields` and no data adds a blank line). NULL
+ * (null) is an empty field and an empty string is `""`, as DuckDB's COPY writes them: unquoted, both were
+ * an empty field, so NULL and '' could not be told apart, and a one-column row of '' was a blank line,
+ * which CSV readers (Python's DictReader) skip.
+ */
+function csvLines(rows: (string | null)[][]): string {
+  return rows.length ? papa().unparse(rows, {newline: '\n', quotes: (v: unknown) => v === ''}) + '\n' : '';
 }
+
+/** A cell's CSV text, null for NULL (csvLines leaves it empty). */
+const csvCell = (v: Cell): string | null => (v === null || v === undefined ? null : cellText(v));
 
 /**
  * JSON keys for a result's columns: a name that repeats gets DuckDB's
@@ -249,7 +257,7 @@ interface Pieces {
 const PIECES: Record<'csv' | 'ndjson', Pieces> = {
   csv: {
     head: (columns) => csvLines([columns]),
-    rows: (_, rows) => csvLines(rows.map((r) => r.map(cellText))),
+    rows: (_, rows) => csvLines(rows.map((r) => r.map(csvCell))),
   },
   ndjson: {
     head: () => '',

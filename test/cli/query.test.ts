@@ -96,6 +96,22 @@ test('CSV quotes commas, quotes and newlines (papaparse round trip)', () => {
   assert.equal(parsed.data[1], ['a,b', 'say "hi"', 'two\nlines']);
 });
 
+test("CSV keeps NULL apart from '': NULL is an empty field, '' is \"\" (as DuckDB's COPY writes them)", () => {
+  const one = ktrail(['query', "SELECT * FROM (VALUES ('a'), (''), (NULL), ('b')) t(x)", '--db', db, '--format', 'csv']);
+  assert.is(one.code, 0, one.err);
+  // A one-column row of '' was a blank line, which CSV readers (Python's DictReader) skip.
+  assert.is(one.out, 'x\na\n""\n\nb\n');
+  const two = ktrail(['query', "SELECT * FROM (VALUES ('', 1), (NULL, NULL), ('x', 2)) t(s, n)", '--db', db, '--format', 'csv']);
+  assert.is(two.out, 's,n\n"",1\n,\nx,2\n');
+  const copied = path.join(dir, 'copy.csv');
+  const copy = ktrail(['query', `COPY (SELECT * FROM (VALUES ('', 1), (NULL, NULL), ('x', 2)) t(s, n)) TO '${copied}'`, '--db', db]);
+  assert.is(copy.code, 0, copy.err);
+  assert.is(two.out, fs.readFileSync(copied, 'utf8'), "the bytes of DuckDB's own COPY");
+  // JSON keeps them apart as null and "".
+  const nd = ktrail(['query', "SELECT * FROM (VALUES (''), (NULL)) t(x)", '--db', db, '--format', 'ndjson']);
+  assert.is(nd.out, '{"x":""}\n{"x":null}\n');
+});
+
 /** The cells of a table's data line, cut at the columns of its `----` rule line. */
 function tableCells(table: string, row = 0): string[] {
   const lines = table.replace(/\n$/, '').split('\n');
