@@ -2,6 +2,7 @@ import {Command, Errors, Flags} from '@oclif/core';
 import {isUserError, UserError} from '../errors.js';
 import {writeJson} from '../output/json-stream.js';
 import {writeError} from './error-output.js';
+import {dropOtherStdoutHandlers, guardStdout} from '../output/stdout-guard.js';
 
 /**
  * Base of every ktrail command: `--json` support (oclif's enableJsonFlag) and
@@ -18,6 +19,13 @@ export abstract class KtrailCommand extends Command {
    * more memory than the command itself on large results. The text is the
    * same as oclif's without a colour theme (ktrail sets none).
    */
+  protected async init(): Promise<void> {
+    // oclif's handler, added when its command module loaded, rethrows a failed write as a stack trace and exit 1.
+    guardStdout();
+    dropOtherStdoutHandlers();
+    await super.init();
+  }
+
   logJson(json: unknown): void {
     writeJson(json, (text) => process.stdout.write(text));
   }

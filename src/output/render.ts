@@ -1,6 +1,7 @@
 import {createRequire} from 'node:module';
 import {writeJson, writeJsonArray} from './json-stream.js';
 import {sanitizeTableCell} from './sanitize.js';
+import {stdoutError} from './stdout-guard.js';
 
 export type Cell = string | number | bigint | boolean | null | undefined | Date | object;
 export type OutputFormat = 'table' | 'csv' | 'json' | 'ndjson';
@@ -278,7 +279,10 @@ export function render(format: OutputFormat, columns: string[], rows: Cell[][]):
 
 /**
  * Standard output was closed by its reader (`ktrail query ... | head -1`):
- * the command ends quietly, with exit 0, as `head` asked for no more.
+ * the command ends quietly, with exit 0, as `head` asked for no more. Also
+ * thrown when stdout failed otherwise (a full disk): there is nothing more to
+ * write either, and the exit hook of src/cli/output-errors.ts reports that
+ * failure and exits 2.
  */
 export class OutputClosed extends Error {
   constructor() {
@@ -294,9 +298,10 @@ export class OutputClosed extends Error {
  */
 export async function writeStdout(text: string): Promise<void> {
   const out = process.stdout;
-  if (out.destroyed) throw new OutputClosed();
-  if (out.write(text)) return;
-  if (out.destroyed) throw new OutputClosed();
+  // A failed write (a full disk) leaves stdout open: each later write would fail again.
+  if (out.destroyed || stdoutError()) throw new OutputClosed();
+  if (out.write(text) && !stdoutError()) return;
+  if (out.destroyed || stdoutError()) throw new OutputClosed();
   await new Promise<void>((resolve) => {
     const done = () => {
       out.off('drain', done);
