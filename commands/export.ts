@@ -9,7 +9,7 @@ export default class Export extends KtrailCommand {
   static description = `Writes DIR/<table>/host=<HOST>/run=<RUN>/data_0.parquet for each table (default: the event log: sources, events, log_lines, markers, gaps, unparsed); readers take host and run from the path as columns of every row.
 Exporting the same host and run again replaces that partition only. Read them back with DuckDB:
   SELECT * FROM read_parquet('DIR/events/**/*.parquet', hive_partitioning = true)
-or with Spark, Trino or pandas over the same files. The database is opened read-only.
+or with Spark, Trino or pandas over the same files. The database is opened read-only; projections named by --table are first built when missing or older than the sources, as query does.
 --format perfetto writes one source (--source ID when the database has several) as a Chrome JSON trace FILE for ui.perfetto.dev: what ran on each CPU, mmu_notifier invalidation windows per task, trace markers, kernel reports, lost events and findings. See docs/export.md.`;
 
   static examples = [
@@ -40,6 +40,12 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     // Checked before the database is opened: a bad value is a usage error whatever the database holds.
     checkPartitionValue('host', host);
     checkPartitionValue('run', run);
+    // Projections named by --table are built first when missing or older than the sources, as `query` does:
+    // an export after another ingest wrote the rows of the sources before it.
+    if (flags.table) {
+      const {buildStaleProjectionsAt, projectionsNamedIn} = await import('../src/project/run.js');
+      await buildStaleProjectionsAt(flags.db, projectionsNamedIn(flags.table.join(' ')));
+    }
     const {openStore} = await import('../src/store/open.js');
     const db = await openStore(flags.db, {readOnly: true});
     let exported;

@@ -70,15 +70,30 @@ test('the event log of two runs, read back as one dataset: every row, host and r
   assert.ok(fs.existsSync(empty.tables[0].files[0]));
 });
 
-test('projections export once built; bad input is one line and exit 2', () => {
+test('projections are built first when missing or older than the sources, as query does; bad input is one line and exit 2', () => {
   const db = ingest('proj.duckdb', DMESG);
-  const missing = ktrail('export', '--db', db, '--out', out, '--table', 'reports');
+  const reports = () => Number(ktrail('query', 'SELECT count(*) FROM reports', '--db', db, '--format', 'csv').out.split('\n')[1]);
+  const exported = () => {
+    const r = ktrail('export', '--db', db, '--out', out, '--table', 'reports', '--json');
+    assert.is(r.code, 0, r.err);
+    return JSON.parse(r.out).tables[0].rows as number;
+  };
+  assert.is(exported(), reports(), 'a projection never built is built');
+  const before = reports();
+  assert.ok(before > 0);
+  ingest('proj.duckdb', 'samples/log/multi-boot-console.log');
+  // The projection built before this ingest: the export wrote its old rows.
+  const after = exported();
+  assert.ok(after > before, `${after} reports after a second source, ${before} before`);
+  assert.is(after, reports());
+  // findings is written by check, not built.
+  const missing = ktrail('export', '--db', db, '--out', out, '--table', 'findings');
   assert.is(missing.code, 2);
-  assert.match(missing.err, /^ktrail: no table reports in .*proj\.duckdb \(tables: .*events.*\)\n$/);
-  assert.is(ktrail('check', '--db', db).code, 0);
-  const r = ktrail('export', '--db', db, '--out', out, '--table', 'reports', '--json');
-  assert.is(r.code, 0, r.err);
-  assert.ok(JSON.parse(r.out).tables[0].rows > 0);
+  assert.match(missing.err, /^ktrail: no table findings in .*proj\.duckdb \(tables: .*events.*\)\n$/);
+  assert.is(ktrail('check', '--db', db).code, 1);
+  const f = ktrail('export', '--db', db, '--out', out, '--table', 'findings', '--json');
+  assert.is(f.code, 0, f.err);
+  assert.ok(JSON.parse(f.out).tables[0].rows > 0);
 
   for (const [args, message] of [
     [['--db', db, '--host', 'a/b'], /--host "a\/b": use letters, digits/],
