@@ -27,7 +27,7 @@ function errorText(err: unknown): string {
 }
 
 /** A DuckDB error as a one-line UserError. */
-function sqlError(err: unknown): UserError {
+export function sqlError(err: unknown): UserError {
   const msg = errorText(err).split('\n').map((l) => l.trim()).filter(Boolean);
   // DuckDB puts the error class on the first line and sometimes the detail ("LINE 1: ...") after it.
   return new UserError(`SQL error: ${(msg[0] ?? 'unknown error').replace(/^Failed to extract statements: /, '')}`);

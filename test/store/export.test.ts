@@ -107,6 +107,39 @@ test('projections are built first when missing or older than the sources, as que
   }
 });
 
+test('an export that fails or is refused leaves the previous export as it was: every table checked, then written aside and moved into place', () => {
+  const db = ingest('atomic.duckdb', DMESG);
+  const ds = path.join(tmp, 'atomic-ds');
+  const write = (sql: string) => assert.is(ktrail('query', sql, '--db', db, '--write').code, 0);
+  write('CREATE VIEW mine AS SELECT 1 AS x');
+  write('CREATE TABLE clash AS SELECT 1 AS run');
+  const first = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines', '--table', 'mine');
+  assert.is(first.code, 0, first.err);
+  const partition = (table: string) => path.join(ds, table, 'host=h', 'run=atomic');
+  // A file of our own in each partition tells the previous export's directory from a new one.
+  for (const t of ['log_lines', 'mine']) fs.writeFileSync(path.join(partition(t), 'previous'), t);
+  const kept = (table: string) => fs.existsSync(path.join(partition(table), 'previous')) && fs.existsSync(path.join(partition(table), 'data_0.parquet'));
+
+  // A view whose query fails: its partition was removed before the COPY, and the tables before it replaced.
+  write("CREATE OR REPLACE VIEW mine AS SELECT error('bad') AS x");
+  const failed = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines', '--table', 'mine');
+  assert.is(failed.code, 2);
+  assert.is(failed.err, 'ktrail: SQL error: Invalid Input Error: bad\n');
+  assert.ok(kept('log_lines') && kept('mine'));
+  // A table refused after others: checked before any is written.
+  const refused = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines', '--table', 'clash');
+  assert.is(refused.code, 2);
+  assert.match(refused.err, /^ktrail: table clash has a column named run/);
+  assert.ok(kept('log_lines'));
+  assert.equal(fs.readdirSync(ds).sort(), ['log_lines', 'mine'], 'no staging directory is left behind');
+
+  // A good export replaces the partition whole.
+  const again = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines');
+  assert.is(again.code, 0, again.err);
+  assert.equal(fs.readdirSync(partition('log_lines')), ['data_0.parquet']);
+  assert.equal(fs.readdirSync(ds).sort(), ['log_lines', 'mine']);
+});
+
 test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalidation windows, markers, lost events, reports', async () => {
   const probes = 'samples/rules/mmu-notifier/unpaired-invalidate/positive/eagain-abort-tracefs.txt';
   const lost = 'samples/rules/trace/lost-events/positive/pipe-lost.txt';
