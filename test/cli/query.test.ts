@@ -300,6 +300,17 @@ test('the database is opened read-only; SQL errors are one line, exit 2', () => 
   assert.is(ktrail(['query', 'SELECT 1 AS x;', '--db', db, '--format', 'csv']).out, 'x\n1\n');
 });
 
+test('SQL of comments only is an empty statement (was SQL error: Error in native callback)', () => {
+  for (const args of [['/* nothing */'], ['--', '--x'], ['-- a\n/* b */ ;\n'], ['-- c', '--write']]) {
+    const r = ktrail(['query', '--db', db, ...args]);
+    assert.is(r.err, 'ktrail: empty SQL statement (only comments)\n', args.join(' '));
+    assert.is(r.code, 2);
+  }
+  // A comment opener in a string is text, and SQL after a comment runs.
+  assert.is(ktrail(['query', "/* a */ SELECT '/*' AS x -- b", '--db', db, '--format', 'csv']).out, 'x\n/*\n');
+  assert.match(ktrail(['query', '/* a */ SELEC 1', '--db', db]).err, /^ktrail: SQL error: Parser Error/);
+});
+
 test('a write without --write is refused with a hint to it', () => {
   const r = ktrail(['query', 'CREATE TABLE mine AS SELECT 1 AS x', '--db', db]);
   assert.is(r.code, 2);
