@@ -1,3 +1,4 @@
+import {systemErrorText} from '../errors.js';
 import {sanitizeForTerminal} from './sanitize.js';
 
 /**
@@ -40,13 +41,6 @@ export function stdoutError(): NodeJS.ErrnoException | null {
 export function stdoutFailure(): NodeJS.ErrnoException | null {
   const err = stdoutError();
   return err && err.code !== 'EPIPE' ? err : null;
-}
-
-/** An errno error as a reason: `no space left on device (ENOSPC)`, not Node's `ENOSPC: no space left on device, write`. */
-export function systemErrorText(err: NodeJS.ErrnoException): string {
-  const m = /^([A-Z0-9]+): (.*?)(?:, \w+(?: '.*')?)?$/.exec(err.message ?? '');
-  if (m && m[1] === err.code) return `${m[2]} (${m[1]})`;
-  return err.message ?? String(err);
 }
 
 let installed = false;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {UserError} from '../errors.js';
+import {systemErrorText, UserError} from '../errors.js';
 import {makeTrackedTempDir} from '../temp-dirs.js';
 import type {Db} from './db.js';
 import {EVENT_LOG_TABLES} from './eventlog.js';
@@ -31,6 +31,28 @@ export interface ExportedTable {
   files: string[];
 }
 
+/**
+ * `--out` of a Parquet export that is there and is not a directory, refused
+ * before the database is read (it was 'internal error: EEXIST ...').
+ */
+export function checkOutDir(out: string): void {
+  let st;
+  try {
+    st = fs.statSync(out);
+  } catch {
+    return; // made, with its parents, when the tables are written
+  }
+  if (!st.isDirectory()) throw new UserError(`--out ${out} is not a directory; a Parquet export writes a directory of tables (give a new or existing directory)`);
+}
+
+/** Why the dataset directory could not be made or written, as one line naming it. */
+function outDirError(out: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (!e?.code) return e;
+  if (e.code === 'EEXIST' || e.code === 'ENOTDIR') return new UserError(`--out ${out}: it or a directory above it is a file, not a directory`);
+  return new UserError(`cannot write the dataset directory --out ${out}: ${systemErrorText(e)}`);
+}
+
 /** Characters a partition value may have: it becomes a directory name (`host=...`) and is read back as text. */
 const PARTITION_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -54,13 +76,18 @@ export async function exportTables(db: Db, opts: ExportOptions): Promise<Exporte
     const clash = (await db.columnNames(t)).find((c) => c === 'host' || c === 'run');
     if (clash) throw new UserError(`table ${t} has a column named ${clash}, which is a partition key of the export; export it with \`ktrail query "COPY ..."\``);
   }
-  fs.mkdirSync(opts.out, {recursive: true});
+  let staging;
+  try {
+    fs.mkdirSync(opts.out, {recursive: true});
+    staging = makeTrackedTempDir(opts.out, '.ktrail-export-');
+  } catch (err) {
+    throw outDirError(opts.out, err);
+  }
   // Every table is written into a staging directory first and moved into place once all of them were
   // written, so a failed export (a view whose query fails, a full disk) leaves the previous export of
   // this host and run as it was. The staging directory is at the top of DIR, not beside the partition:
   // DuckDB's `**` glob reads hidden directories too, and a `.run=...` beside `run=...` broke every read
   // of the table while it existed. It is removed at any exit (a signal's too).
-  const staging = makeTrackedTempDir(opts.out, '.ktrail-export-');
   try {
     const written: Array<{table: string; rows: number; dir: string}> = [];
     for (const [i, table] of wanted.entries()) {

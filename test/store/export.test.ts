@@ -140,6 +140,27 @@ test('an export that fails or is refused leaves the previous export as it was: e
   assert.equal(fs.readdirSync(ds).sort(), ['log_lines', 'mine']);
 });
 
+test('a bad --out is one line naming it and exit 2, before the database is read (was an internal error)', () => {
+  const db = ingest('out.duckdb', DMESG);
+  const file = path.join(tmp, 'a-file');
+  fs.writeFileSync(file, 'mine');
+  const dir = fs.mkdtempSync(path.join(tmp, 'a-dir-'));
+  for (const [args, message] of [
+    [['--out', file], `ktrail: --out ${file} is not a directory; a Parquet export writes a directory of tables (give a new or existing directory)`],
+    [['--out', path.join(file, 'ds')], `ktrail: --out ${path.join(file, 'ds')}: it or a directory above it is a file, not a directory`],
+    [['--format', 'perfetto', '--out', dir], `ktrail: --out ${dir} is a directory; --format perfetto writes one file (such as ${path.join(dir, 'trace.json')})`],
+    [['--format', 'perfetto', '--out', path.join(tmp, 'none', 'd', 'p.json')], `ktrail: --out ${path.join(tmp, 'none', 'd', 'p.json')}: directory ${path.join(tmp, 'none', 'd')} does not exist`],
+    [['--format', 'perfetto', '--out', path.join(file, 'p.json')], `ktrail: --out ${path.join(file, 'p.json')}: a directory above it does not exist or is a file`],
+    [['--format', 'perfetto', '--out', '/dev/full'], 'ktrail: cannot write --out /dev/full: no space left on device (ENOSPC)'],
+  ] as Array<[string[], string]>) {
+    const r = ktrail('export', '--db', db, ...args);
+    assert.is(r.err, `${message}\n`, args.join(' '));
+    assert.is(r.code, 2);
+  }
+  assert.is(fs.readFileSync(file, 'utf8'), 'mine');
+  assert.equal(fs.readdirSync(dir), []);
+});
+
 test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalidation windows, markers, lost events, reports', async () => {
   const probes = 'samples/rules/mmu-notifier/unpaired-invalidate/positive/eagain-abort-tracefs.txt';
   const lost = 'samples/rules/trace/lost-events/positive/pipe-lost.txt';
