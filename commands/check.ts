@@ -44,7 +44,8 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
   };
 
   async run(): Promise<unknown> {
-    const {argv, flags} = await this.parse(Check);
+    const {argv, flags, metadata} = await this.parse(Check);
+    this.refuseJsonWithFormat(flags, metadata);
     const files = argv as string[];
     if (files.length > 0 && flags.db) throw new UserError('give FILEs to check or --db PATH, not both (ingest the files into the store first with `ktrail ingest`)');
     if (files.length === 0 && !flags.db) throw new UserError('nothing to check: give capture/log FILEs or --db PATH');

@@ -52,6 +52,16 @@ export abstract class KtrailCommand extends Command {
     return this.fail(`internal error: ${message} (set DEBUG=1 for details)`, 2);
   }
 
+  /**
+   * `--json` with `--format` (query, check, report): --json printed JSON
+   * whatever --format said, so `--format csv` was silently ignored. Refused,
+   * unless --format is json, which writes the same JSON.
+   */
+  protected refuseJsonWithFormat(flags: {json?: boolean; format?: string}, metadata: {flags: Record<string, {setFromDefault?: boolean} | undefined>}): void {
+    if (!flags.json || flags.format === undefined || flags.format === 'json' || metadata.flags.format?.setFromDefault) return;
+    throw new UserError(`--json prints JSON; it cannot be given with --format ${flags.format} (give one of them)`);
+  }
+
   /** The error as every ktrail error is shown (writeError), then the exit. */
   private fail(message: string, exitCode: number): never {
     writeError(message, exitCode, this.jsonEnabled());

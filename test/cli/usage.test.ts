@@ -27,6 +27,19 @@ test('an unknown command names itself and the nearest command', () => {
   assert.is(usageError(['frobnicate']), "ktrail: unknown command 'frobnicate'; see ktrail --help");
 });
 
+test('--json with a --format other than json is refused (--json won, silently)', () => {
+  for (const [args, format] of [
+    [['query', 'SELECT 1', '--json', '--format', 'csv'], 'csv'],
+    [['query', 'SELECT 1', '--format', 'table', '--json'], 'table'],
+    [['check', 'x.log', '--json', '--format', 'markdown'], 'markdown'],
+    [['report', '--format', 'html', '--json'], 'html'],
+  ] as Array<[string[], string]>) {
+    const r = spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8'});
+    assert.is(r.stderr, `ktrail: --json prints JSON; it cannot be given with --format ${format} (give one of them)\n`, args.join(' '));
+    assert.is(r.status, 2);
+  }
+});
+
 test('an argument to a command that takes none is named, as query names one too many (was "unknown command \'sources\' (did you mean \'sources\'?)")', () => {
   assert.is(usageError(['query', 'SELECT 1', 'extra']), 'ktrail: Unexpected argument: extra; see ktrail query --help');
   assert.is(usageError(['sources', 'a.duckdb']), 'ktrail: Unexpected argument: a.duckdb; see ktrail sources --help');
