@@ -5,6 +5,7 @@
 // (not the whole @oclif/core index) renders help from oclif.manifest.json
 // without importing any command file.
 import {fileURLToPath} from 'node:url';
+import {guardStdout} from '../dist/src/output/stdout-guard.js';
 import {ensureFreshManifest} from '../dist/src/cli/manifest.js';
 import {helpCacheFile, helpRequest, printCachedHelp, recordHelp} from '../dist/src/cli/help-cache.js';
 
@@ -23,6 +24,8 @@ if (process.env.KTRAIL_SET_GLIBC_TUNABLES === '1') {
   delete process.env.KTRAIL_SET_GLIBC_TUNABLES;
 }
 
+// Before any output (cached help is written below): a stdout that cannot be written is one line and exit 2.
+guardStdout();
 const root = fileURLToPath(new URL('..', import.meta.url));
 await ensureFreshManifest(root);
 const argv = process.argv.slice(2);

@@ -11,7 +11,7 @@ export default class Check extends KtrailCommand {
   static description = `With FILEs, they are ingested into a temporary in-memory store first (the database is not written; the ingest's
 chunk files and any of DuckDB's spill files go to a private directory in the OS temp directory and are removed):
   ktrail check trace.txt dmesg.txt
-With --db and no FILE, the rules run over that store and its findings/coverage tables are rewritten.
+With --db and no FILE, the rules run over that store and its findings/coverage tables are rewritten; a --db that holds no ingested sources (:memory:, a DuckDB file that is not ktrail's) is an error, not a clean check.
 Exit status: 0 when no finding is at or above --fail-on (default error), 1 when there is one, 2 on usage or input errors.
 --severity only hides findings below it from the output; --fail-on counts every finding of the selected rules.
 A rule that could not look at a source (missing events or log lines, lost events) is listed under Coverage:
@@ -44,7 +44,8 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
   };
 
   async run(): Promise<unknown> {
-    const {argv, flags} = await this.parse(Check);
+    const {argv, flags, metadata} = await this.parse(Check);
+    this.refuseJsonWithFormat(flags, metadata);
     const files = argv as string[];
     if (files.length > 0 && flags.db) throw new UserError('give FILEs to check or --db PATH, not both (ingest the files into the store first with `ktrail ingest`)');
     if (files.length === 0 && !flags.db) throw new UserError('nothing to check: give capture/log FILEs or --db PATH');
@@ -53,10 +54,12 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
     // Ctrl-C and SIGTERM remove the temporary files; the first Ctrl-C on a stdin pipe or a streaming file (trace_pipe) ends that input.
     const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
-    const {limitRulesMemory, openStore} = await import('../src/store/open.js');
+    const {limitRulesMemory, openStore, requireSources} = await import('../src/store/open.js');
     const {optionsFromFlags, runRules} = await import('../src/rules/engine.js');
     // Checked before the (possibly long) ingest.
     const ruleOptions = optionsFromFlags(flags.option);
+    // FILEs are ingested into memory below; a --db must hold sources already.
+    if (flags.db) await requireSources(flags.db);
     const path = flags.db ?? ':memory:';
     const db = await openStore(path);
     let result;

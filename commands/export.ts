@@ -9,7 +9,7 @@ export default class Export extends KtrailCommand {
   static description = `Writes DIR/<table>/host=<HOST>/run=<RUN>/data_0.parquet for each table (default: the event log: sources, events, log_lines, markers, gaps, unparsed); readers take host and run from the path as columns of every row.
 Exporting the same host and run again replaces that partition only. Read them back with DuckDB:
   SELECT * FROM read_parquet('DIR/events/**/*.parquet', hive_partitioning = true)
-or with Spark, Trino or pandas over the same files. The database is opened read-only.
+or with Spark, Trino or pandas over the same files. The database is opened read-only; projections named by --table are first built when missing or older than the sources, as query does.
 --format perfetto writes one source (--source ID when the database has several) as a Chrome JSON trace FILE for ui.perfetto.dev: what ran on each CPU, mmu_notifier invalidation windows per task, trace markers, kernel reports, lost events and findings. See docs/export.md.`;
 
   static examples = [
@@ -34,12 +34,19 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     if (flags.format === 'perfetto') return this.perfetto(flags.db, flags.out, flags.source ?? null, flags);
     if (flags.source !== undefined) throw new UserError('--source is for --format perfetto; a Parquet export has every source (filter on source_id when reading)');
     if (flags.functions) throw new UserError('--functions is for --format perfetto');
-    const {checkPartitionValue, exportTables} = await import('../src/store/export.js');
+    const {checkOutDir, checkPartitionValue, exportTables} = await import('../src/store/export.js');
+    checkOutDir(flags.out);
     const host = flags.host ?? hostname().split('.')[0]!;
     const run = flags.run ?? path.basename(flags.db).replace(/\.[^.]*$/, '');
     // Checked before the database is opened: a bad value is a usage error whatever the database holds.
     checkPartitionValue('host', host);
     checkPartitionValue('run', run);
+    // Projections named by --table are built first when missing or older than the sources, as `query` does:
+    // an export after another ingest wrote the rows of the sources before it.
+    if (flags.table) {
+      const {buildStaleProjectionsAt, projectionsNamedIn} = await import('../src/project/run.js');
+      await buildStaleProjectionsAt(flags.db, projectionsNamedIn(flags.table.join(' ')));
+    }
     const {openStore} = await import('../src/store/open.js');
     const db = await openStore(flags.db, {readOnly: true});
     let exported;
@@ -60,11 +67,13 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     for (const f of ['host', 'run', 'table'] as const) {
       if (flags[f] !== undefined) throw new UserError(`--${f} is for --format parquet; a Perfetto trace holds one source`);
     }
+    const {checkOutFile, exportPerfetto} = await import('../src/store/perfetto.js');
+    // Before the projections are built: a mistyped --out is not worth a write to the database.
+    checkOutFile(out);
     const {openStore} = await import('../src/store/open.js');
     const {buildStaleProjectionsAt, projectionsNamedIn} = await import('../src/project/run.js');
     // The projections it reads are built first when missing or older than the sources (as `query` does).
     await buildStaleProjectionsAt(dbPath, projectionsNamedIn(`sched_switches mmu_invalidations reports${flags.functions ? ' function_calls' : ''}`));
-    const {exportPerfetto} = await import('../src/store/perfetto.js');
     const db = await openStore(dbPath, {readOnly: true});
     let summary;
     try {

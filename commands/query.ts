@@ -42,7 +42,8 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
 
   async run(): Promise<void> {
     const {readSqlFromStdin, sqlCommentFirst} = await import('../src/cli/sql-arg.js');
-    const {args, flags} = await this.parse(Query, sqlCommentFirst(this.argv));
+    const {args, flags, metadata} = await this.parse(Query, sqlCommentFirst(this.argv));
+    this.refuseJsonWithFormat(flags, metadata);
     const sql = args.sql === '-' ? await readSqlFromStdin() : args.sql;
     const {openStore} = await import('../src/store/open.js');
     const {runUserWrite, streamUserQuery} = await import('../src/store/query.js');

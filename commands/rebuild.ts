@@ -14,7 +14,8 @@ export default class Rebuild extends KtrailCommand {
   static summary = 'Drop every derived table and recompute projections and findings from the event log.';
   static description = `The event log (sources, events, log_lines, markers, gaps, unparsed) is never touched. Every projection,
 the findings and the coverage tables are dropped and built again; the same event log always gives the same rows.
-Use it after upgrading ktrail (projector versions changed) or to check that nothing derived has drifted.`;
+Use it after upgrading ktrail (projector versions changed) or to check that nothing derived has drifted.
+A database with no ingested sources, or a DuckDB file that is not ktrail's, is refused (nothing is added to it).`;
 
   static examples = ['<%= config.bin %> rebuild', '<%= config.bin %> rebuild --db run.duckdb --json'];
 
@@ -25,7 +26,8 @@ Use it after upgrading ktrail (projector versions changed) or to check that noth
   async run(): Promise<RebuildResult> {
     const {flags} = await this.parse(Rebuild);
     if (!existsSync(flags.db)) throw new UserError(`database ${flags.db} does not exist (create it with \`ktrail ingest FILE --db ${flags.db}\`)`);
-    const {limitRulesMemory, openStore} = await import('../src/store/open.js');
+    const {limitRulesMemory, openStore, requireSources} = await import('../src/store/open.js');
+    await requireSources(flags.db);
     const {rebuildAll} = await import('../src/project/run.js');
     const {runRules} = await import('../src/rules/engine.js');
     const {PROJECTORS} = await import('../src/project/index.js');

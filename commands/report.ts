@@ -27,7 +27,8 @@ input errors (no such database, or no check ever stored findings in it).`;
   };
 
   async run(): Promise<unknown> {
-    const {flags} = await this.parse(Report);
+    const {flags, metadata} = await this.parse(Report);
+    this.refuseJsonWithFormat(flags, metadata);
     const {openStore} = await import('../src/store/open.js');
     const {loadStoredResults} = await import('../src/rules/stored.js');
     const db = await openStore(flags.db, {readOnly: true});

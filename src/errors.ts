@@ -10,3 +10,10 @@ export class UserError extends Error {
 export function isUserError(err: unknown): err is UserError {
   return err instanceof UserError;
 }
+
+/** An errno error as a reason: `no space left on device (ENOSPC)`, not Node's `ENOSPC: no space left on device, write`. */
+export function systemErrorText(err: NodeJS.ErrnoException): string {
+  const m = /^([A-Z0-9]+): (.*?)(?:, \w+(?: '.*')?)?$/.exec(err.message ?? '');
+  if (m && m[1] === err.code) return `${m[2]} (${m[1]})`;
+  return err.message ?? String(err);
+}

@@ -2,6 +2,7 @@ import {Command, Errors, Flags} from '@oclif/core';
 import {isUserError, UserError} from '../errors.js';
 import {writeJson} from '../output/json-stream.js';
 import {writeError} from './error-output.js';
+import {dropOtherStdoutHandlers, guardStdout} from '../output/stdout-guard.js';
 
 /**
  * Base of every ktrail command: `--json` support (oclif's enableJsonFlag) and
@@ -18,6 +19,13 @@ export abstract class KtrailCommand extends Command {
    * more memory than the command itself on large results. The text is the
    * same as oclif's without a colour theme (ktrail sets none).
    */
+  protected async init(): Promise<void> {
+    // oclif's handler, added when its command module loaded, rethrows a failed write as a stack trace and exit 1.
+    guardStdout();
+    dropOtherStdoutHandlers();
+    await super.init();
+  }
+
   logJson(json: unknown): void {
     writeJson(json, (text) => process.stdout.write(text));
   }
@@ -42,6 +50,16 @@ export abstract class KtrailCommand extends Command {
     }
     if (process.env.DEBUG) process.stderr.write(`${err?.stack ?? message}\n`);
     return this.fail(`internal error: ${message} (set DEBUG=1 for details)`, 2);
+  }
+
+  /**
+   * `--json` with `--format` (query, check, report): --json printed JSON
+   * whatever --format said, so `--format csv` was silently ignored. Refused,
+   * unless --format is json, which writes the same JSON.
+   */
+  protected refuseJsonWithFormat(flags: {json?: boolean; format?: string}, metadata: {flags: Record<string, {setFromDefault?: boolean} | undefined>}): void {
+    if (!flags.json || flags.format === undefined || flags.format === 'json' || metadata.flags.format?.setFromDefault) return;
+    throw new UserError(`--json prints JSON; it cannot be given with --format ${flags.format} (give one of them)`);
   }
 
   /** The error as every ktrail error is shown (writeError), then the exit. */

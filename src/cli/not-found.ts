@@ -13,15 +13,38 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   // oclif joins the words it could not place into one id ("ingets foo" -> "ingets:foo"); the first word is the command.
   const words = opts.id.split(':');
   const known = opts.config.commandIDs;
+  const json = jsonWanted(opts.argv ?? [], opts.config.scopedEnvVar?.('CONTENT_TYPE'));
+  // A command that takes no argument, given one ("sources a.duckdb"): oclif made "sources:a.duckdb" of it,
+  // and this said "unknown command 'sources' (did you mean 'sources'?)". Said as the command's own parser says it.
+  for (let k = words.length - 1; k > 0; k--) {
+    const command = words.slice(0, k).join(':');
+    if (!known.includes(command)) continue;
+    const extra = extraArguments(words, k);
+    writeError(`Unexpected argument${extra.length === 1 ? '' : 's'}: ${extra.join(', ')}; see ktrail ${words.slice(0, k).join(' ')} --help`, 2, json);
+    process.exitCode = 2;
+    return;
+  }
   const given = words.join(' ');
   // "rules lst" is near "rules list"; in "qurey x" only the first word is the command.
   const nearWhole = nearest(given, known);
   const near = nearWhole ?? nearest(words[0]!, known);
   const hint = near ? ` (did you mean '${near.replace(/:/g, ' ')}'?)` : '';
   const message = `unknown command '${nearWhole ? given : words[0]}'${hint}; see ktrail --help`;
-  writeError(message, 2, jsonWanted(opts.argv ?? [], opts.config.scopedEnvVar?.('CONTENT_TYPE')));
+  writeError(message, 2, json);
   process.exitCode = 2;
 };
+
+/**
+ * The words of the id after the first `k` (the command), as they were given:
+ * from the command line when its first words make the id (an argument with
+ * a ':' in it is one word there), else split from the id.
+ */
+function extraArguments(words: string[], k: number): string[] {
+  const argv = process.argv.slice(2);
+  const id = words.join(':');
+  for (let m = k + 1; m <= argv.length; m++) if (argv.slice(0, m).join(':') === id) return argv.slice(k, m);
+  return words.slice(k);
+}
 
 /**
  * Whether the arguments ask for JSON output, by oclif's rule for a command

@@ -1,6 +1,7 @@
 import {createRequire} from 'node:module';
 import {writeJson, writeJsonArray} from './json-stream.js';
 import {sanitizeTableCell} from './sanitize.js';
+import {stdoutError} from './stdout-guard.js';
 
 export type Cell = string | number | bigint | boolean | null | undefined | Date | object;
 export type OutputFormat = 'table' | 'csv' | 'json' | 'ndjson';
@@ -196,10 +197,18 @@ function papa(): typeof import('papaparse') {
   return (papaModule ??= createRequire(import.meta.url)('papaparse') as typeof import('papaparse'));
 }
 
-/** Lines of CSV, or nothing for no rows (Papa.unparse with `fields` and no data adds a blank line). */
-function csvLines(rows: string[][]): string {
-  return rows.length ? papa().unparse(rows, {newline: '\n'}) + '\n' : '';
+/**
+ * Lines of CSV, or nothing for no rows (Papa.unparse with `fields` and no data adds a blank line). NULL
+ * (null) is an empty field and an empty string is `""`, as DuckDB's COPY writes them: unquoted, both were
+ * an empty field, so NULL and '' could not be told apart, and a one-column row of '' was a blank line,
+ * which CSV readers (Python's DictReader) skip.
+ */
+function csvLines(rows: (string | null)[][]): string {
+  return rows.length ? papa().unparse(rows, {newline: '\n', quotes: (v: unknown) => v === ''}) + '\n' : '';
 }
+
+/** A cell's CSV text, null for NULL (csvLines leaves it empty). */
+const csvCell = (v: Cell): string | null => (v === null || v === undefined ? null : cellText(v));
 
 /**
  * JSON keys for a result's columns: a name that repeats gets DuckDB's
@@ -249,7 +258,7 @@ interface Pieces {
 const PIECES: Record<'csv' | 'ndjson', Pieces> = {
   csv: {
     head: (columns) => csvLines([columns]),
-    rows: (_, rows) => csvLines(rows.map((r) => r.map(cellText))),
+    rows: (_, rows) => csvLines(rows.map((r) => r.map(csvCell))),
   },
   ndjson: {
     head: () => '',
@@ -270,7 +279,10 @@ export function render(format: OutputFormat, columns: string[], rows: Cell[][]):
 
 /**
  * Standard output was closed by its reader (`ktrail query ... | head -1`):
- * the command ends quietly, with exit 0, as `head` asked for no more.
+ * the command ends quietly, with exit 0, as `head` asked for no more. Also
+ * thrown when stdout failed otherwise (a full disk): there is nothing more to
+ * write either, and the exit hook of src/cli/output-errors.ts reports that
+ * failure and exits 2.
  */
 export class OutputClosed extends Error {
   constructor() {
@@ -286,9 +298,10 @@ export class OutputClosed extends Error {
  */
 export async function writeStdout(text: string): Promise<void> {
   const out = process.stdout;
-  if (out.destroyed) throw new OutputClosed();
-  if (out.write(text)) return;
-  if (out.destroyed) throw new OutputClosed();
+  // A failed write (a full disk) leaves stdout open: each later write would fail again.
+  if (out.destroyed || stdoutError()) throw new OutputClosed();
+  if (out.write(text) && !stdoutError()) return;
+  if (out.destroyed || stdoutError()) throw new OutputClosed();
   await new Promise<void>((resolve) => {
     const done = () => {
       out.off('drain', done);

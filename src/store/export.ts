@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {UserError} from '../errors.js';
+import {systemErrorText, UserError} from '../errors.js';
+import {makeTrackedTempDir} from '../temp-dirs.js';
 import type {Db} from './db.js';
 import {EVENT_LOG_TABLES} from './eventlog.js';
+import {sqlError} from './query.js';
 
 /**
  * `ktrail export`: tables of a database as Parquet files partitioned by host
@@ -29,6 +31,28 @@ export interface ExportedTable {
   files: string[];
 }
 
+/**
+ * `--out` of a Parquet export that is there and is not a directory, refused
+ * before the database is read (it was 'internal error: EEXIST ...').
+ */
+export function checkOutDir(out: string): void {
+  let st;
+  try {
+    st = fs.statSync(out);
+  } catch {
+    return; // made, with its parents, when the tables are written
+  }
+  if (!st.isDirectory()) throw new UserError(`--out ${out} is not a directory; a Parquet export writes a directory of tables (give a new or existing directory)`);
+}
+
+/** Why the dataset directory could not be made or written, as one line naming it. */
+function outDirError(out: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (!e?.code) return e;
+  if (e.code === 'EEXIST' || e.code === 'ENOTDIR') return new UserError(`--out ${out}: it or a directory above it is a file, not a directory`);
+  return new UserError(`cannot write the dataset directory --out ${out}: ${systemErrorText(e)}`);
+}
+
 /** Characters a partition value may have: it becomes a directory name (`host=...`) and is read back as text. */
 const PARTITION_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -42,29 +66,63 @@ export async function exportTables(db: Db, opts: ExportOptions): Promise<Exporte
   checkPartitionValue('host', opts.host);
   checkPartitionValue('run', opts.run);
   const wanted = opts.tables.length ? [...new Set(opts.tables)] : EVENT_LOG_TABLES.map((t) => t.name);
+  // Every table is checked before any is written: a refusal once came after the tables before it were replaced.
   for (const t of wanted) {
     if (!(await db.tableExists(t))) {
       const known = (await db.all<{name: string}>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")).map((r) => r.name);
       throw new UserError(`no table ${t} in ${db.path}${known.length ? ` (tables: ${known.join(', ')})` : ' (it has no tables)'}`);
     }
-  }
-  const out: ExportedTable[] = [];
-  for (const table of wanted) {
     // A column of the same name as a partition key would be shadowed by the path's value when read back.
-    const clash = (await db.columnNames(table)).find((c) => c === 'host' || c === 'run');
-    if (clash) throw new UserError(`table ${table} has a column named ${clash}, which is a partition key of the export; export it with \`ktrail query "COPY ..."\``);
-    const partition = path.join(opts.out, table, `host=${opts.host}`, `run=${opts.run}`);
-    // This host and run again: its old files go (a previous export may have written more of them).
-    fs.rmSync(partition, {recursive: true, force: true});
-    fs.mkdirSync(partition, {recursive: true});
-    // One file per partition, written as DuckDB scans the table (COPY ... PARTITION_BY held rows per
-    // partition: 600 MB peak RSS for 2M events). As with PARTITION_BY, host and run are in the path, not in
-    // the file: readers take them from it (hive_partitioning). An empty table still gets a file, so its
-    // columns can be read.
-    const file = path.join(partition, 'data_0.parquet');
-    // COPY answers with the number of rows it wrote.
-    const written = await db.one<{Count: bigint}>(`COPY (SELECT * FROM "${table}") TO '${file.replace(/'/g, "''")}' (FORMAT parquet)`);
-    out.push({table, rows: Number(written!.Count), dir: partition, files: [file]});
+    const clash = (await db.columnNames(t)).find((c) => c === 'host' || c === 'run');
+    if (clash) throw new UserError(`table ${t} has a column named ${clash}, which is a partition key of the export; export it with \`ktrail query "COPY ..."\``);
   }
-  return out;
+  let staging;
+  try {
+    fs.mkdirSync(opts.out, {recursive: true});
+    staging = makeTrackedTempDir(opts.out, '.ktrail-export-');
+  } catch (err) {
+    throw outDirError(opts.out, err);
+  }
+  // Every table is written into a staging directory first and moved into place once all of them were
+  // written, so a failed export (a view whose query fails, a full disk) leaves the previous export of
+  // this host and run as it was. The staging directory is at the top of DIR, not beside the partition:
+  // DuckDB's `**` glob reads hidden directories too, and a `.run=...` beside `run=...` broke every read
+  // of the table while it existed. It is removed at any exit (a signal's too).
+  try {
+    const written: Array<{table: string; rows: number; dir: string}> = [];
+    for (const [i, table] of wanted.entries()) {
+      const dir = path.join(staging.dir, `t${i}`);
+      fs.mkdirSync(dir);
+      // One file per partition, written as DuckDB scans the table (COPY ... PARTITION_BY held rows per
+      // partition: 600 MB peak RSS for 2M events). As with PARTITION_BY, host and run are in the path, not in
+      // the file: readers take them from it (hive_partitioning). An empty table still gets a file, so its
+      // columns can be read.
+      const file = path.join(dir, 'data_0.parquet');
+      let count;
+      try {
+        // COPY answers with the number of rows it wrote.
+        count = await db.one<{Count: bigint}>(`COPY (SELECT * FROM "${table.replace(/"/g, '""')}") TO '${file.replace(/'/g, "''")}' (FORMAT parquet)`);
+      } catch (err) {
+        throw sqlError(err);
+      }
+      written.push({table, rows: Number(count!.Count), dir});
+    }
+    const out: ExportedTable[] = [];
+    for (const [i, w] of written.entries()) {
+      const partition = path.join(opts.out, w.table, `host=${opts.host}`, `run=${opts.run}`);
+      fs.mkdirSync(path.dirname(partition), {recursive: true});
+      // This host and run again: its old files go (a previous export may have written more of them), moved
+      // aside first, as a directory cannot be renamed over one that has files.
+      try {
+        fs.renameSync(partition, path.join(staging.dir, `old${i}`));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      fs.renameSync(w.dir, partition);
+      out.push({table: w.table, rows: w.rows, dir: partition, files: [path.join(partition, 'data_0.parquet')]});
+    }
+    return out;
+  } finally {
+    staging.remove();
+  }
 }

@@ -60,6 +60,31 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
   }
 }
 
+/**
+ * For the commands that run the rules over a database's sources (`check
+ * --db`, `rebuild`): one that holds none is refused. `check --db :memory:`
+ * or a DuckDB file that is not ktrail's ran every rule over nothing and said
+ * 'all 0 rules evaluated on all 0 sources', exit 0, which a CI gate pointed
+ * at the wrong database reads as clean; and opening it read-write added
+ * ktrail's tables to the user's file. Read-only, so nothing is created.
+ */
+export async function requireSources(path: string): Promise<void> {
+  const hint = `ingest traces or logs first (ktrail ingest FILE --db ${path})`;
+  if (path === ':memory:') throw new UserError('--db :memory: holds no ingested sources (an in-memory database starts empty); give the database ktrail ingest wrote, or FILEs to check');
+  const db = await openStore(path, {readOnly: true});
+  try {
+    if (!(await db.tableExists('sources'))) {
+      const tables = Number((await db.one<{n: bigint}>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'main'"))!.n);
+      if (tables > 0) throw new UserError(`${path} is not a ktrail database (it has tables, but not ktrail's event log); give the database ktrail ingest wrote`);
+      throw new UserError(`${path} holds no ingested sources; ${hint}`);
+    }
+    const n = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources'))!.n);
+    if (n === 0) throw new UserError(`${path} holds no ingested sources; ${hint}`);
+  } finally {
+    db.close();
+  }
+}
+
 /** The files of database `path`: the file and its WAL. */
 export function databaseFiles(path: string): string[] {
   return [path, `${path}.wal`];

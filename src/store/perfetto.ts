@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import {UserError} from '../errors.js';
+import path from 'node:path';
+import {systemErrorText, UserError} from '../errors.js';
 import type {Db} from './db.js';
 
 /**
@@ -50,7 +51,12 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
   if (meta.clock === 'counter') throw new UserError(`source ${id} was recorded with a counter clock: its timestamps have no time unit to show`);
   if (src.first_ts_ns === null) throw new UserError(`source ${id} has no timestamps: nothing to put on a timeline`);
 
-  const fd = fs.openSync(out, 'w');
+  let fd: number;
+  try {
+    fd = fs.openSync(out, 'w');
+  } catch (err) {
+    throw outFileError(out, err);
+  }
   const counts: Record<string, number> = {};
   let n = 0;
   let pending = '';
@@ -194,10 +200,44 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
       }
     }
     fs.writeSync(fd, `${pending}\n]}\n`);
+  } catch (err) {
+    // A trace cut short does not open; a regular file is removed (not /dev/stdout or a pipe given as --out).
+    try {
+      if (fs.fstatSync(fd).isFile()) fs.unlinkSync(out);
+    } catch {
+      // already gone
+    }
+    throw outFileError(out, err);
   } finally {
     fs.closeSync(fd);
   }
   return {source_id: id, out, events: n, by_kind: counts};
+}
+
+/**
+ * `--out` of a Perfetto trace that is a directory, or under one that does
+ * not exist, refused before the database is read (it was 'internal error:
+ * EISDIR ...'). The file itself is made when the trace is written.
+ */
+export function checkOutFile(out: string): void {
+  let st;
+  try {
+    st = fs.statSync(out);
+  } catch {
+    const dir = path.dirname(out);
+    if (!fs.existsSync(dir)) throw new UserError(`--out ${out}: directory ${dir} does not exist`);
+    return;
+  }
+  if (st.isDirectory()) throw new UserError(`--out ${out} is a directory; --format perfetto writes one file (such as ${path.join(out, 'trace.json')})`);
+}
+
+/** A file system error of the trace file as one line naming it; other errors as they are. */
+function outFileError(out: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (!e?.code || !e.syscall) return e;
+  if (e.code === 'EISDIR') return new UserError(`--out ${out} is a directory; --format perfetto writes one file`);
+  if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return new UserError(`--out ${out}: a directory above it does not exist or is a file`);
+  return new UserError(`cannot write --out ${out}: ${systemErrorText(e)}`);
 }
 
 /** ns as the format's microseconds, keeping the ns as the fraction. */

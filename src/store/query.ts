@@ -27,7 +27,7 @@ function errorText(err: unknown): string {
 }
 
 /** A DuckDB error as a one-line UserError. */
-function sqlError(err: unknown): UserError {
+export function sqlError(err: unknown): UserError {
   const msg = errorText(err).split('\n').map((l) => l.trim()).filter(Boolean);
   // DuckDB puts the error class on the first line and sometimes the detail ("LINE 1: ...") after it.
   return new UserError(`SQL error: ${(msg[0] ?? 'unknown error').replace(/^Failed to extract statements: /, '')}`);
@@ -43,6 +43,8 @@ async function prepareOne(db: Db, sql: string): Promise<DuckDBPreparedStatement>
   try {
     extracted = await db.conn.extractStatements(sql);
   } catch (err) {
+    // DuckDB finds no statement in SQL that is only comments, and the package says 'Error in native callback'.
+    if (onlyComments(sql)) throw new UserError('empty SQL statement (only comments)');
     throw sqlError(err);
   }
   const n = extracted.count;
@@ -53,6 +55,15 @@ async function prepareOne(db: Db, sql: string): Promise<DuckDBPreparedStatement>
   } catch (err) {
     throw sqlError(err);
   }
+}
+
+/**
+ * Whether SQL is nothing but `--` and `/* *\/` comments, semicolons and
+ * whitespace. Quotes are not looked at: a comment opener inside a string
+ * literal can only make this say no (the quote before it is left), never yes.
+ */
+function onlyComments(sql: string): boolean {
+  return sql.replace(/--[^\n]*|\/\*[\s\S]*?(\*\/|$)/g, '').replace(/;/g, '').trim() === '';
 }
 
 /** DuckDB's TimeZone setting (the system's zone unless set otherwise); UTC if it cannot be read. */

@@ -96,6 +96,22 @@ test('CSV quotes commas, quotes and newlines (papaparse round trip)', () => {
   assert.equal(parsed.data[1], ['a,b', 'say "hi"', 'two\nlines']);
 });
 
+test("CSV keeps NULL apart from '': NULL is an empty field, '' is \"\" (as DuckDB's COPY writes them)", () => {
+  const one = ktrail(['query', "SELECT * FROM (VALUES ('a'), (''), (NULL), ('b')) t(x)", '--db', db, '--format', 'csv']);
+  assert.is(one.code, 0, one.err);
+  // A one-column row of '' was a blank line, which CSV readers (Python's DictReader) skip.
+  assert.is(one.out, 'x\na\n""\n\nb\n');
+  const two = ktrail(['query', "SELECT * FROM (VALUES ('', 1), (NULL, NULL), ('x', 2)) t(s, n)", '--db', db, '--format', 'csv']);
+  assert.is(two.out, 's,n\n"",1\n,\nx,2\n');
+  const copied = path.join(dir, 'copy.csv');
+  const copy = ktrail(['query', `COPY (SELECT * FROM (VALUES ('', 1), (NULL, NULL), ('x', 2)) t(s, n)) TO '${copied}'`, '--db', db]);
+  assert.is(copy.code, 0, copy.err);
+  assert.is(two.out, fs.readFileSync(copied, 'utf8'), "the bytes of DuckDB's own COPY");
+  // JSON keeps them apart as null and "".
+  const nd = ktrail(['query', "SELECT * FROM (VALUES (''), (NULL)) t(x)", '--db', db, '--format', 'ndjson']);
+  assert.is(nd.out, '{"x":""}\n{"x":null}\n');
+});
+
 /** The cells of a table's data line, cut at the columns of its `----` rule line. */
 function tableCells(table: string, row = 0): string[] {
   const lines = table.replace(/\n$/, '').split('\n');
@@ -282,6 +298,17 @@ test('the database is opened read-only; SQL errors are one line, exit 2', () => 
   }
   assert.is(ktrail(['query', ' ; ', '--db', db]).err, 'ktrail: empty SQL statement\n');
   assert.is(ktrail(['query', 'SELECT 1 AS x;', '--db', db, '--format', 'csv']).out, 'x\n1\n');
+});
+
+test('SQL of comments only is an empty statement (was SQL error: Error in native callback)', () => {
+  for (const args of [['/* nothing */'], ['--', '--x'], ['-- a\n/* b */ ;\n'], ['-- c', '--write']]) {
+    const r = ktrail(['query', '--db', db, ...args]);
+    assert.is(r.err, 'ktrail: empty SQL statement (only comments)\n', args.join(' '));
+    assert.is(r.code, 2);
+  }
+  // A comment opener in a string is text, and SQL after a comment runs.
+  assert.is(ktrail(['query', "/* a */ SELECT '/*' AS x -- b", '--db', db, '--format', 'csv']).out, 'x\n/*\n');
+  assert.match(ktrail(['query', '/* a */ SELEC 1', '--db', db]).err, /^ktrail: SQL error: Parser Error/);
 });
 
 test('a write without --write is refused with a hint to it', () => {

@@ -27,6 +27,31 @@ test('an unknown command names itself and the nearest command', () => {
   assert.is(usageError(['frobnicate']), "ktrail: unknown command 'frobnicate'; see ktrail --help");
 });
 
+test('--json with a --format other than json is refused (--json won, silently)', () => {
+  for (const [args, format] of [
+    [['query', 'SELECT 1', '--json', '--format', 'csv'], 'csv'],
+    [['query', 'SELECT 1', '--format', 'table', '--json'], 'table'],
+    [['check', 'x.log', '--json', '--format', 'markdown'], 'markdown'],
+    [['report', '--format', 'html', '--json'], 'html'],
+  ] as Array<[string[], string]>) {
+    const r = spawnSync(process.execPath, [bin, ...args], {cwd: dir, encoding: 'utf8'});
+    assert.is(r.stderr, `ktrail: --json prints JSON; it cannot be given with --format ${format} (give one of them)\n`, args.join(' '));
+    assert.is(r.status, 2);
+  }
+});
+
+test('an argument to a command that takes none is named, as query names one too many (was "unknown command \'sources\' (did you mean \'sources\'?)")', () => {
+  assert.is(usageError(['query', 'SELECT 1', 'extra']), 'ktrail: Unexpected argument: extra; see ktrail query --help');
+  assert.is(usageError(['sources', 'a.duckdb']), 'ktrail: Unexpected argument: a.duckdb; see ktrail sources --help');
+  assert.is(usageError(['rebuild', 'a.duckdb']), 'ktrail: Unexpected argument: a.duckdb; see ktrail rebuild --help');
+  assert.is(usageError(['export', 'a.duckdb', '--out', 'x']), 'ktrail: Unexpected argument: a.duckdb; see ktrail export --help');
+  assert.is(usageError(['rules', 'list', 'extra']), 'ktrail: Unexpected argument: extra; see ktrail rules list --help');
+  assert.is(usageError(['sources', 'a:b', 'c']), 'ktrail: Unexpected arguments: a:b, c; see ktrail sources --help');
+  const r = spawnSync(process.execPath, [bin, 'sources', 'a.duckdb', '--json'], {cwd: dir, encoding: 'utf8'});
+  assert.is(r.status, 2);
+  assert.equal(JSON.parse(r.stdout), {error: {message: 'Unexpected argument: a.duckdb; see ktrail sources --help', exit_code: 2}});
+});
+
 test('missing arguments, unknown flags and bad option values say what and where to look', () => {
   assert.is(usageError(['query']), 'ktrail: Missing 1 required arg: sql; see ktrail query --help');
   assert.is(usageError(['rules', 'explain']), 'ktrail: Missing 1 required arg: id; see ktrail rules explain --help');

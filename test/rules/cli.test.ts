@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {Db} from '../../src/store/db.js';
+import {openStore} from '../../src/store/open.js';
 
 // CLI-level tests of `check`, `rebuild` and `rules list|explain` (need `npx tsc -p .`; npm test builds first).
 
@@ -25,6 +27,37 @@ test('check FILE: findings grouped by rule with numbered evidence lines, coverag
   assert.match(r.out, /^\s+414 \| CPU:1 \[LOST 174255 EVENTS\]/m);
   assert.match(r.out, /Coverage: all 1 rules evaluated on all 1 sources\./);
   assert.match(r.out, /1 finding \(0 error, 1 warning, 0 info\) in 1 source; 0 at or above error\./);
+});
+
+test('check --db and rebuild refuse a database without sources, which read as clean (exit 0, all 0 rules evaluated); FILEs still check in memory', async () => {
+  const plain = path.join(tmp, 'plain.duckdb');
+  const noSources = path.join(tmp, 'no-sources.duckdb');
+  const bare = await Db.open(plain);
+  await bare.run('CREATE TABLE t AS SELECT 1 AS x');
+  bare.close();
+  // ktrail's tables, no source in them.
+  (await openStore(noSources)).close();
+  const none = `ktrail: ${noSources} holds no ingested sources; ingest traces or logs first (ktrail ingest FILE --db ${noSources})\n`;
+  const notOurs = `ktrail: ${plain} is not a ktrail database (it has tables, but not ktrail's event log); give the database ktrail ingest wrote\n`;
+  for (const [args, err] of [
+    [['check', '--db', ':memory:'], 'ktrail: --db :memory: holds no ingested sources (an in-memory database starts empty); give the database ktrail ingest wrote, or FILEs to check\n'],
+    [['check', '--db', noSources], none],
+    [['check', '--db', plain, '--format', 'json'], notOurs],
+    [['rebuild', '--db', noSources], none],
+    [['rebuild', '--db', plain], notOurs],
+  ] as Array<[string[], string]>) {
+    const r = ktrail(...args);
+    assert.is(r.err, err, args.join(' '));
+    assert.is(r.code, 2);
+  }
+  // Nothing of ktrail's was added to the user's file.
+  const after = await Db.open(plain, {readOnly: true});
+  try {
+    assert.equal((await after.all<{name: string}>("SELECT table_name AS name FROM information_schema.tables")).map((r) => r.name), ['t']);
+  } finally {
+    after.close();
+  }
+  assert.is(ktrail('check', CLEAN, '--rule', 'trace/lost-events').code, 0);
 });
 
 test('check FILE of dmesg -T: a finding without monotonic time shows the wall-clock time its lines printed', () => {

@@ -70,15 +70,30 @@ test('the event log of two runs, read back as one dataset: every row, host and r
   assert.ok(fs.existsSync(empty.tables[0].files[0]));
 });
 
-test('projections export once built; bad input is one line and exit 2', () => {
+test('projections are built first when missing or older than the sources, as query does; bad input is one line and exit 2', () => {
   const db = ingest('proj.duckdb', DMESG);
-  const missing = ktrail('export', '--db', db, '--out', out, '--table', 'reports');
+  const reports = () => Number(ktrail('query', 'SELECT count(*) FROM reports', '--db', db, '--format', 'csv').out.split('\n')[1]);
+  const exported = () => {
+    const r = ktrail('export', '--db', db, '--out', out, '--table', 'reports', '--json');
+    assert.is(r.code, 0, r.err);
+    return JSON.parse(r.out).tables[0].rows as number;
+  };
+  assert.is(exported(), reports(), 'a projection never built is built');
+  const before = reports();
+  assert.ok(before > 0);
+  ingest('proj.duckdb', 'samples/log/multi-boot-console.log');
+  // The projection built before this ingest: the export wrote its old rows.
+  const after = exported();
+  assert.ok(after > before, `${after} reports after a second source, ${before} before`);
+  assert.is(after, reports());
+  // findings is written by check, not built.
+  const missing = ktrail('export', '--db', db, '--out', out, '--table', 'findings');
   assert.is(missing.code, 2);
-  assert.match(missing.err, /^ktrail: no table reports in .*proj\.duckdb \(tables: .*events.*\)\n$/);
-  assert.is(ktrail('check', '--db', db).code, 0);
-  const r = ktrail('export', '--db', db, '--out', out, '--table', 'reports', '--json');
-  assert.is(r.code, 0, r.err);
-  assert.ok(JSON.parse(r.out).tables[0].rows > 0);
+  assert.match(missing.err, /^ktrail: no table findings in .*proj\.duckdb \(tables: .*events.*\)\n$/);
+  assert.is(ktrail('check', '--db', db).code, 1);
+  const f = ktrail('export', '--db', db, '--out', out, '--table', 'findings', '--json');
+  assert.is(f.code, 0, f.err);
+  assert.ok(JSON.parse(f.out).tables[0].rows > 0);
 
   for (const [args, message] of [
     [['--db', db, '--host', 'a/b'], /--host "a\/b": use letters, digits/],
@@ -90,6 +105,60 @@ test('projections export once built; bad input is one line and exit 2', () => {
     assert.match(e.err, message);
     assert.is(e.err.trim().split('\n').length, 1);
   }
+});
+
+test('an export that fails or is refused leaves the previous export as it was: every table checked, then written aside and moved into place', () => {
+  const db = ingest('atomic.duckdb', DMESG);
+  const ds = path.join(tmp, 'atomic-ds');
+  const write = (sql: string) => assert.is(ktrail('query', sql, '--db', db, '--write').code, 0);
+  write('CREATE VIEW mine AS SELECT 1 AS x');
+  write('CREATE TABLE clash AS SELECT 1 AS run');
+  const first = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines', '--table', 'mine');
+  assert.is(first.code, 0, first.err);
+  const partition = (table: string) => path.join(ds, table, 'host=h', 'run=atomic');
+  // A file of our own in each partition tells the previous export's directory from a new one.
+  for (const t of ['log_lines', 'mine']) fs.writeFileSync(path.join(partition(t), 'previous'), t);
+  const kept = (table: string) => fs.existsSync(path.join(partition(table), 'previous')) && fs.existsSync(path.join(partition(table), 'data_0.parquet'));
+
+  // A view whose query fails: its partition was removed before the COPY, and the tables before it replaced.
+  write("CREATE OR REPLACE VIEW mine AS SELECT error('bad') AS x");
+  const failed = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines', '--table', 'mine');
+  assert.is(failed.code, 2);
+  assert.is(failed.err, 'ktrail: SQL error: Invalid Input Error: bad\n');
+  assert.ok(kept('log_lines') && kept('mine'));
+  // A table refused after others: checked before any is written.
+  const refused = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines', '--table', 'clash');
+  assert.is(refused.code, 2);
+  assert.match(refused.err, /^ktrail: table clash has a column named run/);
+  assert.ok(kept('log_lines'));
+  assert.equal(fs.readdirSync(ds).sort(), ['log_lines', 'mine'], 'no staging directory is left behind');
+
+  // A good export replaces the partition whole.
+  const again = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines');
+  assert.is(again.code, 0, again.err);
+  assert.equal(fs.readdirSync(partition('log_lines')), ['data_0.parquet']);
+  assert.equal(fs.readdirSync(ds).sort(), ['log_lines', 'mine']);
+});
+
+test('a bad --out is one line naming it and exit 2, before the database is read (was an internal error)', () => {
+  const db = ingest('out.duckdb', DMESG);
+  const file = path.join(tmp, 'a-file');
+  fs.writeFileSync(file, 'mine');
+  const dir = fs.mkdtempSync(path.join(tmp, 'a-dir-'));
+  for (const [args, message] of [
+    [['--out', file], `ktrail: --out ${file} is not a directory; a Parquet export writes a directory of tables (give a new or existing directory)`],
+    [['--out', path.join(file, 'ds')], `ktrail: --out ${path.join(file, 'ds')}: it or a directory above it is a file, not a directory`],
+    [['--format', 'perfetto', '--out', dir], `ktrail: --out ${dir} is a directory; --format perfetto writes one file (such as ${path.join(dir, 'trace.json')})`],
+    [['--format', 'perfetto', '--out', path.join(tmp, 'none', 'd', 'p.json')], `ktrail: --out ${path.join(tmp, 'none', 'd', 'p.json')}: directory ${path.join(tmp, 'none', 'd')} does not exist`],
+    [['--format', 'perfetto', '--out', path.join(file, 'p.json')], `ktrail: --out ${path.join(file, 'p.json')}: a directory above it does not exist or is a file`],
+    [['--format', 'perfetto', '--out', '/dev/full'], 'ktrail: cannot write --out /dev/full: no space left on device (ENOSPC)'],
+  ] as Array<[string[], string]>) {
+    const r = ktrail('export', '--db', db, ...args);
+    assert.is(r.err, `${message}\n`, args.join(' '));
+    assert.is(r.code, 2);
+  }
+  assert.is(fs.readFileSync(file, 'utf8'), 'mine');
+  assert.equal(fs.readdirSync(dir), []);
 });
 
 test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalidation windows, markers, lost events, reports', async () => {
