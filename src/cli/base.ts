@@ -13,12 +13,6 @@ import {dropOtherStdoutHandlers, guardStdout} from '../output/stdout-guard.js';
 export abstract class KtrailCommand extends Command {
   static enableJsonFlag = true;
 
-  /**
-   * `--json` output, written in pieces (src/output/json-stream.ts): oclif's
-   * logJson builds the whole text and a token list for colouring, which took
-   * more memory than the command itself on large results. The text is the
-   * same as oclif's without a colour theme (ktrail sets none).
-   */
   protected async init(): Promise<void> {
     // oclif's handler, added when its command module loaded, rethrows a failed write as a stack trace and exit 1.
     guardStdout();
@@ -26,6 +20,12 @@ export abstract class KtrailCommand extends Command {
     await super.init();
   }
 
+  /**
+   * `--json` output, written in pieces (src/output/json-stream.ts): oclif's
+   * logJson builds the whole text and a token list for colouring, which took
+   * more memory than the command itself on large results. The text is the
+   * same as oclif's without a colour theme (ktrail sets none).
+   */
   logJson(json: unknown): void {
     writeJson(json, (text) => process.stdout.write(text));
   }

@@ -471,5 +471,4 @@ test('ktrail ingest reads a real capture and a dmesg behind a 2 MiB first line (
   }
 });
 
-let t0 = 0; test.before.each(() => { t0 = Date.now(); }); test.after.each((c) => { console.log('TIME', Date.now() - t0, c.__test__.slice(0,40)); });
 test.run();
