@@ -22,6 +22,9 @@ import type {ReportClass} from './types.js';
  *   `skip` adds function-name substrings to the global skip list;
  * - noStackTrace: the report legitimately has no stack trace;
  * - corrupted: reaching this format means the report is damaged;
+ * - oneStack: the kernel prints a few lines and then one dump_stack(), with
+ *   no end line: on x86 the report ends at the `</TASK>` that closes that
+ *   stack (the header line alone decides, as the report is still open);
  * - cls: the ktrail class when it differs from the OopsDef's.
  */
 export const STACK = '<stack>';
@@ -42,6 +45,7 @@ export interface TitleFormat {
   stack?: StackSpec;
   noStackTrace?: boolean;
   corrupted?: boolean;
+  oneStack?: boolean;
   cls?: ReportClass;
 }
 
@@ -189,24 +193,28 @@ export const OOPSES: OopsDef[] = [
         title: 'BUG: sleeping function called from invalid context at (.*)',
         fmt: 'BUG: sleeping function called from invalid context in $2',
         stack: callTrace('kmem_cache_alloc', 'slab_pre_alloc_hook', 'might_alloc', 'kmalloc', '__alloc_pages'),
+        oneStack: true,
         cls: 'ATOMIC_SLEEP',
       },
       {
         title: 'BUG: scheduling while atomic',
         fmt: 'BUG: scheduling while atomic in $1',
         stack: callTrace('schedule'),
+        oneStack: true,
         cls: 'SCHEDULING_WHILE_ATOMIC',
       },
       {
         title: 'BUG: scheduling in a non-blocking section',
         fmt: 'BUG: scheduling in a non-blocking section in $1',
         stack: callTrace('schedule'),
+        oneStack: true,
         cls: 'NON_BLOCK_SCHEDULE',
       },
       {
         title: 'BUG: using ([a-z_]+)\\(\\) in preemptible',
         fmt: 'BUG: using $1() in preemptible code in $2',
         stack: callTrace('dump_stack', 'preemption', 'preempt', 'debug_', 'processor_id', 'this_cpu'),
+        oneStack: true,
       },
       {
         title: 'BUG: workqueue leaked lock or atomic',

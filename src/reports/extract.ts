@@ -19,7 +19,8 @@ import type {ExtractedReport, ReportClass, ReportInputLine} from './types.js';
  * the CPU-context lines of the NMI backtraces. It ends at the next report
  * header in its context, after `---[ end trace`/`end Kernel panic` or the
  * closing `=====` of a sanitizer report (a panic that follows still belongs
- * to it), at a class `end` line, at a line more than MAX_REPORT_GAP_NS after
+ * to it), after the `</TASK>` closing the one stack of a `oneStack` format
+ * (likewise), at a class `end` line, at a line more than MAX_REPORT_GAP_NS after
  * the report's last line or in another boot, after MAX_REPORT_LINES lines,
  * or at the end of the input.
  */
@@ -62,6 +63,10 @@ interface Open {
   endRule: RegExp | null;
   /** Over-long lines met while the report was open (ReportInputLine.cut). */
   cut: CutLine[];
+  /** A oneStack format (header plus one dump_stack()): it ends after the `</TASK>` that closes its stack. */
+  oneStack: boolean;
+  /** `<IRQ>`, `<TASK>`, ... blocks of its stack open so far. */
+  stackDepth: number;
 }
 
 interface CutLine {
@@ -130,6 +135,10 @@ const framed = FRAMED_REPORTS.map((f) => ({header: new RegExp(f.header), end: ne
 const endOfReport = new RegExp(END_OF_REPORT);
 /** The x86 register dump (`__show_regs`): RIP, Code, RSP, the general registers, segments, CRn, DRn. */
 const REGS_AFTER_END = /^\s*(?:RIP: |Code: |RSP: |RAX: |RDX: |RBP: |R(?:10|13): |FS: |CS: |CR2: |DR[03]: |PKRU: )/;
+/** Header lines of formats that are one header plus one dump_stack() (TitleFormat.oneStack). */
+const oneStackTitles = new Map<OopsDef, RegExp[]>(OOPSES.map((o) => [o, o.formats.filter((f) => f.oneStack).map((f) => re(f.title))]));
+/** x86 show_trace_log_lvl() brackets each stack it walks: `<IRQ>` ... `</IRQ>`, then `<TASK>` ... `</TASK>` last. */
+const STACK_MARK = /^<(\/?)([A-Z][A-Z0-9_#]*)>$/;
 const oopsIgnores = new Map<OopsDef, RegExp[]>(OOPSES.map((o) => [o, (o.ignores ?? []).map((s) => new RegExp(s))]));
 
 /** Matches exactly the lines that contain some class header: one pass instead of one substring search per class. */
@@ -191,6 +200,8 @@ export class ReportExtractor {
     if (oops) {
       if (cur && startIgnores.some((r) => r.test(text))) {
         cur.ended = false;
+        // A panic (or oops) that continues the report prints stacks of its own: it ends as other reports do.
+        cur.oneStack = false;
         this.add(cur, line, text, true);
         this.checkEnd(cur, text);
         return;
@@ -203,6 +214,7 @@ export class ReportExtractor {
         oops, ctx, header: line, headerText: text, seqEnd: line.seq, lastTs: null, lines: [], seqs: [], titleLines: [], textLines: 0,
         skipText: false, cpuTraceback: false, ended: false, cutBy: null,
         endRule: framed.find((f) => f.header.test(text))?.end ?? null, cut: [],
+        oneStack: oneStackTitles.get(oops)!.some((r) => r.test(text)), stackDepth: 0,
       };
       this.open.set(ctx, rep);
       this.add(rep, line, text, true);
@@ -254,7 +266,11 @@ export class ReportExtractor {
   private checkEnd(rep: Open, text: string): void {
     if (rep.oops.end && re(rep.oops.end).test(text)) this.close(rep);
     else if (rep.endRule && rep.lines.length > 2 && rep.endRule.test(text)) rep.ended = true;
-    else if (endOfReport.test(text.trimStart())) {
+    else if (rep.oneStack && STACK_MARK.test(text.trim())) {
+      const [, close, name] = STACK_MARK.exec(text.trim())!;
+      if (!close) rep.stackDepth++;
+      else if (rep.stackDepth > 0 && --rep.stackDepth === 0 && name === 'TASK') rep.ended = true;
+    } else if (endOfReport.test(text.trimStart())) {
       if (text.includes('end Kernel panic')) this.close(rep);
       else rep.ended = true;
     } else if (rep.lines.length >= MAX_REPORT_LINES) this.close(rep);

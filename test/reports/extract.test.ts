@@ -107,6 +107,76 @@ test('scheduling in a non-blocking section and while atomic', () => {
   assert.equal([wa.comm, wa.pid], ['kworker/0:1', 21]);
 });
 
+test('a header-plus-one-stack report ends at the </TASK> closing its stack, not at a 10 s pause (samples/reports/atomic-sleep-then-dump-stack.txt)', () => {
+  // Unrelated lines and another task's dump_stack() within 10 s are not part of it.
+  const reps = reportsOf(fs.readFileSync('samples/reports/atomic-sleep-then-dump-stack.txt', 'utf8').trimEnd());
+  assert.equal(reps.map((r) => [r.class, r.seq_start, r.seq_end, r.corrupted, r.corrupted_reason]), [['ATOMIC_SLEEP', 1, 21, false, null]]);
+  assert.equal(reps[0]!.seqs, Array.from({length: 21}, (_, i) => i + 1));
+  assert.not.ok(reps[0]!.frames.some((f) => f.func === 'virtnet_poll_tx'));
+  assert.equal([reps[0]!.pid, reps[0]!.comm], [77, 'oom_reaper']);
+});
+
+test('one-stack reports: <IRQ> blocks and nested <TASK> blocks do not end them early; a taint notice or panic right after still belongs', () => {
+  const reps = reportsOf(`[    7.1] BUG: scheduling while atomic: swapper/0/0/0x00010002
+[    7.2] Preemption disabled at:
+[    7.3] [<ffffffff81234567>] irq_enter_rcu+0x10/0x80
+[    7.4] CPU: 0 PID: 0 Comm: swapper/0 Not tainted 6.12.0 #1
+[    7.5] Call Trace:
+[    7.6]  <IRQ>
+[    7.7]  dump_stack_lvl+0x5d/0x80
+[    7.8]  __schedule_bug+0x8a/0xa0
+[    7.9]  __schedule+0x6b6/0x7b0
+[    7.10]  schedule+0x44/0xb0
+[    7.11]  msleep+0x2c/0x40
+[    7.12]  my_timer_fn+0x20/0x40 [mydrv]
+[    7.13]  </IRQ>
+[    7.14]  <TASK>
+[    7.15]  <TASK>
+[    7.16]  default_idle+0x10/0x20
+[    7.17]  </TASK>
+[    7.18]  do_idle+0x1/0x2
+[    7.19]  </TASK>
+[    7.20] Disabling lock debugging due to kernel taint
+[    7.21] usb 1-1: new high-speed USB device number 2 using xhci_hcd
+[    8.1] BUG: sleeping function called from invalid context at kernel/locking/mutex.c:283
+[    8.2] in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 5, name: kworker/0:1
+[    8.3] CPU: 0 PID: 5 Comm: kworker/0:1 Not tainted 6.12.0 #1
+[    8.4] Call Trace:
+[    8.5]  <TASK>
+[    8.6]  dump_stack_lvl+0x5d/0x80
+[    8.7]  __might_resched+0x1f0/0x2e0
+[    8.8]  mutex_lock+0x1c/0x40
+[    8.9]  my_work_fn+0x20/0x40
+[    8.10]  </TASK>
+[    8.11] Kernel panic - not syncing: panic_on_taint set ...
+[    8.12] CPU: 0 PID: 5 Comm: kworker/0:1 Tainted: G        W          6.12.0 #1
+[    8.13] Call Trace:
+[    8.14]  <TASK>
+[    8.15]  panic+0x1/0x2
+[    8.16]  </TASK>
+[    8.17] Kernel Offset: disabled
+[    8.18] ---[ end Kernel panic - not syncing: panic_on_taint set ... ]---`);
+  assert.equal(reps.map((r) => [r.class, r.title, r.seq_start, r.seq_end, r.corrupted]), [
+    ['SCHEDULING_WHILE_ATOMIC', 'BUG: scheduling while atomic in msleep', 1, 20, false],
+    ['ATOMIC_SLEEP', 'BUG: sleeping function called from invalid context in my_work_fn', 22, 39, false],
+  ]);
+});
+
+test('multi-stack reports keep their end: a hung task report goes on past its first </TASK>', () => {
+  const [r, ...rest] = reportsOf(`[  200.000001] INFO: task kvm_mm:321 blocked for more than 143 seconds.
+[  200.000002] task:kvm_mm          state:D stack:0     pid:321   ppid:1      flags:0x00004000
+[  200.000003] Call Trace:
+[  200.000004]  <TASK>
+[  200.000005]  schedule+0x1/0x2
+[  200.000006]  mmu_interval_notifier_insert+0x1/0x2
+[  200.000007]  </TASK>
+[  200.000008] Showing all locks held in the system:
+[  200.000009] 1 lock held by khungtaskd/30:
+[  200.000010]  #0: ffffffff8d1234 (rcu_read_lock){....}-{1:3}, at: debug_show_all_locks+0x1/0x2`);
+  assert.is(rest.length, 0);
+  assert.equal([r!.class, r!.seq_end], ['HANG', 10]);
+});
+
 test('circular lockdep report: chain, held and acquiring locks', () => {
   const c = parseCorpusFile(fs.readFileSync('samples/reports/corpus/185', 'utf8'));
   const [r] = extractReports(tokenizeLog(c.log).lines);
