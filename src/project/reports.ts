@@ -90,7 +90,8 @@ export const reportsProjector: Projector = {
   // 5: reports.wall_time. 6: skip-list entries and anchors of 2026-11-28 (titles of some reports change).
   // 7: user-space lines (journal/syslog idents other than `kernel`, facility > 0) neither start nor join a report.
   // 8: a user-space task's `traps: ... general protection fault ip:` and `X: WARNING:` lines behind a pr_fmt prefix are no reports.
-  version: 8,
+  // 9: a header plus one dump_stack() (sleeping in atomic, scheduling while atomic, ...) ends at its stack's `</TASK>`.
+  version: 9,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
