@@ -50,7 +50,33 @@ function outDirError(out: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
   if (!e?.code) return e;
   if (e.code === 'EEXIST' || e.code === 'ENOTDIR') return new UserError(`--out ${out}: it or a directory above it is a file, not a directory`);
+  // /proc and /sys answer ENOENT to a mkdir under a directory that is there.
+  if (e.code === 'ENOENT' && e.syscall === 'mkdir') return new UserError(`--out ${out}: directory ${e.path} cannot be made there (${systemErrorText(e)})`);
   return new UserError(`cannot write the dataset directory --out ${out}: ${systemErrorText(e)}`);
+}
+
+/**
+ * Makes `dir` and its missing parents one at a time. Node's recursive
+ * mkdirSync loops forever (100% CPU) where a directory cannot be made and
+ * mkdir answers ENOENT though the parent is there (/proc/x, /sys/...); one
+ * component at a time, that ENOENT is an error.
+ */
+function mkdirParents(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  while (!fs.existsSync(d)) {
+    missing.push(d);
+    const up = path.dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(m).isDirectory()) throw err;
+    }
+  }
 }
 
 /** Characters a partition value may have: it becomes a directory name (`host=...`) and is read back as text. */
@@ -78,7 +104,7 @@ export async function exportTables(db: Db, opts: ExportOptions): Promise<Exporte
   }
   let staging;
   try {
-    fs.mkdirSync(opts.out, {recursive: true});
+    mkdirParents(opts.out);
     staging = makeTrackedTempDir(opts.out, '.ktrail-export-');
   } catch (err) {
     throw outDirError(opts.out, err);
@@ -110,7 +136,7 @@ export async function exportTables(db: Db, opts: ExportOptions): Promise<Exporte
     const out: ExportedTable[] = [];
     for (const [i, w] of written.entries()) {
       const partition = path.join(opts.out, w.table, `host=${opts.host}`, `run=${opts.run}`);
-      fs.mkdirSync(path.dirname(partition), {recursive: true});
+      mkdirParents(path.dirname(partition));
       // This host and run again: its old files go (a previous export may have written more of them), moved
       // aside first, as a directory cannot be renamed over one that has files.
       try {

@@ -11,7 +11,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-export-'));
 const out = path.join(tmp, 'dataset');
 
 function ktrail(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}});
+  // A timeout: a regression that hangs (recursive mkdir under /proc spun forever) fails instead.
+  const r = spawnSync(process.execPath, ['bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}, timeout: 60_000});
   return {code: r.status, out: r.stdout, err: r.stderr};
 }
 
@@ -159,6 +160,18 @@ test('a bad --out is one line naming it and exit 2, before the database is read 
   }
   assert.is(fs.readFileSync(file, 'utf8'), 'mine');
   assert.equal(fs.readdirSync(dir), []);
+});
+
+test('an --out whose directory cannot be made (under /proc) is one line and exit 2 (recursive mkdir spun at 100% CPU)', () => {
+  if (!fs.existsSync('/proc/self')) return;
+  const db = ingest('proc.duckdb', DMESG);
+  for (const [out, dir] of [['/proc/ktrail-x', '/proc/ktrail-x'], ['/proc/ktrail-x/y/z', '/proc/ktrail-x']]) {
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['bin/run.js', 'export', '--db', db, '--out', out!], {encoding: 'utf8', timeout: 20_000});
+    assert.ok(Date.now() - started < 20_000, `${out}: timed out`);
+    assert.is(r.stderr, `ktrail: --out ${out}: directory ${dir} cannot be made there (no such file or directory (ENOENT))\n`);
+    assert.is(r.status, 2);
+  }
 });
 
 test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalidation windows, markers, lost events, reports', async () => {
