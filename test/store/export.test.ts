@@ -174,6 +174,38 @@ test('an --out whose directory cannot be made (under /proc) is one line and exit
   }
 });
 
+test('--format perfetto: a failed export leaves the previous trace as it was (it was truncated first); a good one replaces it, mode kept', async () => {
+  const db = ingest('replace.duckdb', TRACE);
+  const trace = path.join(tmp, 'replace.json');
+  const ok = ktrail('export', '--db', db, '--format', 'perfetto', '--out', trace);
+  assert.is(ok.code, 0, ok.err);
+  const previous = fs.readFileSync(trace, 'utf8');
+  fs.chmodSync(trace, 0o640);
+  // A findings table whose rows fail to read: the query comes after the trace's first events were written.
+  const w = await Db.open(db);
+  try {
+    await w.run("CREATE VIEW findings AS SELECT error('bad') AS ts_ns, 1 AS ts_end_ns, 'r' AS rule, 't' AS title, 's' AS severity, 'f' AS fingerprint, 1 AS source_id");
+  } finally {
+    w.close();
+  }
+  const failed = ktrail('export', '--db', db, '--format', 'perfetto', '--out', trace);
+  assert.is(failed.code, 2, failed.err);
+  assert.match(failed.err, /^ktrail: .*bad/);
+  assert.is(fs.readFileSync(trace, 'utf8'), previous, 'the previous trace is whole');
+  assert.equal(fs.readdirSync(tmp).filter((f) => f.includes('.tmp')), [], 'no temporary file is left');
+  const w2 = await Db.open(db);
+  try {
+    await w2.run('DROP VIEW findings');
+  } finally {
+    w2.close();
+  }
+  fs.writeFileSync(trace, 'old');
+  const again = ktrail('export', '--db', db, '--format', 'perfetto', '--out', trace);
+  assert.is(again.code, 0, again.err);
+  assert.is(fs.readFileSync(trace, 'utf8'), previous);
+  assert.is(fs.statSync(trace).mode & 0o777, 0o640);
+});
+
 test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalidation windows, markers, lost events, reports', async () => {
   const probes = 'samples/rules/mmu-notifier/unpaired-invalidate/positive/eagain-abort-tracefs.txt';
   const lost = 'samples/rules/trace/lost-events/positive/pipe-lost.txt';
