@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import {hostname} from 'node:os';
 import path from 'node:path';
 import {systemErrorText, UserError} from '../errors.js';
 import {makeTrackedTempDir} from '../temp-dirs.js';
@@ -79,6 +80,64 @@ function mkdirParents(dir: string): void {
   }
 }
 
+/**
+ * Staging directories are `DIR/.ktrail-export-<pid>.<host>-XXXXXX`: on this
+ * host the pid tells whether their export still runs (DIR may be shared).
+ */
+const STAGING_PREFIX = '.ktrail-export-';
+/** A staging directory of another host, or without a pid (made before it was named), is an export's for at most this long. */
+const STALE_UNNAMED_MS = 60 * 60 * 1000;
+
+/**
+ * Removes the staging directories of exports that were killed (SIGKILL, a
+ * power cut): nothing else removes them. Only those of this host whose
+ * process is gone, and those of another host or without a pid in their name
+ * older than an hour; another export running into the same DIR keeps its own.
+ */
+function removeStaleStaging(out: string): void {
+  let names;
+  try {
+    names = fs.readdirSync(out);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(STAGING_PREFIX)) continue;
+    const dir = path.join(out, name);
+    const [, pid, host] = /^(\d+)\.([A-Za-z0-9]*)-/.exec(name.slice(STAGING_PREFIX.length)) ?? [];
+    let stale;
+    if (pid !== undefined && host === thisHost()) stale = Number(pid) !== process.pid && !processAlive(Number(pid));
+    else {
+      try {
+        stale = Date.now() - fs.statSync(dir).mtimeMs > STALE_UNNAMED_MS;
+      } catch {
+        continue;
+      }
+    }
+    if (!stale) continue;
+    try {
+      fs.rmSync(dir, {recursive: true, force: true});
+    } catch {
+      // Not ours to insist on: it stays, as before.
+    }
+  }
+}
+
+/** This machine's host name as it goes in a staging directory's name: letters and digits. */
+function thisHost(): string {
+  return hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: there is a process, another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Characters a partition value may have: it becomes a directory name (`host=...`) and is read back as text. */
 const PARTITION_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -105,7 +164,8 @@ export async function exportTables(db: Db, opts: ExportOptions): Promise<Exporte
   let staging;
   try {
     mkdirParents(opts.out);
-    staging = makeTrackedTempDir(opts.out, '.ktrail-export-');
+    removeStaleStaging(opts.out);
+    staging = makeTrackedTempDir(opts.out, `${STAGING_PREFIX}${process.pid}.${thisHost()}-`);
   } catch (err) {
     throw outDirError(opts.out, err);
   }

@@ -141,6 +141,27 @@ test('an export that fails or is refused leaves the previous export as it was: e
   assert.equal(fs.readdirSync(ds).sort(), ['log_lines', 'mine']);
 });
 
+test('the staging directory of an export killed with SIGKILL is removed by the next export; a live export\'s is kept', () => {
+  const db = ingest('stale.duckdb', DMESG);
+  const ds = path.join(tmp, 'stale-ds');
+  const host = os.hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const hour = Date.now() / 1000 - 2 * 3600;
+  const dirs = {
+    dead: `.ktrail-export-${gone}.${host}-AbC123`,
+    live: `.ktrail-export-${process.pid}.${host}-AbC123`,
+    oldUnnamed: '.ktrail-export-XyZ789',
+    newUnnamed: '.ktrail-export-QwE456',
+    otherHostNew: `.ktrail-export-${gone}.otherhost${host}-AbC123`,
+    otherHostOld: `.ktrail-export-${gone}.otherhost${host}-DeF456`,
+  };
+  for (const d of Object.values(dirs)) fs.mkdirSync(path.join(ds, d, 't0'), {recursive: true});
+  for (const d of [dirs.oldUnnamed, dirs.otherHostOld]) fs.utimesSync(path.join(ds, d), hour, hour);
+  const r = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines');
+  assert.is(r.code, 0, r.err);
+  assert.equal(fs.readdirSync(ds).sort(), ['log_lines', dirs.live, dirs.newUnnamed, dirs.otherHostNew].sort());
+});
+
 test('a bad --out is one line naming it and exit 2, before the database is read (was an internal error)', () => {
   const db = ingest('out.duckdb', DMESG);
   const file = path.join(tmp, 'a-file');
