@@ -47,6 +47,9 @@ test('an argument to a command that takes none is named, as query names one too 
   assert.is(usageError(['export', 'a.duckdb', '--out', 'x']), 'ktrail: Unexpected argument: a.duckdb; see ktrail export --help');
   assert.is(usageError(['rules', 'list', 'extra']), 'ktrail: Unexpected argument: extra; see ktrail rules list --help');
   assert.is(usageError(['sources', 'a:b', 'c']), 'ktrail: Unexpected arguments: a:b, c; see ktrail sources --help');
+  // `help` before them says the same (it was "unknown command 'sources x' (did you mean 'sources'?)").
+  assert.is(usageError(['help', 'sources', 'x']), 'ktrail: Unexpected argument: x; see ktrail sources --help');
+  assert.is(usageError(['help', 'rules', 'list', 'x', 'y']), 'ktrail: Unexpected arguments: x, y; see ktrail rules list --help');
   const r = spawnSync(process.execPath, [bin, 'sources', 'a.duckdb', '--json'], {cwd: dir, encoding: 'utf8'});
   assert.is(r.status, 2);
   assert.equal(JSON.parse(r.stdout), {error: {message: 'Unexpected argument: a.duckdb; see ktrail sources --help', exit_code: 2}});
