@@ -40,6 +40,22 @@ test('--json with a --format other than json is refused (--json won, silently)',
   }
 });
 
+test('KTRAIL_CONTENT_TYPE=json gives way to a --format given on the command line (it printed JSON whatever --format said)', () => {
+  const db = path.join(dir, 'content-type.duckdb');
+  assert.is(spawnSync(process.execPath, [bin, 'ingest', path.join(root, 'samples/demo/dmesg.txt'), '--db', db], {cwd: dir}).status, 0);
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'query', ...args, '--db', db], {cwd: dir, encoding: 'utf8', env: {...process.env, KTRAIL_CONTENT_TYPE: 'json'}});
+  const csv = run('SELECT 1 AS a', '--format', 'csv');
+  assert.is(csv.stdout, 'a\n1\n', csv.stderr);
+  assert.is(csv.status, 0);
+  const failed = run('SELECT nope', '--format', 'csv');
+  assert.is(failed.stdout, '', 'an error is not JSON either');
+  assert.match(failed.stderr, /^ktrail: SQL error: [^\n]*\n$/);
+  assert.is(failed.status, 2);
+  // Without --format (or with --format json) the environment's JSON stays.
+  assert.equal(JSON.parse(run('SELECT 1 AS a').stdout), [{a: 1}]);
+  assert.equal(JSON.parse(run('SELECT 1 AS a', '--format', 'json').stdout), [{a: 1}]);
+});
+
 test('an argument to a command that takes none is named, as query names one too many (was "unknown command \'sources\' (did you mean \'sources\'?)")', () => {
   assert.is(usageError(['query', 'SELECT 1', 'extra']), 'ktrail: Unexpected argument: extra; see ktrail query --help');
   assert.is(usageError(['sources', 'a.duckdb']), 'ktrail: Unexpected argument: a.duckdb; see ktrail sources --help');
