@@ -31,6 +31,13 @@ its summary, description, arguments, flags and examples.`;
     const topicCommands = this.visibleCommands().filter((c) => id === '' || c.id.startsWith(`${id}:`));
     if (id && !command && topicCommands.length === 0) {
       // As for `ktrail NAME` (src/cli/not-found.ts), rather than oclif's "Command NAME not found.".
+      // A command followed by more words ("help sources x") is said as `ktrail sources x` says it; it was
+      // "unknown command 'sources x' (did you mean 'sources'?)".
+      for (let k = words.length - 1; k > 0; k--) {
+        if (!this.config.findCommand(words.slice(0, k).join(':'))) continue;
+        const extra = words.slice(k);
+        throw new UserError(`Unexpected argument${extra.length === 1 ? '' : 's'}: ${extra.join(', ')}; see ktrail ${words.slice(0, k).join(' ')} --help`);
+      }
       const near = nearest(words.join(' '), this.config.commandIDs);
       throw new UserError(`unknown command '${words.join(' ')}'${near ? ` (did you mean '${near.replace(/:/g, ' ')}'?)` : ''}; see ktrail --help`);
     }

@@ -58,8 +58,18 @@ export abstract class KtrailCommand extends Command {
    * unless --format is json, which writes the same JSON.
    */
   protected refuseJsonWithFormat(flags: {json?: boolean; format?: string}, metadata: {flags: Record<string, {setFromDefault?: boolean} | undefined>}): void {
-    if (!flags.json || flags.format === undefined || flags.format === 'json' || metadata.flags.format?.setFromDefault) return;
-    throw new UserError(`--json prints JSON; it cannot be given with --format ${flags.format} (give one of them)`);
+    if (flags.format === undefined || flags.format === 'json' || metadata.flags.format?.setFromDefault) return;
+    if (flags.json) throw new UserError(`--json prints JSON; it cannot be given with --format ${flags.format} (give one of them)`);
+    // KTRAIL_CONTENT_TYPE=json (oclif's jsonEnabled reads it) is a default for the environment; a --format given
+    // on the command line wins over it (it printed JSON whatever --format said), errors included.
+    this.formatGiven = true;
+  }
+
+  /** A --format other than json was given on the command line: KTRAIL_CONTENT_TYPE=json does not apply. */
+  private formatGiven = false;
+
+  override jsonEnabled(): boolean {
+    return !this.formatGiven && super.jsonEnabled();
   }
 
   /** The error as every ktrail error is shown (writeError), then the exit. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import {hostname} from 'node:os';
 import path from 'node:path';
 import {systemErrorText, UserError} from '../errors.js';
 import {makeTrackedTempDir} from '../temp-dirs.js';
@@ -50,7 +51,91 @@ function outDirError(out: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
   if (!e?.code) return e;
   if (e.code === 'EEXIST' || e.code === 'ENOTDIR') return new UserError(`--out ${out}: it or a directory above it is a file, not a directory`);
+  // /proc and /sys answer ENOENT to a mkdir under a directory that is there.
+  if (e.code === 'ENOENT' && e.syscall === 'mkdir') return new UserError(`--out ${out}: directory ${e.path} cannot be made there (${systemErrorText(e)})`);
   return new UserError(`cannot write the dataset directory --out ${out}: ${systemErrorText(e)}`);
+}
+
+/**
+ * Makes `dir` and its missing parents one at a time. Node's recursive
+ * mkdirSync loops forever (100% CPU) where a directory cannot be made and
+ * mkdir answers ENOENT though the parent is there (/proc/x, /sys/...); one
+ * component at a time, that ENOENT is an error.
+ */
+function mkdirParents(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  while (!fs.existsSync(d)) {
+    missing.push(d);
+    const up = path.dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(m).isDirectory()) throw err;
+    }
+  }
+}
+
+/**
+ * Staging directories are `DIR/.ktrail-export-<pid>.<host>-XXXXXX`: on this
+ * host the pid tells whether their export still runs (DIR may be shared).
+ */
+const STAGING_PREFIX = '.ktrail-export-';
+/** A staging directory of another host, or without a pid (made before it was named), is an export's for at most this long. */
+const STALE_UNNAMED_MS = 60 * 60 * 1000;
+
+/**
+ * Removes the staging directories of exports that were killed (SIGKILL, a
+ * power cut): nothing else removes them. Only those of this host whose
+ * process is gone, and those of another host or without a pid in their name
+ * older than an hour; another export running into the same DIR keeps its own.
+ */
+function removeStaleStaging(out: string): void {
+  let names;
+  try {
+    names = fs.readdirSync(out);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(STAGING_PREFIX)) continue;
+    const dir = path.join(out, name);
+    const [, pid, host] = /^(\d+)\.([A-Za-z0-9]*)-/.exec(name.slice(STAGING_PREFIX.length)) ?? [];
+    let stale;
+    if (pid !== undefined && host === thisHost()) stale = Number(pid) !== process.pid && !processAlive(Number(pid));
+    else {
+      try {
+        stale = Date.now() - fs.statSync(dir).mtimeMs > STALE_UNNAMED_MS;
+      } catch {
+        continue;
+      }
+    }
+    if (!stale) continue;
+    try {
+      fs.rmSync(dir, {recursive: true, force: true});
+    } catch {
+      // Not ours to insist on: it stays, as before.
+    }
+  }
+}
+
+/** This machine's host name as it goes in a staging directory's name: letters and digits. */
+function thisHost(): string {
+  return hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: there is a process, another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Characters a partition value may have: it becomes a directory name (`host=...`) and is read back as text. */
@@ -78,8 +163,9 @@ export async function exportTables(db: Db, opts: ExportOptions): Promise<Exporte
   }
   let staging;
   try {
-    fs.mkdirSync(opts.out, {recursive: true});
-    staging = makeTrackedTempDir(opts.out, '.ktrail-export-');
+    mkdirParents(opts.out);
+    removeStaleStaging(opts.out);
+    staging = makeTrackedTempDir(opts.out, `${STAGING_PREFIX}${process.pid}.${thisHost()}-`);
   } catch (err) {
     throw outDirError(opts.out, err);
   }
@@ -110,7 +196,7 @@ export async function exportTables(db: Db, opts: ExportOptions): Promise<Exporte
     const out: ExportedTable[] = [];
     for (const [i, w] of written.entries()) {
       const partition = path.join(opts.out, w.table, `host=${opts.host}`, `run=${opts.run}`);
-      fs.mkdirSync(path.dirname(partition), {recursive: true});
+      mkdirParents(path.dirname(partition));
       // This host and run again: its old files go (a previous export may have written more of them), moved
       // aside first, as a directory cannot be renamed over one that has files.
       try {

@@ -40,6 +40,22 @@ test('--json with a --format other than json is refused (--json won, silently)',
   }
 });
 
+test('KTRAIL_CONTENT_TYPE=json gives way to a --format given on the command line (it printed JSON whatever --format said)', () => {
+  const db = path.join(dir, 'content-type.duckdb');
+  assert.is(spawnSync(process.execPath, [bin, 'ingest', path.join(root, 'samples/demo/dmesg.txt'), '--db', db], {cwd: dir}).status, 0);
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'query', ...args, '--db', db], {cwd: dir, encoding: 'utf8', env: {...process.env, KTRAIL_CONTENT_TYPE: 'json'}});
+  const csv = run('SELECT 1 AS a', '--format', 'csv');
+  assert.is(csv.stdout, 'a\n1\n', csv.stderr);
+  assert.is(csv.status, 0);
+  const failed = run('SELECT nope', '--format', 'csv');
+  assert.is(failed.stdout, '', 'an error is not JSON either');
+  assert.match(failed.stderr, /^ktrail: SQL error: [^\n]*\n$/);
+  assert.is(failed.status, 2);
+  // Without --format (or with --format json) the environment's JSON stays.
+  assert.equal(JSON.parse(run('SELECT 1 AS a').stdout), [{a: 1}]);
+  assert.equal(JSON.parse(run('SELECT 1 AS a', '--format', 'json').stdout), [{a: 1}]);
+});
+
 test('an argument to a command that takes none is named, as query names one too many (was "unknown command \'sources\' (did you mean \'sources\'?)")', () => {
   assert.is(usageError(['query', 'SELECT 1', 'extra']), 'ktrail: Unexpected argument: extra; see ktrail query --help');
   assert.is(usageError(['sources', 'a.duckdb']), 'ktrail: Unexpected argument: a.duckdb; see ktrail sources --help');
@@ -47,6 +63,9 @@ test('an argument to a command that takes none is named, as query names one too 
   assert.is(usageError(['export', 'a.duckdb', '--out', 'x']), 'ktrail: Unexpected argument: a.duckdb; see ktrail export --help');
   assert.is(usageError(['rules', 'list', 'extra']), 'ktrail: Unexpected argument: extra; see ktrail rules list --help');
   assert.is(usageError(['sources', 'a:b', 'c']), 'ktrail: Unexpected arguments: a:b, c; see ktrail sources --help');
+  // `help` before them says the same (it was "unknown command 'sources x' (did you mean 'sources'?)").
+  assert.is(usageError(['help', 'sources', 'x']), 'ktrail: Unexpected argument: x; see ktrail sources --help');
+  assert.is(usageError(['help', 'rules', 'list', 'x', 'y']), 'ktrail: Unexpected arguments: x, y; see ktrail rules list --help');
   const r = spawnSync(process.execPath, [bin, 'sources', 'a.duckdb', '--json'], {cwd: dir, encoding: 'utf8'});
   assert.is(r.status, 2);
   assert.equal(JSON.parse(r.stdout), {error: {message: 'Unexpected argument: a.duckdb; see ktrail sources --help', exit_code: 2}});

@@ -11,7 +11,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-export-'));
 const out = path.join(tmp, 'dataset');
 
 function ktrail(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}});
+  // A timeout: a regression that hangs (recursive mkdir under /proc spun forever) fails instead.
+  const r = spawnSync(process.execPath, ['bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}, timeout: 60_000});
   return {code: r.status, out: r.stdout, err: r.stderr};
 }
 
@@ -140,6 +141,27 @@ test('an export that fails or is refused leaves the previous export as it was: e
   assert.equal(fs.readdirSync(ds).sort(), ['log_lines', 'mine']);
 });
 
+test('the staging directory of an export killed with SIGKILL is removed by the next export; a live export\'s is kept', () => {
+  const db = ingest('stale.duckdb', DMESG);
+  const ds = path.join(tmp, 'stale-ds');
+  const host = os.hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const hour = Date.now() / 1000 - 2 * 3600;
+  const dirs = {
+    dead: `.ktrail-export-${gone}.${host}-AbC123`,
+    live: `.ktrail-export-${process.pid}.${host}-AbC123`,
+    oldUnnamed: '.ktrail-export-XyZ789',
+    newUnnamed: '.ktrail-export-QwE456',
+    otherHostNew: `.ktrail-export-${gone}.otherhost${host}-AbC123`,
+    otherHostOld: `.ktrail-export-${gone}.otherhost${host}-DeF456`,
+  };
+  for (const d of Object.values(dirs)) fs.mkdirSync(path.join(ds, d, 't0'), {recursive: true});
+  for (const d of [dirs.oldUnnamed, dirs.otherHostOld]) fs.utimesSync(path.join(ds, d), hour, hour);
+  const r = ktrail('export', '--db', db, '--out', ds, '--host', 'h', '--table', 'log_lines');
+  assert.is(r.code, 0, r.err);
+  assert.equal(fs.readdirSync(ds).sort(), ['log_lines', dirs.live, dirs.newUnnamed, dirs.otherHostNew].sort());
+});
+
 test('a bad --out is one line naming it and exit 2, before the database is read (was an internal error)', () => {
   const db = ingest('out.duckdb', DMESG);
   const file = path.join(tmp, 'a-file');
@@ -159,6 +181,50 @@ test('a bad --out is one line naming it and exit 2, before the database is read 
   }
   assert.is(fs.readFileSync(file, 'utf8'), 'mine');
   assert.equal(fs.readdirSync(dir), []);
+});
+
+test('an --out whose directory cannot be made (under /proc) is one line and exit 2 (recursive mkdir spun at 100% CPU)', () => {
+  if (!fs.existsSync('/proc/self')) return;
+  const db = ingest('proc.duckdb', DMESG);
+  for (const [out, dir] of [['/proc/ktrail-x', '/proc/ktrail-x'], ['/proc/ktrail-x/y/z', '/proc/ktrail-x']]) {
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['bin/run.js', 'export', '--db', db, '--out', out!], {encoding: 'utf8', timeout: 20_000});
+    assert.ok(Date.now() - started < 20_000, `${out}: timed out`);
+    assert.is(r.stderr, `ktrail: --out ${out}: directory ${dir} cannot be made there (no such file or directory (ENOENT))\n`);
+    assert.is(r.status, 2);
+  }
+});
+
+test('--format perfetto: a failed export leaves the previous trace as it was (it was truncated first); a good one replaces it, mode kept', async () => {
+  const db = ingest('replace.duckdb', TRACE);
+  const trace = path.join(tmp, 'replace.json');
+  const ok = ktrail('export', '--db', db, '--format', 'perfetto', '--out', trace);
+  assert.is(ok.code, 0, ok.err);
+  const previous = fs.readFileSync(trace, 'utf8');
+  fs.chmodSync(trace, 0o640);
+  // A findings table whose rows fail to read: the query comes after the trace's first events were written.
+  const w = await Db.open(db);
+  try {
+    await w.run("CREATE VIEW findings AS SELECT error('bad') AS ts_ns, 1 AS ts_end_ns, 'r' AS rule, 't' AS title, 's' AS severity, 'f' AS fingerprint, 1 AS source_id");
+  } finally {
+    w.close();
+  }
+  const failed = ktrail('export', '--db', db, '--format', 'perfetto', '--out', trace);
+  assert.is(failed.code, 2, failed.err);
+  assert.match(failed.err, /^ktrail: .*bad/);
+  assert.is(fs.readFileSync(trace, 'utf8'), previous, 'the previous trace is whole');
+  assert.equal(fs.readdirSync(tmp).filter((f) => f.includes('.tmp')), [], 'no temporary file is left');
+  const w2 = await Db.open(db);
+  try {
+    await w2.run('DROP VIEW findings');
+  } finally {
+    w2.close();
+  }
+  fs.writeFileSync(trace, 'old');
+  const again = ktrail('export', '--db', db, '--format', 'perfetto', '--out', trace);
+  assert.is(again.code, 0, again.err);
+  assert.is(fs.readFileSync(trace, 'utf8'), previous);
+  assert.is(fs.statSync(trace).mode & 0o777, 0o640);
 });
 
 test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalidation windows, markers, lost events, reports', async () => {
