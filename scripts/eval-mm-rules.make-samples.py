@@ -275,6 +275,15 @@ BACK = 'prev_state=R+ ==> next_comm=kvm_mm-mut'
 
 # ---------------------------------------------------------------- sleep-in-nonblockable
 
+def d_sleep_4020():
+    """Inserted: kvm_mm-mut (4020) switches out in D at .486700, is woken by kworker/u8:0 and switched back in."""
+    return [
+        tfs('kvm_mm-mut', 4020, 4020, 0, 'd..2.', '1525.486700', 'sched_switch', 'prev_comm=kvm_mm-mut prev_pid=4020 prev_prio=120 prev_state=D ==> next_comm=kworker/u8:0 next_pid=12 next_prio=120'),
+        tfs('kworker/u8:0', 12, 12, 0, 'dN.4.', '1525.486760', 'sched_wakeup', 'comm=kvm_mm-mut pid=4020 prio=120 target_cpu=000'),
+        tfs('kworker/u8:0', 12, 12, 0, 'd..2.', '1525.486770', 'sched_switch', 'prev_comm=kworker/u8:0 prev_pid=12 prev_prio=120 prev_state=R+ ==> next_comm=kvm_mm-mut next_pid=4020 next_prio=120'),
+    ]
+
+
 def sleep_samples():
     rule = 'mmu-notifier/sleep-in-nonblockable'
     # positive: a D sleep inside the non-blockable start whose KVM callback is preempted in the real capture
@@ -285,11 +294,7 @@ def sleep_samples():
         wrap_kvm(s, t, MM_VICTIM, 0x0, 1, REAP, k, post_anchor=s.lines[s.find(BACK)])
     mrelease_probed(s, special={'1525.486640': special})
     # inserted: the callback blocks (D) before the real preemption is seen
-    s.add_after(big[3], [
-        tfs('kvm_mm-mut', 4020, 4020, 0, 'd..2.', '1525.486700', 'sched_switch', 'prev_comm=kvm_mm-mut prev_pid=4020 prev_prio=120 prev_state=D ==> next_comm=kworker/u8:0 next_pid=12 next_prio=120'),
-        tfs('kworker/u8:0', 12, 12, 0, 'dN.4.', '1525.486760', 'sched_wakeup', 'comm=kvm_mm-mut pid=4020 prio=120 target_cpu=000'),
-        tfs('kworker/u8:0', 12, 12, 0, 'd..2.', '1525.486770', 'sched_switch', 'prev_comm=kworker/u8:0 prev_pid=12 prev_prio=120 prev_state=R+ ==> next_comm=kvm_mm-mut next_pid=4020 next_prio=120'),
-    ])
+    s.add_after(big[3], d_sleep_4020())
     write(rule, 'positive', 'mrelease-d-sleep-tracefs.txt', s.text(),
           {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_start in kvm_mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020 state D\\)$/', 'severity': 'error', 'count': 1}]})
 
@@ -307,11 +312,7 @@ def sleep_samples():
         back = s.lines[s.find(BACK)]
         s.add_after(back, [t.ret(ts_of(back), CORE_E, REAP.replace('0x9c', '0x10a'))])
     mrelease_probed(s, special={'1525.486640': special_end})
-    s.add_after(big[3], [
-        tfs('kvm_mm-mut', 4020, 4020, 0, 'd..2.', '1525.486700', 'sched_switch', 'prev_comm=kvm_mm-mut prev_pid=4020 prev_prio=120 prev_state=D ==> next_comm=kworker/u8:0 next_pid=12 next_prio=120'),
-        tfs('kworker/u8:0', 12, 12, 0, 'dN.4.', '1525.486760', 'sched_wakeup', 'comm=kvm_mm-mut pid=4020 prio=120 target_cpu=000'),
-        tfs('kworker/u8:0', 12, 12, 0, 'd..2.', '1525.486770', 'sched_switch', 'prev_comm=kworker/u8:0 prev_pid=12 prev_prio=120 prev_state=R+ ==> next_comm=kvm_mm-mut next_pid=4020 next_prio=120'),
-    ])
+    s.add_after(big[3], d_sleep_4020())
     write(rule, 'positive', 'mrelease-end-d-sleep-tracefs.txt', s.text(),
           {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_end from __oom_reap_task_mm \\(kvm_mm-mut\\/4020 state D\\)$/', 'severity': 'error', 'count': 1}]})
 
