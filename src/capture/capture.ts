@@ -5,6 +5,7 @@ import path from 'node:path';
 import {UserError} from '../errors.js';
 import {TRACEPOINTS} from '../probes/catalog.js';
 import {findTracefs} from '../probes/check.js';
+import {processExists} from '../processes.js';
 
 /**
  * `ktrail capture`: records what the rules read while a command runs, in a
@@ -582,13 +583,4 @@ function removeStaleInstances(instances: string, log: (line: string) => void): s
     }
   }
   return removed;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import {hostname} from 'node:os';
 import path from 'node:path';
 import {systemErrorText, UserError} from '../errors.js';
+import {processExists} from '../processes.js';
 import {makeTrackedTempDir} from '../temp-dirs.js';
 import type {Db} from './db.js';
 import {EVENT_LOG_TABLES} from './eventlog.js';
@@ -106,7 +107,7 @@ function removeStaleStaging(out: string): void {
     const dir = path.join(out, name);
     const [, pid, host] = /^(\d+)\.([A-Za-z0-9]*)-/.exec(name.slice(STAGING_PREFIX.length)) ?? [];
     let stale;
-    if (pid !== undefined && host === thisHost()) stale = Number(pid) !== process.pid && !processAlive(Number(pid));
+    if (pid !== undefined && host === thisHost()) stale = Number(pid) !== process.pid && !processExists(Number(pid));
     else {
       try {
         stale = Date.now() - fs.statSync(dir).mtimeMs > STALE_UNNAMED_MS;
@@ -126,16 +127,6 @@ function removeStaleStaging(out: string): void {
 /** This machine's host name as it goes in a staging directory's name: letters and digits. */
 function thisHost(): string {
   return hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: there is a process, another user's.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Characters a partition value may have: it becomes a directory name (`host=...`) and is read back as text. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {systemErrorText, UserError} from '../errors.js';
+import {openReplacementSync, type Replacement} from '../output/atomic-write.js';
 import type {Db} from './db.js';
 
 /**
@@ -54,21 +55,12 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
   // A regular file (or a new one) is written beside itself and renamed over it once whole, so a failed
   // export leaves the previous trace as it was (opened with 'w', it was gone from the start). A device or
   // pipe given as --out (/dev/stdout) is written in place.
-  const target = realTarget(out);
+  let replacement: Replacement | null;
   let fd: number;
-  let tmp: string | null = null;
   try {
-    const st = statOrNull(target);
-    if (st && !st.isFile()) fd = fs.openSync(out, 'w');
-    else {
-      tmp = path.join(path.dirname(target), `.${path.basename(target)}.ktrail-${process.pid}.tmp`);
-      fd = fs.openSync(tmp, 'w', 0o666);
-      trackTemp(tmp);
-      // The file's permission bits are kept when it is replaced.
-      if (st) fs.fchmodSync(fd, st.mode & 0o7777);
-    }
+    replacement = openReplacementSync(out);
+    fd = replacement ? replacement.fd : fs.openSync(out, 'w');
   } catch (err) {
-    if (tmp) removeTemp(tmp);
     throw outFileError(out, err);
   }
   const counts: Record<string, number> = {};
@@ -214,66 +206,15 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
       }
     }
     fs.writeSync(fd, `${pending}\n]}\n`);
-    if (tmp) {
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = -1;
-      fs.renameSync(tmp, target);
-      untrackTemp(tmp);
-    }
+    replacement?.commit();
   } catch (err) {
     // A trace cut short does not open: the temporary file goes, the previous trace stays.
-    if (fd >= 0) fs.closeSync(fd);
-    fd = -1;
-    if (tmp) removeTemp(tmp);
+    replacement?.abort();
     throw outFileError(out, err);
   } finally {
-    if (fd >= 0) fs.closeSync(fd);
+    if (!replacement) fs.closeSync(fd);
   }
   return {source_id: id, out, events: n, by_kind: counts};
-}
-
-/** The file a symlink --out names (it is replaced, not the link), else --out itself. */
-function realTarget(out: string): string {
-  try {
-    return fs.realpathSync(out);
-  } catch {
-    return out;
-  }
-}
-
-function statOrNull(file: string): fs.Stats | null {
-  try {
-    return fs.statSync(file);
-  } catch {
-    return null;
-  }
-}
-
-/** Temporary traces under way, removed if the process exits (a signal) before their rename. */
-const liveTemps = new Set<string>();
-let exitHooked = false;
-
-function trackTemp(tmp: string): void {
-  liveTemps.add(tmp);
-  if (exitHooked) return;
-  exitHooked = true;
-  process.once('exit', () => {
-    for (const f of liveTemps) removeTemp(f);
-  });
-}
-
-function untrackTemp(tmp: string): void {
-  liveTemps.delete(tmp);
-}
-
-function removeTemp(tmp: string): void {
-  try {
-    fs.rmSync(tmp, {force: true});
-  } catch {
-    // what cannot be removed stays
-  }
-  liveTemps.delete(tmp);
 }
 
 /**
