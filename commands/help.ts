@@ -1,5 +1,6 @@
 import {Args, Flags, loadHelpClass, type Command} from '@oclif/core';
 import {KtrailCommand} from '../src/cli/base.js';
+import {commandWordCount, unexpectedArguments} from '../src/cli/not-found.js';
 import {nearest} from '../src/edit-distance.js';
 import {UserError} from '../src/errors.js';
 
@@ -33,11 +34,8 @@ its summary, description, arguments, flags and examples.`;
       // As for `ktrail NAME` (src/cli/not-found.ts), rather than oclif's "Command NAME not found.".
       // A command followed by more words ("help sources x") is said as `ktrail sources x` says it; it was
       // "unknown command 'sources x' (did you mean 'sources'?)".
-      for (let k = words.length - 1; k > 0; k--) {
-        if (!this.config.findCommand(words.slice(0, k).join(':'))) continue;
-        const extra = words.slice(k);
-        throw new UserError(`Unexpected argument${extra.length === 1 ? '' : 's'}: ${extra.join(', ')}; see ktrail ${words.slice(0, k).join(' ')} --help`);
-      }
+      const k = commandWordCount(words, (c) => this.config.findCommand(c) !== undefined);
+      if (k > 0) throw new UserError(unexpectedArguments(words.slice(0, k), words.slice(k)));
       const near = nearest(words.join(' '), this.config.commandIDs);
       throw new UserError(`unknown command '${words.join(' ')}'${near ? ` (did you mean '${near.replace(/:/g, ' ')}'?)` : ''}; see ktrail --help`);
     }

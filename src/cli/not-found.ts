@@ -16,11 +16,9 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   const json = jsonWanted(opts.argv ?? [], opts.config.scopedEnvVar?.('CONTENT_TYPE'));
   // A command that takes no argument, given one ("sources a.duckdb"): oclif made "sources:a.duckdb" of it,
   // and this said "unknown command 'sources' (did you mean 'sources'?)". Said as the command's own parser says it.
-  for (let k = words.length - 1; k > 0; k--) {
-    const command = words.slice(0, k).join(':');
-    if (!known.includes(command)) continue;
-    const extra = extraArguments(words, k);
-    writeError(`Unexpected argument${extra.length === 1 ? '' : 's'}: ${extra.join(', ')}; see ktrail ${words.slice(0, k).join(' ')} --help`, 2, json);
+  const k = commandWordCount(words, (id) => known.includes(id));
+  if (k > 0) {
+    writeError(unexpectedArguments(words.slice(0, k), extraArguments(words, k)), 2, json);
     process.exitCode = 2;
     return;
   }
@@ -33,6 +31,17 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   writeError(message, 2, json);
   process.exitCode = 2;
 };
+
+/** How many of `words` (the longest run from the first, all but the last at most) name a command; 0 when none does. */
+export function commandWordCount(words: string[], isCommand: (id: string) => boolean): number {
+  for (let k = words.length - 1; k > 0; k--) if (isCommand(words.slice(0, k).join(':'))) return k;
+  return 0;
+}
+
+/** What `ktrail sources x` and `ktrail help sources x` say of the words after a command that takes none. */
+export function unexpectedArguments(command: string[], extra: string[]): string {
+  return `Unexpected argument${extra.length === 1 ? '' : 's'}: ${extra.join(', ')}; see ktrail ${command.join(' ')} --help`;
+}
 
 /**
  * The words of the id after the first `k` (the command), as they were given:

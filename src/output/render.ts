@@ -281,7 +281,7 @@ export function render(format: OutputFormat, columns: string[], rows: Cell[][]):
  * Standard output was closed by its reader (`ktrail query ... | head -1`):
  * the command ends quietly, with exit 0, as `head` asked for no more. Also
  * thrown when stdout failed otherwise (a full disk): there is nothing more to
- * write either, and the exit hook of src/cli/output-errors.ts reports that
+ * write either, and the exit hook of src/output/stdout-guard.ts reports that
  * failure and exits 2.
  */
 export class OutputClosed extends Error {

@@ -113,6 +113,13 @@ function parseSpacedCaller(s: string, i: number): number {
   return k;
 }
 
+/** Past util-linux's ` [  T123]` at `j` (a time's end) when there is one, else `j`. */
+function afterSpacedCaller(s: string, j: number): number {
+  if (s.charCodeAt(j) !== C_SPACE) return j;
+  const k = parseSpacedCaller(s, j + 1);
+  return k === -1 ? j : k;
+}
+
 /** `<N>` (syslog priority): level = N & 7; facility only when N carries one (N >= 8). */
 export function parseLevelPrefix(s: string, i: number): number {
   if (s.charCodeAt(i) !== C_LT) return -1;
@@ -239,20 +246,12 @@ export function parseDmesgPrefix(s: string, i: number): number {
     j = k;
     any = true;
     const k2 = parseCaller(s, j);
-    if (k2 !== -1) j = k2;
-    else if (s.charCodeAt(j) === C_SPACE) {
-      const k4 = parseSpacedCaller(s, j + 1);
-      if (k4 !== -1) j = k4;
-    }
+    j = k2 !== -1 ? k2 : afterSpacedCaller(s, j);
   } else if (any || isDigit(s.charCodeAt(j))) {
     const k3 = parseIsoTime(s, j);
     if (k3 !== -1) {
-      j = k3;
+      j = afterSpacedCaller(s, k3);
       any = true;
-      if (s.charCodeAt(j) === C_SPACE) {
-        const k4 = parseSpacedCaller(s, j + 1);
-        if (k4 !== -1) j = k4;
-      }
     }
   }
   if (!any) return -1;
