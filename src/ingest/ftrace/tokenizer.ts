@@ -267,6 +267,9 @@ const DASHES_RE = /^\s*-{10,}\s*(?:#.*)?$/;
 const ENTRIES_RE = /entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/;
 const NPROC_RE = /#P:(\d+)/;
 const INSTANCE_PREFIX_RE = /^\s*([^\s:]+): +(\S.*)$/;
+/** trace-cmd's task column: `%16s` (comm right-aligned), `%8.8s` with `-l` (latency columns). */
+const TASK_WIDTH = 16;
+const LATENCY_TASK_WIDTH = 8;
 
 export type FtraceDialect = 'ftrace' | 'trace-cmd';
 
@@ -996,7 +999,7 @@ export class FtraceTokenizer implements Tokenizer {
     }
     const colon = tsColon;
     const dotted = tsDotted;
-    const {prefix, comm} = this.instancePrefix(s.slice(start, k));
+    const {prefix, comm} = this.instancePrefix(s.slice(start, k), TASK_WIDTH);
     // The columns are read, but a line with a timestamp of the other form is no event (line()).
     h.formMismatch = !this.tsFormAgrees(prefix, dotted);
     if (h.formMismatch) return true;
@@ -1019,10 +1022,16 @@ export class FtraceTokenizer implements Tokenizer {
   /**
    * The task column of a trace-cmd line split from the instance or input
    * name in front of it (`foo: comm`, `a.dat: comm`), which is recorded;
-   * prefix null when there is none.
+   * prefix null when there is none. `text` runs from the line's first
+   * non-blank to the `-pid`. trace-cmd prints the comm right-aligned in
+   * `width` columns (`%16s`; `%8.8s` with `-l`) and a comm has at most 15
+   * bytes, so the column alone is never wider than `width`, while a
+   * `name: ` in front of it makes it wider. A comm may contain `: ` itself
+   * (prctl(PR_SET_NAME) takes any text: `a: b-1234 [000] ...`): such a column
+   * is not wider than `width`, and is the comm.
    */
-  private instancePrefix(text: string): {prefix: string | null; comm: string} {
-    if (this.dialect !== 'trace-cmd' || text.indexOf(': ') < 0) return {prefix: null, comm: text};
+  private instancePrefix(text: string, width: number): {prefix: string | null; comm: string} {
+    if (this.dialect !== 'trace-cmd' || text.length <= width || text.indexOf(': ') < 0) return {prefix: null, comm: text};
     const ip = INSTANCE_PREFIX_RE.exec(text);
     if (!ip) return {prefix: null, comm: text};
     this.instances.add(ip[1]!);
@@ -1034,7 +1043,7 @@ export class FtraceTokenizer implements Tokenizer {
     if (!m) return false;
     const h = this.h;
     // `trace-cmd report -l` with several inputs or instances puts their name in front, as the column layout does.
-    const {prefix, comm} = this.instancePrefix(m[1]!);
+    const {prefix, comm} = this.instancePrefix(m[1]!, LATENCY_TASK_WIDTH);
     h.comm = comm;
     h.pid = Number(m[2]);
     h.tgid = null;
