@@ -155,4 +155,21 @@ test('sources.meta keeps header counts beyond 2^53 digit for digit', async () =>
   }
 });
 
+test('a counter clock in the latency format: verbose gives the clock value, the plain form the value since the buffer start', () => {
+  // One buffer (trace_clock counter) printed three ways; the entries are in the same order in each.
+  const evs = (f: string) => rows(f).results.filter((r) => r.t === 'events' || r.t === 'markers');
+  const normal = evs('real-counter-clock.txt');
+  const verbose = evs('real-latency-verbose-counter.txt');
+  const plain = evs('real-latency-counter.txt');
+  // `[%016llx]` is the clock's value, which the normal layout prints in decimal.
+  const ts = (r: LineResult) => (r.t === 'events' || r.t === 'markers' ? r.ts_ns : null);
+  assert.equal(verbose.slice(0, 7).map(ts), normal.slice(0, 7).map(ts));
+  assert.equal(verbose.slice(-4).map(ts), normal.slice(-4).map(ts));
+  // The plain latency form counts from the buffer's time_start: every entry is the same 2 ticks earlier here.
+  assert.equal(plain.slice(-4).map((r) => ts(r)! + 2n), normal.slice(-4).map(ts));
+  assert.equal([rows('real-latency-counter.txt').meta.ts_relative, rows('real-latency-verbose-counter.txt').meta.ts_relative], [true, undefined]);
+  // Both are counter values, which nothing reads as ns (meta.clock counter).
+  assert.equal([rows('real-latency-counter.txt').meta.clock, rows('real-latency-verbose-counter.txt').meta.clock], ['counter', 'counter']);
+});
+
 test.run();

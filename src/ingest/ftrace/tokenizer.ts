@@ -251,7 +251,10 @@ const CTXSW_RE = /^\s*(.*?)-(\d+)\s+=>\s+(.*?)-(\d+)\s*$/;
 const LATENCY_RE = /^\s*(.*?)-(\d+)\s+(\d+)([^\s\d]\S{2,7})\s+(?:(\d+)us(.)|(\d+(?:\.\d+)?)):(?: |$)/;
 // Latency format with options/verbose: `comm pid cpu flags preempt idx [abs time, µs in hex] rel (+delta): rest`
 // (kernel: "%16s %7d %3d %d %08x %08lx " then "[%08llx] %ld.%03ldms (+%ld.%03ldms): ").
-const LATENCY_VERBOSE_RE = /^\s*(.*?) +(\d+) +(\d+) (\d+) ([0-9a-f]{8}) [0-9a-f]{8,} \[([0-9a-f]+)\] \d+\.\d{3}ms \(\+\d+\.\d{3}ms\):(?: |$)/;
+// With a clock not in ns (counter, x86-tsc, uptime: the kernel's in_ns 0) the tail is "[%016llx] %lld (+%lld): ":
+// the bracket holds the clock's raw value, then the value since the buffer's time_start and the delta to the next entry.
+const LATENCY_VERBOSE_RE =
+  /^\s*(.*?) +(\d+) +(\d+) (\d+) ([0-9a-f]{8}) [0-9a-f]{8,} \[([0-9a-f]+)\] (?:\d+\.\d{3}ms \(\+\d+\.\d{3}ms\)|(-?\d+) \(\+-?\d+\)):(?: |$)/;
 const UNKNOWN_TYPE_RE = /^UNKNOWN TYPE \d+$/;
 const CTX_WAKE_RE = /^\s*\d+:\s*\d+:\S+\s+(\+|==>)\s/;
 const CALLEE_RE = /^\S+(?: \[[\w.-]+\])?(?: <[0-9a-f]+>)?$/;
@@ -304,6 +307,8 @@ export class FtraceTokenizer implements Tokenizer {
   private continuation = 0;
   private elisions = 0;
   private instances = new Set<string>();
+  /** Latency-format times counted from the buffer's time_start (tracefs `259us+:`, ` 498:`), not the clock's own. */
+  private relativeTs = false;
   /** Event names seen, by length (see eventName). */
   private readonly namesByLen: (string[] | undefined)[] = [];
   /** Column of `[cpu]` and of the TGID `(` in the last line read (fixed-column fast path). */
@@ -491,6 +496,7 @@ export class FtraceTokenizer implements Tokenizer {
     if (this.eventCounts.latency) layouts.push('latency');
     if (this.eventCounts.funcgraph) layouts.push('function_graph');
     if (this.eventCounts.noContext) layouts.push('no-context');
+    if (this.relativeTs) m.ts_relative = true;
     m.layouts = layouts;
     if (this.lostLines) {
       m.lost_event_lines = this.lostLines;
@@ -1053,12 +1059,16 @@ export class FtraceTokenizer implements Tokenizer {
     if (m[5] !== undefined) {
       h.ts = BigInt(m[5]) * 1000n;
       if (this.clock === null) this.clock = 'relative-us';
+      this.relativeTs = true;
     } else {
       h.ts = parseTsText(m[7]!, 0, m[7]!.length);
       const dotted = m[7]!.includes('.');
       h.formMismatch = !this.tsFormAgrees(prefix, dotted);
       if (h.formMismatch) return true;
       if (this.clock === null) this.clock = dotted ? 'ns' : 'counter';
+      // tracefs prints a clock that is not in ns (counter, x86-tsc, uptime) as " %4lld: ", the value since the
+      // buffer's time_start (lat_print_timestamp), not the clock's own; trace-cmd -l prints the record's time.
+      if (!dotted && this.dialect === 'ftrace') this.relativeTs = true;
     }
     h.rest = m.index + m[0].length;
     this.flagsSeen = true;
@@ -1066,9 +1076,11 @@ export class FtraceTokenizer implements Tokenizer {
   }
 
   /**
-   * The verbose latency layout. Its absolute time is the trace time in µs
-   * (hex), so ts_ns is exact to the µs as in the other layouts; flags holds
-   * the numeric flags and preempt count columns as printed (`9 00000001`).
+   * The verbose latency layout. Its bracketed time is the trace time: in µs
+   * (hex) for the ns clocks, so ts_ns is exact to the µs as in the other
+   * layouts; the clock's raw value (hex) for the others (counter, x86-tsc,
+   * uptime), stored as the integer the normal layout prints for them. flags
+   * holds the numeric flags and preempt count columns as printed (`9 00000001`).
    */
   private scanLatencyVerbose(s: string): boolean {
     const m = LATENCY_VERBOSE_RE.exec(s);
@@ -1079,10 +1091,11 @@ export class FtraceTokenizer implements Tokenizer {
     h.tgid = null;
     h.cpu = Number(m[3]);
     h.flags = `${m[4]} ${m[5]}`;
-    h.ts = BigInt('0x' + m[6]!) * 1000n;
-    h.formMismatch = !this.tsFormAgrees(null, true);
+    const inNs = m[7] === undefined;
+    h.ts = inNs ? BigInt('0x' + m[6]!) * 1000n : BigInt('0x' + m[6]!);
+    h.formMismatch = !this.tsFormAgrees(null, inNs);
     if (h.formMismatch) return true;
-    if (this.clock === null) this.clock = 'ns';
+    if (this.clock === null) this.clock = inNs ? 'ns' : 'counter';
     h.rest = m.index + m[0].length;
     this.flagsSeen = true;
     return true;
