@@ -348,6 +348,22 @@ const cases: Case[] = [
     },
   },
   {
+    // options/raw: `pid cpu ts` then the raw output: a trace event's `type: N`, a trace_marker write's `# ip text`.
+    file: 'real-raw.txt', format: 'ftrace', kinds: {header: 12, events: 23}, meta: {clock: 'counter', layouts: ['raw'], tgid_column: false},
+    rows: {
+      13: {ts_ns: 76463686228398n, cpu: 1, pid: 5259, tgid: null, comm: null, flags: null, event: '372', body: 'type: 372'},
+      33: {ts_ns: 76464152308875n, cpu: 0, pid: 5259, comm: null, event: 'print', body: '# ffffffff814aa001 ktrail raw capture mark 1'},
+    },
+  },
+  {
+    // options/hex on the same buffer: the three fields as hex, and a blank line after each entry.
+    file: 'real-hex.txt', format: 'ftrace', kinds: {header: 35, events: 23}, meta: {clock: 'counter', layouts: ['hex']},
+    rows: {
+      13: {ts_ns: 76463686228398n, cpu: 1, pid: 5259, tgid: null, comm: null, flags: null, event: '372', body: 'type: 372'},
+      53: {ts_ns: 76464152308875n, cpu: 0, pid: 5259, event: '5', body: 'type: 5'},
+    },
+  },
+  {
     // trace_pipe has no `# tracer:` header: only --format ftrace reads it.
     file: 'real-trace_pipe-context-info-off.txt', format: null, forced: 'ftrace', kinds: {events: 12}, meta: {layouts: ['no-context']},
     rows: {

@@ -49,7 +49,8 @@ export const traceCmdFormat: Format = {
   // 6: an indented line whose task name starts with `#` is an event, not a comment; the fast path's rows
   //    of function_graph lines after a proc-column line the string path refused match the string path's.
   // 7: a task named with `: ` in it (`a: b-1234`) is no longer split as an instance prefix; verbose latency lines of a
-  //    counter clock are read; latency times since the buffer start are marked (meta.ts_relative).
+  //    counter clock, options/raw and options/hex lines are read; latency times since the buffer start are marked
+  //    (meta.ts_relative); options/bin lines are `binary-output`.
   parserVersion: 7,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),

@@ -273,6 +273,14 @@ const INSTANCE_PREFIX_RE = /^\s*([^\s:]+): +(\S.*)$/;
 /** trace-cmd's task column: `%16s` (comm right-aligned), `%8.8s` with `-l` (latency columns). */
 const TASK_WIDTH = 16;
 const LATENCY_TASK_WIDTH = 8;
+// options/raw: "%d %d %llu " (pid, cpu, the clock's raw value), then the entry's raw output; options/hex: the same
+// three as hex digits of their bytes (int, int, u64), each followed by a space (kernel/trace/trace.c print_raw_fmt,
+// print_hex_fmt). Trace events have no raw or hex output of their own: the kernel prints `type: N` (trace_nop_print).
+const RAW_RE = /^(\d{1,10}) (\d{1,10}) (\d{1,20}) (.*)$/;
+const HEX_RE = /^([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{16}) (.*)$/;
+const RAW_TYPE_RE = /^type: (\d+)$|^(\d+) \?$/;
+/** options/bin: pid, cpu and time as binary bytes, then a trace event's `type: N` (the only text it prints). */
+const BIN_TYPE_RE = /type: \d+$/;
 
 export type FtraceDialect = 'ftrace' | 'trace-cmd';
 
@@ -309,6 +317,10 @@ export class FtraceTokenizer implements Tokenizer {
   private instances = new Set<string>();
   /** Latency-format times counted from the buffer's time_start (tracefs `259us+:`, ` 498:`), not the clock's own. */
   private relativeTs = false;
+  /** Lines read in the options/raw or options/hex layout, and whether options/bin output was seen. */
+  private rawLines = 0;
+  private hexLines = 0;
+  private binSeen = false;
   /** Event names seen, by length (see eventName). */
   private readonly namesByLen: (string[] | undefined)[] = [];
   /** Column of `[cpu]` and of the TGID `(` in the last line read (fixed-column fast path). */
@@ -393,8 +405,16 @@ export class FtraceTokenizer implements Tokenizer {
       this.last = null;
       return HEADER;
     }
+    const raw = this.rawLine(text);
+    if (raw !== null) return raw;
     const bare = this.noContext(text, i);
     if (bare !== null) return bare;
+    // options/bin output: binary bytes, split wherever they hold a newline. Not text to read.
+    if (this.binSeen || this.isBinLine(text)) {
+      this.binSeen = true;
+      this.last = null;
+      return unparsedLine('binary-output', text);
+    }
     // A line of a multi-line payload (e.g. a trace_marker write containing '\n').
     if (this.last !== null) {
       this.continuation++;
@@ -408,6 +428,90 @@ export class FtraceTokenizer implements Tokenizer {
   }
 
   /**
+   * Whether the layouts without task columns (options/context-info=0, raw,
+   * hex) may be read here: in tracefs output, in a `trace` file (its `#
+   * tracer:` header) or any input read with `--format ftrace`, where no line
+   * had the task columns.
+   */
+  private columnless(): boolean {
+    const c = this.eventCounts;
+    return this.dialect === 'ftrace' && (this.m.tracer !== undefined || this.forced) && c.bracket + c.latency + c.funcgraph === 0;
+  }
+
+  /**
+   * A line printed with options/raw (`4760 0 76443247911627 type: 372`) or
+   * options/hex (`00001298 00000000 0000458654a322cb type: 372`): pid, CPU
+   * and the clock's raw value (ns for the ns clocks, ticks for counter,
+   * x86-tsc, uptime: the text does not say which, so it is stored as the
+   * integer, meta.clock `counter`), then the entry's raw or hex output, kept
+   * as the body. That output names no event: a trace event prints `type: N`
+   * (its id, events/<system>/<event>/id of the kernel that recorded it), kept
+   * as the event name `N`; a type with no output registered prints `N ?`
+   * (the same); a trace_marker write or trace_printk print entry `# ip text`
+   * (event `print`), a trace_printk binary entry `: ip : text` (event
+   * `bprint`); the fields of other entries (function tracer `ip parent_ip`,
+   * the wakeup tracers' task fields) are event `raw`. No task name is printed
+   * (comm NULL), nor flags or TGID. Null when the line is not one.
+   */
+  private rawLine(text: string): LineResult | null {
+    const c0 = text.charCodeAt(0);
+    if (!(isDigit(c0) || (c0 >= 97 && c0 <= 102)) || !this.columnless()) return null;
+    let pid: number;
+    let cpu: number;
+    let ts: bigint;
+    let body: string;
+    let hex = false;
+    // The hex form first: its fields may be all decimal digits (`00001298 00000000 0000458654987654`), while a raw
+    // line never has an 8-digit CPU.
+    const x = HEX_RE.exec(text);
+    if (x !== null) {
+      pid = parseInt(x[1]!, 16);
+      cpu = parseInt(x[2]!, 16);
+      ts = BigInt('0x' + x[3]!);
+      body = x[4]!;
+      hex = true;
+    } else {
+      const r = RAW_RE.exec(text);
+      if (r === null) return null;
+      pid = Number(r[1]);
+      cpu = Number(r[2]);
+      ts = BigInt(r[3]!);
+      body = r[4]!;
+    }
+    if (pid > INT32_MAX || cpu > INT32_MAX) return null;
+    if (!this.tsFormAgrees(null, false)) return this.formMismatch(text);
+    if (this.clock === null) this.clock = 'counter';
+    const t = RAW_TYPE_RE.exec(body);
+    let event: string;
+    if (t !== null) event = t[1] ?? t[2]!;
+    else if (!hex && /^# [0-9a-f]+ /.test(body)) event = 'print';
+    else if (!hex && /^: [0-9a-f]+ : /.test(body)) event = 'bprint';
+    else event = 'raw';
+    if (hex) this.hexLines++;
+    else this.rawLines++;
+    const h = this.h;
+    h.comm = null;
+    h.pid = pid;
+    h.tgid = null;
+    h.cpu = cpu;
+    h.flags = null;
+    h.ts = ts;
+    h.formMismatch = false;
+    return this.event(event, body);
+  }
+
+  /**
+   * A line of options/bin output: the binary pid, CPU and time (NULs removed
+   * by the reader), then a trace event's `type: N`, in a file read as
+   * columnless tracefs output.
+   */
+  private isBinLine(text: string): boolean {
+    if (!this.columnless()) return false;
+    const m = BIN_TYPE_RE.exec(text);
+    return m !== null && /[^\x20-\x7e]/.test(text.slice(0, m.index));
+  }
+
+  /**
    * A line of tracefs `trace` printed with options/context-info=0: the event
    * text alone (`name: body`, `sys_x(...)`, `func <-parent`), no task, CPU,
    * flags or time column. Only read in a `trace` file (its `# tracer:`
@@ -418,7 +522,7 @@ export class FtraceTokenizer implements Tokenizer {
    */
   private noContext(text: string, at: number): LineResult | null {
     const c = this.eventCounts;
-    if (this.dialect !== 'ftrace' || (this.m.tracer === undefined && !this.forced) || c.bracket + c.latency + c.funcgraph > 0) return null;
+    if (!this.columnless()) return null;
     const h = this.h;
     h.comm = null;
     h.pid = null;
@@ -496,6 +600,9 @@ export class FtraceTokenizer implements Tokenizer {
     if (this.eventCounts.latency) layouts.push('latency');
     if (this.eventCounts.funcgraph) layouts.push('function_graph');
     if (this.eventCounts.noContext) layouts.push('no-context');
+    if (this.rawLines) layouts.push('raw');
+    if (this.hexLines) layouts.push('hex');
+    if (this.binSeen) m.binary_output = true;
     if (this.relativeTs) m.ts_relative = true;
     m.layouts = layouts;
     if (this.lostLines) {
