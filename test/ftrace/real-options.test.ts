@@ -155,4 +155,68 @@ test('sources.meta keeps header counts beyond 2^53 digit for digit', async () =>
   }
 });
 
+test('a counter clock in the latency format: verbose gives the clock value, the plain form the value since the buffer start', () => {
+  // One buffer (trace_clock counter) printed three ways; the entries are in the same order in each.
+  const evs = (f: string) => rows(f).results.filter((r) => r.t === 'events' || r.t === 'markers');
+  const normal = evs('real-counter-clock.txt');
+  const verbose = evs('real-latency-verbose-counter.txt');
+  const plain = evs('real-latency-counter.txt');
+  // `[%016llx]` is the clock's value, which the normal layout prints in decimal.
+  const ts = (r: LineResult) => (r.t === 'events' || r.t === 'markers' ? r.ts_ns : null);
+  assert.equal(verbose.slice(0, 7).map(ts), normal.slice(0, 7).map(ts));
+  assert.equal(verbose.slice(-4).map(ts), normal.slice(-4).map(ts));
+  // The plain latency form counts from the buffer's time_start: every entry is the same 2 ticks earlier here.
+  assert.equal(plain.slice(-4).map((r) => ts(r)! + 2n), normal.slice(-4).map(ts));
+  assert.equal([rows('real-latency-counter.txt').meta.ts_relative, rows('real-latency-verbose-counter.txt').meta.ts_relative], [true, undefined]);
+  // Both are counter values, which nothing reads as ns (meta.clock counter).
+  assert.equal([rows('real-latency-counter.txt').meta.clock, rows('real-latency-verbose-counter.txt').meta.clock], ['counter', 'counter']);
+});
+
+test('options/raw and options/hex of one buffer: the same pid, CPU and time for every entry', () => {
+  const raw = rows('real-raw.txt').results.filter((r) => r.t === 'events');
+  const hex = rows('real-hex.txt').results.filter((r) => r.t === 'events');
+  assert.is(raw.length, 23);
+  const key = (r: LineResult) => (r.t === 'events' ? [r.pid, r.cpu, r.ts_ns] : null);
+  assert.equal(hex.map(key), raw.map(key));
+  // A trace_marker write has a raw output (`# ip text`), no hex one: the kernel prints its type, 5 (ftrace/print).
+  assert.equal(raw.map((r) => r.t === 'events' && r.event).filter((e) => !/^\d+$/.test(e as string)), ['print']);
+  assert.equal(hex.map((r) => r.t === 'events' && r.event).filter((e) => !/^\d+$/.test(e as string)), []);
+  // Raw and hex output of built-in entries without a type line, from kernel/trace/trace_output.c.
+  const tok = new FtraceTokenizer('ftrace');
+  const r = ['# tracer: function', '2401 0 76443256724197 ffffffff81234567 ffffffff81230000', '2401 0 76443256724198 : ffffffff81234567 : hello', '2401 1 76443256724199 12 ?']
+    .map((l, i) => tok.line(l, i + 1));
+  assert.equal(r.map((x) => (x.t === 'events' ? [x.event, x.body] : x.t)), ['header', ['raw', 'ffffffff81234567 ffffffff81230000'], ['bprint', ': ffffffff81234567 : hello'], ['12', '12 ?']]);
+  // Without a `# tracer:` header (trace_pipe) or --format ftrace, and after a line with the task columns, no such line is read.
+  const bare = new FtraceTokenizer('ftrace');
+  assert.is(bare.line('4760 0 76443247911627 type: 372', 1).t, 'unparsed');
+  const after = new FtraceTokenizer('ftrace');
+  const a = ['# tracer: nop', 'x-1 [000] ..... 1.000001: tracing_mark_write: a', '4760 0 76443247911627 type: 372'].map((l, i) => after.line(l, i + 1));
+  assert.equal(a.map((x) => x.t), ['header', 'markers', 'markers']);
+});
+
+test('options/bin output is not read: its lines are unparsed `binary-output`', async () => {
+  // print_bin_fmt: pid and CPU (int), time (u64) as bytes, then a trace event's binary output, `type: N`.
+  const entry = (pid: number, cpu: number, ts: bigint) => {
+    const b = Buffer.alloc(16);
+    b.writeInt32LE(pid, 0);
+    b.writeInt32LE(cpu, 4);
+    b.writeBigUInt64LE(ts, 8);
+    return Buffer.concat([b, Buffer.from('type: 372\n')]);
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-bin-'));
+  const file = path.join(dir, 'trace-bin.txt');
+  // The third entry's time holds a newline byte: the line is split there.
+  fs.writeFileSync(file, Buffer.concat([Buffer.from('# tracer: nop\n#\n'), entry(4760, 0, 76443247911627n), entry(4763, 1, 76443248810421n), entry(18, 0, 0x4586540a0a9bn)]));
+  const db = await openStore(':memory:');
+  try {
+    const [r] = await ingestPaths(db, [file]);
+    assert.equal([r!.events, r!.unparsed], [0, 4]);
+    const reasons = await db.all<{reason: string}>('SELECT DISTINCT reason FROM unparsed');
+    assert.equal(reasons.map((x) => x.reason), ['binary-output']);
+  } finally {
+    db.close();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test.run();

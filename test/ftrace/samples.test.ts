@@ -320,6 +320,50 @@ const cases: Case[] = [
     rows: {11: {ts_ns: 11947369170000n, cpu: 0, pid: 24828, comm: 'mm wk-1-23', flags: '0 00000000', event: 'task_rename'}},
   },
   {
+    // trace_clock counter: the normal layout prints the clock's own value.
+    file: 'real-counter-clock.txt', format: 'ftrace', kinds: {header: 12, events: 11, markers: 1}, meta: {clock: 'counter', ts_relative: undefined},
+    rows: {
+      13: {ts_ns: 3n, cpu: 1, pid: 5259, tgid: 5259, comm: 'bash', event: 'sched_switch'},
+      23: {t: 'markers', ts_ns: 500n, pid: 5259, text: 'ktrail counter mark 1'},
+    },
+  },
+  {
+    // The same buffer in the latency format: the kernel prints the value since the buffer's time_start (2 here: 3 is 1).
+    file: 'real-latency-counter.txt', format: 'ftrace', kinds: {header: 18, events: 11, markers: 1},
+    meta: {clock: 'counter', ts_relative: true, latency_format: true, layouts: ['latency']},
+    rows: {
+      19: {ts_ns: 1n, cpu: 1, pid: 5259, comm: 'bash', flags: 'd..2.', event: 'sched_switch'},
+      21: {ts_ns: 3n, pid: 5400, comm: 'python3', event: 'sys_exit_munmap', body: 'sys_munmap -> 0x0'},
+      29: {t: 'markers', ts_ns: 498n, text: 'ktrail counter mark 1'},
+    },
+  },
+  {
+    // Verbose latency format with a counter clock: `[%016llx] %lld (+%lld)`, the bracket the clock's own value.
+    file: 'real-latency-verbose-counter.txt', format: 'ftrace', kinds: {header: 9, events: 10, markers: 1},
+    meta: {clock: 'counter', ts_relative: undefined, layouts: ['latency']},
+    rows: {
+      10: {ts_ns: 3n, cpu: 1, pid: 5259, comm: 'bash', flags: '1 00000002', event: 'sched_switch'},
+      17: {ts_ns: 498n, cpu: 0, pid: 0, comm: '<idle>', flags: '45 00000002', event: 'sched_wakeup', body: 'comm=bash pid=5259 prio=120 target_cpu=000'},
+      19: {t: 'markers', ts_ns: 500n, pid: 5259, comm: 'bash', text: 'ktrail counter mark 1'},
+    },
+  },
+  {
+    // options/raw: `pid cpu ts` then the raw output: a trace event's `type: N`, a trace_marker write's `# ip text`.
+    file: 'real-raw.txt', format: 'ftrace', kinds: {header: 12, events: 23}, meta: {clock: 'counter', layouts: ['raw'], tgid_column: false},
+    rows: {
+      13: {ts_ns: 76463686228398n, cpu: 1, pid: 5259, tgid: null, comm: null, flags: null, event: '372', body: 'type: 372'},
+      33: {ts_ns: 76464152308875n, cpu: 0, pid: 5259, comm: null, event: 'print', body: '# ffffffff814aa001 ktrail raw capture mark 1'},
+    },
+  },
+  {
+    // options/hex on the same buffer: the three fields as hex, and a blank line after each entry.
+    file: 'real-hex.txt', format: 'ftrace', kinds: {header: 35, events: 23}, meta: {clock: 'counter', layouts: ['hex']},
+    rows: {
+      13: {ts_ns: 76463686228398n, cpu: 1, pid: 5259, tgid: null, comm: null, flags: null, event: '372', body: 'type: 372'},
+      53: {ts_ns: 76464152308875n, cpu: 0, pid: 5259, event: '5', body: 'type: 5'},
+    },
+  },
+  {
     // trace_pipe has no `# tracer:` header: only --format ftrace reads it.
     file: 'real-trace_pipe-context-info-off.txt', format: null, forced: 'ftrace', kinds: {events: 12}, meta: {layouts: ['no-context']},
     rows: {

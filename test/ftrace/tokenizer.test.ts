@@ -206,4 +206,25 @@ test('the tokenizer never throws and names what it cannot read', () => {
   assert.is(r.t, 'unparsed');
 });
 
+test("trace-cmd: a task named with ': ' in it is its comm; an instance or input name before the padded task column is not", () => {
+  // prctl(PR_SET_NAME) takes any text. trace-cmd prints the comm right-aligned in 16 columns (8 with -l) and the
+  // name of an instance or input (`%*s: `) before that column (trace-read.c print_handle_file).
+  const plain = new FtraceTokenizer('trace-cmd');
+  const p = ['cpus=2', '            a: b-1234  [000]  100.000001: sched_switch: x', 'a: bcdef-1235     0d..2.   100.000002: foo: latency -l'].map((l, i) => plain.line(l, i + 1));
+  assert.equal([ev(p[1]).comm, ev(p[1]).pid, ev(p[1]).cpu, ev(p[1]).ts_ns], ['a: b', 1234, 0, 100000001000n]);
+  assert.equal([ev(p[2]).comm, ev(p[2]).pid], ['a: bcdef', 1235]);
+  assert.is(plain.meta().instances, undefined, 'no instance named');
+  // A report with an instance: the top buffer's lines are indented by the name column, the instance's carry its name.
+  const inst = new FtraceTokenizer('trace-cmd');
+  const r = [
+    'cpus=2',
+    '                 bash-4011  [001]  5000.000001: foo: top buffer',
+    'foo:             a: b-1234  [000]  5000.000002: foo: the instance, a task named a: b',
+    'foo:             bash-4011  [001]  5000.000003: foo: the instance',
+    'foo: capture.-2631    1d..2. 5000.000004: foo: -l',
+  ].map((l, i) => inst.line(l, i + 1));
+  assert.equal(r.slice(1).map((x) => ev(x).comm), ['bash', 'a: b', 'bash', 'capture.']);
+  assert.equal(inst.meta().instances, ['foo']);
+});
+
 test.run();

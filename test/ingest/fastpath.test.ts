@@ -186,7 +186,8 @@ test('byte fast path and string path store identical rows (samples, shared forma
   const edge = path.join(dir, 'edges.txt');
   fs.writeFileSync(edge, EDGES.join('\n') + '\n');
   const tc = path.join(dir, 'edges-tracecmd.txt');
-  fs.writeFileSync(tc, ['cpus=4', ...EDGES.filter((l) => !l.startsWith('#')), '  inst: bash-4011 [001] 5000.000020: foo: instance prefix'].join('\n') + '\n');
+  fs.writeFileSync(tc, ['cpus=4', ...EDGES.filter((l) => !l.startsWith('#')), '  inst: bash-4011 [001] 5000.000020: foo: a comm with \': \' in it',
+    'inst:             bash-4011 [001] 5000.000021: foo: instance prefix'].join('\n') + '\n');
   const graph = path.join(dir, 'edges-graph.txt');
   fs.writeFileSync(graph, GRAPH_EDGES.join('\n') + '\n');
   const counter = path.join(dir, 'edges-counter.txt');

@@ -48,7 +48,10 @@ export const traceCmdFormat: Format = {
   // 5: a printk:console message printed with options/fields (`msg=text`) is read without `msg=`.
   // 6: an indented line whose task name starts with `#` is an event, not a comment; the fast path's rows
   //    of function_graph lines after a proc-column line the string path refused match the string path's.
-  parserVersion: 6,
+  // 7: a task named with `: ` in it (`a: b-1234`) is no longer split as an instance prefix; verbose latency lines of a
+  //    counter clock, options/raw and options/hex lines are read; latency times since the buffer start are marked
+  //    (meta.ts_relative); options/bin lines are `binary-output`.
+  parserVersion: 7,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
 };
@@ -57,7 +60,7 @@ export const ftraceFormat: Format = {
   id: 'ftrace',
   description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
   priority: 20,
-  parserVersion: 6, // as trace-cmd's
+  parserVersion: 7, // as trace-cmd's
   sniff: sniffFtrace,
   createTokenizer: (opts) => new FtraceTokenizer('ftrace', opts?.forced ?? false),
 };

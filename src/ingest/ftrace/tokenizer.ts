@@ -251,7 +251,10 @@ const CTXSW_RE = /^\s*(.*?)-(\d+)\s+=>\s+(.*?)-(\d+)\s*$/;
 const LATENCY_RE = /^\s*(.*?)-(\d+)\s+(\d+)([^\s\d]\S{2,7})\s+(?:(\d+)us(.)|(\d+(?:\.\d+)?)):(?: |$)/;
 // Latency format with options/verbose: `comm pid cpu flags preempt idx [abs time, µs in hex] rel (+delta): rest`
 // (kernel: "%16s %7d %3d %d %08x %08lx " then "[%08llx] %ld.%03ldms (+%ld.%03ldms): ").
-const LATENCY_VERBOSE_RE = /^\s*(.*?) +(\d+) +(\d+) (\d+) ([0-9a-f]{8}) [0-9a-f]{8,} \[([0-9a-f]+)\] \d+\.\d{3}ms \(\+\d+\.\d{3}ms\):(?: |$)/;
+// With a clock not in ns (counter, x86-tsc, uptime: the kernel's in_ns 0) the tail is "[%016llx] %lld (+%lld): ":
+// the bracket holds the clock's raw value, then the value since the buffer's time_start and the delta to the next entry.
+const LATENCY_VERBOSE_RE =
+  /^\s*(.*?) +(\d+) +(\d+) (\d+) ([0-9a-f]{8}) [0-9a-f]{8,} \[([0-9a-f]+)\] (?:\d+\.\d{3}ms \(\+\d+\.\d{3}ms\)|(-?\d+) \(\+-?\d+\)):(?: |$)/;
 const UNKNOWN_TYPE_RE = /^UNKNOWN TYPE \d+$/;
 const CTX_WAKE_RE = /^\s*\d+:\s*\d+:\S+\s+(\+|==>)\s/;
 const CALLEE_RE = /^\S+(?: \[[\w.-]+\])?(?: <[0-9a-f]+>)?$/;
@@ -267,6 +270,17 @@ const DASHES_RE = /^\s*-{10,}\s*(?:#.*)?$/;
 const ENTRIES_RE = /entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/;
 const NPROC_RE = /#P:(\d+)/;
 const INSTANCE_PREFIX_RE = /^\s*([^\s:]+): +(\S.*)$/;
+/** trace-cmd's task column: `%16s` (comm right-aligned), `%8.8s` with `-l` (latency columns). */
+const TASK_WIDTH = 16;
+const LATENCY_TASK_WIDTH = 8;
+// options/raw: "%d %d %llu " (pid, cpu, the clock's raw value), then the entry's raw output; options/hex: the same
+// three as hex digits of their bytes (int, int, u64), each followed by a space (kernel/trace/trace.c print_raw_fmt,
+// print_hex_fmt). Trace events have no raw or hex output of their own: the kernel prints `type: N` (trace_nop_print).
+const RAW_RE = /^(\d{1,10}) (\d{1,10}) (\d{1,20}) (.*)$/;
+const HEX_RE = /^([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{16}) (.*)$/;
+const RAW_TYPE_RE = /^type: (\d+)$|^(\d+) \?$/;
+/** options/bin: pid, cpu and time as binary bytes, then a trace event's `type: N` (the only text it prints). */
+const BIN_TYPE_RE = /type: \d+$/;
 
 export type FtraceDialect = 'ftrace' | 'trace-cmd';
 
@@ -301,6 +315,12 @@ export class FtraceTokenizer implements Tokenizer {
   private continuation = 0;
   private elisions = 0;
   private instances = new Set<string>();
+  /** Latency-format times counted from the buffer's time_start (tracefs `259us+:`, ` 498:`), not the clock's own. */
+  private relativeTs = false;
+  /** Lines read in the options/raw or options/hex layout, and whether options/bin output was seen. */
+  private rawLines = 0;
+  private hexLines = 0;
+  private binSeen = false;
   /** Event names seen, by length (see eventName). */
   private readonly namesByLen: (string[] | undefined)[] = [];
   /** Column of `[cpu]` and of the TGID `(` in the last line read (fixed-column fast path). */
@@ -385,8 +405,16 @@ export class FtraceTokenizer implements Tokenizer {
       this.last = null;
       return HEADER;
     }
+    const raw = this.rawLine(text);
+    if (raw !== null) return raw;
     const bare = this.noContext(text, i);
     if (bare !== null) return bare;
+    // options/bin output: binary bytes, split wherever they hold a newline. Not text to read.
+    if (this.binSeen || this.isBinLine(text)) {
+      this.binSeen = true;
+      this.last = null;
+      return unparsedLine('binary-output', text);
+    }
     // A line of a multi-line payload (e.g. a trace_marker write containing '\n').
     if (this.last !== null) {
       this.continuation++;
@@ -400,6 +428,90 @@ export class FtraceTokenizer implements Tokenizer {
   }
 
   /**
+   * Whether the layouts without task columns (options/context-info=0, raw,
+   * hex) may be read here: in tracefs output, in a `trace` file (its `#
+   * tracer:` header) or any input read with `--format ftrace`, where no line
+   * had the task columns.
+   */
+  private columnless(): boolean {
+    const c = this.eventCounts;
+    return this.dialect === 'ftrace' && (this.m.tracer !== undefined || this.forced) && c.bracket + c.latency + c.funcgraph === 0;
+  }
+
+  /**
+   * A line printed with options/raw (`4760 0 76443247911627 type: 372`) or
+   * options/hex (`00001298 00000000 0000458654a322cb type: 372`): pid, CPU
+   * and the clock's raw value (ns for the ns clocks, ticks for counter,
+   * x86-tsc, uptime: the text does not say which, so it is stored as the
+   * integer, meta.clock `counter`), then the entry's raw or hex output, kept
+   * as the body. That output names no event: a trace event prints `type: N`
+   * (its id, events/<system>/<event>/id of the kernel that recorded it), kept
+   * as the event name `N`; a type with no output registered prints `N ?`
+   * (the same); a trace_marker write or trace_printk print entry `# ip text`
+   * (event `print`), a trace_printk binary entry `: ip : text` (event
+   * `bprint`); the fields of other entries (function tracer `ip parent_ip`,
+   * the wakeup tracers' task fields) are event `raw`. No task name is printed
+   * (comm NULL), nor flags or TGID. Null when the line is not one.
+   */
+  private rawLine(text: string): LineResult | null {
+    const c0 = text.charCodeAt(0);
+    if (!(isDigit(c0) || (c0 >= 97 && c0 <= 102)) || !this.columnless()) return null;
+    let pid: number;
+    let cpu: number;
+    let ts: bigint;
+    let body: string;
+    let hex = false;
+    // The hex form first: its fields may be all decimal digits (`00001298 00000000 0000458654987654`), while a raw
+    // line never has an 8-digit CPU.
+    const x = HEX_RE.exec(text);
+    if (x !== null) {
+      pid = parseInt(x[1]!, 16);
+      cpu = parseInt(x[2]!, 16);
+      ts = BigInt('0x' + x[3]!);
+      body = x[4]!;
+      hex = true;
+    } else {
+      const r = RAW_RE.exec(text);
+      if (r === null) return null;
+      pid = Number(r[1]);
+      cpu = Number(r[2]);
+      ts = BigInt(r[3]!);
+      body = r[4]!;
+    }
+    if (pid > INT32_MAX || cpu > INT32_MAX) return null;
+    if (!this.tsFormAgrees(null, false)) return this.formMismatch(text);
+    if (this.clock === null) this.clock = 'counter';
+    const t = RAW_TYPE_RE.exec(body);
+    let event: string;
+    if (t !== null) event = t[1] ?? t[2]!;
+    else if (!hex && /^# [0-9a-f]+ /.test(body)) event = 'print';
+    else if (!hex && /^: [0-9a-f]+ : /.test(body)) event = 'bprint';
+    else event = 'raw';
+    if (hex) this.hexLines++;
+    else this.rawLines++;
+    const h = this.h;
+    h.comm = null;
+    h.pid = pid;
+    h.tgid = null;
+    h.cpu = cpu;
+    h.flags = null;
+    h.ts = ts;
+    h.formMismatch = false;
+    return this.event(event, body);
+  }
+
+  /**
+   * A line of options/bin output: the binary pid, CPU and time (NULs removed
+   * by the reader), then a trace event's `type: N`, in a file read as
+   * columnless tracefs output.
+   */
+  private isBinLine(text: string): boolean {
+    if (!this.columnless()) return false;
+    const m = BIN_TYPE_RE.exec(text);
+    return m !== null && /[^\x20-\x7e]/.test(text.slice(0, m.index));
+  }
+
+  /**
    * A line of tracefs `trace` printed with options/context-info=0: the event
    * text alone (`name: body`, `sys_x(...)`, `func <-parent`), no task, CPU,
    * flags or time column. Only read in a `trace` file (its `# tracer:`
@@ -410,7 +522,7 @@ export class FtraceTokenizer implements Tokenizer {
    */
   private noContext(text: string, at: number): LineResult | null {
     const c = this.eventCounts;
-    if (this.dialect !== 'ftrace' || (this.m.tracer === undefined && !this.forced) || c.bracket + c.latency + c.funcgraph > 0) return null;
+    if (!this.columnless()) return null;
     const h = this.h;
     h.comm = null;
     h.pid = null;
@@ -488,6 +600,10 @@ export class FtraceTokenizer implements Tokenizer {
     if (this.eventCounts.latency) layouts.push('latency');
     if (this.eventCounts.funcgraph) layouts.push('function_graph');
     if (this.eventCounts.noContext) layouts.push('no-context');
+    if (this.rawLines) layouts.push('raw');
+    if (this.hexLines) layouts.push('hex');
+    if (this.binSeen) m.binary_output = true;
+    if (this.relativeTs) m.ts_relative = true;
     m.layouts = layouts;
     if (this.lostLines) {
       m.lost_event_lines = this.lostLines;
@@ -996,7 +1112,7 @@ export class FtraceTokenizer implements Tokenizer {
     }
     const colon = tsColon;
     const dotted = tsDotted;
-    const {prefix, comm} = this.instancePrefix(s.slice(start, k));
+    const {prefix, comm} = this.instancePrefix(s.slice(start, k), TASK_WIDTH);
     // The columns are read, but a line with a timestamp of the other form is no event (line()).
     h.formMismatch = !this.tsFormAgrees(prefix, dotted);
     if (h.formMismatch) return true;
@@ -1019,10 +1135,16 @@ export class FtraceTokenizer implements Tokenizer {
   /**
    * The task column of a trace-cmd line split from the instance or input
    * name in front of it (`foo: comm`, `a.dat: comm`), which is recorded;
-   * prefix null when there is none.
+   * prefix null when there is none. `text` runs from the line's first
+   * non-blank to the `-pid`. trace-cmd prints the comm right-aligned in
+   * `width` columns (`%16s`; `%8.8s` with `-l`) and a comm has at most 15
+   * bytes, so the column alone is never wider than `width`, while a
+   * `name: ` in front of it makes it wider. A comm may contain `: ` itself
+   * (prctl(PR_SET_NAME) takes any text: `a: b-1234 [000] ...`): such a column
+   * is not wider than `width`, and is the comm.
    */
-  private instancePrefix(text: string): {prefix: string | null; comm: string} {
-    if (this.dialect !== 'trace-cmd' || text.indexOf(': ') < 0) return {prefix: null, comm: text};
+  private instancePrefix(text: string, width: number): {prefix: string | null; comm: string} {
+    if (this.dialect !== 'trace-cmd' || text.length <= width || text.indexOf(': ') < 0) return {prefix: null, comm: text};
     const ip = INSTANCE_PREFIX_RE.exec(text);
     if (!ip) return {prefix: null, comm: text};
     this.instances.add(ip[1]!);
@@ -1034,7 +1156,7 @@ export class FtraceTokenizer implements Tokenizer {
     if (!m) return false;
     const h = this.h;
     // `trace-cmd report -l` with several inputs or instances puts their name in front, as the column layout does.
-    const {prefix, comm} = this.instancePrefix(m[1]!);
+    const {prefix, comm} = this.instancePrefix(m[1]!, LATENCY_TASK_WIDTH);
     h.comm = comm;
     h.pid = Number(m[2]);
     h.tgid = null;
@@ -1044,12 +1166,16 @@ export class FtraceTokenizer implements Tokenizer {
     if (m[5] !== undefined) {
       h.ts = BigInt(m[5]) * 1000n;
       if (this.clock === null) this.clock = 'relative-us';
+      this.relativeTs = true;
     } else {
       h.ts = parseTsText(m[7]!, 0, m[7]!.length);
       const dotted = m[7]!.includes('.');
       h.formMismatch = !this.tsFormAgrees(prefix, dotted);
       if (h.formMismatch) return true;
       if (this.clock === null) this.clock = dotted ? 'ns' : 'counter';
+      // tracefs prints a clock that is not in ns (counter, x86-tsc, uptime) as " %4lld: ", the value since the
+      // buffer's time_start (lat_print_timestamp), not the clock's own; trace-cmd -l prints the record's time.
+      if (!dotted && this.dialect === 'ftrace') this.relativeTs = true;
     }
     h.rest = m.index + m[0].length;
     this.flagsSeen = true;
@@ -1057,9 +1183,11 @@ export class FtraceTokenizer implements Tokenizer {
   }
 
   /**
-   * The verbose latency layout. Its absolute time is the trace time in µs
-   * (hex), so ts_ns is exact to the µs as in the other layouts; flags holds
-   * the numeric flags and preempt count columns as printed (`9 00000001`).
+   * The verbose latency layout. Its bracketed time is the trace time: in µs
+   * (hex) for the ns clocks, so ts_ns is exact to the µs as in the other
+   * layouts; the clock's raw value (hex) for the others (counter, x86-tsc,
+   * uptime), stored as the integer the normal layout prints for them. flags
+   * holds the numeric flags and preempt count columns as printed (`9 00000001`).
    */
   private scanLatencyVerbose(s: string): boolean {
     const m = LATENCY_VERBOSE_RE.exec(s);
@@ -1070,10 +1198,11 @@ export class FtraceTokenizer implements Tokenizer {
     h.tgid = null;
     h.cpu = Number(m[3]);
     h.flags = `${m[4]} ${m[5]}`;
-    h.ts = BigInt('0x' + m[6]!) * 1000n;
-    h.formMismatch = !this.tsFormAgrees(null, true);
+    const inNs = m[7] === undefined;
+    h.ts = inNs ? BigInt('0x' + m[6]!) * 1000n : BigInt('0x' + m[6]!);
+    h.formMismatch = !this.tsFormAgrees(null, inNs);
     if (h.formMismatch) return true;
-    if (this.clock === null) this.clock = 'ns';
+    if (this.clock === null) this.clock = inNs ? 'ns' : 'counter';
     h.rest = m.index + m[0].length;
     this.flagsSeen = true;
     return true;
