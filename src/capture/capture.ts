@@ -1,6 +1,6 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import fs from 'node:fs';
-import {release} from 'node:os';
+import {constants as osConstants, release} from 'node:os';
 import path from 'node:path';
 import {UserError} from '../errors.js';
 import {TRACEPOINTS} from '../probes/catalog.js';
@@ -55,6 +55,11 @@ export interface CaptureSummary {
   exit_code: number | null;
   signal: string | null;
   stopped_by: 'command' | 'duration' | 'interrupt';
+  /**
+   * The signals ktrail received (SIGINT, SIGTERM, SIGHUP), first one first, each once. A SIGTERM or
+   * SIGHUP among them makes the exit status 128 + its number (signalExitStatus); the capture is kept.
+   */
+  signals_received: string[];
   started_at: string;
   duration_s: number;
   trace_bytes: number;
@@ -156,6 +161,8 @@ class Session {
   private kmsgOverrun = 0;
   /** A signal came before the recording began. */
   private signalled = false;
+  /** Every signal received, first one first, each once (CaptureSummary.signals_received). */
+  private readonly received: NodeJS.Signals[] = [];
   /** What a signal does while the recording runs (set by waitForEnd). */
   private onSignal: ((sig: NodeJS.Signals) => void) | null = null;
 
@@ -242,6 +249,7 @@ class Session {
       exit_code: end.code,
       signal: end.signal,
       stopped_by: end.by,
+      signals_received: this.received,
       started_at: started.toISOString(),
       duration_s: Math.round(duration * 1000) / 1000,
       trace_bytes: this.traceBytes,
@@ -264,6 +272,7 @@ class Session {
   }
 
   signal(sig: NodeJS.Signals): void {
+    if (!this.received.includes(sig)) this.received.push(sig);
     if (this.onSignal) this.onSignal(sig);
     else this.signalled = true;
   }
@@ -503,6 +512,18 @@ class Session {
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * The exit status of a capture: 0, or 128 + the number of the first SIGTERM
+ * or SIGHUP it received (143, 129), the status a shell reports for a process
+ * that signal killed, as the other commands exit on signals
+ * (src/cli/interrupts.ts). The capture is kept all the same. Ctrl-C (SIGINT)
+ * is how a capture without a command is ended: 0.
+ */
+export function signalExitStatus(s: Pick<CaptureSummary, 'signals_received'>): number {
+  const sig = s.signals_received.find((x) => x === 'SIGTERM' || x === 'SIGHUP') as 'SIGTERM' | 'SIGHUP' | undefined;
+  return sig ? 128 + osConstants.signals[sig] : 0;
+}
 
 function refusalReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;

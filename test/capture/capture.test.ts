@@ -169,6 +169,46 @@ test('a SIGINT sent to capture alone stops its command with SIGTERM after the gr
   assert.equal(ourInstances(), []);
 });
 
+test('SIGTERM and SIGHUP: the capture is kept and tracing restored, the exit status is 128 + the signal (143, 129)', async () => {
+  if (skip) return;
+  const before = topLevelState();
+  for (const [sig, status] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    // Passed on to the command, which ends at it; the capture then ends as after Ctrl-C, and is kept.
+    const out = path.join(tmp, `term-${sig}`);
+    const c = await startCapture(out, ['sleep', '60']);
+    c.child.kill(sig);
+    assert.is(await c.exited, status, `${sig}: ${c.io.stderr}`);
+    const s = JSON.parse(c.io.stdout);
+    assert.equal([s.stopped_by, s.exit_code, s.signal, s.signals_received], ['interrupt', null, sig, [sig]], sig);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'capture.json'), 'utf8')), s);
+    assert.ok(fs.statSync(path.join(out, 'trace.txt')).size > 0, `${sig}: the trace recorded so far is kept`);
+    assert.equal(topLevelState(), before, sig);
+    assert.equal(ourInstances(), [], sig);
+
+    // Without a command, as a service manager stops it: the text summary says so.
+    const idle = spawn(process.execPath, ['bin/run.js', 'capture', '--out', path.join(tmp, `idle-${sig}`), '--duration', '30'], {stdio: ['ignore', 'pipe', 'pipe']});
+    let stdout = '';
+    let stderr = '';
+    idle.stdout.on('data', (d) => (stdout += d));
+    idle.stderr.on('data', (d) => (stderr += d));
+    const t0 = Date.now();
+    while (ourInstances().length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    idle.kill(sig);
+    assert.is(await new Promise<number | null>((r) => idle.once('exit', (code) => r(code))), status, `${sig}: ${stderr}`);
+    assert.match(stdout, new RegExp(`^captured [\\d.]+ s: stopped by ${sig}$`, 'm'));
+    assert.ok(fs.existsSync(path.join(tmp, `idle-${sig}`, 'capture.json')));
+    assert.equal(topLevelState(), before, sig);
+    assert.equal(ourInstances(), [], sig);
+  }
+  // Ctrl-C stays the ordinary end of a capture: 0 (the SIGINT test above), and signals_received says it.
+  const i = await startCapture(path.join(tmp, 'term-int'), ['sh', '-c', 'trap "exit 0" INT; while :; do sleep 0.05; done']);
+  process.kill(Number(spawnSync('pgrep', ['-P', String(i.child.pid)], {encoding: 'utf8'}).stdout.trim()), 'SIGINT');
+  i.child.kill('SIGINT');
+  assert.is(await i.exited, 0, i.io.stderr);
+  assert.equal(JSON.parse(i.io.stdout).signals_received, ['SIGINT']);
+});
+
 test('ktrail leaves its own threads out of the trace: with syscall events on, its reads and writes would feed the trace without end', () => {
   if (skip) return;
   if (!fs.existsSync(path.join(tracefs!, 'set_event_notrace_pid'))) return;
