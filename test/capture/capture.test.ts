@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {INSTANCE_PREFIX, INTERRUPT_GRACE_MS} from '../../src/capture/capture.js';
+import {INSTANCE_PREFIX, INTERRUPT_GRACE_MS, OutFile} from '../../src/capture/capture.js';
 import {findTracefs} from '../../src/probes/check.js';
 
 const tracefs = findTracefs();
@@ -295,6 +295,81 @@ test('--duration over a command that ignores SIGTERM: SIGKILL after the grace ti
   assert.equal([JSON.parse(plain.out).stopped_by, JSON.parse(plain.out).signal], ['duration', 'SIGTERM']);
   assert.equal(topLevelState(), before);
   assert.equal(ourInstances(), []);
+});
+
+test('an output file that fills up keeps what was written, cut after its last whole line', () => {
+  const file = path.join(tmp, 'outfile.txt');
+  const fd = fs.openSync(file, 'w');
+  try {
+    // A device with room for 20 more bytes: the write that reaches it is short, the next one fails.
+    let room = 20;
+    const full = (f: number, buf: Buffer, offset: number, length: number) => {
+      if (room === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC'});
+      const n = fs.writeSync(f, buf, offset, Math.min(length, room));
+      room -= n;
+      return n;
+    };
+    const out = new OutFile(file, fd, full);
+    const chunk = Buffer.from('line one\nline two\n');
+    assert.is(out.write(chunk, chunk.length), chunk.length);
+    const more = Buffer.from('line three\n');
+    assert.is(out.write(more, more.length), 2, 'two bytes fitted');
+    assert.is(out.write(more, more.length), 0, 'nothing is written after a failed write');
+    assert.is(out.written, 20);
+    assert.is(out.errorText(), 'no space left on device (ENOSPC)');
+    out.cutToWholeLines();
+    assert.is(out.kept(), 18);
+    assert.is(fs.readFileSync(file, 'utf8'), 'line one\nline two\n');
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
+test('a full disk while recording: the capture stops, and what was written is kept, cut after its last whole line; one line, exit 2', () => {
+  if (skip) return;
+  const before = topLevelState();
+  const disk = path.join(tmp, 'small-disk');
+  fs.mkdirSync(disk);
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk], {encoding: 'utf8'});
+  if (m.status !== 0) {
+    console.log(`full-disk capture test not run: cannot mount a tmpfs (${m.stderr.trim()})`);
+    return;
+  }
+  try {
+    const out = path.join(disk, 'run');
+    const t0 = Date.now();
+    // Forks and exits fill 64 KiB of sched events in well under a second; the command would run for 60 s.
+    const r = ktrail(['capture', '--out', out, '--no-kmsg', '--', 'sh', '-c', 'end=$(($(date +%s) + 60)); while [ $(date +%s) -lt $end ]; do /bin/true; done']);
+    assert.is(r.code, 2, r.err);
+    assert.ok(Date.now() - t0 < 20_000, 'the command was stopped');
+    const errors = r.err.split('\n').filter((l) => l.startsWith('ktrail: '));
+    assert.is(errors.length, 1, r.err);
+    const trace = path.join(out, 'trace.txt');
+    assert.match(
+      errors[0]!,
+      new RegExp(`^ktrail: cannot write ${trace}: no space left on device \\(ENOSPC\\) after \\d+ bytes; the capture was stopped there and what it wrote is kept, truncated: ${trace} \\(\\d+ lines\\) ends at its last whole line, ${out}/capture\\.json says so$`),
+    );
+    assert.match(r.err, /^ktrail capture: sh cannot be recorded any more; sending it SIGTERM$/m);
+    const text = fs.readFileSync(trace, 'utf8');
+    assert.ok(text.length > 16 << 10, `${text.length} bytes kept`);
+    assert.ok(text.endsWith('\n'), 'no partial line at the end');
+    const s = JSON.parse(fs.readFileSync(path.join(out, 'capture.json'), 'utf8'));
+    assert.is(s.stopped_by, 'write_error');
+    assert.equal([s.truncated.file, s.truncated.error], [trace, 'no space left on device (ENOSPC)']);
+    assert.ok(s.truncated.bytes_written >= text.length);
+    assert.equal([s.trace_bytes, s.trace_lines], [Buffer.byteLength(text), text.split('\n').length - 1]);
+    assert.is(s.signal, 'SIGTERM');
+    // What is kept reads as a trace: every line parsed.
+    const c = ktrail(['check', trace, '--json']);
+    assert.is(c.code, 0, c.err);
+    const q = ktrail(['ingest', trace, '--db', path.join(tmp, 'full.duckdb'), '--json']);
+    assert.is(q.code, 0, q.err);
+    for (const x of JSON.parse(q.out)) assert.is(x.unparsed, 0, JSON.stringify(x));
+    assert.equal(topLevelState(), before);
+    assert.equal(ourInstances(), []);
+  } finally {
+    spawnSync('umount', [disk]);
+  }
 });
 
 test('bad input: one line, exit 2, nothing left behind', () => {
