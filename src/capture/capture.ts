@@ -22,6 +22,8 @@ import {processExists} from '../processes.js';
  */
 
 export const INSTANCE_PREFIX = 'ktrail-capture-';
+/** The environment variable that gives the command the capture instance's trace_marker. */
+export const TRACE_MARKER_ENV = 'KTRAIL_TRACE_MARKER';
 
 export interface CaptureOptions {
   /** Output directory; created, and refused when it exists and is not empty. */
@@ -415,7 +417,11 @@ class Session {
         timers.push(t);
       }
       if (opts.command) {
-        child = spawn(opts.command[0]!, opts.command.slice(1), {stdio: 'inherit'});
+        // The instance's own trace_marker, for the command's test markers (docs/gate.md): written there they
+        // are in this capture's buffer only, where one written to the top-level trace_marker is also in the
+        // top-level buffer, in the trace of whoever records there (copy_trace_marker copies, it does not move).
+        const env = {...process.env, [TRACE_MARKER_ENV]: path.join(this.instance, 'trace_marker')};
+        child = spawn(opts.command[0]!, opts.command.slice(1), {stdio: 'inherit', env});
         child.once('error', (err) => {
           const code = (err as NodeJS.ErrnoException).code;
           finish(new UserError(`cannot run ${opts.command![0]}: ${code === 'ENOENT' ? 'no such command' : err.message}`));

@@ -56,7 +56,17 @@ test('a capture around a command: its trace, markers and kernel messages are rec
   const before = topLevelState();
   const out = path.join(tmp, 'run1');
   const tag = `ktrail-capture-test-${process.pid}`;
-  const script = `echo "<4>${tag}: kernel message" > /dev/kmsg; echo "phase=${tag}_start" > ${tracefs}/trace_marker; sleep 0.3; echo "phase=${tag}_end" > ${tracefs}/trace_marker; exit 3`;
+  // The test markers go to the capture's own trace_marker (KTRAIL_TRACE_MARKER); one line written to the top-level
+  // trace_marker checks that such writes are copied in too (copy_trace_marker), and that the top level records them.
+  const copy = fs.existsSync(path.join(tracefs!, 'options', 'copy_trace_marker'));
+  const script = [
+    `echo "<4>${tag}: kernel message" > /dev/kmsg`,
+    `echo "phase=${tag}_start" > "$KTRAIL_TRACE_MARKER"`,
+    ...(copy ? [`echo "copied=${tag}" > ${tracefs}/trace_marker`] : []),
+    'sleep 0.3',
+    `echo "phase=${tag}_end" > "$KTRAIL_TRACE_MARKER"`,
+    'exit 3',
+  ].join('; ');
   const r = ktrail(['capture', '--out', out, '--json', '--', 'sh', '-c', script]);
   assert.is(r.code, 0, r.err);
   const s = JSON.parse(r.out);
@@ -70,9 +80,16 @@ test('a capture around a command: its trace, markers and kernel messages are rec
   assert.is(trace.split('\n').length - 1, s.trace_lines);
   assert.is(Buffer.byteLength(trace), s.trace_bytes);
   assert.match(trace, / sched_switch: prev_comm=/);
-  // trace_marker writes to the top level are copied into the instance (test attribution reads them).
+  // The command's markers are in the capture (test attribution reads them), and not in the top-level buffer.
   assert.match(trace, new RegExp(`tracing_mark_write: phase=${tag}_start\\n`));
   assert.match(trace, new RegExp(`tracing_mark_write: phase=${tag}_end\\n`));
+  const top = fs.readFileSync(path.join(tracefs!, 'trace'), 'utf8');
+  assert.not.match(top, new RegExp(`phase=${tag}_`), 'the capture\'s markers are not in the top-level buffer');
+  if (copy) {
+    // trace_marker writes to the top level are copied into the instance (a harness that writes there is attributed too).
+    assert.match(trace, new RegExp(`tracing_mark_write: copied=${tag}\\n`));
+    if (before.tracing_on === '1\n') assert.match(top, new RegExp(`tracing_mark_write: copied=${tag}\\n`), 'the top level records markers');
+  }
   assert.match(fs.readFileSync(path.join(out, 'kmsg.txt'), 'utf8'), new RegExp(`^\\d+,\\d+,\\d+,[^;]*;${tag}: kernel message$`, 'm'));
 
   assert.equal(topLevelState(), before);
