@@ -6,7 +6,8 @@ export default class Capture extends KtrailCommand {
   static summary = 'Record the events the rules read, and the kernel log, while a command runs (needs root).';
   static description = `Records in a tracing instance of its own (instances/ktrail-capture-PID): the top-level tracing state is not touched, and the instance is removed at the end.
 Enables the tracepoints the rules read (ktrail probes --only set_event), the ktrail probe events when they are defined (ktrail probes; docs/capture.md), and --event ones; streams the instance's trace_pipe into DIR/trace.txt and the /dev/kmsg records printed meanwhile into DIR/kmsg.txt, with DIR/capture.json saying what was enabled, refused and lost.
-Without a command it records until --duration ends or Ctrl-C. The exit status is 0 when the capture was made, whatever the command's (capture.json and --json have it).
+Without a command it records until --duration ends or Ctrl-C. The exit status is 0 when the capture was made, whatever the command's (capture.json and --json have it); 143 or 129 (128 + the signal's number) when SIGTERM or SIGHUP stopped it, the capture kept all the same. A full disk stops it: what was written is kept, truncated, and the exit status is 2.
+The command gets the instance's own trace_marker in KTRAIL_TRACE_MARKER: test markers written there are in the capture only.
 Then: ktrail check DIR/trace.txt DIR/kmsg.txt`;
 
   static strict = false;
@@ -42,7 +43,7 @@ Then: ktrail check DIR/trace.txt DIR/kmsg.txt`;
       // Without a terminal nobody can press Ctrl-C: a capture with no end would run until killed.
       throw new UserError('give a command to run (after --) or --duration SECONDS; without a terminal, Ctrl-C cannot end the capture');
     }
-    const {runCapture} = await import('../src/capture/capture.js');
+    const {runCapture, signalExitStatus} = await import('../src/capture/capture.js');
     // stderr closed early (`ktrail capture ... 2>&1 | head`): the capture goes on without its progress lines;
     // an EPIPE thrown from a write would end it half-way, its command left running.
     process.stderr.on('error', () => undefined);
@@ -61,7 +62,7 @@ Then: ktrail check DIR/trace.txt DIR/kmsg.txt`;
       const s = summary;
       const how = s.command
         ? `${s.command.join(' ')} ${s.signal ? `was killed by ${s.signal}` : `exited with status ${s.exit_code}`}${s.stopped_by === 'duration' ? ' (--duration ended it)' : ''}`
-        : `stopped by ${s.stopped_by === 'duration' ? '--duration' : 'Ctrl-C'}`;
+        : `stopped by ${s.stopped_by === 'duration' ? '--duration' : (s.signals_received[0] ?? 'Ctrl-C').replace('SIGINT', 'Ctrl-C')}`;
       this.log(`captured ${s.duration_s} s: ${how}`);
       this.log(`${s.files.trace}: ${s.trace_lines} lines${s.lost_events ? `, ${s.lost_events} events lost (ring buffer full: raise --buffer-kb)` : ''}`);
       if (s.files.kmsg) this.log(`${s.files.kmsg}: ${s.kmsg_records} kernel log records${s.kmsg_overrun ? ` (${s.kmsg_overrun} overwritten before they were read)` : ''}`);
@@ -69,6 +70,9 @@ Then: ktrail check DIR/trace.txt DIR/kmsg.txt`;
       this.log(`events: ${s.events.join(' ')}${s.refused.length ? `; not available: ${s.refused.map((r) => r.event).join(' ')}` : ''}`);
       this.log(`next: ktrail check ${[s.files.trace, s.files.kmsg].filter(Boolean).join(' ')}`);
     }
+    // Stopped by SIGTERM or SIGHUP: the capture is kept, and the exit status says which signal cut it short.
+    const status = signalExitStatus(summary);
+    if (status !== 0) process.exitCode = status;
     return summary;
   }
 }

@@ -28,7 +28,7 @@ it only reads tracefs and /proc/kallsyms and never enables tracing. See docs/cap
     fprobe: Flags.boolean({description: 'print fprobe definitions for dynamic_events instead of kprobes', default: false}),
     check: Flags.boolean({description: 'report which probes and tracepoints this machine can provide (read-only)', default: false}),
     only: Flags.string({description: 'print only the lines for one file, without comments', options: ['definitions', 'set_event']}),
-    kernel: Flags.string({description: 'kernel release the probes are for (default: this machine\'s, read from uname and /proc/kallsyms; with --arch of another machine, the newest layout)', helpValue: 'RELEASE'}),
+    kernel: Flags.string({description: 'kernel release the probes are for (default: this machine\'s, read from uname and /proc/kallsyms; with --arch of another machine, the newest layout); probes on functions that release does not have are left out', helpValue: 'RELEASE'}),
   };
 
   async run(): Promise<unknown> {

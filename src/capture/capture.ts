@@ -1,8 +1,8 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import fs from 'node:fs';
-import {release} from 'node:os';
+import {constants as osConstants, release} from 'node:os';
 import path from 'node:path';
-import {UserError} from '../errors.js';
+import {systemErrorText, UserError} from '../errors.js';
 import {TRACEPOINTS} from '../probes/catalog.js';
 import {findTracefs} from '../probes/check.js';
 import {processExists} from '../processes.js';
@@ -22,6 +22,8 @@ import {processExists} from '../processes.js';
  */
 
 export const INSTANCE_PREFIX = 'ktrail-capture-';
+/** The environment variable that gives the command the capture instance's trace_marker. */
+export const TRACE_MARKER_ENV = 'KTRAIL_TRACE_MARKER';
 
 export interface CaptureOptions {
   /** Output directory; created, and refused when it exists and is not empty. */
@@ -54,7 +56,13 @@ export interface CaptureSummary {
   command: string[] | null;
   exit_code: number | null;
   signal: string | null;
-  stopped_by: 'command' | 'duration' | 'interrupt';
+  /** write_error: an output file could not be written (a full disk): see truncated. */
+  stopped_by: 'command' | 'duration' | 'interrupt' | 'write_error';
+  /**
+   * The signals ktrail received (SIGINT, SIGTERM, SIGHUP), first one first, each once. A SIGTERM or
+   * SIGHUP among them makes the exit status 128 + its number (signalExitStatus); the capture is kept.
+   */
+  signals_received: string[];
   started_at: string;
   duration_s: number;
   trace_bytes: number;
@@ -69,7 +77,20 @@ export interface CaptureSummary {
   stale_instances_removed: string[];
   /** ktrail's own threads, whose events the instance does not record (set_event_notrace_pid); empty when the kernel cannot leave them out. */
   excluded_pids: number[];
+  /**
+   * Null, or the output file that could not be written (a full disk): the
+   * capture stopped there, and what was written is kept, cut after the last
+   * whole line of each file; trace_bytes and trace_lines count what is kept.
+   */
+  truncated: {file: string; error: string; bytes_written: number} | null;
 }
+
+/**
+ * An output file could not be written while recording (a full disk): the
+ * capture was stopped and what it wrote is kept, truncated. Exit status 2,
+ * like any error, but --out is not emptied.
+ */
+export class TruncatedCapture extends UserError {}
 
 /** How often the trace and the kernel log are drained while the command runs. */
 const POLL_MS = 100;
@@ -83,6 +104,8 @@ const DRAIN_STEP_BYTES = 16 << 20;
 const DRAIN_STEP_RECORDS = 4096;
 /** Characters of an unfinished trace line kept between two reads (see count). */
 const TAIL_KEEP = 64 << 10;
+/** Room taken for capture.json when the recording starts (a summary is 1-3 KiB; a long command line adds to it). */
+const META_RESERVE_BYTES = 16 << 10;
 /** How long a command may run on after Ctrl-C before capture stops it with SIGTERM. */
 export const INTERRUPT_GRACE_MS = 5000;
 /** How long a command has to end after the SIGTERM (or SIGHUP) that stops it, before SIGKILL. */
@@ -130,7 +153,8 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> 
     // Nothing was captured (an event list the kernel refused whole, a command that does not exist): no
     // half-written output is left to be read as a capture.
     session.teardown();
-    discardOut(opts.out, created);
+    // A full disk while recording: what was written is kept, truncated (the error says so).
+    if (!(err instanceof TruncatedCapture)) discardOut(opts.out, created);
     throw err;
   } finally {
     session.teardown();
@@ -142,12 +166,13 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> 
 class Session {
   private traceFd: number | null = null;
   private kmsgFd: number | null = null;
-  private traceOut: number | null = null;
-  private kmsgOut: number | null = null;
+  private traceOut: OutFile | null = null;
+  private kmsgOut: OutFile | null = null;
+  /** The output file whose write failed (a full disk): the recording stops, nothing more is written. */
+  private failedOut: OutFile | null = null;
   private tornDown = false;
   private readonly buf = Buffer.allocUnsafe(1 << 20);
   private readonly kbuf = Buffer.allocUnsafe(16 << 10);
-  private traceBytes = 0;
   private traceLines = 0;
   private lost = 0;
   /** The end of the last trace chunk that had no newline yet (a LOST line may straddle two reads). */
@@ -156,8 +181,12 @@ class Session {
   private kmsgOverrun = 0;
   /** A signal came before the recording began. */
   private signalled = false;
+  /** Every signal received, first one first, each once (CaptureSummary.signals_received). */
+  private readonly received: NodeJS.Signals[] = [];
   /** What a signal does while the recording runs (set by waitForEnd). */
   private onSignal: ((sig: NodeJS.Signals) => void) | null = null;
+  /** What a failed write of an output file does while the recording runs (set by waitForEnd). */
+  private onWriteError: (() => void) | null = null;
 
   constructor(
     private readonly instance: string,
@@ -217,8 +246,16 @@ class Session {
 
     const tracePath = path.join(opts.out, 'trace.txt');
     const kmsgOutPath = kmsg ? path.join(opts.out, 'kmsg.txt') : null;
-    this.traceOut = fs.openSync(tracePath, 'w');
-    if (kmsgOutPath) this.kmsgOut = fs.openSync(kmsgOutPath, 'w');
+    this.traceOut = OutFile.create(tracePath);
+    if (kmsgOutPath) this.kmsgOut = OutFile.create(kmsgOutPath);
+    // capture.json's room, taken now: should the disk fill up while recording, the summary that says the
+    // capture is truncated still fits (it replaces this, which frees the room first).
+    const metaPath = path.join(opts.out, 'capture.json');
+    try {
+      fs.writeFileSync(metaPath, JSON.stringify({recording: true}).padEnd(META_RESERVE_BYTES - 1, ' ') + '\n');
+    } catch (err) {
+      throw new UserError(`cannot write ${metaPath}: ${systemErrorText(err as NodeJS.ErrnoException)}`);
+    }
     this.traceFd = fs.openSync(path.join(instance, 'trace_pipe'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
 
     const started = new Date();
@@ -227,12 +264,17 @@ class Session {
     opts.log(`recording ${events.length} events in ${instance}${opts.command ? ` while ${opts.command.join(' ')} runs` : opts.durationMs !== null ? ` for ${opts.durationMs / 1000} s` : ' until Ctrl-C'}`);
     const end = await this.waitForEnd();
     this.write('tracing_on', '0');
-    this.drain();
+    // After a failed write nothing more can be written: what the buffer still holds goes with the instance.
+    if (!this.failedOut) this.drain();
     const duration = (performance.now() - t0) / 1000;
+    // A file that could not be written ends in the middle of a line: cut after the last whole one (the
+    // other file too), so that what is kept reads as a trace (kernel log) that stops early.
+    const failed = this.failedOut;
+    if (failed) for (const f of [this.traceOut, this.kmsgOut]) f?.cutToWholeLines();
 
     const summary: CaptureSummary = {
       out: opts.out,
-      files: {trace: tracePath, kmsg: kmsgOutPath, meta: path.join(opts.out, 'capture.json')},
+      files: {trace: tracePath, kmsg: kmsgOutPath, meta: metaPath},
       kernel: release(),
       instance,
       buffer_kb: opts.bufferKb,
@@ -241,10 +283,11 @@ class Session {
       command: opts.command,
       exit_code: end.code,
       signal: end.signal,
-      stopped_by: end.by,
+      stopped_by: failed ? 'write_error' : end.by,
+      signals_received: this.received,
       started_at: started.toISOString(),
       duration_s: Math.round(duration * 1000) / 1000,
-      trace_bytes: this.traceBytes,
+      trace_bytes: this.traceOut.kept(),
       trace_lines: this.traceLines,
       lost_events: this.lost,
       kernel_log: kmsg ? 'kmsg' : 'printk:console',
@@ -252,6 +295,7 @@ class Session {
       kmsg_overrun: this.kmsgOverrun,
       stale_instances_removed: stale,
       excluded_pids: excluded,
+      truncated: failed && {file: failed.path, error: failed.errorText(), bytes_written: failed.written},
     };
     this.teardown();
     if (kmsgOutPath && this.kmsgRecords === 0) {
@@ -259,11 +303,27 @@ class Session {
       fs.rmSync(kmsgOutPath, {force: true});
       summary.files.kmsg = null;
     }
-    fs.writeFileSync(summary.files.meta, JSON.stringify(summary, null, 2) + '\n');
-    return summary;
+    if (!failed) {
+      fs.writeFileSync(summary.files.meta, JSON.stringify(summary, null, 2) + '\n');
+      return summary;
+    }
+    // The disk is full: capture.json may not fit either (cutting the partial lines freed a few bytes).
+    let meta = `, ${summary.files.meta} says so`;
+    try {
+      fs.writeFileSync(summary.files.meta, JSON.stringify(summary, null, 2) + '\n');
+    } catch (err) {
+      fs.rmSync(summary.files.meta, {force: true});
+      meta = `; ${summary.files.meta} could not be written either (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    }
+    const kept = [`${summary.files.trace} (${summary.trace_lines} lines)`, ...(summary.files.kmsg ? [`${summary.files.kmsg} (${summary.kmsg_records} records)`] : [])];
+    const ends = kept.length === 1 ? 'ends at its' : 'end at their';
+    throw new TruncatedCapture(
+      `cannot write ${failed.path}: ${failed.errorText()} after ${failed.written} bytes; the capture was stopped there and what it wrote is kept, truncated: ${kept.join(' and ')} ${ends} last whole line${meta}`,
+    );
   }
 
   signal(sig: NodeJS.Signals): void {
+    if (!this.received.includes(sig)) this.received.push(sig);
     if (this.onSignal) this.onSignal(sig);
     else this.signalled = true;
   }
@@ -281,6 +341,7 @@ class Session {
         done = true;
         for (const t of timers) clearInterval(t);
         this.onSignal = null;
+        this.onWriteError = null;
         if (r instanceof Error) reject(r);
         else resolve(r);
       };
@@ -321,14 +382,21 @@ class Session {
         else if (interrupts++ === 0) timers.push(setTimeout(() => stop('SIGTERM', 'is still running after Ctrl-C'), INTERRUPT_GRACE_MS));
         else stop('SIGTERM', 'is still running after Ctrl-C');
       };
+      // A full disk: the command is stopped as --duration stops it, and the capture ends when it has.
+      this.onWriteError = () => {
+        if (poll) clearInterval(poll);
+        if (running()) stop('SIGTERM', 'cannot be recorded any more');
+        else finish({by: 'command', code: null, signal: null});
+      };
       if (this.signalled) {
         finish({by: 'interrupt', code: null, signal: null});
         return;
       }
       let again: NodeJS.Immediate | null = null;
+      let poll: NodeJS.Timeout | null = null;
       const step = () => {
         again = null;
-        if (done) return;
+        if (done || this.failedOut) return;
         try {
           if (this.drain(true)) again = setImmediate(step);
         } catch (err) {
@@ -336,11 +404,10 @@ class Session {
           finish(err as Error);
         }
       };
-      timers.push(
-        setInterval(() => {
-          if (!again) step();
-        }, POLL_MS),
-      );
+      poll = setInterval(() => {
+        if (!again) step();
+      }, POLL_MS);
+      timers.push(poll);
       if (opts.durationMs !== null) {
         const t = setTimeout(() => {
           durationOver = true;
@@ -350,7 +417,11 @@ class Session {
         timers.push(t);
       }
       if (opts.command) {
-        child = spawn(opts.command[0]!, opts.command.slice(1), {stdio: 'inherit'});
+        // The instance's own trace_marker, for the command's test markers (docs/gate.md): written there they
+        // are in this capture's buffer only, where one written to the top-level trace_marker is also in the
+        // top-level buffer, in the trace of whoever records there (copy_trace_marker copies, it does not move).
+        const env = {...process.env, [TRACE_MARKER_ENV]: path.join(this.instance, 'trace_marker')};
+        child = spawn(opts.command[0]!, opts.command.slice(1), {stdio: 'inherit', env});
         child.once('error', (err) => {
           const code = (err as NodeJS.ErrnoException).code;
           finish(new UserError(`cannot run ${opts.command![0]}: ${code === 'ENOENT' ? 'no such command' : err.message}`));
@@ -383,14 +454,15 @@ class Session {
           throw err;
         }
         if (n === 0) break;
-        writeOut(this.traceOut!, this.buf, n, path.join(this.opts.out, 'trace.txt'));
+        const w = this.traceOut!.write(this.buf, n);
         moved += n;
-        this.traceBytes += n;
-        this.count(this.buf.toString('latin1', 0, n));
+        this.count(this.buf.toString('latin1', 0, w));
+        if (w < n) return this.writeFailed(this.traceOut!);
       }
     }
     if (this.kmsgFd !== null) {
       for (let records = 0; this.readKmsg(true); ) {
+        if (this.failedOut) return false;
         if (steps && ++records >= DRAIN_STEP_RECORDS) {
           more = true;
           break;
@@ -398,6 +470,16 @@ class Session {
       }
     }
     return more;
+  }
+
+  /** An output file could not be written: the recording stops (waitForEnd), nothing more is written; false. */
+  private writeFailed(f: OutFile): false {
+    if (!this.failedOut) {
+      this.failedOut = f;
+      this.opts.log(`cannot write ${f.path}: ${f.errorText()} after ${f.written} bytes; stopping the capture`);
+      this.onWriteError?.();
+    }
+    return false;
   }
 
   private count(chunk: string): void {
@@ -427,7 +509,10 @@ class Session {
     }
     if (n === 0) return false;
     if (keep) {
-      writeOut(this.kmsgOut!, this.kbuf, n, path.join(this.opts.out, 'kmsg.txt'));
+      if (this.kmsgOut!.write(this.kbuf, n) < n) {
+        this.writeFailed(this.kmsgOut!);
+        return false;
+      }
       this.kmsgRecords++;
     }
     return true;
@@ -492,7 +577,7 @@ class Session {
     };
     quiet(() => this.write('tracing_on', '0'));
     quiet(() => this.write('set_event', ''));
-    for (const fd of [this.traceFd, this.kmsgFd, this.traceOut, this.kmsgOut]) if (fd !== null) quiet(() => fs.closeSync(fd));
+    for (const fd of [this.traceFd, this.kmsgFd, this.traceOut?.fd ?? null, this.kmsgOut?.fd ?? null]) if (fd !== null) quiet(() => fs.closeSync(fd));
     this.traceFd = this.kmsgFd = this.traceOut = this.kmsgOut = null;
     try {
       fs.rmdirSync(this.instance);
@@ -504,19 +589,92 @@ class Session {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/**
+ * The exit status of a capture: 0, or 128 + the number of the first SIGTERM
+ * or SIGHUP it received (143, 129), the status a shell reports for a process
+ * that signal killed, as the other commands exit on signals
+ * (src/cli/interrupts.ts). The capture is kept all the same. Ctrl-C (SIGINT)
+ * is how a capture without a command is ended: 0.
+ */
+export function signalExitStatus(s: Pick<CaptureSummary, 'signals_received'>): number {
+  const sig = s.signals_received.find((x) => x === 'SIGTERM' || x === 'SIGHUP') as 'SIGTERM' | 'SIGHUP' | undefined;
+  return sig ? 128 + osConstants.signals[sig] : 0;
+}
+
 function refusalReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EINVAL' || code === 'ENOENT') return 'not available in this kernel';
   return (err as Error).message;
 }
 
-/** Writes n bytes of buf to an output file; a full or read-only disk is a UserError that names the file. */
-function writeOut(fd: number, buf: Buffer, n: number, file: string): void {
-  try {
-    fs.writeSync(fd, buf, 0, n);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot write ${file}: ${code === 'ENOSPC' ? 'no space left on the device' : (code ?? (err as Error).message)}; the capture is stopped and its output removed`);
+/**
+ * An output file of the capture (trace.txt, kmsg.txt). A write that fails
+ * (ENOSPC on a full disk, EDQUOT, EIO) is kept in `error`, and nothing more
+ * is written: the capture stops, and the file is cut after its last whole
+ * line (cutToWholeLines) so that what was written is kept as a shorter
+ * capture. `writeSync` is a seam for tests.
+ */
+export class OutFile {
+  /** Bytes written into the file. */
+  written = 0;
+  /** Bytes up to the end of the last whole line written. */
+  private whole = 0;
+  private cut = false;
+  private error: NodeJS.ErrnoException | null = null;
+
+  constructor(
+    readonly path: string,
+    readonly fd: number,
+    private readonly writeSync: (fd: number, buf: Buffer, offset: number, length: number) => number = fs.writeSync,
+  ) {}
+
+  static create(file: string): OutFile {
+    try {
+      return new OutFile(file, fs.openSync(file, 'w'));
+    } catch (err) {
+      throw new UserError(`cannot create ${file}: ${systemErrorText(err as NodeJS.ErrnoException)}`);
+    }
+  }
+
+  /** Writes buf[0, n); returns the bytes written, fewer than n when a write failed (then none is tried again). */
+  write(buf: Buffer, n: number): number {
+    if (this.error) return 0;
+    let off = 0;
+    while (off < n) {
+      let w: number;
+      try {
+        w = this.writeSync(this.fd, buf, off, n - off);
+      } catch (err) {
+        this.error = err as NodeJS.ErrnoException;
+        break;
+      }
+      if (w <= 0) {
+        // A regular file takes at least one byte or fails; none taken is a full device all the same.
+        this.error = Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC'});
+        break;
+      }
+      const nl = buf.lastIndexOf(0x0a, off + w - 1);
+      if (nl >= off) this.whole = this.written + (nl - off) + 1;
+      this.written += w;
+      off += w;
+    }
+    return off;
+  }
+
+  /** Why the write failed: `no space left on device (ENOSPC)`. */
+  errorText(): string {
+    return this.error ? systemErrorText(this.error) : '';
+  }
+
+  /** The bytes the file keeps: all that was written, or up to its last whole line once cut. */
+  kept(): number {
+    return this.cut ? this.whole : this.written;
+  }
+
+  /** Cuts a partly written last line off (truncating frees space; it works on a full disk). */
+  cutToWholeLines(): void {
+    if (this.whole !== this.written) fs.ftruncateSync(this.fd, this.whole);
+    this.cut = true;
   }
 }
 

@@ -80,6 +80,7 @@ export const FPROBE_SINCE: [number, number] = [6, 5];
  * than all of them (the function does not exist there in this form).
  */
 export function symbolInRelease(p: ProbeSpec, v: [number, number]): string | null {
+  if (p.since && versionBefore(v, p.since)) return null;
   if (!p.names) return p.symbol;
   return p.names.find((n) => !versionBefore(v, n.since))?.name ?? null;
 }
@@ -112,6 +113,11 @@ export interface ProbeSpec {
   aliases?: string[];
   /** When the names (symbol and aliases) are known by release: newest first, each with the release it appeared in (see symbolInRelease). */
   names?: Array<{name: string; since: [number, number]}>;
+  /**
+   * The release that added the function, when it is newer than OLDEST_RELEASE:
+   * a listing for an older `--kernel` leaves the probe out (symbolInRelease).
+   */
+  since?: [number, number];
   /** Driver- or config-specific: useful when present, never required. */
   optional?: boolean;
 }
@@ -138,6 +144,15 @@ const LOCKLESS_GUP_NAMES: Array<{name: string; since: [number, number]}> = [
   {name: 'lockless_pages_from_mm', since: [5, 11]},
 ];
 
+/**
+ * mmu_interval_notifier (mmu_interval_notifier_insert, _insert_locked,
+ * _remove, and mn_itree_invalidate, which calls their invalidate()) came in
+ * Linux 5.5 ("mm/mmu_notifier: add an interval tree notifier").
+ */
+const INTERVAL_NOTIFIER_SINCE: [number, number] = [5, 5];
+/** pin_user_pages_fast() and FOLL_PIN came in Linux 5.6 ("mm/gup: introduce pin_user_pages*() and FOLL_PIN"). */
+const PIN_USER_PAGES_SINCE: [number, number] = [5, 6];
+
 export const PROBES: ProbeSpec[] = [
   {event: 'mmu_inv_start', symbol: '__mmu_notifier_invalidate_range_start', kind: 'entry', args: rangeArgs(1), group: 'notifier',
     purpose: 'invalidation start: task, mm, range, blockable (flags bit 0)'},
@@ -153,26 +168,26 @@ export const PROBES: ProbeSpec[] = [
     purpose: "KVM's start callback result"},
   {event: 'kvm_mn_end', symbol: 'kvm_mmu_notifier_invalidate_range_end', kind: 'entry', args: rangeArgs(2), group: 'callback', optional: true,
     purpose: "KVM's subscription end callback"},
-  {event: 'mn_itree_inv', symbol: 'mn_itree_invalidate', kind: 'entry', args: rangeArgs(2), group: 'interval', optional: true,
+  {event: 'mn_itree_inv', symbol: 'mn_itree_invalidate', since: INTERVAL_NOTIFIER_SINCE, kind: 'entry', args: rangeArgs(2), group: 'interval', optional: true,
     purpose: 'interval-tree invalidation (calls every interval notifier invalidate())'},
-  {event: 'mn_itree_inv_ret', symbol: 'mn_itree_invalidate', kind: 'return', args: RET_S32, group: 'interval', optional: true,
+  {event: 'mn_itree_inv_ret', symbol: 'mn_itree_invalidate', since: INTERVAL_NOTIFIER_SINCE, kind: 'return', args: RET_S32, group: 'interval', optional: true,
     purpose: 'end of the interval invalidate window'},
-  {event: 'mni_insert', symbol: 'mmu_interval_notifier_insert', kind: 'entry',
+  {event: 'mni_insert', symbol: 'mmu_interval_notifier_insert', since: INTERVAL_NOTIFIER_SINCE, kind: 'entry',
     args: [{name: 'mm', param: 2, type: 'x64'}, {name: 'start', param: 3, type: 'x64'}, {name: 'length', param: 4, type: 'x64'}], group: 'interval',
     purpose: 'interval notifier insert (must not run inside an invalidate callback)'},
-  {event: 'mni_insert_locked', symbol: 'mmu_interval_notifier_insert_locked', kind: 'entry',
+  {event: 'mni_insert_locked', symbol: 'mmu_interval_notifier_insert_locked', since: INTERVAL_NOTIFIER_SINCE, kind: 'entry',
     args: [{name: 'mm', param: 2, type: 'x64'}, {name: 'start', param: 3, type: 'x64'}, {name: 'length', param: 4, type: 'x64'}], group: 'interval',
     purpose: 'interval notifier insert with mmap lock held'},
-  {event: 'mni_remove', symbol: 'mmu_interval_notifier_remove', kind: 'entry', args: [{name: 'sub', param: 1, type: 'x64'}], group: 'interval',
+  {event: 'mni_remove', symbol: 'mmu_interval_notifier_remove', since: INTERVAL_NOTIFIER_SINCE, kind: 'entry', args: [{name: 'sub', param: 1, type: 'x64'}], group: 'interval',
     purpose: 'interval notifier remove (waits for running invalidations)'},
   {event: 'gup_fast', symbol: 'get_user_pages_fast', kind: 'entry',
     args: [{name: 'start', param: 1, type: 'x64'}, {name: 'nr_pages', param: 2, type: 's32'}, {name: 'gup_flags', param: 3, type: 'x32'}], group: 'gup',
     purpose: 'GUP-fast call (mm is the caller\'s)'},
   {event: 'gup_fast_ret', symbol: 'get_user_pages_fast', kind: 'return', args: RET_S32, group: 'gup', purpose: 'pages got'},
-  {event: 'pin_fast', symbol: 'pin_user_pages_fast', kind: 'entry',
+  {event: 'pin_fast', symbol: 'pin_user_pages_fast', since: PIN_USER_PAGES_SINCE, kind: 'entry',
     args: [{name: 'start', param: 1, type: 'x64'}, {name: 'nr_pages', param: 2, type: 's32'}, {name: 'gup_flags', param: 3, type: 'x32'}], group: 'gup',
     purpose: 'FOLL_PIN GUP-fast call'},
-  {event: 'pin_fast_ret', symbol: 'pin_user_pages_fast', kind: 'return', args: RET_S32, group: 'gup', purpose: 'pages pinned'},
+  {event: 'pin_fast_ret', symbol: 'pin_user_pages_fast', since: PIN_USER_PAGES_SINCE, kind: 'return', args: RET_S32, group: 'gup', purpose: 'pages pinned'},
   {event: 'gup_lockless', symbol: 'gup_fast', aliases: ['lockless_pages_from_mm'], names: LOCKLESS_GUP_NAMES, kind: 'entry',
     args: [{name: 'start', param: 1, type: 'x64'}, {name: 'end', param: 2, type: 'x64'}, {name: 'gup_flags', param: 3, type: 'x32'}], group: 'gup', optional: true,
     purpose: 'the lockless page-table walk itself (6.9+: gup_fast; before: lockless_pages_from_mm)'},

@@ -1,4 +1,4 @@
-import {existingSymbol, NEWEST_LAYOUT, PROBES, TRACEPOINTS, probeDefinition, probeForKernel, releaseVersion, symbolInRelease, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
+import {existingSymbol, NEWEST_LAYOUT, PROBES, TRACEPOINTS, probeDefinition, probeForKernel, releaseVersion, symbolInRelease, versionBefore, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
 
 export interface ProbeListing {
   arch: Arch;
@@ -23,7 +23,8 @@ export function listProbes(arch: Arch, style: ProbeStyle, kernel: KernelLayout =
   const omitted: ProbeListing['omitted'] = [];
   const present = PROBES.filter((p) => {
     if (!version || symbolInRelease(p, version) !== null) return true;
-    omitted.push({event: p.event, reason: `no ${[p.symbol, ...(p.aliases ?? [])].join(' or ')} in ${kernel.release}`});
+    const added = p.since && versionBefore(version, p.since) ? ` (added in Linux ${p.since.join('.')})` : '';
+    omitted.push({event: p.event, reason: `no ${[p.symbol, ...(p.aliases ?? [])].join(' or ')} in ${kernel.release}${added}`});
     return false;
   });
   return {

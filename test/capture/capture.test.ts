@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {INSTANCE_PREFIX, INTERRUPT_GRACE_MS} from '../../src/capture/capture.js';
+import {INSTANCE_PREFIX, INTERRUPT_GRACE_MS, OutFile} from '../../src/capture/capture.js';
 import {findTracefs} from '../../src/probes/check.js';
 
 const tracefs = findTracefs();
@@ -56,7 +56,17 @@ test('a capture around a command: its trace, markers and kernel messages are rec
   const before = topLevelState();
   const out = path.join(tmp, 'run1');
   const tag = `ktrail-capture-test-${process.pid}`;
-  const script = `echo "<4>${tag}: kernel message" > /dev/kmsg; echo "phase=${tag}_start" > ${tracefs}/trace_marker; sleep 0.3; echo "phase=${tag}_end" > ${tracefs}/trace_marker; exit 3`;
+  // The test markers go to the capture's own trace_marker (KTRAIL_TRACE_MARKER); one line written to the top-level
+  // trace_marker checks that such writes are copied in too (copy_trace_marker), and that the top level records them.
+  const copy = fs.existsSync(path.join(tracefs!, 'options', 'copy_trace_marker'));
+  const script = [
+    `echo "<4>${tag}: kernel message" > /dev/kmsg`,
+    `echo "phase=${tag}_start" > "$KTRAIL_TRACE_MARKER"`,
+    ...(copy ? [`echo "copied=${tag}" > ${tracefs}/trace_marker`] : []),
+    'sleep 0.3',
+    `echo "phase=${tag}_end" > "$KTRAIL_TRACE_MARKER"`,
+    'exit 3',
+  ].join('; ');
   const r = ktrail(['capture', '--out', out, '--json', '--', 'sh', '-c', script]);
   assert.is(r.code, 0, r.err);
   const s = JSON.parse(r.out);
@@ -70,9 +80,16 @@ test('a capture around a command: its trace, markers and kernel messages are rec
   assert.is(trace.split('\n').length - 1, s.trace_lines);
   assert.is(Buffer.byteLength(trace), s.trace_bytes);
   assert.match(trace, / sched_switch: prev_comm=/);
-  // trace_marker writes to the top level are copied into the instance (test attribution reads them).
+  // The command's markers are in the capture (test attribution reads them), and not in the top-level buffer.
   assert.match(trace, new RegExp(`tracing_mark_write: phase=${tag}_start\\n`));
   assert.match(trace, new RegExp(`tracing_mark_write: phase=${tag}_end\\n`));
+  const top = fs.readFileSync(path.join(tracefs!, 'trace'), 'utf8');
+  assert.not.match(top, new RegExp(`phase=${tag}_`), 'the capture\'s markers are not in the top-level buffer');
+  if (copy) {
+    // trace_marker writes to the top level are copied into the instance (a harness that writes there is attributed too).
+    assert.match(trace, new RegExp(`tracing_mark_write: copied=${tag}\\n`));
+    if (before.tracing_on === '1\n') assert.match(top, new RegExp(`tracing_mark_write: copied=${tag}\\n`), 'the top level records markers');
+  }
   assert.match(fs.readFileSync(path.join(out, 'kmsg.txt'), 'utf8'), new RegExp(`^\\d+,\\d+,\\d+,[^;]*;${tag}: kernel message$`, 'm'));
 
   assert.equal(topLevelState(), before);
@@ -169,6 +186,46 @@ test('a SIGINT sent to capture alone stops its command with SIGTERM after the gr
   assert.equal(ourInstances(), []);
 });
 
+test('SIGTERM and SIGHUP: the capture is kept and tracing restored, the exit status is 128 + the signal (143, 129)', async () => {
+  if (skip) return;
+  const before = topLevelState();
+  for (const [sig, status] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    // Passed on to the command, which ends at it; the capture then ends as after Ctrl-C, and is kept.
+    const out = path.join(tmp, `term-${sig}`);
+    const c = await startCapture(out, ['sleep', '60']);
+    c.child.kill(sig);
+    assert.is(await c.exited, status, `${sig}: ${c.io.stderr}`);
+    const s = JSON.parse(c.io.stdout);
+    assert.equal([s.stopped_by, s.exit_code, s.signal, s.signals_received], ['interrupt', null, sig, [sig]], sig);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'capture.json'), 'utf8')), s);
+    assert.ok(fs.statSync(path.join(out, 'trace.txt')).size > 0, `${sig}: the trace recorded so far is kept`);
+    assert.equal(topLevelState(), before, sig);
+    assert.equal(ourInstances(), [], sig);
+
+    // Without a command, as a service manager stops it: the text summary says so.
+    const idle = spawn(process.execPath, ['bin/run.js', 'capture', '--out', path.join(tmp, `idle-${sig}`), '--duration', '30'], {stdio: ['ignore', 'pipe', 'pipe']});
+    let stdout = '';
+    let stderr = '';
+    idle.stdout.on('data', (d) => (stdout += d));
+    idle.stderr.on('data', (d) => (stderr += d));
+    const t0 = Date.now();
+    while (ourInstances().length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    idle.kill(sig);
+    assert.is(await new Promise<number | null>((r) => idle.once('exit', (code) => r(code))), status, `${sig}: ${stderr}`);
+    assert.match(stdout, new RegExp(`^captured [\\d.]+ s: stopped by ${sig}$`, 'm'));
+    assert.ok(fs.existsSync(path.join(tmp, `idle-${sig}`, 'capture.json')));
+    assert.equal(topLevelState(), before, sig);
+    assert.equal(ourInstances(), [], sig);
+  }
+  // Ctrl-C stays the ordinary end of a capture: 0 (the SIGINT test above), and signals_received says it.
+  const i = await startCapture(path.join(tmp, 'term-int'), ['sh', '-c', 'trap "exit 0" INT; while :; do sleep 0.05; done']);
+  process.kill(Number(spawnSync('pgrep', ['-P', String(i.child.pid)], {encoding: 'utf8'}).stdout.trim()), 'SIGINT');
+  i.child.kill('SIGINT');
+  assert.is(await i.exited, 0, i.io.stderr);
+  assert.equal(JSON.parse(i.io.stdout).signals_received, ['SIGINT']);
+});
+
 test('ktrail leaves its own threads out of the trace: with syscall events on, its reads and writes would feed the trace without end', () => {
   if (skip) return;
   if (!fs.existsSync(path.join(tracefs!, 'set_event_notrace_pid'))) return;
@@ -255,6 +312,81 @@ test('--duration over a command that ignores SIGTERM: SIGKILL after the grace ti
   assert.equal([JSON.parse(plain.out).stopped_by, JSON.parse(plain.out).signal], ['duration', 'SIGTERM']);
   assert.equal(topLevelState(), before);
   assert.equal(ourInstances(), []);
+});
+
+test('an output file that fills up keeps what was written, cut after its last whole line', () => {
+  const file = path.join(tmp, 'outfile.txt');
+  const fd = fs.openSync(file, 'w');
+  try {
+    // A device with room for 20 more bytes: the write that reaches it is short, the next one fails.
+    let room = 20;
+    const full = (f: number, buf: Buffer, offset: number, length: number) => {
+      if (room === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), {code: 'ENOSPC'});
+      const n = fs.writeSync(f, buf, offset, Math.min(length, room));
+      room -= n;
+      return n;
+    };
+    const out = new OutFile(file, fd, full);
+    const chunk = Buffer.from('line one\nline two\n');
+    assert.is(out.write(chunk, chunk.length), chunk.length);
+    const more = Buffer.from('line three\n');
+    assert.is(out.write(more, more.length), 2, 'two bytes fitted');
+    assert.is(out.write(more, more.length), 0, 'nothing is written after a failed write');
+    assert.is(out.written, 20);
+    assert.is(out.errorText(), 'no space left on device (ENOSPC)');
+    out.cutToWholeLines();
+    assert.is(out.kept(), 18);
+    assert.is(fs.readFileSync(file, 'utf8'), 'line one\nline two\n');
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
+test('a full disk while recording: the capture stops, and what was written is kept, cut after its last whole line; one line, exit 2', () => {
+  if (skip) return;
+  const before = topLevelState();
+  const disk = path.join(tmp, 'small-disk');
+  fs.mkdirSync(disk);
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk], {encoding: 'utf8'});
+  if (m.status !== 0) {
+    console.log(`full-disk capture test not run: cannot mount a tmpfs (${m.stderr.trim()})`);
+    return;
+  }
+  try {
+    const out = path.join(disk, 'run');
+    const t0 = Date.now();
+    // Forks and exits fill 64 KiB of sched events in well under a second; the command would run for 60 s.
+    const r = ktrail(['capture', '--out', out, '--no-kmsg', '--', 'sh', '-c', 'end=$(($(date +%s) + 60)); while [ $(date +%s) -lt $end ]; do /bin/true; done']);
+    assert.is(r.code, 2, r.err);
+    assert.ok(Date.now() - t0 < 20_000, 'the command was stopped');
+    const errors = r.err.split('\n').filter((l) => l.startsWith('ktrail: '));
+    assert.is(errors.length, 1, r.err);
+    const trace = path.join(out, 'trace.txt');
+    assert.match(
+      errors[0]!,
+      new RegExp(`^ktrail: cannot write ${trace}: no space left on device \\(ENOSPC\\) after \\d+ bytes; the capture was stopped there and what it wrote is kept, truncated: ${trace} \\(\\d+ lines\\) ends at its last whole line, ${out}/capture\\.json says so$`),
+    );
+    assert.match(r.err, /^ktrail capture: sh cannot be recorded any more; sending it SIGTERM$/m);
+    const text = fs.readFileSync(trace, 'utf8');
+    assert.ok(text.length > 16 << 10, `${text.length} bytes kept`);
+    assert.ok(text.endsWith('\n'), 'no partial line at the end');
+    const s = JSON.parse(fs.readFileSync(path.join(out, 'capture.json'), 'utf8'));
+    assert.is(s.stopped_by, 'write_error');
+    assert.equal([s.truncated.file, s.truncated.error], [trace, 'no space left on device (ENOSPC)']);
+    assert.ok(s.truncated.bytes_written >= text.length);
+    assert.equal([s.trace_bytes, s.trace_lines], [Buffer.byteLength(text), text.split('\n').length - 1]);
+    assert.is(s.signal, 'SIGTERM');
+    // What is kept reads as a trace: every line parsed.
+    const c = ktrail(['check', trace, '--json']);
+    assert.is(c.code, 0, c.err);
+    const q = ktrail(['ingest', trace, '--db', path.join(tmp, 'full.duckdb'), '--json']);
+    assert.is(q.code, 0, q.err);
+    for (const x of JSON.parse(q.out)) assert.is(x.unparsed, 0, JSON.stringify(x));
+    assert.equal(topLevelState(), before);
+    assert.equal(ourInstances(), []);
+  } finally {
+    spawnSync('umount', [disk]);
+  }
 });
 
 test('bad input: one line, exit 2, nothing left behind', () => {

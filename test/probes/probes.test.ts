@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import {ARCHES, PROBES, TRACEPOINTS, hostArch, layoutOfRelease, probeDefinition, type Arch} from '../../src/probes/catalog.js';
 import {checkProbes, layoutOfThisMachine} from '../../src/probes/check.js';
 import {applyMapping, parseProbeMapping} from '../../src/probes/mapping.js';
-import {listProbes, renderProbeText} from '../../src/probes/render.js';
+import {listProbes, renderProbeLines, renderProbeText} from '../../src/probes/render.js';
 
 /*
  * A validator for the kernel's dynamic-event definition grammar, written from
@@ -267,6 +267,44 @@ test('--kernel RELEASE: the lockless GUP walk by its name in that release, left 
   assert.equal(old.omitted.map((o) => o.event), ['gup_lockless', 'gup_lockless_ret']);
   assert.match(renderProbeText(old), /^# \(left out: gup_lockless, no gup_fast or lockless_pages_from_mm in 5\.10\)$/m);
   assert.is(old.definitions.length, PROBES.length - 2);
+});
+
+test('--kernel RELEASE: interval-notifier probes from 5.5 and pin_user_pages_fast from 5.6 only', () => {
+  const listing = (release: string) => listProbes('x86_64', 'kprobe', layoutOfRelease(release, false, '--kernel')!);
+  const interval = ['mn_itree_inv', 'mn_itree_inv_ret', 'mni_insert', 'mni_insert_locked', 'mni_remove'];
+  const pin = ['pin_fast', 'pin_fast_ret'];
+  const events = (release: string) => listing(release).definitions.map((d) => d.event);
+  for (const release of ['5.2', '5.4.0-150-generic']) {
+    const l = listing(release);
+    assert.equal(interval.filter((e) => events(release).includes(e)), [], release);
+    assert.equal(pin.filter((e) => events(release).includes(e)), [], release);
+    // The lockless walk of these kernels had no `end` either (before 5.11).
+    assert.equal(l.omitted.map((o) => o.event), [...interval, ...pin, 'gup_lockless', 'gup_lockless_ret'], release);
+    assert.not.match(renderProbeLines(l, 'definitions'), /mmu_interval_notifier|mn_itree_invalidate|pin_user_pages_fast/, release);
+    assert.match(renderProbeText(l), new RegExp(`^# \\(left out: mni_insert, no mmu_interval_notifier_insert in ${release.replace(/\./g, '\\.')} \\(added in Linux 5\\.5\\)\\)$`, 'm'));
+    // The notifier core, KVM's callbacks, fork and hugetlb are there.
+    for (const e of ['mmu_inv_start', 'mmu_inv_end_ret', 'kvm_mn_start', 'gup_fast', 'dup_mmap', 'huge_pmd_unshare']) assert.ok(events(release).includes(e), `${release}: ${e}`);
+  }
+  assert.equal(interval.filter((e) => events('5.5').includes(e)), interval);
+  assert.equal(pin.filter((e) => events('5.5').includes(e)), []);
+  assert.match(renderProbeText(listing('5.5')), /^# \(left out: pin_fast, no pin_user_pages_fast in 5\.5 \(added in Linux 5\.6\)\)$/m);
+  for (const release of ['5.6', '6.1', '6.18']) {
+    assert.equal([...interval, ...pin].filter((e) => events(release).includes(e)), [...interval, ...pin], release);
+  }
+  assert.ok(listing('6.1').definitions.some((d) => d.line === 'p:ktrail/mni_insert mmu_interval_notifier_insert mm=%si:x64 start=%dx:x64 length=%cx:x64'));
+
+  // The command line, as a user on a 5.2 machine would run it.
+  const run = (...args: string[]) => spawnSync(process.execPath, ['bin/run.js', 'probes', ...args], {encoding: 'utf8'});
+  const old = run('--arch', 'x86_64', '--kernel', '5.2', '--only', 'definitions');
+  assert.is(old.status, 0, old.stderr);
+  assert.not.match(old.stdout, /mmu_interval_notifier|mn_itree_invalidate|pin_user_pages_fast/);
+  assert.match(old.stdout, /^p:ktrail\/mmu_inv_start __mmu_notifier_invalidate_range_start mm=\+8\(%di\)/m);
+  const j = run('--arch', 'x86_64', '--kernel', '5.2', '--json');
+  assert.is(j.status, 0, j.stderr);
+  assert.ok((JSON.parse(j.stdout).omitted as Array<{event: string}>).some((o) => o.event === 'mni_remove'));
+  const recent = run('--arch', 'x86_64', '--kernel', '5.5', '--only', 'definitions');
+  assert.match(recent.stdout, /^p:ktrail\/mni_remove mmu_interval_notifier_remove sub=%di:x64$/m);
+  assert.match(recent.stdout, /^p:ktrail\/mn_itree_inv mn_itree_invalidate /m);
 });
 
 test('CLI --kernel: before 5.2 and fprobes before 6.5 are refused in one line; this machine\'s own release reads its kallsyms', () => {
