@@ -1,3 +1,4 @@
+import {isUserSpaceLine} from '../ingest/log/user-space.js';
 import type {ReportExtractor} from '../reports/extract.js';
 import type {ExtractedReport, ReportFrame, ReportInputLine, ReportLock} from '../reports/types.js';
 import type {Db} from '../store/db.js';
@@ -105,7 +106,7 @@ export const reportsProjector: Projector = {
 /** The projector's work; `pageLines` is the most log lines held at once (tests use small pages). */
 export async function buildReports(db: Db, pageLines = PAGE): Promise<void> {
   // The extractor (~15 ms to load) is loaded when a store has log lines to read, not by every `check`.
-  const [{OOPSES}, {HANGUP_REASON, ReportExtractor, isUserSpaceLine}] = await Promise.all([import('../reports/classes.js'), import('../reports/extract.js')]);
+  const [{OOPSES}, {HANGUP_REASON, ReportExtractor}] = await Promise.all([import('../reports/classes.js'), import('../reports/extract.js')]);
   /** Substrings every report header contains; a source with none of them has no report and is skipped quickly. */
   const headerNeedles = [...new Set(OOPSES.map((o) => o.header))];
   // One regex pass (RE2 over escaped literals) finds the same lines as a substring test per header, much faster.

@@ -1,6 +1,7 @@
 import {FORMATS, formatById} from '../ingest/formats/index.js';
 import type {Format} from '../ingest/format.js';
-import {extractReports, isUserSpaceLine} from './extract.js';
+import {isUserSpaceLine} from '../ingest/log/user-space.js';
+import {extractReports} from './extract.js';
 import type {ExtractedReport, ReportInputLine} from './types.js';
 
 /**

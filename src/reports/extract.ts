@@ -95,21 +95,6 @@ export function cleanText(text: string): string {
   return t.replace(CONTROL, '');
 }
 
-/** Formats that name each line's writer (`host ident[pid]: `): their kernel lines have facility 0, the others NULL. */
-const IDENT_FORMATS = new Set(['journal', 'syslog']);
-
-/**
- * A log line that user space wrote, not the kernel: another ident than
- * `kernel` in a journal or syslog file (src/ingest/log/syslog.ts stores it
- * with facility NULL), or a record whose syslog facility is not kern (0):
- * the kernel gives its own records facility 0 and a write to /dev/kmsg
- * never gets it (devkmsg_write() makes it LOG_USER).
- */
-export function isUserSpaceLine(format: string | null, facility: number | null | undefined): boolean {
-  if (facility !== null && facility !== undefined) return facility !== 0;
-  return format !== null && IDENT_FORMATS.has(format);
-}
-
 export function contextOf(line: ReportInputLine): string {
   if (line.caller) {
     const c = callerContext(line.caller);

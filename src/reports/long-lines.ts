@@ -1,5 +1,5 @@
 import {formatById} from '../ingest/formats/index.js';
-import {isUserSpaceLine} from './extract.js';
+import {isUserSpaceLine} from '../ingest/log/user-space.js';
 import type {ReportInputLine} from './types.js';
 
 /**

@@ -234,8 +234,8 @@ async function evaluateRule(
       options,
       sources,
       report(f) {
-        const {fingerprintTitle, ...rest} = f;
-        findings.push({...rest, rule: id, fingerprint: fingerprintOf(id, fingerprintTitle ?? f.title)});
+        const {fingerprintTitle, fingerprintEvidence, ...rest} = f;
+        findings.push({...rest, rule: id, fingerprint: fingerprintOf(id, fingerprintTitle ?? f.title, fingerprintEvidence)});
       },
       coverage: cover,
       shared,

@@ -20,7 +20,20 @@ export function normalizeTitle(title: string): string {
     .slice(0, 200);
 }
 
-/** Stable id of an issue: rule + normalized title, 16 hex digits of sha256. */
-export function fingerprintOf(rule: string, title: string): string {
-  return createHash('sha256').update(`${rule}\n${normalizeTitle(title)}`).digest('hex').slice(0, 16);
+/**
+ * Stable id of an issue: rule + normalized title, 16 hex digits of sha256.
+ * `evidence` (normalized too) joins them when the title alone does not tell
+ * two issues apart (a kernel report whose title says `in corrupted`).
+ */
+export function fingerprintOf(rule: string, title: string, evidence?: string): string {
+  const key = `${rule}\n${normalizeTitle(title)}` + (evidence === undefined ? '' : `\n${normalizeEvidence(evidence)}`);
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** normalizeTitle line by line, not cut to 200 characters. */
+function normalizeEvidence(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => normalizeTitle(l.slice(0, 200)))
+    .join('\n');
 }

@@ -1,3 +1,4 @@
+import {userSpaceLineSql} from '../ingest/log/user-space.js';
 import type {Db} from '../store/db.js';
 import type {RuleContext, RuleMeta} from './types.js';
 
@@ -15,6 +16,16 @@ export function formatMessage(meta: Pick<RuleMeta, 'id' | 'messages'>, id: strin
 export function wallTime(w: string | null | undefined): {wall_time?: string} {
   return w ? {wall_time: w} : {};
 }
+
+/**
+ * The log_lines rows the kernel printed, for a rule that matches log text:
+ * `FROM ${KERNEL_LOG_LINES} l`. A line another program wrote to a journal or
+ * syslog file (or to /dev/kmsg) may carry the same words (`WARNING: CPU:`, a
+ * pr_warn_once text) and is left out, by the reports extractor's criterion
+ * (src/ingest/log/user-space.ts). Same columns as log_lines.
+ */
+export const KERNEL_LOG_LINES = `(SELECT l.* FROM log_lines l LEFT JOIN sources s ON s.source_id = l.source_id
+   WHERE NOT ${userSpaceLineSql('l.facility', 's.format')})`;
 
 /** Inputs that come from ftrace events: a rule that reads them is made partial by lost events. */
 export function readsTraceEvents(meta: RuleMeta): boolean {

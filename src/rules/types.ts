@@ -100,7 +100,11 @@ export interface RuleContext<O = unknown> {
   options: O;
   /** Sources to evaluate (all sources in the store). */
   sources: SourceInfo[];
-  report(f: Omit<Finding, 'rule' | 'fingerprint'> & {fingerprintTitle?: string}): void;
+  /**
+   * `fingerprintTitle` replaces the title in the fingerprint; `fingerprintEvidence` is hashed with
+   * it, for findings whose title alone does not tell two issues apart (fingerprintOf).
+   */
+  report(f: Omit<Finding, 'rule' | 'fingerprint'> & {fingerprintTitle?: string; fingerprintEvidence?: string}): void;
   coverage(source_id: number, status: CoverageStatus, reason?: string): void;
   /**
    * `compute()`, run once for `key` per rule run and shared by all its rules:

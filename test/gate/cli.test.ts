@@ -429,4 +429,50 @@ test('outputs: an unwritable report path fails before the run, the baseline unto
   assert.equal(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
 });
 
+test('reports titled `in corrupted`: a baseline entry made from one does not silence another of the class; the same report in another run is known', () => {
+  // A jump to address 0: RIP 0x0 and only `? ` frames, so no guilty function (`general protection fault in corrupted`).
+  const gpf = (t0: number, pid: number, rsp: string, frames: string[]) =>
+    [
+      'general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 [#1] PREEMPT SMP KASAN',
+      `CPU: 0 PID: ${pid} Comm: syz-executor.0 Not tainted 6.12.0 #1`,
+      'Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.3 04/01/2014',
+      'RIP: 0010:0x0',
+      'Code: Unable to access opcode bytes at 0xffffffffffffffd6.',
+      `RSP: 0018:${rsp} EFLAGS: 00010246`,
+      'Call Trace:',
+      ' <TASK>',
+      ...frames.map((f, i) => ` ? ${f}+0x${(0x10 + i).toString(16)}/0x${(0x200 + i).toString(16)}`),
+      ' </TASK>',
+      'Modules linked in:',
+      '---[ end trace 0000000000000000 ]---',
+    ]
+      .map((l, i) => `[${(t0 + i / 1e6).toFixed(6).padStart(12)}] ${l}`)
+      .join('\n') + '\n';
+  const generic = ['die_addr', 'exc_general_protection', 'asm_exc_general_protection'];
+  const files = {
+    a: gpf(100, 5100, 'ffffc90003e7fb08', [...generic, 'foo_ioctl', '__x64_sys_ioctl']),
+    // The same bug in another run: other times, pid, stack address.
+    again: gpf(250, 7342, 'ffffc90004a1fc10', [...generic, 'foo_ioctl', '__x64_sys_ioctl']),
+    // Another bug whose report is as incomplete: another function's call went to 0.
+    other: gpf(100, 5100, 'ffffc90003e7fb08', [...generic, 'bar_write', 'vfs_write']),
+  };
+  const paths = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, path.join(tmp, `gpf-corrupted-${k}.log`)]));
+  for (const [k, v] of Object.entries(files)) writeFileSync(paths[k]!, v);
+  const oops = (r: Run) => json(r).findings.filter((f: any) => f.rule === 'kernel/oops');
+  const [a] = oops(gate(paths.a!, '--json'));
+  assert.is(a.title, 'general protection fault in corrupted');
+  const baseline = path.join(tmp, 'baseline-corrupted.yml');
+  rmSync(baseline, {force: true});
+  assert.is(gate(paths.a!, '--baseline', baseline, '--update-baseline').code, 0);
+  const again = gate(paths.again!, '--baseline', baseline, '--json');
+  assert.equal(oops(again).map((f: any) => [f.title, f.status, f.fingerprint]), [['general protection fault in corrupted', 'known', a.fingerprint]]);
+  assert.is(again.code, 0, again.stdout);
+  const other = gate(paths.other!, '--baseline', baseline, '--json');
+  const [o] = oops(other);
+  assert.is(o.title, 'general protection fault in corrupted');
+  assert.is(o.status, 'new');
+  assert.is.not(o.fingerprint, a.fingerprint);
+  assert.is(other.code, 1);
+});
+
 test.run();

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {formatOf, readLines, SAMPLES, sniffLog, tokenize} from './helpers.js';
+import {CAPTURES, formatOf, readLines, SAMPLES, sniffLog, tokenize} from './helpers.js';
 
 const console_ = formatOf('console');
 const sample = (name: string) => readLines(path.join(SAMPLES, name));
@@ -218,6 +218,50 @@ test('util-linux dmesg caller ids: `[time] [  T300] ` after the time and a space
   // A record's next line is indented by the whole prefix, the caller id included (print_record adds it to the indent).
   const c = tokenize(formatOf('dmesg'), ['[   20.000001] [    T300] first line', '                          second line']);
   assert.equal(c.logs.map((r) => [r.caller, r.text]), [['T300', 'first line'], ['T300', 'second line']]);
+});
+
+test('dmesg -t with caller ids: `[  T21267] text` is a kernel line with its caller and no time; dmesg -t without them is unchanged', () => {
+  const lines = sample('dmesg-t-caller.log');
+  assert.is(sniffLog(lines)?.id, 'dmesg');
+  const t = tokenize(formatOf('dmesg'), lines);
+  accounted(t, lines);
+  assert.is(t.meta.unprefixed_lines, 0);
+  assert.is(t.meta.continuation_lines, 1);
+  assert.is(t.meta.caller_ids, true);
+  assert.ok(t.logs.every((r) => r.ts_ns === null && r.level === null && r.facility === null && r.caller !== null));
+  assert.equal([...new Set(t.logs.map((r) => r.caller))], ['T0', 'T1', 'C0', 'T21201', 'T21267', 'T22389']);
+  // The texts are those of the same records in plain dmesg, in order: the prefix and nothing else is gone.
+  const plain = tokenize(formatOf('dmesg'), readLines(path.join(CAPTURES, 'dmesg.txt'))).logs.map((r) => r.text);
+  let at = 0;
+  for (const r of t.logs) {
+    at = plain.indexOf(r.text, at);
+    assert.ok(at !== -1, r.text);
+    at++;
+  }
+  // A record's second line is indented by the caller field; a message's own brackets stay text.
+  assert.equal(t.logs.filter((r) => r.text.startsWith('Please enable it')).map((r) => r.caller), ['T1']);
+  assert.ok(t.logs.some((r) => r.caller === 'T21267' && r.text.startsWith('[  21267]     0 21267')));
+  assert.ok(t.logs.some((r) => r.caller === 'T0' && r.text === "[Firmware Bug]: TSC doesn't count with P0 frequency!"));
+  assert.ok(t.logs.some((r) => r.caller === 'T21267' && r.text === ' dump_stack_lvl+0x57/0x80'));
+  // -x -t, and the kernel's own console without printk.time (`[%6s]`), also with a level.
+  const x = tokenize(console_, ['kern  :warn  : [  T21267] WARNING: x', '[   C0] y', '<4>[    T1] z', '[   T12345]', '[ T1] too narrow', '[    T1]no space']);
+  assert.equal(
+    x.logs.map((r) => [r.level, r.facility, r.caller, r.text]),
+    [
+      [4, 0, 'T21267', 'WARNING: x'],
+      [null, null, 'C0', 'y'],
+      [4, null, 'T1', 'z'],
+      [null, null, 'T12345', ''],
+      [null, null, null, '[ T1] too narrow'],
+      [null, null, null, '[    T1]no space'],
+    ],
+  );
+  // Plain dmesg -t (no caller ids): no prefix to read, every line as before.
+  const bare = lines.map((l) => l.slice(11));
+  const b = tokenize(console_, bare);
+  assert.ok(b.logs.every((r) => r.caller === null && r.ts_ns === null));
+  assert.is(b.meta.unprefixed_lines, lines.length);
+  assert.is(sniffLog(bare)?.id, 'console');
 });
 
 test.run();

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {isUserSpaceLine, userSpaceLineSql} from '../../src/ingest/log/user-space.js';
 import {ingestPaths} from '../../src/ingest/pipeline.js';
 import {reportsProjector} from '../../src/project/reports.js';
 import {checkFiles} from '../../src/rules/testing.js';
@@ -52,6 +53,20 @@ test('a /dev/kmsg record that user space wrote (facility user) starts no report'
   // `echo 'BUG: ...' > /dev/kmsg` is stored with LOG_USER (prio 12 = user.warning); systemd writes daemon (30).
   writeFileSync(f, ['6,100,1000000,-;random: crng init done', '12,101,2000000,-;BUG: test harness marker, expected', '30,102,3000000,-;systemd[1]: WARNING: not a kernel warning', '6,103,4000000,-;EXT4-fs (vda): re-mounted.', ''].join('\n'));
   assert.equal(await reportsOf(f), []);
+});
+
+test('the rules\' SQL form of the criterion says what isUserSpaceLine says, for every format and facility', async () => {
+  const db = await openStore(':memory:');
+  try {
+    for (const format of ['journal', 'syslog', 'dmesg', 'kmsg', 'console', null]) {
+      for (const facility of [null, 0, 1, 3]) {
+        const row = await db.one<{user: boolean}>(`SELECT ${userSpaceLineSql('$1::INTEGER', '$2::VARCHAR')} AS user`, [facility, format]);
+        assert.is(row!.user, isUserSpaceLine(format, facility), `${format} ${facility}`);
+      }
+    }
+  } finally {
+    db.close();
+  }
 });
 
 test.run();

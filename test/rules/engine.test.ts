@@ -6,6 +6,7 @@ import {ingestPaths} from '../../src/ingest/pipeline.js';
 import {ensureProjections, rebuildAll} from '../../src/project/run.js';
 import {formatMessage, joinReasons, loadGapSpans, overlapsGap, runRules, runRuleSet} from '../../src/rules/engine.js';
 import {fingerprintOf, normalizeTitle} from '../../src/rules/fingerprint.js';
+import {FINGERPRINT_FRAMES, fingerprintEvidence} from '../../src/rules/kernel/reports-common.js';
 import {RULES} from '../../src/rules/index.js';
 import {defineRule, type Rule, type RuleMeta} from '../../src/rules/types.js';
 import type {Db} from '../../src/store/db.js';
@@ -61,6 +62,21 @@ test('fingerprintOf is stable per rule and normalized title, and differs by rule
   assert.match(a, /^[0-9a-f]{16}$/);
   assert.is.not(a, fingerprintOf('kernel/warning', 'INFO: task hung in rtnl_lock (pid 764)'));
   assert.is.not(a, fingerprintOf('kernel/oops', 'INFO: task hung in netdev_run_todo (pid 764)'));
+});
+
+test('incomplete report titles: the fingerprint holds the header and the first frames, normalized like titles', () => {
+  const rep = (header: string, frames: string[]) => fingerprintEvidence({title: 'general protection fault in corrupted', header, frame_funcs: frames});
+  const h = (pid: number) => `general protection fault, probably for non-canonical address 0xdffffc000000000${pid % 10}: 0000 [#1] SMP KASAN`;
+  const fp = (e: string | undefined) => fingerprintOf('kernel/oops', 'general protection fault in corrupted', e);
+  const a = rep(h(1), ['die_addr', 'foo_ioctl.isra.0', '__x64_sys_ioctl']);
+  assert.is(fp(a), fp(rep(h(7), ['die_addr', 'foo_ioctl.isra.3', '__x64_sys_ioctl'])));
+  assert.is.not(fp(a), fp(rep(h(1), ['die_addr', 'bar_write', 'vfs_write'])));
+  assert.is.not(fp(a), fp(rep('divide error: 0000 [#1] SMP KASAN', ['die_addr', 'foo_ioctl', '__x64_sys_ioctl'])));
+  assert.is.not(fp(a), fp(undefined));
+  // Only the first FINGERPRINT_FRAMES frames count; a title that names its function is fingerprinted by the title alone.
+  const many = Array.from({length: FINGERPRINT_FRAMES}, (_, i) => `f${i}`);
+  assert.is(fp(rep(h(1), [...many, 'x'])), fp(rep(h(1), [...many, 'y'])));
+  assert.is(fingerprintEvidence({title: 'general protection fault in foo_ioctl', header: h(1), frame_funcs: null}), undefined);
 });
 
 test('formatMessage fills placeholders and rejects an unknown message id', () => {

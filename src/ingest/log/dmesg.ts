@@ -9,7 +9,7 @@ import {findMonoPrefix, parsed, parseDmesgPrefix} from './prefix.js';
  * captures (see docs/formats-log.md):
  *
  *  - a line with a kernel prefix (`[time]`, `[time][caller]`, `<N>[time]`,
- *    `fac :lvl : [time]`, `[ctime]`, ISO time) is a kernel line; text is what
+ *    `fac :lvl : [time]`, `[ctime]`, ISO time, `[  caller]` of `dmesg -t`) is a kernel line; text is what
  *    follows the prefix and its one separating space;
  *  - a line indented by exactly the previous prefix's width is the next line
  *    of the same multi-line record (dmesg prints `\n` inside a record that
@@ -114,18 +114,23 @@ export function leadingSpaces(s: string): number {
 
 // ---- sniffing ----------------------------------------------------------------
 
-export type PrefixKind = 'mono' | 'raw' | 'decode' | 'ctime' | 'iso' | 'rel';
+/** `caller`: a caller id and no time (`dmesg -t` on a kernel with CONFIG_PRINTK_CALLER: `[  T123] text`). */
+export type PrefixKind = 'mono' | 'raw' | 'decode' | 'ctime' | 'iso' | 'rel' | 'caller';
+
+/** Set by prefixKind: where the message text of the line starts. */
+let parsedWidth = -1;
 
 /** What kind of dmesg prefix a line starts with (null: none). */
 export function prefixKind(line: string): PrefixKind | null {
   const s = line.indexOf('\x1b') === -1 && line.indexOf('\r') === -1 ? line : cleanLine(line, newCleanCounts());
-  if (parseDmesgPrefix(s, 0) === -1) return null;
+  parsedWidth = parseDmesgPrefix(s, 0);
+  if (parsedWidth === -1) return null;
   const c = s.charCodeAt(0);
   if (c === 60) return 'raw';
   if (c >= 97 && c <= 122) return 'decode';
   if (parsed.relative) return 'rel';
   if (parsed.wall !== null) return c === 91 ? 'ctime' : 'iso';
-  return 'mono';
+  return parsed.tsNs === null ? 'caller' : 'mono';
 }
 
 // `[time] host kernel: ` (journalctl -k -o short-monotonic): must not be read as plain dmesg.
@@ -144,13 +149,17 @@ interface HeadStats {
 }
 
 function headStats(head: string[]): HeadStats {
-  const st: HeadStats = {considered: 0, kinds: {mono: 0, raw: 0, decode: 0, ctime: 0, iso: 0, rel: 0}, journalMono: 0, midPrefix: 0, signature: 0};
+  const st: HeadStats = {considered: 0, kinds: {mono: 0, raw: 0, decode: 0, ctime: 0, iso: 0, rel: 0, caller: 0}, journalMono: 0, midPrefix: 0, signature: 0};
+  /** Width of the last prefixed line's prefix: a line indented by it continues that record. */
+  let width = 0;
   for (const line of head) {
     if (line.trim() === '') continue;
-    // dmesg continuation lines (deep indentation) say nothing about the form.
-    if (leadingSpaces(line) >= 12) continue;
+    // dmesg continuation lines (deep indentation, or that of the prefix before: `dmesg -t`'s `[  T123] `) say nothing about the form.
+    const spaces = leadingSpaces(line);
+    if (spaces >= 12 || (width > 0 && spaces >= width)) continue;
     st.considered++;
     const k = prefixKind(line);
+    width = k ? parsedWidth : 0;
     if (k) st.kinds[k]++;
     if (k === 'mono' && JOURNAL_MONO_RE.test(line)) st.journalMono++;
     if (!k && findMonoPrefix(line, 1) !== -1) st.midPrefix++;
@@ -174,7 +183,8 @@ function sniffKind(kinds: PrefixKind[]) {
 // 3: each line's wall-clock time (dmesg -T, --time-format iso) in log_lines.wall_time.
 // 4: relative-time prefixes (`dmesg -e`, `--time-format delta`) are read as prefixes, not as text.
 // 5: util-linux's caller id after the time and a space (`[   20.000002] [  T300] `) is read as the caller, not as text.
-const PARSER_VERSION = 5;
+// 6: a caller id without a time (`dmesg -t`: `[  T300] `) is read as the caller, not as text.
+const PARSER_VERSION = 6;
 
 function dmesgFormat(id: string, priority: number, description: string, sniff: (head: string[]) => boolean): Format {
   return {id, priority, description, parserVersion: PARSER_VERSION, sniff, createTokenizer: () => new DmesgTokenizer()};
@@ -183,8 +193,8 @@ function dmesgFormat(id: string, priority: number, description: string, sniff: (
 export const dmesgFormat_ = dmesgFormat(
   'dmesg',
   110,
-  'dmesg output `[   12.345678] text`, with or without caller ids `[ T123]` (also `dmesg -d`)',
-  sniffKind(['mono']),
+  'dmesg output `[   12.345678] text`, with or without caller ids `[ T123]` (also `dmesg -d`); `dmesg -t` with caller ids `[  T123] text`',
+  sniffKind(['mono', 'caller']),
 );
 export const dmesgRawFormat = dmesgFormat('dmesg-raw', 111, '`dmesg -r`: `<6>[   12.345678] text` (level from the priority)', sniffKind(['raw']));
 export const dmesgDecodeFormat = dmesgFormat(
@@ -220,7 +230,8 @@ export const consoleFormat: Format = {
 function readsAsConsole(head: string[], signatures: boolean): boolean {
   const st = headStats(head);
   if (st.considered === 0 || st.journalMono * 2 > st.considered) return false;
-  const prefixed = st.kinds.mono + st.kinds.raw + st.midPrefix;
+  // A caller id without a time (a console without printk.time) counts in the head, as a kernel-only line does.
+  const prefixed = st.kinds.mono + st.kinds.raw + st.midPrefix + (signatures ? st.kinds.caller : 0);
   return prefixed >= 1 || (signatures && st.signature >= 1);
 }
 

@@ -8,6 +8,7 @@
  *   [   12.345678 <  0.1>]    same with `dmesg -d` delta
  *   [ T123] [    C1] [T12345] caller id (CONFIG_PRINTK_CALLER), right after the time
  *   [   12.345678] [  T123]  util-linux dmesg: the caller id after the time and a space
+ *   [  T123]                  `dmesg -t` (and a console without printk.time): the caller id alone
  *   <6>                        `dmesg -r` / console level prefix
  *   kern  :info  :             `dmesg -x` facility and level
  *   [Thu Nov 26 10:05:52 2026] `dmesg -T`
@@ -219,8 +220,11 @@ export function resetParsed(): void {
  * A whole dmesg-family prefix at `i`: optional `<N>` or `fac:level:`, then an
  * optional time (monotonic, ctime, relative or ISO), then an optional caller
  * id (the kernel's right after the time; util-linux's after the time and a
- * space, also after an ISO time), then one optional space. At least one of
- * level or time must be present. Returns where the message text starts, or -1.
+ * space, also after an ISO time; without a time, util-linux's form alone:
+ * `dmesg -t` prints `[  T123] text`, the kernel's console without
+ * printk.time `[  T123] text` too), then one optional space. At least one of
+ * level, time or caller id must be present. Returns where the message text
+ * starts, or -1.
  */
 export function parseDmesgPrefix(s: string, i: number): number {
   resetParsed();
@@ -247,11 +251,18 @@ export function parseDmesgPrefix(s: string, i: number): number {
     any = true;
     const k2 = parseCaller(s, j);
     j = k2 !== -1 ? k2 : afterSpacedCaller(s, j);
-  } else if (any || isDigit(s.charCodeAt(j))) {
-    const k3 = parseIsoTime(s, j);
+  } else {
+    const k3 = any || isDigit(s.charCodeAt(j)) ? parseIsoTime(s, j) : -1;
     if (k3 !== -1) {
       j = afterSpacedCaller(s, k3);
       any = true;
+    } else {
+      // No time at all (`dmesg -t`, a console without printk.time): the caller id may stand alone.
+      const k4 = parseSpacedCaller(s, j);
+      if (k4 !== -1) {
+        j = k4;
+        any = true;
+      }
     }
   }
   if (!any) return -1;

@@ -28,6 +28,37 @@ export interface ReportRow {
   non_block: number | null;
   /** reports.long_lines: the report's lines that were over 1 MiB (only their first 64 KiB read); NULL when none. */
   long_lines: bigint[] | null;
+  /** Reports without a function in the title: their frames' functions (FRAME_ORDER_SQL), else NULL. */
+  frame_funcs: string[] | null;
+}
+
+/** Frames to name an incomplete report by: the RIP/PC/LR line first, then the call traces as printed, then the other sections. */
+const FRAME_ORDER_SQL = `CASE WHEN f.section IN ('RIP', 'PC', 'LR') THEN 0 WHEN f.section LIKE 'call_trace%' THEN 1 ELSE 2 END, f.section, f.idx`;
+
+/** How many of an incomplete report's first frames its fingerprint holds. */
+export const FINGERPRINT_FRAMES = 16;
+
+/**
+ * A title the extractor could not complete: the guilty function was not
+ * found (`general protection fault in corrupted`, `KASAN: ... in corrupted`,
+ * docs/reports.md). Such titles are the same for every incomplete report of
+ * a class.
+ */
+export function incompleteTitle(title: string): boolean {
+  return / in corrupted\b/.test(title);
+}
+
+/**
+ * What tells incomplete reports apart in their fingerprint (docs/gate.md):
+ * the header line and the report's first FINGERPRINT_FRAMES frames, `? `
+ * ones included (when no frame was picked for the title, often all a report
+ * has), function names without compiler suffixes (`.isra.0`, `.cold`);
+ * undefined for a report whose title names its function.
+ */
+export function fingerprintEvidence(r: Pick<ReportRow, 'title' | 'header' | 'frame_funcs'>): string | undefined {
+  if (!incompleteTitle(r.title)) return undefined;
+  const funcs = (r.frame_funcs ?? []).map((f) => f.replace(/(?:\.(?:isra|constprop|part|cold|llvm|lto_priv)(?:\.\d+)*)+$/, ''));
+  return [r.header ?? '', ...funcs.slice(0, FINGERPRINT_FRAMES)].join('\n');
 }
 
 // Class names are constants from the rules, never log text.
@@ -73,11 +104,17 @@ export async function loadReports(db: Db, classes: readonly string[]): Promise<R
        SELECT x.report_id, max(l.ts_ns) AS ts_end_ns
          FROM (${reportSeqsSql(where)}) x
          JOIN log_lines l ON l.source_id = x.source_id AND l.seq = x.seq
-        GROUP BY x.report_id)
+        GROUP BY x.report_id),
+          fr AS (
+       SELECT f.report_id, list(f.func ORDER BY ${FRAME_ORDER_SQL}) AS funcs
+         FROM report_frames f JOIN reports r ON r.report_id = f.report_id
+        WHERE ${where} AND r.frame IS NULL
+        GROUP BY f.report_id)
      SELECT r.report_id, r.source_id, r.boot, r.seq_start, r.seq_end, r.ts_ns, span.ts_end_ns,
             r.class, r.title, r.type, r.frame, r.corrupted, r.corrupted_reason, r.comm, r.pid, r.cpu,
-            r.tainted, r.location, r.header, r.in_atomic, r.irqs_disabled, r.non_block, r.long_lines
-       FROM reports r LEFT JOIN span ON span.report_id = r.report_id
+            r.tainted, r.location, r.header, r.in_atomic, r.irqs_disabled, r.non_block, r.long_lines,
+            fr.funcs AS frame_funcs
+       FROM reports r LEFT JOIN span ON span.report_id = r.report_id LEFT JOIN fr ON fr.report_id = r.report_id
       WHERE ${where}
       ORDER BY r.source_id, r.seq_start, r.report_id`,
   );
@@ -228,6 +265,7 @@ export function reportFinding(ctx: RuleContext<unknown>, r: ReportRow, severity:
     severity,
     confidence: r.corrupted ? 'likely' : 'certain',
     title: r.title,
+    fingerprintEvidence: fingerprintEvidence(r),
     source_id: r.source_id,
     ts_ns: r.ts_ns,
     ts_end_ns: r.ts_end_ns,

@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {formatMessage} from '../support.js';
+import {formatMessage, KERNEL_LOG_LINES} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
 import {callbackProbes, EAGAIN, emptyInventory, evidence, hex, inventory, loadInvalidations, missingReason, range, task} from './common.js';
 
@@ -33,7 +33,7 @@ export default defineRule({
     const inv = await inventory(ctx);
     const rows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval') AND ret IS NOT NULL`);
     const logs = await ctx.db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string}>(
-      `SELECT source_id, seq, ts_ns, text FROM log_lines WHERE text LIKE '%callback failed with%blockable context%' ORDER BY source_id, seq`);
+      `SELECT source_id, seq, ts_ns, text FROM ${KERNEL_LOG_LINES} l WHERE text LIKE '%callback failed with%blockable context%' ORDER BY source_id, seq`);
     const bad = (r: {ret: number | null; blockable: boolean | null}) => r.ret !== null && r.ret !== 0 && (r.blockable === true || r.ret !== EAGAIN);
 
     for (const src of ctx.sources) {

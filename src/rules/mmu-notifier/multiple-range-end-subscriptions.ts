@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {formatMessage} from '../support.js';
+import {formatMessage, KERNEL_LOG_LINES} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
 import {callbackProbes, emptyInventory, evidence, family, hex, inventory, loadInvalidations, missingReason, range, task, type InvRow} from './common.js';
 
@@ -36,7 +36,7 @@ export default defineRule({
     const inv = await inventory(ctx);
     const rows = await loadInvalidations(ctx, `level = 'callback' AND end_seq IS NOT NULL`);
     const logs = await ctx.db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string}>(
-      `SELECT source_id, seq, ts_ns, text FROM log_lines WHERE text LIKE '%created two mmu_notifier''s with invalidate_range_end%' ORDER BY source_id, seq`);
+      `SELECT source_id, seq, ts_ns, text FROM ${KERNEL_LOG_LINES} l WHERE text LIKE '%created two mmu_notifier''s with invalidate_range_end%' ORDER BY source_id, seq`);
 
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();

@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {projectorByName} from '../../project/index.js';
 import {ensureProjections} from '../../project/run.js';
-import {formatMessage, wallTime} from '../support.js';
+import {formatMessage, KERNEL_LOG_LINES, wallTime} from '../support.js';
 import {lostLogMessages, sourcesWithLogLines} from '../kernel/reports-common.js';
 import {defineRule, type Confidence, type Evidence, type RuleContext, type Severity} from '../types.js';
 import {LocationIndex, loadCatalog, MessageIndex, type Catalog, type CatalogEntry} from './catalog.js';
@@ -203,7 +203,7 @@ async function evaluateSource(
   const filter = lineFilter(messages);
   for (let lo = span?.lo ?? 1n; span?.hi !== null && span?.hi !== undefined && lo <= span.hi; lo += BigInt(CHUNK)) {
     const rows = await ctx.db.all<LineRow>(
-      `SELECT seq, boot, ts_ns, level, caller, text, wall_time FROM log_lines
+      `SELECT seq, boot, ts_ns, level, caller, text, wall_time FROM ${KERNEL_LOG_LINES} l
         WHERE source_id = $1 AND seq >= $2 AND seq < $3 AND ${filter.sql} ORDER BY seq`,
       [sourceId, lo, lo + BigInt(CHUNK), ...filter.params],
     );
