@@ -300,6 +300,40 @@ test('the database is opened read-only; SQL errors are one line, exit 2', () => 
   assert.is(ktrail(['query', 'SELECT 1 AS x;', '--db', db, '--format', 'csv']).out, 'x\n1\n');
 });
 
+test("a projection read through the user's views and macros is rebuilt after a new source, as one named", () => {
+  const vdb = path.join(dir, 'views.duckdb');
+  assert.is(ktrail(['ingest', trace, '--db', vdb]).code, 0);
+  const json = (sql: string) => {
+    const r = ktrail(['query', sql, '--db', vdb, '--format', 'json']);
+    assert.is(r.code, 0, r.err);
+    return JSON.parse(r.out) as Array<Record<string, number>>;
+  };
+  const write = (sql: string) => assert.is(ktrail(['query', sql, '--db', vdb, '--write']).code, 0, sql);
+  write('CREATE VIEW my_v AS SELECT * FROM sched_switches');
+  // A view of a view (its name quoted, in another case), a table macro and a scalar macro over them.
+  write('CREATE VIEW "My VV" AS SELECT source_id FROM MY_V');
+  write('CREATE MACRO my_rows() AS TABLE SELECT * FROM "My VV"');
+  write('CREATE MACRO my_count(s) AS (SELECT count(*) FROM my_v WHERE source_id = s)');
+  const perSource = (from: string) => json(`SELECT source_id, count(*) AS n FROM ${from} GROUP BY ALL ORDER BY 1`);
+  const sources = (k: number) => Array.from({length: k}, (_, i) => ({source_id: i + 1, n: expectedSwitches}));
+  assert.equal(perSource('my_v'), sources(1));
+  // Each new source (the same lines, another content) makes sched_switches stale; each read below reaches it
+  // only through views and macros, and must see every source.
+  const ingestCopy = (k: number) => {
+    const copy = path.join(dir, `views-copy-${k}.txt`);
+    fs.writeFileSync(copy, fs.readFileSync(trace, 'utf8') + '\n'.repeat(k));
+    assert.is(ktrail(['ingest', copy, '--db', vdb]).code, 0);
+  };
+  ingestCopy(2);
+  assert.equal(perSource('my_v'), sources(2), 'a view');
+  ingestCopy(3);
+  assert.equal(perSource('"My VV"'), sources(3), 'a view of a view');
+  ingestCopy(4);
+  assert.equal(perSource('my_rows()'), sources(4), 'a table macro over a view of a view');
+  ingestCopy(5);
+  assert.equal(json('SELECT my_count(5) AS n'), [{n: expectedSwitches}], 'a macro over a view');
+});
+
 test('one PIVOT is one statement (DuckDB extracts it as several), with --write too; the projection it names is built first', () => {
   const pdb = path.join(dir, 'pivot.duckdb');
   assert.is(ktrail(['ingest', trace, '--db', pdb]).code, 0);
