@@ -44,8 +44,8 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     // Projections named by --table are built first when missing or older than the sources, as `query` does:
     // an export after another ingest wrote the rows of the sources before it.
     if (flags.table) {
-      const {buildStaleProjectionsAt, projectionsNamedIn} = await import('../src/project/run.js');
-      await buildStaleProjectionsAt(flags.db, projectionsNamedIn(flags.table.join(' ')));
+      const {buildStaleProjectionsAt} = await import('../src/project/run.js');
+      await buildStaleProjectionsAt(flags.db, flags.table.map((t) => `"${t.replace(/"/g, '""')}"`).join(' '));
     }
     const {openStore} = await import('../src/store/open.js');
     const db = await openStore(flags.db, {readOnly: true});
@@ -71,9 +71,9 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
     // Before the projections are built: a mistyped --out is not worth a write to the database.
     checkOutFile(out);
     const {openStore} = await import('../src/store/open.js');
-    const {buildStaleProjectionsAt, projectionsNamedIn} = await import('../src/project/run.js');
+    const {buildStaleProjectionsAt} = await import('../src/project/run.js');
     // The projections it reads are built first when missing or older than the sources (as `query` does).
-    await buildStaleProjectionsAt(dbPath, projectionsNamedIn(`sched_switches mmu_invalidations reports${flags.functions ? ' function_calls' : ''}`));
+    await buildStaleProjectionsAt(dbPath, `sched_switches mmu_invalidations reports${flags.functions ? ' function_calls' : ''}`);
     const db = await openStore(dbPath, {readOnly: true});
     let summary;
     try {

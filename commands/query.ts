@@ -1,19 +1,22 @@
 import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand} from '../src/cli/base.js';
 import {UserError} from '../src/errors.js';
+import type {Db} from '../src/store/db.js';
 import {OUTPUT_FORMATS, OutputClosed, renderStream, writeStdout, type OutputFormat} from '../src/output/render.js';
 
 export default class Query extends KtrailCommand {
   static summary = 'Run one SQL statement on a ktrail database (opened read-only unless --write).';
   static description = `SQL - reads the statement from standard input; a statement may begin with a -- comment.
+One statement: several are refused; a PIVOT is one, also when DuckDB runs it as several.
 Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
 Every format, --json too, is written as DuckDB produces the rows, in bounded memory, however large the result.
-The aligned table (the default) sizes its columns from the first 10,000 rows; a wider value after them widens its
-column from its own row on (nothing is cut, one line per row). When a SELECT fails after some rows were written,
+The aligned table (the default) sizes its columns from the first 10,000 rows, in terminal columns (a CJK character
+takes two, a combining mark none); a wider value after them widens its column from its own row on (nothing is cut,
+one line per row). When a SELECT fails after some rows were written,
 those rows stay written (json then lacks its closing ]; with --json the error's JSON follows on a line of its own)
 and the error ends the command with exit 2.
-Projections the statement names (sched_switches, reports, ...) are built first when missing or older than the sources:
-that one step writes to the database.
+Projections the statement reaches (sched_switches, reports, ...), by name or through your views and macros, are built
+first when missing or older than the sources: that one step writes to the database.
 --write opens the database read-write, for tables, views and macros of your own beside ktrail's. ktrail's own tables
 (event log, projections, findings) are not changed: the statement runs in a transaction, and if it changed one of them
 it is rolled back and the command fails (exit 2), naming them.
@@ -50,9 +53,19 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
     const {chunkCells, columnReaders} = await import('../src/output/sql-values.js');
     // oclif's --json is the rows as --format json writes them, streamed too (run returns nothing for oclif to print).
     const format = this.jsonEnabled() ? 'json' : (flags.format as OutputFormat);
-    await this.buildProjections(flags.db, sql);
     // With --write too, the database must exist: a mistyped --db is not a new, empty ktrail database.
-    const db = await openStore(flags.db, {readOnly: !flags.write, mustExist: true});
+    const open = () => openStore(flags.db, {readOnly: !flags.write, mustExist: true});
+    let db = await open();
+    let stale;
+    try {
+      stale = await this.projectionsStale(db, sql);
+    } finally {
+      if (stale !== false) db.close();
+    }
+    if (stale) {
+      await this.buildProjections(flags.db, sql);
+      db = await open();
+    }
     let endsLine = true;
     const write = (text: string) => {
       if (text !== '') endsLine = text.endsWith('\n');
@@ -88,13 +101,20 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
   /**
    * Projections (sched_switches, reports, ...) are derived from the event log
    * and built by check and rebuild; `ingest` does not build them. A query that
-   * names one that is missing or older than the sources builds it first, in a
-   * short read-write session, so the README's ingest-then-query works and a
-   * query never reads a projection that leaves out a source.
+   * reaches one that is missing or older than the sources, by its name or
+   * through views and macros of the user's, builds it first, in a short
+   * read-write session, so the README's ingest-then-query works and a query
+   * never reads a projection that leaves out a source. Asked in the
+   * statement's own session: a current one costs no other open.
    */
+  private async projectionsStale(db: Db, sql: string): Promise<boolean> {
+    const {projectionsReachedBy, staleProjections} = await import('../src/project/run.js');
+    return (await staleProjections(db, await projectionsReachedBy(db, sql))).length > 0;
+  }
+
   private async buildProjections(dbPath: string, sql: string): Promise<void> {
-    const {buildStaleProjectionsAt, projectionsNamedIn} = await import('../src/project/run.js');
-    await buildStaleProjectionsAt(dbPath, projectionsNamedIn(sql), (stale) => {
+    const {buildStaleProjectionsAt} = await import('../src/project/run.js');
+    await buildStaleProjectionsAt(dbPath, sql, (stale) => {
       if (process.stderr.isTTY) process.stderr.write(`ktrail: building ${stale.join(', ')} from the event log\n`);
     });
   }

@@ -1,4 +1,5 @@
 import {createRequire} from 'node:module';
+import {displayWidth, padEndColumns, padStartColumns} from './display-width.js';
 import {writeJson, writeJsonArray} from './json-stream.js';
 import {sanitizeTableCell} from './sanitize.js';
 import {stdoutError} from './stdout-guard.js';
@@ -70,7 +71,9 @@ const isNumber = (c: Cell) => typeof c === 'number' || typeof c === 'bigint' || 
  * Column widths and alignment of an aligned table: sized from the header and
  * the rows given to size(), then from each row written, so that a wider
  * value widens its column from its own row on (no text is cut). A column is
- * right-aligned when every non-null cell sized is a number.
+ * right-aligned when every non-null cell sized is a number. Widths are in
+ * terminal columns (display-width.ts): a CJK task name takes two a
+ * character, a combining accent none.
  */
 class TableLayout {
   private readonly header: string[];
@@ -79,7 +82,7 @@ class TableLayout {
 
   constructor(columns: string[], anyRows: boolean) {
     this.header = columns.map(sanitizeTableCell);
-    this.widths = this.header.map((c) => c.length);
+    this.widths = this.header.map(displayWidth);
     this.numeric = columns.map(() => anyRows);
   }
 
@@ -91,7 +94,8 @@ class TableLayout {
       const c = row[i];
       const t = sanitizeTableCell(cellText(c));
       text[i] = t;
-      if (t.length > this.widths[i]!) this.widths[i] = t.length;
+      const w = displayWidth(t);
+      if (w > this.widths[i]!) this.widths[i] = w;
       if (this.numeric[i] && c !== null && c !== undefined && !isNumber(c)) this.numeric[i] = false;
     }
     return text;
@@ -105,7 +109,7 @@ class TableLayout {
   line(text: string[]): string {
     let s = '';
     for (let i = 0; i < text.length; i++) {
-      s += (i > 0 ? '  ' : '') + (this.numeric[i] ? text[i]!.padStart(this.widths[i]!) : text[i]!.padEnd(this.widths[i]!));
+      s += (i > 0 ? '  ' : '') + (this.numeric[i] ? padStartColumns(text[i]!, this.widths[i]!) : padEndColumns(text[i]!, this.widths[i]!));
     }
     return s.trimEnd() + '\n';
   }

@@ -180,17 +180,19 @@ async function findStale(db: Db, names: string[]): Promise<{key: string; stale: 
 }
 
 /**
- * For commands that read a database read-only (`query`, `export`): the named
- * projections that are missing or older than the sources are built first, in
- * a short read-write session, so a read never sees one that leaves out a
- * source. Returns the ones it built (`onBuild` hears of them before).
+ * For commands that read a database read-only (`query`, `export`): the
+ * projections `sql` reaches (projectionsReachedBy) that are missing or older
+ * than the sources are built first, in a short read-write session, so a
+ * read never sees one that leaves out a source. Returns the ones it built
+ * (`onBuild` hears of them before).
  */
-export async function buildStaleProjectionsAt(dbPath: string, names: string[], onBuild?: (stale: string[]) => void): Promise<string[]> {
-  if (names.length === 0) return [];
+export async function buildStaleProjectionsAt(dbPath: string, sql: string, onBuild?: (stale: string[]) => void): Promise<string[]> {
   const {limitRulesMemory, openStore} = await import('../store/open.js');
   const ro = await openStore(dbPath, {readOnly: true});
+  let names: string[];
   let stale: string[];
   try {
+    names = await projectionsReachedBy(ro, sql);
     stale = await staleProjections(ro, names);
   } finally {
     ro.close();
@@ -208,13 +210,56 @@ export async function buildStaleProjectionsAt(dbPath: string, names: string[], o
 }
 
 /**
- * The projections whose tables `sql` names (a word match on the table names:
- * a name inside a string literal counts too, which only builds one more
- * projection than needed).
+ * The names SQL text may give a table, view or macro: its words and its
+ * "quoted" names, in lower case (DuckDB's names match whatever their case).
+ * A word inside a string literal counts too, which only builds one more
+ * projection than needed.
  */
-export function projectionsNamedIn(sql: string): string[] {
-  const words = new Set(sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []);
-  return PROJECTORS.filter((p) => p.tables.some((t) => words.has(t.name.toLowerCase()))).map((p) => p.name);
+function namesIn(sql: string): Set<string> {
+  const low = sql.toLowerCase();
+  const names = new Set(low.match(/[a-z_][a-z0-9_$]*/g) ?? []);
+  for (const m of low.matchAll(/"((?:[^"]|"")*)"/g)) names.add(m[1]!.replace(/""/g, '"'));
+  return names;
+}
+
+function projectionsOf(names: Set<string>): string[] {
+  return PROJECTORS.filter((p) => p.tables.some((t) => names.has(t.name.toLowerCase()))).map((p) => p.name);
+}
+
+/**
+ * The projections `sql` reaches: those whose tables it names, and those
+ * reached through the views and macros it names (a user's `CREATE VIEW
+ * my_v AS SELECT * FROM sched_switches`), through views of views and
+ * macros too, however deep. DuckDB records no dependency of a view or a
+ * macro on what it reads (duckdb_dependencies() has none), so the
+ * definitions DuckDB keeps are read (duckdb_views().sql,
+ * duckdb_functions().macro_definition) and the names in them followed. The
+ * macros are read only when the SQL reached calls something (`name(`):
+ * listing DuckDB's functions takes ~20-50 ms.
+ */
+export async function projectionsReachedBy(db: Db, sql: string): Promise<string[]> {
+  const names = namesIn(sql);
+  const read = async (q: string) => (await db.all<{name: string; sql: string | null}>(q)).filter((d) => d.sql !== null);
+  const definitions = await read('SELECT view_name AS name, sql FROM system.main.duckdb_views() WHERE NOT internal');
+  let macrosRead = false;
+  const texts = [sql];
+  const followed = new Set<number>();
+  for (;;) {
+    if (!macrosRead && texts.some((t) => /[\w"]\s*\(/.test(t))) {
+      macrosRead = true;
+      definitions.push(
+        ...(await read(
+          "SELECT function_name AS name, macro_definition AS sql FROM system.main.duckdb_functions() WHERE NOT internal AND function_type IN ('macro', 'table_macro')",
+        )),
+      );
+    }
+    const next = definitions.findIndex((d, i) => !followed.has(i) && names.has(d.name.toLowerCase()));
+    if (next === -1) break;
+    followed.add(next);
+    texts.push(definitions[next]!.sql!);
+    for (const n of namesIn(definitions[next]!.sql!)) names.add(n);
+  }
+  return projectionsOf(names);
 }
 
 /**

@@ -1,9 +1,10 @@
 import {createRequire} from 'node:module';
 import {devNull} from 'node:os';
-import type {DuckDBDataChunk, DuckDBPreparedStatement, DuckDBResult, DuckDBType} from '@duckdb/node-api';
+import type {DuckDBDataChunk, DuckDBExtractedStatements, DuckDBPreparedStatement, DuckDBResult, DuckDBType} from '@duckdb/node-api';
 import {UserError} from '../errors.js';
 import type {Db} from './db.js';
 import type {LineAccounting} from './eventlog.js';
+import {statementCount} from './sql-statements.js';
 
 // CommonJS, loaded with require for the reason given in src/store/db.ts.
 const duck = () => createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
@@ -36,6 +37,8 @@ export function sqlError(err: unknown): UserError {
 /**
  * The SQL must be exactly one statement: given several, DuckDB ran all of
  * them but the result (and so the output) was the first one's, silently.
+ * One PIVOT is one statement, which DuckDB extracts as several
+ * (src/store/sql-statements.ts): those it put before it are run here.
  */
 async function prepareOne(db: Db, sql: string): Promise<DuckDBPreparedStatement> {
   if (!sql.replace(/;/g, '').trim()) throw new UserError('empty SQL statement');
@@ -49,12 +52,41 @@ async function prepareOne(db: Db, sql: string): Promise<DuckDBPreparedStatement>
   }
   const n = extracted.count;
   if (n === 0) throw new UserError('empty SQL statement');
-  if (n > 1) throw new UserError(`ktrail query runs one SQL statement; this SQL has ${n}: run them one at a time`);
   try {
-    return await extracted.prepare(0);
+    let main = 0;
+    if (n > 1) {
+      const written = statementCount(sql);
+      const pivot = written === 1 && /pivot/i.test(sql) ? await pivotExpansion(extracted, n) : null;
+      if (!pivot) throw new UserError(`ktrail query runs one SQL statement; this SQL has ${written > 1 ? written : n}: run them one at a time`);
+      // Temporary types (DuckDB makes them so), of this session only: a read-only database takes them too.
+      for (const h of pivot.helpers) await h.run();
+      main = pivot.main;
+    }
+    return await extracted.prepare(main);
   } catch (err) {
-    throw sqlError(err);
+    throw err instanceof UserError ? err : sqlError(err);
   }
+}
+
+/**
+ * The statements DuckDB extracts from one PIVOT whose column values come
+ * from the data: a CREATE TYPE of each such column's values, then the
+ * statement, and around them a BEGIN and a COMMIT when the statement is not
+ * a SELECT (`CREATE TABLE t AS PIVOT ...`, `EXPLAIN PIVOT ...`). The CREATE
+ * TYPEs prepared, and the index of the statement; null when the statements
+ * are not of that form. The BEGIN and COMMIT are left out: a statement runs
+ * in ktrail's own transaction (runUserWrite), and the types are temporary.
+ */
+async function pivotExpansion(extracted: DuckDBExtractedStatements, n: number): Promise<{helpers: DuckDBPreparedStatement[]; main: number} | null> {
+  const types = duck().StatementType;
+  const first = await extracted.prepare(0);
+  const wrapped = first.statementType === types.TRANSACTION;
+  const main = wrapped ? n - 2 : n - 1;
+  const helpers = wrapped ? [] : [first];
+  for (let i = 1; i < main; i++) helpers.push(await extracted.prepare(i));
+  if (helpers.length === 0 || helpers.some((h) => h.statementType !== types.CREATE)) return null;
+  if (wrapped && (await extracted.prepare(n - 1)).statementType !== types.TRANSACTION) return null;
+  return {helpers, main};
 }
 
 /**

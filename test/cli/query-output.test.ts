@@ -104,4 +104,28 @@ test('repeated column names: distinct JSON keys named as DuckDB names such colum
   assert.match(ktrail(['query', sql, '--db', db]).out.split('\n')[0]!, /^seq\s+seq\s+SEQ\s+seq_1\s+other$/);
 });
 
+test('task names in UTF-8 (CJK, a combining accent) line up in the table: widths in terminal columns', () => {
+  // A comm is any bytes the task set; a UTF-8 one is read as text. 测试进程 takes 8 columns in 4 characters,
+  // cafe + U+0301 takes 4 in 5 UTF-16 units.
+  const head = '# tracer: nop\n#\n#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n#              | |         |   |||||     |         |\n';
+  const sw = (comm: string, pid: number, next: string, nextPid: number, ts: string) =>
+    `${comm.padStart(16)}-${pid}    [001] d..2.  ${ts}: sched_switch: prev_comm=${comm} prev_pid=${pid} prev_prio=120 prev_state=S ==> next_comm=${next} next_pid=${nextPid} next_prio=120\n`;
+  const trace = path.join(dir, 'utf8-comm.txt');
+  fs.writeFileSync(trace, head + sw('测试进程', 4021, 'cafe\u0301', 4022, '1521.870800') + sw('cafe\u0301', 4022, 'swapper/1', 0, '1521.870900'));
+  const cdb = path.join(dir, 'utf8-comm.duckdb');
+  assert.is(ktrail(['ingest', trace, '--db', cdb]).code, 0);
+  const r = ktrail(['query', 'SELECT prev_comm, prev_pid, next_comm, next_pid FROM sched_switches ORDER BY ts_ns', '--db', cdb]);
+  assert.is(r.code, 0, r.err);
+  assert.is(
+    r.out,
+    [
+      'prev_comm  prev_pid  next_comm  next_pid',
+      '---------  --------  ---------  --------',
+      '测试进程       4021  cafe\u0301           4022',
+      'cafe\u0301           4022  swapper/1         0',
+      '',
+    ].join('\n'),
+  );
+});
+
 test.run();

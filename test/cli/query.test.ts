@@ -300,6 +300,79 @@ test('the database is opened read-only; SQL errors are one line, exit 2', () => 
   assert.is(ktrail(['query', 'SELECT 1 AS x;', '--db', db, '--format', 'csv']).out, 'x\n1\n');
 });
 
+test("a projection read through the user's views and macros is rebuilt after a new source, as one named", () => {
+  const vdb = path.join(dir, 'views.duckdb');
+  assert.is(ktrail(['ingest', trace, '--db', vdb]).code, 0);
+  const json = (sql: string) => {
+    const r = ktrail(['query', sql, '--db', vdb, '--format', 'json']);
+    assert.is(r.code, 0, r.err);
+    return JSON.parse(r.out) as Array<Record<string, number>>;
+  };
+  const write = (sql: string) => assert.is(ktrail(['query', sql, '--db', vdb, '--write']).code, 0, sql);
+  write('CREATE VIEW my_v AS SELECT * FROM sched_switches');
+  // A view of a view (its name quoted, in another case), a table macro and a scalar macro over them.
+  write('CREATE VIEW "My VV" AS SELECT source_id FROM MY_V');
+  write('CREATE MACRO my_rows() AS TABLE SELECT * FROM "My VV"');
+  write('CREATE MACRO my_count(s) AS (SELECT count(*) FROM my_v WHERE source_id = s)');
+  const perSource = (from: string) => json(`SELECT source_id, count(*) AS n FROM ${from} GROUP BY ALL ORDER BY 1`);
+  const sources = (k: number) => Array.from({length: k}, (_, i) => ({source_id: i + 1, n: expectedSwitches}));
+  assert.equal(perSource('my_v'), sources(1));
+  // Each new source (the same lines, another content) makes sched_switches stale; each read below reaches it
+  // only through views and macros, and must see every source.
+  const ingestCopy = (k: number) => {
+    const copy = path.join(dir, `views-copy-${k}.txt`);
+    fs.writeFileSync(copy, fs.readFileSync(trace, 'utf8') + '\n'.repeat(k));
+    assert.is(ktrail(['ingest', copy, '--db', vdb]).code, 0);
+  };
+  ingestCopy(2);
+  assert.equal(perSource('my_v'), sources(2), 'a view');
+  ingestCopy(3);
+  assert.equal(perSource('"My VV"'), sources(3), 'a view of a view');
+  ingestCopy(4);
+  assert.equal(perSource('my_rows()'), sources(4), 'a table macro over a view of a view');
+  ingestCopy(5);
+  assert.equal(json('SELECT my_count(5) AS n'), [{n: expectedSwitches}], 'a macro over a view');
+});
+
+test('one PIVOT is one statement (DuckDB extracts it as several), with --write too; the projection it names is built first', () => {
+  const pdb = path.join(dir, 'pivot.duckdb');
+  assert.is(ktrail(['ingest', trace, '--db', pdb]).code, 0);
+  const wakeups = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => / sched_wakeup: /.test(l)).length;
+  const csv = (sql: string, ...more: string[]) => ktrail(['query', sql, '--db', pdb, '--format', 'csv', ...more]);
+  const events = "(SELECT event FROM events WHERE event IN ('sched_switch', 'sched_wakeup'))";
+  const pivot = csv(`PIVOT ${events} ON event USING count(*)`);
+  assert.is(pivot.code, 0, pivot.err);
+  assert.is(pivot.out, `sched_switch,sched_wakeup\n${expectedSwitches},${wakeups}\n`);
+  // GROUP BY, two ON columns, a PIVOT inside a CTE, a trailing semicolon, EXPLAIN (a BEGIN and COMMIT around it in DuckDB's list).
+  const grouped = csv(`PIVOT (SELECT event, cpu FROM events WHERE event = 'sched_switch') ON event USING count(*) GROUP BY cpu ORDER BY cpu`);
+  assert.is(grouped.code, 0, grouped.err);
+  const perCpu = grouped.out.trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+  assert.is(perCpu.reduce((a, b) => a + b, 0), expectedSwitches);
+  const two = csv(`PIVOT (SELECT event, 'x' AS k FROM events WHERE event = 'sched_switch') ON event, k USING count(*);`);
+  assert.is(two.out, `sched_switch_x\n${expectedSwitches}\n`, two.err);
+  assert.is(csv(`WITH p AS (PIVOT ${events} ON event USING count(*)) SELECT sched_wakeup FROM p`).out, `sched_wakeup\n${wakeups}\n`);
+  assert.is(csv(`EXPLAIN PIVOT ${events} ON event USING count(*)`).code, 0);
+  // A projection named in a PIVOT is built first, as in a SELECT (ingest does not build it).
+  const proj = csv("PIVOT (SELECT 'all' AS k FROM sched_switches) ON k USING count(*)");
+  assert.is(proj.out, `all\n${expectedSwitches}\n`, proj.err);
+  // Two statements are still two, a PIVOT among them or not.
+  for (const sql of [`PIVOT ${events} ON event USING count(*); SELECT 1`, `SELECT ';'; PIVOT ${events} ON event USING count(*)`]) {
+    const r = csv(sql);
+    assert.is(r.code, 2, sql);
+    assert.is(r.err, 'ktrail: ktrail query runs one SQL statement; this SQL has 2: run them one at a time\n', sql);
+  }
+  // --write: a table made of a PIVOT, added to, read back and unpivoted; a PIVOT into ktrail's table is still refused.
+  const made = csv(`CREATE TABLE by_event AS PIVOT ${events} ON event USING count(*)`, '--write');
+  assert.is(made.code, 0, made.err);
+  assert.is(csv(`INSERT INTO by_event PIVOT ${events} ON event USING count(*)`, '--write').code, 0);
+  assert.is(csv('SELECT * FROM by_event').out, `sched_switch,sched_wakeup\n${expectedSwitches},${wakeups}\n${expectedSwitches},${wakeups}\n`);
+  const un = csv('UNPIVOT (FROM by_event LIMIT 1) ON COLUMNS(*) INTO NAME event VALUE n ORDER BY event', '--write');
+  assert.is(un.out, `event,n\nsched_switch,${expectedSwitches}\nsched_wakeup,${wakeups}\n`, un.err);
+  const into = csv(`CREATE OR REPLACE TABLE markers AS PIVOT ${events} ON event USING count(*)`, '--write');
+  assert.is(into.code, 2);
+  assert.match(into.err, /this statement changes markers: rolled back, nothing was written\n$/);
+});
+
 test('SQL of comments only is an empty statement (was SQL error: Error in native callback)', () => {
   for (const args of [['/* nothing */'], ['--', '--x'], ['-- a\n/* b */ ;\n'], ['-- c', '--write']]) {
     const r = ktrail(['query', '--db', db, ...args]);

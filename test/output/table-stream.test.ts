@@ -32,6 +32,7 @@ const cases: Array<[string, string[], Cell[][][]]> = [
   ]],
   ['control characters in the header and cells', ['x\ty', 'n'], [[['two\nlines\x1b[2J', 1]]]],
   ['nested values', ['l', 'o'], [[[[1, 'a'], {k: [1, {z: null}]}]]]],
+  ['CJK and combining characters', ['comm', 'pid', '名前'], [[['测试进程', 4021, 'x'], ['cafe\u0301', 7, '한국어']]]],
 ];
 
 for (const [name, columns, list] of cases) {
@@ -51,6 +52,41 @@ for (const [name, columns, list] of cases) {
     assert.is(text, expected, 'renderStream table');
   });
 }
+
+test('columns line up on a terminal whatever the characters: widths in display columns, not UTF-16 units', async () => {
+  // A task name is any bytes; UTF-8 ones occur, with CJK (two columns a character) and combining accents (none).
+  const rows: Cell[][] = [
+    ['测试进程', 4021, 'S', '名前'],
+    ['bash', 7, 'R', 'cafe\u0301'],
+    ['cafe\u0301', 123456, '测', 'x'],
+    ['ｆｕｌｌ😀', 1, 'D', null],
+  ];
+  const columns = ['comm', 'pid', 'state', '备注'];
+  for (const text of [renderTable(columns, rows), (await streamed(columns, [rows.slice(0, 1), rows.slice(1)], 10)).text]) {
+    const lines = text.trimEnd().split('\n');
+    assert.is(lines.length, 2 + rows.length);
+    // Where each column starts, in display columns, from the rule line's dashes.
+    const starts = [...lines[1]!.matchAll(/-+/g)].map((m) => m.index!);
+    assert.is(starts.length, 4);
+    const cols = (line: string, upTo: number) => {
+      // The display column at which UTF-16 index upTo stands.
+      let w = 0;
+      for (const c of line.slice(0, upTo)) w += /[\u0300-\u036f]/.test(c) ? 0 : /[\u3000-\u9fff\uac00-\ud7af\uff01-\uff60]|\p{Emoji_Presentation}/u.test(c) ? 2 : 1;
+      return w;
+    };
+    for (const [r, row] of rows.entries()) {
+      const line = lines[2 + r]!;
+      // comm and state are left-aligned: they start where their dashes start; pid is right-aligned: it ends where its dashes end.
+      assert.is(cols(line, line.indexOf(String(row[0]))), starts[0], line);
+      assert.is(cols(line, line.indexOf(String(row[1]))) + String(row[1]).length, starts[1]! + lines[1]!.slice(starts[1]).match(/-+/)![0].length, line);
+      assert.is(cols(line, line.indexOf(String(row[2]), line.indexOf(String(row[1])) + String(row[1]).length)), starts[2], line);
+      if (row[3] !== null) assert.is(cols(line, line.lastIndexOf(String(row[3]))), starts[3], line);
+    }
+    // The header too, and each rule as wide as its widest cell.
+    assert.is(cols(lines[0]!, lines[0]!.indexOf('备注')), starts[3]);
+    assert.is(lines[1], '----------  ------  -----  ----');
+  }
+});
 
 test('tableStream past its sizing rows: a wider value widens its column from its own row on; nothing is cut', async () => {
   const list: Cell[][][] = [[[1, 'a'], [22, 'bb']], [[333, 'a much longer text'], [4, 'c']], [[5, 'd']]];

@@ -87,6 +87,14 @@ test('projections are built first when missing or older than the sources, as que
   const after = exported();
   assert.ok(after > before, `${after} reports after a second source, ${before} before`);
   assert.is(after, reports());
+  // A view of the user's over the projection, exported after another ingest: the projection is built first too.
+  assert.is(ktrail('query', 'CREATE VIEW my_reports AS SELECT * FROM reports', '--db', db, '--write').code, 0);
+  ingest('proj.duckdb', 'samples/reports/rust-panic-binder.txt');
+  const v = ktrail('export', '--db', db, '--out', out, '--table', 'my_reports', '--json');
+  assert.is(v.code, 0, v.err);
+  const viewRows = JSON.parse(v.out).tables[0].rows as number;
+  assert.ok(viewRows > after, `${viewRows} rows of the view after a third source, ${after} before`);
+  assert.is(viewRows, reports());
   // findings is written by check, not built.
   const missing = ktrail('export', '--db', db, '--out', out, '--table', 'findings');
   assert.is(missing.code, 2);
