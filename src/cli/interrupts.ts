@@ -1,6 +1,7 @@
 import {fstatSync, rmSync} from 'node:fs';
 import {constants} from 'node:os';
 import {endStreamingInputs} from '../ingest/reader.js';
+import {interruptStatements} from '../store/db.js';
 
 /** What an ingest is told about Ctrl-C (IngestOptions.interrupt). */
 export interface InputInterrupt {
@@ -80,6 +81,10 @@ export function exitOnInterrupt(): CommandInterrupt {
   let actedAt = -Infinity;
   const repeat = () => performance.now() - actedAt < SAME_SIGNAL_MS;
   const exitNow = (signal: 'SIGINT' | 'SIGTERM'): never => {
+    // A DuckDB statement under way (a chunk load, a projection build, a rule query) stops now: process.exit
+    // joins the thread it runs on and so waited for its end. Its error is never seen: the process exits
+    // in this same tick.
+    interruptStatements();
     // Here, not in an 'exit' hook: only a signal's exit needs it (the command's own error path removes the
     // database after closing it). DuckDB may still have the file open; on Linux the unlinked file lives on
     // until the process exits, which it does right after, and nothing of it is left.

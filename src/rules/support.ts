@@ -1,4 +1,5 @@
 import {userSpaceLineSql} from '../ingest/log/user-space.js';
+import {secondsText} from '../output/when.js';
 import type {Db} from '../store/db.js';
 import type {RuleContext, RuleMeta} from './types.js';
 
@@ -26,6 +27,29 @@ export function wallTime(w: string | null | undefined): {wall_time?: string} {
  */
 export const KERNEL_LOG_LINES = `(SELECT l.* FROM log_lines l LEFT JOIN sources s ON s.source_id = l.source_id
    WHERE NOT ${userSpaceLineSql('l.facility', 's.format')})`;
+
+/**
+ * The sources whose timestamps are a counter clock's ticks (meta.clock
+ * `counter`: trace_clock counter, x86-tsc, uptime), whose unit ktrail does not
+ * know: their ts_ns are not ns, and a message gives them as clock values, not
+ * seconds (timeText, elapsedText). Read once per rule run.
+ */
+export function counterClockSources(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<Set<number>> {
+  return ctx.shared('counter-clock-sources', async () =>
+    new Set((await ctx.db.all<{source_id: number}>(`SELECT source_id FROM sources WHERE json_extract_string(meta, '$.clock') = 'counter'`)).map((r) => r.source_id)),
+  );
+}
+
+/** A timestamp in a message: `sec.usec` (ns), or `clock N` for a counter clock (counterClockSources); `?` when none. */
+export function timeText(ts: bigint | null | undefined, counter: boolean): string {
+  if (ts === null || ts === undefined) return '?';
+  return counter ? `clock ${ts}` : secondsText(ts);
+}
+
+/** A time span in a message: `1.5 ms` (ns), or the counter clock's ticks, which have no known unit. */
+export function elapsedText(ns: bigint, counter: boolean): string {
+  return counter ? `${ns} clock ticks (a counter clock, unit unknown)` : `${(Number(ns) / 1e6).toFixed(1)} ms`;
+}
 
 /** Inputs that come from ftrace events: a rule that reads them is made partial by lost events. */
 export function readsTraceEvents(meta: RuleMeta): boolean {

@@ -43,4 +43,52 @@ for (const [cmd, signal, status] of [['check', 'SIGTERM', 143], ['gate', 'SIGTER
 }
 
 test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
+// A DuckDB statement runs on a thread of libuv's pool, which process.exit joins: the exit once waited for the
+// statement to end (a projection build in `check` of a 2M-line trace: 5-6 s after SIGTERM). The signal handler of
+// ingest/check/gate interrupts it. The statement here would run for minutes; the process exits within seconds,
+// and the transaction it ran in is not committed.
+test('SIGTERM while a DuckDB statement runs: the statement is interrupted, exit 143 within seconds, nothing committed', async () => {
+  const db = path.join(dir, 'long-statement.duckdb');
+  const script = `
+    import {exitOnInterrupt} from ${JSON.stringify(path.join(root, 'dist/src/cli/interrupts.js'))};
+    import {Db} from ${JSON.stringify(path.join(root, 'dist/src/store/db.js'))};
+    exitOnInterrupt();
+    const db = await Db.open(${JSON.stringify(db)});
+    await db.run('CREATE TABLE t (x UBIGINT)');
+    await db.run('BEGIN TRANSACTION');
+    const long = db.run('INSERT INTO t SELECT sum(hash(i)) FROM range(20000000000) r(i)');
+    setTimeout(() => process.stderr.write('running\\n'), 300);
+    await long;
+    await db.run('COMMIT');
+    process.stderr.write('committed\\n');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']});
+  let err = '';
+  child.stderr!.on('data', (b) => (err += b));
+  let exitedAt = 0;
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => ((exitedAt = performance.now()), resolve(c))));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!err.includes('running') && exitedAt === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(err.includes('running'), err);
+    const sentAt = performance.now();
+    child.kill('SIGTERM');
+    // The statement alone takes minutes (~8 s per 1e9 rows here): 10 s leaves room for a loaded machine.
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
+    const status = await Promise.race([exit, timeout]);
+    assert.is(status, 143, `exit 143 soon after SIGTERM (got ${status}): ${err}`);
+    assert.ok(exitedAt - sentAt < 10_000);
+    assert.not.ok(err.includes('committed'), err);
+    assert.not.match(err, /Error|INTERRUPT/i, 'the interrupted statement\'s error is not printed');
+  } finally {
+    child.kill('SIGKILL');
+    await exit;
+  }
+  const check = await (await import('../../src/store/db.js')).Db.open(db, {readOnly: true});
+  try {
+    assert.equal(await check.all('SELECT count(*)::INTEGER AS n FROM t'), [{n: 0}], 'the interrupted transaction left no row');
+  } finally {
+    check.close();
+  }
+});
+
 test.run();

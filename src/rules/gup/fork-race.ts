@@ -1,7 +1,7 @@
 import {z} from 'zod';
-import {formatMessage, gapSpans, overlapsGap} from '../support.js';
+import {counterClockSources, formatMessage, gapSpans, overlapsGap, timeText} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
-import {emptyInventory, evidence, hex, inventory, missingReason, returnCaller, secs, task, type ProbeNeed} from '../mmu-notifier/common.js';
+import {emptyInventory, evidence, hex, inventory, missingReason, returnCaller, task, type ProbeNeed} from '../mmu-notifier/common.js';
 
 const meta = {
   id: 'gup/fork-race',
@@ -53,8 +53,11 @@ export default defineRule({
         WHERE i.level = 'notifier' AND i.seq IS NOT NULL AND i.ts_start_ns IS NOT NULL
         ORDER BY i.source_id, i.seq`);
     const gaps = await gapSpans(ctx);
+    const counterClock = await counterClockSources(ctx);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
+      // A counter clock's ticks are not ns: the message gives them as clock values, not seconds.
+      const time = (ts: bigint | null) => timeText(ts, counterClock.has(src.source_id));
       const myForks = forks.filter((f) => f.source_id === src.source_id);
       const myGups = gups.filter((g) => g.source_id === src.source_id);
       const gupSeen = myGups.length > 0 || GUP_NEEDS.some(([k, s]) => si.probes.has(`${k}:${s}`));
@@ -135,8 +138,8 @@ export default defineRule({
             severity, confidence, title: `${title} of ${task(f.comm, f.pid)} by ${task(call.comm, call.pid)}`, fingerprintTitle: title,
             source_id: src.source_id, ts_ns: call.ts_ns, ts_end_ns: call.ts_return_ns, pid: call.pid, comm: call.comm,
             message: formatMessage(meta, 'race', {gupTask: task(call.comm, call.pid), gupCpu: call.cpu, symbol: call.symbol, start: hex(call.start), nrPages: call.nr_pages ?? '?',
-              flags: hex(call.gup_flags), gupTs: secs(call.ts_ns), gupSeq: call.seq, forkTask: task(f.comm, f.pid), forkCpu: f.cpu, forkWhat: f.symbol,
-              forkSeq: f.seq, forkEnd: f.return_seq, forkFrom: secs(f.ts_ns), forkTo: secs(f.ts_return_ns), ret: took, how,
+              flags: hex(call.gup_flags), gupTs: time(call.ts_ns), gupSeq: call.seq, forkTask: task(f.comm, f.pid), forkCpu: f.cpu, forkWhat: f.symbol,
+              forkSeq: f.seq, forkEnd: f.return_seq, forkFrom: time(f.ts_ns), forkTo: time(f.ts_return_ns), ret: took, how,
               cow: cow ? `; copy_page_range's write-protect section lines ${cow.seq}-${cow.endSeq ?? '?'}` : '',
               note: confidence === 'inferred' ? ' Inferred: ' + (f.exact ? '' : 'the fork window is the whole clone syscall; ') +
                 (f.exact && !precise ? 'the window is all of dup_mmap: copy_page_range\'s write-protect sections (probe __mmu_notifier_invalidate_range_start/_end) were not captured, and a pin between them is safe on fixed kernels; ' : '') +

@@ -1,6 +1,5 @@
 import {probeLabel} from '../../probes/catalog.js';
 import {isFtraceFormat} from '../../ingest/format-ids.js';
-import {secondsText} from '../../output/when.js';
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, SourceInfo} from '../types.js';
 import {wallTime} from '../support.js';
@@ -128,10 +127,6 @@ export function range(start: bigint | null | undefined, end: bigint | null | und
 
 export function task(comm: string | null | undefined, pid: number | null | undefined): string {
   return `${comm ?? '?'}/${pid ?? '?'}`;
-}
-
-export function secs(ts: bigint | null | undefined): string {
-  return ts === null || ts === undefined ? '?' : secondsText(ts);
 }
 
 export function lastTs(src: SourceInfo): bigint | null {

@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {formatMessage, gapSpans, overlapsGap} from '../support.js';
+import {counterClockSources, elapsedText, formatMessage, gapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
 import {
   callbackProbes, CORE_PAIRING, EAGAIN, emptyInventory, evidence, family, hasAny, hex, inventory, invalidationQuery, kvmNote, loadInvalidations,
@@ -46,8 +46,7 @@ export default defineRule({
       `SELECT source_id, pid, max(seq) AS seq, max(ts_ns) AS ts_ns FROM events WHERE pid IS NOT NULL GROUP BY ALL`,
     );
     const last = new Map(lastSeen.map((r) => [`${r.source_id}|${r.pid}`, r]));
-    const counterClock = new Set((await ctx.db.all<{source_id: number}>(
-      `SELECT source_id FROM sources WHERE json_extract_string(meta, '$.clock') = 'counter'`)).map((r) => r.source_id));
+    const counterClock = await counterClockSources(ctx);
     const gaps = await gapSpans(ctx);
     const byId = new Map(rows.map((r) => [r.inv_id, r]));
     const parents = await invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE level = 'notifier'`);
@@ -143,7 +142,7 @@ export default defineRule({
         const seen = last.get(`${src.source_id}|${r.pid}`);
         const counter = counterClock.has(src.source_id);
         const elapsed = src.last_ts_ns !== null && r.ts_start_ns !== null ? src.last_ts_ns - r.ts_start_ns : 0n;
-        const after = counter ? `${elapsed} clock ticks (a counter clock, unit unknown)` : `${(Number(elapsed) / 1e6).toFixed(1)} ms`;
+        const after = elapsedText(elapsed, counter);
         const ranOn = seen && r.seq !== null && seen.seq > (r.return_seq ?? r.seq);
         if ((counter || Number(elapsed) / 1e6 >= ctx.options.minOpenMs) && ranOn) {
           if (dup(r, 'open')) continue;

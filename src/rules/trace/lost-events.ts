@@ -1,7 +1,6 @@
 import {z} from 'zod';
-import {formatMessage, gapSpans, type GapSpan} from '../support.js';
+import {counterClockSources, formatMessage, gapSpans, timeText, type GapSpan} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {secondsText} from '../../output/when.js';
 
 const meta = {
   id: 'trace/lost-events',
@@ -29,8 +28,9 @@ function gapText(g: GapSpan): string {
   return g.lost !== null ? `${cpu}[LOST ${g.lost} EVENTS]` : `${cpu}[LOST EVENTS]`;
 }
 
-function seconds(ns: bigint | null, open: string): string {
-  return ns === null ? open : secondsText(ns);
+/** A gap window's end as a message gives it (timeText): `start`/`end` when the capture's edge bounds it. */
+function bound(ts: bigint | null, open: string, counter: boolean): string {
+  return ts === null ? open : timeText(ts, counter);
 }
 
 export default defineRule({
@@ -39,6 +39,7 @@ export default defineRule({
     // Every tokenizer records the gaps its format can show, so every source is looked at.
     for (const s of ctx.sources) ctx.coverage(s.source_id, 'evaluated');
     const spans = await gapSpans(ctx);
+    const counterClock = await counterClockSources(ctx);
     const bySource = new Map<number, GapSpan[]>();
     for (const g of spans) {
       let list = bySource.get(g.source_id);
@@ -62,7 +63,11 @@ export default defineRule({
       const ends = gaps.map((g) => g.ts_end_ns ?? g.ts_start_ns).filter((x): x is bigint => x !== null);
       const windows = gaps
         .slice(0, ctx.options.windowsInMessage)
-        .map((g) => `${g.cpu !== null ? `CPU ${g.cpu} ` : ''}${seconds(g.ts_start_ns, 'start')}..${seconds(g.ts_end_ns, 'end')}s`)
+        // In seconds; a counter clock's ticks, which are not ns, as clock values.
+        .map((g) => {
+          const counter = counterClock.has(source_id);
+          return `${g.cpu !== null ? `CPU ${g.cpu} ` : ''}${bound(g.ts_start_ns, 'start', counter)}..${bound(g.ts_end_ns, 'end', counter)}${counter ? '' : 's'}`;
+        })
         .join(', ');
       ctx.report({
         severity: ctx.options.severity,

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,6 +18,22 @@ test('lost counts per CPU, windows and every gap line as evidence', async () => 
   assert.match(f.message, /CPU 1: 175930, CPU 0: 31449/);
   assert.match(f.message, /CPU 1 start\.\.\d+\.\d{6}s/);
   assert.ok(f.ts_ns !== null && f.ts_end_ns !== null && f.ts_ns < f.ts_end_ns);
+});
+
+// A counter clock's ticks (trace_clock counter, x86-tsc) are not ns: the lost windows are clock values, not seconds.
+test('a counter-clock capture: the lost windows are given as clock values', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-lost-events-'));
+  try {
+    const file = path.join(dir, 'counter.txt');
+    const sample = fs.readFileSync('samples/rules/trace/lost-events/positive/pipe-lost.txt', 'utf8');
+    fs.writeFileSync(file, sample.replace(/( \d+)\.(\d{6}):/g, '$1$2:'));
+    const r = await checkFiles([file], {ruleIds: ['trace/lost-events']});
+    assert.is(r.findings.length, 1);
+    assert.match(r.findings[0]!.message, /CPU 1 start\.\.clock \d{10}, /);
+    assert.not.match(r.findings[0]!.message, /\d\.\d{6}s/);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
 });
 
 test('the fingerprint does not depend on how many events were lost', async () => {
