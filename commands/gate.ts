@@ -79,7 +79,7 @@ function describe(run: GateRun): string[] {
   const out: string[] = [];
   for (const f of r.findings) {
     if (f.status === 'known' && !f.gating) continue;
-    const when = findingWhen(f);
+    const when = findingWhen(f, r.sources);
     const where = `${f.location ? `${f.location.path}:${f.location.line}` : `source ${f.source_id}`}${when ? ` (${when})` : ''}`;
     const test = f.test ? ` [test ${f.test.test}${f.test.passed_despite_finding ? ', passed' : ''}]` : '';
     out.push(`${f.gating ? 'FAIL' : 'note'} ${f.status.padEnd(7)} ${f.severity.padEnd(7)} ${escapeTerminal(`${f.rule}: ${f.title}`)}  ${escapeTerminal(where)}${escapeTerminal(test)}`);

@@ -27,7 +27,7 @@ export function renderGithub(result: GateResult): string[] {
     }
     props.push(`title=${escapeGithubProperty(`${f.rule}${f.status === 'expired' ? ' (baseline entry expired)' : ''}`)}`);
     const body = [f.title];
-    const when = findingWhen(f);
+    const when = findingWhen(f, result.sources);
     if (when) body.push(`at ${when}`);
     if (f.test) body.push(`during test ${f.test.test}${f.test.passed_despite_finding ? ' (the test PASSED)' : ''}`);
     body.push(`fingerprint ${f.fingerprint}`);

@@ -46,7 +46,7 @@ export function renderMarkdown(result: GateResult): string {
     out.push('### New findings');
     out.push('');
     fresh.slice(0, DETAILED).forEach((f) => out.push(...detail(result, f), ''));
-    for (const f of fresh.slice(DETAILED)) out.push(`- ${oneLine(f)}`);
+    for (const f of fresh.slice(DETAILED)) out.push(`- ${oneLine(result, f)}`);
     if (fresh.length > DETAILED) out.push('');
   }
 
@@ -85,7 +85,7 @@ export function renderMarkdown(result: GateResult): string {
   if (known.length) {
     out.push('<details><summary>Known findings (in the baseline)</summary>');
     out.push('');
-    for (const f of known) out.push(`- ${oneLine(f)}${f.baseline?.owner ? ` — owner ${md(f.baseline.owner)}` : ''}`);
+    for (const f of known) out.push(`- ${oneLine(result, f)}${f.baseline?.owner ? ` — owner ${md(f.baseline.owner)}` : ''}`);
     out.push('');
     out.push('</details>');
     out.push('');
@@ -94,14 +94,14 @@ export function renderMarkdown(result: GateResult): string {
 }
 
 /** ` path:line (when)` of a finding, escaped; empty when it has neither. */
-function whereText(f: GateFinding): string {
-  const when = findingWhen(f);
+function whereText(result: GateResult, f: GateFinding): string {
+  const when = findingWhen(f, result.sources);
   const at = f.location ? `${f.location.path}:${f.location.line}${when ? ` (${when})` : ''}` : when;
   return at ? ` ${md(at)}` : '';
 }
 
-function oneLine(f: GateFinding): string {
-  const where = whereText(f);
+function oneLine(result: GateResult, f: GateFinding): string {
+  const where = whereText(result, f);
   const test = f.test ? ` during ${md(f.test.test)}` : '';
   return `**${f.severity}** ${md(f.rule)}: ${md(f.title)}${where}${test}`;
 }
@@ -109,7 +109,7 @@ function oneLine(f: GateFinding): string {
 function detail(result: GateResult, f: GateFinding): string[] {
   const lines = [`#### ${f.severity}: ${md(f.title)}`, ''];
   lines.push(`- rule: ${md(f.rule)}${f.status === 'expired' ? ' (baseline entry expired)' : ''}${f.gating ? ' — **fails the gate**' : ''}`);
-  const where = whereText(f);
+  const where = whereText(result, f);
   if (where) lines.push(`- at:${where}`);
   if (f.test) lines.push(`- during test: ${md(f.test.test)}${f.test.result ? ` (${md(f.test.result)})` : ''}${f.test.passed_despite_finding ? ' — **the test passed**' : ''}`);
   lines.push(`- fingerprint: ${md(f.fingerprint)}`);

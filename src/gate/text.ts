@@ -16,7 +16,7 @@ export function findingText(result: GateResult, f: GateFinding, maxEvidence = TO
   lines.push(`${f.status} ${f.severity} ${f.rule}: ${f.title}`);
   if (f.message && f.message !== f.title) lines.push(f.message);
   lines.push(`fingerprint: ${f.fingerprint}`);
-  const when = findingWhen(f);
+  const when = findingWhen(f, result.sources);
   if (f.location) lines.push(`at: ${f.location.path}:${f.location.line}${when ? ` (${when})` : ''}`);
   else if (when) lines.push(`at: ${when}`);
   if (f.test) lines.push(`during test: ${f.test.test}${f.test.result ? ` (${f.test.result}${f.test.directive ? ` # ${f.test.directive}` : ''})` : ''}${f.test.passed_despite_finding ? ' -- test PASSED although this happened during it' : ''}`);

@@ -32,7 +32,7 @@ export function renderFindingsHtml(r: CheckReport): string {
   for (const [rule, fs] of groups) {
     out.push(`<h3>${h(rule)} (${fs.length})</h3>`);
     for (const f of fs) {
-      const when = findingWhen(f);
+      const when = findingWhen(f, r.sources);
       const where = [sourceName(r.sources, f.source_id), when ? `at ${when}` : '', taskLabel(f)].filter(Boolean).join(', ');
       out.push(`<div class="finding ${f.severity}">`);
       out.push(`<h4><span class="sev">${f.severity}</span> ${h(f.title)}${f.confidence === 'certain' ? '' : ` <span class="conf">[${f.confidence}]</span>`}</h4>`);

@@ -87,7 +87,7 @@ export function renderFindingsText(r: CheckReport, columns = PLAIN_WIDTH): strin
     for (const f of fs) {
       out.push(`  ${f.severity.toUpperCase().padEnd(7)} ${t(f.title)}${f.confidence === 'certain' ? '' : `  [${f.confidence}]`}`);
       // Without a monotonic time (`dmesg -T`, journal), the wall-clock time its first line printed.
-      const when = findingWhen(f);
+      const when = findingWhen(f, r.sources);
       const where = [sourceName(r.sources, f.source_id), when ? (f.ts_ns !== null ? when : `at ${when}`) : '', taskLabel(f)].filter(Boolean);
       out.push(`          ${t(where.join('  '))}`);
       out.push(`          ${t(f.message)}`);
@@ -192,8 +192,10 @@ export function renderFindingsMarkdown(r: CheckReport): string {
     out.push(`## ${md(rule)} (${fs.length})`, '');
     for (const f of fs) {
       out.push(`### ${f.severity}: ${md(f.title)}`, '');
-      const when = findingWhen(f);
-      out.push(`${mdLine(sourceName(r.sources, f.source_id))}${when ? ` at ${md(f.ts_ns !== null ? `${secondsText(f.ts_ns)}s` : when)}` : ''}, fingerprint \`${f.fingerprint}\``, '');
+      // `at 1.500000s` (no `t=` in a sentence); a counter clock's `clock=N` as findingWhen gives it.
+      const when = findingWhen(f, r.sources);
+      const at = f.ts_ns !== null && when?.startsWith('t=') ? `${secondsText(f.ts_ns)}s` : when;
+      out.push(`${mdLine(sourceName(r.sources, f.source_id))}${at ? ` at ${md(at)}` : ''}, fingerprint \`${f.fingerprint}\``, '');
       out.push(mdLine(f.message), '');
       if (f.evidence.length) out.push(markdownCodeBlock(f.evidence.map((e) => `${e.seq}: ${e.text}`)), '');
     }

@@ -92,8 +92,8 @@ export function parseRuleOptions(rule: Rule, value: unknown): unknown {
 }
 
 export async function loadSources(db: Db): Promise<SourceInfo[]> {
-  const rows = await db.all<{source_id: number; path: string | null; format: string; lines: bigint | null; first_ts_ns: bigint | null; last_ts_ns: bigint | null}>(
-    'SELECT source_id, path, format, lines, first_ts_ns, last_ts_ns FROM sources ORDER BY source_id',
+  const rows = await db.all<{source_id: number; path: string | null; format: string; lines: bigint | null; first_ts_ns: bigint | null; last_ts_ns: bigint | null; clock: string | null}>(
+    "SELECT source_id, path, format, lines, first_ts_ns, last_ts_ns, json_extract_string(meta, '$.clock') AS clock FROM sources ORDER BY source_id",
   );
   return rows.map((r) => ({
     source_id: r.source_id,
@@ -102,6 +102,7 @@ export async function loadSources(db: Db): Promise<SourceInfo[]> {
     lines: Number(r.lines ?? 0),
     first_ts_ns: r.first_ts_ns,
     last_ts_ns: r.last_ts_ns,
+    clock: r.clock,
   }));
 }
 

@@ -93,6 +93,13 @@ export interface SourceInfo {
   lines: number;
   first_ts_ns: bigint | null;
   last_ts_ns: bigint | null;
+  /**
+   * The trace clock the tokenizer read the source's times in (sources.meta
+   * `clock`: `ns`, `counter`, `relative-us`); null for a kernel log. With
+   * `counter` (trace_clock counter, x86-tsc, uptime, raw and hex output) ts_ns
+   * holds the clock's ticks, not ns.
+   */
+  clock?: string | null;
 }
 
 export interface RuleContext<O = unknown> {
