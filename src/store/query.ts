@@ -59,7 +59,7 @@ async function prepareOne(db: Db, sql: string): Promise<DuckDBPreparedStatement>
       const pivot = written === 1 && /pivot/i.test(sql) ? await pivotExpansion(extracted, n) : null;
       if (!pivot) throw new UserError(`ktrail query runs one SQL statement; this SQL has ${written > 1 ? written : n}: run them one at a time`);
       // Temporary types (DuckDB makes them so), of this session only: a read-only database takes them too.
-      for (const h of pivot.helpers) await h.run();
+      for (const h of pivot.helpers) await runPivotType(db, h, written);
       main = pivot.main;
     }
     return await extracted.prepare(main);
@@ -90,12 +90,42 @@ async function pivotExpansion(extracted: DuckDBExtractedStatements, n: number): 
 }
 
 /**
+ * Runs one statement DuckDB put before a PIVOT, checking that it made one of
+ * the pivot's temporary ENUM types (`temp.main.__pivot_enum_<uuid>`) and so
+ * was one. Its statement type says only CREATE, which a CREATE OR REPLACE
+ * TABLE also is; should the text hold a second statement that
+ * statementCount did not see (a scanner difference), it would otherwise run
+ * here, outside `--write`'s check of ktrail's tables. It runs in a
+ * transaction of its own, rolled back when it made no such type.
+ */
+async function runPivotType(db: Db, stmt: DuckDBPreparedStatement, written: number): Promise<void> {
+  const pivotTypes = async (): Promise<number> =>
+    Number(
+      (
+        await db.conn.runAndReadAll(
+          "SELECT count(*) FROM system.main.duckdb_types() WHERE database_name = 'temp' AND starts_with(type_name, '__pivot_enum_')",
+        )
+      ).getRows()[0]![0],
+    );
+  const before = await pivotTypes();
+  await db.conn.run('BEGIN TRANSACTION');
+  let made = false;
+  try {
+    await stmt.run();
+    made = (await pivotTypes()) === before + 1;
+  } finally {
+    await db.conn.run(made ? 'COMMIT' : 'ROLLBACK');
+  }
+  if (!made) throw new UserError(`ktrail query runs one SQL statement; DuckDB reads more than the ${written} in this SQL: run them one at a time`);
+}
+
+/**
  * Whether SQL is nothing but `--` and `/* *\/` comments, semicolons and
  * whitespace. Quotes are not looked at: a comment opener inside a string
  * literal can only make this say no (the quote before it is left), never yes.
  */
 function onlyComments(sql: string): boolean {
-  return sql.replace(/--[^\n]*|\/\*[\s\S]*?(\*\/|$)/g, '').replace(/;/g, '').trim() === '';
+  return sql.replace(/--[^\n\r]*|\/\*[\s\S]*?(\*\/|$)/g, '').replace(/;/g, '').trim() === '';
 }
 
 /** DuckDB's TimeZone setting (the system's zone unless set otherwise); UTC if it cannot be read. */

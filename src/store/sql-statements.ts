@@ -14,7 +14,7 @@ const WORD = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y;
  * The text is scanned as DuckDB's (PostgreSQL's) scanner reads it: '...'
  * strings ('' inside), E'...' strings (backslash escapes too), "..."
  * identifiers ("" inside), $tag$...$tag$ strings, -- comments to the end of
- * the line, and nested /* *\/ comments. A `$` inside an identifier (a$b$)
+ * the line (an LF or a CR), and nested /* *\/ comments. A `$` inside an identifier (a$b$)
  * and a parameter ($1) start no string.
  */
 export function statementCount(sql: string): number {
@@ -43,8 +43,10 @@ export function statementCount(sql: string): number {
     } else if (/\s/.test(c)) {
       i++;
     } else if (c === '-' && sql[i + 1] === '-') {
-      const eol = sql.indexOf('\n', i);
-      i = eol === -1 ? n : eol + 1;
+      // DuckDB's scanner ends a comment at a CR as at an LF.
+      let eol = i + 2;
+      while (eol < n && sql[eol] !== '\n' && sql[eol] !== '\r') eol++;
+      i = eol + 1;
     } else if (c === '/' && sql[i + 1] === '*') {
       let depth = 0;
       while (i < n) {

@@ -371,6 +371,22 @@ test('one PIVOT is one statement (DuckDB extracts it as several), with --write t
   const into = csv(`CREATE OR REPLACE TABLE markers AS PIVOT ${events} ON event USING count(*)`, '--write');
   assert.is(into.code, 2);
   assert.match(into.err, /this statement changes markers: rolled back, nothing was written\n$/);
+  // A statement DuckDB puts before a PIVOT runs only when it made the pivot's type. A text read as one statement
+  // here and as two by DuckDB (a -- comment ended by a CR, once) ran its first part outside --write's check: it
+  // emptied sources and events, and left a macro shadowing lower().
+  const counts = () => csv('SELECT (SELECT count(*) FROM sources) AS s, (SELECT count(*) FROM events) AS e').out;
+  const kept = counts();
+  for (const sql of [
+    'CREATE OR REPLACE TABLE sources AS SELECT * FROM sources LIMIT 0 --\r; SELECT 42 AS answer -- pivot',
+    `CREATE OR REPLACE TABLE events AS SELECT * FROM events LIMIT 0 --\r; PIVOT ${events} ON event USING count(*)`,
+    "CREATE MACRO lower(x) AS 'x' --\r; SELECT 1 AS one -- pivot",
+  ]) {
+    const r = csv(sql, '--write');
+    assert.is(r.code, 2, sql);
+    assert.is(r.err, 'ktrail: ktrail query runs one SQL statement; this SQL has 2: run them one at a time\n', sql);
+  }
+  assert.is(counts(), kept);
+  assert.is(csv("SELECT lower('A') AS l").out, 'l\na\n');
 });
 
 test('SQL of comments only is an empty statement (was SQL error: Error in native callback)', () => {
