@@ -225,6 +225,17 @@ test("trace-cmd: a task named with ': ' in it is its comm; an instance or input 
   ].map((l, i) => inst.line(l, i + 1));
   assert.equal(r.slice(1).map((x) => ev(x).comm), ['bash', 'a: b', 'bash', 'capture.']);
   assert.equal(inst.meta().instances, ['foo']);
+  // printf pads and cuts in bytes: 测试进程 is 4 characters and 12 bytes, padded to 16 with 4 spaces; with -l, %8.8s
+  // cuts it to 8 bytes (测试 and 2 bytes of 进, read as U+FFFD). The width in UTF-16 units missed the prefix.
+  const cjk = new FtraceTokenizer('trace-cmd');
+  const c = [
+    'cpus=2',
+    'b:     测试进程-4279  [001]  1549.745300: sched_switch: x',
+    'b: 测试\ufffd-4279    1d..2. 1549.745301: foo: -l',
+    '        测试进程-4279  [001]  1549.745302: foo: the top buffer',
+  ].map((l, i) => cjk.line(l, i + 1));
+  assert.equal(c.slice(1).map((x) => ev(x).comm), ['测试进程', '测试\ufffd', '测试进程']);
+  assert.equal(cjk.meta().instances, ['b']);
 });
 
 test.run();

@@ -1141,10 +1141,12 @@ export class FtraceTokenizer implements Tokenizer {
    * bytes, so the column alone is never wider than `width`, while a
    * `name: ` in front of it makes it wider. A comm may contain `: ` itself
    * (prctl(PR_SET_NAME) takes any text: `a: b-1234 [000] ...`): such a column
-   * is not wider than `width`, and is the comm.
+   * is not wider than `width`, and is the comm. printf pads and cuts in bytes,
+   * so the width is the text's bytes (printedBytes), not its UTF-16 units: a
+   * comm of four CJK characters fills 12 of the 16.
    */
   private instancePrefix(text: string, width: number): {prefix: string | null; comm: string} {
-    if (this.dialect !== 'trace-cmd' || text.length <= width || text.indexOf(': ') < 0) return {prefix: null, comm: text};
+    if (this.dialect !== 'trace-cmd' || text.indexOf(': ') < 0 || printedBytes(text) <= width) return {prefix: null, comm: text};
     const ip = INSTANCE_PREFIX_RE.exec(text);
     if (!ip) return {prefix: null, comm: text};
     this.instances.add(ip[1]!);
@@ -1494,4 +1496,25 @@ export class FtraceTokenizer implements Tokenizer {
     }
     return this.graphRow('funcgraph_comment', inner, comm, pid);
   }
+}
+
+/**
+ * The bytes trace-cmd printed for text: its UTF-8 length, with each U+FFFD
+ * counted as the one invalid byte it most often stands for (the reader makes
+ * each bad byte one, and a multi-byte character cut short one for its 1-3
+ * bytes: so this may count too few, never too many).
+ */
+function printedBytes(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80 || c === 0xfffd) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      // A surrogate pair: 2 units, 4 bytes.
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
