@@ -209,16 +209,25 @@ export async function buildStaleProjectionsAt(dbPath: string, sql: string, onBui
   return stale;
 }
 
+// A word of SQL, as DuckDB's scanner reads one: letters beyond ASCII too (`CREATE VIEW übersicht`).
+const SQL_WORDS = /[a-z_\u0080-\uffff][a-z0-9_$\u0080-\uffff]*/g;
+// 'strings', "quoted names", comments and words, in the order they come: a `"` inside a string or a comment
+// pairs with no other.
+const SQL_TOKENS = /'((?:[^']|'')*)'|"((?:[^"]|"")*)"|--[^\n\r]*|\/\*[\s\S]*?(?:\*\/|$)|([a-z_\u0080-\uffff][a-z0-9_$\u0080-\uffff]*)/g;
+
 /**
  * The names SQL text may give a table, view or macro: its words and its
  * "quoted" names, in lower case (DuckDB's names match whatever their case).
- * A word inside a string literal counts too, which only builds one more
- * projection than needed.
+ * The words inside a string literal count too (`query_table('my_v')` reads a
+ * table by its name), which at worst builds one more projection than needed.
  */
 function namesIn(sql: string): Set<string> {
-  const low = sql.toLowerCase();
-  const names = new Set(low.match(/[a-z_][a-z0-9_$]*/g) ?? []);
-  for (const m of low.matchAll(/"((?:[^"]|"")*)"/g)) names.add(m[1]!.replace(/""/g, '"'));
+  const names = new Set<string>();
+  for (const m of sql.toLowerCase().matchAll(SQL_TOKENS)) {
+    if (m[1] !== undefined) for (const w of m[1].match(SQL_WORDS) ?? []) names.add(w);
+    else if (m[2] !== undefined) names.add(m[2].replace(/""/g, '"'));
+    else if (m[3] !== undefined) names.add(m[3]);
+  }
   return names;
 }
 

@@ -332,6 +332,15 @@ test("a projection read through the user's views and macros is rebuilt after a n
   assert.equal(perSource('my_rows()'), sources(4), 'a table macro over a view of a view');
   ingestCopy(5);
   assert.equal(json('SELECT my_count(5) AS n'), [{n: expectedSwitches}], 'a macro over a view');
+  // A name beyond ASCII (unquoted, as DuckDB takes it), and a quoted name after a string holding a `"`: both
+  // were missed, and read sched_switches as it was.
+  write('CREATE VIEW übersicht AS SELECT source_id FROM sched_switches');
+  ingestCopy(6);
+  assert.equal(perSource('übersicht'), sources(6), 'a view named beyond ASCII');
+  ingestCopy(7);
+  assert.equal(json(`SELECT '"' AS q, count(DISTINCT source_id) AS n FROM "My VV"`), [{q: '"', n: 7}], 'a quoted name after a string with a quote');
+  ingestCopy(8);
+  assert.equal(perSource(`query_table('my_v')`), sources(8), 'a view named in a string');
 });
 
 test('one PIVOT is one statement (DuckDB extracts it as several), with --write too; the projection it names is built first', () => {
