@@ -76,5 +76,8 @@ function charWidth(c: string): number {
   const cp = c.codePointAt(0)!;
   if (cp >= 0x20 && cp < 0x7f) return 1;
   if (ZERO.test(c)) return 0;
+  // Regional indicators are Emoji_Presentation, but a flag is two of them in two columns (East Asian Width N,
+  // wcwidth 1 each).
+  if (cp >= 0x1f1e6 && cp <= 0x1f1ff) return 1;
   return isWide(cp) || EMOJI.test(c) ? 2 : 1;
 }

@@ -20,6 +20,7 @@ test('displayWidth counts terminal columns, not UTF-16 units', () => {
     ['\u20dd', 0], // an enclosing mark alone
     ['a\u200db', 2], // zero-width joiner
     ['😀', 2], // emoji presentation, a surrogate pair
+    ['🇩🇪', 2], // a flag: two regional indicators, one column each
     ['𠀀', 2], // CJK Extension B (plane 2)
     ['ä', 1],
     ['Ωλ', 2],
