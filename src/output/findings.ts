@@ -2,6 +2,7 @@ import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBl
 import type {RunResult} from '../rules/engine.js';
 import {severityRank, type Coverage, type Finding, type Severity, type SourceInfo} from '../rules/types.js';
 import {renderCsv, toJsonValue} from './render.js';
+import {displayWidth} from './display-width.js';
 import {sanitizeForTerminal} from './sanitize.js';
 import {renderFindingsHtml} from './findings-html.js';
 import {findingWhen, secondsText} from './when.js';
@@ -147,11 +148,18 @@ function wrapWords(text: string, width: number): string[] {
   const w = Math.max(width, 20);
   const lines: string[] = [];
   let line = '';
+  let lineWidth = 0;
+  // In terminal columns: a source path or a reason in CJK takes two per character.
   for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > w) {
+    const wordWidth = displayWidth(word);
+    if (line && lineWidth + 1 + wordWidth > w) {
       lines.push(line);
       line = word;
-    } else line = line ? `${line} ${word}` : word;
+      lineWidth = wordWidth;
+    } else {
+      line = line ? `${line} ${word}` : word;
+      lineWidth += (lineWidth ? 1 : 0) + wordWidth;
+    }
   }
   lines.push(line);
   return lines;

@@ -3,6 +3,7 @@
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {buildReport, renderFindingsText} from '../../src/output/findings.js';
+import {displayWidth} from '../../src/output/display-width.js';
 import type {Coverage, SourceInfo} from '../../src/rules/types.js';
 
 const SOURCES: SourceInfo[] = [
@@ -41,6 +42,17 @@ test('coverage: one line of rules per source, status and reason; the reason wrap
   // The wrapped lines, joined again, are each reason in full.
   const body = lines.join('\n').replace(/\n {17}/g, ' ');
   for (const reason of [NO_LOG, PROBES]) assert.ok(body.includes(reason), reason);
+});
+
+test('coverage: a reason is wrapped in terminal columns, two for a CJK character', () => {
+  const reason = Array.from({length: 12}, () => '测试进程测试进程').join(' ');
+  const coverage: Coverage[] = [{rule: 'kernel/oops', source_id: 1, status: 'partial', reason}];
+  const text = renderFindingsText(buildReport({findings: [], coverage, sources: SOURCES}, {minSeverity: 'info', failOn: 'error'}), 80);
+  const lines = text.split('\n').filter((l) => l.includes('测试'));
+  assert.ok(lines.length > 1, text);
+  // 17 columns of indent, then words of 16 columns: at most 3 of them (with their spaces) fit in 80.
+  for (const l of lines) assert.ok(displayWidth(l) <= 80, `${displayWidth(l)} > 80: ${l}`);
+  assert.is(lines.join(' ').replace(/ +/g, ' ').trim(), reason);
 });
 
 test('coverage: a wider terminal gets fewer, longer lines; nothing is cut', () => {
