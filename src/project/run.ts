@@ -3,6 +3,7 @@ import {UserError} from '../errors.js';
 import type {Db} from '../store/db.js';
 import {RULE_TABLES, projectionStateTable} from '../rules/findings.js';
 import {EVENT_LOG_TABLES} from '../store/eventlog.js';
+import {sqlTokens, wordsIn} from '../store/sql-statements.js';
 import {PROJECTORS, projectorByName} from './index.js';
 import {probeMappingFromEnv} from './probe-mapping.js';
 import type {Projector} from './types.js';
@@ -209,24 +210,19 @@ export async function buildStaleProjectionsAt(dbPath: string, sql: string, onBui
   return stale;
 }
 
-// A word of SQL, as DuckDB's scanner reads one: letters beyond ASCII too (`CREATE VIEW übersicht`).
-const SQL_WORDS = /[a-z_\u0080-\uffff][a-z0-9_$\u0080-\uffff]*/g;
-// 'strings', "quoted names", comments and words, in the order they come: a `"` inside a string or a comment
-// pairs with no other.
-const SQL_TOKENS = /'((?:[^']|'')*)'|"((?:[^"]|"")*)"|--[^\n\r]*|\/\*[\s\S]*?(?:\*\/|$)|([a-z_\u0080-\uffff][a-z0-9_$\u0080-\uffff]*)/g;
-
 /**
- * The names SQL text may give a table, view or macro: its words and its
- * "quoted" names, in lower case (DuckDB's names match whatever their case).
- * The words inside a string literal count too (`query_table('my_v')` reads a
- * table by its name), which at worst builds one more projection than needed.
+ * The names SQL text may give a table, view or macro: its words (letters
+ * beyond ASCII too: `CREATE VIEW übersicht`) and its "quoted" names, read by
+ * the scanner that counts statements (sqlTokens), in lower case (DuckDB's
+ * names match whatever their case). The words inside a string literal count
+ * too (`query_table('my_v')` reads a table by its name), which at worst
+ * builds one more projection than needed.
  */
 function namesIn(sql: string): Set<string> {
   const names = new Set<string>();
-  for (const m of sql.toLowerCase().matchAll(SQL_TOKENS)) {
-    if (m[1] !== undefined) for (const w of m[1].match(SQL_WORDS) ?? []) names.add(w);
-    else if (m[2] !== undefined) names.add(m[2].replace(/""/g, '"'));
-    else if (m[3] !== undefined) names.add(m[3]);
+  for (const t of sqlTokens(sql)) {
+    if (t.kind === 'word' || t.kind === 'quoted') names.add(t.text.toLowerCase());
+    else if (t.kind === 'string') for (const w of wordsIn(t.text)) names.add(w.toLowerCase());
   }
   return names;
 }

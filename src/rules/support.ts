@@ -32,12 +32,11 @@ export const KERNEL_LOG_LINES = `(SELECT l.* FROM log_lines l LEFT JOIN sources 
  * The sources whose timestamps are a counter clock's ticks (meta.clock
  * `counter`: trace_clock counter, x86-tsc, uptime), whose unit ktrail does not
  * know: their ts_ns are not ns, and a message gives them as clock values, not
- * seconds (timeText, elapsedText). Read once per rule run.
+ * seconds (timeText, elapsedText). From the sources the engine loaded
+ * (SourceInfo.clock), as the outputs' findingWhen reads them.
  */
-export function counterClockSources(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<Set<number>> {
-  return ctx.shared('counter-clock-sources', async () =>
-    new Set((await ctx.db.all<{source_id: number}>(`SELECT source_id FROM sources WHERE json_extract_string(meta, '$.clock') = 'counter'`)).map((r) => r.source_id)),
-  );
+export function counterClockSources(ctx: Pick<RuleContext, 'sources'>): Set<number> {
+  return new Set(ctx.sources.filter((s) => s.clock === 'counter').map((s) => s.source_id));
 }
 
 /** A timestamp in a message: `sec.usec` (ns), or `clock N` for a counter clock (counterClockSources); `?` when none. */

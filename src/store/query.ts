@@ -47,7 +47,7 @@ async function prepareOne(db: Db, sql: string): Promise<DuckDBPreparedStatement>
     extracted = await db.conn.extractStatements(sql);
   } catch (err) {
     // DuckDB finds no statement in SQL that is only comments, and the package says 'Error in native callback'.
-    if (onlyComments(sql)) throw new UserError('empty SQL statement (only comments)');
+    if (statementCount(sql) === 0) throw new UserError('empty SQL statement (only comments)');
     throw sqlError(err);
   }
   const n = extracted.count;
@@ -117,15 +117,6 @@ async function runPivotType(db: Db, stmt: DuckDBPreparedStatement, written: numb
     await db.conn.run(made ? 'COMMIT' : 'ROLLBACK');
   }
   if (!made) throw new UserError(`ktrail query runs one SQL statement; DuckDB reads more than the ${written} in this SQL: run them one at a time`);
-}
-
-/**
- * Whether SQL is nothing but `--` and `/* *\/` comments, semicolons and
- * whitespace. Quotes are not looked at: a comment opener inside a string
- * literal can only make this say no (the quote before it is left), never yes.
- */
-function onlyComments(sql: string): boolean {
-  return sql.replace(/--[^\n\r]*|\/\*[\s\S]*?(\*\/|$)/g, '').replace(/;/g, '').trim() === '';
 }
 
 /** DuckDB's TimeZone setting (the system's zone unless set otherwise); UTC if it cannot be read. */

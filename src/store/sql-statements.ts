@@ -3,23 +3,26 @@ const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 const WORD = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y;
 
 /**
- * How many statements SQL text holds as its author wrote them: the pieces
- * between top-level semicolons that hold more than whitespace and comments.
- * DuckDB's extract_statements cannot say it: it turns a PIVOT whose column
- * values come from the data (`PIVOT t ON k USING count(*)`, no `IN` list)
- * into a `CREATE TEMPORARY TYPE __pivot_enum_... AS ENUM (SELECT DISTINCT
- * ...)` per such column followed by the pivot itself, so one statement is
- * counted as two or more.
- *
- * The text is scanned as DuckDB's (PostgreSQL's) scanner reads it: '...'
- * strings ('' inside), E'...' strings (backslash escapes too), "..."
- * identifiers ("" inside), $tag$...$tag$ strings, -- comments to the end of
- * the line (an LF or a CR), and nested /* *\/ comments. A `$` inside an identifier (a$b$)
- * and a parameter ($1) start no string.
+ * A token of SQL text: a top-level `;`, a string literal (`text` its
+ * content, quotes doubled or escaped as written), a "quoted" name (`text`
+ * the name, `""` made `"`), a word (keyword or unquoted name), or any other
+ * character.
  */
-export function statementCount(sql: string): number {
-  let count = 0;
-  let content = false;
+export interface SqlToken {
+  kind: 'semicolon' | 'string' | 'quoted' | 'word' | 'other';
+  text: string;
+}
+
+/**
+ * The tokens of SQL text, whitespace and comments left out, scanned as
+ * DuckDB's (PostgreSQL's) scanner reads it: '...' strings ('' inside),
+ * E'...' strings (backslash escapes too), "..." identifiers ("" inside),
+ * $tag$...$tag$ strings, -- comments to the end of the line (an LF or a
+ * CR), and nested /* *\/ comments. A `$` inside an identifier (a$b$) and a
+ * parameter ($1) start no string. An unterminated string, name or comment
+ * runs to the end of the text.
+ */
+export function* sqlTokens(sql: string): Generator<SqlToken> {
   let i = 0;
   const n = sql.length;
   const endOfQuoted = (from: number, quote: string, backslash: boolean): number => {
@@ -34,11 +37,12 @@ export function statementCount(sql: string): number {
     }
     return n;
   };
+  // The text between a quote at `from - 1` and the closing one ending at `end`.
+  const inner = (from: number, end: number) => sql.slice(from, end === n && sql[n - 1] !== sql[from - 1] ? n : end - 1);
   while (i < n) {
     const c = sql[i]!;
     if (c === ';') {
-      if (content) count++;
-      content = false;
+      yield {kind: 'semicolon', text: c};
       i++;
     } else if (/\s/.test(c)) {
       i++;
@@ -59,23 +63,64 @@ export function statementCount(sql: string): number {
           if (depth === 0) break;
         } else i++;
       }
+    } else if (c === "'") {
+      const end = endOfQuoted(i + 1, "'", false);
+      yield {kind: 'string', text: inner(i + 1, end)};
+      i = end;
+    } else if (c === '"') {
+      const end = endOfQuoted(i + 1, '"', false);
+      yield {kind: 'quoted', text: inner(i + 1, end).replace(/""/g, '"')};
+      i = end;
+    } else if (c === '$') {
+      DOLLAR_TAG.lastIndex = i;
+      const tag = DOLLAR_TAG.exec(sql);
+      if (tag) {
+        const close = sql.indexOf(tag[0], i + tag[0].length);
+        const end = close === -1 ? n : close + tag[0].length;
+        yield {kind: 'string', text: sql.slice(i + tag[0].length, close === -1 ? n : close)};
+        i = end;
+      } else {
+        yield {kind: 'other', text: c};
+        i++;
+      }
+    } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
+      WORD.lastIndex = i;
+      const word = WORD.exec(sql)![0];
+      i += word.length;
+      if ((word === 'e' || word === 'E') && sql[i] === "'") {
+        const end = endOfQuoted(i + 1, "'", true);
+        yield {kind: 'string', text: inner(i + 1, end)};
+        i = end;
+      } else yield {kind: 'word', text: word};
     } else {
-      content = true;
-      if (c === "'") i = endOfQuoted(i + 1, "'", false);
-      else if (c === '"') i = endOfQuoted(i + 1, '"', false);
-      else if (c === '$') {
-        DOLLAR_TAG.lastIndex = i;
-        const tag = DOLLAR_TAG.exec(sql);
-        if (tag) {
-          const end = sql.indexOf(tag[0], i + tag[0].length);
-          i = end === -1 ? n : end + tag[0].length;
-        } else i++;
-      } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
-        WORD.lastIndex = i;
-        const word = WORD.exec(sql)![0];
-        i += word.length;
-        if ((word === 'e' || word === 'E') && sql[i] === "'") i = endOfQuoted(i + 1, "'", true);
-      } else i++;
+      yield {kind: 'other', text: c};
+      i++;
+    }
+  }
+}
+
+/** The words in text (the content of a string literal), as sqlTokens reads words. */
+export function wordsIn(text: string): string[] {
+  return text.match(new RegExp(WORD.source, 'g')) ?? [];
+}
+
+/**
+ * How many statements SQL text holds as its author wrote them: the pieces
+ * between top-level semicolons that hold more than whitespace and comments
+ * (sqlTokens); 0 for text of only those. DuckDB's extract_statements cannot
+ * say it: it turns a PIVOT whose column values come from the data (`PIVOT t
+ * ON k USING count(*)`, no `IN` list) into a `CREATE TEMPORARY TYPE
+ * __pivot_enum_... AS ENUM (SELECT DISTINCT ...)` per such column followed
+ * by the pivot itself, so one statement is counted as two or more.
+ */
+export function statementCount(sql: string): number {
+  let count = 0;
+  let content = false;
+  for (const t of sqlTokens(sql)) {
+    if (t.kind !== 'semicolon') content = true;
+    else if (content) {
+      count++;
+      content = false;
     }
   }
   return content ? count + 1 : count;

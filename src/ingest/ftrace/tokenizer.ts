@@ -1,5 +1,6 @@
 import type {FastEventSink, Tokenizer} from '../format.js';
 import {HEADER, type EventRow, type GapRow, type LineResult, type LogRow, type MarkerRow, unparsedLine} from '../record.js';
+import {fffdCount} from '../utf8.js';
 import {parseTsText} from './timestamp.js';
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -1505,16 +1506,5 @@ export class FtraceTokenizer implements Tokenizer {
  * bytes: so this may count too few, never too many).
  */
 function printedBytes(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80 || c === 0xfffd) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      // A surrogate pair: 2 units, 4 bytes.
-      n += 2;
-      i++;
-    } else n += 2;
-  }
-  return n;
+  return Buffer.byteLength(text, 'utf8') - 2 * fffdCount(text);
 }

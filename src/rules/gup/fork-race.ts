@@ -53,7 +53,7 @@ export default defineRule({
         WHERE i.level = 'notifier' AND i.seq IS NOT NULL AND i.ts_start_ns IS NOT NULL
         ORDER BY i.source_id, i.seq`);
     const gaps = await gapSpans(ctx);
-    const counterClock = await counterClockSources(ctx);
+    const counterClock = counterClockSources(ctx);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
       // A counter clock's ticks are not ns: the message gives them as clock values, not seconds.

@@ -46,7 +46,7 @@ export default defineRule({
       `SELECT source_id, pid, max(seq) AS seq, max(ts_ns) AS ts_ns FROM events WHERE pid IS NOT NULL GROUP BY ALL`,
     );
     const last = new Map(lastSeen.map((r) => [`${r.source_id}|${r.pid}`, r]));
-    const counterClock = await counterClockSources(ctx);
+    const counterClock = counterClockSources(ctx);
     const gaps = await gapSpans(ctx);
     const byId = new Map(rows.map((r) => [r.inv_id, r]));
     const parents = await invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE level = 'notifier'`);

@@ -39,7 +39,7 @@ export default defineRule({
     // Every tokenizer records the gaps its format can show, so every source is looked at.
     for (const s of ctx.sources) ctx.coverage(s.source_id, 'evaluated');
     const spans = await gapSpans(ctx);
-    const counterClock = await counterClockSources(ctx);
+    const counterClock = counterClockSources(ctx);
     const bySource = new Map<number, GapSpan[]>();
     for (const g of spans) {
       let list = bySource.get(g.source_id);
