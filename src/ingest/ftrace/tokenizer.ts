@@ -280,6 +280,13 @@ const LATENCY_TASK_WIDTH = 8;
 const RAW_RE = /^(\d{1,10}) (\d{1,10}) (\d{1,20}) (.*)$/;
 const HEX_RE = /^([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{16}) (.*)$/;
 const RAW_TYPE_RE = /^type: (\d+)$|^(\d+) \?$/;
+/**
+ * A trace_marker_raw write (TRACE_RAW_DATA), printed alike with and without options/raw: its id (`%x`, a
+ * u32) and its bytes (`# %x buf:`, then ` %02x` each; kernel/trace/trace_output.c trace_raw_data). A raw
+ * trace_marker write prints `# %lx text` with its ip, 16 digits on a 64-bit kernel, so a text `buf: 41 42`
+ * is not taken for one.
+ */
+const RAW_DATA_RE = /^# [0-9a-f]{1,8} buf:(?: [0-9a-f]{2})*$/;
 /** options/bin: pid, cpu and time as binary bytes, then a trace event's `type: N` (the only text it prints). */
 const BIN_TYPE_RE = /type: \d+$/;
 
@@ -448,7 +455,8 @@ export class FtraceTokenizer implements Tokenizer {
    * as the body. That output names no event: a trace event prints `type: N`
    * (its id, events/<system>/<event>/id of the kernel that recorded it), kept
    * as the event name `N`; a type with no output registered prints `N ?`
-   * (the same); a trace_marker write or trace_printk print entry `# ip text`
+   * (the same); a trace_marker_raw write `# id buf: 41 42` (event
+   * `raw_data`, as without raw); a trace_marker write or trace_printk print entry `# ip text`
    * (event `print`), a trace_printk binary entry `: ip : text` (event
    * `bprint`); the fields of other entries (function tracer `ip parent_ip`,
    * the wakeup tracers' task fields) are event `raw`. No task name is printed
@@ -485,6 +493,7 @@ export class FtraceTokenizer implements Tokenizer {
     const t = RAW_TYPE_RE.exec(body);
     let event: string;
     if (t !== null) event = t[1] ?? t[2]!;
+    else if (!hex && RAW_DATA_RE.test(body)) event = 'raw_data';
     else if (!hex && /^# [0-9a-f]+ /.test(body)) event = 'print';
     else if (!hex && /^: [0-9a-f]+ : /.test(body)) event = 'bprint';
     else event = 'raw';
@@ -1258,7 +1267,10 @@ export class FtraceTokenizer implements Tokenizer {
         return this.event(body.includes(' (repeats: ') ? 'func_repeats' : 'function', body);
       }
     }
-    if (c === 35 /* # */ && isDigit(s.charCodeAt(rest + 1))) return this.event('hwlat', body);
+    if (c === 35 /* # */) {
+      if (isDigit(s.charCodeAt(rest + 1))) return this.event('hwlat', body);
+      if (RAW_DATA_RE.test(body)) return this.event('raw_data', body);
+    }
     // options/fields prints no fields (and no name) for the entry types it has no format for, such as a
     // trace_marker write (type 5): the event is there, its content was not printed.
     if (UNKNOWN_TYPE_RE.test(body)) return this.event('unknown_type', body);
