@@ -400,6 +400,23 @@ const cases: Case[] = [
     rows: {13: {t: 'unparsed', reason: 'binary-output'}, 24: {t: 'unparsed', reason: 'binary-output', text: '\b\ufffdM\0\0type: 692'}},
   },
   {
+    // Real uprobes and uretprobes (a small binary's function, fetch args, a string): `(0xret <- 0xfunc)` for returns.
+    file: 'real-uprobe-uretprobe.txt', format: 'ftrace', kinds: {header: 12, events: 10}, meta: {tgid_column: true},
+    rows: {
+      13: {ts_ns: 85528643479000n, cpu: 0, pid: 25623, tgid: 25623, comm: 'ktrail_h1', flags: 'DBZff', event: 'ktrail_h1_add', body: '(0x55ae37c17149) a=0x0 b=100'},
+      14: {event: 'ktrail_h1_ret', body: '(0x55ae37c171a8 <- 0x55ae37c17149) ret=100'},
+      21: {event: 'ktrail_h1_name', body: '(0x55ae37c17151) name="trace-cmd run"'},
+    },
+  },
+  {
+    // trace-cmd report of the same buffer (trace-cmd extract): the event format's `(%lx <- %lx)`, function first.
+    file: 'real-tracecmd-uprobe-uretprobe.txt', format: 'trace-cmd', kinds: {header: 1, events: 10}, meta: {instances: ['ktrail-h1cap']},
+    rows: {
+      2: {ts_ns: 85528643479000n, cpu: 0, pid: 25623, tgid: null, comm: 'ktrail_h1', flags: null, event: 'ktrail_h1_add', body: '(55ae37c17149) a=0x0 b=100'},
+      3: {event: 'ktrail_h1_ret', body: '(55ae37c17149 <- 55ae37c171a8) ret=100'},
+    },
+  },
+  {
     // trace_pipe has no `# tracer:` header: only --format ftrace reads it.
     file: 'real-trace_pipe-context-info-off.txt', format: null, forced: 'ftrace', kinds: {events: 12}, meta: {layouts: ['no-context']},
     rows: {
