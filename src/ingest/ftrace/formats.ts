@@ -52,7 +52,8 @@ export const traceCmdFormat: Format = {
   //    counter clock, options/raw and options/hex lines are read; latency times since the buffer start are marked
   //    (meta.ts_relative); options/bin lines are `binary-output`.
   // 8: a trace_marker_raw write (`# 4b545231 buf: 72 61`) is event `raw_data`, with or without options/raw
-  //    (it was `no-event-name` without raw, event `print` with it).
+  //    (it was `no-event-name` without raw, event `print` with it); options/bin output of the function tracer (no
+  //    `type: N` text) is `binary-output` from its first line on, and no piece of it between newline bytes is an event.
   parserVersion: 8,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),

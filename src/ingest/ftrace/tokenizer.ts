@@ -289,6 +289,9 @@ const RAW_TYPE_RE = /^type: (\d+)$|^(\d+) \?$/;
 const RAW_DATA_RE = /^# [0-9a-f]{1,8} buf:(?: [0-9a-f]{2})*$/;
 /** options/bin: pid, cpu and time as binary bytes, then a trace event's `type: N` (the only text it prints). */
 const BIN_TYPE_RE = /type: \d+$/;
+const NOT_PRINTABLE_RE = /[^\x20-\x7e]/;
+/** Control characters but TAB (NUL is removed by the reader), DEL, and invalid UTF-8: bytes that are not text. */
+const BINARY_BYTES_RE = /[\x01-\x08\x0a-\x1f\x7f\ufffd]/;
 
 export type FtraceDialect = 'ftrace' | 'trace-cmd';
 
@@ -413,16 +416,14 @@ export class FtraceTokenizer implements Tokenizer {
       this.last = null;
       return HEADER;
     }
+    // options/bin output: binary bytes, split wherever they hold a newline. Not text to read, nor a fragment
+    // of it that reads as text (a function name between two newline bytes).
+    if (this.binSeen && this.columnless()) return this.binLine(text);
     const raw = this.rawLine(text);
     if (raw !== null) return raw;
     const bare = this.noContext(text, i);
     if (bare !== null) return bare;
-    // options/bin output: binary bytes, split wherever they hold a newline. Not text to read.
-    if (this.binSeen || this.isBinLine(text)) {
-      this.binSeen = true;
-      this.last = null;
-      return unparsedLine('binary-output', text);
-    }
+    if (this.binSeen || this.isBinLine(text)) return this.binLine(text);
     // A line of a multi-line payload (e.g. a trace_marker write containing '\n').
     if (this.last !== null) {
       this.continuation++;
@@ -511,14 +512,23 @@ export class FtraceTokenizer implements Tokenizer {
   }
 
   /**
-   * A line of options/bin output: the binary pid, CPU and time (NULs removed
-   * by the reader), then a trace event's `type: N`, in a file read as
-   * columnless tracefs output.
+   * A line of options/bin output, in a file read as columnless tracefs
+   * output: the binary pid, CPU and time (NULs removed by the reader), then a
+   * trace event's `type: N`; or, as its first line, bytes no text has
+   * (control characters, invalid UTF-8): the function tracer's entries print
+   * their ip and parent_ip as bytes too (trace_fn_bin), with no text at all.
    */
   private isBinLine(text: string): boolean {
     if (!this.columnless()) return false;
     const m = BIN_TYPE_RE.exec(text);
-    return m !== null && /[^\x20-\x7e]/.test(text.slice(0, m.index));
+    if (m !== null) return NOT_PRINTABLE_RE.test(text.slice(0, m.index));
+    return this.last === null && this.eventCounts.noContext + this.rawLines + this.hexLines === 0 && BINARY_BYTES_RE.test(text);
+  }
+
+  private binLine(text: string): LineResult {
+    this.binSeen = true;
+    this.last = null;
+    return unparsedLine('binary-output', text);
   }
 
   /**
