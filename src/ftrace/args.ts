@@ -70,10 +70,19 @@ const PROBE_ADDR = String.raw`([^()\s<>[\]]+)(?: \[[^\]\s]+(?: [0-9a-fA-F]+)?\])
 const PROBE_HEAD = new RegExp(String.raw`^\(${PROBE_ADDR}(?: <- ${PROBE_ADDR})?\)(?:\s+(.*))?$`, 's');
 const SYM_OFF = /^(.+?)\+0x([0-9a-fA-F]+)\/0x[0-9a-fA-F]+$/;
 const HEX_ADDR = /^0x[0-9a-fA-F]+$/;
+/**
+ * An address as trace-cmd (libtraceevent) prints a probe's: the event format's `%lx`, hex without `0x`.
+ * Six digits at least: an eprobe's `(%u)` (its event's type id, at most 65535) is no address, and no
+ * user or kernel code is mapped below 0x100000 (mmap_min_addr is 64 KiB; executables load far above).
+ */
+const BARE_ADDR = /^[0-9a-fA-F]{6,16}$/;
+/** Kernel addresses have the top bit set on the 64-bit architectures (x86-64, arm64, riscv64, ppc64). */
+const KERNEL_HALF = 1n << 63n;
 
 /**
  * A dynamic-event body: `(sym+0x0/0x1a0) a=1`, `(caller+0x1b/0x1d <- sym) $retval=3`,
- * `(0x48db60) ...` (uprobe), `(0x41e876 <- 0x48db60)` (uretprobe),
+ * `(0x48db60) ...` (uprobe), `(0x41e876 <- 0x48db60)` (uretprobe), trace-cmd's
+ * `(48db60) ...` and `(48db60 <- 41e876)` (function first there, see bareProbe),
  * `(sched.sched_switch) ...` (eprobe), `(__probestub_sched_switch+0x4/0x10) ...` (tprobe).
  * The probe's own name (the event name) is the user's choice and is not
  * used, except the `__entry`/`__exit` suffixes fprobe gives by default to tell
@@ -84,6 +93,7 @@ export function parseProbeBody(body: string, eventName = ''): ProbeCall | null {
   if (!m) return null;
   const [, first, returned, rest] = m;
   const args = rest ? parseKeyValues(rest) : new Map<string, string>();
+  if (BARE_ADDR.test(first!) && (returned === undefined || BARE_ADDR.test(returned))) return bareProbe(first!, returned, eventName, args);
   if (returned !== undefined) {
     const user = HEX_ADDR.test(returned);
     const type: ProbeType = user ? 'uretprobe' : eventName.endsWith('__exit') ? 'fexit' : 'kretprobe';
@@ -104,6 +114,26 @@ export function parseProbeBody(body: string, eventName = ''): ProbeCall | null {
   }
   const type: ProbeType = eventName.endsWith('__entry') ? 'fprobe' : 'kprobe';
   return {kind: 'entry', type, symbol: sym, offset, caller: null, args};
+}
+
+/**
+ * The head of a probe event as trace-cmd prints it: the event format's `(%lx)` (REC->__probe_ip) or
+ * `(%lx <- %lx)` (REC->__probe_func, REC->__probe_ret_ip), the kernel's for every probe type
+ * (trace_probe.c __set_print_fmt). So a return probe's function comes first and the address it
+ * returned to second: the reverse of tracefs `trace`, which prints `(ret <- func)`. The addresses get
+ * the `0x` tracefs gives a uprobe's, so `trace` and the trace.dat's report give the same rows. Nothing
+ * in the text names a kernel symbol: a kernel address (top bit set) is a kprobe's (fprobe's with the
+ * `__entry`/`__exit` name), any other a uprobe's.
+ */
+function bareProbe(first: string, returned: string | undefined, eventName: string, args: Map<string, string>): ProbeCall {
+  const addr = '0x' + first.toLowerCase();
+  const kernel = BigInt(addr) >= KERNEL_HALF;
+  if (returned !== undefined) {
+    const type: ProbeType = !kernel ? 'uretprobe' : eventName.endsWith('__exit') ? 'fexit' : 'kretprobe';
+    return {kind: 'return', type, symbol: addr, offset: null, caller: '0x' + returned.toLowerCase(), args};
+  }
+  const type: ProbeType = !kernel ? 'uprobe' : eventName.endsWith('__entry') ? 'fprobe' : 'kprobe';
+  return {kind: 'entry', type, symbol: addr, offset: null, caller: null, args};
 }
 
 function stripOffset(s: string): string {

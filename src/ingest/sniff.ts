@@ -23,10 +23,16 @@ export const SNIFF_MAX_HELD = 100_000;
 /** trace-cmd's binary trace.dat starts with "\x17\x08\x44tracing". */
 const TRACE_DAT_MAGIC = Buffer.from([0x17, 0x08, 0x44, ...Buffer.from('tracing')]);
 
-export function isTraceDat(head: Uint8Array): boolean {
-  if (head.length < TRACE_DAT_MAGIC.length) return false;
-  for (let i = 0; i < TRACE_DAT_MAGIC.length; i++) if (head[i] !== TRACE_DAT_MAGIC[i]) return false;
+const TRACER_HEADER = Buffer.from('# tracer: ', 'latin1');
+
+function startsWith(head: Uint8Array, magic: Uint8Array): boolean {
+  if (head.length < magic.length) return false;
+  for (let i = 0; i < magic.length; i++) if (head[i] !== magic[i]) return false;
   return true;
+}
+
+export function isTraceDat(head: Uint8Array): boolean {
+  return startsWith(head, TRACE_DAT_MAGIC);
 }
 
 /**
@@ -36,9 +42,14 @@ export function isTraceDat(head: Uint8Array): boolean {
  * out of both shares: a serial console or syslog file after a crash carries
  * long NUL runs in front of readable text (the reader strips and counts
  * them), so what decides is whether the other bytes look like text. A head
- * of NULs only is not called binary; the format detectors decide.
+ * of NULs only is not called binary; the format detectors decide. Nor is a
+ * tracefs `trace` file printed with options/bin: its header is text (`#
+ * tracer: function`), its entries bytes (the function tracer's have no text
+ * at all), and the ftrace reader counts each of their lines as unparsed
+ * `binary-output`.
  */
 export function looksBinary(head: Uint8Array): boolean {
+  if (startsWith(head, TRACER_HEADER)) return false;
   const n = Math.min(head.length, SNIFF_BYTES);
   let control = 0;
   let nul = 0;

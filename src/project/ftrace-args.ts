@@ -533,7 +533,8 @@ export const ftraceArgs: Projector = {
   // 5: function rows without a parent; modules stripped from function_graph names; trace-cmd prio before `Latency:`;
   // tprobe offset NULL. 6: syscalls.nr, and raw_syscalls arguments (name NULL instead of `NR n`).
   // 7: bodies printed with options/fields (`pid=0x26a2 (9890)`) in every SQL-built table and kvm_hva_ranges.
-  version: 7,
+  // 8: probe_calls reads trace-cmd's probe heads (`(55ae37c17149)`, `(func <- ret)`, function first).
+  version: 8,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],

@@ -219,4 +219,42 @@ test('options/bin output is not read: its lines are unparsed `binary-output`', a
   }
 });
 
+test('options/bin output of the function tracer (no text at all) is unparsed `binary-output` too, and no fragment of it is an event', async () => {
+  // print_bin_fmt's pid, CPU and time, then trace_fn_bin's ip and parent_ip as bytes: no `type: N`, no newline
+  // but the 0x0a bytes the values hold (kernel/trace/trace.c, trace_output.c; no capture: this machine refuses the
+  // function tracer).
+  const entry = (pid: number, cpu: number, ts: bigint, ip: bigint, parent: bigint) => {
+    const b = Buffer.alloc(32);
+    b.writeInt32LE(pid, 0);
+    b.writeInt32LE(cpu, 4);
+    b.writeBigUInt64LE(ts, 8);
+    b.writeBigUInt64LE(ip, 16);
+    b.writeBigUInt64LE(parent, 24);
+    return b;
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-bin-'));
+  const file = path.join(dir, 'trace-fn-bin.txt');
+  // Newline bytes in a time and a pid split the stream; `vfs_read` is a fragment of name characters between two of them.
+  fs.writeFileSync(file, Buffer.concat([
+    Buffer.from('# tracer: function\n#\n'),
+    entry(4760, 0, 76443247911627n, 0xffffffff8152a0c0n, 0xffffffff8152b3e4n),
+    entry(4763, 1, 0x4586540a0a9bn, 0xffffffff8152a0c0n, 0xffffffff8152b3e4n),
+    Buffer.from('\nvfs_read\n'),
+    entry(0x0a0a, 1, 76443248810421n, 0xffffffff8150a000n, 0xffffffff81002c3an),
+  ]));
+  const db = await openStore(':memory:');
+  try {
+    const [r] = await ingestPaths(db, [file]);
+    assert.is(r!.events, 0);
+    // The stream ends without a newline: its last piece is the input's cut last line, as in any file.
+    const reasons = await db.all<{seq: bigint; reason: string}>('SELECT seq, reason FROM unparsed ORDER BY seq');
+    assert.equal(reasons.map((x) => [x.seq, x.reason]), [[3n, 'binary-output'], [5n, 'binary-output'], [6n, 'binary-output'], [9n, 'truncated-line']]);
+    const [m] = await db.all<{bin: boolean}>(`SELECT CAST(json_extract(meta, '$.binary_output') AS BOOLEAN) AS bin FROM sources`);
+    assert.is(m!.bin, true);
+  } finally {
+    db.close();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test.run();

@@ -364,6 +364,59 @@ const cases: Case[] = [
     },
   },
   {
+    // options/raw, real (6.18): trace_marker writes print `# ip text`, the ip of tracing_mark_write in hex; nothing
+    // tells them from __trace_puts / __trace_printk entries (TRACE_PRINT too), so they stay event `print`. A
+    // trace_marker_raw write prints `# id buf: ..` (id at most 8 digits): event raw_data, as without raw.
+    file: 'real-marker-raw.txt', format: 'ftrace', kinds: {header: 12, events: 13, unparsed: 1}, meta: {clock: 'counter', layouts: ['raw'], continuation_lines: 1},
+    rows: {
+      17: {ts_ns: 85585939142642n, cpu: 1, pid: 28046, comm: null, event: 'print', body: '# ffffffff814aa001 ktrail h1 raw mark one'},
+      19: {event: 'print', body: '# ffffffff814aa001 buf: 41 42'},
+      21: {t: 'unparsed', reason: 'continuation-line', text: 'second line'},
+      22: {ts_ns: 85585939205401n, pid: 28046, event: 'raw_data', body: '# 4b545231 buf: 72 61 77 64 61 74 61 21'},
+    },
+  },
+  {
+    // The same, read from trace_pipe (no header: --format ftrace).
+    file: 'real-marker-raw-trace_pipe.txt', format: null, forced: 'ftrace', kinds: {events: 9, unparsed: 1}, meta: {layouts: ['raw']},
+    rows: {3: {event: 'print', body: '# ffffffff814aa001 ktrail h1 raw mark one'}, 8: {event: 'raw_data'}},
+  },
+  {
+    // options/hex: a trace_marker write is `type: 5` (TRACE_PRINT has no hex output), trace_marker_raw `type: 19`.
+    file: 'real-marker-hex.txt', format: 'ftrace', kinds: {header: 22, events: 10}, meta: {clock: 'counter', layouts: ['hex']},
+    rows: {19: {ts_ns: 85585939142642n, pid: 28046, cpu: 1, event: '5', body: 'type: 5'}, 27: {event: '19', body: 'type: 19'}},
+  },
+  {
+    // The same buffer as printed by default: a trace_marker_raw write is `# id buf: bytes` where an event name would be.
+    file: 'real-trace_marker_raw.txt', format: 'ftrace', kinds: {header: 12, events: 9, markers: 5},
+    rows: {
+      19: {t: 'markers', text: 'buf: 41 42'},
+      21: {t: 'markers', ts_ns: 85585939181000n, text: 'second line'},
+      22: {ts_ns: 85585939205000n, cpu: 1, pid: 28046, comm: 'python3', flags: '...1.', event: 'raw_data', body: '# 4b545231 buf: 72 61 77 64 61 74 61 21'},
+    },
+  },
+  {
+    // options/bin: binary pid, cpu and time, then `type: N`; a newline byte in them splits an entry in two (23-24).
+    file: 'real-bin.txt', format: 'ftrace', kinds: {header: 12, unparsed: 16}, meta: {binary_output: true, layouts: []},
+    rows: {13: {t: 'unparsed', reason: 'binary-output'}, 24: {t: 'unparsed', reason: 'binary-output', text: '\b\ufffdM\0\0type: 692'}},
+  },
+  {
+    // Real uprobes and uretprobes (a small binary's function, fetch args, a string): `(0xret <- 0xfunc)` for returns.
+    file: 'real-uprobe-uretprobe.txt', format: 'ftrace', kinds: {header: 12, events: 10}, meta: {tgid_column: true},
+    rows: {
+      13: {ts_ns: 85528643479000n, cpu: 0, pid: 25623, tgid: 25623, comm: 'ktrail_h1', flags: 'DBZff', event: 'ktrail_h1_add', body: '(0x55ae37c17149) a=0x0 b=100'},
+      14: {event: 'ktrail_h1_ret', body: '(0x55ae37c171a8 <- 0x55ae37c17149) ret=100'},
+      21: {event: 'ktrail_h1_name', body: '(0x55ae37c17151) name="trace-cmd run"'},
+    },
+  },
+  {
+    // trace-cmd report of the same buffer (trace-cmd extract): the event format's `(%lx <- %lx)`, function first.
+    file: 'real-tracecmd-uprobe-uretprobe.txt', format: 'trace-cmd', kinds: {header: 1, events: 10}, meta: {instances: ['ktrail-h1cap']},
+    rows: {
+      2: {ts_ns: 85528643479000n, cpu: 0, pid: 25623, tgid: null, comm: 'ktrail_h1', flags: null, event: 'ktrail_h1_add', body: '(55ae37c17149) a=0x0 b=100'},
+      3: {event: 'ktrail_h1_ret', body: '(55ae37c17149 <- 55ae37c171a8) ret=100'},
+    },
+  },
+  {
     // trace_pipe has no `# tracer:` header: only --format ftrace reads it.
     file: 'real-trace_pipe-context-info-off.txt', format: null, forced: 'ftrace', kinds: {events: 12}, meta: {layouts: ['no-context']},
     rows: {

@@ -9,6 +9,20 @@ test('parseKeyValues: spaces in values, unescaped quotes, $retval', () => {
   assert.equal(parseKeyValues('no pairs here').size, 0);
 });
 
+test('parseProbeBody: trace-cmd\'s probe heads (the event format\'s `(%lx)` and `(%lx <- %lx)`: function first, no 0x)', () => {
+  // Real, trace-cmd 3.1.6 report of uprobes on this machine (samples/ftrace/real-tracecmd-uprobe-uretprobe.txt).
+  const e = parseProbeBody('(55ae37c17149) a=0x0 b=100', 'ktrail_h1_add');
+  assert.equal([e?.kind, e?.type, e?.symbol, e?.caller, e?.args.get('b')], ['entry', 'uprobe', '0x55ae37c17149', null, '100']);
+  const r = parseProbeBody('(55ae37c17149 <- 55ae37c171a8) ret=100', 'ktrail_h1_ret');
+  assert.equal([r?.kind, r?.type, r?.symbol, r?.caller], ['return', 'uretprobe', '0x55ae37c17149', '0x55ae37c171a8']);
+  // A kernel address (top bit set) is a kprobe's; fprobe's by its default name suffix.
+  const k = parseProbeBody('(ffffffff8123abc0 <- ffffffff81200010) $retval=0x0', 'myret');
+  assert.equal([k?.type, k?.symbol, k?.caller], ['kretprobe', '0xffffffff8123abc0', '0xffffffff81200010']);
+  assert.equal(parseProbeBody('(ffffffff8123abc0) x=1', 'vfs_read__entry')?.type, 'fprobe');
+  // An eprobe's `(%u)` (its event's type id, at most five digits) is no address.
+  assert.is(parseProbeBody('(372) prev=1', 'switch'), null);
+});
+
 test('parseNumber: hex, signed, bare hex, junk', () => {
   assert.is(parseNumber('0x1f'), 31n);
   assert.is(parseNumber('-11'), -11n);

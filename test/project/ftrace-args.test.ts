@@ -233,6 +233,25 @@ test('probe_calls: kinds recognised from the body; quoted string args', async ()
   db.close();
 });
 
+test('probe_calls: real uprobes and uretprobes, tracefs `trace` and the trace-cmd report of the same buffer give the same rows', async () => {
+  // tracefs prints a uretprobe `(ret <- func)` with 0x; trace-cmd follows the event format, `(%lx <- %lx)` of
+  // __probe_func then __probe_ret_ip: function first, no 0x.
+  const q = `SELECT ts_ns, cpu, pid, event, kind, probe_type, symbol, "offset", caller, CAST(args AS VARCHAR) AS args FROM probe_calls ORDER BY seq`;
+  const tracefs = await projectSample('real-uprobe-uretprobe.txt');
+  const viaTraceCmd = await projectSample('real-tracecmd-uprobe-uretprobe.txt');
+  const a = await tracefs.all<Record<string, unknown>>(q);
+  const b = await viaTraceCmd.all<Record<string, unknown>>(q);
+  assert.is(a.length, 10);
+  assert.equal(b, a);
+  assert.equal(a.slice(0, 2).map((r) => [r.event, r.kind, r.probe_type, r.symbol, r.caller, JSON.parse(r.args as string)]), [
+    ['ktrail_h1_add', 'entry', 'uprobe', '0x55ae37c17149', null, {a: '0x0', b: '100'}],
+    ['ktrail_h1_ret', 'return', 'uretprobe', '0x55ae37c17149', '0x55ae37c171a8', {ret: '100'}],
+  ]);
+  assert.equal(JSON.parse(a[8]!.args as string), {name: 'trace-cmd run'});
+  tracefs.close();
+  viaTraceCmd.close();
+});
+
 test('function tracer lines', async () => {
   const db = await store();
   assert.equal(await db.all(`SELECT func, parent FROM function_calls ORDER BY seq`), [

@@ -51,7 +51,10 @@ export const traceCmdFormat: Format = {
   // 7: a task named with `: ` in it (`a: b-1234`) is no longer split as an instance prefix; verbose latency lines of a
   //    counter clock, options/raw and options/hex lines are read; latency times since the buffer start are marked
   //    (meta.ts_relative); options/bin lines are `binary-output`.
-  parserVersion: 7,
+  // 8: a trace_marker_raw write (`# 4b545231 buf: 72 61`) is event `raw_data`, with or without options/raw
+  //    (it was `no-event-name` without raw, event `print` with it); options/bin output of the function tracer (no
+  //    `type: N` text) is `binary-output` from its first line on, and no piece of it between newline bytes is an event.
+  parserVersion: 8,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
 };
@@ -60,7 +63,7 @@ export const ftraceFormat: Format = {
   id: 'ftrace',
   description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
   priority: 20,
-  parserVersion: 7, // as trace-cmd's
+  parserVersion: 8, // as trace-cmd's
   sniff: sniffFtrace,
   createTokenizer: (opts) => new FtraceTokenizer('ftrace', opts?.forced ?? false),
 };

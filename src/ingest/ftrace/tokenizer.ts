@@ -280,8 +280,18 @@ const LATENCY_TASK_WIDTH = 8;
 const RAW_RE = /^(\d{1,10}) (\d{1,10}) (\d{1,20}) (.*)$/;
 const HEX_RE = /^([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{16}) (.*)$/;
 const RAW_TYPE_RE = /^type: (\d+)$|^(\d+) \?$/;
+/**
+ * A trace_marker_raw write (TRACE_RAW_DATA), printed alike with and without options/raw: its id (`%x`, a
+ * u32) and its bytes (`# %x buf:`, then ` %02x` each; kernel/trace/trace_output.c trace_raw_data). A raw
+ * trace_marker write prints `# %lx text` with its ip, 16 digits on a 64-bit kernel, so a text `buf: 41 42`
+ * is not taken for one.
+ */
+const RAW_DATA_RE = /^# [0-9a-f]{1,8} buf:(?: [0-9a-f]{2})*$/;
 /** options/bin: pid, cpu and time as binary bytes, then a trace event's `type: N` (the only text it prints). */
 const BIN_TYPE_RE = /type: \d+$/;
+const NOT_PRINTABLE_RE = /[^\x20-\x7e]/;
+/** Control characters but TAB (NUL is removed by the reader), DEL, and invalid UTF-8: bytes that are not text. */
+const BINARY_BYTES_RE = /[\x01-\x08\x0a-\x1f\x7f\ufffd]/;
 
 export type FtraceDialect = 'ftrace' | 'trace-cmd';
 
@@ -406,16 +416,14 @@ export class FtraceTokenizer implements Tokenizer {
       this.last = null;
       return HEADER;
     }
+    // options/bin output: binary bytes, split wherever they hold a newline. Not text to read, nor a fragment
+    // of it that reads as text (a function name between two newline bytes).
+    if (this.binSeen && this.columnless()) return this.binLine(text);
     const raw = this.rawLine(text);
     if (raw !== null) return raw;
     const bare = this.noContext(text, i);
     if (bare !== null) return bare;
-    // options/bin output: binary bytes, split wherever they hold a newline. Not text to read.
-    if (this.binSeen || this.isBinLine(text)) {
-      this.binSeen = true;
-      this.last = null;
-      return unparsedLine('binary-output', text);
-    }
+    if (this.binSeen || this.isBinLine(text)) return this.binLine(text);
     // A line of a multi-line payload (e.g. a trace_marker write containing '\n').
     if (this.last !== null) {
       this.continuation++;
@@ -448,7 +456,8 @@ export class FtraceTokenizer implements Tokenizer {
    * as the body. That output names no event: a trace event prints `type: N`
    * (its id, events/<system>/<event>/id of the kernel that recorded it), kept
    * as the event name `N`; a type with no output registered prints `N ?`
-   * (the same); a trace_marker write or trace_printk print entry `# ip text`
+   * (the same); a trace_marker_raw write `# id buf: 41 42` (event
+   * `raw_data`, as without raw); a trace_marker write or trace_printk print entry `# ip text`
    * (event `print`), a trace_printk binary entry `: ip : text` (event
    * `bprint`); the fields of other entries (function tracer `ip parent_ip`,
    * the wakeup tracers' task fields) are event `raw`. No task name is printed
@@ -485,6 +494,7 @@ export class FtraceTokenizer implements Tokenizer {
     const t = RAW_TYPE_RE.exec(body);
     let event: string;
     if (t !== null) event = t[1] ?? t[2]!;
+    else if (!hex && RAW_DATA_RE.test(body)) event = 'raw_data';
     else if (!hex && /^# [0-9a-f]+ /.test(body)) event = 'print';
     else if (!hex && /^: [0-9a-f]+ : /.test(body)) event = 'bprint';
     else event = 'raw';
@@ -502,14 +512,23 @@ export class FtraceTokenizer implements Tokenizer {
   }
 
   /**
-   * A line of options/bin output: the binary pid, CPU and time (NULs removed
-   * by the reader), then a trace event's `type: N`, in a file read as
-   * columnless tracefs output.
+   * A line of options/bin output, in a file read as columnless tracefs
+   * output: the binary pid, CPU and time (NULs removed by the reader), then a
+   * trace event's `type: N`; or, as its first line, bytes no text has
+   * (control characters, invalid UTF-8): the function tracer's entries print
+   * their ip and parent_ip as bytes too (trace_fn_bin), with no text at all.
    */
   private isBinLine(text: string): boolean {
     if (!this.columnless()) return false;
     const m = BIN_TYPE_RE.exec(text);
-    return m !== null && /[^\x20-\x7e]/.test(text.slice(0, m.index));
+    if (m !== null) return NOT_PRINTABLE_RE.test(text.slice(0, m.index));
+    return this.last === null && this.eventCounts.noContext + this.rawLines + this.hexLines === 0 && BINARY_BYTES_RE.test(text);
+  }
+
+  private binLine(text: string): LineResult {
+    this.binSeen = true;
+    this.last = null;
+    return unparsedLine('binary-output', text);
   }
 
   /**
@@ -1258,7 +1277,10 @@ export class FtraceTokenizer implements Tokenizer {
         return this.event(body.includes(' (repeats: ') ? 'func_repeats' : 'function', body);
       }
     }
-    if (c === 35 /* # */ && isDigit(s.charCodeAt(rest + 1))) return this.event('hwlat', body);
+    if (c === 35 /* # */) {
+      if (isDigit(s.charCodeAt(rest + 1))) return this.event('hwlat', body);
+      if (RAW_DATA_RE.test(body)) return this.event('raw_data', body);
+    }
     // options/fields prints no fields (and no name) for the entry types it has no format for, such as a
     // trace_marker write (type 5): the event is there, its content was not printed.
     if (UNKNOWN_TYPE_RE.test(body)) return this.event('unknown_type', body);
