@@ -56,8 +56,11 @@ export interface CaptureSummary {
   command: string[] | null;
   exit_code: number | null;
   signal: string | null;
-  /** write_error: an output file could not be written (a full disk): see truncated. */
-  stopped_by: 'command' | 'duration' | 'interrupt' | 'write_error';
+  /**
+   * write_error: an output file could not be written (a full disk): see truncated. read_error: trace_pipe
+   * or /dev/kmsg could not be read: see read_error.
+   */
+  stopped_by: 'command' | 'duration' | 'interrupt' | 'write_error' | 'read_error';
   /**
    * The signals ktrail received (SIGINT, SIGTERM, SIGHUP), first one first, each once. A SIGTERM or
    * SIGHUP among them makes the exit status 128 + its number (signalExitStatus); the capture is kept.
@@ -83,14 +86,29 @@ export interface CaptureSummary {
    * whole line of each file; trace_bytes and trace_lines count what is kept.
    */
   truncated: {file: string; error: string; bytes_written: number} | null;
+  /**
+   * Null, or the file that could not be read (the instance's trace_pipe,
+   * /dev/kmsg) with an error other than EAGAIN or EINTR: the capture stopped
+   * there, and what was read from it until then is kept (the other source is
+   * drained to its end), cut after the last whole line.
+   */
+  read_error: {file: string; error: string; bytes_read: number} | null;
+  /**
+   * Null, or the tracefs file a write at the capture's end failed on (the
+   * instance's tracing_on): what was recorded is kept, and the instance is
+   * removed all the same.
+   */
+  tracefs_error: {file: string; error: string} | null;
 }
 
 /**
- * An output file could not be written while recording (a full disk): the
- * capture was stopped and what it wrote is kept, truncated. Exit status 2,
- * like any error, but --out is not emptied.
+ * Something failed while recording or at its end (a full disk, a read of
+ * trace_pipe or /dev/kmsg, a write to tracefs): the capture was stopped and
+ * what it recorded is kept, each file cut after its last whole line, with
+ * capture.json saying what failed. Exit status 2, like any error, but --out
+ * is not emptied.
  */
-export class TruncatedCapture extends UserError {}
+export class KeptCapture extends UserError {}
 
 /** How often the trace and the kernel log are drained while the command runs. */
 const POLL_MS = 100;
@@ -153,8 +171,8 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> 
     // Nothing was captured (an event list the kernel refused whole, a command that does not exist): no
     // half-written output is left to be read as a capture.
     session.teardown();
-    // A full disk while recording: what was written is kept, truncated (the error says so).
-    if (!(err instanceof TruncatedCapture)) discardOut(opts.out, created);
+    // Something failed while recording (a full disk, a read error): what was recorded is kept (the error says so).
+    if (!(err instanceof KeptCapture)) discardOut(opts.out, created);
     throw err;
   } finally {
     session.teardown();
@@ -170,6 +188,14 @@ class Session {
   private kmsgOut: OutFile | null = null;
   /** The output file whose write failed (a full disk): the recording stops, nothing more is written. */
   private failedOut: OutFile | null = null;
+  /** The source whose read failed (CaptureSummary.read_error): the recording stops, that source is not read again. */
+  private readError: CaptureSummary['read_error'] = null;
+  private traceReadFailed = false;
+  private kmsgReadFailed = false;
+  private traceBytesRead = 0;
+  private kmsgBytesRead = 0;
+  /** A write to tracefs at the end that failed (CaptureSummary.tracefs_error). */
+  private tracefsError: CaptureSummary['tracefs_error'] = null;
   private tornDown = false;
   private readonly buf = Buffer.allocUnsafe(1 << 20);
   private readonly kbuf = Buffer.allocUnsafe(16 << 10);
@@ -185,8 +211,8 @@ class Session {
   private readonly received: NodeJS.Signals[] = [];
   /** What a signal does while the recording runs (set by waitForEnd). */
   private onSignal: ((sig: NodeJS.Signals) => void) | null = null;
-  /** What a failed write of an output file does while the recording runs (set by waitForEnd). */
-  private onWriteError: (() => void) | null = null;
+  /** What a failed write of an output file, or read of a source, does while the recording runs (set by waitForEnd). */
+  private onFailure: (() => void) | null = null;
 
   constructor(
     private readonly instance: string,
@@ -256,21 +282,38 @@ class Session {
     } catch (err) {
       throw new UserError(`cannot write ${metaPath}: ${systemErrorText(err as NodeJS.ErrnoException)}`);
     }
-    this.traceFd = fs.openSync(path.join(instance, 'trace_pipe'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const pipePath = path.join(instance, 'trace_pipe');
+    try {
+      this.traceFd = fs.openSync(pipePath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      throw new UserError(`cannot open ${pipePath}: ${systemErrorText(err as NodeJS.ErrnoException)}`);
+    }
 
     const started = new Date();
     const t0 = performance.now();
     this.write('tracing_on', '1');
     opts.log(`recording ${events.length} events in ${instance}${opts.command ? ` while ${opts.command.join(' ')} runs` : opts.durationMs !== null ? ` for ${opts.durationMs / 1000} s` : ' until Ctrl-C'}`);
     const end = await this.waitForEnd();
-    this.write('tracing_on', '0');
+    let tracingOff = true;
+    const onFile = path.join(instance, 'tracing_on');
+    try {
+      fs.writeFileSync(onFile, '0\n');
+    } catch (err) {
+      // teardown tries again, and removing the instance stops its tracing in any case.
+      tracingOff = false;
+      this.tracefsError = {file: onFile, error: systemErrorText(err as NodeJS.ErrnoException)};
+      opts.log(`cannot write 0 to ${onFile}: ${this.tracefsError.error}; ending the capture with what the buffer holds now`);
+    }
     // After a failed write nothing more can be written: what the buffer still holds goes with the instance.
-    if (!this.failedOut) this.drain();
+    // With tracing still on, the buffer may never be empty: one step of it (DRAIN_STEP_BYTES) is taken.
+    if (!this.failedOut) this.drain(!tracingOff);
     const duration = (performance.now() - t0) / 1000;
     // A file that could not be written ends in the middle of a line: cut after the last whole one (the
-    // other file too), so that what is kept reads as a trace (kernel log) that stops early.
+    // other file too), so that what is kept reads as a trace (kernel log) that stops early. After a read
+    // error too: what was read is whole lines, and kept as such.
     const failed = this.failedOut;
-    if (failed) for (const f of [this.traceOut, this.kmsgOut]) f?.cutToWholeLines();
+    const failure = failed ?? this.readError ?? this.tracefsError;
+    if (failure) for (const f of [this.traceOut, this.kmsgOut]) f?.cutToWholeLines();
 
     const summary: CaptureSummary = {
       out: opts.out,
@@ -283,7 +326,7 @@ class Session {
       command: opts.command,
       exit_code: end.code,
       signal: end.signal,
-      stopped_by: failed ? 'write_error' : end.by,
+      stopped_by: failed ? 'write_error' : this.readError ? 'read_error' : end.by,
       signals_received: this.received,
       started_at: started.toISOString(),
       duration_s: Math.round(duration * 1000) / 1000,
@@ -296,30 +339,48 @@ class Session {
       stale_instances_removed: stale,
       excluded_pids: excluded,
       truncated: failed && {file: failed.path, error: failed.errorText(), bytes_written: failed.written},
+      read_error: this.readError,
+      tracefs_error: this.tracefsError,
     };
     this.teardown();
     if (kmsgOutPath && this.kmsgRecords === 0) {
       // An empty file is no kernel log to ingest (`ktrail check` refuses empty inputs).
-      fs.rmSync(kmsgOutPath, {force: true});
-      summary.files.kmsg = null;
+      try {
+        fs.rmSync(kmsgOutPath, {force: true});
+        summary.files.kmsg = null;
+      } catch {
+        // left, empty, and named in capture.json: the capture is not lost over it
+      }
     }
-    if (!failed) {
-      fs.writeFileSync(summary.files.meta, JSON.stringify(summary, null, 2) + '\n');
-      return summary;
-    }
-    // The disk is full: capture.json may not fit either (cutting the partial lines freed a few bytes).
-    let meta = `, ${summary.files.meta} says so`;
+    // After a full disk capture.json may not fit either (cutting the partial lines freed a few bytes); its
+    // room was taken at the start, but writeFileSync frees it before it writes.
+    let metaError: string | null = null;
     try {
       fs.writeFileSync(summary.files.meta, JSON.stringify(summary, null, 2) + '\n');
     } catch (err) {
       fs.rmSync(summary.files.meta, {force: true});
-      meta = `; ${summary.files.meta} could not be written either (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+      metaError = systemErrorText(err as NodeJS.ErrnoException);
     }
+    if (!failure && metaError === null) return summary;
     const kept = [`${summary.files.trace} (${summary.trace_lines} lines)`, ...(summary.files.kmsg ? [`${summary.files.kmsg} (${summary.kmsg_records} records)`] : [])];
     const ends = kept.length === 1 ? 'ends at its' : 'end at their';
-    throw new TruncatedCapture(
-      `cannot write ${failed.path}: ${failed.errorText()} after ${failed.written} bytes; the capture was stopped there and what it wrote is kept, truncated: ${kept.join(' and ')} ${ends} last whole line${meta}`,
-    );
+    const meta = metaError === null ? `, ${summary.files.meta} says so` : `; ${summary.files.meta} could not be written${failure ? ' either' : ''} (${metaError})`;
+    if (failed) {
+      throw new KeptCapture(
+        `cannot write ${failed.path}: ${failed.errorText()} after ${failed.written} bytes; the capture was stopped there and what it wrote is kept, truncated: ${kept.join(' and ')} ${ends} last whole line${meta}`,
+      );
+    }
+    if (this.readError) {
+      const r = this.readError;
+      throw new KeptCapture(
+        `cannot read ${r.file}: ${r.error} after ${r.bytes_read} bytes; the capture was stopped there and what it recorded is kept: ${kept.join(' and ')} ${ends} last whole line${meta}`,
+      );
+    }
+    if (this.tracefsError) {
+      const t = this.tracefsError;
+      throw new KeptCapture(`cannot write 0 to ${t.file}: ${t.error}; the capture ended and what it recorded is kept: ${kept.join(' and ')}${meta}`);
+    }
+    throw new KeptCapture(`cannot write ${summary.files.meta}: ${metaError}; the capture is kept without it: ${kept.join(' and ')}`);
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -341,7 +402,7 @@ class Session {
         done = true;
         for (const t of timers) clearInterval(t);
         this.onSignal = null;
-        this.onWriteError = null;
+        this.onFailure = null;
         if (r instanceof Error) reject(r);
         else resolve(r);
       };
@@ -382,8 +443,8 @@ class Session {
         else if (interrupts++ === 0) timers.push(setTimeout(() => stop('SIGTERM', 'is still running after Ctrl-C'), INTERRUPT_GRACE_MS));
         else stop('SIGTERM', 'is still running after Ctrl-C');
       };
-      // A full disk: the command is stopped as --duration stops it, and the capture ends when it has.
-      this.onWriteError = () => {
+      // A full disk, a read error: the command is stopped as --duration stops it, and the capture ends when it has.
+      this.onFailure = () => {
         if (poll) clearInterval(poll);
         if (running()) stop('SIGTERM', 'cannot be recorded any more');
         else finish({by: 'command', code: null, signal: null});
@@ -396,13 +457,8 @@ class Session {
       let poll: NodeJS.Timeout | null = null;
       const step = () => {
         again = null;
-        if (done || this.failedOut) return;
-        try {
-          if (this.drain(true)) again = setImmediate(step);
-        } catch (err) {
-          child?.kill('SIGTERM');
-          finish(err as Error);
-        }
+        if (done || this.failedOut || this.readError) return;
+        if (this.drain(true)) again = setImmediate(step);
       };
       poll = setInterval(() => {
         if (!again) step();
@@ -440,7 +496,7 @@ class Session {
    */
   private drain(steps = false): boolean {
     let more = false;
-    if (this.traceFd !== null) {
+    if (this.traceFd !== null && !this.traceReadFailed) {
       for (let moved = 0; ; ) {
         if (steps && moved >= DRAIN_STEP_BYTES) {
           more = true;
@@ -450,17 +506,22 @@ class Session {
         try {
           n = fs.readSync(this.traceFd, this.buf, 0, this.buf.length, null);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
-          throw err;
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN' || code === 'EINTR') break;
+          // The next source still gets its turn: what it holds is part of the capture that is kept.
+          this.traceReadFailed = true;
+          this.readFailed(path.join(this.instance, 'trace_pipe'), err as NodeJS.ErrnoException, this.traceBytesRead);
+          break;
         }
         if (n === 0) break;
+        this.traceBytesRead += n;
         const w = this.traceOut!.write(this.buf, n);
         moved += n;
         this.count(this.buf.toString('latin1', 0, w));
         if (w < n) return this.writeFailed(this.traceOut!);
       }
     }
-    if (this.kmsgFd !== null) {
+    if (this.kmsgFd !== null && !this.kmsgReadFailed && !this.failedOut) {
       for (let records = 0; this.readKmsg(true); ) {
         if (this.failedOut) return false;
         if (steps && ++records >= DRAIN_STEP_RECORDS) {
@@ -477,9 +538,17 @@ class Session {
     if (!this.failedOut) {
       this.failedOut = f;
       this.opts.log(`cannot write ${f.path}: ${f.errorText()} after ${f.written} bytes; stopping the capture`);
-      this.onWriteError?.();
+      this.onFailure?.();
     }
     return false;
+  }
+
+  /** A source could not be read: the recording stops (waitForEnd); the first such error is the one kept. */
+  private readFailed(file: string, err: NodeJS.ErrnoException, bytesRead: number): void {
+    if (this.readError) return;
+    this.readError = {file, error: systemErrorText(err), bytes_read: bytesRead};
+    this.opts.log(`cannot read ${file}: ${this.readError.error} after ${bytesRead} bytes; stopping the capture`);
+    this.onFailure?.();
   }
 
   private count(chunk: string): void {
@@ -499,16 +568,21 @@ class Session {
       n = fs.readSync(this.kmsgFd!, this.kbuf, 0, this.kbuf.length, null);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') return false;
+      if (code === 'EAGAIN' || code === 'EINTR') return false;
       // The record asked for was overwritten in the kernel's ring buffer: the next read goes on after it.
       if (code === 'EPIPE') {
         if (keep) this.kmsgOverrun++;
         return true;
       }
-      throw err;
+      // Before the recording (the records printed before it are skipped) the caller falls back to printk:console.
+      if (!keep) throw err;
+      this.kmsgReadFailed = true;
+      this.readFailed(this.opts.kmsgPath ?? '/dev/kmsg', err as NodeJS.ErrnoException, this.kmsgBytesRead);
+      return false;
     }
     if (n === 0) return false;
     if (keep) {
+      this.kmsgBytesRead += n;
       if (this.kmsgOut!.write(this.kbuf, n) < n) {
         this.writeFailed(this.kmsgOut!);
         return false;
@@ -671,10 +745,14 @@ export class OutFile {
     return this.cut ? this.whole : this.written;
   }
 
-  /** Cuts a partly written last line off (truncating frees space; it works on a full disk). */
+  /** Cuts a partly written last line off (truncating frees space; it works on a full disk). When that fails the file is kept as it is. */
   cutToWholeLines(): void {
-    if (this.whole !== this.written) fs.ftruncateSync(this.fd, this.whole);
-    this.cut = true;
+    try {
+      if (this.whole !== this.written) fs.ftruncateSync(this.fd, this.whole);
+      this.cut = true;
+    } catch {
+      // kept() stays what was written
+    }
   }
 }
 
