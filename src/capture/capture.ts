@@ -130,52 +130,61 @@ export const INTERRUPT_GRACE_MS = 5000;
 export const KILL_GRACE_MS = 5000;
 
 export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> {
-  // The user's own input first: a --out that cannot be used is the error to fix whatever the machine has.
-  const existed = checkOut(opts.out);
-  const tracefs = findTracefs(opts.tracefs ? [opts.tracefs] : undefined);
-  if (!tracefs) {
-    throw new UserError(`no tracefs at ${opts.tracefs ?? '/sys/kernel/tracing or /sys/kernel/debug/tracing'} (mount it: mount -t tracefs nodev /sys/kernel/tracing)`);
-  }
-  const instances = path.join(tracefs, 'instances');
-  if (!fs.existsSync(instances)) throw new UserError(`${tracefs} has no instances directory (a kernel before 3.17?): ktrail capture needs tracing instances`);
-  const created = !existed && makeOut(opts.out);
-  try {
-    // Before anything is set up in tracefs: a read-only --out would fail only when the recording starts.
-    fs.accessSync(opts.out, fs.constants.W_OK);
-  } catch (err) {
-    discardOut(opts.out, created);
-    throw new UserError(`cannot write into ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give another --out`);
-  }
-  const stale = removeStaleInstances(instances, opts.log);
-
-  const instance = path.join(instances, `${INSTANCE_PREFIX}${process.pid}`);
-  try {
-    fs.mkdirSync(instance);
-  } catch (err) {
-    discardOut(opts.out, created);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`cannot create a tracing instance in ${instances}: permission denied (ktrail capture needs root)`);
-    throw new UserError(`cannot create a tracing instance in ${instances}: ${(err as Error).message}`);
-  }
-  const session = new Session(instance, opts);
-  // A crash or process.exit() between here and the end must not leave the instance recording; a signal
-  // while the instance is set up ends the capture as soon as it starts (its default action would kill
-  // the process without removing the instance).
-  const onExit = () => session.teardown();
-  const onSignal = (sig: NodeJS.Signals) => session.signal(sig);
-  process.once('exit', onExit);
+  // Signals are caught before anything is made: with no listener, SIGINT, SIGTERM and SIGHUP kill the process
+  // at once (their default action), and one that came between the instance's mkdir and the listeners left
+  // the instance behind. Everything up to the recording runs without a turn of the event loop, so a signal
+  // that comes meanwhile is seen just before the recording starts (Session.run), which then aborts.
+  let session: Session | null = null;
+  const early: NodeJS.Signals[] = [];
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (session) session.signal(sig);
+    else if (!early.includes(sig)) early.push(sig);
+  };
   for (const sig of SIGNALS) process.on(sig, onSignal);
+  // A crash or process.exit() between the instance's mkdir and the end must not leave the instance recording.
+  const onExit = () => session?.teardown();
+  process.once('exit', onExit);
+  /** --out was found empty or absent (checkOut): what a failed capture writes into it is removed. */
+  let checked = false;
+  let created = false;
   try {
+    // The user's own input first: a --out that cannot be used is the error to fix whatever the machine has.
+    const existed = checkOut(opts.out);
+    checked = true;
+    const tracefs = findTracefs(opts.tracefs ? [opts.tracefs] : undefined);
+    if (!tracefs) {
+      throw new UserError(`no tracefs at ${opts.tracefs ?? '/sys/kernel/tracing or /sys/kernel/debug/tracing'} (mount it: mount -t tracefs nodev /sys/kernel/tracing)`);
+    }
+    const instances = path.join(tracefs, 'instances');
+    if (!fs.existsSync(instances)) throw new UserError(`${tracefs} has no instances directory (a kernel before 3.17?): ktrail capture needs tracing instances`);
+    created = !existed && makeOut(opts.out);
+    try {
+      // Before anything is set up in tracefs: a read-only --out would fail only when the recording starts.
+      fs.accessSync(opts.out, fs.constants.W_OK);
+    } catch (err) {
+      throw new UserError(`cannot write into ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give another --out`);
+    }
+    const stale = removeStaleInstances(instances, opts.log);
+
+    const instance = path.join(instances, `${INSTANCE_PREFIX}${process.pid}`);
+    try {
+      fs.mkdirSync(instance);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new UserError(`cannot create a tracing instance in ${instances}: permission denied (ktrail capture needs root)`);
+      throw new UserError(`cannot create a tracing instance in ${instances}: ${(err as Error).message}`);
+    }
+    session = new Session(instance, opts, early);
     return await session.run(stale);
   } catch (err) {
-    // Nothing was captured (an event list the kernel refused whole, a command that does not exist): no
-    // half-written output is left to be read as a capture.
-    session.teardown();
+    // Nothing was captured (an event list the kernel refused whole, a command that does not exist, a signal
+    // before the recording started): no half-written output is left to be read as a capture.
+    session?.teardown();
     // Something failed while recording (a full disk, a read error): what was recorded is kept (the error says so).
-    if (!(err instanceof KeptCapture)) discardOut(opts.out, created);
+    if (checked && !(err instanceof KeptCapture)) discardOut(opts.out, created);
     throw err;
   } finally {
-    session.teardown();
+    session?.teardown();
     process.removeListener('exit', onExit);
     for (const sig of SIGNALS) process.removeListener(sig, onSignal);
   }
@@ -207,8 +216,6 @@ class Session {
   private kmsgOverrun = 0;
   /** A signal came before the recording began. */
   private signalled = false;
-  /** Every signal received, first one first, each once (CaptureSummary.signals_received). */
-  private readonly received: NodeJS.Signals[] = [];
   /** What a signal does while the recording runs (set by waitForEnd). */
   private onSignal: ((sig: NodeJS.Signals) => void) | null = null;
   /** What a failed write of an output file, or read of a source, does while the recording runs (set by waitForEnd). */
@@ -217,7 +224,11 @@ class Session {
   constructor(
     private readonly instance: string,
     private readonly opts: CaptureOptions,
-  ) {}
+    /** Every signal received, first one first, each once (CaptureSummary.signals_received); those before the session began too. */
+    private readonly received: NodeJS.Signals[],
+  ) {
+    this.signalled = received.length > 0;
+  }
 
   async run(stale: string[]): Promise<CaptureSummary> {
     const {opts, instance} = this;
@@ -287,6 +298,17 @@ class Session {
       this.traceFd = fs.openSync(pipePath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (err) {
       throw new UserError(`cannot open ${pipePath}: ${systemErrorText(err as NodeJS.ErrnoException)}`);
+    }
+
+    // A signal that came while the instance was set up (it was queued: nothing above gave the event loop a
+    // turn) is seen now, before anything is recorded: the capture is abandoned as bad input is, and the exit
+    // status says which signal it was. Two turns: run from a callback of the poll phase, the first immediate
+    // runs in the same loop iteration, before any poll; the second follows the next poll, which reads the
+    // signal libuv's handler wrote into its pipe meanwhile.
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    const first = this.received[0];
+    if (first) {
+      throw new UserError(`${first} before the recording started: nothing was captured`, 128 + osConstants.signals[first]);
     }
 
     const started = new Date();

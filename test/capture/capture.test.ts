@@ -473,6 +473,38 @@ test('turning tracing off at the end fails: the capture is kept, the instance re
   assert.equal(ourInstances(), [], 'removing the instance stops its tracing');
 });
 
+test('a signal while the instance is set up: nothing is recorded, the instance is removed, --out left as it was; exit 128 + the signal', async () => {
+  if (skip) return;
+  const before = topLevelState();
+  for (const [sig, status] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+    const out = path.join(tmp, `early-${sig}`);
+    // Right after the instance's mkdir the process sleeps 1.5 s without a turn of its event loop; the signal comes then.
+    const child = spawn(process.execPath, ['--import', FAULTS, 'bin/run.js', 'capture', '--out', out, '--', 'sleep', '30'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...process.env, KTRAIL_TEST_FAULT: 'pause-mkdir:ktrail-capture-:1500'},
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+    const instance = path.join(tracefs!, 'instances', `${INSTANCE_PREFIX}${child.pid}`);
+    try {
+      const t0 = Date.now();
+      while (!fs.existsSync(instance) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(fs.existsSync(instance), `${sig}: the instance is made`);
+      child.kill(sig);
+      assert.equal(await exited, [status, null], `${sig}: ${stderr}`);
+      assert.equal(errorLines(stderr), [`ktrail: ${sig} before the recording started: nothing was captured`], sig);
+      assert.not.match(stderr, /recording \d+ events/, `${sig}: the recording never started`);
+      assert.not.ok(fs.existsSync(out), `${sig}: no --out is left`);
+      assert.not.ok(fs.existsSync(instance), `${sig}: the instance is removed`);
+    } finally {
+      // Left by a capture the signal killed (before the listeners were added at the start): not for the next test to find.
+      if (fs.existsSync(instance)) fs.rmdirSync(instance);
+    }
+  }
+  assert.equal(topLevelState(), before);
+});
+
 test('bad input: one line, exit 2, nothing left behind', () => {
   const nonEmpty = path.join(tmp, 'full');
   fs.mkdirSync(nonEmpty);
