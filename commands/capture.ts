@@ -6,7 +6,7 @@ export default class Capture extends KtrailCommand {
   static summary = 'Record the events the rules read, and the kernel log, while a command runs (needs root).';
   static description = `Records in a tracing instance of its own (instances/ktrail-capture-PID): the top-level tracing state is not touched, and the instance is removed at the end.
 Enables the tracepoints the rules read (ktrail probes --only set_event), the ktrail probe events when they are defined (ktrail probes; docs/capture.md), and --event ones; streams the instance's trace_pipe into DIR/trace.txt and the /dev/kmsg records printed meanwhile into DIR/kmsg.txt, with DIR/capture.json saying what was enabled, refused and lost.
-Without a command it records until --duration ends or Ctrl-C. The exit status is 0 when the capture was made, whatever the command's (capture.json and --json have it); 143 or 129 (128 + the signal's number) when SIGTERM or SIGHUP stopped it, the capture kept all the same. A full disk stops it: what was written is kept, truncated, and the exit status is 2.
+Without a command it records until --duration ends or Ctrl-C. The exit status is 0 when the capture was made, whatever the command's (capture.json and --json have it); 143 or 129 (128 + the signal's number) when SIGTERM or SIGHUP stopped it, the capture kept all the same. A full disk, or a read of trace_pipe or /dev/kmsg that fails, stops it: what was recorded is kept, cut after its last whole line, capture.json says what failed, and the exit status is 2. A signal before the recording starts leaves nothing (exit status 128 + its number).
 The command gets the instance's own trace_marker in KTRAIL_TRACE_MARKER: test markers written there are in the capture only.
 Then: ktrail check DIR/trace.txt DIR/kmsg.txt`;
 

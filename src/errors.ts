@@ -1,7 +1,9 @@
-/** An error the user can act on: printed as one line, exit code 2. */
+/** An error the user can act on: printed as one line, exit code 2 (or another given, as 128 + a signal's number). */
 export class UserError extends Error {
-  readonly exitCode = 2;
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = 'UserError';
   }

@@ -56,8 +56,11 @@ export interface CaptureSummary {
   command: string[] | null;
   exit_code: number | null;
   signal: string | null;
-  /** write_error: an output file could not be written (a full disk): see truncated. */
-  stopped_by: 'command' | 'duration' | 'interrupt' | 'write_error';
+  /**
+   * write_error: an output file could not be written (a full disk): see truncated. read_error: trace_pipe
+   * or /dev/kmsg could not be read: see read_error.
+   */
+  stopped_by: 'command' | 'duration' | 'interrupt' | 'write_error' | 'read_error';
   /**
    * The signals ktrail received (SIGINT, SIGTERM, SIGHUP), first one first, each once. A SIGTERM or
    * SIGHUP among them makes the exit status 128 + its number (signalExitStatus); the capture is kept.
@@ -83,14 +86,29 @@ export interface CaptureSummary {
    * whole line of each file; trace_bytes and trace_lines count what is kept.
    */
   truncated: {file: string; error: string; bytes_written: number} | null;
+  /**
+   * Null, or the file that could not be read (the instance's trace_pipe,
+   * /dev/kmsg) with an error other than EAGAIN or EINTR: the capture stopped
+   * there, and what was read from it until then is kept (the other source is
+   * drained to its end), cut after the last whole line.
+   */
+  read_error: {file: string; error: string; bytes_read: number} | null;
+  /**
+   * Null, or the tracefs file a write at the capture's end failed on (the
+   * instance's tracing_on): what was recorded is kept, and the instance is
+   * removed all the same.
+   */
+  tracefs_error: {file: string; error: string} | null;
 }
 
 /**
- * An output file could not be written while recording (a full disk): the
- * capture was stopped and what it wrote is kept, truncated. Exit status 2,
- * like any error, but --out is not emptied.
+ * Something failed while recording or at its end (a full disk, a read of
+ * trace_pipe or /dev/kmsg, a write to tracefs): the capture was stopped and
+ * what it recorded is kept, each file cut after its last whole line, with
+ * capture.json saying what failed. Exit status 2, like any error, but --out
+ * is not emptied.
  */
-export class TruncatedCapture extends UserError {}
+export class KeptCapture extends UserError {}
 
 /** How often the trace and the kernel log are drained while the command runs. */
 const POLL_MS = 100;
@@ -112,52 +130,61 @@ export const INTERRUPT_GRACE_MS = 5000;
 export const KILL_GRACE_MS = 5000;
 
 export async function runCapture(opts: CaptureOptions): Promise<CaptureSummary> {
-  // The user's own input first: a --out that cannot be used is the error to fix whatever the machine has.
-  const existed = checkOut(opts.out);
-  const tracefs = findTracefs(opts.tracefs ? [opts.tracefs] : undefined);
-  if (!tracefs) {
-    throw new UserError(`no tracefs at ${opts.tracefs ?? '/sys/kernel/tracing or /sys/kernel/debug/tracing'} (mount it: mount -t tracefs nodev /sys/kernel/tracing)`);
-  }
-  const instances = path.join(tracefs, 'instances');
-  if (!fs.existsSync(instances)) throw new UserError(`${tracefs} has no instances directory (a kernel before 3.17?): ktrail capture needs tracing instances`);
-  const created = !existed && makeOut(opts.out);
-  try {
-    // Before anything is set up in tracefs: a read-only --out would fail only when the recording starts.
-    fs.accessSync(opts.out, fs.constants.W_OK);
-  } catch (err) {
-    discardOut(opts.out, created);
-    throw new UserError(`cannot write into ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give another --out`);
-  }
-  const stale = removeStaleInstances(instances, opts.log);
-
-  const instance = path.join(instances, `${INSTANCE_PREFIX}${process.pid}`);
-  try {
-    fs.mkdirSync(instance);
-  } catch (err) {
-    discardOut(opts.out, created);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`cannot create a tracing instance in ${instances}: permission denied (ktrail capture needs root)`);
-    throw new UserError(`cannot create a tracing instance in ${instances}: ${(err as Error).message}`);
-  }
-  const session = new Session(instance, opts);
-  // A crash or process.exit() between here and the end must not leave the instance recording; a signal
-  // while the instance is set up ends the capture as soon as it starts (its default action would kill
-  // the process without removing the instance).
-  const onExit = () => session.teardown();
-  const onSignal = (sig: NodeJS.Signals) => session.signal(sig);
-  process.once('exit', onExit);
+  // Signals are caught before anything is made: with no listener, SIGINT, SIGTERM and SIGHUP kill the process
+  // at once (their default action), and one that came between the instance's mkdir and the listeners left
+  // the instance behind. Everything up to the recording runs without a turn of the event loop, so a signal
+  // that comes meanwhile is seen just before the recording starts (Session.run), which then aborts.
+  let session: Session | null = null;
+  const early: NodeJS.Signals[] = [];
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (session) session.signal(sig);
+    else if (!early.includes(sig)) early.push(sig);
+  };
   for (const sig of SIGNALS) process.on(sig, onSignal);
+  // A crash or process.exit() between the instance's mkdir and the end must not leave the instance recording.
+  const onExit = () => session?.teardown();
+  process.once('exit', onExit);
+  /** --out was found empty or absent (checkOut): what a failed capture writes into it is removed. */
+  let checked = false;
+  let created = false;
   try {
+    // The user's own input first: a --out that cannot be used is the error to fix whatever the machine has.
+    const existed = checkOut(opts.out);
+    checked = true;
+    const tracefs = findTracefs(opts.tracefs ? [opts.tracefs] : undefined);
+    if (!tracefs) {
+      throw new UserError(`no tracefs at ${opts.tracefs ?? '/sys/kernel/tracing or /sys/kernel/debug/tracing'} (mount it: mount -t tracefs nodev /sys/kernel/tracing)`);
+    }
+    const instances = path.join(tracefs, 'instances');
+    if (!fs.existsSync(instances)) throw new UserError(`${tracefs} has no instances directory (a kernel before 3.17?): ktrail capture needs tracing instances`);
+    created = !existed && makeOut(opts.out);
+    try {
+      // Before anything is set up in tracefs: a read-only --out would fail only when the recording starts.
+      fs.accessSync(opts.out, fs.constants.W_OK);
+    } catch (err) {
+      throw new UserError(`cannot write into ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give another --out`);
+    }
+    const stale = removeStaleInstances(instances, opts.log);
+
+    const instance = path.join(instances, `${INSTANCE_PREFIX}${process.pid}`);
+    try {
+      fs.mkdirSync(instance);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new UserError(`cannot create a tracing instance in ${instances}: permission denied (ktrail capture needs root)`);
+      throw new UserError(`cannot create a tracing instance in ${instances}: ${(err as Error).message}`);
+    }
+    session = new Session(instance, opts, early);
     return await session.run(stale);
   } catch (err) {
-    // Nothing was captured (an event list the kernel refused whole, a command that does not exist): no
-    // half-written output is left to be read as a capture.
-    session.teardown();
-    // A full disk while recording: what was written is kept, truncated (the error says so).
-    if (!(err instanceof TruncatedCapture)) discardOut(opts.out, created);
+    // Nothing was captured (an event list the kernel refused whole, a command that does not exist, a signal
+    // before the recording started): no half-written output is left to be read as a capture.
+    session?.teardown();
+    // Something failed while recording (a full disk, a read error): what was recorded is kept (the error says so).
+    if (checked && !(err instanceof KeptCapture)) discardOut(opts.out, created);
     throw err;
   } finally {
-    session.teardown();
+    session?.teardown();
     process.removeListener('exit', onExit);
     for (const sig of SIGNALS) process.removeListener(sig, onSignal);
   }
@@ -170,6 +197,14 @@ class Session {
   private kmsgOut: OutFile | null = null;
   /** The output file whose write failed (a full disk): the recording stops, nothing more is written. */
   private failedOut: OutFile | null = null;
+  /** The source whose read failed (CaptureSummary.read_error): the recording stops, that source is not read again. */
+  private readError: CaptureSummary['read_error'] = null;
+  private traceReadFailed = false;
+  private kmsgReadFailed = false;
+  private traceBytesRead = 0;
+  private kmsgBytesRead = 0;
+  /** A write to tracefs at the end that failed (CaptureSummary.tracefs_error). */
+  private tracefsError: CaptureSummary['tracefs_error'] = null;
   private tornDown = false;
   private readonly buf = Buffer.allocUnsafe(1 << 20);
   private readonly kbuf = Buffer.allocUnsafe(16 << 10);
@@ -181,17 +216,19 @@ class Session {
   private kmsgOverrun = 0;
   /** A signal came before the recording began. */
   private signalled = false;
-  /** Every signal received, first one first, each once (CaptureSummary.signals_received). */
-  private readonly received: NodeJS.Signals[] = [];
   /** What a signal does while the recording runs (set by waitForEnd). */
   private onSignal: ((sig: NodeJS.Signals) => void) | null = null;
-  /** What a failed write of an output file does while the recording runs (set by waitForEnd). */
-  private onWriteError: (() => void) | null = null;
+  /** What a failed write of an output file, or read of a source, does while the recording runs (set by waitForEnd). */
+  private onFailure: (() => void) | null = null;
 
   constructor(
     private readonly instance: string,
     private readonly opts: CaptureOptions,
-  ) {}
+    /** Every signal received, first one first, each once (CaptureSummary.signals_received); those before the session began too. */
+    private readonly received: NodeJS.Signals[],
+  ) {
+    this.signalled = received.length > 0;
+  }
 
   async run(stale: string[]): Promise<CaptureSummary> {
     const {opts, instance} = this;
@@ -256,21 +293,49 @@ class Session {
     } catch (err) {
       throw new UserError(`cannot write ${metaPath}: ${systemErrorText(err as NodeJS.ErrnoException)}`);
     }
-    this.traceFd = fs.openSync(path.join(instance, 'trace_pipe'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const pipePath = path.join(instance, 'trace_pipe');
+    try {
+      this.traceFd = fs.openSync(pipePath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      throw new UserError(`cannot open ${pipePath}: ${systemErrorText(err as NodeJS.ErrnoException)}`);
+    }
+
+    // A signal that came while the instance was set up (it was queued: nothing above gave the event loop a
+    // turn) is seen now, before anything is recorded: the capture is abandoned as bad input is, and the exit
+    // status says which signal it was. Two turns: run from a callback of the poll phase, the first immediate
+    // runs in the same loop iteration, before any poll; the second follows the next poll, which reads the
+    // signal libuv's handler wrote into its pipe meanwhile.
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    const first = this.received[0];
+    if (first) {
+      throw new UserError(`${first} before the recording started: nothing was captured`, 128 + osConstants.signals[first]);
+    }
 
     const started = new Date();
     const t0 = performance.now();
     this.write('tracing_on', '1');
     opts.log(`recording ${events.length} events in ${instance}${opts.command ? ` while ${opts.command.join(' ')} runs` : opts.durationMs !== null ? ` for ${opts.durationMs / 1000} s` : ' until Ctrl-C'}`);
     const end = await this.waitForEnd();
-    this.write('tracing_on', '0');
+    let tracingOff = true;
+    const onFile = path.join(instance, 'tracing_on');
+    try {
+      fs.writeFileSync(onFile, '0\n');
+    } catch (err) {
+      // teardown tries again, and removing the instance stops its tracing in any case.
+      tracingOff = false;
+      this.tracefsError = {file: onFile, error: systemErrorText(err as NodeJS.ErrnoException)};
+      opts.log(`cannot write 0 to ${onFile}: ${this.tracefsError.error}; ending the capture with what the buffer holds now`);
+    }
     // After a failed write nothing more can be written: what the buffer still holds goes with the instance.
-    if (!this.failedOut) this.drain();
+    // With tracing still on, the buffer may never be empty: one step of it (DRAIN_STEP_BYTES) is taken.
+    if (!this.failedOut) this.drain(!tracingOff);
     const duration = (performance.now() - t0) / 1000;
     // A file that could not be written ends in the middle of a line: cut after the last whole one (the
-    // other file too), so that what is kept reads as a trace (kernel log) that stops early.
+    // other file too), so that what is kept reads as a trace (kernel log) that stops early. After a read
+    // error too: what was read is whole lines, and kept as such.
     const failed = this.failedOut;
-    if (failed) for (const f of [this.traceOut, this.kmsgOut]) f?.cutToWholeLines();
+    const failure = failed ?? this.readError ?? this.tracefsError;
+    if (failure) for (const f of [this.traceOut, this.kmsgOut]) f?.cutToWholeLines();
 
     const summary: CaptureSummary = {
       out: opts.out,
@@ -283,7 +348,7 @@ class Session {
       command: opts.command,
       exit_code: end.code,
       signal: end.signal,
-      stopped_by: failed ? 'write_error' : end.by,
+      stopped_by: failed ? 'write_error' : this.readError ? 'read_error' : end.by,
       signals_received: this.received,
       started_at: started.toISOString(),
       duration_s: Math.round(duration * 1000) / 1000,
@@ -296,30 +361,48 @@ class Session {
       stale_instances_removed: stale,
       excluded_pids: excluded,
       truncated: failed && {file: failed.path, error: failed.errorText(), bytes_written: failed.written},
+      read_error: this.readError,
+      tracefs_error: this.tracefsError,
     };
     this.teardown();
     if (kmsgOutPath && this.kmsgRecords === 0) {
       // An empty file is no kernel log to ingest (`ktrail check` refuses empty inputs).
-      fs.rmSync(kmsgOutPath, {force: true});
-      summary.files.kmsg = null;
+      try {
+        fs.rmSync(kmsgOutPath, {force: true});
+        summary.files.kmsg = null;
+      } catch {
+        // left, empty, and named in capture.json: the capture is not lost over it
+      }
     }
-    if (!failed) {
-      fs.writeFileSync(summary.files.meta, JSON.stringify(summary, null, 2) + '\n');
-      return summary;
-    }
-    // The disk is full: capture.json may not fit either (cutting the partial lines freed a few bytes).
-    let meta = `, ${summary.files.meta} says so`;
+    // After a full disk capture.json may not fit either (cutting the partial lines freed a few bytes); its
+    // room was taken at the start, but writeFileSync frees it before it writes.
+    let metaError: string | null = null;
     try {
       fs.writeFileSync(summary.files.meta, JSON.stringify(summary, null, 2) + '\n');
     } catch (err) {
       fs.rmSync(summary.files.meta, {force: true});
-      meta = `; ${summary.files.meta} could not be written either (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+      metaError = systemErrorText(err as NodeJS.ErrnoException);
     }
+    if (!failure && metaError === null) return summary;
     const kept = [`${summary.files.trace} (${summary.trace_lines} lines)`, ...(summary.files.kmsg ? [`${summary.files.kmsg} (${summary.kmsg_records} records)`] : [])];
     const ends = kept.length === 1 ? 'ends at its' : 'end at their';
-    throw new TruncatedCapture(
-      `cannot write ${failed.path}: ${failed.errorText()} after ${failed.written} bytes; the capture was stopped there and what it wrote is kept, truncated: ${kept.join(' and ')} ${ends} last whole line${meta}`,
-    );
+    const meta = metaError === null ? `, ${summary.files.meta} says so` : `; ${summary.files.meta} could not be written${failure ? ' either' : ''} (${metaError})`;
+    if (failed) {
+      throw new KeptCapture(
+        `cannot write ${failed.path}: ${failed.errorText()} after ${failed.written} bytes; the capture was stopped there and what it wrote is kept, truncated: ${kept.join(' and ')} ${ends} last whole line${meta}`,
+      );
+    }
+    if (this.readError) {
+      const r = this.readError;
+      throw new KeptCapture(
+        `cannot read ${r.file}: ${r.error} after ${r.bytes_read} bytes; the capture was stopped there and what it recorded is kept: ${kept.join(' and ')} ${ends} last whole line${meta}`,
+      );
+    }
+    if (this.tracefsError) {
+      const t = this.tracefsError;
+      throw new KeptCapture(`cannot write 0 to ${t.file}: ${t.error}; the capture ended and what it recorded is kept: ${kept.join(' and ')}${meta}`);
+    }
+    throw new KeptCapture(`cannot write ${summary.files.meta}: ${metaError}; the capture is kept without it: ${kept.join(' and ')}`);
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -341,7 +424,7 @@ class Session {
         done = true;
         for (const t of timers) clearInterval(t);
         this.onSignal = null;
-        this.onWriteError = null;
+        this.onFailure = null;
         if (r instanceof Error) reject(r);
         else resolve(r);
       };
@@ -382,8 +465,8 @@ class Session {
         else if (interrupts++ === 0) timers.push(setTimeout(() => stop('SIGTERM', 'is still running after Ctrl-C'), INTERRUPT_GRACE_MS));
         else stop('SIGTERM', 'is still running after Ctrl-C');
       };
-      // A full disk: the command is stopped as --duration stops it, and the capture ends when it has.
-      this.onWriteError = () => {
+      // A full disk, a read error: the command is stopped as --duration stops it, and the capture ends when it has.
+      this.onFailure = () => {
         if (poll) clearInterval(poll);
         if (running()) stop('SIGTERM', 'cannot be recorded any more');
         else finish({by: 'command', code: null, signal: null});
@@ -396,13 +479,8 @@ class Session {
       let poll: NodeJS.Timeout | null = null;
       const step = () => {
         again = null;
-        if (done || this.failedOut) return;
-        try {
-          if (this.drain(true)) again = setImmediate(step);
-        } catch (err) {
-          child?.kill('SIGTERM');
-          finish(err as Error);
-        }
+        if (done || this.failedOut || this.readError) return;
+        if (this.drain(true)) again = setImmediate(step);
       };
       poll = setInterval(() => {
         if (!again) step();
@@ -440,7 +518,7 @@ class Session {
    */
   private drain(steps = false): boolean {
     let more = false;
-    if (this.traceFd !== null) {
+    if (this.traceFd !== null && !this.traceReadFailed) {
       for (let moved = 0; ; ) {
         if (steps && moved >= DRAIN_STEP_BYTES) {
           more = true;
@@ -450,17 +528,22 @@ class Session {
         try {
           n = fs.readSync(this.traceFd, this.buf, 0, this.buf.length, null);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
-          throw err;
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN' || code === 'EINTR') break;
+          // The next source still gets its turn: what it holds is part of the capture that is kept.
+          this.traceReadFailed = true;
+          this.readFailed(path.join(this.instance, 'trace_pipe'), err as NodeJS.ErrnoException, this.traceBytesRead);
+          break;
         }
         if (n === 0) break;
+        this.traceBytesRead += n;
         const w = this.traceOut!.write(this.buf, n);
         moved += n;
         this.count(this.buf.toString('latin1', 0, w));
         if (w < n) return this.writeFailed(this.traceOut!);
       }
     }
-    if (this.kmsgFd !== null) {
+    if (this.kmsgFd !== null && !this.kmsgReadFailed && !this.failedOut) {
       for (let records = 0; this.readKmsg(true); ) {
         if (this.failedOut) return false;
         if (steps && ++records >= DRAIN_STEP_RECORDS) {
@@ -477,9 +560,17 @@ class Session {
     if (!this.failedOut) {
       this.failedOut = f;
       this.opts.log(`cannot write ${f.path}: ${f.errorText()} after ${f.written} bytes; stopping the capture`);
-      this.onWriteError?.();
+      this.onFailure?.();
     }
     return false;
+  }
+
+  /** A source could not be read: the recording stops (waitForEnd); the first such error is the one kept. */
+  private readFailed(file: string, err: NodeJS.ErrnoException, bytesRead: number): void {
+    if (this.readError) return;
+    this.readError = {file, error: systemErrorText(err), bytes_read: bytesRead};
+    this.opts.log(`cannot read ${file}: ${this.readError.error} after ${bytesRead} bytes; stopping the capture`);
+    this.onFailure?.();
   }
 
   private count(chunk: string): void {
@@ -499,16 +590,21 @@ class Session {
       n = fs.readSync(this.kmsgFd!, this.kbuf, 0, this.kbuf.length, null);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') return false;
+      if (code === 'EAGAIN' || code === 'EINTR') return false;
       // The record asked for was overwritten in the kernel's ring buffer: the next read goes on after it.
       if (code === 'EPIPE') {
         if (keep) this.kmsgOverrun++;
         return true;
       }
-      throw err;
+      // Before the recording (the records printed before it are skipped) the caller falls back to printk:console.
+      if (!keep) throw err;
+      this.kmsgReadFailed = true;
+      this.readFailed(this.opts.kmsgPath ?? '/dev/kmsg', err as NodeJS.ErrnoException, this.kmsgBytesRead);
+      return false;
     }
     if (n === 0) return false;
     if (keep) {
+      this.kmsgBytesRead += n;
       if (this.kmsgOut!.write(this.kbuf, n) < n) {
         this.writeFailed(this.kmsgOut!);
         return false;
@@ -671,10 +767,14 @@ export class OutFile {
     return this.cut ? this.whole : this.written;
   }
 
-  /** Cuts a partly written last line off (truncating frees space; it works on a full disk). */
+  /** Cuts a partly written last line off (truncating frees space; it works on a full disk). When that fails the file is kept as it is. */
   cutToWholeLines(): void {
-    if (this.whole !== this.written) fs.ftruncateSync(this.fd, this.whole);
-    this.cut = true;
+    try {
+      if (this.whole !== this.written) fs.ftruncateSync(this.fd, this.whole);
+      this.cut = true;
+    } catch {
+      // kept() stays what was written
+    }
   }
 }
 

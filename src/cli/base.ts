@@ -39,7 +39,7 @@ export abstract class KtrailCommand extends Command {
     if (/^Parsing --/.test(err?.message ?? '')) return this.fail(message, 2);
     // ktrail's own messages are one line already; a newline in one comes from a file name or other input
     // it quotes, and is shown escaped rather than cutting the message there.
-    if (isUserError(err)) return this.fail(err.message.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r')), 2);
+    if (isUserError(err)) return this.fail(err.message.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r')), err.exitCode);
     if (err?.oclif?.exit !== undefined && err.oclif.exit !== 2) {
       // oclif usage errors (unknown flag, missing arg) already carry exit 2; others keep theirs.
       return this.fail(message, err.oclif.exit);
