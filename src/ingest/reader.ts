@@ -561,8 +561,10 @@ async function* gunzip(path: string, src: AsyncIterable<Buffer>, trailing: (t: G
       cur.take(8);
       small = cur.taken - start <= HELD_INPUT;
       const next = await cur.want(2);
-      if (gatheredSize > 0 && next.length < 2) yield flush();
-      if (next.length === 0) return;
+      if (next.length === 0) {
+        if (gatheredSize > 0) yield flush();
+        return;
+      }
       // A member cut after its first byte is truncated, as gzip says; "1f" followed by anything else is not a member.
       if (next[0] === GZIP[0] && (next.length === 1 || next[1] === GZIP[1])) {
         if (next.length === 1) throw cutShort();
