@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type {InputInterrupt} from '../cli/interrupts.js';
 import {UserError} from '../errors.js';
 import {toJsonValue} from '../output/render.js';
+import {sanitizeForTerminal} from '../output/sanitize.js';
 import type {Db} from '../store/db.js';
 import type {LineAccounting, RowCounts} from '../store/eventlog.js';
 import type {Format, Tokenizer} from './format.js';
@@ -10,7 +11,7 @@ import {FORMATS} from './formats/index.js';
 import {Worker} from 'node:worker_threads';
 import {LineEngine, type EngineSummary} from './engine.js';
 import {createProgress, type Progress} from './progress.js';
-import {openRaw, READ_CHUNK, type RawInput} from './reader.js';
+import {openRaw, READ_CHUNK, type GzipTrailing, type RawInput} from './reader.js';
 import {isTraceDat, looksBinary, SNIFF_BYTES, unsupportedContainer} from './sniff.js';
 import {spoolToFile, traceCmdReport} from './tracedat.js';
 import type {FromWorker, ToWorker, WorkerInit} from './worker.js';
@@ -37,6 +38,8 @@ export interface IngestOptions {
   interrupt?: InputInterrupt;
   /** Called after each input's source is committed (or found to be a duplicate), before the next input is read. */
   committed?: (result: IngestResult) => void;
+  /** A note on an input that was read (bytes after its gzip data ignored); default: a `ktrail: warning:` line on stderr. */
+  warn?: (message: string) => void;
 }
 
 export interface IngestResult extends LineAccounting {
@@ -47,6 +50,10 @@ export interface IngestResult extends LineAccounting {
   bytes: number;
   /** The input was ended by Ctrl-C (a pipe on stdin); what was read up to then is the source. */
   interrupted?: true;
+  /** Bytes after the last gzip member, ignored as gzip -dc ignores them (also `meta.input.gzip_trailing_bytes`). */
+  gzip_trailing_bytes?: number;
+  /** Those bytes were all zeros (padding). */
+  gzip_trailing_zeros?: true;
 }
 
 /** Opens the database when an ingest first needs it. */
@@ -175,6 +182,8 @@ interface LineSource {
   plainFile: string | null;
   /** The text's blocks may be moved to the worker (RawInput.ownsChunks). */
   ownsChunks: boolean;
+  /** Bytes after the last gzip member, once the text has been read (RawInput.gzipTrailing). */
+  gzipTrailing: () => GzipTrailing | null;
 }
 
 async function openLineSource(path: string, opts: IngestOptions, formats: readonly Format[]): Promise<LineSource> {
@@ -229,6 +238,7 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
       cleanup,
       plainFile: null,
       ownsChunks: false,
+      gzipTrailing: raw.gzipTrailing,
     };
   }
   const container = unsupportedContainer(headBytes);
@@ -261,6 +271,7 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
     cleanup: () => {},
     plainFile: raw.plainFile,
     ownsChunks: raw.ownsChunks,
+    gzipTrailing: raw.gzipTrailing,
   };
 }
 
@@ -294,7 +305,7 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
     if (src.earlyDigest) {
       const db = await store.get();
       const dup = await findDuplicate(db, src.earlyDigest);
-      if (dup) return await duplicateResult(db, path, src.bytes(), dup);
+      if (dup) return noteTrailing(await duplicateResult(db, path, src.bytes(), dup), src, opts);
     }
     // Inputs small enough for the inline stage are over before a side hash could help (earlyDuplicate).
     const tx = new SourceTransaction(store, src.plainFile !== null && !src.small ? fileSize(src.plainFile) : null);
@@ -302,16 +313,30 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
       const r = await ingestLines(tx, path, src, formats, opts);
       await tx.commit();
       mark('committed');
-      return r;
+      return noteTrailing(r, src, opts);
     } catch (err) {
       await tx.rollback();
       // A duplicate is only known after reading the content; the transaction has been rolled back.
-      if (err instanceof DuplicateFound) return await duplicateResult(await store.get(), path, err.bytes ?? src.bytes(), err.dup);
+      if (err instanceof DuplicateFound) return noteTrailing(await duplicateResult(await store.get(), path, err.bytes ?? src.bytes(), err.dup), src, opts);
       throw err;
     }
   } finally {
     src.cleanup();
   }
+}
+
+/**
+ * Bytes after the last gzip member (gzip -dc: "decompression OK, trailing
+ * garbage ignored"; silent when they are zeros): in the result, and one
+ * warning line, whether the content was new or a duplicate.
+ */
+function noteTrailing(r: IngestResult, src: LineSource, opts: IngestOptions): IngestResult {
+  const t = src.gzipTrailing();
+  if (!t) return r;
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`ktrail: warning: ${sanitizeForTerminal(m)}\n`));
+  const n = `${t.bytes} ${t.zeros ? 'zero ' : ''}${t.bytes === 1 ? 'byte' : 'bytes'}`;
+  warn(`${r.path}: ignored ${n} after its gzip data (${t.zeros ? 'padding' : 'not gzip: trailing garbage, which gzip -dc ignores too'})`);
+  return {...r, gzip_trailing_bytes: t.bytes, ...(t.zeros ? {gzip_trailing_zeros: true as const} : {})};
 }
 
 /**
@@ -659,6 +684,11 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
     for (const [k, v] of Object.entries(sum.stats)) if (v) input[k] = v;
     const interrupted = opts.interrupt?.ended(path) === true;
     if (interrupted) input.interrupted = true;
+    const trailing = src.gzipTrailing();
+    if (trailing) {
+      input.gzip_trailing_bytes = trailing.bytes;
+      if (trailing.zeros) input.gzip_trailing_zeros = true;
+    }
     const meta = {...(toJsonValue(sum.meta) as Record<string, unknown>), input};
     const fmt = formats.find((f) => f.id === sum.format)!;
     await db.run(

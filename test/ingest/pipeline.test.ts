@@ -207,6 +207,102 @@ test('bad input: truncated gzip, zstd and xz write nothing', async () => {
   });
 });
 
+/** Every row of a source's tables, as JSON text (rows of a fresh database: source_id 1). */
+async function allRows(db: Db): Promise<string> {
+  const out: Record<string, unknown[]> = {};
+  for (const t of ['events', 'log_lines', 'markers', 'gaps', 'unparsed']) out[t] = await db.all(`SELECT * FROM ${t} ORDER BY seq`);
+  return JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+}
+
+/** Ingests `file` alone into a fresh database: its result, rows, meta.input and the warnings said. */
+async function ingestAlone(file: string) {
+  return withDb(async (db) => {
+    const warnings: string[] = [];
+    const [r] = await ingestPaths(db, [file], {warn: (m) => warnings.push(m)});
+    const meta = JSON.parse((await db.one<{m: string}>('SELECT CAST(meta AS VARCHAR) AS m FROM sources'))!.m);
+    return {r: r!, rows: await allRows(db), input: meta.input, warnings};
+  });
+}
+
+test('gzip: bytes after the last member are ignored as gzip -dc ignores them: the rows are those of the members, meta and a warning say what was left', async () => {
+  const text = fs.readFileSync(path.join(repoRoot, 'samples/ingest/cap1-head.txt'));
+  const gz = zlib.gzipSync(text);
+  const plain = await ingestAlone(write('tail-plain.txt', text));
+  assert.is(plain.r.format, 'ftrace');
+  assert.equal(plain.warnings, []);
+  assert.is(plain.input.gzip_trailing_bytes, undefined);
+  // A multi-member file: the text cut in two, each part a member of its own.
+  const cut = text.indexOf('\n', 20000) + 1;
+  const twoMembers = Buffer.concat([zlib.gzipSync(text.subarray(0, cut)), zlib.gzipSync(text.subarray(cut))]);
+  // Past the first 1 MiB read, so the zeros run across reads.
+  const zeros = Buffer.alloc((1 << 20) + 4321);
+  const cases: [string, Buffer, number, boolean][] = [
+    ['ascii.gz', Buffer.concat([gz, Buffer.from('capture ended at 12:00\n')]), 23, false],
+    ['zeros.gz', Buffer.concat([gz, zeros]), zeros.length, true],
+    ['multi.gz', Buffer.concat([twoMembers, Buffer.from('junk')]), 4, false],
+    // Zeros and then more: not padding (gzip -dc calls it trailing garbage too); a member after zeros is not read.
+    ['zeros-member.gz', Buffer.concat([gz, Buffer.alloc(10), zlib.gzipSync('late\n')]), 10 + zlib.gzipSync('late\n').length, false],
+    // One byte that cannot begin a member (gzip(1) says "unexpected end of file" here: it reads two bytes for a magic).
+    ['newline.gz', Buffer.concat([gz, Buffer.from('\n')]), 1, false],
+  ];
+  for (const [name, content, bytes, allZero] of cases) {
+    const got = await ingestAlone(write(name, content));
+    assert.is(got.r.status, 'ingested', name);
+    assert.is(got.r.lines, plain.r.lines, name);
+    assert.is(got.rows, plain.rows, `${name}: the same rows as the plain text`);
+    assert.is(got.r.bytes, text.length, `${name}: bytes are the decompressed content's`);
+    assert.equal([got.r.gzip_trailing_bytes, got.r.gzip_trailing_zeros], [bytes, allZero ? true : undefined], name);
+    assert.equal(got.input, {compression: 'gzip', gzip_trailing_bytes: bytes, ...(allZero ? {gzip_trailing_zeros: true} : {})}, name);
+    assert.equal(got.warnings, [`${path.join(dir, name)}: ignored ${bytes} ${allZero ? 'zero ' : ''}${bytes === 1 ? 'byte' : 'bytes'} after its gzip data (${allZero ? 'padding' : 'not gzip: trailing garbage, which gzip -dc ignores too'})`], name);
+  }
+  // The dedup key is the sha256 of the decompressed content: the trailing bytes are not in it.
+  await withDb(async (db) => {
+    const warnings: string[] = [];
+    const rs = await ingestPaths(db, [write('dup-plain.txt', text), write('dup-tail.gz', Buffer.concat([gz, Buffer.from('xyz')]))], {warn: (m) => warnings.push(m)});
+    assert.equal(rs.map((r) => [r.status, r.source_id, r.gzip_trailing_bytes]), [['ingested', 1, undefined], ['duplicate', 1, 3]]);
+    assert.is(warnings.length, 1, 'a duplicate is warned of too');
+  });
+});
+
+test('gzip: a member that ends at a read boundary, followed by bytes that are not gzip, or by another member', async () => {
+  // A stored (level 0) member of exactly 1 MiB + d bytes: its deflate data and trailer end around the first read's end.
+  const body = Buffer.alloc(1 << 20);
+  for (let i = 0; i < body.length; i++) body[i] = i % 100 === 99 ? 10 : 97 + (i % 23);
+  for (const d of [-9, -8, -1, 0, 1]) {
+    let len = (1 << 20) + d - 100;
+    len += (1 << 20) + d - zlib.gzipSync(body.subarray(0, len), {level: 0}).length;
+    const member = zlib.gzipSync(body.subarray(0, len), {level: 0});
+    assert.is(member.length, (1 << 20) + d);
+    const next = zlib.gzipSync('next member\n');
+    await withDb(async (db) => {
+      const warnings: string[] = [];
+      const opts = {formats: [CATCH_ALL], warn: (m: string) => warnings.push(m)};
+      const [g] = await ingestPaths(db, [write(`edge${d}.gz`, Buffer.concat([member, Buffer.from('garbage')]))], opts);
+      assert.equal([g!.bytes, g!.gzip_trailing_bytes], [len, 7], `d=${d}`);
+      const [m] = await ingestPaths(db, [write(`edge${d}-2.gz`, Buffer.concat([member, next]))], opts);
+      assert.equal([m!.bytes, m!.gzip_trailing_bytes], [len + 12, undefined], `d=${d}`);
+      assert.is(warnings.length, 1);
+    });
+  }
+});
+
+test('gzip: a cut member after the last one is truncated gzip data, as gzip -dc says; a bad checksum is corrupt; nothing is written', async () => {
+  const text = fs.readFileSync(path.join(repoRoot, 'samples/ingest/cap1-head.txt'));
+  const gz = zlib.gzipSync(text);
+  const second = zlib.gzipSync('one more line\n');
+  await withDb(async (db) => {
+    for (const cutAt of [1, 2, 10, 15, second.length - 1]) {
+      await rejects(ingestPaths(db, [write(`cut-second-${cutAt}.gz`, Buffer.concat([gz, second.subarray(0, cutAt)]))]), /cut-second-\d+\.gz: truncated gzip data \(unexpected end of file\); nothing was ingested from it/);
+    }
+    const badCrc = Buffer.from(gz);
+    badCrc[badCrc.length - 6]! ^= 1;
+    await rejects(ingestPaths(db, [write('bad-crc.gz', Buffer.concat([badCrc, Buffer.from('junk')]))]), /bad-crc\.gz: corrupt gzip data \(incorrect data check\)/);
+    const badMethod = Buffer.concat([gz, Buffer.from([0x1f, 0x8b, 5, 0, 0, 0, 0, 0, 0, 3])]);
+    await rejects(ingestPaths(db, [write('bad-method.gz', badMethod)]), /bad-method\.gz: corrupt gzip data \(unknown compression method\)/);
+    assert.equal(await tableCounts(db), {sources: 0, events: 0, log_lines: 0, markers: 0, gaps: 0, unparsed: 0});
+  });
+});
+
 test('an input refused after its head (binary inside zstd) stops the zstd process that decompresses it', async () => {
   if (!decompressTool('zstd')) return;
   // 4 MiB that zstd cannot shrink: after the 64 KiB head is judged binary, the tool still has megabytes to write.

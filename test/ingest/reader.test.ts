@@ -1,4 +1,4 @@
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -308,6 +308,59 @@ test('zstd and xz through the system tools: blocks of 1 MiB, truncated and corru
       const bad = path.join(dir, `bad.${ext}`);
       fs.writeFileSync(bad, Buffer.concat([whole.subarray(0, 12), Buffer.alloc(4000, 0x55)]));
       await rejectsWith(readAll(bad), new RegExp(`bad\\.${ext}: (corrupt|truncated) ${tool} data`));
+    }
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+test('gzip is read as gzip -dc reads it: header fields, members, bytes after the last member (counted, not content), cut and corrupt members', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-reader-'));
+  try {
+    const zlib = await import('node:zlib');
+    const text = fs.readFileSync(SAMPLE);
+    const gz = zlib.gzipSync(text);
+    // A member with every optional header field (RFC 1952: FHCRC, FEXTRA, FNAME, FCOMMENT), as few tools write it.
+    const head = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0x1e, 0, 0, 0, 0, 0, 3, 4, 0]), Buffer.from('abcdname.txt\0a comment\0')]);
+    const hcrc = Buffer.alloc(2);
+    hcrc.writeUInt16LE(zlib.crc32(head) & 0xffff);
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32LE(zlib.crc32('fields\n'), 0);
+    tail.writeUInt32LE(7, 4);
+    const fields = Buffer.concat([head, hcrc, zlib.deflateRawSync('fields\n'), tail]);
+    // Over 1 MiB of text in 64 KiB of input: more than a member inflated at once may give.
+    const large = zlib.gzipSync(Buffer.concat(Array.from({length: 40}, () => text)));
+    const badHcrc = Buffer.from(fields);
+    badHcrc[head.length]! ^= 1;
+    const cases: [string, Buffer, {bytes: number; zeros: boolean} | null | RegExp][] = [
+      ['fields', Buffer.concat([gz, fields]), null],
+      ['garbage', Buffer.concat([gz, Buffer.from('garbage\n')]), {bytes: 8, zeros: false}],
+      ['zeros', Buffer.concat([gz, Buffer.alloc(3000)]), {bytes: 3000, zeros: true}],
+      ['members-garbage', Buffer.concat([gz, fields, Buffer.from('PK\x03\x04')]), {bytes: 4, zeros: false}],
+      // Small members are inflated at once, larger ones through the stream: one after the other, both ways.
+      ['small-large-small', Buffer.concat([gz, fields, large, gz, fields, Buffer.alloc(9)]), {bytes: 9, zeros: true}],
+      ['not-magic', Buffer.concat([gz, Buffer.from([0x1f, 0x9d, 0x90])]), {bytes: 3, zeros: false}],
+      ['cut-member', Buffer.concat([gz, fields.subarray(0, 30)]), /truncated gzip data \(unexpected end of file\)/],
+      ['lone-1f', Buffer.concat([gz, Buffer.from([0x1f])]), /truncated gzip data/],
+      ['bad-hcrc', Buffer.concat([gz, badHcrc]), /corrupt gzip data \(header crc mismatch\)/],
+    ];
+    for (const [name, content, want] of cases) {
+      const file = path.join(dir, `${name}.gz`);
+      fs.writeFileSync(file, content);
+      // gzip(1) exits 2 (a warning) for trailing garbage and 1 for an error; its output is the content either way.
+      const sys = spawnSync('gzip', ['-dc', file]);
+      if (want instanceof RegExp) {
+        if (!sys.error) assert.is(sys.status, 1, `${name}: gzip -dc fails too`);
+        await rejectsWith(readAll(file), want);
+        continue;
+      }
+      const raw = await openRaw(file);
+      const parts: Buffer[] = [];
+      for await (const b of raw.chunks) parts.push(b);
+      const got = Buffer.concat(parts);
+      if (!sys.error) assert.ok(got.equals(sys.stdout), `${name}: the bytes gzip -dc writes`);
+      assert.ok(got.subarray(0, text.length).equals(text), name);
+      assert.equal(raw.gzipTrailing(), want, name);
     }
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
