@@ -32,7 +32,7 @@ export const schedSwitches = defineTable({
     {name: 'prev_comm', type: 'VARCHAR', doc: 'Task switched out.'},
     {name: 'prev_pid', type: 'INTEGER', doc: 'Its pid.'},
     {name: 'prev_prio', type: 'INTEGER', doc: 'Its priority.'},
-    {name: 'prev_state', type: 'VARCHAR', doc: 'State as printed: `R`/`R+` = preempted (still runnable), `S`, `D`, `I`, `T`, `t`, `X`, `Z`, … = blocked/sleeping or exiting.'},
+    {name: 'prev_state', type: 'VARCHAR', doc: 'State as printed: `R`/`R+` = preempted (still runnable), `S`, `D`, `I`, `T`, `t`, `X`, `Z`, … = blocked/sleeping or exiting. trace-cmd 3.1 (its sched_switch plugin) prints some states with other letters than the kernel: the same switches read `I` in tracefs and `W` in its report, `R+` and `R`, and `X` and `Z` swapped; compare states across the two forms with care (task_states classifies both alike).'},
     {name: 'next_comm', type: 'VARCHAR', doc: 'Task switched in.'},
     {name: 'next_pid', type: 'INTEGER', doc: 'Its pid.'},
     {name: 'next_prio', type: 'INTEGER', doc: 'Its priority.'},
