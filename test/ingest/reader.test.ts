@@ -367,6 +367,33 @@ test('gzip is read as gzip -dc reads it: header fields, members, bytes after the
   }
 });
 
+test('gzip of very many tiny or empty members is read in bounded memory (each output copied into a block of the reader, none kept per member)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-reader-'));
+  try {
+    const zlib = await import('node:zlib');
+    // `gzip >>` once per byte, then once per empty write: 21 and 20 bytes per member.
+    const x = zlib.gzipSync('x');
+    const nl = zlib.gzipSync('\n');
+    const empty = zlib.gzipSync('');
+    const tiny = path.join(dir, 'tiny.gz');
+    fs.writeFileSync(tiny, Buffer.concat(Array.from({length: 150_000}, (_, i) => (i % 80 === 79 ? nl : x))));
+    const hollow = path.join(dir, 'empty.gz');
+    fs.writeFileSync(hollow, Buffer.concat([nl, ...Array.from({length: 400_000}, () => empty)]));
+    const reader = new URL('../../dist/src/ingest/reader.js', import.meta.url).href;
+    const script = `const {openRaw} = await import(${JSON.stringify(reader)}); const raw = await openRaw(process.argv[1]); let n = 0; for await (const b of raw.chunks) n += b.length; console.log(JSON.stringify({n, rssMiB: process.resourceUsage().maxRSS / 1024}));`;
+    for (const [file, bytes] of [[tiny, 150_000], [hollow, 1]] as const) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], {encoding: 'utf8'});
+      assert.is(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as {n: number; rssMiB: number};
+      assert.is(out.n, bytes);
+      // Kept per member, zlib's pooled output (2 KiB or more each) or an empty slice: ~300 MiB and ~200 MiB here.
+      assert.ok(out.rssMiB < 150, `${path.basename(file)}: peak RSS ${out.rssMiB.toFixed(0)} MiB`);
+    }
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test('a reader that stops early ends the decompressor process', async () => {
   if (!decompressTool('zstd')) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-reader-'));
