@@ -10,7 +10,7 @@ export default class Gate extends KtrailCommand {
   static summary = 'CI gate: ingest the logs of a test run, run all rules, fail on new findings not in the baseline.';
   static description = `Ingests every LOG (dmesg/console logs, ftrace captures, trace.dat, .gz/.zst/.xz, - for stdin), runs all rules, names the test that was running when each finding happened (KTAP/kselftest results or test markers), and compares the findings with a baseline of known fingerprints.
 
-Exit codes: 0 no new finding at or above --fail-on; 1 new (or expired-baseline) findings at or above it; 2 usage or input error (including a baseline file that does not validate).
+Exit codes: 0 no new finding at or above --fail-on; 1 new (or expired-baseline) findings at or above it; 2 usage or input error (including a baseline file that does not validate). A LOG that cannot be read (missing, binary, not a log or trace) does not stop the gate: the other LOGs are judged, every output is written and names it, and the exit code is 2 (also when findings gate).
 
 Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (summary; appended when FILE is $GITHUB_STEP_SUMMARY), --github (workflow-command annotations; on stderr with --json), --json (the full result). See docs/gate.md.`;
 
@@ -64,11 +64,13 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
     });
     // Annotations go to stdout, where the runner reads workflow commands; with --json, stdout is the JSON
     // document, so they go to stderr (the runner reads commands there too).
+    // Each input that could not be read, as the one-line error other commands print (the outputs name it too).
+    for (const e of run.result.input_errors) process.stderr.write(`ktrail: ${escapeTerminal(e.message)}\n`);
     if (flags.github) for (const line of run.github) (this.jsonEnabled() ? process.stderr : process.stdout).write(line + '\n');
     if (!this.jsonEnabled()) for (const line of describe(run)) this.log(line);
-    // Exit 1 after the output is printed (this.exit would skip the --json output).
+    // Exit 1 or 2 after the output is printed (this.exit would skip the --json output).
     if (run.result.exit_code !== 0) process.exitCode = run.result.exit_code;
-    return toJsonValue({...run.result, baseline_update: run.baselineUpdate, written: run.written});
+    return toJsonValue({...run.result, baseline_update: run.baselineUpdate, baseline_not_updated: run.baselineNotUpdated, written: run.written});
   }
 }
 
@@ -77,6 +79,7 @@ function describe(run: GateRun): string[] {
   const r = run.result;
   const c = r.counts;
   const out: string[] = [];
+  for (const e of r.input_errors) out.push(`FAIL input   not read: ${escapeTerminal(e.message)}`);
   for (const f of r.findings) {
     if (f.status === 'known' && !f.gating) continue;
     const when = findingWhen(f, r.sources);
@@ -95,9 +98,14 @@ function describe(run: GateRun): string[] {
     const u = run.baselineUpdate;
     out.push(`baseline ${escapeTerminal(u.path)} written: ${u.entries} entries (${u.added} added, ${u.removed} removed)`);
   }
+  if (run.baselineNotUpdated) out.push(`baseline ${escapeTerminal(r.baseline?.path ?? '')} not updated: ${run.baselineNotUpdated}`);
   out.push(
-    `ktrail gate ${r.passed ? 'passed' : 'FAILED'} (fail-on ${r.fail_on}): ${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ` +
+    `ktrail gate ${r.passed ? 'passed' : 'FAILED'} (fail-on ${r.fail_on}): ${r.input_errors.length ? `${inputsNotRead(r.input_errors.length)}, ` : ''}${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ` +
       `${r.coverage_gaps.length} coverage gaps${gaps.size ? ` (not evaluated somewhere: ${[...gaps].sort().join(', ')})` : ''}`,
   );
   return out;
+}
+
+function inputsNotRead(n: number): string {
+  return `${n} input${n === 1 ? '' : 's'} not read`;
 }

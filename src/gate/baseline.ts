@@ -161,6 +161,11 @@ export async function loadBaseline(file: string, opts: {missingOk?: boolean} = {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && opts.missingOk) return emptyBaseline();
+    // A first CI run has no baseline yet: say how to make one (docs/gate.md: --update-baseline creates the file,
+    // and an empty file is an empty baseline).
+    if (code === 'ENOENT') throw new UserError(`baseline ${file}: no such file (--update-baseline creates it from this run's findings; an empty file is an empty baseline)`);
+    if (code === 'EACCES') throw new UserError(`baseline ${file}: permission denied`);
+    if (code === 'EISDIR') throw new UserError(`baseline ${file} is a directory, not a baseline file`);
     throw new UserError(`baseline ${file}: cannot read (${code ?? (err as Error).message})`);
   }
   return parseBaseline(text, file);

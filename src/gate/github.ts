@@ -17,6 +17,8 @@ const ANNOTATION_EVIDENCE = 6;
  */
 export function renderGithub(result: GateResult): string[] {
   const out: string[] = [];
+  // No file= for an input that could not be read: it may not exist, and its path is in the text.
+  for (const e of result.input_errors) out.push(`::error title=${escapeGithubProperty('ktrail gate: input not read')}::${escapeGithubData(`${e.message}; no rule looked at this input`)}`);
   for (const f of result.findings) {
     if (f.status === 'known') continue;
     const props: string[] = [];
@@ -40,7 +42,7 @@ export function renderGithub(result: GateResult): string[] {
     out.push(`::notice title=${escapeGithubProperty(`${o.entry.rule} fixed`)}::${escapeGithubData(`baseline entry no longer occurs: ${o.entry.title} (fingerprint ${o.entry.fingerprint})`)}`);
   }
   const c = result.counts;
-  const summary = `ktrail gate ${result.passed ? 'passed' : 'FAILED'} (fail-on ${result.fail_on}): ${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ${result.coverage_gaps.length} coverage gaps`;
+  const summary = `ktrail gate ${result.passed ? 'passed' : 'FAILED'} (fail-on ${result.fail_on}): ${result.input_errors.length ? `${result.input_errors.length} input${result.input_errors.length === 1 ? '' : 's'} not read, ` : ''}${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ${result.coverage_gaps.length} coverage gaps`;
   out.push(`::${result.passed ? 'notice' : 'error'} title=ktrail gate::${escapeGithubData(summary)}`);
   return out;
 }

@@ -50,17 +50,32 @@ export function renderJunit(result: GateResult): string {
     totalFailures += tf;
   }
 
+  // Inputs, when one could not be read: an <error> per unread input (the gate did not look at it), a passing case per source read.
+  let totalErrors = 0;
+  if (result.input_errors.length) {
+    const cases = [
+      ...result.sources.map((s) => `    <testcase classname="ktrail.inputs" name="${escapeXml(s.path)}"/>\n`),
+      ...result.input_errors.map(
+        (e) =>
+          `    <testcase classname="ktrail.inputs" name="${escapeXml(e.path)}">\n      <error message="${escapeXml(`input not read: ${e.message}`)}" type="input-error">${escapeXmlText(`${e.message}\nNo rule looked at this input: its findings, if any, are unknown.`)}</error>\n    </testcase>\n`,
+      ),
+    ];
+    suites.unshift(suite('ktrail.inputs', cases, 0, 0, null, result.input_errors.length));
+    totalTests += cases.length;
+    totalErrors = result.input_errors.length;
+  }
+
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<testsuites name="ktrail gate" tests="${totalTests}" failures="${totalFailures}" errors="0" skipped="${totalSkipped}">\n` +
+    `<testsuites name="ktrail gate" tests="${totalTests}" failures="${totalFailures}" errors="${totalErrors}" skipped="${totalSkipped}">\n` +
     suites.join('') +
     '</testsuites>\n'
   );
 }
 
-function suite(name: string, cases: string[], failures: number, skipped: number, note: string | null = null): string {
+function suite(name: string, cases: string[], failures: number, skipped: number, note: string | null = null, errors = 0): string {
   const props = note ? `    <properties>\n      <property name="ktrail.note" value="${escapeXml(note)}"/>\n    </properties>\n` : '';
-  return `  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}">\n${props}${cases.join('')}  </testsuite>\n`;
+  return `  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}">\n${props}${cases.join('')}  </testsuite>\n`;
 }
 
 function testcase(classname: string, name: string, result: GateResult, findings: GateFinding[], skipReason: string | null): {xml: string; failed: boolean; skipped: boolean} {

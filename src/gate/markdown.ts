@@ -24,6 +24,15 @@ export function renderMarkdown(result: GateResult): string {
   );
   out.push('');
 
+  if (result.input_errors.length) {
+    out.push('### Inputs that could not be read');
+    out.push('');
+    out.push('No rule looked at these inputs: their findings, if any, are unknown, and the gate fails (exit code 2).');
+    out.push('');
+    for (const e of result.input_errors) out.push(`- ${mdLine(e.message)}`);
+    out.push('');
+  }
+
   out.push('### Findings by rule');
   out.push('');
   if (result.by_rule.length === 0) out.push('No findings.');

@@ -53,6 +53,16 @@ export interface TestReport {
   passed_despite_finding: boolean;
 }
 
+/**
+ * A LOG of the command line that could not be ingested (missing, unreadable, binary, of no format ktrail
+ * reads): the gate judges the others and reports this in every output, and exits 2.
+ */
+export interface InputError {
+  path: string;
+  /** The one-line error, as `ktrail ingest` prints it (it names the path). */
+  message: string;
+}
+
 export interface RuleCount {
   rule: string;
   severity: Severity;
@@ -63,8 +73,10 @@ export interface RuleCount {
 }
 
 export interface GateResult {
+  /** No gating finding and every input read. */
   passed: boolean;
-  exit_code: 0 | 1;
+  /** 2 when an input could not be read (even with gating findings: the run was not fully judged), else 1 when a finding gates, else 0. */
+  exit_code: 0 | 1 | 2;
   fail_on: Severity;
   today: string;
   counts: {findings: number; new: number; known: number; expired: number; gating: number; fixed: number; unverified: number; tests_passed_despite_findings: number};
@@ -77,6 +89,8 @@ export interface GateResult {
   coverage_gaps: Coverage[];
   tests: TestReport[];
   sources: SourceInfo[];
+  /** Inputs that could not be ingested; their findings, if any, are unknown. */
+  input_errors: InputError[];
 }
 
 export interface GateInput {
@@ -91,6 +105,8 @@ export interface GateInput {
   spans: readonly TestSpan[];
   /** Boot of each log line that is evidence, by `source_id:seq` (see findingBoots); missing: unknown. */
   boots?: ReadonlyMap<string, number>;
+  /** Inputs of this run that could not be ingested. */
+  inputErrors?: readonly InputError[];
 }
 
 /** The boot a finding happened in: that of its earliest evidence line in its own source, when that is a log line. */
@@ -208,10 +224,11 @@ export function compareWithBaseline(input: GateInput): GateResult {
   }
 
   const gating = findings.filter((f) => f.gating).length;
+  const inputErrors = [...(input.inputErrors ?? [])];
   const testList = [...tests.values()].sort((a, b) => a.source_id - b.source_id || a.seq - b.seq);
   return {
-    passed: gating === 0,
-    exit_code: gating === 0 ? 0 : 1,
+    passed: gating === 0 && inputErrors.length === 0,
+    exit_code: inputErrors.length > 0 ? 2 : gating > 0 ? 1 : 0,
     fail_on: failOn,
     today,
     counts: {
@@ -232,6 +249,7 @@ export function compareWithBaseline(input: GateInput): GateResult {
     coverage_gaps: input.coverage.filter((c) => c.status !== 'evaluated'),
     tests: testList,
     sources: input.sources,
+    input_errors: inputErrors,
   };
 }
 

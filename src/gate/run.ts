@@ -1,7 +1,7 @@
 import {constants as fsConstants, promises as fs} from 'node:fs';
 import path from 'node:path';
 import type {CommandInterrupt} from '../cli/interrupts.js';
-import {UserError} from '../errors.js';
+import {UserError, isUserError} from '../errors.js';
 import {writeFileAtomic} from '../output/atomic-write.js';
 import type {Severity} from '../rules/types.js';
 import {findingBoots, loadTestSpans} from './attribution.js';
@@ -9,7 +9,7 @@ import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc}
 import {renderGithub} from './github.js';
 import {renderJunit} from './junit.js';
 import {renderMarkdown} from './markdown.js';
-import {type GateResult, compareWithBaseline, updatedBaseline} from './result.js';
+import {type GateResult, type InputError, compareWithBaseline, updatedBaseline} from './result.js';
 import {type SarifRuleInfo, renderSarif} from './sarif.js';
 
 export interface GateOptions {
@@ -38,6 +38,8 @@ export interface GateRun {
   /** GitHub workflow-command lines (always computed; printed only with --github). */
   github: string[];
   baselineUpdate: {path: string; added: number; removed: number; entries: number} | null;
+  /** Why --update-baseline did not write the baseline (an input could not be read), else null. */
+  baselineNotUpdated: string | null;
   written: {junit?: string; sarif?: string; markdown?: string};
 }
 
@@ -80,6 +82,11 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   // keeping it (it can never be verified) or dropping it (a known issue with a typo) would hide the mistake.
   if (baseline) checkBaselineRules(baseline, opts.baseline!, RULES.map((r) => r.meta.id));
   const ruleOptions = optionsFromFlags(opts.options);
+  // A usage error, not one input's problem: before anything is read.
+  if (opts.inputFormat !== undefined) {
+    const {FORMATS} = await import('../ingest/formats/index.js');
+    if (!FORMATS.some((f) => f.id === opts.inputFormat)) throw new UserError(`unknown format '${opts.inputFormat}' (known: ${FORMATS.map((f) => f.id).join(', ')})`);
+  }
   const {explainRule} = await import('../rules/explain.js');
 
   // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as
@@ -95,12 +102,26 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   try {
     await limitRulesMemory(db);
     const {withInputFormatHint} = await import('../ingest/sniff.js');
+    if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
     // Once a source is committed, the database holds this run's facts: a signal leaves it.
     const committed = () => opts.interrupt?.discardOnSignal(null);
-    const ingested = await ingestPaths(db, opts.paths, {format: opts.inputFormat, progress: false, interrupt: opts.interrupt, committed}).catch(async (err) => {
-      if (db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
-      throw withInputFormatHint(err);
-    });
+    // Each LOG on its own: one that cannot be read (a crashed harness wrote no trace, a binary file) is an input
+    // error of this run, reported in every output, and the others are still judged (a splat in the console log
+    // must not go unreported because the trace is missing). Other errors (the database) end the gate.
+    const ingested: Awaited<ReturnType<typeof ingestPaths>> = [];
+    const inputErrors: InputError[] = [];
+    for (const p of opts.paths) {
+      try {
+        ingested.push(...(await ingestPaths(db, [p], {format: opts.inputFormat, progress: false, interrupt: opts.interrupt, committed})));
+      } catch (err) {
+        if (!isUserError(err)) {
+          if (db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
+          throw err;
+        }
+        inputErrors.push({path: p, message: (withInputFormatHint(err) as Error).message});
+      }
+    }
+    if (ingested.length === 0 && db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
     // A --db that holds earlier runs: the rules see every source, the gate judges this run's (a duplicate
     // input counts as its existing source). Earlier runs' findings stay in the findings table.
     const thisRun = new Set(ingested.map((r) => r.source_id));
@@ -120,7 +141,10 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     let baselineUpdate: GateRun['baselineUpdate'] = null;
     // Written last, after the reports: a report that cannot be written fails the run with the baseline as it was.
     let newBaseline: Baseline | null = null;
-    if (opts.updateBaseline && opts.baseline) {
+    // Not from a run that missed an input: its entries could be dropped as fixed, or its findings never added,
+    // because of what was not read. The baseline stays as it was; the gate exits 2 anyway.
+    const baselineNotUpdated = opts.updateBaseline && inputErrors.length > 0 ? `${inputErrors.length} input${inputErrors.length === 1 ? '' : 's'} could not be read` : null;
+    if (opts.updateBaseline && opts.baseline && baselineNotUpdated === null) {
       const u = updatedBaseline(baseline, run.findings, run.coverage);
       newBaseline = baseline = u.baseline;
       baselineUpdate = {path: opts.baseline, added: u.added, removed: u.removed, entries: u.baseline.entries.length};
@@ -136,6 +160,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       today,
       spans,
       boots,
+      inputErrors,
     });
 
     const written: GateRun['written'] = {};
@@ -159,7 +184,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       written.markdown = opts.markdown;
     }
     if (newBaseline && opts.baseline) await saveBaseline(newBaseline, opts.baseline);
-    return {result, github: renderGithub(result), baselineUpdate, written};
+    return {result, github: renderGithub(result), baselineUpdate, baselineNotUpdated, written};
   } finally {
     db.close();
     if (emptyCreated) removeDatabaseFiles(opts.db);

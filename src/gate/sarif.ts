@@ -119,6 +119,15 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
     associatedRule: {id: c.rule, ...(ruleIndex.has(c.rule) ? {index: ruleIndex.get(c.rule)} : {})},
   }));
 
+  // An input the gate could not read: the run did not look at it, so the analysis failed for it.
+  const inputNotifications = result.input_errors.map((e) => ({
+    level: 'error',
+    message: {text: visibleControls(`input not read: ${e.message}`, true)},
+    locations: [{physicalLocation: {artifactLocation: {uri: pathToUri(e.path)}}}],
+    descriptor: {id: 'ktrail/input-not-read'},
+  }));
+  const allNotifications = [...inputNotifications, ...notifications];
+
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -132,10 +141,16 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
             rules,
           },
         },
-        invocations: [{executionSuccessful: true, ...(notifications.length ? {toolExecutionNotifications: notifications} : {})}],
+        invocations: [
+          {
+            executionSuccessful: result.input_errors.length === 0,
+            exitCode: result.exit_code,
+            ...(allNotifications.length ? {toolExecutionNotifications: allNotifications} : {}),
+          },
+        ],
         artifacts,
         results,
-        properties: {passed: result.passed, failOn: result.fail_on, counts: result.counts},
+        properties: {passed: result.passed, failOn: result.fail_on, counts: result.counts, ...(result.input_errors.length ? {inputErrors: result.input_errors} : {})},
       },
     ],
   };

@@ -9,7 +9,9 @@ import type {Db} from './db.js';
  * Trace Event Format, which ui.perfetto.dev and chrome://tracing open):
  *
  * - per CPU, what ran, from sched_switches (a slice from each switch to the
- *   next one on that CPU, named after the task switched in; idle left out);
+ *   next one on that CPU, named after the task switched in; idle left out).
+ *   A lost-event gap of that CPU (or of no CPU named) ends the slice: what
+ *   ran across it is unknown. Each such gap is an instant on the CPU's track;
  * - per task, mmu_notifier invalidation windows from mmu_invalidations
  *   (start to end, or to the start's return when no end was captured; an
  *   instant when neither was);
@@ -86,28 +88,71 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
     nameProcess(CPUS_PID, 'CPUs');
     nameProcess(KTRAIL_PID, `ktrail: ${src.path ?? `source ${id}`}`);
 
+    // Gap lines carry no time of their own: each is shown at the last event printed before it (the events
+    // lost come after that one), or at the first one after it when it opens the capture. Few rows: read whole.
+    const gaps = await db.all<{ts_ns: bigint; seq: bigint; kind: string | null; lost: bigint | null; cpu: number | null}>(
+      `WITH e AS (SELECT source_id, seq, ts_ns FROM events WHERE source_id = $1 AND ts_ns IS NOT NULL)
+       SELECT coalesce(b.ts_ns, a.ts_ns) AS ts_ns, g.seq, g.kind, g.lost, g.cpu FROM gaps g
+         ASOF LEFT JOIN e b ON b.source_id = g.source_id AND b.seq <= g.seq
+         ASOF LEFT JOIN e a ON a.source_id = g.source_id AND a.seq >= g.seq
+        WHERE g.source_id = $1 AND coalesce(b.ts_ns, a.ts_ns) IS NOT NULL ORDER BY g.seq`,
+      [id],
+    );
+    const gapName = (g: (typeof gaps)[number]) => (g.lost !== null ? `${g.lost} events lost` : g.kind === 'buffer-started' ? 'buffer started (older events overwritten)' : 'events lost');
+
+    const cpusNamed = new Set<number>();
+    const nameCpu = (cpu: number) => {
+      if (cpusNamed.has(cpu)) return;
+      cpusNamed.add(cpu);
+      emit('metadata', {ph: 'M', name: 'thread_name', pid: CPUS_PID, tid: cpu, args: {name: `CPU ${cpu}`}});
+    };
     if (await db.tableExists('sched_switches')) {
-      const cpusNamed = new Set<number>();
       let last: {cpu: number; ts: bigint; comm: string | null; pid: number | null} | null = null;
-      const close = (until: bigint) => {
+      // The next gap (index into `gaps`, in line order) not yet passed on the CPU being read.
+      let gapAt = 0;
+      let gapCpu: number | null = null;
+      const close = (until: bigint, gap?: (typeof gaps)[number]) => {
         if (!last || last.pid === 0 || last.pid === null) return;
-        emit('cpu_slice', {ph: 'X', cat: 'sched', name: `${last.comm ?? '?'} ${last.pid}`, pid: CPUS_PID, tid: last.cpu, ts: us(last.ts), dur: us(until - last.ts), args: {pid: last.pid, comm: last.comm}});
+        // A gap's time is that of the last event before it on any CPU: not before the slice began.
+        const end = until < last.ts ? last.ts : until;
+        const args = {pid: last.pid, comm: last.comm, ...(gap ? {ended_by: `lost events at line ${gap.seq} (${gapName(gap)}): what ran after is unknown`} : {})};
+        emit('cpu_slice', {ph: 'X', cat: 'sched', name: `${last.comm ?? '?'} ${last.pid}`, pid: CPUS_PID, tid: last.cpu, ts: us(last.ts), dur: us(end - last.ts), args});
       };
-      for await (const rows of db.stream<{cpu: number | null; ts_ns: bigint | null; next_comm: string | null; next_pid: number | null}>(
-        'SELECT cpu, ts_ns, next_comm, next_pid FROM sched_switches WHERE source_id = $1 AND cpu IS NOT NULL AND ts_ns IS NOT NULL ORDER BY cpu, ts_ns, seq',
+      for await (const rows of db.stream<{cpu: number | null; ts_ns: bigint | null; next_comm: string | null; next_pid: number | null; seq: bigint}>(
+        'SELECT cpu, ts_ns, next_comm, next_pid, seq FROM sched_switches WHERE source_id = $1 AND cpu IS NOT NULL AND ts_ns IS NOT NULL ORDER BY cpu, ts_ns, seq',
         [id],
       )) {
         for (const r of rows) {
           const cpu = Number(r.cpu);
-          if (!cpusNamed.has(cpu)) {
-            cpusNamed.add(cpu);
-            emit('metadata', {ph: 'M', name: 'thread_name', pid: CPUS_PID, tid: cpu, args: {name: `CPU ${cpu}`}});
+          nameCpu(cpu);
+          if (gapCpu !== cpu) {
+            gapCpu = cpu;
+            gapAt = 0;
+          }
+          // Events of this CPU were lost between the last switch and this one (a gap of this CPU, or one that
+          // names none, lies between them in the file): the task switched in before ran until the gap, and
+          // what ran from there to this switch is unknown (the switch's prev_comm may be another task).
+          for (; gapAt < gaps.length && gaps[gapAt]!.seq < r.seq; gapAt++) {
+            const g = gaps[gapAt]!;
+            if (g.cpu !== null && Number(g.cpu) !== cpu) continue;
+            if (last && last.cpu === cpu) {
+              close(g.ts_ns, g);
+              last = null;
+            }
           }
           if (last && last.cpu === cpu) close(r.ts_ns!);
           last = {cpu, ts: r.ts_ns!, comm: r.next_comm, pid: r.next_pid === null ? null : Number(r.next_pid)};
         }
       }
-      // The last task on each CPU ran on past the trace's end: no slice for it (its end is unknown).
+      // The last task on each CPU ran on past the trace's end (or its last gap): no slice for it (its end is unknown).
+    }
+    // Each gap on the track of the CPU it names, or of every CPU when it names none.
+    for (const g of gaps) {
+      const cpus = g.cpu !== null ? [Number(g.cpu)] : [...cpusNamed].sort((a, b) => a - b);
+      for (const cpu of cpus) {
+        nameCpu(cpu);
+        emit('cpu_gap', {ph: 'i', s: 't', cat: 'gap', name: `${g.cpu === null ? '' : `CPU:${cpu} `}${gapName(g)}`, pid: CPUS_PID, tid: cpu, ts: us(g.ts_ns), args: {line: Number(g.seq)}});
+      }
     }
 
     if (await db.tableExists('mmu_invalidations')) {
@@ -170,20 +215,8 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
         emit('marker', {ph: 'i', s: 't', cat: 'marker', name: clip(r.text ?? ''), pid, tid: pid, ts: us(r.ts_ns!), args: {line: Number(r.seq)}});
       }
     }
-    // Gap lines carry no time of their own: each is shown at the last event printed before it (the events
-    // lost come after that one), or at the first one after it when it opens the capture.
-    for await (const rows of db.stream<{ts_ns: bigint | null; seq: bigint; kind: string | null; lost: bigint | null; cpu: number | null}>(
-      `WITH e AS (SELECT source_id, seq, ts_ns FROM events WHERE source_id = $1 AND ts_ns IS NOT NULL)
-       SELECT coalesce(b.ts_ns, a.ts_ns) AS ts_ns, g.seq, g.kind, g.lost, g.cpu FROM gaps g
-         ASOF LEFT JOIN e b ON b.source_id = g.source_id AND b.seq <= g.seq
-         ASOF LEFT JOIN e a ON a.source_id = g.source_id AND a.seq >= g.seq
-        WHERE g.source_id = $1 AND coalesce(b.ts_ns, a.ts_ns) IS NOT NULL ORDER BY g.seq`,
-      [id],
-    )) {
-      for (const r of rows) {
-        const name = r.lost !== null ? `${r.lost} events lost` : r.kind === 'buffer-started' ? 'buffer started (older events overwritten)' : 'events lost';
-        emit('gap', {ph: 'i', s: 'g', cat: 'gap', name: r.cpu === null ? name : `CPU ${r.cpu}: ${name}`, pid: KTRAIL_PID, tid: KTRAIL_PID, ts: us(r.ts_ns!), args: {line: Number(r.seq)}});
-      }
+    for (const r of gaps) {
+      emit('gap', {ph: 'i', s: 'g', cat: 'gap', name: r.cpu === null ? gapName(r) : `CPU ${r.cpu}: ${gapName(r)}`, pid: KTRAIL_PID, tid: KTRAIL_PID, ts: us(r.ts_ns), args: {line: Number(r.seq)}});
     }
     if (await db.tableExists('reports')) {
       for (const r of await db.all<{ts_ns: bigint; title: string; class: string; seq_start: bigint; pid: number | null; comm: string | null}>(

@@ -67,7 +67,8 @@ test('usage and input errors exit 2 with one line naming the problem', () => {
   writeFileSync(bad, 'version: 1\nentries:\n  - fingerprint: abcd1234\n    rule: lockdep/report\n    title: t\n    expires: 31/12/2026\n');
   const cases: [string[], RegExp][] = [
     [[DMESG, '--baseline', bad], /^ktrail: baseline .*bad-baseline\.yml: entries\.0\.expires: expected a date YYYY-MM-DD\n$/],
-    [[DMESG, '--baseline', path.join(tmp, 'missing.yml')], /^ktrail: baseline .*missing\.yml: cannot read \(ENOENT\)\n$/],
+    [[DMESG, '--baseline', path.join(tmp, 'missing.yml')], /^ktrail: baseline .*missing\.yml: no such file \(--update-baseline creates it from this run's findings; an empty file is an empty baseline\)\n$/],
+    [[DMESG, '--baseline', tmp], /^ktrail: baseline .* is a directory, not a baseline file\n$/],
     [[DMESG, '--update-baseline'], /^ktrail: --update-baseline needs --baseline FILE/],
     [[path.join(tmp, 'no-such-log.txt')], /^ktrail: .*no-such-log\.txt/],
     [[DMESG, '--fail-on', 'fatal'], /^ktrail: .*fail-on/],
@@ -156,7 +157,7 @@ test('real capture + a real lockdep splat: exit 1; with its fingerprint in the b
   assert.is(splat.length, 1, JSON.stringify(res.findings.map((f: any) => [f.rule, f.title])));
   assert.is(splat[0].status, 'new');
   // The --json payload is a contract: its keys are fixed (docs/gate.md).
-  assert.equal(Object.keys(res).sort(), ['baseline', 'baseline_update', 'by_rule', 'by_severity', 'counts', 'coverage', 'coverage_gaps', 'exit_code', 'fail_on', 'findings', 'passed', 'sources', 'tests', 'today', 'written']);
+  assert.equal(Object.keys(res).sort(), ['baseline', 'baseline_not_updated', 'baseline_update', 'by_rule', 'by_severity', 'counts', 'coverage', 'coverage_gaps', 'exit_code', 'fail_on', 'findings', 'input_errors', 'passed', 'sources', 'tests', 'today', 'written']);
   assert.equal(Object.keys(splat[0]).sort(), ['baseline', 'comm', 'confidence', 'evidence', 'fingerprint', 'gating', 'location', 'message', 'pid', 'rule', 'severity', 'source_id', 'status', 'test', 'title', 'ts_end_ns', 'ts_ns']);
   assert.equal(Object.keys(res.counts).sort(), ['expired', 'findings', 'fixed', 'gating', 'known', 'new', 'tests_passed_despite_findings', 'unverified']);
   assert.equal(res.written, {junit, sarif, markdown: md});
@@ -234,6 +235,97 @@ test('real capture + a real lockdep splat: exit 1; with its fingerprint in the b
   assert.is(drop.code, 0);
   assert.is(json(drop).baseline_update.removed, 1);
   assert.not.ok(readFileSync(baseline, 'utf8').includes(splat[0].fingerprint));
+});
+
+// docs/ci/github-actions.yml gates with `if: always()`: a harness that crashed before writing its trace must not
+// hide a splat in the console log, nor leave the SARIF file the next step uploads unwritten.
+test('a missing LOG does not stop the gate: the others are judged, every output is written and names it, exit 2', () => {
+  const missing = path.join(tmp, 'out', 'trace.txt.gz');
+  const known = path.join(tmp, 'known-empty.yml');
+  writeFileSync(known, '');
+  const [junit, sarif, md] = ['missing-j.xml', 'missing-s.sarif', 'missing-m.md'].map((f) => path.join(tmp, f));
+  for (const f of [junit, sarif, md]) rmSync(f, {force: true});
+  const r = gate(WITH_SPLAT, missing, '--baseline', known, '--sarif', sarif, '--junit', junit, '--markdown', md, '--github');
+  assert.is(r.code, 2, r.stderr);
+  assert.is(r.stderr, `ktrail: ${missing}: no such file\n`);
+  // Text: the unread input and the new splat.
+  assert.match(r.stdout, new RegExp(`^FAIL input +not read: ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such file$`, 'm'));
+  assert.match(r.stdout, /^FAIL new +error +lockdep\/report: /m);
+  assert.match(r.stdout, /^ktrail gate FAILED \(fail-on error\): 1 input not read, [1-9]\d* gating, /m);
+  // GitHub annotations: an error for the input, the finding's annotation.
+  assert.match(r.stdout, /^::error title=ktrail gate%3A input not read::.*trace\.txt\.gz: no such file; no rule looked at this input$/m);
+  assert.match(r.stdout, /^::error file=.*console-with-splat\.txt,line=\d+,title=lockdep\/report::/m);
+  // SARIF: valid, the finding, and the input as a failed execution with an error notification.
+  const s: any = JSON.parse(readFileSync(sarif, 'utf8'));
+  assert.ok(sarifValidate.validate(s), sarifValidate.errors());
+  assert.ok(s.runs[0].results.some((x: any) => x.ruleId === 'lockdep/report' && x.baselineState === 'new'));
+  const inv = s.runs[0].invocations[0];
+  assert.is(inv.executionSuccessful, false);
+  assert.is(inv.exitCode, 2);
+  const note = inv.toolExecutionNotifications.find((n: any) => n.descriptor?.id === 'ktrail/input-not-read');
+  assert.is(note.level, 'error');
+  assert.match(note.message.text, /trace\.txt\.gz: no such file/);
+  assert.match(note.locations[0].physicalLocation.artifactLocation.uri, /out\/trace\.txt\.gz$/);
+  // JUnit: valid, an errored test case for the input, the failing rule.
+  const xml = readFileSync(junit, 'utf8');
+  assert.is(XMLValidator.validate(xml), true);
+  assert.match(xml, /<testsuites name="ktrail gate" tests="\d+" failures="1" errors="1"/);
+  assert.match(xml, /<testcase classname="ktrail.inputs" name="[^"]*out\/trace\.txt\.gz">\s*<error message="input not read: [^"]*no such file" type="input-error">/);
+  assert.match(xml, /<testcase classname="ktrail.rules" name="lockdep\/report">\s*<failure /);
+  // Markdown: failed, the input listed, the finding.
+  const summary = readFileSync(md, 'utf8');
+  assert.match(summary, /^## ktrail gate: FAILED/);
+  assert.match(summary, /### Inputs that could not be read\n\n.*\n\n- .*trace\.txt\.gz: no such file\n/);
+  assert.match(summary, /\| lockdep\/report \| error \| 1 \| 0 \| 0 \| 1 \|/);
+
+  // --json: the input errors, exit_code 2 (it wins over the 1 of the gating finding), passed false.
+  const j = json(gate(WITH_SPLAT, missing, '--json'));
+  assert.equal(j.input_errors, [{path: missing, message: `${missing}: no such file`}]);
+  assert.is(j.exit_code, 2);
+  assert.is(j.passed, false);
+  assert.ok(j.counts.gating > 0);
+  // Without findings the input alone fails the gate, with 2.
+  const clean = gate(DMESG, missing);
+  assert.is(clean.code, 2);
+  assert.match(clean.stdout, /^ktrail gate FAILED \(fail-on error\): 1 input not read, 0 gating/m);
+});
+
+test('a LOG that is binary or of no known format is handled like a missing one; --update-baseline then leaves the baseline as it was', () => {
+  const bin = path.join(tmp, 'not-a-log.bin');
+  writeFileSync(bin, Buffer.from(Array.from({length: 4096}, (_, i) => (i * 7) % 256)));
+  const baseline = path.join(tmp, 'kept.yml');
+  writeFileSync(baseline, 'version: 1\nentries: []\n');
+  const r = gate(WITH_SPLAT, bin, '--baseline', baseline, '--update-baseline', '--json');
+  assert.is(r.code, 2, r.stderr);
+  const j = json(r);
+  assert.is(j.input_errors.length, 1);
+  assert.match(j.input_errors[0].message, /not-a-log\.bin is a binary file/);
+  assert.is(lockdepFindings(j)[0].status, 'new');
+  assert.is(j.baseline_update, null);
+  assert.is(j.baseline_not_updated, '1 input could not be read');
+  assert.is(readFileSync(baseline, 'utf8'), 'version: 1\nentries: []\n');
+  // `ktrail ingest` keeps ending at the first bad input.
+  const db = path.join(tmp, 'ingest-bad.duckdb');
+  const ing = spawnSync(process.execPath, ['bin/run.js', 'ingest', bin, DMESG, '--db', db], {encoding: 'utf8'});
+  assert.is(ing.status, 2);
+  assert.match(ing.stderr, /^ktrail: .*not-a-log\.bin is a binary file/);
+});
+
+test('a trace/lost-events entry is unverified, not fixed, on a run with no trace, and --update-baseline keeps it', () => {
+  const baseline = path.join(tmp, 'lost.yml');
+  rmSync(baseline, {force: true});
+  assert.is(gate(TRACE, '--baseline', baseline, '--update-baseline').code, 0);
+  const entry = YAML.parse(readFileSync(baseline, 'utf8')).entries.find((e: any) => e.rule === 'trace/lost-events');
+  assert.ok(entry, 'the lost-events finding is in the baseline');
+  const dmesgOnly = json(gate(DMESG, '--baseline', baseline, '--update-baseline', '--json'));
+  const outcome = dmesgOnly.baseline.outcomes.find((o: any) => o.entry.fingerprint === entry.fingerprint);
+  assert.is(outcome.status, 'unverified');
+  assert.match(outcome.reason, /not-evaluated: not a trace/);
+  assert.is(dmesgOnly.baseline_update.removed, 0);
+  assert.ok(readFileSync(baseline, 'utf8').includes(entry.fingerprint));
+  // The next trace run still knows the lost events.
+  const again = json(gate(TRACE, '--baseline', baseline, '--json'));
+  assert.is(again.counts.new, 0);
 });
 
 test('update-baseline keeps owner/comment/expires of entries that still occur (JSON baseline)', () => {

@@ -281,12 +281,56 @@ test('--format perfetto: one source as a Chrome JSON trace: CPU slices, invalida
 
   const two = trace(2);
   assert.ok(gaps > 0n);
-  assert.is(two.filter((e) => e.cat === 'gap').length, Number(gaps));
-  assert.match(two.find((e) => e.cat === 'gap')!.name, /^CPU \d+: \d+ events lost$/);
+  const CPUS = 100_000_001;
+  const KTRAIL = 100_000_002;
+  assert.is(two.filter((e) => e.cat === 'gap' && e.pid === KTRAIL).length, Number(gaps));
+  assert.match(two.find((e) => e.cat === 'gap' && e.pid === KTRAIL)!.name, /^CPU \d+: \d+ events lost$/);
+  // Each gap is on its CPU's track too, and no CPU slice runs across a gap of its CPU: what ran after the gap is
+  // unknown (cap3's `capture.sh 4190` ran straight across `CPU:0 [LOST 30346 EVENTS]`, and the next switch on
+  // CPU 0 switched out swapper/0).
+  const cpuGaps = two.filter((e) => e.cat === 'gap' && e.pid === CPUS);
+  assert.is(cpuGaps.length, Number(gaps));
+  assert.ok(cpuGaps.some((g) => g.tid === 0 && g.name === 'CPU:0 30346 events lost'), JSON.stringify(cpuGaps));
+  const cpuSlices = two.filter((e) => e.cat === 'sched' && e.ph === 'X') as (Ev & {args: {ended_by?: string}})[];
+  assert.ok(cpuSlices.length > 0);
+  for (const g of cpuGaps) {
+    for (const sl of cpuSlices) assert.ok(!(sl.tid === g.tid && sl.ts! < g.ts! && g.ts! < sl.ts! + sl.dur!), `${JSON.stringify(sl)} runs across ${JSON.stringify(g)}`);
+  }
+  const ended = cpuSlices.find((sl) => sl.name === 'capture.sh 4190' && sl.tid === 0 && sl.args.ended_by);
+  assert.ok(ended, 'the slice ends at the gap');
+  assert.match(ended!.args.ended_by!, /^lost events at line 337 \(30346 events lost\)/);
 
   const three = ktrail('export', '--db', db, '--format', 'perfetto', '--source', '3', '--out', path.join(tmp, 'p3.json'), '--json');
   assert.is(three.code, 0, three.err);
   assert.ok(JSON.parse(three.out).by_kind.report > 0, 'the kernel log\'s OOM reports are instants');
+});
+
+test('--format perfetto: a gap that names no CPU ([LOST EVENTS] of trace-cmd) ends the slice on every CPU and is on every CPU track', () => {
+  const sw = (task: string, pid: number, cpu: number, t: string, next: string, nextPid: number) =>
+    `${`${task}-${pid}`.padStart(16)}     [00${cpu}] d..2.   ${t}: sched_switch: prev_comm=${task} prev_pid=${pid} prev_prio=120 prev_state=S ==> next_comm=${next} next_pid=${nextPid} next_prio=120`;
+  const file = path.join(tmp, 'lost-no-cpu.txt');
+  fs.writeFileSync(file, [
+    sw('bash', 100, 0, '100.000100', 'a', 200),
+    sw('bash', 101, 1, '100.000200', 'b', 300),
+    '[LOST EVENTS]',
+    sw('x', 400, 0, '100.000900', 'c', 500),
+    sw('y', 600, 1, '100.001000', 'd', 700),
+    sw('c', 500, 0, '100.001100', 'e', 800),
+  ].join('\n') + '\n');
+  const db = ingest('lost-no-cpu.duckdb', file);
+  const out = path.join(tmp, 'lost-no-cpu.json');
+  const r = ktrail('export', '--db', db, '--format', 'perfetto', '--out', out);
+  assert.is(r.code, 0, r.err);
+  type Ev = {ph: string; cat?: string; name: string; ts?: number; dur?: number; pid: number; tid: number; args?: Record<string, unknown>};
+  const events = (JSON.parse(fs.readFileSync(out, 'utf8')).traceEvents as Ev[]).filter((e) => e.ph !== 'M');
+  const slices = events.filter((e) => e.cat === 'sched').map((e) => [e.name, e.tid, e.ts, e.dur, e.args?.ended_by ?? null]);
+  // The gap is shown at the last event before it (100.000200): a and b end there; c (after the gap, both ends seen) is whole.
+  assert.equal(slices.sort(), [
+    ['a 200', 0, 100000100, 100, 'lost events at line 3 (events lost): what ran after is unknown'],
+    ['b 300', 1, 100000200, 0, 'lost events at line 3 (events lost): what ran after is unknown'],
+    ['c 500', 0, 100000900, 200, null],
+  ].sort());
+  assert.equal(events.filter((e) => e.cat === 'gap' && e.pid === 100_000_001).map((e) => [e.tid, e.name, e.ts]), [[0, 'events lost', 100000200], [1, 'events lost', 100000200]]);
 });
 
 test('--format perfetto --functions: a slice per function_graph call that returned, an instant for one that had not', async () => {

@@ -46,4 +46,15 @@ test('the fingerprint does not depend on how many events were lost', async () =>
   assert.match(b.findings[0]!.title, /^lost trace events: 1771827 events lost$/);
 });
 
+// A kernel log holds no trace events, so it cannot show that some were lost: a dmesg-only run must not count as
+// having looked (a gate called the baseline entry of a lossy trace "fixed" on such a run and dropped it).
+test('coverage: evaluated on a trace, not evaluated (with a reason) on a kernel log', async () => {
+  const r = await checkFiles(['samples/rules/trace/lost-events/negative/tracefs-trace.txt', 'samples/demo/dmesg.txt'], {ruleIds: ['trace/lost-events']});
+  const bySource = new Map(r.sources.map((s) => [s.path, s.source_id]));
+  const cov = (p: string) => r.coverage.find((c) => c.source_id === bySource.get(p))!;
+  assert.is(cov('samples/rules/trace/lost-events/negative/tracefs-trace.txt').status, 'evaluated');
+  assert.is(cov('samples/demo/dmesg.txt').status, 'not-evaluated');
+  assert.match(cov('samples/demo/dmesg.txt').reason, /not a trace \(read as dmesg\): a kernel log cannot show lost trace events/);
+});
+
 test.run();
