@@ -12,7 +12,7 @@ import {LineEngine, type EngineSummary} from './engine.js';
 import {createProgress, type Progress} from './progress.js';
 import {openRaw, READ_CHUNK, type RawInput} from './reader.js';
 import {isTraceDat, looksBinary, SNIFF_BYTES, unsupportedContainer} from './sniff.js';
-import {spoolToFile, traceCmdReport} from './tracedat.js';
+import {spoolToFile, traceCmdReport, traceDatProbeSymbols} from './tracedat.js';
 import type {FromWorker, ToWorker, WorkerInit} from './worker.js';
 import {ChunkLoader, makeChunkDir, type Chunk} from './writer.js';
 import {mark} from './timings.js';
@@ -175,6 +175,8 @@ interface LineSource {
   plainFile: string | null;
   /** The text's blocks may be moved to the worker (RawInput.ownsChunks). */
   ownsChunks: boolean;
+  /** The trace.dat the text is trace-cmd's report of (the input, or ktrail's copy of it), else null. */
+  traceDat: string | null;
 }
 
 async function openLineSource(path: string, opts: IngestOptions, formats: readonly Format[]): Promise<LineSource> {
@@ -229,6 +231,7 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
       cleanup,
       plainFile: null,
       ownsChunks: false,
+      traceDat: file,
     };
   }
   const container = unsupportedContainer(headBytes);
@@ -261,6 +264,7 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
     cleanup: () => {},
     plainFile: raw.plainFile,
     ownsChunks: raw.ownsChunks,
+    traceDat: null,
   };
 }
 
@@ -659,6 +663,12 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
     for (const [k, v] of Object.entries(sum.stats)) if (v) input[k] = v;
     const interrupted = opts.interrupt?.ended(path) === true;
     if (interrupted) input.interrupted = true;
+    if (src.traceDat !== null) {
+      // Facts of the trace.dat the report does not print: the symbols of its probe heads' kernel addresses.
+      const named = await traceDatProbeSymbols(db, sourceId, src.traceDat, path);
+      if (named) input.kallsyms_probe_symbols = named;
+      mark('kallsyms of probe heads');
+    }
     const meta = {...(toJsonValue(sum.meta) as Record<string, unknown>), input};
     const fmt = formats.find((f) => f.id === sum.format)!;
     await db.run(
