@@ -136,6 +136,33 @@ function bareProbe(first: string, returned: string | undefined, eventName: strin
   return {kind: 'entry', type, symbol: addr, offset: null, caller: null, args};
 }
 
+/** The function and kind of a probe event ktrail defines (src/probes/catalog.ts), by event name. */
+export type OwnProbes = ReadonlyMap<string, {symbol: string; kind: 'entry' | 'return'}>;
+
+/**
+ * Names the function of a kernel probe whose head was a bare address (trace-cmd's, see bareProbe):
+ * `symbols` maps addresses (`0xffffffff81663760`) to `sym+0xoff/0xsize`, from the kallsyms of the
+ * trace.dat that recorded it; without an entry there, a probe event named as one of ktrail's own
+ * (`mmu_inv_start`: trace-cmd prints the event's name without its `ktrail` group) of the same kind takes
+ * the function of ktrail's definition (for gup_lockless: gup_fast, which lockless_pages_from_mm was
+ * before 6.9; the rules read both alike), its offset unknown (NULL) and a return's caller kept as the
+ * address.
+ * Anything else keeps the address as its symbol. A return probe's caller is named from `symbols` too.
+ */
+export function nameKernelProbe(p: ProbeCall, eventName: string, symbols: ReadonlyMap<string, string> | undefined, own: OwnProbes): ProbeCall {
+  if (p.type !== 'kprobe' && p.type !== 'kretprobe' && p.type !== 'fprobe' && p.type !== 'fexit') return p;
+  if (!HEX_ADDR.test(p.symbol)) return p;
+  const at = symbols?.get(p.symbol);
+  const caller = p.caller !== null ? (symbols?.get(p.caller) ?? p.caller) : null;
+  if (at) {
+    const so = SYM_OFF.exec(at);
+    if (so) return {...p, symbol: so[1]!, offset: p.kind === 'entry' ? BigInt('0x' + so[2]!) : null, caller};
+  }
+  const def = own.get(eventName);
+  if (def && def.kind === p.kind) return {...p, symbol: def.symbol, offset: null, caller};
+  return {...p, caller};
+}
+
 function stripOffset(s: string): string {
   const so = SYM_OFF.exec(s);
   return so ? so[1]! : s;

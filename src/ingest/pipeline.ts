@@ -13,7 +13,7 @@ import {LineEngine, type EngineSummary} from './engine.js';
 import {createProgress, type Progress} from './progress.js';
 import {openRaw, READ_CHUNK, type GzipTrailing, type RawInput} from './reader.js';
 import {isTraceDat, looksBinary, SNIFF_BYTES, unsupportedContainer} from './sniff.js';
-import {spoolToFile, traceCmdReport} from './tracedat.js';
+import {spoolToFile, traceCmdReport, traceDatProbeSymbols} from './tracedat.js';
 import type {FromWorker, ToWorker, WorkerInit} from './worker.js';
 import {ChunkLoader, makeChunkDir, type Chunk} from './writer.js';
 import {mark} from './timings.js';
@@ -184,6 +184,8 @@ interface LineSource {
   ownsChunks: boolean;
   /** Bytes after the last gzip member, once the text has been read (RawInput.gzipTrailing). */
   gzipTrailing: () => GzipTrailing | null;
+  /** The trace.dat the text is trace-cmd's report of (the input, or ktrail's copy of it), else null. */
+  traceDat: string | null;
 }
 
 async function openLineSource(path: string, opts: IngestOptions, formats: readonly Format[]): Promise<LineSource> {
@@ -239,6 +241,7 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
       plainFile: null,
       ownsChunks: false,
       gzipTrailing: raw.gzipTrailing,
+      traceDat: file,
     };
   }
   const container = unsupportedContainer(headBytes);
@@ -272,6 +275,7 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
     plainFile: raw.plainFile,
     ownsChunks: raw.ownsChunks,
     gzipTrailing: raw.gzipTrailing,
+    traceDat: null,
   };
 }
 
@@ -688,6 +692,12 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
     if (trailing) {
       input.gzip_trailing_bytes = trailing.bytes;
       if (trailing.zeros) input.gzip_trailing_zeros = true;
+    }
+    if (src.traceDat !== null) {
+      // Facts of the trace.dat the report does not print: the symbols of its probe heads' kernel addresses.
+      const named = await traceDatProbeSymbols(db, sourceId, src.traceDat, path);
+      if (named) input.kallsyms_probe_symbols = named;
+      mark('kallsyms of probe heads');
     }
     const meta = {...(toJsonValue(sum.meta) as Record<string, unknown>), input};
     const fmt = formats.find((f) => f.id === sum.format)!;

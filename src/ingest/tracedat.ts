@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {UserError} from '../errors.js';
+import {resolveAddresses} from '../ftrace/kallsyms.js';
+import type {Db} from '../store/db.js';
 import {makeTrackedTempDir} from '../temp-dirs.js';
 
 /**
@@ -70,4 +72,54 @@ export async function* traceCmdReport(file: string, shownPath: string): AsyncGen
   if (printed === 0) {
     throw new UserError(`trace-cmd report printed nothing for ${shownPath}: the trace.dat is truncated or corrupt${said ? ` (${said})` : ''}; nothing was ingested from it`);
   }
+}
+
+/**
+ * The kernel addresses the probe heads of a source print bare (trace-cmd's `(ffffffff81663760)`,
+ * `(func <- ret)`: see bareProbe in src/ftrace/args.ts), lower case, each once. Only bodies that open
+ * with `(` are looked at.
+ */
+export async function bareKernelProbeAddresses(db: Db, sourceId: number): Promise<string[]> {
+  const rows = await db.all<{a: string}>(
+    `WITH h AS (
+       SELECT regexp_extract(body, '^\\(([0-9a-fA-F]{16})(?: <- ([0-9a-fA-F]{16}))?\\)(?:\\s|$)', ['f', 'r']) AS h
+         FROM events WHERE source_id = $1 AND starts_with(body, '('))
+     SELECT DISTINCT lower(a) AS a FROM (SELECT h.f AS a FROM h UNION ALL SELECT h.r FROM h)
+      WHERE length(a) = 16 AND lower(a) >= '8000000000000000' ORDER BY a`,
+    [sourceId],
+  );
+  return rows.map((r) => r.a);
+}
+
+/**
+ * For a trace.dat's source: the symbols (`sym+0xoff/0xsize`, by `0x` address) of the kernel addresses its
+ * probe heads print, from the kallsyms the trace.dat carries (`trace-cmd dump --kallsyms`); only those,
+ * not the whole listing. Null when no head prints a kernel address (trace-cmd is then not run again).
+ * Run inside the source's transaction, after its events are loaded.
+ */
+export async function traceDatProbeSymbols(db: Db, sourceId: number, file: string, shownPath: string): Promise<Record<string, string> | null> {
+  const addresses = await bareKernelProbeAddresses(db, sourceId);
+  if (addresses.length === 0) return null;
+  const bin = process.env.KTRAIL_TRACE_CMD ?? 'trace-cmd';
+  const child = spawn(bin, ['dump', '--kallsyms', '-i', file], {stdio: ['ignore', 'pipe', 'pipe']});
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    if (stderr.length < 4096) stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  const chunks: Buffer[] = [];
+  for await (const b of child.stdout as AsyncIterable<Buffer>) chunks.push(b);
+  const listing = Buffer.concat(chunks).toString('utf8').split('\n');
+  const code = await exited.catch((err: Error) => {
+    throw new UserError(`trace-cmd dump --kallsyms failed on ${shownPath}: ${err.message}`);
+  });
+  if (code !== 0) {
+    const said = stderr.split('\n').map((l) => l.trim()).find((l) => l);
+    throw new UserError(`trace-cmd dump --kallsyms failed on ${shownPath}: ${said ?? `exit code ${code}`}`);
+  }
+  return Object.fromEntries(resolveAddresses(listing, addresses));
 }

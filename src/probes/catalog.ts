@@ -2,7 +2,9 @@
  * The probes and tracepoints the mm rules read, declared as data (DESIGN §6).
  * `ktrail probes` renders them per architecture; the projectors recognise
  * probe events by the probed symbol, so the names below (`ktrail/...`) are
- * only suggestions and any user-chosen name works.
+ * only suggestions and any user-chosen name works, except in a saved
+ * `trace-cmd report`: it prints a kprobe's address, not its symbol, and
+ * probe_calls names the function by these event names (nameKernelProbe).
  */
 
 export type Arch = 'x86_64' | 'arm64';

@@ -1,4 +1,5 @@
-import {parseProbeBody} from '../ftrace/args.js';
+import {nameKernelProbe, parseProbeBody, type OwnProbes} from '../ftrace/args.js';
+import {PROBES} from '../probes/catalog.js';
 import {parseFuncgraphBody} from '../ingest/ftrace/funcgraph.js';
 import type {Db} from '../store/db.js';
 import type {EventHead} from '../store/eventlog.js';
@@ -161,16 +162,16 @@ export const syscalls = defineTable({
 export const probeCalls = defineTable({
   name: 'probe_calls',
   kind: 'projection',
-  doc: 'Dynamic events (kprobe, kretprobe, fprobe, uprobe, eprobe, tprobe), recognised by the probed symbol in the body, not by the probe name.',
+  doc: 'Dynamic events (kprobe, kretprobe, fprobe, uprobe, eprobe, tprobe), recognised by the probed symbol in the body, not by the probe name (except a kprobe head trace-cmd printed as an address in a saved report: ktrail\'s own probe names give its symbol, see `symbol`).',
   columns: at([
     {name: 'tgid', type: 'INTEGER', doc: 'events.tgid.'},
     {name: 'comm', type: 'VARCHAR', doc: 'Task.'},
     {name: 'event', type: 'VARCHAR', doc: 'Probe name as printed (the user chose it).'},
     {name: 'kind', type: 'VARCHAR', doc: '`entry` or `return`.'},
     {name: 'probe_type', type: 'VARCHAR', doc: 'kprobe|kretprobe|fprobe|fexit|uprobe|uretprobe|eprobe|tprobe (fprobe vs kprobe from the default `__entry`/`__exit` name suffix).'},
-    {name: 'symbol', type: 'VARCHAR', doc: 'Probed function (uprobes: address; eprobes: `system.event`; tprobes: tracepoint).'},
-    {name: 'offset', type: 'BIGINT', doc: 'Entry probes: offset inside symbol (NULL for tprobes: theirs is inside the __probestub_ function)'},
-    {name: 'caller', type: 'VARCHAR', doc: 'Return probes: where the function returned to (`caller+0x1b/0x1d`).'},
+    {name: 'symbol', type: 'VARCHAR', doc: 'Probed function (uprobes: address; eprobes: `system.event`; tprobes: tracepoint). A kprobe\'s bare address as trace-cmd prints it is named from the trace.dat\'s kallsyms (sources.meta.input.kallsyms_probe_symbols) or, for ktrail\'s own probe events, from their definition; otherwise it stays the address (`0xffffffff81663760`).'},
+    {name: 'offset', type: 'BIGINT', doc: 'Entry probes: offset inside symbol (NULL for tprobes: theirs is inside the __probestub_ function; NULL for a trace-cmd head named by ktrail\'s probe definition)'},
+    {name: 'caller', type: 'VARCHAR', doc: 'Return probes: where the function returned to (`caller+0x1b/0x1d`; an address, `0xffffffff815e9bf5`, when trace-cmd printed it and no kallsyms named it).'},
     {name: 'args', type: 'JSON', doc: 'Fetched arguments, name → value as printed (e.g. `mm`, `start`, `$retval`).'},
   ]),
 });
@@ -435,7 +436,28 @@ interface EventRow extends EventHead {
   body: string;
 }
 
+/** ktrail's own probe events (`ktrail probes`): the function each probes, by event name. */
+const OWN_PROBES: OwnProbes = new Map(PROBES.map((p) => [p.event, {symbol: p.symbol, kind: p.kind}]));
+
+/**
+ * The symbols a trace.dat's kallsyms gives the kernel addresses its probe heads print, per source
+ * (sources.meta.input.kallsyms_probe_symbols, recorded at ingest: see src/ingest/tracedat.ts).
+ */
+async function kallsymsProbeSymbols(db: Db): Promise<Map<number, Map<string, string>>> {
+  const rows = await db.all<{source_id: number; m: string}>(
+    `SELECT source_id, m FROM (SELECT source_id, CAST(json_extract(meta, '$.input.kallsyms_probe_symbols') AS VARCHAR) AS m FROM sources) WHERE m IS NOT NULL`,
+  );
+  const out = new Map<number, Map<string, string>>();
+  for (const r of rows) {
+    const v = JSON.parse(r.m) as unknown;
+    if (!v || typeof v !== 'object') continue;
+    out.set(r.source_id, new Map(Object.entries(v as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string')));
+  }
+  return out;
+}
+
 async function buildProbeCalls(db: Db): Promise<void> {
+  const symbols = await kallsymsProbeSymbols(db);
   const w = await openRowWriter(db, probeCalls);
   try {
     // Only bodies that open with `(` can be probe bodies; let SQL filter first.
@@ -443,8 +465,9 @@ async function buildProbeCalls(db: Db): Promise<void> {
       `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events WHERE starts_with(body, '(') ORDER BY source_id, seq`,
     )) {
       for (const r of batch) {
-        const p = parseProbeBody(r.body, r.event);
-        if (!p) continue;
+        const parsed = parseProbeBody(r.body, r.event);
+        if (!parsed) continue;
+        const p = nameKernelProbe(parsed, r.event, symbols.get(r.source_id), OWN_PROBES);
         w.append({
           source_id: r.source_id, seq: r.seq, ts_ns: r.ts_ns, cpu: r.cpu, pid: r.pid, tgid: r.tgid, comm: r.comm, event: r.event,
           kind: p.kind, probe_type: p.type, symbol: p.symbol, offset: p.offset, caller: p.caller, args: Object.fromEntries(p.args),
@@ -534,7 +557,9 @@ export const ftraceArgs: Projector = {
   // tprobe offset NULL. 6: syscalls.nr, and raw_syscalls arguments (name NULL instead of `NR n`).
   // 7: bodies printed with options/fields (`pid=0x26a2 (9890)`) in every SQL-built table and kvm_hva_ranges.
   // 8: probe_calls reads trace-cmd's probe heads (`(55ae37c17149)`, `(func <- ret)`, function first).
-  version: 8,
+  // 9: a trace-cmd kernel probe head names its function from the trace.dat's kallsyms, or from ktrail's own
+  // probe definition by event name.
+  version: 9,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],

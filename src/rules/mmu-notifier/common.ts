@@ -224,7 +224,7 @@ export const EAGAIN = -11;
 /**
  * The function a probed call returned to, from its return probe's line
  * (`(__oom_reap_task_mm+0x9c/0x170 <- __mmu_notifier_invalidate_range_start)`):
- * `__oom_reap_task_mm`, or null when the return was not captured. It names
+ * `__oom_reap_task_mm`, or null when the return was not captured or its caller is an address. It names
  * the code path in a finding's fingerprint: the same bug from another caller
  * (another driver, the OOM reaper vs process_mrelease) is another issue, the
  * same caller in another task or run is the same one.
@@ -232,6 +232,7 @@ export const EAGAIN = -11;
 export async function returnCaller(db: Db, sourceId: number, returnSeq: bigint | null): Promise<string | null> {
   if (returnSeq === null) return null;
   const r = await db.one<{caller: string | null}>('SELECT caller FROM probe_calls WHERE source_id = $1 AND seq = $2 AND kind = $3', [sourceId, returnSeq, 'return']);
-  const fn = r?.caller ? /^[A-Za-z0-9_.$]+/.exec(r.caller)?.[0] : undefined;
+  // An address (`0xffffffff815e9bf5`: a trace-cmd report's return head, which no kallsyms named) names no function.
+  const fn = r?.caller && !/^0x[0-9a-fA-F]+$/.test(r.caller) ? /^[A-Za-z0-9_.$]+/.exec(r.caller)?.[0] : undefined;
   return fn ?? null;
 }
