@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import type {InputInterrupt} from '../cli/interrupts.js';
-import {UserError} from '../errors.js';
+import {UserError, isUserError} from '../errors.js';
 import {toJsonValue} from '../output/render.js';
 import {sanitizeForTerminal} from '../output/sanitize.js';
 import type {Db} from '../store/db.js';
@@ -695,8 +695,18 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
     }
     if (src.traceDat !== null) {
       // Facts of the trace.dat the report does not print: the symbols of its probe heads' kernel addresses.
-      const named = await traceDatProbeSymbols(db, sourceId, src.traceDat, path);
-      if (named) input.kallsyms_probe_symbols = named;
+      // A trace-cmd that cannot dump the table (one without `dump --kallsyms`, a file without the section)
+      // leaves the probes named by address, as a saved report would: the events are still the trace's facts.
+      try {
+        const named = await traceDatProbeSymbols(db, sourceId, src.traceDat, path);
+        if (named) input.kallsyms_probe_symbols = named;
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        input.kallsyms_error = err.message;
+        (opts.warn ?? ((m: string) => process.stderr.write(`ktrail: warning: ${sanitizeForTerminal(m)}\n`)))(
+          `${err.message}; its kernel probes keep their addresses as symbols`,
+        );
+      }
       mark('kallsyms of probe heads');
     }
     const meta = {...(toJsonValue(sum.meta) as Record<string, unknown>), input};
