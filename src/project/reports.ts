@@ -145,7 +145,27 @@ export async function buildReports(db: Db, pageLines = PAGE, afterSourceId: numb
     }
   };
   try {
-    for (const source of sources) if (await reportsOfSource(db, source, pageLines, write)) hungUp.push(Number(source.source_id));
+    // Sources that fit in one page, without over-long lines, are read several at a time: two statements
+    // per source (~7 ms each, whatever the source's size) made 373 logs of 30k lines in all take 5 s.
+    let batch: SourceSpan[] = [];
+    let batchLines = 0n;
+    const flush = async () => {
+      if (batch.length > 0) hungUp.push(...(await reportsOfSmallSources(db, batch, write)));
+      batch = [];
+      batchLines = 0n;
+    };
+    for (const source of sources) {
+      const span = source.hi - source.lo + 1n;
+      if (source.cut > 0n || span > BigInt(pageLines)) {
+        await flush();
+        if (await reportsOfSource(db, source, pageLines, write)) hungUp.push(Number(source.source_id));
+        continue;
+      }
+      if (batchLines + span > BigInt(pageLines)) await flush();
+      batch.push(source);
+      batchLines += span;
+    }
+    await flush();
   } finally {
     out.close();
   }
@@ -155,10 +175,90 @@ export async function buildReports(db: Db, pageLines = PAGE, afterSourceId: numb
   }
 }
 
+interface SourceSpan {
+  source_id: number;
+  lo: bigint;
+  hi: bigint;
+  format: string | null;
+  /** Its over-long lines (unparsed, line-too-long). */
+  cut: bigint;
+}
+
+/**
+ * The reports of sources whose lines fit in one page and that have no
+ * over-long line, read with two statements for all of them, each source as
+ * reportsOfSource reads it: all its lines pushed, drained, finished. The
+ * sources whose log hung up are returned.
+ */
+async function reportsOfSmallSources(db: Db, sources: SourceSpan[], write: (sourceId: number, reps: ExtractedReport[]) => void): Promise<number[]> {
+  const {ReportExtractor} = await import('../reports/extract.js');
+  const ids = sources.map((s) => Math.trunc(Number(s.source_id)));
+  const where = `source_id IN (${ids.join(', ')})`;
+  // The texts of each source come as one string (see reportsOfSource).
+  const texts = new Map<number, string[]>();
+  let oneByOne = false;
+  for (const r of await db.all<{source_id: number; n: number; t: string | null}>(
+    `SELECT source_id, count(*)::INTEGER AS n, string_agg(coalesce(text, ''), chr(10) ORDER BY seq) AS t FROM log_lines WHERE ${where} GROUP BY source_id`,
+  )) {
+    const lines = r.n > 0 ? (r.t ?? '').split('\n') : [];
+    // A line holding a newline itself: the texts are read one by one.
+    if (lines.length !== r.n) oneByOne = true;
+    texts.set(Number(r.source_id), lines);
+  }
+  const hungUp: number[] = [];
+  let at = 0;
+  let x: InstanceType<typeof ReportExtractor> | null = null;
+  let current = -1;
+  /** Finishes the source being read and every one before `sourceId` (a source without lines too). */
+  const finishUpTo = (sourceId: number) => {
+    for (; at < sources.length && ids[at]! < sourceId; at++) {
+      const id = ids[at]!;
+      const ex = current === id ? x! : new ReportExtractor();
+      write(id, ex.drain());
+      write(id, ex.finish());
+      if (ex.hangupSeen) hungUp.push(id);
+    }
+  };
+  const res = await db.result(
+    `SELECT source_id, seq, boot, ts_ns, caller, wall_time, facility${oneByOne ? ', text' : ''} FROM log_lines WHERE ${where} ORDER BY source_id, seq`,
+  );
+  let row = 0;
+  let joined: string[] = [];
+  let format: string | null = null;
+  for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+    const n = chunk.rowCount;
+    const [sids, seqs, boots, tss, callers, walls, facilities] = [0, 1, 2, 3, 4, 5, 6].map((c) => chunk.getColumnVector(c));
+    const text = oneByOne ? chunk.getColumnVector(7) : null;
+    for (let i = 0; i < n; i++) {
+      const sourceId = sids!.getItem(i) as number;
+      if (sourceId !== current) {
+        finishUpTo(sourceId);
+        x = new ReportExtractor();
+        current = sourceId;
+        row = 0;
+        joined = texts.get(sourceId) ?? [];
+        format = sources[at]!.format;
+      }
+      x!.push({
+        seq: Number(seqs!.getItem(i) as bigint),
+        boot: boots!.getItem(i) as number | null,
+        ts_ns: tss!.getItem(i) as bigint | null,
+        caller: callers!.getItem(i) as string | null,
+        wall_time: walls!.getItem(i) as string | null,
+        user: isUserSpaceLine(format, facilities!.getItem(i) as number | null),
+        text: text ? ((text.getItem(i) as string | null) ?? '') : joined[row]!,
+      });
+      row++;
+    }
+  }
+  finishUpTo(Infinity);
+  return hungUp;
+}
+
 /** One source's reports, handed to `write` as their order is settled. True when its log hung up. */
 async function reportsOfSource(
   db: Db,
-  {source_id, lo, hi, format, cut}: {source_id: number; lo: bigint; hi: bigint; format: string | null; cut: bigint},
+  {source_id, lo, hi, format, cut}: SourceSpan,
   pageLines: number,
   write: (sourceId: number, reps: ExtractedReport[]) => void,
 ): Promise<boolean> {
