@@ -263,86 +263,82 @@ async function reportsOfSource(
   write: (sourceId: number, reps: ExtractedReport[]) => void,
 ): Promise<boolean> {
   const {ReportExtractor} = await import('../reports/extract.js');
-  {
-    const sourceId = Number(source_id);
-    const x = new ReportExtractor();
-    const cutLines = cut > 0n ? await cutLineReader(db, sourceId, format) : null;
-    /** The last log line read: boot and printk prefix of the over-long lines after it. */
-    const before = {boot: null as number | null, prefixed: false};
-    // Reports are written as soon as their order is settled (drain), so memory
-    // holds one page of lines plus the open reports, whatever the log size.
-    {
-      // Pages are seq ranges (at most PAGE lines each): zone maps skip what is
-      // not in the range, where LIMIT/OFFSET-like paging rescans the rest of the log.
-      for (let from = lo; from <= hi; ) {
-        const to = from + BigInt(pageLines);
-        const range = [sourceId, from, to];
-        // The texts of a page come as one string: decoding each line's string
-        // separately costs more than the extraction itself on quiet logs.
-        const agg = await db.result(
-          `SELECT count(*)::INTEGER AS n, string_agg(coalesce(text, ''), chr(10) ORDER BY seq) AS t FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3`,
-          range,
-        );
-        const head = (await agg.fetchChunk())!;
-        const cuts = cutLines ? await cutLines.page(from, to) : [];
-        const count = head.getColumnVector(0).getItem(0) as number;
-        let joined: string[] | null = count > 0 ? (head.getColumnVector(1).getItem(0) as string).split('\n') : [];
-        // A line holding a newline itself: read this page's texts one by one.
-        if (joined.length !== count) joined = null;
-        const res = await db.result(
-          `SELECT seq, boot, ts_ns, caller, wall_time, facility${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
-          range,
-        );
-        let rows = 0;
-        let ci = 0;
-        for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
-          const n = chunk.rowCount;
-          const seqs = chunk.getColumnVector(0);
-          const boots = chunk.getColumnVector(1);
-          const tss = chunk.getColumnVector(2);
-          const callers = chunk.getColumnVector(3);
-          const walls = chunk.getColumnVector(4);
-          const facilities = chunk.getColumnVector(5);
-          const texts = joined ? null : chunk.getColumnVector(6);
-          for (let i = 0; i < n; i++) {
-            const seq = Number(seqs.getItem(i) as bigint);
-            for (; ci < cuts.length && cuts[ci]!.seq < seq; ci++) pushCut(x, cutLines!, cuts[ci]!, before);
-            const line: ReportInputLine = {
-              seq,
-              boot: boots.getItem(i) as number | null,
-              ts_ns: tss.getItem(i) as bigint | null,
-              caller: callers.getItem(i) as string | null,
-              wall_time: walls.getItem(i) as string | null,
-              user: isUserSpaceLine(format, facilities.getItem(i) as number | null),
-              text: joined ? joined[rows + i]! : ((texts!.getItem(i) as string | null) ?? ''),
-            };
-            if (cutLines) {
-              before.boot = line.boot ?? null;
-              before.prefixed = line.ts_ns !== null || line.caller !== null;
-            }
-            x.push(line);
-          }
-          rows += n;
+  const sourceId = Number(source_id);
+  const x = new ReportExtractor();
+  const cutLines = cut > 0n ? await cutLineReader(db, sourceId, format) : null;
+  /** The last log line read: boot and printk prefix of the over-long lines after it. */
+  const before = {boot: null as number | null, prefixed: false};
+  // Reports are written as soon as their order is settled (drain), so memory
+  // holds one page of lines plus the open reports, whatever the log size.
+  // Pages are seq ranges (at most PAGE lines each): zone maps skip what is
+  // not in the range, where LIMIT/OFFSET-like paging rescans the rest of the log.
+  for (let from = lo; from <= hi; ) {
+    const to = from + BigInt(pageLines);
+    const range = [sourceId, from, to];
+    // The texts of a page come as one string: decoding each line's string
+    // separately costs more than the extraction itself on quiet logs.
+    const agg = await db.result(
+      `SELECT count(*)::INTEGER AS n, string_agg(coalesce(text, ''), chr(10) ORDER BY seq) AS t FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3`,
+      range,
+    );
+    const head = (await agg.fetchChunk())!;
+    const cuts = cutLines ? await cutLines.page(from, to) : [];
+    const count = head.getColumnVector(0).getItem(0) as number;
+    let joined: string[] | null = count > 0 ? (head.getColumnVector(1).getItem(0) as string).split('\n') : [];
+    // A line holding a newline itself: read this page's texts one by one.
+    if (joined.length !== count) joined = null;
+    const res = await db.result(
+      `SELECT seq, boot, ts_ns, caller, wall_time, facility${joined ? '' : ', text'} FROM log_lines WHERE source_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+      range,
+    );
+    let rows = 0;
+    let ci = 0;
+    for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+      const n = chunk.rowCount;
+      const seqs = chunk.getColumnVector(0);
+      const boots = chunk.getColumnVector(1);
+      const tss = chunk.getColumnVector(2);
+      const callers = chunk.getColumnVector(3);
+      const walls = chunk.getColumnVector(4);
+      const facilities = chunk.getColumnVector(5);
+      const texts = joined ? null : chunk.getColumnVector(6);
+      for (let i = 0; i < n; i++) {
+        const seq = Number(seqs.getItem(i) as bigint);
+        for (; ci < cuts.length && cuts[ci]!.seq < seq; ci++) pushCut(x, cutLines!, cuts[ci]!, before);
+        const line: ReportInputLine = {
+          seq,
+          boot: boots.getItem(i) as number | null,
+          ts_ns: tss.getItem(i) as bigint | null,
+          caller: callers.getItem(i) as string | null,
+          wall_time: walls.getItem(i) as string | null,
+          user: isUserSpaceLine(format, facilities.getItem(i) as number | null),
+          text: joined ? joined[rows + i]! : ((texts!.getItem(i) as string | null) ?? ''),
+        };
+        if (cutLines) {
+          before.boot = line.boot ?? null;
+          before.prefixed = line.ts_ns !== null || line.caller !== null;
         }
-        for (; ci < cuts.length; ci++) pushCut(x, cutLines!, cuts[ci]!, before);
-        write(sourceId, x.drain());
-        from = to;
-        if (rows === 0 && cuts.length === 0 && from <= hi) {
-          // A gap in seq (lines that are events, not log lines): jump to the next log line (or over-long line).
-          const next = await db.one<{seq: bigint | null}>(
-            `SELECT min(seq) AS seq FROM (
-               SELECT seq FROM log_lines WHERE source_id = $1 AND seq >= $2
-               ${cutLines ? `UNION ALL SELECT seq FROM unparsed WHERE source_id = $1 AND seq >= $2 AND reason = '${LINE_TOO_LONG}'` : ''})`,
-            [sourceId, from],
-          );
-          if (next?.seq === null || next?.seq === undefined) break;
-          from = next.seq;
-        }
+        x.push(line);
       }
-      write(sourceId, x.finish());
+      rows += n;
     }
-    return x.hangupSeen;
+    for (; ci < cuts.length; ci++) pushCut(x, cutLines!, cuts[ci]!, before);
+    write(sourceId, x.drain());
+    from = to;
+    if (rows === 0 && cuts.length === 0 && from <= hi) {
+      // A gap in seq (lines that are events, not log lines): jump to the next log line (or over-long line).
+      const next = await db.one<{seq: bigint | null}>(
+        `SELECT min(seq) AS seq FROM (
+           SELECT seq FROM log_lines WHERE source_id = $1 AND seq >= $2
+           ${cutLines ? `UNION ALL SELECT seq FROM unparsed WHERE source_id = $1 AND seq >= $2 AND reason = '${LINE_TOO_LONG}'` : ''})`,
+        [sourceId, from],
+      );
+      if (next?.seq === null || next?.seq === undefined) break;
+      from = next.seq;
+    }
   }
+  write(sourceId, x.finish());
+  return x.hangupSeen;
 }
 
 function pushCut(x: ReportExtractor, reader: CutLines, c: {seq: number; head: string}, before: {boot: number | null; prefixed: boolean}): void {

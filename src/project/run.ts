@@ -158,9 +158,10 @@ async function buildProjections(db: Db, stale: readonly Stale[], key: string): P
  * Make sure the named projections (and what they depend on) are built and
  * current: a projection is rebuilt when it was never built, its version
  * changed, a table of it is missing, the set of sources changed since it was
- * built, or a dependency was rebuilt now. A projection whose inputs have no
- * row is built by creating its (empty) tables and recorded as built all the
- * same.
+ * built, or a dependency was rebuilt now. When sources were only added since
+ * its build, a projector with `append` appends the new sources' rows
+ * instead (see appendAfter). A projection whose inputs have no row is built
+ * by creating its (empty) tables and recorded as built all the same.
  */
 export async function ensureProjections(db: Db, names: string[]): Promise<void> {
   if (names.length === 0) return;
