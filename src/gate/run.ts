@@ -122,12 +122,13 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       }
     }
     if (ingested.length === 0 && db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
-    // A --db that holds earlier runs: the rules see every source, the gate judges this run's (a duplicate
-    // input counts as its existing source). Earlier runs' findings stay in the findings table.
+    // A --db that holds earlier runs: the rules evaluate this run's sources only (a duplicate input counts as
+    // its existing source), the time a gate takes does not grow with the runs kept. Earlier runs' findings and
+    // coverage stay in their tables as their own runs left them.
     const thisRun = new Set(ingested.map((r) => r.source_id));
     // test_results (for the test spans below) is built with the projections the rules need: one pass over the state.
     // An in-memory store is thrown away: its findings and coverage tables would never be read.
-    const all = await runRules(db, {ruleOptions, projections: ['test_results'], storeResults: opts.db !== ':memory:'});
+    const all = await runRules(db, {ruleOptions, projections: ['test_results'], storeResults: opts.db !== ':memory:', sourceIds: thisRun});
     const run = {
       findings: all.findings.filter((f) => thisRun.has(f.source_id)),
       coverage: all.coverage.filter((c) => thisRun.has(c.source_id)),

@@ -103,20 +103,27 @@ class RowPresence {
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
+/** A projection to build: all of it, or (`after` set) only the rows of the sources after source `after`. */
+interface Stale {
+  p: Projector;
+  after: number | null;
+}
+
 /**
  * Build `stale` (in dependency order) from the event log whose sources key
- * is `key`. Their tables are dropped and created anew first, all in one
- * transaction that also forgets them in projection_state: a process killed
- * during the builds leaves them unrecorded, so the next command builds them
- * again. What was built is recorded at the end with one statement, also
- * when a build failed (its error is the one thrown).
+ * is `key`. The tables of those built in full are dropped and created anew
+ * first, all in one transaction that also forgets every one of them in
+ * projection_state: a process killed during the builds (or appends) leaves
+ * them unrecorded, so the next command builds them again in full. What was
+ * built is recorded at the end with one statement, also when a build failed
+ * (its error is the one thrown).
  */
-async function buildProjections(db: Db, stale: readonly Projector[], key: string): Promise<void> {
+async function buildProjections(db: Db, stale: readonly Stale[], key: string): Promise<void> {
   if (stale.length === 0) return;
   const state = `"${projectionStateTable.name}"`;
   await db.replaceTables(
-    stale.flatMap((p) => p.tables),
-    [`DELETE FROM ${state} WHERE name IN (${stale.map((p) => quote(p.name)).join(', ')})`],
+    stale.filter((s) => s.after === null).flatMap((s) => s.p.tables),
+    [`DELETE FROM ${state} WHERE name IN (${stale.map((s) => quote(s.p.name)).join(', ')})`],
   );
   const rows = new RowPresence(db);
   const built: Projector[] = [];
@@ -125,14 +132,19 @@ async function buildProjections(db: Db, stale: readonly Projector[], key: string
     await db.run(`INSERT INTO ${state} VALUES ${built.map((p) => `(${quote(p.name)}, ${Math.trunc(p.version)}, ${quote(key)})`).join(', ')}`);
   };
   try {
-    for (const p of stale) {
+    for (const {p, after} of stale) {
       const skip = !(await rows.any(p.inputs));
-      if (!skip) {
+      if (!skip && after !== null) {
+        mark(`projection ${p.name} appending sources after ${after}`);
+        await p.append!(db, after);
+        mark(`projection ${p.name} appended`);
+      } else if (!skip) {
         mark(`projection ${p.name} building`);
         await p.build(db);
         mark(`projection ${p.name} built`);
       }
-      rows.built(p, skip);
+      // Appended tables kept their rows: whether they have any is not known.
+      rows.built(p, skip && after === null);
       built.push(p);
     }
   } catch (err) {
@@ -146,9 +158,10 @@ async function buildProjections(db: Db, stale: readonly Projector[], key: string
  * Make sure the named projections (and what they depend on) are built and
  * current: a projection is rebuilt when it was never built, its version
  * changed, a table of it is missing, the set of sources changed since it was
- * built, or a dependency was rebuilt now. A projection whose inputs have no
- * row is built by creating its (empty) tables and recorded as built all the
- * same.
+ * built, or a dependency was rebuilt now. When sources were only added since
+ * its build, a projector with `append` appends the new sources' rows
+ * instead (see appendAfter). A projection whose inputs have no row is built
+ * by creating its (empty) tables and recorded as built all the same.
  */
 export async function ensureProjections(db: Db, names: string[]): Promise<void> {
   if (names.length === 0) return;
@@ -163,19 +176,49 @@ export async function ensureProjections(db: Db, names: string[]): Promise<void> 
  * works on a database opened read-only.
  */
 export async function staleProjections(db: Db, names: string[]): Promise<string[]> {
-  return (await findStale(db, names)).stale.map((p) => p.name);
+  return (await findStale(db, names)).stale.map((s) => s.p.name);
 }
 
-async function findStale(db: Db, names: string[]): Promise<{key: string; stale: Projector[]}> {
+/** `count:max` and the rest (the mapping's hash) of a sources key. */
+const KEY = /^(\d+):(\d+)(.*)$/s;
+
+/**
+ * The source after which a projection built under sources key `was` may be
+ * brought up to `now` by appending: the sources it was built from are all
+ * still there (as many sources up to its highest one as it was built from;
+ * source ids only grow, so every other source came later) and the mapping
+ * is the same. Null when it must be built in full.
+ */
+async function appendAfter(db: Db, was: string, now: string, counted: Map<number, number>): Promise<number | null> {
+  const a = KEY.exec(was);
+  const b = KEY.exec(now);
+  if (!a || !b || a[3] !== b[3]) return null;
+  const n = Number(a[1]);
+  const max = Number(a[2]);
+  if (max > Number(b[2]) || n > Number(b[1])) return null;
+  if (!counted.has(max)) {
+    const row = await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources WHERE source_id <= $1', [max]);
+    counted.set(max, Number(row?.n ?? 0));
+  }
+  return counted.get(max) === n ? max : null;
+}
+
+async function findStale(db: Db, names: string[]): Promise<{key: string; stale: Stale[]}> {
   const order = projectorsInOrder(names);
   if (order.length === 0) return {key: '', stale: []};
   const {key, built} = await readState(db);
-  const stale: Projector[] = [];
+  const stale: Stale[] = [];
+  const counted = new Map<number, number>();
   for (const p of order) {
     const st = built.get(p.name);
-    let isStale = !st || st.version !== p.version || st.sources_key !== key || p.dependsOn.some((d) => stale.some((x) => x.name === d));
-    if (!isStale) for (const t of p.tables) if (!(await db.tableExists(t.name))) isStale = true;
-    if (isStale) stale.push(p);
+    let isStale = !st || st.version !== p.version || st.sources_key !== key || p.dependsOn.some((d) => stale.some((x) => x.p.name === d));
+    let tablesThere = true;
+    for (const t of p.tables) if (!(await db.tableExists(t.name))) tablesThere = false;
+    if (!tablesThere) isStale = true;
+    if (!isStale) continue;
+    // Only new sources since the build: a projector whose rows depend on their own source alone appends theirs.
+    const appendable = p.append && st && tablesThere && st.version === p.version && p.dependsOn.length === 0;
+    stale.push({p, after: appendable ? await appendAfter(db, st.sources_key, key, counted) : null});
   }
   return {key, stale};
 }
@@ -276,5 +319,9 @@ export async function rebuildAll(db: Db): Promise<void> {
   for (const t of [...RULE_TABLES, projectionStateTable]) await db.run(`DROP TABLE IF EXISTS "${t.name}"`);
   await db.ensureTables([projectionStateTable]);
   const {key} = await readState(db);
-  await buildProjections(db, projectorsInOrder(PROJECTORS.map((x) => x.name)), key);
+  await buildProjections(
+    db,
+    projectorsInOrder(PROJECTORS.map((x) => x.name)).map((p) => ({p, after: null})),
+    key,
+  );
 }

@@ -26,4 +26,13 @@ export interface Projector {
   inputs: string[];
   /** Fill the (empty, freshly created) tables from the store. */
   build(db: Db): Promise<void>;
+  /**
+   * Only for a projector whose rows of a source depend on that source's
+   * event-log rows alone, numbered so that appended sources come last:
+   * append the rows of the sources whose source_id is above
+   * `afterSourceId` to tables built from the sources up to it. The rows
+   * must be those `build` gives them (test/project/incremental.test.ts).
+   * Without it, any new source means a full build.
+   */
+  append?(db: Db, afterSourceId: number): Promise<void>;
 }

@@ -27,6 +27,14 @@ export interface RunOptions {
    * throwaway in-memory store: nothing would ever read them.
    */
   storeResults?: boolean;
+  /**
+   * Evaluate only these sources (a gate over a --db that holds earlier
+   * runs): the others get no coverage and no findings, and their rows in
+   * `findings` and `coverage` are kept as they are. Every rule judges a
+   * source by its own rows, so a source's findings and coverage do not
+   * depend on which other sources are evaluated with it.
+   */
+  sourceIds?: ReadonlySet<number>;
 }
 
 export interface RunResult {
@@ -291,7 +299,7 @@ async function evaluateRule(
  * evidence line, rule, title), so a rebuilt store gives identical rows.
  */
 export async function runRules(db: Db, opts: RunOptions = {}): Promise<RunResult> {
-  return runRuleSet(db, selectRules(opts.ruleIds), opts.ruleOptions, {projections: opts.projections, storeResults: opts.storeResults});
+  return runRuleSet(db, selectRules(opts.ruleIds), opts.ruleOptions, {projections: opts.projections, storeResults: opts.storeResults, sourceIds: opts.sourceIds});
 }
 
 /**
@@ -303,7 +311,7 @@ export async function runRuleSet(
   db: Db,
   rules: Rule[],
   ruleOptions?: Record<string, unknown>,
-  {projections = [], storeResults = true}: Pick<RunOptions, 'projections' | 'storeResults'> = {},
+  {projections = [], storeResults = true, sourceIds}: Pick<RunOptions, 'projections' | 'storeResults' | 'sourceIds'> = {},
 ): Promise<RunResult> {
   const opts = {ruleOptions};
   const options = new Map(rules.map((r) => [r.meta.id, parseRuleOptions(r, opts.ruleOptions?.[r.meta.id])]));
@@ -311,7 +319,7 @@ export async function runRuleSet(
     if (!rules.some((r) => r.meta.id === key)) throw new UserError(`options given for rule ${key}, which is not being run`);
   }
   await db.ensureTables(storeResults ? [...EVENT_LOG_TABLES, ...RULE_TABLES] : EVENT_LOG_TABLES);
-  const sources = await loadSources(db);
+  const sources = (await loadSources(db)).filter((s) => !sourceIds || sourceIds.has(s.source_id));
   const available = [...new Set([...rules.flatMap((r) => r.meta.needs.projections), ...projections])].filter((n) => projectorByName(n));
   await ensureProjections(db, available);
   const gaps = await gapSummaries(db);
@@ -323,27 +331,29 @@ export async function runRuleSet(
   for (const rule of rules) {
     const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps, bare, shared);
     mark(`rule ${rule.meta.id} evaluated`);
-    findings.push(...r.findings);
+    // A rule that reads a whole table (reports, say) reports what it found in the other sources too.
+    findings.push(...(sourceIds ? r.findings.filter((f) => sourceIds.has(f.source_id)) : r.findings));
     coverage.push(...r.coverage);
   }
   findings = findings.sort(compareFindings);
   coverage = coverage.sort((a, b) => a.rule.localeCompare(b.rule) || a.source_id - b.source_id);
 
-  if (storeResults) await writeResults(db, rules, findings, coverage);
+  if (storeResults) await writeResults(db, rules, findings, coverage, sourceIds);
   return {findings, coverage, sources};
 }
 
-async function writeResults(db: Db, rules: Rule[], findings: Finding[], coverage: Coverage[]): Promise<void> {
+async function writeResults(db: Db, rules: Rule[], findings: Finding[], coverage: Coverage[], sourceIds?: ReadonlySet<number>): Promise<void> {
   const ids = rules.map((r) => r.meta.id);
-  const all = ids.length === RULES.length && RULES.every((r) => ids.includes(r.meta.id));
+  const all = ids.length === RULES.length && RULES.every((r) => ids.includes(r.meta.id)) && !sourceIds;
+  const ofSources = sourceIds ? ` AND source_id IN (${[...sourceIds, -1].map((id) => Math.trunc(id)).join(', ')})` : '';
   await db.transaction(async () => {
     if (all) {
       await db.run(`DELETE FROM "${findingsTable.name}"`);
       await db.run(`DELETE FROM "${coverageTable.name}"`);
     } else {
       for (const id of ids) {
-        await db.run(`DELETE FROM "${findingsTable.name}" WHERE rule = $1`, [id]);
-        await db.run(`DELETE FROM "${coverageTable.name}" WHERE rule = $1`, [id]);
+        await db.run(`DELETE FROM "${findingsTable.name}" WHERE rule = $1${ofSources}`, [id]);
+        await db.run(`DELETE FROM "${coverageTable.name}" WHERE rule = $1${ofSources}`, [id]);
       }
     }
     const base = all ? 0 : Number((await db.one<{m: number | null}>(`SELECT max(finding_id) AS m FROM "${findingsTable.name}"`))?.m ?? 0);

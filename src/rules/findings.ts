@@ -8,7 +8,7 @@ import {defineTable} from '../store/tables.js';
 export const findingsTable = defineTable({
   name: 'findings',
   kind: 'projection',
-  doc: 'One row per finding of a rule (see `ktrail rules list`). Rewritten by every `ktrail check --db` / `ktrail rebuild` for the rules it ran; `ktrail report` prints them.',
+  doc: 'One row per finding of a rule (see `ktrail rules list`). Rewritten by every `ktrail check --db` / `ktrail rebuild` for the rules it ran; `ktrail gate --db` rewrites the rows of its own run\'s sources only; `ktrail report` prints them.',
   columns: [
     {name: 'finding_id', type: 'INTEGER', nullable: false, doc: 'Position in the ordered result (source_id, seq, rule, title); 1-based.'},
     {name: 'rule', type: 'VARCHAR', nullable: false, doc: 'Rule id, e.g. `lockdep/report`.'},
@@ -49,7 +49,7 @@ export const coverageTable = defineTable({
 export const projectionStateTable = defineTable({
   name: 'projection_state',
   kind: 'projection',
-  doc: 'Bookkeeping of `ensureProjections`: a projector is rebuilt when its version or the set of sources changed since it was built. A projector whose input tables have no row (the ftrace projections of a kernel log, say) is recorded without running: its tables are created empty.',
+  doc: 'Bookkeeping of `ensureProjections`: a projector is rebuilt when its version or the set of sources changed since it was built; when the only change is sources added after it was built, a projector whose rows of a source come from that source alone (`reports`) appends their rows instead (docs/ingest.md, "Projections"). A projector whose input tables have no row (the ftrace projections of a kernel log, say) is recorded without running: its tables are created empty.',
   primaryKey: ['name'],
   columns: [
     {name: 'name', type: 'VARCHAR', nullable: false, doc: 'Projector name.'},

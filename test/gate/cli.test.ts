@@ -6,6 +6,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {XMLValidator} from 'fast-xml-parser';
 import YAML from 'yaml';
+import {openStore} from '../../src/store/open.js';
 import {sarifValidator} from './fixtures.js';
 
 // `ktrail gate` end to end on real captures (samples/gate/README.md): needs the
@@ -383,6 +384,43 @@ test('--db kept across runs: each gate judges the sources of its own run', () =>
   const out = json(second);
   assert.is(out.findings.filter((f: any) => f.rule === 'lockdep/report').length, 0);
   assert.equal(out.sources.map((s: any) => s.path), [DMESG]);
+});
+
+/** A gate's JSON without its source ids (one log in memory is source 1, in a --db of earlier runs another). */
+function withoutSourceIds(v: any): any {
+  if (Array.isArray(v)) return v.map(withoutSourceIds);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'source_id').map(([k, x]) => [k, withoutSourceIds(x)]));
+}
+
+test('--db kept across runs: the rules evaluate only this run\'s sources; an earlier run\'s findings and coverage rows stay as it wrote them', async () => {
+  const db = path.join(tmp, 'earlier-rows.duckdb');
+  assert.is(gate(WITH_SPLAT, '--db', db).code, 1);
+  // Mark the earlier run's rows: a gate that evaluated its source again would write them anew.
+  const marked = async (sql: string) => {
+    const store = await openStore(db);
+    try {
+      return await store.all<{n: bigint}>(sql);
+    } finally {
+      store.close();
+    }
+  };
+  await marked("UPDATE findings SET message = 'earlier run' WHERE source_id = 1");
+  await marked("UPDATE coverage SET reason = 'earlier run' WHERE source_id = 1");
+  const before = await marked("SELECT (SELECT count(*) FROM findings WHERE message = 'earlier run') + (SELECT count(*) FROM coverage WHERE reason = 'earlier run') AS n");
+  assert.ok(before[0]!.n > 1n, String(before[0]!.n));
+
+  const second = gate(SPLAT, '--db', db, '--json');
+  assert.is(second.code, 1, second.stderr);
+  const after = await marked("SELECT (SELECT count(*) FROM findings WHERE message = 'earlier run') + (SELECT count(*) FROM coverage WHERE reason = 'earlier run') AS n");
+  assert.is(after[0]!.n, before[0]!.n);
+  // This run's rows are stored beside them, and the gate's result is the one of this log alone.
+  const own = await marked('SELECT count(*) AS n FROM coverage WHERE source_id = 2');
+  assert.ok(own[0]!.n > 0n);
+  const alone = json(gate(SPLAT, '--json'));
+  const res = json(second);
+  assert.ok(lockdepFindings(res).length > 0);
+  for (const key of ['findings', 'coverage', 'coverage_gaps', 'sources', 'counts', 'tests']) assert.equal(withoutSourceIds(res[key]), withoutSourceIds(alone[key]), key);
 });
 
 test('--db kept across runs: a finding is not attributed to a test of an earlier run (its trace markers are in the database)', () => {
