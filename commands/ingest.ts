@@ -85,6 +85,10 @@ See docs/ingest.md.`;
         results.push(r!);
         // Committed: from here on the database holds a source and a signal leaves it.
         interrupt.discardOnSignal(null);
+        // On stderr (the rows were read as forced): a note that --json's stdout carries as reads_as.
+        const {formatNote} = await import('../src/ingest/pipeline.js');
+        const note = formatNote(r!);
+        if (note) process.stderr.write(`ktrail: ${note}\n`);
         if (!this.jsonEnabled()) this.log(describe(r!));
       }
       failed = false;

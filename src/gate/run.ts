@@ -73,7 +73,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   if (opts.updateBaseline && opts.baseline) await checkWritable(opts.baseline, 'baseline');
 
   const {databaseFiles, limitRulesMemory, openStore, removeDatabaseFiles} = await import('../store/open.js');
-  const {ingestPaths} = await import('../ingest/pipeline.js');
+  const {formatNote, ingestPaths} = await import('../ingest/pipeline.js');
   const {optionsFromFlags, runRules} = await import('../rules/engine.js');
   const {RULES} = await import('../rules/index.js');
   // Checked before the (possibly long) ingest. An entry of an unknown rule stops --update-baseline as well:
@@ -101,6 +101,10 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       if (db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
       throw withInputFormatHint(err);
     });
+    for (const r of ingested) {
+      const note = formatNote(r);
+      if (note) process.stderr.write(`ktrail: ${note.replace('--format', '--input-format')}\n`);
+    }
     // A --db that holds earlier runs: the rules see every source, the gate judges this run's (a duplicate
     // input counts as its existing source). Earlier runs' findings stay in the findings table.
     const thisRun = new Set(ingested.map((r) => r.source_id));
