@@ -61,7 +61,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
     // FILEs are ingested into memory below; a --db must hold sources already.
     if (flags.db) await requireSources(flags.db);
     const path = flags.db ?? ':memory:';
-    const db = await openStore(path);
+    const db = await openStore(path, {purpose: {why: 'check --db stores its findings and coverage in it and builds the derived tables the rules read'}});
     let result;
     try {
       await limitRulesMemory(db);

@@ -54,7 +54,7 @@ See docs/ingest.md.`;
       if (opening) return opening;
       opening = (async () => {
         mark('database opening');
-        const db = await openStore(flags.db);
+        const db = await openStore(flags.db, {purpose: {why: 'ingest writes the sources into it'}});
         mark('database open');
         // Only a database this open created may go again (a signal, or no source written into it).
         created = db.created;

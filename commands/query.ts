@@ -8,6 +8,7 @@ export default class Query extends KtrailCommand {
   static summary = 'Run one SQL statement on a ktrail database (opened read-only unless --write).';
   static description = `SQL - reads the statement from standard input; a statement may begin with a -- comment.
 One statement: several are refused; a PIVOT is one, also when DuckDB runs it as several.
+A DuckDB file that is not ktrail's (tables, but no event log) is refused: read it with DuckDB's own CLI.
 Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
 Every format, --json too, is written as DuckDB produces the rows, in bounded memory, however large the result.
 The aligned table (the default) sizes its columns from the first 10,000 rows, in terminal columns (a CJK character
@@ -54,7 +55,7 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
     // oclif's --json is the rows as --format json writes them, streamed too (run returns nothing for oclif to print).
     const format = this.jsonEnabled() ? 'json' : (flags.format as OutputFormat);
     // With --write too, the database must exist: a mistyped --db is not a new, empty ktrail database.
-    const open = () => openStore(flags.db, {readOnly: !flags.write, mustExist: true});
+    const open = () => openStore(flags.db, {readOnly: !flags.write, mustExist: true, purpose: {why: '--write opens it read-write'}});
     let db = await open();
     let stale;
     try {

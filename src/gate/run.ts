@@ -84,7 +84,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
 
   // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as
   // `ktrail ingest` does: an empty database left behind reads as a run that found nothing.
-  const opening = openStore(opts.db).then((opened) => {
+  const opening = openStore(opts.db, {purpose: {why: 'gate --db writes the run\'s sources and findings into it'}}).then((opened) => {
     // Only a database this open created (see Db.created), not one another process made meanwhile.
     if (opened.created) opts.interrupt?.discardOnSignal(databaseFiles(opts.db));
     return opened;
