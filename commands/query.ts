@@ -74,6 +74,10 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
     };
     try {
       const res = flags.write ? await runUserWrite(db, sql, await ktrailTableNames()) : await streamUserQuery(db, sql);
+      if (res.status && format === 'table') {
+        await write(await statusLine(res.status, res.chunks));
+        return;
+      }
       const readers = columnReaders(res.types, res.timeZone);
       const cells = async function* () {
         for await (const chunk of res.chunks) yield chunkCells(chunk, readers);
@@ -119,6 +123,27 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
       if (process.stderr.isTTY) process.stderr.write(`ktrail: building ${stale.join(', ')} from the event log\n`);
     });
   }
+}
+
+const VERBS: Record<string, string> = {INSERT: 'inserted', UPDATE: 'updated', DELETE: 'deleted', MERGE_INTO: 'changed', COPY: 'copied', CREATE: 'written'};
+
+/**
+ * What the table format shows for a statement that returns no result set
+ * (`query --write "CREATE VIEW v AS ..."`): `OK`, with the count of rows
+ * when DuckDB gave one (`OK: 3 rows inserted`). DuckDB's `Count` column
+ * with no row printed as an empty table. csv, json and ndjson keep DuckDB's
+ * column, for scripts.
+ */
+async function statusLine(status: {statement: string}, chunks: AsyncIterable<{rowCount: number; getColumnVector(i: number): {getItem(j: number): unknown}}>): Promise<string> {
+  let count: number | null = null;
+  for await (const chunk of chunks) {
+    if (count === null && chunk.rowCount > 0) {
+      const v = chunk.getColumnVector(0).getItem(0);
+      if (typeof v === 'bigint' || typeof v === 'number') count = Number(v);
+    }
+  }
+  if (count === null) return 'OK\n';
+  return `OK: ${count} row${count === 1 ? '' : 's'} ${VERBS[status.statement] ?? 'changed'}\n`;
 }
 
 /** Every table and view ktrail creates (event log, projections, findings and their bookkeeping): what --write leaves as it is. */
