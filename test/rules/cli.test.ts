@@ -104,7 +104,7 @@ test('check --option sets a rule option; an unknown rule or key is a one-line er
   assert.not.match(titles('--option', 'gup/fork-race:follLongterm=0x10000')[0], /FOLL_LONGTERM/);
   for (const [opt, msg] of [
     ['gup/fork-race:follLongTerm=1', /^ktrail: --option .*: rule gup\/fork-race has no option follLongTerm \(options: follLongterm\)\n$/],
-    ['nope:x=1', /^ktrail: --option nope:x=1: no rule nope/],
+    ['nope:x=1', /^ktrail: --option nope:x=1: unknown rule nope/],
     ['gup/fork-race:follLongterm=abc', /^ktrail: invalid options for rule gup\/fork-race: follLongterm: /],
   ] as const) {
     const r = ktrail('check', S, '--option', opt);
