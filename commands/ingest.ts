@@ -10,7 +10,8 @@ export default class Ingest extends KtrailCommand {
   static description = `Each FILE (or - for stdin) may be plain, .gz, .zst or .xz (recognised by content), or a trace-cmd trace.dat
 (converted by running \`trace-cmd report\`). The format is sniffed from the first lines; --format forces one.
 Every line is accounted for: header + events + log_lines + markers + gaps + unparsed = lines.
-A source is written in one transaction; the same content twice is reported as a duplicate and not written again.
+A source is written in one transaction; the same content twice is reported as a duplicate and not written again
+(with a --format other than the one it was read with, an error: a database holds each content once).
 /dev/kmsg is read to its last record. trace_pipe, FIFOs and serial ports are read until they end; the first Ctrl-C
 ends such an input (or a pipe on stdin) and ingests what was read; a second one aborts.
 Formats: ${FORMATS.map((f) => `${f.id} (${f.description})`).join('; ') || 'none registered'}.
