@@ -61,16 +61,20 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
     // FILEs are ingested into memory below; a --db must hold sources already.
     if (flags.db) await requireSources(flags.db);
     const path = flags.db ?? ':memory:';
-    const db = await openStore(path);
+    const db = await openStore(path, {purpose: {why: 'check --db stores its findings and coverage in it and builds the derived tables the rules read'}});
     let result;
     try {
       await limitRulesMemory(db);
       if (files.length > 0) {
-        const {ingestPaths} = await import('../src/ingest/pipeline.js');
+        const {formatNote, ingestPaths} = await import('../src/ingest/pipeline.js');
         const {withInputFormatHint} = await import('../src/ingest/sniff.js');
-        await ingestPaths(db, files, {format: flags['input-format'], progress: !this.jsonEnabled(), interrupt}).catch((err) => {
+        const ingested = await ingestPaths(db, files, {format: flags['input-format'], progress: !this.jsonEnabled(), interrupt}).catch((err) => {
           throw withInputFormatHint(err);
         });
+        for (const r of ingested) {
+          const note = formatNote(r);
+          if (note) process.stderr.write(`ktrail: ${note.replace('--format', '--input-format')}\n`);
+        }
       }
       // An in-memory store is thrown away: its findings and coverage tables would never be read.
       result = await runRules(db, {ruleIds: flags.rule, ruleOptions, storeResults: path !== ':memory:'});

@@ -1,6 +1,6 @@
 import {Args, Flags, loadHelpClass, type Command} from '@oclif/core';
 import {KtrailCommand} from '../src/cli/base.js';
-import {commandWordCount, unexpectedArguments} from '../src/cli/not-found.js';
+import {commandWordCount, unexpectedArguments, unknownInTopic} from '../src/cli/not-found.js';
 import {nearest} from '../src/edit-distance.js';
 import {UserError} from '../src/errors.js';
 
@@ -36,6 +36,8 @@ its summary, description, arguments, flags and examples.`;
       // "unknown command 'sources x' (did you mean 'sources'?)".
       const k = commandWordCount(words, (c) => this.config.findCommand(c) !== undefined);
       if (k > 0) throw new UserError(unexpectedArguments(words.slice(0, k), words.slice(k)));
+      const inTopic = unknownInTopic(words, this.config.commandIDs);
+      if (inTopic) throw new UserError(inTopic);
       const near = nearest(words.join(' '), this.config.commandIDs);
       throw new UserError(`unknown command '${words.join(' ')}'${near ? ` (did you mean '${near.replace(/:/g, ' ')}'?)` : ''}; see ktrail --help`);
     }

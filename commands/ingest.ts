@@ -10,7 +10,8 @@ export default class Ingest extends KtrailCommand {
   static description = `Each FILE (or - for stdin) may be plain, .gz, .zst or .xz (recognised by content), or a trace-cmd trace.dat
 (converted by running \`trace-cmd report\`). The format is sniffed from the first lines; --format forces one.
 Every line is accounted for: header + events + log_lines + markers + gaps + unparsed = lines.
-A source is written in one transaction; the same content twice is reported as a duplicate and not written again.
+A source is written in one transaction; the same content twice is reported as a duplicate and not written again
+(with a --format other than the one it was read with, an error: a database holds each content once).
 /dev/kmsg is read to its last record. trace_pipe, FIFOs and serial ports are read until they end; the first Ctrl-C
 ends such an input (or a pipe on stdin) and ingests what was read; a second one aborts.
 Formats: ${FORMATS.map((f) => `${f.id} (${f.description})`).join('; ') || 'none registered'}.
@@ -54,7 +55,7 @@ See docs/ingest.md.`;
       if (opening) return opening;
       opening = (async () => {
         mark('database opening');
-        const db = await openStore(flags.db);
+        const db = await openStore(flags.db, {purpose: {why: 'ingest writes the sources into it'}});
         mark('database open');
         // Only a database this open created may go again (a signal, or no source written into it).
         created = db.created;
@@ -85,6 +86,10 @@ See docs/ingest.md.`;
         results.push(r!);
         // Committed: from here on the database holds a source and a signal leaves it.
         interrupt.discardOnSignal(null);
+        // On stderr (the rows were read as forced): a note that --json's stdout carries as reads_as.
+        const {formatNote} = await import('../src/ingest/pipeline.js');
+        const note = formatNote(r!);
+        if (note) process.stderr.write(`ktrail: ${note}\n`);
         if (!this.jsonEnabled()) this.log(describe(r!));
       }
       failed = false;

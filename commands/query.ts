@@ -8,6 +8,7 @@ export default class Query extends KtrailCommand {
   static summary = 'Run one SQL statement on a ktrail database (opened read-only unless --write).';
   static description = `SQL - reads the statement from standard input; a statement may begin with a -- comment.
 One statement: several are refused; a PIVOT is one, also when DuckDB runs it as several.
+A DuckDB file that is not ktrail's (tables, but no event log) is refused: read it with DuckDB's own CLI.
 Tables are documented in docs/schema.md. --format csv writes RFC 4180 CSV; --json prints the rows as a JSON array.
 Every format, --json too, is written as DuckDB produces the rows, in bounded memory, however large the result.
 The aligned table (the default) sizes its columns from the first 10,000 rows, in terminal columns (a CJK character
@@ -54,7 +55,7 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
     // oclif's --json is the rows as --format json writes them, streamed too (run returns nothing for oclif to print).
     const format = this.jsonEnabled() ? 'json' : (flags.format as OutputFormat);
     // With --write too, the database must exist: a mistyped --db is not a new, empty ktrail database.
-    const open = () => openStore(flags.db, {readOnly: !flags.write, mustExist: true});
+    const open = () => openStore(flags.db, {readOnly: !flags.write, mustExist: true, purpose: {why: '--write opens it read-write'}});
     let db = await open();
     let stale;
     try {
@@ -73,6 +74,10 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
     };
     try {
       const res = flags.write ? await runUserWrite(db, sql, await ktrailTableNames()) : await streamUserQuery(db, sql);
+      if (res.status && format === 'table') {
+        await write(await statusLine(res.status, res.chunks));
+        return;
+      }
       const readers = columnReaders(res.types, res.timeZone);
       const cells = async function* () {
         for await (const chunk of res.chunks) yield chunkCells(chunk, readers);
@@ -118,6 +123,27 @@ gets a suffix as a JSON key (seq, seq_1), as DuckDB names such columns. The tabl
       if (process.stderr.isTTY) process.stderr.write(`ktrail: building ${stale.join(', ')} from the event log\n`);
     });
   }
+}
+
+const VERBS: Record<string, string> = {INSERT: 'inserted', UPDATE: 'updated', DELETE: 'deleted', MERGE_INTO: 'changed', COPY: 'copied', CREATE: 'written'};
+
+/**
+ * What the table format shows for a statement that returns no result set
+ * (`query --write "CREATE VIEW v AS ..."`): `OK`, with the count of rows
+ * when DuckDB gave one (`OK: 3 rows inserted`). DuckDB's `Count` column
+ * with no row printed as an empty table. csv, json and ndjson keep DuckDB's
+ * column, for scripts.
+ */
+async function statusLine(status: {statement: string}, chunks: AsyncIterable<{rowCount: number; getColumnVector(i: number): {getItem(j: number): unknown}}>): Promise<string> {
+  let count: number | null = null;
+  for await (const chunk of chunks) {
+    if (count === null && chunk.rowCount > 0) {
+      const v = chunk.getColumnVector(0).getItem(0);
+      if (typeof v === 'bigint' || typeof v === 'number') count = Number(v);
+    }
+  }
+  if (count === null) return 'OK\n';
+  return `OK: ${count} row${count === 1 ? '' : 's'} ${VERBS[status.statement] ?? 'changed'}\n`;
 }
 
 /** Every table and view ktrail creates (event log, projections, findings and their bookkeeping): what --write leaves as it is. */

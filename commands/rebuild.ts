@@ -31,7 +31,7 @@ A database with no ingested sources, or a DuckDB file that is not ktrail's, is r
     const {rebuildAll} = await import('../src/project/run.js');
     const {runRules} = await import('../src/rules/engine.js');
     const {PROJECTORS} = await import('../src/project/index.js');
-    const db = await openStore(flags.db);
+    const db = await openStore(flags.db, {purpose: {why: 'rebuild drops and writes its derived tables'}});
     const out: RebuildResult = {db: flags.db, tables: [], findings: 0, coverage: {evaluated: 0, partial: 0, not_evaluated: 0}};
     try {
       await limitRulesMemory(db);

@@ -23,6 +23,13 @@ const hook: Hook<'command_not_found'> = async function (opts) {
     return;
   }
   const given = words.join(' ');
+  // A topic's unknown command ("rules show kernel/oops"): the topic's commands, and the nearest of them.
+  const inTopic = unknownInTopic(words, known);
+  if (inTopic) {
+    writeError(inTopic, 2, json);
+    process.exitCode = 2;
+    return;
+  }
   // "rules lst" is near "rules list"; in "qurey x" only the first word is the command.
   const nearWhole = nearest(given, known);
   const near = nearWhole ?? nearest(words[0]!, known);
@@ -31,6 +38,25 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   writeError(message, 2, json);
   process.exitCode = 2;
 };
+
+/**
+ * What `ktrail rules show X` (and `ktrail help rules show`) says: the
+ * topic's commands, and the nearest of them; null when the first word is no
+ * topic. It said `unknown command 'rules'`, of a topic that exists.
+ */
+export function unknownInTopic(words: readonly string[], known: readonly string[]): string | null {
+  const topic = topicCommands(words[0]!, known);
+  if (topic.length === 0 || words.length < 2) return null;
+  const near = nearest(words[1]!, topic);
+  const hint = near ? ` (did you mean '${words[0]} ${near}'?)` : '';
+  return `unknown command '${words[0]} ${words[1]}'${hint}; '${words[0]}' has: ${topic.join(', ')}`;
+}
+
+/** The commands of topic `name` (`rules`: explain, list), by their last word, sorted; empty when it is no topic. */
+export function topicCommands(name: string, known: readonly string[]): string[] {
+  const prefix = `${name}:`;
+  return known.filter((id) => id.startsWith(prefix) && !id.slice(prefix.length).includes(':')).map((id) => id.slice(prefix.length)).sort();
+}
 
 /** How many of `words` (the longest run from the first, all but the last at most) name a command; 0 when none does. */
 export function commandWordCount(words: string[], isCommand: (id: string) => boolean): number {

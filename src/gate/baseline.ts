@@ -2,7 +2,7 @@ import {promises as fs} from 'node:fs';
 import {createRequire} from 'node:module';
 import path from 'node:path';
 import {z} from 'zod';
-import {editDistance, nearest} from '../edit-distance.js';
+import {likelyId} from '../edit-distance.js';
 import {UserError} from '../errors.js';
 import {writeFileAtomic} from '../output/atomic-write.js';
 import {visibleControls} from './escape.js';
@@ -121,37 +121,11 @@ export function checkBaselineRules(b: Baseline, file: string, known: readonly st
   if (unknown.length === 0) return;
   const {e, i} = unknown[0]!;
   const others = unknown.length - 1;
-  const near = likelyRule(e.rule, known);
+  const near = likelyId(e.rule, known);
   const parts = [`entries.${i}.rule: unknown rule '${e.rule}' in the entry for fingerprint ${e.fingerprint}${near ? ` (did you mean '${near}'?)` : ''}`];
   if (others) parts.push(`${others} more ${others === 1 ? 'entry names' : 'entries name'} an unknown rule`);
   parts.push('`ktrail rules list` shows the rule ids');
   throw baselineError(file, parts.join('; '));
-}
-
-/**
- * The known rule id `id` most likely stands for: the one id within two edits
- * of it, else the only id with, for each word of `id` (split at anything but
- * letters and digits), a word that it misspells or abbreviates
- * (`mmu-notifer-unpaired`: `mmu-notifier/unpaired-invalidate`; `oops`:
- * `kernel/oops`). Null when nothing or more than one id fits.
- */
-function likelyRule(id: string, known: readonly string[]): string | null {
-  const whole = nearest(id.toLowerCase(), known);
-  if (whole) return whole;
-  const words = id.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-  if (words.length === 0) return null;
-  const fits = known.filter((k) => {
-    const theirs = k.split(/[^a-z0-9]+/);
-    return words.every((w) => theirs.some((t) => sameWord(w, t)));
-  });
-  return fits.length === 1 ? fits[0]! : null;
-}
-
-/** `w`, as typed, stands for the word `t`: a typo away from it (one edit, two in a long word) or its start. */
-function sameWord(w: string, t: string): boolean {
-  if (w.length >= 3 && t.startsWith(w)) return true;
-  const allowed = w.length >= 8 ? 2 : w.length >= 4 ? 1 : 0;
-  return editDistance(w, t) <= allowed;
 }
 
 export async function loadBaseline(file: string, opts: {missingOk?: boolean} = {}): Promise<Baseline> {

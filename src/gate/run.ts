@@ -75,7 +75,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   if (opts.updateBaseline && opts.baseline) await checkWritable(opts.baseline, 'baseline');
 
   const {databaseFiles, limitRulesMemory, openStore, removeDatabaseFiles} = await import('../store/open.js');
-  const {ingestPaths} = await import('../ingest/pipeline.js');
+  const {formatNote, ingestPaths} = await import('../ingest/pipeline.js');
   const {optionsFromFlags, runRules} = await import('../rules/engine.js');
   const {RULES} = await import('../rules/index.js');
   // Checked before the (possibly long) ingest. An entry of an unknown rule stops --update-baseline as well:
@@ -91,7 +91,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
 
   // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as
   // `ktrail ingest` does: an empty database left behind reads as a run that found nothing.
-  const opening = openStore(opts.db).then((opened) => {
+  const opening = openStore(opts.db, {purpose: {why: 'gate --db writes the run\'s sources and findings into it'}}).then((opened) => {
     // Only a database this open created (see Db.created), not one another process made meanwhile.
     if (opened.created) opts.interrupt?.discardOnSignal(databaseFiles(opts.db));
     return opened;
@@ -122,6 +122,10 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       }
     }
     if (ingested.length === 0 && db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
+    for (const r of ingested) {
+      const note = formatNote(r);
+      if (note) process.stderr.write(`ktrail: ${note.replace('--format', '--input-format')}\n`);
+    }
     // A --db that holds earlier runs: the rules evaluate this run's sources only (a duplicate input counts as
     // its existing source), the time a gate takes does not grow with the runs kept. Earlier runs' findings and
     // coverage stay in their tables as their own runs left them.

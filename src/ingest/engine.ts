@@ -3,7 +3,7 @@ import type {Format, Tokenizer} from './format.js';
 import {isAscii} from 'node:buffer';
 import {LineSplitter, type BlockCrs, type LineBatch, type LineLimits, type SplitStats} from './reader.js';
 import type {LineResult} from './record.js';
-import {chooseFormat, DEEP_SNIFF_BYTES, DEEP_SNIFF_LINES, headForSniff, SNIFF_BYTES, SNIFF_LINES, SNIFF_MAX_HELD, sniffHead} from './sniff.js';
+import {chooseFormat, DEEP_SNIFF_BYTES, DEEP_SNIFF_LINES, headForSniff, otherFormatOfForced, SNIFF_BYTES, SNIFF_LINES, SNIFF_MAX_HELD, sniffHead} from './sniff.js';
 import {ValueRangeError} from './parquet.js';
 import {ChunkSerializer, type Chunk, type WriteCounts, type WriterOptions} from './writer.js';
 
@@ -42,6 +42,8 @@ export interface EngineSummary {
   counts: WriteCounts;
   stats: SplitStats;
   meta: Record<string, unknown>;
+  /** With a forced format its detector does not recognise the input with: the format whose detector does (otherFormatOfForced). */
+  readsAs?: string;
 }
 
 /**
@@ -54,6 +56,7 @@ export class LineEngine {
   private readonly splitter: LineSplitter;
   private readonly out: ChunkSerializer;
   private format: Format | null = null;
+  private readsAs: string | null = null;
   private tok: Tokenizer | null = null;
   /**
    * Lines held until the format is known; `raw` is the line's bytes when it
@@ -135,6 +138,7 @@ export class LineEngine {
       counts: {...this.out.counts},
       stats: {...this.splitter.stats},
       meta,
+      ...(this.readsAs !== null ? {readsAs: this.readsAs} : {}),
     };
   }
 
@@ -221,7 +225,9 @@ export class LineEngine {
       return false;
     }
     // chooseFormat: the forced format, else one that reads the deeper head, else the error naming what was tried.
-    this.format = found ?? chooseFormat(this.path, sample, this.formats, this.forced, headForSniff(texts, DEEP_SNIFF_LINES, DEEP_SNIFF_BYTES));
+    const deepHead = headForSniff(texts, DEEP_SNIFF_LINES, DEEP_SNIFF_BYTES);
+    this.format = found ?? chooseFormat(this.path, sample, this.formats, this.forced, deepHead);
+    if (this.forced !== undefined) this.readsAs = otherFormatOfForced(this.format, sample, this.formats, deepHead);
     this.tok = this.format.createTokenizer({forced: this.forced !== undefined});
     const pending = this.head;
     this.head = [];

@@ -54,6 +54,17 @@ export interface IngestResult extends LineAccounting {
   gzip_trailing_bytes?: number;
   /** Those bytes were all zeros (padding). */
   gzip_trailing_zeros?: true;
+  /**
+   * With --format: the format the input reads as when the forced format's
+   * detector does not recognise it and this one's does (also in
+   * `sources.meta.input.reads_as`); formatNote says it in words.
+   */
+  reads_as?: string;
+}
+
+/** The note for an input read with a forced format that another format's detector recognises, or null. */
+export function formatNote(r: IngestResult): string | null {
+  return r.reads_as === undefined ? null : `note: ${r.path} reads as ${r.reads_as}; --format ${r.format} forced`;
 }
 
 /** Opens the database when an ingest first needs it. */
@@ -287,7 +298,14 @@ async function findDuplicate(db: Db, sha: string): Promise<{source_id: number; f
   return row ? {source_id: row.source_id, format: row.format, lines: Number(row.lines), header_lines: Number(row.header_lines)} : null;
 }
 
-async function duplicateResult(db: Db, path: string, bytes: number, dup: {source_id: number; format: string; lines: number; header_lines: number}): Promise<IngestResult> {
+async function duplicateResult(db: Db, path: string, bytes: number, dup: {source_id: number; format: string; lines: number; header_lines: number}, forced: string | undefined): Promise<IngestResult> {
+  // The same content forced into another format than it was read with is not "nothing to do": the user asked
+  // for rows this database cannot hold beside the ones it has (sha256 is the key of a source).
+  if (forced !== undefined && forced !== dup.format) {
+    throw new UserError(
+      `${path}: the same content is already source ${dup.source_id}, read as ${dup.format}; a database holds each content once, so it cannot also be read as ${forced} here: ingest it with --format ${forced} into a new database`,
+    );
+  }
   const counts = await sourceCounts(db, dup.source_id);
   return {path, source_id: dup.source_id, status: 'duplicate', format: dup.format, bytes, lines: dup.lines, header_lines: dup.header_lines, ...counts};
 }
@@ -309,7 +327,7 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
     if (src.earlyDigest) {
       const db = await store.get();
       const dup = await findDuplicate(db, src.earlyDigest);
-      if (dup) return noteTrailing(await duplicateResult(db, path, src.bytes(), dup), src, opts);
+      if (dup) return noteTrailing(await duplicateResult(db, path, src.bytes(), dup, opts.format), src, opts);
     }
     // Inputs small enough for the inline stage are over before a side hash could help (earlyDuplicate).
     const tx = new SourceTransaction(store, src.plainFile !== null && !src.small ? fileSize(src.plainFile) : null);
@@ -321,7 +339,7 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
     } catch (err) {
       await tx.rollback();
       // A duplicate is only known after reading the content; the transaction has been rolled back.
-      if (err instanceof DuplicateFound) return noteTrailing(await duplicateResult(await store.get(), path, err.bytes ?? src.bytes(), err.dup), src, opts);
+      if (err instanceof DuplicateFound) return noteTrailing(await duplicateResult(await store.get(), path, err.bytes ?? src.bytes(), err.dup, opts.format), src, opts);
       throw err;
     }
   } finally {
@@ -709,6 +727,12 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
       }
       mark('kallsyms of probe heads');
     }
+    // trace.dat is read as trace-cmd without --format: only the user's --format is noted.
+    const readsAs = opts.format !== undefined ? sum.readsAs : undefined;
+    if (readsAs !== undefined) {
+      input.forced_format = opts.format;
+      input.reads_as = readsAs;
+    }
     const meta = {...(toJsonValue(sum.meta) as Record<string, unknown>), input};
     const fmt = formats.find((f) => f.id === sum.format)!;
     await db.run(
@@ -727,6 +751,7 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
       header_lines: sum.headerLines,
       ...sum.counts,
       ...(interrupted ? {interrupted: true as const} : {}),
+      ...(readsAs !== undefined ? {reads_as: readsAs} : {}),
     };
   } finally {
     sideRead.abort();

@@ -104,6 +104,20 @@ function accepts(sniff: () => boolean): boolean {
 }
 
 /**
+ * For an input read with a forced format: the id of the format the input
+ * reads as when the forced format's own detector (sniff, or deepSniff on
+ * the deeper head) does not recognise it and another format's does; else
+ * null. `--format dmesg` on an ftrace file read every line as a log line,
+ * and nothing said so.
+ */
+export function otherFormatOfForced(forced: Format, head: string[], formats: readonly Format[], deepHead?: string[]): string | null {
+  if (accepts(() => forced.sniff(head))) return null;
+  if (deepHead && forced.deepSniff && accepts(() => forced.deepSniff!(deepHead))) return null;
+  const other = sniffHead(head, formats.filter((f) => f !== forced));
+  return other ? other.id : null;
+}
+
+/**
  * Picks the format: forced by id, else the first (by priority) whose sniff()
  * accepts the head, else (given a deeper head) the first whose deepSniff()
  * accepts that.

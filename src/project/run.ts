@@ -243,7 +243,17 @@ export async function buildStaleProjectionsAt(dbPath: string, sql: string, onBui
   }
   if (stale.length === 0) return stale;
   onBuild?.(stale);
-  const rw = await openStore(dbPath);
+  // The tables the statement names first: a projector builds several (sched_switches is one of ftrace_args's nine).
+  const tables = stale.flatMap((n) => projectorByName(n)!.tables.map((t) => t.name));
+  const named = namesIn(sql);
+  tables.sort((a, b) => Number(named.has(b.toLowerCase())) - Number(named.has(a.toLowerCase())));
+  const shown = tables.length > 3 ? `${tables.slice(0, 2).join(', ')} and ${tables.length - 2} more` : tables.join(', ');
+  const rw = await openStore(dbPath, {
+    purpose: {
+      why: `the derived table${tables.length === 1 ? '' : 's'} ${shown} must be built from the event log on first use (and after an ingest)`,
+      wayOut: `copy the database somewhere writable, or run \`ktrail rebuild --db ${dbPath}\` once where it is writable: read-only commands then find the tables built`,
+    },
+  });
   try {
     await limitRulesMemory(rw);
     await ensureProjections(rw, names);

@@ -8,7 +8,7 @@ import {toJsonValue} from '../output/render.js';
 import {findingWallTime} from '../output/when.js';
 import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
-import {RULES, ruleById} from './index.js';
+import {RULES, ruleById, unknownRule} from './index.js';
 import {HEADER_OVERRUN_SQL, readsTraceEvents} from './support.js';
 import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, SourceInfo} from './types.js';
 import {mark} from '../ingest/timings.js';
@@ -50,7 +50,7 @@ export function selectRules(ids?: string[]): Rule[] {
   const out: Rule[] = [];
   for (const id of ids) {
     const r = ruleById(id);
-    if (!r) throw new UserError(`unknown rule ${id} (see \`ktrail rules list\`)`);
+    if (!r) throw unknownRule(id);
     if (!out.includes(r)) out.push(r);
   }
   return out.sort((a, b) => a.meta.id.localeCompare(b.meta.id));
@@ -70,7 +70,7 @@ export function optionsFromFlags(flags: readonly string[] | undefined): Record<s
     if (!m) throw new UserError(`--option ${f}: expected RULE:KEY=VALUE (e.g. gup/fork-race:follLongterm=0x10000)`);
     const [, id, key, raw] = m as unknown as [string, string, string, string];
     const rule = ruleById(id);
-    if (!rule) throw new UserError(`--option ${f}: no rule ${id} (ktrail rules list)`);
+    if (!rule) throw unknownRule(id, `--option ${f}: `);
     const shape = (rule.meta.options as unknown as {shape?: Record<string, unknown>}).shape ?? {};
     if (!(key in shape)) {
       const known = Object.keys(shape);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import {z} from 'zod';
 import {UserError} from '../errors.js';
 import {packageRoot} from './paths.js';
-import {ruleById, RULES} from './index.js';
+import {ruleById, RULES, unknownRule} from './index.js';
 import type {Rule} from './types.js';
 
 export function docsPath(rule: Rule): string {
@@ -36,7 +36,7 @@ export function optionSchema(rule: Rule): unknown {
  */
 export function explainRule(id: string): string {
   const rule = ruleById(id);
-  if (!rule) throw new UserError(`unknown rule ${id} (see \`ktrail rules list\`)`);
+  if (!rule) throw unknownRule(id);
   const m = rule.meta;
   const lines: string[] = [];
   lines.push(`# ${m.id}`, '', m.description, '');

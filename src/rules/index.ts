@@ -1,3 +1,5 @@
+import {likelyId} from '../edit-distance.js';
+import {UserError} from '../errors.js';
 import kernelAtomicSleep from './kernel/atomic-sleep.js';
 import kernelOops from './kernel/oops.js';
 import kernelWarning from './kernel/warning.js';
@@ -34,4 +36,14 @@ export const RULES: readonly Rule[] = [...ALL].sort((a, b) => a.meta.id.localeCo
 
 export function ruleById(id: string): Rule | undefined {
   return RULES.find((r) => r.meta.id === id);
+}
+
+/**
+ * The error for a rule id no rule has (`--rule`, `--option`, `rules
+ * explain`), naming the id it most likely stands for (likelyId), as a gate
+ * baseline's check does. `prefix` leads the message (`--option X: `).
+ */
+export function unknownRule(id: string, prefix = ''): UserError {
+  const near = likelyId(id, RULES.map((r) => r.meta.id));
+  return new UserError(`${prefix}unknown rule ${id}${near ? ` (did you mean '${near}'?)` : ''}; see \`ktrail rules list\``);
 }

@@ -385,7 +385,9 @@ const MACRO_ONLY = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:MA
 function describeOpenError(path: string, err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   if (/lock/i.test(msg)) return `database ${path} is in use by another ktrail process (${firstLine(msg)}); wait for it to finish and retry`;
-  if (/not a valid DuckDB database|Catalog Error|IO Error/i.test(msg)) return `cannot open database ${path}: ${firstLine(msg)}`;
+  // A text file, or another program's: DuckDB's message quoted the path and ended in an exclamation mark.
+  if (/exists, but it is not a valid DuckDB database file/i.test(msg)) return `${path} is not a DuckDB database file; give the database ktrail ingest wrote, or a new file to ingest into`;
+  if (/Catalog Error|IO Error/i.test(msg)) return `cannot open database ${path}: ${firstLine(msg)}`;
   return `cannot open database ${path}: ${firstLine(msg)}`;
 }
 

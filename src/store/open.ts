@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import {tmpdir} from 'node:os';
-import {UserError} from '../errors.js';
+import nodePath from 'node:path';
+import {systemErrorText, UserError} from '../errors.js';
 import {makeTrackedTempDir} from '../temp-dirs.js';
 import {Db} from './db.js';
 import {EVENT_LOG_TABLES} from './eventlog.js';
@@ -15,6 +16,19 @@ export interface OpenStoreOptions {
    * KTRAIL_LOCK_TIMEOUT (seconds); 0 fails at once.
    */
   lockTimeoutMs?: number;
+  /**
+   * Opened read-write: what the command writes and why, for the one line
+   * that says the file or its directory cannot be written (writeRefusal).
+   */
+  purpose?: WritePurpose;
+}
+
+/** Why a command writes to a database, and what the user can do when it cannot. */
+export interface WritePurpose {
+  /** `check --db stores its findings and coverage in it`. */
+  why: string;
+  /** `copy it somewhere writable`; the default says that. */
+  wayOut?: string;
 }
 
 export function defaultLockTimeoutMs(): number {
@@ -29,15 +43,18 @@ export function defaultLockTimeoutMs(): number {
  * until the lock timeout, then reported as one line.
  */
 export async function openStore(path: string, opts: OpenStoreOptions = {}): Promise<Db> {
-  if ((opts.readOnly || opts.mustExist) && path !== ':memory:' && !fs.existsSync(path)) {
-    throw new UserError(`database ${path} does not exist; create it with \`ktrail ingest FILE --db ${path}\``);
-  }
+  if (path !== ':memory:') checkDatabasePath(path, opts);
   const timeout = opts.lockTimeoutMs ?? defaultLockTimeoutMs();
   const deadline = Date.now() + timeout;
   let delay = 50;
   for (;;) {
     try {
       const db = await Db.open(path, {readOnly: opts.readOnly});
+      // Before ktrail's tables are created in it: a DuckDB file of another tool is left as it is.
+      await refuseOtherDatabase(db).catch((err) => {
+        db.close();
+        throw err;
+      });
       if (!opts.readOnly) {
         await db.ensureTables(EVENT_LOG_TABLES).catch((err) => {
           db.close();
@@ -61,6 +78,68 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
 }
 
 /**
+ * What every --db command checks before DuckDB opens the path: one line for a
+ * directory (DuckDB said `IO Error: Could not read from file ...: Is a
+ * directory`), a database that does not exist where one must, a new file in a
+ * directory that does not exist, and a database that cannot be written by a
+ * command that writes to it (root included: an immutable directory, a
+ * read-only mount). DuckDB writes a write-ahead log beside the file
+ * (PATH.wal) on the first commit: a read-only directory failed that commit
+ * with `TransactionContext Error: Failed to commit: Cannot open file
+ * ".../c.duckdb.wal"`, shown as an internal error.
+ */
+function checkDatabasePath(path: string, opts: OpenStoreOptions): void {
+  let stat: fs.Stats | null = null;
+  try {
+    stat = fs.statSync(path);
+  } catch {
+    stat = null;
+  }
+  if (stat?.isDirectory()) throw new UserError(`--db ${path} is a directory; give a database file path`);
+  const dir = nodePath.dirname(path);
+  if (!stat) {
+    if (opts.readOnly || opts.mustExist) throw new UserError(`database ${path} does not exist; create it with \`ktrail ingest FILE --db ${path}\``);
+    if (!fs.existsSync(dir)) throw new UserError(`cannot create database ${path}: directory ${dir} does not exist`);
+  }
+  if (opts.readOnly) return;
+  const denied = (p: string) => {
+    try {
+      fs.accessSync(p, fs.constants.W_OK);
+      return null;
+    } catch (err) {
+      return systemErrorText(err as NodeJS.ErrnoException);
+    }
+  };
+  const purpose = opts.purpose ?? {why: 'this command writes to it'};
+  const dirDenied = denied(dir);
+  if (!stat) {
+    if (dirDenied) throw new UserError(`cannot create database ${path}: its directory ${dir} is not writable (${dirDenied})`);
+    return;
+  }
+  const fileDenied = denied(path);
+  if (fileDenied || dirDenied) {
+    const what = fileDenied ? `the file is not writable (${fileDenied})` : `its directory ${dir} is not writable (${dirDenied})`;
+    throw new UserError(
+      `database ${path} cannot be written: ${what}; ${purpose.why}, which needs write access to the file and to its directory (DuckDB creates ${path}.wal there); ${purpose.wayOut ?? 'copy the database somewhere writable and give that copy'}`,
+    );
+  }
+}
+
+/**
+ * A DuckDB file that has tables or views but not ktrail's event log
+ * (`sources`) is another tool's: every --db command refuses it, read-only
+ * ones too (`sources` said `no sources`, `report` pointed at a `check --db`
+ * that refused it), so that nothing reads its tables as ktrail's (its own
+ * `events` table, say) and nothing of ktrail's is added to it. A database
+ * with nothing in it (new, or `:memory:`) is not refused here.
+ */
+async function refuseOtherDatabase(db: Db): Promise<void> {
+  if (await db.tableExists('sources')) return;
+  const tables = Number((await db.one<{n: bigint}>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'main'"))!.n);
+  if (tables > 0) throw new UserError(`${db.path} is not a ktrail database (it has tables, but not ktrail's event log); give the database ktrail ingest wrote, or a new file to ingest into`);
+}
+
+/**
  * For the commands that run the rules over a database's sources (`check
  * --db`, `rebuild`): one that holds none is refused. `check --db :memory:`
  * or a DuckDB file that is not ktrail's ran every rule over nothing and said
@@ -71,13 +150,10 @@ export async function openStore(path: string, opts: OpenStoreOptions = {}): Prom
 export async function requireSources(path: string): Promise<void> {
   const hint = `ingest traces or logs first (ktrail ingest FILE --db ${path})`;
   if (path === ':memory:') throw new UserError('--db :memory: holds no ingested sources (an in-memory database starts empty); give the database ktrail ingest wrote, or FILEs to check');
+  // openStore refuses another tool's DuckDB file.
   const db = await openStore(path, {readOnly: true});
   try {
-    if (!(await db.tableExists('sources'))) {
-      const tables = Number((await db.one<{n: bigint}>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'main'"))!.n);
-      if (tables > 0) throw new UserError(`${path} is not a ktrail database (it has tables, but not ktrail's event log); give the database ktrail ingest wrote`);
-      throw new UserError(`${path} holds no ingested sources; ${hint}`);
-    }
+    if (!(await db.tableExists('sources'))) throw new UserError(`${path} holds no ingested sources; ${hint}`);
     const n = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources'))!.n);
     if (n === 0) throw new UserError(`${path} holds no ingested sources; ${hint}`);
   } finally {

@@ -21,6 +21,14 @@ export interface QueryChunks {
   timeZone: string;
   /** The chunks in order; a DuckDB error on the way is a UserError. */
   chunks: AsyncIterable<DuckDBDataChunk>;
+  /**
+   * For a statement that returns no result set (`query --write` of DDL or
+   * DML), what DuckDB returned instead: the statement (`INSERT`, `CREATE`)
+   * and whether it counted changed rows. DuckDB gives such a statement a
+   * `Count` or `Success` column, with the count as its one row or no row at
+   * all (`CREATE VIEW`). Absent for a statement that returns rows.
+   */
+  status?: {statement: string; changedRows: boolean};
 }
 
 function errorText(err: unknown): string {
@@ -278,7 +286,9 @@ export async function runUserWrite(db: Db, sql: string, protectedTables: readonl
     }
     await db.conn.run('COMMIT');
     committed = true;
-    return {columns: result.columnNames(), types: result.columnTypes(), timeZone, chunks: chunksOf(result)};
+    const returns = duck().ResultReturnType;
+    const status = result.returnType === returns.QUERY_RESULT ? undefined : {statement: String(types[prepared.statementType] ?? 'statement'), changedRows: result.returnType === returns.CHANGED_ROWS};
+    return {columns: result.columnNames(), types: result.columnTypes(), timeZone, chunks: chunksOf(result), ...(status ? {status} : {})};
   } finally {
     if (!committed) await rollback(db);
   }

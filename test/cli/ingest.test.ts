@@ -378,6 +378,43 @@ test('--help lists the formats and does not need a database', () => {
   assert.not.ok(fs.existsSync(path.join(dir, 'never.duckdb')));
 });
 
+test('--format that the input does not read as is noted; the same content forced into another format than it was read with is refused', () => {
+  const db = path.join(dir, 'forced.duckdb');
+  const dmesg = ktrail(['ingest', sample, '--format', 'dmesg', '--db', db, '--json']);
+  assert.is(dmesg.code, 0, dmesg.err);
+  assert.is(dmesg.err, `ktrail: note: ${sample} reads as ftrace; --format dmesg forced\n`);
+  const [r] = JSON.parse(dmesg.out);
+  assert.is(r.format, 'dmesg');
+  assert.is(r.reads_as, 'ftrace');
+  const meta = ktrail(['query', "SELECT meta->>'$.input.forced_format' AS f, meta->>'$.input.reads_as' AS r FROM sources", '--db', db, '--json']);
+  assert.equal(JSON.parse(meta.out), [{f: 'dmesg', r: 'ftrace'}]);
+  // A format its own detector recognises is no note.
+  const fine = ktrail(['ingest', sample, '--format', 'ftrace', '--db', path.join(dir, 'forced-ok.duckdb')]);
+  assert.is(fine.code, 0, fine.err);
+  assert.is(fine.err, '');
+  // Plain duplicates stay as they were: no --format, or the same one.
+  for (const extra of [[], ['--format', 'dmesg']]) {
+    const d = ktrail(['ingest', sample, ...extra, '--db', db]);
+    assert.is(d.code, 0, d.err);
+    assert.match(d.out, /^duplicate\s+.*: same content as source 1 \(dmesg, 300 lines\); nothing written$/m);
+  }
+  // Checked at the end of the input (gzip: no early hash) and early (a plain file of over 64 KiB, same size).
+  const body = fs.readFileSync(sample, 'utf8');
+  const big = path.join(dir, 'forced-big.txt');
+  fs.writeFileSync(big, body + body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n').repeat(4) + '\n');
+  assert.ok(fs.statSync(big).size > 100_000);
+  assert.is(ktrail(['ingest', big, '--format', 'dmesg', '--db', db]).code, 0);
+  for (const input of [`${sample}.gz`, big]) {
+    const id = input === big ? 2 : 1;
+    expectUserError(
+      ktrail(['ingest', input, '--format', 'ftrace', '--db', db]),
+      new RegExp(`the same content is already source ${id}, read as dmesg; a database holds each content once, so it cannot also be read as ftrace here: ingest it with --format ftrace into a new database\n$`),
+    );
+  }
+  const n = ktrail(['query', 'SELECT count(*) AS n FROM sources', '--db', db, '--json']);
+  assert.equal(JSON.parse(n.out), [{n: 2}]);
+});
+
 test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
 
 test.run();

@@ -526,4 +526,24 @@ test('a projection the query names is built when missing, and again after a new 
   assert.match(f.err, /findings and coverage are written by `ktrail check --db /);
 });
 
+test('query --write: a statement that returns no rows prints OK in the table, with the count of rows DuckDB gives; csv and json keep its column', () => {
+  const wdb = path.join(dir, 'status.duckdb');
+  assert.is(ktrail(['ingest', trace, '--db', wdb]).code, 0);
+  const run = (sql: string, ...more: string[]) => {
+    const r = ktrail(['query', sql, '--db', wdb, '--write', ...more]);
+    assert.is(r.code, 0, `${sql}: ${r.err}`);
+    return r.out;
+  };
+  assert.is(run('CREATE VIEW v AS SELECT 1'), 'OK\n');
+  assert.is(run('CREATE TABLE mine AS SELECT * FROM range(3) t(x)'), 'OK: 3 rows written\n');
+  assert.is(run('INSERT INTO mine VALUES (7)'), 'OK: 1 row inserted\n');
+  assert.is(run('UPDATE mine SET x = 1 WHERE x < 2'), 'OK: 2 rows updated\n');
+  assert.is(run('DELETE FROM mine WHERE x = 1'), 'OK: 2 rows deleted\n');
+  assert.is(run('DROP VIEW v'), 'OK\n');
+  // Rows a statement returns are a table as ever.
+  assert.is(run('INSERT INTO mine VALUES (8) RETURNING x'), 'x\n-\n8\n');
+  assert.is(run('CREATE VIEW w AS SELECT 1', '--json'), '[]\n');
+  assert.is(run('INSERT INTO mine VALUES (9)', '--format', 'csv'), 'Count\n1\n');
+});
+
 test.run();

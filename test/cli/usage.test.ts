@@ -23,8 +23,25 @@ function usageError(args: string[]): string {
 
 test('an unknown command names itself and the nearest command', () => {
   assert.is(usageError(['ingets', 'trace.txt']), "ktrail: unknown command 'ingets' (did you mean 'ingest'?); see ktrail --help");
-  assert.is(usageError(['rules', 'lst']), "ktrail: unknown command 'rules lst' (did you mean 'rules list'?); see ktrail --help");
+  assert.is(usageError(['rules', 'lst']), "ktrail: unknown command 'rules lst' (did you mean 'rules list'?); 'rules' has: explain, list");
   assert.is(usageError(['frobnicate']), "ktrail: unknown command 'frobnicate'; see ktrail --help");
+});
+
+test("an unknown command of a topic names the topic's commands and the nearest of them (it said 'unknown command rules', a topic that exists)", () => {
+  assert.is(usageError(['rules', 'show', 'kernel/oops']), "ktrail: unknown command 'rules show'; 'rules' has: explain, list");
+  assert.is(usageError(['rules', 'expain', 'kernel/oops']), "ktrail: unknown command 'rules expain' (did you mean 'rules explain'?); 'rules' has: explain, list");
+  assert.is(usageError(['help', 'rules', 'show']), "ktrail: unknown command 'rules show'; 'rules' has: explain, list");
+});
+
+test('an unknown rule id (rules explain, check --rule and --option, report --rule) names the rule it most likely stands for', () => {
+  const hint = "unknown rule kernel/warnin (did you mean 'kernel/warning'?); see `ktrail rules list`";
+  assert.is(usageError(['rules', 'explain', 'kernel/warnin']), `ktrail: ${hint}`);
+  const log = path.join(dir, 'rule-hint.log');
+  fs.writeFileSync(log, '[    0.000000] Linux version 6.18.0 (x@y) #1 SMP\n');
+  assert.is(usageError(['check', log, '--rule', 'kernel/warnin']), `ktrail: ${hint}`);
+  assert.is(usageError(['check', log, '--option', 'kernel/warnin:x=1']), `ktrail: --option kernel/warnin:x=1: ${hint}`);
+  assert.is(usageError(['gate', log, '--option', 'oops:x=1']), "ktrail: --option oops:x=1: unknown rule oops (did you mean 'kernel/oops'?); see `ktrail rules list`");
+  assert.is(usageError(['rules', 'explain', 'nosuch']), 'ktrail: unknown rule nosuch; see `ktrail rules list`');
 });
 
 test('--json with a --format other than json is refused (--json won, silently)', () => {
@@ -106,7 +123,7 @@ test('an unknown command under --json: the error value on stdout too, as for any
   const cases: Array<[string[], string]> = [
     [['nosuchcmd', '--json'], "unknown command 'nosuchcmd'; see ktrail --help"],
     [['ingets', 'trace.txt', '--json'], "unknown command 'ingets' (did you mean 'ingest'?); see ktrail --help"],
-    [['rules', 'lst', '--json'], "unknown command 'rules lst' (did you mean 'rules list'?); see ktrail --help"],
+    [['rules', 'lst', '--json'], "unknown command 'rules lst' (did you mean 'rules list'?); 'rules' has: explain, list"],
   ];
   for (const [args, message] of cases) {
     const r = run(args);

@@ -38,7 +38,7 @@ test('check --db and rebuild refuse a database without sources, which read as cl
   // ktrail's tables, no source in them.
   (await openStore(noSources)).close();
   const none = `ktrail: ${noSources} holds no ingested sources; ingest traces or logs first (ktrail ingest FILE --db ${noSources})\n`;
-  const notOurs = `ktrail: ${plain} is not a ktrail database (it has tables, but not ktrail's event log); give the database ktrail ingest wrote\n`;
+  const notOurs = `ktrail: ${plain} is not a ktrail database (it has tables, but not ktrail's event log); give the database ktrail ingest wrote, or a new file to ingest into\n`;
   for (const [args, err] of [
     [['check', '--db', ':memory:'], 'ktrail: --db :memory: holds no ingested sources (an in-memory database starts empty); give the database ktrail ingest wrote, or FILEs to check\n'],
     [['check', '--db', noSources], none],
@@ -104,7 +104,7 @@ test('check --option sets a rule option; an unknown rule or key is a one-line er
   assert.not.match(titles('--option', 'gup/fork-race:follLongterm=0x10000')[0], /FOLL_LONGTERM/);
   for (const [opt, msg] of [
     ['gup/fork-race:follLongTerm=1', /^ktrail: --option .*: rule gup\/fork-race has no option follLongTerm \(options: follLongterm\)\n$/],
-    ['nope:x=1', /^ktrail: --option nope:x=1: no rule nope/],
+    ['nope:x=1', /^ktrail: --option nope:x=1: unknown rule nope/],
     ['gup/fork-race:follLongterm=abc', /^ktrail: invalid options for rule gup\/fork-race: follLongterm: /],
   ] as const) {
     const r = ktrail('check', S, '--option', opt);

@@ -93,7 +93,7 @@ test('report: bad input is one line and exit 2', () => {
   assert.match(missing.err, /^ktrail: database \S+nope\.duckdb does not exist; create it with `ktrail ingest FILE --db \S+`\n$/);
   const unknown = ktrail('report', '--db', db, '--rule', 'no/such-rule');
   assert.is(unknown.code, 2);
-  assert.is(unknown.err, 'ktrail: unknown rule no/such-rule (see `ktrail rules list`)\n');
+  assert.is(unknown.err, 'ktrail: unknown rule no/such-rule; see `ktrail rules list`\n');
 });
 
 test.run();
