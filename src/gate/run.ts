@@ -43,12 +43,38 @@ export interface GateRun {
   written: {junit?: string; sarif?: string; markdown?: string};
 }
 
-/** Fails before the (possibly long) run when `file` could not be written at its end: its directory is missing or read-only. */
+/**
+ * Fails before the (possibly long) run when `file` could not be written at its end: its directory is missing or
+ * read-only, or the path is a directory or a file that cannot be written.
+ */
 async function checkWritable(file: string, what: string): Promise<void> {
+  const resolved = path.resolve(file);
+  const st = await fs.stat(resolved).catch(() => null);
+  if (st?.isDirectory()) throw new UserError(`cannot write ${what} ${file}: it is a directory`);
   try {
-    await fs.access(path.dirname(path.resolve(file)), fsConstants.W_OK);
+    await fs.access(path.dirname(resolved), fsConstants.W_OK);
+    if (st) await fs.access(resolved, fsConstants.W_OK);
   } catch (err) {
     throw new UserError(`cannot write ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** An output written over the database, an input, or another output would destroy it: refused before anything runs. */
+function checkDistinctOutputs(opts: GateOptions): void {
+  const outputs: Array<[string | undefined, string]> = [
+    [opts.junit, 'JUnit report'],
+    [opts.sarif, 'SARIF report'],
+    [opts.markdown, 'Markdown summary'],
+    [opts.updateBaseline ? opts.baseline : undefined, 'baseline'],
+  ];
+  const taken = new Map<string, string>();
+  if (opts.db !== ':memory:') for (const f of [opts.db, `${opts.db}.wal`]) taken.set(path.resolve(f), `the database (--db ${opts.db})`);
+  for (const p of opts.paths) if (p !== '-') taken.set(path.resolve(p), `an input (${p})`);
+  for (const [file, what] of outputs) {
+    if (file === undefined) continue;
+    const other = taken.get(path.resolve(file));
+    if (other !== undefined) throw new UserError(`the ${what} ${file} would be written over ${other}; give another path`);
+    taken.set(path.resolve(file), `the ${what}`);
   }
 }
 
@@ -69,6 +95,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   if (opts.updateBaseline && !opts.baseline) throw new UserError('--update-baseline needs --baseline FILE (the file to write)');
   const today = opts.today ?? todayUtc();
   let baseline: Baseline | null = opts.baseline ? await loadBaseline(opts.baseline, {missingOk: opts.updateBaseline}) : null;
+  checkDistinctOutputs(opts);
   if (opts.junit) await checkWritable(opts.junit, 'JUnit report');
   if (opts.sarif) await checkWritable(opts.sarif, 'SARIF report');
   if (opts.markdown) await checkWritable(opts.markdown, 'Markdown summary');
@@ -118,7 +145,8 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
           if (db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
           throw err;
         }
-        inputErrors.push({path: p, message: (withInputFormatHint(err) as Error).message});
+        // gate's flag is --input-format (ingest's messages name --format).
+        inputErrors.push({path: p, message: (withInputFormatHint(err) as Error).message.replace(/ --format /g, ' --input-format ')});
       }
     }
     if (ingested.length === 0 && db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
@@ -130,13 +158,17 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     // its existing source), the time a gate takes does not grow with the runs kept. Earlier runs' findings and
     // coverage stay in their tables as their own runs left them.
     const thisRun = new Set(ingested.map((r) => r.source_id));
+    const givenPath = new Map<number, string>();
+    for (const r of ingested) if (!givenPath.has(r.source_id)) givenPath.set(r.source_id, r.path);
     // test_results (for the test spans below) is built with the projections the rules need: one pass over the state.
     // An in-memory store is thrown away: its findings and coverage tables would never be read.
     const all = await runRules(db, {ruleOptions, projections: ['test_results'], storeResults: opts.db !== ':memory:', sourceIds: thisRun});
     const run = {
       findings: all.findings.filter((f) => thisRun.has(f.source_id)),
       coverage: all.coverage.filter((c) => thisRun.has(c.source_id)),
-      sources: all.sources.filter((s) => thisRun.has(s.source_id)),
+      // A source is named by the path this run gave it: an input whose content an earlier run stored under
+      // another path (a shared --db) is located in this checkout, not at the earlier run's path.
+      sources: all.sources.filter((s) => thisRun.has(s.source_id)).map((s) => ({...s, path: givenPath.get(s.source_id) ?? s.path})),
     };
     // Tests of this run only: an earlier run's trace markers or KTAP results in the --db share no clock with this
     // run's logs (another boot, often another machine), though their uptimes may overlap.

@@ -39,8 +39,10 @@ export function projectorsInOrder(names: readonly string[]): Projector[] {
  * arguments as the mm projections are built, so another mapping means
  * other rows).
  */
-async function sourcesKey(counts: {n: bigint; m: number | null} | undefined): Promise<string> {
-  let key = `${Number(counts?.n ?? 0)}:${counts?.m ?? 0}`;
+async function sourcesKey(counts: {n: bigint; m: number | null; h: string | null} | undefined): Promise<string> {
+  // The newest source's sha256 too: an id is max + 1, so a newest source deleted by hand and another ingested
+  // in its place would otherwise leave the key as it was.
+  let key = `${Number(counts?.n ?? 0)}:${counts?.m ?? 0}:${(counts?.h ?? '').slice(0, 16)}`;
   const mapping = await probeMappingFromEnv();
   if (Object.keys(mapping).length > 0) key += `|mapping:${createHash('sha256').update(JSON.stringify(mapping)).digest('hex').slice(0, 16)}`;
   return key;
@@ -50,11 +52,13 @@ async function sourcesKey(counts: {n: bigint; m: number | null} | undefined): Pr
 async function readState(db: Db): Promise<{key: string; built: Map<string, {version: number; sources_key: string}>}> {
   const hasSources = await db.tableExists('sources');
   const hasState = await db.tableExists(projectionStateTable.name);
-  const counts = hasSources ? 'SELECT count(*) AS n, max(source_id) AS m FROM sources' : 'SELECT 0::BIGINT AS n, NULL::INTEGER AS m';
-  const rows = await db.all<{n: bigint; m: number | null; name: string | null; version: number | null; sources_key: string | null}>(
+  const counts = hasSources
+    ? 'SELECT count(*) AS n, max(source_id) AS m, arg_max(sha256, source_id) AS h FROM sources'
+    : 'SELECT 0::BIGINT AS n, NULL::INTEGER AS m, NULL::VARCHAR AS h';
+  const rows = await db.all<{n: bigint; m: number | null; h: string | null; name: string | null; version: number | null; sources_key: string | null}>(
     hasState
-      ? `SELECT c.n, c.m, p.name, p.version, p.sources_key FROM (${counts}) c LEFT JOIN "${projectionStateTable.name}" p ON true`
-      : `SELECT n, m, NULL AS name, NULL AS version, NULL AS sources_key FROM (${counts})`,
+      ? `SELECT c.n, c.m, c.h, p.name, p.version, p.sources_key FROM (${counts}) c LEFT JOIN "${projectionStateTable.name}" p ON true`
+      : `SELECT n, m, h, NULL AS name, NULL AS version, NULL AS sources_key FROM (${counts})`,
   );
   const built = new Map<string, {version: number; sources_key: string}>();
   for (const r of rows) if (r.name !== null) built.set(r.name, {version: r.version!, sources_key: r.sources_key!});
@@ -179,28 +183,34 @@ export async function staleProjections(db: Db, names: string[]): Promise<string[
   return (await findStale(db, names)).stale.map((s) => s.p.name);
 }
 
-/** `count:max` and the rest (the mapping's hash) of a sources key. */
-const KEY = /^(\d+):(\d+)(.*)$/s;
+/** `count:max:sha` (the newest source's sha256, 16 digits) and the rest (the mapping's hash) of a sources key. */
+const KEY = /^(\d+):(\d+):([0-9a-f]*)(.*)$/s;
 
 /**
  * The source after which a projection built under sources key `was` may be
  * brought up to `now` by appending: the sources it was built from are all
- * still there (as many sources up to its highest one as it was built from;
- * source ids only grow, so every other source came later) and the mapping
- * is the same. Null when it must be built in full.
+ * still there (as many sources up to its highest one as it was built from,
+ * and that one still the same content: ids are max + 1, so a newest source
+ * deleted by hand gives its id to the next; source ids only grow, so every
+ * other source came later) and the mapping is the same. Null when it must
+ * be built in full.
  */
-async function appendAfter(db: Db, was: string, now: string, counted: Map<number, number>): Promise<number | null> {
+async function appendAfter(db: Db, was: string, now: string, counted: Map<number, {n: number; h: string}>): Promise<number | null> {
   const a = KEY.exec(was);
   const b = KEY.exec(now);
-  if (!a || !b || a[3] !== b[3]) return null;
+  if (!a || !b || a[4] !== b[4]) return null;
   const n = Number(a[1]);
   const max = Number(a[2]);
   if (max > Number(b[2]) || n > Number(b[1])) return null;
   if (!counted.has(max)) {
-    const row = await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources WHERE source_id <= $1', [max]);
-    counted.set(max, Number(row?.n ?? 0));
+    const row = await db.one<{n: bigint; h: string | null}>(
+      'SELECT count(*) AS n, arg_max(sha256, source_id) AS h FROM sources WHERE source_id <= $1',
+      [max],
+    );
+    counted.set(max, {n: Number(row?.n ?? 0), h: (row?.h ?? '').slice(0, 16)});
   }
-  return counted.get(max) === n ? max : null;
+  const then = counted.get(max)!;
+  return then.n === n && then.h === a[3] ? max : null;
 }
 
 async function findStale(db: Db, names: string[]): Promise<{key: string; stale: Stale[]}> {
@@ -208,7 +218,7 @@ async function findStale(db: Db, names: string[]): Promise<{key: string; stale: 
   if (order.length === 0) return {key: '', stale: []};
   const {key, built} = await readState(db);
   const stale: Stale[] = [];
-  const counted = new Map<number, number>();
+  const counted = new Map<number, {n: number; h: string}>();
   for (const p of order) {
     const st = built.get(p.name);
     let isStale = !st || st.version !== p.version || st.sources_key !== key || p.dependsOn.some((d) => stale.some((x) => x.p.name === d));

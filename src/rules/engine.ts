@@ -379,5 +379,15 @@ async function writeResults(db: Db, rules: Rule[], findings: Finding[], coverage
       })),
     );
     await appendRows(db, coverageTable, coverage.map((c) => ({...c})));
+    // Rows appended after those of other sources or rules: numbered again so that finding_id is still the
+    // position in source order (a gate judging an earlier source again wrote its findings after newer ones').
+    // Within a source the order is that of the runs that wrote its rows.
+    if (!all) {
+      await db.run(
+        `UPDATE "${findingsTable.name}" f SET finding_id = o.n
+           FROM (SELECT finding_id AS old, row_number() OVER (ORDER BY source_id, finding_id) AS n FROM "${findingsTable.name}") o
+          WHERE f.finding_id = o.old AND f.finding_id <> o.n`,
+      );
+    }
   });
 }

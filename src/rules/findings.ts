@@ -54,7 +54,7 @@ export const projectionStateTable = defineTable({
   columns: [
     {name: 'name', type: 'VARCHAR', nullable: false, doc: 'Projector name.'},
     {name: 'version', type: 'INTEGER', nullable: false, doc: 'Projector version that built the tables.'},
-    {name: 'sources_key', type: 'VARCHAR', nullable: false, doc: 'count and max of sources.source_id when built (the event log is append-only).'},
+    {name: 'sources_key', type: 'VARCHAR', nullable: false, doc: 'count and max of sources.source_id, and the sha256 of the newest source (16 digits), when built (the event log is append-only), then the probe mapping hash if one was used.'},
   ],
 });
 

@@ -54,7 +54,7 @@ export async function loadStoredResults(db: Db, dbPath: string, ruleIds?: string
     for (const s of sources) {
       if (have.has(`${rule}\0${s.source_id}`)) continue;
       const reason = ran.has(rule)
-        ? `source ingested after this rule last ran; ${hint}`
+        ? `this rule has not looked at this source (ingested after the rule last ran on this database, or left to other runs by a gate that judged its own sources only); ${hint}`
         : `this rule has not run on this database; run \`ktrail check --db ${dbPath} --rule ${rule}\``;
       coverage.push({rule, source_id: s.source_id, status: 'not-evaluated', reason});
     }

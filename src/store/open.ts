@@ -161,9 +161,19 @@ export async function requireSources(path: string): Promise<void> {
   }
 }
 
-/** The files of database `path`: the file and its WAL. */
+/**
+ * The files of database `path`: the file and its WAL. When `path` is a symbolic link (a dangling one
+ * DuckDB created the file through), the file is the link's target, and the link stays the user's;
+ * DuckDB names the WAL after the path it was given.
+ */
 export function databaseFiles(path: string): string[] {
-  return [path, `${path}.wal`];
+  let file = path;
+  try {
+    if (fs.lstatSync(path).isSymbolicLink()) file = nodePath.resolve(nodePath.dirname(path), fs.readlinkSync(path));
+  } catch {
+    // Nothing there: nothing to resolve.
+  }
+  return [file, `${path}.wal`];
 }
 
 /** Removes a database a command created and then wrote nothing into. */

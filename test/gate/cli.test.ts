@@ -605,4 +605,75 @@ test('reports titled `in corrupted`: a baseline entry made from one does not sil
   assert.is(other.code, 1);
 });
 
+test('a --db of earlier runs: an input stored before under another path is located at the path this run gives it; finding_id stays in source order', async () => {
+  const db = path.join(tmp, 'shared-paths.duckdb');
+  rmSync(db, {force: true});
+  const earlier = path.join(tmp, 'earlier-console.txt');
+  writeFileSync(earlier, readFileSync(WITH_SPLAT));
+  const now = path.join(tmp, 'out-console.txt');
+  writeFileSync(now, readFileSync(WITH_SPLAT));
+  assert.is(gate(earlier, DMESG, '--db', db).code, 1);
+  const r = gate(now, '--db', db, '--json');
+  const out = json(r);
+  assert.equal(out.sources.map((s: any) => s.path), [now]);
+  assert.ok(out.findings.length > 0);
+  for (const f of out.findings) if (f.location) assert.is(f.location.path, now);
+  // The first source was judged again after the second: its findings still come first.
+  const store = await openStore(db, {readOnly: true});
+  try {
+    const rows = await store.all<{finding_id: number; source_id: number}>('SELECT finding_id, source_id FROM findings ORDER BY finding_id');
+    assert.equal(rows.map((x) => x.finding_id), rows.map((_, i) => i + 1));
+    assert.equal(rows.map((x) => x.source_id), [...rows.map((x) => x.source_id)].sort((a, b) => a - b));
+  } finally {
+    store.close();
+  }
+});
+
+test('outputs that cannot be written, or would be written over the database or an input, end the gate before anything is read', () => {
+  const dir = path.join(tmp, 'an-output-dir');
+  mkdirSync(dir, {recursive: true});
+  const db = path.join(tmp, 'outputs-checked.duckdb');
+  rmSync(db, {force: true});
+  const junit = path.join(tmp, 'outputs-checked.xml');
+  rmSync(junit, {force: true});
+  const r = gate(DMESG, '--db', db, '--junit', junit, '--sarif', dir);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /cannot write SARIF report .*an-output-dir: it is a directory/);
+  assert.not.ok(existsSync(junit), 'no output written');
+  assert.not.ok(existsSync(db), 'nothing ingested');
+  const over = gate(DMESG, '--db', db, '--sarif', db);
+  assert.is(over.code, 2);
+  assert.match(over.stderr, /the SARIF report .* would be written over the database/);
+  const input = path.join(tmp, 'input-kept.txt');
+  writeFileSync(input, readFileSync(DMESG));
+  const onInput = gate(input, '--markdown', input);
+  assert.is(onInput.code, 2);
+  assert.match(onInput.stderr, /the Markdown summary .* would be written over an input/);
+  assert.equal(readFileSync(input), readFileSync(DMESG));
+});
+
+test('a --db that is a dangling symbolic link: when no log gets in, the database made through it is removed and the link kept', () => {
+  const link = path.join(tmp, 'link.duckdb');
+  const target = path.join(tmp, 'link-target.duckdb');
+  rmSync(link, {force: true});
+  rmSync(target, {force: true});
+  symlinkSync(target, link);
+  const r = gate(path.join(tmp, 'no-such-log.txt'), '--db', link);
+  assert.is(r.code, 2);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is the user\'s');
+  assert.not.ok(existsSync(target), 'no empty database left behind');
+  assert.not.ok(existsSync(`${link}.wal`));
+});
+
+test('a duplicate under another --input-format is an input error that names gate\'s flag', () => {
+  const db = path.join(tmp, 'dup-format.duckdb');
+  rmSync(db, {force: true});
+  assert.is(gate(DMESG, '--db', db).code, 0);
+  const r = gate(DMESG, '--db', db, '--input-format', 'console', '--json');
+  assert.is(r.code, 2);
+  const [e] = json(r).input_errors;
+  assert.match(e.message, /--input-format console/);
+  assert.not.match(e.message, / --format /);
+});
+
 test.run();

@@ -125,6 +125,26 @@ test('a source removed since the build: reports is built in full again', async (
   }
 });
 
+test('the newest source removed and two ingested in its place (the first takes its id): reports is built in full again', async () => {
+  const db = await openStore(':memory:');
+  const calls = countBuilds();
+  try {
+    await ingestPaths(db, LOGS.slice(0, 6), {format: 'console'});
+    await ensureProjections(db, ['reports']);
+    for (const t of ['log_lines', 'unparsed', 'sources']) await db.run(`DELETE FROM ${t} WHERE source_id = 6`);
+    // Ids 6 and 7: as many sources up to the recorded highest id as were built from, but 6 is other content.
+    await ingestPaths(db, LOGS.slice(8, 10), {format: 'console'});
+    await ensureProjections(db, ['reports']);
+    assert.equal([calls.full, calls.append], [2, 0]);
+    const rows = await reportRows(db);
+    await rebuildAll(db);
+    assert.equal(rows, await reportRows(db));
+  } finally {
+    calls.restore();
+    db.close();
+  }
+});
+
 test('reports read several small sources at a time give the rows of one source at a time', async () => {
   const db = await openStore(':memory:');
   try {

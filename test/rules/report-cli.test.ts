@@ -68,7 +68,7 @@ test('report: a source ingested after the check, or a rule that never ran, is no
   assert.is((byKey.get('trace/lost-events 1') as {status: string}).status, 'evaluated');
   const late = byKey.get('trace/lost-events 2') as {status: string; reason: string};
   assert.is(late.status, 'not-evaluated');
-  assert.match(late.reason, /^source ingested after this rule last ran; run `ktrail check --db \S+stale\.duckdb` first$/);
+  assert.match(late.reason, /^this rule has not looked at this source \(ingested after the rule last ran on this database, or left to other runs by a gate that judged its own sources only\); run `ktrail check --db \S+stale\.duckdb` first$/);
   for (const id of [1, 2]) {
     const never = byKey.get(`kernel/oops ${id}`) as {status: string; reason: string};
     assert.is(never.status, 'not-evaluated');
