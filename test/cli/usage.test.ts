@@ -199,5 +199,13 @@ test('nearest: one command within two edits, none on a tie or when far', () => {
   assert.is(nearest('ab', ['ax', 'ay']), null);
 });
 
+test('the rules topic has a description of its own, not the summary of one of its commands', () => {
+  const r = spawnSync(process.execPath, [bin, 'rules', '--help'], {cwd: dir, encoding: 'utf8'});
+  assert.is(r.status, 0);
+  const first = r.stdout.split('\n')[0]!;
+  assert.match(first, /^The rules ktrail runs: list them, or explain one/);
+  assert.not.match(first, /^Explain a rule/);
+});
+
 test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
 test.run();
