@@ -67,13 +67,13 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
       await limitRulesMemory(db);
       if (files.length > 0) {
         const {formatNote, ingestPaths} = await import('../src/ingest/pipeline.js');
-        const {withInputFormatHint} = await import('../src/ingest/sniff.js');
+        const {forInputFormatFlag, withInputFormatHint} = await import('../src/ingest/sniff.js');
         const ingested = await ingestPaths(db, files, {format: flags['input-format'], progress: !this.jsonEnabled(), interrupt}).catch((err) => {
           throw withInputFormatHint(err);
         });
         for (const r of ingested) {
           const note = formatNote(r);
-          if (note) process.stderr.write(`ktrail: ${note.replace('--format', '--input-format')}\n`);
+          if (note) process.stderr.write(`ktrail: ${forInputFormatFlag(note)}\n`);
         }
       }
       // An in-memory store is thrown away: its findings and coverage tables would never be read.

@@ -128,13 +128,14 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   let emptyCreated = false;
   try {
     await limitRulesMemory(db);
-    const {withInputFormatHint} = await import('../ingest/sniff.js');
+    const {forInputFormatFlag} = await import('../ingest/sniff.js');
     if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
     // Once a source is committed, the database holds this run's facts: a signal leaves it.
     const committed = () => opts.interrupt?.discardOnSignal(null);
     // Each LOG on its own: one that cannot be read (a crashed harness wrote no trace, a binary file) is an input
     // error of this run, reported in every output, and the others are still judged (a splat in the console log
     // must not go unreported because the trace is missing). Other errors (the database) end the gate.
+    const createdAndEmpty = async () => db.created && Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
     const ingested: Awaited<ReturnType<typeof ingestPaths>> = [];
     const inputErrors: InputError[] = [];
     for (const p of opts.paths) {
@@ -142,17 +143,16 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
         ingested.push(...(await ingestPaths(db, [p], {format: opts.inputFormat, progress: false, interrupt: opts.interrupt, committed})));
       } catch (err) {
         if (!isUserError(err)) {
-          if (db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
+          emptyCreated = await createdAndEmpty();
           throw err;
         }
-        // gate's flag is --input-format (ingest's messages name --format).
-        inputErrors.push({path: p, message: (withInputFormatHint(err) as Error).message.replace(/ --format /g, ' --input-format ')});
+        inputErrors.push({path: p, message: forInputFormatFlag(err.message)});
       }
     }
-    if (ingested.length === 0 && db.created) emptyCreated = Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
+    if (ingested.length === 0) emptyCreated = await createdAndEmpty();
     for (const r of ingested) {
       const note = formatNote(r);
-      if (note) process.stderr.write(`ktrail: ${note.replace('--format', '--input-format')}\n`);
+      if (note) process.stderr.write(`ktrail: ${forInputFormatFlag(note)}\n`);
     }
     // A --db that holds earlier runs: the rules evaluate this run's sources only (a duplicate input counts as
     // its existing source), the time a gate takes does not grow with the runs kept. Earlier runs' findings and

@@ -347,6 +347,11 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
   }
 }
 
+/** Where a note on an input goes: opts.warn, or a `ktrail: warning:` line on stderr. */
+function warner(opts: IngestOptions): (message: string) => void {
+  return opts.warn ?? ((m: string) => process.stderr.write(`ktrail: warning: ${sanitizeForTerminal(m)}\n`));
+}
+
 /**
  * Bytes after the last gzip member (gzip -dc: "decompression OK, trailing
  * garbage ignored"; silent when they are zeros): in the result, and one
@@ -355,7 +360,7 @@ async function ingestOne(store: IngestStore, path: string, opts: IngestOptions):
 function noteTrailing(r: IngestResult, src: LineSource, opts: IngestOptions): IngestResult {
   const t = src.gzipTrailing();
   if (!t) return r;
-  const warn = opts.warn ?? ((m: string) => process.stderr.write(`ktrail: warning: ${sanitizeForTerminal(m)}\n`));
+  const warn = warner(opts);
   const n = `${t.bytes} ${t.zeros ? 'zero ' : ''}${t.bytes === 1 ? 'byte' : 'bytes'}`;
   warn(`${r.path}: ignored ${n} after its gzip data (${t.zeros ? 'padding' : 'not gzip: trailing garbage, which gzip -dc ignores too'})`);
   return {...r, gzip_trailing_bytes: t.bytes, ...(t.zeros ? {gzip_trailing_zeros: true as const} : {})};
@@ -721,7 +726,7 @@ async function ingestLines(tx: SourceTransaction, path: string, src: LineSource,
       } catch (err) {
         if (!isUserError(err)) throw err;
         input.kallsyms_error = err.message;
-        (opts.warn ?? ((m: string) => process.stderr.write(`ktrail: warning: ${sanitizeForTerminal(m)}\n`)))(
+        warner(opts)(
           `${err.message}; its kernel probes keep their addresses as symbols`,
         );
       }

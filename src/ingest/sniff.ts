@@ -4,10 +4,14 @@ import type {Format} from './format.js';
 /** The end of the unrecognised-format message; `check` and `gate` name their own flag (withInputFormatHint). */
 export const FORMAT_HINT = 'use --format';
 
-/** An error of ingestPaths as `check`/`gate` show it: their flag for the input format is --input-format. */
+/** A message of ingestPaths (an error, a note) as `check`/`gate` show it: their flag for the input format is --input-format. */
+export function forInputFormatFlag(message: string): string {
+  return message.replace(/(^|[^\w-])--format\b/g, '$1--input-format');
+}
+
+/** An error of ingestPaths as `check`/`gate` show it (forInputFormatFlag). */
 export function withInputFormatHint(err: unknown): unknown {
-  if (err instanceof UserError && err.message.endsWith(FORMAT_HINT)) return new UserError(err.message.slice(0, -FORMAT_HINT.length) + 'use --input-format');
-  return err;
+  return err instanceof UserError ? new UserError(forInputFormatFlag(err.message), err.exitCode) : err;
 }
 
 /**
