@@ -169,7 +169,27 @@ async function runToEnd(db: Db, prepared: DuckDBPreparedStatement): Promise<Quer
   } catch (err) {
     throw sqlError(err);
   }
-  return {columns: result.columnNames(), types: result.columnTypes(), timeZone, chunks: chunksOf(result)};
+  const status = statusOf(prepared, result);
+  return {columns: result.columnNames(), types: result.columnTypes(), timeZone, chunks: chunksOf(result), ...(status ? {status} : {})};
+}
+
+/**
+ * A statement's status when it returns no result set of its own. DuckDB says
+ * so through the result type, except for CHECKPOINT and PRAGMAs that set
+ * something: those run as table functions and return a result set with one
+ * BOOLEAN column `Success` and no rows, which printed as an empty table.
+ */
+function statusOf(prepared: DuckDBPreparedStatement, result: DuckDBResult): {statement: string; changedRows: boolean} | undefined {
+  const types = duck().StatementType;
+  const returns = duck().ResultReturnType;
+  const statement = String(types[prepared.statementType] ?? 'statement');
+  if (result.returnType !== returns.QUERY_RESULT) return {statement, changedRows: result.returnType === returns.CHANGED_ROWS};
+  const noResultSet =
+    (prepared.statementType === types.CALL || prepared.statementType === types.PRAGMA) &&
+    result.columnCount === 1 &&
+    result.columnName(0) === 'Success' &&
+    result.columnType(0).typeId === duck().DuckDBTypeId.BOOLEAN;
+  return noResultSet ? {statement, changedRows: false} : undefined;
 }
 
 /**
@@ -286,8 +306,7 @@ export async function runUserWrite(db: Db, sql: string, protectedTables: readonl
     }
     await db.conn.run('COMMIT');
     committed = true;
-    const returns = duck().ResultReturnType;
-    const status = result.returnType === returns.QUERY_RESULT ? undefined : {statement: String(types[prepared.statementType] ?? 'statement'), changedRows: result.returnType === returns.CHANGED_ROWS};
+    const status = statusOf(prepared, result);
     return {columns: result.columnNames(), types: result.columnTypes(), timeZone, chunks: chunksOf(result), ...(status ? {status} : {})};
   } finally {
     if (!committed) await rollback(db);

@@ -544,6 +544,14 @@ test('query --write: a statement that returns no rows prints OK in the table, wi
   assert.is(run('INSERT INTO mine VALUES (8) RETURNING x'), 'x\n-\n8\n');
   assert.is(run('CREATE VIEW w AS SELECT 1', '--json'), '[]\n');
   assert.is(run('INSERT INTO mine VALUES (9)', '--format', 'csv'), 'Count\n1\n');
+  // CHECKPOINT and setting PRAGMAs run as table functions that return an empty `Success` column: OK too.
+  assert.is(run('CHECKPOINT'), 'OK\n');
+  assert.is(run('PRAGMA enable_progress_bar'), 'OK\n');
+  assert.is(run('SET threads = 1'), 'OK\n');
+  assert.is(ktrail(['query', 'SET threads = 1', '--db', wdb]).out, 'OK\n');
+  assert.is(run('CHECKPOINT', '--format', 'csv'), 'Success\n');
+  // A table function's rows are not a status, whatever its statement type.
+  assert.is(run('CALL pragma_version()', '--format', 'csv').split('\n')[0], 'library_version,source_id,codename');
 });
 
 test.run();
