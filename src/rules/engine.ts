@@ -185,14 +185,35 @@ function firstSeq(f: Finding): number | null {
   return min;
 }
 
+/**
+ * Findings in source order: by source, first line, rule, title, fingerprint.
+ * Text compares by code point, as DuckDB orders VARCHAR, so that the
+ * findings table renumbered in SQL after a partial write (writeResults) is in
+ * the order a full run numbers it.
+ */
 function compareFindings(a: Finding, b: Finding): number {
   return (
     a.source_id - b.source_id ||
     (firstSeq(a) ?? Number.MAX_SAFE_INTEGER) - (firstSeq(b) ?? Number.MAX_SAFE_INTEGER) ||
-    a.rule.localeCompare(b.rule) ||
-    a.title.localeCompare(b.title) ||
-    a.fingerprint.localeCompare(b.fingerprint)
+    compareCodePoints(a.rule, b.rule) ||
+    compareCodePoints(a.title, b.title) ||
+    compareCodePoints(a.fingerprint, b.fingerprint)
   );
+}
+
+/** `a` against `b` by Unicode code point (UTF-8 byte order); plain `<` compares UTF-16 code units, which puts U+10000 and up before U+E000-U+FFFF. */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (U+D800-U+DFFF, the halves of code points from U+10000) go after U+E000-U+FFFF.
+    if (x >= 0xd800) x += x < 0xe000 ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y < 0xe000 ? 0x2000 : -0x800;
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /**
@@ -333,7 +354,7 @@ export async function runRuleSet(
     mark(`rule ${rule.meta.id} evaluated`);
     // A rule that reads a whole table (reports, say) reports what it found in the other sources too.
     findings.push(...(sourceIds ? r.findings.filter((f) => sourceIds.has(f.source_id)) : r.findings));
-    coverage.push(...r.coverage);
+    coverage.push(...(sourceIds ? r.coverage.filter((c) => sourceIds.has(c.source_id)) : r.coverage));
   }
   findings = findings.sort(compareFindings);
   coverage = coverage.sort((a, b) => a.rule.localeCompare(b.rule) || a.source_id - b.source_id);
@@ -380,12 +401,14 @@ async function writeResults(db: Db, rules: Rule[], findings: Finding[], coverage
     );
     await appendRows(db, coverageTable, coverage.map((c) => ({...c})));
     // Rows appended after those of other sources or rules: numbered again so that finding_id is still the
-    // position in source order (a gate judging an earlier source again wrote its findings after newer ones').
-    // Within a source the order is that of the runs that wrote its rows.
+    // position in the order a full run gives (compareFindings): a gate judging an earlier source again wrote
+    // its findings after newer ones', and `check --rule` runs one after another appended theirs in run order.
     if (!all) {
       await db.run(
         `UPDATE "${findingsTable.name}" f SET finding_id = o.n
-           FROM (SELECT finding_id AS old, row_number() OVER (ORDER BY source_id, finding_id) AS n FROM "${findingsTable.name}") o
+           FROM (SELECT finding_id AS old,
+                        row_number() OVER (ORDER BY source_id, seq NULLS LAST, rule, title, fingerprint, finding_id) AS n
+                   FROM "${findingsTable.name}") o
           WHERE f.finding_id = o.old AND f.finding_id <> o.n`,
       );
     }

@@ -10,7 +10,7 @@ export const findingsTable = defineTable({
   kind: 'projection',
   doc: 'One row per finding of a rule (see `ktrail rules list`). Rewritten by every `ktrail check --db` / `ktrail rebuild` for the rules it ran; `ktrail gate --db` rewrites the rows of its own run\'s sources only; `ktrail report` prints them.',
   columns: [
-    {name: 'finding_id', type: 'INTEGER', nullable: false, doc: 'Position in the ordered result (source_id, seq, rule, title); 1-based.'},
+    {name: 'finding_id', type: 'INTEGER', nullable: false, doc: 'Position in the ordered result (source_id, seq, rule, title, fingerprint; text by code point), whichever rules wrote the rows and in which runs; 1-based.'},
     {name: 'rule', type: 'VARCHAR', nullable: false, doc: 'Rule id, e.g. `lockdep/report`.'},
     {name: 'severity', type: 'VARCHAR', nullable: false, doc: '`error`, `warning` or `info`.'},
     {name: 'confidence', type: 'VARCHAR', nullable: false, doc: '`certain`, `likely` or `inferred` (part of the proof deduced, e.g. a damaged report).'},

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {z} from 'zod';
@@ -6,7 +9,7 @@ import {ingestPaths} from '../../src/ingest/pipeline.js';
 import {ensureProjections, rebuildAll} from '../../src/project/run.js';
 import {formatMessage, joinReasons, loadGapSpans, overlapsGap, runRules, runRuleSet} from '../../src/rules/engine.js';
 import {fingerprintOf, normalizeTitle} from '../../src/rules/fingerprint.js';
-import {FINGERPRINT_FRAMES, fingerprintEvidence} from '../../src/rules/kernel/reports-common.js';
+import {FINGERPRINT_FRAMES, fingerprintEvidence, loadReports} from '../../src/rules/kernel/reports-common.js';
 import {RULES} from '../../src/rules/index.js';
 import {defineRule, type Rule, type RuleMeta} from '../../src/rules/types.js';
 import type {Db} from '../../src/store/db.js';
@@ -223,6 +226,57 @@ test('findings get fingerprints, deterministic order and ids, and evidence JSON 
     const rows = await db.all<{finding_id: number; seq: bigint; evidence: string; rule: string}>('SELECT finding_id, seq, evidence, rule FROM findings ORDER BY finding_id');
     assert.equal(rows.map((x) => x.finding_id), [1, 2, 3, 4]);
     assert.equal(JSON.parse(rows[0]!.evidence), [{source_id: 1, seq: 3, ts_ns: 5, role: 'header', text: 'line 3'}]);
+  } finally {
+    db.close();
+  }
+});
+
+test('rules run one at a time (check --rule) number their findings as one run of them all', async () => {
+  // One log: a lockdep report, then a WARNING (later lines), then an oops.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-order-'));
+  const log = path.join(dir, 'dmesg.txt');
+  fs.writeFileSync(
+    log,
+    ['samples/rules/lockdep/report/positive/circular-dependency.txt', 'samples/rules/kernel/warning/positive/refcount.txt', 'samples/rules/kernel/oops/positive/kernel-bug.txt']
+      .map((p) => fs.readFileSync(p, 'utf8'))
+      .join(''),
+  );
+  const rows = (db: Db) => db.all<{finding_id: number; rule: string; seq: bigint}>('SELECT finding_id, rule, seq FROM findings ORDER BY finding_id');
+  const whole = await store([log]);
+  const parts = await store([log]);
+  try {
+    const ids = ['kernel/oops', 'kernel/warning', 'lockdep/report'];
+    await runRules(whole);
+    // The whole run's order of these rules' findings, numbered 1, 2, ...
+    const expected = (await rows(whole)).filter((r) => ids.includes(r.rule)).map((r, i) => ({...r, finding_id: i + 1}));
+    assert.equal(new Set(expected.map((r) => r.rule)).size, 3);
+    for (const id of ids) await runRules(parts, {ruleIds: [id]});
+    assert.equal(await rows(parts), expected);
+    // Once more, in another order, over the rows already there.
+    for (const id of ['lockdep/report', 'kernel/oops', 'kernel/warning']) await runRules(parts, {ruleIds: [id]});
+    assert.equal(await rows(parts), expected);
+  } finally {
+    whole.close();
+    parts.close();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+test('a run over some sources (gate --db) reads and writes only theirs: no coverage rows for the others', async () => {
+  const db = await store(['samples/rules/lockdep/report/positive/circular-dependency.txt', 'samples/rules/lockdep/report/positive/inconsistent-lock-state.txt']);
+  try {
+    await runRules(db);
+    const coverage = () => db.all<{source_id: number; n: bigint}>(`SELECT source_id, count(*) AS n FROM coverage WHERE rule = 'lockdep/report' GROUP BY source_id ORDER BY source_id`);
+    const before = await coverage();
+    const r = await runRules(db, {sourceIds: new Set([2])});
+    assert.equal([...new Set(r.coverage.map((c) => c.source_id))], [2]);
+    assert.equal([...new Set(r.findings.map((f) => f.source_id))], [2]);
+    // lockdep turned itself off in source 1 too: that source's coverage row is not written again.
+    assert.equal(await coverage(), before);
+    // What the report rules read is limited to the sources evaluated.
+    const one = await loadReports({db, sources: r.sources}, ['LOCKDEP']);
+    assert.ok(one.length > 0);
+    assert.equal([...new Set(one.map((x) => x.source_id))], [2]);
   } finally {
     db.close();
   }

@@ -33,8 +33,8 @@ export default defineRule({
   meta,
   async evaluate(ctx) {
     await logCoverage(ctx, CLASSES);
-    const reports = await loadReports(ctx.db, CLASSES);
-    const lines = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
+    const reports = await loadReports(ctx, CLASSES);
+    const lines = await loadReportLines(ctx, CLASSES, ctx.options.evidenceLines, [
       {pattern: 'in_atomic\\(\\): *-?\\d+, irqs_disabled\\(\\): *-?\\d+', role: 'context'},
       {pattern: 'preempt_count: *[0-9a-fA-Fx]+', role: 'context'},
     ]);

@@ -76,8 +76,8 @@ export default defineRule({
   meta,
   async evaluate(ctx) {
     await logCoverage(ctx, CLASSES);
-    const reports = await loadReports(ctx.db, CLASSES);
-    const lines = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
+    const reports = await loadReports(ctx, CLASSES);
+    const lines = await loadReportLines(ctx, CLASSES, ctx.options.evidenceLines, [
       {pattern: '^RIP: 0010:', role: 'rip'},
       {pattern: '^(Killed process|Memory cgroup out of memory|oom-kill:)', role: 'kill'},
       {pattern: '^Kernel panic - not syncing', role: 'panic'},

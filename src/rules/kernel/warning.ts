@@ -27,9 +27,9 @@ export default defineRule({
   meta,
   async evaluate(ctx) {
     await logCoverage(ctx, CLASSES);
-    const reports = await loadReports(ctx.db, CLASSES);
+    const reports = await loadReports(ctx, CLASSES);
     const lines = await loadReportLines(
-      ctx.db,
+      ctx,
       CLASSES,
       ctx.options.evidenceLines,
       [

@@ -1,6 +1,6 @@
 import {z} from 'zod';
 import {formatMessage, wallTime} from '../support.js';
-import {damageNote, loadReportLines, loadReports, logCoverage, reportSeqsSql, task, reportFinding, REPORT_DAMAGE_MESSAGES} from '../kernel/reports-common.js';
+import {damageNote, loadReportLines, loadReports, logCoverage, reportSeqsSql, reportsWhere, task, reportFinding, REPORT_DAMAGE_MESSAGES} from '../kernel/reports-common.js';
 import {defineRule, type Evidence, type RuleContext, type Severity} from '../types.js';
 
 const CLASSES = ['LOCKDEP'] as const;
@@ -58,12 +58,12 @@ export default defineRule({
   async evaluate(ctx) {
     await logCoverage(ctx, CLASSES);
     await lockdepOffCoverage(ctx);
-    const reports = await loadReports(ctx.db, CLASSES);
+    const reports = await loadReports(ctx, CLASSES);
     if (reports.length === 0) return;
-    const head = await loadReportLines(ctx.db, CLASSES, ctx.options.evidenceLines, [
+    const head = await loadReportLines(ctx, CLASSES, ctx.options.evidenceLines, [
       {pattern: MMU_PSEUDO_LOCK_LINE, role: PSEUDO_ROLE},
     ]);
-    const locks = await loadLocks(ctx.db);
+    const locks = await loadLocks(ctx);
     for (const r of reports) {
       const evidence: Evidence[] = [...(head.get(r.report_id) ?? [])];
       const seen = new Set(evidence.map((e) => e.seq));
@@ -106,8 +106,8 @@ const LOCKDEP_OFF_AFTER = ['LOCKDEP', 'BUG', 'NULL_DEREF', 'PAGE_FAULT', 'GPF', 
  */
 async function lockdepOffCoverage(ctx: RuleContext): Promise<void> {
   const rows = await ctx.db.all<{source_id: number; boot: number | null; seq: bigint; class: string}>(
-    `SELECT source_id, boot, min(seq_start) AS seq, arg_min(class, seq_start) AS class FROM reports
-      WHERE class IN (${LOCKDEP_OFF_AFTER.map((c) => `'${c}'`).join(', ')}) GROUP BY source_id, boot ORDER BY source_id, seq`,
+    `SELECT r.source_id, r.boot, min(r.seq_start) AS seq, arg_min(r.class, r.seq_start) AS class FROM reports r
+      WHERE ${reportsWhere(ctx, LOCKDEP_OFF_AFTER)} GROUP BY r.source_id, r.boot ORDER BY r.source_id, seq`,
   );
   const bySource = new Map<number, string[]>();
   for (const r of rows) {
@@ -124,12 +124,13 @@ async function lockdepOffCoverage(ctx: RuleContext): Promise<void> {
  * names it (report_locks has no line numbers; the name is matched as data,
  * never spliced into SQL).
  */
-async function loadLocks(db: Parameters<typeof loadReports>[0]): Promise<Map<bigint, LockRow[]>> {
+async function loadLocks(ctx: Parameters<typeof loadReports>[0]): Promise<Map<bigint, LockRow[]>> {
+  const where = reportsWhere(ctx, ['LOCKDEP']);
   // Lines joined on their line numbers (reportSeqsSql), not on the range: see there.
-  const rows = await db.all<LockRow>(
+  const rows = await ctx.db.all<LockRow>(
     `WITH lines AS (
             SELECT x.report_id, l.seq, l.text
-              FROM (${reportSeqsSql(`r.class = 'LOCKDEP'`)}) x
+              FROM (${reportSeqsSql(where)}) x
               JOIN log_lines l ON l.source_id = x.source_id AND l.seq = x.seq),
           first_mention AS (
             SELECT n.report_id, n.lock_name, min(ln.seq) AS seq
@@ -141,7 +142,7 @@ async function loadLocks(db: Parameters<typeof loadReports>[0]): Promise<Map<big
        FROM report_locks k JOIN reports r ON r.report_id = k.report_id
        LEFT JOIN first_mention f ON f.report_id = k.report_id AND f.lock_name = k.lock_name
        LEFT JOIN log_lines l ON l.source_id = r.source_id AND l.seq = f.seq
-      WHERE r.class = 'LOCKDEP'
+      WHERE ${where}
       ORDER BY k.report_id, k.role, k.idx`,
   );
   const out = new Map<bigint, LockRow[]>();
