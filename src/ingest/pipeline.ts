@@ -264,21 +264,24 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
     throw new UserError(`${path} is a binary file, not a text trace or log (nor a trace-cmd trace.dat); nothing to ingest`);
   }
   const hash = createHash('sha256');
+  // An input that fit in the head is all in memory: its sha256 now lets an already stored one skip parsing
+  // and loading (larger plain files get a side hash in the worker path: earlyDuplicate).
+  const early = head.done ? createHash('sha256').update(headBytes).digest('hex') : null;
   let bytes = 0;
   const text = (async function* () {
-    for await (const b of concat(head.chunks, it, head.done, hash)) {
+    for await (const b of concat(head.chunks, it, head.done, early ? undefined : hash)) {
       bytes += b.length;
       yield b;
     }
     // All of it read: from here on Ctrl-C aborts (there is no input left for it to end).
     opts.interrupt?.reading(null);
   })();
-  let digest: string | null = null;
+  let digest: string | null = early;
   return {
     text,
     digest: () => (digest ??= hash.digest('hex')),
-    earlyDigest: null,
-    bytes: () => bytes,
+    earlyDigest: early,
+    bytes: () => (early ? headBytes.length : bytes),
     forcedFormat: opts.format,
     small: head.done,
     facts,

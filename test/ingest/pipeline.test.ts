@@ -9,6 +9,7 @@ import {decompressTool} from '../../src/ingest/reader.js';
 import {UserError} from '../../src/errors.js';
 import {openStore} from '../../src/store/open.js';
 import type {Db} from '../../src/store/db.js';
+import type {Format} from '../../src/ingest/format.js';
 import {CATCH_ALL, FORMATS_T, TEST_FORMAT, liveChildren, repoRoot, tmpDir} from './helpers.js';
 
 const dir = tmpDir('pipeline');
@@ -95,6 +96,21 @@ test('the same content twice is a duplicate: nothing written, the first source i
     const [c] = await ingestPaths(db, [write('other.tf', TFMT + 'E 1 more\n')], {formats: FORMATS_T});
     assert.is(c!.status, 'ingested');
     assert.is(c!.source_id, a!.source_id + 1);
+  });
+});
+
+test('a small input already stored is found a duplicate before it is parsed or loaded', async () => {
+  await withDb(async (db) => {
+    let tokenizers = 0;
+    const counting: Format = {...TEST_FORMAT, createTokenizer: () => (tokenizers++, TEST_FORMAT.createTokenizer())};
+    const [a] = await ingestPaths(db, [write('small.tf', TFMT)], {formats: [counting]});
+    assert.is(tokenizers, 1);
+    const [b] = await ingestPaths(db, [write('small-copy.tf', TFMT)], {formats: [counting]});
+    assert.is(b!.status, 'duplicate');
+    assert.is(b!.source_id, a!.source_id);
+    assert.is(b!.bytes, Buffer.byteLength(TFMT));
+    assert.is(b!.events, a!.events);
+    assert.is(tokenizers, 1, 'the duplicate was not tokenized');
   });
 });
 
