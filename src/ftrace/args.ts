@@ -89,6 +89,7 @@ const KERNEL_HALF = 1n << 63n;
  * fprobes from kprobes. Returns null for a body that is not a probe body.
  */
 export function parseProbeBody(body: string, eventName = ''): ProbeCall | null {
+  if (body.startsWith('__probe_')) return rawProbe(body, eventName);
   const m = PROBE_HEAD.exec(body);
   if (!m) return null;
   const [, first, returned, rest] = m;
@@ -134,6 +135,25 @@ function bareProbe(first: string, returned: string | undefined, eventName: strin
   }
   const type: ProbeType = !kernel ? 'uprobe' : eventName.endsWith('__entry') ? 'fprobe' : 'kprobe';
   return {kind: 'entry', type, symbol: addr, offset: null, caller: null, args};
+}
+
+/**
+ * A probe event as `trace-cmd report -R` prints it: its fields, `name=value`, each value as the event's
+ * format prints that field. The head fields are the ones trace-cmd's default report prints in parentheses
+ * (see bareProbe): `__probe_ip=55ae37c17149 a=0x0 b=100` (kprobe, fprobe, uprobe entry) and
+ * `__probe_func=55ae37c17149 __probe_ret_ip=55ae37c171a8 ret=100` (the returns); the kernel names them so
+ * (trace_probe.h FIELD_STRING_IP, _FUNC, _RETIP) and prints them `%lx`. An address libtraceevent could not
+ * match to the format prints as `0x…`, and a newer libtraceevent may print a symbolic field with its address
+ * after it (` (0xffffffff81663760)`): both are read. The arguments follow, strings without the quotes the
+ * default report prints around them (parseKeyValues removes those), so both give the same row.
+ */
+const RAW_PROBE_HEAD = /^__probe_(ip|func)=(?:0x)?([0-9a-fA-F]+)(?: \(0x[0-9a-fA-F]+\))?(?: __probe_ret_ip=(?:0x)?([0-9a-fA-F]+)(?: \(0x[0-9a-fA-F]+\))?)?(?=\s|$)\s*/;
+
+function rawProbe(body: string, eventName: string): ProbeCall | null {
+  const m = RAW_PROBE_HEAD.exec(body);
+  if (!m || (m[1] === 'func') !== (m[3] !== undefined)) return null;
+  const rest = body.slice(m[0].length);
+  return bareProbe(m[2]!, m[3], eventName, rest ? parseKeyValues(rest) : new Map<string, string>());
 }
 
 /** The function and kind of a probe event ktrail defines (src/probes/catalog.ts), by event name. */

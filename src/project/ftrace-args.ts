@@ -1,6 +1,6 @@
-import {nameKernelProbe, parseProbeBody, type OwnProbes} from '../ftrace/args.js';
+import {nameKernelProbe, parseKeyValues, parseProbeBody, type OwnProbes} from '../ftrace/args.js';
 import {PROBES} from '../probes/catalog.js';
-import {parseFuncgraphBody} from '../ingest/ftrace/funcgraph.js';
+import {parseFuncgraphBody, type FuncgraphCall} from '../ingest/ftrace/funcgraph.js';
 import type {Db} from '../store/db.js';
 import type {EventHead} from '../store/eventlog.js';
 import {openRowWriter, type RowObject} from '../store/rows.js';
@@ -28,12 +28,12 @@ const at = (extra: ColumnDef[]): ColumnDef[] => [
 export const schedSwitches = defineTable({
   name: 'sched_switches',
   kind: 'projection',
-  doc: 'sched:sched_switch, tracefs (`prev_comm=… ==> next_comm=…`) and trace-cmd (`comm:pid [prio] S ==> comm:pid [prio]`) forms.',
+  doc: 'sched:sched_switch, tracefs (`prev_comm=… ==> next_comm=…`) and trace-cmd (`comm:pid [prio] S ==> comm:pid [prio]`) forms, and the field forms of tracefs options/fields and `trace-cmd report -R` (`prev_state=1`).',
   columns: at([
     {name: 'prev_comm', type: 'VARCHAR', doc: 'Task switched out.'},
     {name: 'prev_pid', type: 'INTEGER', doc: 'Its pid.'},
     {name: 'prev_prio', type: 'INTEGER', doc: 'Its priority.'},
-    {name: 'prev_state', type: 'VARCHAR', doc: 'State as printed: `R`/`R+` = preempted (still runnable), `S`, `D`, `I`, `T`, `t`, `X`, `Z`, … = blocked/sleeping or exiting. trace-cmd 3.1 (its sched_switch plugin) prints some states with other letters than the kernel: the same switches read `I` in tracefs and `W` in its report, `R+` and `R`, and `X` and `Z` swapped; compare states across the two forms with care (task_states classifies both alike).'},
+    {name: 'prev_state', type: 'VARCHAR', doc: 'State as printed: `R`/`R+` = preempted (still runnable), `S`, `D`, `I`, `T`, `t`, `X`, `Z`, … = blocked/sleeping or exiting. trace-cmd 3.1 (its sched_switch plugin) prints some states with other letters than the kernel: the same switches read `I` in tracefs and `W` in its report, `R+` and `R`, and `X` and `Z` swapped; compare states across the two forms with care (task_states classifies both alike). Where the state is printed as its number (options/fields, `trace-cmd report -R`) it is given the kernel\'s letters, as tracefs prints them.'},
     {name: 'next_comm', type: 'VARCHAR', doc: 'Task switched in.'},
     {name: 'next_pid', type: 'INTEGER', doc: 'Its pid.'},
     {name: 'next_prio', type: 'INTEGER', doc: 'Its priority.'},
@@ -148,13 +148,13 @@ export const mmapLockEvents = defineTable({
 export const syscalls = defineTable({
   name: 'syscalls',
   kind: 'projection',
-  doc: 'Syscall enter/exit events in tracefs (`sys_munmap(addr: …)`, `sys_munmap -> 0x0`), trace-cmd (`sys_enter_munmap: addr: …`) and raw_syscalls forms.',
+  doc: 'Syscall enter/exit events in tracefs (`sys_munmap(addr: …)`, `sys_munmap -> 0x0`), trace-cmd (`sys_enter_munmap: addr: …`), field (options/fields, `trace-cmd report -R`: `__syscall_nr=11 addr=0x…`) and raw_syscalls forms.',
   columns: at([
     {name: 'comm', type: 'VARCHAR', doc: 'Task.'},
     {name: 'name', type: 'VARCHAR', doc: 'Syscall name (`munmap`); NULL for raw_syscalls, which print only the number (`nr`): numbers differ per architecture and ktrail has no table of them.'},
-    {name: 'nr', type: 'BIGINT', doc: 'raw_syscalls (`sys_enter: NR 11 (…)`, `sys_exit: NR 11 = 0`): the syscall number as printed; NULL for the named forms, which do not print it.'},
+    {name: 'nr', type: 'BIGINT', doc: 'raw_syscalls (`sys_enter: NR 11 (…)`, `sys_exit: NR 11 = 0`): the syscall number as printed; for the named forms, `__syscall_nr` where the field forms (options/fields, `trace-cmd report -R`) print it, else NULL.'},
     {name: 'kind', type: 'VARCHAR', doc: '`enter` or `exit`.'},
-    {name: 'args', type: 'JSON', doc: 'enter: argument name → value as printed. raw_syscalls: `arg0`…`arg5` (the tracepoint\'s args[0..5]), `0x` put before the bare hex the kernel prints (`d` → `0xd`); NULL when the body is not `NR n (a0, a1, a2, a3, a4, a5)` with six hex values.'},
+    {name: 'args', type: 'JSON', doc: 'enter: argument name → value as printed. raw_syscalls: `arg0`…`arg5` (the tracepoint\'s args[0..5]), `0x` put before the bare hex the kernel prints (`d` → `0xd`); NULL when the body is not `NR n (a0, a1, a2, a3, a4, a5)` with six hex values (`trace-cmd report -R` prints them as the bytes of an array, `args=ARRAY[00, 20, …]`, whose byte order the text does not give: NULL).'},
     {name: 'ret', type: 'BIGINT', doc: 'exit: return value, signed (errors are negative).'},
   ]),
 });
@@ -222,6 +222,18 @@ const MACROS = [
   // names a symbol where one is (\`lock_addr=jiffies_lock+0x0/0x40 (-2116...)\`). b must start with a space.
   `CREATE OR REPLACE TEMP MACRO fptr(b, n) AS CASE WHEN TRY_CAST(fv(b, n) AS HUGEINT) < 0
      THEN (TRY_CAST(fv(b, n) AS HUGEINT) + 18446744073709551616::HUGEINT)::UBIGINT ELSE TRY_CAST(fv(b, n) AS UBIGINT) END`,
+  // \`trace-cmd report -R\` prints each field as \`name=value\` too, but the value as the event's print format prints
+  // that field (\`prev_pid=2631\`, \`ret=0x10b7\`, \`lock_addr=0xffff888627d2ba80\`), or, for a field the format
+  // prints through an expression (\`__print_flags\`, \`?:\`), as libtraceevent prints the bare field: in decimal
+  // (\`prev_state=1\`, \`flags=1\`, \`write=1\`), a long or pointer in hex. ftok is the text of field n up to the
+  // next blank; fparen tells options/fields' \`0xHEX (DEC)\` from it, and rv is the value in either form (the
+  // decimal of options/fields, else the token as printed). b must start with a space.
+  `CREATE OR REPLACE TEMP MACRO ftok(b, n) AS split_part(split_part(b, ' ' || n || '=', 2), ' ', 1)`,
+  `CREATE OR REPLACE TEMP MACRO fparen(b, n) AS starts_with(substr(split_part(b, ' ' || n || '=', 2), length(ftok(b, n)) + 2), '(')`,
+  `CREATE OR REPLACE TEMP MACRO rv(b, n) AS CASE WHEN starts_with(ftok(b, n), '(') THEN trim(ftok(b, n), '()')
+     WHEN fparen(b, n) THEN split_part(substr(split_part(b, ' ' || n || '=', 2), length(ftok(b, n)) + 3), ')', 1) ELSE ftok(b, n) END`,
+  // A pointer field in either form: options/fields' decimal (fptr), or the hex \`trace-cmd report -R\` prints.
+  `CREATE OR REPLACE TEMP MACRO rptr(b, n) AS CASE WHEN fparen(b, n) THEN fptr(b, n) ELSE TRY_CAST(ftok(b, n) AS UBIGINT) END`,
   // sched_switch's prev_state as the kernel's own print format shows it: the state bits below
   // TASK_REPORT_MAX (0x100) as letters joined by |, R when none, and + when the bit itself (preempted) is set.
   `CREATE OR REPLACE TEMP MACRO task_state(v) AS CASE WHEN v IS NOT NULL THEN
@@ -276,14 +288,15 @@ const SQL_SPECS: SqlSpec[] = [
         SELECT source_id, seq, ts_ns, cpu, pid,
           tc_task(substr(l, 1, rinstr(l, ' ') - 1)) AS prev, substr(l, rinstr(l, ' ') + 1) AS ps, tc_task(r) AS next
         FROM (SELECT *, substr(body, 1, i_arrow - 1) AS l, substr(body, i_arrow + 5) AS r FROM x WHERE NOT fs AND i_arrow > 0)),
-      -- options/fields: no ==>, numbers as 0xHEX (DEC), prev_state as its bits.
+      -- options/fields and \`trace-cmd report -R\`: no ==>, numbers as 0xHEX (DEC) or as printed (\`prev_pid=2631\`),
+      -- prev_state as its bits (\`0x1 (1)\`, \`1\`): turned into the letters of the event's own format.
       ff AS (
         SELECT source_id, seq, ts_ns, cpu, pid, substr(body, 11, i_pid - 11) AS pc,
-          TRY_CAST(fv(body, 'prev_pid') AS INTEGER) AS pp, TRY_CAST(fv(body, 'prev_prio') AS INTEGER) AS pr,
-          task_state(TRY_CAST(fv(body, 'prev_state') AS BIGINT)) AS ps,
+          TRY_CAST(rv(body, 'prev_pid') AS INTEGER) AS pp, TRY_CAST(rv(body, 'prev_prio') AS INTEGER) AS pr,
+          task_state(TRY_CAST(rv(body, 'prev_state') AS BIGINT)) AS ps,
           substr(body, i_nc + 11, instr(body, ' next_pid=') - i_nc - 11) AS nc,
-          TRY_CAST(fv(body, 'next_pid') AS INTEGER) AS np, TRY_CAST(fv(body, 'next_prio') AS INTEGER) AS nr
-        FROM (SELECT *, instr(body, ' next_comm=') AS i_nc FROM x WHERE fs AND i_arrow = 0 AND i_pid > 0 AND contains(body, ' prev_state=0x')))
+          TRY_CAST(rv(body, 'next_pid') AS INTEGER) AS np, TRY_CAST(rv(body, 'next_prio') AS INTEGER) AS nr
+        FROM (SELECT *, instr(body, ' next_comm=') AS i_nc FROM x WHERE fs AND i_arrow = 0 AND i_pid > 0 AND contains(body, ' prev_state=')))
       SELECT source_id, seq, ts_ns, cpu, pid, pc, pp, pr, ps, nc, np, nr FROM fs WHERE pp IS NOT NULL AND np IS NOT NULL
       UNION ALL
       SELECT source_id, seq, ts_ns, cpu, pid, pc, pp, pr, ps, nc, np, nr FROM ff WHERE pp IS NOT NULL AND np IS NOT NULL AND nc IS NOT NULL
@@ -354,13 +367,14 @@ const SQL_SPECS: SqlSpec[] = [
       SELECT source_id, seq, ts_ns, cpu, pid, event, ('0x' || s.l)::UBIGINT, nullif(s.f, ''), TRY_CAST(nullif(s.r, '') AS INTEGER)
       FROM x WHERE s.l <> ''
       UNION ALL
-      -- options/fields: \`lock_addr=… (DEC) flags=0x1 (1)\` / \`… ret=0x0 (0)\`; flags named as the event's print format names them.
+      -- options/fields: \`lock_addr=… (DEC) flags=0x1 (1)\` / \`… ret=0x0 (0)\`; \`trace-cmd report -R\`:
+      -- \`lock_addr=0xffff888627d2ba80 flags=1\` / \`… ret=0\`; flags named as the event's print format names them.
       SELECT source_id, seq, ts_ns, cpu, pid, event, a,
         nullif(concat_ws('|', CASE WHEN f & 1 <> 0 THEN 'SPIN' END, CASE WHEN f & 2 <> 0 THEN 'READ' END,
           CASE WHEN f & 4 <> 0 THEN 'WRITE' END, CASE WHEN f & 8 <> 0 THEN 'RT' END, CASE WHEN f & 16 <> 0 THEN 'PERCPU' END,
           CASE WHEN f & 32 <> 0 THEN 'MUTEX' END), ''),
-        TRY_CAST(fv(body, 'ret') AS INTEGER)
-      FROM (SELECT *, fptr(' ' || body, 'lock_addr') AS a, TRY_CAST(fv(body, 'flags') AS BIGINT) AS f FROM events
+        TRY_CAST(rv(body, 'ret') AS INTEGER)
+      FROM (SELECT *, rptr(' ' || body, 'lock_addr') AS a, TRY_CAST(rv(body, 'flags') AS BIGINT) AS f FROM events
              WHERE ${eventIn(['contention_begin', 'contention_end'])} AND starts_with(body, 'lock_addr='))
       WHERE a IS NOT NULL`,
   },
@@ -371,7 +385,8 @@ const SQL_SPECS: SqlSpec[] = [
         SELECT source_id, seq, ts_ns, cpu, pid, event,
           regexp_extract(body, '^mm=(?:0x)?([0-9a-fA-F]+) (?:memcg_id|memcg_path)=(\\S*) write=(\\w+)(?: success=(\\w+))?', ['mm','m','w','s']) AS s
         FROM events WHERE ${eventIn(['mmap_lock_start_locking', 'mmap_lock_acquire_returned', 'mmap_lock_released'])})
-      SELECT source_id, seq, ts_ns, cpu, pid, event, ('0x' || s.mm)::UBIGINT, s.m, s.w = 'true', CASE WHEN s.s = '' THEN NULL ELSE s.s = 'true' END
+      -- \`trace-cmd report -R\` prints the bools as the bare field: \`write=1 success=0\`.
+      SELECT source_id, seq, ts_ns, cpu, pid, event, ('0x' || s.mm)::UBIGINT, s.m, s.w IN ('true', '1'), CASE WHEN s.s = '' THEN NULL ELSE s.s IN ('true', '1') END
       FROM x WHERE s.mm <> ''
       UNION ALL
       -- options/fields: \`mm=… (DEC) memcg_id=0x1 (1) write=(1) success=(0)\`.
@@ -391,7 +406,11 @@ const SQL_SPECS: SqlSpec[] = [
           CASE WHEN event LIKE 'sys\\_enter\\_%' ESCAPE '\\' OR event = 'sys_enter' THEN 'enter' ELSE 'exit' END AS kind,
           event IN ('sys_enter', 'sys_exit') AS raw,
           -- options/fields: \`__syscall_nr=0x9 (9) addr=0x0 (0) …\`, \`… ret=0x0 (0)\`; raw_syscalls \`id=0x9 (9) …\`.
+          -- \`trace-cmd report -R\`: \`__syscall_nr=9 addr=0x00000000 …\`, \`__syscall_nr=9 ret=0x7f612247e000\`; \`id=9 …\`.
           starts_with(body, '__syscall_nr=') OR (event IN ('sys_enter', 'sys_exit') AND starts_with(body, 'id=')) AS ff,
+          -- Which of the two: options/fields prints \`0xHEX (DEC)\`. Only field-form rows pay for the test.
+          CASE WHEN starts_with(body, '__syscall_nr=') OR (event IN ('sys_enter', 'sys_exit') AND starts_with(body, 'id='))
+               THEN fparen(' ' || body, CASE WHEN event IN ('sys_enter', 'sys_exit') THEN 'id' ELSE '__syscall_nr' END) END AS fz,
           CASE WHEN event LIKE 'sys\\_enter\\_%' ESCAPE '\\' THEN substr(event, 11)
                WHEN event LIKE 'sys\\_exit\\_%' ESCAPE '\\' THEN substr(event, 10) END AS name
         FROM events
@@ -401,23 +420,26 @@ const SQL_SPECS: SqlSpec[] = [
         SELECT *,
           -- raw_syscalls print 'NR %ld (%lx, %lx, %lx, %lx, %lx, %lx)' and 'NR %ld = %ld', in tracefs and trace-cmd alike.
           CASE WHEN raw AND starts_with(body, 'NR ') THEN TRY_CAST(split_part(substr(body, 4), ' ', 1) AS BIGINT)
-               WHEN ff THEN TRY_CAST(fv(' ' || body, CASE WHEN raw THEN 'id' ELSE '__syscall_nr' END) AS BIGINT) END AS nr,
+               WHEN ff THEN TRY_CAST(rv(' ' || body, CASE WHEN raw THEN 'id' ELSE '__syscall_nr' END) AS BIGINT) END AS nr,
           CASE WHEN kind = 'enter' AND NOT raw AND NOT ff THEN regexp_replace(regexp_replace(body, '^sys_\\w+\\(', ''), '\\)$', '') END AS argstr,
           -- A match test without capture groups, then a split: regexp_extract's groups cost far more per row.
           CASE WHEN kind = 'enter' AND raw AND regexp_full_match(body, 'NR -?\\d+ \\((?:[0-9a-fA-F]+, ){5}[0-9a-fA-F]+\\)')
                THEN string_split(substr(body, instr(body, '(') + 1, length(body) - instr(body, '(') - 1), ', ') END AS rawargs,
-          CASE WHEN kind = 'exit' AND ff THEN fv(body, 'ret')
+          -- The value of ret= as read by rv, kept only when it is a number (a cast of anything else below would fail the build).
+          CASE WHEN kind = 'exit' AND ff THEN regexp_extract(rv(body, 'ret'), '^(-?0x[0-9a-fA-F]+|-?\\d+)$', 1)
                WHEN kind = 'exit' THEN regexp_extract(body, '(-?0x[0-9a-fA-F]+|-?\\d+)\\s*$', 1) END AS retstr
         FROM x)
       SELECT source_id, seq, ts_ns, cpu, pid, comm, name, nr, kind,
         CASE WHEN kind = 'enter' AND raw THEN
                CASE WHEN rawargs IS NOT NULL THEN to_json(map(['arg0', 'arg1', 'arg2', 'arg3', 'arg4', 'arg5'],
                  ['0x' || rawargs[1], '0x' || rawargs[2], '0x' || rawargs[3], '0x' || rawargs[4], '0x' || rawargs[5], '0x' || rawargs[6]])) END
-             WHEN kind = 'enter' AND ff THEN to_json(map(regexp_extract_all(body, ' (\\w+)=0x([0-9a-fA-F]+) \\(', 1), regexp_extract_all(body, ' (\\w+)=0x([0-9a-fA-F]+) \\(', 2)))
+             WHEN kind = 'enter' AND ff AND fz THEN to_json(map(regexp_extract_all(body, ' (\\w+)=0x([0-9a-fA-F]+) \\(', 1), regexp_extract_all(body, ' (\\w+)=0x([0-9a-fA-F]+) \\(', 2)))
+             -- \`trace-cmd report -R\`: each value as the event's format prints it (\`clone_flags=0x01200011\`), as its default report does.
+             WHEN kind = 'enter' AND ff AND NOT fz THEN to_json(map(regexp_extract_all(body, ' (\\w+)=(\\S*)', 1), regexp_extract_all(body, ' (\\w+)=(\\S*)', 2)))
              WHEN kind = 'enter' THEN to_json(map(regexp_extract_all(argstr, '(\\w+): ([^,]*)', 1), regexp_extract_all(argstr, '(\\w+): ([^,]*)', 2))) END,
         CASE WHEN retstr IS NULL OR retstr = '' THEN NULL
-             WHEN starts_with(retstr, '0x') THEN (CASE WHEN retstr::UBIGINT >= 9223372036854775808
-                  THEN (retstr::UBIGINT::HUGEINT - 18446744073709551616::HUGEINT) ELSE retstr::UBIGINT::HUGEINT END)::BIGINT
+             WHEN starts_with(retstr, '0x') THEN (CASE WHEN TRY_CAST(retstr AS UBIGINT) >= 9223372036854775808
+                  THEN (TRY_CAST(retstr AS UBIGINT)::HUGEINT - 18446744073709551616::HUGEINT) ELSE TRY_CAST(retstr AS UBIGINT)::HUGEINT END)::BIGINT
              ELSE TRY_CAST(retstr AS BIGINT) END
       FROM y`,
   },
@@ -428,7 +450,16 @@ const SQL_SPECS: SqlSpec[] = [
         SELECT source_id, seq, ts_ns, cpu, pid, comm, regexp_extract(body, '^(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?(?: <-(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?)?\\s*$', ['f','p']) AS s
         FROM events WHERE event = 'function')
       -- The parent is optional: trace-cmd, and tracefs with print-parent off, print the function alone.
-      SELECT source_id, seq, ts_ns, cpu, pid, comm, s.f, nullif(s.p, ''), NULL, NULL, NULL, NULL, NULL, NULL FROM x WHERE s.f <> ''`,
+      SELECT source_id, seq, ts_ns, cpu, pid, comm, s.f, nullif(s.p, ''), NULL, NULL, NULL, NULL, NULL, NULL FROM x WHERE s.f <> ''
+      UNION ALL
+      -- \`trace-cmd report -R\`: the entry's fields, \`ip=mutex_unlock parent_ip=do_exit\` (the format's \`%ps\`: a symbol,
+      -- \`0x…\` when none; newer libtraceevent adds the address, \`ip=mutex_unlock (0xffffffff81234567)\`), the parent too.
+      SELECT source_id, seq, ts_ns, cpu, pid, comm, coalesce(nullif(r.f, ''), r.fa), coalesce(nullif(r.p, ''), nullif(r.pa, '')),
+        NULL, NULL, NULL, NULL, NULL, NULL
+      FROM (SELECT source_id, seq, ts_ns, cpu, pid, comm,
+              regexp_extract(body, '^ip=(\\S*?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: ?\\((0x[0-9a-fA-F]+)\\))? parent_ip=(\\S*?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: ?\\((0x[0-9a-fA-F]+)\\))?(?: .*)?$', ['f','fa','p','pa']) AS r
+            FROM events WHERE event = 'function' AND starts_with(body, 'ip='))
+      WHERE r.f <> '' OR r.fa <> ''`,
   },
 ];
 
@@ -460,9 +491,10 @@ async function buildProbeCalls(db: Db): Promise<void> {
   const symbols = await kallsymsProbeSymbols(db);
   const w = await openRowWriter(db, probeCalls);
   try {
-    // Only bodies that open with `(` can be probe bodies; let SQL filter first.
+    // Only bodies that open with `(`, or `__probe_` (`trace-cmd report -R`), can be probe bodies; let SQL filter first.
     for await (const batch of db.stream<EventRow>(
-      `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events WHERE starts_with(body, '(') ORDER BY source_id, seq`,
+      `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
+        WHERE starts_with(body, '(') OR starts_with(body, '__probe_') ORDER BY source_id, seq`,
     )) {
       for (const r of batch) {
         const parsed = parseProbeBody(r.body, r.event);
@@ -477,6 +509,23 @@ async function buildProbeCalls(db: Db): Promise<void> {
   } finally {
     w.close();
   }
+}
+
+/**
+ * A function_graph record as `trace-cmd report -R` prints it: its fields (`func=sched_clock depth=2`; the exit
+ * with `retval=…`, `overrun=…`, `calltime=…`, `rettime=…` as the kernel defines them), the function named by
+ * libtraceevent (newer versions add its address, `func=sched_clock (0xffffffff81234567)`). Every record is a
+ * line of its own (no `func();` leaves: an entry and its exit are two lines), and the duration is left NULL:
+ * calltime and rettime print in the format's base, which the text does not say (the exit line's time is
+ * ts_end_ns). The return value is left NULL too: the field is printed whether or not funcgraph-retval recorded it.
+ */
+function rawFuncgraph(event: string, body: string): FuncgraphCall | null {
+  if (!body.startsWith('func=')) return null;
+  const kv = parseKeyValues(body);
+  const depth = kv.get('depth');
+  if (depth === undefined || !/^\d+$/.test(depth)) return null;
+  const func = (kv.get('func') ?? '').replace(/\s*\(0x[0-9a-fA-F]+\)$/, '').replace(/\+0x[0-9a-fA-F]+\/0x[0-9a-fA-F]+$/, '');
+  return {kind: event === 'funcgraph_entry' ? 'entry' : 'exit', func: func === '' ? null : func, depth: Number(depth), duration_ns: null, overhead: null, retval: null};
 }
 
 /**
@@ -510,7 +559,7 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
           if (next) onCpu.set(String(r.cpu), next[1]!);
           continue;
         }
-        const parsed = parseFuncgraphBody(r.body);
+        const parsed = parseFuncgraphBody(r.body) ?? rawFuncgraph(r.event, r.body);
         if (!parsed) continue;
         // `e1000_clean [e1000]()`: the module goes, as for the function tracer's rows.
         const call = {...parsed, func: parsed.func === null ? null : parsed.func.replace(/ \[[\w.-]+\]$/, '')};
@@ -559,7 +608,10 @@ export const ftraceArgs: Projector = {
   // 8: probe_calls reads trace-cmd's probe heads (`(55ae37c17149)`, `(func <- ret)`, function first).
   // 9: a trace-cmd kernel probe head names its function from the trace.dat's kallsyms, or from ktrail's own
   // probe definition by event name.
-  version: 9,
+  // 10: bodies as `trace-cmd report -R` prints them (each field `name=value` as the event's format prints it:
+  // `prev_state=1`, `__syscall_nr=9 ret=0x0`, `lock_addr=0x… flags=1`, `write=1`, `__probe_ip=…`, `ip=… parent_ip=…`,
+  // `func=… depth=N`) in sched_switches, lock_contention, mmap_lock_events, syscalls, probe_calls and function_calls.
+  version: 10,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],

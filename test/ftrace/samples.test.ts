@@ -251,6 +251,24 @@ const cases: Case[] = [
     },
   },
   {
+    // `trace-cmd report -R`: each event as its fields. A trace_marker write (`print: ip=tracing_mark_write buf=text`) is a
+    // marker with the text after `buf=`, as the default report's `print: tracing_mark_write: text`.
+    file: 'tracecmd-raw-R.txt', format: 'trace-cmd', kinds: {header: 1, markers: 7, events: 379}, meta: {cpus: 2, flags_column: 'absent'},
+    rows: {
+      2: {t: 'markers', ts_ns: 1549745226000n, cpu: 1, pid: 2631, comm: 'capture.sh', text: 'phase=workload_start cap=cap5'},
+      3: {event: 'sys_enter_clone', body: '__syscall_nr=56 clone_flags=0x01200011 newsp=0x00000000 parent_tidptr=0x00000000 child_tidptr=0x7f5a6458aa10 tls=0x00000000'},
+      10: {event: 'sched_switch', flags: null, body: 'prev_comm=capture.sh prev_pid=2631 prev_prio=120 prev_state=1 next_comm=capture.sh next_pid=4279 next_prio=120'},
+      259: {ts_ns: 1549814948000n, pid: 4281, comm: 'kvm_mm-gup', event: 'sys_exit_io_uring_register', body: '__syscall_nr=427 ret=0xfffffffffffffff2'},
+    },
+  },
+  {
+    file: 'tracecmd-raw-R-default.txt', format: 'trace-cmd', kinds: {header: 1, markers: 7, events: 379}, meta: {cpus: 2, flags_column: 'absent'},
+    rows: {
+      2: {t: 'markers', ts_ns: 1549745226000n, cpu: 1, pid: 2631, comm: 'capture.sh', text: 'phase=workload_start cap=cap5'},
+      259: {ts_ns: 1549814948000n, pid: 4281, comm: 'kvm_mm-gup', event: 'sys_exit_io_uring_register', body: '0xfffffffffffffff2'},
+    },
+  },
+  {
     file: 'tracecmd-latency-l.txt', format: 'trace-cmd', kinds: {header: 1, markers: 2, events: 57}, meta: {layouts: ['latency']},
     rows: {
       2: {t: 'markers', ts_ns: 1549745226000n, cpu: 1, pid: 2631, comm: 'capture.', text: 'phase=workload_start cap=cap5'},

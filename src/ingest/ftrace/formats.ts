@@ -54,7 +54,9 @@ export const traceCmdFormat: Format = {
   // 8: a trace_marker_raw write (`# 4b545231 buf: 72 61`) is event `raw_data`, with or without options/raw
   //    (it was `no-event-name` without raw, event `print` with it); options/bin output of the function tracer (no
   //    `type: N` text) is `binary-output` from its first line on, and no piece of it between newline bytes is an event.
-  parserVersion: 8,
+  // 9: a trace_marker write as `trace-cmd report -R` prints it (`print: ip=tracing_mark_write buf=text`) is a marker
+  //    with the text after `buf=` (it was the whole body, `ip=` and all).
+  parserVersion: 9,
   sniff: sniffTraceCmd,
   createTokenizer: () => new FtraceTokenizer('trace-cmd'),
 };
@@ -63,7 +65,7 @@ export const ftraceFormat: Format = {
   id: 'ftrace',
   description: 'tracefs `trace` / `trace_pipe` text (any tracer: events, function, function_graph, latency format)',
   priority: 20,
-  parserVersion: 8, // as trace-cmd's
+  parserVersion: 9, // as trace-cmd's
   sniff: sniffFtrace,
   createTokenizer: (opts) => new FtraceTokenizer('ftrace', opts?.forced ?? false),
 };

@@ -1337,6 +1337,12 @@ export class FtraceTokenizer implements Tokenizer {
         t = bodyAt;
         const colon = s.indexOf(': ', t);
         if (colon > t && s.lastIndexOf(' ', colon - 1) < t) t = colon + 2;
+        else if (this.dialect === 'trace-cmd' && s.startsWith('ip=', t)) {
+          // `trace-cmd report -R` prints the entry's fields: `ip=tracing_mark_write buf=text` (libtraceevent
+          // 1.8.4 and later with the address too: `ip=tracing_mark_write (0xffffffff814aa001) buf=text`).
+          const buf = s.indexOf(' buf=', t);
+          if (buf > t) t = buf + 5;
+        }
       }
       return this.marker(s.slice(t));
     }
