@@ -1,6 +1,6 @@
 import {z} from 'zod';
 import {counterClockSources, formatMessage, gapSpans, overlapsGap, timeText} from '../support.js';
-import {defineRule, type Confidence, type Severity} from '../types.js';
+import {defineRule, type Confidence, type Severity, type SourceInfo} from '../types.js';
 import {emptyInventory, evidence, hex, inventory, missingReason, returnCaller, task, type ProbeNeed} from '../mmu-notifier/common.js';
 
 const meta = {
@@ -38,9 +38,20 @@ export default defineRule({
     const inv = await inventory(ctx);
     const forks = await ctx.db.all<Fork>(`SELECT source_id, seq, return_seq, pid, tgid, comm, cpu, symbol, ts_ns, ts_return_ns, origin, exact, src_mm, child_pid FROM forks WHERE seq IS NOT NULL ORDER BY source_id, seq`);
     const gups = await ctx.db.all<Gup>(`SELECT source_id, seq, return_seq, pid, tgid, comm, cpu, symbol, ts_ns, ts_return_ns, lockless, pin, mm, start, nr_pages, gup_flags, ret FROM gup_calls WHERE seq IS NOT NULL ORDER BY source_id, seq`);
-    // Which tasks share an mm: CLONE_VM children join their parent's group.
-    const newtasks = await ctx.db.all<{source_id: number; pid: number; child_pid: number; detail: string | null}>(
-      `SELECT source_id, pid, child_pid, detail FROM task_lifecycle WHERE event = 'task_newtask' AND child_pid IS NOT NULL ORDER BY source_id, seq`);
+    // Which tasks share an mm: task creation (CLONE_VM or not) and exec, in line order (mmTokens).
+    const lifecycle = await ctx.db.all<Lifecycle>(
+      `SELECT source_id, seq, event, pid, coalesce(target_pid, pid) AS target_pid, child_pid, detail FROM task_lifecycle
+        WHERE (event = 'task_newtask' AND child_pid IS NOT NULL) OR event = 'sched_process_exec' ORDER BY source_id, seq`);
+    // The forking task's TGID where its window has none (a clone syscall window: the syscalls table has no tgid column).
+    const tgidColumn = new Map((await ctx.db.all<{source_id: number; tgid_column: boolean | null}>(
+      `SELECT source_id, TRY_CAST(json_extract(meta, '$.tgid_column') AS BOOLEAN) AS tgid_column FROM sources`)).map((r) => [r.source_id, r.tgid_column === true]));
+    const tgidLess = forks.filter((f) => f.tgid === null && tgidColumn.get(f.source_id));
+    if (tgidLess.length > 0) {
+      const seqs = new Map<string, number>((await ctx.db.all<{source_id: number; seq: bigint; tgid: number}>(
+        `SELECT e.source_id, e.seq, e.tgid FROM events e JOIN (SELECT source_id, seq FROM forks WHERE tgid IS NULL) f USING (source_id, seq) WHERE e.tgid IS NOT NULL`,
+      )).map((r) => [`${r.source_id}:${r.seq}`, r.tgid]));
+      for (const f of tgidLess) f.tgid = seqs.get(`${f.source_id}:${f.seq}`) ?? null;
+    }
 
     // The forking task's own invalidations during its fork: copy_page_range() raises mm->write_protect_seq
     // between the mmu_notifier start and end of each COW mapping it copies, and only there. A fixed kernel's
@@ -70,15 +81,9 @@ export default defineRule({
         ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, extra));
         continue;
       }
-      const group = new Map<number, number>();
-      const root = (p: number): number => {
-        let x = p;
-        for (let i = 0; i < 64 && group.has(x); i++) x = group.get(x)!;
-        return x;
-      };
-      for (const n of newtasks.filter((t) => t.source_id === src.source_id)) {
-        if (n.detail && /^[0-9a-fA-F]+$/.test(n.detail) && (BigInt('0x' + n.detail) & CLONE_VM) !== 0n) group.set(n.child_pid, root(n.pid));
-      }
+      const mmAt = mmTokens(lifecycle.filter((t) => t.source_id === src.source_id));
+      // Calls in a fork window by tasks whose mm cannot be told from the forking task's: reported one severity lower.
+      const unproven = new Map<bigint, string>();
       const gupsBetween = timeIndex(myGups);
       // Calls overlapping a window, not only those that start in it: look back by the longest call.
       const longest = myGups.reduce((m, g) => (g.ts_return_ns !== null && g.ts_return_ns - g.ts_ns > m ? g.ts_return_ns - g.ts_ns : m), 0n);
@@ -90,11 +95,18 @@ export default defineRule({
       for (const f of windows) {
         const gap = overlapsGap(gaps.filter((g) => g.source_id === src.source_id), f.ts_ns, f.ts_return_ns);
         if (gap) partial.push(`events were lost during the fork window at lines ${f.seq}-${f.return_seq} (gap at line ${gap.seq}): GUP calls in it may be missing`);
-        // Same mm as the forking parent: by probed mm, by TGID column, or by CLONE_VM ancestry.
-        const sameMm = (g: Gup): 'mm' | 'group' | null => {
-          if (g.mm !== null && f.src_mm !== null) return g.mm === f.src_mm ? 'mm' : null;
-          if (g.tgid !== null && f.tgid !== null) return g.tgid === f.tgid ? 'group' : null;
-          return root(g.pid) === root(f.pid) ? 'group' : null;
+        // Same mm as the forking parent: by probed mm, by TGID column, or by task creation and exec seen in the
+        // capture. Two tasks that existed before it (the threads of a QEMU, say), with no mm and no TGID, may or may
+        // not share one: `unknown`, reported one severity lower, never taken for `different`.
+        const sameMm = (g: Gup): 'mm' | 'group' | 'different' | 'unknown' => {
+          if (g.mm !== null && f.src_mm !== null) return g.mm === f.src_mm ? 'mm' : 'different';
+          if (g.tgid !== null && f.tgid !== null) return g.tgid === f.tgid ? 'group' : 'different';
+          const a = mmAt(g.pid, g.seq);
+          const b = mmAt(f.pid, f.seq);
+          if (a.id === b.id) return 'group';
+          // An mm made in the capture (a child without CLONE_VM, an exec) is shared only by the CLONE_VM children
+          // made from it afterwards, which carry its token.
+          return a.fresh || b.fresh ? 'different' : 'unknown';
         };
         // In dup_mmap with the notifier probed, the copy windows are its COW sections; else the whole window.
         const sections = f.symbol === 'dup_mmap' && notifierProbed
@@ -106,7 +118,7 @@ export default defineRule({
           if (sections === null) return end >= f.ts_ns && g.ts_ns <= f.ts_return_ns! ? {from: f.ts_ns, to: f.ts_return_ns!, seq: f.seq, endSeq: f.return_seq} : null;
           return sections.find((c) => end >= c.from && g.ts_ns <= c.to) ?? null;
         };
-        const inside = gupsBetween(f.ts_ns - longest, f.ts_return_ns!).filter((g) => g.pid !== f.pid && g.pid !== f.child_pid && sameMm(g) && overlapping(g));
+        const inside = gupsBetween(f.ts_ns - longest, f.ts_return_ns!).filter((g) => g.pid !== f.pid && g.pid !== f.child_pid && sameMm(g) !== 'different' && overlapping(g));
         // Per outer call, prefer the evidence of the lockless walk inside it.
         const reported = new Set<bigint>();
         for (const g of inside) {
@@ -127,10 +139,15 @@ export default defineRule({
             ' (whether the lockless walk or the fallback took them is not captured)';
           // dup_mmap alone is wider than the copy: certain only against copy_page_range itself or its COW sections.
           const precise = f.exact && (f.symbol !== 'dup_mmap' || sections !== null);
-          const certain = g.lockless && precise && sameMm(g) !== null;
+          const mm = sameMm(call);
+          const proven = mm !== 'unknown';
+          const certain = g.lockless && precise && proven;
           const confidence: Confidence = certain ? 'certain' : 'inferred';
           const cow = sections !== null ? overlapping(g) : null;
-          const severity: Severity = pin || longterm ? 'error' : 'warning';
+          // Not proven to share the forking mm: one step lower, so that a GUP-fast of another process during
+          // a fork (O_DIRECT, io_uring, vhost on a busy machine) does not fail a gate by default.
+          const severity: Severity = pin || longterm ? (proven ? 'error' : 'warning') : proven ? 'warning' : 'info';
+          if (!proven) unproven.set(call.seq, `${task(call.comm, call.pid)} in the fork of ${task(f.comm, f.pid)}`);
           // The GUP caller (the driver pinning pages) names the code path in the fingerprint.
           const caller = await returnCaller(ctx.db, src.source_id, call.return_seq);
           const title = `GUP-fast ${call.symbol}${caller ? ` from ${caller}` : ''}${pin ? ' (FOLL_PIN)' : ''}${longterm ? ' (FOLL_LONGTERM)' : ''} inside fork copy window`;
@@ -141,9 +158,13 @@ export default defineRule({
               flags: hex(call.gup_flags), gupTs: time(call.ts_ns), gupSeq: call.seq, forkTask: task(f.comm, f.pid), forkCpu: f.cpu, forkWhat: f.symbol,
               forkSeq: f.seq, forkEnd: f.return_seq, forkFrom: time(f.ts_ns), forkTo: time(f.ts_return_ns), ret: took, how,
               cow: cow ? `; copy_page_range's write-protect section lines ${cow.seq}-${cow.endSeq ?? '?'}` : '',
-              note: confidence === 'inferred' ? ' Inferred: ' + (f.exact ? '' : 'the fork window is the whole clone syscall; ') +
-                (f.exact && !precise ? 'the window is all of dup_mmap: copy_page_range\'s write-protect sections (probe __mmu_notifier_invalidate_range_start/_end) were not captured, and a pin between them is safe on fixed kernels; ' : '') +
-                (g.lockless ? '' : 'the lockless walk was not probed.') : ''}),
+              note: confidence === 'inferred' ? ' Inferred: ' + [
+                ...(proven ? [] : [`that ${task(call.comm, call.pid)} shares the mm of ${task(f.comm, f.pid)} is not proven (${unknownWhy(src, call, f)}), so this is ` +
+                  `${severity === 'warning' ? 'a warning, not an error' : 'info, not a warning'}`]),
+                ...(f.exact ? [] : ['the fork window is the whole clone syscall']),
+                ...(f.exact && !precise ? ['the window is all of dup_mmap: copy_page_range\'s write-protect sections (probe __mmu_notifier_invalidate_range_start/_end) were not captured, and a pin between them is safe on fixed kernels'] : []),
+                ...(g.lockless ? [] : ['the lockless walk was not probed']),
+              ].join('; ') + '.' : ''}),
             evidence: await evidence(ctx.db, src.source_id, [{seq: f.seq, role: `fork copy start (CPU ${f.cpu})`},
               ...(cow ? [{seq: cow.seq, role: 'COW write-protect start'}] : []), {seq: call.seq, role: `GUP-fast call (CPU ${call.cpu})`},
               ...(g !== call ? [{seq: g.seq, role: 'lockless walk'}, {seq: g.return_seq, role: `lockless walk took ${took}`}] : []),
@@ -152,10 +173,66 @@ export default defineRule({
           });
         }
       }
+      if (unproven.size > 0) {
+        const list = [...unproven.values()];
+        const few = list.length <= 3 ? list.join(', ') : `${list.slice(0, 3).join(', ')} and ${list.length - 3} more`;
+        partial.push(`${list.length} GUP-fast call(s) in fork windows by tasks not proven to share the forking task's mm (${few}) were reported one severity lower: ${recordHint(src, tgidColumn.get(src.source_id) === true)}`);
+      }
       ctx.coverage(src.source_id, partial.length ? 'partial' : 'evaluated', partial.join('; '));
     }
   },
 });
+
+interface Lifecycle {source_id: number; seq: bigint; event: string; pid: number; target_pid: number; child_pid: number | null; detail: string | null}
+
+/** Which mm a task had at a line: `id` is shared by the tasks that share it; `fresh` when it was made in the capture. */
+interface MmToken {id: string; fresh: boolean}
+
+/**
+ * The mm of each task over the source, from its task creations and execs in line order. A task the
+ * capture does not see created has an mm of its own token (`pre:PID`), which may be another task's too:
+ * the capture cannot tell. A child made with CLONE_VM takes its parent's token; one made without it, and
+ * a task after exec, a new mm that no task made before it can share (`fresh`). Clone flags that cannot
+ * be read give the child an unknown mm of its own.
+ */
+function mmTokens(rows: Lifecycle[]): (pid: number, seq: bigint) => MmToken {
+  const history = new Map<number, Array<{seq: bigint; token: MmToken}>>();
+  const at = (pid: number, seq: bigint): MmToken => {
+    const h = history.get(pid);
+    let t: MmToken = {id: `pre:${pid}`, fresh: false};
+    if (h) for (const e of h) if (e.seq <= seq) t = e.token;
+    return t;
+  };
+  const set = (pid: number, seq: bigint, token: MmToken) => {
+    const h = history.get(pid) ?? [];
+    h.push({seq, token});
+    history.set(pid, h);
+  };
+  for (const r of rows) {
+    if (r.event === 'sched_process_exec') {
+      set(r.target_pid, r.seq, {id: `exec:${r.seq}`, fresh: true});
+    } else if (r.child_pid !== null) {
+      const flags = r.detail && /^[0-9a-fA-F]+$/.test(r.detail) ? BigInt('0x' + r.detail) : null;
+      set(r.child_pid, r.seq, flags === null ? {id: `unknown:${r.seq}`, fresh: false} : (flags & CLONE_VM) !== 0n ? at(r.pid, r.seq) : {id: `new:${r.seq}`, fresh: true});
+    }
+  }
+  return at;
+}
+
+/** Why a GUP task's and a forking task's mms cannot be compared, from what the source lacks. */
+function unknownWhy(src: SourceInfo, g: Gup, f: Fork): string {
+  const tgid = g.tgid === null && f.tgid === null ? (src.format === 'trace-cmd' ? 'trace-cmd report prints no TGID' : 'no TGID column') :
+    `no TGID for ${g.tgid === null ? task(g.comm, g.pid) : task(f.comm, f.pid)}`;
+  return `${tgid}, the GUP probe fetched no mm, and no task:task_newtask in the capture shows how either task was made`;
+}
+
+/** What to record so that the same mm is proven next time. */
+function recordHint(src: SourceInfo, tgidColumn: boolean): string {
+  const newtask = 'start the workload under the capture with task:task_newtask enabled, so that the clone flags of its threads are seen';
+  if (src.format === 'trace-cmd') return `trace-cmd report prints no TGID: ${newtask}, or record through tracefs with options/record-tgid (ktrail capture sets it)`;
+  if (!tgidColumn) return `record with options/record-tgid (the TGID column; ktrail capture sets it), or ${newtask}`;
+  return `the TGID column had no TGID for them (-------: the kernel saves a task's TGID when it is scheduled with record-tgid on); ${newtask}`;
+}
 
 /**
  * The calls with from <= ts_ns <= to, in the order given (by line), found by

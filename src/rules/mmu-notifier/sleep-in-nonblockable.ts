@@ -1,8 +1,9 @@
+import path from 'node:path';
 import {z} from 'zod';
 import {ensureProjections} from '../../project/run.js';
 import {projectorByName} from '../../project/index.js';
 import {formatMessage, gapSpans, overlapsGap} from '../support.js';
-import {defineRule, type Severity} from '../types.js';
+import {defineRule, type Severity, type SourceInfo} from '../types.js';
 import {CORE_END_WINDOW, CORE_START_WINDOW, EAGAIN, emptyInventory, evidence, hasAny, hex, invalidationQuery, inventory, loadInvalidations, missingProbes, missingReason, range, returnCaller, task, type InvRow} from './common.js';
 
 const meta = {
@@ -63,10 +64,25 @@ export default defineRule({
     let reports: Report[] = [];
     if (projectorByName('reports')) {
       await ctx.shared('ensure-projection:reports', () => ensureProjections(ctx.db, ['reports']));
+      // The reports of the sources checked together (a gate over a shared --db checks its own run's only).
+      const ids = [...ctx.sources.map((x) => Math.trunc(Number(x.source_id))), -1].join(', ');
       reports = await ctx.db.all<Report>(
         `SELECT source_id, seq_start, ts_ns, pid, title, class, non_block FROM reports
-          WHERE class = 'NON_BLOCK_SCHEDULE' OR (class = 'ATOMIC_SLEEP' AND coalesce(non_block, 0) > 0)`);
+          WHERE (class = 'NON_BLOCK_SCHEDULE' OR (class = 'ATOMIC_SLEEP' AND coalesce(non_block, 0) > 0)) AND source_id IN (${ids})`);
     }
+    // A kernel log checked with a trace is read beside it: its reports are matched to the trace's windows by
+    // task and time, which needs the trace's times to be the kernel log's (seconds since boot: the local and
+    // global trace clocks). A counter clock's ticks and latency-format relative times are not.
+    const sinceBoot = (x: SourceInfo) => x.clock !== 'counter' && x.clock !== 'relative-us';
+    const byId = new Map(ctx.sources.map((x) => [x.source_id, x]));
+    const paired = (trace: SourceInfo, logId: number) => logId === trace.source_id || (sinceBoot(trace) && sinceBoot(byId.get(logId)!));
+    const name = (x: SourceInfo) => path.basename(x.path) || `source ${x.source_id}`;
+    /** The other sources with kernel log lines, split by whether their reports can be matched to `trace`'s windows. */
+    const logsBeside = (trace: SourceInfo) => {
+      const others = ctx.sources.filter((x) => x.source_id !== trace.source_id && (inv.get(x.source_id)?.logLines ?? 0) > 0);
+      return {used: others.filter((x) => paired(trace, x.source_id)), unmatched: others.filter((x) => !paired(trace, x.source_id))};
+    };
+    const clockText = (x: SourceInfo) => (x.clock === 'counter' ? 'counter-clock ticks' : 'relative to the buffer start (latency format)');
     const gaps = await gapSpans(ctx);
     // Read on first use: only sources with non-blockable windows need them, and a large
     // trace without probes has ~100k sleeping intervals and no window to match them against.
@@ -82,22 +98,40 @@ export default defineRule({
       const hasWindows = mine.length > 0 || hasAny(si, CORE_START_WINDOW);
       const kvm = kvmNB.get(src.source_id) ?? 0;
       const kvmText = kvm > 0 && missing.length > 0 ? `; ${kvm} non-blockable KVM invalidations (kvm_unmap_hva_range in process_mrelease / OOM reaper) not evaluated: the tracepoint has no end, so their window is unknown` : '';
-      if (!hasWindows && si.logLines > 0 && windows.length > 0) {
+      if (!hasWindows && si.logLines > 0) {
         // A kernel log beside a probed trace: its reports were matched against that trace's windows.
-        ctx.coverage(src.source_id, 'evaluated');
-        continue;
+        const traces = ctx.sources.filter((x) => x.source_id !== src.source_id &&
+          (windows.some((w) => w.source_id === x.source_id) || hasAny(inv.get(x.source_id) ?? emptyInventory(), CORE_START_WINDOW)));
+        if (traces.some((t) => paired(t, src.source_id))) {
+          ctx.coverage(src.source_id, 'evaluated');
+          continue;
+        }
+        if (traces.length > 0) {
+          ctx.coverage(src.source_id, 'not-evaluated', `its reports cannot be matched to the non-blockable windows of ${traces.map((t) => `${name(t)}, whose times are ${clockText(t)}, not seconds since boot`).join('; ')}`);
+          continue;
+        }
       }
       if (!hasWindows && missing.length > 0) {
         ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, kvmText));
         continue;
       }
-      if (si.schedSwitches === 0 && si.logLines === 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', 'no sched:sched_switch events and no kernel log lines: sleeps cannot be seen' + kvmText);
+      const logs = logsBeside(src);
+      const cannotMatch = (xs: SourceInfo[]) => `${xs.map(name).join(', ')} (checked with it) cannot be matched to its windows: its times are ${clockText(src)}, not seconds since boot`;
+      if (si.schedSwitches === 0 && si.logLines === 0 && logs.used.length === 0) {
+        ctx.coverage(src.source_id, 'not-evaluated', (logs.unmatched.length > 0 ? `no sched:sched_switch events, and the kernel log ${cannotMatch(logs.unmatched)}` :
+          'no sched:sched_switch events and no kernel log lines') + ': sleeps cannot be seen' + kvmText);
         continue;
       }
+      // Kernel reports in other logs that were not matched: a sleep the kernel reported may be missed.
+      const unmatched = logs.unmatched.filter((x) => reports.some((r) => r.source_id === x.source_id));
+      const unmatchedText = unmatched.length > 0 ? `the kernel reports of sleeps in non-blocking sections in ${cannotMatch(unmatched)}` : '';
       const partial: string[] = [];
       if (missing.length > 0) partial.push(missingReason(si, missing));
-      if (si.schedSwitches === 0) partial.push('no sched:sched_switch events: only kernel BUG reports are used');
+      if (si.schedSwitches === 0) {
+        const from = [...(si.logLines > 0 ? ['its own kernel log lines'] : []), ...logs.used.map((x) => `${name(x)} (checked with it)`)];
+        partial.push(`no sched:sched_switch events: only the kernel's reports of sleeps in non-blocking sections are used, from ${from.join(' and ')}`);
+      }
+      if (unmatchedText) partial.push(unmatchedText);
       if (kvmText) partial.push(kvmText.slice(2));
       const endMissing = missingProbes(si, CORE_END_WINDOW);
       if (mine.some((w) => w.level === 'notifier' && w.part === 'start' && w.ret !== EAGAIN) && endMissing.length > 0) {
@@ -118,7 +152,7 @@ export default defineRule({
         }
         const data = {task: task(w.comm, w.pid), symbol: w.symbol, mm: hex(w.mm), range: range(w.start, w.end), flags: hex(w.flags), seq: w.seq, returnSeq: w.return_seq};
         const sl = (await loadSleeps()).find((s) => s.source_id === src.source_id && s.pid === w.pid && s.seq > w.seq && s.seq < w.return_seq!);
-        const rep = reports.find((r) => r.pid === w.pid && r.ts_ns !== null && w.ts_start_ns !== null && r.ts_ns >= w.ts_start_ns && r.ts_ns <= end);
+        const rep = reports.find((r) => r.pid === w.pid && r.ts_ns !== null && w.ts_start_ns !== null && r.ts_ns >= w.ts_start_ns && r.ts_ns <= end && paired(src, r.source_id));
         const key = sl ? `s${sl.seq}` : rep ? `r${rep.source_id}:${rep.seq_start}` : '';
         if (key && used.has(key)) continue;
         if (key) used.add(key);

@@ -27,4 +27,75 @@ test('a counter-clock capture: the message gives the times as clock values, not 
   }
 });
 
+// trace-cmd report lines (no TGID column): parent-1000 forks (dup_mmap probed, the notifier not) while a task pins on CPU0.
+function forkWithPin(gup: {comm: string; pid: number; symbol?: string; flags?: string}, before: string[] = []): string {
+  const l = (comm: string, pid: number, cpu: number, ts: string, event: string, body: string) =>
+    `${`${comm}-${pid}`.padStart(22)} [${String(cpu).padStart(3, '0')}] ${ts}: ${`${event}:`.padEnd(21)} ${body}`;
+  const sym = gup.symbol ?? 'pin_user_pages_fast';
+  const name = sym === 'pin_user_pages_fast' ? 'pin_fast' : 'gup_fast';
+  return ['cpus=2', ...before,
+    l('parent', 1000, 1, '200.000010', 'sys_enter_clone', 'clone_flags: 0x01200011, newsp: 0x00000000, parent_tidptr: 0x00000000, child_tidptr: 0x7f5a6458aa10, tls: 0x00000000'),
+    l('parent', 1000, 1, '200.000020', 'dup_mmap', '(ffffffff81100000) dst_mm=0xffff888109a3e880 src_mm=0xffff888118455180'),
+    l(gup.comm, gup.pid, 0, '200.000030', name, `(ffffffff81200000) start=0x7f32212ac000 nr_pages=16 gup_flags=${gup.flags ?? '0x101'}`),
+    l(gup.comm, gup.pid, 0, '200.000040', `${name}_ret`, '(ffffffff81200000 <- ffffffff81300000) ret=16'),
+    l('parent', 1000, 1, '200.000100', 'dup_mmap_ret', '(ffffffff81100000 <- ffffffff81400000) ret=0'),
+    l('parent', 1000, 1, '200.000110', 'task_newtask', 'pid=1001 comm=parent clone_flags=1200011 oom_score_adj=0'),
+    l('parent', 1000, 1, '200.000200', 'sys_exit_clone', '0x3e9'),
+  ].join('\n') + '\n';
+}
+
+async function checkText(text: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-fork-race-'));
+  try {
+    const file = path.join(dir, 'report.txt');
+    fs.writeFileSync(file, text);
+    return await checkFiles([file], {ruleIds: ['gup/fork-race']});
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+}
+
+// A user's race between threads made before the capture (a QEMU's vCPU threads) was treated as two mms:
+// no finding, and coverage `evaluated`.
+test('a thread that existed before the capture: same mm not proven, reported one severity lower, coverage partial', async () => {
+  const r = await checkText(forkWithPin({comm: 'thread', pid: 1002}));
+  assert.is(r.findings.length, 1);
+  const f = r.findings[0]!;
+  assert.is(f.severity, 'warning');
+  assert.is(f.confidence, 'inferred');
+  assert.match(f.message, /Inferred: that thread\/1002 shares the mm of parent\/1000 is not proven \(trace-cmd report prints no TGID, /);
+  assert.is(r.coverage[0]!.status, 'partial');
+  assert.match(r.coverage[0]!.reason, /1 GUP-fast call\(s\) in fork windows by tasks not proven to share the forking task's mm \(thread\/1002 in the fork of parent\/1000\)/);
+  assert.match(r.coverage[0]!.reason, /trace-cmd report prints no TGID: start the workload under the capture with task:task_newtask/);
+  // get_user_pages_fast (neither FOLL_PIN nor FOLL_LONGTERM): a warning when proven, info when not.
+  const g = await checkText(forkWithPin({comm: 'thread', pid: 1002, symbol: 'get_user_pages_fast', flags: '0x1'}));
+  assert.equal(g.findings.map((x) => x.severity), ['info']);
+});
+
+test('the same race with the thread\'s CLONE_VM creation in the capture: proven, an error, the same fingerprint', async () => {
+  const newtask = '          parent-1000  [001] 199.000000: task_newtask:         pid=1002 comm=parent clone_flags=3d0f00 oom_score_adj=0';
+  const proven = await checkText(forkWithPin({comm: 'thread', pid: 1002}, [newtask]));
+  const unproven = await checkText(forkWithPin({comm: 'thread', pid: 1002}));
+  assert.equal(proven.findings.map((x) => x.severity), ['error']);
+  assert.not.match(proven.findings[0]!.message, /not proven/);
+  assert.is(proven.coverage[0]!.status, 'evaluated');
+  // Recording what proves the mm does not make it another issue for a baseline.
+  assert.is(proven.findings[0]!.fingerprint, unproven.findings[0]!.fingerprint);
+});
+
+test('tasks proven to have another mm: a child without CLONE_VM, and a CLONE_VM child that exec\'d (posix_spawn)', async () => {
+  const l = (comm: string, pid: number, ts: string, event: string, body: string) => `${`${comm}-${pid}`.padStart(22)} [000] ${ts}: ${`${event}:`.padEnd(21)} ${body}`;
+  // forked by another process: its own mm
+  const forked = await checkText(forkWithPin({comm: 'other', pid: 3001}, [l('shell', 3000, '199.000000', 'task_newtask', 'pid=3001 comm=shell clone_flags=1200011 oom_score_adj=0')]));
+  // vfork-like child of the parent itself (CLONE_VM|CLONE_VFORK), which then exec'd: a new mm
+  const spawned = await checkText(forkWithPin({comm: 'helper', pid: 1005}, [
+    l('parent', 1000, '199.000000', 'task_newtask', 'pid=1005 comm=parent clone_flags=4111 oom_score_adj=0'),
+    l('helper', 1005, '199.000100', 'sched_process_exec', 'filename=/usr/bin/helper pid=1005 old_pid=1005'),
+  ]));
+  for (const r of [forked, spawned]) {
+    assert.is(r.findings.length, 0, r.findings.map((x) => x.title).join('\n'));
+    assert.equal(r.coverage.map((c) => c.status), ['evaluated']);
+  }
+});
+
 test.run();

@@ -4,6 +4,9 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {checkFiles, ruleSampleSuite} from '../../../src/rules/testing.js';
+import {runRules} from '../../../src/rules/engine.js';
+import {ingestPaths} from '../../../src/ingest/pipeline.js';
+import {openStore} from '../../../src/store/open.js';
 
 ruleSampleSuite('mmu-notifier/sleep-in-nonblockable');
 
@@ -34,6 +37,62 @@ test('fingerprints: the same code path in two tasks is one issue; another caller
     assert.match(fp('mrelease').title, / from process_mrelease_mm \(mrelease\/990 state D\)$/);
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+// A kernel log checked with a trace that has no sched_switch events was not read: the rule said
+// `not-evaluated ... no kernel log lines` and missed the BUG report the log held.
+const CASE = 'samples/rules/mmu-notifier/sleep-in-nonblockable/positive/mrelease-bug-report-no-switch';
+
+test('a trace without sched_switch and the kernel log checked with it: the report is matched, coverage says what was used', async () => {
+  const r = await checkFiles([`${CASE}/trace.txt`, `${CASE}/dmesg.txt`], {ruleIds: ['mmu-notifier/sleep-in-nonblockable']});
+  assert.is(r.findings.length, 1);
+  assert.match(r.findings[0]!.title, /\(kvm_mm-mut\/4020: BUG: sleeping function called from invalid context/);
+  assert.ok(r.findings[0]!.evidence.some((e) => e.role === 'kernel report' && e.source_id !== r.findings[0]!.source_id));
+  const cov = (file: string) => r.coverage.find((c) => r.sources.find((x) => x.source_id === c.source_id)!.path.endsWith(file))!;
+  assert.is(cov('trace.txt').status, 'partial');
+  assert.is(cov('trace.txt').reason, "no sched:sched_switch events: only the kernel's reports of sleeps in non-blocking sections are used, from dmesg.txt (checked with it)");
+  assert.is(cov('dmesg.txt').status, 'evaluated');
+  // The trace alone: nothing shows a sleep.
+  const alone = await checkFiles([`${CASE}/trace.txt`], {ruleIds: ['mmu-notifier/sleep-in-nonblockable']});
+  assert.is(alone.findings.length, 0);
+  assert.equal(alone.coverage.map((c) => [c.status, c.reason]), [['not-evaluated', 'no sched:sched_switch events and no kernel log lines: sleeps cannot be seen']]);
+});
+
+test('a counter-clock trace: a kernel log cannot be matched to its windows, and both coverage reasons say so', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-nb-counter-'));
+  try {
+    const trace = path.join(dir, 'trace.txt');
+    // The same capture as a counter clock prints it: the timestamp's digits without the dot.
+    fs.writeFileSync(trace, fs.readFileSync(`${CASE}/trace.txt`, 'utf8').replace(/( \d+)\.(\d{6}):/g, '$1$2:'));
+    const r = await checkFiles([trace, `${CASE}/dmesg.txt`], {ruleIds: ['mmu-notifier/sleep-in-nonblockable']});
+    assert.is(r.findings.length, 0);
+    assert.equal(r.coverage.map((c) => [c.status, c.reason]), [
+      ['not-evaluated', 'no sched:sched_switch events, and the kernel log dmesg.txt (checked with it) cannot be matched to its windows: its times are counter-clock ticks, not seconds since boot: sleeps cannot be seen'],
+      ['not-evaluated', 'its reports cannot be matched to the non-blockable windows of trace.txt, whose times are counter-clock ticks, not seconds since boot'],
+    ]);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+// A gate over a --db evaluates its own run's sources only: the reports of a kernel log stored by another run
+// were matched to this run's trace.
+test('a gate over a shared database: a kernel log of another run is not checked with the trace', async () => {
+  const WITH_SWITCH = 'samples/rules/mmu-notifier/sleep-in-nonblockable/positive/mrelease-bug-report';
+  const db = await openStore(':memory:');
+  try {
+    await ingestPaths(db, [`${WITH_SWITCH}/trace.txt`, `${WITH_SWITCH}/dmesg.txt`]);
+    const sources = await db.all<{source_id: number; path: string}>('SELECT source_id, path FROM sources ORDER BY source_id');
+    const trace = sources.find((x) => x.path.endsWith('trace.txt'))!.source_id;
+    const rule = {ruleIds: ['mmu-notifier/sleep-in-nonblockable'], storeResults: false};
+    const alone = await runRules(db, {...rule, sourceIds: new Set([trace])});
+    assert.is(alone.findings.length, 0);
+    assert.equal(alone.coverage.map((c) => c.status), ['evaluated']);
+    const both = await runRules(db, {...rule, sourceIds: new Set(sources.map((x) => x.source_id))});
+    assert.is(both.findings.length, 1);
+  } finally {
+    db.close();
   }
 });
 
