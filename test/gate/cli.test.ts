@@ -676,4 +676,44 @@ test('a duplicate under another --input-format is an input error that names gate
   assert.not.match(e.message, / --format /);
 });
 
+test('a journal capture with no entries (journalctl\'s notices only) is an input error, sniffed or forced, in gate, check and ingest; notices beside records are header lines', () => {
+  // What `journalctl -k > journalctl_k.txt` writes where there is no journal (a container): a failed capture, not a clean run.
+  const empty = path.join(tmp, 'journalctl_k.txt');
+  writeFileSync(empty, 'No journal files were found.\n-- No entries --\n');
+  const reason = /journalctl_k\.txt holds no journal records, only journalctl's notices \("No journal files were found\.", "-- No entries --"\).*; nothing to ingest/;
+  for (const forced of [[], ['--input-format', 'journal'], ['--input-format', 'syslog']]) {
+    const r = gate(empty, ...forced, '--json');
+    assert.is(r.code, 2, `${forced.join(' ')}: ${r.stdout}`);
+    const j = json(r);
+    assert.is(j.passed, false);
+    assert.is(j.input_errors.length, 1);
+    assert.match(j.input_errors[0].message, reason);
+    assert.match(r.stderr, reason);
+  }
+  // Beside a log that is read, the gate judges that one and still fails with 2.
+  const both = gate(DMESG, empty, '--json');
+  assert.is(both.code, 2);
+  assert.equal(json(both).sources.map((s: any) => s.path), [DMESG]);
+  const check = spawnSync(process.execPath, ['bin/run.js', 'check', empty], {encoding: 'utf8'});
+  assert.is(check.status, 2, check.stdout);
+  assert.match(check.stderr, reason);
+  assert.not.match(check.stderr, /\n./);
+  const db = path.join(tmp, 'empty-journal.duckdb');
+  rmSync(db, {force: true});
+  const ing = spawnSync(process.execPath, ['bin/run.js', 'ingest', empty, '--db', db], {encoding: 'utf8'});
+  assert.is(ing.status, 2);
+  assert.match(ing.stderr, reason);
+  assert.not.ok(existsSync(db), 'no database left behind');
+  // A journal with records keeps its notices as header lines: every line accounted.
+  const withRecords = path.join(tmp, 'journal-with-notices.txt');
+  writeFileSync(withRecords, '-- Journal begins at Thu 2026-11-26 10:05:50 UTC. --\nNov 26 10:05:52 vm kernel: Linux version 6.18.44\n-- No entries --\n');
+  const ok = spawnSync(process.execPath, ['bin/run.js', 'ingest', withRecords, '--db', db, '--json'], {encoding: 'utf8'});
+  assert.is(ok.status, 0, ok.stderr);
+  const [res] = JSON.parse(ok.stdout);
+  assert.is(res.format, 'journal');
+  assert.is(res.lines, 3);
+  assert.is(res.header_lines, 2);
+  assert.is(res.log_lines, 1);
+});
+
 test.run();
