@@ -716,4 +716,29 @@ test('a journal capture with no entries (journalctl\'s notices only) is an input
   assert.is(res.log_lines, 1);
 });
 
+test('terminal: a baseline entry\'s owner and comment are shown on the lines that name it (expired finding, fixed entry), escaped and cut short', () => {
+  const log = 'samples/gate/ktap-pass-with-lockdep.log';
+  const [f] = lockdepFindings(json(gate(log, '--json')));
+  const baseline = path.join(tmp, 'comment-terminal.yml');
+  const long = `BZ 1234 \x1b[31mred\x1b[0m ${'x'.repeat(80)}`;
+  writeFileSync(
+    baseline,
+    YAML.stringify({
+      version: 1,
+      entries: [
+        {fingerprint: 'aaaabbbbccccdddd', rule: 'kernel/warning', title: 'WARNING in evil_func', owner: 'drivers', comment: long},
+        {fingerprint: f.fingerprint, rule: 'lockdep/report', title: f.title, owner: 'net-team', comment: 'NET: fix queued for 6.19\nsee the list', expires: '2026-01-31'},
+      ],
+    }),
+  );
+  const r = gate(log, '--baseline', baseline, '--today', '2026-02-01');
+  assert.is(r.code, 1, r.stderr);
+  const lines = r.stdout.split('\n');
+  const expired = lines.find((l) => l.startsWith('FAIL expired'));
+  assert.ok(expired?.endsWith(' [baseline: owner net-team; NET: fix queued for 6.19\\nsee the list]'), expired);
+  const fixed = lines.find((l) => l.startsWith('fixed'));
+  assert.is(fixed, `fixed  kernel/warning: WARNING in evil_func [baseline: owner drivers; BZ 1234 \\x1b[31mred\\x1b[0m ${'x'.repeat(60 - 21)}…]`);
+  assert.not.match(r.stdout, /\x1b/);
+});
+
 test.run();
