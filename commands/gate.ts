@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {escapeTerminal} from '../src/gate/escape.js';
+import {duplicateText} from '../src/gate/text.js';
 import type {GateRun} from '../src/gate/run.js';
 import {toJsonValue} from '../src/output/render.js';
 import {findingWhen} from '../src/output/when.js';
@@ -80,6 +81,7 @@ function describe(run: GateRun): string[] {
   const c = r.counts;
   const out: string[] = [];
   for (const e of r.input_errors) out.push(`FAIL input   not read: ${escapeTerminal(e.message)}`);
+  for (const s of r.sources) if (s.duplicate_of !== undefined) out.push(`note input   ${escapeTerminal(duplicateText(s.path, s.duplicate_of))}`);
   for (const f of r.findings) {
     if (f.status === 'known' && !f.gating) continue;
     const when = findingWhen(f, r.sources);

@@ -1,7 +1,7 @@
 import {findingWhen} from '../output/when.js';
 import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBlock} from './escape.js';
 import type {BaselineEntry} from './baseline.js';
-import type {GateFinding, GateResult} from './result.js';
+import type {GateFinding, GateResult, GateSource} from './result.js';
 import {TOP_EVIDENCE, evidenceRef} from './text.js';
 
 /** Findings shown in full (with evidence) per section; the rest are listed in one line each. */
@@ -21,7 +21,7 @@ export function renderMarkdown(result: GateResult): string {
   out.push(
     `Fail on: **${result.fail_on}** or worse. ` +
       `**${c.gating}** gating, ${c.new} new, ${c.known} known, ${c.expired} expired (baseline entry past its date), ` +
-      `${c.fixed} fixed, ${c.unverified} not re-checked. Sources: ${result.sources.map((s) => `${md(s.path)} (${md(s.format)}, ${s.lines} lines)`).join(', ') || 'none'}.`,
+      `${c.fixed} fixed, ${c.unverified} not re-checked. Sources: ${result.sources.map(sourceText).join(', ') || 'none'}.`,
   );
   out.push('');
 
@@ -103,6 +103,12 @@ export function renderMarkdown(result: GateResult): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** A source in the summary's Sources list; an input of the same content as another is named as such (read once). */
+function sourceText(s: GateSource): string {
+  if (s.duplicate_of !== undefined) return `${md(s.path)} (same content as ${md(s.duplicate_of)}, read once; its findings are reported there)`;
+  return `${md(s.path)} (${md(s.format)}, ${s.lines} lines)`;
 }
 
 /** ` path:line (when)` of a finding, escaped; empty when it has neither. */

@@ -63,6 +63,22 @@ export interface InputError {
   message: string;
 }
 
+/**
+ * A source of this run as the outputs name it. An input whose content another
+ * input of the same run already had (the same sha256: a log copied under two
+ * names) is read once: it has that input's source_id and `duplicate_of`, the
+ * path of the input named first. Its findings are that source's, reported
+ * at that path, and counted once.
+ */
+export interface GateSource extends SourceInfo {
+  duplicate_of?: string;
+}
+
+/** The sources of a run without the duplicate inputs: one per source_id. */
+export function readSources<T extends GateSource>(sources: readonly T[]): T[] {
+  return sources.filter((s) => s.duplicate_of === undefined);
+}
+
 export interface RuleCount {
   rule: string;
   severity: Severity;
@@ -88,7 +104,8 @@ export interface GateResult {
   /** Coverage rows that are not `evaluated`: where "no finding" does not mean "no bug". */
   coverage_gaps: Coverage[];
   tests: TestReport[];
-  sources: SourceInfo[];
+  /** Each source read, and after it each input of the same content (GateSource.duplicate_of). */
+  sources: GateSource[];
   /** Inputs that could not be ingested; their findings, if any, are unknown. */
   input_errors: InputError[];
 }
@@ -96,7 +113,7 @@ export interface GateResult {
 export interface GateInput {
   findings: Finding[];
   coverage: Coverage[];
-  sources: SourceInfo[];
+  sources: GateSource[];
   baseline: Baseline | null;
   baselinePath: string | null;
   failOn: Severity;
@@ -148,7 +165,7 @@ export function compareWithBaseline(input: GateInput): GateResult {
   const failRank = severityRank(failOn);
   const byFp = new Map<string, BaselineEntry>();
   for (const e of baseline?.entries ?? []) byFp.set(e.fingerprint, e);
-  const paths = new Map(input.sources.map((s) => [s.source_id, s.path]));
+  const paths = new Map(readSources(input.sources).map((s) => [s.source_id, s.path]));
 
   const findings: GateFinding[] = input.findings.map((f) => {
     const entry = byFp.get(f.fingerprint) ?? null;

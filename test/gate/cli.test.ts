@@ -741,4 +741,39 @@ test('terminal: a baseline entry\'s owner and comment are shown on the lines tha
   assert.not.match(r.stdout, /\x1b/);
 });
 
+test('two inputs of the same content: the second is named in every output as a duplicate of the first, read once, its findings not counted twice', () => {
+  const log = 'samples/gate/ktap-pass-with-lockdep.log';
+  const a = path.join(tmp, 'dup-a.log');
+  const b = path.join(tmp, 'dup-b.log');
+  writeFileSync(a, readFileSync(log));
+  writeFileSync(b, readFileSync(log));
+  const single = json(gate(a, '--json'));
+  const out = {sarif: path.join(tmp, 'dup.sarif'), junit: path.join(tmp, 'dup.xml'), markdown: path.join(tmp, 'dup.md')};
+  const r = gate(a, b, a, '--json', '--github', '--sarif', out.sarif, '--junit', out.junit, '--markdown', out.markdown);
+  assert.is(r.code, 1, r.stderr);
+  const j = json(r);
+  assert.equal(j.counts, single.counts);
+  assert.is(j.findings.length, single.findings.length);
+  assert.equal(j.findings.map((f: any) => f.location.path), single.findings.map(() => a));
+  // The same path twice is one input; the other path is a duplicate of the first, with its source id.
+  assert.equal(j.sources.map((s: any) => [s.source_id, s.path, s.duplicate_of]), [[1, a, undefined], [1, b, a]]);
+  const text = `${b}: same content as ${a}, read once; its findings are reported at ${a}`;
+  assert.ok(r.stderr.split('\n').includes(`::notice title=ktrail gate%3A duplicate input::${text}`), r.stderr);
+  const sarif = JSON.parse(readFileSync(out.sarif, 'utf8'));
+  assert.ok(sarifValidate.validate(sarif), sarifValidate.errors());
+  const run = sarif.runs[0];
+  assert.equal(run.artifacts.map((x: any) => [x.location.uri, x.properties.duplicateOf]), [[`file://${a}`, undefined], [`file://${b}`, a]]);
+  assert.ok(run.results.every((x: any) => x.locations[0].physicalLocation.artifactLocation.index === 0));
+  const note = run.invocations[0].toolExecutionNotifications.find((n: any) => n.descriptor.id === 'ktrail/input-duplicate');
+  assert.equal([note.level, note.message.text, note.locations[0].physicalLocation.artifactLocation], ['note', text, {uri: `file://${b}`, index: 1}]);
+  assert.is(run.invocations[0].executionSuccessful, true);
+  const xml = readFileSync(out.junit, 'utf8');
+  assert.is(XMLValidator.validate(xml), true);
+  assert.match(xml, /<testsuite name="ktrail.inputs" tests="2" failures="0" errors="0"/);
+  assert.ok(xml.includes(`<testcase classname="ktrail.inputs" name="${b}">\n      <system-out>${text}</system-out>`), xml);
+  assert.ok(readFileSync(out.markdown, 'utf8').includes(`(same content as ${a.replace(/_/g, '\\_')}, read once; its findings are reported there)`));
+  const term = gate(a, b);
+  assert.ok(term.stdout.split('\n').includes(`note input   ${text}`), term.stdout);
+});
+
 test.run();
