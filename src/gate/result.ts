@@ -120,6 +120,8 @@ export interface GateInput {
   /** YYYY-MM-DD (UTC), for expiry. */
   today: string;
   spans: readonly TestSpan[];
+  /** The sources read in a kernel log format: a test of one never names a finding of another (attributeAt). */
+  kernelLogs?: ReadonlySet<number>;
   /** Boot of each log line that is evidence, by `source_id:seq` (see findingBoots); missing: unknown. */
   boots?: ReadonlyMap<string, number>;
   /** Inputs of this run that could not be ingested. */
@@ -170,7 +172,7 @@ export function compareWithBaseline(input: GateInput): GateResult {
   const findings: GateFinding[] = input.findings.map((f) => {
     const entry = byFp.get(f.fingerprint) ?? null;
     const status: FindingStatus = entry === null ? 'new' : isExpired(entry, today) ? 'expired' : 'known';
-    const span = attributeAt(input.spans, f.ts_ns, f.source_id, bootOfFinding(f, input.boots));
+    const span = attributeAt(input.spans, f.ts_ns, f.source_id, bootOfFinding(f, input.boots), input.kernelLogs);
     return {
       status,
       gating: status !== 'known' && severityRank(f.severity) >= failRank,

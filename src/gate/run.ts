@@ -186,6 +186,9 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     // Tests of this run only: an earlier run's trace markers or KTAP results in the --db share no clock with this
     // run's logs (another boot, often another machine), though their uptimes may overlap.
     const spans = await loadTestSpans(db, thisRun);
+    const {LOG_FORMATS} = await import('../ingest/log/index.js');
+    const logFormats = new Set(LOG_FORMATS.map((f) => f.id));
+    const kernelLogs = new Set(run.sources.filter((s) => logFormats.has(s.format)).map((s) => s.source_id));
     const boots = spans.some((s) => s.boot !== null) ? await findingBoots(db, run.findings) : undefined;
 
     let baselineUpdate: GateRun['baselineUpdate'] = null;
@@ -209,6 +212,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       failOn: opts.failOn,
       today,
       spans,
+      kernelLogs,
       boots,
       inputErrors,
     });

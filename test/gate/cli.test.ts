@@ -776,4 +776,34 @@ test('two inputs of the same content: the second is named in every output as a d
   assert.ok(term.stdout.split('\n').includes(`note input   ${text}`), term.stdout);
 });
 
+test('attribution: a splat in one VM\'s log is not blamed on a KUnit test of another VM\'s log gated with it', () => {
+  const vm1 = path.join(tmp, 'vm1.log');
+  const vm2 = path.join(tmp, 'vm2.log');
+  writeFileSync(vm1, ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: example', '    1..1', '    ok 1 example_simple_test', 'ok 1 example'].map((l, i) => `[    ${i < 5 ? '1.00000' + i : '3.00000' + (i - 5)}] ${l}`).join('\n') + '\n');
+  writeFileSync(
+    vm2,
+    [
+      '[    0.000000] Linux version 6.18.0 (builder@ci) #1 SMP PREEMPT_DYNAMIC',
+      '[    2.200000] ------------[ cut here ]------------',
+      '[    2.200001] WARNING: CPU: 0 PID: 1 at drivers/foo/bar.c:10 evil_func+0x10/0x20',
+      '[    2.200002] Modules linked in:',
+      '[    2.200003] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.18.0 #1',
+      '[    2.200004] RIP: 0010:evil_func+0x10/0x20',
+      '[    2.200005] Call Trace:',
+      '[    2.200007]  do_one_initcall+0x40/0x200',
+      '[    2.200009] ---[ end trace 0000000000000000 ]---',
+    ].join('\n') + '\n',
+  );
+  const res = json(gate(vm1, vm2, '--json'));
+  assert.equal(res.findings.map((f: any) => [f.title, f.location.path, f.test]), [['WARNING in evil_func', vm2, null]]);
+  assert.equal(res.tests, []);
+  // In vm1's own log, the same splat is the test's.
+  const one = path.join(tmp, 'vm1-with-splat.log');
+  const splat = readFileSync(vm2, 'utf8').split('\n').slice(1).join('\n');
+  const ktap = readFileSync(vm1, 'utf8').split('\n');
+  writeFileSync(one, [...ktap.slice(0, 5), splat.trimEnd(), ...ktap.slice(5)].join('\n'));
+  const own = json(gate(one, '--json'));
+  assert.equal(own.findings.map((f: any) => f.test?.test), ['example.example_simple_test']);
+});
+
 test.run();
