@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {escapeTerminal} from '../src/gate/escape.js';
+import {duplicateText} from '../src/gate/text.js';
 import type {GateRun} from '../src/gate/run.js';
 import {toJsonValue} from '../src/output/render.js';
 import {findingWhen} from '../src/output/when.js';
@@ -80,15 +81,16 @@ function describe(run: GateRun): string[] {
   const c = r.counts;
   const out: string[] = [];
   for (const e of r.input_errors) out.push(`FAIL input   not read: ${escapeTerminal(e.message)}`);
+  for (const s of r.sources) if (s.duplicate_of !== undefined) out.push(`note input   ${escapeTerminal(duplicateText(s.path, s.duplicate_of))}`);
   for (const f of r.findings) {
     if (f.status === 'known' && !f.gating) continue;
     const when = findingWhen(f, r.sources);
     const where = `${f.location ? `${f.location.path}:${f.location.line}` : `source ${f.source_id}`}${when ? ` (${when})` : ''}`;
     const test = f.test ? ` [test ${f.test.test}${f.test.passed_despite_finding ? ', passed' : ''}]` : '';
-    out.push(`${f.gating ? 'FAIL' : 'note'} ${f.status.padEnd(7)} ${f.severity.padEnd(7)} ${escapeTerminal(`${f.rule}: ${f.title}`)}  ${escapeTerminal(where)}${escapeTerminal(test)}`);
+    out.push(`${f.gating ? 'FAIL' : 'note'} ${f.status.padEnd(7)} ${f.severity.padEnd(7)} ${escapeTerminal(`${f.rule}: ${f.title}`)}  ${escapeTerminal(where)}${escapeTerminal(test)}${entryNote(f.baseline)}`);
   }
   for (const o of r.baseline?.outcomes ?? []) {
-    out.push(`${o.status === 'fixed' ? 'fixed' : 'unverified'}${o.expired ? ' (expired)' : ''}  ${escapeTerminal(`${o.entry.rule}: ${o.entry.title}`)}${o.status === 'unverified' ? escapeTerminal(` (${o.reason})`) : ''}`);
+    out.push(`${o.status === 'fixed' ? 'fixed' : 'unverified'}${o.expired ? ' (expired)' : ''}  ${escapeTerminal(`${o.entry.rule}: ${o.entry.title}`)}${o.status === 'unverified' ? escapeTerminal(` (${o.reason})`) : ''}${entryNote(o.entry)}`);
   }
   for (const t of r.tests.filter((t) => t.passed_despite_finding)) {
     out.push(`test passed despite findings: ${escapeTerminal(t.test)} (${t.rules.map(escapeTerminal).join(', ')})`);
@@ -104,6 +106,24 @@ function describe(run: GateRun): string[] {
       `${r.coverage_gaps.length} coverage gaps${gaps.size ? ` (not evaluated somewhere: ${[...gaps].sort().join(', ')})` : ''}`,
   );
   return out;
+}
+
+/** Characters of a baseline entry's comment shown on a terminal line; the whole comment is in --json, SARIF, JUnit and Markdown. */
+const COMMENT_CHARS = 60;
+
+/**
+ * ` [baseline: owner X; comment]` of the entry a line names, escaped as the rest of the line; a long comment is
+ * cut (by code points) after COMMENT_CHARS with `…`, to keep the line one line. Empty when the entry has neither.
+ */
+function entryNote(e: {owner?: string; comment?: string} | null): string {
+  if (!e) return '';
+  const parts: string[] = [];
+  if (e.owner) parts.push(`owner ${e.owner}`);
+  if (e.comment) {
+    const cps = [...e.comment];
+    parts.push(cps.length > COMMENT_CHARS ? cps.slice(0, COMMENT_CHARS).join('') + '…' : e.comment);
+  }
+  return parts.length ? escapeTerminal(` [baseline: ${parts.join('; ')}]`) : '';
 }
 
 function inputsNotRead(n: number): string {

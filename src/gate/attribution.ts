@@ -43,14 +43,25 @@ export interface Attribution {
  * ends there wins, since the next test starts only after that result line.
  * Log times restart at each boot: a test of the finding's own source counts
  * only in the finding's boot (`boot`: null when unknown, then any).
+ *
+ * Across sources the clock is taken as shared (a trace's markers name the
+ * test of a console splat; a trace's finding, the KTAP test of the console),
+ * except between two kernel logs (`kernelLogs`: the sources read in a kernel
+ * log format): each holds its boots from their start, so a test in one names
+ * a finding of the other only if they are one boot captured twice, and then
+ * the finding is in the test's own log as well and named there. Two kernel
+ * logs of different boots or machines (a log per VM gated together) share no
+ * clock: the same uptime in both says nothing.
  */
-export function attributeAt(spans: readonly TestSpan[], ts: bigint | null, source_id: number, boot: number | null = null): TestSpan | null {
+export function attributeAt(spans: readonly TestSpan[], ts: bigint | null, source_id: number, boot: number | null = null, kernelLogs?: ReadonlySet<number>): TestSpan | null {
   if (ts === null) return null;
   let best: TestSpan | null = null;
   const key = (s: TestSpan): [number, number, bigint, number] => [s.depth, s.ts_start_ns < ts || s.ts_start_ns === s.ts_end_ns ? 1 : 0, -(s.ts_end_ns - s.ts_start_ns), s.source_id === source_id ? 1 : 0];
+  const ownIsLog = kernelLogs?.has(source_id) ?? false;
   for (const s of spans) {
     if (ts < s.ts_start_ns || ts > s.ts_end_ns) continue;
     if (s.source_id === source_id && s.boot !== null && boot !== null && s.boot !== boot) continue;
+    if (s.source_id !== source_id && ownIsLog && kernelLogs!.has(s.source_id)) continue;
     if (!best) {
       best = s;
       continue;

@@ -155,6 +155,35 @@ function cleanEntry(e: BaselineEntry): BaselineEntry {
 }
 
 /**
+ * The yaml package attaches the `# comment` lines above a block list's first
+ * item to the list (`seq.commentBefore`), not to the item as it does for every
+ * later item: a dropped first entry left its comment above the next one. The
+ * comment lines directly above the first item's `-` (no blank line between)
+ * are moved to that item, so they go and stay with it; what is above a blank
+ * line there, or on the `entries:` line itself, stays with the list.
+ */
+function giveFirstItemItsComment(seq: import('yaml').YAMLSeq, text: string): void {
+  const first = seq.items[0];
+  if (seq.flow || !seq.commentBefore || !yaml().isNode(first) || !first.range || first.commentBefore) return;
+  // The item's line: the one of its `-` indicator (the item's own range starts after it).
+  let pos = first.range[0] - 1;
+  while (pos >= 0 && /\s/.test(text[pos]!)) pos--;
+  if (text[pos] !== '-') return;
+  let lineStart = text.lastIndexOf('\n', pos) + 1;
+  let own = 0;
+  while (lineStart > 0) {
+    const prevStart = text.lastIndexOf('\n', lineStart - 2) + 1;
+    if (!/^[ \t]*#/.test(text.slice(prevStart, lineStart - 1))) break;
+    own++;
+    lineStart = prevStart;
+  }
+  const lines = seq.commentBefore.split('\n');
+  if (own === 0 || own > lines.length) return;
+  first.commentBefore = lines.slice(-own).join('\n');
+  seq.commentBefore = own === lines.length ? undefined : lines.slice(0, -own).join('\n');
+}
+
+/**
  * `b` written over the YAML baseline `previous`, keeping what people wrote
  * there besides the fields: `# comments`, quoting, flow style. Each entry of
  * `b` equal to an entry of `previous` keeps that node (with its comments);
@@ -166,6 +195,7 @@ function editYaml(b: Baseline, previous: string): string | null {
   if (doc.errors.length) return null;
   const seq = doc.get('entries', true);
   if (!yaml().isSeq(seq)) return null;
+  giveFirstItemItsComment(seq, previous);
   const nodes = new Map<string, unknown>();
   for (const item of seq.items) {
     const entry = BaselineEntrySchema.safeParse(yaml().isNode(item) ? item.toJS(doc) : item);

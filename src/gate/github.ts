@@ -2,6 +2,7 @@ import {findingWhen} from '../output/when.js';
 import type {Severity} from '../rules/types.js';
 import {escapeGithubData, escapeGithubProperty} from './escape.js';
 import type {GateResult} from './result.js';
+import {duplicateText} from './text.js';
 
 const COMMAND: Record<Severity, 'error' | 'warning' | 'notice'> = {error: 'error', warning: 'warning', info: 'notice'};
 
@@ -19,6 +20,9 @@ export function renderGithub(result: GateResult): string[] {
   const out: string[] = [];
   // No file= for an input that could not be read: it may not exist, and its path is in the text.
   for (const e of result.input_errors) out.push(`::error title=${escapeGithubProperty('ktrail gate: input not read')}::${escapeGithubData(`${e.message}; no rule looked at this input`)}`);
+  for (const s of result.sources) {
+    if (s.duplicate_of !== undefined) out.push(`::notice title=${escapeGithubProperty('ktrail gate: duplicate input')}::${escapeGithubData(duplicateText(s.path, s.duplicate_of))}`);
+  }
   for (const f of result.findings) {
     if (f.status === 'known') continue;
     const props: string[] = [];

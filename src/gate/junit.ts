@@ -1,6 +1,6 @@
 import {escapeXml, escapeXmlText} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
-import {findingText} from './text.js';
+import {duplicateText, findingText} from './text.js';
 
 /**
  * JUnit XML in the common Jenkins/GitLab/GitHub-reporter dialect:
@@ -50,11 +50,16 @@ export function renderJunit(result: GateResult): string {
     totalFailures += tf;
   }
 
-  // Inputs, when one could not be read: an <error> per unread input (the gate did not look at it), a passing case per source read.
+  // Inputs, when one could not be read or one had the content of another: an <error> per unread input (the gate
+  // did not look at it), a passing case per source read and per input of the same content as one read (saying so).
   let totalErrors = 0;
-  if (result.input_errors.length) {
+  if (result.input_errors.length || result.sources.some((s) => s.duplicate_of !== undefined)) {
     const cases = [
-      ...result.sources.map((s) => `    <testcase classname="ktrail.inputs" name="${escapeXml(s.path)}"/>\n`),
+      ...result.sources.map((s) =>
+        s.duplicate_of === undefined
+          ? `    <testcase classname="ktrail.inputs" name="${escapeXml(s.path)}"/>\n`
+          : `    <testcase classname="ktrail.inputs" name="${escapeXml(s.path)}">\n      <system-out>${escapeXmlText(duplicateText(s.path, s.duplicate_of))}</system-out>\n    </testcase>\n`,
+      ),
       ...result.input_errors.map(
         (e) =>
           `    <testcase classname="ktrail.inputs" name="${escapeXml(e.path)}">\n      <error message="${escapeXml(`input not read: ${e.message}`)}" type="input-error">${escapeXmlText(`${e.message}\nNo rule looked at this input: its findings, if any, are unknown.`)}</error>\n    </testcase>\n`,

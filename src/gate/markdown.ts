@@ -1,6 +1,7 @@
 import {findingWhen} from '../output/when.js';
 import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBlock} from './escape.js';
-import type {GateFinding, GateResult} from './result.js';
+import type {BaselineEntry} from './baseline.js';
+import type {GateFinding, GateResult, GateSource} from './result.js';
 import {TOP_EVIDENCE, evidenceRef} from './text.js';
 
 /** Findings shown in full (with evidence) per section; the rest are listed in one line each. */
@@ -20,7 +21,7 @@ export function renderMarkdown(result: GateResult): string {
   out.push(
     `Fail on: **${result.fail_on}** or worse. ` +
       `**${c.gating}** gating, ${c.new} new, ${c.known} known, ${c.expired} expired (baseline entry past its date), ` +
-      `${c.fixed} fixed, ${c.unverified} not re-checked. Sources: ${result.sources.map((s) => `${md(s.path)} (${md(s.format)}, ${s.lines} lines)`).join(', ') || 'none'}.`,
+      `${c.fixed} fixed, ${c.unverified} not re-checked. Sources: ${result.sources.map(sourceText).join(', ') || 'none'}.`,
   );
   out.push('');
 
@@ -73,9 +74,11 @@ export function renderMarkdown(result: GateResult): string {
   if (outcomes.length) {
     out.push('### Baseline entries not seen in this run');
     out.push('');
-    out.push('| status | rule | title | owner | why |');
-    out.push('|---|---|---|---|---|');
-    for (const o of outcomes) out.push(`| ${o.status}${o.expired ? ' (expired)' : ''} | ${md(o.entry.rule)} | ${md(o.entry.title)} | ${md(o.entry.owner ?? '')} | ${md(o.reason)} |`);
+    out.push('| status | rule | title | owner | comment | why |');
+    out.push('|---|---|---|---|---|---|');
+    for (const o of outcomes) {
+      out.push(`| ${o.status}${o.expired ? ' (expired)' : ''} | ${md(o.entry.rule)} | ${md(o.entry.title)} | ${md(o.entry.owner ?? '')} | ${md(o.entry.comment ?? '')} | ${md(o.reason)} |`);
+    }
     out.push('');
   }
 
@@ -94,12 +97,18 @@ export function renderMarkdown(result: GateResult): string {
   if (known.length) {
     out.push('<details><summary>Known findings (in the baseline)</summary>');
     out.push('');
-    for (const f of known) out.push(`- ${oneLine(result, f)}${f.baseline?.owner ? ` — owner ${md(f.baseline.owner)}` : ''}`);
+    for (const f of known) out.push(`- ${oneLine(result, f)}`);
     out.push('');
     out.push('</details>');
     out.push('');
   }
   return out.join('\n');
+}
+
+/** A source in the summary's Sources list; an input of the same content as another is named as such (read once). */
+function sourceText(s: GateSource): string {
+  if (s.duplicate_of !== undefined) return `${md(s.path)} (same content as ${md(s.duplicate_of)}, read once; its findings are reported there)`;
+  return `${md(s.path)} (${md(s.format)}, ${s.lines} lines)`;
 }
 
 /** ` path:line (when)` of a finding, escaped; empty when it has neither. */
@@ -109,10 +118,16 @@ function whereText(result: GateResult, f: GateFinding): string {
   return at ? ` ${md(at)}` : '';
 }
 
+/** A baseline entry's owner and comment (what people wrote there), escaped: `owner X; comment`, empty when neither. */
+function entryNote(e: BaselineEntry | null): string {
+  return [e?.owner !== undefined && e.owner !== '' ? `owner ${md(e.owner)}` : '', e?.comment ? md(e.comment) : ''].filter(Boolean).join('; ');
+}
+
 function oneLine(result: GateResult, f: GateFinding): string {
   const where = whereText(result, f);
   const test = f.test ? ` during ${md(f.test.test)}` : '';
-  return `**${f.severity}** ${md(f.rule)}: ${md(f.title)}${where}${test}`;
+  const note = entryNote(f.baseline);
+  return `**${f.severity}** ${md(f.rule)}: ${md(f.title)}${where}${test}${note ? ` — ${note}` : ''}`;
 }
 
 function detail(result: GateResult, f: GateFinding): string[] {
@@ -122,6 +137,8 @@ function detail(result: GateResult, f: GateFinding): string[] {
   if (where) lines.push(`- at:${where}`);
   if (f.test) lines.push(`- during test: ${md(f.test.test)}${f.test.result ? ` (${md(f.test.result)})` : ''}${f.test.passed_despite_finding ? ' — **the test passed**' : ''}`);
   lines.push(`- fingerprint: ${md(f.fingerprint)}`);
+  const note = entryNote(f.baseline);
+  if (f.baseline) lines.push(`- baseline entry: ${note ? `${note}; ` : ''}${f.baseline.expires ? `expired after ${md(f.baseline.expires)}` : 'in the baseline'}`);
   // The message is a list item's whole text: `- 1. x` would nest a list.
   if (f.message && f.message !== f.title) lines.push(`- ${mdLine(f.message)}`);
   if (f.evidence.length) {

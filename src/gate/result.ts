@@ -63,6 +63,22 @@ export interface InputError {
   message: string;
 }
 
+/**
+ * A source of this run as the outputs name it. An input whose content another
+ * input of the same run already had (the same sha256: a log copied under two
+ * names) is read once: it has that input's source_id and `duplicate_of`, the
+ * path of the input named first. Its findings are that source's, reported
+ * at that path, and counted once.
+ */
+export interface GateSource extends SourceInfo {
+  duplicate_of?: string;
+}
+
+/** The sources of a run without the duplicate inputs: one per source_id. */
+export function readSources<T extends GateSource>(sources: readonly T[]): T[] {
+  return sources.filter((s) => s.duplicate_of === undefined);
+}
+
 export interface RuleCount {
   rule: string;
   severity: Severity;
@@ -88,7 +104,8 @@ export interface GateResult {
   /** Coverage rows that are not `evaluated`: where "no finding" does not mean "no bug". */
   coverage_gaps: Coverage[];
   tests: TestReport[];
-  sources: SourceInfo[];
+  /** Each source read, and after it each input of the same content (GateSource.duplicate_of). */
+  sources: GateSource[];
   /** Inputs that could not be ingested; their findings, if any, are unknown. */
   input_errors: InputError[];
 }
@@ -96,13 +113,15 @@ export interface GateResult {
 export interface GateInput {
   findings: Finding[];
   coverage: Coverage[];
-  sources: SourceInfo[];
+  sources: GateSource[];
   baseline: Baseline | null;
   baselinePath: string | null;
   failOn: Severity;
   /** YYYY-MM-DD (UTC), for expiry. */
   today: string;
   spans: readonly TestSpan[];
+  /** The sources read in a kernel log format: a test of one never names a finding of another (attributeAt). */
+  kernelLogs?: ReadonlySet<number>;
   /** Boot of each log line that is evidence, by `source_id:seq` (see findingBoots); missing: unknown. */
   boots?: ReadonlyMap<string, number>;
   /** Inputs of this run that could not be ingested. */
@@ -148,12 +167,12 @@ export function compareWithBaseline(input: GateInput): GateResult {
   const failRank = severityRank(failOn);
   const byFp = new Map<string, BaselineEntry>();
   for (const e of baseline?.entries ?? []) byFp.set(e.fingerprint, e);
-  const paths = new Map(input.sources.map((s) => [s.source_id, s.path]));
+  const paths = new Map(readSources(input.sources).map((s) => [s.source_id, s.path]));
 
   const findings: GateFinding[] = input.findings.map((f) => {
     const entry = byFp.get(f.fingerprint) ?? null;
     const status: FindingStatus = entry === null ? 'new' : isExpired(entry, today) ? 'expired' : 'known';
-    const span = attributeAt(input.spans, f.ts_ns, f.source_id, bootOfFinding(f, input.boots));
+    const span = attributeAt(input.spans, f.ts_ns, f.source_id, bootOfFinding(f, input.boots), input.kernelLogs);
     return {
       status,
       gating: status !== 'known' && severityRank(f.severity) >= failRank,

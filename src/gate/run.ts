@@ -9,7 +9,7 @@ import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc}
 import {renderGithub} from './github.js';
 import {renderJunit} from './junit.js';
 import {renderMarkdown} from './markdown.js';
-import {type GateResult, type InputError, compareWithBaseline, updatedBaseline} from './result.js';
+import {type GateResult, type GateSource, type InputError, compareWithBaseline, updatedBaseline} from './result.js';
 import {type SarifRuleInfo, renderSarif} from './sarif.js';
 
 export interface GateOptions {
@@ -163,16 +163,32 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     // test_results (for the test spans below) is built with the projections the rules need: one pass over the state.
     // An in-memory store is thrown away: its findings and coverage tables would never be read.
     const all = await runRules(db, {ruleOptions, projections: ['test_results'], storeResults: opts.db !== ':memory:', sourceIds: thisRun});
+    // An input of the same content as one named before it in this run (a log copied under two names) is read
+    // once; it is still named in every output, after that source, as a duplicate of it (not dropped unsaid).
+    const duplicates = new Map<number, string[]>();
+    for (const r of ingested) {
+      const first = givenPath.get(r.source_id)!;
+      const same = duplicates.get(r.source_id) ?? [];
+      if (r.path !== first && !same.includes(r.path)) duplicates.set(r.source_id, [...same, r.path]);
+    }
     const run = {
       findings: all.findings.filter((f) => thisRun.has(f.source_id)),
       coverage: all.coverage.filter((c) => thisRun.has(c.source_id)),
       // A source is named by the path this run gave it: an input whose content an earlier run stored under
       // another path (a shared --db) is located in this checkout, not at the earlier run's path.
-      sources: all.sources.filter((s) => thisRun.has(s.source_id)).map((s) => ({...s, path: givenPath.get(s.source_id) ?? s.path})),
+      sources: all.sources
+        .filter((s) => thisRun.has(s.source_id))
+        .flatMap((s): GateSource[] => {
+          const named = givenPath.get(s.source_id) ?? s.path;
+          return [{...s, path: named}, ...(duplicates.get(s.source_id) ?? []).map((p) => ({...s, path: p, duplicate_of: named}))];
+        }),
     };
     // Tests of this run only: an earlier run's trace markers or KTAP results in the --db share no clock with this
     // run's logs (another boot, often another machine), though their uptimes may overlap.
     const spans = await loadTestSpans(db, thisRun);
+    const {LOG_FORMATS} = await import('../ingest/log/index.js');
+    const logFormats = new Set(LOG_FORMATS.map((f) => f.id));
+    const kernelLogs = new Set(run.sources.filter((s) => logFormats.has(s.format)).map((s) => s.source_id));
     const boots = spans.some((s) => s.boot !== null) ? await findingBoots(db, run.findings) : undefined;
 
     let baselineUpdate: GateRun['baselineUpdate'] = null;
@@ -196,6 +212,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       failOn: opts.failOn,
       today,
       spans,
+      kernelLogs,
       boots,
       inputErrors,
     });

@@ -2,7 +2,7 @@ import {findingWallTime} from '../output/when.js';
 import type {Severity} from '../rules/types.js';
 import {visibleControls} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
-import {evidenceRef} from './text.js';
+import {duplicateText, evidenceRef} from './text.js';
 
 /** What SARIF says about a rule (from the rule registry and `rules explain`). */
 export interface SarifRuleInfo {
@@ -58,8 +58,12 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
   });
   const ruleIndex = new Map(ruleIds.map((id, i) => [id, i]));
 
-  const artifacts = result.sources.map((s) => ({location: {uri: pathToUri(s.path)}, properties: {format: s.format, lines: s.lines}}));
-  const artifactIndex = new Map(result.sources.map((s, i) => [s.source_id, i]));
+  // An input of the same content as an earlier one is an artifact too (properties.duplicateOf); locations point at the one read.
+  const artifacts = result.sources.map((s) => ({location: {uri: pathToUri(s.path)}, properties: {format: s.format, lines: s.lines, ...(s.duplicate_of !== undefined ? {duplicateOf: s.duplicate_of} : {})}}));
+  const artifactIndex = new Map<number, number>();
+  result.sources.forEach((s, i) => {
+    if (s.duplicate_of === undefined && !artifactIndex.has(s.source_id)) artifactIndex.set(s.source_id, i);
+  });
   const physical = (source_id: number, line: number) => {
     const src = result.sources.find((s) => s.source_id === source_id);
     return {
@@ -126,7 +130,20 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
     locations: [{physicalLocation: {artifactLocation: {uri: pathToUri(e.path)}}}],
     descriptor: {id: 'ktrail/input-not-read'},
   }));
-  const allNotifications = [...inputNotifications, ...notifications];
+  // An input of the same content as another: read once, its findings located at the other's path.
+  const duplicateNotifications = result.sources.flatMap((s) =>
+    s.duplicate_of === undefined
+      ? []
+      : [
+          {
+            level: 'note',
+            message: {text: visibleControls(duplicateText(s.path, s.duplicate_of))},
+            locations: [{physicalLocation: {artifactLocation: {uri: pathToUri(s.path), index: result.sources.indexOf(s)}}}],
+            descriptor: {id: 'ktrail/input-duplicate'},
+          },
+        ],
+  );
+  const allNotifications = [...inputNotifications, ...duplicateNotifications, ...notifications];
 
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',

@@ -10,6 +10,11 @@ export function evidenceRef(result: GateResult, source_id: number, seq: number):
   return `${src?.path ?? `source ${source_id}`}:${seq}`;
 }
 
+/** What every human output says of an input of the same content as another (GateSource.duplicate_of); raw, callers escape. */
+export function duplicateText(path: string, first: string): string {
+  return `${path}: same content as ${first}, read once; its findings are reported at ${first}`;
+}
+
 /** Plain-text description of a finding (raw log text included; callers escape for their format). */
 export function findingText(result: GateResult, f: GateFinding, maxEvidence = TOP_EVIDENCE): string {
   const lines: string[] = [];

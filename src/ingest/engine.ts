@@ -116,6 +116,13 @@ export class LineEngine {
       if (this.head.length === 0) throw new UserError(`${this.path} is empty; nothing to ingest`);
       this.startTokenizer(true);
     }
+    let nothing: string | null = null;
+    try {
+      nothing = this.tok!.nothingToIngest?.() ?? null;
+    } catch {
+      // Tokenizers must not throw; one that does refuses nothing.
+    }
+    if (nothing !== null) throw new UserError(`${this.path} ${nothing}; nothing to ingest`);
     const {fastMinTs, fastMaxTs} = this.out;
     if (fastMinTs <= fastMaxTs) {
       const lo = BigInt(fastMinTs);

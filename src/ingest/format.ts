@@ -65,6 +65,14 @@ export interface Tokenizer {
   finalLine?(text: string, seq: number): LineResult;
   /** Called at the end of each block given to fastLine: the block's bytes may be reused after it. */
   endBlock?(): void;
+  /**
+   * Optional, asked after the last line: why the input, read in this format,
+   * holds nothing to ingest though it was not empty (journalctl's notices
+   * alone: no journal was found), else null. The input is then refused as an
+   * empty one is (`X <reason>; nothing to ingest`), sniffed or forced: a
+   * capture that failed must not be stored as a log in which nothing happened.
+   */
+  nothingToIngest?(): string | null;
   /** Facts for sources.meta (tracer, clock, cpus, boots, ...), read after the last line. */
   meta(): Record<string, unknown>;
 }

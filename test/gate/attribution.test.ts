@@ -64,6 +64,24 @@ test('a KTAP test of an earlier boot is not blamed: log time restarts at each bo
   assert.is(attributeAt(spans, 5n * S, 1, null)!.name, 'test_alpha');
 });
 
+test('across sources: a KTAP test of one kernel log does not name a finding of another kernel log (another boot or machine); trace and log still pair', () => {
+  // Source 1: vm1.log, KTAP only; 2: vm2.log, its own boot; 3: a trace of the run, with markers.
+  const kernelLogs = new Set([1, 2]);
+  const ktap = spansFromTestResults([{source_id: 1, seq: 6, boot: 0, ts_ns: 3n * S, ts_start_ns: 1n * S, depth: 1, suite: 'example', name: 'example_simple_test', result: 'ok', directive: null}]);
+  const markers = spansFromMarkers([{source_id: 3, seq: 10, ts_ns: 2n * S, text: 'test_start=phase'}, {source_id: 3, seq: 20, ts_ns: 4n * S, text: 'test_end=phase'}], new Map());
+  // vm2's WARNING at t=2.2 is not vm1's test's.
+  assert.is(attributeAt(ktap, 2_200_000_000n, 2, 0, kernelLogs), null);
+  // vm1's own finding is.
+  assert.is(attributeAt(ktap, 2_200_000_000n, 1, 0, kernelLogs)!.name, 'example.example_simple_test');
+  // A finding of the trace (not a kernel log) is named by the console's KTAP test.
+  assert.is(attributeAt(ktap, 2_200_000_000n, 3, null, kernelLogs)!.name, 'example.example_simple_test');
+  // The trace's markers name a finding of either log.
+  assert.is(attributeAt(markers, 3n * S, 2, 0, kernelLogs)!.name, 'phase');
+  assert.is(attributeAt([...ktap, ...markers], 2_500_000_000n, 2, 0, kernelLogs)!.name, 'phase');
+  // Without the kinds of the sources (a caller that does not know them), every source shares the clock.
+  assert.is(attributeAt(ktap, 2_200_000_000n, 2, 0)!.name, 'example.example_simple_test');
+});
+
 test('a test that passed while a finding happened is pointed out; a failed or skipped one is not', () => {
   const spans: TestSpan[] = [
     {name: 'suite.passes', source_id: 1, seq: 30, boot: null, ts_start_ns: 1n * S, ts_end_ns: 2n * S, depth: 1, result: 'ok', directive: null, origin: 'test_results'},

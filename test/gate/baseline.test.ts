@@ -207,4 +207,59 @@ test('save over a YAML baseline keeps its # comments: those of kept entries stay
   }
 });
 
+test('save over a YAML baseline: a dropped FIRST entry takes its # comment along too (yaml hangs it on the list), a header above a blank line stays', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ktrail-gate-baseline-'));
+  try {
+    const file = path.join(dir, 'ktrail-baseline.yml');
+    const entry = (fp: string, rule: string, title: string) => [`  - fingerprint: "${fp}"`, `    rule: ${rule}`, `    title: ${title}`];
+    const first = entry('aaaabbbbccccdddd', 'kernel/warning', 'WARNING in evil_func');
+    const second = entry('1b307976ecaf6ea7', 'lockdep/report', 'possible deadlock in do_ip_setsockopt');
+    const forms: Record<string, string[]> = {
+      plain: ['version: 1', 'entries:', '  # DRIVERS: evil_func warning, BZ 1234', ...first, '  # NET: lockdep inversion, fix queued for 6.19', ...second],
+      header: ['version: 1', 'entries: # on the entries line', '  # Known findings, reviewed weekly', '', '  # DRIVERS: evil_func warning, BZ 1234', '  # second line of it', ...first, '  # NET: lockdep inversion, fix queued for 6.19', ...second],
+      crlf: ['version: 1', 'entries:', '  # DRIVERS: evil_func warning, BZ 1234', ...first, '  # NET: lockdep inversion, fix queued for 6.19', ...second],
+    };
+    for (const [name, lines] of Object.entries(forms)) {
+      const original = lines.join(name === 'crlf' ? '\r\n' : '\n') + '\n';
+      await fs.writeFile(file, original);
+      const old = await loadBaseline(file);
+      // Both kept: the file is as it was (comments where they were).
+      await saveBaseline(old, file);
+      const kept = await fs.readFile(file, 'utf8');
+      assert.ok(/# DRIVERS: evil_func warning, BZ 1234\r?\n {2}- fingerprint: "aaaabbbbccccdddd"/.test(kept) || kept.includes('# second line of it\n  - fingerprint: "aaaabbbbccccdddd"'), `${name}: ${kept}`);
+      // The first one fixed: its comment goes, the next entry keeps its own, a list header stays.
+      await fs.writeFile(file, original);
+      const next = {version: 1 as const, entries: [old.entries[1]!]};
+      await saveBaseline(next, file);
+      const text = await fs.readFile(file, 'utf8');
+      assert.not.ok(text.includes('DRIVERS'), `${name}: ${text}`);
+      assert.not.ok(text.includes('second line of it'), `${name}: ${text}`);
+      assert.match(text, /entries:[^]*# NET: lockdep inversion, fix queued for 6\.19\n {2}- fingerprint: "1b307976ecaf6ea7"/, `${name}: ${text}`);
+      if (name === 'header') {
+        assert.ok(text.includes('# on the entries line'), text);
+        assert.match(text, /# Known findings, reviewed weekly\n\n {2}# NET/, text);
+      }
+      assert.equal(await loadBaseline(file), next);
+      // All fixed: an empty list that still loads, the header kept.
+      await fs.writeFile(file, original);
+      await saveBaseline({version: 1, entries: []}, file);
+      const empty = await fs.readFile(file, 'utf8');
+      assert.not.ok(/DRIVERS|NET/.test(empty), `${name}: ${empty}`);
+      assert.equal(await loadBaseline(file), {version: 1, entries: []});
+    }
+    // A JSON baseline has no # comments; an entry's comment field goes with it.
+    const json = path.join(dir, 'ktrail-baseline.json');
+    const jsonEntries = [
+      {fingerprint: 'aaaabbbbccccdddd', rule: 'kernel/warning', title: 'WARNING in evil_func', comment: 'DRIVERS: BZ 1234'},
+      {fingerprint: '1b307976ecaf6ea7', rule: 'lockdep/report', title: 'possible deadlock in do_ip_setsockopt', comment: 'NET: fix queued'},
+    ];
+    await fs.writeFile(json, JSON.stringify({version: 1, entries: jsonEntries}));
+    await saveBaseline({version: 1, entries: [jsonEntries[1]!]}, json);
+    assert.equal(await loadBaseline(json), {version: 1, entries: [jsonEntries[1]!]});
+    assert.not.ok((await fs.readFile(json, 'utf8')).includes('DRIVERS'));
+  } finally {
+    await fs.rm(dir, {recursive: true, force: true});
+  }
+});
+
 test.run();

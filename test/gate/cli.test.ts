@@ -676,4 +676,134 @@ test('a duplicate under another --input-format is an input error that names gate
   assert.not.match(e.message, / --format /);
 });
 
+test('a journal capture with no entries (journalctl\'s notices only) is an input error, sniffed or forced, in gate, check and ingest; notices beside records are header lines', () => {
+  // What `journalctl -k > journalctl_k.txt` writes where there is no journal (a container): a failed capture, not a clean run.
+  const empty = path.join(tmp, 'journalctl_k.txt');
+  writeFileSync(empty, 'No journal files were found.\n-- No entries --\n');
+  const reason = /journalctl_k\.txt holds no journal records, only journalctl's notices \("No journal files were found\.", "-- No entries --"\).*; nothing to ingest/;
+  for (const forced of [[], ['--input-format', 'journal'], ['--input-format', 'syslog']]) {
+    const r = gate(empty, ...forced, '--json');
+    assert.is(r.code, 2, `${forced.join(' ')}: ${r.stdout}`);
+    const j = json(r);
+    assert.is(j.passed, false);
+    assert.is(j.input_errors.length, 1);
+    assert.match(j.input_errors[0].message, reason);
+    assert.match(r.stderr, reason);
+  }
+  // Beside a log that is read, the gate judges that one and still fails with 2.
+  const both = gate(DMESG, empty, '--json');
+  assert.is(both.code, 2);
+  assert.equal(json(both).sources.map((s: any) => s.path), [DMESG]);
+  const check = spawnSync(process.execPath, ['bin/run.js', 'check', empty], {encoding: 'utf8'});
+  assert.is(check.status, 2, check.stdout);
+  assert.match(check.stderr, reason);
+  assert.not.match(check.stderr, /\n./);
+  const db = path.join(tmp, 'empty-journal.duckdb');
+  rmSync(db, {force: true});
+  const ing = spawnSync(process.execPath, ['bin/run.js', 'ingest', empty, '--db', db], {encoding: 'utf8'});
+  assert.is(ing.status, 2);
+  assert.match(ing.stderr, reason);
+  assert.not.ok(existsSync(db), 'no database left behind');
+  // A journal with records keeps its notices as header lines: every line accounted.
+  const withRecords = path.join(tmp, 'journal-with-notices.txt');
+  writeFileSync(withRecords, '-- Journal begins at Thu 2026-11-26 10:05:50 UTC. --\nNov 26 10:05:52 vm kernel: Linux version 6.18.44\n-- No entries --\n');
+  const ok = spawnSync(process.execPath, ['bin/run.js', 'ingest', withRecords, '--db', db, '--json'], {encoding: 'utf8'});
+  assert.is(ok.status, 0, ok.stderr);
+  const [res] = JSON.parse(ok.stdout);
+  assert.is(res.format, 'journal');
+  assert.is(res.lines, 3);
+  assert.is(res.header_lines, 2);
+  assert.is(res.log_lines, 1);
+});
+
+test('terminal: a baseline entry\'s owner and comment are shown on the lines that name it (expired finding, fixed entry), escaped and cut short', () => {
+  const log = 'samples/gate/ktap-pass-with-lockdep.log';
+  const [f] = lockdepFindings(json(gate(log, '--json')));
+  const baseline = path.join(tmp, 'comment-terminal.yml');
+  const long = `BZ 1234 \x1b[31mred\x1b[0m ${'x'.repeat(80)}`;
+  writeFileSync(
+    baseline,
+    YAML.stringify({
+      version: 1,
+      entries: [
+        {fingerprint: 'aaaabbbbccccdddd', rule: 'kernel/warning', title: 'WARNING in evil_func', owner: 'drivers', comment: long},
+        {fingerprint: f.fingerprint, rule: 'lockdep/report', title: f.title, owner: 'net-team', comment: 'NET: fix queued for 6.19\nsee the list', expires: '2026-01-31'},
+      ],
+    }),
+  );
+  const r = gate(log, '--baseline', baseline, '--today', '2026-02-01');
+  assert.is(r.code, 1, r.stderr);
+  const lines = r.stdout.split('\n');
+  const expired = lines.find((l) => l.startsWith('FAIL expired'));
+  assert.ok(expired?.endsWith(' [baseline: owner net-team; NET: fix queued for 6.19\\nsee the list]'), expired);
+  const fixed = lines.find((l) => l.startsWith('fixed'));
+  assert.is(fixed, `fixed  kernel/warning: WARNING in evil_func [baseline: owner drivers; BZ 1234 \\x1b[31mred\\x1b[0m ${'x'.repeat(60 - 21)}…]`);
+  assert.not.match(r.stdout, /\x1b/);
+});
+
+test('two inputs of the same content: the second is named in every output as a duplicate of the first, read once, its findings not counted twice', () => {
+  const log = 'samples/gate/ktap-pass-with-lockdep.log';
+  const a = path.join(tmp, 'dup-a.log');
+  const b = path.join(tmp, 'dup-b.log');
+  writeFileSync(a, readFileSync(log));
+  writeFileSync(b, readFileSync(log));
+  const single = json(gate(a, '--json'));
+  const out = {sarif: path.join(tmp, 'dup.sarif'), junit: path.join(tmp, 'dup.xml'), markdown: path.join(tmp, 'dup.md')};
+  const r = gate(a, b, a, '--json', '--github', '--sarif', out.sarif, '--junit', out.junit, '--markdown', out.markdown);
+  assert.is(r.code, 1, r.stderr);
+  const j = json(r);
+  assert.equal(j.counts, single.counts);
+  assert.is(j.findings.length, single.findings.length);
+  assert.equal(j.findings.map((f: any) => f.location.path), single.findings.map(() => a));
+  // The same path twice is one input; the other path is a duplicate of the first, with its source id.
+  assert.equal(j.sources.map((s: any) => [s.source_id, s.path, s.duplicate_of]), [[1, a, undefined], [1, b, a]]);
+  const text = `${b}: same content as ${a}, read once; its findings are reported at ${a}`;
+  assert.ok(r.stderr.split('\n').includes(`::notice title=ktrail gate%3A duplicate input::${text}`), r.stderr);
+  const sarif = JSON.parse(readFileSync(out.sarif, 'utf8'));
+  assert.ok(sarifValidate.validate(sarif), sarifValidate.errors());
+  const run = sarif.runs[0];
+  assert.equal(run.artifacts.map((x: any) => [x.location.uri, x.properties.duplicateOf]), [[`file://${a}`, undefined], [`file://${b}`, a]]);
+  assert.ok(run.results.every((x: any) => x.locations[0].physicalLocation.artifactLocation.index === 0));
+  const note = run.invocations[0].toolExecutionNotifications.find((n: any) => n.descriptor.id === 'ktrail/input-duplicate');
+  assert.equal([note.level, note.message.text, note.locations[0].physicalLocation.artifactLocation], ['note', text, {uri: `file://${b}`, index: 1}]);
+  assert.is(run.invocations[0].executionSuccessful, true);
+  const xml = readFileSync(out.junit, 'utf8');
+  assert.is(XMLValidator.validate(xml), true);
+  assert.match(xml, /<testsuite name="ktrail.inputs" tests="2" failures="0" errors="0"/);
+  assert.ok(xml.includes(`<testcase classname="ktrail.inputs" name="${b}">\n      <system-out>${text}</system-out>`), xml);
+  assert.ok(readFileSync(out.markdown, 'utf8').includes(`(same content as ${a.replace(/_/g, '\\_')}, read once; its findings are reported there)`));
+  const term = gate(a, b);
+  assert.ok(term.stdout.split('\n').includes(`note input   ${text}`), term.stdout);
+});
+
+test('attribution: a splat in one VM\'s log is not blamed on a KUnit test of another VM\'s log gated with it', () => {
+  const vm1 = path.join(tmp, 'vm1.log');
+  const vm2 = path.join(tmp, 'vm2.log');
+  writeFileSync(vm1, ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: example', '    1..1', '    ok 1 example_simple_test', 'ok 1 example'].map((l, i) => `[    ${i < 5 ? '1.00000' + i : '3.00000' + (i - 5)}] ${l}`).join('\n') + '\n');
+  writeFileSync(
+    vm2,
+    [
+      '[    0.000000] Linux version 6.18.0 (builder@ci) #1 SMP PREEMPT_DYNAMIC',
+      '[    2.200000] ------------[ cut here ]------------',
+      '[    2.200001] WARNING: CPU: 0 PID: 1 at drivers/foo/bar.c:10 evil_func+0x10/0x20',
+      '[    2.200002] Modules linked in:',
+      '[    2.200003] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.18.0 #1',
+      '[    2.200004] RIP: 0010:evil_func+0x10/0x20',
+      '[    2.200005] Call Trace:',
+      '[    2.200007]  do_one_initcall+0x40/0x200',
+      '[    2.200009] ---[ end trace 0000000000000000 ]---',
+    ].join('\n') + '\n',
+  );
+  const res = json(gate(vm1, vm2, '--json'));
+  assert.equal(res.findings.map((f: any) => [f.title, f.location.path, f.test]), [['WARNING in evil_func', vm2, null]]);
+  assert.equal(res.tests, []);
+  // In vm1's own log, the same splat is the test's.
+  const one = path.join(tmp, 'vm1-with-splat.log');
+  const splat = readFileSync(vm2, 'utf8').split('\n').slice(1).join('\n');
+  const ktap = readFileSync(vm1, 'utf8').split('\n');
+  writeFileSync(one, [...ktap.slice(0, 5), splat.trimEnd(), ...ktap.slice(5)].join('\n'));
+  const own = json(gate(one, '--json'));
+  assert.equal(own.findings.map((f: any) => f.test?.test), ['example.example_simple_test']);
+});
+
 test.run();

@@ -244,6 +244,38 @@ test('Markdown: a line break inside a title shows as a visible \\n (as in the ev
   assert.not.match(md, /\r/);
 });
 
+test('Markdown: a baseline entry\'s owner and comment are shown (known and expired findings, fixed and unverified entries), escaped', () => {
+  const known = finding({rule: 'lockdep/report', fingerprint: 'fp0known0001', title: 'possible deadlock in rtnl_lock', ts_ns: 50n * S});
+  const expired = finding({rule: 'kernel/oops', fingerprint: 'fp0expired01', title: 'BUG: in foo', ts_ns: 20n * S});
+  const r = compareWithBaseline({
+    findings: [known, expired],
+    coverage: [coverage('lockdep/report'), coverage('kernel/oops'), coverage('kernel/warning'), coverage('gup/fork-race', 'not-evaluated')],
+    sources: SOURCES,
+    baseline: {
+      version: 1,
+      entries: [
+        {fingerprint: 'fp0known0001', rule: 'lockdep/report', title: 'possible deadlock in rtnl_lock', owner: 'net-team', comment: 'NET: fix queued for 6.19 | <b>see</b>'},
+        {fingerprint: 'fp0expired01', rule: 'kernel/oops', title: 'BUG: in foo', comment: 'only a comment\nof two lines', expires: '2026-01-31'},
+        {fingerprint: 'fp0fixed0001', rule: 'kernel/warning', title: 'WARNING in evil_func', owner: 'drivers', comment: 'DRIVERS: BZ 1234'},
+        {fingerprint: 'fp0unver0001', rule: 'gup/fork-race', title: 'race', comment: 'needs the trace'},
+      ],
+    },
+    baselinePath: 'b.yml',
+    failOn: 'error',
+    today: '2026-11-26',
+    spans: [],
+  });
+  const md = renderMarkdown(r);
+  // Known: in the details list, after the owner.
+  assert.match(md, /^- \*\*error\*\* lockdep\/report: possible deadlock in rtnl\\_lock .* — owner net-team; NET: fix queued for 6\.19 \\\| &lt;b&gt;see&lt;\/b&gt;$/m);
+  // Expired (a new finding again): a line of its own in the details; the line break shown as \n.
+  assert.ok(md.includes('- baseline entry: only a comment\\\\nof two lines; expired after 2026-01-31\n'), md);
+  // Fixed and unverified entries: a comment column.
+  assert.ok(md.includes('| status | rule | title | owner | comment | why |'), md);
+  assert.match(md, /^\| fixed \| kernel\/warning \| WARNING in evil\\_func \| drivers \| DRIVERS: BZ 1234 \| .* \|$/m);
+  assert.match(md, /^\| unverified \| gup\/fork-race \| race \|  \| needs the trace \| .* \|$/m);
+});
+
 test('platformMentions: finds what GitHub and GitLab mention, whatever the escaping; not what is in code or after a word character', () => {
   for (const text of ['cc @all', '\\@all', '&#64;all', '&commat;someone', '| x | @org/team |', '**error** @all', 'mail a@b.example@team']) {
     assert.ok(platformMentions(text).length > 0, text);

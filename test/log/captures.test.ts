@@ -142,10 +142,20 @@ test('foreign lines in dmesg --json and kmsg are unparsed, not counted as header
   assert.equal(reasons(k), [[4, 'kmsg-bad-record']]);
 });
 
-test('journalctl -k with no entries: journal, header lines only', () => {
+test('journalctl -k with no entries: journal, header lines only, and nothing to ingest (a failed capture); notices beside a record are header lines', () => {
   const lines = readLines(path.join(CAPTURES, 'journalctl_k.txt'));
   assert.is(sniffLog(lines)?.id, 'journal');
   assert.equal(tokenize(formatOf('journal'), lines).counts, {header: 2});
+  for (const id of ['journal', 'syslog']) {
+    const tok = formatOf(id).createTokenizer();
+    lines.forEach((l, i) => tok.line(l, i + 1));
+    assert.is(tok.nothingToIngest?.(), `holds no journal records, only journalctl's notices ("No journal files were found.", "-- No entries --"): the capture found no journal entries`);
+  }
+  for (const record of ['Nov 26 10:05:52 vm kernel: Linux version 6.18.44', 'Nov 26 10:05:52 vm systemd[1]: Started.', 'not a journal line']) {
+    const tok = formatOf('journal').createTokenizer();
+    [...lines, record].forEach((l, i) => tok.line(l, i + 1));
+    assert.is(tok.nothingToIngest?.(), null, record);
+  }
 });
 
 test.run();

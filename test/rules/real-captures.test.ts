@@ -20,8 +20,10 @@ const TRACES = [
 ];
 const hasTraceCmd = spawnSync('trace-cmd', ['--version']).error === undefined;
 if (hasTraceCmd) TRACES.push('cap5_tracecmd_mm/trace.dat');
+// journalctl_k.txt holds journalctl's notices only (no journal there): refused as a capture with nothing to
+// ingest (test/log/captures.test.ts, test/gate/cli.test.ts), so it is not among the sources checked here.
 const LOGS = readdirSync(path.join(C, 'dmesg'))
-  .filter((f) => /^(dmesg|kmsg_raw|journalctl_k)/.test(f))
+  .filter((f) => /^(dmesg|kmsg_raw)/.test(f))
   .sort()
   .map((f) => `dmesg/${f}`);
 // The forms of the same kernel log that hold the six memcg OOM reports (journalctl_k.txt has no entries).
@@ -36,7 +38,7 @@ test.before(async () => {
 
 test('every capture was ingested as its own source', () => {
   assert.is(result.sources.length, TRACES.length + LOGS.length);
-  assert.ok(LOGS.length >= 7, 'the dmesg forms are there');
+  assert.ok(LOGS.length >= 6, 'the dmesg forms are there');
 });
 
 test('no error-severity finding on the real captures', () => {

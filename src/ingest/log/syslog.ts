@@ -33,6 +33,9 @@ export class SyslogTokenizer implements Tokenizer {
   private printkTimes = 0;
   private wallFirst: string | null = null;
   private wallLast: string | null = null;
+  /** Lines that were not blank or a journalctl notice; the notices, up to two, for nothingToIngest. */
+  private records = 0;
+  private notices: string[] = [];
 
   line(raw: string, seq: number): LineResult {
     const s = cleanLine(raw, this.clean);
@@ -41,10 +44,13 @@ export class SyslogTokenizer implements Tokenizer {
     if (!m) {
       if (NOTICE_RE.test(s)) {
         if (BOOT_SEPARATOR_RE.test(s)) this.boots.separator(seq);
+        if (this.notices.length < 2) this.notices.push(s);
         return HEADER;
       }
+      this.records++;
       return unparsedLine('syslog-no-prefix', raw);
     }
+    this.records++;
     const wall = m[1] ?? m[2] ?? m[3] ?? null;
     if (wall !== null) {
       if (this.wallFirst === null) this.wallFirst = wall;
@@ -82,6 +88,16 @@ export class SyslogTokenizer implements Tokenizer {
     this.kernelLines++;
     const boot = this.boots.observe(seq, tsNs, text, true);
     return {t: 'log_lines', boot, ts_ns: tsNs, level: null, facility: 0, caller, text, wall_time: wall};
+  }
+
+  /**
+   * journalctl prints its notices alone (`No journal files were found.`,
+   * `-- No entries --`) when it found nothing: such a capture holds no kernel
+   * record, and a gate or check over it must not pass as over a clean log.
+   */
+  nothingToIngest(): string | null {
+    if (this.records > 0 || this.notices.length === 0) return null;
+    return `holds no journal records, only journalctl's notices (${this.notices.map((n) => JSON.stringify(n)).join(', ')}): the capture found no journal entries`;
   }
 
   meta(): Record<string, unknown> {
@@ -129,7 +145,8 @@ function sniffSyslog(wantPrintkTime: boolean) {
     const st = stats(head);
     if (st.considered === 0) return false;
     if (st.lines + st.notices < 0.9 * st.considered) return false;
-    // journalctl's notices alone (`-- No entries --`) are a (empty) journal.
+    // journalctl's notices alone (`-- No entries --`) are a journal, one with nothing to ingest: the tokenizer
+    // refuses it (nothingToIngest) with a message that says so, rather than `cannot recognise the format`.
     if (st.lines === 0) return !wantPrintkTime && st.notices > 0 && /^-- |^No journal files/.test(head.find((l) => l.trim() !== '') ?? '');
     if (st.kernel === 0) return false;
     const withTime = st.printkTime * 2 >= st.kernel;
