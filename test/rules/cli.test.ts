@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
@@ -27,6 +27,17 @@ test('check FILE: findings grouped by rule with numbered evidence lines, coverag
   assert.match(r.out, /^\s+414 \| CPU:1 \[LOST 174255 EVENTS\]/m);
   assert.match(r.out, /Coverage: all 1 rules evaluated on all 1 sources\./);
   assert.match(r.out, /1 finding \(0 error, 1 warning, 0 info\) in 1 source; 0 at or above error\./);
+});
+
+test('check of two inputs of the same content: one source, and a note names the second (it vanished unsaid)', () => {
+  const copy = path.join(tmp, 'same-content.txt');
+  writeFileSync(copy, readFileSync(LOST));
+  const r = ktrail('check', LOST, copy, '--rule', 'trace/lost-events');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /in 1 source;/);
+  assert.ok(r.err.includes(`ktrail: note: ${copy}: same content as ${LOST}, read once; its findings are reported at ${LOST}\n`), r.err);
+  const twice = ktrail('check', LOST, LOST, '--rule', 'trace/lost-events');
+  assert.ok(twice.err.includes(`ktrail: note: ${LOST}: given more than once, read once`), twice.err);
 });
 
 test('check --db and rebuild refuse a database without sources, which read as clean (exit 0, all 0 rules evaluated); FILEs still check in memory', async () => {
