@@ -2,7 +2,7 @@ import {constants as fsConstants, promises as fs} from 'node:fs';
 import path from 'node:path';
 import type {CommandInterrupt} from '../cli/interrupts.js';
 import {UserError, isUserError} from '../errors.js';
-import {writeFileAtomic} from '../output/atomic-write.js';
+import {outputTarget, writeFileAtomic} from '../output/atomic-write.js';
 import type {Severity} from '../rules/types.js';
 import {findingBoots, loadTestSpans} from './attribution.js';
 import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
@@ -44,16 +44,21 @@ export interface GateRun {
 }
 
 /**
- * Fails before the (possibly long) run when `file` could not be written at its end: its directory is missing or
- * read-only, or the path is a directory or a file that cannot be written.
+ * Fails before the (possibly long) run when `file` could not be written at its end: the directory of the file it
+ * names (through symlinks) is missing or read-only, or the path is a directory, a socket or a file that cannot be
+ * written. A device or pipe is written in place (outputTarget): only its own permission counts.
  */
 async function checkWritable(file: string, what: string): Promise<void> {
-  const resolved = path.resolve(file);
-  const st = await fs.stat(resolved).catch(() => null);
+  const target = outputTarget(file);
+  const st = target.stat;
   if (st?.isDirectory()) throw new UserError(`cannot write ${what} ${file}: it is a directory`);
+  if (st?.isSocket()) throw new UserError(`cannot write ${what} ${file}: it is a socket`);
   try {
-    await fs.access(path.dirname(resolved), fsConstants.W_OK);
-    if (st) await fs.access(resolved, fsConstants.W_OK);
+    if (target.inPlace) await fs.access(file, fsConstants.W_OK);
+    else {
+      await fs.access(path.dirname(target.path), fsConstants.W_OK);
+      if (st) await fs.access(target.path, fsConstants.W_OK);
+    }
   } catch (err) {
     throw new UserError(`cannot write ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }

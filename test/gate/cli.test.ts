@@ -652,6 +652,61 @@ test('outputs that cannot be written, or would be written over the database or a
   assert.equal(readFileSync(input), readFileSync(DMESG));
 });
 
+/** A character device node under the test directory (1,3 is null, 1,7 full), never the real /dev entry; null where mknod is not allowed. */
+function fakeDevice(name: string, minor: 3 | 7): string | null {
+  const p = path.join(tmp, name);
+  rmSync(p, {force: true});
+  return spawnSync('mknod', ['-m', '666', p, 'c', '1', String(minor)]).status === 0 ? p : null;
+}
+
+test('outputs that are not regular files are written in place: a device stays a device, a write error is exit 2; a symlink to /proc/self/fd/1 reaches the pipe', () => {
+  const nul = fakeDevice('gate-fakenull', 3);
+  const full = fakeDevice('gate-fakefull', 7);
+  if (nul && full) {
+    const r = gate(DMESG, '--sarif', nul);
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(statSync(nul).isCharacterDevice(), 'still the device');
+    for (const [flag, what] of [['--junit', 'JUnit report'], ['--sarif', 'SARIF report'], ['--markdown', 'Markdown summary']]) {
+      const f = gate(DMESG, flag!, full);
+      assert.is(f.code, 2, `${flag}: ${f.stderr}`);
+      assert.is(f.stderr, `ktrail: cannot write ${what} ${full} (ENOSPC)\n`);
+      assert.ok(statSync(full).isCharacterDevice(), 'still the device');
+    }
+  } else console.log('  (devices skipped: mknod is not allowed here)');
+  const link = path.join(tmp, 'gate-to-stdout.sarif');
+  rmSync(link, {force: true});
+  symlinkSync('/proc/self/fd/1', link);
+  // A pipe, as a shell makes one (spawnSync's stdout is a socket, which cannot be opened through /proc).
+  const piped = spawnSync('bash', ['-c', 'set -o pipefail; "$0" bin/run.js gate "$1" --sarif "$2" | cat', process.execPath, DMESG, link], {encoding: 'utf8'});
+  assert.is(piped.status, 0, piped.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link stays a link');
+  assert.match(piped.stdout, /^\{\n {2}"\$schema": "https:\/\/json\.schemastore\.org\/sarif-2\.1\.0\.json"/, 'the report went down the pipe');
+  assert.equal(readdirSync(tmp).filter((f) => f.includes('.tmp')), []);
+});
+
+test('an output path that is a dangling symlink: the file it names is created, the link kept; its directory is checked up front', () => {
+  const art = path.join(tmp, 'dangling-art');
+  const out = path.join(tmp, 'dangling-out');
+  mkdirSync(art);
+  mkdirSync(out);
+  symlinkSync('../dangling-art/k.sarif', path.join(out, 'k.sarif'));
+  symlinkSync('../dangling-art/k.xml', path.join(out, 'k.xml'));
+  symlinkSync('../dangling-art/k.md', path.join(out, 'k.md'));
+  symlinkSync('../dangling-art/k.yml', path.join(out, 'k.yml'));
+  const r = gate(DMESG, '--sarif', path.join(out, 'k.sarif'), '--junit', path.join(out, 'k.xml'), '--markdown', path.join(out, 'k.md'), '--baseline', path.join(out, 'k.yml'), '--update-baseline');
+  assert.is(r.code, 0, r.stderr);
+  for (const f of ['k.sarif', 'k.xml', 'k.md', 'k.yml']) assert.ok(lstatSync(path.join(out, f)).isSymbolicLink(), `${f} stays a link`);
+  assert.equal(readdirSync(art).sort(), ['k.md', 'k.sarif', 'k.xml', 'k.yml']);
+  assert.match(readFileSync(path.join(art, 'k.sarif'), 'utf8'), /"version": "2\.1\.0"/);
+  // A link into a directory that does not exist fails before the logs are read.
+  symlinkSync('../no-such-art/n.sarif', path.join(out, 'n.sarif'));
+  const db = path.join(tmp, 'dangling-unread.duckdb');
+  const bad = gate(DMESG, '--db', db, '--sarif', path.join(out, 'n.sarif'));
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /^ktrail: cannot write SARIF report .*n\.sarif \(ENOENT\)\n$/);
+  assert.not.ok(existsSync(db), 'nothing ingested');
+});
+
 test('a --db that is a dangling symbolic link: when no log gets in, the database made through it is removed and the link kept', () => {
   const link = path.join(tmp, 'link.duckdb');
   const target = path.join(tmp, 'link-target.duckdb');
