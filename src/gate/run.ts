@@ -2,7 +2,7 @@ import {constants as fsConstants, promises as fs} from 'node:fs';
 import path from 'node:path';
 import type {CommandInterrupt} from '../cli/interrupts.js';
 import {UserError, isUserError} from '../errors.js';
-import {outputTarget, writeFileAtomic} from '../output/atomic-write.js';
+import {fileKey, outputTarget, writeFileAtomic} from '../output/atomic-write.js';
 import type {Severity} from '../rules/types.js';
 import {findingBoots, loadTestSpans} from './attribution.js';
 import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
@@ -64,7 +64,13 @@ async function checkWritable(file: string, what: string): Promise<void> {
   }
 }
 
-/** An output written over the database, an input, or another output would destroy it: refused before anything runs. */
+/**
+ * An output written over the database, an input (a log, a --baseline that is not being updated), or another
+ * output would destroy it: refused before anything is read. Paths are compared by the file they name (fileKey:
+ * device and inode, through symlinks and linked directories; a path not there yet by where it would be
+ * created), not as strings: `report.sarif -> console.log` is the log. A character device (/dev/null, a
+ * terminal) is left out: writing it destroys nothing, and two outputs may both go to /dev/null.
+ */
 function checkDistinctOutputs(opts: GateOptions): void {
   const outputs: Array<[string | undefined, string]> = [
     [opts.junit, 'JUnit report'],
@@ -73,13 +79,24 @@ function checkDistinctOutputs(opts: GateOptions): void {
     [opts.updateBaseline ? opts.baseline : undefined, 'baseline'],
   ];
   const taken = new Map<string, string>();
-  if (opts.db !== ':memory:') for (const f of [opts.db, `${opts.db}.wal`]) taken.set(path.resolve(f), `the database (--db ${opts.db})`);
-  for (const p of opts.paths) if (p !== '-') taken.set(path.resolve(p), `an input (${p})`);
+  const identity = (file: string): string | null => {
+    const {key, stat} = fileKey(file);
+    return stat?.isCharacterDevice() ? null : key;
+  };
+  const take = (file: string, what: string) => {
+    const id = identity(file);
+    if (id !== null && !taken.has(id)) taken.set(id, what);
+  };
+  if (opts.db !== ':memory:') for (const f of [opts.db, `${opts.db}.wal`]) take(f, `the database (--db ${opts.db})`);
+  for (const p of opts.paths) if (p !== '-') take(p, `an input (${p})`);
+  if (opts.baseline !== undefined && !opts.updateBaseline) take(opts.baseline, `the baseline (--baseline ${opts.baseline})`);
   for (const [file, what] of outputs) {
     if (file === undefined) continue;
-    const other = taken.get(path.resolve(file));
+    const id = identity(file);
+    if (id === null) continue;
+    const other = taken.get(id);
     if (other !== undefined) throw new UserError(`the ${what} ${file} would be written over ${other}; give another path`);
-    taken.set(path.resolve(file), `the ${what}`);
+    taken.set(id, `the ${what}`);
   }
 }
 
@@ -98,9 +115,9 @@ async function writeOutput(file: string, text: string, what: string): Promise<vo
  */
 export async function runGate(opts: GateOptions): Promise<GateRun> {
   if (opts.updateBaseline && !opts.baseline) throw new UserError('--update-baseline needs --baseline FILE (the file to write)');
+  checkDistinctOutputs(opts);
   const today = opts.today ?? todayUtc();
   let baseline: Baseline | null = opts.baseline ? await loadBaseline(opts.baseline, {missingOk: opts.updateBaseline}) : null;
-  checkDistinctOutputs(opts);
   if (opts.junit) await checkWritable(opts.junit, 'JUnit report');
   if (opts.sarif) await checkWritable(opts.sarif, 'SARIF report');
   if (opts.markdown) await checkWritable(opts.markdown, 'Markdown summary');

@@ -114,6 +114,20 @@ export function resolvePath(file: string): string {
   return followLinks(file).path;
 }
 
+/**
+ * What `file` is, as a key equal for every path of the same file: the device and inode of an existing file
+ * (through symlinks, a linked directory, a hard link), else the path it would be created at (resolvePath). With
+ * the file's stat (null when it does not exist).
+ */
+export function fileKey(file: string): {key: string; stat: fs.Stats | null} {
+  try {
+    const stat = fs.statSync(file);
+    return {key: `inode ${stat.dev}:${stat.ino}`, stat};
+  } catch {
+    return {key: `path ${resolvePath(file)}`, stat: null};
+  }
+}
+
 /** How `file` is written as an output: replaced (at its resolved path) or in place. */
 export function outputTarget(file: string): OutputTarget {
   let stat: fs.Stats | null = null;

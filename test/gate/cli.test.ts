@@ -652,6 +652,70 @@ test('outputs that cannot be written, or would be written over the database or a
   assert.equal(readFileSync(input), readFileSync(DMESG));
 });
 
+test('an output that names the database, an input or another output through a symlink or a linked directory is refused before anything is read', () => {
+  const dir = path.join(tmp, 'same-file');
+  mkdirSync(dir);
+  const log = path.join(dir, 'console.log');
+  writeFileSync(log, readFileSync(DMESG));
+  const fresh = path.join(dir, 'fresh.duckdb');
+  // A symlink to the log.
+  const toLog = path.join(dir, 'report.sarif');
+  symlinkSync('console.log', toLog);
+  let r = gate(log, '--sarif', toLog);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^ktrail: the SARIF report .*report\.sarif would be written over an input \(.*console\.log\); give another path\n$/);
+  assert.equal(readFileSync(log), readFileSync(DMESG), 'the log as it was');
+  // An output directory that is a symlink to the logs' directory.
+  const outDir = path.join(tmp, 'same-file-out');
+  symlinkSync(dir, outDir);
+  r = gate(log, '--junit', path.join(outDir, 'console.log'));
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /would be written over an input/);
+  assert.equal(readFileSync(log), readFileSync(DMESG));
+  // A --db given through a symlink, the report at the database's own path.
+  const real = path.join(dir, 'real.duckdb');
+  assert.is(gate(DMESG, '--db', real).code, 0);
+  const before = readFileSync(real);
+  const dbLink = path.join(dir, 'link.duckdb');
+  symlinkSync('real.duckdb', dbLink);
+  r = gate(log, '--db', dbLink, '--sarif', real);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /the SARIF report .*real\.duckdb would be written over the database \(--db .*link\.duckdb\)/);
+  assert.equal(readFileSync(real), before, 'the database as it was');
+  // Two outputs through different names of one file not there yet.
+  const newLink = path.join(dir, 'new-link.xml');
+  symlinkSync('new.xml', newLink);
+  r = gate(log, '--db', fresh, '--sarif', path.join(outDir, 'new.xml'), '--junit', newLink);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /the SARIF report .*new\.xml would be written over the JUnit report/);
+  assert.not.ok(existsSync(fresh), 'nothing ingested');
+  assert.not.ok(existsSync(path.join(dir, 'new.xml')), 'nothing written');
+  // A device is no file to destroy: two outputs may both go to it.
+  const nul = fakeDevice('same-file-null', 3);
+  if (nul) {
+    r = gate(log, '--sarif', nul, '--junit', nul, '--markdown', nul);
+    assert.is(r.code, 0, r.stderr);
+  }
+});
+
+test('--baseline without --update-baseline is an input: an output naming it is refused before anything is read', () => {
+  const dir = path.join(tmp, 'baseline-input');
+  mkdirSync(dir);
+  const bl = path.join(dir, 'known.yml');
+  const text = 'version: 1\nentries: []\n';
+  writeFileSync(bl, text);
+  const link = path.join(dir, 'known-link.xml');
+  symlinkSync('known.yml', link);
+  for (const [flag, out] of [['--junit', bl], ['--sarif', link], ['--markdown', bl]]) {
+    const db = path.join(dir, 'unread.duckdb');
+    const r = gate(DMESG, '--db', db, '--baseline', bl, flag!, out!);
+    assert.is(r.code, 2, `${flag}: ${r.stderr}`);
+    assert.match(r.stderr, /would be written over the baseline \(--baseline .*known\.yml\); give another path\n$/);
+    assert.is(readFileSync(bl, 'utf8'), text, 'the baseline as it was');
+    assert.not.ok(existsSync(db), 'nothing ingested');
+  }
+});
+
 /** A character device node under the test directory (1,3 is null, 1,7 full), never the real /dev entry; null where mknod is not allowed. */
 function fakeDevice(name: string, minor: 3 | 7): string | null {
   const p = path.join(tmp, name);

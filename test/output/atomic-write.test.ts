@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {openReplacementSync, outputTarget, resolvePath, writeFileAtomic} from '../../src/output/atomic-write.js';
+import {fileKey, openReplacementSync, outputTarget, resolvePath, writeFileAtomic} from '../../src/output/atomic-write.js';
 
 // writeFileAtomic / openReplacementSync (the gate's --junit, --sarif, baseline; export's --out). Device nodes are
 // made here, never the real /dev entries: a build that renamed over them replaced /dev/null for the whole machine.
@@ -117,6 +117,21 @@ test('a regular file is replaced through a symlink, its permission bits kept', a
   assert.is(fs.readFileSync(real, 'utf8'), 'new\n');
   assert.is(fs.statSync(real).mode & 0o777, 0o664);
   assert.is.not(fs.statSync(real).ino, ino, 'replaced, not written in place');
+});
+
+test('fileKey: the same file under two paths (a symlink, a linked directory, a dangling link and its target) has one key', () => {
+  const a = path.join(dir, 'key-a.log');
+  fs.writeFileSync(a, 'x');
+  const l = path.join(dir, 'key-link.log');
+  fs.symlinkSync('key-a.log', l);
+  assert.is(fileKey(l).key, fileKey(a).key);
+  const d = path.join(dir, 'key-dir-link');
+  fs.symlinkSync(dir, d);
+  assert.is(fileKey(path.join(d, 'key-a.log')).key, fileKey(a).key);
+  const dangling = path.join(dir, 'key-dangling');
+  fs.symlinkSync('key-new.txt', dangling);
+  assert.is(fileKey(dangling).key, fileKey(path.join(d, 'key-new.txt')).key);
+  assert.is.not(fileKey(dangling).key, fileKey(a).key);
 });
 
 test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
