@@ -234,7 +234,9 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     }
     if (opts.markdown) {
       // $GITHUB_STEP_SUMMARY is shared by all steps of a job: append to it, never truncate; other files are replaced.
-      const append = process.env.GITHUB_STEP_SUMMARY !== undefined && opts.markdown === process.env.GITHUB_STEP_SUMMARY;
+      // The same file under another path (relative, through a symlink) is the step summary too.
+      const summary = process.env.GITHUB_STEP_SUMMARY;
+      const append = summary !== undefined && summary !== '' && (opts.markdown === summary || fileKey(opts.markdown).key === fileKey(summary).key);
       try {
         await (append ? fs.appendFile : fs.writeFile)(opts.markdown, renderMarkdown(result) + '\n');
       } catch (err) {

@@ -510,6 +510,16 @@ test('--markdown appends to $GITHUB_STEP_SUMMARY and replaces other files', () =
   assert.is(r.status, 0, r.stderr);
   const text = readFileSync(summary, 'utf8');
   assert.ok(text.startsWith('# earlier step\n## ktrail gate: passed'), text.slice(0, 80));
+  // The same file named another way (relative to the working directory, through a symlink) is appended to too.
+  const root = process.cwd();
+  const link = path.join(tmp, 'step-summary-link.md');
+  symlinkSync('step-summary.md', link);
+  for (const [cwd, given] of [[tmp, 'step-summary.md'], [root, link]]) {
+    writeFileSync(summary, '# earlier step\n');
+    const again = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), 'gate', path.resolve(DMESG), '--markdown', given!], {cwd, encoding: 'utf8', env});
+    assert.is(again.status, 0, again.stderr);
+    assert.ok(readFileSync(summary, 'utf8').startsWith('# earlier step\n## ktrail gate: passed'), `--markdown ${given}`);
+  }
   const other = path.join(tmp, 'other.md');
   writeFileSync(other, 'stale\n');
   assert.is(gate(DMESG, '--markdown', other).code, 0);
