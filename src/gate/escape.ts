@@ -1,4 +1,4 @@
-import {visibleControl} from '../output/sanitize.js';
+import {sanitizeForTerminal, sanitizeKeepingLineBreaks} from '../output/sanitize.js';
 
 /**
  * Escaping of log text for each gate output. Kernel logs carry whatever
@@ -13,31 +13,24 @@ import {visibleControl} from '../output/sanitize.js';
  * bidirectional overrides/isolates (U+202A-202E, U+2066-2069), which can make
  * displayed text read differently from what it is, and the characters that
  * display as nothing (U+00AD, U+200B-200F, U+2060, U+FEFF) or break a line
- * (U+2028, U+2029), shown as `\u{NNNN}` (`\xad`).
+ * (U+2028, U+2029), shown as `\u{NNNN}` (`\xad`). The terminal's rule
+ * (output/sanitize.ts), for every gate output.
  */
-// eslint-disable-next-line no-control-regex
-const CONTROL_KEEP_LF = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
-// eslint-disable-next-line no-control-regex
-const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
-
-function hexEscape(c: string): string {
-  const code = c.charCodeAt(0);
-  return code > 0xff ? `\\u{${code.toString(16)}}` : `\\x${code.toString(16).padStart(2, '0')}`;
-}
-
-/** Control characters (ANSI ESC included) made visible; line breaks (LF, CR) kept when asked. */
 export function visibleControls(text: string, keepNewlines = false): string {
-  return text.replace(keepNewlines ? CONTROL_KEEP_LF : CONTROL_ALL, visibleControl);
+  return keepNewlines ? sanitizeKeepingLineBreaks(text) : sanitizeForTerminal(text);
 }
 
 /**
- * XML 1.0 text or attribute value. Characters XML 1.0 cannot carry at all
- * (most C0 controls, lone surrogates, U+FFFE/U+FFFF) and bidi overrides
- * become visible `\xNN` or `\u{...}`; markup characters become entities. Used for element text
- * and attributes alike (no CDATA, so `]]>` needs no special case).
+ * XML 1.0 text or attribute value. Controls, bidi overrides and the
+ * characters that display as nothing become visible `\xNN` or `\u{...}`, as
+ * in every other output (visibleControls), and so do the characters XML 1.0
+ * cannot carry at all (lone surrogates, U+FFFE/U+FFFF); markup characters
+ * become entities. Used for element text and attributes alike (no CDATA, so
+ * `]]>` needs no special case).
  */
-export function escapeXml(text: string, opts: {attribute?: boolean} = {}): string {
+export function escapeXml(raw: string, opts: {attribute?: boolean} = {}): string {
   const attribute = opts.attribute ?? true;
+  const text = visibleControls(raw, true);
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -54,15 +47,14 @@ export function escapeXml(text: string, opts: {attribute?: boolean} = {}): strin
       out += `\\u{${code.toString(16)}}`;
       continue;
     }
-    if (code === 0xfffe || code === 0xffff || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)) {
+    if (code === 0xfffe || code === 0xffff) {
       out += `\\u{${code.toString(16)}}`;
       continue;
     }
-    // TAB stays; CR/LF in attributes become entities so attribute-value normalization keeps them.
-    if (code === 0x09) out += c;
-    else if (code === 0x0a) out += attribute ? '&#10;' : '\n';
+    // TAB stays (the other controls are shown already); CR/LF in attributes become entities so attribute-value
+    // normalization keeps them.
+    if (code === 0x0a) out += attribute ? '&#10;' : '\n';
     else if (code === 0x0d) out += '&#13;';
-    else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) out += hexEscape(c);
     else if (c === '&') out += '&amp;';
     else if (c === '<') out += '&lt;';
     else if (c === '>') out += '&gt;';

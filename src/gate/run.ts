@@ -2,7 +2,7 @@ import {constants as fsConstants, promises as fs} from 'node:fs';
 import path from 'node:path';
 import type {CommandInterrupt} from '../cli/interrupts.js';
 import {UserError, isUserError} from '../errors.js';
-import {writeFileAtomic} from '../output/atomic-write.js';
+import {fileKey, outputTarget, writeFileAtomic} from '../output/atomic-write.js';
 import type {Severity} from '../rules/types.js';
 import {findingBoots, loadTestSpans} from './attribution.js';
 import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
@@ -44,22 +44,33 @@ export interface GateRun {
 }
 
 /**
- * Fails before the (possibly long) run when `file` could not be written at its end: its directory is missing or
- * read-only, or the path is a directory or a file that cannot be written.
+ * Fails before the (possibly long) run when `file` could not be written at its end: the directory of the file it
+ * names (through symlinks) is missing or read-only, or the path is a directory, a socket or a file that cannot be
+ * written. A device or pipe is written in place (outputTarget): only its own permission counts.
  */
 async function checkWritable(file: string, what: string): Promise<void> {
-  const resolved = path.resolve(file);
-  const st = await fs.stat(resolved).catch(() => null);
+  const target = outputTarget(file);
+  const st = target.stat;
   if (st?.isDirectory()) throw new UserError(`cannot write ${what} ${file}: it is a directory`);
+  if (st?.isSocket()) throw new UserError(`cannot write ${what} ${file}: it is a socket`);
   try {
-    await fs.access(path.dirname(resolved), fsConstants.W_OK);
-    if (st) await fs.access(resolved, fsConstants.W_OK);
+    if (target.inPlace) await fs.access(file, fsConstants.W_OK);
+    else {
+      await fs.access(path.dirname(target.path), fsConstants.W_OK);
+      if (st) await fs.access(target.path, fsConstants.W_OK);
+    }
   } catch (err) {
     throw new UserError(`cannot write ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
 }
 
-/** An output written over the database, an input, or another output would destroy it: refused before anything runs. */
+/**
+ * An output written over the database, an input (a log, a --baseline that is not being updated), or another
+ * output would destroy it: refused before anything is read. Paths are compared by the file they name (fileKey:
+ * device and inode, through symlinks and linked directories; a path not there yet by where it would be
+ * created), not as strings: `report.sarif -> console.log` is the log. A character device (/dev/null, a
+ * terminal) is left out: writing it destroys nothing, and two outputs may both go to /dev/null.
+ */
 function checkDistinctOutputs(opts: GateOptions): void {
   const outputs: Array<[string | undefined, string]> = [
     [opts.junit, 'JUnit report'],
@@ -68,13 +79,24 @@ function checkDistinctOutputs(opts: GateOptions): void {
     [opts.updateBaseline ? opts.baseline : undefined, 'baseline'],
   ];
   const taken = new Map<string, string>();
-  if (opts.db !== ':memory:') for (const f of [opts.db, `${opts.db}.wal`]) taken.set(path.resolve(f), `the database (--db ${opts.db})`);
-  for (const p of opts.paths) if (p !== '-') taken.set(path.resolve(p), `an input (${p})`);
+  const identity = (file: string): string | null => {
+    const {key, stat} = fileKey(file);
+    return stat?.isCharacterDevice() ? null : key;
+  };
+  const take = (file: string, what: string) => {
+    const id = identity(file);
+    if (id !== null && !taken.has(id)) taken.set(id, what);
+  };
+  if (opts.db !== ':memory:') for (const f of [opts.db, `${opts.db}.wal`]) take(f, `the database (--db ${opts.db})`);
+  for (const p of opts.paths) if (p !== '-') take(p, `an input (${p})`);
+  if (opts.baseline !== undefined && !opts.updateBaseline) take(opts.baseline, `the baseline (--baseline ${opts.baseline})`);
   for (const [file, what] of outputs) {
     if (file === undefined) continue;
-    const other = taken.get(path.resolve(file));
+    const id = identity(file);
+    if (id === null) continue;
+    const other = taken.get(id);
     if (other !== undefined) throw new UserError(`the ${what} ${file} would be written over ${other}; give another path`);
-    taken.set(path.resolve(file), `the ${what}`);
+    taken.set(id, `the ${what}`);
   }
 }
 
@@ -93,9 +115,9 @@ async function writeOutput(file: string, text: string, what: string): Promise<vo
  */
 export async function runGate(opts: GateOptions): Promise<GateRun> {
   if (opts.updateBaseline && !opts.baseline) throw new UserError('--update-baseline needs --baseline FILE (the file to write)');
+  checkDistinctOutputs(opts);
   const today = opts.today ?? todayUtc();
   let baseline: Baseline | null = opts.baseline ? await loadBaseline(opts.baseline, {missingOk: opts.updateBaseline}) : null;
-  checkDistinctOutputs(opts);
   if (opts.junit) await checkWritable(opts.junit, 'JUnit report');
   if (opts.sarif) await checkWritable(opts.sarif, 'SARIF report');
   if (opts.markdown) await checkWritable(opts.markdown, 'Markdown summary');
@@ -229,7 +251,9 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     }
     if (opts.markdown) {
       // $GITHUB_STEP_SUMMARY is shared by all steps of a job: append to it, never truncate; other files are replaced.
-      const append = process.env.GITHUB_STEP_SUMMARY !== undefined && opts.markdown === process.env.GITHUB_STEP_SUMMARY;
+      // The same file under another path (relative, through a symlink) is the step summary too.
+      const summary = process.env.GITHUB_STEP_SUMMARY;
+      const append = summary !== undefined && summary !== '' && (opts.markdown === summary || fileKey(opts.markdown).key === fileKey(summary).key);
       try {
         await (append ? fs.appendFile : fs.writeFile)(opts.markdown, renderMarkdown(result) + '\n');
       } catch (err) {

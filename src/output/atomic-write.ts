@@ -30,32 +30,23 @@ function tempFor(target: string): string {
  * Replaces `file` with `text` all at once: written to a temporary file in
  * the same directory, flushed to disk, then renamed over it. A full disk or
  * a signal mid-write leaves the old file whole; a baseline written in place
- * was once cut off mid-entry, still parsed, and let the next gate pass. A
- * symlink is followed (the file it names is replaced) and the file's
- * permission bits are kept.
+ * was once cut off mid-entry, still parsed, and let the next gate pass. The
+ * rules of openReplacementSync apply: a symlink is followed, the file's
+ * permission bits are kept, and what is not a regular file (a device, a pipe,
+ * /dev/stdout) is written in place.
  */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const target = await fsp.realpath(file).catch(() => file);
-  const mode = await fsp.stat(target).then(
-    (st) => st.mode & 0o7777,
-    () => 0o666,
-  );
-  const tmp = tempFor(target);
-  track(tmp);
+  const replacement = openReplacementSync(file);
+  if (!replacement) {
+    await fsp.writeFile(file, text);
+    return;
+  }
   try {
-    const fh = await fsp.open(tmp, 'w', mode);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, target);
+    fs.writeFileSync(replacement.fd, text);
+    replacement.commit();
   } catch (err) {
-    await fsp.rm(tmp, {force: true});
+    replacement.abort();
     throw err;
-  } finally {
-    pending.delete(tmp);
   }
 }
 
@@ -68,26 +59,99 @@ export interface Replacement {
   abort(): void;
 }
 
+/** Where writing an output path lands (outputTarget). */
+export interface OutputTarget {
+  /**
+   * True when the path is written in place, not replaced: it exists and is
+   * not a regular file (a character device such as /dev/null, a FIFO, a
+   * socket), or it leads through /proc/PID/fd/N (/dev/stdout, /dev/fd/1, a
+   * symlink to one), which names a descriptor another process opened: a file
+   * renamed over the path it shows would never reach that descriptor.
+   */
+  inPlace: boolean;
+  /** The file replaced: `file` with its symlinks followed (see resolvePath); `file` itself when written in place. */
+  path: string;
+  /** The file as it is (stat, symlinks followed), or null when it does not exist yet. */
+  stat: fs.Stats | null;
+}
+
+/** A descriptor of a process, as /proc shows it: the target of /dev/stdout, /dev/fd/N, /proc/self/fd/N. */
+const PROC_FD = /^\/proc\/\d+\/(?:task\/\d+\/)?fd\/\d+$/;
+
 /**
- * writeFileAtomic for a writer that streams (fs.writeSync to `fd`): the same
- * temporary file, symlink and permission rules. Returns null when `file`
- * exists and is not a regular file (a device or pipe such as /dev/stdout),
- * which the caller writes in place.
+ * `file` with every symlink followed, a dangling one too: the path its
+ * target would be created at (a file opened through a dangling symlink is
+ * created there). Each directory on the way is resolved (realpath), so that
+ * a link's relative target is read from the directory the link is in. Also
+ * whether a path on the way is a descriptor under /proc (PROC_FD).
+ */
+function followLinks(file: string): {path: string; procFd: boolean} {
+  let p = path.resolve(file);
+  let procFd = false;
+  // The kernel's limit on symlinks in one lookup; past it open() fails with ELOOP, as it will here.
+  for (let hops = 0; hops <= 40; hops++) {
+    try {
+      p = path.join(fs.realpathSync(path.dirname(p)), path.basename(p));
+    } catch {
+      // its directory does not exist: nothing further to follow
+      break;
+    }
+    if (PROC_FD.test(p)) procFd = true;
+    let to: string;
+    try {
+      to = fs.readlinkSync(p);
+    } catch {
+      // not a symlink (EINVAL), or nothing there
+      break;
+    }
+    p = path.resolve(path.dirname(p), to);
+  }
+  return {path: p, procFd};
+}
+
+/** The path `file` resolves to: every symlink followed (a dangling one too: where its target would be created). */
+export function resolvePath(file: string): string {
+  return followLinks(file).path;
+}
+
+/**
+ * What `file` is, as a key equal for every path of the same file: the device and inode of an existing file
+ * (through symlinks, a linked directory, a hard link), else the path it would be created at (resolvePath). With
+ * the file's stat (null when it does not exist).
+ */
+export function fileKey(file: string): {key: string; stat: fs.Stats | null} {
+  try {
+    const stat = fs.statSync(file);
+    return {key: `inode ${stat.dev}:${stat.ino}`, stat};
+  } catch {
+    return {key: `path ${resolvePath(file)}`, stat: null};
+  }
+}
+
+/** How `file` is written as an output: replaced (at its resolved path) or in place. */
+export function outputTarget(file: string): OutputTarget {
+  let stat: fs.Stats | null = null;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    // a new file (or one that cannot be looked at: opening it will say why)
+  }
+  const {path: resolved, procFd} = followLinks(file);
+  if (procFd || (stat && !stat.isFile())) return {inPlace: true, path: file, stat};
+  return {inPlace: false, path: resolved, stat};
+}
+
+/**
+ * writeFileAtomic for a writer that streams (fs.writeSync to `fd`): a
+ * temporary file beside the file `file` names (symlinks followed, a dangling
+ * one to the file it would create, so the link stays a link), created with
+ * the replaced file's permission bits and renamed over it on commit. Returns
+ * null when the output is written in place (outputTarget: a device, a pipe,
+ * /dev/stdout), which the caller opens itself.
  */
 export function openReplacementSync(file: string): Replacement | null {
-  let target = file;
-  try {
-    target = fs.realpathSync(file);
-  } catch {
-    // a new file
-  }
-  let st: fs.Stats | null = null;
-  try {
-    st = fs.statSync(target);
-  } catch {
-    // a new file
-  }
-  if (st && !st.isFile()) return null;
+  const {inPlace, path: target, stat: st} = outputTarget(file);
+  if (inPlace) return null;
   const tmp = tempFor(target);
   const fd = fs.openSync(tmp, 'w', 0o666);
   track(tmp);

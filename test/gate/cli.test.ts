@@ -510,6 +510,16 @@ test('--markdown appends to $GITHUB_STEP_SUMMARY and replaces other files', () =
   assert.is(r.status, 0, r.stderr);
   const text = readFileSync(summary, 'utf8');
   assert.ok(text.startsWith('# earlier step\n## ktrail gate: passed'), text.slice(0, 80));
+  // The same file named another way (relative to the working directory, through a symlink) is appended to too.
+  const root = process.cwd();
+  const link = path.join(tmp, 'step-summary-link.md');
+  symlinkSync('step-summary.md', link);
+  for (const [cwd, given] of [[tmp, 'step-summary.md'], [root, link]]) {
+    writeFileSync(summary, '# earlier step\n');
+    const again = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), 'gate', path.resolve(DMESG), '--markdown', given!], {cwd, encoding: 'utf8', env});
+    assert.is(again.status, 0, again.stderr);
+    assert.ok(readFileSync(summary, 'utf8').startsWith('# earlier step\n## ktrail gate: passed'), `--markdown ${given}`);
+  }
   const other = path.join(tmp, 'other.md');
   writeFileSync(other, 'stale\n');
   assert.is(gate(DMESG, '--markdown', other).code, 0);
@@ -650,6 +660,125 @@ test('outputs that cannot be written, or would be written over the database or a
   assert.is(onInput.code, 2);
   assert.match(onInput.stderr, /the Markdown summary .* would be written over an input/);
   assert.equal(readFileSync(input), readFileSync(DMESG));
+});
+
+test('an output that names the database, an input or another output through a symlink or a linked directory is refused before anything is read', () => {
+  const dir = path.join(tmp, 'same-file');
+  mkdirSync(dir);
+  const log = path.join(dir, 'console.log');
+  writeFileSync(log, readFileSync(DMESG));
+  const fresh = path.join(dir, 'fresh.duckdb');
+  // A symlink to the log.
+  const toLog = path.join(dir, 'report.sarif');
+  symlinkSync('console.log', toLog);
+  let r = gate(log, '--sarif', toLog);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^ktrail: the SARIF report .*report\.sarif would be written over an input \(.*console\.log\); give another path\n$/);
+  assert.equal(readFileSync(log), readFileSync(DMESG), 'the log as it was');
+  // An output directory that is a symlink to the logs' directory.
+  const outDir = path.join(tmp, 'same-file-out');
+  symlinkSync(dir, outDir);
+  r = gate(log, '--junit', path.join(outDir, 'console.log'));
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /would be written over an input/);
+  assert.equal(readFileSync(log), readFileSync(DMESG));
+  // A --db given through a symlink, the report at the database's own path.
+  const real = path.join(dir, 'real.duckdb');
+  assert.is(gate(DMESG, '--db', real).code, 0);
+  const before = readFileSync(real);
+  const dbLink = path.join(dir, 'link.duckdb');
+  symlinkSync('real.duckdb', dbLink);
+  r = gate(log, '--db', dbLink, '--sarif', real);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /the SARIF report .*real\.duckdb would be written over the database \(--db .*link\.duckdb\)/);
+  assert.equal(readFileSync(real), before, 'the database as it was');
+  // Two outputs through different names of one file not there yet.
+  const newLink = path.join(dir, 'new-link.xml');
+  symlinkSync('new.xml', newLink);
+  r = gate(log, '--db', fresh, '--sarif', path.join(outDir, 'new.xml'), '--junit', newLink);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /the SARIF report .*new\.xml would be written over the JUnit report/);
+  assert.not.ok(existsSync(fresh), 'nothing ingested');
+  assert.not.ok(existsSync(path.join(dir, 'new.xml')), 'nothing written');
+  // A device is no file to destroy: two outputs may both go to it.
+  const nul = fakeDevice('same-file-null', 3);
+  if (nul) {
+    r = gate(log, '--sarif', nul, '--junit', nul, '--markdown', nul);
+    assert.is(r.code, 0, r.stderr);
+  }
+});
+
+test('--baseline without --update-baseline is an input: an output naming it is refused before anything is read', () => {
+  const dir = path.join(tmp, 'baseline-input');
+  mkdirSync(dir);
+  const bl = path.join(dir, 'known.yml');
+  const text = 'version: 1\nentries: []\n';
+  writeFileSync(bl, text);
+  const link = path.join(dir, 'known-link.xml');
+  symlinkSync('known.yml', link);
+  for (const [flag, out] of [['--junit', bl], ['--sarif', link], ['--markdown', bl]]) {
+    const db = path.join(dir, 'unread.duckdb');
+    const r = gate(DMESG, '--db', db, '--baseline', bl, flag!, out!);
+    assert.is(r.code, 2, `${flag}: ${r.stderr}`);
+    assert.match(r.stderr, /would be written over the baseline \(--baseline .*known\.yml\); give another path\n$/);
+    assert.is(readFileSync(bl, 'utf8'), text, 'the baseline as it was');
+    assert.not.ok(existsSync(db), 'nothing ingested');
+  }
+});
+
+/** A character device node under the test directory (1,3 is null, 1,7 full), never the real /dev entry; null where mknod is not allowed. */
+function fakeDevice(name: string, minor: 3 | 7): string | null {
+  const p = path.join(tmp, name);
+  rmSync(p, {force: true});
+  return spawnSync('mknod', ['-m', '666', p, 'c', '1', String(minor)]).status === 0 ? p : null;
+}
+
+test('outputs that are not regular files are written in place: a device stays a device, a write error is exit 2; a symlink to /proc/self/fd/1 reaches the pipe', () => {
+  const nul = fakeDevice('gate-fakenull', 3);
+  const full = fakeDevice('gate-fakefull', 7);
+  if (nul && full) {
+    const r = gate(DMESG, '--sarif', nul);
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(statSync(nul).isCharacterDevice(), 'still the device');
+    for (const [flag, what] of [['--junit', 'JUnit report'], ['--sarif', 'SARIF report'], ['--markdown', 'Markdown summary']]) {
+      const f = gate(DMESG, flag!, full);
+      assert.is(f.code, 2, `${flag}: ${f.stderr}`);
+      assert.is(f.stderr, `ktrail: cannot write ${what} ${full} (ENOSPC)\n`);
+      assert.ok(statSync(full).isCharacterDevice(), 'still the device');
+    }
+  } else console.log('  (devices skipped: mknod is not allowed here)');
+  const link = path.join(tmp, 'gate-to-stdout.sarif');
+  rmSync(link, {force: true});
+  symlinkSync('/proc/self/fd/1', link);
+  // A pipe, as a shell makes one (spawnSync's stdout is a socket, which cannot be opened through /proc).
+  const piped = spawnSync('bash', ['-c', 'set -o pipefail; "$0" bin/run.js gate "$1" --sarif "$2" | cat', process.execPath, DMESG, link], {encoding: 'utf8'});
+  assert.is(piped.status, 0, piped.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link stays a link');
+  assert.match(piped.stdout, /^\{\n {2}"\$schema": "https:\/\/json\.schemastore\.org\/sarif-2\.1\.0\.json"/, 'the report went down the pipe');
+  assert.equal(readdirSync(tmp).filter((f) => f.includes('.tmp')), []);
+});
+
+test('an output path that is a dangling symlink: the file it names is created, the link kept; its directory is checked up front', () => {
+  const art = path.join(tmp, 'dangling-art');
+  const out = path.join(tmp, 'dangling-out');
+  mkdirSync(art);
+  mkdirSync(out);
+  symlinkSync('../dangling-art/k.sarif', path.join(out, 'k.sarif'));
+  symlinkSync('../dangling-art/k.xml', path.join(out, 'k.xml'));
+  symlinkSync('../dangling-art/k.md', path.join(out, 'k.md'));
+  symlinkSync('../dangling-art/k.yml', path.join(out, 'k.yml'));
+  const r = gate(DMESG, '--sarif', path.join(out, 'k.sarif'), '--junit', path.join(out, 'k.xml'), '--markdown', path.join(out, 'k.md'), '--baseline', path.join(out, 'k.yml'), '--update-baseline');
+  assert.is(r.code, 0, r.stderr);
+  for (const f of ['k.sarif', 'k.xml', 'k.md', 'k.yml']) assert.ok(lstatSync(path.join(out, f)).isSymbolicLink(), `${f} stays a link`);
+  assert.equal(readdirSync(art).sort(), ['k.md', 'k.sarif', 'k.xml', 'k.yml']);
+  assert.match(readFileSync(path.join(art, 'k.sarif'), 'utf8'), /"version": "2\.1\.0"/);
+  // A link into a directory that does not exist fails before the logs are read.
+  symlinkSync('../no-such-art/n.sarif', path.join(out, 'n.sarif'));
+  const db = path.join(tmp, 'dangling-unread.duckdb');
+  const bad = gate(DMESG, '--db', db, '--sarif', path.join(out, 'n.sarif'));
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /^ktrail: cannot write SARIF report .*n\.sarif \(ENOENT\)\n$/);
+  assert.not.ok(existsSync(db), 'nothing ingested');
 });
 
 test('a --db that is a dangling symbolic link: when no log gets in, the database made through it is removed and the link kept', () => {

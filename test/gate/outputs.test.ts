@@ -56,6 +56,24 @@ test('escapers: each format neutralises its own metacharacters', () => {
   assert.ok(block.endsWith('\n`````'), block);
 });
 
+test('characters that display as nothing or break a line are shown alike in JUnit, SARIF, Markdown, annotations and the terminal', () => {
+  const hidden = ['\u200b', '\u2028', '\u200e', '\u00ad', '\ufeff', '\u2060', '\u2029'];
+  const text = `x${hidden.join('y')}z`;
+  const shown = `x${hidden.map((c) => `\\u{${c.charCodeAt(0).toString(16)}}`).join('y')}z`.replace('\\u{ad}', '\\xad');
+  assert.is(escapeXml(text), shown);
+  assert.is(escapeTerminal(text), shown);
+  assert.is(visibleControls(text, true), shown);
+  const f = finding({rule: 'kernel/warning', fingerprint: 'fphidden0001', title: `WARNING in ${text}`, evidence: [{source_id: 1, seq: 6, ts_ns: null, role: 'line', text}]});
+  const r = compareWithBaseline({findings: [f], coverage: [coverage('kernel/warning')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26', spans: []});
+  const sarif = JSON.stringify(renderSarif(r, {toolVersion: '0.1.0', rules: [{id: 'kernel/warning', description: 'Kernel WARNING', severity: 'warning', help: 'help'}]}));
+  const outputs = {junit: renderJunit(r), markdown: renderMarkdown(r), github: renderGithub(r).join('\n'), sarif: JSON.parse(sarif).runs[0].results[0].message.text as string};
+  for (const [name, out] of Object.entries(outputs)) {
+    for (const c of hidden) assert.not.ok(out.includes(c), `${name} has U+${c.charCodeAt(0).toString(16)} raw`);
+    assert.ok(out.includes('\\u{200b}y'), `${name} shows U+200B`);
+  }
+  assert.ok(outputs.junit.includes(`WARNING in ${shown}`), 'the JUnit failure message');
+});
+
 test('JUnit: well-formed with hostile text, log text survives as text, structure as specified', () => {
   const r = hostileResult();
   const xml = renderJunit(r);
