@@ -3,7 +3,7 @@ import {createRequire} from 'node:module';
 import path from 'node:path';
 import {z} from 'zod';
 import {likelyId} from '../edit-distance.js';
-import {UserError} from '../errors.js';
+import {isUserError, UserError} from '../errors.js';
 import {writeFileAtomic} from '../output/atomic-write.js';
 import {visibleControls} from './escape.js';
 
@@ -128,11 +128,15 @@ export function checkBaselineRules(b: Baseline, file: string, known: readonly st
   throw baselineError(file, parts.join('; '));
 }
 
+/** A baseline file lists known findings, one short entry each: anything larger is not one (a device that reads forever). */
+const BASELINE_MAX_BYTES = 64 * 1024 * 1024;
+
 export async function loadBaseline(file: string, opts: {missingOk?: boolean} = {}): Promise<Baseline> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readBounded(file, opts.missingOk === true);
   } catch (err) {
+    if (isUserError(err)) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && opts.missingOk) return emptyBaseline();
     // A first CI run has no baseline yet: say how to make one (docs/gate.md: --update-baseline creates the file,
@@ -143,6 +147,33 @@ export async function loadBaseline(file: string, opts: {missingOk?: boolean} = {
     throw new UserError(`baseline ${file}: cannot read (${code ?? (err as Error).message})`);
   }
   return parseBaseline(text, file);
+}
+
+/**
+ * The baseline's text, read up to BASELINE_MAX_BYTES. `--update-baseline`
+ * (forUpdate) replaces the file, so it must be a regular file: a device or
+ * FIFO would be read forever, or replaced by a regular file.
+ */
+async function readBounded(file: string, forUpdate: boolean): Promise<string> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), {code: 'EISDIR'});
+    if (forUpdate && !st.isFile()) throw new UserError(`baseline ${file} is not a regular file: --update-baseline writes the baseline there`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const {bytesRead} = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > BASELINE_MAX_BYTES) throw new UserError(`baseline ${file} holds over ${BASELINE_MAX_BYTES >> 20} MiB: not a baseline file`);
+      chunks.push(Buffer.from(buf.subarray(0, bytesRead)));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Fixed key order, absent optional keys left out. */

@@ -726,8 +726,8 @@ test('--baseline without --update-baseline is an input: an output naming it is r
   }
 });
 
-/** A character device node under the test directory (1,3 is null, 1,7 full), never the real /dev entry; null where mknod is not allowed. */
-function fakeDevice(name: string, minor: 3 | 7): string | null {
+/** A character device node under the test directory (1,3 is null, 1,5 zero, 1,7 full), never the real /dev entry; null where mknod is not allowed. */
+function fakeDevice(name: string, minor: 3 | 5 | 7): string | null {
   const p = path.join(tmp, name);
   rmSync(p, {force: true});
   return spawnSync('mknod', ['-m', '666', p, 'c', '1', String(minor)]).status === 0 ? p : null;
@@ -756,6 +756,21 @@ test('outputs that are not regular files are written in place: a device stays a 
   assert.ok(lstatSync(link).isSymbolicLink(), 'the link stays a link');
   assert.match(piped.stdout, /^\{\n {2}"\$schema": "https:\/\/json\.schemastore\.org\/sarif-2\.1\.0\.json"/, 'the report went down the pipe');
   assert.equal(readdirSync(tmp).filter((f) => f.includes('.tmp')), []);
+});
+
+test('a baseline that is a device: --update-baseline refuses it (it would be replaced), and one that reads forever stops at 64 MiB; /dev/null reads as an empty baseline', () => {
+  const zero = fakeDevice('gate-fakezero', 5);
+  const nul = fakeDevice('gate-fakenull-baseline', 3);
+  if (!zero || !nul) return void console.log('  (devices skipped: mknod is not allowed here)');
+  const u = gate(DMESG, '--baseline', zero, '--update-baseline');
+  assert.is(u.code, 2);
+  assert.is(u.stderr, `ktrail: baseline ${zero} is not a regular file: --update-baseline writes the baseline there\n`);
+  assert.ok(statSync(zero).isCharacterDevice(), 'still the device');
+  const r = gate(DMESG, '--baseline', zero);
+  assert.is(r.code, 2);
+  assert.is(r.stderr, `ktrail: baseline ${zero} holds over 64 MiB: not a baseline file\n`);
+  const empty = gate(DMESG, '--baseline', nul);
+  assert.ok(empty.code === 0 || empty.code === 1, empty.stderr);
 });
 
 test('an output path that is a dangling symlink: the file it names is created, the link kept; its directory is checked up front', () => {
