@@ -5,8 +5,16 @@ import {interruptStatements} from '../store/db.js';
 
 /** What an ingest is told about Ctrl-C (IngestOptions.interrupt). */
 export interface InputInterrupt {
-  /** The input being read from now on; null when none is (the ingest is over). */
+  /** The input being ingested from now on; null when none is (the ingest is over). */
   reading(path: string | null): void;
+  /**
+   * The input being ingested has been read to its end. From here on Ctrl-C
+   * aborts, but for a pipe (RawInput.pipe): its end may be the doing of the
+   * Ctrl-C that stopped its writer, which ktrail may handle after it has
+   * seen that end, so the first Ctrl-C until the source is committed still
+   * ingests what was read (and marks it interrupted).
+   */
+  readAll(pipe: boolean): void;
   /** True when this input was ended by Ctrl-C (a pipe on stdin, or a streaming file such as trace_pipe). */
   ended(path: string): boolean;
 }
@@ -68,9 +76,23 @@ const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what wa
  * /sys/kernel/tracing/trace_pipe`, a FIFO, a serial port): the first Ctrl-C
  * ends it after what it holds now (src/ingest/reader.ts, streamingChunks). A
  * second Ctrl-C aborts.
+ *
+ * A pipe (on stdin, or a FIFO) stays so until its source is committed, not
+ * only until its end is read: the Ctrl-C that stops the writer reaches
+ * ktrail at the same time, and ktrail may see the end of the pipe first.
+ * Once a pipe had been read to its end, Ctrl-C aborted; when that end was the
+ * Ctrl-C's own doing (3 to 6 runs in 20 of `(cat FILE; sleep 100) | ktrail
+ * ingest -` and a Ctrl-C to its process group), all that was read was thrown
+ * away. Other inputs
+ * read to their end (a regular file, /dev/kmsg read to its last record) have
+ * no writer a Ctrl-C stops: after their end, Ctrl-C aborts.
  */
 export function exitOnInterrupt(): CommandInterrupt {
   let current: string | null = null;
+  /** The current input has been read to its end (readAll). */
+  let readToEnd = false;
+  /** The current input is a pipe, read to its end: the first Ctrl-C still ingests it (readAll). */
+  let pipeEnded = false;
   /** The input the first Ctrl-C ended; after that, Ctrl-C aborts. */
   let endedPath: string | null = null;
   let pipe: boolean | null = null;
@@ -123,8 +145,18 @@ export function exitOnInterrupt(): CommandInterrupt {
     // starts the window, so Ctrl-C pressed again and again still aborts.
     if (endedPath !== null && !exiting && repeat()) return;
     if (!exiting && current !== null && endedPath === null) {
-      const note =
-        current === '-' && (pipe ??= stdinIsPipe()) ? NOTE : endStreamingInputs() ? NOTE_STREAMING(current === '-' ? 'stdin' : current) : null;
+      // The same note whether the pipe's end was seen before this Ctrl-C or after: which comes first is a race.
+      const note = readToEnd
+        ? pipeEnded
+          ? current === '-'
+            ? NOTE
+            : NOTE_STREAMING(current)
+          : null
+        : current === '-' && (pipe ??= stdinIsPipe())
+          ? NOTE
+          : endStreamingInputs()
+            ? NOTE_STREAMING(current === '-' ? 'stdin' : current)
+            : null;
       if (note) {
         endedPath = current;
         actedAt = performance.now();
@@ -138,6 +170,12 @@ export function exitOnInterrupt(): CommandInterrupt {
   return {
     reading: (p) => {
       current = p;
+      readToEnd = false;
+      pipeEnded = false;
+    },
+    readAll: (isPipe) => {
+      readToEnd = true;
+      pipeEnded = isPipe;
     },
     ended: (p) => p === endedPath,
     discardOnSignal: (files) => {
