@@ -42,8 +42,9 @@ See docs/ingest.md.`;
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
     // Ctrl-C and SIGTERM: the transaction is dropped and temporary files removed; the first Ctrl-C on a
     // stdin pipe or a streaming file (trace_pipe) ends that input instead (see exitOnInterrupt).
-    const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
+    const {exitOnInterrupt, notReadNames} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
+    interrupt.inputs(paths);
     const {mark} = await import('../src/ingest/timings.js');
     // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
     let opening: Promise<Db> | null = null;
@@ -82,8 +83,7 @@ See docs/ingest.md.`;
           const rest = paths.slice(i + 1);
           const context = {results, failed: p, not_read: rest};
           if (rest.length === 0 || !isUserError(err)) throw withJsonContext(err, context);
-          const names = rest.length > 5 ? `${rest.slice(0, 5).join(', ')} and ${rest.length - 5} more` : rest.join(', ');
-          throw withJsonContext(new UserError(`${err.message}; not read: ${names}`, err.exitCode), context);
+          throw withJsonContext(new UserError(`${err.message}; not read: ${notReadNames(rest)}`, err.exitCode), context);
         }
         results.push(r!);
         // Committed: from here on the database holds a source and a signal leaves it.

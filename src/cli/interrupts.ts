@@ -1,5 +1,6 @@
 import {fstatSync, rmSync} from 'node:fs';
 import {constants} from 'node:os';
+import {endProgressLines} from '../ingest/progress.js';
 import {endStreamingInputs} from '../ingest/reader.js';
 import {interruptStatements} from '../store/db.js';
 
@@ -37,6 +38,16 @@ export interface CommandInterrupt extends InputInterrupt {
    * them; else DuckDB would create them again after.
    */
   opening(open: Promise<unknown>): void;
+  /**
+   * The command's inputs, in the order they are read (reading names them
+   * one by one): the line an abort prints names those not read.
+   */
+  inputs(paths: readonly string[]): void;
+}
+
+/** The inputs not read, as the messages name them: `a.txt, b.txt` (five at most, then `and N more`). */
+export function notReadNames(rest: readonly string[]): string {
+  return rest.length > 5 ? `${rest.slice(0, 5).join(', ')} and ${rest.length - 5} more` : rest.join(', ');
 }
 
 /** How long a signal waits for a database open in flight (a fresh file opens in ~0.2-0.5 s here). */
@@ -89,6 +100,9 @@ const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what wa
  */
 export function exitOnInterrupt(): CommandInterrupt {
   let current: string | null = null;
+  /** The command's inputs (inputs) and the index of the one read last (reading). */
+  let paths: readonly string[] = [];
+  let at = -1;
   /** The current input has been read to its end (readAll). */
   let readToEnd = false;
   /** The current input is a pipe, read to its end: the first Ctrl-C still ingests it (readAll). */
@@ -117,6 +131,11 @@ export function exitOnInterrupt(): CommandInterrupt {
         // Exiting anyway: a file that cannot be removed stays, as it did before.
       }
     }
+    // What the abort threw away, in the words of an input's error (`X: ...; nothing was ingested from it; not
+    // read: c.txt`), after the progress line on screen, which it once followed on the same line. Sources
+    // committed before stay: their lines are on stdout already.
+    endProgressLines();
+    process.stderr.write(`ktrail: ${abortLine(signal, current, paths.slice(at + 1))}\n`);
     // Exit with the status of a process killed by `signal`: 128 + the signal number.
     return process.exit(128 + constants.signals[signal]);
   };
@@ -170,6 +189,10 @@ export function exitOnInterrupt(): CommandInterrupt {
   return {
     reading: (p) => {
       current = p;
+      if (p !== null) {
+        const i = paths.indexOf(p, at + 1);
+        if (i >= 0) at = i;
+      }
       readToEnd = false;
       pipeEnded = false;
     },
@@ -180,6 +203,10 @@ export function exitOnInterrupt(): CommandInterrupt {
     ended: (p) => p === endedPath,
     discardOnSignal: (files) => {
       discard = files;
+    },
+    inputs: (list) => {
+      paths = list;
+      at = -1;
     },
     opening: (open) => {
       const tracked = open.then(
@@ -193,6 +220,13 @@ export function exitOnInterrupt(): CommandInterrupt {
       openInFlight = tracked;
     },
   };
+}
+
+/** The line an abort prints (without `ktrail: `): the input it threw away, and those not read. */
+export function abortLine(signal: 'SIGINT' | 'SIGTERM', current: string | null, rest: readonly string[]): string {
+  const what = signal === 'SIGINT' ? 'interrupted' : 'terminated (SIGTERM)';
+  const lost = current !== null ? `: nothing was ingested from ${current}` : '';
+  return `${what}${lost}${rest.length > 0 ? `; not read: ${notReadNames(rest)}` : ''}`;
 }
 
 /** Standard input is a pipe or socket (not a terminal, not a file). */

@@ -1,6 +1,6 @@
 // Signals at the edges of an ingest: while DuckDB is still creating the database, while trace-cmd reads a
 // trace.dat copied from stdin, after stdin has been read to its end, and a Ctrl-C delivered twice at once.
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,6 +111,35 @@ async function traceDatOnStdin(tmp: string, db: string, real: string | null = nu
   assert.is(fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-tracedat-')).length, 1, 'trace.dat copied');
   return run;
 }
+
+test('Ctrl-C or SIGTERM that aborts an ingest says so in one line: the input that was not ingested, those not read', async () => {
+  // It printed nothing (and on a terminal left the progress line as it was, the shell's prompt after it), where
+  // an input's error says what was not ingested.
+  const small = path.join(dir, 'kept.txt');
+  fs.copyFileSync(sample, small);
+  const big = path.join(dir, 'aborted.txt');
+  fs.writeFileSync(big, trace(300_000));
+  const after = [path.join(dir, 'after1.txt'), path.join(dir, 'after2.txt')];
+  for (const [signal, status, word] of [['SIGINT', 130, 'interrupted'], ['SIGTERM', 143, 'terminated (SIGTERM)']] as const) {
+    const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+    const db = path.join(dir, `abort-line-${signal}.duckdb`);
+    const run = ingest([small, big, ...after, '--db', db], tmp, {KTRAIL_TIMINGS: ''}, 'ignore');
+    try {
+      // The first input is committed (its line on stdout), the second one is being read.
+      const deadline = Date.now() + 60_000;
+      while (!run.out().includes('source 1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.match(run.out(), /^ingested\s+.*kept\.txt: source 1, /);
+      await new Promise((r) => setTimeout(r, 300));
+      run.child.kill(signal);
+      assert.is(await run.exit, status, run.err());
+      assert.is(run.err(), `ktrail: ${word}: nothing was ingested from ${big}; not read: ${after.join(', ')}\n`);
+      const q = spawnSync(process.execPath, [bin, 'query', 'SELECT count(*) AS n FROM sources', '--db', db, '--format', 'csv'], {encoding: 'utf8'});
+      assert.is(q.stdout.trim(), 'n\n1', 'the source committed before stays');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  }
+});
 
 test('SIGTERM while trace-cmd reads a trace.dat copied from stdin: the copy is removed', async () => {
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
