@@ -54,6 +54,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
     // Ctrl-C and SIGTERM remove the temporary files; the first Ctrl-C on a stdin pipe or a streaming file (trace_pipe) ends that input.
     const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
+    interrupt.inputs(files);
     const {limitRulesMemory, openStore, requireSources} = await import('../src/store/open.js');
     const {optionsFromFlags, runRules} = await import('../src/rules/engine.js');
     // Checked before the (possibly long) ingest.

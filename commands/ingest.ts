@@ -3,7 +3,7 @@ import {dbFlag, KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {FORMATS} from '../src/ingest/formats/index.js';
 import type {IngestResult} from '../src/ingest/pipeline.js';
 import type {Db} from '../src/store/db.js';
-import {isUserError, UserError} from '../src/errors.js';
+import {isUserError, UserError, withJsonContext} from '../src/errors.js';
 
 export default class Ingest extends KtrailCommand {
   static summary = 'Read ftrace captures and kernel logs into the event log of a DuckDB database.';
@@ -42,8 +42,9 @@ See docs/ingest.md.`;
     const {ingestPaths} = await import('../src/ingest/pipeline.js');
     // Ctrl-C and SIGTERM: the transaction is dropped and temporary files removed; the first Ctrl-C on a
     // stdin pipe or a streaming file (trace_pipe) ends that input instead (see exitOnInterrupt).
-    const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
+    const {exitOnInterrupt, notReadNames} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
+    interrupt.inputs(paths);
     const {mark} = await import('../src/ingest/timings.js');
     // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
     let opening: Promise<Db> | null = null;
@@ -77,11 +78,12 @@ See docs/ingest.md.`;
         try {
           [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupt});
         } catch (err) {
-          // The first bad input ends the command (sources before it stay committed): say which inputs were not read.
+          // The first bad input ends the command (sources before it stay committed): say which inputs were not read,
+          // and under --json also what was done before it, as the lines on stdout say it without --json.
           const rest = paths.slice(i + 1);
-          if (rest.length === 0 || !isUserError(err)) throw err;
-          const names = rest.length > 5 ? `${rest.slice(0, 5).join(', ')} and ${rest.length - 5} more` : rest.join(', ');
-          throw new UserError(`${err.message}; not read: ${names}`);
+          const context = {results, failed: p, not_read: rest};
+          if (rest.length === 0 || !isUserError(err)) throw withJsonContext(err, context);
+          throw withJsonContext(new UserError(`${err.message}; not read: ${notReadNames(rest)}`, err.exitCode), context);
         }
         results.push(r!);
         // Committed: from here on the database holds a source and a signal leaves it.

@@ -13,6 +13,23 @@ export function isUserError(err: unknown): err is UserError {
   return err instanceof UserError;
 }
 
+const JSON_CONTEXT = Symbol('ktrail.jsonContext');
+
+/**
+ * Fields that the `--json` output of the failed command carries beside
+ * `error` (`ingest`: the results of the inputs done before the bad one,
+ * which stay committed). Returns `err`, to be thrown.
+ */
+export function withJsonContext<E>(err: E, context: Record<string, unknown>): E {
+  if (err !== null && typeof err === 'object') Object.defineProperty(err, JSON_CONTEXT, {value: context, enumerable: false});
+  return err;
+}
+
+/** The fields withJsonContext gave `err`, if any. */
+export function jsonContextOf(err: unknown): Record<string, unknown> | undefined {
+  return err !== null && typeof err === 'object' ? ((err as Record<symbol, unknown>)[JSON_CONTEXT] as Record<string, unknown> | undefined) : undefined;
+}
+
 /** An errno error as a reason: `no space left on device (ENOSPC)`, not Node's `ENOSPC: no space left on device, write`. */
 export function systemErrorText(err: NodeJS.ErrnoException): string {
   const m = /^([A-Z0-9]+): (.*?)(?:, \w+(?: '.*')?)?$/.exec(err.message ?? '');

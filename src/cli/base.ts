@@ -1,5 +1,5 @@
 import {Command, Errors, Flags} from '@oclif/core';
-import {isUserError, UserError} from '../errors.js';
+import {isUserError, jsonContextOf, UserError} from '../errors.js';
 import {writeJson} from '../output/json-stream.js';
 import {writeError} from './error-output.js';
 import {dropOtherStdoutHandlers, guardStdout} from '../output/stdout-guard.js';
@@ -33,6 +33,7 @@ export abstract class KtrailCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own exit (this.exit(n)) travels as an error: let it through.
     if (err instanceof Errors.ExitError) throw err;
+    this.errorContext = jsonContextOf(err);
     const message = missingArgs(err) ?? oneLine(err?.message ?? String(err));
     // A flag's parse step refused its value (nonEmpty): oclif rewrote the message into lines
     // (`Parsing --flag`, reason, help hint), which oneLine joins.
@@ -72,9 +73,12 @@ export abstract class KtrailCommand extends Command {
     return !this.formatGiven && super.jsonEnabled();
   }
 
+  /** What the failed command did before it failed, for --json (withJsonContext). */
+  private errorContext: Record<string, unknown> | undefined;
+
   /** The error as every ktrail error is shown (writeError), then the exit. */
   private fail(message: string, exitCode: number): never {
-    writeError(message, exitCode, this.jsonEnabled());
+    writeError(message, exitCode, this.jsonEnabled(), this.errorContext);
     this.exit(exitCode);
   }
 }

@@ -1,12 +1,21 @@
 import {fstatSync, rmSync} from 'node:fs';
 import {constants} from 'node:os';
+import {endProgressLines} from '../ingest/progress.js';
 import {endStreamingInputs} from '../ingest/reader.js';
 import {interruptStatements} from '../store/db.js';
 
 /** What an ingest is told about Ctrl-C (IngestOptions.interrupt). */
 export interface InputInterrupt {
-  /** The input being read from now on; null when none is (the ingest is over). */
+  /** The input being ingested from now on; null when none is (the ingest is over). */
   reading(path: string | null): void;
+  /**
+   * The input being ingested has been read to its end. From here on Ctrl-C
+   * aborts, but for a pipe (RawInput.pipe): its end may be the doing of the
+   * Ctrl-C that stopped its writer, which ktrail may handle after it has
+   * seen that end, so the first Ctrl-C until the source is committed still
+   * ingests what was read (and marks it interrupted).
+   */
+  readAll(pipe: boolean): void;
   /** True when this input was ended by Ctrl-C (a pipe on stdin, or a streaming file such as trace_pipe). */
   ended(path: string): boolean;
 }
@@ -29,6 +38,16 @@ export interface CommandInterrupt extends InputInterrupt {
    * them; else DuckDB would create them again after.
    */
   opening(open: Promise<unknown>): void;
+  /**
+   * The command's inputs, in the order they are read (reading names them
+   * one by one): the line an abort prints names those not read.
+   */
+  inputs(paths: readonly string[]): void;
+}
+
+/** The inputs not read, as the messages name them: `a.txt, b.txt` (five at most, then `and N more`). */
+export function notReadNames(rest: readonly string[]): string {
+  return rest.length > 5 ? `${rest.slice(0, 5).join(', ')} and ${rest.length - 5} more` : rest.join(', ');
 }
 
 /** How long a signal waits for a database open in flight (a fresh file opens in ~0.2-0.5 s here). */
@@ -68,9 +87,26 @@ const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what wa
  * /sys/kernel/tracing/trace_pipe`, a FIFO, a serial port): the first Ctrl-C
  * ends it after what it holds now (src/ingest/reader.ts, streamingChunks). A
  * second Ctrl-C aborts.
+ *
+ * A pipe (on stdin, or a FIFO) stays so until its source is committed, not
+ * only until its end is read: the Ctrl-C that stops the writer reaches
+ * ktrail at the same time, and ktrail may see the end of the pipe first.
+ * Once a pipe had been read to its end, Ctrl-C aborted; when that end was the
+ * Ctrl-C's own doing (3 to 6 runs in 20 of `(cat FILE; sleep 100) | ktrail
+ * ingest -` and a Ctrl-C to its process group), all that was read was thrown
+ * away. Other inputs
+ * read to their end (a regular file, /dev/kmsg read to its last record) have
+ * no writer a Ctrl-C stops: after their end, Ctrl-C aborts.
  */
 export function exitOnInterrupt(): CommandInterrupt {
   let current: string | null = null;
+  /** The command's inputs (inputs) and the index of the one read last (reading). */
+  let paths: readonly string[] = [];
+  let at = -1;
+  /** The current input has been read to its end (readAll). */
+  let readToEnd = false;
+  /** The current input is a pipe, read to its end: the first Ctrl-C still ingests it (readAll). */
+  let pipeEnded = false;
   /** The input the first Ctrl-C ended; after that, Ctrl-C aborts. */
   let endedPath: string | null = null;
   let pipe: boolean | null = null;
@@ -95,6 +131,11 @@ export function exitOnInterrupt(): CommandInterrupt {
         // Exiting anyway: a file that cannot be removed stays, as it did before.
       }
     }
+    // What the abort threw away, in the words of an input's error (`X: ...; nothing was ingested from it; not
+    // read: c.txt`), after the progress line on screen, which it once followed on the same line. Sources
+    // committed before stay: their lines are on stdout already.
+    endProgressLines();
+    process.stderr.write(`ktrail: ${abortLine(signal, current, paths.slice(at + 1))}\n`);
     // Exit with the status of a process killed by `signal`: 128 + the signal number.
     return process.exit(128 + constants.signals[signal]);
   };
@@ -123,8 +164,18 @@ export function exitOnInterrupt(): CommandInterrupt {
     // starts the window, so Ctrl-C pressed again and again still aborts.
     if (endedPath !== null && !exiting && repeat()) return;
     if (!exiting && current !== null && endedPath === null) {
-      const note =
-        current === '-' && (pipe ??= stdinIsPipe()) ? NOTE : endStreamingInputs() ? NOTE_STREAMING(current === '-' ? 'stdin' : current) : null;
+      // The same note whether the pipe's end was seen before this Ctrl-C or after: which comes first is a race.
+      const note = readToEnd
+        ? pipeEnded
+          ? current === '-'
+            ? NOTE
+            : NOTE_STREAMING(current)
+          : null
+        : current === '-' && (pipe ??= stdinIsPipe())
+          ? NOTE
+          : endStreamingInputs()
+            ? NOTE_STREAMING(current === '-' ? 'stdin' : current)
+            : null;
       if (note) {
         endedPath = current;
         actedAt = performance.now();
@@ -138,10 +189,24 @@ export function exitOnInterrupt(): CommandInterrupt {
   return {
     reading: (p) => {
       current = p;
+      if (p !== null) {
+        const i = paths.indexOf(p, at + 1);
+        if (i >= 0) at = i;
+      }
+      readToEnd = false;
+      pipeEnded = false;
+    },
+    readAll: (isPipe) => {
+      readToEnd = true;
+      pipeEnded = isPipe;
     },
     ended: (p) => p === endedPath,
     discardOnSignal: (files) => {
       discard = files;
+    },
+    inputs: (list) => {
+      paths = list;
+      at = -1;
     },
     opening: (open) => {
       const tracked = open.then(
@@ -155,6 +220,13 @@ export function exitOnInterrupt(): CommandInterrupt {
       openInFlight = tracked;
     },
   };
+}
+
+/** The line an abort prints (without `ktrail: `): the input it threw away, and those not read. */
+export function abortLine(signal: 'SIGINT' | 'SIGTERM', current: string | null, rest: readonly string[]): string {
+  const what = signal === 'SIGINT' ? 'interrupted' : 'terminated (SIGTERM)';
+  const lost = current !== null ? `: nothing was ingested from ${current}` : '';
+  return `${what}${lost}${rest.length > 0 ? `; not read: ${notReadNames(rest)}` : ''}`;
 }
 
 /** Standard input is a pipe or socket (not a terminal, not a file). */

@@ -34,7 +34,7 @@ export interface IngestOptions {
   worker?: boolean;
   /** Let tokenizers read common lines straight from bytes (default; KTRAIL_FAST_PATH=0 turns it off). */
   fastPath?: boolean;
-  /** Told which input is read; says whether Ctrl-C ended it (a pipe on stdin), recorded as `meta.input.interrupted`. */
+  /** Told which input is read, and when it has been read to its end; says whether Ctrl-C ended it (a pipe, a streaming input), recorded as `meta.input.interrupted`. */
   interrupt?: InputInterrupt;
   /** Called after each input's source is committed (or found to be a duplicate), before the next input is read. */
   committed?: (result: IngestResult) => void;
@@ -48,7 +48,7 @@ export interface IngestResult extends LineAccounting {
   status: 'ingested' | 'duplicate';
   format: string;
   bytes: number;
-  /** The input was ended by Ctrl-C (a pipe on stdin); what was read up to then is the source. */
+  /** The input was ended by Ctrl-C (a pipe, a streaming input); what was read up to then is the source. */
   interrupted?: true;
   /** Bytes after the last gzip member, ignored as gzip -dc ignores them (also `meta.input.gzip_trailing_bytes`). */
   gzip_trailing_bytes?: number;
@@ -234,8 +234,8 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
       file = spooled.file;
       cleanup = spooled.cleanup;
     }
-    // All of the input read (trace-cmd reads the copy or the file): from here on Ctrl-C aborts.
-    opts.interrupt?.reading(null);
+    // All of the input read (trace-cmd reads the copy or the file): from here on Ctrl-C aborts, but for a pipe (see readAll).
+    opts.interrupt?.readAll(raw.pipe);
     const digest = hash.digest('hex');
     facts.trace_dat = true;
     facts.converted_by = 'trace-cmd report';
@@ -273,8 +273,9 @@ async function lineSourceFrom(path: string, raw: RawInput, it: AsyncIterator<Buf
       bytes += b.length;
       yield b;
     }
-    // All of it read: from here on Ctrl-C aborts (there is no input left for it to end).
-    opts.interrupt?.reading(null);
+    // All of it read: from here on Ctrl-C aborts (there is no input left for it to end), but for a pipe,
+    // whose end may be that Ctrl-C's doing (see readAll).
+    opts.interrupt?.readAll(raw.pipe);
   })();
   let digest: string | null = early;
   return {

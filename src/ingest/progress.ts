@@ -10,6 +10,20 @@ export interface Progress {
 
 const SILENT: Progress = {update() {}, done() {}};
 
+/** The progress lines on screen: a signal's exit clears them (endProgressLines), as done() does. */
+const shownLines = new Set<NodeJS.WriteStream>();
+
+/**
+ * Clears the progress lines on screen, so that what is printed next starts
+ * a line of its own: a signal ends the command without done() (a Ctrl-C
+ * left `big.txt: 63.0 MiB read, ... lines/s` with the shell's prompt after
+ * it).
+ */
+export function endProgressLines(): void {
+  for (const stream of shownLines) stream.write('\r\x1b[K');
+  shownLines.clear();
+}
+
 export function createProgress(label: string, enabled: boolean, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!enabled || !stream.isTTY) return SILENT;
   const start = Date.now();
@@ -23,9 +37,10 @@ export function createProgress(label: string, enabled: boolean, stream: NodeJS.W
       const secs = Math.max((now - start) / 1000, 0.001);
       stream.write(`\r\x1b[K${label}: ${formatBytes(bytes)} read, ${lines.toLocaleString('en-US')} lines (${Math.round(lines / secs).toLocaleString('en-US')} lines/s)`);
       shown = true;
+      shownLines.add(stream);
     },
     done() {
-      if (shown) stream.write('\r\x1b[K');
+      if (shown && shownLines.delete(stream)) stream.write('\r\x1b[K');
     },
   };
 }

@@ -5,6 +5,7 @@ import {Readable} from 'node:stream';
 import {isatty} from 'node:tty';
 import zlib from 'node:zlib';
 import {UserError} from '../errors.js';
+import {trackHelper} from '../processes.js';
 import {fffdCount, InvalidUtf8Counter, literalFffd, nulCount, utf8Prefix} from './utf8.js';
 
 /**
@@ -75,6 +76,11 @@ export interface RawInput {
   ownsChunks: boolean;
   /** Bytes after the last gzip member, ignored (see gunzip); known once `chunks` has ended, else null. */
   gzipTrailing(): GzipTrailing | null;
+  /**
+   * A pipe or socket: stdin of `cmd | ktrail`, or a FIFO (named on the command line, or on stdin). Its end can
+   * be the doing of the Ctrl-C that stopped its writer (see exitOnInterrupt).
+   */
+  pipe: boolean;
 }
 
 /** The bytes of an input as read, before decompression. */
@@ -84,6 +90,8 @@ interface RawSource {
   close(): void;
   /** A FIFO, character device or tracefs/debugfs/procfs file: read without blocking (see streamingChunks). */
   streaming: boolean;
+  /** See RawInput.pipe. */
+  pipe: boolean;
 }
 
 function rawSource(path: string): RawSource {
@@ -95,7 +103,7 @@ function rawSource(path: string): RawSource {
     // Node's stdin stream reads a directory as empty.
     if (st?.isDirectory()) throw new UserError('standard input (-) is a directory; give the trace or log files inside it');
     if (st && !st.isFIFO() && !st.isSocket() && !isatty(0) && isStreamingFile(STDIN_LINK, st)) return streamingSource(STDIN_LINK, st, '-');
-    return {chunks: process.stdin, close: () => undefined, streaming: false};
+    return {chunks: process.stdin, close: () => undefined, streaming: false, pipe: st !== null && (st.isFIFO() || st.isSocket())};
   }
   let st: fs.Stats;
   try {
@@ -109,7 +117,7 @@ function rawSource(path: string): RawSource {
   if (st.isDirectory()) throw new UserError(`${path} is a directory; give the trace or log files inside it`);
   if (isStreamingFile(path, st)) return streamingSource(path, st, path);
   const stream = fs.createReadStream(path, {highWaterMark: READ_CHUNK});
-  return {chunks: stream, close: () => stream.destroy(), streaming: false};
+  return {chunks: stream, close: () => stream.destroy(), streaming: false, pipe: false};
 }
 
 const STDIN_LINK = '/proc/self/fd/0';
@@ -151,7 +159,7 @@ function streamingSource(file: string, st: fs.Stats, name: string): RawSource {
     // Runs its finally (the fd closed) once a pending read has returned.
     chunks.return(undefined).catch(() => undefined);
   };
-  return {chunks, close, streaming: true};
+  return {chunks, close, streaming: true, pipe: st.isFIFO()};
 }
 
 const TRACEFS_MAGIC = 0x74726163;
@@ -403,7 +411,7 @@ export async function openRaw(path: string): Promise<RawInput> {
   }
   // A streaming input cannot be read a second time (trace-cmd, the early duplicate check): it has no plain file.
   const plainFile = path !== '-' && compression === 'none' && !source.streaming ? path : null;
-  return {path, compression, chunks, rawBytes: () => raw, plainFile, ownsChunks, decoder, gzipTrailing: () => gzipTrailing};
+  return {path, compression, chunks, rawBytes: () => raw, plainFile, ownsChunks, decoder, gzipTrailing: () => gzipTrailing, pipe: source.pipe};
 }
 
 /**
@@ -786,7 +794,7 @@ function ownBlock(parts: Buffer[], size: number): Buffer {
  * reader stops early (an error elsewhere, or a duplicate found).
  */
 async function* viaTool(path: string, what: 'zstd' | 'xz', tool: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const child = spawn(tool, ['-dc'], {stdio: ['pipe', 'pipe', 'pipe']});
+  const child = trackHelper(spawn(tool, ['-dc'], {stdio: ['pipe', 'pipe', 'pipe'], detached: true}));
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {

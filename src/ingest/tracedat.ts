@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {UserError} from '../errors.js';
+import {trackHelper} from '../processes.js';
 import {resolveAddresses} from '../ftrace/kallsyms.js';
 import type {Db} from '../store/db.js';
 import {makeTrackedTempDir} from '../temp-dirs.js';
@@ -47,7 +48,7 @@ export async function* traceCmdReport(file: string, shownPath: string): AsyncGen
   if (!traceCmdAvailable()) {
     throw new UserError(`${shownPath} is a trace-cmd trace.dat; reading it needs trace-cmd, which is not installed: ${TRACE_CMD_INSTALL_HINT}`);
   }
-  const child = spawn(bin, ['report', '-i', file], {stdio: ['ignore', 'pipe', 'pipe']});
+  const child = trackHelper(spawn(bin, ['report', '-i', file], {stdio: ['ignore', 'pipe', 'pipe'], detached: true}));
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
@@ -101,7 +102,7 @@ export async function traceDatProbeSymbols(db: Db, sourceId: number, file: strin
   const addresses = await bareKernelProbeAddresses(db, sourceId);
   if (addresses.length === 0) return null;
   const bin = process.env.KTRAIL_TRACE_CMD ?? 'trace-cmd';
-  const child = spawn(bin, ['dump', '--kallsyms', '-i', file], {stdio: ['ignore', 'pipe', 'pipe']});
+  const child = trackHelper(spawn(bin, ['dump', '--kallsyms', '-i', file], {stdio: ['ignore', 'pipe', 'pipe'], detached: true}));
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {

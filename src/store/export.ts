@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import {hostname} from 'node:os';
 import path from 'node:path';
+import {nearest} from '../edit-distance.js';
 import {systemErrorText, UserError} from '../errors.js';
 import {processExists} from '../processes.js';
 import {makeTrackedTempDir} from '../temp-dirs.js';
@@ -138,16 +139,33 @@ export function checkPartitionValue(flag: string, value: string): void {
   }
 }
 
+/**
+ * A --table the database does not have: the tables it has, the projections
+ * (built when named, so exportable too; the list once left them out, so
+ * `--table sched_switch` read as if only the event log could be exported)
+ * and the one a typo stands for.
+ */
+async function noTable(db: Db, t: string): Promise<UserError> {
+  const [{PROJECTORS}, {RULE_TABLES}] = await Promise.all([import('../project/index.js'), import('../rules/findings.js')]);
+  const projections = PROJECTORS.flatMap((p) => p.tables.map((d) => d.name)).sort();
+  const has = (await db.all<{name: string}>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"))
+    .map((r) => r.name)
+    .filter((n) => !projections.includes(n));
+  const guess = nearest(t.toLowerCase(), [...has, ...projections]);
+  // findings and coverage: written by check --db, not built on demand.
+  const ruleTable = RULE_TABLES.some((d) => d.name === t.toLowerCase()) ? `: \`ktrail check --db ${db.path}\` writes it` : '';
+  const hint = guess && guess !== t ? `; did you mean ${guess}?` : '';
+  const lists = [has.length ? `tables: ${has.join(', ')}` : 'it has no tables', `projections, built when exported: ${projections.join(', ')}`];
+  return new UserError(`no table ${t} in ${db.path}${ruleTable}${hint} (${lists.join('; ')})`);
+}
+
 export async function exportTables(db: Db, opts: ExportOptions): Promise<ExportedTable[]> {
   checkPartitionValue('host', opts.host);
   checkPartitionValue('run', opts.run);
   const wanted = opts.tables.length ? [...new Set(opts.tables)] : EVENT_LOG_TABLES.map((t) => t.name);
   // Every table is checked before any is written: a refusal once came after the tables before it were replaced.
   for (const t of wanted) {
-    if (!(await db.tableExists(t))) {
-      const known = (await db.all<{name: string}>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")).map((r) => r.name);
-      throw new UserError(`no table ${t} in ${db.path}${known.length ? ` (tables: ${known.join(', ')})` : ' (it has no tables)'}`);
-    }
+    if (!(await db.tableExists(t))) throw await noTable(db, t);
     // A column of the same name as a partition key would be shadowed by the path's value when read back.
     const clash = (await db.columnNames(t)).find((c) => c === 'host' || c === 'run');
     if (clash) throw new UserError(`table ${t} has a column named ${clash}, which is a partition key of the export; export it with \`ktrail query "COPY ..."\``);

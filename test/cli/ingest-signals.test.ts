@@ -1,6 +1,6 @@
 // Signals at the edges of an ingest: while DuckDB is still creating the database, while trace-cmd reads a
 // trace.dat copied from stdin, after stdin has been read to its end, and a Ctrl-C delivered twice at once.
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,13 +31,17 @@ interface Run {
   onStderr: (text: string, then: () => void) => Promise<void>;
 }
 
-/** `ktrail ingest ARGS` with KTRAIL_TIMINGS marks on stderr (they say where the ingest is) and its own TMPDIR. */
-function ingest(args: string[], tmp: string, env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [bin, 'ingest', ...args], {cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, KTRAIL_TIMINGS: '1', TMPDIR: tmp, ...env}});
-  child.stdin!.on('error', () => undefined);
+/**
+ * `ktrail ingest ARGS` with KTRAIL_TIMINGS marks on stderr (they say where the ingest is) and its own TMPDIR,
+ * a pipe on its stdin (or `stdin`), in a process group of its own (so that a test can signal the group, as a
+ * terminal's Ctrl-C does).
+ */
+function ingest(args: string[], tmp: string, env: Record<string, string> = {}, stdin: 'pipe' | 'ignore' | number = 'pipe'): Run {
+  const child = spawn(process.execPath, [bin, 'ingest', ...args], {cwd: dir, stdio: [stdin, 'pipe', 'pipe'], detached: true, env: {...process.env, KTRAIL_TIMINGS: '1', TMPDIR: tmp, ...env}});
+  child.stdin?.on('error', () => undefined);
   let out = '';
   let err = '';
-  const waiters: {text: string; then: () => void; resolve: () => void}[] = [];
+  const waiters: {text: string; then: () => void; resolve: () => void; reject: (e: Error) => void}[] = [];
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => {
     err += b;
@@ -49,6 +53,10 @@ function ingest(args: string[], tmp: string, env: Record<string, string> = {}): 
     }
   });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  // Exited without it: the wait fails (else the test's event loop ran dry and uvu stopped early).
+  child.on('close', (c) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`exited (${c}) without "${w.text}" on stderr: ${err}`));
+  });
   return {
     child,
     exit,
@@ -56,7 +64,7 @@ function ingest(args: string[], tmp: string, env: Record<string, string> = {}): 
     out: () => out,
     onStderr: (text, then) =>
       new Promise<void>((resolve, reject) => {
-        waiters.push({text, then, resolve});
+        waiters.push({text, then, resolve, reject});
         const timer = setTimeout(() => reject(new Error(`no "${text}" on stderr within 60 s: ${err}`)), 60_000);
         timer.unref();
       }),
@@ -87,13 +95,15 @@ test('SIGTERM while DuckDB is creating the database: exit 143, no database and n
 
 /**
  * `ktrail ingest -` with ../shared's trace.dat on stdin and a stand-in trace-cmd that answers --version,
- * then marks that `report` has started (ktrail's copy of the input is complete by then) and takes its time.
+ * then marks that `report` has started (ktrail's copy of the input is complete by then; the mark holds its
+ * pid) and takes its time: 5 s of sleep, or 1 s and then the real trace-cmd (`real`).
  */
-async function traceDatOnStdin(tmp: string, db: string): Promise<Run> {
+async function traceDatOnStdin(tmp: string, db: string, real: string | null = null, args: string[] = [], env: Record<string, string> = {}): Promise<Run> {
   const mark = path.join(dir, `report-started-${path.basename(db)}`);
-  const standIn = path.join(dir, 'marking-trace-cmd');
-  fs.writeFileSync(standIn, '#!/bin/sh\n[ "$1" = --version ] && exit 0\ntouch "$KTRAIL_TEST_MARK"\nexec sleep 5\n', {mode: 0o755});
-  const run = ingest(['-', '--db', db], tmp, {KTRAIL_TRACE_CMD: standIn, KTRAIL_TEST_MARK: mark});
+  const standIn = path.join(dir, `marking-trace-cmd-${path.basename(db)}`);
+  const then = real ? `sleep 1\nexec ${real} "$@"` : 'exec sleep 5';
+  fs.writeFileSync(standIn, `#!/bin/sh\n[ "$1" = --version ] && exit 0\n[ -e "$KTRAIL_TEST_MARK" ] || echo $$ > "$KTRAIL_TEST_MARK"\n${then}\n`, {mode: 0o755});
+  const run = ingest(['-', '--db', db, ...args], tmp, {KTRAIL_TRACE_CMD: standIn, KTRAIL_TEST_MARK: mark, ...env});
   run.child.stdin!.end(fs.readFileSync(path.join(shared, 'captures/cap5_tracecmd_mm/trace.dat')));
   const deadline = Date.now() + 30_000;
   while (!fs.existsSync(mark) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -101,6 +111,35 @@ async function traceDatOnStdin(tmp: string, db: string): Promise<Run> {
   assert.is(fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-tracedat-')).length, 1, 'trace.dat copied');
   return run;
 }
+
+test('Ctrl-C or SIGTERM that aborts an ingest says so in one line: the input that was not ingested, those not read', async () => {
+  // It printed nothing (and on a terminal left the progress line as it was, the shell's prompt after it), where
+  // an input's error says what was not ingested.
+  const small = path.join(dir, 'kept.txt');
+  fs.copyFileSync(sample, small);
+  const big = path.join(dir, 'aborted.txt');
+  fs.writeFileSync(big, trace(300_000));
+  const after = [path.join(dir, 'after1.txt'), path.join(dir, 'after2.txt')];
+  for (const [signal, status, word] of [['SIGINT', 130, 'interrupted'], ['SIGTERM', 143, 'terminated (SIGTERM)']] as const) {
+    const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+    const db = path.join(dir, `abort-line-${signal}.duckdb`);
+    const run = ingest([small, big, ...after, '--db', db], tmp, {KTRAIL_TIMINGS: ''}, 'ignore');
+    try {
+      // The first input is committed (its line on stdout), the second one is being read.
+      const deadline = Date.now() + 60_000;
+      while (!run.out().includes('source 1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.match(run.out(), /^ingested\s+.*kept\.txt: source 1, /);
+      await new Promise((r) => setTimeout(r, 300));
+      run.child.kill(signal);
+      assert.is(await run.exit, status, run.err());
+      assert.is(run.err(), `ktrail: ${word}: nothing was ingested from ${big}; not read: ${after.join(', ')}\n`);
+      const q = spawnSync(process.execPath, [bin, 'query', 'SELECT count(*) AS n FROM sources', '--db', db, '--format', 'csv'], {encoding: 'utf8'});
+      assert.is(q.stdout.trim(), 'n\n1', 'the source committed before stays');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  }
+});
 
 test('SIGTERM while trace-cmd reads a trace.dat copied from stdin: the copy is removed', async () => {
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
@@ -114,20 +153,61 @@ test('SIGTERM while trace-cmd reads a trace.dat copied from stdin: the copy is r
   }
 });
 
-test('Ctrl-C once stdin has been read to its end aborts: no "ingesting what was read", exit 130', async () => {
+test('Ctrl-C after a pipe on stdin has been read to its end ingests what was read, marked interrupted; a second one aborts', async () => {
+  // The Ctrl-C that stops the writer (`(cat FILE; sleep 100) | ktrail ingest -`) reaches ktrail at the same time,
+  // and ktrail may see the end of the pipe before it handles the signal: it then aborted, and threw away all
+  // it had read (3 to 6 runs in 20 of that command). Here the signal comes once the line stage has read the last
+  // line, as it does when ktrail wins that race.
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
   const db = path.join(dir, 'read-all.duckdb');
-  const run = ingest(['-', '--db', db], tmp);
+  const run = ingest(['-', '--db', db, '--json'], tmp);
   try {
-    run.child.stdin!.end(trace(300_000));
-    // The line stage has read the last line: the input is over, and what is left is loading and committing.
+    const text = trace(300_000);
+    run.child.stdin!.end(text);
     await run.onStderr('line stage done', () => run.child.kill('SIGINT'));
     const code = await run.exit;
-    assert.not.match(run.err(), /interrupted: ingesting/);
-    assert.is(code, 130, run.err());
+    assert.is(code, 0, run.err());
+    assert.match(run.err(), 'ktrail: interrupted: ingesting what was read from stdin');
+    const [r] = JSON.parse(run.out());
+    assert.is(r.interrupted, true);
+    assert.is(r.lines, text.split('\n').length - 1);
     assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
   } finally {
     run.child.kill('SIGKILL');
+  }
+  // A second Ctrl-C (after the 150 ms in which a signal is taken for the first one again) aborts.
+  const db2 = path.join(dir, 'read-all-2.duckdb');
+  const run2 = ingest(['-', '--db', db2], tmp, {KTRAIL_SAME_SIGNAL_MS: '0'});
+  try {
+    run2.child.stdin!.end(trace(300_000));
+    await run2.onStderr('line stage done', () => run2.child.kill('SIGINT'));
+    await run2.onStderr('interrupted: ingesting', () => run2.child.kill('SIGINT'));
+    assert.is(await run2.exit, 130, run2.err());
+    assert.not.ok(fs.existsSync(db2), 'nothing committed: the database it created is removed');
+  } finally {
+    run2.child.kill('SIGKILL');
+  }
+});
+
+test('Ctrl-C once a regular file has been read to its end aborts, on stdin or named: exit 130, no "ingesting what was read"', async () => {
+  // No writer for a Ctrl-C to stop, and nothing left to end: the documented abort.
+  const input = path.join(dir, 'read-all.txt');
+  fs.writeFileSync(input, trace(300_000));
+  for (const how of ['stdin', 'named'] as const) {
+    const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+    const db = path.join(dir, `read-all-file-${how}.duckdb`);
+    const fd = fs.openSync(input, 'r');
+    const run = how === 'stdin' ? ingest(['-', '--db', db], tmp, {}, fd) : ingest([input, '--db', db], tmp, {}, 'ignore');
+    fs.closeSync(fd);
+    try {
+      await run.onStderr('line stage done', () => run.child.kill('SIGINT'));
+      assert.is(await run.exit, 130, `${how}: ${run.err()}`);
+      assert.not.match(run.err(), /interrupted: ingesting/);
+      assert.not.ok(fs.existsSync(db), `${how}: the database it created is removed`);
+      assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
   }
 });
 
@@ -179,18 +259,54 @@ test('Ctrl-C pressed again and again after the one that ended stdin aborts (only
   }
 });
 
-test('Ctrl-C once a trace.dat on stdin has been read (trace-cmd is reading its copy) aborts, removing the copy', async () => {
+test('Ctrl-C to the process group while trace-cmd reads a trace.dat copied from a pipe: trace-cmd lives on, the trace is ingested', async () => {
+  // A terminal's Ctrl-C goes to the whole foreground group: trace-cmd, in ktrail's group, died of the Ctrl-C
+  // that ktrail takes for "the pipe ended, ingest what was read". Here the stand-in runs the real trace-cmd
+  // after the signal.
   const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
-  const run = await traceDatOnStdin(tmp, path.join(dir, 'tracedat-int.duckdb'));
+  const run = await traceDatOnStdin(tmp, path.join(dir, 'tracedat-int.duckdb'), '/usr/bin/trace-cmd', ['--json']);
   try {
-    run.child.kill('SIGINT');
-    assert.is(await run.exit, 130, run.err());
-    assert.not.match(run.err(), /interrupted: ingesting/);
+    process.kill(-run.child.pid!, 'SIGINT');
+    assert.is(await run.exit, 0, run.err());
+    assert.match(run.err(), 'ktrail: interrupted: ingesting what was read from stdin');
+    const [r] = JSON.parse(run.out());
+    assert.is(r.status, 'ingested');
+    assert.is(r.interrupted, true);
+    assert.ok(r.lines > 1000, `lines: ${r.lines}`);
     assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
   } finally {
     run.child.kill('SIGKILL');
   }
 });
+
+test('a second Ctrl-C while trace-cmd reads a trace.dat copied from stdin aborts, removing the copy and stopping trace-cmd', async () => {
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  const db = path.join(dir, 'tracedat-int2.duckdb');
+  const run = await traceDatOnStdin(tmp, db, null, [], {KTRAIL_SAME_SIGNAL_MS: '0'});
+  try {
+    run.child.kill('SIGINT');
+    await run.onStderr('interrupted: ingesting', () => run.child.kill('SIGINT'));
+    assert.is(await run.exit, 130, run.err());
+    assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
+    assert.not.ok(fs.existsSync(db), 'nothing committed: the database it created is removed');
+    // trace-cmd, in a process group of its own, is stopped by ktrail's exit.
+    const pid = Number(fs.readFileSync(path.join(dir, `report-started-${path.basename(db)}`), 'utf8'));
+    const deadline = Date.now() + 5_000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.not.ok(alive(pid), 'trace-cmd stopped');
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
 test.run();

@@ -185,6 +185,39 @@ test('trace.dat without trace-cmd: one line saying how to install it', () => {
   expectUserError(r, /trace\.dat; reading it needs trace-cmd, which is not installed: .*apt-get install trace-cmd/);
 });
 
+test('ingest --json with a bad input after good ones: the error with the results of the inputs committed before it, and those not read', () => {
+  // It printed only {"error": ...}: a script could not tell that the first input was committed, as the lines
+  // on stdout without --json tell it.
+  const db = path.join(dir, 'partial.duckdb');
+  const missing = path.join(dir, 'nosuch.txt');
+  const r = ktrail(['ingest', sample, `${sample}.gz`, missing, `${sample}.xz`, '--db', db, '--json']);
+  expectUserError(r, /nosuch\.txt: no such file; not read: .*cap1-head\.txt\.xz\n$/);
+  const j = JSON.parse(r.out);
+  assert.equal(Object.keys(j), ['error', 'results', 'failed', 'not_read']);
+  assert.equal(j.error, {message: `${missing}: no such file; not read: ${sample}.xz`, exit_code: 2});
+  assert.equal(
+    j.results.map((x: {path: string; status: string; source_id: number}) => [x.path, x.status, x.source_id]),
+    [
+      [sample, 'ingested', 1],
+      [`${sample}.gz`, 'duplicate', 1],
+    ],
+  );
+  assert.is(j.results[0].lines, 300);
+  assert.is(j.failed, missing);
+  assert.equal(j.not_read, [`${sample}.xz`]);
+  // The same as the lines without --json say, and what the database holds.
+  const plain = ktrail(['ingest', sample, missing, '--db', path.join(dir, 'partial-plain.duckdb')]);
+  expectUserError(plain, /nosuch\.txt: no such file\n$/);
+  assert.match(plain.out, /^ingested\s+.*cap1-head\.txt: source 1, /);
+  const q = ktrail(['query', 'SELECT count(*) AS n FROM sources', '--db', db, '--format', 'csv']);
+  assert.is(q.out.trim(), 'n\n1');
+  // A first input that is bad: no results, and nothing else read.
+  const first = ktrail(['ingest', missing, sample, '--db', path.join(dir, 'partial-none.duckdb'), '--json']);
+  expectUserError(first, /no such file; not read: /);
+  const f = JSON.parse(first.out);
+  assert.equal([f.results, f.failed, f.not_read], [[], missing, [sample]]);
+});
+
 test('a truncated trace.dat is named as such, not as empty; inputs after a bad one are named as not read', () => {
   if (!hasTraceCmd) assert.unreachable('trace-cmd is not installed (apt-get install trace-cmd; .ci/run installs it)');
   // trace-cmd exits 0 and prints nothing for a cut file: this once read "t.dat is empty".

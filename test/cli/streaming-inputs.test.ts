@@ -90,6 +90,42 @@ test('Ctrl-C on a FIFO whose writer stays open: what was read is ingested, marke
   assert.match(run.err(), /^ktrail: interrupted: ingesting what was read from .*open-writer \(Ctrl-C again to abort\)$/m);
 });
 
+test('Ctrl-C after a FIFO has been read to its end (its writer closed it): what was read is ingested, marked interrupted', async () => {
+  // The Ctrl-C that stops the writer may reach ktrail after it has seen the FIFO's end: that Ctrl-C aborted.
+  const lines = fs.readFileSync(path.join(root, 'samples/ingest/cap1-head.txt'), 'utf8').trimEnd().split('\n');
+  const body = lines.filter((l) => !l.startsWith('#'));
+  const block: string[] = [];
+  while (block.length < 300_000) block.push(...body);
+  const text = lines.join('\n') + '\n' + block.join('\n') + '\n';
+  const p = fifo('closed-writer');
+  const child = spawn(process.execPath, [bin, 'ingest', p, '--db', path.join(dir, 'c2.duckdb'), '--json'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {...process.env, KTRAIL_TIMINGS: '1'},
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => {
+    const had = err.includes('line stage done');
+    err += b.toString();
+    // Once the line stage has read the last line: the FIFO was read to its end.
+    if (!had && err.includes('line stage done')) child.kill('SIGINT');
+  });
+  const code = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  try {
+    const w = await writer(p);
+    await w.writeFile(text);
+    await w.close();
+    assert.is(await Promise.race([code, sleep(60_000).then(() => 'hung')]), 0, err);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  const [r] = JSON.parse(out) as {status: string; lines: number; interrupted?: boolean}[];
+  assert.equal([r!.status, r!.lines, r!.interrupted], ['ingested', text.split('\n').length - 1, true]);
+  assert.match(err, /^ktrail: interrupted: ingesting what was read from .*closed-writer \(Ctrl-C again to abort\)$/m);
+});
+
 test('Ctrl-C on a FIFO that gave nothing: the empty-input error, exit 2', async () => {
   const p = fifo('silent');
   const run = start(['ingest', p, '--db', path.join(dir, 'd.duckdb')]);

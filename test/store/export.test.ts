@@ -98,7 +98,22 @@ test('projections are built first when missing or older than the sources, as que
   // findings is written by check, not built.
   const missing = ktrail('export', '--db', db, '--out', out, '--table', 'findings');
   assert.is(missing.code, 2);
-  assert.match(missing.err, /^ktrail: no table findings in .*proj\.duckdb \(tables: .*events.*\)\n$/);
+  assert.match(missing.err, /^ktrail: no table findings in (.*proj\.duckdb): `ktrail check --db \1` writes it \(tables: .*events.*\)\n$/);
+  // A typo of a projection: the list names the projections too (they are built when named), and the near miss.
+  // It named only the tables the database had (events, gaps, ...), as if those were all that could be exported.
+  const typo = ktrail('export', '--db', db, '--out', out, '--table', 'sched_switch');
+  assert.is(typo.code, 2);
+  const m = /^ktrail: no table sched_switch in .*proj\.duckdb; did you mean sched_switches\? \(tables: (.*); projections, built when exported: (.*)\)\n$/.exec(typo.err);
+  assert.ok(m, typo.err);
+  const tables = m![1]!.split(', ');
+  const projections = m![2]!.split(', ');
+  for (const t of ['events', 'gaps', 'log_lines', 'markers', 'sources', 'unparsed', 'my_reports']) assert.ok(tables.includes(t), `${t} in ${m![1]}`);
+  for (const t of ['sched_switches', 'task_states', 'gup_calls', 'mmu_invalidations', 'reports']) assert.ok(projections.includes(t), `${t} in ${m![2]}`);
+  assert.not.ok(tables.includes('reports'), 'a projection is listed once, with the projections');
+  assert.equal(projections, [...projections].sort());
+  // Nothing near: no guess.
+  const far = ktrail('export', '--db', db, '--out', out, '--table', 'nothing_like_it');
+  assert.match(far.err, /^ktrail: no table nothing_like_it in .*proj\.duckdb \(tables: /);
   assert.is(ktrail('check', '--db', db).code, 1);
   const f = ktrail('export', '--db', db, '--out', out, '--table', 'findings', '--json');
   assert.is(f.code, 0, f.err);
