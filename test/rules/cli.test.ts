@@ -40,6 +40,16 @@ test('check of two inputs of the same content: one source, and a note names the 
   assert.ok(twice.err.includes(`ktrail: note: ${LOST}: given more than once, read once`), twice.err);
 });
 
+test('a journal of programs\' lines only, forced with --input-format journal: the kernel-report rules did not look (no kernel log lines)', () => {
+  const f = path.join(tmp, 'user-space-journal.txt');
+  writeFileSync(f, 'Nov 29 10:00:00 host systemd[1]: Started foo.\nNov 29 10:00:01 host sshd[22]: WARNING: not a kernel one\n');
+  const r = ktrail('check', f, '--input-format', 'journal', '--rule', 'kernel/warning', '--rule', 'printk/warn-once', '--json');
+  assert.is(r.code, 0, r.err);
+  const coverage = JSON.parse(r.out).coverage as {rule: string; status: string; reason: string}[];
+  assert.equal(coverage.map((c) => [c.rule, c.status]), [['kernel/warning', 'not-evaluated'], ['printk/warn-once', 'not-evaluated']]);
+  assert.match(coverage[0]!.reason, /no kernel log lines in this source/);
+});
+
 test('check --db and rebuild refuse a database without sources, which read as clean (exit 0, all 0 rules evaluated); FILEs still check in memory', async () => {
   const plain = path.join(tmp, 'plain.duckdb');
   const noSources = path.join(tmp, 'no-sources.duckdb');

@@ -1,3 +1,4 @@
+import {userSpaceLineSql} from '../../ingest/log/user-space.js';
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, RuleMeta, Severity} from '../types.js';
 import {formatMessage, wallTime} from '../support.js';
@@ -204,10 +205,17 @@ export async function logCoverage(ctx: RuleContext, classes: readonly string[]):
   }
 }
 
-/** The sources that have kernel log lines, read once per rule run. */
+/**
+ * The sources that have kernel log lines, read once per rule run. Lines user
+ * space wrote (a journal's other idents, a /dev/kmsg write) do not count: a
+ * journal of programs' lines only, read with --input-format journal, was
+ * reported evaluated by every kernel-report rule.
+ */
 export function sourcesWithLogLines(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<ReadonlySet<number>> {
   return ctx.shared('log-line-sources', async () => {
-    const rows = await ctx.db.all<{source_id: number}>('SELECT DISTINCT source_id FROM log_lines');
+    const rows = await ctx.db.all<{source_id: number}>(
+      `SELECT DISTINCT l.source_id FROM log_lines l JOIN sources s ON s.source_id = l.source_id WHERE NOT ${userSpaceLineSql('l.facility', 's.format')}`,
+    );
     return new Set(rows.map((r) => r.source_id));
   });
 }
