@@ -492,9 +492,11 @@ async function buildProbeCalls(db: Db): Promise<void> {
   const w = await openRowWriter(db, probeCalls);
   try {
     // Only bodies that open with `(`, or `__probe_` (`trace-cmd report -R`), can be probe bodies; let SQL filter first.
-    for await (const batch of db.stream<EventRow>(
+    // In pages, the appender flushed between them: its own flushes would end a stream (Db.streamInPages).
+    for await (const batch of db.streamInPages<EventRow>(
       `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
-        WHERE starts_with(body, '(') OR starts_with(body, '__probe_') ORDER BY source_id, seq`,
+        WHERE starts_with(body, '(') OR starts_with(body, '__probe_')`,
+      () => w.flush(),
     )) {
       for (const r of batch) {
         const parsed = parseProbeBody(r.body, r.event);
@@ -545,9 +547,11 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
     onCpu.clear();
   };
   try {
-    for await (const batch of db.stream<EventRow>(
+    // In pages, the appender flushed between them: its own flushes would end a stream (Db.streamInPages).
+    for await (const batch of db.streamInPages<EventRow>(
       `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
-        WHERE ${eventIn(['funcgraph_entry', 'funcgraph_exit', 'funcgraph_ctxsw'])} ORDER BY source_id, seq`,
+        WHERE ${eventIn(['funcgraph_entry', 'funcgraph_exit', 'funcgraph_ctxsw'])}`,
+      () => w.flush(),
     )) {
       for (const r of batch) {
         if (r.source_id !== source) {

@@ -134,13 +134,49 @@ export class Db {
 
   /**
    * Rows in batches (one DuckDB data chunk, ~2048 rows, at a time), for scans
-   * too large to materialise in JS at once.
+   * too large to materialise in JS at once. No other statement may run on
+   * this connection while the stream is open: one ends it early, and the
+   * rest of the rows never come, without an error. That includes the flush
+   * an Appender on this connection does by itself every 204,800 rows: a
+   * caller that appends while it reads uses streamInPages() instead.
    */
   async *stream<T = Row>(sql: string, params?: Params): AsyncGenerator<T[]> {
     this.forgetCatalogIf(sql);
     const result = await this.connection.stream(sql, params);
     for await (const batch of result.yieldRowObjectJs()) yield batch as T[];
   }
+
+  /**
+   * stream() for a caller that appends while it reads, at most one row per
+   * row read, with an Appender on this connection (see stream(): the
+   * Appender's own flush, every 204,800 rows, ends a stream on its
+   * connection; probe_calls and function_calls, built that way, stopped at
+   * 204,800 rows). The rows of `sql` (rows of the event log: a `source_id`
+   * and a `seq` unique within it) come in (source_id, seq) order, streamed in
+   * pages of at most `lines` lines of a source, fewer than the Appender
+   * holds before it flushes; `betweenPages` (the Appender's flush) runs
+   * before each page, when no stream is open. Each page's condition is plain
+   * comparisons DuckDB checks against each row group's min and max.
+   */
+  async *streamInPages<T = Row>(sql: string, betweenPages: () => void, lines = 100_000): AsyncGenerator<T[]> {
+    const spans = (
+      await this.connection.runAndReadAll(`SELECT source_id, min(seq) AS lo, max(seq) AS hi FROM (${sql}) GROUP BY source_id ORDER BY source_id`)
+    ).getRowObjectsJS() as {source_id: number; lo: bigint; hi: bigint}[];
+    const step = BigInt(Math.max(1, Math.min(Math.trunc(lines), 200_000)));
+    for (const {source_id, lo, hi} of spans) {
+      for (let from = BigInt(lo); from <= BigInt(hi); from += step) {
+        betweenPages();
+        const result = await this.connection.stream(
+          `SELECT * FROM (${sql}) WHERE source_id = ${Math.trunc(Number(source_id))} AND seq >= ${from} AND seq < ${from + step} ORDER BY seq`,
+        );
+        for await (const batch of result.yieldRowObjectJs()) yield batch as T[];
+      }
+    }
+  }
+
+
+
+
 
   async one<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
     return (await this.all<T>(sql, params))[0];

@@ -21,6 +21,8 @@ export async function appendRows(db: Db, def: TableDef, rows: Iterable<RowObject
 
 export interface RowWriter {
   append(row: RowObject): void;
+  /** Write the rows appended so far (a statement on the connection: not while a stream is open on it). */
+  flush(): void;
   /** Flush and release the appender; call exactly once. */
   close(): void;
   readonly count: number;
@@ -35,6 +37,9 @@ export async function openRowWriter(db: Db, def: TableDef): Promise<RowWriter> {
       for (const col of def.columns) appendCell(appender, col.type, row[col.name]);
       appender.endRow();
       count++;
+    },
+    flush() {
+      appender.flushSync();
     },
     close() {
       try {
