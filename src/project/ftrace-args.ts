@@ -615,7 +615,8 @@ export const ftraceArgs: Projector = {
   // 10: bodies as `trace-cmd report -R` prints them (each field `name=value` as the event's format prints it:
   // `prev_state=1`, `__syscall_nr=9 ret=0x0`, `lock_addr=0x… flags=1`, `write=1`, `__probe_ip=…`, `ip=… parent_ip=…`,
   // `func=… depth=N`) in sched_switches, lock_contention, mmap_lock_events, syscalls, probe_calls and function_calls.
-  version: 10,
+  // 11: probe_calls and function_calls past their 204,800th row (they stopped there: Db.streamInPages).
+  version: 11,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],
