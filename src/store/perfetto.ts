@@ -12,13 +12,22 @@ import type {Db} from './db.js';
  *   next one on that CPU, named after the task switched in; idle left out).
  *   A lost-event gap of that CPU (or of no CPU named) ends the slice: what
  *   ran across it is unknown. Each such gap is an instant on the CPU's track;
- * - per task, mmu_notifier invalidation windows from mmu_invalidations
- *   (start to end, or to the start's return when no end was captured; an
- *   instant when neither was);
+ * - per task, mmu_notifier invalidations from mmu_invalidations on a
+ *   thread of their own beside the task's (start to the end's return, or to
+ *   the end when its return was not captured, or to the start's return when
+ *   no end was; an instant when neither was);
  * - with `functions`, function_graph calls per task (function_calls);
  * - instants: trace_marker writes (on the writing task), kernel reports
  *   (oops, WARNING, lockdep, ...), lost-event gaps and ktrail's findings
  *   (when `check --db` wrote them), on a track of their own.
+ *
+ * The format allows slices on one thread only to nest ("events are only
+ * allowed to perfectly nest"): a slice that would cross one already on its
+ * thread goes on the next lane (a thread of its own, see Lanes), such as
+ * the start/end callbacks of two subscriptions (A start, B start, A end,
+ * B end) or two findings whose windows overlap. function_graph calls nest
+ * by their depth: one that ends after its caller as printed (entry times in
+ * µs, durations in ns) is cut at its caller's end.
  *
  * Timestamps are microseconds, as the format wants (fractions keep the ns).
  * Events are written as they are read, one row at a time.
@@ -34,6 +43,32 @@ export interface PerfettoSummary {
 /** Pseudo process ids for tracks that are not tasks (real pids are at most 4194304). */
 const CPUS_PID = 100_000_001;
 const KTRAIL_PID = 100_000_002;
+/** Thread ids of lanes that are not tasks (pseudo threads: an invalidation track, a second lane), from here up. */
+const FIRST_LANE_TID = 100_000_010;
+
+/**
+ * Slices of one track laid out on lanes (threads) so that on each lane
+ * every two slices either nest or do not overlap: a slice goes on the first
+ * lane where it lies within every slice still open there. Slices must come
+ * in order of their start, the longer first when two start together (a
+ * parent before its child). Each lane keeps only the ends of its open
+ * slices, innermost last.
+ */
+class Lanes {
+  private readonly open: bigint[][] = [];
+
+  place(t0: bigint, t1: bigint): number {
+    for (let i = 0; ; i++) {
+      let lane = this.open[i];
+      if (!lane) this.open.push((lane = []));
+      while (lane.length && lane[lane.length - 1]! <= t0) lane.pop();
+      if (!lane.length || lane[lane.length - 1]! >= t1) {
+        lane.push(t1);
+        return i;
+      }
+    }
+  }
+}
 
 export async function exportPerfetto(db: Db, out: string, sourceId: number | null, opts: {functions?: boolean} = {}): Promise<PerfettoSummary> {
   const sources = await db.all<{source_id: number; meta: string | null; first_ts_ns: bigint | null; path: string | null}>(
@@ -84,6 +119,23 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
       if (named.has(pid)) return;
       named.add(pid);
       emit('metadata', {ph: 'M', name: 'process_name', pid, tid: pid, args: {name}});
+    };
+    // A track of slices in lanes: lane 0 on `tid0` (a task's own thread, or a new pseudo thread when null), each
+    // further lane a pseudo thread named by `name(lane)`.
+    let nextTid = FIRST_LANE_TID;
+    const tracks = new Map<string, {lanes: Lanes; tids: number[]}>();
+    const track = (key: string, pid: number, tid0: number | null, name: (lane: number) => string) => {
+      let t = tracks.get(key);
+      if (!t) tracks.set(key, (t = {lanes: new Lanes(), tids: []}));
+      const tidOf = (lane: number): number => {
+        for (let i = t!.tids.length; i <= lane; i++) {
+          const tid = i === 0 && tid0 !== null ? tid0 : nextTid++;
+          t!.tids.push(tid);
+          if (tid !== tid0) emit('metadata', {ph: 'M', name: 'thread_name', pid, tid, args: {name: name(i)}});
+        }
+        return t!.tids[lane]!;
+      };
+      return {slice: (t0: bigint, t1: bigint) => tidOf(t!.lanes.place(t0, t1)), instant: () => tidOf(0)};
     };
     nameProcess(CPUS_PID, 'CPUs');
     nameProcess(KTRAIL_PID, `ktrail: ${src.path ?? `source ${id}`}`);
@@ -136,7 +188,8 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
             const g = gaps[gapAt]!;
             if (g.cpu !== null && Number(g.cpu) !== cpu) continue;
             if (last && last.cpu === cpu) {
-              close(g.ts_ns, g);
+              // Not past this switch: the gap's time is another CPU's last event, which may be later.
+              close(g.ts_ns < r.ts_ns! ? g.ts_ns : r.ts_ns!, g);
               last = null;
             }
           }
@@ -157,9 +210,12 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
 
     if (await db.tableExists('mmu_invalidations')) {
       for await (const rows of db.stream<Record<string, unknown>>(
+        // t1: the end's return, else the end, else the start's return. Longer first on a tie, so that a parent
+        // (the core start) comes before what ran within it.
         `SELECT inv_id, level, origin, symbol, end_symbol, pid, tgid, comm, cpu, mm, "start", "end", blockable, event, seq,
-                ts_start_ns, ts_return_ns, ret, ts_end_ns
-           FROM mmu_invalidations WHERE source_id = $1 AND ts_start_ns IS NOT NULL ORDER BY ts_start_ns, inv_id`,
+                ts_start_ns, ts_return_ns, ret, ts_end_ns, ts_end_return_ns,
+                CASE WHEN ts_end_ns IS NULL THEN ts_return_ns WHEN ts_end_return_ns >= ts_end_ns THEN ts_end_return_ns ELSE ts_end_ns END AS t1
+           FROM mmu_invalidations WHERE source_id = $1 AND ts_start_ns IS NOT NULL ORDER BY ts_start_ns, t1 DESC NULLS LAST, inv_id`,
         [id],
       )) {
         for (const r of rows) {
@@ -167,7 +223,8 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
           const proc = r.tgid === null ? pid : Number(r.tgid);
           nameProcess(proc, `${r.comm ?? '?'} ${proc}`);
           const t0 = r.ts_start_ns as bigint;
-          const t1 = (r.ts_end_ns ?? r.ts_return_ns) as bigint | null;
+          const t1 = r.t1 as bigint | null;
+          const endReturned = r.ts_end_ns !== null && r.ts_end_return_ns !== null && (r.ts_end_return_ns as bigint) >= (r.ts_end_ns as bigint);
           const args = {
             level: r.level,
             origin: r.origin,
@@ -178,11 +235,19 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
             event: r.event,
             ret: r.ret,
             line: r.seq === null ? null : Number(r.seq as bigint),
-            closed_by: r.ts_end_ns !== null ? (r.end_symbol ?? 'end') : r.ts_return_ns !== null ? 'return of the start (no end captured)' : null,
+            closed_by:
+              r.ts_end_ns !== null
+                ? `${endReturned ? 'return of ' : ''}${r.end_symbol ?? 'the end'}${endReturned ? '' : ' (its return not captured)'}`
+                : r.ts_return_ns !== null
+                  ? 'return of the start (no end captured)'
+                  : null,
+            ...(endReturned ? {end_called_at: us(r.ts_end_ns as bigint)} : {}),
           };
           const name = String(r.symbol ?? r.level ?? 'invalidation');
-          if (t1 !== null && t1 >= t0) emit('invalidation', {ph: 'X', cat: 'mmu_notifier', name, pid: proc, tid: pid, ts: us(t0), dur: us(t1 - t0), args});
-          else emit('invalidation', {ph: 'i', s: 't', cat: 'mmu_notifier', name, pid: proc, tid: pid, ts: us(t0), args});
+          const comm = `${r.comm ?? '?'} ${pid}`;
+          const lanes = track(`inv/${proc}/${pid}`, proc, null, (lane) => `${comm}: mmu_notifier${lane === 0 ? '' : ` ${lane + 1}`}`);
+          if (t1 !== null && t1 >= t0) emit('invalidation', {ph: 'X', cat: 'mmu_notifier', name, pid: proc, tid: lanes.slice(t0, t1), ts: us(t0), dur: us(t1 - t0), args});
+          else emit('invalidation', {ph: 'i', s: 't', cat: 'mmu_notifier', name, pid: proc, tid: lanes.instant(), ts: us(t0), args});
         }
       }
     }
@@ -190,18 +255,38 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
     if (opts.functions && (await db.tableExists('function_calls'))) {
       // function_graph calls (one row per call, nested per task by construction): a slice each, its length as
       // printed, else from entry to return; a call that had not returned when the capture ended is an instant.
-      for await (const rows of db.stream<{pid: number | null; comm: string | null; func: string | null; ts_ns: bigint; ts_end_ns: bigint | null; duration_ns: bigint | null; depth: number; retval: string | null; seq: bigint}>(
-        `SELECT pid, comm, func, ts_ns, ts_end_ns, duration_ns, depth, retval, seq FROM function_calls
+      // Calls of a task whose pid is not printed (plain function_graph) are per CPU (pid 0 of each CPU is a
+      // task of its own too). Entry times are printed in µs and durations in ns, so a callee can end after its
+      // caller as printed (irq_enter at .638012 for 1.144 µs, rcu_irq_enter at .638013 for 0.153 µs): it is
+      // cut at its caller's end, which the depths place it in, its printed length kept in args.
+      const callers = new Map<string, Array<{depth: number; end: bigint | null}>>();
+      for await (const rows of db.stream<{pid: number | null; cpu: number | null; comm: string | null; func: string | null; ts_ns: bigint; ts_end_ns: bigint | null; duration_ns: bigint | null; depth: number; retval: string | null; seq: bigint}>(
+        `SELECT pid, cpu, comm, func, ts_ns, ts_end_ns, duration_ns, depth, retval, seq FROM function_calls
           WHERE source_id = $1 AND depth IS NOT NULL AND ts_ns IS NOT NULL ORDER BY ts_ns, seq`,
         [id],
       )) {
         for (const r of rows) {
           const pid = r.pid === null ? 0 : Number(r.pid);
           nameProcess(pid, `${r.comm ?? '?'} ${pid}`);
+          const cpu = r.cpu === null ? null : Number(r.cpu);
+          const perCpu = (r.pid === null || pid === 0) && cpu !== null;
+          const key = perCpu ? `fn/c${cpu}/${pid}` : `fn/p${pid}`;
+          const lanes = track(key, pid, perCpu ? null : pid, (lane) =>
+            perCpu ? `CPU ${cpu}${r.pid === null ? ' (task not printed)' : ` ${r.comm ?? '?'} ${pid}`}${lane === 0 ? '' : ` ${lane + 1}`}` : `${r.comm ?? '?'} ${pid} ${lane + 1}`,
+          );
           const dur = r.duration_ns ?? (r.ts_end_ns !== null ? r.ts_end_ns - r.ts_ns : null);
-          const args = {line: Number(r.seq), depth: r.depth, ...(r.retval !== null ? {retval: r.retval} : {})};
-          if (dur !== null && dur >= 0n) emit('function', {ph: 'X', cat: 'function_graph', name: r.func ?? '?', pid, tid: pid, ts: us(r.ts_ns), dur: us(dur), args});
-          else emit('function', {ph: 'i', s: 't', cat: 'function_graph', name: r.func ?? '?', pid, tid: pid, ts: us(r.ts_ns), args});
+          const depth = Number(r.depth);
+          let stack = callers.get(key);
+          if (!stack) callers.set(key, (stack = []));
+          while (stack.length && (stack[stack.length - 1]!.depth >= depth || (stack[stack.length - 1]!.end ?? r.ts_ns + 1n) <= r.ts_ns)) stack.pop();
+          const callerEnd = stack.length ? stack[stack.length - 1]!.end : null;
+          let end = dur !== null && dur >= 0n ? r.ts_ns + dur : null;
+          const cut = end !== null && callerEnd !== null && end > callerEnd;
+          if (cut) end = callerEnd;
+          stack.push({depth, end});
+          const args = {line: Number(r.seq), depth: r.depth, ...(r.retval !== null ? {retval: r.retval} : {}), ...(cut ? {cut_at_caller_end: true, duration_as_printed: us(dur!)} : {})};
+          if (end !== null) emit('function', {ph: 'X', cat: 'function_graph', name: r.func ?? '?', pid, tid: lanes.slice(r.ts_ns, end), ts: us(r.ts_ns), dur: us(end - r.ts_ns), args});
+          else emit('function', {ph: 'i', s: 't', cat: 'function_graph', name: r.func ?? '?', pid, tid: lanes.instant(), ts: us(r.ts_ns), args});
         }
       }
     }
@@ -227,14 +312,17 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
       }
     }
     if (await db.tableExists('findings')) {
+      // Findings' windows overlap as they please (two tasks sleeping in one invalidation each): each further
+      // lane, where one would cross another, is a thread `findings N` of this process.
+      const lanes = track('findings', KTRAIL_PID, KTRAIL_PID, (lane) => `findings ${lane + 1}`);
       for (const r of await db.all<{ts_ns: bigint; ts_end_ns: bigint | null; rule: string; title: string; severity: string; fingerprint: string}>(
-        'SELECT ts_ns, ts_end_ns, rule, title, severity, fingerprint FROM findings WHERE source_id = $1 AND ts_ns IS NOT NULL ORDER BY ts_ns',
+        'SELECT ts_ns, ts_end_ns, rule, title, severity, fingerprint FROM findings WHERE source_id = $1 AND ts_ns IS NOT NULL ORDER BY ts_ns, ts_end_ns DESC NULLS LAST, rule, fingerprint',
         [id],
       )) {
         const name = `${r.severity}: ${r.title}`;
         const args = {rule: r.rule, fingerprint: r.fingerprint};
         if (r.ts_end_ns !== null && r.ts_end_ns > r.ts_ns) {
-          emit('finding', {ph: 'X', cat: 'ktrail finding', name, pid: KTRAIL_PID, tid: KTRAIL_PID, ts: us(r.ts_ns), dur: us(r.ts_end_ns - r.ts_ns), args});
+          emit('finding', {ph: 'X', cat: 'ktrail finding', name, pid: KTRAIL_PID, tid: lanes.slice(r.ts_ns, r.ts_end_ns), ts: us(r.ts_ns), dur: us(r.ts_end_ns - r.ts_ns), args});
         } else emit('finding', {ph: 'i', s: 'g', cat: 'ktrail finding', name, pid: KTRAIL_PID, tid: KTRAIL_PID, ts: us(r.ts_ns), args});
       }
     }
