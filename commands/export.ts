@@ -31,6 +31,7 @@ or with Spark, Trino or pandas over the same files. The database is opened read-
 
   async run(): Promise<unknown> {
     const {flags} = await this.parse(Export);
+    (await import('../src/store/open.js')).refuseInMemory(flags.db);
     if (flags.format === 'perfetto') return this.perfetto(flags.db, flags.out, flags.source ?? null, flags);
     if (flags.source !== undefined) throw new UserError('--source is for --format perfetto; a Parquet export has every source (filter on source_id when reading)');
     if (flags.functions) throw new UserError('--functions is for --format perfetto');

@@ -25,6 +25,7 @@ A database with no ingested sources, or a DuckDB file that is not ktrail's, is r
 
   async run(): Promise<RebuildResult> {
     const {flags} = await this.parse(Rebuild);
+    (await import('../src/store/open.js')).refuseInMemory(flags.db);
     if (!existsSync(flags.db)) throw new UserError(`database ${flags.db} does not exist (create it with \`ktrail ingest FILE --db ${flags.db}\`)`);
     const {limitRulesMemory, openStore, requireSources} = await import('../src/store/open.js');
     await requireSources(flags.db);

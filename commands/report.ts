@@ -29,7 +29,8 @@ input errors (no such database, or no check ever stored findings in it).`;
   async run(): Promise<unknown> {
     const {flags, metadata} = await this.parse(Report);
     this.refuseJsonWithFormat(flags, metadata);
-    const {openStore} = await import('../src/store/open.js');
+    const {openStore, refuseInMemory} = await import('../src/store/open.js');
+    refuseInMemory(flags.db);
     const {loadStoredResults} = await import('../src/rules/stored.js');
     const db = await openStore(flags.db, {readOnly: true});
     let result;

@@ -147,6 +147,11 @@ async function refuseOtherDatabase(db: Db): Promise<void> {
  * at the wrong database reads as clean; and opening it read-write added
  * ktrail's tables to the user's file. Read-only, so nothing is created.
  */
+/** For commands that read what an earlier command stored: `--db :memory:` is a new, empty database every time. */
+export function refuseInMemory(path: string): void {
+  if (path === ':memory:') throw new UserError('--db :memory: is an in-memory database, which starts empty each time; give the database file ktrail ingest wrote');
+}
+
 export async function requireSources(path: string): Promise<void> {
   const hint = `ingest traces or logs first (ktrail ingest FILE --db ${path})`;
   if (path === ':memory:') throw new UserError('--db :memory: holds no ingested sources (an in-memory database starts empty); give the database ktrail ingest wrote, or FILEs to check');

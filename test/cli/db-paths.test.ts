@@ -111,6 +111,14 @@ test("another tool's DuckDB file: every --db command says it is not a ktrail dat
   }
 });
 
+test('--db :memory: for a command that reads what was stored (export, rebuild, report): one line, exit 2', () => {
+  for (const args of [['export', '--db', ':memory:', '--out', path.join(dir, 'mem-out')], ['export', '--db', ':memory:', '--format', 'perfetto', '--out', path.join(dir, 'mem.json')], ['rebuild', '--db', ':memory:'], ['report', '--db', ':memory:']]) {
+    const r = ktrail(args);
+    assert.is(r.code, 2, args.join(' '));
+    assert.is(r.err, "ktrail: --db :memory: is an in-memory database, which starts empty each time; give the database file ktrail ingest wrote\n", args.join(' '));
+  }
+});
+
 test('--db that is a directory, in a directory that does not exist, or a file that is not a DuckDB database: one line each', () => {
   const sub = path.join(dir, 'a-dir');
   fs.mkdirSync(sub);
