@@ -11,7 +11,7 @@ export type Arch = 'x86_64' | 'arm64';
 export const ARCHES: Arch[] = ['x86_64', 'arm64'];
 
 /** Kernel probe fetch types (Documentation/trace/kprobetrace.rst, "Types"). */
-export type FetchType = 'x64' | 'x32' | 'u32' | 's32' | 'u64' | 's64';
+export type FetchType = 'x64' | 'x32' | 'u32' | 's32' | 'u64' | 's64' | 'u8';
 
 export interface ProbeArg {
   /** Conventional name (DESIGN §6): mm start end flags event ret nr_pages gup_flags src_mm dst_mm addr. */
@@ -202,6 +202,28 @@ export const PROBES: ProbeSpec[] = [
     purpose: 'hugetlb PMD unshare: mm and address (mm is tlb->mm on kernels with huge_pmd_unshare_flush)'},
   {event: 'huge_pmd_unshare_ret', symbol: 'huge_pmd_unshare', kind: 'return', args: RET_S32, group: 'hugetlb', purpose: '1 when a shared PMD page was unshared'},
 ];
+
+/**
+ * Probes on one driver callback (`ktrail probes --callback SYM`): an interval
+ * notifier's `bool invalidate(struct mmu_interval_notifier *, const struct
+ * mmu_notifier_range *, unsigned long cur_seq)`, or a subscription's `int
+ * invalidate_range_start(struct mmu_notifier *, const struct mmu_notifier_range *)`
+ * / `void invalidate_range_end(...)`: the range is the second argument; the
+ * entry gives the window and the range, the return ends the window and gives the
+ * result. A bool is returned in the low byte of the return register only
+ * (`al`/`w0`; the rest is undefined), so it is fetched as u8.
+ */
+export function callbackProbeSpecs(symbol: string, kind: 'interval' | 'start' | 'end'): ProbeSpec[] {
+  const event = symbol.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 56);
+  const group: ProbeGroup = kind === 'interval' ? 'interval' : 'callback';
+  const what = kind === 'interval' ? 'interval notifier invalidate()' : `subscription invalidate_range_${kind}`;
+  const ret: ProbeArg[] = kind === 'interval' ? [{name: 'ret', param: 'retval', type: 'u8'}] : kind === 'start' ? RET_S32 : [];
+  return [
+    {event, symbol, kind: 'entry', args: rangeArgs(2), group, purpose: `${symbol}: a driver's ${what} (names the driver in findings; its window and range)`},
+    {event: `${event}_ret`, symbol, kind: 'return', args: ret, group,
+      purpose: `${symbol} returned (${kind === 'interval' ? 'true = done, false = refused: allowed only for a non-blockable range' : kind === 'start' ? '0 or -EAGAIN' : 'end of its window'})`},
+  ];
+}
 
 /** Tracepoints for `set_event` (system:event). */
 export interface TracepointSpec {
