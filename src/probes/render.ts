@@ -62,7 +62,8 @@ export function renderProbeText(l: ProbeListing): string {
   const out: string[] = [];
   const k = l.kernel;
   out.push(`# ktrail probes for ${l.arch} (${l.style} style), kernel ${k.release ?? '6.3 or later'} (${k.from === 'default' ? 'no --kernel given: newest layout' : `from ${k.from}`}):`);
-  out.push(`#   struct mmu_notifier_range ${k.rangeVmaFirst ? 'starts with vma (before 6.3)' : 'starts with mm (6.3+)'}; huge_pmd_unshare(${k.pmdUnshareTlb ? 'tlb, ...): mm = tlb->mm' : 'mm, ...)'}`);
+  const unshare = `huge_pmd_unshare(${k.pmdUnshareTlb ? 'tlb' : 'mm'}${k.pmdUnshareVma ? ', vma' : ''}, ${k.pmdUnshareAddrPtr ? 'unsigned long *addr' : 'addr'}, ptep)`;
+  out.push(`#   struct mmu_notifier_range ${k.rangeVmaFirst ? 'starts with vma (before 6.3)' : 'starts with mm (6.3+)'}; ${unshare}${k.pmdUnshareTlb ? ': mm = tlb->mm' : ''}${k.pmdUnshareAddrPtr ? ', the address read through its pointer' : ''}`);
   if (k.from !== 'this machine') {
     out.push(`#   (huge_pmd_unshare takes tlb first on kernels whose /proc/kallsyms has huge_pmd_unshare_flush: mm is then +0 of the first argument)`);
   }

@@ -247,6 +247,26 @@ test('--check --fprobe checks the fprobe definitions the listing prints: dynamic
   assert.ok(o.notes.some((n) => /lists no fprobe events.*without --fprobe/.test(n)), o.notes.join('\n'));
 });
 
+test('huge_pmd_unshare by release: (mm, *addr) before 5.9, (mm, vma, *addr) until 5.19, (mm, vma, addr) from 6.0; the pointer is dereferenced', () => {
+  const line = (release: string, arch: Arch, tlb = false) =>
+    listProbes(arch, 'kprobe', layoutOfRelease(release, tlb, '--kernel')!).definitions.find((d) => d.event === 'huge_pmd_unshare')!.line;
+  const head = 'p:ktrail/huge_pmd_unshare huge_pmd_unshare';
+  // 5.2-5.8: int huge_pmd_unshare(struct mm_struct *mm, unsigned long *addr, pte_t *ptep)
+  assert.is(line('5.4.250', 'x86_64'), `${head} mm=%di:x64 addr=+0(%si):x64`);
+  assert.is(line('5.8', 'arm64'), `${head} mm=%x0:x64 addr=+0(%x1):x64`);
+  // 5.9-5.19: (mm, vma, unsigned long *addr, ptep) (34ae204f1851)
+  assert.is(line('5.9', 'x86_64'), `${head} mm=%di:x64 addr=+0(%dx):x64`);
+  assert.is(line('5.15', 'x86_64'), `${head} mm=%di:x64 addr=+0(%dx):x64`);
+  assert.is(line('5.19.17', 'arm64'), `${head} mm=%x0:x64 addr=+0(%x2):x64`);
+  // 5.15.y with the mmu_gather backport (huge_pmd_unshare_flush in kallsyms) kept the pointer.
+  assert.is(line('5.15.200', 'x86_64', true), `${head} mm=+0(%di):x64 addr=+0(%dx):x64`);
+  // 6.0+: (mm, vma, unsigned long addr, ptep) (4ddb4d91b82f)
+  assert.is(line('6.0', 'x86_64'), `${head} mm=%di:x64 addr=%dx:x64`);
+  assert.is(line('6.1.55', 'arm64'), `${head} mm=%x0:x64 addr=%x2:x64`);
+  for (const r of ['5.4', '5.15', '6.1']) for (const a of ARCHES) assert.is(validateDefinition(line(r, a), a), null, `${r} ${a}`);
+  assert.match(renderProbeText(listProbes('x86_64', 'kprobe', layoutOfRelease('5.15', false, '--kernel')!)), /huge_pmd_unshare\(mm, vma, unsigned long \*addr, ptep\), the address read through its pointer/);
+});
+
 test('--callback: a driver callback gets entry and return probes (range = 2nd argument; an interval invalidate()\'s bool as u8)', () => {
   const l = listProbes('x86_64', 'kprobe', layoutOfRelease('6.1', false, '--kernel')!, null, [...callbackProbeSpecs('mlx5_ib_invalidate_range', 'interval'), ...callbackProbeSpecs('mydrv_mn_start', 'start')]);
   const lines = l.definitions.filter((d) => d.symbol === 'mlx5_ib_invalidate_range' || d.symbol === 'mydrv_mn_start').map((d) => d.line);
