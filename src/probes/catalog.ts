@@ -11,7 +11,7 @@ export type Arch = 'x86_64' | 'arm64';
 export const ARCHES: Arch[] = ['x86_64', 'arm64'];
 
 /** Kernel probe fetch types (Documentation/trace/kprobetrace.rst, "Types"). */
-export type FetchType = 'x64' | 'x32' | 'u32' | 's32' | 'u64' | 's64';
+export type FetchType = 'x64' | 'x32' | 'u32' | 's32' | 'u64' | 's64' | 'u8';
 
 export interface ProbeArg {
   /** Conventional name (DESIGN §6): mm start end flags event ret nr_pages gup_flags src_mm dst_mm addr. */
@@ -33,25 +33,46 @@ export interface ProbeArg {
  *    is first (+0, +8, +16, +24, +28);
  *  - huge_pmd_unshare() takes `struct mmu_gather *tlb` first (mm is then
  *    tlb->mm, +0) on kernels that have huge_pmd_unshare_flush(); before, it
- *    took `struct mm_struct *mm`.
+ *    took `struct mm_struct *mm`;
+ *  - its address: `(mm, unsigned long *addr, ptep)` until 5.8; `(mm, vma,
+ *    unsigned long *addr, ptep)` from 5.9 (34ae204f1851 "hugetlbfs: remove call
+ *    to huge_pte_alloc without i_mmap_rwsem", also in 5.7.y/5.8.y stable
+ *    updates); `(mm, vma, unsigned long addr, ptep)` from 6.0 (4ddb4d91b82f
+ *    "hugetlb: do not update address in huge_pmd_unshare"). The pointer is
+ *    dereferenced (`+0(reg)`). Stable kernels older than 6.0 that received the
+ *    tlb form (5.15.y) kept the pointer: the tlb is read from kallsyms, the
+ *    address from the release, independently.
  */
 export interface KernelLayout {
   /** The kernel release the layout is for, when known (`6.18.44`). */
   release: string | null;
   rangeVmaFirst: boolean;
   pmdUnshareTlb: boolean;
+  /** huge_pmd_unshare() has a vma parameter before the address (5.9+). */
+  pmdUnshareVma: boolean;
+  /** huge_pmd_unshare()'s address is `unsigned long *` (before 6.0). */
+  pmdUnshareAddrPtr: boolean;
   /** Where the facts come from. */
   from: 'this machine' | '--kernel' | 'default';
 }
 
 /** The newest layout: what `ktrail probes --arch` prints for another machine without --kernel. */
-export const NEWEST_LAYOUT: KernelLayout = {release: null, rangeVmaFirst: false, pmdUnshareTlb: true, from: 'default'};
+export const NEWEST_LAYOUT: KernelLayout = {release: null, rangeVmaFirst: false, pmdUnshareTlb: true, pmdUnshareVma: true, pmdUnshareAddrPtr: false, from: 'default'};
+
+/** huge_pmd_unshare() gained its vma parameter in 5.9 and took the address by value from 6.0 (see KernelLayout). */
+export const PMD_UNSHARE_VMA_SINCE: [number, number] = [5, 9];
+export const PMD_UNSHARE_ADDR_BY_VALUE_SINCE: [number, number] = [6, 0];
 
 /** Layout from a release string (`6.1.55-generic`): the range struct is known by version; huge_pmd_unshare only on the machine (see layoutOfThisMachine). */
 export function layoutOfRelease(release: string, pmdUnshareTlb: boolean, from: KernelLayout['from']): KernelLayout | null {
   const v = releaseVersion(release);
   if (!v) return null;
-  return {release, rangeVmaFirst: versionBefore(v, [6, 3]), pmdUnshareTlb, from};
+  return {
+    release, rangeVmaFirst: versionBefore(v, [6, 3]), pmdUnshareTlb,
+    // The tlb form always has the vma (its stable backports went to kernels that had it).
+    pmdUnshareVma: pmdUnshareTlb || !versionBefore(v, PMD_UNSHARE_VMA_SINCE),
+    pmdUnshareAddrPtr: versionBefore(v, PMD_UNSHARE_ADDR_BY_VALUE_SINCE), from,
+  };
 }
 
 /** Major and minor of a release string (`6.1.55-generic` → [6, 1]); null when it does not start with them. */
@@ -96,7 +117,14 @@ export function existingSymbol(p: ProbeSpec, symbols: ReadonlySet<string>): stri
 export function probeForKernel(p: ProbeSpec, k: KernelLayout): ProbeSpec {
   let args = p.args;
   if (k.rangeVmaFirst) args = args.map((a) => (a.inRange ? {...a, offset: (a.offset ?? 0) + 8} : a));
-  if (k.pmdUnshareTlb && p.symbol === 'huge_pmd_unshare' && p.kind === 'entry') args = args.map((a) => (a.name === 'mm' ? {...a, offset: 0} : a));
+  if (p.symbol === 'huge_pmd_unshare' && p.kind === 'entry') {
+    args = args.map((a) => {
+      if (a.name === 'mm' && k.pmdUnshareTlb) return {...a, offset: 0};
+      if (a.name !== 'addr') return a;
+      const param = k.pmdUnshareVma ? 3 : 2;
+      return k.pmdUnshareAddrPtr ? {...a, param, offset: 0} : {...a, param};
+    });
+  }
   return args === p.args ? p : {...p, args};
 }
 
@@ -199,9 +227,31 @@ export const PROBES: ProbeSpec[] = [
     purpose: 'fork copy window start (parent mm = src_mm)'},
   {event: 'dup_mmap_ret', symbol: 'dup_mmap', kind: 'return', args: RET_S32, group: 'fork', purpose: 'fork copy window end'},
   {event: 'huge_pmd_unshare', symbol: 'huge_pmd_unshare', kind: 'entry', args: [{name: 'mm', param: 1, type: 'x64'}, {name: 'addr', param: 3, type: 'x64'}], group: 'hugetlb',
-    purpose: 'hugetlb PMD unshare: mm and address (mm is tlb->mm on kernels with huge_pmd_unshare_flush)'},
+    purpose: 'hugetlb PMD unshare: mm and address (mm is tlb->mm on kernels with huge_pmd_unshare_flush; the address is read through its pointer before 6.0)'},
   {event: 'huge_pmd_unshare_ret', symbol: 'huge_pmd_unshare', kind: 'return', args: RET_S32, group: 'hugetlb', purpose: '1 when a shared PMD page was unshared'},
 ];
+
+/**
+ * Probes on one driver callback (`ktrail probes --callback SYM`): an interval
+ * notifier's `bool invalidate(struct mmu_interval_notifier *, const struct
+ * mmu_notifier_range *, unsigned long cur_seq)`, or a subscription's `int
+ * invalidate_range_start(struct mmu_notifier *, const struct mmu_notifier_range *)`
+ * / `void invalidate_range_end(...)`: the range is the second argument; the
+ * entry gives the window and the range, the return ends the window and gives the
+ * result. A bool is returned in the low byte of the return register only
+ * (`al`/`w0`; the rest is undefined), so it is fetched as u8.
+ */
+export function callbackProbeSpecs(symbol: string, kind: 'interval' | 'start' | 'end'): ProbeSpec[] {
+  const event = symbol.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 56);
+  const group: ProbeGroup = kind === 'interval' ? 'interval' : 'callback';
+  const what = kind === 'interval' ? 'interval notifier invalidate()' : `subscription invalidate_range_${kind}`;
+  const ret: ProbeArg[] = kind === 'interval' ? [{name: 'ret', param: 'retval', type: 'u8'}] : kind === 'start' ? RET_S32 : [];
+  return [
+    {event, symbol, kind: 'entry', args: rangeArgs(2), group, purpose: `${symbol}: a driver's ${what} (names the driver in findings; its window and range)`},
+    {event: `${event}_ret`, symbol, kind: 'return', args: ret, group,
+      purpose: `${symbol} returned (${kind === 'interval' ? 'true = done, false = refused: allowed only for a non-blockable range' : kind === 'start' ? '0 or -EAGAIN' : 'end of its window'})`},
+  ];
+}
 
 /** Tracepoints for `set_event` (system:event). */
 export interface TracepointSpec {

@@ -1,7 +1,7 @@
 import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import path from 'node:path';
 import {release} from 'node:os';
-import {layoutOfRelease, NEWEST_LAYOUT, PROBES, TRACEPOINTS, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
+import {layoutOfRelease, NEWEST_LAYOUT, PROBES, TRACEPOINTS, type Arch, type KernelLayout, type ProbeSpec, type ProbeStyle} from './catalog.js';
 import {listProbes} from './render.js';
 
 /**
@@ -70,7 +70,7 @@ export function findTracefs(candidates: string[] = DEFAULT_CHECK_PATHS.tracefsCa
  * `arch` must be this machine's (the caller refuses another: its definitions
  * cannot be checked here); `style` is the --fprobe choice.
  */
-export function checkProbes(arch: Arch, style: ProbeStyle, paths: CheckPaths = DEFAULT_CHECK_PATHS): CheckReport {
+export function checkProbes(arch: Arch, style: ProbeStyle, paths: CheckPaths = DEFAULT_CHECK_PATHS, extra: ProbeSpec[] = []): CheckReport {
   const notes: string[] = [];
   const tracefs = findTracefs(paths.tracefsCandidates);
   if (!tracefs) notes.push(`tracefs is not mounted or not readable at ${paths.tracefsCandidates.join(' or ')} (mount -t tracefs nodev /sys/kernel/tracing)`);
@@ -99,11 +99,11 @@ export function checkProbes(arch: Arch, style: ProbeStyle, paths: CheckPaths = D
   if (!symbols) {
     notes.push(`${paths.kallsyms} is not readable: cannot tell which functions exist`);
   }
-  const listing = listProbes(arch, style, layout, symbols);
+  const listing = listProbes(arch, style, layout, symbols, extra);
 
   const items: CheckItem[] = [];
   for (const d of listing.definitions) {
-    const spec = PROBES.find((p) => p.event === d.event)!;
+    const spec = [...PROBES, ...extra].find((p) => p.event === d.event)!;
     const names = [spec.symbol, ...(spec.aliases ?? [])];
     const kind: CheckItem['kind'] = style === 'fprobe' ? 'fprobe' : d.kind === 'return' ? 'kretprobe' : 'kprobe';
     const name = style === 'fprobe' && d.kind === 'return' ? `${d.symbol}%return` : d.symbol;

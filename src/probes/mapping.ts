@@ -10,6 +10,14 @@ import {UserError} from '../errors.js';
  *
  *   args:    {range_mm: mm, arg1: ret}                 # any probed symbol
  *   symbols: {huge_pmd_unshare: {address: addr}}      # one symbol only
+ *   callbacks: {mydrv_userptr_inv: interval}           # a driver's mmu_notifier callbacks
+ *
+ * `callbacks` names the functions a driver registered as
+ * mmu_interval_notifier_ops.invalidate (`interval`) or mmu_notifier_ops
+ * .invalidate_range_start / _end (`start`, `end`) when their names are not
+ * recognised (`*_invalidate`, `*_invalidate_range_start/_end` and the mainline
+ * drivers' callbacks are): the mmu-notifier rules then treat their probes as
+ * that driver's callback (its window, its return value, the blame).
  *
  * Set KTRAIL_PROBE_MAPPING=<file> (read when the mm projections are built).
  */
@@ -17,6 +25,7 @@ const names = z.record(z.string().min(1), z.string().min(1));
 export const probeMappingSchema = z.strictObject({
   args: names.optional(),
   symbols: z.record(z.string().min(1), names).optional(),
+  callbacks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'expected a kernel function name'), z.enum(['interval', 'start', 'end'])).optional(),
 });
 export type ProbeMapping = z.infer<typeof probeMappingSchema>;
 

@@ -1,4 +1,4 @@
-import {existingSymbol, NEWEST_LAYOUT, PROBES, TRACEPOINTS, probeDefinition, probeForKernel, releaseVersion, symbolInRelease, versionBefore, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
+import {existingSymbol, NEWEST_LAYOUT, PROBES, type ProbeSpec, TRACEPOINTS, probeDefinition, probeForKernel, releaseVersion, symbolInRelease, versionBefore, type Arch, type KernelLayout, type ProbeStyle} from './catalog.js';
 
 export interface ProbeListing {
   arch: Arch;
@@ -18,10 +18,12 @@ export interface ProbeListing {
  * older kernel's name) that exists. Without it, a known release names the
  * function by version (symbolInRelease).
  */
-export function listProbes(arch: Arch, style: ProbeStyle, kernel: KernelLayout = NEWEST_LAYOUT, symbols: Set<string> | null = null): ProbeListing {
+export function listProbes(arch: Arch, style: ProbeStyle, kernel: KernelLayout = NEWEST_LAYOUT, symbols: Set<string> | null = null, extra: ProbeSpec[] = []): ProbeListing {
   const version = !symbols && kernel.release ? releaseVersion(kernel.release) : null;
   const omitted: ProbeListing['omitted'] = [];
-  const present = PROBES.filter((p) => {
+  // Driver callbacks (--callback) after the catalog's, skipping one the catalog already probes.
+  const specs = [...PROBES, ...extra.filter((e) => !PROBES.some((p) => p.symbol === e.symbol && p.kind === e.kind))];
+  const present = specs.filter((p) => {
     if (!version || symbolInRelease(p, version) !== null) return true;
     const added = p.since && versionBefore(version, p.since) ? ` (added in Linux ${p.since.join('.')})` : '';
     omitted.push({event: p.event, reason: `no ${[p.symbol, ...(p.aliases ?? [])].join(' or ')} in ${kernel.release}${added}`});
@@ -60,7 +62,8 @@ export function renderProbeText(l: ProbeListing): string {
   const out: string[] = [];
   const k = l.kernel;
   out.push(`# ktrail probes for ${l.arch} (${l.style} style), kernel ${k.release ?? '6.3 or later'} (${k.from === 'default' ? 'no --kernel given: newest layout' : `from ${k.from}`}):`);
-  out.push(`#   struct mmu_notifier_range ${k.rangeVmaFirst ? 'starts with vma (before 6.3)' : 'starts with mm (6.3+)'}; huge_pmd_unshare(${k.pmdUnshareTlb ? 'tlb, ...): mm = tlb->mm' : 'mm, ...)'}`);
+  const unshare = `huge_pmd_unshare(${k.pmdUnshareTlb ? 'tlb' : 'mm'}${k.pmdUnshareVma ? ', vma' : ''}, ${k.pmdUnshareAddrPtr ? 'unsigned long *addr' : 'addr'}, ptep)`;
+  out.push(`#   struct mmu_notifier_range ${k.rangeVmaFirst ? 'starts with vma (before 6.3)' : 'starts with mm (6.3+)'}; ${unshare}${k.pmdUnshareTlb ? ': mm = tlb->mm' : ''}${k.pmdUnshareAddrPtr ? ', the address read through its pointer' : ''}`);
   if (k.from !== 'this machine') {
     out.push(`#   (huge_pmd_unshare takes tlb first on kernels whose /proc/kallsyms has huge_pmd_unshare_flush: mm is then +0 of the first argument)`);
   }

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {ARCHES, PROBES, TRACEPOINTS, hostArch, layoutOfRelease, probeDefinition, type Arch} from '../../src/probes/catalog.js';
+import {ARCHES, PROBES, TRACEPOINTS, callbackProbeSpecs, hostArch, layoutOfRelease, probeDefinition, type Arch} from '../../src/probes/catalog.js';
+import {classifyInvalidationSymbol} from '../../src/project/mm/invalidations.js';
 import {checkProbes, layoutOfThisMachine} from '../../src/probes/check.js';
 import {applyMapping, parseProbeMapping} from '../../src/probes/mapping.js';
 import {listProbes, renderProbeLines, renderProbeText} from '../../src/probes/render.js';
@@ -244,6 +245,61 @@ test('--check --fprobe checks the fprobe definitions the listing prints: dynamic
   const o = checkProbes('x86_64', 'fprobe', {tracefsCandidates: [old], kallsyms: ksyms});
   assert.match(o.items.find((i) => i.name === 'dup_mmap')!.detail, /no fprobe events/);
   assert.ok(o.notes.some((n) => /lists no fprobe events.*without --fprobe/.test(n)), o.notes.join('\n'));
+});
+
+test('huge_pmd_unshare by release: (mm, *addr) before 5.9, (mm, vma, *addr) until 5.19, (mm, vma, addr) from 6.0; the pointer is dereferenced', () => {
+  const line = (release: string, arch: Arch, tlb = false) =>
+    listProbes(arch, 'kprobe', layoutOfRelease(release, tlb, '--kernel')!).definitions.find((d) => d.event === 'huge_pmd_unshare')!.line;
+  const head = 'p:ktrail/huge_pmd_unshare huge_pmd_unshare';
+  // 5.2-5.8: int huge_pmd_unshare(struct mm_struct *mm, unsigned long *addr, pte_t *ptep)
+  assert.is(line('5.4.250', 'x86_64'), `${head} mm=%di:x64 addr=+0(%si):x64`);
+  assert.is(line('5.8', 'arm64'), `${head} mm=%x0:x64 addr=+0(%x1):x64`);
+  // 5.9-5.19: (mm, vma, unsigned long *addr, ptep) (34ae204f1851)
+  assert.is(line('5.9', 'x86_64'), `${head} mm=%di:x64 addr=+0(%dx):x64`);
+  assert.is(line('5.15', 'x86_64'), `${head} mm=%di:x64 addr=+0(%dx):x64`);
+  assert.is(line('5.19.17', 'arm64'), `${head} mm=%x0:x64 addr=+0(%x2):x64`);
+  // 5.15.y with the mmu_gather backport (huge_pmd_unshare_flush in kallsyms) kept the pointer.
+  assert.is(line('5.15.200', 'x86_64', true), `${head} mm=+0(%di):x64 addr=+0(%dx):x64`);
+  // 6.0+: (mm, vma, unsigned long addr, ptep) (4ddb4d91b82f)
+  assert.is(line('6.0', 'x86_64'), `${head} mm=%di:x64 addr=%dx:x64`);
+  assert.is(line('6.1.55', 'arm64'), `${head} mm=%x0:x64 addr=%x2:x64`);
+  for (const r of ['5.4', '5.15', '6.1']) for (const a of ARCHES) assert.is(validateDefinition(line(r, a), a), null, `${r} ${a}`);
+  assert.match(renderProbeText(listProbes('x86_64', 'kprobe', layoutOfRelease('5.15', false, '--kernel')!)), /huge_pmd_unshare\(mm, vma, unsigned long \*addr, ptep\), the address read through its pointer/);
+});
+
+test('--callback: a driver callback gets entry and return probes (range = 2nd argument; an interval invalidate()\'s bool as u8)', () => {
+  const l = listProbes('x86_64', 'kprobe', layoutOfRelease('6.1', false, '--kernel')!, null, [...callbackProbeSpecs('mlx5_ib_invalidate_range', 'interval'), ...callbackProbeSpecs('mydrv_mn_start', 'start')]);
+  const lines = l.definitions.filter((d) => d.symbol === 'mlx5_ib_invalidate_range' || d.symbol === 'mydrv_mn_start').map((d) => d.line);
+  assert.equal(lines, [
+    'p:ktrail/mlx5_ib_invalidate_range mlx5_ib_invalidate_range mm=+8(%si):x64 start=+16(%si):x64 end=+24(%si):x64 flags=+32(%si):x32 event=+36(%si):u32',
+    'r:ktrail/mlx5_ib_invalidate_range_ret mlx5_ib_invalidate_range ret=$retval:u8',
+    'p:ktrail/mydrv_mn_start mydrv_mn_start mm=+8(%si):x64 start=+16(%si):x64 end=+24(%si):x64 flags=+32(%si):x32 event=+36(%si):u32',
+    'r:ktrail/mydrv_mn_start_ret mydrv_mn_start ret=$retval:s32',
+  ]);
+  for (const a of ARCHES) for (const d of listProbes(a, 'kprobe', undefined, null, callbackProbeSpecs('amdgpu_hmm_invalidate_gfx', 'interval')).definitions) assert.is(validateDefinition(d.line, a), null, d.line);
+  const run = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync(process.execPath, ['bin/run.js', 'probes', '--arch', 'x86_64', '--only', 'definitions', ...args], {encoding: 'utf8', env: {...process.env, ...env}});
+  const known = run({}, '--callback', 'amdgpu_hmm_invalidate_gfx');
+  assert.is(known.status, 0, known.stderr);
+  assert.match(known.stdout, /^r:ktrail\/amdgpu_hmm_invalidate_gfx_ret amdgpu_hmm_invalidate_gfx ret=\$retval:u8$/m);
+  // A name the rules would not recognise is refused: its events would be read as nothing.
+  const unknown = run({KTRAIL_PROBE_MAPPING: ''}, '--callback', 'mydrv_cb');
+  assert.is(unknown.status, 2);
+  assert.match(unknown.stderr, /--callback mydrv_cb: not recognised .*callbacks: \{mydrv_cb: interval\}/);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ktrail-cbmap-'));
+  writeFileSync(path.join(dir, 'map.yaml'), 'callbacks:\n  mydrv_cb: end\n');
+  const named = run({KTRAIL_PROBE_MAPPING: path.join(dir, 'map.yaml')}, '--callback', 'mydrv_cb');
+  assert.is(named.status, 0, named.stderr);
+  assert.match(named.stdout, /^p:ktrail\/mydrv_cb mydrv_cb mm=\+0\(%si\)/m);
+});
+
+test('mapping file: callbacks name a driver\'s interval / start / end callbacks; the rules classify them so', () => {
+  const m = parseProbeMapping('callbacks:\n  mydrv_cb: interval\n  mydrv_s: start\n');
+  assert.equal(m.callbacks, {mydrv_cb: 'interval', mydrv_s: 'start'});
+  assert.equal(classifyInvalidationSymbol('mydrv_cb', m.callbacks), {level: 'interval', part: 'start', family: 'mydrv_cb'});
+  assert.equal(classifyInvalidationSymbol('mydrv_s', m.callbacks), {level: 'callback', part: 'start', family: 'mydrv_s'});
+  assert.is(classifyInvalidationSymbol('mydrv_cb'), null);
+  assert.throws(() => parseProbeMapping('callbacks: {mydrv_cb: invalidate}'), /callbacks\.mydrv_cb/);
+  assert.throws(() => parseProbeMapping('callbacks: {"not a name": interval}'), /callbacks/);
 });
 
 test('mapping file: zod-validated, renames per symbol and globally', () => {

@@ -118,7 +118,7 @@ test('check and gate --input-format: a console log without printk times, which s
 });
 
 test('check --option sets a rule option; an unknown rule or key is a one-line error', () => {
-  // FOLL_LONGTERM is 0x100 since 6.5 and was 0x10000 before: the same gup_flags read differently.
+  // FOLL_LONGTERM is 0x100 since 6.3 and was 0x10000 before: the same gup_flags read differently.
   const S = 'samples/rules/gup/fork-race/positive/pin-longterm-lockless-tracecmd.txt';
   const titles = (...extra: string[]) => JSON.parse(ktrail('check', S, '--rule', 'gup/fork-race', '--json', ...extra).out).findings.map((f: {title: string}) => f.title);
   assert.match(titles()[0], /\(FOLL_LONGTERM\)/);

@@ -2,6 +2,7 @@ import type {Db} from '../../store/db.js';
 import {appendRows} from '../../store/rows.js';
 import {defineTable} from '../../store/tables.js';
 import {eventIn} from '../sql.js';
+import {probeMappingFromEnv} from '../probe-mapping.js';
 import type {Projector} from '../types.js';
 import {addr, loadProbeRows, num, retval, type ProbeRow} from './common.js';
 
@@ -11,19 +12,88 @@ export const NOTIFIER_END = '__mmu_notifier_invalidate_range_end';
 export type InvalidationLevel = 'notifier' | 'callback' | 'interval' | 'tracepoint' | 'kvm';
 
 /**
+ * mn_itree_invalidate(): the core's walk over the interval notifiers. Unlike
+ * the drivers' invalidate() it calls, it returns an errno (0, or -EAGAIN when
+ * a callback refused a non-blockable range).
+ */
+export const INTERVAL_WALK = 'mn_itree_invalidate';
+
+/** A driver callback's kind: an interval notifier's invalidate(), or a subscription's invalidate_range_start/_end. */
+export type CallbackKind = 'interval' | 'start' | 'end';
+
+/**
+ * Driver callbacks whose names the patterns below miss (kernel symbols cannot
+ * be renamed): `struct mmu_interval_notifier_ops.invalidate` (returns bool) and
+ * `struct mmu_notifier_ops.invalidate_range_start/_end` implementations in
+ * mainline. Callbacks named `*_invalidate` (nouveau_svm_range_invalidate,
+ * i915's userptr_mn_invalidate, xe's vma_userptr_invalidate, radeon_mn_invalidate,
+ * gntdev_invalidate, hfi1's tid_rb_invalidate/tid_cover_invalidate, test_hmm's
+ * dmirror_*_invalidate) or `*_invalidate_range_start/_end` (KVM, sgi-gru, ...)
+ * are recognised by name. Others (out-of-tree drivers) are named in
+ * KTRAIL_PROBE_MAPPING's `callbacks` (src/probes/mapping.ts).
+ */
+export const KNOWN_CALLBACKS: Readonly<Record<string, CallbackKind>> = {
+  // mlx5_mn_ops (drivers/infiniband/hw/mlx5/odp.c), rxe's ODP (drivers/infiniband/sw/rxe/rxe_odp.c)
+  mlx5_ib_invalidate_range: 'interval',
+  rxe_ib_invalidate_range: 'interval',
+  // amdgpu_hmm.c (amdgpu_mn.c before its rename), amdkfd SVM (kfd_svm.c)
+  amdgpu_hmm_invalidate_gfx: 'interval',
+  amdgpu_hmm_invalidate_hsa: 'interval',
+  amdgpu_mn_invalidate_gfx: 'interval',
+  amdgpu_mn_invalidate_hsa: 'interval',
+  svm_range_cpu_invalidate_pagetables: 'interval',
+  // Subscriptions (mmu_notifier_ops): amdgpu before 5.5, hfi1's mmu_rb.c, gntdev before 5.5.
+  amdgpu_mn_invalidate_range_start_gfx: 'start',
+  amdgpu_mn_invalidate_range_start_hsa: 'start',
+  mmu_notifier_range_start: 'start',
+  mn_invl_range_start: 'start',
+};
+
+export interface InvalidationClass {
+  level: 'notifier' | 'callback' | 'interval';
+  part: 'start' | 'end';
+  family: string;
+}
+
+/**
  * What a probed symbol is to the invalidation model: the core start/end,
  * a subscription's start/end callback (`*_invalidate_range_start/_end`), or
- * an interval notifier's invalidate (`*_invalidate`, mn_itree_invalidate).
+ * an interval notifier's invalidate (`*_invalidate`, a known driver's, or
+ * mn_itree_invalidate). `callbacks` names more (KTRAIL_PROBE_MAPPING's
+ * `callbacks`); they take precedence over the name patterns.
  */
-export function classifyInvalidationSymbol(sym: string): {level: 'notifier' | 'callback' | 'interval'; part: 'start' | 'end'; family: string} | null {
+export function classifyInvalidationSymbol(sym: string, callbacks?: Readonly<Record<string, CallbackKind>>): InvalidationClass | null {
   if (sym === NOTIFIER_START) return {level: 'notifier', part: 'start', family: 'notifier'};
   if (sym === NOTIFIER_END) return {level: 'notifier', part: 'end', family: 'notifier'};
+  const named = (callbacks && Object.hasOwn(callbacks, sym) ? callbacks[sym] : undefined) ?? (Object.hasOwn(KNOWN_CALLBACKS, sym) ? KNOWN_CALLBACKS[sym] : undefined);
+  if (named) {
+    const fam = sym.replace(/_invalidate_range_(start|end)(_\w+)?$|_invalidate(_\w+)?$|_range_(start|end)$/, '') || sym;
+    return named === 'interval' ? {level: 'interval', part: 'start', family: fam} : {level: 'callback', part: named, family: fam};
+  }
   if (sym.startsWith('mmu_interval_notifier_')) return null;
   let m = /^(.+)_invalidate_range_(start|end)$/.exec(sym);
   if (m) return {level: 'callback', part: m[2] as 'start' | 'end', family: m[1]!};
   m = /^(.+)_invalidate$/.exec(sym);
   if (m) return {level: 'interval', part: 'start', family: m[1]!};
   return null;
+}
+
+/**
+ * Whether `sym`'s return value is a driver's interval invalidate() bool
+ * (true: done; false: refused, allowed only for a non-blockable range) rather
+ * than an errno: every interval-level symbol but the core's walk.
+ */
+export function returnsBool(sym: string | null, level: string): boolean {
+  return level === 'interval' && sym !== INTERVAL_WALK;
+}
+
+/**
+ * The probe_calls / function_calls filter for the symbols the model may
+ * classify: the name patterns, the known drivers' and the user's callbacks.
+ */
+export function invalidationSymbolWhere(callbacks?: Readonly<Record<string, CallbackKind>>): string {
+  const names = [...new Set([...Object.keys(KNOWN_CALLBACKS), ...Object.keys(callbacks ?? {})])].filter((n) => !n.includes('invalidate'));
+  return names.length ? `(symbol LIKE '%invalidate%' OR symbol IN (${names.map((n) => `'${n.replace(/'/g, "''")}'`).join(', ')}))` : `symbol LIKE '%invalidate%'`;
 }
 
 /** Custom `mmu_notifier:*` tracepoints carrying `mm= start= end= flags= event=`. */
@@ -36,7 +106,7 @@ export const mmuInvalidations = defineTable({
   columns: [
     {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
     {name: 'inv_id', type: 'BIGINT', nullable: false, doc: 'Row id (unique per store build).'},
-    {name: 'level', type: 'VARCHAR', doc: '`notifier` (__mmu_notifier_invalidate_range_start/_end), `callback` (a subscription\'s *_invalidate_range_start/_end), `interval` (*_invalidate), `tracepoint` (mmu_notifier:*), `kvm` (kvm_unmap_hva_range).'},
+    {name: 'level', type: 'VARCHAR', doc: '`notifier` (__mmu_notifier_invalidate_range_start/_end), `callback` (a subscription\'s *_invalidate_range_start/_end), `interval` (an interval notifier\'s invalidate(): *_invalidate, known drivers\' callbacks, the mapping\'s `callbacks`, and mn_itree_invalidate), `tracepoint` (mmu_notifier:*), `kvm` (kvm_unmap_hva_range).'},
     {name: 'origin', type: 'VARCHAR', doc: 'How it was seen: kprobe, fprobe, function_graph (no arguments), tracepoint, kvm_tracepoint.'},
     {name: 'symbol', type: 'VARCHAR', doc: 'Start function / event (NULL for an end without start).'},
     {name: 'end_symbol', type: 'VARCHAR', doc: 'End function / event that closed it.'},
@@ -110,7 +180,7 @@ function sameRange(a: RangeFields, b: RangeFields): boolean {
 }
 
 /** The fold: pair starts with returns and ends, per source and task (exported for tests). */
-export function foldInvalidations(rows: ProbeRow[], firstId = 1): Inv[] {
+export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Readonly<Record<string, CallbackKind>>): Inv[] {
   const out: Inv[] = [];
   let id = firstId;
   // Calls awaiting their return, per source|pid|symbol (LIFO).
@@ -121,7 +191,7 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1): Inv[] {
   const coreStack = new Map<string, Array<{inv: Inv; part: 'start' | 'end'}>>();
 
   for (const r of rows) {
-    const cls = classifyInvalidationSymbol(r.symbol);
+    const cls = classifyInvalidationSymbol(r.symbol, callbacks);
     if (!cls) continue;
     const origin = r.probe_type === 'tracepoint' || r.probe_type === 'function_graph' ? r.probe_type : r.probe_type?.startsWith('f') ? 'fprobe' : 'kprobe';
     const level: InvalidationLevel = r.probe_type === 'tracepoint' ? 'tracepoint' : cls.level;
@@ -239,18 +309,20 @@ export const mmuInvalidationsProjector: Projector = {
   name: 'mmu_invalidations',
   // 2: a range field one side did not capture is not a mismatch. 3: KVM rows numbered from their line, unsorted.
   // 4: a source with NULL sources.lines counts up to its last KVM line (ids stayed unique).
-  version: 4,
+  // 5: known drivers' callbacks (mlx5_ib_invalidate_range, amdgpu_hmm_invalidate_gfx, ...) and the mapping's `callbacks`.
+  version: 5,
   description: 'mmu_notifier invalidations (probes, custom tracepoints, KVM) with starts paired to returns and ends.',
   tables: [mmuInvalidations],
   dependsOn: ['ftrace_args'],
   // Probe and function_graph calls, and mmu_notifier/KVM tracepoints read from events (kvm_hva_ranges is a view of it).
   inputs: ['probe_calls', 'function_calls', 'events'],
   async build(db: Db): Promise<void> {
-    const probes = await loadProbeRows(db, `symbol LIKE '%invalidate%'`);
+    const {callbacks} = await probeMappingFromEnv();
+    const probes = await loadProbeRows(db, invalidationSymbolWhere(callbacks));
     const tps = await loadTracepointRows(db);
     // Stable sort: a leaf function_graph call has its entry and return on one line.
     const rows = [...probes, ...tps].sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
-    const invs = foldInvalidations(rows);
+    const invs = foldInvalidations(rows, 1, callbacks);
     await appendRows(db, mmuInvalidations, invs);
     const base = invs.length + 1;
     // KVM's tracepoint fires once per start; blockable is known only on the non-blocking paths.

@@ -16,11 +16,38 @@ const meta = {
     race: '{gupTask} on CPU {gupCpu} called {symbol}({start}, {nrPages} pages, gup_flags={flags}) at {gupTs} (line {gupSeq}), inside the fork copy window of {forkTask} on CPU {forkCpu} ({forkWhat}, lines {forkSeq}-{forkEnd}, {forkFrom}-{forkTo}{cow}), and got {ret} pages{how}. copy_page_range() write-protects the parent\'s pages for COW while GUP-fast walks the same page tables without mmap_lock: a page pinned now can be replaced in the parent by the COW fault that follows, so DMA goes to the child\'s copy. Fixed kernels make GUP-fast check mm->write_protect_seq and fall back.{note}',
   },
   options: z.object({
-    /** FOLL_LONGTERM bit in gup_flags (1<<8 since 6.5; 0x10000 before). */
-    follLongterm: z.number().int().nonnegative().default(0x100),
+    /**
+     * FOLL_LONGTERM bit in gup_flags: 0x10000 from its introduction (5.2) until 6.2, 1<<8 (0x100)
+     * from 6.3 (2c2241081f7d "mm/gup: move private gup FOLL_ flags to internal.h"). Unset: by the
+     * kernel release of a `Linux version` line among the checked sources, else 0x100.
+     */
+    follLongterm: z.number().int().nonnegative().optional(),
   }),
   docs: 'docs/rules/gup/fork-race.md',
 };
+
+/** FOLL_LONGTERM moved from 0x10000 to 1<<8 in Linux 6.3 (2c2241081f7d, merged for v6.3-rc1). */
+export const FOLL_LONGTERM_LOW_BIT_SINCE: [number, number] = [6, 3];
+
+/** The FOLL_LONGTERM bit of kernel `release` (`6.1.0-18-amd64`): 0x10000 before 6.3, 0x100 from 6.3 (and when unknown). */
+export function follLongtermOfRelease(release: string | null): number {
+  const m = release ? /^(\d+)\.(\d+)/.exec(release) : null;
+  if (!m) return 0x100;
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  const before = maj < FOLL_LONGTERM_LOW_BIT_SINCE[0] || (maj === FOLL_LONGTERM_LOW_BIT_SINCE[0] && min < FOLL_LONGTERM_LOW_BIT_SINCE[1]);
+  return before ? 0x10000 : 0x100;
+}
+
+/**
+ * The FOLL_LONGTERM bit when the option is not given: from the releases that the
+ * checked sources' `Linux version X.Y...` lines name, when they agree on it.
+ */
+async function follLongtermDefault(ctx: {db: {all<T>(sql: string): Promise<T[]>}; sources: SourceInfo[]}): Promise<number> {
+  const ids = [...ctx.sources.map((x) => Math.trunc(Number(x.source_id))), -1].join(', ');
+  const rows = await ctx.db.all<{text: string}>(`SELECT DISTINCT text FROM log_lines WHERE source_id IN (${ids}) AND starts_with(text, 'Linux version ') LIMIT 16`);
+  const bits = new Set(rows.map((r) => follLongtermOfRelease(r.text.split(' ')[2] ?? null)));
+  return bits.size === 1 ? [...bits][0]! : 0x100;
+}
 
 const GUP_NEEDS: ProbeNeed[] = [['entry', 'get_user_pages_fast'], ['return', 'get_user_pages_fast'], ['entry', 'pin_user_pages_fast'], ['return', 'pin_user_pages_fast']];
 const CLONE_VM = 0x100n;
@@ -36,6 +63,7 @@ export default defineRule({
   meta,
   async evaluate(ctx) {
     const inv = await inventory(ctx);
+    const follLongterm = ctx.options.follLongterm ?? await follLongtermDefault(ctx);
     const forks = await ctx.db.all<Fork>(`SELECT source_id, seq, return_seq, pid, tgid, comm, cpu, symbol, ts_ns, ts_return_ns, origin, exact, src_mm, child_pid FROM forks WHERE seq IS NOT NULL ORDER BY source_id, seq`);
     const gups = await ctx.db.all<Gup>(`SELECT source_id, seq, return_seq, pid, tgid, comm, cpu, symbol, ts_ns, ts_return_ns, lockless, pin, mm, start, nr_pages, gup_flags, ret FROM gup_calls WHERE seq IS NOT NULL ORDER BY source_id, seq`);
     // Which tasks share an mm: task creation (CLONE_VM or not) and exec, in line order (mmTokens).
@@ -134,7 +162,7 @@ export default defineRule({
           if (outer) reported.add(outer.seq);
           const call = outer ?? g;
           const pin = call.pin;
-          const longterm = call.gup_flags !== null && (call.gup_flags & BigInt(ctx.options.follLongterm)) !== 0n;
+          const longterm = call.gup_flags !== null && (call.gup_flags & BigInt(follLongterm)) !== 0n;
           const how = g.lockless ? ` locklessly (${g.symbol} returned ${took}${call.nr_pages !== null && took >= call.nr_pages ? ', all of them: no fallback' : ''})` :
             ' (whether the lockless walk or the fallback took them is not captured)';
           // dup_mmap alone is wider than the copy: certain only against copy_page_range itself or its COW sections.

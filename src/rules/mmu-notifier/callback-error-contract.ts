@@ -1,11 +1,12 @@
 import {z} from 'zod';
 import {formatMessage, KERNEL_LOG_LINES} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {callbackProbes, EAGAIN, emptyInventory, evidence, hex, inventory, loadInvalidations, missingReason, range, task} from './common.js';
+import {returnsBool} from '../../project/mm/invalidations.js';
+import {callbackProbes, classifier, EAGAIN, emptyInventory, evidence, evidenceReader, hex, inventory, loadInvalidations, missingReason, range, task, type InvRow} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/callback-error-contract',
-  description: 'An invalidate_range_start (or its subscription callback) fails while blockable, or fails with an error other than -EAGAIN; also the kernel\'s own "callback failed with N in [non-]blockable context" lines that show such a failure.',
+  description: 'An invalidate_range_start (or its subscription callback) fails while blockable, or fails with an error other than -EAGAIN; an interval notifier\'s invalidate() returns false for a blockable range; also the kernel\'s own "callback failed with N in [non-]blockable context" lines that show such a failure.',
   severity: 'error' as Severity,
   needs: {
     projections: ['mmu_invalidations'],
@@ -15,6 +16,7 @@ const meta = {
     blockable: '{task}: {symbol} returned {ret} ({errname}) for mm {mm} range {range} in a blockable context (flags={flags}, lines {seq}-{returnSeq}). A start callback may fail only with -EAGAIN and only when the range is not blockable; callers of a blockable start do not expect failure (the kernel WARNs).',
     nonBlockable: '{task}: {symbol} returned {ret} ({errname}) for mm {mm} range {range} in a non-blockable context (lines {seq}-{returnSeq}). The only allowed failure is -EAGAIN (-11); the kernel WARNs on any other.',
     unknown: '{task}: {symbol} returned {ret} ({errname}) for mm {mm} range {range} (lines {seq}-{returnSeq}); only -EAGAIN (-11) in a non-blockable context is allowed. The blockable flag was not captured.',
+    intervalFalse: '{task}: {symbol}, an mmu_interval_notifier invalidate(), returned false ({ret}) for mm {mm} range {range} in a blockable context (flags={flags}, lines {seq}-{returnSeq}). invalidate() returns true when done; false is allowed only for a non-blockable range (mn_itree_invalidate() turns it into -EAGAIN). For a blockable range the kernel WARNs (WARN_ON(mmu_notifier_range_blockable(range))) and carries on as if it had succeeded: the driver did not invalidate its mapping of the range.',
     log: 'The kernel printed "{text}" (line {seq}): {why}',
   },
   options: z.object({}),
@@ -27,37 +29,62 @@ const errname = (n: number) => ERRNO[n] ?? `errno ${n}`;
 // mm/mmu_notifier.c: pr_info("%pS callback failed with %d in %sblockable context.\n", ...)
 const LOG_RE = /(\S+)(?: \[[^\]]+\])? callback failed with (-?\d+) in (non-)?blockable context\.?\s*$/;
 
+/**
+ * Whether a start's return breaks the contract. A subscription start or the core
+ * (int): any error when blockable, anything but -EAGAIN otherwise (or when the
+ * flags were not captured). An interval notifier's invalidate() (bool: only its
+ * low byte is defined, `al`/`w0`): false when blockable; false for a
+ * non-blockable range is the allowed refusal, and without the flags it may be.
+ */
+function bad(r: Pick<InvRow, 'ret' | 'blockable' | 'symbol' | 'level'>): boolean {
+  if (r.ret === null) return false;
+  if (returnsBool(r.symbol, r.level)) return (r.ret & 0xff) === 0 && r.blockable === true;
+  return r.ret !== 0 && (r.blockable === true || r.ret !== EAGAIN);
+}
+
 export default defineRule({
   meta,
   async evaluate(ctx) {
     const inv = await inventory(ctx);
+    const classify = await classifier(ctx);
     const rows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval') AND ret IS NOT NULL`);
     const logs = await ctx.db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string}>(
       `SELECT source_id, seq, ts_ns, text FROM ${KERNEL_LOG_LINES} l WHERE text LIKE '%callback failed with%blockable context%' ORDER BY source_id, seq`);
-    const bad = (r: {ret: number | null; blockable: boolean | null}) => r.ret !== null && r.ret !== 0 && (r.blockable === true || r.ret !== EAGAIN);
+    const rowsBySource = new Map<number, InvRow[]>();
+    for (const r of rows) {
+      if (!bad(r)) continue;
+      const a = rowsBySource.get(r.source_id);
+      if (a) a.push(r);
+      else rowsBySource.set(r.source_id, [r]);
+    }
 
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
-      const cb = callbackProbes(si);
-      const hasReturns = si.probes.has('return:__mmu_notifier_invalidate_range_start') || cb.startReturns.length > 0 || [...si.probes].some((p) => /^return:.+_invalidate$/.test(p));
+      const cb = callbackProbes(si, classify);
+      const hasReturns = si.probes.has('return:__mmu_notifier_invalidate_range_start') || cb.startReturns.length > 0 || cb.intervalReturns.length > 0;
       if (!hasReturns && si.logLines === 0) {
         ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, ['kretprobe __mmu_notifier_invalidate_range_start'], ' and no kernel log lines'));
         continue;
       }
-      const mine = rows.filter((r) => r.source_id === src.source_id);
-      const violators = new Set(mine.filter((r) => r.level !== 'notifier' && bad(r)).map((r) => r.parent_inv_id));
-      for (const r of mine) {
-        if (!bad(r)) continue;
+      const mine = rowsBySource.get(src.source_id) ?? [];
+      const violators = new Set(mine.filter((r) => r.level !== 'notifier').map((r) => r.parent_inv_id));
+      const reported = mine.filter((r) => !(r.level === 'notifier' && violators.has(r.inv_id)));
+      const ev = await evidenceReader(ctx.db, src.source_id, reported.flatMap((r) => [r.seq, r.return_seq]));
+      for (const r of reported) {
         // The core start returns what its failing callback returned: report the callback only.
-        if (r.level === 'notifier' && violators.has(r.inv_id)) continue;
-        const id = r.blockable === true ? 'blockable' : r.blockable === false ? 'nonBlockable' : 'unknown';
-        const title = `invalidate_range_start callback error contract: ${r.symbol} returned ${errname(r.ret!)} in ${r.blockable === true ? 'blockable' : r.blockable === false ? 'non-blockable' : 'unknown'} context`;
+        const ctxText = r.blockable === true ? 'blockable' : r.blockable === false ? 'non-blockable' : 'unknown';
+        const data = {task: task(r.comm, r.pid), symbol: r.symbol, ret: r.ret, errname: errname(r.ret!), mm: hex(r.mm), range: range(r.start, r.end),
+          flags: hex(r.flags), seq: r.seq, returnSeq: r.return_seq};
+        const isBool = returnsBool(r.symbol, r.level);
+        const id = isBool ? 'intervalFalse' : r.blockable === true ? 'blockable' : r.blockable === false ? 'nonBlockable' : 'unknown';
+        const title = isBool
+          ? `interval notifier invalidate() contract: ${r.symbol} returned false in blockable context`
+          : `invalidate_range_start callback error contract: ${r.symbol} returned ${errname(r.ret!)} in ${ctxText} context`;
         ctx.report({
           severity: 'error', confidence: r.blockable === null ? 'likely' : 'certain', title,
           source_id: r.source_id, ts_ns: r.ts_start_ns, ts_end_ns: r.ts_return_ns, pid: r.pid, comm: r.comm,
-          message: formatMessage(meta, id, {task: task(r.comm, r.pid), symbol: r.symbol, ret: r.ret, errname: errname(r.ret!), mm: hex(r.mm), range: range(r.start, r.end),
-            flags: hex(r.flags), seq: r.seq, returnSeq: r.return_seq}),
-          evidence: await evidence(ctx.db, r.source_id, [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: `returned ${r.ret}`}]),
+          message: formatMessage(meta, id, data),
+          evidence: ev([{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: isBool ? `returned false (${r.ret})` : `returned ${r.ret}`}]),
         });
       }
       for (const l of logs.filter((x) => x.source_id === src.source_id)) {

@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
-import {CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, task, type InvRow} from './common.js';
+import {callbackProbes, classifier, CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, task, type InvRow} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/interval-update-in-invalidate',
@@ -38,23 +38,31 @@ export default defineRule({
   meta,
   async evaluate(ctx) {
     const inv = await inventory(ctx);
+    const classify = await classifier(ctx);
     const rows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval')`);
     const calls = await ctx.db.all<Call>(`SELECT source_id, seq, pid, comm, symbol, op, mm, ts_ns FROM interval_notifier_calls WHERE seq IS NOT NULL ORDER BY source_id, seq`);
 
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
       const hasInterval = hasAny(si, INTERVAL_NEEDS);
-      const hasWin = hasAny(si, CORE_START_WINDOW) || [...si.probes].some((p) => /_invalidate(_range_(start|end))?$/.test(p) && !p.includes('__mmu_notifier'));
+      const cb = callbackProbes(si, classify);
+      const hasWin = hasAny(si, CORE_START_WINDOW) || cb.starts.length + cb.ends.length + cb.intervals.length > 0;
       if (!hasInterval || !hasWin) {
         const missing = [...(hasInterval ? [] : missingProbes(si, INTERVAL_NEEDS)), ...(hasWin ? [] : missingProbes(si, CORE_START_WINDOW))];
         ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing));
         continue;
       }
-      const mine = rows.filter((r) => r.source_id === src.source_id);
+      // The windows per task: a call is matched against its own task's only.
+      const byPid = new Map<number | null, InvRow[]>();
+      for (const r of rows) {
+        if (r.source_id !== src.source_id) continue;
+        const a = byPid.get(r.pid);
+        if (a) a.push(r);
+        else byPid.set(r.pid, [r]);
+      }
       for (const c of calls.filter((x) => x.source_id === src.source_id)) {
         let hit: {r: InvRow; w: ReturnType<typeof windowsOf>[number]} | undefined;
-        for (const r of mine) {
-          if (r.pid !== c.pid) continue;
+        for (const r of byPid.get(c.pid) ?? []) {
           if (c.mm !== null && r.mm !== null && c.mm !== r.mm) continue;
           for (const w of windowsOf(r)) {
             if (c.seq > w.fromSeq && (w.toSeq === null ? true : c.seq < w.toSeq)) hit = {r, w};

@@ -35,6 +35,16 @@ test('symbols are classified by the probed function, not the probe name', () => 
   assert.equal(classifyInvalidationSymbol('nouveau_svm_range_invalidate'), {level: 'interval', part: 'start', family: 'nouveau_svm_range'});
   assert.is(classifyInvalidationSymbol('mmu_interval_notifier_remove'), null);
   assert.is(classifyInvalidationSymbol('do_sys_open'), null);
+  // Mainline drivers' callbacks whose names the patterns miss.
+  assert.equal(classifyInvalidationSymbol('mlx5_ib_invalidate_range'), {level: 'interval', part: 'start', family: 'mlx5_ib'});
+  assert.equal(classifyInvalidationSymbol('amdgpu_hmm_invalidate_gfx'), {level: 'interval', part: 'start', family: 'amdgpu_hmm'});
+  assert.equal(classifyInvalidationSymbol('amdgpu_hmm_invalidate_hsa'), {level: 'interval', part: 'start', family: 'amdgpu_hmm'});
+  assert.equal(classifyInvalidationSymbol('svm_range_cpu_invalidate_pagetables')?.level, 'interval');
+  assert.equal(classifyInvalidationSymbol('amdgpu_mn_invalidate_range_start_gfx'), {level: 'callback', part: 'start', family: 'amdgpu_mn'});
+  assert.equal(classifyInvalidationSymbol('mmu_notifier_range_start'), {level: 'callback', part: 'start', family: 'mmu_notifier'});
+  for (const s of ['userptr_mn_invalidate', 'vma_userptr_invalidate', 'tid_rb_invalidate', 'gntdev_invalidate']) assert.is(classifyInvalidationSymbol(s)?.level, 'interval', s);
+  // The user's names win over the patterns.
+  assert.equal(classifyInvalidationSymbol('mydrv_invalidate', {mydrv_invalidate: 'end'}), {level: 'callback', part: 'end', family: 'mydrv'});
 });
 
 test('return values: s32 decimal, x32/x64 hex of -11, old bare hex, lone unnamed argument', () => {

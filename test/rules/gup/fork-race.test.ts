@@ -4,6 +4,7 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {checkFiles, ruleSampleSuite} from '../../../src/rules/testing.js';
+import {follLongtermOfRelease} from '../../../src/rules/gup/fork-race.js';
 
 ruleSampleSuite('gup/fork-race');
 
@@ -95,6 +96,38 @@ test('tasks proven to have another mm: a child without CLONE_VM, and a CLONE_VM 
   for (const r of [forked, spawned]) {
     assert.is(r.findings.length, 0, r.findings.map((x) => x.title).join('\n'));
     assert.equal(r.coverage.map((c) => c.status), ['evaluated']);
+  }
+});
+
+// FOLL_LONGTERM was 0x10000 from 5.2 and became 1<<8 in 6.3 (2c2241081f7d "mm/gup: move private gup
+// FOLL_ flags to internal.h"), not 6.5: a 6.3/6.4 kernel's 0x100 was read as no FOLL_LONGTERM by the docs' advice.
+test('FOLL_LONGTERM by release: 0x10000 before 6.3, 0x100 from 6.3; unset option follows a checked kernel log\'s Linux version line', async () => {
+  assert.is(follLongtermOfRelease('5.15.0-91-generic'), 0x10000);
+  assert.is(follLongtermOfRelease('6.2.16'), 0x10000);
+  assert.is(follLongtermOfRelease('6.3.0'), 0x100);
+  assert.is(follLongtermOfRelease('6.4.12'), 0x100);
+  assert.is(follLongtermOfRelease(null), 0x100);
+  const S = 'samples/rules/gup/fork-race/positive/pin-longterm-lockless-tracecmd.txt';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-longterm-'));
+  try {
+    const titles = async (release: string | null) => {
+      const files = [S];
+      if (release) {
+        const log = path.join(dir, `dmesg-${release}.txt`);
+        fs.writeFileSync(log, `[    0.000000] Linux version ${release} (builder@host) (gcc 12.2.0) #1 SMP PREEMPT_DYNAMIC\n[    0.000000] Command line: BOOT_IMAGE=/vmlinuz root=/dev/vda1\n`);
+        files.push(log);
+      }
+      const r = await checkFiles(files, {ruleIds: ['gup/fork-race']});
+      return r.findings.map((f) => f.title);
+    };
+    assert.match((await titles(null))[0]!, /\(FOLL_LONGTERM\)/);
+    assert.match((await titles('6.4.0'))[0]!, /\(FOLL_LONGTERM\)/);
+    assert.not.match((await titles('6.2.0'))[0]!, /FOLL_LONGTERM/);
+    // An explicit option wins over the log.
+    const r = await checkFiles([S], {ruleIds: ['gup/fork-race'], ruleOptions: {'gup/fork-race': {follLongterm: 0x10000}}});
+    assert.not.match(r.findings[0]!.title, /FOLL_LONGTERM/);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
   }
 });
 
