@@ -109,7 +109,11 @@ export default defineRule({
         ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, extra));
         continue;
       }
-      const mmAt = mmTokens(lifecycle.filter((t) => t.source_id === src.source_id));
+      const myLifecycle = lifecycle.filter((t) => t.source_id === src.source_id);
+      const mmAt = mmTokens(myLifecycle);
+      // task:task_newtask recorded (clone flags seen): a task made in the capture would have been seen made.
+      const newtaskRecorded = myLifecycle.some((t) => t.detail !== null && /^[0-9a-fA-F]+$/.test(t.detail));
+      const myGaps = gaps.filter((g) => g.source_id === src.source_id);
       // Calls in a fork window by tasks whose mm cannot be told from the forking task's: reported one severity lower.
       const unproven = new Map<bigint, string>();
       const gupsBetween = timeIndex(myGups);
@@ -132,9 +136,18 @@ export default defineRule({
           const a = mmAt(g.pid, g.seq);
           const b = mmAt(f.pid, f.seq);
           if (a.id === b.id) return 'group';
-          // An mm made in the capture (a child without CLONE_VM, an exec) is shared only by the CLONE_VM children
-          // made from it afterwards, which carry its token.
-          return a.fresh || b.fresh ? 'different' : 'unknown';
+          // Two mms both made in the capture (a child without CLONE_VM, an exec) are two mms.
+          if (a.fresh && b.fresh) return 'different';
+          // One made in the capture is shared only by the CLONE_VM children made from it afterwards, which carry
+          // its token, when the capture would have shown them made: task_newtask recorded, and no events lost
+          // since. Else a task it does not see made (a QEMU's vCPU thread after its exec, with only sched:*
+          // recorded) may be one of them: unknown, not different.
+          const fresh = a.fresh ? a : b.fresh ? b : null;
+          if (fresh && newtaskRecorded) {
+            const upTo = g.seq > f.seq ? g.seq : f.seq;
+            if (!myGaps.some((x) => BigInt(x.seq) >= fresh.since! && BigInt(x.seq) <= upTo)) return 'different';
+          }
+          return 'unknown';
         };
         // In dup_mmap with the notifier probed, the copy windows are its COW sections; else the whole window.
         const sections = f.symbol === 'dup_mmap' && notifierProbed
@@ -214,7 +227,8 @@ export default defineRule({
 interface Lifecycle {source_id: number; seq: bigint; event: string; pid: number; target_pid: number; child_pid: number | null; detail: string | null}
 
 /** Which mm a task had at a line: `id` is shared by the tasks that share it; `fresh` when it was made in the capture. */
-interface MmToken {id: string; fresh: boolean}
+/** `since`: the line from which a fresh token's mm exists (its exec, or the clone that made it). */
+interface MmToken {id: string; fresh: boolean; since?: bigint}
 
 /**
  * The mm of each task over the source, from its task creations and execs in line order. A task the
@@ -238,10 +252,10 @@ function mmTokens(rows: Lifecycle[]): (pid: number, seq: bigint) => MmToken {
   };
   for (const r of rows) {
     if (r.event === 'sched_process_exec') {
-      set(r.target_pid, r.seq, {id: `exec:${r.seq}`, fresh: true});
+      set(r.target_pid, r.seq, {id: `exec:${r.seq}`, fresh: true, since: r.seq});
     } else if (r.child_pid !== null) {
       const flags = r.detail && /^[0-9a-fA-F]+$/.test(r.detail) ? BigInt('0x' + r.detail) : null;
-      set(r.child_pid, r.seq, flags === null ? {id: `unknown:${r.seq}`, fresh: false} : (flags & CLONE_VM) !== 0n ? at(r.pid, r.seq) : {id: `new:${r.seq}`, fresh: true});
+      set(r.child_pid, r.seq, flags === null ? {id: `unknown:${r.seq}`, fresh: false} : (flags & CLONE_VM) !== 0n ? at(r.pid, r.seq) : {id: `new:${r.seq}`, fresh: true, since: r.seq});
     }
   }
   return at;

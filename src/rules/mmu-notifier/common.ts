@@ -4,7 +4,7 @@ import {probeMappingFromEnv} from '../../project/probe-mapping.js';
 import {isFtraceFormat} from '../../ingest/format-ids.js';
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, SourceInfo} from '../types.js';
-import {wallTime} from '../support.js';
+import {KERNEL_LOG_LINES, wallTime} from '../support.js';
 
 /**
  * Shared by the mmu-notifier/* and gup/* rules: what each source contains
@@ -17,6 +17,7 @@ export interface SourceInventory {
   probes: Set<string>;
   /** Event names present (tracepoints). */
   events: Map<string, number>;
+  /** Kernel log lines (not the lines programs wrote to a journal or syslog file, or to /dev/kmsg). */
   logLines: number;
   kvmUnmap: number;
   schedSwitches: number;
@@ -73,7 +74,8 @@ async function readInventory(db: Db, userCallbacks: string[] = []): Promise<Map<
   for (const r of await db.all<{source_id: number; event: string; n: bigint}>('SELECT source_id, event, count(*) AS n FROM events GROUP BY ALL')) {
     get(r.source_id).events.set(r.event, Number(r.n));
   }
-  for (const r of await db.all<{source_id: number; n: bigint}>('SELECT source_id, count(*) AS n FROM log_lines GROUP BY ALL')) {
+  // Kernel lines only: a journal of programs' lines is no kernel log for these rules (KERNEL_LOG_LINES).
+  for (const r of await db.all<{source_id: number; n: bigint}>(`SELECT source_id, count(*) AS n FROM ${KERNEL_LOG_LINES} l GROUP BY ALL`)) {
     get(r.source_id).logLines = Number(r.n);
   }
   for (const inv of out.values()) {

@@ -59,6 +59,25 @@ test('a trace without sched_switch and the kernel log checked with it: the repor
   assert.equal(alone.coverage.map((c) => [c.status, c.reason]), [['not-evaluated', 'no sched:sched_switch events and no kernel log lines: sleeps cannot be seen']]);
 });
 
+test('a journal of programs\' lines only beside the trace is no kernel log: nothing is matched, nothing used', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-sleep-journal-'));
+  const journal = path.join(dir, 'journal.txt');
+  fs.writeFileSync(journal, 'Nov 29 10:00:00 host systemd[1]: Started foo.service.\nNov 29 10:00:01 host sshd[22]: Accepted publickey for root\n');
+  const db = await openStore(':memory:');
+  try {
+    await ingestPaths(db, [`${CASE}/trace.txt`]);
+    await ingestPaths(db, [journal], {format: 'journal'});
+    const r = await runRules(db, {ruleIds: ['mmu-notifier/sleep-in-nonblockable']});
+    assert.is(r.findings.length, 0);
+    const trace = r.coverage.find((c) => c.source_id === 1)!;
+    assert.equal([trace.status, trace.reason], ['not-evaluated', 'no sched:sched_switch events and no kernel log lines: sleeps cannot be seen']);
+    assert.is(r.coverage.find((c) => c.source_id === 2)!.status, 'not-evaluated');
+  } finally {
+    db.close();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test('a counter-clock trace: a kernel log cannot be matched to its windows, and both coverage reasons say so', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-nb-counter-'));
   try {
