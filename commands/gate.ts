@@ -45,6 +45,8 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
     // Ctrl-C and SIGTERM (a CI job's timeout) remove the temporary files; the first Ctrl-C on a stdin pipe or a streaming file (trace_pipe) ends that input.
     const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
+    // An abort names the logs it did not read, as ingest's and check's do.
+    interrupt.inputs(argv as string[]);
     const {runGate} = await import('../src/gate/run.js');
     const {UserError} = await import('../src/errors.js');
     if (flags.today !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.today)) throw new UserError(`--today ${flags.today}: expected YYYY-MM-DD`);

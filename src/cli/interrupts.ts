@@ -1,6 +1,7 @@
 import {fstatSync, rmSync} from 'node:fs';
 import {constants} from 'node:os';
 import {endProgressLines} from '../ingest/progress.js';
+import {sanitizeForTerminal} from '../output/sanitize.js';
 import {endStreamingInputs} from '../ingest/reader.js';
 import {interruptStatements} from '../store/db.js';
 
@@ -65,7 +66,7 @@ function sameSignalMs(env: string | undefined): number {
 }
 
 const NOTE = 'ktrail: interrupted: ingesting what was read from stdin until its writer stops (Ctrl-C again to abort)\n';
-const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what was read from ${path} (Ctrl-C again to abort)\n`;
+const NOTE_STREAMING = (path: string) => `ktrail: interrupted: ingesting what was read from ${sanitizeForTerminal(path)} (Ctrl-C again to abort)\n`;
 
 /**
  * Signal handling of the commands that ingest (`ingest`, `check`, `gate`).
@@ -225,8 +226,9 @@ export function exitOnInterrupt(): CommandInterrupt {
 /** The line an abort prints (without `ktrail: `): the input it threw away, and those not read. */
 export function abortLine(signal: 'SIGINT' | 'SIGTERM', current: string | null, rest: readonly string[]): string {
   const what = signal === 'SIGINT' ? 'interrupted' : 'terminated (SIGTERM)';
-  const lost = current !== null ? `: nothing was ingested from ${current}` : '';
-  return `${what}${lost}${rest.length > 0 ? `; not read: ${notReadNames(rest)}` : ''}`;
+  // Paths are the user's: controls made visible, as in every error line (writeError).
+  const lost = current !== null ? `: nothing was ingested from ${sanitizeForTerminal(current)}` : '';
+  return `${what}${lost}${rest.length > 0 ? `; not read: ${notReadNames(rest.map((p) => sanitizeForTerminal(p)))}` : ''}`;
 }
 
 /** Standard input is a pipe or socket (not a terminal, not a file). */

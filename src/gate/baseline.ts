@@ -155,11 +155,13 @@ export async function loadBaseline(file: string, opts: {missingOk?: boolean} = {
  * FIFO would be read forever, or replaced by a regular file.
  */
 async function readBounded(file: string, forUpdate: boolean): Promise<string> {
+  // Looked at before it is opened: opening a FIFO waits for a writer, and a --update-baseline refused
+  // afterwards had hung there (SIGTERM could not end it).
+  const st = await fs.stat(file);
+  if (st.isDirectory()) throw Object.assign(new Error('is a directory'), {code: 'EISDIR'});
+  if (forUpdate && !st.isFile()) throw new UserError(`baseline ${file} is not a regular file: --update-baseline writes the baseline there`);
   const handle = await fs.open(file, 'r');
   try {
-    const st = await handle.stat();
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), {code: 'EISDIR'});
-    if (forUpdate && !st.isFile()) throw new UserError(`baseline ${file} is not a regular file: --update-baseline writes the baseline there`);
     const chunks: Buffer[] = [];
     let total = 0;
     const buf = Buffer.allocUnsafe(1 << 20);

@@ -38,7 +38,12 @@ function tempFor(target: string): string {
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const replacement = openReplacementSync(file);
   if (!replacement) {
-    await fsp.writeFile(file, text);
+    const target = openInPlaceSync(file);
+    try {
+      fs.writeFileSync(target.fd, text);
+    } finally {
+      target.close();
+    }
     return;
   }
   try {
@@ -85,9 +90,10 @@ const PROC_FD = /^\/proc\/\d+\/(?:task\/\d+\/)?fd\/\d+$/;
  * a link's relative target is read from the directory the link is in. Also
  * whether a path on the way is a descriptor under /proc (PROC_FD).
  */
-function followLinks(file: string): {path: string; procFd: boolean} {
+function followLinks(file: string): {path: string; procFd: boolean; ownFd: number | null} {
   let p = path.resolve(file);
   let procFd = false;
+  let ownFd: number | null = null;
   // The kernel's limit on symlinks in one lookup; past it open() fails with ELOOP, as it will here.
   for (let hops = 0; hops <= 40; hops++) {
     try {
@@ -96,7 +102,14 @@ function followLinks(file: string): {path: string; procFd: boolean} {
       // its directory does not exist: nothing further to follow
       break;
     }
-    if (PROC_FD.test(p)) procFd = true;
+    if (PROC_FD.test(p)) {
+      // The first descriptor on the way, when it is one of this process's own (/dev/stdout is /proc/self/fd/1).
+      if (!procFd) {
+        const m = /^\/proc\/(\d+)\/(?:task\/\d+\/)?fd\/(\d+)$/.exec(p);
+        if (m && Number(m[1]) === process.pid) ownFd = Number(m[2]);
+      }
+      procFd = true;
+    }
     let to: string;
     try {
       to = fs.readlinkSync(p);
@@ -106,7 +119,32 @@ function followLinks(file: string): {path: string; procFd: boolean} {
     }
     p = path.resolve(path.dirname(p), to);
   }
-  return {path: p, procFd};
+  return {path: p, procFd, ownFd};
+}
+
+/**
+ * An output written in place (outputTarget's inPlace): a regular file that
+ * is a descriptor of this process named through /proc (/dev/stdout,
+ * /dev/fd/1 redirected to a file) is written through that descriptor, at
+ * its own offset and not closed after: opened
+ * again (O_TRUNC, offset 0), a stdout redirected to a file had the report
+ * written from its start, over and under the command's own lines. Anything
+ * else (a device, a FIFO, another process's descriptor) is opened for
+ * writing.
+ */
+export function openInPlaceSync(file: string): {fd: number; close(): void} {
+  const own = followLinks(file).ownFd;
+  if (own !== null) {
+    try {
+      // A regular file only: a pipe or terminal opened again is a descriptor of its own, blocking, with no
+      // offset to lose (node keeps its stdout pipe non-blocking: writing it directly could fail with EAGAIN).
+      if (fs.fstatSync(own).isFile()) return {fd: own, close: () => {}};
+    } catch {
+      // Not open here after all: open the path as given.
+    }
+  }
+  const fd = fs.openSync(file, 'w');
+  return {fd, close: () => fs.closeSync(fd)};
 }
 
 /** The path `file` resolves to: every symlink followed (a dangling one too: where its target would be created). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {systemErrorText, UserError} from '../errors.js';
-import {openReplacementSync, type Replacement} from '../output/atomic-write.js';
+import {openInPlaceSync, openReplacementSync, type Replacement} from '../output/atomic-write.js';
 import type {Db} from './db.js';
 
 /**
@@ -94,9 +94,11 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
   // pipe given as --out (/dev/stdout) is written in place.
   let replacement: Replacement | null;
   let fd: number;
+  let inPlace: {fd: number; close(): void} | null = null;
   try {
     replacement = openReplacementSync(out);
-    fd = replacement ? replacement.fd : fs.openSync(out, 'w');
+    if (!replacement) inPlace = openInPlaceSync(out);
+    fd = replacement ? replacement.fd : inPlace!.fd;
   } catch (err) {
     throw outFileError(out, err);
   }
@@ -333,7 +335,7 @@ export async function exportPerfetto(db: Db, out: string, sourceId: number | nul
     replacement?.abort();
     throw outFileError(out, err);
   } finally {
-    if (!replacement) fs.closeSync(fd);
+    inPlace?.close();
   }
   return {source_id: id, out, events: n, by_kind: counts};
 }

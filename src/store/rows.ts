@@ -54,6 +54,41 @@ export async function openRowWriter(db: Db, def: TableDef): Promise<RowWriter> {
   };
 }
 
+/**
+ * A RowWriter whose rows wait in memory until drain() (or close()), for a
+ * producer that reads a stream on the writer's connection
+ * (Db.streamInPages): the Appender flushes itself every 204,800 rows, and
+ * a flush while the stream is open ends it. drain() runs between pages, when
+ * no stream is open, however many rows a page made (an exit that closes many
+ * open calls, the open calls of a source at its end).
+ */
+export function deferredWriter(w: RowWriter): RowWriter & {drain(): void} {
+  let pending: RowObject[] = [];
+  const drain = () => {
+    const rows = pending;
+    pending = [];
+    for (const r of rows) w.append(r);
+    w.flush();
+  };
+  return {
+    append(row) {
+      pending.push(row);
+    },
+    flush: drain,
+    drain,
+    close() {
+      try {
+        drain();
+      } finally {
+        w.close();
+      }
+    },
+    get count() {
+      return w.count + pending.length;
+    },
+  };
+}
+
 type Appender = Awaited<ReturnType<Db['createAppender']>>;
 
 /** A BIGINT-family value: bigints as they are, numbers truncated to integers. */

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {abortLine} from '../../src/cli/interrupts.js';
 
 const root = process.cwd();
 const bin = path.join(root, 'bin/run.js');
@@ -47,6 +48,12 @@ test.after(() => fs.rmSync(dir, {recursive: true, force: true}));
 // statement to end (a projection build in `check` of a 2M-line trace: 5-6 s after SIGTERM). The signal handler of
 // ingest/check/gate interrupts it. The statement here would run for minutes; the process exits within seconds,
 // and the transaction it ran in is not committed.
+test('the abort line shows a path\'s control characters, as every error line does', () => {
+  const line = abortLine('SIGINT', 'a\x1b[31mred\nb.txt', ['c\x07.txt', 'd.txt']);
+  assert.not.match(line, /[\x00-\x1f\x7f]/);
+  assert.match(line, /^interrupted: nothing was ingested from a.*red.*b\.txt; not read: c.*\.txt, d\.txt$/);
+});
+
 test('SIGTERM while a DuckDB statement runs: the statement is interrupted, exit 143 within seconds, nothing committed', async () => {
   const db = path.join(dir, 'long-statement.duckdb');
   const script = `

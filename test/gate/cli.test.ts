@@ -771,6 +771,25 @@ test('a baseline that is a device: --update-baseline refuses it (it would be rep
   assert.is(r.stderr, `ktrail: baseline ${zero} holds over 64 MiB: not a baseline file\n`);
   const empty = gate(DMESG, '--baseline', nul);
   assert.ok(empty.code === 0 || empty.code === 1, empty.stderr);
+  // A FIFO is refused before it is opened (opening one waits for a writer: the gate hung there).
+  const fifo = path.join(tmp, 'gate-baseline-fifo');
+  rmSync(fifo, {force: true});
+  if (spawnSync('mkfifo', [fifo]).status === 0) {
+    const f = spawnSync(process.execPath, ['bin/run.js', 'gate', DMESG, '--baseline', fifo, '--update-baseline'], {encoding: 'utf8', timeout: 60_000});
+    assert.is(f.status, 2, f.stderr);
+    assert.is(f.stderr, `ktrail: baseline ${fifo} is not a regular file: --update-baseline writes the baseline there\n`);
+  }
+});
+
+test('--sarif /dev/stdout with stdout redirected to a file: the report and the command\'s own lines follow one another, neither written over the other', () => {
+  const file = path.join(tmp, 'stdout-redirected.txt');
+  const r = spawnSync('bash', ['-c', '"$0" bin/run.js gate "$1" --sarif /dev/stdout > "$2"', process.execPath, DMESG, file], {encoding: 'utf8'});
+  assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  const text = readFileSync(file, 'utf8');
+  assert.ok(text.startsWith('{\n  "$schema"'), text.slice(0, 80));
+  const end = text.indexOf('\n}\n') + 3;
+  assert.is(JSON.parse(text.slice(0, end)).version, '2.1.0');
+  assert.match(text.slice(end), /ktrail gate (passed|FAILED)/);
 });
 
 test('an output path that is a dangling symlink: the file it names is created, the link kept; its directory is checked up front', () => {

@@ -49,4 +49,22 @@ test(`probe_calls and function_calls hold every row past the Appender's first fl
   }
 });
 
+test('function_calls: an exit that closes more calls than a page holds, and the open calls of a source at its end, lose no row', async () => {
+  // outer() { ; 250,000 inner() { opened at depth 1 ; one } at depth 0 closes them all ; then 60,000 leaf(); calls.
+  const deep = writeTrace('deep.txt', (i) => (i === 0 ? ' 0)               |  outer() {\n' : i <= 250_000 ? ' 0)               |    inner() {\n' : i === 250_001 ? ' 0)   9.000 us    |  }\n' : ' 0)   0.100 us    |  leaf();\n'), 250_002 + 60_000);
+  // A source that ends with 210,000 calls still open, then a small one.
+  const open = writeTrace('open.txt', () => ' 0)               |  mydrv_ioctl() {\n', 210_000);
+  const small = writeTrace('small.txt', (i) => ` 0)               |  other_fn${i}() {\n 0)   0.123 us    |    hmm_range_fault();\n 0)   0.523 us    |  }\n`, 1_000);
+  const db = await openStore(':memory:');
+  try {
+    await ingestPaths(db, [deep, open, small]);
+    await ensureProjections(db, ['ftrace_args']);
+    const counts = await db.all<{source_id: number; n: bigint}>('SELECT source_id, count(*) AS n FROM function_calls GROUP BY 1 ORDER BY 1');
+    assert.equal(counts.map((c) => [c.source_id, Number(c.n)]), [[1, 1 + 250_000 + 60_000], [2, 210_000], [3, 2_000]]);
+  } finally {
+    db.close();
+    for (const f of [deep, open, small]) fs.rmSync(path.dirname(f), {recursive: true, force: true});
+  }
+});
+
 test.run();
