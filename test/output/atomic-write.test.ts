@@ -58,7 +58,7 @@ test('a FIFO is written in place: its reader gets the text', async () => {
   assert.ok(fs.statSync(fifo).isFIFO());
 });
 
-test('a path through /proc/PID/fd (/dev/stdout, a symlink to /proc/self/fd/N) is written in place, even when the descriptor is a regular file', () => {
+test('a path through /proc/PID/fd (/dev/stdout, a symlink to /proc/self/fd/N) is written in place, through the descriptor itself when it is a regular file', () => {
   const out = path.join(dir, 'stdout-file.txt');
   const link = path.join(dir, 'to-stdout');
   fs.symlinkSync('/proc/self/fd/1', link);
@@ -73,8 +73,10 @@ test('a path through /proc/PID/fd (/dev/stdout, a symlink to /proc/self/fd/N) is
   assert.ok(fs.lstatSync(link).isSymbolicLink(), 'the link stays');
   assert.ok(outputTarget('/dev/stdout').inPlace);
   assert.ok(outputTarget(link).inPlace);
-  // Opened anew through the link with O_TRUNC, as a shell's `> /dev/stdout` does: the descriptor's file, not a new one.
-  assert.is(fs.readFileSync(out, 'utf8'), 'report\n');
+  // Written through the process's own descriptor, at its offset (here O_APPEND): after what the command wrote
+  // there before. Opened anew with O_TRUNC, the report was written from the file's start, and the command's own
+  // stdout lines then overwrote it.
+  assert.is(fs.readFileSync(out, 'utf8'), 'before\nreport\n');
   assert.is(fs.statSync(out).ino, ino, 'the file the descriptor has open, not one renamed over its path');
   assert.equal(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
 });
