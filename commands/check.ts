@@ -70,6 +70,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
         const {formatNote, ingestPaths} = await import('../src/ingest/pipeline.js');
         const {forInputFormatFlag, withInputFormatHint} = await import('../src/ingest/sniff.js');
         const {sanitizeForTerminal} = await import('../src/output/sanitize.js');
+        const {duplicateText} = await import('../src/gate/text.js');
         const ingested = await ingestPaths(db, files, {format: flags['input-format'], progress: !this.jsonEnabled(), interrupt}).catch((err) => {
           throw withInputFormatHint(err);
         });
@@ -79,8 +80,8 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
           // Inputs of the same content are one source (sha256): say so, or the second would vanish unsaid.
           const first = ingested.find((o) => o.source_id === r.source_id);
           if (r.status === 'duplicate' && first && first !== r) {
-            const what = first.path === r.path ? 'given more than once' : `same content as ${sanitizeForTerminal(first.path)}`;
-            process.stderr.write(`ktrail: note: ${sanitizeForTerminal(r.path)}: ${what}, read once; its findings are reported at ${sanitizeForTerminal(first.path)}\n`);
+            const text = first.path === r.path ? `${r.path}: given more than once, read once; its findings are reported at ${r.path}` : duplicateText(r.path, first.path);
+            process.stderr.write(`ktrail: note: ${sanitizeForTerminal(text)}\n`);
           }
         }
       }

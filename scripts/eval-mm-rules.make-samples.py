@@ -750,19 +750,25 @@ def gup_samples():
             else:
                 wrap_kvm(r, mut, MM_KVM, 0x1, 3, 'copy_page_range+0x1c5/0x1f0', k)
 
+    def pin_in_dup_mmap(r):
+        """C's fork by kvm_mm-mut (4279) as a probed dup_mmap with its COW sections, and kvm_mm-gup (4281) pinning
+        16 pages of the mapping being copied while a section is open; the lockless walk takes them all. Returns
+        the two tasks, which the samples after it use too."""
+        mut = Task('tcmd', 'kvm_mm-mut', 4279, cpu=1)
+        gup = Task('tcmd', 'kvm_mm-gup', 4281, cpu=0)
+        r.add_after(r.lines[r.find('1550.358270: sys_enter_clone')], [mut.enter('1550.358290', 'dup_mmap', [('dst_mm', f'0x{dst_mm:x}'), ('src_mm', f'0x{src_mm:x}')])])
+        r.add_before(r.lines[r.find('1550.361070: task_newtask')], [mut.ret('1550.361066', 'dup_mmap', 'copy_process+0x1a2b/0x1dd0', 0)])
+        fork_with_cow(r, mut, True)
+        r.add_after(r.lines[r.find('1550.358869: sched_switch')], [
+            gup.enter('1550.358873', 'pin_user_pages_fast', [('start', '0x7f611a000000'), ('nr_pages', '16'), ('gup_flags', '0x101')]),
+            gup.enter('1550.358874', 'gup_fast', [('start', '0x7f611a000000'), ('end', '0x7f611a010000'), ('gup_flags', '0x40101')]),
+            gup.ret('1550.358877', 'gup_fast', 'gup_fast_fallback+0x5e/0x1b0', 16),
+            gup.ret('1550.358878', 'pin_user_pages_fast', 'io_pin_pages+0xa1/0x130', 16),
+        ])
+        return mut, gup
+
     r = cap5_fork_base()
-    mut = Task('tcmd', 'kvm_mm-mut', 4279, cpu=1)
-    gup = Task('tcmd', 'kvm_mm-gup', 4281, cpu=0)
-    r.add_after(r.lines[r.find('1550.358270: sys_enter_clone')], [mut.enter('1550.358290', 'dup_mmap', [('dst_mm', f'0x{dst_mm:x}'), ('src_mm', f'0x{src_mm:x}')])])
-    r.add_before(r.lines[r.find('1550.361070: task_newtask')], [mut.ret('1550.361066', 'dup_mmap', 'copy_process+0x1a2b/0x1dd0', 0)])
-    fork_with_cow(r, mut, True)
-    # pins 16 pages of the mapping being copied while its section is open, and the lockless walk takes them all
-    r.add_after(r.lines[r.find('1550.358869: sched_switch')], [
-        gup.enter('1550.358873', 'pin_user_pages_fast', [('start', '0x7f611a000000'), ('nr_pages', '16'), ('gup_flags', '0x101')]),
-        gup.enter('1550.358874', 'gup_fast', [('start', '0x7f611a000000'), ('end', '0x7f611a010000'), ('gup_flags', '0x40101')]),
-        gup.ret('1550.358877', 'gup_fast', 'gup_fast_fallback+0x5e/0x1b0', 16),
-        gup.ret('1550.358878', 'pin_user_pages_fast', 'io_pin_pages+0xa1/0x130', 16),
-    ])
+    mut, gup = pin_in_dup_mmap(r)
     write(rule, 'positive', 'pin-longterm-lockless-tracecmd.txt', r.text(), {'findings': [
         {'title': 'GUP-fast pin_user_pages_fast from io_pin_pages (FOLL_PIN) (FOLL_LONGTERM) inside fork copy window of kvm_mm-mut/4279 by kvm_mm-gup/4281', 'severity': 'error', 'count': 1,
          'message': "/lines \\d+-\\d+, 1550\\.358290-1550\\.361066; copy_page_range's write-protect section lines \\d+-\\d+\\)/"}]})
@@ -845,17 +851,7 @@ def gup_samples():
     # for a QEMU whose vCPU threads run before tracing starts): the pin of the positive above, but whether
     # 4281 shares 4279's mm cannot be told (trace-cmd report prints no TGID): a warning, coverage partial
     r = Sample(cut(CAP5R, 1, 1), cut(CAP5R, 6262, 6315))
-    mut = Task('tcmd', 'kvm_mm-mut', 4279, cpu=1)
-    gup = Task('tcmd', 'kvm_mm-gup', 4281, cpu=0)
-    r.add_after(r.lines[r.find('1550.358270: sys_enter_clone')], [mut.enter('1550.358290', 'dup_mmap', [('dst_mm', f'0x{dst_mm:x}'), ('src_mm', f'0x{src_mm:x}')])])
-    r.add_before(r.lines[r.find('1550.361070: task_newtask')], [mut.ret('1550.361066', 'dup_mmap', 'copy_process+0x1a2b/0x1dd0', 0)])
-    fork_with_cow(r, mut, True)
-    r.add_after(r.lines[r.find('1550.358869: sched_switch')], [
-        gup.enter('1550.358873', 'pin_user_pages_fast', [('start', '0x7f611a000000'), ('nr_pages', '16'), ('gup_flags', '0x101')]),
-        gup.enter('1550.358874', 'gup_fast', [('start', '0x7f611a000000'), ('end', '0x7f611a010000'), ('gup_flags', '0x40101')]),
-        gup.ret('1550.358877', 'gup_fast', 'gup_fast_fallback+0x5e/0x1b0', 16),
-        gup.ret('1550.358878', 'pin_user_pages_fast', 'io_pin_pages+0xa1/0x130', 16),
-    ])
+    mut, gup = pin_in_dup_mmap(r)
     write(rule, 'positive', 'pin-preexisting-threads-tracecmd.txt', r.text(), {'findings': [
         {'title': 'GUP-fast pin_user_pages_fast from io_pin_pages (FOLL_PIN) (FOLL_LONGTERM) inside fork copy window of kvm_mm-mut/4279 by kvm_mm-gup/4281', 'severity': 'warning', 'count': 1,
          'message': '/Inferred: that kvm_mm-gup\\/4281 shares the mm of kvm_mm-mut\\/4279 is not proven \\(trace-cmd report prints no TGID/'}], 'coverage': 'partial'})

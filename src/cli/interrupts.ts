@@ -160,23 +160,19 @@ export function exitOnInterrupt(): CommandInterrupt {
       () => exitNow(signal),
     );
   };
+  /** The note of a first Ctrl-C that ends input `path` (ingesting what was read), or null when it aborts. */
+  const endingNote = (path: string): string | null => {
+    // The same note whether the pipe's end was seen before this Ctrl-C or after: which comes first is a race.
+    if (readToEnd) return pipeEnded ? (path === '-' ? NOTE : NOTE_STREAMING(path)) : null;
+    if (path === '-' && (pipe ??= stdinIsPipe())) return NOTE;
+    return endStreamingInputs() ? NOTE_STREAMING(path === '-' ? 'stdin' : path) : null;
+  };
   process.on('SIGINT', () => {
     // The Ctrl-C that ended the input, sent twice: not the second Ctrl-C that aborts. Only the one acted on
     // starts the window, so Ctrl-C pressed again and again still aborts.
     if (endedPath !== null && !exiting && repeat()) return;
     if (!exiting && current !== null && endedPath === null) {
-      // The same note whether the pipe's end was seen before this Ctrl-C or after: which comes first is a race.
-      const note = readToEnd
-        ? pipeEnded
-          ? current === '-'
-            ? NOTE
-            : NOTE_STREAMING(current)
-          : null
-        : current === '-' && (pipe ??= stdinIsPipe())
-          ? NOTE
-          : endStreamingInputs()
-            ? NOTE_STREAMING(current === '-' ? 'stdin' : current)
-            : null;
+      const note = endingNote(current);
       if (note) {
         endedPath = current;
         actedAt = performance.now();

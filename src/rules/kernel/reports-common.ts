@@ -1,7 +1,6 @@
-import {userSpaceLineSql} from '../../ingest/log/user-space.js';
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, RuleMeta, Severity} from '../types.js';
-import {formatMessage, wallTime} from '../support.js';
+import {formatMessage, KERNEL_LOG_LINES, wallTime} from '../support.js';
 
 /** One row of the `reports` projection (H4), plus the time of its last line. */
 export interface ReportRow {
@@ -213,9 +212,7 @@ export async function logCoverage(ctx: RuleContext, classes: readonly string[]):
  */
 export function sourcesWithLogLines(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<ReadonlySet<number>> {
   return ctx.shared('log-line-sources', async () => {
-    const rows = await ctx.db.all<{source_id: number}>(
-      `SELECT DISTINCT l.source_id FROM log_lines l JOIN sources s ON s.source_id = l.source_id WHERE NOT ${userSpaceLineSql('l.facility', 's.format')}`,
-    );
+    const rows = await ctx.db.all<{source_id: number}>(`SELECT DISTINCT source_id FROM ${KERNEL_LOG_LINES} l`);
     return new Set(rows.map((r) => r.source_id));
   });
 }
