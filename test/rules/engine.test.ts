@@ -82,6 +82,63 @@ test('incomplete report titles: the fingerprint holds the header and the first f
   assert.is(fingerprintEvidence({title: 'general protection fault in foo_ioctl', header: h(1), frame_funcs: null}), undefined);
 });
 
+test('incomplete reports are fingerprinted by their reliable frames; by their `? ` frames only when they have no other', async () => {
+  // Real reports from ../shared/corpus/syzkaller-dev (github.com/google/syzkaller pkg/report/testdata/linux/report/<N>, Apache-2.0):
+  // the log after the file's `TITLE:` ... header (whose title line would be read as a report too).
+  const corpus = (n: number) => {
+    const text = fs.readFileSync(path.join('../shared/corpus/syzkaller-dev', String(n)), 'latin1');
+    return text.slice(text.indexOf('\n\n') + 2);
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-fprint-'));
+  const write = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, text, 'latin1');
+    return p;
+  };
+  // 393: `WARNING in corrupted`, its call traces `? ` frames among reliable ones. Another run of the same bug
+  // prints other stack garbage: here every second `? ` line is gone and one that was not there comes first.
+  const warning = corpus(393);
+  let question = 0;
+  const otherGarbage = warning
+    .split('\n')
+    .filter((l) => !/>\] \? /.test(l) || question++ % 2 === 1)
+    .join('\n')
+    .replace('Call Trace:\n', 'Call Trace:\n[  343.171000]  [<ffffffff81541600>] ? mark_held_locks+0x20/0x130\n');
+  assert.ok(question > 10 && otherGarbage !== warning);
+  // 480 and 481: `BUG: unable to handle kernel NULL pointer dereference in corrupted`, two runs of one bug
+  // (RIP 0x86, the same kernel and syscall path) whose traces are `? ` frames only, differing in one of them.
+  const paths = [write('393.log', warning), write('393-other-garbage.log', otherGarbage), write('480.log', corpus(480)), write('481.log', corpus(481))];
+  const fingerprints: string[] = [];
+  try {
+    for (const p of paths) {
+      const db = await store([p]);
+      try {
+        const r = await runRules(db, {ruleIds: ['kernel/warning', 'kernel/oops']});
+        const incomplete = r.findings.filter((f) => f.title.endsWith(' in corrupted'));
+        assert.is(incomplete.length, 1, p);
+        fingerprints.push(incomplete[0]!.fingerprint);
+        if (p.endsWith('393.log')) {
+          const [rep] = await loadReports({db, sources: r.sources}, ['WARNING']);
+          // The RIP line, then the call traces' reliable frames in print order, compiler suffixes gone
+          // (`should_fail.cold`); the `? find_held_lock` after kmem_cache_alloc_node is not there.
+          assert.equal(fingerprintEvidence(rep!)!.split('\n').slice(1, 8), [
+            'kthread_insert_work_sanity_check', 'dump_stack', 'should_fail', 'should_failslab', 'kmem_cache_alloc_node', '__alloc_skb', 'netlink_sendmsg',
+          ]);
+        }
+      } finally {
+        db.close();
+      }
+    }
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+  const [a, aOther, null480, null481] = fingerprints;
+  assert.is(aOther, a, 'other `? ` frames between the same reliable ones: the same fingerprint');
+  // Without a reliable frame the `? ` frames are all that tells such reports apart, so they still count:
+  // 481's entry does not accept 480, as it does not accept another bug's report of the class.
+  assert.is.not(null480, null481);
+});
+
 test('formatMessage fills placeholders and rejects an unknown message id', () => {
   const m = meta('t/msg');
   assert.is(formatMessage(m, 'hit', {what: 'x'}), 'hit x');

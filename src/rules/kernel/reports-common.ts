@@ -28,14 +28,18 @@ export interface ReportRow {
   non_block: number | null;
   /** reports.long_lines: the report's lines that were over 1 MiB (only their first 64 KiB read); NULL when none. */
   long_lines: bigint[] | null;
-  /** Reports without a function in the title: their frames' functions (FRAME_ORDER_SQL), else NULL. */
+  /**
+   * Reports without a function in the title: the functions of their reliable
+   * frames, or of all their frames when none is reliable (FRAME_ORDER_SQL);
+   * else NULL.
+   */
   frame_funcs: string[] | null;
 }
 
 /** Frames to name an incomplete report by: the RIP/PC/LR line first, then the call traces as printed, then the other sections. */
 const FRAME_ORDER_SQL = `CASE WHEN f.section IN ('RIP', 'PC', 'LR') THEN 0 WHEN f.section LIKE 'call_trace%' THEN 1 ELSE 2 END, f.section, f.idx`;
 
-/** How many of an incomplete report's first frames its fingerprint holds. */
+/** How many of an incomplete report's first frames (of those frame_funcs holds) its fingerprint holds. */
 export const FINGERPRINT_FRAMES = 16;
 
 /**
@@ -50,10 +54,11 @@ export function incompleteTitle(title: string): boolean {
 
 /**
  * What tells incomplete reports apart in their fingerprint (docs/gate.md):
- * the header line and the report's first FINGERPRINT_FRAMES frames, `? `
- * ones included (when no frame was picked for the title, often all a report
- * has), function names without compiler suffixes (`.isra.0`, `.cold`);
- * undefined for a report whose title names its function.
+ * the header line and the report's first FINGERPRINT_FRAMES frames of
+ * frame_funcs (reliable ones; `? ` ones only in a report that has no other,
+ * often all a report without a guilty frame has), function names without
+ * compiler suffixes (`.isra.0`, `.cold`); undefined for a report whose title
+ * names its function.
  */
 export function fingerprintEvidence(r: Pick<ReportRow, 'title' | 'header' | 'frame_funcs'>): string | undefined {
   if (!incompleteTitle(r.title)) return undefined;
@@ -118,7 +123,11 @@ export async function loadReports(ctx: Pick<RuleContext, 'db' | 'sources'>, clas
          JOIN log_lines l ON l.source_id = x.source_id AND l.seq = x.seq
         GROUP BY x.report_id),
           fr AS (
-       SELECT f.report_id, list(f.func ORDER BY ${FRAME_ORDER_SQL}) AS funcs
+       -- \`? \` frames are stack contents the unwinder is unsure about: they differ between runs of
+       -- the same bug, so a report is named by its reliable frames, by \`? \` ones only when it has no other.
+       SELECT f.report_id,
+              CASE WHEN bool_or(f.reliable) THEN list(f.func ORDER BY ${FRAME_ORDER_SQL}) FILTER (WHERE f.reliable)
+                   ELSE list(f.func ORDER BY ${FRAME_ORDER_SQL}) END AS funcs
          FROM report_frames f JOIN reports r ON r.report_id = f.report_id
         WHERE ${where} AND r.frame IS NULL
         GROUP BY f.report_id)
