@@ -774,7 +774,7 @@ def gup_samples():
          'message': "/lines \\d+-\\d+, 1550\\.358290-1550\\.361066; copy_page_range's write-protect section lines \\d+-\\d+\\)/"}]})
 
     # negative: the same pin inside dup_mmap but between two COW sections (each copy over at once): what a fixed
-    # kernel allows, as GUP-fast checks mm->write_protect_seq only while a section is open
+    # kernel allows, as GUP-fast checks a pin (FOLL_PIN) against mm->write_protect_seq, raised only while a section is open
     r = cap5_fork_base()
     r.add_after(r.lines[r.find('1550.358270: sys_enter_clone')], [mut.enter('1550.358290', 'dup_mmap', [('dst_mm', f'0x{dst_mm:x}'), ('src_mm', f'0x{src_mm:x}')])])
     r.add_before(r.lines[r.find('1550.361070: task_newtask')], [mut.ret('1550.361066', 'dup_mmap', 'copy_process+0x1a2b/0x1dd0', 0)])

@@ -13,7 +13,12 @@ const meta = {
     inputs: ['probe:get_user_pages_fast', 'probe:pin_user_pages_fast', 'probe:dup_mmap', 'event:sys_enter_clone', 'event:task_newtask'],
   },
   messages: {
-    race: '{gupTask} on CPU {gupCpu} called {symbol}({start}, {nrPages} pages, gup_flags={flags}) at {gupTs} (line {gupSeq}), inside the fork copy window of {forkTask} on CPU {forkCpu} ({forkWhat}, lines {forkSeq}-{forkEnd}, {forkFrom}-{forkTo}{cow}), and got {ret} pages{how}. copy_page_range() write-protects the parent\'s pages for COW while GUP-fast walks the same page tables without mmap_lock: a page pinned now can be replaced in the parent by the COW fault that follows, so DMA goes to the child\'s copy. Fixed kernels make GUP-fast check mm->write_protect_seq and fall back.{note}',
+    race: '{gupTask} on CPU {gupCpu} called {symbol}({start}, {nrPages} pages, gup_flags={flags}) at {gupTs} (line {gupSeq}), inside the fork copy window of {forkTask} on CPU {forkCpu} ({forkWhat}, lines {forkSeq}-{forkEnd}, {forkFrom}-{forkTo}{cow}), and got {ret} pages{how}. copy_page_range() write-protects the parent\'s pages for COW while GUP-fast walks the same page tables without mmap_lock: a page taken now can be replaced in the parent by the COW fault that follows, so DMA goes to the child\'s copy.{kernel}{note}',
+    // What kernels do about it, by the kind of reference taken: GUP-fast checks mm->write_protect_seq only when
+    // gup_flags has FOLL_PIN (57efa1fe5957 "mm/gup: prevent gup_fast from racing with COW during fork").
+    pinFixed: ' Fixed kernels make GUP-fast check mm->write_protect_seq for FOLL_PIN and fall back.',
+    getNotFixed: ' {symbol} takes references (FOLL_GET), not pins: GUP-fast checks mm->write_protect_seq only for FOLL_PIN, and fork copies a page for the child at once only when it is pinned (page_maybe_dma_pinned, anon-exclusive pages). Neither protects a FOLL_GET reference; a caller that DMAs into the pages should pin them (pin_user_pages_fast).',
+    flagsUnknown: ' Fixed kernels make GUP-fast check mm->write_protect_seq and fall back for FOLL_PIN (pin_user_pages_fast), not for FOLL_GET references (get_user_pages_fast); whether this {symbol} call pinned is not known without its outer call (probe get_user_pages_fast and pin_user_pages_fast).',
   },
   options: z.object({
     /**
@@ -83,8 +88,8 @@ export default defineRule({
 
     // The forking task's own invalidations during its fork: copy_page_range() raises mm->write_protect_seq
     // between the mmu_notifier start and end of each COW mapping it copies, and only there. A fixed kernel's
-    // GUP-fast falls back when it overlaps one; between them (dup_mmap is wider) it may take pages safely, as a
-    // page pinned before its mapping is copied is copied for the child at once (page_maybe_dma_pinned).
+    // GUP-fast pin (FOLL_PIN) falls back when it overlaps one; between them (dup_mmap is wider) it may pin
+    // safely, as a page pinned before its mapping is copied is copied for the child at once (page_maybe_dma_pinned).
     const cows = await ctx.db.all<CowSection>(
       `SELECT i.source_id, i.pid, i.seq, i.end_seq, i.ts_start_ns, coalesce(i.ts_end_return_ns, i.ts_end_ns) AS ts_to_ns
          FROM mmu_invalidations i JOIN forks f ON f.source_id = i.source_id AND f.pid = i.pid AND f.symbol = 'dup_mmap'
@@ -199,11 +204,13 @@ export default defineRule({
               flags: hex(call.gup_flags), gupTs: time(call.ts_ns), gupSeq: call.seq, forkTask: task(f.comm, f.pid), forkCpu: f.cpu, forkWhat: f.symbol,
               forkSeq: f.seq, forkEnd: f.return_seq, forkFrom: time(f.ts_ns), forkTo: time(f.ts_return_ns), ret: took, how,
               cow: cow ? `; copy_page_range's write-protect section lines ${cow.seq}-${cow.endSeq ?? '?'}` : '',
+              kernel: kernelNote(call),
               note: confidence === 'inferred' ? ' Inferred: ' + [
                 ...(proven ? [] : [`that ${task(call.comm, call.pid)} shares the mm of ${task(f.comm, f.pid)} is not proven (${unknownWhy(src, call, f)}), so this is ` +
                   `${severity === 'warning' ? 'a warning, not an error' : 'info, not a warning'}`]),
                 ...(f.exact ? [] : ['the fork window is the whole clone syscall']),
-                ...(f.exact && !precise ? ['the window is all of dup_mmap: copy_page_range\'s write-protect sections (probe __mmu_notifier_invalidate_range_start/_end) were not captured, and a pin between them is safe on fixed kernels'] : []),
+                ...(f.exact && !precise ? ['the window is all of dup_mmap: copy_page_range\'s write-protect sections (probe __mmu_notifier_invalidate_range_start/_end) were not captured' +
+                  (pin ? ', and a pin between them is safe on fixed kernels' : '')] : []),
                 ...(g.lockless ? [] : ['the lockless walk was not probed']),
               ].join('; ') + '.' : ''}),
             evidence: await evidence(ctx.db, src.source_id, [{seq: f.seq, role: `fork copy start (CPU ${f.cpu})`},
@@ -223,6 +230,18 @@ export default defineRule({
     }
   },
 });
+
+/**
+ * What kernels do against the race for this call: pin_user_pages_fast pins (FOLL_PIN), which GUP-fast
+ * checks against mm->write_protect_seq; get_user_pages_fast takes FOLL_GET references, which it does
+ * not. The inner functions (gup_fast_fallback, the lockless walk) serve both: without the outer call
+ * the kind is not known here (the FOLL_ bits moved between releases).
+ */
+function kernelNote(call: Gup): string {
+  if (call.pin) return formatMessage(meta, 'pinFixed');
+  if (call.symbol.startsWith('get_user_pages_fast')) return formatMessage(meta, 'getNotFixed', {symbol: call.symbol});
+  return formatMessage(meta, 'flagsUnknown', {symbol: call.symbol});
+}
 
 interface Lifecycle {source_id: number; seq: bigint; event: string; pid: number; target_pid: number; child_pid: number | null; detail: string | null}
 

@@ -99,6 +99,40 @@ test('tasks proven to have another mm: a child without CLONE_VM, and a CLONE_VM 
   }
 });
 
+// GUP-fast checks mm->write_protect_seq only for FOLL_PIN (57efa1fe5957, `if (gup_flags & FOLL_PIN)` in the lockless
+// walk): the message said fixed kernels check it for every call, get_user_pages_fast's FOLL_GET references too.
+test('the message says what kernels do for the call: the write_protect_seq check for FOLL_PIN, none for FOLL_GET, both when the kind is not known', async () => {
+  const message = async (files: string[]) => {
+    const r = await checkFiles(files, {ruleIds: ['gup/fork-race']});
+    assert.is(r.findings.length, 1, r.findings.map((f) => f.title).join('\n'));
+    return r.findings[0]!;
+  };
+  const pin = await message(['samples/rules/gup/fork-race/positive/pin-longterm-lockless-tracecmd.txt']);
+  assert.match(pin.message, /\. Fixed kernels make GUP-fast check mm->write_protect_seq for FOLL_PIN and fall back\.$/);
+  assert.not.match(pin.message, /FOLL_GET/);
+  const OUTER_ONLY = 'samples/rules/gup/fork-race/positive/vcpu-gup-outer-only-tracefs.txt';
+  const get = await message([OUTER_ONLY]);
+  assert.match(get.title, /^GUP-fast get_user_pages_fast /);
+  assert.match(get.message, / get_user_pages_fast takes references \(FOLL_GET\), not pins: GUP-fast checks mm->write_protect_seq only for FOLL_PIN, and fork copies a page for the child at once only when it is pinned \(page_maybe_dma_pinned, anon-exclusive pages\)\. Neither protects a FOLL_GET reference; /);
+  assert.not.match(get.message, /Fixed kernels/);
+  // Its window is all of dup_mmap; that a pin between the write-protect sections is safe is not said of a reference.
+  assert.match(get.message, / Inferred: the window is all of dup_mmap: copy_page_range's write-protect sections \(probe [^)]*\) were not captured; /);
+  assert.not.match(get.message, /a pin between them/);
+  const pinWholeDupMmap = await message(['samples/rules/gup/fork-race/positive/vcpu-pin-notgid-tracefs.txt']);
+  assert.match(pinWholeDupMmap.message, /were not captured, and a pin between them is safe on fixed kernels/);
+  // Only gup_fast_fallback probed (the outer get_user_pages_fast lines taken out): it serves pins and references alike.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-fork-race-'));
+  try {
+    const file = path.join(dir, 'fallback-only.txt');
+    fs.writeFileSync(file, fs.readFileSync(OUTER_ONLY, 'utf8').split('\n').filter((l) => !/ gup_fast(?:_ret)?: /.test(l)).join('\n'));
+    const inner = await message([file]);
+    assert.match(inner.title, /^GUP-fast gup_fast_fallback /);
+    assert.match(inner.message, / Fixed kernels make GUP-fast check mm->write_protect_seq and fall back for FOLL_PIN \(pin_user_pages_fast\), not for FOLL_GET references \(get_user_pages_fast\); whether this gup_fast_fallback call pinned is not known without its outer call /);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 // FOLL_LONGTERM was 0x10000 from 5.2 and became 1<<8 in 6.3 (2c2241081f7d "mm/gup: move private gup
 // FOLL_ flags to internal.h"), not 6.5: a 6.3/6.4 kernel's 0x100 was read as no FOLL_LONGTERM by the docs' advice.
 test('FOLL_LONGTERM by release: 0x10000 before 6.3, 0x100 from 6.3; unset option follows a checked kernel log\'s Linux version line', async () => {
