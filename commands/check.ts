@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs';
 import {Args, Flags} from '@oclif/core';
 import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
-import {UserError} from '../src/errors.js';
+import {isUserError, UserError} from '../src/errors.js';
 import {emitFindings, FINDINGS_FORMATS} from '../src/output/findings.js';
 import {SEVERITIES} from '../src/rules/types.js';
 import {RULES_MEMORY_DEFAULT, RULES_MEMORY_DEFAULT_FILE} from '../src/store/open.js';
@@ -52,7 +52,7 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
     if (flags.db && flags.db !== ':memory:' && !existsSync(flags.db)) throw new UserError(`database ${flags.db} does not exist (create it with \`ktrail ingest FILE --db ${flags.db}\`)`);
 
     // Ctrl-C and SIGTERM remove the temporary files; the first Ctrl-C on a stdin pipe or a streaming file (trace_pipe) ends that input.
-    const {exitOnInterrupt} = await import('../src/cli/interrupts.js');
+    const {exitOnInterrupt, notReadNames} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
     interrupt.inputs(files);
     const {limitRulesMemory, openStore, requireSources} = await import('../src/store/open.js');
@@ -71,8 +71,15 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
         const {forInputFormatFlag, withInputFormatHint} = await import('../src/ingest/sniff.js');
         const {sanitizeForTerminal} = await import('../src/output/sanitize.js');
         const {duplicateText} = await import('../src/gate/text.js');
-        const ingested = await ingestPaths(db, files, {format: flags['input-format'], progress: !this.jsonEnabled(), interrupt}).catch((err) => {
-          throw withInputFormatHint(err);
+        // Inputs done (committed or duplicates), so the one an error is about is files[done].
+        let done = 0;
+        const ingested = await ingestPaths(db, files, {format: flags['input-format'], progress: !this.jsonEnabled(), interrupt, committed: () => done++}).catch((err) => {
+          // The first bad input ends the check, as it ends an ingest: its line names the inputs after it, which were
+          // not read (a script or a reader of the log saw one error and could not tell that the rest went unchecked).
+          const hinted = withInputFormatHint(err);
+          const rest = files.slice(done + 1);
+          if (rest.length === 0 || !isUserError(hinted)) throw hinted;
+          throw new UserError(`${hinted.message}; not read: ${notReadNames(rest)}`, hinted.exitCode);
         });
         for (const r of ingested) {
           const note = formatNote(r);

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {dbFlag, KtrailCommand, nonEmpty} from '../src/cli/base.js';
+import {errorJson, writeStdoutBeforeExit} from '../src/cli/error-output.js';
 import {FORMATS} from '../src/ingest/formats/index.js';
 import type {IngestResult} from '../src/ingest/pipeline.js';
 import type {Db} from '../src/store/db.js';
@@ -45,6 +46,17 @@ See docs/ingest.md.`;
     const {exitOnInterrupt, notReadNames} = await import('../src/cli/interrupts.js');
     const interrupt = exitOnInterrupt();
     interrupt.inputs(paths);
+    const results: IngestResult[] = [];
+    // Committed (or a duplicate): in the results from here on, and the database holds a source, so a signal leaves
+    // it. Told by the pipeline right after the commit, not when ingestPaths returns: a signal in between (it
+    // still sets DuckDB's threads back) would leave a committed source out of what the abort says.
+    const committed = (r: IngestResult) => {
+      results.push(r);
+      interrupt.discardOnSignal(null);
+    };
+    // A signal aborting `--json` prints on stdout what an input's error prints (below): the results committed
+    // before it, the input it threw away (null when none was being read) and those not read.
+    if (this.jsonEnabled()) interrupt.onAbort((a) => writeStdoutBeforeExit(errorJson(a.message, a.exitCode, {results, failed: a.current, not_read: a.notRead})));
     const {mark} = await import('../src/ingest/timings.js');
     // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
     let opening: Promise<Db> | null = null;
@@ -69,14 +81,13 @@ See docs/ingest.md.`;
       interrupt.opening(opening);
       return opening;
     };
-    const results: IngestResult[] = [];
     let failed = true;
     try {
       for (const [i, p] of paths.entries()) {
         // One call per path so each result is printed as soon as its source is committed.
         let r: IngestResult | undefined;
         try {
-          [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupt});
+          [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupt, committed});
         } catch (err) {
           // The first bad input ends the command (sources before it stay committed): say which inputs were not read,
           // and under --json also what was done before it, as the lines on stdout say it without --json.
@@ -85,9 +96,6 @@ See docs/ingest.md.`;
           if (rest.length === 0 || !isUserError(err)) throw withJsonContext(err, context);
           throw withJsonContext(new UserError(`${err.message}; not read: ${notReadNames(rest)}`, err.exitCode), context);
         }
-        results.push(r!);
-        // Committed: from here on the database holds a source and a signal leaves it.
-        interrupt.discardOnSignal(null);
         // On stderr (the rows were read as forced): a note that --json's stdout carries as reads_as.
         const {formatNote} = await import('../src/ingest/pipeline.js');
         const note = formatNote(r!);
@@ -103,6 +111,8 @@ See docs/ingest.md.`;
         mark('database closed');
       }
       if (failed && created && results.length === 0) removeDatabaseFiles(flags.db);
+      // From here on the command prints its own JSON (the results, or the error with them): a signal adds none.
+      interrupt.onAbort(null);
     }
     return results;
   }

@@ -44,6 +44,24 @@ export interface CommandInterrupt extends InputInterrupt {
    * one by one): the line an abort prints names those not read.
    */
   inputs(paths: readonly string[]): void;
+  /**
+   * What an abort also prints, on stdout, after its line on stderr and before the exit; null (the default) for
+   * nothing. `ingest --json` prints the JSON an input's error prints, with the sources committed before the
+   * signal: a script parsing stdout found nothing there, and could not tell what the database held.
+   */
+  onAbort(report: ((abort: Abort) => void) | null): void;
+}
+
+/** An abort by a signal, as CommandInterrupt.onAbort is told of it. */
+export interface Abort {
+  /** The line on stderr, without `ktrail: ` (abortLine). */
+  message: string;
+  /** The exit status: 128 + the signal's number. */
+  exitCode: number;
+  /** The input being ingested, thrown away; null when none was. */
+  current: string | null;
+  /** The inputs after it, not read. */
+  notRead: string[];
 }
 
 /** The inputs not read, as the messages name them: `a.txt, b.txt` (five at most, then `and N more`). */
@@ -112,6 +130,7 @@ export function exitOnInterrupt(): CommandInterrupt {
   let endedPath: string | null = null;
   let pipe: boolean | null = null;
   let discard: string[] | null = null;
+  let abortReport: ((abort: Abort) => void) | null = null;
   let openInFlight: Promise<unknown> | null = null;
   let exiting = false;
   /** When the last signal acted on (ending an input, or exiting) arrived. */
@@ -136,9 +155,17 @@ export function exitOnInterrupt(): CommandInterrupt {
     // read: c.txt`), after the progress line on screen, which it once followed on the same line. Sources
     // committed before stay: their lines are on stdout already.
     endProgressLines();
-    process.stderr.write(`ktrail: ${abortLine(signal, current, paths.slice(at + 1))}\n`);
+    const notRead = paths.slice(at + 1);
+    const message = abortLine(signal, current, notRead);
+    process.stderr.write(`ktrail: ${message}\n`);
     // Exit with the status of a process killed by `signal`: 128 + the signal number.
-    return process.exit(128 + constants.signals[signal]);
+    const exitCode = 128 + constants.signals[signal];
+    try {
+      abortReport?.({message, exitCode, current, notRead});
+    } catch {
+      // Exiting anyway, with the line on stderr said: a report that cannot be written (stdout closed) is lost.
+    }
+    return process.exit(exitCode);
   };
   const exitKilledBy = (signal: 'SIGINT' | 'SIGTERM'): void => {
     // While waiting for the open (below), a signal within SAME_SIGNAL_MS (the first one sent twice) does not cut
@@ -204,6 +231,9 @@ export function exitOnInterrupt(): CommandInterrupt {
     inputs: (list) => {
       paths = list;
       at = -1;
+    },
+    onAbort: (report) => {
+      abortReport = report;
     },
     opening: (open) => {
       const tracked = open.then(

@@ -34,15 +34,15 @@ interface Run {
 /**
  * `ktrail ingest ARGS` with KTRAIL_TIMINGS marks on stderr (they say where the ingest is) and its own TMPDIR,
  * a pipe on its stdin (or `stdin`), in a process group of its own (so that a test can signal the group, as a
- * terminal's Ctrl-C does).
+ * terminal's Ctrl-C does). Its stdout is a pipe read into out(), or the descriptor `stdout` (out() is then '').
  */
-function ingest(args: string[], tmp: string, env: Record<string, string> = {}, stdin: 'pipe' | 'ignore' | number = 'pipe'): Run {
-  const child = spawn(process.execPath, [bin, 'ingest', ...args], {cwd: dir, stdio: [stdin, 'pipe', 'pipe'], detached: true, env: {...process.env, KTRAIL_TIMINGS: '1', TMPDIR: tmp, ...env}});
+function ingest(args: string[], tmp: string, env: Record<string, string> = {}, stdin: 'pipe' | 'ignore' | number = 'pipe', stdout: 'pipe' | number = 'pipe'): Run {
+  const child = spawn(process.execPath, [bin, 'ingest', ...args], {cwd: dir, stdio: [stdin, stdout, 'pipe'], detached: true, env: {...process.env, KTRAIL_TIMINGS: '1', TMPDIR: tmp, ...env}});
   child.stdin?.on('error', () => undefined);
   let out = '';
   let err = '';
   const waiters: {text: string; then: () => void; resolve: () => void; reject: (e: Error) => void}[] = [];
-  child.stdout!.on('data', (b) => (out += b));
+  child.stdout?.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => {
     err += b;
     for (const w of waiters.splice(0)) {
@@ -138,6 +138,60 @@ test('Ctrl-C or SIGTERM that aborts an ingest says so in one line: the input tha
     } finally {
       run.child.kill('SIGKILL');
     }
+  }
+});
+
+test('ingest --json aborted by a signal after a source was committed: stdout holds the error with the results committed, the input thrown away and those not read', async () => {
+  // Only the line on stderr was printed: a script parsing stdout found nothing, and could not tell that the first
+  // input was committed (an input's error prints the same object with them).
+  const kept = path.join(dir, 'json-kept.txt');
+  fs.copyFileSync(sample, kept);
+  const fifo = path.join(dir, 'json-fifo');
+  assert.is(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  // Enough inputs after it for the JSON to be more than a pipe holds (64 KiB): the process exits right after
+  // writing it, and a write left for later was cut there.
+  const after = Array.from({length: 800}, (_, i) => path.join(dir, `json-after-${String(i).padStart(3, '0')}-${'x'.repeat(100)}.txt`));
+  const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+  const db = path.join(dir, 'abort-json.duckdb');
+  // Its stdout a pipe, as in `ktrail ingest --json | jq`, read as it is written: a pipe holds 64 KiB, and
+  // what was still to be written at the exit was lost. (A child's stdout 'pipe' is a socket, which holds more.)
+  const stdoutFifo = path.join(dir, 'json-stdout');
+  assert.is(spawnSync('mkfifo', [stdoutFifo]).status, 0, 'mkfifo');
+  const opening = fs.promises.open(stdoutFifo, 'r');
+  const stdoutFd = fs.openSync(stdoutFifo, 'w');
+  const chunks: Buffer[] = [];
+  const stdoutRead = opening.then(async (h) => {
+    for await (const b of h.createReadStream()) chunks.push(b as Buffer);
+  });
+  const run = ingest([kept, fifo, ...after, '--db', db, '--json'], tmp, {}, 'ignore', stdoutFd);
+  fs.closeSync(stdoutFd);
+  // Opening the FIFO for writing returns once ktrail has opened it, after the first input was committed; ktrail
+  // then waits on it for more.
+  const writer = await fs.promises.open(fifo, 'w');
+  try {
+    await writer.write('[    0.000000] Linux version 6.8.0\n');
+    await new Promise((r) => setTimeout(r, 300));
+    run.child.kill('SIGTERM');
+    assert.is(await run.exit, 143, run.err());
+    const line = `terminated (SIGTERM): nothing was ingested from ${fifo}; not read: ${after.slice(0, 5).join(', ')} and ${after.length - 5} more`;
+    assert.ok(run.err().endsWith(`ktrail: ${line}\n`), run.err());
+    await stdoutRead;
+    const out = Buffer.concat(chunks).toString();
+    assert.ok(out.length > 100_000, `${out.length} characters`);
+    const j = JSON.parse(out);
+    assert.equal(Object.keys(j), ['error', 'results', 'failed', 'not_read']);
+    assert.equal(j.error, {message: line, exit_code: 143});
+    assert.equal(
+      j.results.map((x: {path: string; status: string; source_id: number; lines: number}) => [x.path, x.status, x.source_id, x.lines]),
+      [[kept, 'ingested', 1, 300]],
+    );
+    assert.is(j.failed, fifo);
+    assert.equal(j.not_read, after);
+    const q = spawnSync(process.execPath, [bin, 'query', 'SELECT count(*) AS n FROM sources', '--db', db, '--format', 'csv'], {encoding: 'utf8'});
+    assert.is(q.stdout.trim(), 'n\n1', 'the source committed before stays');
+  } finally {
+    run.child.kill('SIGKILL');
+    await writer.close();
   }
 });
 

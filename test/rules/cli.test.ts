@@ -240,6 +240,23 @@ test('check usage and input errors exit 2 with one line', () => {
   }
 });
 
+test('check ends at the first bad input and its line names the inputs after it, not read (their control characters shown)', () => {
+  // It named the bad input only: whether the inputs after it were checked could not be told from the line.
+  const missing = path.join(tmp, 'no-such-input.txt');
+  const odd = path.join(tmp, 'odd\x1b[31m.txt');
+  // The same content twice before it: a duplicate counts as an input done.
+  const r = ktrail('check', LOST, LOST, missing, odd, CLEAN, '--rule', 'trace/lost-events');
+  assert.is(r.code, 2, r.err);
+  assert.is(r.err, `ktrail: ${missing}: no such file; not read: ${path.join(tmp, 'odd\\x1b[31m.txt')}, ${CLEAN}\n`);
+  assert.is(r.out, '');
+  const first = ktrail('check', missing, LOST, CLEAN);
+  assert.is(first.code, 2, first.err);
+  assert.is(first.err, `ktrail: ${missing}: no such file; not read: ${LOST}, ${CLEAN}\n`);
+  // The last input bad: none after it to name.
+  const last = ktrail('check', LOST, missing);
+  assert.is(last.err, `ktrail: ${missing}: no such file\n`);
+});
+
 test('check --db evaluates a store and rebuild gives the same findings', () => {
   const db = path.join(tmp, 'store.duckdb');
   assert.is(ktrail('ingest', LOST, CLEAN, '--db', db).code, 0);
