@@ -26,6 +26,17 @@ test('--option: an object option is given as JSON; the keys left out keep their 
   assert.is(parsed.severities.BUG, 'error');
 });
 
+test('--option: a class kernel/oops does not have in severities is an error, not dropped', () => {
+  const options = optionsFromFlags(['kernel/oops:severities={"GFP":"warning"}'])!;
+  try {
+    parseRuleOptions(ruleById('kernel/oops')!, options['kernel/oops']);
+    assert.unreachable('a misspelt class was taken');
+  } catch (err) {
+    assert.ok(isUserError(err), String(err));
+    assert.match((err as Error).message, /^invalid options for rule kernel\/oops: severities: .*"GFP"/);
+  }
+});
+
 test('--option: a key path into an object option is no option; the error names the options and gives the JSON form of what was typed', () => {
   assert.is(
     optionError('kernel/oops:severities.GPF=warning'),
