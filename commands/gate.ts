@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {escapeTerminal} from '../src/gate/escape.js';
-import {duplicateText} from '../src/gate/text.js';
+import {coverageGapSummary, duplicateText, partialGaps} from '../src/gate/text.js';
 import type {GateRun} from '../src/gate/run.js';
 import {toJsonValue} from '../src/output/render.js';
 import {findingWhen} from '../src/output/when.js';
@@ -97,7 +97,10 @@ function describe(run: GateRun): string[] {
   for (const t of r.tests.filter((t) => t.passed_despite_finding)) {
     out.push(`test passed despite findings: ${escapeTerminal(t.test)} (${t.rules.map(escapeTerminal).join(', ')})`);
   }
-  const gaps = new Set(r.coverage_gaps.filter((g) => g.status === 'not-evaluated').map((g) => g.rule));
+  for (const g of partialGaps(r)) {
+    const where = g.paths.length > 1 ? `${g.paths[0]} and ${g.paths.length - 1} other source${g.paths.length === 2 ? '' : 's'}` : g.paths[0]!;
+    out.push(`note partial coverage of ${escapeTerminal(`${g.rule}: ${g.reason}`)}  ${escapeTerminal(where)}`);
+  }
   if (run.baselineUpdate) {
     const u = run.baselineUpdate;
     out.push(`baseline ${escapeTerminal(u.path)} written: ${u.entries} entries (${u.added} added, ${u.removed} removed)`);
@@ -105,7 +108,7 @@ function describe(run: GateRun): string[] {
   if (run.baselineNotUpdated) out.push(`baseline ${escapeTerminal(r.baseline?.path ?? '')} not updated: ${run.baselineNotUpdated}`);
   out.push(
     `ktrail gate ${r.passed ? 'passed' : 'FAILED'} (fail-on ${r.fail_on}): ${r.input_errors.length ? `${inputsNotRead(r.input_errors.length)}, ` : ''}${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ` +
-      `${r.coverage_gaps.length} coverage gaps${gaps.size ? ` (not evaluated somewhere: ${[...gaps].sort().join(', ')})` : ''}`,
+      coverageGapSummary(r),
   );
   return out;
 }

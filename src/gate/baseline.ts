@@ -240,8 +240,30 @@ function editYaml(b: Baseline, previous: string): string | null {
   return doc.toString({lineWidth: 0});
 }
 
-/** The baseline as file text; `previous` (the file's text before) keeps a YAML file's comments and layout. */
+/**
+ * The line ending most of `text`'s lines end with: CRLF when more lines end
+ * in CRLF than in a bare LF, else LF (also for a file of one unterminated line).
+ */
+function majorityLineEnding(text: string): '\r\n' | '\n' {
+  const lf = text.split('\n').length - 1;
+  const crlf = text.split('\r\n').length - 1;
+  return crlf > lf - crlf ? '\r\n' : '\n';
+}
+
+/**
+ * The baseline as file text; `previous` (the file's text before) keeps a YAML
+ * file's comments and layout, and the file's line ending: a baseline kept with
+ * CRLF (a Windows checkout, core.autocrlf) had every line changed to LF, a diff
+ * of the whole file.
+ */
 export function serializeBaseline(b: Baseline, file: string, previous?: string): string {
+  const text = serializeBaselineLf(b, file, previous);
+  // The serializers write LF only: line breaks inside values are escapes (`\n`, `\r`) or block scalars,
+  // whose line breaks YAML reads as LF whatever the file has, so each LF can become CRLF.
+  return previous !== undefined && majorityLineEnding(previous) === '\r\n' ? text.replace(/\n/g, '\r\n') : text;
+}
+
+function serializeBaselineLf(b: Baseline, file: string, previous?: string): string {
   const clean: Baseline = {version: 1, entries: b.entries.map(cleanEntry)};
   if (isJsonPath(file)) return JSON.stringify(clean, null, 2) + '\n';
   const edited = previous !== undefined && previous.trim() !== '' ? editYaml(clean, previous) : null;

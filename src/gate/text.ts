@@ -4,10 +4,54 @@ import type {GateFinding, GateResult} from './result.js';
 /** Evidence lines shown per finding in human outputs (JSON and SARIF carry all). */
 export const TOP_EVIDENCE = 12;
 
+/** The path of a source as this run named it (raw; each output escapes it). */
+export function sourcePath(result: GateResult, source_id: number): string {
+  return result.sources.find((s) => s.source_id === source_id)?.path ?? `source ${source_id}`;
+}
+
 /** `path:line` of one evidence line (raw; each output escapes it). */
 export function evidenceRef(result: GateResult, source_id: number, seq: number): string {
-  const src = result.sources.find((s) => s.source_id === source_id);
-  return `${src?.path ?? `source ${source_id}`}:${seq}`;
+  return `${sourcePath(result, source_id)}:${seq}`;
+}
+
+/**
+ * The `partial` coverage gaps, one per rule and reason with the paths of the
+ * sources that have it: a kernel log's "only the warning line was checked" is
+ * one line for all the logs of a run, while lockdep's "turned itself off
+ * after line N" differs per log. The terminal shows each with its reason, as
+ * the Markdown table does: a rule that looked at part of a log is easy to
+ * take for one that found nothing.
+ */
+export function partialGaps(result: GateResult): Array<{rule: string; reason: string; paths: string[]}> {
+  const groups = new Map<string, {rule: string; reason: string; paths: string[]}>();
+  for (const g of result.coverage_gaps) {
+    if (g.status !== 'partial') continue;
+    const key = JSON.stringify([g.rule, g.reason]);
+    const group = groups.get(key) ?? groups.set(key, {rule: g.rule, reason: g.reason, paths: []}).get(key)!;
+    group.paths.push(sourcePath(result, g.source_id));
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The summary line's account of the coverage gaps (raw; rule ids only): the
+ * count, and every rule of a gap, not evaluated and partial apart. A gap is
+ * a rule on one source, so with several sources the count is also put as
+ * rules and sources, since it then differs from the rules listed.
+ */
+export function coverageGapSummary(result: GateResult): string {
+  const gaps = result.coverage_gaps;
+  const rules = (status: string) => [...new Set(gaps.filter((g) => g.status === status).map((g) => g.rule))].sort();
+  const sources = new Set(gaps.map((g) => g.source_id)).size;
+  const ruleCount = new Set(gaps.map((g) => g.rule)).size;
+  const where = sources > 1 ? ' somewhere' : '';
+  const lists: string[] = [];
+  for (const [what, status] of [['not evaluated', 'not-evaluated'], ['partial', 'partial']] as const) {
+    const ids = rules(status);
+    if (ids.length) lists.push(`${what}${where}: ${ids.join(', ')}`);
+  }
+  const shape = ruleCount !== gaps.length ? ` of ${ruleCount} rule${ruleCount === 1 ? '' : 's'} in ${sources} sources` : '';
+  return `${gaps.length} coverage gap${gaps.length === 1 ? '' : 's'}${shape}${lists.length ? ` (${lists.join('; ')})` : ''}`;
 }
 
 /** What every human output says of an input of the same content as another (GateSource.duplicate_of); raw, callers escape. */

@@ -9,6 +9,7 @@ import {findingWallTime} from '../output/when.js';
 import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById, unknownRule} from './index.js';
+import {jsonOptionExample, jsonOptionKeys, jsonOptionKind, optionFlag} from './option-forms.js';
 import {HEADER_OVERRUN_SQL, readsTraceEvents} from './support.js';
 import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, SourceInfo} from './types.js';
 import {mark} from '../ingest/timings.js';
@@ -66,28 +67,49 @@ export function optionsFromFlags(flags: readonly string[] | undefined): Record<s
   if (!flags || flags.length === 0) return undefined;
   const out: Record<string, Record<string, unknown>> = {};
   for (const f of flags) {
-    const m = /^([^:=\s]+):([A-Za-z_]\w*)=(.*)$/s.exec(f);
+    // Any KEY is taken here, so that one that is no option (`severities.GPF`) is named as such below.
+    const m = /^([^:=\s]+):([^=]+)=(.*)$/s.exec(f);
     if (!m) throw new UserError(`--option ${f}: expected RULE:KEY=VALUE (e.g. gup/fork-race:follLongterm=0x10000)`);
     const [, id, key, raw] = m as unknown as [string, string, string, string];
     const rule = ruleById(id);
     if (!rule) throw unknownRule(id, `--option ${f}: `);
     const shape = (rule.meta.options as unknown as {shape?: Record<string, unknown>}).shape ?? {};
-    if (!(key in shape)) {
+    if (!Object.hasOwn(shape, key)) {
       const known = Object.keys(shape);
-      throw new UserError(`--option ${f}: rule ${id} has no option ${key}${known.length ? ` (options: ${known.join(', ')})` : ' (it takes no options)'}`);
+      throw new UserError(`--option ${f}: rule ${id} has no option ${key}${known.length ? ` (options: ${known.join(', ')})` : ' (it takes no options)'}${keyPathHint(rule, key, raw)}`);
     }
-    let value: unknown = raw;
-    if (/^0x[0-9a-f]+$/i.test(raw)) value = Number(raw);
-    else {
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        value = raw;
-      }
-    }
+    const value = optionValue(raw);
+    // An object or array given in another form (`GPF:warning`, or JSON whose quotes the shell took away) would
+    // fail zod's check as a string: say how it is written instead.
+    const kind = jsonOptionKind(rule, key);
+    const fits = kind === 'array' ? Array.isArray(value) : typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (kind !== null && !fits) throw new UserError(`--option ${f}: ${key} is an ${kind}, given as JSON (quoted for the shell), e.g. ${optionFlag(id, key, jsonOptionExample(rule, key))}`);
     (out[id] ??= {})[key] = value;
   }
   return out;
+}
+
+function optionValue(raw: string): unknown {
+  if (/^0x[0-9a-f]+$/i.test(raw)) return Number(raw);
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * For a KEY that is a path into an object option (`severities.GPF`): how
+ * that object is given, as JSON of the path and value typed when the object
+ * has that key, else with an example and the keys it has. Empty otherwise.
+ */
+function keyPathHint(rule: Rule, key: string, raw: string): string {
+  const [head, ...path] = key.split('.');
+  if (path.length === 0 || jsonOptionKind(rule, head!) !== 'object') return '';
+  const keys = jsonOptionKeys(rule, head!);
+  if (keys.length && !keys.includes(path[0]!)) return `; ${head} is an object of ${keys.join(', ')}, given as JSON, e.g. ${optionFlag(rule.meta.id, head!, jsonOptionExample(rule, head!))}`;
+  const value = path.reduceRight<unknown>((inner, k) => ({[k]: inner}), optionValue(raw));
+  return `; ${head} is an object, given as JSON: ${optionFlag(rule.meta.id, head!, value)}`;
 }
 
 export function parseRuleOptions(rule: Rule, value: unknown): unknown {

@@ -1,9 +1,9 @@
 import {existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
-import {z} from 'zod';
 import {UserError} from '../errors.js';
 import {packageRoot} from './paths.js';
 import {ruleById, RULES, unknownRule} from './index.js';
+import {jsonOptionExample, jsonOptionKeysDefault, jsonOptionKind, optionFlag} from './option-forms.js';
 import type {Rule} from './types.js';
 
 export function docsPath(rule: Rule): string {
@@ -20,13 +20,21 @@ export function optionDefaults(rule: Rule): unknown {
   return rule.meta.options.parse({});
 }
 
-/** The options' JSON schema, for `rules explain --json` and docs. */
-export function optionSchema(rule: Rule): unknown {
-  try {
-    return z.toJSONSchema(rule.meta.options, {unrepresentable: 'any'});
-  } catch {
-    return {};
-  }
+export {optionSchema} from './option-forms.js';
+
+/**
+ * How each object or array option of a rule is given on the command line
+ * (JSON, quoted for the shell), for `rules explain`: `severities.GPF=warning`
+ * is no option, and the JSON form is not guessed from `KEY=VALUE`.
+ */
+function jsonOptionLines(rule: Rule): string[] {
+  const keys = Object.keys((rule.meta.options as unknown as {shape?: Record<string, unknown>}).shape ?? {});
+  return keys.flatMap((key) => {
+    const kind = jsonOptionKind(rule, key);
+    if (kind === null) return [];
+    const kept = kind === 'object' && jsonOptionKeysDefault(rule, key) ? '; keys not given keep their defaults' : '';
+    return [`- option \`${key}\` is an ${kind}, given as JSON: \`${optionFlag(rule.meta.id, key, jsonOptionExample(rule, key))}\`${kept}`];
+  });
 }
 
 /**
@@ -44,6 +52,7 @@ export function explainRule(id: string): string {
   lines.push(`- projections: ${m.needs.projections.length ? m.needs.projections.map((p) => `\`${p}\``).join(', ') : 'none'}`);
   lines.push(`- inputs: ${m.needs.inputs.length ? m.needs.inputs.map((p) => `\`${p}\``).join(', ') : 'none'}`);
   lines.push(`- options (defaults): \`${JSON.stringify(optionDefaults(rule))}\`; set one with \`--option ${m.id}:KEY=VALUE\` (check, gate)`);
+  lines.push(...jsonOptionLines(rule));
   lines.push(`- docs: ${m.docs}`, '');
   lines.push('## Messages', '');
   for (const [k, v] of Object.entries(m.messages)) lines.push(`- \`${k}\`: ${v}`);

@@ -226,6 +226,8 @@ test('save over a YAML baseline: a dropped FIRST entry takes its # comment along
       // Both kept: the file is as it was (comments where they were).
       await saveBaseline(old, file);
       const kept = await fs.readFile(file, 'utf8');
+      // The file keeps its line ending: a CRLF baseline edited stays CRLF throughout.
+      assert.equal(kept.replace(/\r\n/g, '').includes('\n'), name !== 'crlf', `${name}: ${JSON.stringify(kept)}`);
       assert.ok(/# DRIVERS: evil_func warning, BZ 1234\r?\n {2}- fingerprint: "aaaabbbbccccdddd"/.test(kept) || kept.includes('# second line of it\n  - fingerprint: "aaaabbbbccccdddd"'), `${name}: ${kept}`);
       // The first one fixed: its comment goes, the next entry keeps its own, a list header stays.
       await fs.writeFile(file, original);
@@ -234,7 +236,7 @@ test('save over a YAML baseline: a dropped FIRST entry takes its # comment along
       const text = await fs.readFile(file, 'utf8');
       assert.not.ok(text.includes('DRIVERS'), `${name}: ${text}`);
       assert.not.ok(text.includes('second line of it'), `${name}: ${text}`);
-      assert.match(text, /entries:[^]*# NET: lockdep inversion, fix queued for 6\.19\n {2}- fingerprint: "1b307976ecaf6ea7"/, `${name}: ${text}`);
+      assert.match(text, /entries:[^]*# NET: lockdep inversion, fix queued for 6\.19\r?\n {2}- fingerprint: "1b307976ecaf6ea7"/, `${name}: ${text}`);
       if (name === 'header') {
         assert.ok(text.includes('# on the entries line'), text);
         assert.match(text, /# Known findings, reviewed weekly\n\n {2}# NET/, text);
@@ -257,6 +259,43 @@ test('save over a YAML baseline: a dropped FIRST entry takes its # comment along
     await saveBaseline({version: 1, entries: [jsonEntries[1]!]}, json);
     assert.equal(await loadBaseline(json), {version: 1, entries: [jsonEntries[1]!]});
     assert.not.ok((await fs.readFile(json, 'utf8')).includes('DRIVERS'));
+  } finally {
+    await fs.rm(dir, {recursive: true, force: true});
+  }
+});
+
+test('save keeps the baseline\'s line ending: CRLF for edited and added lines of a CRLF file, the majority\'s in a mixed one, LF for a new file', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ktrail-gate-baseline-'));
+  try {
+    const lines = ['# known findings', 'version: 1', 'entries:', '  # GPU team', '  - fingerprint: aaaa1111', '    rule: kernel/warning', '    title: WARNING in foo', '    owner: gpu', '  - fingerprint: bbbb2222', '    rule: lockdep/report', '    title: possible deadlock in bar'];
+    const old = parseBaseline(lines.join('\n') + '\n', 'b.yml');
+    // The second entry fixed, a new one added with a title of a line break and a CR: they stay escapes.
+    const next = {version: 1 as const, entries: [old.entries[0]!, {fingerprint: 'cccc3333', rule: 'kernel/oops', title: 'two\nlines\rand a CR'}]};
+    const bareLf = (text: string) => text.replace(/\r\n/g, '').includes('\n');
+    const crlfs = (text: string) => text.split('\r\n').length - 1;
+    const cases: Array<[string, string, boolean]> = [
+      ['crlf.yml', lines.join('\r\n') + '\r\n', true],
+      // Most lines CRLF, the first and an edited one LF (a tool appended to it): CRLF throughout.
+      ['mixed-crlf.yml', lines.map((l, i) => l + (i === 0 || i === 6 ? '\n' : '\r\n')).join(''), true],
+      // Most lines LF: LF throughout, though the first line ends in CRLF.
+      ['mixed-lf.yml', lines.map((l, i) => l + (i < 3 ? '\r\n' : '\n')).join(''), false],
+      ['lf.yml', lines.join('\n') + '\n', false],
+      ['crlf.json', JSON.stringify(old, null, 2).replace(/\n/g, '\r\n') + '\r\n', true],
+    ];
+    for (const [name, original, crlf] of cases) {
+      const file = path.join(dir, name);
+      await fs.writeFile(file, original);
+      await saveBaseline(next, file);
+      const text = await fs.readFile(file, 'utf8');
+      assert.equal(bareLf(text), !crlf, `${name}: ${JSON.stringify(text)}`);
+      assert.equal(crlfs(text) > 0, crlf, `${name}: ${JSON.stringify(text)}`);
+      if (!name.endsWith('.json')) assert.ok(/# GPU team\r?\n {2}- fingerprint: aaaa1111\r?\n/.test(text), `${name}: ${JSON.stringify(text)}`);
+      assert.equal(await loadBaseline(file), next, name);
+    }
+    // A new file (none before) gets LF.
+    const created = path.join(dir, 'new.yml');
+    await saveBaseline(next, created);
+    assert.not.ok((await fs.readFile(created, 'utf8')).includes('\r\n'));
   } finally {
     await fs.rm(dir, {recursive: true, force: true});
   }

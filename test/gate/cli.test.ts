@@ -969,4 +969,38 @@ test('attribution: a splat in one VM\'s log is not blamed on a KUnit test of ano
   assert.equal(own.findings.map((f: any) => f.test?.test), ['example.example_simple_test']);
 });
 
+test('terminal: the summary lists the rule of every coverage gap it counts, partial ones too; each partial gap is a line with its reason', () => {
+  const gaps = (res: any, status: string) => [...new Set(res.coverage_gaps.filter((g: any) => g.status === status).map((g: any) => g.rule))].sort().join(', ');
+  const res = json(gate(WITH_SPLAT, '--json'));
+  const r = gate(WITH_SPLAT);
+  assert.is(r.code, 1, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  // lockdep turned itself off after its report: the rest of the log was not looked at by it, and the terminal says so.
+  const lockdep = res.coverage_gaps.find((g: any) => g.rule === 'lockdep/report');
+  assert.is(lockdep.status, 'partial');
+  assert.match(lockdep.reason, /turns itself off: a lock problem after line 9\d\d/);
+  assert.ok(lines.includes(`note partial coverage of lockdep/report: ${lockdep.reason}  ${WITH_SPLAT}`), r.stdout);
+  const partial = res.coverage_gaps.filter((g: any) => g.status === 'partial');
+  assert.is(lines.filter((l) => l.startsWith('note partial coverage of ')).length, partial.length);
+  // One source: as many rules listed as gaps counted.
+  assert.ok(
+    lines.at(-1)!.endsWith(`; ${res.coverage_gaps.length} coverage gaps (not evaluated: ${gaps(res, 'not-evaluated')}; partial: ${gaps(res, 'partial')})`),
+    lines.at(-1),
+  );
+  assert.is(gaps(res, 'not-evaluated').split(', ').length + gaps(res, 'partial').split(', ').length, res.coverage_gaps.length);
+
+  // Two sources: a gap per rule and source, so the count is put as rules and sources; a partial gap of the same
+  // reason in both is one line naming the first and how many others.
+  const two = json(gate(WITH_SPLAT, DMESG, '--json'));
+  const t = gate(WITH_SPLAT, DMESG).stdout.trimEnd().split('\n');
+  const rules = new Set(two.coverage_gaps.map((g: any) => g.rule)).size;
+  assert.ok(
+    t.at(-1)!.endsWith(`; ${two.coverage_gaps.length} coverage gaps of ${rules} rules in 2 sources (not evaluated somewhere: ${gaps(two, 'not-evaluated')}; partial somewhere: ${gaps(two, 'partial')})`),
+    t.at(-1),
+  );
+  const subs = two.coverage_gaps.find((g: any) => g.rule === 'mmu-notifier/multiple-range-end-subscriptions');
+  assert.ok(t.includes(`note partial coverage of mmu-notifier/multiple-range-end-subscriptions: ${subs.reason}  ${WITH_SPLAT} and 1 other source`), t.join('\n'));
+  assert.is(t.filter((l) => l.startsWith('note partial coverage of lockdep/report:')).length, 1);
+});
+
 test.run();

@@ -126,6 +126,8 @@ test('check --option sets a rule option; an unknown rule or key is a one-line er
   for (const [opt, msg] of [
     ['gup/fork-race:follLongTerm=1', /^ktrail: --option .*: rule gup\/fork-race has no option follLongTerm \(options: follLongterm\)\n$/],
     ['nope:x=1', /^ktrail: --option nope:x=1: unknown rule nope/],
+    // The form a user tried for an object option: named as no option, with the JSON form that sets it.
+    ['kernel/oops:severities.GPF=warning', /^ktrail: --option .*: rule kernel\/oops has no option severities\.GPF \(options: severities, evidenceLines\); severities is an object, given as JSON: --option 'kernel\/oops:severities=\{"GPF":"warning"\}'\n$/],
     ['gup/fork-race:follLongterm=abc', /^ktrail: invalid options for rule gup\/fork-race: follLongterm: /],
   ] as const) {
     const r = ktrail('check', S, '--option', opt);

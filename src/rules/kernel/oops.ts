@@ -63,9 +63,12 @@ const meta = {
     ...REPORT_DAMAGE_MESSAGES,
   },
   options: z.object({
-    /** Severity per report class (classes of the `reports` projection). */
+    /**
+     * Severity per report class (classes of the `reports` projection). Strict: a misspelt class
+     * (`{"GFP":"warning"}`) was dropped without a word and left GPF an error.
+     */
     severities: z
-      .object(Object.fromEntries(CLASSES.map((c) => [c, sev.default(DEFAULT_SEVERITIES[c as keyof typeof DEFAULT_SEVERITIES])])) as Record<keyof typeof DEFAULT_SEVERITIES, z.ZodDefault<typeof sev>>)
+      .strictObject(Object.fromEntries(CLASSES.map((c) => [c, sev.default(DEFAULT_SEVERITIES[c as keyof typeof DEFAULT_SEVERITIES])])) as Record<keyof typeof DEFAULT_SEVERITIES, z.ZodDefault<typeof sev>>)
       .prefault({}),
     evidenceLines: z.number().int().min(1).max(200).default(12),
   }),
