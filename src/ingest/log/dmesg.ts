@@ -133,8 +133,8 @@ export function prefixKind(line: string): PrefixKind | null {
   return parsed.tsNs === null ? 'caller' : 'mono';
 }
 
-// `[time] host kernel: ` (journalctl -k -o short-monotonic): must not be read as plain dmesg.
-const JOURNAL_MONO_RE = /^\[ *\d+\.\d+\] [\w.-]+ kernel: /;
+// `[time] host kernel: ` (journalctl -k -o short-monotonic), `[time] kernel: ` (with --no-hostname): must not be read as plain dmesg.
+const JOURNAL_MONO_RE = /^\[ *\d+\.\d+\] (?:[\w.-]+ )?kernel: /;
 
 // Lines only a kernel prints, for console captures whose first lines carry no time prefix.
 const KERNEL_SIGNATURE_RE =
