@@ -181,6 +181,54 @@ test('prefix variants: dmesg -d, -x with -T, --time-format iso, `<N>` on a conso
   assert.is(t.meta.wall_time_last, '2026-11-26T10:05:53');
 });
 
+test('a collector\'s ISO stamp before the printk time (kubectl logs --timestamps, CRI log files, ts) is foreign text; dmesg --time-format iso is not', () => {
+  const lines = [
+    '2026-01-05T10:00:00.123456789Z [  102.000000] BUG: sleeping function called from invalid context at mm/gup.c:1234',
+    '2026-01-05T10:00:00.1234Z [  102.000001][ T4243] in_atomic(): 0, irqs_disabled(): 0, non_block: 1, pid: 4243, name: hmm-test',
+    '2026-01-05T10:00:00,123456+00:00 [  102.000002] preempt_count: 0, expected: 0',
+    '2026-01-05T10:00:00 [  102.000003]  ? lock_release+0xa40/0xa40',
+    '2026-01-05T10:00:00.123456789+01:00 stdout F [  102.000004] RCU nest depth: 0, expected: 0',
+    '2026-01-05T10:00:00.12Z stderr P [  102.000005] ',
+    '2026-01-05T10:00:00.13Z stdout F a line of the container itself',
+  ];
+  assert.is(sniffLog(lines)?.id, 'console');
+  const t = tokenize(console_, lines);
+  accounted(t, lines);
+  assert.equal(
+    t.logs.map((r) => [r.ts_ns, r.caller, r.wall_time, r.text]),
+    [
+      [102_000_000_000n, null, null, 'BUG: sleeping function called from invalid context at mm/gup.c:1234'],
+      [102_000_001_000n, 'T4243', null, 'in_atomic(): 0, irqs_disabled(): 0, non_block: 1, pid: 4243, name: hmm-test'],
+      [102_000_002_000n, null, null, 'preempt_count: 0, expected: 0'],
+      [102_000_003_000n, null, null, ' ? lock_release+0xa40/0xa40'],
+      [102_000_004_000n, null, null, 'RCU nest depth: 0, expected: 0'],
+      [102_000_005_000n, null, null, ''],
+      [null, null, null, '2026-01-05T10:00:00.13Z stdout F a line of the container itself'],
+    ],
+  );
+  assert.equal([t.meta.foreign_prefix_lines, t.meta.unprefixed_lines, t.meta.kernel_lines], [6, 1, 6]);
+  // dmesg --time-format iso prints no printk time after its stamp; a message's own brackets that are not the
+  // kernel's six-digit time stay text, and a caller id after the stamp is still read.
+  const iso = [
+    '2026-11-26T10:05:52,430205+00:00 amdgpu 0000:03:00.0: amdgpu: ring gfx timeout',
+    '2026-11-26T10:05:52,430210+00:00 [1.5] not a printk time',
+    '2026-11-26T10:05:52,430215+00:00 [  T300] with a caller id',
+    '2026-11-26T10:05:52,430220+00:00 [drm] Initialized',
+  ];
+  assert.is(sniffLog(iso)?.id, 'dmesg-time');
+  const d = tokenize(formatOf('dmesg-time'), iso);
+  assert.equal(
+    d.logs.map((r) => [r.ts_ns, r.caller, r.wall_time, r.text]),
+    [
+      [null, null, '2026-11-26T10:05:52.430205+00:00', 'amdgpu 0000:03:00.0: amdgpu: ring gfx timeout'],
+      [null, null, '2026-11-26T10:05:52.430210+00:00', '[1.5] not a printk time'],
+      [null, 'T300', '2026-11-26T10:05:52.430215+00:00', 'with a caller id'],
+      [null, null, '2026-11-26T10:05:52.430220+00:00', '[drm] Initialized'],
+    ],
+  );
+  assert.is(d.meta.foreign_prefix_lines, undefined);
+});
+
 test('util-linux dmesg caller ids: `[time] [  T300] ` after the time and a space, with every time form; a message starting with brackets stays text', () => {
   const lines = sample('dmesg-util-linux-caller.log');
   assert.is(sniffLog(lines)?.id, 'dmesg');

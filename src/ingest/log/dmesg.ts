@@ -133,8 +133,8 @@ export function prefixKind(line: string): PrefixKind | null {
   return parsed.tsNs === null ? 'caller' : 'mono';
 }
 
-// `[time] host kernel: ` (journalctl -k -o short-monotonic): must not be read as plain dmesg.
-const JOURNAL_MONO_RE = /^\[ *\d+\.\d+\] [\w.-]+ kernel: /;
+// `[time] host kernel: ` (journalctl -k -o short-monotonic), `[time] kernel: ` (with --no-hostname): must not be read as plain dmesg.
+const JOURNAL_MONO_RE = /^\[ *\d+\.\d+\] (?:[\w.-]+ )?kernel: /;
 
 // Lines only a kernel prints, for console captures whose first lines carry no time prefix.
 const KERNEL_SIGNATURE_RE =
@@ -184,7 +184,8 @@ function sniffKind(kinds: PrefixKind[]) {
 // 4: relative-time prefixes (`dmesg -e`, `--time-format delta`) are read as prefixes, not as text.
 // 5: util-linux's caller id after the time and a space (`[   20.000002] [  T300] `) is read as the caller, not as text.
 // 6: a caller id without a time (`dmesg -t`: `[  T300] `) is read as the caller, not as text.
-const PARSER_VERSION = 6;
+// 7: an ISO stamp before a printk time (`kubectl logs --timestamps`, CRI logs) is foreign text; the printk time is read.
+const PARSER_VERSION = 7;
 
 function dmesgFormat(id: string, priority: number, description: string, sniff: (head: string[]) => boolean): Format {
   return {id, priority, description, parserVersion: PARSER_VERSION, sniff, createTokenizer: () => new DmesgTokenizer()};

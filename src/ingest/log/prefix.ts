@@ -216,6 +216,24 @@ export function resetParsed(): void {
   parsed.facility = null;
 }
 
+// A CRI log file's stream and tag after the time (`stdout F `, `stderr P `: kubelet's /var/log/pods, podman's k8s-file).
+const CRI_STREAM_RE = /(?:stdout|stderr) [FP] /y;
+
+/**
+ * The ISO stamp ending at `i` is a log collector's, not `dmesg --time-format
+ * iso`'s: CRI's stream and tag follow it (a CRI log file: `... stdout F text`),
+ * or an exact printk time does (`kubectl logs --timestamps`:
+ * `2026-01-05T10:00:00.123456789Z [  102.000000] text`, `ts '%FT%T'`), after
+ * the stream and tag or not. dmesg prints no printk time after its stamp; the
+ * kernel prints six fraction digits, so a message of its own that starts with
+ * `[1.5]` stays text.
+ */
+function collectorStamp(s: string, i: number): boolean {
+  if (s.charCodeAt(i) !== C_SPACE) return false;
+  CRI_STREAM_RE.lastIndex = i + 1;
+  return CRI_STREAM_RE.test(s) || parseMonoTime(s, i + 1, true) !== -1;
+}
+
 /**
  * A whole dmesg-family prefix at `i`: optional `<N>` or `fac:level:`, then an
  * optional time (monotonic, ctime, relative or ISO), then an optional caller
@@ -224,7 +242,7 @@ export function resetParsed(): void {
  * `dmesg -t` prints `[  T123] text`, the kernel's console without
  * printk.time `[  T123] text` too), then one optional space. At least one of
  * level, time or caller id must be present. Returns where the message text
- * starts, or -1.
+ * starts, or -1 (also for a log collector's ISO stamp: see collectorStamp).
  */
 export function parseDmesgPrefix(s: string, i: number): number {
   resetParsed();
@@ -253,6 +271,9 @@ export function parseDmesgPrefix(s: string, i: number): number {
     j = k2 !== -1 ? k2 : afterSpacedCaller(s, j);
   } else {
     const k3 = any || isDigit(s.charCodeAt(j)) ? parseIsoTime(s, j) : -1;
+    // A log collector's stamp is foreign text (before the kernel's prefix, found by findMonoPrefix, or before a line
+    // of the container's own), not `dmesg --time-format iso`.
+    if (k3 !== -1 && !any && collectorStamp(s, k3)) return -1;
     if (k3 !== -1) {
       j = afterSpacedCaller(s, k3);
       any = true;

@@ -11,6 +11,8 @@ import {parseCaller, parsed, parseMonoTime, resetParsed} from './prefix.js';
  *   `2026-11-26T10:31:12+0000` / `2026-11-26T10:31:12.123456+00:00` (short-iso, RFC 3339 syslog),
  *   `Thu 2026-11-26 10:31:12 UTC` (short-full),
  *   `[   12.345678]` (journalctl -o short-monotonic: the monotonic time itself).
+ * journalctl leaves the host out with --no-hostname (and for an entry that
+ * has none): `<time> <ident>[pid]: <message>`.
  * A kernel message (`kernel:` ident) may carry the printk time and caller id
  * again (`kernel: [   12.345678] text`, what rsyslog writes to kern.log).
  * Kernel lines: facility 0 (kern), level unknown, ts_ns from the printk or
@@ -20,8 +22,11 @@ import {parseCaller, parsed, parseMonoTime, resetParsed} from './prefix.js';
  * `-- Reboot --` / `-- Boot <id> --` start a new boot; other `-- ... --` lines
  * and journalctl's notices are header lines.
  */
+// Groups 1-4: the time; 5: the ident of a line without host; 6, 7: host and ident. The form without host is
+// tried first: after `<time> kernel: ` a message's own `WARNING: ` would otherwise read as the ident of a
+// host `kernel:`. A host is followed by a space, never by `:`, so a line with one never reads as one without.
 const LINE_RE =
-  /^(?:([A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?)|(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)|((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \S+)|(\[ *\d+\.\d+\])) (\S+) ([^\s:[]+)(?:\[\d+\])?: ?/;
+  /^(?:([A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?)|(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)|((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \S+)|(\[ *\d+\.\d+\])) (?:([^\s:[]+)(?:\[\d+\])?:(?: |$)|(\S+) ([^\s:[]+)(?:\[\d+\])?: ?)/;
 const NOTICE_RE = /^(?:-- .* --|No journal files were found\.|No journal files were opened|Hint: .*)$/;
 const BOOT_SEPARATOR_RE = /^-- (?:Reboot|Boot [0-9a-f]+) --$/;
 
@@ -61,10 +66,11 @@ export class SyslogTokenizer implements Tokenizer {
       resetParsed();
       if (parseMonoTime(m[4], 0) !== -1) monoNs = parsed.tsNs;
     }
-    const ident = m[6]!;
+    const ident = m[5] ?? m[7]!;
     if (ident !== 'kernel') {
       this.otherLines++;
-      const text = s.slice((m[1] ?? m[2] ?? m[3] ?? m[4]!).length + 1 + m[5]!.length + 1);
+      const host = m[6];
+      const text = s.slice((m[1] ?? m[2] ?? m[3] ?? m[4]!).length + 1 + (host === undefined ? 0 : host.length + 1));
       const boot = this.boots.observe(seq, monoNs, text, false);
       return {t: 'log_lines', boot, ts_ns: monoNs, level: null, facility: null, caller: null, text, wall_time: wall};
     }
@@ -130,8 +136,11 @@ function stats(head: string[]): SyslogStats {
     }
     const m = LINE_RE.exec(line);
     if (!m) continue;
+    // Without a host, `[   12.345678] word: ` is also what dmesg prints for many messages: such a line says
+    // journal only with the `kernel` ident, which journalctl -k prints on every line.
+    if (m[5] !== undefined && m[5] !== 'kernel') continue;
     st.lines++;
-    if (m[6] === 'kernel') {
+    if ((m[5] ?? m[7]) === 'kernel') {
       st.kernel++;
       resetParsed();
       if (parseMonoTime(line, m[0].length) !== -1) st.printkTime++;
@@ -157,10 +166,11 @@ function sniffSyslog(wantPrintkTime: boolean) {
 export const journalFormat: Format = {
   id: 'journal',
   priority: 103,
-  description: '`journalctl -k` (short, short-precise, short-iso, short-full, short-monotonic): `Nov 26 10:31:12 host kernel: text`',
+  description: '`journalctl -k` (short, short-precise, short-iso, short-full, short-monotonic; also --no-hostname): `Nov 26 10:31:12 host kernel: text`',
   // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
   // 3: each line's wall-clock time in log_lines.wall_time.
-  parserVersion: 3,
+  // 4: lines without a host (journalctl --no-hostname: `<time> kernel: text`) are read, the ident not kept in the text.
+  parserVersion: 4,
   sniff: sniffSyslog(false),
   createTokenizer: () => new SyslogTokenizer(),
 };
@@ -171,7 +181,8 @@ export const syslogFormat: Format = {
   description: 'syslog files (kern.log, messages): `Nov 26 10:31:12 host kernel: [   12.345678] text`',
   // 2: lines over 1 MiB are measured without their NUL bytes, wherever the input is cut (the line splitter, shared by every format).
   // 3: each line's wall-clock time in log_lines.wall_time.
-  parserVersion: 3,
+  // 4: lines without a host (`<time> kernel: [   12.345678] text`) are read, the ident not kept in the text.
+  parserVersion: 4,
   sniff: sniffSyslog(true),
   createTokenizer: () => new SyslogTokenizer(),
 };
