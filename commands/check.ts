@@ -8,15 +8,16 @@ import {RULES_MEMORY_DEFAULT, RULES_MEMORY_DEFAULT_FILE} from '../src/store/open
 
 export default class Check extends KtrailCommand {
   static summary = 'Run the rules over captures and logs; print findings with evidence and what each rule could not look at.';
-  static description = `With FILEs, they are ingested into a temporary in-memory store first (the database is not written; the ingest's
-chunk files and any of DuckDB's spill files go to a private directory in the OS temp directory and are removed):
+  static description = `With FILEs, they are ingested into a temporary store first: in memory, or a database file from 64 MiB of input or for a
+pipe (KTRAIL_TEMP_STORE=memory|file decides instead). No database of yours is written; the store's file, the ingest's chunk files and
+DuckDB's spill files go to private directories in the OS temp directory and are removed:
   ktrail check trace.txt dmesg.txt
 With --db and no FILE, the rules run over that store and its findings/coverage tables are rewritten; a --db that holds no ingested sources (:memory:, a DuckDB file that is not ktrail's) is an error, not a clean check.
 Exit status: 0 when no finding is at or above --fail-on (default error), 1 when there is one, 2 on usage or input errors.
 --severity only hides findings below it from the output; --fail-on counts every finding of the selected rules.
 A rule that could not look at a source (missing events or log lines, lost events) is listed under Coverage:
 no finding there does not mean clean. See \`ktrail rules list\` and \`ktrail rules explain ID\`.
-DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FILE} with --db (KTRAIL_RULES_MEMORY to change it).`;
+DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FILE} with --db or a temporary file (KTRAIL_RULES_MEMORY to change it).`;
 
   static examples = [
     '<%= config.bin %> check trace.txt.gz dmesg.txt',
@@ -59,13 +60,14 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
     const {optionsFromFlags, runRules} = await import('../src/rules/engine.js');
     // Checked before the (possibly long) ingest.
     const ruleOptions = optionsFromFlags(flags.option);
-    // FILEs are ingested into memory below; a --db must hold sources already.
+    // FILEs are ingested into a temporary store (in memory, or a file for large inputs: src/store/scratch.ts); a
+    // --db must hold sources already.
     if (flags.db) await requireSources(flags.db);
-    const path = flags.db ?? ':memory:';
-    const db = await openStore(path, {purpose: {why: 'check --db stores its findings and coverage in it and builds the derived tables the rules read'}});
+    const scratch = flags.db ? null : await (await import('../src/store/scratch.js')).openScratchStore(files);
+    const db = scratch?.db ?? (await openStore(flags.db!, {purpose: {why: 'check --db stores its findings and coverage in it and builds the derived tables the rules read'}}));
     let result;
     try {
-      await limitRulesMemory(db);
+      if (!scratch) await limitRulesMemory(db);
       if (files.length > 0) {
         const {formatNote, ingestPaths} = await import('../src/ingest/pipeline.js');
         const {forInputFormatFlag, withInputFormatHint} = await import('../src/ingest/sniff.js');
@@ -92,10 +94,12 @@ DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FI
           }
         }
       }
-      // An in-memory store is thrown away: its findings and coverage tables would never be read.
-      result = await runRules(db, {ruleIds: flags.rule, ruleOptions, storeResults: path !== ':memory:'});
+      await scratch?.beforeRules();
+      // A temporary store is thrown away: its findings and coverage tables would never be read.
+      result = await runRules(db, {ruleIds: flags.rule, ruleOptions, storeResults: flags.db !== undefined});
     } finally {
-      db.close();
+      if (scratch) scratch.close();
+      else db.close();
     }
 
     return emitFindings(result, flags, this.jsonEnabled());

@@ -27,7 +27,11 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
   };
 
   static flags = {
-    db: Flags.string({description: 'DuckDB database to ingest into (default: in memory, discarded after the gate)', default: ':memory:', helpValue: 'PATH', parse: nonEmpty}),
+    db: Flags.string({
+      description: 'DuckDB database to ingest into (default: a temporary store, in memory or for large logs a file in the temp directory, discarded after the gate; :memory: keeps it in memory)',
+      helpValue: 'PATH',
+      parse: nonEmpty,
+    }),
     baseline: Flags.string({description: 'baseline of known findings (YAML, or JSON when the name ends in .json)', helpValue: 'FILE'}),
     'update-baseline': Flags.boolean({description: 'write the current findings into --baseline as known (keeps owner/comment/expires of existing entries)', default: false}),
     'fail-on': Flags.string({description: 'lowest severity of a new finding that fails the gate', options: ['error', 'warning', 'info'], default: 'error'}),

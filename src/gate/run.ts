@@ -4,6 +4,7 @@ import type {CommandInterrupt} from '../cli/interrupts.js';
 import {UserError, isUserError} from '../errors.js';
 import {fileKey, outputTarget, writeFileAtomic} from '../output/atomic-write.js';
 import type {Severity} from '../rules/types.js';
+import type {Db} from '../store/db.js';
 import {findingBoots, loadTestSpans} from './attribution.js';
 import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
 import {renderGithub} from './github.js';
@@ -18,7 +19,11 @@ export interface GateOptions {
   inputFormat?: string;
   /** Rule options, `RULE:KEY=VALUE` (--option). */
   options?: string[];
-  db: string;
+  /**
+   * --db: the database to ingest into (`:memory:`: in memory, whatever the inputs' size). Absent: a temporary
+   * store, in memory or for large inputs a file in the temp directory (src/store/scratch.ts), thrown away.
+   */
+  db?: string;
   baseline?: string;
   updateBaseline?: boolean;
   failOn: Severity;
@@ -87,7 +92,7 @@ function checkDistinctOutputs(opts: GateOptions): void {
     const id = identity(file);
     if (id !== null && !taken.has(id)) taken.set(id, what);
   };
-  if (opts.db !== ':memory:') for (const f of [opts.db, `${opts.db}.wal`]) take(f, `the database (--db ${opts.db})`);
+  if (opts.db !== undefined && opts.db !== ':memory:') for (const f of [opts.db, `${opts.db}.wal`]) take(f, `the database (--db ${opts.db})`);
   for (const p of opts.paths) if (p !== '-') take(p, `an input (${p})`);
   if (opts.baseline !== undefined && !opts.updateBaseline) take(opts.baseline, `the baseline (--baseline ${opts.baseline})`);
   for (const [file, what] of outputs) {
@@ -124,6 +129,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   if (opts.updateBaseline && opts.baseline) await checkWritable(opts.baseline, 'baseline');
 
   const {databaseFiles, limitRulesMemory, openStore, removeDatabaseFiles} = await import('../store/open.js');
+  const {openScratchStore} = await import('../store/scratch.js');
   const {formatNote, ingestPaths} = await import('../ingest/pipeline.js');
   const {optionsFromFlags, runRules} = await import('../rules/engine.js');
   const {RULES} = await import('../rules/index.js');
@@ -138,18 +144,26 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
   }
   const {explainRule} = await import('../rules/explain.js');
 
-  // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as
-  // `ktrail ingest` does: an empty database left behind reads as a run that found nothing.
-  const opening = openStore(opts.db, {purpose: {why: 'gate --db writes the run\'s sources and findings into it'}}).then((opened) => {
-    // Only a database this open created (see Db.created), not one another process made meanwhile.
-    if (opened.created) opts.interrupt?.discardOnSignal(databaseFiles(opts.db));
-    return opened;
-  });
-  opts.interrupt?.opening(opening);
-  const db = await opening;
+  const dbPath = opts.db;
+  // Without --db, the temporary store removes itself (its file's directory too) when closed, and at exit.
+  const scratch = dbPath === undefined ? await openScratchStore(opts.paths) : null;
+  let db: Db;
+  if (scratch) {
+    db = scratch.db;
+  } else {
+    // A --db file this gate creates is removed again when no input gets into it (a bad log, a signal), as
+    // `ktrail ingest` does: an empty database left behind reads as a run that found nothing.
+    const opening = openStore(dbPath!, {purpose: {why: 'gate --db writes the run\'s sources and findings into it'}}).then((opened) => {
+      // Only a database this open created (see Db.created), not one another process made meanwhile.
+      if (opened.created) opts.interrupt?.discardOnSignal(databaseFiles(dbPath!));
+      return opened;
+    });
+    opts.interrupt?.opening(opening);
+    db = await opening;
+  }
   let emptyCreated = false;
   try {
-    await limitRulesMemory(db);
+    if (!scratch) await limitRulesMemory(db);
     const {forInputFormatFlag} = await import('../ingest/sniff.js');
     if (db.readOnly) throw new UserError(`database ${db.path} is open read-only; cannot ingest`);
     // Once a source is committed, the database holds this run's facts: a signal leaves it.
@@ -157,7 +171,7 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     // Each LOG on its own: one that cannot be read (a crashed harness wrote no trace, a binary file) is an input
     // error of this run, reported in every output, and the others are still judged (a splat in the console log
     // must not go unreported because the trace is missing). Other errors (the database) end the gate.
-    const createdAndEmpty = async () => db.created && Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
+    const createdAndEmpty = async () => !scratch && db.created && Number((await db.one<{n: bigint}>('SELECT count(*) AS n FROM sources').catch(() => undefined))?.n ?? 1) === 0;
     const ingested: Awaited<ReturnType<typeof ingestPaths>> = [];
     const inputErrors: InputError[] = [];
     for (const p of opts.paths) {
@@ -183,8 +197,9 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     const givenPath = new Map<number, string>();
     for (const r of ingested) if (!givenPath.has(r.source_id)) givenPath.set(r.source_id, r.path);
     // test_results (for the test spans below) is built with the projections the rules need: one pass over the state.
-    // An in-memory store is thrown away: its findings and coverage tables would never be read.
-    const all = await runRules(db, {ruleOptions, projections: ['test_results'], storeResults: opts.db !== ':memory:', sourceIds: thisRun});
+    await scratch?.beforeRules();
+    // A temporary or in-memory store is thrown away: its findings and coverage tables would never be read.
+    const all = await runRules(db, {ruleOptions, projections: ['test_results'], storeResults: dbPath !== undefined && dbPath !== ':memory:', sourceIds: thisRun});
     // An input of the same content as one named before it in this run (a log copied under two names) is read
     // once; it is still named in every output, after that source, as a duplicate of it (not dropped unsaid).
     const duplicates = new Map<number, string[]>();
@@ -264,8 +279,12 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
     if (newBaseline && opts.baseline) await saveBaseline(newBaseline, opts.baseline);
     return {result, github: renderGithub(result), baselineUpdate, baselineNotUpdated, written};
   } finally {
-    db.close();
-    if (emptyCreated) removeDatabaseFiles(opts.db);
+    if (scratch) {
+      scratch.close();
+    } else {
+      db.close();
+      if (emptyCreated) removeDatabaseFiles(dbPath!);
+    }
   }
 }
 

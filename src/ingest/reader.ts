@@ -181,7 +181,7 @@ function fsType(path: string): number | null {
  * `/proc/kmsg`). Their other files (`trace`) read to an end as usual this
  * way too.
  */
-function isStreamingFile(path: string, st: fs.Stats): boolean {
+export function isStreamingFile(path: string, st: fs.Stats): boolean {
   if (st.isFIFO() || st.isCharacterDevice()) return true;
   if (!st.isFile() || st.size > 0) return false;
   const type = fsType(path);
@@ -189,7 +189,7 @@ function isStreamingFile(path: string, st: fs.Stats): boolean {
 }
 
 /** /dev/kmsg (character device 1:11), under whatever name. */
-function isKmsgDevice(st: fs.Stats): boolean {
+export function isKmsgDevice(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === ((1 << 8) | 11);
 }
 

@@ -192,8 +192,9 @@ export function removeDatabaseFiles(path: string): void {
  * DuckDB's own default is 80% of RAM, and its buffer pool kept what the
  * queries left. KTRAIL_RULES_MEMORY overrides both defaults below.
  *
- * - An in-memory store (`check FILE`, `gate` without --db) holds the event
- *   log inside that limit. `ktrail check` of the 2M-line benchmark trace
+ * - An in-memory store (`check FILE` and `gate` without --db of inputs
+ *   under 64 MiB: src/store/scratch.ts) holds the event log inside that
+ *   limit. `ktrail check` of the 2M-line benchmark trace, in memory,
  *   peaked at 1.35 GB RSS by default; with 512 MB at 728 MB and as fast
  *   (the rules 3.8 s either way); with 256 MB at 496 MB, but the rules took
  *   6 s. It spills to a private directory in the OS temp directory, removed

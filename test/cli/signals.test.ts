@@ -22,18 +22,29 @@ function bigTrace(): string {
 }
 
 // The exit status a shell gives a process the signal killed: 128 + the signal number.
-for (const [cmd, signal, status] of [['check', 'SIGTERM', 143], ['gate', 'SIGTERM', 143], ['check', 'SIGINT', 130]] as const) {
-  test(`${signal} during \`ktrail ${cmd} FILE\`: exit ${status}, chunk and spill directories removed`, async () => {
+// With KTRAIL_TEMP_STORE=file, the temporary store of a large input (a database file in a directory of its own) goes too.
+for (const [cmd, signal, status, store] of [
+  ['check', 'SIGTERM', 143, 'memory'],
+  ['gate', 'SIGTERM', 143, 'memory'],
+  ['check', 'SIGINT', 130, 'memory'],
+  ['check', 'SIGTERM', 143, 'file'],
+  ['gate', 'SIGTERM', 143, 'file'],
+  ['check', 'SIGINT', 130, 'file'],
+] as const) {
+  test(`${signal} during \`ktrail ${cmd} FILE\` (temporary store: ${store}): exit ${status}, chunk, spill and store directories removed`, async () => {
     const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
     const input = path.join(dir, 'big.txt');
     if (!fs.existsSync(input)) fs.writeFileSync(input, bigTrace());
-    const child = spawn(process.execPath, [bin, cmd, input], {cwd: dir, env: {...process.env, TMPDIR: tmp}, stdio: ['ignore', 'pipe', 'pipe']});
+    const child = spawn(process.execPath, [bin, cmd, input], {cwd: dir, env: {...process.env, TMPDIR: tmp, KTRAIL_TEMP_STORE: store}, stdio: ['ignore', 'pipe', 'pipe']});
     const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     try {
       const deadline = Date.now() + 60_000;
       const chunkDirs = () => fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-ingest-'));
       while (chunkDirs().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.ok(chunkDirs().length > 0, 'ingest started');
+      const storeDirs = fs.readdirSync(tmp).filter((d) => d.startsWith('ktrail-store-'));
+      assert.is(storeDirs.length, store === 'file' ? 1 : 0, 'a store directory for a file only');
+      if (store === 'file') assert.ok(fs.readdirSync(path.join(tmp, storeDirs[0]!)).includes('store.duckdb'), 'the database file is in it');
       child.kill(signal);
       assert.is(await exit, status);
       assert.equal(fs.readdirSync(tmp), [], 'temp directory left empty');
