@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import {systemErrorText, UserError} from './errors.js';
 
 /**
  * Private temporary directories (an ingest's chunk files, a spooled
@@ -25,6 +27,19 @@ export function makeTrackedTempDir(parent: string, prefix: string): {dir: string
       liveTempDirs.delete(dir);
     },
   };
+}
+
+/**
+ * makeTrackedTempDir in the OS temp directory, for `what` (`the ingest's chunk files`): one that cannot be
+ * made (TMPDIR missing, read-only or full) is a one-line error naming it, not an internal error.
+ */
+export function makeOsTempDir(prefix: string, what: string): {dir: string; remove: () => void} {
+  const parent = os.tmpdir();
+  try {
+    return makeTrackedTempDir(parent, prefix);
+  } catch (err) {
+    throw new UserError(`cannot make a directory for ${what} in ${parent}: ${systemErrorText(err as NodeJS.ErrnoException)}; set TMPDIR to a writable directory`);
+  }
 }
 
 /**

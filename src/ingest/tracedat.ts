@@ -1,12 +1,11 @@
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {UserError} from '../errors.js';
 import {trackHelper} from '../processes.js';
 import {resolveAddresses} from '../ftrace/kallsyms.js';
 import type {Db} from '../store/db.js';
-import {makeTrackedTempDir} from '../temp-dirs.js';
+import {makeOsTempDir} from '../temp-dirs.js';
 
 /**
  * trace.dat (trace-cmd's binary format) is read by running `trace-cmd report`
@@ -25,7 +24,7 @@ export function traceCmdAvailable(): boolean {
 /** Saves a trace.dat that did not come from a plain file (stdin, compressed) so trace-cmd can seek in it. */
 export async function spoolToFile(chunks: AsyncIterable<Buffer>, first: Buffer[]): Promise<{file: string; cleanup: () => void}> {
   // Tracked: a signal while trace-cmd reads it must not leave the copy behind.
-  const {dir, remove} = makeTrackedTempDir(os.tmpdir(), 'ktrail-tracedat-');
+  const {dir, remove} = makeOsTempDir('ktrail-tracedat-', 'a copy of the trace.dat for trace-cmd');
   const file = path.join(dir, 'trace.dat');
   try {
     const fd = fs.openSync(file, 'w');

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type {Db} from '../store/db.js';
 import {events, gaps, logLines, markers, unparsed} from '../store/eventlog.js';
@@ -7,7 +6,7 @@ import type {TableDef} from '../store/tables.js';
 import type {FastEventFn, FastEventSink} from './format.js';
 import {ParquetWriter, ValueRangeError, type ColumnKind} from './parquet.js';
 import type {LineResult} from './record.js';
-import {makeTrackedTempDir} from '../temp-dirs.js';
+import {makeOsTempDir} from '../temp-dirs.js';
 import {UserError} from '../errors.js';
 
 /**
@@ -354,8 +353,8 @@ export function sizeBytes(text: string): number {
 }
 
 /** A private directory for one source's chunk files, removed on dispose or at process exit. */
-export function makeChunkDir(tmpDir?: string): {dir: string; remove: () => void} {
-  return makeTrackedTempDir(tmpDir ?? os.tmpdir(), 'ktrail-ingest-');
+export function makeChunkDir(): {dir: string; remove: () => void} {
+  return makeOsTempDir('ktrail-ingest-', "the ingest's chunk files");
 }
 
 /** DuckDB failures while loading (memory, disk) as one actionable line; the transaction is rolled back. */

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import {tmpdir} from 'node:os';
 import nodePath from 'node:path';
 import {systemErrorText, UserError} from '../errors.js';
-import {makeTrackedTempDir} from '../temp-dirs.js';
+import {makeOsTempDir} from '../temp-dirs.js';
 import {Db} from './db.js';
 import {EVENT_LOG_TABLES} from './eventlog.js';
 
@@ -224,7 +223,7 @@ let spillDir: string | null = null;
 function privateSpillDir(): string {
   if (spillDir) return spillDir;
   // Removed at exit, as the chunk directories are: DuckDB may still write into it then.
-  spillDir = makeTrackedTempDir(tmpdir(), 'ktrail-spill-').dir;
+  spillDir = makeOsTempDir('ktrail-spill-', "DuckDB's spill files").dir;
   return spillDir;
 }
 

@@ -158,6 +158,19 @@ test('a bad KTRAIL_TEMP_STORE, or a temp directory that cannot hold the store: o
   assert.match(noTmp.said.trim(), /^ktrail: cannot make the temporary store for large inputs in .*no-such-dir: no such file or directory \(ENOENT\); set TMPDIR to a writable directory \(or KTRAIL_TEMP_STORE=memory\)$/);
 });
 
+test('a temp directory that cannot be made for the in-memory store or an ingest: one line naming what it was for, exit 2', () => {
+  const missing = path.join(dir, 'no-such-dir');
+  // The in-memory store's spill directory (check), and the chunk files of an ingest: both were an "internal error".
+  const spill = ktrail('memory', ['check', 'samples/demo/dmesg.txt'], {tmp: missing});
+  assert.is(spill.code, 2);
+  assert.match(spill.said.trim(), /^ktrail: cannot make a directory for DuckDB's spill files in .*no-such-dir: no such file or directory \(ENOENT\); set TMPDIR to a writable directory$/);
+  const db = path.join(dir, 'no-tmp.duckdb');
+  const chunks = ktrail(undefined, ['ingest', 'samples/demo/dmesg.txt', '--db', db], {tmp: missing});
+  assert.is(chunks.code, 2);
+  assert.match(chunks.said.trim(), /^ktrail: cannot make a directory for the ingest's chunk files in .*no-such-dir: no such file or directory \(ENOENT\); set TMPDIR to a writable directory$/);
+  assert.not.ok(fs.existsSync(db), 'no database is left by an ingest that could not start');
+});
+
 const GATE_LOGS = ['samples/gate/real/dmesg-clean.txt', 'samples/gate/real/splat-lockdep-185.txt', 'samples/gate/real/trace-pipe-lost-excerpt.txt', 'samples/gate/kit/cap5-trace-markers.txt'];
 
 test('gate without --db: the same result and reports from a temporary file as in memory; --db :memory: stays in memory', () => {
