@@ -50,6 +50,13 @@ def tfs_notgid(comm, pid, cpu, flags, ts, event, body):
     return f'{comm:>16}-{pid:<7} [{cpu:03d}] {flags} {ts:>12}: {event}: {body}'
 
 
+def tfs_fn(comm, pid, tgid, cpu, flags, ts, func, parent):
+    """A function tracer line in tracefs `trace` with options/record-tgid=1: trace_fn_trace() prints the function
+    and, with print-parent (the default), ` <-` and its caller, each as a bare symbol (no offset, no module)."""
+    tg = '-------' if tgid is None else f'{tgid:>7}'
+    return f'{comm:>16}-{pid:<7} ({tg}) [{cpu:03d}] {flags} {ts:>12}: {func} <-{parent}'
+
+
 def tcmd(comm, pid, cpu, ts, event, body):
     """trace-cmd report 3.x default layout (as in cap5 report.txt)."""
     return f'{comm:>16}-{pid:<5} [{cpu:03d}] {ts:>12}: {event + ":":<21} {body}'
@@ -531,6 +538,88 @@ def unpaired_samples():
     write(rule, 'negative', 'kvm-tracepoint-only-tracefs.txt', s.text(), {'findings': [], 'coverage': 'not-evaluated'})
 
 
+# ---------------------------------------------------------------- unpaired-invalidate, function tracer
+
+FN_HEADER = ['# tracer: function' if h == '# tracer: nop' else h for h in CAP1_HEADER]
+
+
+class FnTask:
+    """Function tracer entries (`echo ... > set_ftrace_filter; echo function > current_tracer`) for one task."""
+
+    def __init__(self, comm, pid, tgid, cpu):
+        self.comm, self.pid, self.tgid, self.cpu = comm, pid, tgid, cpu
+
+    def call(self, ts, func, parent):
+        return tfs_fn(self.comm, self.pid, self.tgid, self.cpu, '.....', ts, func, parent)
+
+    def start(self, ts, caller, callbacks=(KVM_S,)):
+        """The core start called by `caller`, and the subscriptions' start callbacks it calls."""
+        return [self.call(ts, CORE_S, caller)] + [self.call(ts, cb, CORE_S) for cb in callbacks]
+
+    def end(self, ts, caller):
+        return [self.call(ts, CORE_E, caller), self.call(ts, KVM_E, CORE_E)]
+
+
+def fn_wrap(sample, t, caller, kvm_line, end=True, callbacks=(KVM_S,)):
+    """Entries of the core start and the subscriptions' start callbacks before the real kvm_unmap_hva_range line (KVM
+    prints it from its start callback; a subscription after KVM's is called after it), and of the core end and KVM's end
+    callback after it. No return lines: the tracer has none."""
+    ts, _, _, line = kvm_line
+    sample.add_before(line, t.start(ts, caller, callbacks[:1]))
+    sample.add_after(line, [t.call(ts, cb, CORE_S) for cb in callbacks[1:]] + (t.end(ts, caller) if end else []))
+
+
+def function_tracer_samples():
+    rule = 'mmu-notifier/unpaired-invalidate'
+    # negative: B, the fork's COW invalidations (CPU1) and the vCPU thread's (CPU0) interleaved, every start with its end
+    def fork_base():
+        s = Sample(FN_HEADER, cut(CAP1, 3240, 3300))
+        return s, FnTask('kvm_mm-mut', 4020, 4020, 1), FnTask('kvm_mm-vcpu0', 4021, 4020, 0)
+    s, mut, vcpu = fork_base()
+    for k in kvm_lines(s):
+        fn_wrap(s, mut if 'kvm_mm-mut-4020' in k[3] else vcpu, 'copy_page_range' if 'kvm_mm-mut-4020' in k[3] else 'zap_page_range_single', k)
+    write(rule, 'negative', 'function-tracer-fork-balanced-tracefs.txt', s.text(), {'findings': [], 'coverage': 'partial'})
+
+    # positive: the same, but the vCPU thread's last invalidation (blockable: zap_page_range_single) gets no end and the thread exits
+    s, mut, vcpu = fork_base()
+    ks = kvm_lines(s)
+    last_vcpu = [k for k in ks if 'kvm_mm-vcpu0-4021' in k[3]][-1]
+    for k in ks:
+        fn_wrap(s, mut if 'kvm_mm-mut-4020' in k[3] else vcpu, 'copy_page_range' if 'kvm_mm-mut-4020' in k[3] else 'zap_page_range_single', k, end=k is not last_vcpu)
+    s.add_after(last_vcpu[3], [tfs('kvm_mm-vcpu0', 4021, 4020, 0, '.....', '1522.498650', 'sched_process_exit', 'comm=kvm_mm-vcpu0 pid=4021 prio=120 group_dead=false')])
+    write(rule, 'positive', 'function-tracer-exit-tracefs.txt', s.text(), {'findings': [
+        {'title': '/^invalidate_range_start never ended before task exit: __mmu_notifier_invalidate_range_start from zap_page_range_single \\(kvm_mm-vcpu0\\/4021, mm \\?\\)$/', 'severity': 'error', 'count': 1}],
+        'coverage': 'partial'})
+
+    # positive: A, the reap (non-blocking: __oom_reap_task_mm) of an mm with two subscriptions, KVM's and one with a start
+    # callback only (hmm_invalidate_range_start); at the vma of 1525.486608 KVM's start callback runs, the second refuses,
+    # and the core start returns -EAGAIN (not printed) without calling KVM's end: the DESIGN §1 bug
+    t = FnTask('kvm_mm-mut', 4020, 4020, 0)
+    HMM_S = 'hmm_invalidate_range_start'
+    s = Sample(FN_HEADER, cut(CAP1, 82462, 82512))
+    for k in kvm_lines(s):
+        fn_wrap(s, t, '__oom_reap_task_mm', k, end=k[0] != '1525.486608', callbacks=(KVM_S, HMM_S))
+    write(rule, 'positive', 'function-tracer-mrelease-abort-tracefs.txt', s.text(), {'options': {'minOpenMs': 1}, 'findings': [
+        {'title': '/^invalidate_range_start without end by the end of the capture: kvm_mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020, mm \\?\\)$/', 'severity': 'warning', 'count': 1}],
+        'coverage': 'partial'})
+
+    # negative: the fixed kernel: the failing start calls KVM's end before it returns; the core start has no end, as it failed
+    s = Sample(FN_HEADER, cut(CAP1, 82462, 82512))
+    for k in kvm_lines(s):
+        if k[0] == '1525.486608':
+            fn_wrap(s, t, '__oom_reap_task_mm', k, end=False, callbacks=(KVM_S, HMM_S, ))
+            s.add_after(k[3], [t.call(k[0], KVM_E, CORE_S)])
+        else:
+            fn_wrap(s, t, '__oom_reap_task_mm', k, callbacks=(KVM_S, HMM_S))
+    write(rule, 'negative', 'function-tracer-mrelease-fixed-tracefs.txt', s.text(), {'options': {'minOpenMs': 1}, 'findings': [], 'coverage': 'partial'})
+
+    # negative: A with only the core start traced (set_ftrace_filter held one function): nothing can be paired
+    s = Sample(FN_HEADER, cut(CAP1, 82462, 82512))
+    for k in kvm_lines(s):
+        s.add_before(k[3], [t.call(k[0], CORE_S, '__oom_reap_task_mm')])
+    write(rule, 'negative', 'function-tracer-start-only-tracefs.txt', s.text(), {'findings': [], 'coverage': 'not-evaluated'})
+
+
 # ---------------------------------------------------------------- callback-error-contract
 
 def dmesg_base():
@@ -884,6 +973,7 @@ def gup_samples():
 if __name__ == '__main__':
     sleep_samples()
     unpaired_samples()
+    function_tracer_samples()
     contract_samples()
     multi_end_samples()
     interval_samples()

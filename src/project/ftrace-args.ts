@@ -183,7 +183,7 @@ export const functionCalls = defineTable({
   columns: at([
     {name: 'comm', type: 'VARCHAR', doc: 'Task.'},
     {name: 'func', type: 'VARCHAR', doc: 'Traced function (offset, module and address stripped).'},
-    {name: 'parent', type: 'VARCHAR', doc: 'Function tracer: the caller (offset, module and address stripped).'},
+    {name: 'parent', type: 'VARCHAR', doc: 'Function tracer: the caller (tracefs `func <-parent`, trace-cmd `-O parent=1` `func <-- parent`; offset, module and address stripped).'},
     {name: 'depth', type: 'INTEGER', doc: 'function_graph nesting depth (0 = outermost printed).'},
     {name: 'exit_seq', type: 'BIGINT', doc: 'function_graph: line of the closing `}` (= seq for a leaf `func();`); NULL when the call had not returned by the end of the capture.'},
     {name: 'ts_end_ns', type: 'BIGINT', doc: 'function_graph: return time, when timestamps are printed.'},
@@ -447,9 +447,10 @@ const SQL_SPECS: SqlSpec[] = [
     table: functionCalls,
     sql: `
       WITH x AS (
-        SELECT source_id, seq, ts_ns, cpu, pid, comm, regexp_extract(body, '^(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?(?: <-(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?)?\\s*$', ['f','p']) AS s
+        SELECT source_id, seq, ts_ns, cpu, pid, comm, regexp_extract(body, '^(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?(?: <-(?:- )?(\\S+?)(?:\\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+)?(?: \\[[\\w.-]+\\])?(?: <[0-9a-f]+>)?)?\\s*$', ['f','p']) AS s
         FROM events WHERE event = 'function')
-      -- The parent is optional: trace-cmd, and tracefs with print-parent off, print the function alone.
+      -- The parent is optional: trace-cmd, and tracefs with print-parent off, print the function alone. tracefs prints
+      -- it as \`func <-parent\`, trace-cmd's \`-O parent=1\` as \`func <-- parent\` (libtraceevent's function plugin).
       SELECT source_id, seq, ts_ns, cpu, pid, comm, s.f, nullif(s.p, ''), NULL, NULL, NULL, NULL, NULL, NULL FROM x WHERE s.f <> ''
       UNION ALL
       -- \`trace-cmd report -R\`: the entry's fields, \`ip=mutex_unlock parent_ip=do_exit\` (the format's \`%ps\`: a symbol,
@@ -619,7 +620,8 @@ export const ftraceArgs: Projector = {
   // `prev_state=1`, `__syscall_nr=9 ret=0x0`, `lock_addr=0x… flags=1`, `write=1`, `__probe_ip=…`, `ip=… parent_ip=…`,
   // `func=… depth=N`) in sched_switches, lock_contention, mmap_lock_events, syscalls, probe_calls and function_calls.
   // 11: probe_calls and function_calls past their 204,800th row (they stopped there: Db.streamInPages).
-  version: 11,
+  // 12: function_calls reads trace-cmd's `func <-- parent` (`-O parent=1`): the line was dropped.
+  version: 12,
   description: 'Typed arguments of scheduler, task, KVM mmu_notifier, lock, mmap_lock, syscall, probe and function-tracer events.',
   tables: [...SQL_SPECS.map((s) => s.table), kvmHvaRanges, probeCalls],
   dependsOn: [],

@@ -45,6 +45,8 @@ const BODIES: [string, string][] = [
   ['sched_switch', 'kworker/u36:1:51219 [120] R ==> kworker/u33:2:49692 [120] Latency: 4024.977 usecs'],
   // trace-cmd prints the function alone (real-tracecmd-man-report-default.txt).
   ['function', 'mutex_unlock'],
+  // trace-cmd report -O parent=1: libtraceevent's function plugin prints the parent after ` <-- `.
+  ['function', '__mmu_notifier_invalidate_range_start <-- __oom_reap_task_mm'],
 ];
 
 async function store(): Promise<Db> {
@@ -259,6 +261,7 @@ test('function tracer lines', async () => {
     {func: 'vcpu_run', parent: 'kvm_arch_vcpu_ioctl_run'},
     {func: 'mutex_lock', parent: 'rb_simple_write'},
     {func: 'mutex_unlock', parent: null},
+    {func: '__mmu_notifier_invalidate_range_start', parent: '__oom_reap_task_mm'},
   ]);
   db.close();
 });

@@ -11,6 +11,8 @@ export interface ProbeRow extends EventHead {
   probe_type: string | null;
   symbol: string;
   args: Record<string, string>;
+  /** Function tracer rows: the caller printed after `<-` (offset and module stripped), when printed. */
+  caller?: string | null;
 }
 
 /** Probe rows for some symbols, in capture order, with arguments renamed by the mapping file. */
@@ -63,6 +65,33 @@ async function loadFuncgraphRows(db: Db, symbolWhere: string): Promise<Array<Omi
     }
   }
   return out;
+}
+
+/**
+ * Plain function tracer calls of the same functions (`func <-parent`), as
+ * entry rows: the tracer prints each call's entry only, with no arguments and
+ * no return, so a row has no mm, range, flags or return value; `caller` is
+ * the printed parent. A symbol an entry probe fired on in the same source
+ * is read from the probe only (a kprobe and the function tracer on one
+ * function print each call twice); a return probe's lines close these
+ * entries as they close a kprobe's.
+ */
+export async function loadFunctionTracerRows(db: Db, symbolWhere: string): Promise<ProbeRow[]> {
+  if (!(await db.tableExists('function_calls'))) return [];
+  const have = new Set(await db.columnNames('function_calls'));
+  if (!have.has('depth') || !have.has('parent')) return [];
+  const probed = (await db.tableExists('probe_calls'))
+    ? `AND NOT EXISTS (SELECT 1 FROM probe_calls p WHERE p.source_id = f.source_id AND p.symbol = f.symbol AND p.kind = 'entry')` : '';
+  // The TGID column is in events only (function_calls has none): joined for the few rows read.
+  const rows = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null;
+    symbol: string; caller: string | null}>(
+    `WITH f AS (SELECT * FROM (SELECT source_id, seq, ts_ns, cpu, pid, comm, func AS symbol, parent AS caller FROM function_calls WHERE depth IS NULL)
+                 WHERE ${symbolWhere})
+     SELECT f.source_id, f.seq, f.ts_ns, f.cpu, f.pid, e.tgid, f.comm, f.symbol, f.caller
+       FROM f LEFT JOIN events e ON e.source_id = f.source_id AND e.seq = f.seq
+      WHERE true ${probed} ORDER BY f.source_id, f.seq`,
+  );
+  return rows.map((r) => ({...r, event: 'function', kind: 'entry' as const, probe_type: 'function', args: {}}));
 }
 
 /** A number argument (hex `0x..`, decimal, or old-style bare hex). */

@@ -4,7 +4,7 @@ import {defineTable} from '../../store/tables.js';
 import {eventIn} from '../sql.js';
 import {probeMappingFromEnv} from '../probe-mapping.js';
 import type {Projector} from '../types.js';
-import {addr, loadProbeRows, num, retval, type ProbeRow} from './common.js';
+import {addr, loadFunctionTracerRows, loadProbeRows, num, retval, type ProbeRow} from './common.js';
 
 export const NOTIFIER_START = '__mmu_notifier_invalidate_range_start';
 export const NOTIFIER_END = '__mmu_notifier_invalidate_range_end';
@@ -107,7 +107,7 @@ export const mmuInvalidations = defineTable({
     {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
     {name: 'inv_id', type: 'BIGINT', nullable: false, doc: 'Row id (unique per store build).'},
     {name: 'level', type: 'VARCHAR', doc: '`notifier` (__mmu_notifier_invalidate_range_start/_end), `callback` (a subscription\'s *_invalidate_range_start/_end), `interval` (an interval notifier\'s invalidate(): *_invalidate, known drivers\' callbacks, the mapping\'s `callbacks`, and mn_itree_invalidate), `tracepoint` (mmu_notifier:*), `kvm` (kvm_unmap_hva_range).'},
-    {name: 'origin', type: 'VARCHAR', doc: 'How it was seen: kprobe, fprobe, function_graph (no arguments), tracepoint, kvm_tracepoint.'},
+    {name: 'origin', type: 'VARCHAR', doc: 'How it was seen: kprobe, fprobe, function_graph (no arguments), function (the function tracer: entries only, no arguments: mm, range, flags and blockable stay NULL, and ret and the return columns too unless a return probe on the same function closed the call), tracepoint, kvm_tracepoint.'},
     {name: 'symbol', type: 'VARCHAR', doc: 'Start function / event (NULL for an end without start).'},
     {name: 'end_symbol', type: 'VARCHAR', doc: 'End function / event that closed it.'},
     {name: 'pid', type: 'INTEGER', doc: 'Task.'},
@@ -135,8 +135,9 @@ export const mmuInvalidations = defineTable({
     {name: 'end_end', type: 'UBIGINT', doc: 'range end printed by the end event.'},
     {name: 'range_mismatch', type: 'BOOLEAN', doc: 'The end\'s mm/range differ from its start\'s.'},
     {name: 'has_end_event', type: 'BOOLEAN', doc: 'Whether this kind of invalidation can show an end at all (false for kvm_unmap_hva_range, interval invalidates).'},
-    {name: 'parent_inv_id', type: 'BIGINT', doc: 'For callbacks: the core start/end call (inv_id) during which it ran.'},
+    {name: 'parent_inv_id', type: 'BIGINT', doc: 'For callbacks: the core start/end call (inv_id) during which it ran (function tracer rows: the task\'s last core call before it, as no return is printed).'},
     {name: 'parent_part', type: 'VARCHAR', doc: '`start` or `end`: which core call the callback ran under.'},
+    {name: 'caller', type: 'VARCHAR', doc: 'Function tracer rows: the caller printed after `<-` (`__oom_reap_task_mm`), of the start, or of the end for an end without start; NULL when not printed (trace-cmd without `-O parent=1`, print-parent off) and for other origins (a return probe\'s caller is probe_calls.caller at return_seq).'},
   ],
 });
 
@@ -193,13 +194,15 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
   for (const r of rows) {
     const cls = classifyInvalidationSymbol(r.symbol, callbacks);
     if (!cls) continue;
-    const origin = r.probe_type === 'tracepoint' || r.probe_type === 'function_graph' ? r.probe_type : r.probe_type?.startsWith('f') ? 'fprobe' : 'kprobe';
+    const origin = r.probe_type === 'tracepoint' || r.probe_type === 'function_graph' || r.probe_type === 'function' ? r.probe_type
+      : r.probe_type?.startsWith('f') ? 'fprobe' : 'kprobe';
     const level: InvalidationLevel = r.probe_type === 'tracepoint' ? 'tracepoint' : cls.level;
     const taskKey = `${r.source_id}|${r.pid}`;
     const callKey = `${taskKey}|${r.symbol}`;
     const openKey = `${taskKey}|${level}|${cls.family}`;
     if (r.kind === 'entry') {
       const rg = rangeOf(r.args);
+      if (origin === 'function' && level === 'notifier') dropUnreturned(taskKey);
       const core = coreStack.get(taskKey);
       const parent = level === 'callback' || level === 'interval' ? core?.[core.length - 1] : undefined;
       if (cls.part === 'start') {
@@ -210,7 +213,7 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
           seq: r.seq, ts_start_ns: r.ts_ns, return_seq: null, ts_return_ns: null, ret: null,
           end_seq: null, ts_end_ns: null, end_cpu: null, end_return_seq: null, ts_end_return_ns: null,
           end_mm: null, end_start: null, end_end: null, range_mismatch: null,
-          has_end_event: level !== 'interval', parent_inv_id: parent?.inv.inv_id ?? null, parent_part: parent?.part ?? null,
+          has_end_event: level !== 'interval', parent_inv_id: parent?.inv.inv_id ?? null, parent_part: parent?.part ?? null, caller: r.caller ?? null,
         };
         out.push(inv);
         if (level !== 'tracepoint') push(calls, callKey, {inv, part: 'start'});
@@ -237,7 +240,7 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
             seq: null, ts_start_ns: null, return_seq: null, ts_return_ns: null, ret: null,
             end_seq: null, ts_end_ns: null, end_cpu: null, end_return_seq: null, ts_end_return_ns: null,
             end_mm: null, end_start: null, end_end: null, range_mismatch: null,
-            has_end_event: true, parent_inv_id: parent?.inv.inv_id ?? null, parent_part: parent?.part ?? null,
+            has_end_event: true, parent_inv_id: parent?.inv.inv_id ?? null, parent_part: parent?.part ?? null, caller: r.caller ?? null,
           };
           out.push(inv);
         }
@@ -283,6 +286,16 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
   }
   return out;
 
+  /**
+   * A function tracer core call stays on its task's core stack until the task's next core call: the
+   * tracer prints no return (a kretprobe on the same function may), and callbacks run only inside
+   * core calls, so the last one seen is theirs.
+   */
+  function dropUnreturned(taskKey: string): void {
+    const st = coreStack.get(taskKey);
+    if (st) coreStack.set(taskKey, st.filter((c) => c.inv.origin !== 'function'));
+  }
+
   function push<T>(m: Map<string, T[]>, k: string, v: T): void {
     const a = m.get(k);
     if (a) a.push(v);
@@ -310,18 +323,20 @@ export const mmuInvalidationsProjector: Projector = {
   // 2: a range field one side did not capture is not a mismatch. 3: KVM rows numbered from their line, unsorted.
   // 4: a source with NULL sources.lines counts up to its last KVM line (ids stayed unique).
   // 5: known drivers' callbacks (mlx5_ib_invalidate_range, amdgpu_hmm_invalidate_gfx, ...) and the mapping's `callbacks`.
-  version: 5,
-  description: 'mmu_notifier invalidations (probes, custom tracepoints, KVM) with starts paired to returns and ends.',
+  // 6: the function tracer's entries (origin `function`, entries only) and the `caller` column.
+  version: 6,
+  description: 'mmu_notifier invalidations (probes, function_graph and function tracer calls, custom tracepoints, KVM) with starts paired to returns and ends.',
   tables: [mmuInvalidations],
   dependsOn: ['ftrace_args'],
-  // Probe and function_graph calls, and mmu_notifier/KVM tracepoints read from events (kvm_hva_ranges is a view of it).
+  // Probe, function_graph and function tracer calls, and mmu_notifier/KVM tracepoints read from events (kvm_hva_ranges is a view of it).
   inputs: ['probe_calls', 'function_calls', 'events'],
   async build(db: Db): Promise<void> {
     const {callbacks} = await probeMappingFromEnv();
     const probes = await loadProbeRows(db, invalidationSymbolWhere(callbacks));
+    const functions = await loadFunctionTracerRows(db, invalidationSymbolWhere(callbacks));
     const tps = await loadTracepointRows(db);
     // Stable sort: a leaf function_graph call has its entry and return on one line.
-    const rows = [...probes, ...tps].sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+    const rows = [...probes, ...functions, ...tps].sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
     const invs = foldInvalidations(rows, 1, callbacks);
     await appendRows(db, mmuInvalidations, invs);
     const base = invs.length + 1;

@@ -252,6 +252,8 @@ export interface InvRow {
   range_mismatch: boolean | null;
   parent_inv_id: bigint | null;
   parent_part: string | null;
+  /** Function tracer rows: the printed caller of the start (or of the end for an end without start). */
+  caller: string | null;
 }
 
 /**

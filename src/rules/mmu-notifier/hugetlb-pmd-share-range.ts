@@ -2,6 +2,7 @@ import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
 import {CORE_PAIRING, emptyInventory, evidence, hex, inventory, kvmNote, loadInvalidations, missingProbes, missingReason, range, task, type InvRow} from './common.js';
+import {functionTracerCoreCalls, functionTracerNotEnough} from './function-tracer.js';
 
 const meta = {
   id: 'mmu-notifier/hugetlb-pmd-share-range',
@@ -31,6 +32,7 @@ export default defineRule({
     const rows = await loadInvalidations(ctx, `level IN ('notifier', 'tracepoint') AND seq IS NOT NULL`);
     const unshares = await ctx.db.all<Unshare>(`SELECT source_id, seq, return_seq, pid, comm, mm, addr, ts_ns, ret FROM pmd_unshares WHERE seq IS NOT NULL ORDER BY source_id, seq`);
     const pud = BigInt(ctx.options.pudSize);
+    const fnCalls = await functionTracerCoreCalls(ctx);
 
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
@@ -38,7 +40,8 @@ export default defineRule({
       const tp = (si.events.get('mmu_notifier_invalidate_range_start') ?? 0) > 0;
       if (!tp) missing.push(...missingProbes(si, CORE_PAIRING));
       if (missing.length > 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, kvmNote(si)));
+        const fnText = tp ? '' : functionTracerNotEnough(fnCalls.get(src.source_id), 'no range (the addresses an invalidation covers)');
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, kvmNote(si) + fnText));
         continue;
       }
       const partial: string[] = [];

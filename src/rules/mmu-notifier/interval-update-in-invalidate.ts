@@ -25,6 +25,8 @@ interface Call {source_id: number; seq: bigint; pid: number; comm: string | null
 /** [from, to] windows in which the task is running notifier code: start calls, end calls, interval invalidates. */
 function windowsOf(r: InvRow): Array<{from: bigint; fromSeq: bigint; to: bigint | null; toSeq: bigint | null; what: string}> {
   const out = [];
+  // The function tracer prints no return: such a call's window ends at an unknown time, it is not still open.
+  if (r.origin === 'function') return [];
   if (r.seq !== null && r.ts_start_ns !== null) {
     out.push({from: r.ts_start_ns, fromSeq: r.seq, to: r.ts_return_ns, toSeq: r.return_seq, what: `${r.symbol}`});
   }

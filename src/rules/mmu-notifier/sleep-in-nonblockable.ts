@@ -5,6 +5,7 @@ import {projectorByName} from '../../project/index.js';
 import {formatMessage, gapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Severity, type SourceInfo} from '../types.js';
 import {CORE_END_WINDOW, CORE_START_WINDOW, EAGAIN, emptyInventory, evidence, hasAny, hex, invalidationQuery, inventory, loadInvalidations, missingProbes, missingReason, range, returnCaller, task, type InvRow} from './common.js';
+import {functionTracerCoreCalls, functionTracerNotEnough} from './function-tracer.js';
 
 const meta = {
   id: 'mmu-notifier/sleep-in-nonblockable',
@@ -61,6 +62,8 @@ export default defineRule({
     const kvmNonBlock = await invalidationQuery<{source_id: number; n: bigint}>(ctx,
       `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level = 'kvm' AND blockable = false GROUP BY ALL`);
     const kvmNB = new Map(kvmNonBlock.map((r) => [r.source_id, Number(r.n)]));
+    // The function tracer's calls have no flags and no return: counted as unknown, never windows.
+    const fnCalls = await functionTracerCoreCalls(ctx);
     let reports: Report[] = [];
     if (projectorByName('reports')) {
       await ctx.shared('ensure-projection:reports', () => ensureProjections(ctx.db, ['reports']));
@@ -112,7 +115,8 @@ export default defineRule({
         }
       }
       if (!hasWindows && missing.length > 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, kvmText));
+        const fnText = functionTracerNotEnough(fnCalls.get(src.source_id), 'no flags (whether the range is blockable) and no return (where the non-blockable window ends)');
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, kvmText + fnText));
         continue;
       }
       const logs = logsBeside(src);
@@ -138,7 +142,7 @@ export default defineRule({
         partial.push(`${missingReason(si, endMissing)}: the end calls of non-blockable invalidations, whose callbacks run in non_block_start() too, were not evaluated`);
       }
       const unknown = unknownFlags.get(src.source_id) ?? 0;
-      if (unknown > 0) partial.push(`${unknown} invalidation start(s) without the flags argument (function_graph, or probes without flags=): blockable unknown, not evaluated`);
+      if (unknown > 0) partial.push(`${unknown} invalidation start(s) without the flags argument (function tracer or function_graph, or probes without flags=): blockable unknown, not evaluated`);
       // One finding per sleep: the outermost window (the core start) names it.
       const used = new Set<string>();
       const openEnded: string[] = [];

@@ -1,11 +1,13 @@
 import {z} from 'zod';
 import {counterClockSources, elapsedText, formatMessage, gapSpans, overlapsGap} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
+import {NOTIFIER_START} from '../../project/mm/invalidations.js';
 import {
-  callbackProbes, CORE_PAIRING, EAGAIN, emptyInventory, evidence, family, hasAny, hex, inventory, invalidationQuery, kvmNote, loadInvalidations,
+  callbackProbes, classifier, CORE_PAIRING, EAGAIN, emptyInventory, evidence, family, hasAny, hex, inventory, invalidationQuery, kvmNote, loadInvalidations,
   missingProbes, missingReason, range, task, type InvRow,
   returnCaller,
 } from './common.js';
+import {functionTracerLimits, functionTracerView, mayHaveFailedText, startMayHaveFailed, unpairableText} from './function-tracer.js';
 
 const meta = {
   id: 'mmu-notifier/unpaired-invalidate',
@@ -51,6 +53,7 @@ export default defineRule({
     const byId = new Map(rows.map((r) => [r.inv_id, r]));
     const parents = await invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE level = 'notifier'`);
     for (const p of parents) byId.set(p.inv_id, p);
+    const classify = await classifier(ctx);
 
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
@@ -58,16 +61,22 @@ export default defineRule({
       const tp = (si.events.get('mmu_notifier_invalidate_range_start') ?? 0) + (si.events.get('invalidate_range_start') ?? 0) > 0;
       const coreOk = missingProbes(si, CORE_PAIRING).length === 0;
       const cbOk = cb.starts.length > 0 && cb.ends.length > 0;
-      if (!coreOk && !cbOk && !tp) {
+      const mine = rows.filter((r) => r.source_id === src.source_id);
+      // The function tracer's entries: paired where both parts of a kind were printed (no return values).
+      const fn = functionTracerView(mine, classify);
+      const unpairable = new Set(fn.unpairable);
+      if (!coreOk && !cbOk && !tp && !fn.core && !fn.callbacks) {
         const have = hasAny(si, CORE_PAIRING) ? ' (some fired, not all)' : '';
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missingProbes(si, CORE_PAIRING), have + kvmNote(si)));
+        const fnText = fn.unpairable.length > 0 ? `; ${unpairableText(fn.unpairable)}` : '';
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missingProbes(si, CORE_PAIRING), have + kvmNote(si) + fnText));
         continue;
       }
       const partial: string[] = [];
-      if (!coreOk && hasAny(si, CORE_PAIRING)) partial.push(missingReason(si, missingProbes(si, CORE_PAIRING)));
-      if (si.kvmUnmap > 0 && !coreOk && !cbOk) partial.push(`kvm:kvm_unmap_hva_range starts (${si.kvmUnmap}) have no end event and were not paired`);
-
-      const mine = rows.filter((r) => r.source_id === src.source_id);
+      // The function tracer's core entries stand in for the entry probes: not named missing.
+      if (!coreOk && hasAny(si, CORE_PAIRING) && !fn.core) partial.push(missingReason(si, missingProbes(si, CORE_PAIRING)));
+      if (fn.core || fn.callbacks) partial.push(functionTracerLimits(fn.core, si.probes.has(`return:${NOTIFIER_START}`)));
+      if (fn.unpairable.length > 0) partial.push(unpairableText(fn.unpairable));
+      if (si.kvmUnmap > 0 && !coreOk && !cbOk && !fn.core && !fn.callbacks) partial.push(`kvm:kvm_unmap_hva_range starts (${si.kvmUnmap}) have no end event and were not paired`);
       const seenBefore = new Map<string, InvRow>();
       // A subscription's callback row is not reported again when its core call already was, for the same reason.
       const reportedCore = new Map<bigint, string>();
@@ -77,6 +86,7 @@ export default defineRule({
       };
       let openAtEnd = 0;
       for (const r of mine) {
+        if (unpairable.has(r)) continue;
         const key = `${r.pid}|${r.level}`;
         const prev = seenBefore.get(key);
         if (r.seq !== null) seenBefore.set(key, r);
@@ -117,6 +127,10 @@ export default defineRule({
         // Started, no end. A failed start expects none.
         if (r.ret !== null && r.ret !== 0) continue;
         if (r.ret === null && r.return_seq === null && si.probes.has(`return:${r.symbol}`)) continue; // still inside the start call
+        if (startMayHaveFailed(r)) {
+          partial.push(mayHaveFailedText(r));
+          continue;
+        }
         const parent = r.parent_inv_id !== null ? byId.get(r.parent_inv_id) : undefined;
         if (r.level === 'callback' && parent && parent.ret === EAGAIN && parent.return_seq !== null) {
           await report(r, 'certain', 'error', formatMessage(meta, 'aborted', {...data, abortSeq: parent.return_seq}),
@@ -162,7 +176,8 @@ export default defineRule({
     async function report(r: InvRow, confidence: Confidence, severity: Severity, message: string, title: string, ev: Array<{seq: bigint | null; role: string}>) {
       // Who called the core start names the code path that left it open (or ended it twice): part of the
       // fingerprint. A subscription callback's caller is the core itself; its family names the driver already.
-      const caller = r.level === 'notifier' ? await returnCaller(ctx.db, r.source_id, r.return_seq ?? r.end_return_seq) : null;
+      // The function tracer prints the caller on the entry line (no return line): the same name, the same fingerprint.
+      const caller = r.level === 'notifier' ? (await returnCaller(ctx.db, r.source_id, r.return_seq ?? r.end_return_seq)) ?? r.caller : null;
       const named = caller ? `${title} from ${caller}` : title;
       ctx.report({
         severity, confidence, title: `${named} (${task(r.comm, r.pid)}, mm ${hex(r.mm ?? r.end_mm)})`, fingerprintTitle: named,

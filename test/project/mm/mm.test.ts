@@ -223,6 +223,49 @@ test('function_graph calls of the notifier functions become invalidations withou
   db.close();
 });
 
+test('function tracer entries of the notifier functions become invalidations of origin `function`: starts and ends paired per task, no return, no range', async () => {
+  const db = await store();
+  // As ftrace_args reads `func <-parent` lines: depth NULL, the parent as printed.
+  const fn = (s: number, pid: number, func: string, parent: string | null, source = 1) =>
+    ({...at(s, pid, 0, {comm: `t${pid}`, func, parent, depth: null, exit_seq: null, ts_end_ns: null, duration_ns: null, retval: null, entry_seen: null}), source_id: source});
+  await appendRows(db, functionCalls, [
+    fn(1, 10, S, '__oom_reap_task_mm'),
+    fn(2, 10, KS, S),
+    fn(3, 20, S, 'unmap_vmas'), // another task, interleaved
+    fn(4, 10, E, '__oom_reap_task_mm'),
+    fn(5, 10, KE, E),
+    fn(6, 10, S, '__oom_reap_task_mm'),
+    fn(7, 10, KS, S),
+    fn(8, 30, E, 'zap_page_range_single'), // an end without start
+    fn(9, 20, E, 'unmap_vmas'),
+    // Source 2 has a kprobe on the start too: that symbol is read from the probe only (one call, not two rows).
+    fn(10, 40, S, 'unmap_vmas', 2),
+    fn(12, 40, E, 'unmap_vmas', 2),
+  ]);
+  await appendRows(db, probeCalls, [
+    {...probe(10, 40, 0, 'entry', S, range('0xa', '0x1000', '0x2000')), source_id: 2},
+    {...probe(11, 40, 0, 'return', S, {ret: '0'}), source_id: 2},
+  ]);
+  await db.ensureTables(mmuInvalidationsProjector.tables);
+  await mmuInvalidationsProjector.build(db);
+  const rows = await db.all<Record<string, unknown>>(`SELECT source_id, level, origin, symbol, end_symbol, pid, seq, return_seq, ret, end_seq, mm, blockable, caller,
+      parent_inv_id IS NOT NULL AS has_parent, parent_part FROM mmu_invalidations ORDER BY source_id, coalesce(seq, end_seq)`);
+  const none = {return_seq: null, ret: null, mm: null, blockable: null};
+  assert.equal(rows, [
+    {source_id: 1, level: 'notifier', origin: 'function', symbol: S, end_symbol: E, pid: 10, seq: 1n, ...none, end_seq: 4n, caller: '__oom_reap_task_mm', has_parent: false, parent_part: null},
+    {source_id: 1, level: 'callback', origin: 'function', symbol: KS, end_symbol: KE, pid: 10, seq: 2n, ...none, end_seq: 5n, caller: S, has_parent: true, parent_part: 'start'},
+    {source_id: 1, level: 'notifier', origin: 'function', symbol: S, end_symbol: E, pid: 20, seq: 3n, ...none, end_seq: 9n, caller: 'unmap_vmas', has_parent: false, parent_part: null},
+    {source_id: 1, level: 'notifier', origin: 'function', symbol: S, end_symbol: null, pid: 10, seq: 6n, ...none, end_seq: null, caller: '__oom_reap_task_mm', has_parent: false, parent_part: null},
+    {source_id: 1, level: 'callback', origin: 'function', symbol: KS, end_symbol: null, pid: 10, seq: 7n, ...none, end_seq: null, caller: S, has_parent: true, parent_part: 'start'},
+    {source_id: 1, level: 'notifier', origin: 'function', symbol: null, end_symbol: E, pid: 30, seq: null, ...none, end_seq: 8n, caller: 'zap_page_range_single', has_parent: false, parent_part: null},
+    {source_id: 2, level: 'notifier', origin: 'kprobe', symbol: S, end_symbol: E, pid: 40, seq: 10n, return_seq: 11n, ret: 0, mm: 0xan, blockable: true, end_seq: 12n, caller: null, has_parent: false, parent_part: null},
+  ]);
+  // The KVM callbacks ran under the core call of their task seen last (the tracer prints no return to close it).
+  const parents = await db.all<{seq: bigint; parent_seq: bigint}>(`SELECT c.seq, p.seq AS parent_seq FROM mmu_invalidations c JOIN mmu_invalidations p ON p.inv_id = c.parent_inv_id ORDER BY c.seq`);
+  assert.equal(parents, [{seq: 2n, parent_seq: 1n}, {seq: 7n, parent_seq: 6n}]);
+  db.close();
+});
+
 test('custom mmu_notifier:* tracepoints (mm= start= end= flags= event=) pair by task and range', async () => {
   const db = await store();
   const ev = (s: number, pid: number, event: string, body: string) => at(s, pid, 0, {tgid: null, comm: `t${pid}`, flags: null, event, body});
