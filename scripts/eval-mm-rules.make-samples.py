@@ -227,6 +227,14 @@ def drop_event(text, event):
     return '\n'.join(l if 'entries-in-buffer' not in l else f'# entries-in-buffer/entries-written: {events}/{events}   #P:2' for l in lines)
 
 
+def drop_line(text, line):
+    """The text without one real line (exactly as cut); the header's entry count follows."""
+    lines = text.split('\n')
+    lines.remove(line)
+    events = sum(1 for l in lines if ts_of(l))
+    return '\n'.join(l if 'entries-in-buffer' not in l else f'# entries-in-buffer/entries-written: {events}/{events}   #P:2' for l in lines)
+
+
 # ---------------------------------------------------------------- real bases
 
 CAP1_HEADER = cut(CAP1, 1, 12)
@@ -523,8 +531,9 @@ def unpaired_samples():
     s.add_after(last_kvm[3], [t.ret(last_kvm[0], CORE_S, REAP, 0), 'CPU:0 [LOST 211 EVENTS]'])
     write(rule, 'negative', 'start-then-lost-events-tracefs.txt', s.text(), {'findings': [], 'coverage': 'partial'})
 
-    # positive, fprobe events in tracefs without TGID column: a start never ended, the task ran on to the end of the capture
-    s = Sample(cut(CAP1N, 1, 12), cut(CAP1N, 82462, 82512))
+    # positive, fprobe events in tracefs without TGID column: a start never ended, the task ran on to the end of the
+    # capture, which stops before the task returns from sys_process_mrelease (its return would make the finding certain)
+    s = Sample(cut(CAP1N, 1, 12), cut(CAP1N, 82462, 82504))
     ks = kvm_lines(s)
     t = Task('tracefs-notgid', 'kvm_mm-mut', 4020, None, 0, style='fprobe')
     for k in ks:
@@ -536,6 +545,76 @@ def unpaired_samples():
     # negative: KVM tracepoint only (real excerpt, no probes): cannot be evaluated, says so
     s = base_mrelease()
     write(rule, 'negative', 'kvm-tracepoint-only-tracefs.txt', s.text(), {'findings': [], 'coverage': 'not-evaluated'})
+
+    # The samples below are the fixed kernel's negative (eagain-abort-fixed-tracefs.txt) with one change each.
+    def fixed_in(sample):
+        def special(t, k):
+            ts, st, en, line = k
+            r = rng(MM_VICTIM, st, en, 0x0, 1)
+            sample.add_before(line, [t.enter(ts, CORE_S, r), t.enter(ts, KVM_S, r)])
+            sample.add_after(line, [t.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0), t.enter(ts, 'hmm_invalidate_range_start', r),
+                                    t.ret(ts, 'hmm_invalidate_range_start', f'{CORE_S}+0x8c/0x1f0', -11), t.enter(ts, KVM_E, r), t.ret(ts, CORE_S, REAP, -11)])
+        return special
+
+    # positive: the first reap invalidation never ends (core and KVM) and the task returns from sys_process_mrelease
+    s = base_mrelease()
+    first = kvm_lines(s)[0]
+
+    def no_end(t, k):
+        wrap_kvm(s, t, MM_VICTIM, 0x0, 1, REAP, k, end=False)
+    mrelease_probed(s, special={first[0]: no_end, victim_vma: fixed_in(s)})
+    write(rule, 'positive', 'returned-to-user-tracefs.txt', s.text(), {'findings': [
+        {'title': '/^invalidate_range_start never ended before the task returned to user space: __mmu_notifier_invalidate_range_start from __oom_reap_task_mm \\(kvm_mm-mut\\/4020, mm 0xffff88810a5e2c40\\)$/',
+         'severity': 'error', 'count': 1, 'message': '/returned to user space from sys_process_mrelease at line 228 without calling its invalidate_range_end/'}]})
+
+    # positive: the second reap invalidation has its ends (core and KVM) but no start; its real kvm_unmap_hva_range
+    # line, which KVM prints inside its start callback, goes too
+    s = base_mrelease()
+    second = kvm_lines(s)[1]
+
+    def no_start(t, k):
+        ts, st, en, line = k
+        r = rng(MM_VICTIM, st, en, 0x0, 1)
+        s.add_after(line, [t.enter(ts, CORE_E, r), t.enter(ts, KVM_E, r), t.ret(ts, CORE_E, REAP.replace('0x9c', '0x10a'))])
+    mrelease_probed(s, special={second[0]: no_start, victim_vma: fixed_in(s)})
+    write(rule, 'positive', 'end-without-start-tracefs.txt', drop_line(s.text(), second[3]), {'findings': [
+        {'title': '/^unpaired invalidate_range_end without start: __mmu_notifier_invalidate_range_end from __oom_reap_task_mm \\(kvm_mm-mut\\/4020, mm 0xffff88810a5e2c40\\)$/',
+         'severity': 'error', 'count': 1}]})
+
+    # only the subscriptions probed (KVM's start with its return and end, hmm's start with its return), no core probe:
+    # the -EAGAIN abort, and the fixed kernel's KVM end after it
+    def callbacks_only(fixed):
+        s = base_mrelease()
+        t = Task('tracefs', 'kvm_mm-mut', 4020, 4020, 0)
+        for ts, st, en, line in kvm_lines(s):
+            r = rng(MM_VICTIM, st, en, 0x0, 1)
+            s.add_before(line, [t.enter(ts, KVM_S, r)])
+            post = [t.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0)]
+            if ts == victim_vma:
+                post += [t.enter(ts, 'hmm_invalidate_range_start', r), t.ret(ts, 'hmm_invalidate_range_start', f'{CORE_S}+0x8c/0x1f0', -11)]
+            if ts != victim_vma or fixed:
+                post.append(t.enter(ts, KVM_E, r))
+            s.add_after(line, post)
+        return s.text()
+    write(rule, 'positive', 'eagain-abort-callbacks-only-tracefs.txt', callbacks_only(False), {'findings': [
+        {'title': '/^subscription left without invalidate_range_end after -EAGAIN: kvm_mmu_notifier \\(kvm_mm-mut\\/4020, mm 0xffff88810a5e2c40\\)$/',
+         'severity': 'error', 'count': 1, 'message': '/then subscription hmm refused the same range with -EAGAIN/'}]})
+    write(rule, 'negative', 'eagain-abort-fixed-callbacks-only-tracefs.txt', callbacks_only(True))
+
+    # negative: the task moves to CPU1 after the first reap invalidation's start returned, and CPU1's clock is 2 us
+    # behind CPU0's: its end (core, KVM, core return) is stamped before its start and printed above it
+    s = base_mrelease()
+    first = kvm_lines(s)[0]
+
+    def skewed(t, k):
+        ts, st, en, line = k
+        r = rng(MM_VICTIM, st, en, 0x0, 1)
+        early = '1525.486551'
+        s.add_before(line, [t.enter(early, CORE_E, r, cpu=1), t.enter(early, KVM_E, r, cpu=1), t.ret(early, CORE_E, REAP.replace('0x9c', '0x10a'), cpu=1),
+                            t.enter(ts, CORE_S, r), t.enter(ts, KVM_S, r)])
+        s.add_after(line, [t.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0), t.ret(ts, CORE_S, REAP, 0)])
+    mrelease_probed(s, special={first[0]: skewed, victim_vma: fixed_in(s)})
+    write(rule, 'negative', 'end-above-start-cpu-skew-tracefs.txt', s.text())
 
 
 # ---------------------------------------------------------------- unpaired-invalidate, function tracer
@@ -600,7 +679,7 @@ def function_tracer_samples():
     for k in kvm_lines(s):
         fn_wrap(s, t, '__oom_reap_task_mm', k, end=k[0] != '1525.486608', callbacks=(KVM_S, HMM_S))
     write(rule, 'positive', 'function-tracer-mrelease-abort-tracefs.txt', s.text(), {'options': {'minOpenMs': 1}, 'findings': [
-        {'title': '/^invalidate_range_start without end by the end of the capture: kvm_mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020, mm \\?\\)$/', 'severity': 'warning', 'count': 1}],
+        {'title': '/^invalidate_range_start never ended before the task returned to user space: kvm_mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020, mm \\?\\)$/', 'severity': 'error', 'count': 1}],
         'coverage': 'partial'})
 
     # negative: the fixed kernel: the failing start calls KVM's end before it returns; the core start has no end, as it failed

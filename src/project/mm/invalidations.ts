@@ -125,7 +125,7 @@ export const mmuInvalidations = defineTable({
     {name: 'return_seq', type: 'BIGINT', doc: 'Line of the start\'s return event.'},
     {name: 'ts_return_ns', type: 'BIGINT', doc: 'When the start returned (end of the non-blocking window); NULL when not captured.'},
     {name: 'ret', type: 'INTEGER', doc: 'Start\'s return value (0, -EAGAIN = -11, ...), NULL when not captured.'},
-    {name: 'end_seq', type: 'BIGINT', doc: 'Line of the matched end event; NULL when no end was seen.'},
+    {name: 'end_seq', type: 'BIGINT', doc: 'Line of the matched end event; NULL when no end was seen. Below seq when a task that changed CPU had its end printed above its start (CPU clocks not in sync, or lines out of time order): see docs/rules/mmu-notifier/unpaired-invalidate.md.'},
     {name: 'ts_end_ns', type: 'BIGINT', doc: 'Time of the matched end. Always NULL for KVM rows: kvm_unmap_hva_range has no end event.'},
     {name: 'end_cpu', type: 'INTEGER', doc: 'CPU of the end.'},
     {name: 'end_return_seq', type: 'BIGINT', doc: 'Line where the end call returned.'},
@@ -150,9 +150,21 @@ interface Inv extends Record<string, unknown> {
   mm: bigint | null;
   start: bigint | null;
   end: bigint | null;
+  cpu: number | null;
+  seq: bigint | null;
   ts_start_ns: bigint | null;
   ret: number | null;
+  end_symbol: string | null;
   end_seq: bigint | null;
+  ts_end_ns: bigint | null;
+  end_cpu: number | null;
+  end_return_seq: bigint | null;
+  ts_end_return_ns: bigint | null;
+  end_mm: bigint | null;
+  end_start: bigint | null;
+  end_end: bigint | null;
+  range_mismatch: boolean | null;
+  parent_inv_id: number | null;
 }
 
 function rangeOf(args: Record<string, string>): {mm: bigint | null; start: bigint | null; end: bigint | null; flags: bigint | null; event: bigint | null} {
@@ -303,6 +315,56 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
   }
 }
 
+/**
+ * How far apart two CPUs' clocks may stamp one task's consecutive events (ns). ftrace's default `local`
+ * clock is per CPU and not synchronised across CPUs: a task that migrates can have its later event
+ * stamped (and printed) before its earlier one.
+ */
+export const CLOCK_SKEW_NS = 100_000n;
+
+/**
+ * Lines follow timestamps, and a task's end printed above its own start is read as an end without
+ * start followed by a start without end. Such a pair is one invalidation when the two are of the same
+ * task, level and subscription, with the same mm and range (all captured), on different CPUs (one
+ * CPU's buffer is in time order), and the start's time is before the end's (the lines are out of time
+ * order) or after it by at most CLOCK_SKEW_NS on a clock in ns (`nsClock`: the CPUs' clocks differ).
+ * The start takes the end's fields; the end's row goes, and callbacks that ran under it point to the
+ * start's row (exported for tests).
+ */
+export function pairMisorderedEnds(invs: Inv[], nsClock: ReadonlySet<number> = new Set()): Inv[] {
+  const orphans = invs.filter((i) => i.seq === null && i.end_seq !== null && i.ts_end_ns !== null);
+  if (orphans.length === 0) return invs;
+  const key = (i: Inv) => `${i.source_id}|${i.pid}|${i.level}|${i.family}|${i.mm}|${i.start}|${i.end}`;
+  // Open starts by task, level, subscription and range, in line order.
+  const open = new Map<string, Inv[]>();
+  for (const i of invs) {
+    if (i.seq === null || i.end_seq !== null || i.ts_start_ns === null || (i.ret !== null && i.ret !== 0) || i.level === 'interval') continue;
+    const k = key(i);
+    const a = open.get(k);
+    if (a) a.push(i);
+    else open.set(k, [i]);
+  }
+  const merged = new Map<number, number>();
+  for (const e of orphans) {
+    if (e.mm === null || e.start === null || e.end === null) continue;
+    const cands = open.get(key(e));
+    const at = cands?.findIndex((o) => o.seq! > e.end_seq! && o.cpu !== e.end_cpu &&
+      (o.ts_start_ns! <= e.ts_end_ns! || (nsClock.has(e.source_id) && o.ts_start_ns! - e.ts_end_ns! <= CLOCK_SKEW_NS))) ?? -1;
+    if (at < 0) continue;
+    const s = cands!.splice(at, 1)[0]!;
+    Object.assign(s, {end_symbol: e.end_symbol, end_seq: e.end_seq, ts_end_ns: e.ts_end_ns, end_cpu: e.end_cpu, end_return_seq: e.end_return_seq,
+      ts_end_return_ns: e.ts_end_return_ns, end_mm: e.end_mm, end_start: e.end_start, end_end: e.end_end, range_mismatch: false});
+    merged.set(e.inv_id, s.inv_id);
+  }
+  if (merged.size === 0) return invs;
+  const out = invs.filter((i) => !merged.has(i.inv_id));
+  for (const i of out) {
+    const to = i.parent_inv_id === null ? undefined : merged.get(i.parent_inv_id);
+    if (to !== undefined) i.parent_inv_id = to;
+  }
+  return out;
+}
+
 async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {
   const {parseKeyValues} = await import('../../ftrace/args.js');
   const rows = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null; event: string; body: string}>(
@@ -323,7 +385,8 @@ export const mmuInvalidationsProjector: Projector = {
   // 2: a range field one side did not capture is not a mismatch. 3: KVM rows numbered from their line, unsorted.
   // 4: a source with NULL sources.lines counts up to its last KVM line (ids stayed unique).
   // 5: known drivers' callbacks (mlx5_ib_invalidate_range, amdgpu_hmm_invalidate_gfx, ...) and the mapping's `callbacks`.
-  // 6: the function tracer's entries (origin `function`, entries only) and the `caller` column.
+  // 6: the function tracer's entries (origin `function`, entries only) and the `caller` column; a migrated task's end
+  // printed above its own start (CPU clock skew, lines out of time order) pairs with it.
   version: 6,
   description: 'mmu_notifier invalidations (probes, function_graph and function tracer calls, custom tracepoints, KVM) with starts paired to returns and ends.',
   tables: [mmuInvalidations],
@@ -337,7 +400,8 @@ export const mmuInvalidationsProjector: Projector = {
     const tps = await loadTracepointRows(db);
     // Stable sort: a leaf function_graph call has its entry and return on one line.
     const rows = [...probes, ...functions, ...tps].sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
-    const invs = foldInvalidations(rows, 1, callbacks);
+    const nsClock = new Set((await db.all<{source_id: number}>(`SELECT source_id FROM sources WHERE json_extract_string(meta, '$.clock') = 'ns'`)).map((r) => Number(r.source_id)));
+    const invs = pairMisorderedEnds(foldInvalidations(rows, 1, callbacks), nsClock);
     await appendRows(db, mmuInvalidations, invs);
     const base = invs.length + 1;
     // KVM's tracepoint fires once per start; blockable is known only on the non-blocking paths.

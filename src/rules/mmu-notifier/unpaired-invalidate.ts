@@ -1,5 +1,6 @@
 import {z} from 'zod';
 import {counterClockSources, elapsedText, formatMessage, gapSpans, overlapsGap} from '../support.js';
+import {CLOCK_SKEW_NS} from '../../project/mm/invalidations.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
 import {NOTIFIER_START} from '../../project/mm/invalidations.js';
 import {
@@ -21,6 +22,8 @@ const meta = {
   messages: {
     exited: '{task} called {symbol} on mm {mm} range {range} at line {seq} (returned {ret}) and exited at line {exitSeq} without calling its invalidate_range_end. Subscribers such as KVM keep mmu_invalidate_in_progress raised: the guest or device hangs on this range.',
     aborted: '{task}: subscription {family} got invalidate_range_start for mm {mm} range {range} (line {seq}), then the non-blocking start of this invalidation failed with -EAGAIN (line {abortSeq}) and the subscription never got its invalidate_range_end. Subscriptions that succeeded before the failing one must be ended (kernel fix: call their end on -EAGAIN, keep subscriptions with invalidate_range_end last); otherwise e.g. KVM\'s mmu_invalidate_in_progress stays raised.',
+    abortedBySubscription: '{task}: subscription {family} got invalidate_range_start for mm {mm} range {range} (line {seq}), then subscription {other} refused the same range with -EAGAIN (line {abortSeq}), which fails this non-blocking invalidation, and {family} never got its invalidate_range_end. Subscriptions that succeeded before the failing one must be ended (kernel fix: call their end on -EAGAIN, keep subscriptions with invalidate_range_end last); otherwise e.g. KVM\'s mmu_invalidate_in_progress stays raised.',
+    returned: '{task} called {symbol} on mm {mm} range {range} at line {seq} (returned {ret}) and {boundary} at line {boundarySeq} without calling its invalidate_range_end. No invalidation spans a syscall\'s entry or exit, so its end can no longer come: subscribers such as KVM keep mmu_invalidate_in_progress raised and the guest or device hangs on this range.',
     captureEnd: '{task} called {symbol} on mm {mm} range {range} at line {seq} and no invalidate_range_end followed in the remaining {after} of the capture (the task ran on: last seen at line {lastSeq}). The end may lie after the capture, so this is inferred.',
     endWithoutStart: '{task} called {symbol} on mm {mm} range {range} at line {seq} with no matching start, although the task was in user space after the capture began (its syscall event at line {boundarySeq}: no invalidation spans a syscall\'s entry or exit) and no events were lost since.',
     endWithoutStartInferred: '{task} called {symbol} on mm {mm} range {range} at line {seq} with no matching start, although this task\'s previous invalidation was captured (line {prevSeq}) and no events were lost in between. Inferred: the start may lie before the capture if that invalidation was nested inside this one; a syscall event of the task between the capture\'s start and this end would settle it.',
@@ -35,6 +38,27 @@ const meta = {
   }),
   docs: 'docs/rules/mmu-notifier/unpaired-invalidate.md',
 };
+
+interface SyscallRow {
+  seq: bigint;
+  ts_ns: bigint | null;
+  cpu: number | null;
+  name: string | null;
+  nr: bigint | null;
+  kind: string;
+}
+
+/** `line 26`, `lines 26, 31`, `lines 26, 31, 40 and 2 more`. */
+function lines(seqs: bigint[]): string {
+  if (seqs.length === 1) return `line ${seqs[0]}`;
+  return `lines ${seqs.length <= 3 ? seqs.join(', ') : `${seqs.slice(0, 3).join(', ')} and ${seqs.length - 3} more`}`;
+}
+
+/** How a syscall event shows the task leaving or entering the kernel: `returned to user space from sys_wait4`. */
+function syscallText(x: SyscallRow): string {
+  const call = x.name !== null ? `sys_${x.name}` : x.nr !== null ? `syscall NR ${x.nr}` : 'a syscall';
+  return x.kind === 'exit' ? `returned to user space from ${call}` : `entered ${call} from user space`;
+}
 
 export default defineRule({
   meta,
@@ -77,15 +101,34 @@ export default defineRule({
       if (fn.core || fn.callbacks) partial.push(functionTracerLimits(fn.core, si.probes.has(`return:${NOTIFIER_START}`)));
       if (fn.unpairable.length > 0) partial.push(unpairableText(fn.unpairable));
       if (si.kvmUnmap > 0 && !coreOk && !cbOk && !fn.core && !fn.callbacks) partial.push(`kvm:kvm_unmap_hva_range starts (${si.kvmUnmap}) have no end event and were not paired`);
-      const seenBefore = new Map<string, InvRow>();
-      // A subscription's callback row is not reported again when its core call already was, for the same reason.
-      const reportedCore = new Map<bigint, string>();
-      const dup = (r: InvRow, kind: string) => r.level === 'callback' && r.parent_inv_id !== null && reportedCore.get(r.parent_inv_id) === kind;
-      const mark = (r: InvRow, kind: string) => {
-        if (r.level === 'notifier') reportedCore.set(r.inv_id, kind);
+
+      const srcGaps = gaps.filter((g) => g.source_id === src.source_id);
+      // Lines ingest could not read (a cut or damaged line): one may be the missing start or end.
+      const unread = (await ctx.db.all<{seq: bigint}>('SELECT seq FROM unparsed WHERE source_id = $1 ORDER BY seq', [src.source_id])).map((u) => u.seq);
+      const unreadBetween = (a: bigint, b: bigint | null) => {
+        // Sorted: from the first line after `a` (binary search; a damaged file may have many).
+        let lo = 0;
+        for (let hi = unread.length; lo < hi;) {
+          const mid = (lo + hi) >> 1;
+          if (unread[mid]! <= a) lo = mid + 1;
+          else hi = mid;
+        }
+        const out: bigint[] = [];
+        for (let k = lo; k < unread.length && (b === null || unread[k]! < b); k++) out.push(unread[k]!);
+        return out;
       };
-      let openAtEnd = 0;
-      for (const r of mine) {
+      const nsClock = src.clock === 'ns';
+      const seenBefore = new Map<string, InvRow>();
+      // What became of each core call that was unpaired: a subscription's callback under it that is unpaired
+      // for the same reason (left open, an end without start, another range) is the same bug and is neither
+      // reported nor counted again.
+      const coreOutcome = new Map<bigint, string>();
+      const dup = (r: InvRow, kind: string) => r.level === 'callback' && r.parent_inv_id !== null && coreOutcome.get(r.parent_inv_id) === kind;
+      const mark = (r: InvRow, kind: string) => {
+        if (r.level === 'notifier') coreOutcome.set(r.inv_id, kind);
+      };
+      const openAtEnd: bigint[] = [];
+      for (const [i, r] of mine.entries()) {
         if (unpairable.has(r)) continue;
         const key = `${r.pid}|${r.level}`;
         const prev = seenBefore.get(key);
@@ -94,16 +137,21 @@ export default defineRule({
           family: family(r.symbol), endSeq: r.end_seq, endMm: hex(r.end_mm), endRange: range(r.end_start, r.end_end)};
 
         if (r.seq === null) {
+          if (dup(r, 'no-start')) continue;
+          mark(r, 'no-start');
           // An end without a start: only a finding if the start would have been captured. It would be
           // after the task's last syscall entry or exit before the end (no invalidation spans one), or,
           // less surely, after the task's previous captured invalidation (unless they nested).
-          const boundary = await ctx.db.one<{seq: bigint; ts_ns: bigint | null}>(
-            `SELECT seq, ts_ns FROM syscalls WHERE source_id = $1 AND pid = $2 AND seq < $3 ORDER BY seq DESC LIMIT 1`,
-            [src.source_id, r.pid, r.end_seq]);
+          const boundary = await syscallBefore(r);
           const since = boundary ?? (prev?.end_seq ? {seq: prev.end_seq, ts_ns: prev.ts_end_ns ?? prev.ts_start_ns} : null);
           if (!since) continue;
-          if (overlapsGap(gaps.filter((g) => g.source_id === src.source_id), since.ts_ns, r.ts_end_ns)) {
+          if (overlapsGap(srcGaps, since.ts_ns, r.ts_end_ns)) {
             partial.push(`end at line ${r.end_seq} without start: lost events since line ${since.seq} may hold its start`);
+            continue;
+          }
+          const cut = unreadBetween(since.seq, r.end_seq);
+          if (cut.length > 0) {
+            partial.push(`end at line ${r.end_seq} without start: unreadable ${lines(cut)} since line ${since.seq} may hold its start`);
             continue;
           }
           const title = `unpaired invalidate_range_end without start: ${r.end_symbol}`;
@@ -139,16 +187,42 @@ export default defineRule({
               {seq: parent.return_seq, role: 'start failed -EAGAIN'}]);
           continue;
         }
+        // Without the core's return (only the subscriptions probed), the failure shows as the next
+        // subscription's start refusing the same range with -EAGAIN: the core start then fails.
+        const refused = r.level === 'callback' && (!parent || parent.return_seq === null) && r.return_seq !== null ? refusedBy(r, i) : undefined;
+        if (refused) {
+          await report(r, 'certain', 'error', formatMessage(meta, 'abortedBySubscription', {...data, other: family(refused.symbol), abortSeq: refused.return_seq}),
+            `subscription left without invalidate_range_end after -EAGAIN: ${family(r.symbol)}`,
+            [{seq: r.seq, role: 'subscription start'}, {seq: r.return_seq, role: 'subscription start returned'},
+              {seq: refused.seq, role: `subscription ${family(refused.symbol)} start`}, {seq: refused.return_seq, role: 'start refused -EAGAIN'}]);
+          continue;
+        }
+        if (dup(r, 'open')) continue;
+        mark(r, 'open');
+        // The first of: the task's exit, its next syscall event (it was back in user space). The end
+        // can come after neither.
         const exit = exits.find((e) => e.source_id === src.source_id && e.pid === r.pid && e.seq > r.seq!);
-        const windowEnd = exit?.ts_ns ?? src.last_ts_ns;
-        const gap = overlapsGap(gaps.filter((g) => g.source_id === src.source_id), r.ts_start_ns, windowEnd);
+        const sys = await syscallAfter(r);
+        const left = sys && (!exit || sys.seq < exit.seq) ? sys : undefined;
+        const windowEnd = left?.ts_ns ?? exit?.ts_ns ?? src.last_ts_ns;
+        const gap = overlapsGap(srcGaps, r.ts_start_ns, windowEnd);
         if (gap) {
           partial.push(`start at line ${r.seq} has no end, but events were lost after it (gap at line ${gap.seq})`);
           continue;
         }
+        const cut = left || exit ? unreadBetween(r.seq, (left ?? exit)!.seq) : [];
+        if (cut.length > 0) {
+          partial.push(`start at line ${r.seq} has no end, but unreadable ${lines(cut)} after it may hold it`);
+          continue;
+        }
+        if (left) {
+          await report(r, 'certain', 'error', formatMessage(meta, 'returned', {...data, boundary: syscallText(left), boundarySeq: left.seq}),
+            `invalidate_range_start never ended before the task returned to user space: ${r.symbol}`,
+            [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'},
+              {seq: left.seq, role: left.kind === 'exit' ? 'syscall exit: back in user space' : 'syscall entry: from user space'}]);
+          continue;
+        }
         if (exit) {
-          if (dup(r, 'exited')) continue;
-          mark(r, 'exited');
           await report(r, 'certain', 'error', formatMessage(meta, 'exited', {...data, exitSeq: exit.seq}), `invalidate_range_start never ended before task exit: ${r.symbol}`,
             [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: exit.seq, role: 'task exit'}]);
           continue;
@@ -159,18 +233,59 @@ export default defineRule({
         const after = elapsedText(elapsed, counter);
         const ranOn = seen && r.seq !== null && seen.seq > (r.return_seq ?? r.seq);
         if ((counter || Number(elapsed) / 1e6 >= ctx.options.minOpenMs) && ranOn) {
-          if (dup(r, 'open')) continue;
-          mark(r, 'open');
           await report(r, 'inferred', 'warning', formatMessage(meta, 'captureEnd', {...data, after, lastSeq: seen!.seq}),
             `invalidate_range_start without end by the end of the capture: ${r.symbol}`,
             [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: seen!.seq, role: 'task last seen'}]);
         } else {
-          openAtEnd++;
+          openAtEnd.push(r.seq);
         }
       }
-      if (openAtEnd > 0) partial.push(`${openAtEnd} invalidation(s) still open when the capture ended`);
+      if (openAtEnd.length > 0) partial.push(`${openAtEnd.length} invalidation(s) still open when the capture ended (${openAtEnd.length === 1 ? 'start at' : 'starts at'} ${lines(openAtEnd)})`);
       if (partial.length > 0) ctx.coverage(src.source_id, 'partial', partial.join('; '));
       else ctx.coverage(src.source_id, 'evaluated');
+
+      /**
+       * The callback start after `r` (at `i` in `mine`) of the same task, for the same mm and range,
+       * that returned -EAGAIN: the next subscription of the same core start refused it. Other
+       * subscriptions' successful starts of that range may come between; anything else ends the search.
+       */
+      function refusedBy(r: InvRow, i: number): InvRow | undefined {
+        for (let k = i + 1; k < mine.length; k++) {
+          const x = mine[k]!;
+          if (x.pid !== r.pid) continue;
+          if (x.level !== 'callback' || x.seq === null || x.mm !== r.mm || x.start !== r.start || x.end !== r.end) return undefined;
+          if (x.ret === EAGAIN && x.return_seq !== null) return x;
+          if (x.ret !== 0) return undefined;
+        }
+        return undefined;
+      }
+
+      /**
+       * Whether syscall event `x`, printed after a start (or before an end) on `cpu` at `ts`, may in truth
+       * have come before it (after it): it is on another CPU and stamped within the clock skew between
+       * CPUs (CLOCK_SKEW_NS: ftrace's `local` clock is per CPU). Not judged on a counter clock, whose unit is unknown.
+       */
+      function mayBeMisordered(x: SyscallRow, cpu: number | null, ts: bigint | null): boolean {
+        if (!nsClock || x.cpu === cpu || x.cpu === null || cpu === null || x.ts_ns === null || ts === null) return false;
+        const d = x.ts_ns - ts;
+        return (d < 0n ? -d : d) <= CLOCK_SKEW_NS;
+      }
+
+      /** The task's first syscall entry or exit after start `r`. */
+      async function syscallAfter(r: InvRow): Promise<SyscallRow | undefined> {
+        const xs = await ctx.db.all<SyscallRow>(
+          `SELECT seq, ts_ns, cpu, name, nr, kind FROM syscalls WHERE source_id = $1 AND pid = $2 AND seq > $3 ORDER BY seq LIMIT 8`,
+          [src.source_id, r.pid, r.seq]);
+        return xs.find((x) => !mayBeMisordered(x, r.cpu, r.ts_start_ns));
+      }
+
+      /** The task's last syscall entry or exit before end `r`. */
+      async function syscallBefore(r: InvRow): Promise<SyscallRow | undefined> {
+        const xs = await ctx.db.all<SyscallRow>(
+          `SELECT seq, ts_ns, cpu, name, nr, kind FROM syscalls WHERE source_id = $1 AND pid = $2 AND seq < $3 ORDER BY seq DESC LIMIT 8`,
+          [src.source_id, r.pid, r.end_seq]);
+        return xs.find((x) => !mayBeMisordered(x, r.end_cpu, r.ts_end_ns));
+      }
     }
 
     async function report(r: InvRow, confidence: Confidence, severity: Severity, message: string, title: string, ev: Array<{seq: bigint | null; role: string}>) {

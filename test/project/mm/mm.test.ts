@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import {ftraceArgs, functionCalls, probeCalls, schedSwitches, syscalls, taskLifecycle, schedWakeups} from '../../../src/project/ftrace-args.js';
 import {forksProjector, gupCallsProjector, intervalNotifierCallsProjector, pmdUnsharesProjector, taskStatesProjector} from '../../../src/project/mm/calls.js';
 import {retval, type ProbeRow} from '../../../src/project/mm/common.js';
-import {classifyInvalidationSymbol, foldInvalidations, mmuInvalidationsProjector} from '../../../src/project/mm/invalidations.js';
+import {classifyInvalidationSymbol, foldInvalidations, mmuInvalidationsProjector, pairMisorderedEnds} from '../../../src/project/mm/invalidations.js';
 import {ingestPaths} from '../../../src/ingest/pipeline.js';
 import {ensureProjections} from '../../../src/project/run.js';
 import {Db} from '../../../src/store/db.js';
@@ -127,6 +127,33 @@ test('fold: -EAGAIN start is closed (no end expected), callbacks point to their 
   const orphan = inv.find((i) => i.end_mm === 0xen)!;
   assert.is(orphan.seq, null);
   assert.is(orphan.end_seq, 10n);
+});
+
+// A task's end printed above its own start (it moved to a CPU whose `local` clock is behind, or the lines
+// are out of time order) is one invalidation, not an end without start and a start without end.
+test('pairMisorderedEnds: an end printed above its start, on another CPU, stamped before it or within the clock skew, pairs with it', () => {
+  const r = range('0xa', '0x1000', '0x2000', '0x0');
+  const rows = (endCpu: number, endTs: bigint, startTs: bigint): ProbeRow[] => {
+    const at = (s: number, cpu: number, ts: bigint, kind: 'entry' | 'return', symbol: string, args: Record<string, string>): ProbeRow =>
+      ({source_id: 1, seq: BigInt(s), ts_ns: ts, cpu, pid: 10, tgid: 10, comm: 't10', event: 'x', kind, probe_type: 'kprobe', symbol, args});
+    return [
+      at(1, endCpu, endTs, 'entry', E, r), at(2, endCpu, endTs, 'entry', KE, r), at(3, endCpu, endTs, 'return', E, {}),
+      at(4, 0, startTs, 'entry', S, r), at(5, 0, startTs, 'entry', KS, r), at(6, 0, startTs, 'return', KS, {ret: '0'}), at(7, 0, startTs, 'return', S, {ret: '0'}),
+    ];
+  };
+  const shape = (invs: ReturnType<typeof foldInvalidations>) => invs.map((i) => [i.level, i.seq, i.end_seq, i.end_return_seq, i.end_cpu]);
+  // CPU1's clock 2 us behind CPU0's, a ns clock: one invalidation per level, ended at lines 1 (core) and 2 (KVM).
+  const skew = pairMisorderedEnds(foldInvalidations(rows(1, 551_000n, 553_000n)), new Set([1]));
+  assert.equal(shape(skew), [['notifier', 4n, 1n, 3n, 1], ['callback', 5n, 2n, null, 1]]);
+  assert.is(skew[1]!.parent_inv_id, skew[0]!.inv_id, 'the KVM callback runs under the paired core call');
+  assert.is(skew[0]!.range_mismatch, false);
+  // Stamped after the end but printed before it: the lines are out of time order, on any clock.
+  assert.equal(shape(pairMisorderedEnds(foldInvalidations(rows(1, 556_000n, 553_000n)))), [['notifier', 4n, 1n, 3n, 1], ['callback', 5n, 2n, null, 1]]);
+  // Not paired: the same CPU (one buffer is in time order), a start more than the skew later, a clock of unknown unit.
+  const unpaired = [['notifier', null, 1n, 3n, 1], ['callback', null, 2n, null, 1], ['notifier', 4n, null, null, null], ['callback', 5n, null, null, null]];
+  assert.equal(shape(pairMisorderedEnds(foldInvalidations(rows(0, 551_000n, 553_000n)), new Set([1]))).map((x) => x.slice(0, 3)), unpaired.map((x) => x.slice(0, 3)));
+  assert.equal(shape(pairMisorderedEnds(foldInvalidations(rows(1, 551_000n, 651_001n)), new Set([1]))), unpaired);
+  assert.equal(shape(pairMisorderedEnds(foldInvalidations(rows(1, 551_000n, 553_000n)))), unpaired);
 });
 
 async function store(): Promise<Db> {

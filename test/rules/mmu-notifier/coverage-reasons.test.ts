@@ -101,7 +101,8 @@ test('a start still open at the end of a counter-clock capture: reported in cloc
       probe(0, 3813716243000, 'mmu_inv_end_ret: (zap_page_range_single+0x13a/0x1d0 <- __mmu_notifier_invalidate_range_end)'),
       probe(0, 3813716250000, `mmu_inv_start: (__mmu_notifier_invalidate_range_start+0x0/0x1f0) ${range}`),
       probe(0, 3813716252500, 'mmu_inv_start_ret: (zap_page_range_single+0x113/0x1d0 <- __mmu_notifier_invalidate_range_start) ret=0'),
-      probe(1, 3813716262500, 'sys_getpid()'),
+      // The task runs on (a syscall event would settle it: the task was back in user space).
+      probe(1, 3813716262500, 'sched_wakeup: comm=kworker/u8:0 pid=12 prio=120 target_cpu=000'),
       '',
     ].join('\n'));
     const r = await checkFiles([file], {ruleIds: ['mmu-notifier/unpaired-invalidate']});
