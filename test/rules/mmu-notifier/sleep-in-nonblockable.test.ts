@@ -139,4 +139,16 @@ test('KVM invalidations inside probed callback windows are not counted as not ev
   }
 });
 
+// By design (docs of both rules, "The same report from ..."): a non_block report matched to a window is a finding of
+// both rules, each with its own fingerprint, and kernel/atomic-sleep's does not depend on the trace being given.
+test('a matched kernel report is also kernel/atomic-sleep\'s finding, the same with or without the trace', async () => {
+  const rules = {ruleIds: ['kernel/atomic-sleep', 'mmu-notifier/sleep-in-nonblockable']};
+  const both = await checkFiles([`${CASE}/trace.txt`, `${CASE}/dmesg.txt`], rules);
+  assert.equal(both.findings.map((f) => [f.rule, f.severity]).sort(), [['kernel/atomic-sleep', 'error'], ['mmu-notifier/sleep-in-nonblockable', 'error']]);
+  assert.is.not(both.findings[0]!.fingerprint, both.findings[1]!.fingerprint);
+  const logOnly = await checkFiles([`${CASE}/dmesg.txt`], rules);
+  assert.equal(logOnly.findings.map((f) => [f.rule, f.fingerprint]), both.findings.filter((f) => f.rule === 'kernel/atomic-sleep').map((f) => [f.rule, f.fingerprint]));
+  assert.equal(logOnly.coverage.find((c) => c.rule === 'mmu-notifier/sleep-in-nonblockable')!.status, 'not-evaluated');
+});
+
 test.run();
