@@ -7,7 +7,7 @@ interface RebuildResult {
   db: string;
   tables: {projection: string; version: number; table: string; rows: number}[];
   findings: number;
-  coverage: {evaluated: number; partial: number; not_evaluated: number};
+  coverage: {evaluated: number; partial: number; not_evaluated: number; not_applicable: number};
 }
 
 export default class Rebuild extends KtrailCommand {
@@ -33,7 +33,7 @@ A database with no ingested sources, or a DuckDB file that is not ktrail's, is r
     const {runRules} = await import('../src/rules/engine.js');
     const {PROJECTORS} = await import('../src/project/index.js');
     const db = await openStore(flags.db, {purpose: {why: 'rebuild drops and writes its derived tables'}});
-    const out: RebuildResult = {db: flags.db, tables: [], findings: 0, coverage: {evaluated: 0, partial: 0, not_evaluated: 0}};
+    const out: RebuildResult = {db: flags.db, tables: [], findings: 0, coverage: {evaluated: 0, partial: 0, not_evaluated: 0, not_applicable: 0}};
     try {
       await limitRulesMemory(db);
       await rebuildAll(db);
@@ -48,6 +48,7 @@ A database with no ingested sources, or a DuckDB file that is not ktrail's, is r
       for (const c of result.coverage) {
         if (c.status === 'evaluated') out.coverage.evaluated++;
         else if (c.status === 'partial') out.coverage.partial++;
+        else if (c.status === 'not-applicable') out.coverage.not_applicable++;
         else out.coverage.not_evaluated++;
       }
     } finally {
@@ -55,7 +56,7 @@ A database with no ingested sources, or a DuckDB file that is not ktrail's, is r
     }
     if (!this.jsonEnabled()) {
       process.stdout.write(renderTable(['projection', 'version', 'table', 'rows'], out.tables.map((t) => [t.projection, t.version, t.table, t.rows])));
-      this.log(`findings: ${out.findings}; coverage: ${out.coverage.evaluated} evaluated, ${out.coverage.partial} partial, ${out.coverage.not_evaluated} not evaluated (rule x source)`);
+      this.log(`findings: ${out.findings}; coverage: ${out.coverage.evaluated} evaluated, ${out.coverage.partial} partial, ${out.coverage.not_evaluated} not evaluated${out.coverage.not_applicable ? `, ${out.coverage.not_applicable} not applicable` : ''} (rule x source)`);
     }
     return out;
   }

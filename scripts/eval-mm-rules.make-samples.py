@@ -161,6 +161,7 @@ CORE_S = '__mmu_notifier_invalidate_range_start'
 CORE_E = '__mmu_notifier_invalidate_range_end'
 KVM_S = 'kvm_mmu_notifier_invalidate_range_start'
 KVM_E = 'kvm_mmu_notifier_invalidate_range_end'
+HMM_S = 'hmm_invalidate_range_start'
 
 
 def ts_of(line):
@@ -337,6 +338,23 @@ def sleep_samples():
     s.add_after(big[3], d_sleep_4020())
     write(rule, 'positive', 'mrelease-end-d-sleep-tracefs.txt', s.text(),
           {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: __mmu_notifier_invalidate_range_end from __oom_reap_task_mm \\(kvm_mm-mut\\/4020 state D\\)$/', 'severity': 'error', 'count': 1}]})
+
+    # positive: only the subscriptions' callbacks probed, no core call (as a user probing KVM's callbacks would):
+    # KVM's start with its return and KVM's end around every kvm_unmap_hva_range, hmm's start failing with
+    # -EAGAIN (allowed) in one of them; inserted: 4020 switches out in D inside the first KVM start. Every
+    # kvm_unmap_hva_range lies in a probed KVM start window, so none is left unevaluated for want of an end.
+    s = base_mrelease()
+    t = Task('tracefs', 'kvm_mm-mut', 4020, 4020, 0)
+    for i, (ts, st, en, line) in enumerate(kvm_lines(s)):
+        r = rng(MM_VICTIM, st, en, 0x0, 1)
+        d_sleep = [tfs('kvm_mm-mut', 4020, 4020, 0, 'd..2.', ts, 'sched_switch', 'prev_comm=kvm_mm-mut prev_pid=4020 prev_prio=120 prev_state=D ==> next_comm=swapper/0 next_pid=0 next_prio=120')]
+        s.add_before(line, [t.enter(ts, KVM_S, r)] + (d_sleep if i == 0 else []))
+        post = [t.ret(ts, KVM_S, f'{CORE_S}+0x8c/0x1f0', 0)]
+        if ts == '1525.486608':
+            post += [t.enter(ts, HMM_S, r), t.ret(ts, HMM_S, f'{CORE_S}+0x8c/0x1f0', -11)]
+        s.add_after(line, post + [t.enter(ts, KVM_E, r)])
+    write(rule, 'positive', 'mrelease-d-sleep-callbacks-only-tracefs.txt', s.text(),
+          {'findings': [{'title': '/^sleep in non-blockable mmu_notifier invalidation: kvm_mmu_notifier_invalidate_range_start from __mmu_notifier_invalidate_range_start \\(kvm_mm-mut\\/4020 state D\\)$/', 'severity': 'error', 'count': 1}]})
 
     # negative: the real R+ preemption inside the same window, a real S sleep just after the reap returned
     s = base_mrelease()

@@ -1,5 +1,5 @@
 import type {Coverage, Evidence, Finding, Severity, SourceInfo} from '../rules/types.js';
-import {SEVERITIES, severityRank} from '../rules/types.js';
+import {isCoverageGap, SEVERITIES, severityRank} from '../rules/types.js';
 import {type Attribution, type TestSpan, attributeAt, toAttribution} from './attribution.js';
 import {type Baseline, type BaselineEntry, isExpired} from './baseline.js';
 
@@ -101,7 +101,7 @@ export interface GateResult {
   findings: GateFinding[];
   baseline: {path: string | null; entries: number; outcomes: BaselineOutcome[]} | null;
   coverage: Coverage[];
-  /** Coverage rows that are not `evaluated`: where "no finding" does not mean "no bug". */
+  /** Coverage rows `partial` or `not-evaluated` (isCoverageGap): where "no finding" does not mean "no bug". */
   coverage_gaps: Coverage[];
   tests: TestReport[];
   /** Each source read, and after it each input of the same content (GateSource.duplicate_of). */
@@ -265,7 +265,7 @@ export function compareWithBaseline(input: GateInput): GateResult {
     findings,
     baseline: baseline ? {path: input.baselinePath, entries: baseline.entries.length, outcomes} : null,
     coverage: input.coverage,
-    coverage_gaps: input.coverage.filter((c) => c.status !== 'evaluated'),
+    coverage_gaps: input.coverage.filter(isCoverageGap),
     tests: testList,
     sources: input.sources,
     input_errors: inputErrors,

@@ -1,5 +1,6 @@
 import {visibleControls} from '../gate/escape.js';
-import {type CheckReport, groupByRule, sourceName, summaryLine, taskLabel} from './findings.js';
+import {isCoverageGap} from '../rules/types.js';
+import {allEvaluated, type CheckReport, groupByRule, sourceName, summaryLine, taskLabel} from './findings.js';
 import {findingWhen} from './when.js';
 
 /**
@@ -49,9 +50,9 @@ export function renderFindingsHtml(r: CheckReport): string {
       out.push('</div>');
     }
   }
-  const lacking = r.coverage.filter((c) => c.status !== 'evaluated');
+  const lacking = r.coverage.filter(isCoverageGap);
   out.push('<h2>Coverage</h2>');
-  if (lacking.length === 0) out.push(`<p>All ${r.summary.rules} rules evaluated on all ${r.sources.length} sources.</p>`);
+  if (lacking.length === 0) out.push(`<p>${h(allEvaluated(r).replace(/^Coverage: all/, 'All'))}</p>`);
   else {
     out.push('<p>Rules that could not look everywhere: no finding there does not mean clean.</p>');
     out.push('<table><thead><tr><th>source</th><th>status</th><th>rule</th><th>reason</th></tr></thead><tbody>');

@@ -1,6 +1,6 @@
 import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBlock} from '../gate/escape.js';
 import type {RunResult} from '../rules/engine.js';
-import {severityRank, type Coverage, type Finding, type Severity, type SourceInfo} from '../rules/types.js';
+import {isCoverageGap, severityRank, type Coverage, type Finding, type Severity, type SourceInfo} from '../rules/types.js';
 import {renderCsv, toJsonValue} from './render.js';
 import {displayWidth} from './display-width.js';
 import {sanitizeForTerminal} from './sanitize.js';
@@ -21,6 +21,8 @@ export interface CheckSummary {
   rules: number;
   not_evaluated: number;
   partial: number;
+  /** Rows of a source that holds nothing of the kind a rule reads, when the rule looked at one of the run's sources that does: no gap. */
+  not_applicable: number;
 }
 
 export interface CheckReport {
@@ -45,6 +47,7 @@ export function buildReport(result: RunResult, opts: {minSeverity: Severity; fai
       rules: new Set(result.coverage.map((c) => c.rule)).size,
       not_evaluated: result.coverage.filter((c) => c.status === 'not-evaluated').length,
       partial: result.coverage.filter((c) => c.status === 'partial').length,
+      not_applicable: result.coverage.filter((c) => c.status === 'not-applicable').length,
     },
     findings: shown,
     coverage: result.coverage,
@@ -105,6 +108,13 @@ export function renderFindingsText(r: CheckReport, columns = PLAIN_WIDTH): strin
   return out.join('\n') + '\n';
 }
 
+/** The coverage line of a check without gaps. */
+export function allEvaluated(r: CheckReport): string {
+  // A trace is no gap of the kernel-log rules when the run's log was evaluated (not-applicable): not "on all" sources.
+  const where = r.summary.not_applicable > 0 ? `on the ${r.sources.length} sources, each on those that hold what it reads (kernel log lines or trace events)` : `on all ${r.sources.length} sources`;
+  return `Coverage: all ${r.summary.rules} rules evaluated ${where}.`;
+}
+
 /** Width the coverage reasons are wrapped to when stdout is not a terminal. */
 const PLAIN_WIDTH = 100;
 
@@ -112,11 +122,12 @@ const PLAIN_WIDTH = 100;
  * Rules that could not look everywhere, per source: rules with the same
  * status and reason on one line, the reason wrapped under them (reasons run
  * to several hundred characters; one table row per rule made every line as
- * wide as the longest).
+ * wide as the longest). A `not-applicable` row is no gap and is not listed
+ * (a trace, for the kernel-log rules, when the run's dmesg was evaluated).
  */
 function renderCoverageText(r: CheckReport, width: number): string[] {
-  const lacking = r.coverage.filter((c) => c.status !== 'evaluated');
-  if (lacking.length === 0) return [`Coverage: all ${r.summary.rules} rules evaluated on all ${r.sources.length} sources.`, ''];
+  const lacking = r.coverage.filter(isCoverageGap);
+  if (lacking.length === 0) return [allEvaluated(r), ''];
   const out = ['Coverage: rules that could not look everywhere (no finding there does not mean clean):'];
   const sourceIds = [...new Set([...r.sources.map((s) => s.source_id), ...lacking.map((c) => c.source_id)])];
   const statusWidth = Math.max(...lacking.map((c) => c.status.length));
@@ -208,9 +219,9 @@ export function renderFindingsMarkdown(r: CheckReport): string {
       if (f.evidence.length) out.push(markdownCodeBlock(f.evidence.map((e) => `${e.seq}: ${e.text}`)), '');
     }
   }
-  const lacking = r.coverage.filter((c) => c.status !== 'evaluated');
+  const lacking = r.coverage.filter(isCoverageGap);
   out.push('## Coverage', '');
-  if (lacking.length === 0) out.push(`All ${r.summary.rules} rules evaluated on all ${r.sources.length} sources.`, '');
+  if (lacking.length === 0) out.push(allEvaluated(r).replace(/^Coverage: all/, 'All'), '');
   else {
     out.push('| rule | source | status | reason |', '|---|---|---|---|');
     for (const c of lacking) out.push(`| ${md(c.rule)} | ${md(sourceName(r.sources, c.source_id))} | ${c.status} | ${md(c.reason)} |`);

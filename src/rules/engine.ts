@@ -1,3 +1,4 @@
+import {basename} from 'node:path';
 import {UserError} from '../errors.js';
 import {ensureProjections} from '../project/run.js';
 import {projectorByName} from '../project/index.js';
@@ -10,8 +11,9 @@ import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById, unknownRule} from './index.js';
 import {jsonOptionExample, jsonOptionKeys, jsonOptionKind, optionFlag} from './option-forms.js';
-import {HEADER_OVERRUN_SQL, readsTraceEvents} from './support.js';
-import type {Coverage, CoverageStatus, Finding, Rule, RuleContext, SourceInfo} from './types.js';
+import {HEADER_OVERRUN_SQL, readsTraceEvents, sourcesWithLogLines} from './support.js';
+import type {Coverage, Finding, Rule, RuleContext, RuleCoverageStatus, RuleMeta, SourceInfo} from './types.js';
+import {isFtraceFormat} from '../ingest/format-ids.js';
 import {mark} from '../ingest/timings.js';
 
 export {formatMessage, readsTraceEvents, gapSpans, loadGapSpans, overlapsGap, type GapSpan} from './support.js';
@@ -32,8 +34,9 @@ export interface RunOptions {
    * Evaluate only these sources (a gate over a --db that holds earlier
    * runs): the others get no coverage and no findings, and their rows in
    * `findings` and `coverage` are kept as they are. Every rule judges a
-   * source by its own rows, so a source's findings and coverage do not
-   * depend on which other sources are evaluated with it.
+   * source by its own rows and by those of the sources evaluated with it
+   * (a kernel log checked beside a trace; a trace's `not-applicable` rows
+   * for the kernel-log rules), never by those of other runs.
    */
   sourceIds?: ReadonlySet<number>;
 }
@@ -44,7 +47,7 @@ export interface RunResult {
   sources: SourceInfo[];
 }
 
-const STATUS_RANK: Record<CoverageStatus, number> = {evaluated: 0, partial: 1, 'not-evaluated': 2};
+const STATUS_RANK: Record<RuleCoverageStatus, number> = {evaluated: 0, partial: 1, 'not-evaluated': 2};
 
 export function selectRules(ids?: string[]): Rule[] {
   if (!ids || ids.length === 0) return [...RULES];
@@ -262,12 +265,13 @@ async function evaluateRule(
   sources: SourceInfo[],
   gaps: Map<number, GapSummary>,
   bare: Map<number, BareEvents>,
+  logSources: ReadonlySet<number>,
   shared: RuleContext['shared'],
 ): Promise<{findings: Finding[]; coverage: Coverage[]}> {
   const id = rule.meta.id;
   const findings: Finding[] = [];
-  const reported = new Map<number, {status: CoverageStatus; reasons: string[]}>();
-  const cover = (source_id: number, status: CoverageStatus, reason = '') => {
+  const reported = new Map<number, {status: RuleCoverageStatus; reasons: string[]}>();
+  const cover = (source_id: number, status: RuleCoverageStatus, reason = '') => {
     const cur = reported.get(source_id);
     if (!cur) {
       reported.set(source_id, {status, reasons: reason ? [reason] : []});
@@ -312,7 +316,7 @@ async function evaluateRule(
   const coverage: Coverage[] = sources.map((s) => {
     const r = reported.get(s.source_id);
     if (!r) return {rule: id, source_id: s.source_id, status: 'not-evaluated', reason: 'the rule reported no coverage for this source'};
-    let {status} = r;
+    let status: RuleCoverageStatus = r.status;
     let reasons = [...r.reasons];
     const g = gaps.get(s.source_id);
     if (windowed && g && status === 'evaluated') {
@@ -332,7 +336,56 @@ async function evaluateRule(
     }
     return {rule: id, source_id: s.source_id, status, reason: status === 'evaluated' ? '' : joinReasons(reasons) || status};
   });
-  return {findings: blind.size ? findings.filter((f) => !blind.has(f.source_id)) : findings, coverage};
+  return {findings: blind.size ? findings.filter((f) => !blind.has(f.source_id)) : findings, coverage: notApplicable(rule.meta, coverage, sources, logSources)};
+}
+
+/** The one kind of source a rule reads, from its `needs.inputs`: kernel log lines or ftrace events; null when both or neither. */
+function inputKind(meta: RuleMeta): 'kernel log' | 'trace' | null {
+  const log = meta.needs.inputs.includes('log_lines');
+  const trace = readsTraceEvents(meta) || meta.needs.inputs.includes('gaps');
+  return log === trace ? null : log ? 'kernel log' : 'trace';
+}
+
+/**
+ * A source that holds nothing of the one kind a rule reads (a trace without
+ * kernel log lines, for a rule of kernel logs; a kernel log, for a rule of
+ * traces) is `not-applicable`, not `not-evaluated`, when the rule evaluated
+ * a source of that kind in the same run: `ktrail check trace.txt dmesg.txt`
+ * told the user to add the dmesg of the run, under the trace, and a gate
+ * counted it as a coverage gap. Its reason names where the rule looked. A
+ * source of a run without such a source keeps the rule's own reason (add
+ * the dmesg, the probes the trace needs).
+ */
+function notApplicable(meta: RuleMeta, coverage: Coverage[], sources: SourceInfo[], logSources: ReadonlySet<number>): Coverage[] {
+  const kind = inputKind(meta);
+  if (kind === null) return coverage;
+  const byId = new Map(sources.map((s) => [s.source_id, s]));
+  const holds = (s: SourceInfo) => (kind === 'kernel log' ? logSources.has(s.source_id) : isFtraceFormat(s.format));
+  const looked = coverage.filter((c) => (c.status === 'evaluated' || c.status === 'partial') && holds(byId.get(c.source_id)!));
+  if (looked.length === 0) return coverage;
+  const where = [
+    ...(looked.some((c) => c.status === 'evaluated') ? [`evaluated in ${sourceList(looked.filter((c) => c.status === 'evaluated'), sources)}`] : []),
+    ...(looked.some((c) => c.status === 'partial') ? [`partly evaluated in ${sourceList(looked.filter((c) => c.status === 'partial'), sources)}`] : []),
+  ].join('; ');
+  return coverage.map((c) => {
+    const s = byId.get(c.source_id)!;
+    if (c.status !== 'not-evaluated' || holds(s)) return c;
+    const what = kind === 'kernel log'
+      ? isFtraceFormat(s.format) ? 'a trace without kernel log lines' : `no kernel log lines in this source (read as ${s.format})`
+      : `not a trace (read as ${s.format})`;
+    return {...c, status: 'not-applicable', reason: `${what}: the rule reads ${kind}s (${where})`};
+  });
+}
+
+/** The sources of `rows` by file name (the path where two share it), three at most and then counted. */
+function sourceList(rows: Coverage[], sources: SourceInfo[]): string {
+  const base = (s: SourceInfo) => basename(s.path) || `source ${s.source_id}`;
+  const names = rows.map((c) => {
+    const s = sources.find((x) => x.source_id === c.source_id)!;
+    return sources.some((o) => o !== s && base(o) === base(s)) ? s.path : base(s);
+  });
+  const more = names.length - 3;
+  return more <= 0 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${more} other source${more === 1 ? '' : 's'}`;
 }
 
 /**
@@ -371,8 +424,9 @@ export async function runRuleSet(
   let findings: Finding[] = [];
   let coverage: Coverage[] = [];
   const shared = sharedValues();
+  const logSources = await sourcesWithLogLines({db, shared});
   for (const rule of rules) {
-    const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps, bare, shared);
+    const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps, bare, logSources, shared);
     mark(`rule ${rule.meta.id} evaluated`);
     // A rule that reads a whole table (reports, say) reports what it found in the other sources too.
     findings.push(...(sourceIds ? r.findings.filter((f) => sourceIds.has(f.source_id)) : r.findings));

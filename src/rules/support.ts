@@ -29,6 +29,19 @@ export const KERNEL_LOG_LINES = `(SELECT l.* FROM log_lines l LEFT JOIN sources 
    WHERE NOT ${userSpaceLineSql('l.facility', 's.format')})`;
 
 /**
+ * The sources that have kernel log lines, read once per rule run. Lines user
+ * space wrote (a journal's other idents, a /dev/kmsg write) do not count: a
+ * journal of programs' lines only, read with --input-format journal, was
+ * reported evaluated by every kernel-report rule.
+ */
+export function sourcesWithLogLines(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<ReadonlySet<number>> {
+  return ctx.shared('log-line-sources', async () => {
+    const rows = await ctx.db.all<{source_id: number}>(`SELECT DISTINCT source_id FROM ${KERNEL_LOG_LINES} l`);
+    return new Set(rows.map((r) => r.source_id));
+  });
+}
+
+/**
  * The sources whose timestamps are a counter clock's ticks (meta.clock
  * `counter`: trace_clock counter, x86-tsc, uptime), whose unit ktrail does not
  * know: their ts_ns are not ns, and a message gives them as clock values, not

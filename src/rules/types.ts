@@ -44,15 +44,33 @@ export interface Finding {
   evidence: Evidence[];
 }
 
-export type CoverageStatus = 'evaluated' | 'partial' | 'not-evaluated';
+/**
+ * `not-applicable` is never reported by a rule: the engine gives it to a
+ * source that holds nothing of the one kind of input a rule reads (a trace
+ * without kernel log lines, for a rule of kernel logs) when the rule looked
+ * at a source of that kind in the same run (src/rules/engine.ts, notApplicable).
+ */
+export type CoverageStatus = 'evaluated' | 'partial' | 'not-evaluated' | 'not-applicable';
+
+/** The statuses a rule reports itself (RuleContext.coverage). */
+export type RuleCoverageStatus = Exclude<CoverageStatus, 'not-applicable'>;
 
 /** Per rule and source: whether the rule could look, and why not. */
 export interface Coverage {
   rule: string;
   source_id: number;
   status: CoverageStatus;
-  /** Empty when fully evaluated; otherwise what was missing or lost. */
+  /** Empty when fully evaluated; otherwise what was missing or lost, or (not-applicable) where the rule looked instead. */
   reason: string;
+}
+
+/**
+ * A row where "no finding" does not mean "no bug": `partial` or
+ * `not-evaluated`. A `not-applicable` row is none: the run's source of the
+ * kind the rule reads was looked at (check lists no such row, gate counts none).
+ */
+export function isCoverageGap(c: Pick<Coverage, 'status'>): boolean {
+  return c.status === 'partial' || c.status === 'not-evaluated';
 }
 
 export interface RuleNeeds {
@@ -61,7 +79,10 @@ export interface RuleNeeds {
   /**
    * Inputs without which the rule cannot look at a source, e.g.
    * `log_lines`, `event:sched_switch`, `probe:__mmu_notifier_invalidate_range_start`.
-   * Each rule's coverage() decides per source; this list is for docs.
+   * Each rule's coverage() decides per source; the engine reads this list
+   * only to tell which kind of source a rule reads: ftrace events (`events`,
+   * `event:*`, `probe:*`) for the lost-events and bare-events checks, and
+   * those, `gaps` and `log_lines` for `not-applicable` coverage.
    */
   inputs: string[];
 }
@@ -112,7 +133,7 @@ export interface RuleContext<O = unknown> {
    * it, for findings whose title alone does not tell two issues apart (fingerprintOf).
    */
   report(f: Omit<Finding, 'rule' | 'fingerprint'> & {fingerprintTitle?: string; fingerprintEvidence?: string}): void;
-  coverage(source_id: number, status: CoverageStatus, reason?: string): void;
+  coverage(source_id: number, status: RuleCoverageStatus, reason?: string): void;
   /**
    * `compute()`, run once for `key` per rule run and shared by all its rules:
    * for facts about the store that several rules read (the store does not

@@ -969,6 +969,25 @@ test('attribution: a splat in one VM\'s log is not blamed on a KUnit test of ano
   assert.equal(own.findings.map((f: any) => f.test?.test), ['example.example_simple_test']);
 });
 
+// A gate of a trace and the run's dmesg counted the kernel-log rules on the trace (and trace/lost-events on the
+// dmesg) as coverage gaps: the rows stay, not-applicable, and are no gaps in any output.
+test('a trace and the run\'s dmesg: a source without what a rule reads is no coverage gap when the other has it', () => {
+  const res = json(gate(TRACE, DMESG, '--json'));
+  const name = (id: number) => res.sources.find((s: any) => s.source_id === id).path;
+  const na = res.coverage.filter((c: any) => c.status === 'not-applicable').map((c: any) => [c.rule, name(c.source_id)]);
+  for (const rule of ['kernel/atomic-sleep', 'kernel/oops', 'kernel/warning', 'lockdep/report', 'printk/warn-once']) assert.ok(na.some(([r, p]: string[]) => r === rule && p === TRACE), rule);
+  assert.ok(na.some(([r, p]: string[]) => r === 'trace/lost-events' && p === DMESG));
+  assert.equal(res.coverage_gaps, res.coverage.filter((c: any) => c.status === 'partial' || c.status === 'not-evaluated'));
+  assert.not.ok(res.coverage_gaps.some((g: any) => g.rule === 'kernel/oops'));
+  const t = gate(TRACE, DMESG).stdout.trimEnd().split('\n');
+  assert.match(t.at(-1)!, new RegExp(`; ${res.coverage_gaps.length} coverage gaps of `));
+  assert.not.match(t.at(-1)!, /kernel\/oops|trace\/lost-events/);
+  const sarif = path.join(tmp, 'na.sarif');
+  gate(TRACE, DMESG, '--sarif', sarif);
+  const notes = JSON.parse(readFileSync(sarif, 'utf8')).runs[0].invocations[0].toolExecutionNotifications;
+  assert.not.ok(notes.some((n: any) => /kernel\/oops|not-applicable/.test(n.message.text)), JSON.stringify(notes));
+});
+
 test('terminal: the summary lists the rule of every coverage gap it counts, partial ones too; each partial gap is a line with its reason', () => {
   const gaps = (res: any, status: string) => [...new Set(res.coverage_gaps.filter((g: any) => g.status === status).map((g: any) => g.rule))].sort().join(', ');
   const res = json(gate(WITH_SPLAT, '--json'));

@@ -198,6 +198,29 @@ test('check shows rules that could not look, so no finding is not read as clean'
   assert.match(r.out, /^\S*tracefs-trace\.txt\n(  .*\n)*  not-evaluated  [^\n]*kernel\/oops/m);
 });
 
+// `check trace.txt dmesg.txt` listed, under the trace, "not-evaluated kernel/oops, ...: no kernel log lines in this
+// source (add the dmesg/console log of the run ...)" although the dmesg was given and evaluated.
+test('check of a trace with the run\'s dmesg: the log rules\' rows of the trace are not-applicable, not listed as gaps', () => {
+  const DMESG = 'samples/demo/dmesg.txt';
+  const rules = ['--rule', 'kernel/oops', '--rule', 'printk/warn-once', '--rule', 'trace/lost-events'];
+  const r = ktrail('check', CLEAN, DMESG, ...rules);
+  assert.is(r.code, 0, r.err);
+  assert.not.match(r.out, /add the dmesg|add the trace/);
+  assert.match(r.out, /^Coverage: all 3 rules evaluated on the 2 sources, each on those that hold what it reads \(kernel log lines or trace events\)\.$/m);
+  const md = ktrail('check', CLEAN, DMESG, ...rules, '--format', 'markdown');
+  assert.match(md.out, /^All 3 rules evaluated on the 2 sources, each on those/m);
+  const json = JSON.parse(ktrail('check', CLEAN, DMESG, ...rules, '--json').out);
+  assert.equal([json.summary.not_evaluated, json.summary.partial, json.summary.not_applicable], [0, 0, 3]);
+  assert.equal(json.coverage.filter((c: any) => c.status === 'not-applicable').map((c: any) => [c.rule, c.reason]), [
+    ['kernel/oops', 'a trace without kernel log lines: the rule reads kernel logs (evaluated in dmesg.txt)'],
+    ['printk/warn-once', 'a trace without kernel log lines: the rule reads kernel logs (evaluated in dmesg.txt)'],
+    ['trace/lost-events', 'not a trace (read as dmesg): the rule reads traces (evaluated in tracefs-trace.txt)'],
+  ]);
+  // Alone, the trace is a gap of the log rules, with the advice.
+  const alone = ktrail('check', CLEAN, '--rule', 'kernel/oops');
+  assert.match(alone.out, /not-evaluated  kernel\/oops\n\s+no kernel log lines in this source \(add the dmesg\/console log of the run/);
+});
+
 test('check --format csv and markdown', () => {
   const csv = ktrail('check', LOST, '--rule', 'trace/lost-events', '--format', 'csv');
   assert.is(csv.code, 0);
@@ -272,6 +295,20 @@ test('check --db evaluates a store and rebuild gives the same findings', () => {
   const b = ktrail('check', '--db', db, '--json');
   assert.equal(JSON.parse(b.out), JSON.parse(a.out));
   assert.is(ktrail('rebuild', '--db', path.join(tmp, 'nope.duckdb')).code, 2);
+});
+
+test('not-applicable coverage is stored: rebuild counts it apart, report lists it as no gap, as check does', () => {
+  const db = path.join(tmp, 'na.duckdb');
+  assert.is(ktrail('ingest', CLEAN, 'samples/demo/dmesg.txt', '--db', db).code, 0);
+  const checked = JSON.parse(ktrail('check', '--db', db, '--json').out);
+  assert.ok(checked.summary.not_applicable >= 6, JSON.stringify(checked.summary));
+  const rb = ktrail('rebuild', '--db', db);
+  assert.match(rb.out, new RegExp(`, ${checked.summary.not_applicable} not applicable \\(rule x source\\)`));
+  assert.is(JSON.parse(ktrail('rebuild', '--db', db, '--json').out).coverage.not_applicable, checked.summary.not_applicable);
+  const report = ktrail('report', '--db', db);
+  assert.is(report.code, 0, report.err);
+  assert.not.match(report.out, /no kernel log lines|not-applicable|add the trace/);
+  assert.equal(JSON.parse(ktrail('report', '--db', db, '--json').out).summary, checked.summary);
 });
 
 test('rules list and explain come from the rules\' meta and docs', () => {

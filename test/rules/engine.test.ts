@@ -234,6 +234,87 @@ test('coverage: events printed without task, CPU and time (context-info=0) blind
   }
 });
 
+// `ktrail check trace.txt dmesg.txt` said under the trace "not-evaluated kernel/oops ...: no kernel log lines in this
+// source (add the dmesg/console log of the run ...)" although the dmesg was given and evaluated, and a gate counted
+// it as a coverage gap; the same for the dmesg of a rule of traces ("add the trace of the run").
+test('coverage: a source without the one kind a rule reads is not-applicable when a source of the run has it and was looked at', async () => {
+  const DMESG = 'samples/demo/dmesg.txt';
+  const db = await store([CLEAN_TRACE, DMESG]);
+  try {
+    const isLog = (ctx: Parameters<Rule['evaluate']>[0], id: number) => ctx.sources.find((s) => s.source_id === id)!.format === 'dmesg';
+    const rule = (id: string, inputs: string[], onLog: 'evaluated' | 'partial' | 'not-evaluated', onTrace: 'evaluated' | 'partial' | 'not-evaluated') =>
+      defineRule({meta: meta(id, {needs: {projections: [], inputs}}), async evaluate(ctx) {
+        for (const s of ctx.sources) {
+          const status = isLog(ctx, s.source_id) ? onLog : onTrace;
+          ctx.coverage(s.source_id, status, status === 'evaluated' ? '' : `${id}'s own reason`);
+        }
+      }});
+    const rules = [
+      rule('t/log', ['log_lines'], 'evaluated', 'not-evaluated'),
+      rule('t/log-partial', ['log_lines'], 'partial', 'not-evaluated'),
+      rule('t/log-unlooked', ['log_lines'], 'not-evaluated', 'not-evaluated'),
+      rule('t/trace', ['probe:x'], 'not-evaluated', 'evaluated'),
+      rule('t/gaps', ['gaps'], 'not-evaluated', 'partial'),
+      rule('t/both', ['probe:x', 'log_lines'], 'evaluated', 'not-evaluated'),
+      rule('t/any', [], 'evaluated', 'not-evaluated'),
+    ];
+    const r = await runRuleSet(db, rules as Rule[]);
+    const trace = r.sources.find((s) => s.path === CLEAN_TRACE)!.source_id;
+    const log = r.sources.find((s) => s.path === DMESG)!.source_id;
+    const cov = (id: string, source: number) => {
+      const c = r.coverage.find((x) => x.rule === id && x.source_id === source)!;
+      return [c.status, c.reason];
+    };
+    assert.equal(cov('t/log', trace), ['not-applicable', 'a trace without kernel log lines: the rule reads kernel logs (evaluated in dmesg.txt)']);
+    assert.equal(cov('t/log', log), ['evaluated', '']);
+    assert.equal(cov('t/log-partial', trace), ['not-applicable', 'a trace without kernel log lines: the rule reads kernel logs (partly evaluated in dmesg.txt)']);
+    assert.equal(cov('t/trace', log), ['not-applicable', 'not a trace (read as dmesg): the rule reads traces (evaluated in tracefs-trace.txt)']);
+    assert.equal(cov('t/gaps', log), ['not-applicable', 'not a trace (read as dmesg): the rule reads traces (partly evaluated in tracefs-trace.txt)']);
+    // Where the rule looked at no source of that kind, or reads both kinds (or says nothing of what), its own reason stands.
+    assert.equal(cov('t/log-unlooked', trace), ['not-evaluated', "t/log-unlooked's own reason"]);
+    assert.equal(cov('t/both', trace), ['not-evaluated', "t/both's own reason"]);
+    assert.equal(cov('t/any', trace), ['not-evaluated', "t/any's own reason"]);
+    // Stored as such.
+    const stored = await db.all<{rule: string}>(`SELECT rule FROM coverage WHERE status = 'not-applicable' ORDER BY rule`);
+    assert.equal(stored.map((x) => x.rule), ['t/gaps', 't/log', 't/log-partial', 't/trace']);
+
+    // The real rules: the trace beside the dmesg is told nothing to add; alone, it is told to add the run's log.
+    const real = await runRules(db, {ruleIds: ['kernel/oops', 'printk/warn-once'], storeResults: false});
+    for (const c of real.coverage.filter((x) => x.source_id === trace)) {
+      assert.equal([c.status, c.reason], ['not-applicable', 'a trace without kernel log lines: the rule reads kernel logs (evaluated in dmesg.txt)'], c.rule);
+    }
+    // A gate over a --db holding the dmesg of another run evaluates its own sources only: the trace is not-evaluated.
+    const alone = await runRules(db, {ruleIds: ['kernel/oops'], storeResults: false, sourceIds: new Set([trace])});
+    assert.equal(alone.coverage.map((c) => c.status), ['not-evaluated']);
+    assert.match(alone.coverage[0]!.reason, /^no kernel log lines in this source \(add the dmesg\/console log of the run/);
+  } finally {
+    db.close();
+  }
+});
+
+test('coverage: not-applicable names the sources looked at by file name, by path where two share it, three and a count', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-na-'));
+  const logs = ['a', 'b', 'c', 'd'].map((d) => {
+    fs.mkdirSync(path.join(dir, d));
+    const p = path.join(dir, d, d === 'd' ? 'other.txt' : 'dmesg.txt');
+    fs.writeFileSync(p, `[    1.000000] Linux version 6.1.0 (${d})\n`);
+    return p;
+  });
+  const db = await store([CLEAN_TRACE, ...logs.slice(0, 2)]);
+  try {
+    const logRule = defineRule({meta: meta('t/log', {needs: {projections: [], inputs: ['log_lines']}}), async evaluate(ctx) {
+      for (const s of ctx.sources) ctx.coverage(s.source_id, s.format === 'dmesg' ? 'evaluated' : 'not-evaluated', 'no log');
+    }});
+    const reason = async () => (await runRuleSet(db, [logRule] as Rule[], undefined, {storeResults: false})).coverage.find((c) => c.source_id === 1)!.reason;
+    assert.is(await reason(), `a trace without kernel log lines: the rule reads kernel logs (evaluated in ${logs[0]}, ${logs[1]})`);
+    await ingestPaths(db, logs.slice(2));
+    assert.is(await reason(), `a trace without kernel log lines: the rule reads kernel logs (evaluated in ${logs[0]}, ${logs[1]}, ${logs[2]} and 1 other source)`);
+  } finally {
+    db.close();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test('joinReasons: reasons that differ only in numbers are listed three times, then counted', () => {
   const open = (n: number) => `start at line ${n} has no return`;
   assert.is(joinReasons([open(1), 'no sched_switch events', open(2)]), 'start at line 1 has no return; start at line 2 has no return; no sched_switch events');

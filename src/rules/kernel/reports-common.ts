@@ -1,6 +1,6 @@
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, RuleMeta, Severity} from '../types.js';
-import {formatMessage, KERNEL_LOG_LINES, wallTime} from '../support.js';
+import {formatMessage, KERNEL_LOG_LINES, sourcesWithLogLines, wallTime} from '../support.js';
 
 /** One row of the `reports` projection (H4), plus the time of its last line. */
 export interface ReportRow {
@@ -211,19 +211,6 @@ export async function logCoverage(ctx: RuleContext, classes: readonly string[]):
     else if (withLog.has(s.source_id)) ctx.coverage(s.source_id, 'evaluated');
     else ctx.coverage(s.source_id, 'not-evaluated', 'no kernel log lines in this source (add the dmesg/console log of the run, or enable printk:console in the trace)');
   }
-}
-
-/**
- * The sources that have kernel log lines, read once per rule run. Lines user
- * space wrote (a journal's other idents, a /dev/kmsg write) do not count: a
- * journal of programs' lines only, read with --input-format journal, was
- * reported evaluated by every kernel-report rule.
- */
-export function sourcesWithLogLines(ctx: Pick<RuleContext, 'db' | 'shared'>): Promise<ReadonlySet<number>> {
-  return ctx.shared('log-line-sources', async () => {
-    const rows = await ctx.db.all<{source_id: number}>(`SELECT DISTINCT source_id FROM ${KERNEL_LOG_LINES} l`);
-    return new Set(rows.map((r) => r.source_id));
-  });
 }
 
 /** Per source, how many distinct lines over 1 MiB the reports of `classes` lost (reports.long_lines); sources with none are absent. */

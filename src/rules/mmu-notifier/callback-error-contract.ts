@@ -2,7 +2,7 @@ import {z} from 'zod';
 import {formatMessage, KERNEL_LOG_LINES} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
 import {returnsBool} from '../../project/mm/invalidations.js';
-import {callbackProbes, classifier, EAGAIN, emptyInventory, evidence, evidenceReader, hex, inventory, loadInvalidations, missingReason, range, task, type InvRow} from './common.js';
+import {callbackProbes, classifier, EAGAIN, emptyInventory, evidence, evidenceReader, hex, inventory, loadInvalidations, missingReason, noLogLinesText, range, task, type InvRow} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/callback-error-contract',
@@ -63,7 +63,7 @@ export default defineRule({
       const cb = callbackProbes(si, classify);
       const hasReturns = si.probes.has('return:__mmu_notifier_invalidate_range_start') || cb.startReturns.length > 0 || cb.intervalReturns.length > 0;
       if (!hasReturns && si.logLines === 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, ['kretprobe __mmu_notifier_invalidate_range_start'], ' and no kernel log lines'));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, ['kretprobe __mmu_notifier_invalidate_range_start'], noLogLinesText(ctx, inv, src.source_id, '"callback failed" messages')));
         continue;
       }
       const mine = rowsBySource.get(src.source_id) ?? [];

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {probeLabel} from '../../probes/catalog.js';
 import {classifyInvalidationSymbol, KNOWN_CALLBACKS, type InvalidationClass} from '../../project/mm/invalidations.js';
 import {probeMappingFromEnv} from '../../project/probe-mapping.js';
@@ -110,6 +111,21 @@ export function missingReason(si: SourceInventory, missing: string[], extra = ''
     return `no ftrace events in this source (a kernel log): the rule reads the run's trace, with ${missing.join(', ')} (see \`ktrail probes\`)${extra}`;
   }
   return `missing probes: ${missing.join(', ')} (no such events in this capture; see \`ktrail probes\`)${extra}`;
+}
+
+/**
+ * What a rule that reads the kernel's messages too says of a source without
+ * kernel log lines: `' and no kernel log lines'` after its missing probes,
+ * unless other sources of the run have them, where the rule checked
+ * `messages` (`; the kernel's "callback failed" messages were checked in
+ * dmesg.txt`): telling the user to add the log they gave was wrong.
+ */
+export function noLogLinesText(ctx: Pick<RuleContext, 'sources'>, inv: Map<number, SourceInventory>, sourceId: number, messages: string): string {
+  const logs = ctx.sources.filter((x) => x.source_id !== sourceId && (inv.get(x.source_id)?.logLines ?? 0) > 0);
+  if (logs.length === 0) return ' and no kernel log lines';
+  const names = logs.map((x) => path.basename(x.path) || `source ${x.source_id}`);
+  const more = names.length - 3;
+  return `; the kernel's ${messages} were checked in ${more <= 0 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${more} other source${more === 1 ? '' : 's'}`}`;
 }
 
 export function kvmNote(inv: SourceInventory): string {

@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage, KERNEL_LOG_LINES} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {callbackProbes, emptyInventory, evidence, family, hex, inventory, loadInvalidations, missingReason, range, task, type InvRow} from './common.js';
+import {callbackProbes, emptyInventory, evidence, family, hex, inventory, loadInvalidations, missingReason, noLogLinesText, range, task, type InvRow} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/multiple-range-end-subscriptions',
@@ -42,7 +42,7 @@ export default defineRule({
       const si = inv.get(src.source_id) ?? emptyInventory();
       const cb = callbackProbes(si);
       if (cb.ends.length === 0 && si.logLines === 0) {
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, ['kprobe <subscription>_invalidate_range_end (e.g. kvm_mmu_notifier_invalidate_range_end)'], ' and no kernel log lines'));
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, ['kprobe <subscription>_invalidate_range_end (e.g. kvm_mmu_notifier_invalidate_range_end)'], noLogLinesText(ctx, inv, src.source_id, 'warnings of two subscriptions with invalidate_range_end')));
         continue;
       }
       // Group the subscription ends of one invalidation: same core call when probed, else same task, mm, range and overlapping windows.

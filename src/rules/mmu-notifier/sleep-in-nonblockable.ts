@@ -59,8 +59,16 @@ export default defineRule({
     const unknownFlags = new Map((await invalidationQuery<{source_id: number; n: bigint}>(ctx,
       `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level IN ('notifier', 'callback', 'interval') AND seq IS NOT NULL AND blockable IS NULL GROUP BY ALL`,
     )).map((r) => [r.source_id, Number(r.n)]));
+    // Non-blockable KVM invalidations that no probed window covers: kvm_unmap_hva_range has no end, but one
+    // inside a start call probed with its return and flags (kvm_mmu_notifier_invalidate_range_start's) was
+    // judged in that window.
     const kvmNonBlock = await invalidationQuery<{source_id: number; n: bigint}>(ctx,
-      `SELECT source_id, count(*) AS n FROM mmu_invalidations WHERE level = 'kvm' AND blockable = false GROUP BY ALL`);
+      `SELECT k.source_id, count(*) AS n FROM mmu_invalidations k
+        WHERE k.level = 'kvm' AND k.blockable = false
+          AND NOT EXISTS (SELECT 1 FROM mmu_invalidations w
+                           WHERE w.source_id = k.source_id AND w.pid = k.pid AND w.level IN ('notifier', 'callback', 'interval')
+                             AND w.blockable IS NOT NULL AND w.seq < k.seq AND w.return_seq > k.seq)
+        GROUP BY ALL`);
     const kvmNB = new Map(kvmNonBlock.map((r) => [r.source_id, Number(r.n)]));
     // The function tracer's calls have no flags and no return: counted as unknown, never windows.
     const fnCalls = await functionTracerCoreCalls(ctx);
@@ -100,7 +108,7 @@ export default defineRule({
       const missing = missingProbes(si, CORE_START_WINDOW);
       const hasWindows = mine.length > 0 || hasAny(si, CORE_START_WINDOW);
       const kvm = kvmNB.get(src.source_id) ?? 0;
-      const kvmText = kvm > 0 && missing.length > 0 ? `; ${kvm} non-blockable KVM invalidations (kvm_unmap_hva_range in process_mrelease / OOM reaper) not evaluated: the tracepoint has no end, so their window is unknown` : '';
+      const kvmText = kvm > 0 && missing.length > 0 ? `; ${kvm === 1 ? '1 non-blockable KVM invalidation' : `${kvm} non-blockable KVM invalidations`} (kvm_unmap_hva_range in process_mrelease / OOM reaper) not evaluated: the tracepoint has no end, so ${kvm === 1 ? 'its window is' : 'their windows are'} unknown` : '';
       if (!hasWindows && si.logLines > 0) {
         // A kernel log beside a probed trace: its reports were matched against that trace's windows.
         const traces = ctx.sources.filter((x) => x.source_id !== src.source_id &&

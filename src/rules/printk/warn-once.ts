@@ -1,8 +1,8 @@
 import {z} from 'zod';
 import {projectorByName} from '../../project/index.js';
 import {ensureProjections} from '../../project/run.js';
-import {formatMessage, KERNEL_LOG_LINES, wallTime} from '../support.js';
-import {lostLogMessages, sourcesWithLogLines} from '../kernel/reports-common.js';
+import {formatMessage, KERNEL_LOG_LINES, sourcesWithLogLines, wallTime} from '../support.js';
+import {lostLogMessages} from '../kernel/reports-common.js';
 import {defineRule, type Confidence, type Evidence, type RuleContext, type Severity} from '../types.js';
 import {LocationIndex, loadCatalog, MessageIndex, type Catalog, type CatalogEntry} from './catalog.js';
 

@@ -31,6 +31,26 @@ test('a kernel log is said to have no ftrace events; a trace with markers only i
   }
 });
 
+// The rules that read the kernel's messages too said of a trace checked with the run's dmesg "missing probes: ...
+// and no kernel log lines", as if the log were missing: they name the log they checked instead.
+test('callback-error-contract and multiple-range-end-subscriptions: a trace beside a kernel log names the log checked', async () => {
+  const TRACE = 'samples/rules/trace/lost-events/negative/tracefs-trace.txt';
+  const rules = {ruleIds: ['mmu-notifier/callback-error-contract', 'mmu-notifier/multiple-range-end-subscriptions']};
+  const reasons = (r: Awaited<ReturnType<typeof checkFiles>>) =>
+    r.coverage.filter((c) => r.sources.find((s) => s.source_id === c.source_id)!.path === TRACE).map((c) => [c.rule, c.status, c.reason]);
+  assert.equal(reasons(await checkFiles([TRACE, 'samples/demo/dmesg.txt'], rules)), [
+    ['mmu-notifier/callback-error-contract', 'not-evaluated',
+      'missing probes: kretprobe __mmu_notifier_invalidate_range_start (no such events in this capture; see `ktrail probes`); the kernel\'s "callback failed" messages were checked in dmesg.txt'],
+    ['mmu-notifier/multiple-range-end-subscriptions', 'not-evaluated',
+      'missing probes: kprobe <subscription>_invalidate_range_end (e.g. kvm_mmu_notifier_invalidate_range_end) (no such events in this capture; see `ktrail probes`); the kernel\'s warnings of two subscriptions with invalidate_range_end were checked in dmesg.txt'],
+  ]);
+  // Alone, the trace has no log beside it.
+  for (const [, status, reason] of reasons(await checkFiles([TRACE], rules))) {
+    assert.is(status, 'not-evaluated');
+    assert.match(reason!, / and no kernel log lines$/);
+  }
+});
+
 // The header of a tracefs `trace` file is the only sign of events overwritten before it was read when the
 // `annotate` option is off: entries-written (in the buffer plus overrun) above entries-in-buffer.
 test('events overwritten, as the entries header shows: an end without start is partial coverage, not a certain finding', async () => {

@@ -115,4 +115,40 @@ test('a gate over a shared database: a kernel log of another run is not checked 
   }
 });
 
+// Every kvm_unmap_hva_range of a reap probed at KVM's callbacks (no core probe) lies in a KVM start window with its
+// return: the rule judged them there, yet coverage said "25 non-blockable KVM invalidations ... not evaluated: the
+// tracepoint has no end". Only those outside every probed window are counted.
+test('KVM invalidations inside probed callback windows are not counted as not evaluated; one outside is', async () => {
+  const CB_ONLY = 'samples/rules/mmu-notifier/sleep-in-nonblockable/positive/mrelease-d-sleep-callbacks-only-tracefs.txt';
+  const rule = {ruleIds: ['mmu-notifier/sleep-in-nonblockable']};
+  const r = await checkFiles([CB_ONLY], rule);
+  assert.is(r.findings.length, 1);
+  assert.is(r.coverage[0]!.status, 'partial');
+  assert.not.match(r.coverage[0]!.reason, /KVM invalidations/);
+  // The KVM start probe lines of one range left out: its kvm_unmap_hva_range is in no window.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-nb-kvm-'));
+  try {
+    const file = path.join(dir, 'trace.txt');
+    const lines = fs.readFileSync(CB_ONLY, 'utf8').split('\n');
+    fs.writeFileSync(file, lines.filter((l) => !/ 1525\.486565: kvm_mn_start(_ret)?: /.test(l)).join('\n'));
+    const one = await checkFiles([file], rule);
+    assert.is(one.findings.length, 1);
+    assert.match(one.coverage[0]!.reason, /; 1 non-blockable KVM invalidation \(kvm_unmap_hva_range in process_mrelease \/ OOM reaper\) not evaluated: the tracepoint has no end, so its window is unknown/);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+// By design (docs of both rules, "The same report from ..."): a non_block report matched to a window is a finding of
+// both rules, each with its own fingerprint, and kernel/atomic-sleep's does not depend on the trace being given.
+test('a matched kernel report is also kernel/atomic-sleep\'s finding, the same with or without the trace', async () => {
+  const rules = {ruleIds: ['kernel/atomic-sleep', 'mmu-notifier/sleep-in-nonblockable']};
+  const both = await checkFiles([`${CASE}/trace.txt`, `${CASE}/dmesg.txt`], rules);
+  assert.equal(both.findings.map((f) => [f.rule, f.severity]).sort(), [['kernel/atomic-sleep', 'error'], ['mmu-notifier/sleep-in-nonblockable', 'error']]);
+  assert.is.not(both.findings[0]!.fingerprint, both.findings[1]!.fingerprint);
+  const logOnly = await checkFiles([`${CASE}/dmesg.txt`], rules);
+  assert.equal(logOnly.findings.map((f) => [f.rule, f.fingerprint]), both.findings.filter((f) => f.rule === 'kernel/atomic-sleep').map((f) => [f.rule, f.fingerprint]));
+  assert.equal(logOnly.coverage.find((c) => c.rule === 'mmu-notifier/sleep-in-nonblockable')!.status, 'not-evaluated');
+});
+
 test.run();

@@ -47,14 +47,18 @@ test('the fingerprint does not depend on how many events were lost', async () =>
 });
 
 // A kernel log holds no trace events, so it cannot show that some were lost: a dmesg-only run must not count as
-// having looked (a gate called the baseline entry of a lossy trace "fixed" on such a run and dropped it).
-test('coverage: evaluated on a trace, not evaluated (with a reason) on a kernel log', async () => {
+// having looked (a gate called the baseline entry of a lossy trace "fixed" on such a run and dropped it). Beside
+// the run's trace, which was evaluated, it is no gap: not-applicable, and not told to add the trace it was given with.
+test('coverage: evaluated on a trace; on a kernel log not-applicable beside it, not evaluated (with a reason) alone', async () => {
   const r = await checkFiles(['samples/rules/trace/lost-events/negative/tracefs-trace.txt', 'samples/demo/dmesg.txt'], {ruleIds: ['trace/lost-events']});
   const bySource = new Map(r.sources.map((s) => [s.path, s.source_id]));
   const cov = (p: string) => r.coverage.find((c) => c.source_id === bySource.get(p))!;
   assert.is(cov('samples/rules/trace/lost-events/negative/tracefs-trace.txt').status, 'evaluated');
-  assert.is(cov('samples/demo/dmesg.txt').status, 'not-evaluated');
-  assert.match(cov('samples/demo/dmesg.txt').reason, /not a trace \(read as dmesg\): a kernel log cannot show lost trace events/);
+  assert.equal(cov('samples/demo/dmesg.txt'), {rule: 'trace/lost-events', source_id: bySource.get('samples/demo/dmesg.txt')!, status: 'not-applicable',
+    reason: 'not a trace (read as dmesg): the rule reads traces (evaluated in tracefs-trace.txt)'});
+  const alone = await checkFiles(['samples/demo/dmesg.txt'], {ruleIds: ['trace/lost-events']});
+  assert.is(alone.coverage[0]!.status, 'not-evaluated');
+  assert.match(alone.coverage[0]!.reason, /not a trace \(read as dmesg\): a kernel log cannot show lost trace events \(add the trace of the run\)/);
 });
 
 test.run();
