@@ -325,11 +325,13 @@ export const CLOCK_SKEW_NS = 100_000n;
 /**
  * Lines follow timestamps, and a task's end printed above its own start is read as an end without
  * start followed by a start without end. Such a pair is one invalidation when the two are of the same
- * task, level and subscription, with the same mm and range (all captured), on different CPUs (one
- * CPU's buffer is in time order), and the start's time is before the end's (the lines are out of time
- * order) or after it by at most CLOCK_SKEW_NS on a clock in ns (`nsClock`: the CPUs' clocks differ).
- * The start takes the end's fields; the end's row goes, and callbacks that ran under it point to the
- * start's row (exported for tests).
+ * task, level and subscription, with the same mm and range (all captured), or with none of them
+ * captured on either side (the function tracer and function_graph print no arguments), on different
+ * CPUs (one CPU's buffer is in time order), and the start's time is before the end's (the lines are
+ * out of time order) or after it by at most CLOCK_SKEW_NS on a clock in ns (`nsClock`: the CPUs'
+ * clocks differ). A range captured in part (an end probe fetching mm only) does not pair: the fields
+ * missing might differ. The start takes the end's fields; the end's row goes, and callbacks that ran
+ * under it point to the start's row (exported for tests).
  */
 export function pairMisorderedEnds(invs: Inv[], nsClock: ReadonlySet<number> = new Set()): Inv[] {
   const orphans = invs.filter((i) => i.seq === null && i.end_seq !== null && i.ts_end_ns !== null);
@@ -346,7 +348,8 @@ export function pairMisorderedEnds(invs: Inv[], nsClock: ReadonlySet<number> = n
   }
   const merged = new Map<number, number>();
   for (const e of orphans) {
-    if (e.mm === null || e.start === null || e.end === null) continue;
+    const captured = [e.mm, e.start, e.end].filter((v) => v !== null).length;
+    if (captured !== 0 && captured !== 3) continue;
     const cands = open.get(key(e));
     const at = cands?.findIndex((o) => o.seq! > e.end_seq! && o.cpu !== e.end_cpu &&
       (o.ts_start_ns! <= e.ts_end_ns! || (nsClock.has(e.source_id) && o.ts_start_ns! - e.ts_end_ns! <= CLOCK_SKEW_NS))) ?? -1;
@@ -387,7 +390,9 @@ export const mmuInvalidationsProjector: Projector = {
   // 5: known drivers' callbacks (mlx5_ib_invalidate_range, amdgpu_hmm_invalidate_gfx, ...) and the mapping's `callbacks`.
   // 6: the function tracer's entries (origin `function`, entries only) and the `caller` column; a migrated task's end
   // printed above its own start (CPU clock skew, lines out of time order) pairs with it.
-  version: 6,
+  // 7: such a pair without any range (function tracer, function_graph) pairs too; KVM row ids start past every
+  // id the fold gave out (they collided with paired rows' ids when the pairing dropped rows).
+  version: 7,
   description: 'mmu_notifier invalidations (probes, function_graph and function tracer calls, custom tracepoints, KVM) with starts paired to returns and ends.',
   tables: [mmuInvalidations],
   dependsOn: ['ftrace_args'],
@@ -401,9 +406,11 @@ export const mmuInvalidationsProjector: Projector = {
     // Stable sort: a leaf function_graph call has its entry and return on one line.
     const rows = [...probes, ...functions, ...tps].sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
     const nsClock = new Set((await db.all<{source_id: number}>(`SELECT source_id FROM sources WHERE json_extract_string(meta, '$.clock') = 'ns'`)).map((r) => Number(r.source_id)));
-    const invs = pairMisorderedEnds(foldInvalidations(rows, 1, callbacks), nsClock);
+    const folded = foldInvalidations(rows, 1, callbacks);
+    const invs = pairMisorderedEnds(folded, nsClock);
     await appendRows(db, mmuInvalidations, invs);
-    const base = invs.length + 1;
+    // Past every id the fold gave out: pairMisorderedEnds drops rows, so invs.length + 1 may be one of them.
+    const base = folded.reduce((m, i) => Math.max(m, i.inv_id), 0) + 1;
     // KVM's tracepoint fires once per start; blockable is known only on the non-blocking paths.
     // A KVM row is non-blockable when some process_mrelease enter..exit window of its task
     // covers its time (t0 <= ts <= t1). Instead of an EXISTS per row (a nested scan over
