@@ -490,7 +490,16 @@ def unpaired_samples():
             t.ret(ts, CORE_S, REAP, -11),
         ])
     mrelease_probed(s, special={victim_vma: fixed})
-    write(rule, 'negative', 'eagain-abort-fixed-tracefs.txt', s.text())
+    fixed_text = s.text()
+    write(rule, 'negative', 'eagain-abort-fixed-tracefs.txt', fixed_text)
+
+    # negatives: the fixed kernel's capture without one probe each. Without the kretprobe on the core start, the
+    # failing non-blocking start (no end, as it failed) is not claimed; without KVM's end callback probe, KVM's starts
+    # are not paired; without the kprobe on the core end (its kretprobe still fires), the core starts are not paired.
+    partial = {'findings': [], 'coverage': 'partial'}
+    write(rule, 'negative', 'eagain-abort-fixed-no-start-return-tracefs.txt', drop_event(fixed_text, 'mmu_inv_start_ret'), partial)
+    write(rule, 'negative', 'eagain-abort-fixed-no-kvm-end-tracefs.txt', drop_event(fixed_text, 'kvm_mn_end'), partial)
+    write(rule, 'negative', 'eagain-abort-fixed-no-core-end-tracefs.txt', drop_event(fixed_text, 'mmu_inv_end'), partial)
 
     # negative: fork with interleaved invalidations on two CPUs by two tasks, plus nested starts on another mm
     s = Sample(CAP1_HEADER, cut(CAP1, 3240, 3300))
@@ -676,6 +685,16 @@ def function_tracer_samples():
     for k in kvm_lines(s):
         fn_wrap(s, mut if 'kvm_mm-mut-4020' in k[3] else vcpu, 'copy_page_range' if 'kvm_mm-mut-4020' in k[3] else 'zap_page_range_single', k)
     write(rule, 'negative', 'function-tracer-fork-balanced-tracefs.txt', s.text(), {'findings': [], 'coverage': 'partial'})
+
+    # negative: the same, but the task moves to CPU0 after its first COW invalidation's start, and CPU0's clock is 2 us
+    # behind CPU1's: its end (core and KVM) is stamped before its start and printed above it. The two pair.
+    s, mut, vcpu = fork_base()
+    ks = kvm_lines(s)
+    first_mut = [k for k in ks if 'kvm_mm-mut-4020' in k[3]][0]
+    s.add_before(first_mut[3], FnTask('kvm_mm-mut', 4020, 4020, 0).end('1522.496104', 'copy_page_range'))
+    for k in ks:
+        fn_wrap(s, mut if 'kvm_mm-mut-4020' in k[3] else vcpu, 'copy_page_range' if 'kvm_mm-mut-4020' in k[3] else 'zap_page_range_single', k, end=k is not first_mut)
+    write(rule, 'negative', 'function-tracer-end-above-start-cpu-skew-tracefs.txt', s.text(), {'findings': [], 'coverage': 'partial'})
 
     # positive: the same, but the vCPU thread's last invalidation (blockable: zap_page_range_single) gets no end and the thread exits
     s, mut, vcpu = fork_base()

@@ -1,7 +1,7 @@
 import {probeLabel} from '../../probes/catalog.js';
 import {NOTIFIER_END, NOTIFIER_START} from '../../project/mm/invalidations.js';
 import type {RuleContext} from '../types.js';
-import {invalidationQuery, type Classifier, type InvRow} from './common.js';
+import {EAGAIN, hex, invalidationQuery, type Classifier, type InvRow} from './common.js';
 
 /**
  * mmu_invalidations rows the plain function tracer gave (origin `function`):
@@ -22,12 +22,14 @@ import {invalidationQuery, type Classifier, type InvRow} from './common.js';
  */
 const NONBLOCKING_CALLER = /oom_reap|process_mrelease/;
 
-/** `level|family` of each start/end kind the function tracer printed, per part. */
+/**
+ * `level|family` of each start/end kind captured in the rows of one source, per part, whatever captured it: a
+ * start from a kprobe ended by the function tracer shows both parts (the row's origin is its start's).
+ */
 function seenParts(rows: InvRow[], classify: Classifier): {starts: Set<string>; ends: Set<string>} {
   const starts = new Set<string>();
   const ends = new Set<string>();
   for (const r of rows) {
-    if (r.origin !== 'function') continue;
     if (r.symbol !== null) starts.add(kindOf(r.symbol, r.level, classify));
     if (r.end_symbol !== null) ends.add(kindOf(r.end_symbol, r.level, classify));
   }
@@ -36,6 +38,22 @@ function seenParts(rows: InvRow[], classify: Classifier): {starts: Set<string>; 
 
 function kindOf(sym: string, level: string, classify: Classifier): string {
   return `${level}|${classify(sym)?.family ?? sym}`;
+}
+
+/**
+ * Whether a row of one source (`rows`) is of a kind (level and subscription) whose start and end both
+ * appear in that source. A start without end of a kind no end of which was captured (its probe missing,
+ * not fired, or not in set_ftrace_filter) says nothing about the end; nor an end without start of a kind
+ * no start of which was.
+ */
+export function pairableKinds(rows: InvRow[], classify: Classifier): (r: InvRow) => boolean {
+  const {starts, ends} = seenParts(rows, classify);
+  return (r) => {
+    const sym = r.symbol ?? r.end_symbol;
+    if (sym === null) return false;
+    const k = kindOf(sym, r.level, classify);
+    return starts.has(k) && ends.has(k);
+  };
 }
 
 export interface FunctionTracerView {
@@ -56,13 +74,7 @@ export interface FunctionTracerView {
  * fired may not have been traced).
  */
 export function functionTracerView(rows: InvRow[], classify: Classifier): FunctionTracerView {
-  const {starts, ends} = seenParts(rows, classify);
-  const pairable = (r: InvRow) => {
-    const sym = r.symbol ?? r.end_symbol;
-    if (sym === null) return false;
-    const k = kindOf(sym, r.level, classify);
-    return starts.has(k) && ends.has(k);
-  };
+  const pairable = pairableKinds(rows, classify);
   const fn = rows.filter((r) => r.origin === 'function');
   const ok = fn.filter(pairable);
   return {
@@ -74,12 +86,18 @@ export function functionTracerView(rows: InvRow[], classify: Classifier): Functi
 }
 
 /**
- * Whether a start the function tracer printed, with no end, may have failed
- * with -EAGAIN (which needs no end): a core start from a non-blocking caller,
- * or from a caller not printed. Its return value is not in the trace.
+ * Whether a core start without end, whose return value was not captured, may have failed with -EAGAIN
+ * (which needs no end). Only a non-blocking start may fail: one whose flags lack MMU_NOTIFIER_RANGE_BLOCKABLE
+ * (`blockable` false), or, for the function tracer's entries (no flags), one from a non-blocking caller or
+ * from a caller not printed. Without flags or caller (function_graph, a kprobe that fetched no flags) it may
+ * be either. A blockable start went through mmu_notifier_invalidate_range_start(), which ignores the return
+ * value: its caller always calls the end. Custom mmu_notifier:* tracepoints print no return either.
  */
 export function startMayHaveFailed(r: InvRow): boolean {
-  return r.origin === 'function' && r.level === 'notifier' && r.ret === null && (r.caller === null || NONBLOCKING_CALLER.test(r.caller));
+  if ((r.level !== 'notifier' && r.level !== 'tracepoint') || r.ret !== null || r.seq === null) return false;
+  if (r.blockable !== null) return !r.blockable;
+  if (r.origin === 'function') return r.caller === null || NONBLOCKING_CALLER.test(r.caller);
+  return true;
 }
 
 const START_RETURN = probeLabel(NOTIFIER_START, 'return');
@@ -97,10 +115,41 @@ export function functionTracerLimits(core: boolean, startReturns: boolean): stri
     : `${head}; whether a start failed with -EAGAIN (then no end is due) and whether an end's range differs from its start's cannot be seen: add ${START_RETURN} and the kprobes that fetch mm, start and end (see \`ktrail probes\`)`;
 }
 
-/** Coverage text: a start without end the rule does not claim, as it may have failed. */
-export function mayHaveFailedText(r: InvRow): string {
-  const from = r.caller === null ? 'its caller not printed' : `from ${r.caller}, the non-blocking OOM reap path`;
-  return `start at line ${r.seq} (${from}) has no end, but it may have failed with -EAGAIN, after which none is due; the function tracer does not print return values (add ${START_RETURN})`;
+/**
+ * Coverage text: a start without end the rule does not claim, as it may have failed (startMayHaveFailed).
+ * `refused`: a subscription's start callback under it that returned an error, with which the start failed
+ * (the core returns the first callback error); the start's own return value would show it.
+ */
+export function mayHaveFailedText(r: InvRow, refused?: InvRow): string {
+  if (r.origin === 'function') {
+    const from = r.caller === null ? 'its caller not printed' : `from ${r.caller}, the non-blocking OOM reap path`;
+    return `start at line ${r.seq} (${from}) has no end, but it may have failed with -EAGAIN, after which none is due; the function tracer does not print return values (add ${START_RETURN})`;
+  }
+  const how = r.blockable === false ? `non-blockable: flags=${hex(r.flags)}` : 'no flags captured: it may be non-blockable';
+  const what = r.return_seq !== null ? 'its return value was not captured' : 'its return was not captured';
+  const add = r.origin === 'function_graph' ? `enable options/funcgraph-retval, or add ${START_RETURN}`
+    : r.origin === 'tracepoint' ? `the mmu_notifier tracepoints print no return value: probe ${NOTIFIER_START} with its kretprobe instead` : `add ${START_RETURN}`;
+  return refused
+    ? `start at line ${r.seq} (${how}) has no end and ${what}: ${refused.symbol} under it returned ${refused.ret === EAGAIN ? '-EAGAIN' : refused.ret} ` +
+      `at line ${refused.return_seq}, so it failed, after which no end is due (${add} to see it)`
+    : `start at line ${r.seq} (${how}) has no end, but ${what}: it may have failed with -EAGAIN, after which none is due (${add})`;
+}
+
+/**
+ * Coverage text: starts without end, and ends without start, of kinds (level and subscription) whose other
+ * part was never captured in the source (pairableKinds), other than the function tracer's (unpairableText).
+ */
+export function otherPartMissingText(rows: InvRow[]): string {
+  const bySym = new Map<string, {seqs: bigint[]; missing: string}>();
+  for (const r of rows) {
+    const sym = (r.symbol ?? r.end_symbol)!;
+    const e = bySym.get(sym) ?? {seqs: [], missing: r.symbol !== null ? 'end' : 'start'};
+    e.seqs.push((r.seq ?? r.end_seq)!);
+    bySym.set(sym, e);
+  }
+  const list = [...bySym].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sym, e]) =>
+    `${sym} (${e.seqs.length} without ${e.missing}, first at line ${e.seqs[0]}; no ${e.missing} of its kind captured)`);
+  return `not paired: ${list.join(', ')}; the probe on the other function is missing or never fired (see \`ktrail probes\`)`;
 }
 
 /** Coverage text: tracer rows whose other part never appeared in the source. */

@@ -1,14 +1,16 @@
 import {z} from 'zod';
 import {counterClockSources, elapsedText, formatMessage, gapSpans, overlapsGap} from '../support.js';
-import {CLOCK_SKEW_NS} from '../../project/mm/invalidations.js';
+import {probeLabel} from '../../probes/catalog.js';
+import {CLOCK_SKEW_NS, NOTIFIER_START} from '../../project/mm/invalidations.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
-import {NOTIFIER_START} from '../../project/mm/invalidations.js';
 import {
   callbackProbes, classifier, CORE_PAIRING, EAGAIN, emptyInventory, evidence, family, hasAny, hex, inventory, invalidationQuery, kvmNote, loadInvalidations,
   missingProbes, missingReason, range, task, type InvRow,
   returnCaller,
 } from './common.js';
-import {functionTracerLimits, functionTracerView, mayHaveFailedText, startMayHaveFailed, unpairableText} from './function-tracer.js';
+import {
+  functionTracerLimits, functionTracerView, mayHaveFailedText, otherPartMissingText, pairableKinds, startMayHaveFailed, unpairableText,
+} from './function-tracer.js';
 
 const meta = {
   id: 'mmu-notifier/unpaired-invalidate',
@@ -89,6 +91,9 @@ export default defineRule({
       // The function tracer's entries: paired where both parts of a kind were printed (no return values).
       const fn = functionTracerView(mine, classify);
       const unpairable = new Set(fn.unpairable);
+      // Of the other origins, rows that would be claimed but whose kind's other part was never captured.
+      const pairable = pairableKinds(mine, classify);
+      const otherPartMissing: InvRow[] = [];
       if (!coreOk && !cbOk && !tp && !fn.core && !fn.callbacks) {
         const have = hasAny(si, CORE_PAIRING) ? ' (some fired, not all)' : '';
         const fnText = fn.unpairable.length > 0 ? `; ${unpairableText(fn.unpairable)}` : '';
@@ -128,6 +133,10 @@ export default defineRule({
         if (r.level === 'notifier') coreOutcome.set(r.inv_id, kind);
       };
       const openAtEnd: bigint[] = [];
+      // Ends without start before which nothing shows that the start would have been captured.
+      const undated: bigint[] = [];
+      // Starts without end or return, of a function whose return probe fired for other calls.
+      const unreturned = new Map<string, bigint[]>();
       for (const [i, r] of mine.entries()) {
         if (unpairable.has(r)) continue;
         const key = `${r.pid}|${r.level}`;
@@ -137,6 +146,10 @@ export default defineRule({
           family: family(r.symbol), endSeq: r.end_seq, endMm: hex(r.end_mm), endRange: range(r.end_start, r.end_end)};
 
         if (r.seq === null) {
+          if (!pairable(r)) {
+            otherPartMissing.push(r);
+            continue;
+          }
           if (dup(r, 'no-start')) continue;
           mark(r, 'no-start');
           // An end without a start: only a finding if the start would have been captured. It would be
@@ -144,7 +157,10 @@ export default defineRule({
           // less surely, after the task's previous captured invalidation (unless they nested).
           const boundary = await syscallBefore(r);
           const since = boundary ?? (prev?.end_seq ? {seq: prev.end_seq, ts_ns: prev.ts_end_ns ?? prev.ts_start_ns} : null);
-          if (!since) continue;
+          if (!since) {
+            undated.push(r.end_seq!);
+            continue;
+          }
           if (overlapsGap(srcGaps, since.ts_ns, r.ts_end_ns)) {
             partial.push(`end at line ${r.end_seq} without start: lost events since line ${since.seq} may hold its start`);
             continue;
@@ -174,9 +190,17 @@ export default defineRule({
         }
         // Started, no end. A failed start expects none.
         if (r.ret !== null && r.ret !== 0) continue;
-        if (r.ret === null && r.return_seq === null && si.probes.has(`return:${r.symbol}`)) continue; // still inside the start call
+        if (!pairable(r)) {
+          otherPartMissing.push(r);
+          continue;
+        }
+        if (r.ret === null && r.return_seq === null && si.probes.has(`return:${r.symbol}`)) {
+          // Still inside the start call when the capture stopped, or its return probe missed this call.
+          unreturned.set(r.symbol!, [...unreturned.get(r.symbol!) ?? [], r.seq]);
+          continue;
+        }
         if (startMayHaveFailed(r)) {
-          partial.push(mayHaveFailedText(r));
+          partial.push(mayHaveFailedText(r, refusedUnder(r)));
           continue;
         }
         const parent = r.parent_inv_id !== null ? byId.get(r.parent_inv_id) : undefined;
@@ -240,9 +264,23 @@ export default defineRule({
           openAtEnd.push(r.seq);
         }
       }
+      for (const [sym, seqs] of unreturned) {
+        partial.push(`${seqs.length} start(s) of ${sym} without end or return not claimed (${seqs.length === 1 ? 'start at' : 'starts at'} ${lines(seqs)}): ` +
+          `${probeLabel(sym, 'return')} fired for other calls; these may not have returned when the capture stopped, or the probe missed them (its maxactive)`);
+      }
+      if (otherPartMissing.length > 0) partial.push(otherPartMissingText(otherPartMissing));
+      if (undated.length > 0) {
+        partial.push(`${undated.length} end(s) without start not claimed (${undated.length === 1 ? 'end at' : 'ends at'} ${lines(undated)}): nothing captured before them ` +
+          '(a syscall event or an earlier invalidation of the task) shows that the start came after the capture began');
+      }
       if (openAtEnd.length > 0) partial.push(`${openAtEnd.length} invalidation(s) still open when the capture ended (${openAtEnd.length === 1 ? 'start at' : 'starts at'} ${lines(openAtEnd)})`);
       if (partial.length > 0) ctx.coverage(src.source_id, 'partial', partial.join('; '));
       else ctx.coverage(src.source_id, 'evaluated');
+
+      /** A subscription's start callback that ran under core start `r` and returned an error: `r` failed with it. */
+      function refusedUnder(r: InvRow): InvRow | undefined {
+        return mine.find((x) => x.parent_inv_id === r.inv_id && x.parent_part === 'start' && x.level === 'callback' && x.ret !== null && x.ret !== 0);
+      }
 
       /**
        * The callback start after `r` (at `i` in `mine`) of the same task, for the same mm and range,

@@ -80,8 +80,11 @@ test('a line that could not be read between the start and the syscall event may 
 });
 
 // follow_invalidate_pte() (5.x, DAX) started an invalidation for its caller and returned; the caller ended it.
+// function_graph prints no flags, and the return value only with funcgraph-retval: without it the core start may
+// have failed with -EAGAIN (then no end is due) and is not claimed, but KVM's start callback under it got no end
+// either way (a fixed kernel ends it inside a failing start): that is the finding.
 test('function_graph: the syscall exit settles an open start; its caller returning alone does not', async () => {
-  const fg = (sys: boolean) => [
+  const fg = (sys: boolean, retval = '') => [
     '# tracer: function_graph', '#',
     '#     TIME        CPU  TASK/PID         DURATION                  FUNCTION CALLS',
     '#      |          |     |    |           |   |                     |   |   |   |',
@@ -89,24 +92,33 @@ test('function_graph: the syscall exit settles an open start; its caller returni
     ' 1525.486553 |   0)  kvm_mm--4020  |               |  __oom_reap_task_mm() {',
     ' 1525.486553 |   0)  kvm_mm--4020  |               |    __mmu_notifier_invalidate_range_start() {',
     ' 1525.486554 |   0)  kvm_mm--4020  |   1.000 us    |      kvm_mmu_notifier_invalidate_range_start [kvm]();',
-    ' 1525.486561 |   0)  kvm_mm--4020  |   8.000 us    |    }',
+    ` 1525.486561 |   0)  kvm_mm--4020  |   8.000 us    |    }${retval}`,
     ' 1525.486562 |   0)  kvm_mm--4020  |               |    __mmu_notifier_invalidate_range_end() {',
     ' 1525.486563 |   0)  kvm_mm--4020  |   0.500 us    |      kvm_mmu_notifier_invalidate_range_end [kvm]();',
     ' 1525.486564 |   0)  kvm_mm--4020  |   2.000 us    |    }',
     ' 1525.486570 |   0)  kvm_mm--4020  |               |    __mmu_notifier_invalidate_range_start() {',
     ' 1525.486571 |   0)  kvm_mm--4020  |   0.500 us    |      kvm_mmu_notifier_invalidate_range_start [kvm]();',
-    ' 1525.486572 |   0)  kvm_mm--4020  |   2.000 us    |    }',
+    ` 1525.486572 |   0)  kvm_mm--4020  |   2.000 us    |    }${retval}`,
     ' 1525.486580 |   0)  kvm_mm--4020  |  27.000 us    |  }',
     ...(sys ? [' 1525.486590 |   0)  kvm_mm--4020  |               |  /* sys_process_mrelease -> 0x0 */'] : []),
     ' 1525.500000 |   0)  kvm_mm--4020  |   0.100 us    |  schedule();',
     '',
   ].join('\n');
   const withSys = await check('fg-sys.txt', fg(true));
-  assert.equal(withSys.findings.map((f) => [f.severity, f.confidence]), [['error', 'certain']]);
-  assert.equal(withSys.findings[0]!.evidence.map((e) => [e.seq, e.role]), [[13, 'start'], [15, 'start returned'], [17, 'syscall exit: back in user space']]);
+  assert.equal(withSys.findings.map((f) => [f.severity, f.confidence, f.title]), [
+    ['error', 'certain', 'invalidate_range_start never ended before the task returned to user space: kvm_mmu_notifier_invalidate_range_start (kvm_mm-/4020, mm ?)'],
+  ]);
+  assert.equal(withSys.findings[0]!.evidence.map((e) => [e.seq, e.role]), [[14, 'start'], [14, 'start returned'], [17, 'syscall exit: back in user space']]);
+  assert.match(withSys.coverage.reason!, /start at line 13 \(no flags captured: it may be non-blockable\) has no end, but its return value was not captured: it may have failed with -EAGAIN, after which none is due \(enable options\/funcgraph-retval, or add kretprobe __mmu_notifier_invalidate_range_start\)/);
+  // funcgraph-retval: the core start returned 0, so its end was due: the core call is the finding (KVM's is the same bug).
+  const retval = await check('fg-retval.txt', fg(true, ' /* __mmu_notifier_invalidate_range_start = 0x0 */'));
+  assert.equal(retval.findings.map((f) => [f.severity, f.confidence, f.title]), [
+    ['error', 'certain', 'invalidate_range_start never ended before the task returned to user space: __mmu_notifier_invalidate_range_start (kvm_mm-/4020, mm ?)'],
+  ]);
+  assert.equal(retval.findings[0]!.evidence.map((e) => [e.seq, e.role]), [[13, 'start'], [15, 'start returned'], [17, 'syscall exit: back in user space']]);
   const callerOnly = await check('fg-caller.txt', fg(false));
   assert.equal(callerOnly.findings.map((f) => [f.severity, f.confidence, f.title]), [
-    ['warning', 'inferred', 'invalidate_range_start without end by the end of the capture: __mmu_notifier_invalidate_range_start (kvm_mm-/4020, mm ?)'],
+    ['warning', 'inferred', 'invalidate_range_start without end by the end of the capture: kvm_mmu_notifier_invalidate_range_start (kvm_mm-/4020, mm ?)'],
   ]);
 });
 
@@ -140,6 +152,102 @@ test('an end printed above its own start on another CPU pairs with it by time; b
   assert.equal(far.findings.map((f) => [f.severity, f.confidence, f.title.replace(/ \(.*/, '')]), [
     ['error', 'certain', 'unpaired invalidate_range_end without start: __mmu_notifier_invalidate_range_end from __oom_reap_task_mm'],
     ['error', 'certain', 'invalidate_range_start never ended before the task returned to user space: __mmu_notifier_invalidate_range_start from __oom_reap_task_mm'],
+  ]);
+});
+
+// A start's return value decides whether its end is due: -EAGAIN from a non-blocking start needs none. Without
+// it (no kretprobe), only a blockable start is claimed: mmu_notifier_invalidate_range_start() ignores the return
+// value and its caller always calls the end.
+test('no kretprobe on the core start: a non-blockable start without end is not claimed (the line and the kretprobe named), a blockable one is', async () => {
+  const fixed = await check('fixed-noret.txt', fs.readFileSync(`${SAMPLES}/negative/eagain-abort-fixed-no-start-return-tracefs.txt`, 'utf8'));
+  assert.equal(fixed.findings, []);
+  assert.is(fixed.coverage.status, 'partial');
+  assert.ok(fixed.coverage.reason!.endsWith('start at line 110 (non-blockable: flags=0x0) has no end and its return was not captured: ' +
+    'hmm_invalidate_range_start under it returned -EAGAIN at line 115, so it failed, after which no end is due (add kretprobe __mmu_notifier_invalidate_range_start to see it)'), fixed.coverage.reason);
+  // No kretprobe on the core start: a paired invalidation (lines 5-10), then a start (line 11) whose KVM callback got
+  // its end inside it (a fixed kernel's failing start does that) left open when the task leaves the syscall. Without
+  // a refusal seen (the refusing subscription not probed), a non-blockable start may have failed.
+  const noReturn = (flags: string) => [...HEADER, ...start(0, '1525.486553', R1), ...end(0, '1525.486554', R1),
+    ...start(0, '1525.486565', R2.replace('flags=0x0', flags)), line(0, '1525.486566', `kvm_mn_end: (kvm_mmu_notifier_invalidate_range_end+0x0/0x120 [kvm]) ${R2.replace('flags=0x0', flags)}`),
+    line(0, '1525.486570', 'sys_exit: NR 448 = 0'), ''].filter((l) => !l.includes('mmu_inv_start_ret')).join('\n');
+  const noRefusal = await check('noret-open.txt', noReturn('flags=0x0'));
+  assert.equal(noRefusal.findings, []);
+  assert.match(noRefusal.coverage.reason!, /; start at line 11 \(non-blockable: flags=0x0\) has no end, but its return was not captured: it may have failed with -EAGAIN, after which none is due \(add kretprobe __mmu_notifier_invalidate_range_start\)$/);
+  const blockable = await check('noret-blockable.txt', noReturn('flags=0x1'));
+  assert.equal(blockable.findings.map((f) => [f.severity, f.confidence, f.title.replace(/ \(.*/, '')]), [
+    ['error', 'certain', 'invalidate_range_start never ended before the task returned to user space: __mmu_notifier_invalidate_range_start'],
+  ]);
+});
+
+test('a start whose return line is missing although its kretprobe fired for other calls: not claimed, and the coverage says so', async () => {
+  // The second start's two return lines are missing: the task still ran the call, or the kretprobe missed it.
+  const text = openThen(line(0, '1525.486570', 'sys_exit: NR 448 = 0')).split('\n').filter((l, i) => !(i >= 12 && l.includes('_start_ret'))).join('\n');
+  const {findings, coverage} = await check('noret.txt', text);
+  assert.equal(findings, []);
+  assert.equal([coverage.status, coverage.reason], ['partial',
+    '1 start(s) of __mmu_notifier_invalidate_range_start without end or return not claimed (start at line 12): kretprobe __mmu_notifier_invalidate_range_start fired for other calls; ' +
+    'these may not have returned when the capture stopped, or the probe missed them (its maxactive); ' +
+    '1 start(s) of kvm_mmu_notifier_invalidate_range_start without end or return not claimed (start at line 13): kretprobe kvm_mmu_notifier_invalidate_range_start fired for other calls; ' +
+    'these may not have returned when the capture stopped, or the probe missed them (its maxactive)']);
+});
+
+// A start kind whose end kind was never captured (its probe missing or not fired) says nothing about its end.
+test('a kind whose other part was never captured is not paired: no finding, the coverage names it', async () => {
+  const noKvmEnd = await check('no-kvm-end.txt', fs.readFileSync(`${SAMPLES}/negative/eagain-abort-fixed-no-kvm-end-tracefs.txt`, 'utf8'));
+  assert.equal(noKvmEnd.findings, []);
+  assert.equal([noKvmEnd.coverage.status, noKvmEnd.coverage.reason], ['partial',
+    'not paired: kvm_mmu_notifier_invalidate_range_start (25 without end, first at line 27; no end of its kind captured); the probe on the other function is missing or never fired (see `ktrail probes`)']);
+  const noCoreEnd = await check('no-core-end.txt', fs.readFileSync(`${SAMPLES}/negative/eagain-abort-fixed-no-core-end-tracefs.txt`, 'utf8'));
+  assert.equal(noCoreEnd.findings, []);
+  assert.equal([noCoreEnd.coverage.status, noCoreEnd.coverage.reason], ['partial',
+    'missing probes: kprobe __mmu_notifier_invalidate_range_end (no such events in this capture; see `ktrail probes`); ' +
+    'not paired: __mmu_notifier_invalidate_range_start (24 without end, first at line 26; no end of its kind captured); the probe on the other function is missing or never fired (see `ktrail probes`)']);
+  // KVM's end callback probed, not its start: its end (line 9) after the task's syscall event is not claimed either.
+  const kvmEndOnly = await check('kvm-end-only.txt', [...HEADER, line(0, '1525.486540', 'sys_exit: NR 448 = 0'), ...start(0, '1525.486553', R1), ...end(0, '1525.486554', R1), '']
+    .filter((l) => !l.includes('kvm_mn_start')).join('\n'));
+  assert.equal(kvmEndOnly.findings, []);
+  assert.equal([kvmEndOnly.coverage.status, kvmEndOnly.coverage.reason], ['partial',
+    'not paired: kvm_mmu_notifier_invalidate_range_end (1 without start, first at line 9; no start of its kind captured); the probe on the other function is missing or never fired (see `ktrail probes`)']);
+});
+
+test('an end without start before which nothing dates the capture is not claimed, and the coverage names its line', async () => {
+  const {findings, coverage} = await check('undated.txt', [...HEADER, ...end(0, '1525.486554', R1), ...start(0, '1525.486565', R2), ...end(0, '1525.486566', R2), ''].join('\n'));
+  assert.equal(findings, []);
+  assert.equal([coverage.status, coverage.reason], ['partial',
+    '1 end(s) without start not claimed (end at line 5): nothing captured before them (a syscall event or an earlier invalidation of the task) shows that the start came after the capture began']);
+});
+
+// The function tracer's entries carry no range: the end printed above its own start on another CPU pairs by task
+// and kind, as a probe's does by range (the review's ft-skew.txt).
+test('function tracer: an end printed above its own start on another CPU pairs with it; on the same CPU both are reported', async () => {
+  const text = fs.readFileSync(`${SAMPLES}/negative/function-tracer-end-above-start-cpu-skew-tracefs.txt`, 'utf8');
+  const skew = await check('ft-skew.txt', text);
+  assert.equal(skew.findings, []);
+  assert.not.match(skew.coverage.reason!, /without start|without end|not claimed/);
+  // On the start's CPU the end printed above it came first (one CPU's buffer is in time order): both are reported.
+  const sameCpu = await check('ft-same-cpu.txt', text.replaceAll('[000] .....  1522.496104', '[001] .....  1522.496104'));
+  assert.equal(sameCpu.findings.map((f) => [f.severity, f.confidence, f.title.replace(/ \(.*/, '')]), [
+    ['error', 'certain', 'unpaired invalidate_range_end without start: __mmu_notifier_invalidate_range_end from copy_page_range'],
+    ['error', 'certain', 'invalidate_range_start never ended before the task returned to user space: __mmu_notifier_invalidate_range_start from copy_page_range'],
+  ]);
+});
+
+// A row is of its start's origin: a kprobe start ended by the function tracer is a row of origin kprobe, whose end
+// shows that the tracer printed that end kind.
+test('a start from a kprobe ended by the function tracer: the tracer\'s end kind counts, and its end without start is judged', async () => {
+  const text = ['# tracer: function', '#', '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION', '#              | |         |   |||||     |         |',
+    line(0, '1525.486540', 'sys_munmap(addr: 7f0000000000, len: 200000)'),
+    line(0, '1525.486553', `mmu_inv_start: (__mmu_notifier_invalidate_range_start+0x0/0x1f0) ${R1}`),
+    line(0, '1525.486553', 'mmu_inv_start_ret: (unmap_vmas+0x9c/0x170 <- __mmu_notifier_invalidate_range_start) ret=0'),
+    line(0, '1525.486554', '__mmu_notifier_invalidate_range_end <-unmap_vmas'),
+    line(0, '1525.486555', 'sys_munmap -> 0x0'),
+    line(0, '1525.486560', 'sys_munmap(addr: 7f0000000000, len: 200000)'),
+    line(0, '1525.486565', '__mmu_notifier_invalidate_range_end <-unmap_vmas'),
+    line(0, '1525.486570', 'sys_munmap -> 0x0'),
+    ''].join('\n');
+  const {findings} = await check('kprobe-fn.txt', text);
+  assert.equal(findings.map((f) => [f.severity, f.confidence, f.title]), [
+    ['error', 'certain', 'unpaired invalidate_range_end without start: __mmu_notifier_invalidate_range_end from unmap_vmas (kvm_mm-mut/4020, mm ?)'],
   ]);
 });
 
