@@ -57,6 +57,17 @@ See docs/ingest.md.`;
     // A signal aborting `--json` prints on stdout what an input's error prints (below): the results committed
     // before it, the input it threw away (null when none was being read) and those not read.
     if (this.jsonEnabled()) interrupt.onAbort((a) => writeStdoutBeforeExit(errorJson(a.message, a.exitCode, {results, failed: a.current, not_read: a.notRead})));
+    // The first bad input ends the command (sources before it stay committed): say which inputs were not read,
+    // and under --json also what was done before it, as the lines on stdout say it without --json.
+    const inputError = (err: unknown, p: string, rest: string[]): unknown => {
+      const context = {results, failed: p, not_read: rest};
+      if (rest.length === 0 || !isUserError(err)) return withJsonContext(err, context);
+      return withJsonContext(new UserError(`${err.message}; not read: ${notReadNames(rest)}`, err.exitCode), context);
+    };
+    // A signal once an input has failed, while the ingest cleans up after it, ends the command with that
+    // input's error: as an abort it said `failed: null` (no input was being read any more) and exit 130 or 143,
+    // and the input that failed was named nowhere.
+    interrupt.onFailure((f) => this.writeErrorNow(inputError(f.error, f.path, f.notRead)));
     const {mark} = await import('../src/ingest/timings.js');
     // Opened by the pipeline when it first needs it: not at all if the first input is missing, empty or binary.
     let opening: Promise<Db> | null = null;
@@ -89,12 +100,7 @@ See docs/ingest.md.`;
         try {
           [r] = await ingestPaths(open, [p], {format: flags.format, progress: !this.jsonEnabled(), interrupt, committed});
         } catch (err) {
-          // The first bad input ends the command (sources before it stay committed): say which inputs were not read,
-          // and under --json also what was done before it, as the lines on stdout say it without --json.
-          const rest = paths.slice(i + 1);
-          const context = {results, failed: p, not_read: rest};
-          if (rest.length === 0 || !isUserError(err)) throw withJsonContext(err, context);
-          throw withJsonContext(new UserError(`${err.message}; not read: ${notReadNames(rest)}`, err.exitCode), context);
+          throw inputError(err, p, paths.slice(i + 1));
         }
         // On stderr (the rows were read as forced): a note that --json's stdout carries as reads_as.
         const {formatNote} = await import('../src/ingest/pipeline.js');
@@ -111,8 +117,10 @@ See docs/ingest.md.`;
         mark('database closed');
       }
       if (failed && created && results.length === 0) removeDatabaseFiles(flags.db);
-      // From here on the command prints its own JSON (the results, or the error with them): a signal adds none.
+      // From here on the command prints its own JSON (the results, or the error with them): a signal adds none,
+      // nor prints the error a second time.
       interrupt.onAbort(null);
+      interrupt.onFailure(null);
     }
     return results;
   }

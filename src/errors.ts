@@ -21,7 +21,9 @@ const JSON_CONTEXT = Symbol('ktrail.jsonContext');
  * which stay committed). Returns `err`, to be thrown.
  */
 export function withJsonContext<E>(err: E, context: Record<string, unknown>): E {
-  if (err !== null && typeof err === 'object') Object.defineProperty(err, JSON_CONTEXT, {value: context, enumerable: false});
+  // Configurable: an error may be given its context twice (ingest: by the command, and by a signal that ends
+  // it with that error meanwhile), and a second definition of a fixed property throws.
+  if (err !== null && typeof err === 'object') Object.defineProperty(err, JSON_CONTEXT, {value: context, enumerable: false, configurable: true});
   return err;
 }
 

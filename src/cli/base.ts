@@ -1,7 +1,7 @@
 import {Command, Errors, Flags} from '@oclif/core';
 import {isUserError, jsonContextOf, UserError} from '../errors.js';
 import {writeJson} from '../output/json-stream.js';
-import {writeError} from './error-output.js';
+import {writeError, writeStdoutBeforeExit} from './error-output.js';
 import {dropOtherStdoutHandlers, guardStdout} from '../output/stdout-guard.js';
 
 /**
@@ -33,24 +33,45 @@ export abstract class KtrailCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own exit (this.exit(n)) travels as an error: let it through.
     if (err instanceof Errors.ExitError) throw err;
-    this.errorContext = jsonContextOf(err);
+    const {message, exitCode} = this.shownError(err);
+    writeError(message, exitCode, this.jsonEnabled(), jsonContextOf(err));
+    this.exit(exitCode);
+  }
+
+  /**
+   * `err` written as catch writes it, for a process.exit right after (a signal's, exitOnInterrupt), so the
+   * --json one is written whole before it returns; its exit status. A write that fails (stdout closed) is
+   * left out: the process exits anyway.
+   */
+  protected writeErrorNow(err: unknown): number {
+    const {message, exitCode} = this.shownError(err as Error);
+    try {
+      writeError(message, exitCode, this.jsonEnabled(), jsonContextOf(err), writeStdoutBeforeExit);
+    } catch {
+      // Exiting anyway: the line on stderr went first.
+    }
+    return exitCode;
+  }
+
+  /** The line every ktrail error is shown as (without `ktrail: `), and the exit status. */
+  private shownError(err: Error & {exitCode?: number; oclif?: {exit?: number}}): {message: string; exitCode: number} {
     const message = missingArgs(err) ?? oneLine(err?.message ?? String(err));
     // A flag's parse step refused its value (nonEmpty): oclif rewrote the message into lines
     // (`Parsing --flag`, reason, help hint), which oneLine joins.
-    if (/^Parsing --/.test(err?.message ?? '')) return this.fail(message, 2);
+    if (/^Parsing --/.test(err?.message ?? '')) return {message, exitCode: 2};
     // ktrail's own messages are one line already; a newline in one comes from a file name or other input
     // it quotes, and is shown escaped rather than cutting the message there.
-    if (isUserError(err)) return this.fail(err.message.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r')), err.exitCode);
+    if (isUserError(err)) return {message: err.message.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r')), exitCode: err.exitCode};
     if (err?.oclif?.exit !== undefined && err.oclif.exit !== 2) {
       // oclif usage errors (unknown flag, missing arg) already carry exit 2; others keep theirs.
-      return this.fail(message, err.oclif.exit);
+      return {message, exitCode: err.oclif.exit};
     }
     if (err?.oclif) {
       // A usage error (missing argument, unknown flag, bad option value).
-      return this.fail(`${message}${this.id ? `; see ktrail ${this.id.replace(/:/g, ' ')} --help` : ''}`, 2);
+      return {message: `${message}${this.id ? `; see ktrail ${this.id.replace(/:/g, ' ')} --help` : ''}`, exitCode: 2};
     }
     if (process.env.DEBUG) process.stderr.write(`${err?.stack ?? message}\n`);
-    return this.fail(`internal error: ${message} (set DEBUG=1 for details)`, 2);
+    return {message: `internal error: ${message} (set DEBUG=1 for details)`, exitCode: 2};
   }
 
   /**
@@ -71,15 +92,6 @@ export abstract class KtrailCommand extends Command {
 
   override jsonEnabled(): boolean {
     return !this.formatGiven && super.jsonEnabled();
-  }
-
-  /** What the failed command did before it failed, for --json (withJsonContext). */
-  private errorContext: Record<string, unknown> | undefined;
-
-  /** The error as every ktrail error is shown (writeError), then the exit. */
-  private fail(message: string, exitCode: number): never {
-    writeError(message, exitCode, this.jsonEnabled(), this.errorContext);
-    this.exit(exitCode);
   }
 }
 

@@ -9,11 +9,17 @@ import {sanitizeForTerminal} from '../output/sanitize.js';
  * why instead of nothing (with what the command did before it failed, when
  * it says: withJsonContext).
  */
-export function writeError(message: string, exitCode: number, json: boolean, context?: Record<string, unknown>): void {
+export function writeError(
+  message: string,
+  exitCode: number,
+  json: boolean,
+  context?: Record<string, unknown>,
+  writeStdout: (text: string) => unknown = (text) => process.stdout.write(text),
+): void {
   // Messages quote file names, baseline keys and other input: their control characters (an ANSI escape in a
   // file name) are shown, not sent to the terminal.
   process.stderr.write(`ktrail: ${sanitizeForTerminal(message)}\n`);
-  if (json) process.stdout.write(errorJson(message, exitCode, context));
+  if (json) writeStdout(errorJson(message, exitCode, context));
 }
 
 /**

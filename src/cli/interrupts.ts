@@ -19,6 +19,12 @@ export interface InputInterrupt {
   readAll(pipe: boolean): void;
   /** True when this input was ended by Ctrl-C (a pipe on stdin, or a streaming file such as trace_pipe). */
   ended(path: string): boolean;
+  /**
+   * The input being ingested threw `error`: the ingest is on its way out with it, setting DuckDB's
+   * threads back and closing the database. A signal from here on ends the command with that error
+   * (CommandInterrupt.onFailure), not as an abort, which would name no input: none is being read.
+   */
+  failed(error: unknown): void;
 }
 
 /** What the command that installed the handlers is told (exitOnInterrupt). */
@@ -50,6 +56,21 @@ export interface CommandInterrupt extends InputInterrupt {
    * signal: a script parsing stdout found nothing there, and could not tell what the database held.
    */
   onAbort(report: ((abort: Abort) => void) | null): void;
+  /**
+   * How a signal after an input's error (InputInterrupt.failed) ends the command: `report` writes the error
+   * as the command would (the line on stderr, and the --json one on stdout, which names the input) and
+   * returns its exit status, which the process exits with. Null (the default): the signal aborts.
+   */
+  onFailure(report: ((failure: Failure) => number) | null): void;
+}
+
+/** An input's error, as CommandInterrupt.onFailure is told of it. */
+export interface Failure {
+  error: unknown;
+  /** The input that threw it. */
+  path: string;
+  /** The inputs after it, not read. */
+  notRead: string[];
 }
 
 /** An abort by a signal, as CommandInterrupt.onAbort is told of it. */
@@ -131,6 +152,9 @@ export function exitOnInterrupt(): CommandInterrupt {
   let pipe: boolean | null = null;
   let discard: string[] | null = null;
   let abortReport: ((abort: Abort) => void) | null = null;
+  /** The error the current input threw (failed); it ends the command if a signal does not first. */
+  let failure: Failure | null = null;
+  let failureReport: ((failure: Failure) => number) | null = null;
   let openInFlight: Promise<unknown> | null = null;
   let exiting = false;
   /** When the last signal acted on (ending an input, or exiting) arrived. */
@@ -155,6 +179,16 @@ export function exitOnInterrupt(): CommandInterrupt {
     // read: c.txt`), after the progress line on screen, which it once followed on the same line. Sources
     // committed before stay: their lines are on stdout already.
     endProgressLines();
+    // An input has already failed: its error is what the command ends with, only sooner.
+    if (failure !== null && failureReport !== null) {
+      let status = 2;
+      try {
+        status = failureReport(failure);
+      } catch {
+        // Exiting anyway, with the exit status of every ktrail error.
+      }
+      return process.exit(status);
+    }
     const notRead = paths.slice(at + 1);
     const message = abortLine(signal, current, notRead);
     process.stderr.write(`ktrail: ${message}\n`);
@@ -214,6 +248,7 @@ export function exitOnInterrupt(): CommandInterrupt {
     reading: (p) => {
       current = p;
       if (p !== null) {
+        failure = null;
         const i = paths.indexOf(p, at + 1);
         if (i >= 0) at = i;
       }
@@ -225,6 +260,9 @@ export function exitOnInterrupt(): CommandInterrupt {
       pipeEnded = isPipe;
     },
     ended: (p) => p === endedPath,
+    failed: (error) => {
+      if (current !== null) failure = {error, path: current, notRead: paths.slice(at + 1)};
+    },
     discardOnSignal: (files) => {
       discard = files;
     },
@@ -234,6 +272,9 @@ export function exitOnInterrupt(): CommandInterrupt {
     },
     onAbort: (report) => {
       abortReport = report;
+    },
+    onFailure: (report) => {
+      failureReport = report;
     },
     opening: (open) => {
       const tracked = open.then(

@@ -252,7 +252,7 @@ function majorityLineEnding(text: string): '\r\n' | '\n' {
 
 /**
  * The baseline as file text; `previous` (the file's text before) keeps a YAML
- * file's comments and layout, and the file's line ending: a baseline kept with
+ * file's comments and layout, and the file's line endings: a baseline kept with
  * CRLF (a Windows checkout, core.autocrlf) had every line changed to LF, a diff
  * of the whole file.
  */
@@ -260,7 +260,99 @@ export function serializeBaseline(b: Baseline, file: string, previous?: string):
   const text = serializeBaselineLf(b, file, previous);
   // The serializers write LF only: line breaks inside values are escapes (`\n`, `\r`) or block scalars,
   // whose line breaks YAML reads as LF whatever the file has, so each LF can become CRLF.
-  return previous !== undefined && majorityLineEnding(previous) === '\r\n' ? text.replace(/\n/g, '\r\n') : text;
+  return previous !== undefined && previous.includes('\r\n') ? withLineEndingsOf(text, previous) : text;
+}
+
+/**
+ * Edits beyond which withLineEndingsOf stops looking for the lines kept between the first and last change: the
+ * diff holds (D+1)^2 numbers for D edits (4 MB at 1000) and compares up to D times each line.
+ */
+const MAX_LINE_EDITS = 1000;
+
+/**
+ * `text` (LF lines) with the line endings of `previous`: a line left as it
+ * was (on a shortest line diff) keeps its own ending, so in a file of mixed
+ * endings the lines of the minority ending that the update did not touch do
+ * not change; a line edited or added gets the ending most lines had. Past
+ * MAX_LINE_EDITS edits (a rewrite more than an update) only the lines before
+ * the first change and after the last keep theirs.
+ */
+function withLineEndingsOf(text: string, previous: string): string {
+  const majority = majorityLineEnding(previous);
+  // Split alike: the text after the last LF (empty when the text ends in one) is a line without an ending.
+  const segments = previous.split('\n');
+  const oldLines = segments.map((l, i) => (i < segments.length - 1 && l.endsWith('\r') ? l.slice(0, -1) : l));
+  const oldEnds = segments.map((l, i) => (i === segments.length - 1 ? '' : l.endsWith('\r') ? '\r\n' : '\n'));
+  const newLines = text.split('\n');
+  const ends: string[] = newLines.map((_, j) => (j < newLines.length - 1 ? majority : ''));
+  /** New line j is old line i, unchanged: it keeps its ending (the old last line had none to keep). */
+  const keep = (i: number, j: number) => {
+    if (j < newLines.length - 1 && oldEnds[i] !== '') ends[j] = oldEnds[i]!;
+  };
+  let head = 0;
+  while (head < oldLines.length && head < newLines.length && oldLines[head] === newLines[head]) {
+    keep(head, head);
+    head++;
+  }
+  let tail = 0;
+  while (tail < oldLines.length - head && tail < newLines.length - head && oldLines[oldLines.length - 1 - tail] === newLines[newLines.length - 1 - tail]) {
+    keep(oldLines.length - 1 - tail, newLines.length - 1 - tail);
+    tail++;
+  }
+  const kept = commonLines(oldLines.slice(head, oldLines.length - tail), newLines.slice(head, newLines.length - tail), MAX_LINE_EDITS);
+  for (const [i, j] of kept ?? []) keep(head + i, head + j);
+  return newLines.map((l, j) => l + ends[j]).join('');
+}
+
+/**
+ * The pairs [i, j] of lines a[i] === b[j] that a shortest edit script from
+ * `a` to `b` keeps (Myers' O((N+M)D) diff), or null when it takes more than
+ * `maxEdits` insertions and deletions.
+ */
+function commonLines(a: readonly string[], b: readonly string[], maxEdits: number): Array<[number, number]> | null {
+  const n = a.length;
+  const m = b.length;
+  if (n === 0 || m === 0) return [];
+  const max = Math.min(n + m, maxEdits);
+  const off = max + 1;
+  // v[off + k]: the furthest x on diagonal k = x - y; trace[d] holds its values for k in [-d, d] after d edits.
+  const v = new Int32Array(2 * max + 3);
+  const trace: Int32Array[] = [];
+  let done = false;
+  for (let d = 0; d <= max && !done; d++) {
+    for (let k = -d; k <= d; k += 2) {
+      let x = k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1;
+      let y = x - k;
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
+      v[off + k] = x;
+      if (x >= n && y >= m) {
+        done = true;
+        break;
+      }
+    }
+    trace.push(v.slice(off - d, off + d + 1));
+  }
+  if (!done) return null;
+  // Back from the end: each step's diagonal run (the lines kept), then the edit before it.
+  const pairs: Array<[number, number]> = [];
+  let x = n;
+  let y = m;
+  for (let d = trace.length - 1; d > 0; d--) {
+    const prev = trace[d - 1]!;
+    const at = (k: number) => prev[k + d - 1]!;
+    const k = x - y;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevX = at(prevK);
+    const prevY = prevX - prevK;
+    while (x > prevX && y > prevY) pairs.push([--x, --y]);
+    x = prevX;
+    y = prevY;
+  }
+  while (x > 0 && y > 0) pairs.push([--x, --y]);
+  return pairs;
 }
 
 function serializeBaselineLf(b: Baseline, file: string, previous?: string): string {

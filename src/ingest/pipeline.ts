@@ -91,6 +91,11 @@ export async function ingestPaths(target: Db | DbOpener, paths: string[], opts: 
       opts.committed?.(r);
     }
     return out;
+  } catch (err) {
+    // Before `finally` says no input is being read: a signal while DuckDB's threads are set back ends the
+    // command with this error, which names the input.
+    opts.interrupt?.failed(err);
+    throw err;
   } finally {
     opts.interrupt?.reading(null);
     await store.restore();

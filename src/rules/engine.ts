@@ -10,7 +10,7 @@ import {findingWallTime} from '../output/when.js';
 import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById, unknownRule} from './index.js';
-import {jsonOptionExample, jsonOptionKeys, jsonOptionKind, optionFlag} from './option-forms.js';
+import {jsonOptionAt, jsonOptionExample, jsonOptionKeys, jsonOptionKind, optionFlag} from './option-forms.js';
 import {HEADER_OVERRUN_SQL, readsTraceEvents, sourcesWithLogLines} from './support.js';
 import type {Coverage, Finding, Rule, RuleContext, RuleCoverageStatus, RuleMeta, SourceInfo} from './types.js';
 import {isFtraceFormat} from '../ingest/format-ids.js';
@@ -103,16 +103,26 @@ function optionValue(raw: string): unknown {
 
 /**
  * For a KEY that is a path into an object option (`severities.GPF`): how
- * that object is given, as JSON of the path and value typed when the object
- * has that key, else with an example and the keys it has. Empty otherwise.
+ * that object is given: as JSON of the path and the value typed when the
+ * path follows the object's shape (each key one the object there has) to a
+ * value of the kind typed; else its keys and an example. A key it does not
+ * have, a path on past a value that is no object (`severities.GPF.x`) or an
+ * object typed for a severity would give JSON the rule refuses. Empty when
+ * KEY is no path into an object option.
  */
 function keyPathHint(rule: Rule, key: string, raw: string): string {
   const [head, ...path] = key.split('.');
   if (path.length === 0 || jsonOptionKind(rule, head!) !== 'object') return '';
+  const value = optionValue(raw);
+  const at = jsonOptionAt(rule, head!, path);
+  // An object or array where the path leads to one, else a value of a leaf (`{"GPF":{"x":1}}` is no severity);
+  // which leaf value goes, the rule's schema checks as it checks every option value.
+  const typed = Array.isArray(value) ? 'array' : typeof value === 'object' && value !== null ? 'object' : 'leaf';
+  // (A schema of no type takes any value.)
+  const fits = at !== undefined && (at.type === undefined || typed === (at.type === 'object' || at.type === 'array' ? at.type : 'leaf'));
+  if (fits) return `; ${head} is an object, given as JSON: ${optionFlag(rule.meta.id, head!, path.reduceRight<unknown>((inner, k) => ({[k]: inner}), value))}`;
   const keys = jsonOptionKeys(rule, head!);
-  if (keys.length && !keys.includes(path[0]!)) return `; ${head} is an object of ${keys.join(', ')}, given as JSON, e.g. ${optionFlag(rule.meta.id, head!, jsonOptionExample(rule, head!))}`;
-  const value = path.reduceRight<unknown>((inner, k) => ({[k]: inner}), optionValue(raw));
-  return `; ${head} is an object, given as JSON: ${optionFlag(rule.meta.id, head!, value)}`;
+  return `; ${head} is an object${keys.length ? ` of ${keys.join(', ')}` : ''}, given as JSON, e.g. ${optionFlag(rule.meta.id, head!, jsonOptionExample(rule, head!, path[0]))}`;
 }
 
 export function parseRuleOptions(rule: Rule, value: unknown): unknown {

@@ -15,6 +15,7 @@ interface PropertySchema {
   enum?: unknown[];
   default?: unknown;
   properties?: Record<string, PropertySchema>;
+  additionalProperties?: PropertySchema | boolean;
   items?: PropertySchema;
 }
 
@@ -46,14 +47,34 @@ export function jsonOptionKeysDefault(rule: Rule, key: string): boolean {
 }
 
 /**
- * An example value of an object or array option: its first key set to a
- * value other than its default where the schema lists the values
- * (`{"BUG":"warning"}`, not the no-op `{"BUG":"error"}`), else the default.
+ * Where a key path into object option `key` leads (`severities.GPF`: to
+ * GPF's string): the schema of the value there, or undefined when the path
+ * leaves the option's shape, by a key the object does not have or by going
+ * on past a value that is no object (`severities.GPF.x`).
  */
-export function jsonOptionExample(rule: Rule, key: string): unknown {
+export function jsonOptionAt(rule: Rule, key: string, path: readonly string[]): PropertySchema | undefined {
+  let node = optionProperty(rule, key);
+  for (const k of path) {
+    if (node?.type !== 'object') return undefined;
+    if (node.properties && Object.hasOwn(node.properties, k)) node = node.properties[k];
+    // A record (`z.record`): any key, each value of one schema.
+    else if (typeof node.additionalProperties === 'object') node = node.additionalProperties;
+    else return undefined;
+  }
+  return node;
+}
+
+/**
+ * An example value of an object or array option: its first key (or `prefer`,
+ * when the object has it) set to a value other than its default where the
+ * schema lists the values (`{"BUG":"warning"}`, not the no-op
+ * `{"BUG":"error"}`), else the default.
+ */
+export function jsonOptionExample(rule: Rule, key: string, prefer?: string): unknown {
   const prop = optionProperty(rule, key);
   if (prop?.type === 'array') return Array.isArray(prop.default) ? prop.default : [];
-  const [first, firstProp] = Object.entries(prop?.properties ?? {})[0] ?? [];
+  const entries = Object.entries(prop?.properties ?? {});
+  const [first, firstProp] = entries.find(([k]) => k === prefer) ?? entries[0] ?? [];
   if (first === undefined) return {};
   const other = firstProp?.enum?.find((v) => v !== firstProp.default);
   return {[first]: other ?? firstProp?.default ?? null};

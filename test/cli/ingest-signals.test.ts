@@ -4,6 +4,7 @@ import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {pathToFileURL} from 'node:url';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -192,6 +193,46 @@ test('ingest --json aborted by a signal after a source was committed: stdout hol
   } finally {
     run.child.kill('SIGKILL');
     await writer.close();
+  }
+});
+
+test('a signal once an input has failed, while the ingest cleans up after it, ends the command with that input\'s error', async () => {
+  // The abort it gave there said `failed: null` (no input was being read any more) and exit 143: the input that
+  // failed was named nowhere. The input fails after the database is open (its content is already there, read as
+  // another format); a module preloaded into ktrail then sends SIGTERM as DuckDB's threads are set back (the
+  // second SET threads: the first is the ingest's own) and holds that statement, so only the signal ends it.
+  const db = path.join(dir, 'failed-then-signal.duckdb');
+  assert.is(spawnSync(process.execPath, [bin, 'ingest', sample, '--db', db]).status, 0);
+  const hook = path.join(dir, 'sigterm-on-threads-restore.mjs');
+  fs.writeFileSync(
+    hook,
+    `import {Db} from ${JSON.stringify(path.join(root, 'dist/src/store/db.js'))};
+    const run = Db.prototype.run;
+    let n = 0;
+    Db.prototype.run = async function (sql, params) {
+      if (/^SET threads = /.test(sql) && ++n === 2) {
+        process.stderr.write('hook: SIGTERM\\n');
+        process.kill(process.pid, 'SIGTERM');
+        await new Promise((resolve) => setTimeout(resolve, 120_000));
+      }
+      return run.call(this, sql, params);
+    };\n`,
+  );
+  const rest = path.join(dir, 'failed-then-signal-rest.txt');
+  const args = [sample, rest, '--format', 'console', '--db', db, '--json'];
+  // The same command with no signal: what the error prints.
+  const plain = spawnSync(process.execPath, [bin, 'ingest', ...args], {encoding: 'utf8'});
+  assert.is(plain.status, 2, plain.stderr);
+  const line = `${sample}: the same content is already source 1, read as ftrace; a database holds each content once, so it cannot also be read as console here: ingest it with --format console into a new database; not read: ${rest}`;
+  assert.is(plain.stderr, `ktrail: ${line}\n`);
+  assert.equal(JSON.parse(plain.stdout), {error: {message: line, exit_code: 2}, results: [], failed: sample, not_read: [rest]});
+  const run = ingest(args, fs.mkdtempSync(path.join(dir, 'tmp-')), {KTRAIL_TIMINGS: '', NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`}, 'ignore');
+  try {
+    assert.is(await run.exit, 2, run.err());
+    assert.is(run.err(), `hook: SIGTERM\nktrail: ${line}\n`);
+    assert.is(run.out(), plain.stdout);
+  } finally {
+    run.child.kill('SIGKILL');
   }
 });
 

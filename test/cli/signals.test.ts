@@ -65,6 +65,45 @@ test('the abort line shows a path\'s control characters, as every error line doe
   assert.match(line, /^interrupted: nothing was ingested from a.*red.*b\.txt; not read: c.*\.txt, d\.txt$/);
 });
 
+test('a signal after an input failed (InputInterrupt.failed) ends the command with its error where the command reports it (onFailure), else aborts', async () => {
+  /** A process that reads inputs a, b and c, b failing, then SIGTERM to itself; what it printed and its exit. */
+  const run = (steps: string) =>
+    new Promise<{status: number | null; out: string; err: string}>((resolve) => {
+      const script = `
+        import {exitOnInterrupt} from ${JSON.stringify(path.join(root, 'dist/src/cli/interrupts.js'))};
+        const interrupt = exitOnInterrupt();
+        interrupt.inputs(['a', 'b', 'c']);
+        interrupt.onAbort((a) => process.stdout.write('abort ' + JSON.stringify(a) + '\\n'));
+        interrupt.reading('a');
+        interrupt.reading('b');
+        interrupt.failed(new Error('b is bad'));
+        interrupt.reading(null);
+        ${steps}
+        process.kill(process.pid, 'SIGTERM');
+        setTimeout(() => process.stderr.write('not ended\\n'), 60_000);`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {cwd: dir, stdio: ['ignore', 'pipe', 'pipe']});
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (b) => (out += b));
+      child.stderr!.on('data', (b) => (err += b));
+      child.on('close', (status) => resolve({status, out, err}));
+    });
+  const report = `interrupt.onFailure((f) => (process.stdout.write('failure ' + JSON.stringify({path: f.path, notRead: f.notRead, message: f.error.message}) + '\\n'), 2));`;
+  // The input's error, with the input that threw it and those after it, and its exit status; no abort line.
+  assert.equal(await run(report), {status: 2, out: 'failure {"path":"b","notRead":["c"],"message":"b is bad"}\n', err: ''});
+  // No report (check, gate): the abort, as before.
+  const aborted = await run('');
+  assert.is(aborted.status, 143);
+  assert.is(aborted.err, 'ktrail: terminated (SIGTERM); not read: c\n');
+  assert.is(aborted.out, `abort ${JSON.stringify({message: 'terminated (SIGTERM); not read: c', exitCode: 143, current: null, notRead: ['c']})}\n`);
+  // Cleared (ingest once it reports the error itself), or the next input read: the abort.
+  for (const steps of [`${report} interrupt.onFailure(null);`, `${report} interrupt.reading('c');`]) {
+    const r = await run(steps);
+    assert.is(r.status, 143, steps);
+    assert.ok(r.out.startsWith('abort '), r.out);
+  }
+});
+
 test('SIGTERM while a DuckDB statement runs: the statement is interrupted, exit 143 within seconds, nothing committed', async () => {
   const db = path.join(dir, 'long-statement.duckdb');
   const script = `

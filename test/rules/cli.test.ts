@@ -128,6 +128,8 @@ test('check --option sets a rule option; an unknown rule or key is a one-line er
     ['nope:x=1', /^ktrail: --option nope:x=1: unknown rule nope/],
     // The form a user tried for an object option: named as no option, with the JSON form that sets it.
     ['kernel/oops:severities.GPF=warning', /^ktrail: --option .*: rule kernel\/oops has no option severities\.GPF \(options: severities, evidenceLines\); severities is an object, given as JSON: --option 'kernel\/oops:severities=\{"GPF":"warning"\}'\n$/],
+    // A path on past a key whose value is a severity: no JSON for it, but the keys and a valid example.
+    ['kernel/oops:severities.GPF.x=1', /^ktrail: --option .*: rule kernel\/oops has no option severities\.GPF\.x \(options: severities, evidenceLines\); severities is an object of BUG, .*, given as JSON, e\.g\. --option 'kernel\/oops:severities=\{"GPF":"warning"\}'\n$/],
     ['gup/fork-race:follLongterm=abc', /^ktrail: invalid options for rule gup\/fork-race: follLongterm: /],
   ] as const) {
     const r = ktrail('check', S, '--option', opt);

@@ -48,6 +48,13 @@ test('--option: a key path into an object option is no option; the error names t
   const unknownKey = optionError('kernel/oops:severities.gpf=warning');
   assert.ok(unknownKey.includes('; severities is an object of BUG, NULL_DEREF, PAGE_FAULT, GPF, '), unknownKey);
   assert.ok(unknownKey.endsWith(`given as JSON, e.g. --option 'kernel/oops:severities={"BUG":"warning"}'`), unknownKey);
+  // A path on past a key whose value is no object, or an object for such a value: its JSON would be refused
+  // (GPF takes a severity), so the keys and a valid example with the key typed.
+  const keysAndGpf = `; severities is an object of BUG, NULL_DEREF, PAGE_FAULT, GPF, KASAN, KMSAN, KFENCE, PANIC, HANG, RCU_STALL, SOFT_LOCKUP, HARD_LOCKUP, KCSAN, UBSAN, MEMORY_LEAK, OOM, OTHER, given as JSON, e.g. --option 'kernel/oops:severities={"GPF":"warning"}'`;
+  for (const flag of ['kernel/oops:severities.GPF.x=1', 'kernel/oops:severities.GPF.x.y=warning', 'kernel/oops:severities.GPF={"x":1}', 'kernel/oops:severities.GPF=["warning"]']) {
+    const key = flag.slice('kernel/oops:'.length, flag.indexOf('='));
+    assert.is(optionError(flag), `--option ${flag}: rule kernel/oops has no option ${key} (options: severities, evidenceLines)${keysAndGpf}`);
+  }
   // A path into an option that is no object: only the options.
   assert.is(optionError('kernel/oops:evidenceLines.max=3'), '--option kernel/oops:evidenceLines.max=3: rule kernel/oops has no option evidenceLines.max (options: severities, evidenceLines)');
   // Names every object has are no options either.
