@@ -18,7 +18,8 @@ Exit status: 0 when no finding is at or above --fail-on (default error), 1 when 
 A rule that could not look at a source (missing events or log lines, lost events) is listed under Coverage:
 no finding there does not mean clean. A trace is not listed for the rules that read only kernel logs when a kernel
 log checked with it was read (its coverage is not-applicable, in --json too), nor a kernel log for those that read
-only traces. See \`ktrail rules list\` and \`ktrail rules explain ID\`.
+only traces; a kernel log without kernel lines (a journal of programs' lines only) is listed. With --db, every source
+of the store counts as checked with it. See \`ktrail rules list\` and \`ktrail rules explain ID\`.
 DuckDB's memory is limited to ${RULES_MEMORY_DEFAULT}, ${RULES_MEMORY_DEFAULT_FILE} with --db or a temporary file (KTRAIL_RULES_MEMORY to change it).`;
 
   static examples = [

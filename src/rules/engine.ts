@@ -357,20 +357,24 @@ function inputKind(meta: RuleMeta): 'kernel log' | 'trace' | null {
 }
 
 /**
- * A source that holds nothing of the one kind a rule reads (a trace without
+ * A source of the other kind than the one a rule reads (a trace without
  * kernel log lines, for a rule of kernel logs; a kernel log, for a rule of
  * traces) is `not-applicable`, not `not-evaluated`, when the rule evaluated
- * a source of that kind in the same run: `ktrail check trace.txt dmesg.txt`
+ * a source of its kind in the same run: `ktrail check trace.txt dmesg.txt`
  * told the user to add the dmesg of the run, under the trace, and a gate
  * counted it as a coverage gap. Its reason names where the rule looked. A
- * source of a run without such a source keeps the rule's own reason (add
- * the dmesg, the probes the trace needs).
+ * kernel log without kernel lines (a journal of programs' lines only, a
+ * kmsg dump of user records) is no such source for a rule of kernel logs:
+ * it is the wrong log, or lost its kernel lines, and keeps the rule's own
+ * reason, as does a source of a run without a source of the rule's kind
+ * (add the dmesg, the probes the trace needs).
  */
 function notApplicable(meta: RuleMeta, coverage: Coverage[], sources: SourceInfo[], logSources: ReadonlySet<number>): Coverage[] {
   const kind = inputKind(meta);
   if (kind === null) return coverage;
   const byId = new Map(sources.map((s) => [s.source_id, s]));
   const holds = (s: SourceInfo) => (kind === 'kernel log' ? logSources.has(s.source_id) : isFtraceFormat(s.format));
+  const otherKind = (s: SourceInfo) => (kind === 'kernel log' ? isFtraceFormat(s.format) && !logSources.has(s.source_id) : !isFtraceFormat(s.format));
   const looked = coverage.filter((c) => (c.status === 'evaluated' || c.status === 'partial') && holds(byId.get(c.source_id)!));
   if (looked.length === 0) return coverage;
   const where = [
@@ -379,10 +383,8 @@ function notApplicable(meta: RuleMeta, coverage: Coverage[], sources: SourceInfo
   ].join('; ');
   return coverage.map((c) => {
     const s = byId.get(c.source_id)!;
-    if (c.status !== 'not-evaluated' || holds(s)) return c;
-    const what = kind === 'kernel log'
-      ? isFtraceFormat(s.format) ? 'a trace without kernel log lines' : `no kernel log lines in this source (read as ${s.format})`
-      : `not a trace (read as ${s.format})`;
+    if (c.status !== 'not-evaluated' || !otherKind(s)) return c;
+    const what = kind === 'kernel log' ? 'a trace without kernel log lines' : `not a trace (read as ${s.format})`;
     return {...c, status: 'not-applicable', reason: `${what}: the rule reads ${kind}s (${where})`};
   });
 }

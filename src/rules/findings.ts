@@ -40,7 +40,7 @@ export const coverageTable = defineTable({
   columns: [
     {name: 'rule', type: 'VARCHAR', nullable: false, doc: 'Rule id.'},
     {name: 'source_id', type: 'INTEGER', nullable: false, doc: 'sources.source_id.'},
-    {name: 'status', type: 'VARCHAR', nullable: false, doc: '`evaluated`, `partial` (e.g. lost events overlap the rule\'s windows), `not-evaluated`, or `not-applicable`: the source holds nothing of the one kind the rule reads (a trace without kernel log lines, for a rule of kernel logs) and the rule looked at a source of the same run that does; no coverage gap.'},
+    {name: 'status', type: 'VARCHAR', nullable: false, doc: '`evaluated`, `partial` (e.g. lost events overlap the rule\'s windows), `not-evaluated`, or `not-applicable`: the source is of the other kind than the one the rule reads (a trace without kernel log lines, for a rule of kernel logs; a kernel log, for a rule of traces) and the rule looked at a source of its kind in the same run (the FILEs of a check or gate; with `check --db` and `rebuild`, the whole store); no coverage gap.'},
     {name: 'reason', type: 'VARCHAR', nullable: false, doc: 'Empty when evaluated; otherwise what was missing or lost, or (`not-applicable`) where the rule looked instead.'},
   ],
 });

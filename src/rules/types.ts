@@ -46,9 +46,10 @@ export interface Finding {
 
 /**
  * `not-applicable` is never reported by a rule: the engine gives it to a
- * source that holds nothing of the one kind of input a rule reads (a trace
- * without kernel log lines, for a rule of kernel logs) when the rule looked
- * at a source of that kind in the same run (src/rules/engine.ts, notApplicable).
+ * source of the other kind than the one a rule reads (a trace without
+ * kernel log lines, for a rule of kernel logs; a kernel log, for a rule of
+ * traces) when the rule looked at a source of its kind in the same run
+ * (src/rules/engine.ts, notApplicable).
  */
 export type CoverageStatus = 'evaluated' | 'partial' | 'not-evaluated' | 'not-applicable';
 

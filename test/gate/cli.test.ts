@@ -988,6 +988,21 @@ test('a trace and the run\'s dmesg: a source without what a rule reads is no cov
   assert.not.ok(notes.some((n: any) => /kernel\/oops|not-applicable/.test(n.message.text)), JSON.stringify(notes));
 });
 
+// A journal of programs' lines only, gated beside a journal with kernel lines, passed with no kernel/* gap: it is no
+// trace, so nothing says the run's kernel log was looked at in its place.
+test('two journals, one without kernel lines: that one is a coverage gap of the kernel-log rules, not not-applicable', () => {
+  const kernel = path.join(tmp, 'kernel-journal.txt');
+  const user = path.join(tmp, 'user-journal.txt');
+  writeFileSync(kernel, 'Nov 29 10:00:00 host kernel: hello\nNov 29 10:00:01 host kernel: world\n');
+  writeFileSync(user, 'Nov 29 10:00:00 host systemd[1]: Started foo.\nNov 29 10:00:01 host sshd[22]: WARNING: not a kernel one\n');
+  const res = json(gate(kernel, user, '--input-format', 'journal', '--json'));
+  const userId = res.sources.find((s: any) => s.path === user).source_id;
+  assert.not.ok(res.coverage.some((c: any) => c.status === 'not-applicable'), JSON.stringify(res.coverage));
+  for (const rule of ['kernel/oops', 'lockdep/report', 'printk/warn-once']) {
+    assert.ok(res.coverage_gaps.some((g: any) => g.rule === rule && g.source_id === userId && g.status === 'not-evaluated'), rule);
+  }
+});
+
 test('terminal: the summary lists the rule of every coverage gap it counts, partial ones too; each partial gap is a line with its reason', () => {
   const gaps = (res: any, status: string) => [...new Set(res.coverage_gaps.filter((g: any) => g.status === status).map((g: any) => g.rule))].sort().join(', ');
   const res = json(gate(WITH_SPLAT, '--json'));

@@ -292,6 +292,29 @@ test('coverage: a source without the one kind a rule reads is not-applicable whe
   }
 });
 
+test('coverage: a kernel log without kernel lines stays not-evaluated beside one with them (only a trace is not-applicable)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-na-'));
+  const kernel = path.join(dir, 'kernel.txt');
+  const user = path.join(dir, 'user.txt');
+  fs.writeFileSync(kernel, 'Nov 29 10:00:00 host kernel: hello\nNov 29 10:00:01 host kernel: world\n');
+  fs.writeFileSync(user, 'Nov 29 10:00:00 host systemd[1]: Started foo.\nNov 29 10:00:01 host sshd[22]: WARNING: not a kernel one\n');
+  const db = await openStore(':memory:');
+  try {
+    await ingestPaths(db, [kernel, user], {format: 'journal'});
+    await ingestPaths(db, [CLEAN_TRACE]);
+    const r = await runRules(db, {ruleIds: ['kernel/oops'], storeResults: false});
+    const of = (p: string) => r.coverage.find((c) => c.source_id === r.sources.find((s) => s.path === p)!.source_id)!;
+    assert.is(of(kernel).status, 'evaluated');
+    // The journal of programs' lines is the wrong log (or lost its kernel lines): a gap, with the rule's own reason.
+    assert.is(of(user).status, 'not-evaluated');
+    assert.match(of(user).reason, /^no kernel log lines in this source \(add the dmesg\/console log of the run/);
+    assert.equal([of(CLEAN_TRACE).status, of(CLEAN_TRACE).reason], ['not-applicable', 'a trace without kernel log lines: the rule reads kernel logs (evaluated in kernel.txt)']);
+  } finally {
+    db.close();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 test('coverage: not-applicable names the sources looked at by file name, by path where two share it, three and a count', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-na-'));
   const logs = ['a', 'b', 'c', 'd'].map((d) => {
