@@ -1,4 +1,3 @@
-import {basename} from 'node:path';
 import {UserError} from '../errors.js';
 import {ensureProjections} from '../project/run.js';
 import {projectorByName} from '../project/index.js';
@@ -11,7 +10,7 @@ import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById, unknownRule} from './index.js';
 import {jsonOptionAt, jsonOptionExample, jsonOptionKeys, jsonOptionKind, optionFlag} from './option-forms.js';
-import {HEADER_OVERRUN_SQL, readsTraceEvents, sourcesWithLogLines} from './support.js';
+import {HEADER_OVERRUN_SQL, readsTraceEvents, sourceNames, sourcesWithLogLines} from './support.js';
 import type {Coverage, Finding, Rule, RuleContext, RuleCoverageStatus, RuleMeta, SourceInfo} from './types.js';
 import {isFtraceFormat} from '../ingest/format-ids.js';
 import {mark} from '../ingest/timings.js';
@@ -377,27 +376,21 @@ function notApplicable(meta: RuleMeta, coverage: Coverage[], sources: SourceInfo
   const otherKind = (s: SourceInfo) => (kind === 'kernel log' ? isFtraceFormat(s.format) && !logSources.has(s.source_id) : !isFtraceFormat(s.format));
   const looked = coverage.filter((c) => (c.status === 'evaluated' || c.status === 'partial') && holds(byId.get(c.source_id)!));
   if (looked.length === 0) return coverage;
-  const where = [
-    ...(looked.some((c) => c.status === 'evaluated') ? [`evaluated in ${sourceList(looked.filter((c) => c.status === 'evaluated'), sources)}`] : []),
-    ...(looked.some((c) => c.status === 'partial') ? [`partly evaluated in ${sourceList(looked.filter((c) => c.status === 'partial'), sources)}`] : []),
-  ].join('; ');
+  // Named once, and only when a row converts: this runs for every rule, over every source of the run.
+  let where: string | undefined;
+  const whereLooked = () => {
+    const named = (status: RuleCoverageStatus, what: string) => {
+      const rows = looked.filter((c) => c.status === status);
+      return rows.length ? [`${what} in ${sourceNames(rows.map((c) => byId.get(c.source_id)!), sources)}`] : [];
+    };
+    return (where ??= [...named('evaluated', 'evaluated'), ...named('partial', 'partly evaluated')].join('; '));
+  };
   return coverage.map((c) => {
     const s = byId.get(c.source_id)!;
     if (c.status !== 'not-evaluated' || !otherKind(s)) return c;
     const what = kind === 'kernel log' ? 'a trace without kernel log lines' : `not a trace (read as ${s.format})`;
-    return {...c, status: 'not-applicable', reason: `${what}: the rule reads ${kind}s (${where})`};
+    return {...c, status: 'not-applicable', reason: `${what}: the rule reads ${kind}s (${whereLooked()})`};
   });
-}
-
-/** The sources of `rows` by file name (the path where two share it), three at most and then counted. */
-function sourceList(rows: Coverage[], sources: SourceInfo[]): string {
-  const base = (s: SourceInfo) => basename(s.path) || `source ${s.source_id}`;
-  const names = rows.map((c) => {
-    const s = sources.find((x) => x.source_id === c.source_id)!;
-    return sources.some((o) => o !== s && base(o) === base(s)) ? s.path : base(s);
-  });
-  const more = names.length - 3;
-  return more <= 0 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${more} other source${more === 1 ? '' : 's'}`;
 }
 
 /**

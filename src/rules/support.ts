@@ -1,7 +1,8 @@
+import {basename} from 'node:path';
 import {userSpaceLineSql} from '../ingest/log/user-space.js';
 import {secondsText} from '../output/when.js';
 import type {Db} from '../store/db.js';
-import type {RuleContext, RuleMeta} from './types.js';
+import type {RuleContext, RuleMeta, SourceInfo} from './types.js';
 
 // Helpers for rule modules. Kept apart from engine.ts so that rules do not
 // import the registry they are part of.
@@ -161,3 +162,28 @@ export function overlapsGap(spans: GapSpan[], start: bigint | null, end: bigint 
   });
 }
 
+
+// File names of a run's sources, counted once per run (rules name sources in reasons for every source they
+// cannot look at, and a run can hold thousands): keyed by the run's array of sources.
+const fileNameCounts = new WeakMap<readonly SourceInfo[], Map<string, number>>();
+
+function fileName(s: Pick<SourceInfo, 'source_id' | 'path'>): string {
+  return basename(s.path) || `source ${s.source_id}`;
+}
+
+/**
+ * `listed` named for a reason (`dmesg.txt, console.log`): by file name, by
+ * path where two sources of the run (`all`) share it (two dmesg.txt of
+ * different folders), three at most and then counted (`and 2 other sources`).
+ */
+export function sourceNames(listed: readonly SourceInfo[], all: readonly SourceInfo[]): string {
+  let counts = fileNameCounts.get(all);
+  if (!counts) {
+    counts = new Map();
+    for (const s of all) counts.set(fileName(s), (counts.get(fileName(s)) ?? 0) + 1);
+    fileNameCounts.set(all, counts);
+  }
+  const names = listed.slice(0, 3).map((s) => ((counts.get(fileName(s)) ?? 0) > 1 ? s.path : fileName(s)));
+  const more = listed.length - 3;
+  return more <= 0 ? names.join(', ') : `${names.join(', ')} and ${more} other source${more === 1 ? '' : 's'}`;
+}

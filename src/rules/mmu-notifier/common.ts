@@ -1,11 +1,10 @@
-import path from 'node:path';
 import {probeLabel} from '../../probes/catalog.js';
 import {classifyInvalidationSymbol, KNOWN_CALLBACKS, type InvalidationClass} from '../../project/mm/invalidations.js';
 import {probeMappingFromEnv} from '../../project/probe-mapping.js';
 import {isFtraceFormat} from '../../ingest/format-ids.js';
 import type {Db} from '../../store/db.js';
 import type {Evidence, RuleContext, SourceInfo} from '../types.js';
-import {KERNEL_LOG_LINES, wallTime} from '../support.js';
+import {KERNEL_LOG_LINES, sourceNames, wallTime} from '../support.js';
 
 /**
  * Shared by the mmu-notifier/* and gup/* rules: what each source contains
@@ -123,9 +122,7 @@ export function missingReason(si: SourceInventory, missing: string[], extra = ''
 export function noLogLinesText(ctx: Pick<RuleContext, 'sources'>, inv: Map<number, SourceInventory>, sourceId: number, messages: string): string {
   const logs = ctx.sources.filter((x) => x.source_id !== sourceId && (inv.get(x.source_id)?.logLines ?? 0) > 0);
   if (logs.length === 0) return ' and no kernel log lines';
-  const names = logs.map((x) => path.basename(x.path) || `source ${x.source_id}`);
-  const more = names.length - 3;
-  return `; the kernel's ${messages} were checked in ${more <= 0 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${more} other source${more === 1 ? '' : 's'}`}`;
+  return `; the kernel's ${messages} were checked in ${sourceNames(logs, ctx.sources)}`;
 }
 
 export function kvmNote(inv: SourceInventory): string {

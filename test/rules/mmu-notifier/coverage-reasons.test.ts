@@ -49,6 +49,19 @@ test('callback-error-contract and multiple-range-end-subscriptions: a trace besi
     assert.is(status, 'not-evaluated');
     assert.match(reason!, / and no kernel log lines$/);
   }
+  // Two logs of one file name (two machines' dmesg.txt) are named by path, as not-applicable names them.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-cov-'));
+  try {
+    const logs = ['a', 'b'].map((d) => {
+      fs.mkdirSync(path.join(dir, d));
+      const p = path.join(dir, d, 'dmesg.txt');
+      fs.writeFileSync(p, `[    1.000000] Linux version 6.1.0 (${d})\n`);
+      return p;
+    });
+    for (const [rule, , reason] of reasons(await checkFiles([TRACE, ...logs], rules))) assert.ok(reason!.endsWith(` were checked in ${logs[0]}, ${logs[1]}`), `${rule}: ${reason}`);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
 });
 
 // The header of a tracefs `trace` file is the only sign of events overwritten before it was read when the
