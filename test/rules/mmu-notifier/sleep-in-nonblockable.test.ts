@@ -134,6 +134,11 @@ test('KVM invalidations inside probed callback windows are not counted as not ev
     const one = await checkFiles([file], rule);
     assert.is(one.findings.length, 1);
     assert.match(one.coverage[0]!.reason, /; 1 non-blockable KVM invalidation \(kvm_unmap_hva_range in process_mrelease \/ OOM reaper\) not evaluated: the tracepoint has no end, so its window is unknown/);
+    // The same start made blockable (flags=0x1): its window is none the rule judges, so the KVM line inside it is not
+    // evaluated either.
+    fs.writeFileSync(file, lines.map((l) => (/ 1525\.486565: kvm_mn_start: /.test(l) ? l.replace('flags=0x0', 'flags=0x1') : l)).join('\n'));
+    const blockable = await checkFiles([file], rule);
+    assert.match(blockable.coverage[0]!.reason, /; 1 non-blockable KVM invalidation \(kvm_unmap_hva_range in process_mrelease \/ OOM reaper\) not evaluated/);
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
   }
