@@ -115,24 +115,55 @@ export function functionTracerLimits(core: boolean, startReturns: boolean): stri
     : `${head}; whether a start failed with -EAGAIN (then no end is due) and whether an end's range differs from its start's cannot be seen: add ${START_RETURN} and the kprobes that fetch mm, start and end (see \`ktrail probes\`)`;
 }
 
+/** `line 26`, `lines 26, 31`, `lines 26, 31, 40 and 2 more`. */
+export function lineList(seqs: bigint[]): string {
+  if (seqs.length === 1) return `line ${seqs[0]}`;
+  return `lines ${seqs.length <= 3 ? seqs.join(', ') : `${seqs.slice(0, 3).join(', ')} and ${seqs.length - 3} more`}`;
+}
+
+/** A start the rule does not claim as it may have failed, and the subscription callback under it that refused (mayHaveFailedText). */
+export interface MayHaveFailed {
+  r: InvRow;
+  refused?: InvRow;
+}
+
 /**
- * Coverage text: a start without end the rule does not claim, as it may have failed (startMayHaveFailed).
- * `refused`: a subscription's start callback under it that returned an error, with which the start failed
- * (the core returns the first callback error); the start's own return value would show it.
+ * Coverage text: starts without end the rule does not claim, as they may have failed (startMayHaveFailed),
+ * one sentence for the starts that differ only in their lines (a trace of many OOM reaps had one sentence a
+ * start, without limit). `refused`: a subscription's start callback under a start that returned an error,
+ * with which the start failed (the core returns the first callback error); the start's own return value
+ * would show it.
  */
-export function mayHaveFailedText(r: InvRow, refused?: InvRow): string {
-  if (r.origin === 'function') {
-    const from = r.caller === null ? 'its caller not printed' : `from ${r.caller}, the non-blocking OOM reap path`;
-    return `start at line ${r.seq} (${from}) has no end, but it may have failed with -EAGAIN, after which none is due; the function tracer does not print return values (add ${START_RETURN})`;
+export function mayHaveFailedText(starts: MayHaveFailed[]): string {
+  const groups = new Map<string, MayHaveFailed[]>();
+  for (const x of starts) {
+    const {r, refused} = x;
+    const key = [r.origin, r.caller, r.blockable, r.flags, r.return_seq !== null, refused?.symbol, refused?.ret].join('|');
+    groups.set(key, [...groups.get(key) ?? [], x]);
   }
-  const how = r.blockable === false ? `non-blockable: flags=${hex(r.flags)}` : 'no flags captured: it may be non-blockable';
-  const what = r.return_seq !== null ? 'its return value was not captured' : 'its return was not captured';
+  return [...groups.values()].map(mayHaveFailedGroupText).join('; ');
+}
+
+function mayHaveFailedGroupText(group: MayHaveFailed[]): string {
+  const {r, refused} = group[0]!;
+  const one = group.length === 1;
+  const starts = one ? `start at line ${r.seq}` : `${group.length} starts at ${lineList(group.map((x) => x.r.seq!))}`;
+  const has = one ? 'has' : 'have';
+  const it = one ? 'it' : 'each';
+  if (r.origin === 'function') {
+    const from = r.caller === null ? `${one ? 'its caller' : 'callers'} not printed` : `from ${r.caller}, the non-blocking OOM reap path`;
+    return `${starts} (${from}) ${has} no end, but ${it} may have failed with -EAGAIN, after which none is due; the function tracer does not print return values (add ${START_RETURN})`;
+  }
+  const how = r.blockable === false ? `non-blockable: flags=${hex(r.flags)}` : `no flags captured: ${one ? 'it' : 'they'} may be non-blockable`;
+  const what = r.return_seq !== null
+    ? (one ? 'its return value was not captured' : 'their return values were not captured')
+    : (one ? 'its return was not captured' : 'their returns were not captured');
   const add = r.origin === 'function_graph' ? `enable options/funcgraph-retval, or add ${START_RETURN}`
     : r.origin === 'tracepoint' ? `the mmu_notifier tracepoints print no return value: probe ${NOTIFIER_START} with its kretprobe instead` : `add ${START_RETURN}`;
   return refused
-    ? `start at line ${r.seq} (${how}) has no end and ${what}: ${refused.symbol} under it returned ${refused.ret === EAGAIN ? '-EAGAIN' : refused.ret} ` +
-      `at line ${refused.return_seq}, so it failed, after which no end is due (${add} to see it)`
-    : `start at line ${r.seq} (${how}) has no end, but ${what}: it may have failed with -EAGAIN, after which none is due (${add})`;
+    ? `${starts} (${how}) ${has} no end and ${what}: ${refused.symbol} under ${it} returned ${refused.ret === EAGAIN ? '-EAGAIN' : refused.ret} ` +
+      `at ${lineList(group.map((x) => x.refused!.return_seq!))}, so ${it} failed, after which no end is due (${add} to see it)`
+    : `${starts} (${how}) ${has} no end, but ${what}: ${it} may have failed with -EAGAIN, after which none is due (${add})`;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   returnCaller,
 } from './common.js';
 import {
-  functionTracerLimits, functionTracerView, mayHaveFailedText, otherPartMissingText, pairableKinds, startMayHaveFailed, unpairableText,
+  functionTracerLimits, functionTracerView, lineList as lines, mayHaveFailedText, type MayHaveFailed, otherPartMissingText, pairableKinds, startMayHaveFailed, unpairableText,
 } from './function-tracer.js';
 
 const meta = {
@@ -50,12 +50,6 @@ interface SyscallRow {
   kind: string;
 }
 
-/** `line 26`, `lines 26, 31`, `lines 26, 31, 40 and 2 more`. */
-function lines(seqs: bigint[]): string {
-  if (seqs.length === 1) return `line ${seqs[0]}`;
-  return `lines ${seqs.length <= 3 ? seqs.join(', ') : `${seqs.slice(0, 3).join(', ')} and ${seqs.length - 3} more`}`;
-}
-
 /** How a syscall event shows the task leaving or entering the kernel: `returned to user space from sys_wait4`. */
 function syscallText(x: SyscallRow): string {
   const call = x.name !== null ? `sys_${x.name}` : x.nr !== null ? `syscall NR ${x.nr}` : 'a syscall';
@@ -88,6 +82,12 @@ export default defineRule({
       const coreOk = missingProbes(si, CORE_PAIRING).length === 0;
       const cbOk = cb.starts.length > 0 && cb.ends.length > 0;
       const mine = rows.filter((r) => r.source_id === src.source_id);
+      // By core start: the first subscription start callback under it that returned an error, with which it failed.
+      const refusals = new Map<bigint, InvRow>();
+      for (const x of mine) {
+        if (x.parent_inv_id !== null && x.parent_part === 'start' && x.level === 'callback' && x.ret !== null && x.ret !== 0 && !refusals.has(x.parent_inv_id)) refusals.set(x.parent_inv_id, x);
+      }
+      const mayHaveFailed: MayHaveFailed[] = [];
       // The function tracer's entries: paired where both parts of a kind were printed (no return values).
       const fn = functionTracerView(mine, classify);
       const unpairable = new Set(fn.unpairable);
@@ -200,7 +200,7 @@ export default defineRule({
           continue;
         }
         if (startMayHaveFailed(r)) {
-          partial.push(mayHaveFailedText(r, refusedUnder(r)));
+          mayHaveFailed.push({r, refused: refusals.get(r.inv_id)});
           continue;
         }
         const parent = r.parent_inv_id !== null ? byId.get(r.parent_inv_id) : undefined;
@@ -264,6 +264,7 @@ export default defineRule({
           openAtEnd.push(r.seq);
         }
       }
+      if (mayHaveFailed.length > 0) partial.push(mayHaveFailedText(mayHaveFailed));
       for (const [sym, seqs] of unreturned) {
         partial.push(`${seqs.length} start(s) of ${sym} without end or return not claimed (${seqs.length === 1 ? 'start at' : 'starts at'} ${lines(seqs)}): ` +
           `${probeLabel(sym, 'return')} fired for other calls; these may not have returned when the capture stopped, or the probe missed them (its maxactive)`);
@@ -276,11 +277,6 @@ export default defineRule({
       if (openAtEnd.length > 0) partial.push(`${openAtEnd.length} invalidation(s) still open when the capture ended (${openAtEnd.length === 1 ? 'start at' : 'starts at'} ${lines(openAtEnd)})`);
       if (partial.length > 0) ctx.coverage(src.source_id, 'partial', partial.join('; '));
       else ctx.coverage(src.source_id, 'evaluated');
-
-      /** A subscription's start callback that ran under core start `r` and returned an error: `r` failed with it. */
-      function refusedUnder(r: InvRow): InvRow | undefined {
-        return mine.find((x) => x.parent_inv_id === r.inv_id && x.parent_part === 'start' && x.level === 'callback' && x.ret !== null && x.ret !== 0);
-      }
 
       /**
        * The callback start after `r` (at `i` in `mine`) of the same task, for the same mm and range,

@@ -90,6 +90,23 @@ test('a non-blocking start (OOM reap) without end is not claimed: it may have fa
   });
 });
 
+// A trace of many OOM reaps gave one sentence a start, without limit: starts that differ only in their lines are one.
+test('starts that may have failed are one sentence, a few lines named and the rest counted', async () => {
+  const lines = [
+    tfs('oom_reaper', 51, `${S} <-__oom_reap_task_mm`),
+    tfs('oom_reaper', 51, `${E} <-__oom_reap_task_mm`),
+  ].concat([52, 53, 54, 55, 56].flatMap((pid) => [
+    tfs('oom_reaper', pid, `${S} <-__oom_reap_task_mm`),
+    tfs('oom_reaper', pid, `sched_process_exit: comm=oom_reaper pid=${pid} prio=120 group_dead=true`),
+  ]));
+  await withTrace(lines, async (file) => {
+    const r = await checkFiles([file], {ruleIds: [UNPAIRED]});
+    assert.equal(r.findings, []);
+    assert.ok(coverageOf(r).reason!.endsWith('; 5 starts at lines 5, 7, 9 and 2 more (from __oom_reap_task_mm, the non-blocking OOM reap path) have no end, ' +
+      `but each may have failed with -EAGAIN, after which none is due; the function tracer does not print return values (add kretprobe ${S})`), coverageOf(r).reason);
+  });
+});
+
 test('an end without start from the function tracer\'s lines, after a syscall of the task: a certain error', async () => {
   const lines = [
     tfs('app', 700, `${S} <-unmap_vmas`),
