@@ -63,8 +63,6 @@ export interface FunctionTracerView {
   core: boolean;
   /** Subscription callbacks paired from the tracer's entries. */
   callbacks: boolean;
-  /** Rows from the tracer at all. */
-  rows: number;
 }
 
 /**
@@ -81,7 +79,6 @@ export function functionTracerView(rows: InvRow[], classify: Classifier): Functi
     unpairable: fn.filter((r) => !pairable(r)),
     core: ok.some((r) => r.level === 'notifier'),
     callbacks: ok.some((r) => r.level === 'callback'),
-    rows: fn.length,
   };
 }
 
@@ -171,28 +168,28 @@ function mayHaveFailedGroupText(group: MayHaveFailed[]): string {
  * part was never captured in the source (pairableKinds), other than the function tracer's (unpairableText).
  */
 export function otherPartMissingText(rows: InvRow[]): string {
-  const bySym = new Map<string, {seqs: bigint[]; missing: string}>();
+  const list = bySymbol(rows).map(([sym, e]) => `${sym} (${e.seqs.length} without ${e.missing}, first at line ${e.seqs[0]}; no ${e.missing} of its kind captured)`);
+  return `not paired: ${list.join(', ')}; the probe on the other function is missing or never fired (see \`ktrail probes\`)`;
+}
+
+/**
+ * Rows without their other part, by the function they show (sorted by name): their lines, and which part
+ * (`end` for a start without end, `start` for an end without start) is missing.
+ */
+function bySymbol(rows: InvRow[]): Array<[string, {seqs: bigint[]; missing: string}]> {
+  const by = new Map<string, {seqs: bigint[]; missing: string}>();
   for (const r of rows) {
     const sym = (r.symbol ?? r.end_symbol)!;
-    const e = bySym.get(sym) ?? {seqs: [], missing: r.symbol !== null ? 'end' : 'start'};
+    const e = by.get(sym) ?? {seqs: [], missing: r.symbol !== null ? 'end' : 'start'};
     e.seqs.push((r.seq ?? r.end_seq)!);
-    bySym.set(sym, e);
+    by.set(sym, e);
   }
-  const list = [...bySym].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sym, e]) =>
-    `${sym} (${e.seqs.length} without ${e.missing}, first at line ${e.seqs[0]}; no ${e.missing} of its kind captured)`);
-  return `not paired: ${list.join(', ')}; the probe on the other function is missing or never fired (see \`ktrail probes\`)`;
+  return [...by].sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
 /** Coverage text: tracer rows whose other part never appeared in the source. */
 export function unpairableText(rows: InvRow[]): string {
-  const bySym = new Map<string, {n: number; missing: string}>();
-  for (const r of rows) {
-    const sym = (r.symbol ?? r.end_symbol)!;
-    const e = bySym.get(sym) ?? {n: 0, missing: r.symbol !== null ? 'end' : 'start'};
-    e.n++;
-    bySym.set(sym, e);
-  }
-  const list = [...bySym].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sym, e]) => `${sym} (${e.n}, no ${e.missing} of its kind printed)`);
+  const list = bySymbol(rows).map(([sym, e]) => `${sym} (${e.seqs.length}, no ${e.missing} of its kind printed)`);
   return `function tracer calls not paired: ${list.join(', ')}; the trace does not show whether set_ftrace_filter held the other function: ` +
     `trace both (\`echo ${NOTIFIER_START} ${NOTIFIER_END} > set_ftrace_filter\`, and a subscription's start and end callbacks together)`;
 }
