@@ -27,8 +27,13 @@ if (process.env.KTRAIL_SET_GLIBC_TUNABLES === '1') {
 // Before any output (cached help is written below): a stdout that cannot be written is one line and exit 2.
 guardStdout();
 const root = fileURLToPath(new URL('..', import.meta.url));
-await ensureFreshManifest(root);
 const argv = process.argv.slice(2);
+// An ingest's worker thread starts now, on the second core, while oclif and the command load (worker-start.ts).
+if (argv[0] === 'ingest' && process.env.KTRAIL_INGEST_WORKER !== '0' && !argv.some((a) => a === '--help' || a === '-h')) {
+  const {startIngestWorkerEarly} = await import('../dist/src/ingest/worker-start.js');
+  startIngestWorkerEarly();
+}
+await ensureFreshManifest(root);
 const words = process.env.KTRAIL_HELP_CACHE !== '0' ? helpRequest(argv) : null;
 const cacheFile = words ? helpCacheFile(root, words) : null;
 if (!(cacheFile && printCachedHelp(cacheFile))) {

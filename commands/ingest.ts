@@ -117,6 +117,9 @@ See docs/ingest.md.`;
         mark('database closed');
       }
       if (failed && created && results.length === 0) removeDatabaseFiles(flags.db);
+      // bin/run.js started a worker for the first input; one no input took (too small for one, or refused) stops.
+      const {dropEarlyIngestWorker} = await import('../src/ingest/worker-start.js');
+      await dropEarlyIngestWorker();
       // From here on the command prints its own JSON (the results, or the error with them): a signal adds none,
       // nor prints the error a second time.
       interrupt.onAbort(null);

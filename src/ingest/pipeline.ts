@@ -8,13 +8,13 @@ import type {Db} from '../store/db.js';
 import type {LineAccounting, RowCounts} from '../store/eventlog.js';
 import type {Format, Tokenizer} from './format.js';
 import {FORMATS} from './formats/index.js';
-import {Worker} from 'node:worker_threads';
 import {LineEngine, type EngineSummary} from './engine.js';
 import {createProgress, type Progress} from './progress.js';
 import {openRaw, READ_CHUNK, type GzipTrailing, type RawInput} from './reader.js';
 import {isTraceDat, looksBinary, SNIFF_BYTES, unsupportedContainer} from './sniff.js';
 import {spoolToFile, traceCmdReport, traceDatProbeSymbols} from './tracedat.js';
 import type {FromWorker, ToWorker, WorkerInit} from './worker.js';
+import {takeIngestWorker} from './worker-start.js';
 import {ChunkLoader, makeChunkDir, type Chunk} from './writer.js';
 import {mark} from './timings.js';
 
@@ -542,23 +542,6 @@ const MAX_CHUNKS_OUTSTANDING = 16;
 const HEAD_START_BLOCKS = 24;
 
 /**
- * The worker's young generation is capped at 16 MB: rows die young, and with
- * V8's default size the peak RSS was ~20-50 MB higher (500k lines, measured
- * while the machine was loaded, so noisy) for no measurable speed gain.
- */
-function workerLimits() {
-  return {maxYoungGenerationSizeMb: 16};
-}
-
-function startWorker(init: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), {workerData: init, resourceLimits: workerLimits()});
-  // Run from TypeScript sources (tests, via tsx): Node 20 does not pass tsx's loader on to workers, so register it there first.
-  const url = new URL('./worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url)}); })`;
-  return new Worker(boot, {eval: true, workerData: init, resourceLimits: workerLimits()});
-}
-
-/**
  * The line stage in a worker thread (worker.ts): on 2 cores the tokenizer
  * and DuckDB's loads then run at the same time. The main thread reads and
  * hashes the input, hands blocks to the worker (at most
@@ -568,8 +551,8 @@ function startWorker(init: WorkerInit): Worker {
  */
 const workerStage: LineStage = async ({path, src, opts, loader: openLoader, dir, progress, duplicate}) => {
   const init: WorkerInit = {path, forced: src.forcedFormat, dir, chunkRows: opts.chunkRows, fastPath: fastPathOn(opts)};
-  mark('line stage starts (worker)');
-  const worker = startWorker(init);
+  const {worker, early} = takeIngestWorker(init);
+  mark(`line stage starts (${early ? 'worker started early' : 'worker'})`);
   let exited = false;
   const exit = new Promise<void>((resolve) => worker.once('exit', () => ((exited = true), resolve())));
   let waiters: Array<() => void> = [];

@@ -1,4 +1,4 @@
-import {parentPort, workerData} from 'node:worker_threads';
+import {parentPort} from 'node:worker_threads';
 import {UserError} from '../errors.js';
 import {LineEngine, type EngineSummary} from './engine.js';
 import {FORMATS} from './formats/index.js';
@@ -19,7 +19,8 @@ export interface WorkerInit {
   fastPath: boolean | undefined;
 }
 
-export type ToWorker = {type: 'data'; buf: Uint8Array} | {type: 'end'} | {type: 'abort'};
+/** `init` comes first: a worker may be started before its input is known (worker-start.ts). */
+export type ToWorker = {type: 'init'; init: WorkerInit} | {type: 'data'; buf: Uint8Array} | {type: 'end'} | {type: 'abort'};
 
 export type FromWorker =
   | {type: 'ack'; blocks: number; lines: number}
@@ -29,8 +30,7 @@ export type FromWorker =
 
 mark('worker loaded');
 const port = parentPort!;
-const init = workerData as WorkerInit;
-const engine = new LineEngine(init.path, FORMATS, init.forced, init.dir, {chunkRows: init.chunkRows, fastPath: init.fastPath});
+let engine: LineEngine | null = null;
 let failed = false;
 let unacked = 0;
 /** Input blocks the worker acknowledges at once; the main thread keeps more than this in flight. */
@@ -40,11 +40,17 @@ const post = (m: FromWorker) => port.postMessage(m);
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'abort') {
-    engine.discard();
+    engine?.discard();
     process.exit(0);
   }
   if (failed) return;
   try {
+    if (m.type === 'init') {
+      const init = m.init;
+      engine = new LineEngine(init.path, FORMATS, init.forced, init.dir, {chunkRows: init.chunkRows, fastPath: init.fastPath});
+      return;
+    }
+    if (!engine) throw new Error(`ingest worker got '${m.type}' before 'init'`);
     if (m.type === 'data') {
       engine.push(Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength));
       if (engine.full) {
@@ -64,7 +70,7 @@ port.on('message', (m: ToWorker) => {
     }
   } catch (err) {
     failed = true;
-    engine.discard();
+    engine?.discard();
     post({type: 'error', user: err instanceof UserError, message: err instanceof UserError ? err.message : ((err as Error)?.stack ?? String(err))});
   }
 });

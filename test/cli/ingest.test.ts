@@ -403,6 +403,36 @@ test('a large file ingested again is found to be a duplicate before it is read t
   for (const f of [big, other, db]) fs.rmSync(f, {force: true});
 });
 
+test('the worker bin/run.js starts early serves the first input large enough for one; the rows are those of a line stage on the main thread', () => {
+  const lines = fs.readFileSync(sample, 'utf8').trimEnd().split('\n');
+  const body = lines.filter((l) => !l.startsWith('#')).join('\n') + '\n';
+  const large = path.join(dir, 'early-worker.txt');
+  fs.writeFileSync(large, lines.filter((l) => l.startsWith('#')).join('\n') + '\n' + body.repeat(Math.ceil((2 * 2 ** 20) / body.length)));
+  const db = path.join(dir, 'early.duckdb');
+  // The small sample runs inline and leaves the early worker to the large file after it.
+  const r = ktrail(['ingest', sample, large, '--db', db], {env: {KTRAIL_TIMINGS: '1'}});
+  assert.is(r.code, 0, r.err);
+  assert.is((r.err.match(/line stage starts/g) ?? []).length, 1, r.err);
+  assert.match(r.err, /line stage starts \(worker started early\)/);
+  const inlineDb = path.join(dir, 'early-inline.duckdb');
+  const inline = ktrail(['ingest', sample, large, '--db', inlineDb], {env: {KTRAIL_INGEST_WORKER: '0', KTRAIL_TIMINGS: '1'}});
+  assert.is(inline.code, 0, inline.err);
+  assert.not.match(inline.err, /line stage starts/);
+  // Every column of every row, hashed (the rows themselves exceed spawnSync's output buffer).
+  const rows = (d: string) => {
+    const q = ktrail(['query', 'SELECT count(*) AS n, bit_xor(hash(source_id, seq, ts_ns, cpu, pid, tgid, comm, flags, event, body)) AS h FROM events', '--db', d, '--json']);
+    assert.is(q.code, 0, q.err);
+    return JSON.parse(q.out)[0] as {n: number; h: string};
+  };
+  const [a, b] = [rows(db), rows(inlineDb)];
+  assert.ok(a.n > 10000, `the large file was stored: ${a.n}`);
+  assert.equal(a, b, 'same rows');
+  // An input too small for a worker: the early one is stopped and the command exits.
+  const small = ktrail(['ingest', sample, '--db', path.join(dir, 'early-small.duckdb')]);
+  assert.is(small.code, 0, small.err);
+  for (const f of [large, db, inlineDb]) fs.rmSync(f, {force: true});
+});
+
 test('--help lists the formats and does not need a database', () => {
   const r = ktrail(['ingest', '--help']);
   assert.is(r.code, 0);
