@@ -30,8 +30,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
 // An ingest's worker thread starts now, on the second core, while oclif and the command load (worker-start.ts).
 if (argv[0] === 'ingest' && process.env.KTRAIL_INGEST_WORKER !== '0' && !argv.some((a) => a === '--help' || a === '-h')) {
-  const {startIngestWorkerEarly} = await import('../dist/src/ingest/worker-start.js');
-  startIngestWorkerEarly();
+  const {ingestMayUseWorker, startIngestWorkerEarly} = await import('../dist/src/ingest/worker-start.js');
+  if (ingestMayUseWorker(argv.slice(1))) startIngestWorkerEarly();
 }
 await ensureFreshManifest(root);
 const words = process.env.KTRAIL_HELP_CACHE !== '0' ? helpRequest(argv) : null;

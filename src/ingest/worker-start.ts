@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import {Worker} from 'node:worker_threads';
+import {SNIFF_BYTES} from './sniff.js';
 import type {ToWorker, WorkerInit} from './worker.js';
 
 /**
@@ -30,6 +32,42 @@ interface EarlyWorker {
 }
 
 let early: EarlyWorker | null = null;
+
+/** `ktrail ingest` flags that take a value (the next argument, unless given as --flag=value). */
+const VALUE_FLAGS = new Set(['--db', '--format']);
+
+/**
+ * Whether the inputs of `ktrail ingest ARGS` may need a worker: not when
+ * every one is a regular file no larger than the head the format is sniffed
+ * from (such an input is tokenized on the main thread, and starting a worker
+ * for nothing cost a small ingest ~20-40 ms). Stdin, pipes, devices, files
+ * whose size the kernel does not say (tracefs, procfs: 0) and larger files
+ * may. A compressed small file may still need one; the pipeline then starts
+ * it, as it did before workers were started early.
+ */
+export function ingestMayUseWorker(args: readonly string[]): boolean {
+  let positional = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!positional && a === '--') {
+      positional = true;
+      continue;
+    }
+    if (!positional && a.startsWith('-') && a !== '-') {
+      if (VALUE_FLAGS.has(a)) i++;
+      continue;
+    }
+    if (a === '-') return true;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(a);
+    } catch {
+      continue; // the command reports it
+    }
+    if (!st.isFile() || st.size === 0 || st.size > SNIFF_BYTES) return true;
+  }
+  return false;
+}
 
 function spawn(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), {resourceLimits: workerLimits()});

@@ -75,3 +75,21 @@ test('worker: errors from the line stage are one-line UserErrors and leave nothi
 });
 
 test.run();
+
+test('ingestMayUseWorker: only inputs that are all regular files within the sniffed head go without an early worker', async () => {
+  const {ingestMayUseWorker} = await import('../../src/ingest/worker-start.js');
+  const small = path.join(repoRoot, 'samples/ingest/cap1-head.txt');
+  const large = path.join(dir, 'large.txt');
+  fs.writeFileSync(large, 'x\n'.repeat(40 * 1024));
+  const empty = path.join(dir, 'empty-regular.txt');
+  fs.writeFileSync(empty, '');
+  assert.is(ingestMayUseWorker([small]), false);
+  assert.is(ingestMayUseWorker([small, '--db', large]), false, 'the value of --db is not an input');
+  assert.is(ingestMayUseWorker([`--db=${large}`, small, '--format', 'ftrace']), false);
+  assert.is(ingestMayUseWorker([path.join(dir, 'missing.txt')]), false, 'a missing file is the command\'s error');
+  assert.is(ingestMayUseWorker([small, large]), true);
+  assert.is(ingestMayUseWorker([small, '-']), true, 'stdin');
+  assert.is(ingestMayUseWorker(['--', '-']), true);
+  assert.is(ingestMayUseWorker([empty]), true, 'size 0: tracefs and procfs files say nothing of their content');
+  assert.is(ingestMayUseWorker(['/dev/zero']), true, 'a device (or a FIFO) is read on and on');
+});
