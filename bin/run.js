@@ -23,6 +23,13 @@ if (process.env.KTRAIL_SET_GLIBC_TUNABLES === '1') {
   delete process.env.GLIBC_TUNABLES;
   delete process.env.KTRAIL_SET_GLIBC_TUNABLES;
 }
+// @oclif/core checks the node version against its own engines (>= 18) when a command first imports it,
+// loading semver for that: ~15-20 ms of every command's start-up. ktrail needs node 20 or later anyway.
+// src/cli/base.ts removes the variable again once oclif has read it, for the processes ktrail runs.
+if (process.env.OCLIF_DISABLE_ENGINE_WARNING === undefined) {
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';
+  process.env.KTRAIL_SET_OCLIF_ENGINE_WARNING = '1';
+}
 
 // Before any output (cached help is written below): a stdout that cannot be written is one line and exit 2.
 guardStdout();

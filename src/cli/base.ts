@@ -4,6 +4,13 @@ import {writeJson} from '../output/json-stream.js';
 import {writeError, writeStdoutBeforeExit} from './error-output.js';
 import {dropOtherStdoutHandlers, guardStdout} from '../output/stdout-guard.js';
 
+// bin/run.js told @oclif/core, imported above, not to load semver for its node version check; the
+// processes ktrail runs get the caller's environment.
+if (process.env.KTRAIL_SET_OCLIF_ENGINE_WARNING === '1') {
+  delete process.env.OCLIF_DISABLE_ENGINE_WARNING;
+  delete process.env.KTRAIL_SET_OCLIF_ENGINE_WARNING;
+}
+
 /**
  * Base of every ktrail command: `--json` support (oclif's enableJsonFlag) and
  * the error policy. An expected failure (UserError, bad flags) is one line on

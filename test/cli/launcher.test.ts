@@ -196,7 +196,8 @@ function childOfKtrail(env: Record<string, string | undefined>): string {
     standIn,
     '#!/bin/sh\n{ printf "ld_preload=%s\\n" "${LD_PRELOAD-unset}"; printf "caller=%s\\n" "${KTRAIL_CALLER_LD_PRELOAD-unset}"; ' +
       'printf "preloaded=%s\\n" "$(grep -c libktrail-hugepages /proc/$$/maps)"; printf "tunables=%s\\n" "${GLIBC_TUNABLES-unset}"; ' +
-      'printf "tunables_marker=%s\\n" "${KTRAIL_SET_GLIBC_TUNABLES-unset}"; } > "$KTRAIL_TEST_REPORT"\nexit 1\n',
+      'printf "tunables_marker=%s\\n" "${KTRAIL_SET_GLIBC_TUNABLES-unset}"; printf "oclif_engine=%s\\n" "${OCLIF_DISABLE_ENGINE_WARNING-unset}"; ' +
+      'printf "oclif_marker=%s\\n" "${KTRAIL_SET_OCLIF_ENGINE_WARNING-unset}"; } > "$KTRAIL_TEST_REPORT"\nexit 1\n',
     {mode: 0o755},
   );
   const e: Record<string, string> = {};
@@ -209,12 +210,15 @@ function childOfKtrail(env: Record<string, string | undefined>): string {
   return fs.readFileSync(report, 'utf8');
 }
 
-test('for real: a process ktrail runs inherits neither the preload nor ktrail\'s allocator settings, but the caller\'s', () => {
+test('for real: a process ktrail runs inherits neither the preload nor ktrail\'s allocator and oclif settings, but the caller\'s', () => {
   assert.is(
-    childOfKtrail({LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: undefined, GLIBC_TUNABLES: undefined}),
-    `ld_preload=unset\ncaller=unset\npreloaded=0\ntunables=unset\ntunables_marker=unset\n`,
+    childOfKtrail({LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: undefined, GLIBC_TUNABLES: undefined, OCLIF_DISABLE_ENGINE_WARNING: undefined}),
+    `ld_preload=unset\ncaller=unset\npreloaded=0\ntunables=unset\ntunables_marker=unset\noclif_engine=unset\noclif_marker=unset\n`,
   );
-  assert.match(childOfKtrail({GLIBC_TUNABLES: 'glibc.malloc.arena_max=2'}), /\ntunables=glibc\.malloc\.arena_max=2\ntunables_marker=unset\n$/);
+  assert.match(
+    childOfKtrail({GLIBC_TUNABLES: 'glibc.malloc.arena_max=2', OCLIF_DISABLE_ENGINE_WARNING: '0'}),
+    /\ntunables=glibc\.malloc\.arena_max=2\ntunables_marker=unset\noclif_engine=0\noclif_marker=unset\n$/,
+  );
 });
 
 test('runs ktrail for real', () => {
