@@ -13,8 +13,8 @@
 //   npm run bench -- --floor           # also time DuckDB alone storing ktrail's events once more
 //   npm run bench -- --baseline-storage # the baseline writes ktrail's storage format (v1.3.0, ZSTD body)
 //   npm run bench -- --baseline-tunables # the baseline runs with the glibc malloc settings bin/ktrail sets
-//   npm run bench -- --baseline-hugepages # the baseline runs with the huge-page library bin/ktrail preloads
-//   KTRAIL_HUGEPAGES=0 npm run bench   # ktrail without that library (A/B)
+//   npm run bench -- --baseline-hugepages # the baseline runs with the huge-page library bin/ktrail preloads with KTRAIL_HUGEPAGES=1
+//   KTRAIL_HUGEPAGES=1 npm run bench   # ktrail with the huge-page library (A/B; bin/ktrail leaves it out by default)
 //   npm run bench -- --skip-baseline --keep
 //   KTRAIL_INGEST_WORKER=0 npm run bench   # line stage on the main thread (A/B)
 //
@@ -215,7 +215,7 @@ async function measure(input, STORAGE_VERSION) {
   let res = null;
   for (let i = 1; i <= runs; i++) {
     clean(ktDb);
-    // The command users run (bin/ktrail: run.js with glibc's allocator settings and the huge-page library; see that file).
+    // The command users run (bin/ktrail: run.js with glibc's allocator settings, and the huge-page library with KTRAIL_HUGEPAGES=1; see that file).
     const kt = await timed(ktrailBin, ['ingest', file, '--db', ktDb, '--json']);
     res = JSON.parse(kt.out)[0];
     const tag = runs > 1 ? `[${i}/${runs}] ` : '';
@@ -269,7 +269,7 @@ async function main() {
       return 'none';
     }
   })();
-  const preloads = fs.existsSync(hugepagesLib) && process.env.KTRAIL_HUGEPAGES !== '0';
+  const preloads = fs.existsSync(hugepagesLib) && process.env.KTRAIL_HUGEPAGES === '1';
   console.log(
     `huge pages: transparent_hugepage ${thp}; ktrail ${preloads ? 'preloads' : 'runs without'} dist/native/libktrail-hugepages.so` +
       `${flag('baseline-hugepages') ? ', and so does the baseline' : ''}`,

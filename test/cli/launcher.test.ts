@@ -100,18 +100,18 @@ test('the huge-page library is built wherever the build can build a shared libra
   if (probe.status === 0) assert.ok(fs.existsSync(hugepagesLib), `${hugepagesLib} was not built`);
 });
 
-test('preloads the huge-page library, which gives node the caller\'s LD_PRELOAD back (unset, empty or a list)', () => {
+test('KTRAIL_HUGEPAGES=1 preloads the huge-page library, which gives node the caller\'s LD_PRELOAD back (unset, empty or a list)', () => {
   if (!fs.existsSync(hugepagesLib)) return;
-  const plain = viaFakeNode(stand, ['--version'], {LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: undefined});
+  const plain = viaFakeNode(stand, ['--version'], {LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: '1'});
   assert.ok(plain.preloaded);
   assert.is(plain.ldPreload, 'unset');
   assert.is(plain.caller, 'unset');
   assert.is(plain.stderr, '');
-  assert.is(viaFakeNode(stand, ['--version'], {LD_PRELOAD: ''}).ldPreload, 'unset');
+  assert.is(viaFakeNode(stand, ['--version'], {LD_PRELOAD: '', KTRAIL_HUGEPAGES: '1'}).ldPreload, 'unset');
   // The caller's own preload stays in force, and stays theirs.
   const libm = fs.readFileSync('/proc/self/maps', 'utf8').match(/\/\S*\/libm\.so\.6/)?.[0];
   if (libm) {
-    const withCallers = viaFakeNode(stand, ['--version'], {LD_PRELOAD: libm});
+    const withCallers = viaFakeNode(stand, ['--version'], {LD_PRELOAD: libm, KTRAIL_HUGEPAGES: '1'});
     assert.ok(withCallers.preloaded);
     assert.is(withCallers.ldPreload, libm);
     assert.is(withCallers.caller, 'unset');
@@ -125,23 +125,25 @@ test('through a version manager\'s `node` shim (a script that runs the real node
   // As asdf's shims do: a shell script named node that runs the real one. The library is loaded into that
   // shell too, which is not node: it leaves the environment to the node it runs.
   fs.writeFileSync(path.join(shimBin, 'node'), `#!/bin/sh\nexec '${fakeNode}' "$@"\n`, {mode: 0o755});
-  const r = viaFakeNode(stand, ['--version'], {LD_PRELOAD: undefined}, shimBin);
+  const r = viaFakeNode(stand, ['--version'], {LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: '1'}, shimBin);
   assert.ok(r.preloaded, 'the library did not reach node through the shim');
   assert.is(r.ldPreload, 'unset');
   assert.is(r.caller, 'unset');
 });
 
-test('KTRAIL_HUGEPAGES=0 leaves the library out', () => {
-  const r = viaFakeNode(stand, ['--version'], {KTRAIL_HUGEPAGES: '0', LD_PRELOAD: undefined});
-  assert.not.ok(r.preloaded);
-  assert.is(r.ldPreload, 'unset');
-  assert.is(r.caller, 'unset');
+test('without KTRAIL_HUGEPAGES=1 (unset, 0, anything else) the library is left out', () => {
+  for (const value of [undefined, '0', 'yes']) {
+    const r = viaFakeNode(stand, ['--version'], {KTRAIL_HUGEPAGES: value, LD_PRELOAD: undefined});
+    assert.not.ok(r.preloaded, String(value));
+    assert.is(r.ldPreload, 'unset');
+    assert.is(r.caller, 'unset');
+  }
 });
 
 test('installed under a path with a space (which LD_PRELOAD cannot name) it runs without the library, and ld.so says nothing', () => {
   if (!fs.existsSync(hugepagesLib)) return;
   const spaced = path.join(dir, 'my tools');
-  const r = viaFakeNode(install(spaced), ['--version'], {LD_PRELOAD: undefined});
+  const r = viaFakeNode(install(spaced), ['--version'], {LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: '1'});
   assert.not.ok(r.preloaded);
   assert.is(r.ldPreload, 'unset');
   assert.is(r.stderr, '');
@@ -180,10 +182,10 @@ async function adviceInRealProcess(env: Record<string, string | undefined>): Pro
 test('for real: the large mappings of ktrail\'s process carry huge-page advice, and none without the library', async () => {
   // A kernel without transparent huge pages refuses the advice (EINVAL): the library then changes nothing.
   if (!fs.existsSync(hugepagesLib) || !fs.existsSync('/sys/kernel/mm/transparent_hugepage/enabled')) return;
-  const on = await adviceInRealProcess({KTRAIL_HUGEPAGES: undefined, GLIBC_TUNABLES: undefined});
+  const on = await adviceInRealProcess({KTRAIL_HUGEPAGES: '1', GLIBC_TUNABLES: undefined});
   assert.ok(on.preloaded);
   assert.ok(on.hg > 0, 'no mapping with huge-page advice');
-  const off = await adviceInRealProcess({KTRAIL_HUGEPAGES: '0', GLIBC_TUNABLES: undefined});
+  const off = await adviceInRealProcess({KTRAIL_HUGEPAGES: undefined, GLIBC_TUNABLES: undefined});
   assert.not.ok(off.preloaded);
   assert.is(off.hg, 0);
 });
@@ -212,7 +214,7 @@ function childOfKtrail(env: Record<string, string | undefined>): string {
 
 test('for real: a process ktrail runs inherits neither the preload nor ktrail\'s allocator and oclif settings, but the caller\'s', () => {
   assert.is(
-    childOfKtrail({LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: undefined, GLIBC_TUNABLES: undefined, OCLIF_DISABLE_ENGINE_WARNING: undefined}),
+    childOfKtrail({LD_PRELOAD: undefined, KTRAIL_HUGEPAGES: '1', GLIBC_TUNABLES: undefined, OCLIF_DISABLE_ENGINE_WARNING: undefined}),
     `ld_preload=unset\ncaller=unset\npreloaded=0\ntunables=unset\ntunables_marker=unset\noclif_engine=unset\noclif_marker=unset\n`,
   );
   assert.match(
