@@ -305,7 +305,31 @@ export const EAGAIN = -11;
 export async function returnCaller(db: Db, sourceId: number, returnSeq: bigint | null): Promise<string | null> {
   if (returnSeq === null) return null;
   const r = await db.one<{caller: string | null}>('SELECT caller FROM probe_calls WHERE source_id = $1 AND seq = $2 AND kind = $3', [sourceId, returnSeq, 'return']);
+  return callerFunction(r?.caller ?? null);
+}
+
+/** returnCaller() for many return lines of one source, in a few queries: return line -> caller function (found ones only). */
+export async function returnCallers(db: Db, sourceId: number, returnSeqs: Iterable<bigint | null | undefined>): Promise<Map<bigint, string>> {
+  const all = [...new Set([...returnSeqs].filter((x): x is bigint => x !== null && x !== undefined))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const out = new Map<bigint, string>();
+  const CHUNK = 5000;
+  for (let i = 0; i < all.length; i += CHUNK) {
+    const part = all.slice(i, i + CHUNK);
+    const rows = await db.all<{seq: bigint; caller: string | null}>(
+      `SELECT seq, caller FROM probe_calls WHERE source_id = $1 AND kind = 'return' AND seq BETWEEN ${part[0]} AND ${part[part.length - 1]} AND seq IN (${part.join(', ')})`,
+      [sourceId],
+    );
+    for (const r of rows) {
+      const fn = callerFunction(r.caller);
+      if (fn) out.set(r.seq, fn);
+    }
+  }
+  return out;
+}
+
+/** The function of a return line's caller (`__oom_reap_task_mm+0x9c/0x170` -> `__oom_reap_task_mm`). */
+function callerFunction(caller: string | null): string | null {
   // An address (`0xffffffff815e9bf5`: a trace-cmd report's return head, which no kallsyms named) names no function.
-  const fn = r?.caller && !/^0x[0-9a-fA-F]+$/.test(r.caller) ? /^[A-Za-z0-9_.$]+/.exec(r.caller)?.[0] : undefined;
+  const fn = caller && !/^0x[0-9a-fA-F]+$/.test(caller) ? /^[A-Za-z0-9_.$]+/.exec(caller)?.[0] : undefined;
   return fn ?? null;
 }
