@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {counterClockSources, formatMessage, gapSpans, overlapsGap, timeText} from '../support.js';
 import {defineRule, type Confidence, type Severity, type SourceInfo} from '../types.js';
-import {emptyInventory, evidence, hex, inventory, missingReason, returnCaller, task, type ProbeNeed} from '../mmu-notifier/common.js';
+import {emptyInventory, FindingBatch, hex, inventory, missingReason, task, type ProbeNeed} from '../mmu-notifier/common.js';
 
 const meta = {
   id: 'gup/fork-race',
@@ -98,6 +98,8 @@ export default defineRule({
         ORDER BY i.source_id, i.seq`);
     const gaps = await gapSpans(ctx);
     const counterClock = counterClockSources(ctx);
+    // Findings wait until their source is done: callers and evidence lines are then read in a few queries.
+    const batch = new FindingBatch(ctx);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
       // A counter clock's ticks are not ns: the message gives them as clock values, not seconds.
@@ -194,33 +196,36 @@ export default defineRule({
           // a fork (O_DIRECT, io_uring, vhost on a busy machine) does not fail a gate by default.
           const severity: Severity = pin || longterm ? (proven ? 'error' : 'warning') : proven ? 'warning' : 'info';
           if (!proven) unproven.set(call.seq, `${task(call.comm, call.pid)} in the fork of ${task(f.comm, f.pid)}`);
-          // The GUP caller (the driver pinning pages) names the code path in the fingerprint.
-          const caller = await returnCaller(ctx.db, src.source_id, call.return_seq);
-          const title = `GUP-fast ${call.symbol}${caller ? ` from ${caller}` : ''}${pin ? ' (FOLL_PIN)' : ''}${longterm ? ' (FOLL_LONGTERM)' : ''} inside fork copy window`;
-          ctx.report({
-            severity, confidence, title: `${title} of ${task(f.comm, f.pid)} by ${task(call.comm, call.pid)}`, fingerprintTitle: title,
-            source_id: src.source_id, ts_ns: call.ts_ns, ts_end_ns: call.ts_return_ns, pid: call.pid, comm: call.comm,
-            message: formatMessage(meta, 'race', {gupTask: task(call.comm, call.pid), gupCpu: call.cpu, symbol: call.symbol, start: hex(call.start), nrPages: call.nr_pages ?? '?',
-              flags: hex(call.gup_flags), gupTs: time(call.ts_ns), gupSeq: call.seq, forkTask: task(f.comm, f.pid), forkCpu: f.cpu, forkWhat: f.symbol,
-              forkSeq: f.seq, forkEnd: f.return_seq, forkFrom: time(f.ts_ns), forkTo: time(f.ts_return_ns), ret: took, how,
-              cow: cow ? `; copy_page_range's write-protect section lines ${cow.seq}-${cow.endSeq ?? '?'}` : '',
-              kernel: kernelNote(call),
-              note: confidence === 'inferred' ? ' Inferred: ' + [
-                ...(proven ? [] : [`that ${task(call.comm, call.pid)} shares the mm of ${task(f.comm, f.pid)} is not proven (${unknownWhy(src, call, f)}), so this is ` +
-                  `${severity === 'warning' ? 'a warning, not an error' : 'info, not a warning'}`]),
-                ...(f.exact ? [] : ['the fork window is the whole clone syscall']),
-                ...(f.exact && !precise ? ['the window is all of dup_mmap: copy_page_range\'s write-protect sections (probe __mmu_notifier_invalidate_range_start/_end) were not captured' +
-                  (pin ? ', and a pin between them is safe on fixed kernels' : '')] : []),
-                ...(g.lockless ? [] : ['the lockless walk was not probed']),
-              ].join('; ') + '.' : ''}),
-            evidence: await evidence(ctx.db, src.source_id, [{seq: f.seq, role: `fork copy start (CPU ${f.cpu})`},
-              ...(cow ? [{seq: cow.seq, role: 'COW write-protect start'}] : []), {seq: call.seq, role: `GUP-fast call (CPU ${call.cpu})`},
-              ...(g !== call ? [{seq: g.seq, role: 'lockless walk'}, {seq: g.return_seq, role: `lockless walk took ${took}`}] : []),
-              {seq: call.return_seq, role: `GUP-fast returned ${call.ret ?? '?'}`}, ...(cow ? [{seq: cow.endSeq, role: 'COW write-protect end'}] : []),
-              {seq: f.return_seq, role: 'fork copy end'}]),
-          });
+          const at = src.source_id;
+          batch.add([{source_id: at, seq: f.seq, role: `fork copy start (CPU ${f.cpu})`},
+            ...(cow ? [{source_id: at, seq: cow.seq, role: 'COW write-protect start'}] : []), {source_id: at, seq: call.seq, role: `GUP-fast call (CPU ${call.cpu})`},
+            ...(g !== call ? [{source_id: at, seq: g.seq, role: 'lockless walk'}, {source_id: at, seq: g.return_seq, role: `lockless walk took ${took}`}] : []),
+            {source_id: at, seq: call.return_seq, role: `GUP-fast returned ${call.ret ?? '?'}`}, ...(cow ? [{source_id: at, seq: cow.endSeq, role: 'COW write-protect end'}] : []),
+            {source_id: at, seq: f.return_seq, role: 'fork copy end'}], (evidence, caller) => {
+            // The GUP caller (the driver pinning pages) names the code path in the fingerprint.
+            const title = `GUP-fast ${call.symbol}${caller ? ` from ${caller}` : ''}${pin ? ' (FOLL_PIN)' : ''}${longterm ? ' (FOLL_LONGTERM)' : ''} inside fork copy window`;
+            return {
+              severity, confidence, title: `${title} of ${task(f.comm, f.pid)} by ${task(call.comm, call.pid)}`, fingerprintTitle: title,
+              source_id: src.source_id, ts_ns: call.ts_ns, ts_end_ns: call.ts_return_ns, pid: call.pid, comm: call.comm,
+              message: formatMessage(meta, 'race', {gupTask: task(call.comm, call.pid), gupCpu: call.cpu, symbol: call.symbol, start: hex(call.start), nrPages: call.nr_pages ?? '?',
+                flags: hex(call.gup_flags), gupTs: time(call.ts_ns), gupSeq: call.seq, forkTask: task(f.comm, f.pid), forkCpu: f.cpu, forkWhat: f.symbol,
+                forkSeq: f.seq, forkEnd: f.return_seq, forkFrom: time(f.ts_ns), forkTo: time(f.ts_return_ns), ret: took, how,
+                cow: cow ? `; copy_page_range's write-protect section lines ${cow.seq}-${cow.endSeq ?? '?'}` : '',
+                kernel: kernelNote(call),
+                note: confidence === 'inferred' ? ' Inferred: ' + [
+                  ...(proven ? [] : [`that ${task(call.comm, call.pid)} shares the mm of ${task(f.comm, f.pid)} is not proven (${unknownWhy(src, call, f)}), so this is ` +
+                    `${severity === 'warning' ? 'a warning, not an error' : 'info, not a warning'}`]),
+                  ...(f.exact ? [] : ['the fork window is the whole clone syscall']),
+                  ...(f.exact && !precise ? ['the window is all of dup_mmap: copy_page_range\'s write-protect sections (probe __mmu_notifier_invalidate_range_start/_end) were not captured' +
+                    (pin ? ', and a pin between them is safe on fixed kernels' : '')] : []),
+                  ...(g.lockless ? [] : ['the lockless walk was not probed']),
+                ].join('; ') + '.' : ''}),
+              evidence,
+            };
+          }, {source_id: at, seq: call.return_seq});
         }
       }
+      await batch.flush();
       if (unproven.size > 0) {
         const list = [...unproven.values()];
         const few = list.length <= 3 ? list.join(', ') : `${list.slice(0, 3).join(', ')} and ${list.length - 3} more`;
@@ -228,6 +233,7 @@ export default defineRule({
       }
       ctx.coverage(src.source_id, partial.length ? 'partial' : 'evaluated', partial.join('; '));
     }
+    await batch.flush();
   },
 });
 

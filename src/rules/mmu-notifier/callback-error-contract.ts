@@ -2,7 +2,7 @@ import {z} from 'zod';
 import {formatMessage, KERNEL_LOG_LINES} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
 import {returnsBool} from '../../project/mm/invalidations.js';
-import {callbackProbes, classifier, EAGAIN, emptyInventory, evidence, evidenceReader, hex, inventory, loadInvalidations, missingReason, noLogLinesText, range, task, type InvRow} from './common.js';
+import {callbackProbes, classifier, EAGAIN, emptyInventory, evidenceReader, hex, inventory, loadInvalidations, missingReason, noLogLinesText, range, task, type InvRow} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/callback-error-contract',
@@ -87,7 +87,9 @@ export default defineRule({
           evidence: ev([{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: isBool ? `returned false (${r.ret})` : `returned ${r.ret}`}]),
         });
       }
-      for (const l of logs.filter((x) => x.source_id === src.source_id)) {
+      const myLogs = logs.filter((x) => x.source_id === src.source_id);
+      const logEv = await evidenceReader(ctx.db, src.source_id, myLogs.map((l) => l.seq));
+      for (const l of myLogs) {
         const m = LOG_RE.exec(l.text);
         if (!m) continue;
         const code = Number(m[2]);
@@ -99,7 +101,7 @@ export default defineRule({
           severity: 'error', confidence: 'certain', title: `invalidate_range_start callback error contract: ${fn} returned ${errname(code)} in ${nonBlock ? 'non-blockable' : 'blockable'} context`,
           source_id: l.source_id, ts_ns: l.ts_ns, ts_end_ns: null, pid: null, comm: null,
           message: formatMessage(meta, 'log', {text: l.text.trim(), seq: l.seq, why}),
-          evidence: await evidence(ctx.db, l.source_id, [{seq: l.seq, role: 'kernel message'}]),
+          evidence: logEv([{seq: l.seq, role: 'kernel message'}]),
         });
       }
       if (!hasReturns) ctx.coverage(src.source_id, 'partial', missingReason(si, ['kretprobe __mmu_notifier_invalidate_range_start'], '; only kernel "callback failed" messages were checked'));

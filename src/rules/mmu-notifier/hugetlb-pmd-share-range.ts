@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {CORE_PAIRING, emptyInventory, evidence, hex, inventory, kvmNote, loadInvalidations, missingProbes, missingReason, range, task, type InvRow} from './common.js';
+import {CORE_PAIRING, emptyInventory, FindingBatch, hex, inventory, kvmNote, loadInvalidations, missingProbes, missingReason, range, task, type InvRow} from './common.js';
 import {functionTracerCoreCalls, functionTracerNotEnough} from './function-tracer.js';
 
 const meta = {
@@ -34,6 +34,8 @@ export default defineRule({
     const pud = BigInt(ctx.options.pudSize);
     const fnCalls = await functionTracerCoreCalls(ctx);
 
+    // Findings wait until their source is done: their evidence lines are then read in a few queries.
+    const batch = new FindingBatch(ctx);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
       const missing = [...missingProbes(si, [['entry', 'huge_pmd_unshare'], ['return', 'huge_pmd_unshare']])];
@@ -45,7 +47,14 @@ export default defineRule({
         continue;
       }
       const partial: string[] = [];
-      const mine = rows.filter((r) => r.source_id === src.source_id);
+      // By task, in line order: an unshare looks at its own task's invalidations only.
+      const mineOf = new Map<number | null, InvRow[]>();
+      for (const r of rows) {
+        if (r.source_id !== src.source_id) continue;
+        const list = mineOf.get(r.pid);
+        if (list) list.push(r);
+        else mineOf.set(r.pid, [r]);
+      }
       for (const u of unshares.filter((x) => x.source_id === src.source_id)) {
         if (u.ret !== 1 || u.addr === null) continue;
         const base = u.addr & ~(pud - 1n);
@@ -53,8 +62,8 @@ export default defineRule({
         // Innermost invalidation of this task and mm in progress at the unshare.
         let active: InvRow | undefined;
         let openEnded = false;
-        for (const r of mine) {
-          if (r.pid !== u.pid || r.seq! > u.seq) continue;
+        for (const r of mineOf.get(u.pid) ?? []) {
+          if (r.seq! > u.seq) continue;
           if (u.mm !== null && r.mm !== null && u.mm !== r.mm) continue;
           if (r.ret !== null && r.ret !== 0) continue;
           if (r.end_seq !== null && r.end_seq < u.seq) continue;
@@ -64,11 +73,10 @@ export default defineRule({
         const data = {task: task(u.comm, u.pid), mm: hex(u.mm), addr: hex(u.addr), seq: u.seq, region};
         if (!active) {
           const title = 'huge_pmd_unshare outside any mmu_notifier invalidation';
-          ctx.report({
+          batch.add([{source_id: u.source_id, seq: u.seq, role: 'huge_pmd_unshare'}, {source_id: u.source_id, seq: u.return_seq, role: 'returned 1'}], (evidence) => ({
             severity: 'error', confidence: 'inferred', title: `${title} (${task(u.comm, u.pid)}, mm ${hex(u.mm)})`, fingerprintTitle: title,
-            source_id: u.source_id, ts_ns: u.ts_ns, ts_end_ns: null, pid: u.pid, comm: u.comm, message: formatMessage(meta, 'none', data),
-            evidence: await evidence(ctx.db, u.source_id, [{seq: u.seq, role: 'huge_pmd_unshare'}, {seq: u.return_seq, role: 'returned 1'}]),
-          });
+            source_id: u.source_id, ts_ns: u.ts_ns, ts_end_ns: null, pid: u.pid, comm: u.comm, message: formatMessage(meta, 'none', data), evidence,
+          }));
           continue;
         }
         if (active.start === null || active.end === null) {
@@ -77,14 +85,15 @@ export default defineRule({
         }
         if (active.start <= base && base + pud <= active.end) continue;
         const title = 'huge_pmd_unshare outside the invalidated range (range not widened for PMD sharing)';
-        ctx.report({
+        const inv = active;
+        batch.add([{source_id: u.source_id, seq: inv.seq, role: 'invalidate start'}, {source_id: u.source_id, seq: u.seq, role: 'huge_pmd_unshare'},
+          {source_id: u.source_id, seq: u.return_seq, role: 'returned 1'}, {source_id: u.source_id, seq: inv.end_seq, role: 'invalidate end'}], (evidence) => ({
           severity: 'error', confidence: openEnded ? 'inferred' : 'certain', title: `${title} (${task(u.comm, u.pid)}, mm ${hex(u.mm)})`, fingerprintTitle: title,
-          source_id: u.source_id, ts_ns: u.ts_ns, ts_end_ns: active.ts_end_ns, pid: u.pid, comm: u.comm,
-          message: formatMessage(meta, 'outside', {...data, invSeq: active.seq, range: range(active.start, active.end)}),
-          evidence: await evidence(ctx.db, u.source_id, [{seq: active.seq, role: 'invalidate start'}, {seq: u.seq, role: 'huge_pmd_unshare'},
-            {seq: u.return_seq, role: 'returned 1'}, {seq: active.end_seq, role: 'invalidate end'}]),
-        });
+          source_id: u.source_id, ts_ns: u.ts_ns, ts_end_ns: inv.ts_end_ns, pid: u.pid, comm: u.comm,
+          message: formatMessage(meta, 'outside', {...data, invSeq: inv.seq, range: range(inv.start, inv.end)}), evidence,
+        }));
       }
+      await batch.flush();
       ctx.coverage(src.source_id, partial.length ? 'partial' : 'evaluated', partial.join('; '));
     }
   },

@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
-import {callbackProbes, classifier, CORE_START_WINDOW, emptyInventory, evidence, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, task, type InvRow} from './common.js';
+import {callbackProbes, classifier, CORE_START_WINDOW, emptyInventory, FindingBatch, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, task, type InvRow} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/interval-update-in-invalidate',
@@ -44,6 +44,8 @@ export default defineRule({
     const rows = await loadInvalidations(ctx, `level IN ('notifier', 'callback', 'interval')`);
     const calls = await ctx.db.all<Call>(`SELECT source_id, seq, pid, comm, symbol, op, mm, ts_ns FROM interval_notifier_calls WHERE seq IS NOT NULL ORDER BY source_id, seq`);
 
+    // Findings wait until their source is done: their evidence lines are then read in a few queries.
+    const batch = new FindingBatch(ctx);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
       const hasInterval = hasAny(si, INTERVAL_NEEDS);
@@ -74,15 +76,17 @@ export default defineRule({
         const {r, w} = hit;
         const confidence: Confidence = w.toSeq === null ? 'inferred' : c.mm !== null && r.mm !== null ? 'certain' : 'likely';
         const title = `${c.symbol} called inside mmu_notifier invalidation ${w.what}`;
-        ctx.report({
+        batch.add([{source_id: c.source_id, seq: w.fromSeq, role: 'invalidation entered'}, {source_id: c.source_id, seq: c.seq, role: c.op},
+          {source_id: c.source_id, seq: w.toSeq, role: 'invalidation returned'}], (evidence) => ({
           severity: 'error', confidence, title: `${title} (${task(c.comm, c.pid)})`, fingerprintTitle: title,
           source_id: c.source_id, ts_ns: c.ts_ns, ts_end_ns: null, pid: c.pid, comm: c.comm,
           message: formatMessage(meta, 'inside', {task: task(c.comm, c.pid), op: c.symbol, seq: c.seq, mmText: c.mm !== null ? `, mm ${hex(c.mm)}` : '',
             window: w.what, mm: hex(r.mm), wStart: w.fromSeq, wEnd: w.toSeq ?? 'end of capture',
             open: w.toSeq === null ? ' The window\'s return was not captured, so it is assumed still open.' : ''}),
-          evidence: await evidence(ctx.db, c.source_id, [{seq: w.fromSeq, role: 'invalidation entered'}, {seq: c.seq, role: c.op}, {seq: w.toSeq, role: 'invalidation returned'}]),
-        });
+          evidence,
+        }));
       }
+      await batch.flush();
       ctx.coverage(src.source_id, 'evaluated');
     }
   },

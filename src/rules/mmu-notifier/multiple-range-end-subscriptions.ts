@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {formatMessage, KERNEL_LOG_LINES} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
-import {callbackProbes, emptyInventory, evidence, family, hex, inventory, loadInvalidations, missingReason, noLogLinesText, range, task, type InvRow} from './common.js';
+import {callbackProbes, emptyInventory, family, FindingBatch, hex, inventory, loadInvalidations, missingReason, noLogLinesText, range, task, type InvRow} from './common.js';
 
 const meta = {
   id: 'mmu-notifier/multiple-range-end-subscriptions',
@@ -38,6 +38,8 @@ export default defineRule({
     const logs = await ctx.db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; text: string}>(
       `SELECT source_id, seq, ts_ns, text FROM ${KERNEL_LOG_LINES} l WHERE text LIKE '%created two mmu_notifier''s with invalidate_range_end%' ORDER BY source_id, seq`);
 
+    // Findings wait until their source is done: their evidence lines are then read in a few queries.
+    const batch = new FindingBatch(ctx);
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
       const cb = callbackProbes(si);
@@ -47,14 +49,25 @@ export default defineRule({
       }
       // Group the subscription ends of one invalidation: same core call when probed, else same task, mm, range and overlapping windows.
       const mine = rows.filter((r) => r.source_id === src.source_id);
+      // A row joins the first group (in the order made) holding a row of its task that ran under the same core
+      // call, or, when either has no core call, that ended the same range at an overlapping time. Indexed by
+      // both keys: searching every group for each row took 8.5 s for 20,000 subscription ends.
       const groups: InvRow[][] = [];
+      const byCall = new Map<string, number>();
+      const byRange = new Map<string, Array<{x: InvRow; group: number}>>();
       for (const r of mine) {
-        const g = groups.find((gr) => gr.some((x) =>
-          x.pid === r.pid && (r.parent_inv_id !== null && x.parent_inv_id !== null
-            ? x.parent_inv_id === r.parent_inv_id
-            : x.end_mm === r.end_mm && x.end_start === r.end_start && x.end_end === r.end_end && overlaps(x, r))));
-        if (g) g.push(r);
-        else groups.push([r]);
+        const callKey = `${r.pid}|${r.parent_inv_id}`;
+        const rangeKey = `${r.pid}|${r.end_mm}|${r.end_start}|${r.end_end}`;
+        let best = r.parent_inv_id !== null ? (byCall.get(callKey) ?? Infinity) : Infinity;
+        for (const {x, group} of byRange.get(rangeKey) ?? []) {
+          if (group < best && (r.parent_inv_id === null || x.parent_inv_id === null) && overlaps(x, r)) best = group;
+        }
+        const group = best === Infinity ? groups.push([]) - 1 : best;
+        groups[group]!.push(r);
+        if (r.parent_inv_id !== null) byCall.set(callKey, Math.min(byCall.get(callKey) ?? Infinity, group));
+        const same = byRange.get(rangeKey);
+        if (same) same.push({x: r, group});
+        else byRange.set(rangeKey, [{x: r, group}]);
       }
       for (const g of groups) {
         const fams = [...new Set(g.map((r) => family(r.end_symbol)))].sort();
@@ -62,26 +75,27 @@ export default defineRule({
         const first = g[0]!;
         const seqs = g.flatMap((r) => [r.seq, r.end_seq]).filter((s): s is bigint => s !== null).sort((a, b) => (a < b ? -1 : 1));
         const title = `two mmu_notifier subscriptions with invalidate_range_end: ${fams.join(' and ')}`;
-        ctx.report({
+        batch.add(g.map((r) => ({source_id: src.source_id, seq: r.end_seq, role: `${family(r.end_symbol)} end`})), (evidence) => ({
           severity: 'warning', confidence: 'certain', title: `${title} (mm ${hex(first.end_mm)})`, fingerprintTitle: title,
           source_id: src.source_id, ts_ns: first.ts_start_ns ?? first.ts_end_ns, ts_end_ns: g[g.length - 1]!.ts_end_ns, pid: first.pid, comm: first.comm,
           message: formatMessage(meta, 'callbacks', {task: task(first.comm, first.pid), mm: hex(first.end_mm), range: range(first.end_start, first.end_end),
             first: seqs[0], last: seqs[seqs.length - 1], count: fams.length, families: fams.join(', ')}),
-          evidence: await evidence(ctx.db, src.source_id, g.map((r) => ({seq: r.end_seq, role: `${family(r.end_symbol)} end`}))),
-        });
+          evidence,
+        }));
       }
       for (const l of logs.filter((x) => x.source_id === src.source_id)) {
         const m = LOG_RE.exec(l.text);
         if (!m) continue;
         const a = family(m[3]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, ''));
         const b = family(m[4]!.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/i, ''));
-        ctx.report({
+        batch.add([{source_id: l.source_id, seq: l.seq, role: 'kernel warning'}], (evidence) => ({
           severity: 'warning', confidence: 'certain', title: `two mmu_notifier subscriptions with invalidate_range_end: ${[a, b].sort().join(' and ')}`,
           source_id: l.source_id, ts_ns: l.ts_ns, ts_end_ns: null, pid: Number(m[2]), comm: m[1]!.trim(),
           message: formatMessage(meta, 'log', {text: l.text.trim(), seq: l.seq, comm: m[1]!.trim(), pid: m[2], a, b}),
-          evidence: await evidence(ctx.db, l.source_id, [{seq: l.seq, role: 'kernel warning'}]),
-        });
+          evidence,
+        }));
       }
+      await batch.flush();
       if (cb.ends.length === 0) ctx.coverage(src.source_id, 'partial', 'no subscription end callbacks probed; only the kernel warning line was checked');
       else ctx.coverage(src.source_id, 'evaluated');
     }

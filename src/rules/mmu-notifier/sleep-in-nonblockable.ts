@@ -3,8 +3,8 @@ import {z} from 'zod';
 import {ensureProjections} from '../../project/run.js';
 import {projectorByName} from '../../project/index.js';
 import {formatMessage, gapSpans, overlapsGap} from '../support.js';
-import {defineRule, type Evidence, type RuleContext, type Severity, type SourceInfo} from '../types.js';
-import {CORE_END_WINDOW, CORE_START_WINDOW, EAGAIN, emptyInventory, evidenceReader, hasAny, hex, invalidationQuery, inventory, loadInvalidations, missingProbes, missingReason, range, returnCallers, task, type InvRow} from './common.js';
+import {defineRule, type Severity, type SourceInfo} from '../types.js';
+import {CORE_END_WINDOW, CORE_START_WINDOW, EAGAIN, emptyInventory, FindingBatch, hasAny, hex, invalidationQuery, inventory, loadInvalidations, missingProbes, missingReason, range, task, type InvRow} from './common.js';
 import {functionTracerCoreCalls, functionTracerNotEnough} from './function-tracer.js';
 
 const meta = {
@@ -128,22 +128,8 @@ export default defineRule({
       return list[lo];
     };
     // Findings wait until their source's windows are done: callers and evidence lines are then read in a few
-    // queries (flush) instead of two or three per finding (3,000 sleeps: ~11 s of check before).
-    type Finding = Parameters<RuleContext['report']>[0];
-    const pending: Array<{callerSeq: bigint | null; ev: Array<{source_id: number; seq: bigint | null; role: string}>; make: (caller: string | null, ev: Evidence[]) => Finding}> = [];
-    const flush = async (sourceId: number) => {
-      const batch = pending.splice(0);
-      if (batch.length === 0) return;
-      const callers = await returnCallers(ctx.db, sourceId, batch.map((p) => p.callerSeq));
-      const readers = new Map<number, (items: Array<{seq: bigint | number | null; role: string}>) => Evidence[]>();
-      for (const id of new Set(batch.flatMap((p) => p.ev.map((e) => e.source_id)))) {
-        readers.set(id, await evidenceReader(ctx.db, id, batch.flatMap((p) => p.ev.filter((e) => e.source_id === id).map((e) => e.seq))));
-      }
-      for (const p of batch) {
-        const caller = p.callerSeq !== null ? (callers.get(p.callerSeq) ?? null) : null;
-        ctx.report(p.make(caller, p.ev.flatMap((e) => readers.get(e.source_id)!([e]))));
-      }
-    };
+    // queries instead of two or three per finding (3,000 sleeps: ~11 s of check before).
+    const batch = new FindingBatch(ctx);
 
     for (const src of ctx.sources) {
       const si = inv.get(src.source_id) ?? emptyInventory();
@@ -233,35 +219,27 @@ export default defineRule({
             .filter((c) => c !== w && c.seq < sl.seq && c.return_seq! > sl.seq)
             .reduce<(typeof mine)[number] | null>((best, c) => (best === null || c.seq > best.seq ? c : best), null);
           const at = src.source_id;
-          pending.push({
-            callerSeq: cb ? null : w.return_seq,
-            ev: [{source_id: at, seq: w.seq, role: `non-blockable ${w.part}`}, {source_id: at, seq: sl.seq, role: `switch out (${sl.prev_state})`},
-              {source_id: at, seq: sl.wakeup_seq, role: 'wakeup'}, {source_id: at, seq: w.return_seq, role: `${w.part} returned`}],
-            make: (caller, evidence) => {
-              const where = cb ? ` in ${cb.symbol}` : caller ? ` from ${caller}` : '';
-              return {
-                severity: 'error', confidence: 'certain', title: `${title}${where} (${task(w.comm, w.pid)} state ${sl.prev_state})`, fingerprintTitle: `${title}${where}`,
-                source_id: at, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
-                message: formatMessage(meta, 'sleep', {...data, state: sl.prev_state, switchSeq: sl.seq, woken: sl.wakeup_seq ? ` Woken at line ${sl.wakeup_seq}.` : ''}),
-                evidence,
-              };
-            },
-          });
+          batch.add([{source_id: at, seq: w.seq, role: `non-blockable ${w.part}`}, {source_id: at, seq: sl.seq, role: `switch out (${sl.prev_state})`},
+            {source_id: at, seq: sl.wakeup_seq, role: 'wakeup'}, {source_id: at, seq: w.return_seq, role: `${w.part} returned`}], (evidence, caller) => {
+            const where = cb ? ` in ${cb.symbol}` : caller ? ` from ${caller}` : '';
+            return {
+              severity: 'error', confidence: 'certain', title: `${title}${where} (${task(w.comm, w.pid)} state ${sl.prev_state})`, fingerprintTitle: `${title}${where}`,
+              source_id: at, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
+              message: formatMessage(meta, 'sleep', {...data, state: sl.prev_state, switchSeq: sl.seq, woken: sl.wakeup_seq ? ` Woken at line ${sl.wakeup_seq}.` : ''}),
+              evidence,
+            };
+          }, cb ? null : {source_id: at, seq: w.return_seq});
         } else if (rep) {
-          pending.push({
-            callerSeq: null,
-            ev: [{source_id: src.source_id, seq: w.seq, role: `non-blockable ${w.part}`}, {source_id: src.source_id, seq: w.return_seq, role: `${w.part} returned`},
-              {source_id: rep.source_id, seq: rep.seq_start, role: 'kernel report'}],
-            make: (_caller, evidence) => ({
-              // The kernel's report title names the function that slept: the same bug is the same report title.
-              severity: 'error', confidence: 'certain', title: `${title} (${task(w.comm, w.pid)}: ${rep.title})`, fingerprintTitle: `${title}: ${rep.title}`,
-              source_id: src.source_id, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
-              message: formatMessage(meta, 'report', {...data, title: rep.title, reportSeq: rep.seq_start}), evidence,
-            }),
-          });
+          batch.add([{source_id: src.source_id, seq: w.seq, role: `non-blockable ${w.part}`}, {source_id: src.source_id, seq: w.return_seq, role: `${w.part} returned`},
+            {source_id: rep.source_id, seq: rep.seq_start, role: 'kernel report'}], (evidence) => ({
+            // The kernel's report title names the function that slept: the same bug is the same report title.
+            severity: 'error', confidence: 'certain', title: `${title} (${task(w.comm, w.pid)}: ${rep.title})`, fingerprintTitle: `${title}: ${rep.title}`,
+            source_id: src.source_id, ts_ns: w.ts_start_ns, ts_end_ns: end, pid: w.pid, comm: w.comm,
+            message: formatMessage(meta, 'report', {...data, title: rep.title, reportSeq: rep.seq_start}), evidence,
+          }));
         }
       }
-      await flush(src.source_id);
+      await batch.flush();
       if (openEnded.length > 0) {
         const few = openEnded.length <= 3 ? openEnded.join(', ') : `${openEnded.slice(0, 3).join(', ')} and ${openEnded.length - 3} more`;
         partial.push(`${openEnded.length} non-blockable call(s) without a captured return (${few}): their windows are open-ended and were not evaluated`);
@@ -269,5 +247,6 @@ export default defineRule({
       if (partial.length > 0) ctx.coverage(src.source_id, hasWindows ? 'partial' : 'not-evaluated', partial.join('; '));
       else ctx.coverage(src.source_id, 'evaluated');
     }
+    await batch.flush();
   },
 });

@@ -4,9 +4,8 @@ import {probeLabel} from '../../probes/catalog.js';
 import {CLOCK_SKEW_NS, NOTIFIER_START} from '../../project/mm/invalidations.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
 import {
-  callbackProbes, classifier, CORE_PAIRING, EAGAIN, emptyInventory, evidenceReader, family, hasAny, hex, inventory, invalidationQuery, kvmNote, loadInvalidations,
+  callbackProbes, classifier, CORE_PAIRING, EAGAIN, emptyInventory, family, FindingBatch, hasAny, hex, inventory, invalidationQuery, kvmNote, loadInvalidations,
   missingProbes, missingReason, range, task, type InvRow,
-  returnCallers,
 } from './common.js';
 import {
   functionTracerLimits, functionTracerView, lineList as lines, mayHaveFailedText, type MayHaveFailed, otherPartMissingText, pairableKinds, startMayHaveFailed, unpairableText,
@@ -87,9 +86,8 @@ export default defineRule({
       }
       return list[lo];
     };
-    // Findings wait here until their source's rows are done: their callers and evidence lines are then read
-    // in a few queries (flushReports) instead of two per finding.
-    const pending: Array<{r: InvRow; confidence: Confidence; severity: Severity; message: string; title: string; ev: Array<{seq: bigint | null; role: string}>}> = [];
+    // Findings wait until their source's rows are done: their callers and evidence lines are then read in a few queries.
+    const batch = new FindingBatch(ctx);
     const counterClock = counterClockSources(ctx);
     const gaps = await gapSpans(ctx);
     const byId = new Map(rows.map((r) => [r.inv_id, r]));
@@ -291,7 +289,7 @@ export default defineRule({
           openAtEnd.push(r.seq);
         }
       }
-      await flushReports(src.source_id);
+      await batch.flush();
       if (mayHaveFailed.length > 0) partial.push(mayHaveFailedText(mayHaveFailed));
       for (const [sym, seqs] of unreturned) {
         partial.push(`${seqs.length} start(s) of ${sym} without end or return not claimed (${seqs.length === 1 ? 'start at' : 'starts at'} ${lines(seqs)}): ` +
@@ -366,30 +364,21 @@ export default defineRule({
         return xs.find((x) => !mayBeMisordered(x, r.end_cpu, r.ts_end_ns));
       }
     }
+    await batch.flush();
 
     function report(r: InvRow, confidence: Confidence, severity: Severity, message: string, title: string, ev: Array<{seq: bigint | null; role: string}>): void {
-      pending.push({r, confidence, severity, message, title, ev});
-    }
-
-    /** The pending findings of source `sourceId`, reported in the order found. */
-    async function flushReports(sourceId: number): Promise<void> {
-      const batch = pending.splice(0);
-      if (batch.length === 0) return;
-      const callers = await returnCallers(ctx.db, sourceId, batch.filter((p) => p.r.level === 'notifier').map((p) => p.r.return_seq ?? p.r.end_return_seq));
-      const evidence = await evidenceReader(ctx.db, sourceId, batch.flatMap((p) => p.ev.map((e) => e.seq)));
-      for (const {r, confidence, severity, message, title, ev} of batch) {
-        // Who called the core start names the code path that left it open (or ended it twice): part of the
-        // fingerprint. A subscription callback's caller is the core itself; its family names the driver already.
-        // The function tracer prints the caller on the entry line (no return line): the same name, the same fingerprint.
-        const returnSeq = r.return_seq ?? r.end_return_seq;
-        const caller = r.level === 'notifier' ? (returnSeq !== null ? callers.get(returnSeq) : undefined) ?? r.caller : null;
+      // Who called the core start names the code path that left it open (or ended it twice): part of the
+      // fingerprint. A subscription callback's caller is the core itself; its family names the driver already.
+      // The function tracer prints the caller on the entry line (no return line): the same name, the same fingerprint.
+      const callerAt = r.level === 'notifier' ? {source_id: r.source_id, seq: r.return_seq ?? r.end_return_seq} : null;
+      batch.add(ev.map((e) => ({source_id: r.source_id, ...e})), (evidence, returnedTo) => {
+        const caller = r.level === 'notifier' ? (returnedTo ?? r.caller) : null;
         const named = caller ? `${title} from ${caller}` : title;
-        ctx.report({
+        return {
           severity, confidence, title: `${named} (${task(r.comm, r.pid)}, mm ${hex(r.mm ?? r.end_mm)})`, fingerprintTitle: named,
-          source_id: r.source_id, ts_ns: r.ts_start_ns ?? r.ts_end_ns, ts_end_ns: r.ts_end_ns, pid: r.pid, comm: r.comm, message,
-          evidence: evidence(ev),
-        });
-      }
+          source_id: r.source_id, ts_ns: r.ts_start_ns ?? r.ts_end_ns, ts_end_ns: r.ts_end_ns, pid: r.pid, comm: r.comm, message, evidence,
+        };
+      }, callerAt);
     }
   },
 });
