@@ -192,8 +192,23 @@ function sameRange(a: RangeFields, b: RangeFields): boolean {
   return rangeDiffers(a, b) !== true;
 }
 
-/** The fold: pair starts with returns and ends, per source and task (exported for tests). */
-export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Readonly<Record<string, CallbackKind>>): Inv[] {
+/** A task's syscall event (entry or exit): it was in user space just before or just after it. */
+export interface SyscallBoundary {
+  seq: bigint;
+  cpu: number | null;
+  ts_ns: bigint | null;
+}
+
+/**
+ * The fold: pair starts with returns and ends, per source and task (exported for tests).
+ * `boundaries`: each task's syscall events in line order, by `source_id|pid`. No invalidation spans
+ * one, so an end does not pair with a start of its task printed before such an event: that start was
+ * left open (the task went back to user space) and the end has no start. A syscall event on another
+ * CPU stamped within CLOCK_SKEW_NS of the start or the end (clock `ns`, `nsClock`) may in truth lie
+ * outside them and does not count.
+ */
+export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Readonly<Record<string, CallbackKind>>,
+  boundaries: ReadonlyMap<string, readonly SyscallBoundary[]> = new Map(), nsClock: ReadonlySet<number> = new Set()): Inv[] {
   const out: Inv[] = [];
   let id = firstId;
   // Calls awaiting their return, per source|pid|symbol (LIFO).
@@ -233,12 +248,13 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
         if (level === 'notifier') push(coreStack, taskKey, {inv, part: 'start'});
       } else {
         const open = openInv.get(openKey) ?? [];
+        const reachable = (s: Inv) => !syscallBetween(taskKey, s, r);
         let idx = -1;
-        for (let i = open.length - 1; i >= 0; i--) if (sameRange(open[i]!, rg)) { idx = i; break; }
+        for (let i = open.length - 1; i >= 0; i--) if (sameRange(open[i]!, rg) && reachable(open[i]!)) { idx = i; break; }
         let mismatch = false;
         if (idx < 0 && open.length > 0) {
           // Same task and level but another range: the innermost open start is the one this end closes.
-          for (let i = open.length - 1; i >= 0; i--) if (rg.mm === null || open[i]!.mm === null || open[i]!.mm === rg.mm) { idx = i; break; }
+          for (let i = open.length - 1; i >= 0; i--) if ((rg.mm === null || open[i]!.mm === null || open[i]!.mm === rg.mm) && reachable(open[i]!)) { idx = i; break; }
           mismatch = idx >= 0;
         }
         let inv: Inv;
@@ -313,6 +329,29 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
     if (a) a.push(v);
     else m.set(k, [v]);
   }
+
+  /** Whether the task had a syscall event between start `s` and end row `e` that surely lies between them. */
+  function syscallBetween(taskKey: string, s: Inv, e: ProbeRow): boolean {
+    const list = boundaries.get(taskKey);
+    if (!list || s.seq === null) return false;
+    let lo = 0;
+    for (let hi = list.length; lo < hi;) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]!.seq <= s.seq) lo = mid + 1;
+      else hi = mid;
+    }
+    const ns = nsClock.has(e.source_id);
+    const mayBeOutside = (b: SyscallBoundary, cpu: number | null, ts: bigint | null) => {
+      if (!ns || b.cpu === cpu || b.cpu === null || cpu === null || b.ts_ns === null || ts === null) return false;
+      const d = b.ts_ns - ts;
+      return (d < 0n ? -d : d) <= CLOCK_SKEW_NS;
+    };
+    for (let i = lo; i < list.length && list[i]!.seq < e.seq; i++) {
+      const b = list[i]!;
+      if (!mayBeOutside(b, s.cpu, s.ts_start_ns) && !mayBeOutside(b, e.cpu, e.ts_ns)) return true;
+    }
+    return false;
+  }
 }
 
 /**
@@ -368,6 +407,26 @@ export function pairMisorderedEnds(invs: Inv[], nsClock: ReadonlySet<number> = n
   return out;
 }
 
+/** The syscall events of the tasks in `rows`, by `source_id|pid`, in line order (foldInvalidations). */
+async function loadSyscallBoundaries(db: Db, rows: readonly ProbeRow[]): Promise<Map<string, SyscallBoundary[]>> {
+  const out = new Map<string, SyscallBoundary[]>();
+  const tasks = [...new Set(rows.filter((r) => r.pid !== null).map((r) => `(${Number(r.source_id)}, ${Number(r.pid)})`))];
+  const CHUNK = 5000;
+  for (let i = 0; i < tasks.length; i += CHUNK) {
+    const list = await db.all<{source_id: number; pid: number; seq: bigint; cpu: number | null; ts_ns: bigint | null}>(
+      `SELECT s.source_id, s.pid, s.seq, s.cpu, s.ts_ns FROM syscalls s JOIN (VALUES ${tasks.slice(i, i + CHUNK).join(', ')}) t(source_id, pid)
+          ON s.source_id = t.source_id AND s.pid = t.pid
+        ORDER BY s.source_id, s.pid, s.seq`);
+    for (const b of list) {
+      const k = `${b.source_id}|${b.pid}`;
+      const a = out.get(k);
+      if (a) a.push(b);
+      else out.set(k, [b]);
+    }
+  }
+  return out;
+}
+
 async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {
   const {parseKeyValues} = await import('../../ftrace/args.js');
   const rows = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null; event: string; body: string}>(
@@ -392,7 +451,9 @@ export const mmuInvalidationsProjector: Projector = {
   // printed above its own start (CPU clock skew, lines out of time order) pairs with it.
   // 7: such a pair without any range (function tracer, function_graph) pairs too; KVM row ids start past every
   // id the fold gave out (they collided with paired rows' ids when the pairing dropped rows).
-  version: 7,
+  // 8: an end does not pair with a start of its task printed before a syscall event of the task (the start was left
+  // open; the end has no start): it was paired as a range mismatch, or silently when the ranges were the same.
+  version: 8,
   description: 'mmu_notifier invalidations (probes, function_graph and function tracer calls, custom tracepoints, KVM) with starts paired to returns and ends.',
   tables: [mmuInvalidations],
   dependsOn: ['ftrace_args'],
@@ -406,7 +467,7 @@ export const mmuInvalidationsProjector: Projector = {
     // Stable sort: a leaf function_graph call has its entry and return on one line.
     const rows = [...probes, ...functions, ...tps].sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
     const nsClock = new Set((await db.all<{source_id: number}>(`SELECT source_id FROM sources WHERE json_extract_string(meta, '$.clock') = 'ns'`)).map((r) => Number(r.source_id)));
-    const folded = foldInvalidations(rows, 1, callbacks);
+    const folded = foldInvalidations(rows, 1, callbacks, await loadSyscallBoundaries(db, rows), nsClock);
     const invs = pairMisorderedEnds(folded, nsClock);
     await appendRows(db, mmuInvalidations, invs);
     // Past every id the fold gave out: pairMisorderedEnds drops rows, so invs.length + 1 may be one of them.

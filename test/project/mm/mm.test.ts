@@ -129,6 +129,29 @@ test('fold: -EAGAIN start is closed (no end expected), callbacks point to their 
   assert.is(orphan.end_seq, 10n);
 });
 
+// No invalidation spans a syscall's entry or exit: a start printed before one of its task's syscall events was left
+// open (the task went back to user space), and an end after it has no start. They were paired as one invalidation
+// (a range mismatch, or no finding at all when the ranges were the same).
+test('foldInvalidations: an end does not pair with its task\'s start across a syscall event; one on another CPU within the clock skew does not count', () => {
+  const a = range('0xa', '0x1000', '0x2000', '0x0');
+  const b = range('0xa', '0x5000', '0x6000', '0x0');
+  const at = (s: number, cpu: number, kind: 'entry' | 'return', symbol: string, args: Record<string, string>): ProbeRow =>
+    ({source_id: 1, seq: BigInt(s), ts_ns: BigInt(s) * 1000n, cpu, pid: 10, tgid: 10, comm: 't10', event: 'x', kind, probe_type: 'kprobe', symbol, args});
+  // Start (lines 1-2), the task's syscall event at line 3 (on `sysCpu`, stamped at `sysTs`), end (lines 4-5).
+  const fold = (endRange: Record<string, string>, sysCpu: number, sysTs: bigint, ns = new Set([1])) => foldInvalidations(
+    [at(1, 0, 'entry', S, a), at(2, 0, 'return', S, {ret: '0'}), at(4, 0, 'entry', E, endRange), at(5, 0, 'return', E, {})],
+    1, undefined, new Map([['1|10', [{seq: 3n, cpu: sysCpu, ts_ns: sysTs}]]]), ns,
+  ).map((i) => [i.seq, i.end_seq, i.range_mismatch]);
+  const split = [[1n, null, null], [null, 4n, null]];
+  assert.equal(fold(b, 0, 3000n), split, 'another range: not a mismatch but two rows');
+  assert.equal(fold(a, 0, 3000n), split, 'the same range: not silently one invalidation');
+  assert.equal(fold(a, 1, 10_000_000n), split, 'another CPU, far from both in time');
+  assert.equal(fold(a, 1, 3000n), [[1n, 4n, false]], 'another CPU within the clock skew: it may lie outside them');
+  assert.equal(fold(a, 1, 3000n, new Set()), split, 'a clock of unknown unit: not judged by time');
+  assert.equal(foldInvalidations([at(1, 0, 'entry', S, a), at(2, 0, 'return', S, {ret: '0'}), at(4, 0, 'entry', E, b), at(5, 0, 'return', E, {})])
+    .map((i) => [i.seq, i.end_seq, i.range_mismatch]), [[1n, 4n, true]], 'without syscall events: paired as before');
+});
+
 // A task's end printed above its own start (it moved to a CPU whose `local` clock is behind, or the lines
 // are out of time order) is one invalidation, not an end without start and a start without end.
 test('pairMisorderedEnds: an end printed above its start, on another CPU, stamped before it or within the clock skew, pairs with it', () => {

@@ -251,4 +251,19 @@ test('a start from a kprobe ended by the function tracer: the tracer\'s end kind
   ]);
 });
 
+// Two bugs in one task: a start left open when the task went back to user space, and later an end without start.
+// The end was paired with the open start as one invalidation: a range mismatch (or nothing, for the same range).
+test('a start left open before a syscall event and a later end of the same task are two findings, not a range mismatch', async () => {
+  for (const [name, r] of [['other-range.txt', R1], ['same-range.txt', R2]] as const) {
+    const {findings, coverage} = await check(name, openThen(line(0, '1525.486570', 'sys_exit: NR 448 = 0'), line(0, '1525.486600', 'sys_enter: NR 11 (7f0000, 1000, 0, 0, 0, 0)'),
+      ...end(0, '1525.486610', r)));
+    assert.equal(findings.map((f) => [f.severity, f.confidence, f.title.replace(/ \(kvm_mm.*/, '')]), [
+      ['error', 'certain', 'invalidate_range_start never ended before the task returned to user space: __mmu_notifier_invalidate_range_start from __oom_reap_task_mm'],
+      ['error', 'certain', 'unpaired invalidate_range_end without start: __mmu_notifier_invalidate_range_end from __oom_reap_task_mm'],
+    ], name);
+    assert.equal(findings[1]!.evidence.map((e) => [e.seq, e.role]), [[17, 'task\'s syscall event'], [18, 'end without start']], name);
+    assert.is(coverage.status, 'evaluated', name);
+  }
+});
+
 test.run();
