@@ -83,29 +83,67 @@ export function summaryLine(r: CheckReport): string {
 
 const t = sanitizeForTerminal;
 
+/**
+ * More findings of one fingerprint in a rule than this, and the first is shown in full and the others as a
+ * list of where they are: one bug hit thousands of times (a driver leaving every start open) printed
+ * thousands of near-identical blocks.
+ */
+const FULL_PER_FINGERPRINT = 3;
+/** Of the others, how many are named by place. */
+const PLACES_NAMED = 5;
+
+/** Findings by fingerprint, in the order each fingerprint first appears. */
+function groupByFingerprint(findings: Finding[]): Finding[][] {
+  const m = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const l = m.get(f.fingerprint);
+    if (l) l.push(f);
+    else m.set(f.fingerprint, [f]);
+  }
+  return [...m.values()];
+}
+
 /** Human output: findings grouped by rule with their evidence lines, then coverage gaps. */
 export function renderFindingsText(r: CheckReport, columns = PLAIN_WIDTH): string {
   const out: string[] = [];
   for (const [rule, fs] of groupByRule(r.findings)) {
     out.push(`${rule} (${fs.length})`);
-    for (const f of fs) {
-      out.push(`  ${f.severity.toUpperCase().padEnd(7)} ${t(f.title)}${f.confidence === 'certain' ? '' : `  [${f.confidence}]`}`);
-      // Without a monotonic time (`dmesg -T`, journal), the wall-clock time its first line printed.
-      const when = findingWhen(f, r.sources);
-      const where = [sourceName(r.sources, f.source_id), when ? (f.ts_ns !== null ? when : `at ${when}`) : '', taskLabel(f)].filter(Boolean);
-      out.push(`          ${t(where.join('  '))}`);
-      out.push(`          ${t(f.message)}`);
-      const width = Math.max(...f.evidence.map((e) => String(e.seq).length), 1);
-      for (const e of f.evidence) {
-        const src = e.source_id === f.source_id ? '' : `${sourceName(r.sources, e.source_id)}:`;
-        out.push(`          ${t(src)}${String(e.seq).padStart(width)} | ${t(e.text)}${e.role && e.role !== 'report' ? `   <- ${t(e.role)}` : ''}`);
+    for (const same of groupByFingerprint(fs)) {
+      const full = same.length > FULL_PER_FINGERPRINT ? same.slice(0, 1) : same;
+      for (const [i, f] of full.entries()) {
+        out.push(`  ${f.severity.toUpperCase().padEnd(7)} ${t(f.title)}${f.confidence === 'certain' ? '' : `  [${f.confidence}]`}`);
+        // Without a monotonic time (`dmesg -T`, journal), the wall-clock time its first line printed.
+        const when = findingWhen(f, r.sources);
+        const where = [sourceName(r.sources, f.source_id), when ? (f.ts_ns !== null ? when : `at ${when}`) : '', taskLabel(f)].filter(Boolean);
+        out.push(`          ${t(where.join('  '))}`);
+        out.push(`          ${t(f.message)}`);
+        const width = Math.max(...f.evidence.map((e) => String(e.seq).length), 1);
+        for (const e of f.evidence) {
+          const src = e.source_id === f.source_id ? '' : `${sourceName(r.sources, e.source_id)}:`;
+          out.push(`          ${t(src)}${String(e.seq).padStart(width)} | ${t(e.text)}${e.role && e.role !== 'report' ? `   <- ${t(e.role)}` : ''}`);
+        }
+        out.push(`          fingerprint ${f.fingerprint}`);
+        if (i === 0 && same.length > full.length) out.push(`          ${t(moreOfFingerprint(same.slice(1), f, r.sources))}`);
+        out.push('');
       }
-      out.push(`          fingerprint ${f.fingerprint}`, '');
     }
   }
   out.push(...renderCoverageText(r, columns));
   out.push(summaryLine(r));
   return out.join('\n') + '\n';
+}
+
+/** `4,999 more with this fingerprint: line 24 (task kvm_mm/5001), ...`: where the other findings of one fingerprint are. */
+function moreOfFingerprint(rest: Finding[], first: Finding, sources: SourceInfo[]): string {
+  const place = (f: Finding) => {
+    const src = f.source_id === first.source_id ? '' : `${sourceName(sources, f.source_id)} `;
+    const seq = f.evidence[0]?.seq;
+    const task = taskLabel(f);
+    return `${src}${seq !== undefined ? `line ${seq}` : 'no line'}${task ? ` (${task})` : ''}`;
+  };
+  const named = rest.slice(0, PLACES_NAMED).map(place).join(', ');
+  const others = rest.length - PLACES_NAMED;
+  return `${rest.length.toLocaleString('en-US')} more with this fingerprint (the same issue): ${named}${others > 0 ? ` and ${others.toLocaleString('en-US')} others` : ''}; --format json lists each in full`;
 }
 
 /** The coverage line of a check without gaps. */

@@ -1037,4 +1037,22 @@ test('terminal: the summary lists the rule of every coverage gap it counts, part
   assert.is(t.filter((l) => l.startsWith('note partial coverage of lockdep/report:')).length, 1);
 });
 
+// One bug hit again and again printed a line per occurrence (thousands for a driver warning in a loop): more than
+// three of one fingerprint are one line and a line naming where the others are; --json keeps each.
+test('terminal: more than three new findings of one fingerprint are one line and a line of where the others are', () => {
+  const warn = readFileSync('samples/rules/kernel/warning/positive/warn-on.txt', 'utf8').trimEnd().split('\n');
+  const text = Array.from({length: 6}, (_, i) => warn.map((l) => l.replace(/^\[\s*(\d+)\.(\d+)\]/, (_m, s, us) => `[${String(Number(s) + i * 10).padStart(5)}.${us}]`)).join('\n')).join('\n') + '\n';
+  const file = path.join(tmp, 'six-warnings.txt');
+  writeFileSync(file, text);
+  const r = gate(file, '--fail-on', 'warning');
+  assert.is(r.code, 1, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
+  assert.is(lines.length, 2, r.stdout);
+  assert.match(lines[0]!, /^FAIL new     warning kernel\/warning: WARNING in __fput  .*six-warnings\.txt:2 \(t=113\.532065s\)$/);
+  assert.is(lines[1], 'FAIL new             and 5 more with this fingerprint: ' +
+    `${file}:42, ${file}:82, ${file}:122, ${file}:162, ${file}:202 (--json lists each)`);
+  assert.match(r.stdout, /6 gating, 6 new/);
+  assert.is(json(gate(file, '--fail-on', 'warning', '--json')).findings.length, 6);
+});
+
 test.run();

@@ -4,7 +4,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {buildReport, renderFindingsText} from '../../src/output/findings.js';
 import {displayWidth} from '../../src/output/display-width.js';
-import type {Coverage, SourceInfo} from '../../src/rules/types.js';
+import type {Coverage, Finding, SourceInfo} from '../../src/rules/types.js';
 
 const SOURCES: SourceInfo[] = [
   {source_id: 1, path: 'trace.txt', format: 'ftrace', lines: 100, first_ts_ns: 0n, last_ts_ns: null},
@@ -61,6 +61,29 @@ test('coverage: a wider terminal gets fewer, longer lines; nothing is cut', () =
   assert.ok(wide.length < narrow.length, `${wide.length} < ${narrow.length}`);
   for (const l of narrow.slice(1)) assert.ok(l.length <= 60 || !l.trim().includes(' '), l);
   assert.is(wide.join('\n').replace(/\n {17}/g, ' '), narrow.join('\n').replace(/\n {17}/g, ' '));
+});
+
+// One bug hit thousands of times (a driver that leaves every start open) printed thousands of near-identical blocks:
+// more than three findings of one fingerprint in a rule show the first in full and where the others are.
+test('findings: more than three of one fingerprint are the first in full and a line naming where the others are', () => {
+  const finding = (i: number, fingerprint: string, source_id = 1): Finding => ({
+    rule: 'mmu-notifier/unpaired-invalidate', severity: 'error', confidence: 'certain', title: `open start (kvm_mm/${5000 + i})`, fingerprint,
+    source_id, ts_ns: BigInt(i) * 1000n, ts_end_ns: null, pid: 5000 + i, comm: 'kvm_mm', message: `start at line ${10 + i}`,
+    evidence: [{source_id, seq: 10 + i, ts_ns: BigInt(i) * 1000n, role: 'start', text: 'mmu_inv_start: ...'}],
+  });
+  const render = (findings: Finding[]) => renderFindingsText(buildReport({findings, coverage: [], sources: SOURCES}, {minSeverity: 'info', failOn: 'error'}), 100).split('\n');
+  const many = [...Array.from({length: 8}, (_, i) => finding(i, 'aaaa')), finding(20, 'bbbb'), finding(21, 'bbbb'), finding(9, 'aaaa', 2)];
+  const lines = render(many);
+  assert.is(lines[0], 'mmu-notifier/unpaired-invalidate (11)');
+  assert.equal(lines.filter((l) => l.startsWith('  ERROR')), ['  ERROR   open start (kvm_mm/5000)', '  ERROR   open start (kvm_mm/5020)', '  ERROR   open start (kvm_mm/5021)']);
+  assert.ok(lines.includes('          8 more with this fingerprint (the same issue): line 11 (task kvm_mm/5001), line 12 (task kvm_mm/5002), line 13 (task kvm_mm/5003), ' +
+    'line 14 (task kvm_mm/5004), line 15 (task kvm_mm/5005) and 3 others; --format json lists each in full'), lines.join('\n'));
+  assert.is(lines.filter((l) => l.includes('more with this fingerprint')).length, 1, 'two of a fingerprint are both shown in full');
+  // Three of one fingerprint: all three in full.
+  assert.is(render([finding(0, 'cccc'), finding(1, 'cccc'), finding(2, 'cccc')]).filter((l) => l.startsWith('  ERROR')).length, 3);
+  // Another source is named with the line.
+  const other = render([...Array.from({length: 4}, (_, i) => finding(i, 'dddd')), finding(7, 'dddd', 2)]);
+  assert.match(other.join('\n'), /4 more with this fingerprint \(the same issue\): line 11 \(task kvm_mm\/5001\), line 12 \(task kvm_mm\/5002\), line 13 \(task kvm_mm\/5003\), dmesg\.txt line 17 \(task kvm_mm\/5007\); --format json/);
 });
 
 test.run();
