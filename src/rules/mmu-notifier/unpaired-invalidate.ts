@@ -208,6 +208,19 @@ export default defineRule({
         if (r.end_seq !== null) {
           if (r.range_mismatch && !dup(r, 'mismatch')) {
             mark(r, 'mismatch');
+            // An end of another range after lost events or unreadable lines: the start's own end and the
+            // other range's start may both be among them, two correct invalidations read as one.
+            const [from, to] = r.end_seq > r.seq ? [r.seq, r.end_seq] : [r.end_seq, r.seq];
+            const lost = overlapsGap(srcGaps, r.ts_start_ns, r.ts_end_ns);
+            if (lost) {
+              partial.push(`start at line ${r.seq} and end of another range at line ${r.end_seq} not claimed: events were lost between them (gap at line ${lost.seq}), which may hold the start's end and the other range's start`);
+              continue;
+            }
+            const cut = unreadBetween(from, to);
+            if (cut.length > 0) {
+              partial.push(`start at line ${r.seq} and end of another range at line ${r.end_seq} not claimed: unreadable ${lines(cut)} between them may hold the start's end and the other range's start`);
+              continue;
+            }
             report(r, 'certain', 'error', formatMessage(meta, 'mismatch', data), `invalidate_range_end range differs from its start: ${r.symbol}`,
               [{seq: r.seq, role: 'start'}, {seq: r.end_seq, role: 'end (other range)'}]);
           }

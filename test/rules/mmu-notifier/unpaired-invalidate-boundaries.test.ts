@@ -266,4 +266,18 @@ test('a start left open before a syscall event and a later end of the same task 
   }
 });
 
+// Lost events between a start and an end of another range of the same task: both may be correct invalidations whose
+// other halves were lost (a user test: a clean 143k-line trace with 30 lost-event gaps gave 6 certain errors).
+test('a start and an end of another range with lost events or an unreadable line between them are not claimed', async () => {
+  for (const [name, between] of [['lost.txt', 'CPU:0 [LOST 1234 EVENTS]'], ['cut.txt', '  kvm_mm-mut-4020    [000] .....  1525.4865']] as const) {
+    const {findings, coverage} = await check(name, openThen(between, ...end(0, '1525.486610', R1)));
+    assert.equal(findings, [], name);
+    assert.is(coverage.status, 'partial', name);
+    assert.match(coverage.reason, /start at line 12 and end of another range at line 17 not claimed: (events were lost between them \(gap at line 16\)|unreadable line 16 between them)/, name);
+  }
+  // Without them: a range mismatch, certain.
+  const {findings} = await check('mismatch.txt', openThen(...end(0, '1525.486610', R1)));
+  assert.equal(findings.map((f) => [f.severity, f.confidence, f.title.replace(/ \(kvm_mm.*/, '')]), [['error', 'certain', 'invalidate_range_end range differs from its start: __mmu_notifier_invalidate_range_start from __oom_reap_task_mm']]);
+});
+
 test.run();
