@@ -29,6 +29,8 @@ interface EarlyWorker {
   worker: Worker;
   /** It failed or ended before it was taken: not to be used. */
   gone: boolean;
+  /** Removes the listeners added here (only those: Node's own keep the worker's port referenced as it should). */
+  forget: () => void;
 }
 
 let early: EarlyWorker | null = null;
@@ -85,11 +87,19 @@ function spawn(): Worker {
 export function startIngestWorkerEarly(): void {
   if (early) return;
   const worker = spawn();
-  const entry: EarlyWorker = {worker, gone: false};
   // Until taken, a failure only marks it unusable (the pipeline starts its own worker); an 'error' event without a
   // listener would end the process.
-  worker.on('error', () => (entry.gone = true));
-  worker.on('exit', () => (entry.gone = true));
+  const gone = () => (entry.gone = true);
+  const entry: EarlyWorker = {
+    worker,
+    gone: false,
+    forget: () => {
+      worker.off('error', gone);
+      worker.off('exit', gone);
+    },
+  };
+  worker.on('error', gone);
+  worker.on('exit', gone);
   worker.unref();
   early = entry;
 }
@@ -103,7 +113,7 @@ export function takeIngestWorker(init: WorkerInit): {worker: Worker; early: bool
   const e = early;
   early = null;
   if (e && !e.gone) {
-    e.worker.removeAllListeners();
+    e.forget();
     e.worker.ref();
     e.worker.postMessage({type: 'init', init} satisfies ToWorker);
     return {worker: e.worker, early: true};

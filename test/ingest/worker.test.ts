@@ -74,7 +74,6 @@ test('worker: errors from the line stage are one-line UserErrors and leave nothi
   }
 });
 
-test.run();
 
 test('ingestMayUseWorker: only inputs that are all regular files within the sniffed head go without an early worker', async () => {
   const {ingestMayUseWorker} = await import('../../src/ingest/worker-start.js');
@@ -93,3 +92,5 @@ test('ingestMayUseWorker: only inputs that are all regular files within the snif
   assert.is(ingestMayUseWorker([empty]), true, 'size 0: tracefs and procfs files say nothing of their content');
   assert.is(ingestMayUseWorker(['/dev/zero']), true, 'a device (or a FIFO) is read on and on');
 });
+
+test.run();
