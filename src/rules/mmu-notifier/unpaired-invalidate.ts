@@ -40,6 +40,9 @@ const meta = {
   docs: 'docs/rules/mmu-notifier/unpaired-invalidate.md',
 };
 
+/** The fingerprint title of a start left without its end, however that was seen (report's fingerprintTitle). */
+const leftOpen = (r: InvRow) => `invalidate_range_start left without invalidate_range_end: ${r.symbol}`;
+
 interface SyscallRow {
   seq: bigint;
   ts_ns: bigint | null;
@@ -281,12 +284,12 @@ export default defineRule({
           report(r, 'certain', 'error', formatMessage(meta, 'returned', {...data, boundary: syscallText(left), boundarySeq: left.seq}),
             `invalidate_range_start never ended before the task returned to user space: ${r.symbol}`,
             [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'},
-              {seq: left.seq, role: left.kind === 'exit' ? 'syscall exit: back in user space' : 'syscall entry: from user space'}]);
+              {seq: left.seq, role: left.kind === 'exit' ? 'syscall exit: back in user space' : 'syscall entry: from user space'}], leftOpen(r));
           continue;
         }
         if (exit) {
           report(r, 'certain', 'error', formatMessage(meta, 'exited', {...data, exitSeq: exit.seq}), `invalidate_range_start never ended before task exit: ${r.symbol}`,
-            [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: exit.seq, role: 'task exit'}]);
+            [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: exit.seq, role: 'task exit'}], leftOpen(r));
           continue;
         }
         const seen = last.get(`${src.source_id}|${r.pid}`);
@@ -297,7 +300,7 @@ export default defineRule({
         if ((counter || Number(elapsed) / 1e6 >= ctx.options.minOpenMs) && ranOn) {
           report(r, 'inferred', 'warning', formatMessage(meta, 'captureEnd', {...data, after, lastSeq: seen!.seq}),
             `invalidate_range_start without end by the end of the capture: ${r.symbol}`,
-            [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: seen!.seq, role: 'task last seen'}]);
+            [{seq: r.seq, role: 'start'}, {seq: r.return_seq, role: 'start returned'}, {seq: seen!.seq, role: 'task last seen'}], leftOpen(r));
         } else {
           openAtEnd.push(r.seq);
         }
@@ -379,16 +382,22 @@ export default defineRule({
     }
     await batch.flush();
 
-    function report(r: InvRow, confidence: Confidence, severity: Severity, message: string, title: string, ev: Array<{seq: bigint | null; role: string}>): void {
+    /**
+     * `fingerprintTitle`: the title the fingerprint is made of when it differs from the one shown: a start left
+     * open is one bug however its window was seen to close (the task returned to user space, exited, or the
+     * capture ended), so that a baseline entry made from one run matches the next.
+     */
+    function report(r: InvRow, confidence: Confidence, severity: Severity, message: string, title: string, ev: Array<{seq: bigint | null; role: string}>,
+      fingerprintTitle = title): void {
       // Who called the core start names the code path that left it open (or ended it twice): part of the
       // fingerprint. A subscription callback's caller is the core itself; its family names the driver already.
       // The function tracer prints the caller on the entry line (no return line): the same name, the same fingerprint.
       const callerAt = r.level === 'notifier' ? {source_id: r.source_id, seq: r.return_seq ?? r.end_return_seq} : null;
       batch.add(ev.map((e) => ({source_id: r.source_id, ...e})), (evidence, returnedTo) => {
         const caller = r.level === 'notifier' ? (returnedTo ?? r.caller) : null;
-        const named = caller ? `${title} from ${caller}` : title;
+        const from = caller ? ` from ${caller}` : '';
         return {
-          severity, confidence, title: `${named} (${task(r.comm, r.pid)}, mm ${hex(r.mm ?? r.end_mm)})`, fingerprintTitle: named,
+          severity, confidence, title: `${title}${from} (${task(r.comm, r.pid)}, mm ${hex(r.mm ?? r.end_mm)})`, fingerprintTitle: `${fingerprintTitle}${from}`,
           source_id: r.source_id, ts_ns: r.ts_start_ns ?? r.ts_end_ns, ts_end_ns: r.ts_end_ns, pid: r.pid, comm: r.comm, message, evidence,
         };
       }, callerAt);

@@ -280,4 +280,18 @@ test('a start and an end of another range with lost events or an unreadable line
   assert.equal(findings.map((f) => [f.severity, f.confidence, f.title.replace(/ \(kvm_mm.*/, '')]), [['error', 'certain', 'invalidate_range_end range differs from its start: __mmu_notifier_invalidate_range_start from __oom_reap_task_mm']]);
 });
 
+// A baseline entry made from one run must match the next: a start left open is one bug whether the task was then
+// seen going back to user space, exiting, or still running when the capture ended.
+test('a start left open has one fingerprint however its window was seen to close', async () => {
+  const returned = await check('returned.txt', openThen(line(0, '1525.486570', 'sys_exit: NR 448 = 0')));
+  const exited = await check('exited.txt', openThen(line(0, '1525.486570', 'sched_process_exit: comm=kvm_mm-mut pid=4020 prio=120 group_dead=true')));
+  const ended = await check('ended.txt', openThen(line(0, '1525.600000', 'sched_switch: prev_comm=kvm_mm-mut prev_pid=4020 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120')));
+  const all = [returned, exited, ended].map((c) => c.findings);
+  assert.equal(all.map((fs) => fs.length), [1, 1, 1]);
+  assert.equal(all.map((fs) => fs[0]!.title.replace(/: __mmu.*/, '')), [
+    'invalidate_range_start never ended before the task returned to user space', 'invalidate_range_start never ended before task exit',
+    'invalidate_range_start without end by the end of the capture']);
+  assert.is(new Set(all.map((fs) => fs[0]!.fingerprint)).size, 1);
+});
+
 test.run();
