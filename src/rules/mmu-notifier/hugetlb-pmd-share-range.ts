@@ -42,10 +42,12 @@ export default defineRule({
       const si = inv.get(src.source_id) ?? emptyInventory();
       const missing = [...missingProbes(si, [['entry', 'huge_pmd_unshare'], ['return', 'huge_pmd_unshare']])];
       const tp = (si.events.get('mmu_notifier_invalidate_range_start') ?? 0) > 0;
-      if (!tp) missing.push(...missingProbes(si, CORE_PAIRING));
+      const coreMissing = tp ? [] : missingProbes(si, CORE_PAIRING);
+      missing.push(...coreMissing);
       if (missing.length > 0) {
         const fnText = tp ? '' : functionTracerNotEnough(fnCalls.get(src.source_id), 'no range (the addresses an invalidation covers)');
-        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, kvmNote(si) + fnText));
+        // Why KVM's tracepoint does not stand in for the core probes: said only when those are what is missing.
+        ctx.coverage(src.source_id, 'not-evaluated', missingReason(si, missing, (coreMissing.length > 0 ? kvmNote(si) : '') + fnText));
         continue;
       }
       const partial: string[] = [];
