@@ -594,4 +594,31 @@ test('Markdown: past the findings shown in full, the first of a repeated fingerp
   assert.is(md.match(/WARNING in late/g)?.length, 1, md);
 });
 
+test('SARIF: more than three of one fingerprint are one result with occurrenceCount and the others as related locations; valid against the schema', () => {
+  const sarif = JSON.parse(JSON.stringify(renderSarif(repeatedResult(), {toolVersion: '0.1.0', rules: [{id: 'kernel/warning', description: 'Kernel WARNING', severity: 'warning', help: 'help'}]})));
+  const validator = sarifValidator();
+  assert.ok(validator.validate(sarif), validator.errors());
+  const results = sarif.runs[0].results as any[];
+  const of = (fp: string) => results.filter((x) => x.partialFingerprints['ktrail/v1'] === fp);
+  assert.is(results.length, 1 + 3 + 1);
+  const [loop] = of('fprepeat0001');
+  assert.is(loop.occurrenceCount, 8);
+  assert.equal(loop.locations[0].physicalLocation.region, {startLine: 10});
+  assert.ok(loop.message.text.endsWith(`\n${MORE_OF_EIGHT}`), loop.message.text);
+  // The first one's evidence line, then the first five others.
+  assert.equal(loop.relatedLocations.map((l: any) => l.id), [1, 2, 3, 4, 5, 6]);
+  assert.equal(loop.relatedLocations.map((l: any) => l.physicalLocation.region.startLine), [10, 20, 30, 40, 50, 60]);
+  assert.is(loop.relatedLocations[1].message.text, '[occurrence 2 of 8] WARNING in drv_loop');
+  assert.is(loop.baselineState, 'new');
+  // Three of one fingerprint: a result each, no occurrenceCount.
+  assert.is(of('fpthree00001').length, 3);
+  assert.ok(of('fpthree00001').every((x) => x.occurrenceCount === undefined));
+  const [known] = of('fpknown00001');
+  assert.is(known.occurrenceCount, 5);
+  assert.is(known.baselineState, 'unchanged');
+  assert.is(known.suppressions[0].status, 'accepted');
+  // The run's counts are still those of the findings.
+  assert.is(sarif.runs[0].properties.counts.findings, 16);
+});
+
 test.run();
