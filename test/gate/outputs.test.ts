@@ -621,4 +621,19 @@ test('SARIF: more than three of one fingerprint are one result with occurrenceCo
   assert.is(sarif.runs[0].properties.counts.findings, 16);
 });
 
+test('JUnit: more than three of one fingerprint are one block in the failure and in system-out, with where the others are', () => {
+  const xml = renderJunit(repeatedResult());
+  assert.is(XMLValidator.validate(xml), true);
+  const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => ['testsuite', 'testcase'].includes(name)}).parse(xml);
+  const warning = (doc.testsuites.testsuite[0].testcase as any[]).find((c) => c['@name'] === 'kernel/warning');
+  assert.is(warning.failure['@message'], '11 findings; first: WARNING in drv_loop');
+  const failure: string = warning.failure['#text'];
+  assert.is(failure.match(/^new error kernel\/warning: /gm)?.length, 1 + 3, failure);
+  // After the first one's evidence, before the next fingerprint's block.
+  assert.ok(failure.includes(`drv_loop+0x1/0x2 (#0)\n${MORE_OF_EIGHT}\n\nnew error kernel/warning: WARNING in drv_three`), failure);
+  const out: string = warning['system-out'];
+  assert.is(out.match(/^known warning kernel\/warning: /gm)?.length, 1, out);
+  assert.match(out, /\nand 4 more with this fingerprint: logs\/console\.log:320, .* \(--json lists each\)$/);
+});
+
 test.run();
