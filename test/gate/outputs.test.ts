@@ -636,4 +636,16 @@ test('JUnit: more than three of one fingerprint are one block in the failure and
   assert.match(out, /\nand 4 more with this fingerprint: logs\/console\.log:320, .* \(--json lists each\)$/);
 });
 
+test('GitHub annotations: more than three of one fingerprint are one annotation at the first, saying how many more and where', () => {
+  const lines = renderGithub(repeatedResult());
+  const decode = (l: string) => l.slice(l.indexOf('::', 2) + 2).replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
+  const loop = lines.filter((l) => decode(l).startsWith('WARNING in drv_loop\n'));
+  assert.is(loop.length, 1, lines.join('\n'));
+  assert.ok(loop[0]!.startsWith('::error file=logs/console.log,line=10,title=kernel/warning::'), loop[0]);
+  assert.ok(decode(loop[0]!).includes(`\nfingerprint fprepeat0001\n${MORE_OF_EIGHT}\n`), decode(loop[0]!));
+  assert.is(lines.filter((l) => decode(l).startsWith('WARNING in drv_three\n')).length, 3);
+  assert.not.ok(lines.some((l) => l.includes('drv_known')), 'known findings are not annotated');
+  assert.is(lines.length, 1 + 3 + 1);
+});
+
 test.run();
