@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core';
 import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {escapeTerminal} from '../src/gate/escape.js';
-import {coverageGapSummary, duplicateText, partialGaps} from '../src/gate/text.js';
+import {coverageGapSummary, duplicateText, moreWithFingerprint, partialGaps, repeatKey} from '../src/gate/text.js';
 import type {GateRun} from '../src/gate/run.js';
 import {toJsonValue} from '../src/output/render.js';
+import {groupRepeats, isRepeated, shownOfGroup} from '../src/output/repeats.js';
 import {findingWhen} from '../src/output/when.js';
 import type {Severity} from '../src/rules/types.js';
 
@@ -88,34 +89,17 @@ function describe(run: GateRun): string[] {
   const out: string[] = [];
   for (const e of r.input_errors) out.push(`FAIL input   not read: ${escapeTerminal(e.message)}`);
   for (const s of r.sources) if (s.duplicate_of !== undefined) out.push(`note input   ${escapeTerminal(duplicateText(s.path, s.duplicate_of))}`);
-  // One line per finding, except that more than LINES_PER_FINGERPRINT of one fingerprint and status (one bug hit
+  // One line per finding, except that more than SHOWN_PER_FINGERPRINT of one fingerprint and status (one bug hit
   // again and again: thousands of lines) are the first one and a line naming where the others are.
   const shown = r.findings.filter((f) => !(f.status === 'known' && !f.gating));
-  const groups = new Map<string, typeof shown>();
-  for (const f of shown) {
-    const k = `${f.fingerprint}|${f.status}|${f.gating}`;
-    const g = groups.get(k);
-    if (g) g.push(f);
-    else groups.set(k, [f]);
-  }
-  const place = (f: (typeof shown)[number]) => {
-    const test = f.test ? ` [test ${f.test.test}${f.test.passed_despite_finding ? ', passed' : ''}]` : '';
-    return `${f.location ? `${f.location.path}:${f.location.line}` : `source ${f.source_id}`}${test}`;
-  };
-  for (const same of groups.values()) {
-    for (const f of same.length > LINES_PER_FINGERPRINT ? same.slice(0, 1) : same) {
+  for (const same of groupRepeats(shown, repeatKey)) {
+    for (const f of shownOfGroup(same)) {
       const when = findingWhen(f, r.sources);
       const where = `${f.location ? `${f.location.path}:${f.location.line}` : `source ${f.source_id}`}${when ? ` (${when})` : ''}`;
       const test = f.test ? ` [test ${f.test.test}${f.test.passed_despite_finding ? ', passed' : ''}]` : '';
       out.push(`${f.gating ? 'FAIL' : 'note'} ${f.status.padEnd(7)} ${f.severity.padEnd(7)} ${escapeTerminal(`${f.rule}: ${f.title}`)}  ${escapeTerminal(where)}${escapeTerminal(test)}${entryNote(f.baseline)}`);
     }
-    if (same.length > LINES_PER_FINGERPRINT) {
-      const rest = same.slice(1);
-      const named = rest.slice(0, PLACES_NAMED).map(place).join(', ');
-      const others = rest.length - PLACES_NAMED;
-      out.push(`${same[0]!.gating ? 'FAIL' : 'note'} ${same[0]!.status.padEnd(7)} ${''.padEnd(7)} ` +
-        escapeTerminal(`and ${rest.length.toLocaleString('en-US')} more with this fingerprint: ${named}${others > 0 ? ` and ${others.toLocaleString('en-US')} others` : ''} (--json lists each)`));
-    }
+    if (isRepeated(same)) out.push(`${same[0]!.gating ? 'FAIL' : 'note'} ${same[0]!.status.padEnd(7)} ${''.padEnd(7)} ${escapeTerminal(moreWithFingerprint(same.slice(1)))}`);
   }
   for (const o of r.baseline?.outcomes ?? []) {
     out.push(`${o.status === 'fixed' ? 'fixed' : 'unverified'}${o.expired ? ' (expired)' : ''}  ${escapeTerminal(`${o.entry.rule}: ${o.entry.title}`)}${o.status === 'unverified' ? escapeTerminal(` (${o.reason})`) : ''}${entryNote(o.entry)}`);
@@ -138,11 +122,6 @@ function describe(run: GateRun): string[] {
   );
   return out;
 }
-
-/** More findings of one fingerprint and status than this are one line and a line of where the others are. */
-const LINES_PER_FINGERPRINT = 3;
-/** Of the others, how many are named by place. */
-const PLACES_NAMED = 5;
 
 /** Characters of a baseline entry's comment shown on a terminal line; the whole comment is in --json, SARIF, JUnit and Markdown. */
 const COMMENT_CHARS = 60;

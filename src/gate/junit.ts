@@ -1,6 +1,7 @@
+import {groupRepeats, isRepeated, shownOfGroup} from '../output/repeats.js';
 import {escapeXml, escapeXmlText} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
-import {duplicateText, findingText} from './text.js';
+import {duplicateText, findingText, moreWithFingerprint, repeatKey} from './text.js';
 
 /**
  * JUnit XML in the common Jenkins/GitLab/GitHub-reporter dialect:
@@ -9,7 +10,8 @@ import {duplicateText, findingText} from './text.js';
  *   at any source;
  * - one suite per test that findings are attributed to, with one testcase per
  *   rule that fired during it.
- * Non-gating findings (known, or below --fail-on) go to <system-out>.
+ * Non-gating findings (known, or below --fail-on) go to <system-out>. In both, more than three findings of
+ * one fingerprint are the first and a line of where the others are.
  */
 export function renderJunit(result: GateResult): string {
   const rules = [...new Set([...result.coverage.map((c) => c.rule), ...result.findings.map((f) => f.rule)])].sort();
@@ -91,12 +93,26 @@ function testcase(classname: string, name: string, result: GateResult, findings:
   if (gating.length) {
     const first = gating[0]!;
     const message = gating.length === 1 ? first.title : `${gating.length} findings; first: ${first.title}`;
-    const text = gating.map((f) => findingText(result, f)).join('\n\n');
+    const text = findingsText(result, gating);
     body.push(`      <failure message="${escapeXml(message)}" type="${escapeXml(first.severity)}">${escapeXmlText(text)}</failure>\n`);
   } else if (skipReason !== null) {
     body.push(`      <skipped message="${escapeXml(`not evaluated: ${skipReason}`)}"/>\n`);
   }
-  if (other.length) body.push(`      <system-out>${escapeXmlText(other.map((f) => findingText(result, f)).join('\n\n'))}</system-out>\n`);
+  if (other.length) body.push(`      <system-out>${escapeXmlText(findingsText(result, other))}</system-out>\n`);
   const xml = body.length ? `${open}>\n${body.join('')}    </testcase>\n` : `${open}/>\n`;
   return {xml, failed: gating.length > 0, skipped: gating.length === 0 && skipReason !== null};
+}
+
+/**
+ * The findings of a testcase's failure or system-out: each one's text, except that more than three of one
+ * fingerprint (a driver warning in a loop: thousands of identical blocks, a 9 MB report) are the first one's
+ * and a line of where the others are, as on the terminal.
+ */
+function findingsText(result: GateResult, findings: GateFinding[]): string {
+  const blocks: string[] = [];
+  for (const same of groupRepeats(findings, repeatKey)) {
+    for (const f of shownOfGroup(same)) blocks.push(findingText(result, f));
+    if (isRepeated(same)) blocks[blocks.length - 1] += `\n${moreWithFingerprint(same.slice(1))}`;
+  }
+  return blocks.join('\n\n');
 }

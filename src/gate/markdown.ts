@@ -1,10 +1,11 @@
+import {groupRepeats, isRepeated, shownOfGroup} from '../output/repeats.js';
 import {findingWhen} from '../output/when.js';
 import {escapeMarkdownInline as md, escapeMarkdownLine as mdLine, markdownCodeBlock} from './escape.js';
 import type {BaselineEntry} from './baseline.js';
 import type {GateFinding, GateResult, GateSource} from './result.js';
-import {TOP_EVIDENCE, evidenceRef} from './text.js';
+import {TOP_EVIDENCE, evidenceRef, moreWithFingerprint, repeatKey} from './text.js';
 
-/** Findings shown in full (with evidence) per section; the rest are listed in one line each. */
+/** Findings shown in full (with evidence) per section; the rest are listed in one line each (a line per fingerprint past three of it). */
 const DETAILED = 15;
 
 /**
@@ -51,13 +52,28 @@ export function renderMarkdown(result: GateResult): string {
   }
   out.push('');
 
-  const fresh = result.findings.filter((f) => f.status !== 'known');
+  // More than three of one fingerprint (one bug hit again and again: 7,800 lines made a summary over GitHub's
+  // 1 MiB) are the first one and where the others are, as on the terminal.
+  const fresh = groupRepeats(
+    result.findings.filter((f) => f.status !== 'known'),
+    repeatKey,
+  );
   if (fresh.length) {
     out.push('### New findings');
     out.push('');
-    fresh.slice(0, DETAILED).forEach((f) => out.push(...detail(result, f), ''));
-    for (const f of fresh.slice(DETAILED)) out.push(`- ${oneLine(result, f)}`);
-    if (fresh.length > DETAILED) out.push('');
+    let shown = 0;
+    let listed = false;
+    for (const same of fresh) {
+      for (const f of shownOfGroup(same)) {
+        const more = f === same[0] && isRepeated(same) ? moreWithFingerprint(same.slice(1)) : null;
+        if (shown++ < DETAILED) out.push(...detail(result, f, more), '');
+        else {
+          out.push(`- ${oneLine(result, f, more)}`);
+          listed = true;
+        }
+      }
+    }
+    if (listed) out.push('');
   }
 
   const suspicious = result.tests.filter((t) => t.passed_despite_finding);
@@ -97,7 +113,8 @@ export function renderMarkdown(result: GateResult): string {
   if (known.length) {
     out.push('<details><summary>Known findings (in the baseline)</summary>');
     out.push('');
-    for (const f of known) out.push(`- ${oneLine(result, f)}`);
+    // One line per fingerprint: a known bug hit thousands of times is one bug the baseline knows.
+    for (const same of groupRepeats(known, (f) => f.fingerprint)) out.push(`- ${oneLine(result, same[0]!, same.length > 1 ? moreWithFingerprint(same.slice(1)) : null)}`);
     out.push('');
     out.push('</details>');
     out.push('');
@@ -123,20 +140,23 @@ function entryNote(e: BaselineEntry | null): string {
   return [e?.owner !== undefined && e.owner !== '' ? `owner ${md(e.owner)}` : '', e?.comment ? md(e.comment) : ''].filter(Boolean).join('; ');
 }
 
-function oneLine(result: GateResult, f: GateFinding): string {
+/** A finding in one list item; `more`: where the others of its fingerprint are (moreWithFingerprint, raw). */
+function oneLine(result: GateResult, f: GateFinding, more: string | null = null): string {
   const where = whereText(result, f);
   const test = f.test ? ` during ${md(f.test.test)}` : '';
   const note = entryNote(f.baseline);
-  return `**${f.severity}** ${md(f.rule)}: ${md(f.title)}${where}${test}${note ? ` — ${note}` : ''}`;
+  return `**${f.severity}** ${md(f.rule)}: ${md(f.title)}${where}${test}${more ? `; ${md(more)}` : ''}${note ? ` — ${note}` : ''}`;
 }
 
-function detail(result: GateResult, f: GateFinding): string[] {
+/** A finding with its evidence; `more`: where the others of its fingerprint are (moreWithFingerprint, raw). */
+function detail(result: GateResult, f: GateFinding, more: string | null = null): string[] {
   const lines = [`#### ${f.severity}: ${md(f.title)}`, ''];
   lines.push(`- rule: ${md(f.rule)}${f.status === 'expired' ? ' (baseline entry expired)' : ''}${f.gating ? ' — **fails the gate**' : ''}`);
   const where = whereText(result, f);
   if (where) lines.push(`- at:${where}`);
   if (f.test) lines.push(`- during test: ${md(f.test.test)}${f.test.result ? ` (${md(f.test.result)})` : ''}${f.test.passed_despite_finding ? ' — **the test passed**' : ''}`);
   lines.push(`- fingerprint: ${md(f.fingerprint)}`);
+  if (more) lines.push(`- ${mdLine(more)}`);
   const note = entryNote(f.baseline);
   if (f.baseline) lines.push(`- baseline entry: ${note ? `${note}; ` : ''}${f.baseline.expires ? `expired after ${md(f.baseline.expires)}` : 'in the baseline'}`);
   // The message is a list item's whole text: `- 1. x` would nest a list.

@@ -1,8 +1,9 @@
+import {PLACES_NAMED, groupRepeats, isRepeated, shownOfGroup} from '../output/repeats.js';
 import {findingWallTime} from '../output/when.js';
 import type {Severity} from '../rules/types.js';
 import {visibleControls} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
-import {duplicateText, evidenceRef} from './text.js';
+import {duplicateText, evidenceRef, moreWithFingerprint, repeatKey} from './text.js';
 
 /** What SARIF says about a rule (from the rule registry and `rules explain`). */
 export interface SarifRuleInfo {
@@ -74,9 +75,21 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
     };
   };
 
-  const results = result.findings.map((f: GateFinding) => {
+  /** A finding's location as the log file and line (its source's artifact), when it has one. */
+  const located = (f: GateFinding) => {
+    if (!f.location) return null;
+    const src = result.sources.find((s) => s.path === f.location!.path);
+    return physical(src?.source_id ?? f.source_id, f.location.line);
+  };
+
+  // More than three of one fingerprint and status (a bug hit again and again: 7,800 results made a file code
+  // scanning rejects) are one result: the first, its occurrenceCount, and the first others as related locations.
+  const results = groupRepeats(result.findings, repeatKey).flatMap((same) => shownOfGroup(same).map((f) => sarifResult(f, isRepeated(same) ? same.slice(1) : [])));
+
+  /** The result of a finding; `rest`: the other findings of its fingerprint it stands for. */
+  function sarifResult(f: GateFinding, rest: readonly GateFinding[]): Record<string, unknown> {
     const head = f.test ? `${f.title} (during test ${f.test.test}${f.test.passed_despite_finding ? ', which passed' : ''})` : f.title;
-    const text = f.message && f.message !== f.title ? `${head}\n${f.message}` : head;
+    const text = [head, ...(f.message && f.message !== f.title ? [f.message] : []), ...(rest.length ? [moreWithFingerprint(rest)] : [])].join('\n');
     const r: Record<string, unknown> = {
       ruleId: f.rule,
       ruleIndex: ruleIndex.get(f.rule),
@@ -99,23 +112,25 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
         ...(f.comm !== null ? {comm: f.comm} : {}),
       },
     };
-    if (f.location) {
-      const src = result.sources.find((s) => s.path === f.location!.path);
-      r.locations = [physical(src?.source_id ?? f.source_id, f.location.line)];
-    }
-    if (f.evidence.length) {
-      r.relatedLocations = f.evidence.map((e, i) => ({
-        id: i + 1,
-        ...physical(e.source_id, e.seq),
-        message: {text: visibleControls(`[${e.role}] ${e.text}`)},
-      }));
-    }
+    const at = located(f);
+    if (at) r.locations = [at];
+    if (rest.length) r.occurrenceCount = rest.length + 1;
+    // The first one's evidence lines, then where the first PLACES_NAMED others are (--json lists each).
+    const related = [
+      ...f.evidence.map((e) => ({...physical(e.source_id, e.seq), message: {text: visibleControls(`[${e.role}] ${e.text}`)}})),
+      ...rest.slice(0, PLACES_NAMED).flatMap((o, i) => {
+        const place = located(o);
+        const test = o.test ? ` (during test ${o.test.test}${o.test.passed_despite_finding ? ', which passed' : ''})` : '';
+        return place ? [{...place, message: {text: visibleControls(`[occurrence ${i + 2} of ${rest.length + 1}] ${o.title}${test}`)}}] : [];
+      }),
+    ];
+    if (related.length) r.relatedLocations = related.map((l, i) => ({id: i + 1, ...l}));
     if (f.status === 'known' && f.baseline) {
       const just = [f.baseline.owner ? `owner: ${f.baseline.owner}` : '', f.baseline.comment ?? '', f.baseline.expires ? `expires ${f.baseline.expires}` : ''].filter(Boolean).join('; ');
       r.suppressions = [{kind: 'external', status: 'accepted', ...(just ? {justification: visibleControls(just)} : {})}];
     }
     return r;
-  });
+  }
 
   const notifications = result.coverage_gaps.map((c) => ({
     level: 'warning',

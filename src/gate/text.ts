@@ -1,3 +1,4 @@
+import {placesText} from '../output/repeats.js';
 import {findingWhen} from '../output/when.js';
 import type {GateFinding, GateResult} from './result.js';
 
@@ -76,4 +77,23 @@ export function findingText(result: GateResult, f: GateFinding, maxEvidence = TO
     if (f.evidence.length > maxEvidence) lines.push(`  ... ${f.evidence.length - maxEvidence} more evidence lines`);
   }
   return lines.join('\n');
+}
+
+/** Where a finding is, for a list of places: `path:line`, and ` [test T]` (`, passed`) when a test ran then (raw). */
+export function findingPlace(f: GateFinding): string {
+  const test = f.test ? ` [test ${f.test.test}${f.test.passed_despite_finding ? ', passed' : ''}]` : '';
+  return `${f.location ? `${f.location.path}:${f.location.line}` : `source ${f.source_id}`}${test}`;
+}
+
+/**
+ * `and 7,799 more with this fingerprint: a:42, a:82, ... and 7,794 others (--json lists each)`: what every
+ * gate output says after the first finding of a fingerprint shown as one (src/output/repeats.ts); raw.
+ */
+export function moreWithFingerprint(rest: readonly GateFinding[]): string {
+  return `and ${rest.length.toLocaleString('en-US')} more with this fingerprint: ${placesText(rest, findingPlace)} (--json lists each)`;
+}
+
+/** The key findings of one bug share in the gate's outputs: fingerprint, status and whether they gate. */
+export function repeatKey(f: GateFinding): string {
+  return `${f.fingerprint}|${f.status}|${f.gating}`;
 }

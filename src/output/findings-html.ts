@@ -1,6 +1,7 @@
 import {visibleControls} from '../gate/escape.js';
 import {isCoverageGap} from '../rules/types.js';
-import {allEvaluated, type CheckReport, groupByRule, sourceName, summaryLine, taskLabel} from './findings.js';
+import {allEvaluated, type CheckReport, groupByFingerprint, groupByRule, moreOfFingerprint, sourceName, summaryLine, taskLabel} from './findings.js';
+import {isRepeated, shownOfGroup} from './repeats.js';
 import {findingWhen} from './when.js';
 
 /**
@@ -32,22 +33,26 @@ export function renderFindingsHtml(r: CheckReport): string {
   if (groups.size === 0) out.push('<p>No findings.</p>');
   for (const [rule, fs] of groups) {
     out.push(`<h3>${h(rule)} (${fs.length})</h3>`);
-    for (const f of fs) {
-      const when = findingWhen(f, r.sources);
-      const where = [sourceName(r.sources, f.source_id), when ? `at ${when}` : '', taskLabel(f)].filter(Boolean).join(', ');
-      out.push(`<div class="finding ${f.severity}">`);
-      out.push(`<h4><span class="sev">${f.severity}</span> ${h(f.title)}${f.confidence === 'certain' ? '' : ` <span class="conf">[${f.confidence}]</span>`}</h4>`);
-      out.push(`<p class="where">${h(where)} &middot; fingerprint <code>${h(f.fingerprint)}</code></p>`);
-      if (f.message && f.message !== f.title) out.push(`<p>${h(f.message)}</p>`);
-      if (f.evidence.length) {
-        const lines = f.evidence.map((e) => {
-          const src = e.source_id === f.source_id ? '' : `${sourceName(r.sources, e.source_id)}:`;
-          const role = e.role && e.role !== 'report' ? `<span class="role">   &lt;- ${h(e.role)}</span>` : '';
-          return `<span class="seq">${h(src)}${e.seq}</span> ${h(e.text)}${role}`;
-        });
-        out.push(`<pre>${lines.join('\n')}</pre>`);
+    // As in the text output: more than three of one fingerprint are the first in full and where the others are.
+    for (const same of groupByFingerprint(fs)) {
+      for (const [i, f] of shownOfGroup(same).entries()) {
+        const when = findingWhen(f, r.sources);
+        const where = [sourceName(r.sources, f.source_id), when ? `at ${when}` : '', taskLabel(f)].filter(Boolean).join(', ');
+        out.push(`<div class="finding ${f.severity}">`);
+        out.push(`<h4><span class="sev">${f.severity}</span> ${h(f.title)}${f.confidence === 'certain' ? '' : ` <span class="conf">[${f.confidence}]</span>`}</h4>`);
+        out.push(`<p class="where">${h(where)} &middot; fingerprint <code>${h(f.fingerprint)}</code></p>`);
+        if (f.message && f.message !== f.title) out.push(`<p>${h(f.message)}</p>`);
+        if (f.evidence.length) {
+          const lines = f.evidence.map((e) => {
+            const src = e.source_id === f.source_id ? '' : `${sourceName(r.sources, e.source_id)}:`;
+            const role = e.role && e.role !== 'report' ? `<span class="role">   &lt;- ${h(e.role)}</span>` : '';
+            return `<span class="seq">${h(src)}${e.seq}</span> ${h(e.text)}${role}`;
+          });
+          out.push(`<pre>${lines.join('\n')}</pre>`);
+        }
+        if (i === 0 && isRepeated(same)) out.push(`<p class="more">${h(moreOfFingerprint(same.slice(1), f, r.sources))}</p>`);
+        out.push('</div>');
       }
-      out.push('</div>');
     }
   }
   const lacking = r.coverage.filter(isCoverageGap);
@@ -77,5 +82,5 @@ const STYLE = [
   'table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}td.n{text-align:right}',
   'pre{background:#f6f6f6;padding:6px;overflow-x:auto}.seq{color:#777}.role{color:#a60}',
   '.finding{border-left:4px solid #999;padding-left:8px;margin:1em 0}.finding.error{border-color:#c00}.finding.warning{border-color:#d80}',
-  '.sev{text-transform:uppercase;font-size:80%}.where{color:#555}.conf{color:#777;font-weight:normal}',
+  '.sev{text-transform:uppercase;font-size:80%}.where,.more{color:#555}.conf{color:#777;font-weight:normal}',
 ].join('');

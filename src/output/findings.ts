@@ -5,6 +5,7 @@ import {renderCsv, toJsonValue} from './render.js';
 import {displayWidth} from './display-width.js';
 import {sanitizeForTerminal} from './sanitize.js';
 import {renderFindingsHtml} from './findings-html.js';
+import {groupRepeats, isRepeated, placesText, shownOfGroup} from './repeats.js';
 import {findingWhen, secondsText} from './when.js';
 
 export type FindingsFormat = 'table' | 'json' | 'csv' | 'markdown' | 'html';
@@ -83,24 +84,9 @@ export function summaryLine(r: CheckReport): string {
 
 const t = sanitizeForTerminal;
 
-/**
- * More findings of one fingerprint in a rule than this, and the first is shown in full and the others as a
- * list of where they are: one bug hit thousands of times (a driver leaving every start open) printed
- * thousands of near-identical blocks.
- */
-const FULL_PER_FINGERPRINT = 3;
-/** Of the others, how many are named by place. */
-const PLACES_NAMED = 5;
-
-/** Findings by fingerprint, in the order each fingerprint first appears. */
-function groupByFingerprint(findings: Finding[]): Finding[][] {
-  const m = new Map<string, Finding[]>();
-  for (const f of findings) {
-    const l = m.get(f.fingerprint);
-    if (l) l.push(f);
-    else m.set(f.fingerprint, [f]);
-  }
-  return [...m.values()];
+/** Findings of one rule by fingerprint, in the order each fingerprint first appears (src/output/repeats.ts). */
+export function groupByFingerprint(findings: Finding[]): Finding[][] {
+  return groupRepeats(findings, (f) => f.fingerprint);
 }
 
 /** Human output: findings grouped by rule with their evidence lines, then coverage gaps. */
@@ -109,7 +95,7 @@ export function renderFindingsText(r: CheckReport, columns = PLAIN_WIDTH): strin
   for (const [rule, fs] of groupByRule(r.findings)) {
     out.push(`${rule} (${fs.length})`);
     for (const same of groupByFingerprint(fs)) {
-      const full = same.length > FULL_PER_FINGERPRINT ? same.slice(0, 1) : same;
+      const full = shownOfGroup(same);
       for (const [i, f] of full.entries()) {
         out.push(`  ${f.severity.toUpperCase().padEnd(7)} ${t(f.title)}${f.confidence === 'certain' ? '' : `  [${f.confidence}]`}`);
         // Without a monotonic time (`dmesg -T`, journal), the wall-clock time its first line printed.
@@ -133,17 +119,18 @@ export function renderFindingsText(r: CheckReport, columns = PLAIN_WIDTH): strin
   return out.join('\n') + '\n';
 }
 
-/** `4,999 more with this fingerprint: line 24 (task kvm_mm/5001), ...`: where the other findings of one fingerprint are. */
-function moreOfFingerprint(rest: Finding[], first: Finding, sources: SourceInfo[]): string {
+/**
+ * `4,999 more with this fingerprint (the same issue): line 24 (task kvm_mm/5001), ...`: where the other findings
+ * of one fingerprint are, after the first in full (raw; each format escapes it).
+ */
+export function moreOfFingerprint(rest: Finding[], first: Finding, sources: SourceInfo[]): string {
   const place = (f: Finding) => {
     const src = f.source_id === first.source_id ? '' : `${sourceName(sources, f.source_id)} `;
     const seq = f.evidence[0]?.seq;
     const task = taskLabel(f);
     return `${src}${seq !== undefined ? `line ${seq}` : 'no line'}${task ? ` (${task})` : ''}`;
   };
-  const named = rest.slice(0, PLACES_NAMED).map(place).join(', ');
-  const others = rest.length - PLACES_NAMED;
-  return `${rest.length.toLocaleString('en-US')} more with this fingerprint (the same issue): ${named}${others > 0 ? ` and ${others.toLocaleString('en-US')} others` : ''}; --format json lists each in full`;
+  return `${rest.length.toLocaleString('en-US')} more with this fingerprint (the same issue): ${placesText(rest, place)}; --format json lists each in full`;
 }
 
 /** The coverage line of a check without gaps. */
@@ -247,14 +234,18 @@ export function renderFindingsMarkdown(r: CheckReport): string {
   const out: string[] = ['# ktrail check', '', summaryLine(r), ''];
   for (const [rule, fs] of groupByRule(r.findings)) {
     out.push(`## ${md(rule)} (${fs.length})`, '');
-    for (const f of fs) {
-      out.push(`### ${f.severity}: ${md(f.title)}`, '');
-      // `at 1.500000s` (no `t=` in a sentence); a counter clock's `clock=N` as findingWhen gives it.
-      const when = findingWhen(f, r.sources);
-      const at = f.ts_ns !== null && when?.startsWith('t=') ? `${secondsText(f.ts_ns)}s` : when;
-      out.push(`${mdLine(sourceName(r.sources, f.source_id))}${at ? ` at ${md(at)}` : ''}, fingerprint \`${f.fingerprint}\``, '');
-      out.push(mdLine(f.message), '');
-      if (f.evidence.length) out.push(markdownCodeBlock(f.evidence.map((e) => `${e.seq}: ${e.text}`)), '');
+    // As in the text output: more than three of one fingerprint are the first in full and where the others are.
+    for (const same of groupByFingerprint(fs)) {
+      for (const [i, f] of shownOfGroup(same).entries()) {
+        out.push(`### ${f.severity}: ${md(f.title)}`, '');
+        // `at 1.500000s` (no `t=` in a sentence); a counter clock's `clock=N` as findingWhen gives it.
+        const when = findingWhen(f, r.sources);
+        const at = f.ts_ns !== null && when?.startsWith('t=') ? `${secondsText(f.ts_ns)}s` : when;
+        out.push(`${mdLine(sourceName(r.sources, f.source_id))}${at ? ` at ${md(at)}` : ''}, fingerprint \`${f.fingerprint}\``, '');
+        out.push(mdLine(f.message), '');
+        if (f.evidence.length) out.push(markdownCodeBlock(f.evidence.map((e) => `${e.seq}: ${e.text}`)), '');
+        if (i === 0 && isRepeated(same)) out.push(mdLine(moreOfFingerprint(same.slice(1), f, r.sources)), '');
+      }
     }
   }
   const lacking = r.coverage.filter(isCoverageGap);

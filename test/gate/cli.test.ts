@@ -1039,11 +1039,17 @@ test('terminal: the summary lists the rule of every coverage gap it counts, part
 
 // One bug hit again and again printed a line per occurrence (thousands for a driver warning in a loop): more than
 // three of one fingerprint are one line and a line naming where the others are; --json keeps each.
-test('terminal: more than three new findings of one fingerprint are one line and a line of where the others are', () => {
+/** Six copies of one WARNING, ten seconds apart: six findings of one fingerprint. */
+function sixWarnings(): string {
   const warn = readFileSync('samples/rules/kernel/warning/positive/warn-on.txt', 'utf8').trimEnd().split('\n');
   const text = Array.from({length: 6}, (_, i) => warn.map((l) => l.replace(/^\[\s*(\d+)\.(\d+)\]/, (_m, s, us) => `[${String(Number(s) + i * 10).padStart(5)}.${us}]`)).join('\n')).join('\n') + '\n';
   const file = path.join(tmp, 'six-warnings.txt');
   writeFileSync(file, text);
+  return file;
+}
+
+test('terminal: more than three new findings of one fingerprint are one line and a line of where the others are', () => {
+  const file = sixWarnings();
   const r = gate(file, '--fail-on', 'warning');
   assert.is(r.code, 1, r.stderr);
   const lines = r.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
@@ -1052,6 +1058,34 @@ test('terminal: more than three new findings of one fingerprint are one line and
   assert.is(lines[1], 'FAIL new             and 5 more with this fingerprint: ' +
     `${file}:42, ${file}:82, ${file}:122, ${file}:162, ${file}:202 (--json lists each)`);
   assert.match(r.stdout, /6 gating, 6 new/);
+  assert.is(json(gate(file, '--fail-on', 'warning', '--json')).findings.length, 6);
+});
+
+// The same in the CI outputs: 7,800 findings of a few fingerprints made a 1.8 MB step summary (GitHub takes 1 MiB),
+// a 24.8 MB SARIF file of 7,800 results, a 9.3 MB JUnit file and 7,800 annotations.
+test('--markdown, --sarif, --junit, --github: more than three findings of one fingerprint are the first and where the others are', () => {
+  const file = sixWarnings();
+  const [md, sarif, junit] = ['six.md', 'six.sarif', 'six.xml'].map((n) => path.join(tmp, n)) as [string, string, string];
+  const r = gate(file, '--fail-on', 'warning', '--markdown', md, '--sarif', sarif, '--junit', junit, '--github');
+  assert.is(r.code, 1, r.stderr);
+  const more = `and 5 more with this fingerprint: ${file}:42, ${file}:82, ${file}:122, ${file}:162, ${file}:202 (--json lists each)`;
+  const summary = readFileSync(md, 'utf8');
+  assert.is(summary.match(/^#### warning: WARNING in \\_\\_fput$/gm)?.length, 1, summary);
+  assert.ok(summary.includes('\n- and 5 more with this fingerprint: '), summary);
+  assert.match(summary, /\| kernel\/warning \| warning \| 6 \| 0 \| 0 \| 6 \|/);
+  const doc = JSON.parse(readFileSync(sarif, 'utf8'));
+  assert.ok(sarifValidate.validate(doc), sarifValidate.errors());
+  assert.is(doc.runs[0].results.length, 1);
+  assert.is(doc.runs[0].results[0].occurrenceCount, 6);
+  assert.is(doc.runs[0].results[0].relatedLocations.filter((l: any) => l.message.text.startsWith('[occurrence ')).length, 5);
+  const xml = readFileSync(junit, 'utf8');
+  assert.is(XMLValidator.validate(xml), true);
+  assert.is(xml.match(/new warning kernel\/warning: WARNING in __fput/g)?.length, 1, xml);
+  assert.ok(xml.includes(more), xml);
+  const annotations = r.stdout.split('\n').filter((l) => l.startsWith('::warning '));
+  assert.is(annotations.length, 1, r.stdout);
+  assert.ok(annotations[0]!.includes(more), annotations[0]);
+  // --json keeps one entry per finding.
   assert.is(json(gate(file, '--fail-on', 'warning', '--json')).findings.length, 6);
 });
 

@@ -539,4 +539,113 @@ test('every output says when a finding happened: its monotonic time, or the wall
   assert.ok(renderJunit(r).includes('(2026-11-26T10:19:30)'), 'JUnit failure text');
 });
 
+// One bug hit again and again (a driver warning in a loop: 7,800 findings of a few fingerprints) made a step
+// summary over GitHub's 1 MiB, a SARIF file code scanning rejects, a 9 MB JUnit file and 7,800 annotations: more
+// than three of one fingerprint are the first and where the others are, in every output but --json.
+function repeatedResult(): GateResult {
+  const warn = (i: number, fingerprint: string, over: Partial<Parameters<typeof finding>[0]> = {}) =>
+    finding({
+      rule: 'kernel/warning',
+      fingerprint,
+      title: 'WARNING in drv_loop',
+      ts_ns: BigInt(10 + i) * S,
+      evidence: [{source_id: 1, seq: 10 + i * 10, ts_ns: BigInt(10 + i) * S, role: 'header', text: `WARNING: CPU: 0 PID: 42 at drivers/x.c:12 drv_loop+0x1/0x2 (#${i})`}],
+      ...over,
+    });
+  return compareWithBaseline({
+    findings: [
+      ...Array.from({length: 8}, (_, i) => warn(i, 'fprepeat0001')),
+      // Exactly three of one fingerprint: each is shown.
+      ...Array.from({length: 3}, (_, i) => warn(20 + i, 'fpthree00001', {title: 'WARNING in drv_three'})),
+      // Known (in the baseline): five of one fingerprint.
+      ...Array.from({length: 5}, (_, i) => warn(30 + i, 'fpknown00001', {title: 'WARNING in drv_known', severity: 'warning'})),
+    ],
+    coverage: [coverage('kernel/warning')],
+    sources: SOURCES,
+    baseline: {version: 1, entries: [{fingerprint: 'fpknown00001', rule: 'kernel/warning', title: 'WARNING in drv_known', owner: 'drivers'}]},
+    baselinePath: 'b.yml',
+    failOn: 'error',
+    today: '2026-11-26',
+    spans: [],
+  });
+}
+
+const MORE_OF_EIGHT = 'and 7 more with this fingerprint: logs/console.log:20, logs/console.log:30, logs/console.log:40, logs/console.log:50, logs/console.log:60 and 2 others (--json lists each)';
+
+test('Markdown: more than three new findings of one fingerprint are the first in full and a line of where the others are; known ones a line per fingerprint', () => {
+  const md = renderMarkdown(repeatedResult());
+  assert.is(md.match(/^#### error: WARNING in drv\\_loop$/gm)?.length, 1, md);
+  assert.ok(md.includes(`\n- fingerprint: fprepeat0001\n- ${escapeMarkdownInline(MORE_OF_EIGHT)}\n`), md);
+  assert.is(md.match(/^#### error: WARNING in drv\\_three$/gm)?.length, 3, md);
+  assert.is(md.match(/more with this fingerprint/g)?.length, 2, md);
+  // The counts stay those of the findings.
+  assert.match(md, /\| kernel\/warning \| error \| 11 \| 5 \| 0 \| 16 \|/);
+  const known = md.slice(md.indexOf('<details>'));
+  assert.is(known.split('\n').filter((l) => l.startsWith('- ')).length, 1, known);
+  assert.match(known, /^- \*\*warning\*\* kernel\/warning: WARNING in drv\\_known logs\/console\.log:310 \(t=40\.000000s\); and 4 more with this fingerprint: logs\/console\.log:320, .*logs\/console\.log:350 \(--json lists each\) — owner drivers$/m);
+});
+
+test('Markdown: past the findings shown in full, the first of a repeated fingerprint is a list item naming where the others are', () => {
+  const many = Array.from({length: 16}, (_, i) => finding({rule: 'kernel/oops', fingerprint: `fpmany${String(i).padStart(6, '0')}`, title: `BUG: in f${i}`, ts_ns: BigInt(1 + i) * S}));
+  const loop = Array.from({length: 5}, (_, i) => finding({rule: 'kernel/warning', fingerprint: 'fpafter00001', title: 'WARNING in late', ts_ns: BigInt(50 + i) * S, evidence: [{source_id: 1, seq: 500 + i, ts_ns: null, role: 'header', text: 'x'}]}));
+  const r = compareWithBaseline({findings: [...many, ...loop], coverage: [coverage('kernel/oops'), coverage('kernel/warning')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26', spans: []});
+  const md = renderMarkdown(r);
+  assert.ok(md.includes('\n- **error** kernel/warning: WARNING in late logs/console.log:500 (t=50.000000s); and 4 more with this fingerprint: logs/console.log:501, logs/console.log:502, logs/console.log:503, logs/console.log:504 (--json lists each)\n'), md);
+  assert.is(md.match(/WARNING in late/g)?.length, 1, md);
+});
+
+test('SARIF: more than three of one fingerprint are one result with occurrenceCount and the others as related locations; valid against the schema', () => {
+  const sarif = JSON.parse(JSON.stringify(renderSarif(repeatedResult(), {toolVersion: '0.1.0', rules: [{id: 'kernel/warning', description: 'Kernel WARNING', severity: 'warning', help: 'help'}]})));
+  const validator = sarifValidator();
+  assert.ok(validator.validate(sarif), validator.errors());
+  const results = sarif.runs[0].results as any[];
+  const of = (fp: string) => results.filter((x) => x.partialFingerprints['ktrail/v1'] === fp);
+  assert.is(results.length, 1 + 3 + 1);
+  const [loop] = of('fprepeat0001');
+  assert.is(loop.occurrenceCount, 8);
+  assert.equal(loop.locations[0].physicalLocation.region, {startLine: 10});
+  assert.ok(loop.message.text.endsWith(`\n${MORE_OF_EIGHT}`), loop.message.text);
+  // The first one's evidence line, then the first five others.
+  assert.equal(loop.relatedLocations.map((l: any) => l.id), [1, 2, 3, 4, 5, 6]);
+  assert.equal(loop.relatedLocations.map((l: any) => l.physicalLocation.region.startLine), [10, 20, 30, 40, 50, 60]);
+  assert.is(loop.relatedLocations[1].message.text, '[occurrence 2 of 8] WARNING in drv_loop');
+  assert.is(loop.baselineState, 'new');
+  // Three of one fingerprint: a result each, no occurrenceCount.
+  assert.is(of('fpthree00001').length, 3);
+  assert.ok(of('fpthree00001').every((x) => x.occurrenceCount === undefined));
+  const [known] = of('fpknown00001');
+  assert.is(known.occurrenceCount, 5);
+  assert.is(known.baselineState, 'unchanged');
+  assert.is(known.suppressions[0].status, 'accepted');
+  // The run's counts are still those of the findings.
+  assert.is(sarif.runs[0].properties.counts.findings, 16);
+});
+
+test('JUnit: more than three of one fingerprint are one block in the failure and in system-out, with where the others are', () => {
+  const xml = renderJunit(repeatedResult());
+  assert.is(XMLValidator.validate(xml), true);
+  const doc = new XMLParser({ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => ['testsuite', 'testcase'].includes(name)}).parse(xml);
+  const warning = (doc.testsuites.testsuite[0].testcase as any[]).find((c) => c['@name'] === 'kernel/warning');
+  assert.is(warning.failure['@message'], '11 findings; first: WARNING in drv_loop');
+  const failure: string = warning.failure['#text'];
+  assert.is(failure.match(/^new error kernel\/warning: /gm)?.length, 1 + 3, failure);
+  // After the first one's evidence, before the next fingerprint's block.
+  assert.ok(failure.includes(`drv_loop+0x1/0x2 (#0)\n${MORE_OF_EIGHT}\n\nnew error kernel/warning: WARNING in drv_three`), failure);
+  const out: string = warning['system-out'];
+  assert.is(out.match(/^known warning kernel\/warning: /gm)?.length, 1, out);
+  assert.match(out, /\nand 4 more with this fingerprint: logs\/console\.log:320, .* \(--json lists each\)$/);
+});
+
+test('GitHub annotations: more than three of one fingerprint are one annotation at the first, saying how many more and where', () => {
+  const lines = renderGithub(repeatedResult());
+  const decode = (l: string) => l.slice(l.indexOf('::', 2) + 2).replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
+  const loop = lines.filter((l) => decode(l).startsWith('WARNING in drv_loop\n'));
+  assert.is(loop.length, 1, lines.join('\n'));
+  assert.ok(loop[0]!.startsWith('::error file=logs/console.log,line=10,title=kernel/warning::'), loop[0]);
+  assert.ok(decode(loop[0]!).includes(`\nfingerprint fprepeat0001\n${MORE_OF_EIGHT}\n`), decode(loop[0]!));
+  assert.is(lines.filter((l) => decode(l).startsWith('WARNING in drv_three\n')).length, 3);
+  assert.not.ok(lines.some((l) => l.includes('drv_known')), 'known findings are not annotated');
+  assert.is(lines.length, 1 + 3 + 1);
+});
+
 test.run();

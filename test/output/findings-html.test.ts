@@ -60,4 +60,17 @@ test('check --format html on the demo log: a whole page', () => {
   assert.match(r.stdout, /<h3>kernel\/oops \(6\)<\/h3>/);
 });
 
+// One bug hit thousands of times made a 10.9 MB page: as in the text output, more than three of one fingerprint in
+// a rule are the first in full and a line of where the others are.
+test('more than three findings of one fingerprint are the first in full and a line of where the others are', () => {
+  const open = (i: number, fingerprint: string) =>
+    finding({fingerprint, title: `WARNING in drv_loop`, pid: 100 + i, comm: 'drv', evidence: [{source_id: 1, seq: 10 + i, ts_ns: null, role: 'header', text: 'WARNING'}]});
+  const findings = [...Array.from({length: 9}, (_, i) => open(i, 'aaaa')), ...Array.from({length: 3}, (_, i) => open(20 + i, 'bbbb'))];
+  const html = renderFindings('html', buildReport({findings, coverage: [], sources: SOURCES}, {minSeverity: 'info', failOn: 'error'}));
+  assert.match(html, /<h3>kernel\/warning \(12\)<\/h3>/);
+  assert.is((html.match(/<div class="finding /g) ?? []).length, 1 + 3);
+  assert.ok(html.includes('<p class="more">8 more with this fingerprint (the same issue): line 11 (task drv/101), line 12 (task drv/102), line 13 (task drv/103), line 14 (task drv/104), ' +
+    'line 15 (task drv/105) and 3 others; --format json lists each in full</p>\n</div>'), html);
+});
+
 test.run();

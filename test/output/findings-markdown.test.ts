@@ -80,4 +80,18 @@ test('check --format markdown on a real lockdep report: the class names `lo_ctl_
   assert.equal(platformMentions(r.stdout), []);
 });
 
+// One bug hit thousands of times printed thousands of near-identical sections (8.3 MB): as in the text output,
+// more than three of one fingerprint in a rule are the first in full and a line of where the others are.
+test('check Markdown: more than three findings of one fingerprint are the first in full and where the others are', () => {
+  const open = (i: number, fingerprint: string) =>
+    finding({rule: 'mmu-notifier/unpaired-invalidate', title: `open start (kvm_mm/${5000 + i})`, fingerprint, pid: 5000 + i, comm: 'kvm_mm', evidence: [{source_id: 1, seq: 10 + i, ts_ns: null, role: 'start', text: 'mmu_inv_start'}]});
+  const findings = [...Array.from({length: 8}, (_, i) => open(i, 'aaaa')), ...Array.from({length: 3}, (_, i) => open(20 + i, 'bbbb'))];
+  const md = renderFindingsMarkdown(buildReport({findings, coverage: [], sources: SOURCES}, {minSeverity: 'info', failOn: 'error'}));
+  assert.ok(md.includes('## mmu-notifier/unpaired-invalidate (11)'), md);
+  assert.equal(md.split('\n').filter((l) => l.startsWith('### ')), ['### error: open start (kvm\\_mm/5000)', '### error: open start (kvm\\_mm/5020)', '### error: open start (kvm\\_mm/5021)', '### error: open start (kvm\\_mm/5022)']);
+  assert.ok(md.includes('\n```text\n10: mmu_inv_start\n```\n\n7 more with this fingerprint (the same issue): line 11 (task kvm\\_mm/5001), line 12 (task kvm\\_mm/5002), line 13 (task kvm\\_mm/5003), ' +
+    'line 14 (task kvm\\_mm/5004), line 15 (task kvm\\_mm/5005) and 2 others; --format json lists each in full\n'), md);
+  assert.is(md.match(/more with this fingerprint/g)?.length, 1);
+});
+
 test.run();
