@@ -1,3 +1,5 @@
+import {groupBy} from '../by-line.js';
+
 /**
  * One bug hit again and again (a driver warning in a loop, a driver that leaves every start open) is
  * thousands of findings of one fingerprint. Every human or CI output shows more than
@@ -11,14 +13,7 @@ export const PLACES_NAMED = 5;
 
 /** Items grouped by key, in the order each key first appears, each group in the items' order. */
 export function groupRepeats<T>(items: readonly T[], key: (item: T) => string): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const g = groups.get(k);
-    if (g) g.push(item);
-    else groups.set(k, [item]);
-  }
-  return [...groups.values()];
+  return [...groupBy(items, key).values()];
 }
 
 /** Whether a group is shown as its first item and a line of where the others are. */

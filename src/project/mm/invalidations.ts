@@ -1,3 +1,4 @@
+import {firstIndexAfter, groupBy} from '../../by-line.js';
 import type {Db} from '../../store/db.js';
 import {appendRows} from '../../store/rows.js';
 import {defineTable} from '../../store/tables.js';
@@ -334,21 +335,10 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
   function syscallBetween(taskKey: string, s: Inv, e: ProbeRow): boolean {
     const list = boundaries.get(taskKey);
     if (!list || s.seq === null) return false;
-    let lo = 0;
-    for (let hi = list.length; lo < hi;) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid]!.seq <= s.seq) lo = mid + 1;
-      else hi = mid;
-    }
     const ns = nsClock.has(e.source_id);
-    const mayBeOutside = (b: SyscallBoundary, cpu: number | null, ts: bigint | null) => {
-      if (!ns || b.cpu === cpu || b.cpu === null || cpu === null || b.ts_ns === null || ts === null) return false;
-      const d = b.ts_ns - ts;
-      return (d < 0n ? -d : d) <= CLOCK_SKEW_NS;
-    };
-    for (let i = lo; i < list.length && list[i]!.seq < e.seq; i++) {
+    for (let i = firstIndexAfter(list, s.seq, (b) => b.seq); i < list.length && list[i]!.seq < e.seq; i++) {
       const b = list[i]!;
-      if (!mayBeOutside(b, s.cpu, s.ts_start_ns) && !mayBeOutside(b, e.cpu, e.ts_ns)) return true;
+      if (!mayBeMisordered(b, s.cpu, s.ts_start_ns, ns) && !mayBeMisordered(b, e.cpu, e.ts_ns, ns)) return true;
     }
     return false;
   }
@@ -360,6 +350,16 @@ export function foldInvalidations(rows: ProbeRow[], firstId = 1, callbacks?: Rea
  * stamped (and printed) before its earlier one.
  */
 export const CLOCK_SKEW_NS = 100_000n;
+
+/**
+ * Whether event `x` may in truth lie on the other side of an event on `cpu` at `ts` than their lines say: it is
+ * on another CPU and stamped within CLOCK_SKEW_NS of it. Not judged on a clock of unknown unit (`nsClock` false).
+ */
+export function mayBeMisordered(x: {cpu: number | null; ts_ns: bigint | null}, cpu: number | null, ts: bigint | null, nsClock: boolean): boolean {
+  if (!nsClock || x.cpu === cpu || x.cpu === null || cpu === null || x.ts_ns === null || ts === null) return false;
+  const d = x.ts_ns - ts;
+  return (d < 0n ? -d : d) <= CLOCK_SKEW_NS;
+}
 
 /**
  * Lines follow timestamps, and a task's end printed above its own start is read as an end without
@@ -409,22 +409,16 @@ export function pairMisorderedEnds(invs: Inv[], nsClock: ReadonlySet<number> = n
 
 /** The syscall events of the tasks in `rows`, by `source_id|pid`, in line order (foldInvalidations). */
 async function loadSyscallBoundaries(db: Db, rows: readonly ProbeRow[]): Promise<Map<string, SyscallBoundary[]>> {
-  const out = new Map<string, SyscallBoundary[]>();
+  const found: Array<SyscallBoundary & {source_id: number; pid: number}> = [];
   const tasks = [...new Set(rows.filter((r) => r.pid !== null).map((r) => `(${Number(r.source_id)}, ${Number(r.pid)})`))];
   const CHUNK = 5000;
   for (let i = 0; i < tasks.length; i += CHUNK) {
-    const list = await db.all<{source_id: number; pid: number; seq: bigint; cpu: number | null; ts_ns: bigint | null}>(
+    found.push(...await db.all<{source_id: number; pid: number; seq: bigint; cpu: number | null; ts_ns: bigint | null}>(
       `SELECT s.source_id, s.pid, s.seq, s.cpu, s.ts_ns FROM syscalls s JOIN (VALUES ${tasks.slice(i, i + CHUNK).join(', ')}) t(source_id, pid)
           ON s.source_id = t.source_id AND s.pid = t.pid
-        ORDER BY s.source_id, s.pid, s.seq`);
-    for (const b of list) {
-      const k = `${b.source_id}|${b.pid}`;
-      const a = out.get(k);
-      if (a) a.push(b);
-      else out.set(k, [b]);
-    }
+        ORDER BY s.source_id, s.pid, s.seq`));
   }
-  return out;
+  return groupBy(found, (b) => `${b.source_id}|${b.pid}`);
 }
 
 async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {

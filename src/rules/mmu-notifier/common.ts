@@ -138,21 +138,15 @@ export function kvmNote(inv: SourceInventory): string {
  * thousands of findings spent ~2 ms per query on a 240k-line trace.
  */
 export async function evidenceReader(db: Db, sourceId: number, seqs: Iterable<bigint | number | null | undefined>): Promise<(items: Array<{seq: bigint | number | null; role: string}>) => Evidence[]> {
-  const all = [...new Set([...seqs].filter((x): x is bigint | number => x !== null && x !== undefined).map((x) => Number(x)))].sort((a, b) => a - b);
   const bySeq = new Map<number, {ts_ns: bigint | null; text: string; wall_time: string | null}>();
-  const CHUNK = 5000;
-  for (let i = 0; i < all.length; i += CHUNK) {
-    const part = all.slice(i, i + CHUNK);
-    const list = part.join(', ');
-    const lo = part[0]!;
-    const hi = part[part.length - 1]!;
+  await forSeqChunks(seqs, async (lines) => {
     const rows = await db.all<{seq: bigint; ts_ns: bigint | null; text: string; wall_time: string | null}>(
-      `SELECT seq, ts_ns, event || ': ' || coalesce(body, '') AS text, NULL AS wall_time FROM events WHERE source_id = $1 AND seq BETWEEN ${lo} AND ${hi} AND seq IN (${list})
-       UNION ALL SELECT seq, ts_ns, text, wall_time FROM log_lines WHERE source_id = $1 AND seq BETWEEN ${lo} AND ${hi} AND seq IN (${list})`,
+      `SELECT seq, ts_ns, event || ': ' || coalesce(body, '') AS text, NULL AS wall_time FROM events WHERE source_id = $1 AND ${lines}
+       UNION ALL SELECT seq, ts_ns, text, wall_time FROM log_lines WHERE source_id = $1 AND ${lines}`,
       [sourceId],
     );
     for (const r of rows) bySeq.set(Number(r.seq), r);
-  }
+  });
   return (items) => items.filter((i) => i.seq !== null && i.seq !== undefined).map((i) => {
     const r = bySeq.get(Number(i.seq));
     return {source_id: sourceId, seq: Number(i.seq), ts_ns: r?.ts_ns ?? null, role: i.role, text: r?.text ?? '', ...wallTime(r?.wall_time)};
@@ -287,21 +281,28 @@ export const EAGAIN = -11;
  * same caller in another task or run is the same one.
  */
 export async function returnCallers(db: Db, sourceId: number, returnSeqs: Iterable<bigint | null | undefined>): Promise<Map<bigint, string>> {
-  const all = [...new Set([...returnSeqs].filter((x): x is bigint => x !== null && x !== undefined))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const out = new Map<bigint, string>();
-  const CHUNK = 5000;
-  for (let i = 0; i < all.length; i += CHUNK) {
-    const part = all.slice(i, i + CHUNK);
-    const rows = await db.all<{seq: bigint; caller: string | null}>(
-      `SELECT seq, caller FROM probe_calls WHERE source_id = $1 AND kind = 'return' AND seq BETWEEN ${part[0]} AND ${part[part.length - 1]} AND seq IN (${part.join(', ')})`,
-      [sourceId],
-    );
+  await forSeqChunks(returnSeqs, async (lines) => {
+    const rows = await db.all<{seq: bigint; caller: string | null}>(`SELECT seq, caller FROM probe_calls WHERE source_id = $1 AND kind = 'return' AND ${lines}`, [sourceId]);
     for (const r of rows) {
       const fn = callerFunction(r.caller);
       if (fn) out.set(r.seq, fn);
     }
-  }
+  });
   return out;
+}
+
+/**
+ * Runs `query` once per 5,000 of the distinct lines `seqs` (nulls left out), in line order, with the SQL
+ * condition that selects them (`seq BETWEEN lo AND hi AND seq IN (...)`: the range lets DuckDB skip row groups).
+ */
+async function forSeqChunks(seqs: Iterable<bigint | number | null | undefined>, query: (lines: string) => Promise<void>): Promise<void> {
+  const all = [...new Set([...seqs].filter((x): x is bigint | number => x !== null && x !== undefined).map((x) => Number(x)))].sort((a, b) => a - b);
+  const CHUNK = 5000;
+  for (let i = 0; i < all.length; i += CHUNK) {
+    const part = all.slice(i, i + CHUNK);
+    await query(`seq BETWEEN ${part[0]} AND ${part[part.length - 1]} AND seq IN (${part.join(', ')})`);
+  }
 }
 
 /** The function of a return line's caller (`__oom_reap_task_mm+0x9c/0x170` -> `__oom_reap_task_mm`). */

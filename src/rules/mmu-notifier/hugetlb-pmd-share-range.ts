@@ -1,4 +1,5 @@
 import {z} from 'zod';
+import {groupBy} from '../../by-line.js';
 import {formatMessage} from '../support.js';
 import {defineRule, type Severity} from '../types.js';
 import {CORE_PAIRING, emptyInventory, FindingBatch, hex, inventory, kvmNote, loadInvalidations, missingProbes, missingReason, range, task, type InvRow} from './common.js';
@@ -52,13 +53,7 @@ export default defineRule({
       }
       const partial: string[] = [];
       // By task, in line order: an unshare looks at its own task's invalidations only.
-      const mineOf = new Map<number | null, InvRow[]>();
-      for (const r of rows) {
-        if (r.source_id !== src.source_id) continue;
-        const list = mineOf.get(r.pid);
-        if (list) list.push(r);
-        else mineOf.set(r.pid, [r]);
-      }
+      const mineOf = groupBy(rows.filter((r) => r.source_id === src.source_id), (r) => r.pid);
       for (const u of unshares.filter((x) => x.source_id === src.source_id)) {
         if (u.ret !== 1 || u.addr === null) continue;
         const base = u.addr & ~(pud - 1n);

@@ -1,4 +1,5 @@
 import {z} from 'zod';
+import {groupBy} from '../../by-line.js';
 import {formatMessage} from '../support.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
 import {callbackProbes, classifier, CORE_START_WINDOW, emptyInventory, FindingBatch, hasAny, hex, inventory, loadInvalidations, missingProbes, missingReason, task, type InvRow} from './common.js';
@@ -59,13 +60,7 @@ export default defineRule({
         continue;
       }
       // The windows per task: a call is matched against its own task's only.
-      const byPid = new Map<number | null, InvRow[]>();
-      for (const r of rows) {
-        if (r.source_id !== src.source_id) continue;
-        const a = byPid.get(r.pid);
-        if (a) a.push(r);
-        else byPid.set(r.pid, [r]);
-      }
+      const byPid = groupBy(rows.filter((r) => r.source_id === src.source_id), (r) => r.pid);
       for (const c of calls.filter((x) => x.source_id === src.source_id)) {
         let hit: {r: InvRow; w: ReturnType<typeof windowsOf>[number]} | undefined;
         for (const r of byPid.get(c.pid) ?? []) {

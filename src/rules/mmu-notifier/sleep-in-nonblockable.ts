@@ -1,4 +1,5 @@
 import path from 'node:path';
+import {firstAfter, groupBy} from '../../by-line.js';
 import {z} from 'zod';
 import {ensureProjections} from '../../project/run.js';
 import {projectorByName} from '../../project/index.js';
@@ -107,25 +108,9 @@ export default defineRule({
     // By task, in line order: a window's first sleep is a binary search, not a scan of every sleep.
     let sleepsOf: Map<string, Sleep[]> | undefined;
     const firstSleepAfter = async (sourceId: number, pid: number | null, seq: bigint): Promise<Sleep | undefined> => {
-      if (!sleepsOf) {
-        sleepsOf = new Map();
-        for (const x of await ctx.db.all<Sleep>(
-          `SELECT source_id, pid, prev_state, seq, ts_start_ns, wakeup_seq FROM task_states WHERE state IN ('sleeping') ORDER BY source_id, seq`)) {
-          const k = `${x.source_id}|${x.pid}`;
-          const list = sleepsOf.get(k);
-          if (list) list.push(x);
-          else sleepsOf.set(k, [x]);
-        }
-      }
-      const list = sleepsOf.get(`${sourceId}|${pid}`);
-      if (!list) return undefined;
-      let lo = 0;
-      for (let hi = list.length; lo < hi;) {
-        const mid = (lo + hi) >> 1;
-        if (list[mid]!.seq <= seq) lo = mid + 1;
-        else hi = mid;
-      }
-      return list[lo];
+      sleepsOf ??= groupBy(await ctx.db.all<Sleep>(
+        `SELECT source_id, pid, prev_state, seq, ts_start_ns, wakeup_seq FROM task_states WHERE state IN ('sleeping') ORDER BY source_id, seq`), (x) => `${x.source_id}|${x.pid}`);
+      return firstAfter(sleepsOf.get(`${sourceId}|${pid}`), seq);
     };
     // Findings wait until their source's windows are done: callers and evidence lines are then read in a few
     // queries instead of two or three per finding (3,000 sleeps: ~11 s of check before).
@@ -183,13 +168,7 @@ export default defineRule({
       // One finding per sleep: the outermost window (the core start) names it.
       const used = new Set<string>();
       // The task's callback windows with a return, for the innermost one around a sleep.
-      const callbacksOf = new Map<number | null, typeof mine>();
-      for (const c of mine) {
-        if (c.level === 'notifier' || c.return_seq === null) continue;
-        const list = callbacksOf.get(c.pid);
-        if (list) list.push(c);
-        else callbacksOf.set(c.pid, [c]);
-      }
+      const callbacksOf = groupBy(mine.filter((c) => c.level !== 'notifier' && c.return_seq !== null), (c) => c.pid);
       const openEnded: string[] = [];
       for (const w of mine) {
         const end = w.ts_return_ns;

@@ -1,7 +1,8 @@
 import {z} from 'zod';
 import {counterClockSources, elapsedText, formatMessage, gapSpans, overlapsGap} from '../support.js';
+import {firstAfter, firstIndexAfter, groupBy} from '../../by-line.js';
 import {probeLabel} from '../../probes/catalog.js';
-import {CLOCK_SKEW_NS, NOTIFIER_START} from '../../project/mm/invalidations.js';
+import {mayBeMisordered, NOTIFIER_START} from '../../project/mm/invalidations.js';
 import {defineRule, type Confidence, type Severity} from '../types.js';
 import {
   callbackProbes, classifier, CORE_PAIRING, EAGAIN, emptyInventory, family, FindingBatch, hasAny, hex, inventory, invalidationQuery, kvmNote, loadInvalidations,
@@ -71,24 +72,7 @@ export default defineRule({
     );
     const last = new Map(lastSeen.map((r) => [`${r.source_id}|${r.pid}`, r]));
     // By task, in line order: a start's first exit after it is a binary search, not a scan of every exit.
-    const exitsOf = new Map<string, typeof exits>();
-    for (const e of exits) {
-      const k = `${e.source_id}|${e.pid}`;
-      const list = exitsOf.get(k);
-      if (list) list.push(e);
-      else exitsOf.set(k, [e]);
-    }
-    const exitAfter = (sourceId: number, pid: number | null, seq: bigint) => {
-      const list = exitsOf.get(`${sourceId}|${pid}`);
-      if (!list) return undefined;
-      let lo = 0;
-      for (let hi = list.length; lo < hi;) {
-        const mid = (lo + hi) >> 1;
-        if (list[mid]!.seq <= seq) lo = mid + 1;
-        else hi = mid;
-      }
-      return list[lo];
-    };
+    const exitsOf = groupBy(exits, (e) => `${e.source_id}|${e.pid}`);
     // Findings wait until their source's rows are done: their callers and evidence lines are then read in a few queries.
     const batch = new FindingBatch(ctx);
     const counterClock = counterClockSources(ctx);
@@ -135,12 +119,7 @@ export default defineRule({
       const unread = (await ctx.db.all<{seq: bigint}>('SELECT seq FROM unparsed WHERE source_id = $1 ORDER BY seq', [src.source_id])).map((u) => u.seq);
       const unreadBetween = (a: bigint, b: bigint | null) => {
         // Sorted: from the first line after `a` (binary search; a damaged file may have many).
-        let lo = 0;
-        for (let hi = unread.length; lo < hi;) {
-          const mid = (lo + hi) >> 1;
-          if (unread[mid]! <= a) lo = mid + 1;
-          else hi = mid;
-        }
+        const lo = firstIndexAfter(unread, a, (x) => x);
         const out: bigint[] = [];
         for (let k = lo; k < unread.length && (b === null || unread[k]! < b); k++) out.push(unread[k]!);
         return out;
@@ -149,8 +128,8 @@ export default defineRule({
       // Each open start's first syscall event of its task after it, and each end without start's last one
       // before it, for all of the source's rows in one ASOF join each (read when first needed): a query per
       // row took ~2 ms, 35 s of check for 5,000 starts left open.
-      let firstAfter: Map<bigint, SyscallRow> | null = null;
-      let lastBefore: Map<bigint, SyscallRow> | null = null;
+      let nextSyscalls: Map<bigint, SyscallRow> | null = null;
+      let prevSyscalls: Map<bigint, SyscallRow> | null = null;
       const seenBefore = new Map<string, InvRow>();
       // What became of each core call that was unpaired: a subscription's callback under it that is unpaired
       // for the same reason (left open, an end without start, another range) is the same bug and is neither
@@ -266,7 +245,7 @@ export default defineRule({
         mark(r, 'open');
         // The first of: the task's exit, its next syscall event (it was back in user space). The end
         // can come after neither.
-        const exit = exitAfter(src.source_id, r.pid, r.seq);
+        const exit = firstAfter(exitsOf.get(`${src.source_id}|${r.pid}`), r.seq);
         const sys = await syscallAfter(r);
         const left = sys && (!exit || sys.seq < exit.seq) ? sys : undefined;
         const windowEnd = left?.ts_ns ?? exit?.ts_ns ?? src.last_ts_ns;
@@ -336,16 +315,6 @@ export default defineRule({
         return undefined;
       }
 
-      /**
-       * Whether syscall event `x`, printed after a start (or before an end) on `cpu` at `ts`, may in truth
-       * have come before it (after it): it is on another CPU and stamped within the clock skew between
-       * CPUs (CLOCK_SKEW_NS: ftrace's `local` clock is per CPU). Not judged on a counter clock, whose unit is unknown.
-       */
-      function mayBeMisordered(x: SyscallRow, cpu: number | null, ts: bigint | null): boolean {
-        if (!nsClock || x.cpu === cpu || x.cpu === null || cpu === null || x.ts_ns === null || ts === null) return false;
-        const d = x.ts_ns - ts;
-        return (d < 0n ? -d : d) <= CLOCK_SKEW_NS;
-      }
 
       async function neighbours(dir: 'after' | 'before'): Promise<Map<bigint, SyscallRow>> {
         const [at, which, cmp] = dir === 'after' ? ['seq', 'seq IS NOT NULL AND end_seq IS NULL', '>'] : ['end_seq', 'seq IS NULL AND end_seq IS NOT NULL', '<'];
@@ -359,25 +328,25 @@ export default defineRule({
 
       /** The task's first syscall entry or exit after start `r`. */
       async function syscallAfter(r: InvRow): Promise<SyscallRow | undefined> {
-        firstAfter ??= await neighbours('after');
-        const first = firstAfter.get(r.inv_id);
+        nextSyscalls ??= await neighbours('after');
+        const first = nextSyscalls.get(r.inv_id);
         // Rarely the first one is on another CPU within the clock skew: the next few are read for that row.
-        if (!first || !mayBeMisordered(first, r.cpu, r.ts_start_ns)) return first;
+        if (!first || !mayBeMisordered(first, r.cpu, r.ts_start_ns, nsClock)) return first;
         const xs = await ctx.db.all<SyscallRow>(
           `SELECT seq, ts_ns, cpu, name, nr, kind FROM syscalls WHERE source_id = $1 AND pid = $2 AND seq > $3 ORDER BY seq LIMIT 8`,
           [src.source_id, r.pid, r.seq]);
-        return xs.find((x) => !mayBeMisordered(x, r.cpu, r.ts_start_ns));
+        return xs.find((x) => !mayBeMisordered(x, r.cpu, r.ts_start_ns, nsClock));
       }
 
       /** The task's last syscall entry or exit before end `r`. */
       async function syscallBefore(r: InvRow): Promise<SyscallRow | undefined> {
-        lastBefore ??= await neighbours('before');
-        const first = lastBefore.get(r.inv_id);
-        if (!first || !mayBeMisordered(first, r.end_cpu, r.ts_end_ns)) return first;
+        prevSyscalls ??= await neighbours('before');
+        const first = prevSyscalls.get(r.inv_id);
+        if (!first || !mayBeMisordered(first, r.end_cpu, r.ts_end_ns, nsClock)) return first;
         const xs = await ctx.db.all<SyscallRow>(
           `SELECT seq, ts_ns, cpu, name, nr, kind FROM syscalls WHERE source_id = $1 AND pid = $2 AND seq < $3 ORDER BY seq DESC LIMIT 8`,
           [src.source_id, r.pid, r.end_seq]);
-        return xs.find((x) => !mayBeMisordered(x, r.end_cpu, r.ts_end_ns));
+        return xs.find((x) => !mayBeMisordered(x, r.end_cpu, r.ts_end_ns, nsClock));
       }
     }
     await batch.flush();
