@@ -3,7 +3,7 @@ import {PROBES} from '../probes/catalog.js';
 import {parseFuncgraphBody, type FuncgraphCall} from '../ingest/ftrace/funcgraph.js';
 import type {Db} from '../store/db.js';
 import type {EventHead} from '../store/eventlog.js';
-import {deferredWriter, openRowWriter, type RowObject} from '../store/rows.js';
+import {openRowWriter, type RowObject} from '../store/rows.js';
 import {defineTable, type ColumnDef, type TableDef} from '../store/tables.js';
 import {eventIn} from './sql.js';
 import type {Projector} from './types.js';
@@ -490,15 +490,14 @@ async function kallsymsProbeSymbols(db: Db): Promise<Map<number, Map<string, str
 
 async function buildProbeCalls(db: Db): Promise<void> {
   const symbols = await kallsymsProbeSymbols(db);
-  // Rows wait until the page they come from is read: the Appender must not flush while it streams.
-  const w = deferredWriter(await openRowWriter(db, probeCalls));
+  // The writer touches the connection only when closed, after the stream (openRowWriter).
+  const w = await openRowWriter(db, probeCalls);
   try {
     // Only bodies that open with `(`, or `__probe_` (`trace-cmd report -R`), can be probe bodies; let SQL filter first.
-    // In pages, the rows appended between them: the Appender's own flushes would end a stream (Db.streamInPages).
     for await (const batch of db.streamInPages<EventRow>(
       `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
         WHERE starts_with(body, '(') OR starts_with(body, '__probe_')`,
-      () => w.drain(),
+      () => undefined,
     )) {
       for (const r of batch) {
         const parsed = parseProbeBody(r.body, r.event);
@@ -510,9 +509,11 @@ async function buildProbeCalls(db: Db): Promise<void> {
         });
       }
     }
-  } finally {
-    w.close();
+  } catch (err) {
+    w.discard();
+    throw err;
   }
+  await w.close();
 }
 
 /**
@@ -539,9 +540,8 @@ function rawFuncgraph(event: string, body: string): FuncgraphCall | null {
  * at its depth; entries still open at the end keep exit_seq NULL.
  */
 async function buildFuncgraphCalls(db: Db): Promise<void> {
-  // Rows wait until the page they come from is read: the Appender must not flush while it streams (an exit
-  // that closes many open calls, or the open calls of a source at its end, make many rows at once).
-  const w = deferredWriter(await openRowWriter(db, functionCalls));
+  // The writer touches the connection only when closed, after the stream (openRowWriter).
+  const w = await openRowWriter(db, functionCalls);
   const stacks = new Map<string, RowObject[]>();
   const onCpu = new Map<string, string>();
   let source = -1;
@@ -551,11 +551,10 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
     onCpu.clear();
   };
   try {
-    // In pages, the rows appended between them: the Appender's own flushes would end a stream (Db.streamInPages).
     for await (const batch of db.streamInPages<EventRow>(
       `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
         WHERE ${eventIn(['funcgraph_entry', 'funcgraph_exit', 'funcgraph_ctxsw'])}`,
-      () => w.drain(),
+      () => undefined,
     )) {
       for (const r of batch) {
         if (r.source_id !== source) {
@@ -603,9 +602,11 @@ async function buildFuncgraphCalls(db: Db): Promise<void> {
       }
     }
     flush();
-  } finally {
-    w.close();
+  } catch (err) {
+    w.discard();
+    throw err;
   }
+  await w.close();
 }
 
 export const ftraceArgs: Projector = {

@@ -167,7 +167,7 @@ export async function buildReports(db: Db, pageLines = PAGE, afterSourceId: numb
     }
     await flush();
   } finally {
-    out.close();
+    await out.close();
   }
   if (hungUp.length > 0) {
     // The drained reports of these sources are written already: they are marked here, once all rows are in.
@@ -373,7 +373,7 @@ interface Writers {
   reports: RowWriter;
   frame(id: bigint, f: ReportFrame): void;
   lock(id: bigint, l: ReportLock): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Frames and locks are most of the rows: appended with their column types known, no row objects. */
@@ -409,9 +409,9 @@ async function openWriters(db: Db): Promise<Writers> {
       str(locks, l.held_by);
       locks.endRow();
     },
-    close() {
+    async close() {
       try {
-        reports.close();
+        await reports.close();
       } finally {
         for (const a of [frames, locks]) {
           try {
