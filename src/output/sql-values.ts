@@ -1,4 +1,3 @@
-import {createRequire} from 'node:module';
 import type {
   DuckDBArrayType,
   DuckDBBlobValue,
@@ -22,10 +21,12 @@ import type {
   DuckDBVariantValue,
   DuckDBVector,
 } from '@duckdb/node-api';
+import {loadDuckDb} from '../store/db.js';
 import {cellText, FormattedValue, toJsonValue, type Cell} from './render.js';
 
-// CommonJS, loaded with require for the reason given in src/store/db.ts; only `ktrail query` loads this module.
-const duck = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+// The module the database was opened with (src/store/db.ts): value classes are told apart with instanceof.
+// Only `ktrail query` loads this module.
+const duck = loadDuckDb();
 const T = duck.DuckDBTypeId;
 
 /**

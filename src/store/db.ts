@@ -1,7 +1,9 @@
-import {existsSync} from 'node:fs';
+import {existsSync, readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
+import {fileURLToPath} from 'node:url';
 import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-api';
 import {UserError} from '../errors.js';
+import {mark} from '../ingest/timings.js';
 import {createTableSql, type TableDef} from './tables.js';
 
 /**
@@ -28,9 +30,43 @@ export interface OpenOptions {
  * import of a CommonJS module makes Node scan its source and every module it
  * re-exports for export names (the package re-exports ~60), which cost
  * ~0.13 s more wall and ~0.2 s more CPU than require (3 runs each).
+ *
+ * And from the one-file bundle `npm run build` makes of it
+ * (scripts/bundle-duckdb.mjs) while that bundle is of the installed version:
+ * requiring the package's ~110 files took 85-140 ms, the bundle ~20 ms (plus
+ * ~20 ms for the native binding either way), on every command that opens a
+ * database.
  */
-function loadDuckDb(): typeof import('@duckdb/node-api') {
-  return createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+let loaded: typeof import('@duckdb/node-api') | null = null;
+
+/** The DuckDB API; one module for the whole process (its value classes are checked with instanceof). */
+export function loadDuckDb(): typeof import('@duckdb/node-api') {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  const bundle = duckDbBundle(require);
+  mark(`loading @duckdb/node-api (${bundle ? 'bundle' : 'package'})`);
+  loaded = require(bundle ?? '@duckdb/node-api') as typeof import('@duckdb/node-api');
+  mark('@duckdb/node-api loaded');
+  return loaded;
+}
+
+/**
+ * The bundle of @duckdb/node-api in `root`'s dist/vendor (ktrail's own by default) when it was made from the
+ * installed version, else null.
+ */
+export function duckDbBundle(
+  require = createRequire(import.meta.url),
+  // dist/src/store/db.js, or src/store/db.ts when run from the sources (tests): both under the package root.
+  root = new URL(import.meta.url.endsWith('.ts') ? '../../' : '../../../', import.meta.url),
+): string | null {
+  const file = fileURLToPath(new URL('dist/vendor/duckdb-node-api.cjs', root));
+  try {
+    const bundled = readFileSync(fileURLToPath(new URL('dist/vendor/duckdb-node-api.version', root)), 'utf8').trim();
+    const installed = (JSON.parse(readFileSync(require.resolve('@duckdb/node-api/package.json'), 'utf8')) as {version: string}).version;
+    return bundled === installed && existsSync(file) ? file : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The connections of the Dbs open in this process (interruptStatements). */

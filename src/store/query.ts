@@ -1,13 +1,9 @@
-import {createRequire} from 'node:module';
 import {devNull} from 'node:os';
 import type {DuckDBDataChunk, DuckDBExtractedStatements, DuckDBPreparedStatement, DuckDBResult, DuckDBType} from '@duckdb/node-api';
 import {UserError} from '../errors.js';
-import type {Db} from './db.js';
+import {loadDuckDb as duck, type Db} from './db.js';
 import type {LineAccounting} from './eventlog.js';
 import {statementCount} from './sql-statements.js';
-
-// CommonJS, loaded with require for the reason given in src/store/db.ts.
-const duck = () => createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 
 /**
  * A user query's result as DuckDB's own data chunks (~2048 rows each), read
