@@ -181,7 +181,35 @@ test('GitHub annotations: one line each, values escaped, known findings not anno
   assert.not.ok(lines.some((l) => l.includes('title=lockdep/report')), 'known finding annotated');
   assert.ok(lines.some((l) => l.startsWith('::notice title=kernel/warning fixed::')));
   assert.ok(lines.some((l) => l.includes('during test suite.</testcase>::evil|`name` (the test PASSED)')));
-  assert.ok(lines[lines.length - 1]!.startsWith('::error title=ktrail gate::ktrail gate FAILED'));
+  // First: GitHub drops a level's annotations past its limit, and the verdict must not be one of them.
+  assert.ok(lines[0]!.startsWith('::error title=ktrail gate::ktrail gate FAILED'), lines[0]);
+});
+
+test('GitHub annotations: at most 10 of a level, the last saying how many more follow as plain log lines', () => {
+  const findings = [
+    ...Array.from({length: 25}, (_x, i) =>
+      finding({rule: 'kernel/oops', fingerprint: `fperr${String(i).padStart(7, '0')}`, title: `BUG: err ${i}`, evidence: [{source_id: 1, seq: 100 + i, ts_ns: null, role: 'header', text: `BUG: err ${i}\n::error::x`}]})),
+    ...Array.from({length: 4}, (_x, i) => finding({rule: 'kernel/warning', severity: 'warning', fingerprint: `fpwarn${String(i).padStart(6, '0')}`, title: `WARNING ${i}`})),
+  ];
+  const r = compareWithBaseline({findings, coverage: [coverage('kernel/oops'), coverage('kernel/warning')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26', spans: []});
+  const lines = renderGithub(r);
+  const commands = lines.filter((l) => l.startsWith('::'));
+  const errors = commands.filter((l) => l.startsWith('::error '));
+  assert.is(errors.length, 10);
+  assert.ok(errors[0]!.startsWith('::error title=ktrail gate::ktrail gate FAILED'), errors[0]);
+  // The verdict and 8 findings, then the note for the other 17.
+  assert.ok(errors[9]!.startsWith('::error title=ktrail gate%3A 17 more errors::17 more error annotations are not made'), errors[9]);
+  assert.is(commands.filter((l) => l.startsWith('::warning ')).length, 4);
+  const plain = lines.filter((l) => !l.startsWith('::'));
+  assert.is(plain.length, 17);
+  for (const l of plain) {
+    assert.match(l, /^ktrail gate error: kernel\/oops: /);
+    assert.not.match(l, /[\r\n]/);
+  }
+  // Each finding is named once: as an annotation or as a plain line.
+  for (let i = 0; i < 25; i++) assert.is(lines.filter((l) => l.includes(`fperr${String(i).padStart(7, '0')}`)).length, 1, `finding ${i}`);
+  // A plain line carries the place, title and fingerprint (its evidence is in the other outputs).
+  assert.ok(plain[0]!.includes(`: BUG: err 8; `) && plain[0]!.includes('fingerprint fperr0000008'), plain[0]);
 });
 
 test('GitHub annotation of a finding read from stdin has no file location', () => {
@@ -195,7 +223,8 @@ test('GitHub annotation of a finding read from stdin has no file location', () =
     today: '2026-11-26',
     spans: [],
   });
-  assert.ok(renderGithub(r)[0]!.startsWith('::error title=kernel/oops::'), renderGithub(r)[0]);
+  // After the verdict.
+  assert.ok(renderGithub(r)[1]!.startsWith('::error title=kernel/oops::'), renderGithub(r)[1]);
 });
 
 test('Markdown: counts, sections, hostile text cannot add HTML, break tables or close the code fence', () => {
