@@ -9,6 +9,15 @@ import {TOP_EVIDENCE, evidenceRef, moreWithFingerprint, repeatKey} from './text.
 const DETAILED = 15;
 
 /**
+ * Bytes past which list items (new and known findings, coverage gaps) are
+ * counted instead of listed. GitHub refuses a step summary over 1 MiB, and
+ * the whole summary with it; this leaves room for the lines after a list and
+ * for other steps' summaries in the same job.
+ */
+export const SUMMARY_BUDGET = 512 * 1024;
+const TOO_BIG = 'the summary would pass GitHub\'s 1 MiB limit; `--json` and `--sarif` list each';
+
+/**
  * Markdown summary for `$GITHUB_STEP_SUMMARY` (or a merge-request note):
  * verdict, counts by rule and severity, new / known / fixed, tests that
  * passed despite a finding, coverage gaps, and the top evidence lines of new
@@ -17,40 +26,49 @@ const DETAILED = 15;
 export function renderMarkdown(result: GateResult): string {
   const c = result.counts;
   const out: string[] = [];
-  out.push(`## ktrail gate: ${result.passed ? 'passed' : 'FAILED'}`);
-  out.push('');
-  out.push(
+  let size = 0;
+  const push = (...lines: string[]) => {
+    for (const l of lines) {
+      out.push(l);
+      size += Buffer.byteLength(l) + 1;
+    }
+  };
+  /** Items of a list past the budget are counted, not listed: `and N more ... not listed`. */
+  const overBudget = () => size > SUMMARY_BUDGET;
+  push(`## ktrail gate: ${result.passed ? 'passed' : 'FAILED'}`);
+  push('');
+  push(
     `Fail on: **${result.fail_on}** or worse. ` +
       `**${c.gating}** gating, ${c.new} new, ${c.known} known, ${c.expired} expired (baseline entry past its date), ` +
       `${c.fixed} fixed, ${c.unverified} not re-checked. Sources: ${result.sources.map(sourceText).join(', ') || 'none'}.`,
   );
-  out.push('');
+  push('');
 
   if (result.input_errors.length) {
-    out.push('### Inputs that could not be read');
-    out.push('');
-    out.push('No rule looked at these inputs: their findings, if any, are unknown, and the gate fails (exit code 2).');
-    out.push('');
-    for (const e of result.input_errors) out.push(`- ${mdLine(e.message)}`);
-    out.push('');
+    push('### Inputs that could not be read');
+    push('');
+    push('No rule looked at these inputs: their findings, if any, are unknown, and the gate fails (exit code 2).');
+    push('');
+    for (const e of result.input_errors) push(`- ${mdLine(e.message)}`);
+    push('');
   }
 
-  out.push('### Findings by rule');
-  out.push('');
-  if (result.by_rule.length === 0) out.push('No findings.');
+  push('### Findings by rule');
+  push('');
+  if (result.by_rule.length === 0) push('No findings.');
   else {
-    out.push('| rule | severity | new | known | expired | total |');
-    out.push('|---|---|---:|---:|---:|---:|');
-    for (const r of result.by_rule) out.push(`| ${md(r.rule)} | ${r.severity} | ${r.new} | ${r.known} | ${r.expired} | ${r.total} |`);
-    out.push('');
-    out.push('| severity | new | known | expired |');
-    out.push('|---|---:|---:|---:|');
+    push('| rule | severity | new | known | expired | total |');
+    push('|---|---|---:|---:|---:|---:|');
+    for (const r of result.by_rule) push(`| ${md(r.rule)} | ${r.severity} | ${r.new} | ${r.known} | ${r.expired} | ${r.total} |`);
+    push('');
+    push('| severity | new | known | expired |');
+    push('|---|---:|---:|---:|');
     for (const s of ['error', 'warning', 'info'] as const) {
       const v = result.by_severity[s];
-      out.push(`| ${s} | ${v.new} | ${v.known} | ${v.expired} |`);
+      push(`| ${s} | ${v.new} | ${v.known} | ${v.expired} |`);
     }
   }
-  out.push('');
+  push('');
 
   // More than three of one fingerprint (one bug hit again and again: 7,800 lines made a summary over GitHub's
   // 1 MiB) are the first one and where the others are, as on the terminal.
@@ -59,65 +77,78 @@ export function renderMarkdown(result: GateResult): string {
     repeatKey,
   );
   if (fresh.length) {
-    out.push('### New findings');
-    out.push('');
+    push('### New findings');
+    push('');
     let shown = 0;
     let listed = false;
+    let unlisted = 0;
     for (const same of fresh) {
       for (const f of shownOfGroup(same)) {
         const more = f === same[0] && isRepeated(same) ? moreWithFingerprint(same.slice(1)) : null;
-        if (shown++ < DETAILED) out.push(...detail(result, f, more), '');
+        if (overBudget()) unlisted += f === same[0] && isRepeated(same) ? same.length : 1;
+        else if (shown++ < DETAILED) push(...detail(result, f, more), '');
         else {
-          out.push(`- ${oneLine(result, f, more)}`);
+          push(`- ${oneLine(result, f, more)}`);
           listed = true;
         }
       }
     }
-    if (listed) out.push('');
+    if (unlisted) push(`- and ${unlisted.toLocaleString('en-US')} more new findings, not listed: ${TOO_BIG}`);
+    if (listed || unlisted) push('');
   }
 
   const suspicious = result.tests.filter((t) => t.passed_despite_finding);
   if (suspicious.length) {
-    out.push('### Tests that passed while a kernel finding happened');
-    out.push('');
-    out.push('| test | result | rules | findings |');
-    out.push('|---|---|---|---:|');
-    for (const t of suspicious) out.push(`| ${md(t.test)} | ${md(t.result ?? '')} | ${t.rules.map(md).join(', ')} | ${t.findings} |`);
-    out.push('');
+    push('### Tests that passed while a kernel finding happened');
+    push('');
+    push('| test | result | rules | findings |');
+    push('|---|---|---|---:|');
+    for (const t of suspicious) push(`| ${md(t.test)} | ${md(t.result ?? '')} | ${t.rules.map(md).join(', ')} | ${t.findings} |`);
+    push('');
   }
 
   const outcomes = result.baseline?.outcomes ?? [];
   if (outcomes.length) {
-    out.push('### Baseline entries not seen in this run');
-    out.push('');
-    out.push('| status | rule | title | owner | comment | why |');
-    out.push('|---|---|---|---|---|---|');
+    push('### Baseline entries not seen in this run');
+    push('');
+    push('| status | rule | title | owner | comment | why |');
+    push('|---|---|---|---|---|---|');
     for (const o of outcomes) {
-      out.push(`| ${o.status}${o.expired ? ' (expired)' : ''} | ${md(o.entry.rule)} | ${md(o.entry.title)} | ${md(o.entry.owner ?? '')} | ${md(o.entry.comment ?? '')} | ${md(o.reason)} |`);
+      push(`| ${o.status}${o.expired ? ' (expired)' : ''} | ${md(o.entry.rule)} | ${md(o.entry.title)} | ${md(o.entry.owner ?? '')} | ${md(o.entry.comment ?? '')} | ${md(o.reason)} |`);
     }
-    out.push('');
+    push('');
   }
 
   if (result.coverage_gaps.length) {
-    out.push('### Coverage gaps');
-    out.push('');
-    out.push('A rule listed here could not (fully) look at a source: no finding from it there does not mean no bug.');
-    out.push('');
-    out.push('| rule | source | status | reason |');
-    out.push('|---|---|---|---|');
-    for (const g of result.coverage_gaps) out.push(`| ${md(g.rule)} | ${md(evidenceRef(result, g.source_id, 0).replace(/:0$/, ''))} | ${g.status} | ${md(g.reason)} |`);
-    out.push('');
+    push('### Coverage gaps');
+    push('');
+    push('A rule listed here could not (fully) look at a source: no finding from it there does not mean no bug.');
+    push('');
+    push('| rule | source | status | reason |');
+    push('|---|---|---|---|');
+    let unlisted = 0;
+    for (const g of result.coverage_gaps) {
+      if (overBudget()) unlisted++;
+      else push(`| ${md(g.rule)} | ${md(evidenceRef(result, g.source_id, 0).replace(/:0$/, ''))} | ${g.status} | ${md(g.reason)} |`);
+    }
+    push('');
+    if (unlisted) push(`And ${unlisted.toLocaleString('en-US')} more coverage gaps, not listed: ${TOO_BIG}`, '');
   }
 
   const known = result.findings.filter((f) => f.status === 'known');
   if (known.length) {
-    out.push('<details><summary>Known findings (in the baseline)</summary>');
-    out.push('');
+    push('<details><summary>Known findings (in the baseline)</summary>');
+    push('');
     // One line per fingerprint: a known bug hit thousands of times is one bug the baseline knows.
-    for (const same of groupRepeats(known, (f) => f.fingerprint)) out.push(`- ${oneLine(result, same[0]!, same.length > 1 ? moreWithFingerprint(same.slice(1)) : null)}`);
-    out.push('');
-    out.push('</details>');
-    out.push('');
+    let unlisted = 0;
+    for (const same of groupRepeats(known, (f) => f.fingerprint)) {
+      if (overBudget()) unlisted += same.length;
+      else push(`- ${oneLine(result, same[0]!, same.length > 1 ? moreWithFingerprint(same.slice(1)) : null)}`);
+    }
+    if (unlisted) push(`- and ${unlisted.toLocaleString('en-US')} more known findings, not listed: ${TOO_BIG}`);
+    push('');
+    push('</details>');
+    push('');
   }
   return out.join('\n');
 }

@@ -212,6 +212,30 @@ test('GitHub annotations: at most 10 of a level, the last saying how many more f
   assert.ok(plain[0]!.includes(`: BUG: err 8; `) && plain[0]!.includes('fingerprint fperr0000008'), plain[0]);
 });
 
+test('Markdown: thousands of distinct findings stay under GitHub\'s 1 MiB step summary; the rest are counted, not dropped', () => {
+  const n = 6000;
+  const findings = Array.from({length: n}, (_x, i) =>
+    finding({rule: 'kernel/warning', fingerprint: `fp${String(i).padStart(10, '0')}`, title: `WARNING: CPU: 1 PID: 42 at drivers/gpu/drm/some/long/path/file_${i}.c:123 some_function_name_${i}+0x1a/0x2b0 [module]`}));
+  const known = Array.from({length: 3000}, (_x, i) => finding({rule: 'lockdep/report', fingerprint: `kn${String(i).padStart(10, '0')}`, title: `known ${i} `.repeat(10)}));
+  const r = compareWithBaseline({
+    findings: [...findings, ...known],
+    coverage: [coverage('kernel/warning'), coverage('lockdep/report')],
+    sources: SOURCES,
+    baseline: {version: 1, entries: known.map((k) => ({fingerprint: k.fingerprint, rule: k.rule, title: k.title}))},
+    baselinePath: 'b.yml',
+    failOn: 'error',
+    today: '2026-11-26',
+    spans: [],
+  });
+  const text = renderMarkdown(r);
+  assert.ok(Buffer.byteLength(text) < 1024 * 1024, `${Buffer.byteLength(text)} bytes`);
+  const more = /- and ([\d,]+) more new findings, not listed: /.exec(text);
+  assert.ok(more, 'count of the findings not listed');
+  const listed = new Set(text.match(/file\\?_\d+\.c/g)).size;
+  assert.is(listed + Number(more![1]!.replace(/,/g, '')), n);
+  assert.match(text, /- and [\d,]+ more known findings, not listed: /);
+});
+
 test('GitHub annotation of a finding read from stdin has no file location', () => {
   const r = compareWithBaseline({
     findings: [finding({rule: 'kernel/oops', fingerprint: 'fpstdin00001', source_id: 9, evidence: [{source_id: 9, seq: 4, ts_ns: null, role: 'header', text: 'BUG: x'}]})],
