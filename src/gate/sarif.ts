@@ -88,7 +88,18 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
 
   /** The result of a finding; `rest`: the other findings of its fingerprint it stands for. */
   function sarifResult(f: GateFinding, rest: readonly GateFinding[]): Record<string, unknown> {
-    const head = f.test ? `${f.title} (during test ${f.test.test}${f.test.passed_despite_finding ? ', which passed' : ''})` : f.title;
+    // The tests the occurrences happened during, when more than one (the result's `test` is the first's).
+    const tests = new Map<string, {test: string; testResult: string | null; testPassedDespiteFinding: boolean; occurrences: number}>();
+    for (const o of [f, ...rest]) {
+      if (!o.test) continue;
+      const t = tests.get(o.test.test);
+      if (t) t.occurrences++;
+      else tests.set(o.test.test, {test: o.test.test, testResult: o.test.result, testPassedDespiteFinding: o.test.passed_despite_finding, occurrences: 1});
+    }
+    const others = f.test ? [...tests.keys()].filter((t) => t !== f.test!.test).length : 0;
+    const during = f.test ? [`during test ${f.test.test}`, ...(f.test.passed_despite_finding ? ['which passed'] : [])] : [];
+    if (others) during.push(`and ${others} other test${others === 1 ? '' : 's'}`);
+    const head = during.length ? `${f.title} (${during.join(', ')})` : f.title;
     const text = [head, ...(f.message && f.message !== f.title ? [f.message] : []), ...(rest.length ? [moreWithFingerprint(rest)] : [])].join('\n');
     const r: Record<string, unknown> = {
       ruleId: f.rule,
@@ -103,6 +114,7 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
         gating: f.gating,
         confidence: f.confidence,
         ...(f.test ? {test: f.test.test, testResult: f.test.result, testPassedDespiteFinding: f.test.passed_despite_finding} : {}),
+        ...(tests.size > 1 || (tests.size === 1 && !f.test) ? {occurrenceTests: [...tests.values()]} : {}),
         ...(f.ts_ns !== null ? {tsNs: f.ts_ns.toString()} : {}),
         // A log line's wall-clock time as printed (`dmesg -T`, journal, syslog), for findings without tsNs.
         ...(findingWallTime(f) ? {wallTime: findingWallTime(f)} : {}),

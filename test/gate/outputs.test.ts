@@ -674,6 +674,21 @@ test('SARIF: more than three of one fingerprint are one result with occurrenceCo
   assert.is(sarif.runs[0].properties.counts.findings, 16);
 });
 
+test('SARIF: a result standing for findings during several tests names them all, with their counts', () => {
+  const span = (name: string, from: bigint, result: 'ok' | 'not ok'): TestSpan => ({name, source_id: 1, seq: 1, boot: null, ts_start_ns: from * S, ts_end_ns: (from + 5n) * S, depth: 1, result, directive: null, origin: 'test_results'});
+  const at = [1n, 2n, 11n, 12n, 21n];
+  const findings = at.map((t) => finding({rule: 'kernel/warning', fingerprint: 'fpmanytests1', title: 'WARNING in drv_x', ts_ns: t * S}));
+  const r = compareWithBaseline({findings, coverage: [coverage('kernel/warning')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26',
+    spans: [span('suite.a', 0n, 'ok'), span('suite.b', 10n, 'not ok'), span('suite.c', 20n, 'ok')]});
+  const sarif = JSON.parse(JSON.stringify(renderSarif(r, {toolVersion: '0.1.0', rules: [{id: 'kernel/warning', description: 'Kernel WARNING', severity: 'warning', help: 'help'}]})));
+  assert.ok(sarifValidator().validate(sarif));
+  const [res] = sarif.runs[0].results;
+  assert.is(res.occurrenceCount, 5);
+  assert.is(res.properties.test, 'suite.a');
+  assert.ok(res.message.text.startsWith('WARNING in drv_x (during test suite.a, which passed, and 2 other tests)'), res.message.text);
+  assert.equal(res.properties.occurrenceTests.map((t: any) => [t.test, t.occurrences]), [['suite.a', 2], ['suite.b', 2], ['suite.c', 1]]);
+});
+
 test('JUnit: more than three of one fingerprint are one block in the failure and in system-out, with where the others are', () => {
   const xml = renderJunit(repeatedResult());
   assert.is(XMLValidator.validate(xml), true);
