@@ -11,8 +11,11 @@ export interface TestSpan {
   source_id: number;
   /** Line of the result (KTAP) or of the end marker. */
   seq: number;
-  ts_start_ns: bigint;
-  ts_end_ns: bigint;
+  /** Line where it started (KTAP: test_results.seq_start; markers: the start marker); null when unknown. */
+  seq_start?: number | null;
+  /** Null for a KTAP test of a log without kernel times: it is found by its lines only (attributeAt). */
+  ts_start_ns: bigint | null;
+  ts_end_ns: bigint | null;
   /** KTAP nesting depth (0 = top level); markers nest by containment. */
   depth: number;
   /** Boot of a KTAP test in its log (log time restarts at each boot); null for trace markers. */
@@ -53,13 +56,23 @@ export interface Attribution {
  * logs of different boots or machines (a log per VM gated together) share no
  * clock: the same uptime in both says nothing.
  */
-export function attributeAt(spans: readonly TestSpan[], ts: bigint | null, source_id: number, boot: number | null = null, kernelLogs?: ReadonlySet<number>): TestSpan | null {
-  if (ts === null) return null;
+export function attributeAt(
+  spans: readonly TestSpan[],
+  ts: bigint | null,
+  source_id: number,
+  boot: number | null = null,
+  kernelLogs?: ReadonlySet<number>,
+  seq: number | null = null,
+): TestSpan | null {
+  return (ts === null ? null : attributeAtTime(spans, ts, source_id, boot, kernelLogs)) ?? (seq === null ? null : attributeAtLine(spans, seq, source_id, boot));
+}
+
+function attributeAtTime(spans: readonly TestSpan[], ts: bigint, source_id: number, boot: number | null, kernelLogs?: ReadonlySet<number>): TestSpan | null {
   let best: TestSpan | null = null;
-  const key = (s: TestSpan): [number, number, bigint, number] => [s.depth, s.ts_start_ns < ts || s.ts_start_ns === s.ts_end_ns ? 1 : 0, -(s.ts_end_ns - s.ts_start_ns), s.source_id === source_id ? 1 : 0];
+  const key = (s: TestSpan): [number, number, bigint, number] => [s.depth, s.ts_start_ns! < ts || s.ts_start_ns === s.ts_end_ns ? 1 : 0, -(s.ts_end_ns! - s.ts_start_ns!), s.source_id === source_id ? 1 : 0];
   const ownIsLog = kernelLogs?.has(source_id) ?? false;
   for (const s of spans) {
-    if (ts < s.ts_start_ns || ts > s.ts_end_ns) continue;
+    if (s.ts_start_ns === null || s.ts_end_ns === null || ts < s.ts_start_ns || ts > s.ts_end_ns) continue;
     if (s.source_id === source_id && s.boot !== null && boot !== null && s.boot !== boot) continue;
     if (s.source_id !== source_id && ownIsLog && kernelLogs!.has(s.source_id)) continue;
     if (!best) {
@@ -75,6 +88,22 @@ export function attributeAt(spans: readonly TestSpan[], ts: bigint | null, sourc
       }
       if (a[i]! < b[i]!) break;
     }
+  }
+  return best;
+}
+
+/**
+ * Without a time to go by (a log without kernel times: its findings and its KTAP tests have none), the test
+ * whose lines enclose the finding's line in its own source: from the line that started the test to its
+ * result line, both inclusive; the innermost (deepest, then the fewest lines). Only when the times say
+ * nothing: where they exist, a console may print a CPU's lines late, and the times are the better witness.
+ */
+function attributeAtLine(spans: readonly TestSpan[], seq: number, source_id: number, boot: number | null): TestSpan | null {
+  let best: TestSpan | null = null;
+  for (const s of spans) {
+    if (s.source_id !== source_id || s.seq_start === null || s.seq_start === undefined || seq < s.seq_start || seq > s.seq) continue;
+    if (s.boot !== null && boot !== null && s.boot !== boot) continue;
+    if (!best || s.depth > best.depth || (s.depth === best.depth && s.seq - s.seq_start < best.seq - best.seq_start!)) best = s;
   }
   return best;
 }
@@ -138,14 +167,15 @@ export function spansFromMarkers(rows: readonly MarkerRow[], lastTs: Map<number,
       const start = open.get(key)?.pop();
       if (!start) continue; // an end without its start names no window
       depthBySource.set(r.source_id, Math.max(0, depth - 1));
-      out.push({name: p.name, source_id: r.source_id, seq: r.seq, ts_start_ns: start.row.ts_ns!, ts_end_ns: r.ts_ns, depth: start.depth, boot: null, result: p.result, directive: null, origin: 'markers'});
+      out.push({name: p.name, source_id: r.source_id, seq: r.seq, seq_start: start.row.seq, ts_start_ns: start.row.ts_ns!, ts_end_ns: r.ts_ns, depth: start.depth, boot: null, result: p.result, directive: null, origin: 'markers'});
     }
   }
   for (const stack of open.values()) {
     for (const s of stack) {
       const end = lastTs.get(s.row.source_id);
       if (end === undefined) continue;
-      out.push({name: s.name, source_id: s.row.source_id, seq: s.row.seq, ts_start_ns: s.row.ts_ns!, ts_end_ns: end, depth: s.depth, boot: null, result: null, directive: null, origin: 'markers'});
+      // Open to the source's end: no end line to bound it by lines (seq is the start marker's).
+      out.push({name: s.name, source_id: s.row.source_id, seq: s.row.seq, seq_start: null, ts_start_ns: s.row.ts_ns!, ts_end_ns: end, depth: s.depth, boot: null, result: null, directive: null, origin: 'markers'});
     }
   }
   return out;
@@ -157,6 +187,7 @@ interface TestResultRow {
   boot?: number | null;
   ts_ns: bigint | number | null;
   ts_start_ns: bigint | number | null;
+  seq_start?: bigint | number | null;
   depth: number | null;
   suite: string | null;
   name: string | null;
@@ -167,14 +198,18 @@ interface TestResultRow {
 export function spansFromTestResults(rows: readonly TestResultRow[]): TestSpan[] {
   const out: TestSpan[] = [];
   for (const r of rows) {
-    if (r.ts_ns === null || r.ts_start_ns === null || !r.name) continue;
+    const timed = r.ts_ns !== null && r.ts_start_ns !== null;
+    const seqStart = r.seq_start === null || r.seq_start === undefined ? null : Number(r.seq_start);
+    // A test is found by its times, or else by its lines (attributeAt): with neither it names no finding.
+    if ((!timed && seqStart === null) || !r.name) continue;
     const name = r.suite && r.suite !== r.name ? `${r.suite}.${r.name}` : r.name;
     out.push({
       name,
       source_id: Number(r.source_id),
       seq: Number(r.seq),
-      ts_start_ns: BigInt(r.ts_start_ns),
-      ts_end_ns: BigInt(r.ts_ns),
+      seq_start: seqStart,
+      ts_start_ns: timed ? BigInt(r.ts_start_ns!) : null,
+      ts_end_ns: timed ? BigInt(r.ts_ns!) : null,
       depth: r.depth ?? 0,
       boot: r.boot ?? null,
       result: r.result === 'ok' || r.result === 'not ok' ? r.result : null,
@@ -197,7 +232,8 @@ export async function loadTestSpans(db: Db, sourceIds: Iterable<number>): Promis
   const only = `source_id IN (${ids.join(', ')})`;
   if (await db.tableExists('test_results')) {
     const rows = await db.all<TestResultRow>(
-      `SELECT source_id, seq, boot, ts_ns, ts_start_ns, depth, suite, name, result, directive FROM test_results WHERE ts_ns IS NOT NULL AND ts_start_ns IS NOT NULL AND ${only}`,
+      `SELECT source_id, seq, seq_start, boot, ts_ns, ts_start_ns, depth, suite, name, result, directive FROM test_results
+        WHERE ((ts_ns IS NOT NULL AND ts_start_ns IS NOT NULL) OR seq_start IS NOT NULL) AND ${only}`,
     );
     spans.push(...spansFromTestResults(rows));
   }

@@ -129,6 +129,13 @@ export interface GateInput {
 }
 
 /** The boot a finding happened in: that of its earliest evidence line in its own source, when that is a log line. */
+/** The first evidence line of a finding in its own source (for attributeAt by lines), null when none. */
+function lineOfFinding(f: Finding): number | null {
+  let first: number | null = null;
+  for (const e of f.evidence) if (e.source_id === f.source_id && (first === null || e.seq < first)) first = e.seq;
+  return first;
+}
+
 export function bootOfFinding(f: Finding, boots: ReadonlyMap<string, number> | undefined): number | null {
   if (!boots) return null;
   let best: number | null = null;
@@ -172,7 +179,7 @@ export function compareWithBaseline(input: GateInput): GateResult {
   const findings: GateFinding[] = input.findings.map((f) => {
     const entry = byFp.get(f.fingerprint) ?? null;
     const status: FindingStatus = entry === null ? 'new' : isExpired(entry, today) ? 'expired' : 'known';
-    const span = attributeAt(input.spans, f.ts_ns, f.source_id, bootOfFinding(f, input.boots), input.kernelLogs);
+    const span = attributeAt(input.spans, f.ts_ns, f.source_id, bootOfFinding(f, input.boots), input.kernelLogs, lineOfFinding(f));
     return {
       status,
       gating: status !== 'known' && severityRank(f.severity) >= failRank,

@@ -19,6 +19,7 @@ export const testResults = defineTable({
     {name: 'boot', type: 'INTEGER', doc: 'Boot the test ran in (log_lines.boot).'},
     {name: 'ts_ns', type: 'BIGINT', doc: 'Time of the result line; when the line has no kernel time (user-space output), the nearest earlier kernel time of the same boot, else the next one.'},
     {name: 'ts_start_ns', type: 'BIGINT', doc: 'When the test started: time of the previous result at the same depth, or of the version / plan / `# Subtest:` line that opened the level (for a level with none of these, when its parent test started).'},
+    {name: 'seq_start', type: 'BIGINT', doc: 'Line where the test started, by the same rule as ts_start_ns: a log without kernel times still orders a splat between its test\'s start and result lines.'},
     {name: 'depth', type: 'INTEGER', doc: 'Nesting level: 0 for top-level tests, 1 for their subtests, ...'},
     {name: 'suite', type: 'VARCHAR', doc: 'Name of the enclosing test: the level\'s `# Subtest:` name, else the parent\'s result name; NULL at depth 0.'},
     {name: 'number', type: 'INTEGER', doc: 'Test number as printed.'},
@@ -40,6 +41,7 @@ interface Candidate {
 interface Level {
   nest: number;
   startTs: bigint | null;
+  startSeq: bigint | null;
   name: string | null;
   /** Results at this level still waiting for a suite name from their parent's result line. */
   orphans: RowObject[];
@@ -63,15 +65,10 @@ export class KtapAssembler {
     if (line.kind !== 'result') {
       this.seenTap = true;
       const level = this.levelAt(line.nest);
-      if (line.kind === 'version') {
-        level.startTs = ts;
-        level.name = null;
-      } else if (line.kind === 'subtest') {
-        level.name = line.name;
-        level.startTs = ts;
-      } else {
-        level.startTs = ts;
-      }
+      if (line.kind === 'version') level.name = null;
+      else if (line.kind === 'subtest') level.name = line.name;
+      level.startTs = ts;
+      level.startSeq = seq;
       return;
     }
     // A bare `ok 1 x` in a log with no TAP version or plan line is not trusted.
@@ -90,6 +87,7 @@ export class KtapAssembler {
       ts_ns: ts,
       // A level opened by its first result (no version/plan line): the test began no earlier than its parent.
       ts_start_ns: level.startTs ?? parent?.startTs ?? null,
+      seq_start: level.startSeq ?? parent?.startSeq ?? null,
       depth,
       suite: level.name ?? null,
       number: line.number,
@@ -100,6 +98,7 @@ export class KtapAssembler {
     };
     if (row.suite === null && parent !== undefined) level.orphans.push(row);
     level.startTs = ts;
+    level.startSeq = seq;
     this.rows.push(row);
   }
 
@@ -114,7 +113,7 @@ export class KtapAssembler {
     this.popDeeper(nest);
     const top = this.stack[this.stack.length - 1];
     if (top && top.nest === nest) return top;
-    const level: Level = {nest, startTs: null, name: null, orphans: []};
+    const level: Level = {nest, startTs: null, startSeq: null, name: null, orphans: []};
     this.stack.push(level);
     return level;
   }
@@ -122,7 +121,8 @@ export class KtapAssembler {
 
 export const testResultsProjector: Projector = {
   name: 'test_results',
-  version: 1,
+  // 2: seq_start.
+  version: 2,
   description: 'KTAP / kselftest results in kernel log lines, with start and end times.',
   tables: [testResults],
   dependsOn: [],

@@ -82,6 +82,31 @@ test('across sources: a KTAP test of one kernel log does not name a finding of a
   assert.is(attributeAt(ktap, 2_200_000_000n, 2, 0)!.name, 'example.example_simple_test');
 });
 
+test('attributeAt: without times, the innermost test whose lines enclose the finding\'s line in its own source', () => {
+  const spans: TestSpan[] = [
+    {name: 'suite', source_id: 1, seq: 60, seq_start: 10, boot: 0, ts_start_ns: null, ts_end_ns: null, depth: 0, result: 'ok', directive: null, origin: 'test_results'},
+    {name: 'suite.one', source_id: 1, seq: 30, seq_start: 12, boot: 0, ts_start_ns: null, ts_end_ns: null, depth: 1, result: 'ok', directive: null, origin: 'test_results'},
+    {name: 'suite.two', source_id: 1, seq: 50, seq_start: 30, boot: 0, ts_start_ns: null, ts_end_ns: null, depth: 1, result: 'not ok', directive: null, origin: 'test_results'},
+    {name: 'other.log', source_id: 2, seq: 50, seq_start: 1, boot: 0, ts_start_ns: null, ts_end_ns: null, depth: 3, result: 'ok', directive: null, origin: 'test_results'},
+  ];
+  assert.is(attributeAt(spans, null, 1, 0, undefined, 20)!.name, 'suite.one');
+  assert.is(attributeAt(spans, null, 1, 0, undefined, 40)!.name, 'suite.two');
+  // The start line and the result line are the test's own.
+  assert.is(attributeAt(spans, null, 1, 0, undefined, 12)!.name, 'suite.one');
+  assert.is(attributeAt(spans, null, 1, 0, undefined, 50)!.name, 'suite.two');
+  // Between the subtests' lines but inside the suite's; outside every test; another boot.
+  assert.is(attributeAt(spans, null, 1, 0, undefined, 55)!.name, 'suite');
+  assert.is(attributeAt(spans, null, 1, 0, undefined, 70), null);
+  assert.is(attributeAt(spans, null, 1, 1, undefined, 20), null);
+  // No line, no test; a test's lines name no finding of another source.
+  assert.is(attributeAt(spans, null, 1, 0), null);
+  assert.is(attributeAt(spans, null, 3, 0, undefined, 20), null);
+  // Where times exist they decide: the lines are only asked when the times name no test.
+  const timed: TestSpan = {name: 'timed', source_id: 1, seq: 90, seq_start: 80, boot: 0, ts_start_ns: 1n * S, ts_end_ns: 2n * S, depth: 0, result: 'ok', directive: null, origin: 'test_results'};
+  assert.is(attributeAt([...spans, timed], 1n * S + 5n, 1, 0, undefined, 20)!.name, 'timed');
+  assert.is(attributeAt([...spans, timed], 9n * S, 1, 0, undefined, 20)!.name, 'suite.one');
+});
+
 test('a test that passed while a finding happened is pointed out; a failed or skipped one is not', () => {
   const spans: TestSpan[] = [
     {name: 'suite.passes', source_id: 1, seq: 30, boot: null, ts_start_ns: 1n * S, ts_end_ns: 2n * S, depth: 1, result: 'ok', directive: null, origin: 'test_results'},

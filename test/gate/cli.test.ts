@@ -367,6 +367,15 @@ test('attribution: a splat during a capture-kit phase names that phase (trace ma
   );
   assert.match(k.stdout, /^test passed despite findings: sock_locking\.setsockopt_under_rtnl \(.*lockdep\/report.*\)$/m);
 
+  // The same console log without kernel times (printk.time=0, or captured where the prefix is cut): the
+  // splat is still the test's, by the lines between the test's start and its result.
+  const untimed = path.join(tmp, 'ktap-no-times.log');
+  writeFileSync(untimed, readFileSync('samples/gate/ktap-pass-with-lockdep.log', 'utf8').replace(/^\[ *\d+\.\d+\] /gm, ''));
+  const u = json(gate(untimed, '--json'));
+  const uf = u.findings.find((x: any) => x.rule === 'lockdep/report');
+  assert.is(uf.ts_ns, null);
+  assert.equal([uf.test?.test, uf.test?.passed_despite_finding], ['sock_locking.setsockopt_under_rtnl', true]);
+
   // With --json, stdout stays one JSON document and the annotations go to stderr.
   const j = gate('samples/gate/ktap-pass-with-lockdep.log', '--json', '--github');
   const kres = json(j);

@@ -36,6 +36,7 @@ interface TR {
   boot: number;
   ts_ns: number | null;
   ts_start_ns: number | null;
+  seq_start: number | null;
   depth: number;
   suite: string | null;
   number: number;
@@ -52,6 +53,7 @@ async function results(db: Db): Promise<TR[]> {
     boot: Number(r.boot),
     ts_ns: r.ts_ns === null ? null : Number(r.ts_ns),
     ts_start_ns: r.ts_start_ns === null ? null : Number(r.ts_start_ns),
+    seq_start: r.seq_start === null ? null : Number(r.seq_start),
     depth: Number(r.depth),
     suite: r.suite as string | null,
     number: Number(r.number),
@@ -83,6 +85,8 @@ test('test_results from KUnit KTAP and kselftest TAP interleaved with kernel lin
     // Nested KUnit cases: suite from `# Subtest:`, depth from indentation.
     assert.equal(by('example_simple_test'), {
       seq: lineOf(lines, 'ok 1 example_simple_test'), boot: 0, ts_ns: 1_213_311_000, ts_start_ns: 1_212_923_000,
+      // Started at the plan line of its level (`1..4`, after `# Subtest: example` and `# module:`), as ts_start_ns.
+      seq_start: lines.findIndex((l, i) => i >= lineOf(lines, '# Subtest: example') && l.endsWith(' 1..4')) + 1,
       depth: 1, suite: 'example', number: 1, name: 'example_simple_test', result: 'ok', directive: null, reason: null,
     });
     assert.equal(
@@ -101,6 +105,8 @@ test('test_results from KUnit KTAP and kselftest TAP interleaved with kernel lin
     // Top-level suites: depth 0, started at the plan / previous suite result.
     assert.equal([by('example').depth, by('example').suite, by('example').ts_start_ns, by('example').result], [0, null, 1_212_034_000, 'not ok']);
     assert.equal([by('list-kunit-test').ts_start_ns, by('list-kunit-test').ts_ns], [3_218_130_000, 3_219_430_000]);
+    // A test starts by lines where it starts by time: at the previous result of its level.
+    assert.is(by('example_skip_test').seq_start, by('example_simple_test').seq);
     // The WARNING at 3.219120 happened while list_test_list_del was running.
     const del = by('list_test_list_del');
     assert.ok(del.ts_start_ns! <= 3_219_120_000 && 3_219_120_000 <= del.ts_ns!);
