@@ -64,6 +64,12 @@ export function elapsedText(ns: bigint, counter: boolean): string {
   return counter ? `${ns} clock ticks (a counter clock, unit unknown)` : `${(Number(ns) / 1e6).toFixed(1)} ms`;
 }
 
+/** `line 26`, `lines 26, 31`, `lines 26, 31, 40 and 2 more`. */
+export function lineList(seqs: bigint[]): string {
+  if (seqs.length === 1) return `line ${seqs[0]}`;
+  return `lines ${seqs.length <= 3 ? seqs.join(', ') : `${seqs.slice(0, 3).join(', ')} and ${seqs.length - 3} more`}`;
+}
+
 /** Inputs that come from ftrace events: a rule that reads them is made partial by lost events. */
 export function readsTraceEvents(meta: RuleMeta): boolean {
   return meta.needs.inputs.some((i) => i === 'events' || i.startsWith('event:') || i.startsWith('probe:'));
