@@ -10,7 +10,7 @@ import {coverageTable, findingsTable, RULE_TABLES} from './findings.js';
 import {fingerprintOf} from './fingerprint.js';
 import {RULES, ruleById, unknownRule} from './index.js';
 import {jsonOptionAt, jsonOptionExample, jsonOptionKeys, jsonOptionKind, optionFlag} from './option-forms.js';
-import {HEADER_OVERRUN_SQL, readsTraceEvents, sourceNames, sourcesWithLogLines} from './support.js';
+import {gapSpans, lineList, readsTraceEvents, sourceNames, sourcesWithLogLines, type GapSpan} from './support.js';
 import type {Coverage, Finding, Rule, RuleContext, RuleCoverageStatus, RuleMeta, SourceInfo} from './types.js';
 import {isFtraceFormat} from '../ingest/format-ids.js';
 import {mark} from '../ingest/timings.js';
@@ -149,20 +149,28 @@ export async function loadSources(db: Db): Promise<SourceInfo[]> {
 }
 
 interface GapSummary {
+  /** Gaps of the ring buffer: `gaps` rows, and the overrun a tracefs `trace` header shows. */
   n: number;
   lost: bigint;
   unknown: number;
+  /** Lines that hold more than one event (a lost newline). */
+  glued: bigint[];
 }
 
-async function gapSummaries(db: Db): Promise<Map<number, GapSummary>> {
-  // Gap lines, and the overrun a tracefs `trace` header shows when no `buffer started` line marks it
-  // (src/rules/support.ts, headerOverruns).
-  const rows = await db.all<{source_id: number; n: bigint; lost: bigint | null; unknown: bigint}>(
-    `SELECT source_id, count(*) AS n, sum(lost)::BIGINT AS lost, count(*) - count(lost) AS unknown
-       FROM (SELECT source_id, lost FROM gaps UNION ALL ${HEADER_OVERRUN_SQL})
-      GROUP BY source_id`,
-  );
-  return new Map(rows.map((r) => [r.source_id, {n: Number(r.n), lost: r.lost ?? 0n, unknown: Number(r.unknown)}]));
+/** The gap spans of each source (src/rules/support.ts, loadGapSpans), counted. */
+function gapSummaries(spans: GapSpan[]): Map<number, GapSummary> {
+  const out = new Map<number, GapSummary>();
+  for (const g of spans) {
+    let s = out.get(g.source_id);
+    if (!s) out.set(g.source_id, (s = {n: 0, lost: 0n, unknown: 0, glued: []}));
+    if (g.glued) s.glued.push(BigInt(g.seq));
+    else {
+      s.n++;
+      if (g.lost === null) s.unknown++;
+      else s.lost += g.lost;
+    }
+  }
+  return out;
 }
 
 /** Events of a source printed without task, CPU and time (options/context-info=0), and all its events. */
@@ -185,9 +193,16 @@ async function bareEventCounts(db: Db): Promise<Map<number, BareEvents>> {
 }
 
 export function describeGaps(g: GapSummary): string {
-  const parts = [`${g.n} lost-event gap${g.n === 1 ? '' : 's'}`];
-  if (g.lost > 0n) parts.push(`${g.lost} events lost`);
-  if (g.unknown > 0) parts.push(`${g.unknown} of unknown size`);
+  const parts: string[] = [];
+  if (g.n > 0) {
+    parts.push(`${g.n} lost-event gap${g.n === 1 ? '' : 's'}`);
+    if (g.lost > 0n) parts.push(`${g.lost} events lost`);
+    if (g.unknown > 0) parts.push(`${g.unknown} of unknown size`);
+  }
+  if (g.glued.length > 0) {
+    const one = g.glued.length === 1;
+    parts.push(`${one ? 'a lost newline' : 'lost newlines'} at ${lineList(g.glued)} (${one ? 'the line holds' : 'each line holds'} more than one event; the ones after the first were not read)`);
+  }
   return parts.join(', ');
 }
 
@@ -423,12 +438,14 @@ export async function runRuleSet(
   const sources = (await loadSources(db)).filter((s) => !sourceIds || sourceIds.has(s.source_id));
   const available = [...new Set([...rules.flatMap((r) => r.meta.needs.projections), ...projections])].filter((n) => projectorByName(n));
   await ensureProjections(db, available);
-  const gaps = await gapSummaries(db);
+  const shared = sharedValues();
+  // The spans the rules that compare their windows with the gaps read too (ctx.shared): the lines that hold
+  // more than one event are looked for once per run.
+  const gaps = gapSummaries(await gapSpans({db, shared}));
   const bare = await bareEventCounts(db);
 
   let findings: Finding[] = [];
   let coverage: Coverage[] = [];
-  const shared = sharedValues();
   const logSources = await sourcesWithLogLines({db, shared});
   for (const rule of rules) {
     const r = await evaluateRule(db, rule, options.get(rule.meta.id), sources, gaps, bare, logSources, shared);

@@ -1,4 +1,5 @@
 import {basename} from 'node:path';
+import {FTRACE_FORMAT_IDS} from '../ingest/format-ids.js';
 import {userSpaceLineSql} from '../ingest/log/user-space.js';
 import {secondsText} from '../output/when.js';
 import type {Db} from '../store/db.js';
@@ -64,6 +65,12 @@ export function elapsedText(ns: bigint, counter: boolean): string {
   return counter ? `${ns} clock ticks (a counter clock, unit unknown)` : `${(Number(ns) / 1e6).toFixed(1)} ms`;
 }
 
+/** `line 26`, `lines 26, 31`, `lines 26, 31, 40 and 2 more`. */
+export function lineList(seqs: bigint[]): string {
+  if (seqs.length === 1) return `line ${seqs[0]}`;
+  return `lines ${seqs.length <= 3 ? seqs.join(', ') : `${seqs.slice(0, 3).join(', ')} and ${seqs.length - 3} more`}`;
+}
+
 /** Inputs that come from ftrace events: a rule that reads them is made partial by lost events. */
 export function readsTraceEvents(meta: RuleMeta): boolean {
   return meta.needs.inputs.some((i) => i === 'events' || i.startsWith('event:') || i.startsWith('probe:'));
@@ -73,18 +80,57 @@ export interface GapSpan {
   source_id: number;
   seq: number;
   cpu: number | null;
+  /** A `gaps` row's kind (`lost`, `dropped`, `buffer-started`), `overrun` (headerOverruns) or `lost-newline` (gluedLinesSql). */
   kind: string | null;
   lost: bigint | null;
   /** Time of the last event before the gap line on that CPU (any CPU when the gap names none); NULL when none. */
   ts_start_ns: bigint | null;
   /** The gap's own timestamp, else the next event on that CPU after it; NULL when none. */
   ts_end_ns: bigint | null;
+  /** A `lost-newline` line: how many events it holds, and its text as stored (`event: body`). */
+  glued?: {events: number; text: string; ts_ns: bigint | null};
+}
+
+/**
+ * The head of an ftrace line as every layout with a `comm-pid` column prints it, for DuckDB's regexp (RE2):
+ * `comm-pid [(tgid)] [cpu] [flags] ts:` (tracefs `trace`/`trace_pipe` with or without the TGID and flags
+ * columns, `trace-cmd report`, its instance prefixes), or `comm-pid cpu+flags ts:` (the latency format,
+ * `trace-cmd report -l`: the time `sec.usec`, a counter value or relative `259us+`). The timestamp and its
+ * colon are what make it a head: a body that names a task and a CPU (`foo-12 [003]`) is no line of its own.
+ * Layouts without the task column (function_graph, raw, context-info off) are not looked for.
+ */
+const LINE_HEAD_RE = String.raw`\S-\d+ +(?:(?:\( *(?:\d+|-+)\) +)?\[\d+\] +(?:\S{4,8} +)?\d+(?:\.\d+)?|\d+[^\s\d]\S{2,7} +\d+(?:us.|\.\d+)?):(?: |$)`;
+
+/**
+ * Lines of a trace that hold more than one event: a newline was lost (a trace_pipe reader or a console
+ * that cut a line, two writers appending to one file), so the next line's head and body ran on into this
+ * one's body, and the tokenizer read one event where there were two or more. The ingest keeps the line as
+ * read (one line, one row): looking for a second head in every body would slow its line stage. Read here,
+ * at rule time, from the text of every row an event line makes (events, markers, a trace's console lines).
+ * A marker's text is the user's, but the kernel ends every trace_marker write with a newline, so a whole
+ * head in it is a lost newline far more often than a trace line written to trace_marker on purpose.
+ * The LIKE (a `-` and a later `: `, which every head has) leaves the regexp almost no row to look at:
+ * about 0.1 s for 2M events, against 0.5 s for the regexp alone.
+ * Columns: source_id, seq, ts_ns (the line's), events (how many the line holds), text (`event: body` as stored).
+ */
+export function gluedLinesSql(sourceId?: number): string {
+  const of = sourceId === undefined ? '' : `AND source_id = ${Math.trunc(sourceId)}`;
+  return `
+  SELECT source_id, seq, ts_ns, 1 + len(regexp_extract_all(rest, '${LINE_HEAD_RE}')) AS events, text
+    FROM (SELECT source_id, seq, ts_ns, body AS rest, event || ': ' || body AS text FROM events WHERE body LIKE '%-%: %' ${of}
+          UNION ALL SELECT source_id, seq, ts_ns, text, 'tracing_mark_write: ' || text FROM markers WHERE text LIKE '%-%: %' ${of}
+          UNION ALL SELECT source_id, seq, ts_ns, text, 'console: ' || text FROM log_lines
+                     WHERE text LIKE '%-%: %' ${of} AND source_id IN (SELECT source_id FROM sources WHERE format IN (${FTRACE_FORMAT_IDS.map((f) => `'${f}'`).join(', ')})))
+   WHERE regexp_matches(rest, '${LINE_HEAD_RE}')`;
 }
 
 /**
  * Lost-event gaps with the time span they may cover: events on that CPU were
  * lost after the last event seen before the gap line and before the gap's
- * timestamp. Rules with time windows use this to report `partial`.
+ * timestamp. Rules with time windows use this to report `partial`. A line
+ * that holds more than one event (gluedLinesSql) is a gap of unknown size on
+ * every CPU: what the lost newline took with it cannot be told, and a trace
+ * prints its CPUs' events merged in time order.
  */
 export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]> {
   // ASOF joins find the nearest event before/after each gap line on its CPU
@@ -92,23 +138,33 @@ export async function loadGapSpans(db: Db, sourceId?: number): Promise<GapSpan[]
   const where = sourceId === undefined ? '' : 'WHERE source_id = $1';
   const params = sourceId === undefined ? undefined : [sourceId];
   const kinds = await db.all<{cpu_known: boolean}>(`SELECT DISTINCT cpu IS NOT NULL AS cpu_known FROM gaps ${where}`, params);
+  const glued = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; events: bigint; text: string}>(gluedLinesSql(sourceId));
   const overruns = await headerOverruns(db, sourceId);
-  if (kinds.length === 0) return overruns;
+  if (kinds.length === 0 && glued.length === 0) return overruns;
+  // A branch for the gaps that name their CPU, one for those that do not (the glued lines among them).
+  const branches = new Set(kinds.map((k) => k.cpu_known));
+  if (glued.length > 0) branches.add(false);
   const branch = (cpuKnown: boolean) => `
             SELECT g.source_id, g.seq, g.cpu, g.kind, g.lost, p.ts_ns AS ts_start_ns, coalesce(g.ts_ns, n.ts_ns) AS ts_end_ns
               FROM g
               ASOF LEFT JOIN ev p ON p.source_id = g.source_id ${cpuKnown ? 'AND p.cpu = g.cpu' : ''} AND p.seq < g.seq
               ASOF LEFT JOIN ev n ON n.source_id = g.source_id ${cpuKnown ? 'AND n.cpu = g.cpu' : ''} AND n.seq > g.seq
              WHERE g.cpu IS ${cpuKnown ? 'NOT NULL' : 'NULL'}`;
+  // The glued lines are looked for again only when there are some (a damaged capture).
   const rows = await db.all<{source_id: number; seq: bigint; cpu: number | null; kind: string | null; lost: bigint | null; ts_start_ns: bigint | null; ts_end_ns: bigint | null}>(
-    `WITH g AS (SELECT source_id, seq, cpu, kind, lost, ts_ns FROM gaps ${where}),
+    `WITH g AS MATERIALIZED (SELECT source_id, seq, cpu, kind, lost, ts_ns FROM gaps ${where}
+                ${glued.length > 0 ? `UNION ALL SELECT source_id, seq, NULL, 'lost-newline', NULL, NULL FROM (${gluedLinesSql(sourceId)})` : ''}),
           ev AS MATERIALIZED (SELECT source_id, seq, cpu, ts_ns FROM events
                   WHERE ts_ns IS NOT NULL AND source_id IN (SELECT DISTINCT source_id FROM g))
-     ${kinds.map((k) => branch(k.cpu_known)).join('\n     UNION ALL')}
+     ${[...branches].map((k) => branch(k)).join('\n     UNION ALL')}
       ORDER BY source_id, seq`,
     params,
   );
-  const spans = rows.map((r) => ({...r, seq: Number(r.seq)}));
+  const lines = new Map(glued.map((r) => [`${r.source_id}|${r.seq}`, {events: Number(r.events), text: r.text, ts_ns: r.ts_ns}]));
+  const spans: GapSpan[] = rows.map((r) => {
+    const span = {...r, seq: Number(r.seq)};
+    return r.kind === 'lost-newline' ? {...span, glued: lines.get(`${r.source_id}|${r.seq}`)!} : span;
+  });
   return overruns.length === 0 ? spans : [...overruns, ...spans].sort((x, y) => x.source_id - y.source_id || x.seq - y.seq);
 }
 

@@ -487,6 +487,29 @@ test('gap spans: windows come from the events around each LOST line', async () =
   }
 });
 
+// A line that holds two events (a lost newline) is a gap too: a rule that reads trace events and does not compare
+// its windows with the gaps is partial on that source, and says where.
+test('coverage: a lost newline makes the rules that read trace events partial, naming its line', async () => {
+  const db = await store(['samples/rules/trace/lost-events/positive/lost-newline-tracefs.txt', CLEAN_TRACE]);
+  try {
+    const evaluated = (id: string, over: Partial<RuleMeta>) =>
+      defineRule({meta: meta(id, over), async evaluate(ctx) {
+        for (const s of ctx.sources) ctx.coverage(s.source_id, 'evaluated');
+      }});
+    const tracer = evaluated('t/tracer', {needs: {projections: [], inputs: ['event:sched_switch']}});
+    const selfGaps = evaluated('t/self', {needs: {projections: [], inputs: ['event:sched_switch']}, checksGapOverlap: true});
+    const r = await runRuleSet(db, [tracer, selfGaps] as Rule[], undefined, {storeResults: false});
+    const [glued, clean] = r.sources.map((s) => s.source_id);
+    const cov = (rule: string, source: number | undefined) => r.coverage.find((c) => c.rule === rule && c.source_id === source)!;
+    assert.equal([cov('t/tracer', glued).status, cov('t/tracer', glued).reason], ['partial',
+      'a lost newline at line 24 (the line holds more than one event; the ones after the first were not read) in this source; windows that overlap them may be incomplete']);
+    assert.is(cov('t/tracer', clean).status, 'evaluated');
+    assert.is(cov('t/self', glued).status, 'evaluated');
+  } finally {
+    db.close();
+  }
+});
+
 test('ensureProjections builds once and rebuilds when sources change', async () => {
   const db = await store([CLEAN_TRACE]);
   try {

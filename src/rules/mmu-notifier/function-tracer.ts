@@ -1,5 +1,6 @@
 import {probeLabel} from '../../probes/catalog.js';
 import {NOTIFIER_END, NOTIFIER_START} from '../../project/mm/invalidations.js';
+import {lineList} from '../support.js';
 import type {RuleContext} from '../types.js';
 import {EAGAIN, hex, invalidationQuery, type Classifier, type InvRow} from './common.js';
 
@@ -110,12 +111,6 @@ export function functionTracerLimits(core: boolean, startReturns: boolean): stri
   return startReturns
     ? `${head}, the starts' return values from ${START_RETURN}; whether an end's range differs from its start's cannot be seen: add the kprobes that fetch mm, start and end (see \`ktrail probes\`)`
     : `${head}; whether a start failed with -EAGAIN (then no end is due) and whether an end's range differs from its start's cannot be seen: add ${START_RETURN} and the kprobes that fetch mm, start and end (see \`ktrail probes\`)`;
-}
-
-/** `line 26`, `lines 26, 31`, `lines 26, 31, 40 and 2 more`. */
-export function lineList(seqs: bigint[]): string {
-  if (seqs.length === 1) return `line ${seqs[0]}`;
-  return `lines ${seqs.length <= 3 ? seqs.join(', ') : `${seqs.slice(0, 3).join(', ')} and ${seqs.length - 3} more`}`;
 }
 
 /** A start the rule does not claim as it may have failed, and the subscription callback under it that refused (mayHaveFailedText). */

@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {counterClockSources, elapsedText, formatMessage, gapSpans, overlapsGap} from '../support.js';
+import {counterClockSources, elapsedText, formatMessage, gapSpans, lineList as lines, overlapsGap} from '../support.js';
 import {firstAfter, firstIndexAfter, groupBy} from '../../by-line.js';
 import {probeLabel} from '../../probes/catalog.js';
 import {mayBeMisordered, NOTIFIER_START} from '../../project/mm/invalidations.js';
@@ -9,7 +9,7 @@ import {
   missingProbes, missingReason, range, task, type InvRow,
 } from './common.js';
 import {
-  functionTracerLimits, functionTracerView, lineList as lines, mayHaveFailedText, type MayHaveFailed, otherPartMissingText, pairableKinds, startMayHaveFailed, unpairableText,
+  functionTracerLimits, functionTracerView, mayHaveFailedText, type MayHaveFailed, otherPartMissingText, pairableKinds, startMayHaveFailed, unpairableText,
 } from './function-tracer.js';
 
 const meta = {

@@ -280,6 +280,19 @@ test('a start and an end of another range with lost events or an unreadable line
   assert.equal(findings.map((f) => [f.severity, f.confidence, f.title.replace(/ \(kvm_mm.*/, '')]), [['error', 'certain', 'invalidate_range_end range differs from its start: __mmu_notifier_invalidate_range_start from __oom_reap_task_mm']]);
 });
 
+// A lost newline ran the next line into a line's body, and its event was not read (a user test, i3-glued.txt): the
+// line is a gap of unknown size, so neither the start whose end it hid nor the end whose start it hid is claimed.
+test('a line that holds two events (a lost newline) between a start and its end is a gap: not claimed, the line named', async () => {
+  const cases = [['end', /^start at line 27 has no end, but events were lost after it \(gap at line 31\)$/], ['start', /^end at line 38 without start: lost events since line 25 may hold its start$/]] as const;
+  for (const [hidden, reason] of cases) {
+    const file = `${SAMPLES}/negative/eagain-abort-fixed-lost-newline-${hidden}-tracefs.txt`;
+    const r = await checkFiles([file], {ruleIds: [RULE]});
+    assert.equal(r.findings, [], hidden);
+    assert.equal(r.coverage.map((c) => c.status), ['partial'], hidden);
+    assert.match(r.coverage[0]!.reason, reason, hidden);
+  }
+});
+
 // A baseline entry made from one run must match the next: a start left open is one bug whether the task was then
 // seen going back to user space, exiting, or still running when the capture ended.
 test('a start left open has one fingerprint however its window was seen to close', async () => {

@@ -3,7 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {ingestPaths} from '../../../src/ingest/pipeline.js';
+import {loadGapSpans} from '../../../src/rules/support.js';
 import {checkFiles, ruleSampleSuite} from '../../../src/rules/testing.js';
+import {openStore} from '../../../src/store/open.js';
 
 ruleSampleSuite('trace/lost-events');
 
@@ -59,6 +62,81 @@ test('coverage: evaluated on a trace; on a kernel log not-applicable beside it, 
   const alone = await checkFiles(['samples/demo/dmesg.txt'], {ruleIds: ['trace/lost-events']});
   assert.is(alone.coverage[0]!.status, 'not-evaluated');
   assert.match(alone.coverage[0]!.reason, /not a trace \(read as dmesg\): a kernel log cannot show lost trace events \(add the trace of the run\)/);
+});
+
+/** `text` with line `n` (1-based) cut after `keep` and the next line run on into it, as a reader that lost a line end gives it. */
+function loseNewline(text: string, n: number, keep: string): string {
+  const lines = text.split('\n');
+  const line = lines[n - 1]!;
+  assert.ok(line.includes(keep), `line ${n} has no ${keep}`);
+  lines.splice(n - 1, 2, line.slice(0, line.indexOf(keep) + keep.length) + lines[n]!);
+  return lines.join('\n');
+}
+
+/** Files written to a temporary directory, checked with trace/lost-events. */
+async function checkTexts(files: Record<string, string>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrail-lost-newline-'));
+  try {
+    const paths = Object.entries(files).map(([name, text]) => {
+      fs.writeFileSync(path.join(dir, name), text);
+      return path.join(dir, name);
+    });
+    return await checkFiles(paths, {ruleIds: ['trace/lost-events']});
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+}
+
+test('a lost newline: the line is the evidence, and a gap of unknown size on every CPU around it', async () => {
+  const file = 'samples/rules/trace/lost-events/positive/lost-newline-tracefs.txt';
+  const r = await checkFiles([file], {ruleIds: ['trace/lost-events']});
+  assert.is(r.findings.length, 1);
+  const f = r.findings[0]!;
+  assert.equal(f.evidence.map((e) => [e.seq, e.role, e.ts_ns]), [[24, 'lost newline', 1549_745720_000n]]);
+  assert.match(f.evidence[0]!.text, /^exit_mmap: mt_mod 000000006b93d16e {6}kvm_mm-mut-4279 {4}\[001\] \.{5} {2}1549\.745724: task_rename: pid=4279 /);
+  // The ring buffer lost nothing: no `lost trace events` finding, and not its advice.
+  assert.not.match(f.message, /buffer_size_kb/);
+  const db = await openStore(':memory:');
+  try {
+    await ingestPaths(db, [file]);
+    const spans = await loadGapSpans(db);
+    assert.equal(spans.map((g) => [g.seq, g.kind, g.cpu, g.lost, g.ts_start_ns, g.ts_end_ns, g.glued?.events]), [[24, 'lost-newline', null, null, 1549_745616_000n, 1549_745773_000n, 2]]);
+  } finally {
+    db.close();
+  }
+});
+
+// The heads of every layout with a task column: trace-cmd report -l and the kernel's latency format (cpu and flags
+// in one column, the time relative in us there), tracefs with the TGID column; two newlines lost on one line.
+test('lost newlines in the latency layouts, and three events on one line', async () => {
+  const l = loseNewline(fs.readFileSync('samples/ftrace/tracecmd-latency-l.txt', 'utf8'), 3, 'newsp: 0x0000');
+  const lat = loseNewline(fs.readFileSync('samples/ftrace/latency-preemptirqsoff.txt', 'utf8'), 21, '<-sched');
+  const base = fs.readFileSync('samples/rules/mmu-notifier/unpaired-invalidate/negative/eagain-abort-fixed-tracefs.txt', 'utf8');
+  const three = loseNewline(loseNewline(base, 26, 'mm=0xffff'), 26, 'end=0x7ffe8f27d000');
+  const r = await checkTexts({'report-l.txt': l, 'latency.txt': lat, 'tgid.txt': three});
+  const byPath = (name: string) => r.findings.filter((f) => f.source_id === r.sources.find((s) => s.path.endsWith(name))!.source_id);
+  assert.equal(byPath('report-l.txt').map((f) => f.title), ['lost newline: 1 event hidden in line 3']);
+  assert.equal(byPath('latency.txt').map((f) => f.title), ['lost newline: 1 event hidden in line 21']);
+  assert.equal(byPath('tgid.txt').map((f) => f.title), ['lost newline: 2 events hidden in line 26']);
+  assert.match(byPath('tgid.txt')[0]!.message, /^Line 26 holds 3 events: newlines were lost, the 2 events printed after the first at line 26 were not read as events\. /);
+});
+
+// The kernel ends every trace_marker write with a newline: a whole line head in a marker's text is a lost newline
+// (docs/rules/trace/lost-events.md). A kernel log that holds trace lines (ftrace_dump_on_oops prints the buffer
+// to the console in the latency layout) holds them each on a line of its own: no lost newline there.
+test('a marker that ran on into the next line counts; trace lines in a kernel log do not', async () => {
+  const report = loseNewline(fs.readFileSync('samples/rules/trace/lost-events/negative/tracecmd-report.txt', 'utf8'), 2, 'phase=workload_start');
+  const dmesg = [
+    '[  145.112440] Dumping ftrace buffer:',
+    '[  145.112440] ---------------------------------',
+    '[  145.112441] kvm_mm-m-4279    1.... 1549745491us : sys_exit_clone:       0x0',
+    '[  145.112442] kvm_mm-m-4279    1.... 1549745616us : sys_enter_execve:     filename: 0x56142657d030, argv: 0x561426583440, envp: 0x5614265157a0',
+    '[  145.112443] ---------------------------------',
+  ].join('\n') + '\n';
+  const r = await checkTexts({'report.txt': report, 'dmesg.txt': dmesg});
+  assert.equal(r.findings.map((f) => f.title), ['lost newline: 1 event hidden in line 2']);
+  assert.match(r.findings[0]!.evidence[0]!.text, /^tracing_mark_write: phase=workload_start {6}capture\.sh-2631 {2}\[001\] {2}1549\.745307: sys_enter_clone: /);
+  assert.is(r.sources.find((s) => s.path.endsWith('dmesg.txt'))!.format, 'dmesg');
 });
 
 test.run();
