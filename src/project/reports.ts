@@ -83,6 +83,8 @@ export const reportLocks = defineTable({
 const PAGE = 50_000;
 /** unparsed.reason of a line over 1 MiB (src/ingest/engine.ts): its first 64 KiB are kept. */
 const LINE_TOO_LONG = 'line-too-long';
+/** corrupted_reason of a report cut by the end of its log, mid-line. */
+export const CUT_MID_LINE_REASON = 'the log ends mid-line inside this report, without a final newline: the capture was cut';
 
 export const reportsProjector: Projector = {
   name: 'reports',
@@ -92,7 +94,8 @@ export const reportsProjector: Projector = {
   // 7: user-space lines (journal/syslog idents other than `kernel`, facility > 0) neither start nor join a report.
   // 8: a user-space task's `traps: ... general protection fault ip:` and `X: WARNING:` lines behind a pr_fmt prefix are no reports.
   // 9: a header plus one dump_stack() (sleeping in atomic, scheduling while atomic, ...) ends at its stack's `</TASK>`.
-  version: 9,
+  // 10: a report that runs to the last line of a log cut mid-line (no final newline) is corrupted.
+  version: 10,
   description: 'Kernel splats in log lines: reports (class, syzkaller-comparable title, guilty frame, corrupted), their stack frames and lockdep locks.',
   tables: [reportsTable, reportFrames, reportLocks],
   dependsOn: [],
@@ -169,6 +172,14 @@ export async function buildReports(db: Db, pageLines = PAGE, afterSourceId: numb
   } finally {
     await out.close();
   }
+  // A log that ends in the middle of a line was cut while it was written (a console or capture stopped): a
+  // report running to that line lost its end, whatever its title says.
+  await db.run(
+    `UPDATE reports SET corrupted = true, corrupted_reason = $1
+      WHERE NOT corrupted${afterSourceId === null ? '' : ` AND source_id > ${Math.trunc(afterSourceId)}`}
+        AND (source_id, seq_end) IN (SELECT source_id, lines FROM sources WHERE json_extract(meta, '$.input.missing_final_newline') = true)`,
+    [CUT_MID_LINE_REASON],
+  );
   if (hungUp.length > 0) {
     // The drained reports of these sources are written already: they are marked here, once all rows are in.
     await db.run(`UPDATE reports SET corrupted = true, corrupted_reason = $1 WHERE source_id IN (${hungUp.join(', ')}) AND NOT corrupted`, [HANGUP_REASON]);
