@@ -201,7 +201,7 @@ export function describeGaps(g: GapSummary): string {
   }
   if (g.glued.length > 0) {
     const one = g.glued.length === 1;
-    parts.push(`${one ? 'a lost newline' : 'lost newlines'} at ${lineList(g.glued)} (${one ? 'the line holds' : 'each line holds'} more than one event; the ones after the first were not read)`);
+    parts.push(`${one ? 'a lost newline' : 'lost newlines'} at ${lineList(g.glued)} (${one ? 'the line holds' : 'each line holds'} more than one event, of which only one was read)`);
   }
   return parts.join(', ');
 }
@@ -346,6 +346,12 @@ async function evaluateRule(
     if (windowed && g && status === 'evaluated') {
       status = 'partial';
       reasons.push(`${describeGaps(g)} in this source; windows that overlap them may be incomplete`);
+    } else if (tracing && g && g.glued.length > 0 && status === 'evaluated') {
+      // A rule that compares its own windows with the gaps finds no window where a lost newline hid the event
+      // that would have opened one (a start left open, hidden whole): the absence of a finding proves nothing,
+      // and a baseline entry must not read as fixed.
+      status = 'partial';
+      reasons.push(`${describeGaps({...g, n: 0})} in this source; an event it hid may be one this rule looks for`);
     }
     const b = tracing ? bare.get(s.source_id) : undefined;
     if (b) {

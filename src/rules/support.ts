@@ -99,7 +99,13 @@ export interface GapSpan {
  * colon are what make it a head: a body that names a task and a CPU (`foo-12 [003]`) is no line of its own.
  * Layouts without the task column (function_graph, raw, context-info off) are not looked for.
  */
+/** A `-pid [(tgid)] [cpu]` inside a task name: a head cut before its timestamp, run on into the next line's. */
+const PID_CPU_RE = String.raw`-\d+ +(?:\( *(?:\d+|-+)\) +)?\[\d+\]`;
+
 const LINE_HEAD_RE = String.raw`\S-\d+ +(?:(?:\( *(?:\d+|-+)\) +)?\[\d+\] +(?:\S{4,8} +)?\d+(?:\.\d+)?|\d+[^\s\d]\S{2,7} +\d+(?:us.|\.\d+)?):(?: |$)`;
+
+/** An unreadable line's `comm-pid` start, then later, after a space, a whole head: two lines run into one. */
+const UNREADABLE_GLUE_RE = String.raw`\S-\d+\D.*\s\S*` + LINE_HEAD_RE;
 
 /**
  * Lines of a trace that hold more than one event: a newline was lost (a trace_pipe reader or a console
@@ -111,17 +117,32 @@ const LINE_HEAD_RE = String.raw`\S-\d+ +(?:(?:\( *(?:\d+|-+)\) +)?\[\d+\] +(?:\S
  * head in it is a lost newline far more often than a trace line written to trace_marker on purpose.
  * The LIKE (a `-` and a later `: `, which every head has) leaves the regexp almost no row to look at:
  * about 0.1 s for 2M events, against 0.5 s for the regexp alone.
- * Columns: source_id, seq, ts_ns (the line's), events (how many the line holds), text (`event: body` as stored).
+ *
+ * A cut inside the first event's head hides the glue there instead: the tokenizer reads the second head and
+ * takes what is left of the first one as the task name (`kvm_mm-mut-4279  [001]  1549      kvm_mm-mut`),
+ * longer than any task name (the kernel's comm is at most 15 bytes) or holding a `-pid [cpu]` of its own;
+ * the row is then the second event's and the first one is lost. Or the line cannot be read at all
+ * (`unparsed`): one whose text holds a whole head after the start of another (`comm-pid`) is such a line.
+ * Columns: source_id, seq, ts_ns (the line's), events (how many the line holds), text (`event: body` as stored,
+ * the task name before it when that is what the glue damaged; an unparsed line's text).
  */
 export function gluedLinesSql(sourceId?: number): string {
   const of = sourceId === undefined ? '' : `AND source_id = ${Math.trunc(sourceId)}`;
+  const damagedComm = `(length(comm) > 16 OR (comm LIKE '%-%[%' AND regexp_matches(comm, '${PID_CPU_RE}')))`;
   return `
-  SELECT source_id, seq, ts_ns, 1 + len(regexp_extract_all(rest, '${LINE_HEAD_RE}')) AS events, text
-    FROM (SELECT source_id, seq, ts_ns, body AS rest, event || ': ' || body AS text FROM events WHERE body LIKE '%-%: %' ${of}
-          UNION ALL SELECT source_id, seq, ts_ns, text, 'tracing_mark_write: ' || text FROM markers WHERE text LIKE '%-%: %' ${of}
-          UNION ALL SELECT source_id, seq, ts_ns, text, 'console: ' || text FROM log_lines
-                     WHERE text LIKE '%-%: %' ${of} AND source_id IN (SELECT source_id FROM sources WHERE format IN (${FTRACE_FORMAT_IDS.map((f) => `'${f}'`).join(', ')})))
-   WHERE regexp_matches(rest, '${LINE_HEAD_RE}')`;
+  SELECT source_id, seq, ts_ns, 1 + len(regexp_extract_all(rest, '${LINE_HEAD_RE}')) + extra AS events, text
+    FROM (SELECT source_id, seq, ts_ns, body AS rest,
+                 CASE WHEN ${damagedComm} THEN comm || ' … ' ELSE '' END || event || ': ' || body AS text,
+                 CASE WHEN ${damagedComm} THEN 1 ELSE 0 END AS extra
+            FROM events WHERE (body LIKE '%-%: %' OR length(comm) > 16 OR comm LIKE '%-%[%') ${of}
+          UNION ALL SELECT source_id, seq, ts_ns, text, 'tracing_mark_write: ' || text, 0 FROM markers WHERE text LIKE '%-%: %' ${of}
+          UNION ALL SELECT source_id, seq, ts_ns, text, 'console: ' || text, 0 FROM log_lines
+                     WHERE text LIKE '%-%: %' ${of} AND source_id IN (SELECT source_id FROM sources WHERE format IN (${FTRACE_FORMAT_IDS.map((f) => `'${f}'`).join(', ')}))
+          -- The unreadable line's own broken head is the first event, the whole heads after it the others.
+          UNION ALL SELECT source_id, seq, NULL, text, text, 0 FROM unparsed
+                     WHERE text LIKE '%-%-%: %' ${of} AND regexp_matches(text, '${UNREADABLE_GLUE_RE}')
+                       AND source_id IN (SELECT source_id FROM sources WHERE format IN (${FTRACE_FORMAT_IDS.map((f) => `'${f}'`).join(', ')})))
+   WHERE extra > 0 OR regexp_matches(rest, '${LINE_HEAD_RE}')`;
 }
 
 /**

@@ -487,8 +487,8 @@ test('gap spans: windows come from the events around each LOST line', async () =
   }
 });
 
-// A line that holds two events (a lost newline) is a gap too: a rule that reads trace events and does not compare
-// its windows with the gaps is partial on that source, and says where.
+// A line that holds two events (a lost newline) is a gap too: a rule that reads trace events is partial on that
+// source, and says where.
 test('coverage: a lost newline makes the rules that read trace events partial, naming its line', async () => {
   const db = await store(['samples/rules/trace/lost-events/positive/lost-newline-tracefs.txt', CLEAN_TRACE]);
   try {
@@ -502,9 +502,13 @@ test('coverage: a lost newline makes the rules that read trace events partial, n
     const [glued, clean] = r.sources.map((s) => s.source_id);
     const cov = (rule: string, source: number | undefined) => r.coverage.find((c) => c.rule === rule && c.source_id === source)!;
     assert.equal([cov('t/tracer', glued).status, cov('t/tracer', glued).reason], ['partial',
-      'a lost newline at line 24 (the line holds more than one event; the ones after the first were not read) in this source; windows that overlap them may be incomplete']);
+      'a lost newline at line 24 (the line holds more than one event, of which only one was read) in this source; windows that overlap them may be incomplete']);
     assert.is(cov('t/tracer', clean).status, 'evaluated');
-    assert.is(cov('t/self', glued).status, 'evaluated');
+    // A rule that compares its windows with the gaps is partial too: a lost newline may have hidden the event
+    // that would have opened a window (a start left open, hidden whole), so no finding there proves nothing.
+    assert.equal([cov('t/self', glued).status, cov('t/self', glued).reason], ['partial',
+      'a lost newline at line 24 (the line holds more than one event, of which only one was read) in this source; an event it hid may be one this rule looks for']);
+    assert.is(cov('t/self', clean).status, 'evaluated');
   } finally {
     db.close();
   }

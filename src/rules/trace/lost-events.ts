@@ -33,8 +33,8 @@ function gapText(g: GapSpan): string {
 /** What a line that holds `events` events lost: `line 31 holds two events: a newline was lost, ...`. */
 function heldText(seq: number, events: number): string {
   return events === 2
-    ? `line ${seq} holds two events: a newline was lost, the event printed after it at line ${seq} was not read as one`
-    : `line ${seq} holds ${events} events: newlines were lost, the ${events - 1} events printed after the first at line ${seq} were not read as events`;
+    ? `line ${seq} holds two events: a newline was lost, and only one of them was read as an event`
+    : `line ${seq} holds ${events} events: newlines were lost, and only one of them was read as an event`;
 }
 
 /** A gap window's end as a message gives it (timeText): `start`/`end` when the capture's edge bounds it. */

@@ -118,7 +118,29 @@ test('lost newlines in the latency layouts, and three events on one line', async
   assert.equal(byPath('report-l.txt').map((f) => f.title), ['lost newline: 1 event hidden in line 3']);
   assert.equal(byPath('latency.txt').map((f) => f.title), ['lost newline: 1 event hidden in line 21']);
   assert.equal(byPath('tgid.txt').map((f) => f.title), ['lost newline: 2 events hidden in line 26']);
-  assert.match(byPath('tgid.txt')[0]!.message, /^Line 26 holds 3 events: newlines were lost, the 2 events printed after the first at line 26 were not read as events\. /);
+  assert.match(byPath('tgid.txt')[0]!.message, /^Line 26 holds 3 events: newlines were lost, and only one of them was read as an event\. /);
+});
+
+// A cut inside the first event's head: in the task name (the tokenizer reads the next line's head and takes the
+// rest of the first one for a task name longer than any), after its `-pid (tgid) [cpu]` (a task name holding
+// one), or in the flags or time (the line cannot be read: unparsed). Each is a lost newline; so is a trace-cmd
+// report line cut after its CPU.
+test('lost newlines cut inside the first head: damaged task names and unreadable lines', async () => {
+  const base = fs.readFileSync('samples/rules/mmu-notifier/unpaired-invalidate/negative/eagain-abort-fixed-tracefs.txt', 'utf8');
+  const report = fs.readFileSync('samples/rules/trace/lost-events/negative/tracecmd-report.txt', 'utf8');
+  const reportLine = report.split('\n').findIndex((l) => /^ +\S+-\d+ +\[\d+\] +\d+\.\d+: \w+:/.test(l)) + 1;
+  const r = await checkTexts({
+    'in-comm.txt': loseNewline(base, 26, 'kvm_m'),
+    'after-cpu.txt': loseNewline(base, 26, '(   4020) [000]'),
+    'in-flags.txt': loseNewline(base, 26, '[000] ..'),
+    'report.txt': loseNewline(report, reportLine, ']'),
+  });
+  for (const name of ['in-comm.txt', 'after-cpu.txt', 'in-flags.txt']) {
+    const f = r.findings.filter((x) => x.source_id === r.sources.find((s) => s.path.endsWith(name))!.source_id);
+    assert.equal(f.map((x) => x.title), ['lost newline: 1 event hidden in line 26'], name);
+  }
+  const rep = r.findings.filter((x) => x.source_id === r.sources.find((s) => s.path.endsWith('report.txt'))!.source_id);
+  assert.equal(rep.map((x) => x.title), [`lost newline: 1 event hidden in line ${reportLine}`]);
 });
 
 // The kernel ends every trace_marker write with a newline: a whole line head in a marker's text is a lost newline
