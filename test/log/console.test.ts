@@ -144,6 +144,20 @@ test('boots: firmware banner after a panic, time back to 0, not a secondary CPU 
   assert.is(t.meta.boots, 3);
 });
 
+// printk.time=0: no line has a kernel prefix, so there are no kernel lines to go by. The banner starts a boot, and
+// the next banner (or the firmware's) after lines of it starts the next one, as the same log with times reads.
+test('boots in a console log without kernel times: the same boots as with them', () => {
+  const timed = sample('multi-boot-console.log');
+  const untimed = timed.map((l) => l.replace(/^\[ *\d+\.\d+\] /, ''));
+  assert.ok(untimed.every((l) => !/^\[ *\d+\.\d+\]/.test(l)));
+  const a = tokenize(console_, timed);
+  const b = tokenize(console_, untimed);
+  assert.equal(b.logs.map((r) => r.boot), a.logs.map((r) => r.boot));
+  assert.equal([b.meta.boots, b.meta.boot_start_seqs], [3, [11, 17]]);
+  // A log of one boot stays one boot, its banner first or after the firmware's.
+  assert.is(tokenize(console_, ['SeaBIOS (version 1.16.3)', 'Linux version 6.18.0 (b@c) #1 SMP', 'Command line: x']).meta.boots, 1);
+});
+
 test('boots in a real capture: the reboot in corpus 317', () => {
   const lines = sample('corpus-317-reboot.log');
   const t = tokenize(console_, lines);
