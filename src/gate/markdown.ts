@@ -12,9 +12,20 @@ const DETAILED = 15;
  * Bytes past which list items (new and known findings, coverage gaps) are
  * counted instead of listed. GitHub refuses a step summary over 1 MiB, and
  * the whole summary with it; this leaves room for the lines after a list and
- * for other steps' summaries in the same job.
+ * for other gates' summaries in the same step (markdownBudget).
  */
 export const SUMMARY_BUDGET = 512 * 1024;
+/** GitHub's limit for one step's summary file. */
+const STEP_SUMMARY_LIMIT = 1024 * 1024;
+
+/**
+ * The budget of a summary appended to a step summary file that holds `existing` bytes already (another gate
+ * in the same step): what is left of GitHub's 1 MiB, less room for the lines after the lists, at most
+ * SUMMARY_BUDGET; at least 16 KiB, for the verdict and counts, even when the file is full already.
+ */
+export function markdownBudget(existing: number): number {
+  return Math.max(16 * 1024, Math.min(SUMMARY_BUDGET, STEP_SUMMARY_LIMIT - existing - 128 * 1024));
+}
 const TOO_BIG = 'the summary would pass GitHub\'s 1 MiB limit; `--json` and `--sarif` list each';
 
 /**
@@ -23,7 +34,7 @@ const TOO_BIG = 'the summary would pass GitHub\'s 1 MiB limit; `--json` and `--s
  * passed despite a finding, coverage gaps, and the top evidence lines of new
  * findings. Every piece of log text is escaped (inline) or fenced.
  */
-export function renderMarkdown(result: GateResult): string {
+export function renderMarkdown(result: GateResult, budget = SUMMARY_BUDGET): string {
   const c = result.counts;
   const out: string[] = [];
   let size = 0;
@@ -33,8 +44,11 @@ export function renderMarkdown(result: GateResult): string {
       size += Buffer.byteLength(l) + 1;
     }
   };
-  /** Items of a list past the budget are counted, not listed: `and N more ... not listed`. */
-  const overBudget = () => size > SUMMARY_BUDGET;
+  /**
+   * Items of a list past the budget are counted, not listed: `and N more ... not listed`. The new findings
+   * stop at three quarters of it, so that the coverage gaps and known findings after them still fit.
+   */
+  const overBudget = (share = 1) => size > budget * share;
   push(`## ktrail gate: ${result.passed ? 'passed' : 'FAILED'}`);
   push('');
   push(
@@ -85,7 +99,7 @@ export function renderMarkdown(result: GateResult): string {
     for (const same of fresh) {
       for (const f of shownOfGroup(same)) {
         const more = f === same[0] && isRepeated(same) ? moreWithFingerprint(same.slice(1)) : null;
-        if (overBudget()) unlisted += f === same[0] && isRepeated(same) ? same.length : 1;
+        if (overBudget(0.75)) unlisted += f === same[0] && isRepeated(same) ? same.length : 1;
         else if (shown++ < DETAILED) push(...detail(result, f, more), '');
         else {
           push(`- ${oneLine(result, f, more)}`);

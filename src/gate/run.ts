@@ -9,7 +9,7 @@ import {findingBoots, loadTestSpans} from './attribution.js';
 import {type Baseline, checkBaselineRules, loadBaseline, saveBaseline, todayUtc} from './baseline.js';
 import {renderGithub} from './github.js';
 import {renderJunit} from './junit.js';
-import {renderMarkdown} from './markdown.js';
+import {markdownBudget, renderMarkdown} from './markdown.js';
 import {type GateResult, type GateSource, type InputError, compareWithBaseline, updatedBaseline} from './result.js';
 import {type SarifRuleInfo, renderSarif} from './sarif.js';
 
@@ -265,12 +265,14 @@ export async function runGate(opts: GateOptions): Promise<GateRun> {
       written.sarif = opts.sarif;
     }
     if (opts.markdown) {
-      // $GITHUB_STEP_SUMMARY is shared by all steps of a job: append to it, never truncate; other files are replaced.
-      // The same file under another path (relative, through a symlink) is the step summary too.
+      // $GITHUB_STEP_SUMMARY is the step's summary, which other commands of the step (another gate) may have
+      // written to: append to it, never truncate, within what is left of GitHub's 1 MiB; other files are
+      // replaced. The same file under another path (relative, through a symlink) is the step summary too.
       const summary = process.env.GITHUB_STEP_SUMMARY;
       const append = summary !== undefined && summary !== '' && (opts.markdown === summary || fileKey(opts.markdown).key === fileKey(summary).key);
+      const existing = append ? await fs.stat(opts.markdown).then((st) => st.size, () => 0) : 0;
       try {
-        await (append ? fs.appendFile : fs.writeFile)(opts.markdown, renderMarkdown(result) + '\n');
+        await (append ? fs.appendFile : fs.writeFile)(opts.markdown, renderMarkdown(result, markdownBudget(existing)) + '\n');
       } catch (err) {
         throw new UserError(`cannot write Markdown summary ${opts.markdown} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
       }

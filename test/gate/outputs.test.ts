@@ -5,7 +5,7 @@ import {readFileSync} from 'node:fs';
 import {escapeGithubData, escapeGithubProperty, escapeMarkdownInline, escapeMarkdownLine, escapeTerminal, escapeXml, markdownCodeBlock, visibleControls} from '../../src/gate/escape.js';
 import {renderGithub} from '../../src/gate/github.js';
 import {renderJunit} from '../../src/gate/junit.js';
-import {renderMarkdown} from '../../src/gate/markdown.js';
+import {markdownBudget, renderMarkdown} from '../../src/gate/markdown.js';
 import {compareWithBaseline, type GateResult} from '../../src/gate/result.js';
 import {renderSarif} from '../../src/gate/sarif.js';
 import {findingText} from '../../src/gate/text.js';
@@ -234,6 +234,22 @@ test('Markdown: thousands of distinct findings stay under GitHub\'s 1 MiB step s
   const listed = new Set(text.match(/file\\?_\d+\.c/g)).size;
   assert.is(listed + Number(more![1]!.replace(/,/g, '')), n);
   assert.match(text, /- and [\d,]+ more known findings, not listed: /);
+  // Appended to a step summary that another gate filled already: within what is left of the 1 MiB.
+  assert.is(markdownBudget(0), 512 * 1024);
+  for (const existing of [300 * 1024, 700 * 1024, 1000 * 1024]) {
+    const appended = renderMarkdown(r, markdownBudget(existing));
+    assert.ok(existing + Buffer.byteLength(appended) < 1024 * 1024 || Buffer.byteLength(appended) < 64 * 1024, `${existing} + ${Buffer.byteLength(appended)}`);
+    assert.match(appended, /^## ktrail gate: FAILED/);
+  }
+});
+
+test('Markdown: past the budget, the coverage gaps after thousands of new findings are still listed', () => {
+  const findings = Array.from({length: 6000}, (_x, i) => finding({rule: 'kernel/warning', fingerprint: `fq${String(i).padStart(10, '0')}`, title: `WARNING in drivers/x/file_${i}.c `.repeat(4)}));
+  const r = compareWithBaseline({findings, coverage: [coverage('kernel/warning'), coverage('trace/lost-events', 'not-evaluated', 1, 'not a trace')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26', spans: []});
+  const text = renderMarkdown(r);
+  assert.match(text, /more new findings, not listed/);
+  assert.match(text, /\| trace\/lost-events \| .* \| not-evaluated \| not a trace \|/);
+  assert.not.match(text, /more coverage gaps, not listed/);
 });
 
 test('GitHub annotation of a finding read from stdin has no file location', () => {
