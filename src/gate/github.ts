@@ -1,7 +1,7 @@
 import {groupRepeats, isRepeated, shownOfGroup} from '../output/repeats.js';
 import {findingWhen} from '../output/when.js';
 import type {Severity} from '../rules/types.js';
-import {escapeGithubData, escapeGithubProperty} from './escape.js';
+import {escapeGithubData, escapeGithubProperty, visibleControls} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
 import {duplicateText, moreWithFingerprint, repeatKey} from './text.js';
 
@@ -83,7 +83,8 @@ export function renderGithub(result: GateResult): string[] {
       )}`);
       shown.set(p.level, n + 1);
     }
-    rest.push(`ktrail gate ${p.level}: ${escapeGithubData(p.plain)}`);
+    // A plain log line, not a command: GitHub decodes no %XX there, so controls are shown as escapes instead.
+    rest.push(`ktrail gate ${p.level}: ${visibleControls(p.plain)}`);
   }
   return [...out, ...rest];
 }

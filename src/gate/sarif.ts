@@ -90,8 +90,12 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
   function sarifResult(f: GateFinding, rest: readonly GateFinding[]): Record<string, unknown> {
     // The tests the occurrences happened during, when more than one (the result's `test` is the first's).
     const tests = new Map<string, {test: string; testResult: string | null; testPassedDespiteFinding: boolean; occurrences: number}>();
+    let untested = 0;
     for (const o of [f, ...rest]) {
-      if (!o.test) continue;
+      if (!o.test) {
+        untested++;
+        continue;
+      }
       const t = tests.get(o.test.test);
       if (t) t.occurrences++;
       else tests.set(o.test.test, {test: o.test.test, testResult: o.test.result, testPassedDespiteFinding: o.test.passed_despite_finding, occurrences: 1});
@@ -115,6 +119,8 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
         confidence: f.confidence,
         ...(f.test ? {test: f.test.test, testResult: f.test.result, testPassedDespiteFinding: f.test.passed_despite_finding} : {}),
         ...(tests.size > 1 || (tests.size === 1 && !f.test) ? {occurrenceTests: [...tests.values()]} : {}),
+        // With occurrenceTests: how many happened during no test, so that the counts add up to occurrenceCount.
+        ...((tests.size > 1 || (tests.size === 1 && !f.test)) && untested > 0 ? {occurrencesOutsideTests: untested} : {}),
         ...(f.ts_ns !== null ? {tsNs: f.ts_ns.toString()} : {}),
         // A log line's wall-clock time as printed (`dmesg -T`, journal, syslog), for findings without tsNs.
         ...(findingWallTime(f) ? {wallTime: findingWallTime(f)} : {}),

@@ -30,5 +30,5 @@ export function shownOfGroup<T>(group: readonly T[]): readonly T[] {
 export function placesText<T>(rest: readonly T[], place: (item: T) => string): string {
   const named = rest.slice(0, PLACES_NAMED).map(place).join(', ');
   const others = rest.length - PLACES_NAMED;
-  return `${named}${others > 0 ? ` and ${others.toLocaleString('en-US')} others` : ''}`;
+  return `${named}${others > 0 ? ` and ${others.toLocaleString('en-US')} other${others === 1 ? '' : 's'}` : ''}`;
 }

@@ -188,7 +188,7 @@ test('GitHub annotations: one line each, values escaped, known findings not anno
 test('GitHub annotations: at most 10 of a level, the last saying how many more follow as plain log lines', () => {
   const findings = [
     ...Array.from({length: 25}, (_x, i) =>
-      finding({rule: 'kernel/oops', fingerprint: `fperr${String(i).padStart(7, '0')}`, title: `BUG: err ${i}`, evidence: [{source_id: 1, seq: 100 + i, ts_ns: null, role: 'header', text: `BUG: err ${i}\n::error::x`}]})),
+      finding({rule: 'kernel/oops', fingerprint: `fperr${String(i).padStart(7, '0')}`, title: i === 20 ? 'BUG: err 20 at 100% (%d)\n::error::x' : `BUG: err ${i}`, evidence: [{source_id: 1, seq: 100 + i, ts_ns: null, role: 'header', text: `BUG: err ${i}\n::error::x`}]})),
     ...Array.from({length: 4}, (_x, i) => finding({rule: 'kernel/warning', severity: 'warning', fingerprint: `fpwarn${String(i).padStart(6, '0')}`, title: `WARNING ${i}`})),
   ];
   const r = compareWithBaseline({findings, coverage: [coverage('kernel/oops'), coverage('kernel/warning')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26', spans: []});
@@ -208,8 +208,11 @@ test('GitHub annotations: at most 10 of a level, the last saying how many more f
   }
   // Each finding is named once: as an annotation or as a plain line.
   for (let i = 0; i < 25; i++) assert.is(lines.filter((l) => l.includes(`fperr${String(i).padStart(7, '0')}`)).length, 1, `finding ${i}`);
-  // A plain line carries the place, title and fingerprint (its evidence is in the other outputs).
+  // A plain line carries the place, title and fingerprint (its evidence is in the other outputs), its text as
+  // printed (GitHub decodes no %XX in a log line), line breaks and other controls shown as escapes.
   assert.ok(plain[0]!.includes(`: BUG: err 8; `) && plain[0]!.includes('fingerprint fperr0000008'), plain[0]);
+  const odd = plain.find((l) => l.includes('fperr0000020'))!;
+  assert.ok(odd.includes('BUG: err 20 at 100% (%d)\\n::error::x; '), odd);
 });
 
 test('Markdown: thousands of distinct findings stay under GitHub\'s 1 MiB step summary; the rest are counted, not dropped', () => {
@@ -692,14 +695,16 @@ test('SARIF: more than three of one fingerprint are one result with occurrenceCo
 
 test('SARIF: a result standing for findings during several tests names them all, with their counts', () => {
   const span = (name: string, from: bigint, result: 'ok' | 'not ok'): TestSpan => ({name, source_id: 1, seq: 1, boot: null, ts_start_ns: from * S, ts_end_ns: (from + 5n) * S, depth: 1, result, directive: null, origin: 'test_results'});
-  const at = [1n, 2n, 11n, 12n, 21n];
+  // The last one during no test.
+  const at = [1n, 2n, 11n, 12n, 21n, 40n];
   const findings = at.map((t) => finding({rule: 'kernel/warning', fingerprint: 'fpmanytests1', title: 'WARNING in drv_x', ts_ns: t * S}));
   const r = compareWithBaseline({findings, coverage: [coverage('kernel/warning')], sources: SOURCES, baseline: null, baselinePath: null, failOn: 'error', today: '2026-11-26',
     spans: [span('suite.a', 0n, 'ok'), span('suite.b', 10n, 'not ok'), span('suite.c', 20n, 'ok')]});
   const sarif = JSON.parse(JSON.stringify(renderSarif(r, {toolVersion: '0.1.0', rules: [{id: 'kernel/warning', description: 'Kernel WARNING', severity: 'warning', help: 'help'}]})));
   assert.ok(sarifValidator().validate(sarif));
   const [res] = sarif.runs[0].results;
-  assert.is(res.occurrenceCount, 5);
+  assert.is(res.occurrenceCount, 6);
+  assert.is(res.properties.occurrencesOutsideTests, 1);
   assert.is(res.properties.test, 'suite.a');
   assert.ok(res.message.text.startsWith('WARNING in drv_x (during test suite.a, which passed, and 2 other tests)'), res.message.text);
   assert.equal(res.properties.occurrenceTests.map((t: any) => [t.test, t.occurrences]), [['suite.a', 2], ['suite.b', 2], ['suite.c', 1]]);
