@@ -6,7 +6,7 @@ import type {Db} from '../store/db.js';
  * test's start and end.
  */
 export interface TestSpan {
-  /** Full name: `suite.name` for KTAP subtests, the marker's name otherwise. */
+  /** Full name: test_results.path for KTAP tests (`suite.case.param`), the marker's name otherwise. */
   name: string;
   source_id: number;
   /** Line of the result (KTAP) or of the end marker. */
@@ -190,6 +190,7 @@ interface TestResultRow {
   seq_start?: bigint | number | null;
   depth: number | null;
   suite: string | null;
+  path?: string | null;
   name: string | null;
   result: string | null;
   directive: string | null;
@@ -202,7 +203,7 @@ export function spansFromTestResults(rows: readonly TestResultRow[]): TestSpan[]
     const seqStart = r.seq_start === null || r.seq_start === undefined ? null : Number(r.seq_start);
     // A test is found by its times, or else by its lines (attributeAt): with neither it names no finding.
     if ((!timed && seqStart === null) || !r.name) continue;
-    const name = r.suite && r.suite !== r.name ? `${r.suite}.${r.name}` : r.name;
+    const name = r.path ?? (r.suite && r.suite !== r.name ? `${r.suite}.${r.name}` : r.name);
     out.push({
       name,
       source_id: Number(r.source_id),
@@ -232,7 +233,7 @@ export async function loadTestSpans(db: Db, sourceIds: Iterable<number>): Promis
   const only = `source_id IN (${ids.join(', ')})`;
   if (await db.tableExists('test_results')) {
     const rows = await db.all<TestResultRow>(
-      `SELECT source_id, seq, seq_start, boot, ts_ns, ts_start_ns, depth, suite, name, result, directive FROM test_results
+      `SELECT source_id, seq, seq_start, boot, ts_ns, ts_start_ns, depth, suite, path, name, result, directive FROM test_results
         WHERE ((ts_ns IS NOT NULL AND ts_start_ns IS NOT NULL) OR seq_start IS NOT NULL) AND ${only}`,
     );
     spans.push(...spansFromTestResults(rows));

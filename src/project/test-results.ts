@@ -22,6 +22,7 @@ export const testResults = defineTable({
     {name: 'seq_start', type: 'BIGINT', doc: 'Line where the test started, by the same rule as ts_start_ns: a log without kernel times still orders a splat between its test\'s start and result lines.'},
     {name: 'depth', type: 'INTEGER', doc: 'Nesting level: 0 for top-level tests, 1 for their subtests, ...'},
     {name: 'suite', type: 'VARCHAR', doc: 'Name of the enclosing test: the level\'s `# Subtest:` name, else the parent\'s result name; NULL at depth 0.'},
+    {name: 'path', type: 'VARCHAR', doc: 'Full name: the names of the enclosing tests, outermost first, and this one\'s, joined by `.` (`slab_kunit.alloc.order=1` for a parameter of case `alloc` of suite `slab_kunit`); a level whose enclosing result never came (a crash) starts at its suite.'},
     {name: 'number', type: 'INTEGER', doc: 'Test number as printed.'},
     {name: 'name', type: 'VARCHAR', doc: 'Test name as printed (TAP 13 `- ` separator and `# ...` comment removed).'},
     {name: 'result', type: 'VARCHAR', doc: '`ok` or `not ok`.'},
@@ -102,6 +103,30 @@ export class KtapAssembler {
     this.rows.push(row);
   }
 
+  /**
+   * The rows with their `path`: a row's enclosing test is the next result one level up in the same boot (KTAP
+   * prints a test's subtests before its own result), unless the row's level named another suite (its
+   * enclosing result never came: the kernel crashed in it).
+   */
+  withPaths(): RowObject[] {
+    let boot: unknown;
+    let up: RowObject[] = [];
+    for (let i = this.rows.length - 1; i >= 0; i--) {
+      const r = this.rows[i]!;
+      if (r.boot !== boot) {
+        boot = r.boot;
+        up = [];
+      }
+      const depth = r.depth as number;
+      const parent = depth > 0 ? up[depth - 1] : undefined;
+      const prefix = parent && (r.suite === null || r.suite === parent.name) ? (parent.path as string) : (r.suite as string | null);
+      r.path = prefix ? `${prefix}.${r.name as string}` : r.name;
+      up[depth] = r;
+      up.length = depth + 1;
+    }
+    return this.rows;
+  }
+
   /** Close levels deeper than `nest`; returns the shallowest one closed. */
   private popDeeper(nest: number): Level | undefined {
     let closed: Level | undefined;
@@ -121,8 +146,8 @@ export class KtapAssembler {
 
 export const testResultsProjector: Projector = {
   name: 'test_results',
-  // 2: seq_start.
-  version: 2,
+  // 2: seq_start. 3: path.
+  version: 3,
   description: 'KTAP / kselftest results in kernel log lines, with start and end times.',
   tables: [testResults],
   dependsOn: [],
@@ -145,7 +170,7 @@ export const testResultsProjector: Projector = {
     );
     let asm: KtapAssembler | null = null;
     const flush = async () => {
-      if (asm && asm.rows.length) await appendRows(db, testResults, asm.rows);
+      if (asm && asm.rows.length) await appendRows(db, testResults, asm.withPaths());
     };
     for (const r of rows) {
       const sourceId = Number(r.source_id);

@@ -3,7 +3,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {parseKtapLine} from '../../src/ingest/log/ktap.js';
 import {ingestPaths} from '../../src/ingest/pipeline.js';
-import {testResults, testResultsProjector} from '../../src/project/test-results.js';
+import {KtapAssembler, testResults, testResultsProjector} from '../../src/project/test-results.js';
 import {Db} from '../../src/store/db.js';
 import {EVENT_LOG_TABLES, logLines} from '../../src/store/eventlog.js';
 import {openStore} from '../../src/store/open.js';
@@ -37,6 +37,7 @@ interface TR {
   ts_ns: number | null;
   ts_start_ns: number | null;
   seq_start: number | null;
+  path: string;
   depth: number;
   suite: string | null;
   number: number;
@@ -54,6 +55,7 @@ async function results(db: Db): Promise<TR[]> {
     ts_ns: r.ts_ns === null ? null : Number(r.ts_ns),
     ts_start_ns: r.ts_start_ns === null ? null : Number(r.ts_start_ns),
     seq_start: r.seq_start === null ? null : Number(r.seq_start),
+    path: r.path as string,
     depth: Number(r.depth),
     suite: r.suite as string | null,
     number: Number(r.number),
@@ -87,13 +89,16 @@ test('test_results from KUnit KTAP and kselftest TAP interleaved with kernel lin
       seq: lineOf(lines, 'ok 1 example_simple_test'), boot: 0, ts_ns: 1_213_311_000, ts_start_ns: 1_212_923_000,
       // Started at the plan line of its level (`1..4`, after `# Subtest: example` and `# module:`), as ts_start_ns.
       seq_start: lines.findIndex((l, i) => i >= lineOf(lines, '# Subtest: example') && l.endsWith(' 1..4')) + 1,
-      depth: 1, suite: 'example', number: 1, name: 'example_simple_test', result: 'ok', directive: null, reason: null,
+      path: 'example.example_simple_test', depth: 1, suite: 'example', number: 1, name: 'example_simple_test', result: 'ok', directive: null, reason: null,
     });
     assert.equal(
       [by('example_skip_test').directive, by('example_skip_test').reason, by('example_skip_test').ts_start_ns],
       ['SKIP', 'this test should be skipped', 1_213_311_000],
     );
     const params = rs.filter((r) => r.depth === 2);
+    // The full path: suite, case, parameter (two suites may have a case of the same name and parameter).
+    assert.equal(params.map((r) => r.path), ['example value 3', 'example value 2', 'example value 1', 'example value 0'].map((p) => `example.example_params_test.${p}`));
+    assert.is(by('example').path, 'example');
     assert.equal(params.map((r) => [r.suite, r.number, r.name, r.directive]), [
       ['example_params_test', 1, 'example value 3', 'SKIP'],
       ['example_params_test', 2, 'example value 2', null],
@@ -186,6 +191,16 @@ test('end to end: ingest the console sample, build test_results, rebuild gives t
   } finally {
     db.close();
   }
+});
+
+// A suite the kernel crashed in never prints its own result: its tests' paths start at the suite they named.
+test('path of a test whose enclosing result never came', () => {
+  const asm = new KtapAssembler(1);
+  const lines = ['KTAP version 1', '1..2', '    KTAP version 1', '    # Subtest: crashy', '    1..2', '    ok 1 first_case'];
+  lines.forEach((l, i) => asm.add(BigInt(i + 1), 0, null, parseKtapLine(l)!));
+  // After the reboot, another suite's result at depth 0.
+  ['KTAP version 1', '1..1', 'ok 1 other_suite'].forEach((l, i) => asm.add(BigInt(i + 10), 1, null, parseKtapLine(l)!));
+  assert.equal(asm.withPaths().map((r) => r.path), ['crashy.first_case', 'other_suite']);
 });
 
 test.run();
