@@ -42,7 +42,9 @@ export const BaselineEntrySchema = z.strictObject({
 export const BaselineSchema = z
   .strictObject({
     version: z.literal(1),
-    entries: z.array(BaselineEntrySchema),
+    // A baseline emptied by hand (`entries:` with nothing under it, or no `entries` at all) is an empty baseline,
+    // as an empty file is.
+    entries: z.array(BaselineEntrySchema).nullish().transform((e) => e ?? []),
   })
   .superRefine((b, ctx) => {
     const seen = new Set<string>();

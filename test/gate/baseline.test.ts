@@ -46,6 +46,9 @@ test('parses a JSON baseline when the file name ends in .json', () => {
 test('an empty YAML file is an empty baseline', () => {
   assert.equal(parseBaseline('', 'empty.yml'), {version: 1, entries: []});
   assert.equal(parseBaseline('# only a comment\n', 'empty.yml'), {version: 1, entries: []});
+  // Emptied by hand: the list's key with nothing under it, or no list at all.
+  assert.equal(parseBaseline('version: 1\nentries:\n', 'emptied.yml'), {version: 1, entries: []});
+  assert.equal(parseBaseline('version: 1\n', 'emptied.yml'), {version: 1, entries: []});
 });
 
 test('a %YAML 1.1 directive does not turn dates into Dates or yes/no into booleans: the fields stay strings', () => {
