@@ -18,9 +18,11 @@ export interface ProbeRow extends EventHead {
 /** Probe rows for some symbols, in capture order, with arguments renamed by the mapping file. */
 export async function loadProbeRows(db: Db, symbolWhere: string, mapping?: ProbeMapping): Promise<ProbeRow[]> {
   const rename = await mappingApplier(mapping ?? (await probeMappingFromEnv()));
-  const rows = await db.all<Omit<ProbeRow, 'args'> & {args: string | null}>(
+  // Many rows (all the probes of a kprobe capture of the mmu_notifier paths): read as text pages.
+  const rows = await db.allOrdered<Omit<ProbeRow, 'args'> & {args: string | null}>(
     `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, kind, probe_type, symbol, args::VARCHAR AS args
-       FROM probe_calls WHERE ${symbolWhere} ORDER BY source_id, seq`,
+       FROM probe_calls WHERE ${symbolWhere}`,
+    ['source_id', 'seq'],
   );
   const graph = await loadFuncgraphRows(db, symbolWhere);
   if (graph.length > 0) {
@@ -50,10 +52,11 @@ async function loadFuncgraphRows(db: Db, symbolWhere: string): Promise<Array<Omi
   if (!have.has('exit_seq') || !have.has('depth')) return [];
   const retval = have.has('retval') ? 'retval' : 'NULL';
   const entrySeen = have.has('entry_seen') ? 'entry_seen' : 'true';
-  const calls = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; comm: string | null; symbol: string;
+  const calls = await db.allOrdered<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; comm: string | null; symbol: string;
     exit_seq: bigint | null; ts_end_ns: bigint | null; retval: string | null; entry_seen: boolean}>(
     `SELECT * FROM (SELECT source_id, seq, ts_ns, cpu, pid, comm, func AS symbol, exit_seq, ts_end_ns, ${retval} AS retval, ${entrySeen} AS entry_seen
-       FROM function_calls WHERE depth IS NOT NULL) WHERE ${symbolWhere} ORDER BY source_id, seq`,
+       FROM function_calls WHERE depth IS NOT NULL) WHERE ${symbolWhere}`,
+    ['source_id', 'seq'],
   );
   const out: Array<Omit<ProbeRow, 'args'> & {args: string | null}> = [];
   for (const c of calls) {
@@ -83,13 +86,14 @@ export async function loadFunctionTracerRows(db: Db, symbolWhere: string): Promi
   const probed = (await db.tableExists('probe_calls'))
     ? `AND NOT EXISTS (SELECT 1 FROM probe_calls p WHERE p.source_id = f.source_id AND p.symbol = f.symbol AND p.kind = 'entry')` : '';
   // The TGID column is in events only (function_calls has none): joined for the few rows read.
-  const rows = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null;
+  const rows = await db.allOrdered<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null;
     symbol: string; caller: string | null}>(
     `WITH f AS (SELECT * FROM (SELECT source_id, seq, ts_ns, cpu, pid, comm, func AS symbol, parent AS caller FROM function_calls WHERE depth IS NULL)
                  WHERE ${symbolWhere})
      SELECT f.source_id, f.seq, f.ts_ns, f.cpu, f.pid, e.tgid, f.comm, f.symbol, f.caller
        FROM f LEFT JOIN events e ON e.source_id = f.source_id AND e.seq = f.seq
-      WHERE true ${probed} ORDER BY f.source_id, f.seq`,
+      WHERE true ${probed}`,
+    ['source_id', 'seq'],
   );
   return rows.map((r) => ({...r, event: 'function', kind: 'entry' as const, probe_type: 'function', args: {}}));
 }

@@ -423,9 +423,10 @@ async function loadSyscallBoundaries(db: Db, rows: readonly ProbeRow[]): Promise
 
 async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {
   const {parseKeyValues} = await import('../../ftrace/args.js');
-  const rows = await db.all<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null; event: string; body: string}>(
+  const rows = await db.allOrdered<{source_id: number; seq: bigint; ts_ns: bigint | null; cpu: number | null; pid: number | null; tgid: number | null; comm: string | null; event: string; body: string}>(
     `SELECT source_id, seq, ts_ns, cpu, pid, tgid, comm, event, body FROM events
-      WHERE ${eventIn(TRACEPOINT_EVENTS)} AND body LIKE '%mm=%' ORDER BY source_id, seq`,
+      WHERE ${eventIn(TRACEPOINT_EVENTS)} AND body LIKE '%mm=%'`,
+    ['source_id', 'seq'],
   );
   return rows.map((r) => ({
     ...r,
