@@ -59,12 +59,15 @@ async function loadFuncgraphRows(db: Db, symbolWhere: string): Promise<Array<Omi
     ['source_id', 'seq'],
   );
   const out: Array<Omit<ProbeRow, 'args'> & {args: string | null}> = [];
+  // Object literals, not copies of one (`{...base, seq}`): see loadFunctionTracerRows.
+  const row = (c: (typeof calls)[number], seq: bigint, ts_ns: bigint | null, kind: 'entry' | 'return', args: string | null) => ({
+    source_id: c.source_id, cpu: c.cpu, pid: c.pid, tgid: null, comm: c.comm, event: 'function_graph', probe_type: 'function_graph', symbol: c.symbol, seq, ts_ns, kind, args,
+  });
   for (const c of calls) {
-    const base = {source_id: c.source_id, cpu: c.cpu, pid: c.pid, tgid: null, comm: c.comm, event: 'function_graph', probe_type: 'function_graph', symbol: c.symbol};
-    if (c.entry_seen) out.push({...base, seq: c.seq, ts_ns: c.ts_ns, kind: 'entry', args: null});
+    if (c.entry_seen) out.push(row(c, c.seq, c.ts_ns, 'entry', null));
     if (c.exit_seq !== null) {
       // A leaf call (`func();`) has its exit on the entry line: keep the return after the entry.
-      out.push({...base, seq: c.exit_seq, ts_ns: c.ts_end_ns, kind: 'return', args: c.retval !== null ? JSON.stringify({ret: c.retval}) : null});
+      out.push(row(c, c.exit_seq, c.ts_end_ns, 'return', c.retval !== null ? JSON.stringify({ret: c.retval}) : null));
     }
   }
   return out;
@@ -95,7 +98,13 @@ export async function loadFunctionTracerRows(db: Db, symbolWhere: string): Promi
       WHERE true ${probed}`,
     ['source_id', 'seq'],
   );
-  return rows.map((r) => ({...r, event: 'function', kind: 'entry' as const, probe_type: 'function', args: {}}));
+  // Object literals: in V8 (Node 20), each copy `{...r, event: 'function'}` of a row with properties added took
+  // a shape of its own, and every read of them went the slow way: 400k rows took ~2 s to make instead of
+  // ~0.1 s, and 5 passes reading two properties of each 1.2 s instead of 66 ms.
+  return rows.map((r) => ({
+    source_id: r.source_id, seq: r.seq, ts_ns: r.ts_ns, cpu: r.cpu, pid: r.pid, tgid: r.tgid, comm: r.comm, symbol: r.symbol, caller: r.caller,
+    event: 'function', kind: 'entry' as const, probe_type: 'function', args: {},
+  }));
 }
 
 /** A number argument (hex `0x..`, decimal, or old-style bare hex). */

@@ -428,8 +428,9 @@ async function loadTracepointRows(db: Db): Promise<ProbeRow[]> {
       WHERE ${eventIn(TRACEPOINT_EVENTS)} AND body LIKE '%mm=%'`,
     ['source_id', 'seq'],
   );
+  // Object literals, not `{...r, kind}`: see loadFunctionTracerRows.
   return rows.map((r) => ({
-    ...r,
+    source_id: r.source_id, seq: r.seq, ts_ns: r.ts_ns, cpu: r.cpu, pid: r.pid, tgid: r.tgid, comm: r.comm, event: r.event, body: r.body,
     kind: 'entry' as const,
     probe_type: 'tracepoint',
     symbol: r.event.startsWith('mmu_notifier_') ? `__${r.event}` : `__mmu_notifier_${r.event}`,
