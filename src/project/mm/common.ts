@@ -26,7 +26,8 @@ export async function loadProbeRows(db: Db, symbolWhere: string, mapping?: Probe
   );
   const graph = await loadFuncgraphRows(db, symbolWhere);
   if (graph.length > 0) {
-    rows.push(...graph);
+    // One by one: push(...graph) passes each row as an argument, and ~125k of them overflowed the stack.
+    for (const g of graph) rows.push(g);
     rows.sort((a, b) => a.source_id - b.source_id || (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
   }
   return rows.map((r) => {

@@ -413,10 +413,13 @@ async function loadSyscallBoundaries(db: Db, rows: readonly ProbeRow[]): Promise
   const tasks = [...new Set(rows.filter((r) => r.pid !== null).map((r) => `(${Number(r.source_id)}, ${Number(r.pid)})`))];
   const CHUNK = 5000;
   for (let i = 0; i < tasks.length; i += CHUNK) {
-    found.push(...await db.all<{source_id: number; pid: number; seq: bigint; cpu: number | null; ts_ns: bigint | null}>(
+    // Db.all, not allOrdered: numbers only, which it reads fast (48k rows: ~50 ms; as text pages, ~130 ms).
+    const chunk = await db.all<{source_id: number; pid: number; seq: bigint; cpu: number | null; ts_ns: bigint | null}>(
       `SELECT s.source_id, s.pid, s.seq, s.cpu, s.ts_ns FROM syscalls s JOIN (VALUES ${tasks.slice(i, i + CHUNK).join(', ')}) t(source_id, pid)
           ON s.source_id = t.source_id AND s.pid = t.pid
-        ORDER BY s.source_id, s.pid, s.seq`));
+        ORDER BY s.source_id, s.pid, s.seq`);
+    // One by one: push(...chunk) passes each row as an argument, and ~125k of them overflowed the stack.
+    for (const b of chunk) found.push(b);
   }
   return groupBy(found, (b) => `${b.source_id}|${b.pid}`);
 }
