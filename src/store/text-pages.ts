@@ -74,7 +74,8 @@ interface PageStart {
  */
 export async function readOrdered<T>(conn: DuckDBConnection, sql: string, order: readonly string[], pageRows = PAGE_ROWS): Promise<T[]> {
   if (order.length === 0) throw new Error('readOrdered: no order');
-  const from = `(${sql}) AS q`;
+  // On a line of its own: a line comment at the end of `sql` would hide the parenthesis.
+  const from = `(${sql}\n) AS q`;
   const orderBy = order.join(', ');
   const slow = async (where: string): Promise<T[]> =>
     (await conn.runAndReadAll(`SELECT * FROM ${from} WHERE ${where} ORDER BY ${orderBy}`)).getRowObjectsJS() as T[];

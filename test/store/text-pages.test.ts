@@ -25,7 +25,7 @@ function recordStatements(db: Db): {pages: number; slow: number} {
  * keys in the same order (assert.equal tells 1 from 1n and '1').
  */
 async function same(db: Db, sql: string, order: string[], sizes = [1, 2, 3, 7, 10_000]): Promise<unknown[]> {
-  const want = await db.all(`SELECT * FROM (${sql}) ORDER BY ${order.join(', ')}`);
+  const want = await db.all(`SELECT * FROM (${sql}\n) ORDER BY ${order.join(', ')}`);
   for (const size of sizes) {
     const got = await readOrdered<Record<string, unknown>>(db.conn, sql, order, size);
     assert.equal(got, want, `pages of ${size}: ${sql}`);
@@ -73,6 +73,7 @@ test('text of any kind: empty, non-ASCII, control characters, byte order marks, 
     await same(db, 'SELECT * FROM t', ['k']);
     await same(db, 'SELECT w, k FROM t WHERE k > 3', ['k']);
     await same(db, 'SELECT k FROM t', ['k']);
+    await same(db, 'SELECT k, v FROM t -- a comment to the end of the line', ['k']);
   } finally {
     db.close();
   }
