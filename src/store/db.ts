@@ -5,6 +5,7 @@ import type {DuckDBConnection, DuckDBInstance, DuckDBValue} from '@duckdb/node-a
 import {UserError} from '../errors.js';
 import {mark} from '../ingest/timings.js';
 import {createTableSql, type TableDef} from './tables.js';
+import {readOrdered} from './text-pages.js';
 
 /**
  * Storage format of the database files ktrail creates. DuckDB writes new
@@ -210,9 +211,24 @@ export class Db {
     }
   }
 
-
-
-
+  /**
+   * What `all` gives for `SELECT * FROM (sql) ORDER BY order` (ascending
+   * keys, together a total order), read faster when the rows are many and
+   * hold strings: DuckDB writes them as text, a page of 10,000 rows at a time,
+   * which JS splits (src/store/text-pages.ts). The 418k probe rows of a
+   * 526k-line kprobe trace (12 columns): 1.3 s instead of 2.8 s; the 179k rows
+   * of its mmu_invalidations (34 columns): 1.9 s instead of 3.0 s. Rows of
+   * numbers only are read faster by `all` (48k syscall events: 50 ms against
+   * 130 ms). Pages are ranges of the first two keys, which must be integers,
+   * such as (source_id, seq): a condition on plain columns lets DuckDB skip row
+   * groups. A query with a type the pages do not decode (DOUBLE, TIMESTAMP,
+   * lists, ...) or a NULL key is read with `all`, and so is any page holding a
+   * value its text cannot tell apart.
+   */
+  async allOrdered<T = Row>(sql: string, order: readonly string[]): Promise<T[]> {
+    this.forgetCatalogIf(sql);
+    return readOrdered<T>(this.connection, sql, order);
+  }
 
   async one<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
     return (await this.all<T>(sql, params))[0];

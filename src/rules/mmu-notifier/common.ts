@@ -250,15 +250,18 @@ export interface InvRow {
  * The rows of `sql`, a query of mmu_invalidations alone; none, without
  * asking, when that table is empty. Whether it is, is asked once per rule
  * run: a kernel log without a trace leaves it empty, and the rules of this
- * family query it ~10 times.
+ * family query it ~10 times. With `order` (the keys `sql` has no ORDER BY
+ * for), read as text pages (Db.allOrdered): for the many rows of `SELECT *`.
  */
-export async function invalidationQuery<T>(ctx: Pick<RuleContext, 'db' | 'shared'>, sql: string): Promise<T[]> {
+export async function invalidationQuery<T>(ctx: Pick<RuleContext, 'db' | 'shared'>, sql: string, order?: readonly string[]): Promise<T[]> {
   const any = await ctx.shared('mmu-notifier/has-invalidations', async () => (await ctx.db.one<{e: boolean}>('SELECT EXISTS (FROM mmu_invalidations) AS e'))?.e === true);
-  return any ? ctx.db.all<T>(sql) : [];
+  if (!any) return [];
+  return order ? ctx.db.allOrdered<T>(sql, order) : ctx.db.all<T>(sql);
 }
 
+/** Rows of mmu_invalidations in line order: by source, then the line of the start (of the end, for an end without start), then inv_id. */
 export async function loadInvalidations(ctx: Pick<RuleContext, 'db' | 'shared'>, where = 'true'): Promise<InvRow[]> {
-  return invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE ${where} ORDER BY source_id, coalesce(seq, end_seq)`);
+  return invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE ${where}`, ['source_id', 'coalesce(seq, end_seq)', 'inv_id']);
 }
 
 /** Family of a callback symbol: `kvm_mmu_notifier_invalidate_range_start` -> `kvm_mmu_notifier`, `amdgpu_mn_invalidate_range_start_gfx` -> `amdgpu_mn`. */

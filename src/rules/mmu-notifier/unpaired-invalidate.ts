@@ -78,7 +78,7 @@ export default defineRule({
     const counterClock = counterClockSources(ctx);
     const gaps = await gapSpans(ctx);
     const byId = new Map(rows.map((r) => [r.inv_id, r]));
-    const parents = await invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE level = 'notifier'`);
+    const parents = await invalidationQuery<InvRow>(ctx, `SELECT * FROM mmu_invalidations WHERE level = 'notifier'`, ['source_id', 'inv_id']);
     for (const p of parents) byId.set(p.inv_id, p);
     const classify = await classifier(ctx);
 

@@ -320,6 +320,24 @@ test('function_graph calls of the notifier functions become invalidations withou
   db.close();
 });
 
+// push(...rows) passes each row as an argument: ~125k of them overflowed the stack ("internal error:
+// Maximum call stack size exceeded"), with a long function_graph capture or a task's many syscall events.
+test('mmu_invalidations: 100,000 function_graph calls (200,000 entry and return rows) and 150,000 syscall events of their task', async () => {
+  const db = await store();
+  try {
+    await db.run(`INSERT INTO function_calls (source_id, seq, ts_ns, cpu, pid, comm, func, parent, depth, exit_seq, ts_end_ns, duration_ns, retval, entry_seen)
+      SELECT 1, 4 * i + 1, 1000 * (4 * i + 1), 0, 10, 't10', '${S}', NULL, 0, 4 * i + 2, 1000 * (4 * i + 2), NULL, '0x0', true FROM range(100000) r(i)`);
+    await db.run(`INSERT INTO syscalls (source_id, seq, ts_ns, cpu, pid, comm, name, nr, kind, args, ret)
+      SELECT 1, 1000000 + i, 1000 * (1000000 + i), 0, 10, 't10', 'getpid', 39, 'enter', NULL, NULL FROM range(150000) r(i)`);
+    await db.ensureTables(mmuInvalidationsProjector.tables);
+    await mmuInvalidationsProjector.build(db);
+    const r = (await db.one<{n: bigint; returned: bigint}>(`SELECT count(*) AS n, count(return_seq) AS returned FROM mmu_invalidations`))!;
+    assert.equal(r, {n: 100_000n, returned: 100_000n});
+  } finally {
+    db.close();
+  }
+});
+
 test('function tracer entries of the notifier functions become invalidations of origin `function`: starts and ends paired per task, no return, no range', async () => {
   const db = await store();
   // As ftrace_args reads `func <-parent` lines: depth NULL, the parent as printed.
