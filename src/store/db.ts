@@ -184,16 +184,12 @@ export class Db {
   }
 
   /**
-   * stream() for a caller that appends while it reads, with an Appender on
-   * this connection (see stream(): the Appender's own flush, every 204,800
-   * rows, ends a stream on its connection; probe_calls and function_calls,
-   * built that way, stopped at 204,800 rows). The rows of `sql` (rows of the
-   * event log: a `source_id` and a `seq` unique within it) come in
-   * (source_id, seq) order, streamed in pages of at most `lines` lines of a
-   * source; `betweenPages` runs before each page, when no stream is open:
-   * the caller keeps the rows it makes while a page streams and appends them
-   * there (deferredWriter in rows.ts). Each page's condition is plain
-   * comparisons DuckDB checks against each row group's min and max.
+   * stream() in pages: the rows of `sql` (rows of the event log: a
+   * `source_id` and a `seq` unique within it) come in (source_id, seq) order,
+   * streamed in pages of at most `lines` lines of a source; `betweenPages`
+   * runs before each page, when no stream is open on the connection (a
+   * caller may write there). Each page's condition is plain comparisons
+   * DuckDB checks against each row group's min and max.
    */
   async *streamInPages<T = Row>(sql: string, betweenPages: () => void, lines = 100_000): AsyncGenerator<T[]> {
     const spans = (

@@ -1,5 +1,6 @@
-import {createRequire} from 'node:module';
 import type {DuckDBConnection, DuckDBType} from '@duckdb/node-api';
+// A cycle (db.ts imports this module), safe: loadDuckDb is only called when a query runs.
+import {loadDuckDb} from './db.js';
 
 /**
  * Many rows read into JS as text (Db.allOrdered). Db.all converts a result
@@ -83,8 +84,8 @@ export async function readOrdered<T>(conn: DuckDBConnection, sql: string, order:
   const prepared = await conn.prepare(`SELECT * FROM ${from}`);
   const names: string[] = [];
   const kinds: Array<Kind | undefined> = [];
-  // Loaded already, by the Db that gave `conn` (src/store/db.ts: why require).
-  const typeIds = (createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api')).DuckDBTypeId;
+  // The module the Db that gave `conn` loaded (src/store/db.ts: the bundle, or the package).
+  const typeIds = loadDuckDb().DuckDBTypeId;
   try {
     for (let i = 0; i < prepared.columnCount; i++) {
       names.push(prepared.columnName(i));
