@@ -49,6 +49,13 @@ if (!skipBuild) {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
+  // And the one-file bundle of @duckdb/node-api that src/store/db.ts loads (scripts/bundle-duckdb.mjs).
+  const bundle = spawnSync(process.execPath, [path.join(root, 'scripts/bundle-duckdb.mjs')], {cwd: root, stdio: 'inherit'});
+  if (bundle.status !== 0) {
+    console.log('build failed (dist/vendor); no test ran');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
 }
 
 // Every temporary file of the run (the tests' own directories, the databases and chunk files of the
