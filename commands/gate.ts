@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {KtrailCommand, nonEmpty} from '../src/cli/base.js';
 import {escapeTerminal} from '../src/gate/escape.js';
-import {coverageGapSummary, duplicateText, moreWithFingerprint, partialGaps, repeatKey} from '../src/gate/text.js';
+import {coverageGapSummary, duplicateText, moreWithFingerprint, partialGaps, repeatKey, verdictText} from '../src/gate/text.js';
 import type {GateRun} from '../src/gate/run.js';
 import {toJsonValue} from '../src/output/render.js';
 import {groupRepeats, isRepeated, shownOfGroup} from '../src/output/repeats.js';
@@ -85,7 +85,6 @@ Outputs: --junit FILE (JUnit XML), --sarif FILE (SARIF 2.1.0), --markdown FILE (
 /** Terminal summary; log text made safe for a terminal and for the GitHub runner's command scanner. */
 function describe(run: GateRun): string[] {
   const r = run.result;
-  const c = r.counts;
   const out: string[] = [];
   for (const e of r.input_errors) out.push(`FAIL input   not read: ${escapeTerminal(e.message)}`);
   for (const s of r.sources) if (s.duplicate_of !== undefined) out.push(`note input   ${escapeTerminal(duplicateText(s.path, s.duplicate_of))}`);
@@ -116,10 +115,7 @@ function describe(run: GateRun): string[] {
     out.push(`baseline ${escapeTerminal(u.path)} written: ${u.entries} entries (${u.added} added, ${u.removed} removed)`);
   }
   if (run.baselineNotUpdated) out.push(`baseline ${escapeTerminal(r.baseline?.path ?? '')} not updated: ${run.baselineNotUpdated}`);
-  out.push(
-    `ktrail gate ${r.passed ? 'passed' : 'FAILED'} (fail-on ${r.fail_on}): ${r.input_errors.length ? `${inputsNotRead(r.input_errors.length)}, ` : ''}${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ` +
-      coverageGapSummary(r),
-  );
+  out.push(`${verdictText(r)}; ${coverageGapSummary(r)}`);
   return out;
 }
 
@@ -141,6 +137,3 @@ function entryNote(e: {owner?: string; comment?: string} | null): string {
   return parts.length ? escapeTerminal(` [baseline: ${parts.join('; ')}]`) : '';
 }
 
-function inputsNotRead(n: number): string {
-  return `${n} input${n === 1 ? '' : 's'} not read`;
-}

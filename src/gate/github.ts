@@ -3,7 +3,7 @@ import {findingWhen} from '../output/when.js';
 import type {Severity} from '../rules/types.js';
 import {escapeGithubData, escapeGithubProperty, visibleControls} from './escape.js';
 import type {GateFinding, GateResult} from './result.js';
-import {duplicateText, moreWithFingerprint, repeatKey} from './text.js';
+import {duplicateText, moreWithFingerprint, repeatKey, verdictText} from './text.js';
 
 const COMMAND: Record<Severity, 'error' | 'warning' | 'notice'> = {error: 'error', warning: 'warning', info: 'notice'};
 
@@ -30,8 +30,7 @@ type Level = 'error' | 'warning' | 'notice';
  * text cannot end the command or start another one.
  */
 export function renderGithub(result: GateResult): string[] {
-  const c = result.counts;
-  const summary = `ktrail gate ${result.passed ? 'passed' : 'FAILED'} (fail-on ${result.fail_on}): ${result.input_errors.length ? `${result.input_errors.length} input${result.input_errors.length === 1 ? '' : 's'} not read, ` : ''}${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified; ${result.coverage_gaps.length} coverage gaps`;
+  const summary = `${verdictText(result)}; ${result.coverage_gaps.length} coverage gaps`;
   const planned: Array<{level: Level; command: string; plain: string}> = [];
   const add = (level: Level, props: string, text: string, plain: string) =>
     planned.push({level, command: `::${level} ${props}::${escapeGithubData(text)}`, plain});

@@ -101,6 +101,8 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
       else tests.set(o.test.test, {test: o.test.test, testResult: o.test.result, testPassedDespiteFinding: o.test.passed_despite_finding, occurrences: 1});
     }
     const others = f.test ? [...tests.keys()].filter((t) => t !== f.test!.test).length : 0;
+    // Tests other than the one the result's own `test` property names.
+    const severalTests = tests.size > 1 || (tests.size === 1 && !f.test);
     const during = f.test ? [`during test ${f.test.test}`, ...(f.test.passed_despite_finding ? ['which passed'] : [])] : [];
     if (others) during.push(`and ${others} other test${others === 1 ? '' : 's'}`);
     const head = during.length ? `${f.title} (${during.join(', ')})` : f.title;
@@ -118,9 +120,9 @@ export function renderSarif(result: GateResult, opts: SarifOptions): object {
         gating: f.gating,
         confidence: f.confidence,
         ...(f.test ? {test: f.test.test, testResult: f.test.result, testPassedDespiteFinding: f.test.passed_despite_finding} : {}),
-        ...(tests.size > 1 || (tests.size === 1 && !f.test) ? {occurrenceTests: [...tests.values()]} : {}),
+        ...(severalTests ? {occurrenceTests: [...tests.values()]} : {}),
         // With occurrenceTests: how many happened during no test, so that the counts add up to occurrenceCount.
-        ...((tests.size > 1 || (tests.size === 1 && !f.test)) && untested > 0 ? {occurrencesOutsideTests: untested} : {}),
+        ...(severalTests && untested > 0 ? {occurrencesOutsideTests: untested} : {}),
         ...(f.ts_ns !== null ? {tsNs: f.ts_ns.toString()} : {}),
         // A log line's wall-clock time as printed (`dmesg -T`, journal, syslog), for findings without tsNs.
         ...(findingWallTime(f) ? {wallTime: findingWallTime(f)} : {}),

@@ -56,6 +56,14 @@ export function coverageGapSummary(result: GateResult): string {
 }
 
 /** What every human output says of an input of the same content as another (GateSource.duplicate_of); raw, callers escape. */
+/** `ktrail gate FAILED (fail-on error): 1 input not read, 2 gating, ... 0 unverified`: the verdict and its counts. */
+export function verdictText(result: GateResult): string {
+  const c = result.counts;
+  const n = result.input_errors.length;
+  const notRead = n ? `${n} input${n === 1 ? '' : 's'} not read, ` : '';
+  return `ktrail gate ${result.passed ? 'passed' : 'FAILED'} (fail-on ${result.fail_on}): ${notRead}${c.gating} gating, ${c.new} new, ${c.known} known, ${c.expired} expired, ${c.fixed} fixed, ${c.unverified} unverified`;
+}
+
 export function duplicateText(path: string, first: string): string {
   return `${path}: same content as ${first}, read once; its findings are reported at ${first}`;
 }

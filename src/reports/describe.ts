@@ -1,6 +1,6 @@
 import {STACK, type OopsDef, type StackSpec, type TitleFormat} from './classes.js';
 import {demangle} from './demangle.js';
-import {compileSkip, hangFrame, isSkipped, stallFrame, titleFrameNames} from './frames.js';
+import {compileSkip, hangFrame, isSkipped, KUNIT_RUNNER_FRAMES, stallFrame, titleFrameNames} from './frames.js';
 import {re} from './shorthand.js';
 
 /**
@@ -114,8 +114,7 @@ function fill(fmt: string, args: string[]): string {
  * Walk `parts` over the lines; each parsed stack (and the end) yields one guilty frame.
  * `readTo`: offset in `text` of the start of the last line a frame was chosen from (see Description.readTo).
  */
-/** KUnit's runner, which calls a test case: never the culprit itself (its skip entries are in frames.ts). */
-const KUNIT_RUNNER = /^(?:kunit_try_run_case|kunit_run_case_internal|kunit_generic_run_threadfn_adapter|kunit_try_catch_run|kunit_run_case_cleanup)$/;
+const KUNIT_RUNNER = new Set(KUNIT_RUNNER_FRAMES);
 
 export function guiltyFrames(spec: StackSpec, text: string): {frames: string[]; ok: boolean; readTo: number} {
   const skip = compileSkip(spec.skip);
@@ -189,7 +188,7 @@ function walk(parts: string[], text: string, skip: RegExp, pick: (f: string[]) =
         if (name !== undefined) {
           frames.push(name);
           frameLines.push(li - 1);
-        } else if (frames.length === 0 && names.some((n) => KUNIT_RUNNER.test(n)) && skippedCase !== null) {
+        } else if (frames.length === 0 && names.some((n) => KUNIT_RUNNER.has(n)) && skippedCase !== null) {
           // A KUnit test case calls list or refcount helpers on purpose, and its name often holds one
           // (`list_test_list_del`): skipped as a helper, it left the runner to blame for every test's splat.
           frames.push(skippedCase.name);

@@ -9,6 +9,9 @@ import type {ReportFrame} from './types.js';
  *   symbolized inline frames, `?` frames, arm `[<pc>] (func) from` lines).
  */
 
+/** KUnit's runner, which calls a test case: never the culprit itself. */
+export const KUNIT_RUNNER_FRAMES = ['kunit_try_run_case', 'kunit_run_case_internal', 'kunit_generic_run_threadfn_adapter', 'kunit_try_catch_run', 'kunit_run_case_cleanup'];
+
 /** Function-name substrings never blamed: reporting, sanitizer, locking, string and list helpers. */
 export const SKIP_FRAMES: string[] = [
   '__sanitizer', '__asan', 'kasan', '__msan', 'kmsan', 'kcsan_', 'kfence_', 'check_memory_region', 'read_word_at_a_time',
@@ -47,8 +50,8 @@ export const SKIP_FRAMES: string[] = [
   // and iput() (like dput(), the reference drop, not its caller's bug).
   'insert_work', 'el1_abort', 'el1h_64_sync', 'set_page_owner', 'post_alloc_hook', 'get_page_from_freelist',
   'alloc_pages_bulk', 'page_pool_alloc', '^iput$',
-  // KUnit's runner calls every test case: a splat in one is the case's (describe.ts, KUNIT_RUNNER).
-  '^kunit_try_run_case$', '^kunit_run_case_internal$', '^kunit_generic_run_threadfn_adapter$', '^kunit_try_catch_run$', '^kunit_run_case_cleanup$',
+  // KUnit's runner calls every test case: a splat in one is the case's (describe.ts).
+  ...KUNIT_RUNNER_FRAMES.map((f) => `^${f}$`),
 ];
 
 /** A frame of the strict kind used for titles: `[<pc>] [<pc>] func+0x1/0x2` or `func.isra.0+...`. */

@@ -199,11 +199,14 @@ export function describeGaps(g: GapSummary): string {
     if (g.lost > 0n) parts.push(`${g.lost} events lost`);
     if (g.unknown > 0) parts.push(`${g.unknown} of unknown size`);
   }
-  if (g.glued.length > 0) {
-    const one = g.glued.length === 1;
-    parts.push(`${one ? 'a lost newline' : 'lost newlines'} at ${lineList(g.glued)} (${one ? 'the line holds' : 'each line holds'} more than one event, of which only one was read)`);
-  }
+  if (g.glued.length > 0) parts.push(lostNewlinesText(g.glued));
   return parts.join(', ');
+}
+
+/** `a lost newline at line 24 (the line holds more than one event, of which only one was read)`. */
+function lostNewlinesText(glued: bigint[]): string {
+  const one = glued.length === 1;
+  return `${one ? 'a lost newline' : 'lost newlines'} at ${lineList(glued)} (${one ? 'the line holds' : 'each line holds'} more than one event, of which only one was read)`;
 }
 
 /**
@@ -351,7 +354,7 @@ async function evaluateRule(
       // that would have opened one (a start left open, hidden whole): the absence of a finding proves nothing,
       // and a baseline entry must not read as fixed.
       status = 'partial';
-      reasons.push(`${describeGaps({...g, n: 0})} in this source; an event it hid may be one this rule looks for`);
+      reasons.push(`${lostNewlinesText(g.glued)} in this source; an event it hid may be one this rule looks for`);
     }
     const b = tracing ? bare.get(s.source_id) : undefined;
     if (b) {

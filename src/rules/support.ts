@@ -128,6 +128,8 @@ const UNREADABLE_GLUE_RE = String.raw`\S-\d+\D.*\s\S*` + LINE_HEAD_RE;
  */
 export function gluedLinesSql(sourceId?: number): string {
   const of = sourceId === undefined ? '' : `AND source_id = ${Math.trunc(sourceId)}`;
+  // A kernel log's lines are not looked at (ftrace_dump_on_oops prints trace lines there, each on a line of its own).
+  const ofTraces = `source_id IN (SELECT source_id FROM sources WHERE format IN (${FTRACE_FORMAT_IDS.map((f) => `'${f}'`).join(', ')}))`;
   const damagedComm = `(length(comm) > 16 OR (comm LIKE '%-%[%' AND regexp_matches(comm, '${PID_CPU_RE}')))`;
   return `
   SELECT source_id, seq, ts_ns, 1 + len(regexp_extract_all(rest, '${LINE_HEAD_RE}')) + extra AS events, text
@@ -137,11 +139,11 @@ export function gluedLinesSql(sourceId?: number): string {
             FROM events WHERE (body LIKE '%-%: %' OR length(comm) > 16 OR comm LIKE '%-%[%') ${of}
           UNION ALL SELECT source_id, seq, ts_ns, text, 'tracing_mark_write: ' || text, 0 FROM markers WHERE text LIKE '%-%: %' ${of}
           UNION ALL SELECT source_id, seq, ts_ns, text, 'console: ' || text, 0 FROM log_lines
-                     WHERE text LIKE '%-%: %' ${of} AND source_id IN (SELECT source_id FROM sources WHERE format IN (${FTRACE_FORMAT_IDS.map((f) => `'${f}'`).join(', ')}))
+                     WHERE text LIKE '%-%: %' ${of} AND ${ofTraces}
           -- The unreadable line's own broken head is the first event, the whole heads after it the others.
           UNION ALL SELECT source_id, seq, NULL, text, text, 0 FROM unparsed
                      WHERE text LIKE '%-%-%: %' ${of} AND regexp_matches(text, '${UNREADABLE_GLUE_RE}')
-                       AND source_id IN (SELECT source_id FROM sources WHERE format IN (${FTRACE_FORMAT_IDS.map((f) => `'${f}'`).join(', ')})))
+                       AND ${ofTraces})
    WHERE extra > 0 OR regexp_matches(rest, '${LINE_HEAD_RE}')`;
 }
 
